@@ -1,0 +1,84 @@
+/* Configuration: a YAML document parsed with libyaml into a tree of nodes that remember
+ * where they came from (file, line, column) and their dotted path ("train.optimizer.lr",
+ * "model.layers[2].units"), so any consumer can report an error that points at the text.
+ *
+ * Readers mark the keys they consume; nn_cfg_check_keys() rejects keys a consumer does not
+ * know and suggests the closest valid one. Overrides from the command line
+ * (`--set train.optimizer.lr=0.01`) are applied to the tree before anything reads it. */
+#ifndef NN_CONFIG_H
+#define NN_CONFIG_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "nn/error.h"
+
+typedef enum nn_cfg_kind { NN_CFG_SCALAR, NN_CFG_MAP, NN_CFG_SEQ } nn_cfg_kind;
+
+typedef struct nn_cfg nn_cfg; /* one node; the root owns the whole tree */
+
+/* Parse a file / a string (name is used in messages in place of a file name). */
+nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err);
+nn_status nn_cfg_load_string(const char *text, const char *name, nn_cfg **out, nn_error *err);
+void nn_cfg_free(nn_cfg *root);
+nn_cfg *nn_cfg_clone(const nn_cfg *node);
+
+/* Apply "a.b[2].c=value". The value is parsed as YAML, so "[1, 2]" or "{type: sgd}" work.
+ * Missing intermediate maps are created; indexing past a sequence's end is an error. */
+nn_status nn_cfg_set(nn_cfg *root, const char *assignment, nn_error *err);
+
+/* Structure. */
+nn_cfg_kind nn_cfg_kind_of(const nn_cfg *node);
+const char *nn_cfg_path(const nn_cfg *node);  /* "train.optimizer" ("" for the root) */
+const char *nn_cfg_where(const nn_cfg *node); /* "cfg.yaml:12:5" or "--set train.x" */
+int nn_cfg_size(const nn_cfg *node);          /* entries of a map or sequence, 0 for scalars */
+nn_cfg *nn_cfg_at(const nn_cfg *seq_or_map, int i); /* i-th value */
+const char *nn_cfg_key_at(const nn_cfg *map, int i); /* i-th key of a map */
+const char *nn_cfg_scalar(const nn_cfg *node);       /* text of a scalar, NULL otherwise */
+
+/* Child of a map by key (NULL if absent or node is not a map). Marks nothing. */
+nn_cfg *nn_cfg_get(const nn_cfg *map, const char *key);
+/* Node by dotted path from the root, e.g. "train.optimizer.lr" or "model.layers[0]". */
+nn_cfg *nn_cfg_lookup(const nn_cfg *root, const char *path);
+
+/* Typed readers of a map entry. When the key is absent, *out = default and NN_OK.
+ * When present but malformed: NN_ERR_CONFIG with "<where>: <path>.<key>: expected ..., got
+ * '...'". Ranges are checked by the caller with nn_cfg_fail(). */
+nn_status nn_cfg_read_double(const nn_cfg *map, const char *key, double def, double *out,
+                             nn_error *err);
+nn_status nn_cfg_read_int(const nn_cfg *map, const char *key, int64_t def, int64_t *out,
+                          nn_error *err);
+nn_status nn_cfg_read_bool(const nn_cfg *map, const char *key, int def, int *out,
+                           nn_error *err);
+/* The returned string is owned by the tree (or is def). */
+nn_status nn_cfg_read_string(const nn_cfg *map, const char *key, const char *def,
+                             const char **out, nn_error *err);
+/* A scalar that must be one of `choices` (NULL-terminated); the error lists them all and
+ * suggests the closest. *index receives the position in choices (or -1 with def == NULL
+ * and key absent). */
+nn_status nn_cfg_read_choice(const nn_cfg *map, const char *key, const char *const *choices,
+                             const char *def, int *index, nn_error *err);
+/* A scalar or a sequence of ints: "3" -> {3}, "[3, 5]" -> {3, 5}. *count in/out. */
+nn_status nn_cfg_read_ints(const nn_cfg *map, const char *key, int64_t *values, int *count,
+                           nn_error *err);
+
+/* Unknown keys are errors: every key of `map` must be in `allowed` (NULL-terminated).
+ * Message: "cfg.yaml:7:14: unknown key 'lrr' in train.optimizer (did you mean 'lr'?)". */
+nn_status nn_cfg_check_keys(const nn_cfg *map, const char *const *allowed, nn_error *err);
+
+/* An error about a node: "<where>: <path>: <message>". Returns NN_ERR_CONFIG. */
+nn_status nn_cfg_fail(nn_error *err, const nn_cfg *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Closest candidate by edit distance (NULL if nothing is reasonably close). */
+const char *nn_cfg_closest(const char *word, const char *const *candidates);
+
+/* Emit the tree as YAML text (block style), for runs/<name>/config.yaml and checkpoints.
+ * Returns a malloc'ed string or NULL on failure. */
+char *nn_cfg_to_yaml(const nn_cfg *root);
+
+/* Tree building, for configs made in code (tests, search trials). */
+nn_cfg *nn_cfg_new_map(void);
+nn_status nn_cfg_put(nn_cfg *map, const char *key, const char *scalar_text, nn_error *err);
+
+#endif

@@ -1,0 +1,40 @@
+/* Error values (see include/nn/error.h). */
+#include "nn/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+nn_status nn_fail(nn_error *err, nn_status status, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->status = status;
+    }
+    return status;
+}
+
+nn_status nn_fail_prefix(nn_error *err, const char *fmt, ...)
+{
+    if (!err)
+        return NN_ERR_OTHER;
+    char prefix[512], old[sizeof err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    return err->status;
+}
+
+void nn_error_clear(nn_error *err)
+{
+    if (err) {
+        err->status = NN_OK;
+        err->msg[0] = '\0';
+    }
+}
