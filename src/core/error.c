@@ -27,7 +27,15 @@ nn_status nn_fail_prefix(nn_error *err, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, err->msg, sizeof old);
-    snprintf(err->msg, sizeof err->msg, "%s%s", prefix, old);
+    /* Truncation is fine here: a long message keeps its head, which says the most. */
+    size_t plen = strlen(prefix), olen = strlen(old);
+    if (plen > sizeof err->msg - 1)
+        plen = sizeof err->msg - 1;
+    if (olen > sizeof err->msg - 1 - plen)
+        olen = sizeof err->msg - 1 - plen;
+    memcpy(err->msg, prefix, plen);
+    memcpy(err->msg + plen, old, olen);
+    err->msg[plen + olen] = '\0';
     return err->status;
 }
 
