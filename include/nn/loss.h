@@ -1,0 +1,39 @@
+/* Losses: a weighted sum of terms written in the config, `loss: cross_entropy`,
+ * `loss: {type: huber, delta: 0.5}` or `loss: [{type: cross_entropy}, {type: mse,
+ * weight: 0.1}]`. A loss is a mean over the GLOBAL batch: each rank evaluates its rows,
+ * scales gradients by 1 / global batch, and the allreduce sums them, so the result does
+ * not depend on how the batch is split. */
+#ifndef NN_LOSS_H
+#define NN_LOSS_H
+
+#include <stdint.h>
+
+#include "nn/config.h"
+#include "nn/error.h"
+
+typedef struct nn_targets {
+    const int32_t *labels; /* rows, or NULL */
+    const float *values;   /* rows x width, or NULL */
+    int64_t width;
+} nn_targets;
+
+typedef struct nn_loss nn_loss;
+
+/* output_size: features per sample of the model output; has_labels: targets are integer
+ * labels (else float values of `target_width` per row); num_classes for label targets. */
+nn_status nn_loss_build(const nn_cfg *loss_cfg, int64_t output_size, int has_labels,
+                        int64_t target_width, int num_classes, nn_loss **out, nn_error *err);
+void nn_loss_free(nn_loss *loss);
+
+/* Returns the sum over rows of the per-sample loss. When dout != NULL, writes
+ * grad_scale * d(loss)/d(output) into dout (rows x output_size). */
+double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *targets, int64_t rows,
+                    float grad_scale, float *dout);
+
+/* Whether accuracy makes sense (classification by argmax of logits). */
+int nn_loss_is_classification(const nn_loss *loss);
+
+/* For --help-catalogue. */
+void nn_loss_list(void (*emit)(const char *line, void *ctx), void *ctx);
+
+#endif

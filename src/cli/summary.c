@@ -1,0 +1,79 @@
+/* nntrain summary CONFIG [--set key=value ...]: the model table, plus the measured forward
+ * latency per sample at batch 1 and at the training batch. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "nn/model.h"
+#include "nn/rng.h"
+
+static double seconds_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
+static double forward_seconds_per_sample(nn_model *model, int64_t batch)
+{
+    nn_pass pass = {.batch = batch, .training = 0};
+    float *x = nn_model_input(model);
+    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
+        x[i] = nn_rng_uniform(&rng);
+    nn_model_forward(model, &pass);
+    int runs = 0;
+    double start = seconds_now(), elapsed = 0;
+    do {
+        nn_model_forward(model, &pass);
+        runs++;
+        elapsed = seconds_now() - start;
+    } while (elapsed < 0.2);
+    return elapsed / runs / (double)batch;
+}
+
+int cmd_summary(int argc, char **argv, const nn_comm *world)
+{
+    nn_error err = {0};
+    nn_cfg *cfg = NULL;
+    const char *path = NULL;
+    for (int i = 1; i < argc; i++)
+        if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
+            strncmp(argv[i], "--set=", 6)) {
+            nn_fail(&err, NN_ERR_CONFIG, "summary: unknown option '%s'", argv[i]);
+            return cli_report(world, &err);
+        }
+    if (cli_load_config(argc, argv, "summary", &cfg, &path, &err))
+        return cli_report(world, &err);
+    int64_t batch = 32, seed = 42;
+    const nn_cfg *train = nn_cfg_get(cfg, "train");
+    nn_model *model = NULL;
+    nn_status st = NN_OK;
+    if (train)
+        st = nn_cfg_read_int(train, "batch_size", 32, &batch, &err);
+    if (!st)
+        st = nn_cfg_read_int(cfg, "seed", 42, &seed, &err);
+    if (!st && batch < 1)
+        st = nn_fail(&err, NN_ERR_CONFIG, "%s: train.batch_size must be >= 1", path);
+    if (!st)
+        st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &model, &err);
+    if (st) {
+        nn_cfg_free(cfg);
+        return cli_report(world, &err);
+    }
+    if (world->rank == 0) {
+        printf("model from %s\n", path);
+        nn_model_summary(model, stdout);
+        double one = forward_seconds_per_sample(model, 1);
+        double many = forward_seconds_per_sample(model, batch);
+        printf("forward latency: %.3f ms/sample at batch 1, %.4f ms/sample at batch %lld "
+               "(%.0f samples/s)\n", one * 1e3, many * 1e3, (long long)batch, 1.0 / many);
+    }
+    nn_model_free(model);
+    nn_cfg_free(cfg);
+    return 0;
+}

@@ -1,0 +1,102 @@
+/* Communicators and collectives (see include/nn/dist.h). Sums over large buffers are cut
+ * into pieces of at most 16 MiB: Open MPI's allreduce bandwidth drops sharply above that. */
+#include "nn/dist.h"
+
+#include <string.h>
+
+#define MAX_PIECE_FLOATS ((int64_t)4 << 20)
+
+nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
+{
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (!initialized) {
+        int provided = 0;
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+            return nn_fail(err, NN_ERR_OTHER, "MPI initialization failed");
+    }
+    /* Errors in collectives come back as codes so a failing rank can report and abort. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    memset(world, 0, sizeof *world);
+    world->comm = MPI_COMM_WORLD;
+    MPI_Comm_rank(MPI_COMM_WORLD, &world->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &world->size);
+    world->world_rank = world->rank;
+    world->world_size = world->size;
+    return NN_OK;
+}
+
+void nn_dist_finalize(void)
+{
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized)
+        MPI_Finalize();
+}
+
+void nn_dist_abort(int code)
+{
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (MPI_Comm_split(parent->comm, color, parent->rank, &out->comm) != MPI_SUCCESS)
+        return nn_fail(err, NN_ERR_OTHER, "MPI_Comm_split failed");
+    MPI_Comm_rank(out->comm, &out->rank);
+    MPI_Comm_size(out->comm, &out->size);
+    out->world_rank = parent->world_rank;
+    out->world_size = parent->world_size;
+    return NN_OK;
+}
+
+void nn_comm_free(nn_comm *comm)
+{
+    if (comm->comm != MPI_COMM_WORLD && comm->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&comm->comm);
+}
+
+void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
+{
+    if (comm->size == 1)
+        return;
+    for (int64_t done = 0; done < count; done += MAX_PIECE_FLOATS) {
+        int64_t piece = count - done < MAX_PIECE_FLOATS ? count - done : MAX_PIECE_FLOATS;
+        MPI_Allreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM, comm->comm);
+    }
+}
+
+void nn_comm_sum_doubles(const nn_comm *comm, double *data, int64_t count)
+{
+    if (comm->size == 1)
+        return;
+    MPI_Allreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, comm->comm);
+}
+
+void nn_comm_max_int(const nn_comm *comm, int *value)
+{
+    if (comm->size == 1)
+        return;
+    MPI_Allreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, comm->comm);
+}
+
+void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
+{
+    if (comm->size == 1)
+        return;
+    MPI_Bcast(data, (int)bytes, MPI_BYTE, root, comm->comm);
+}
+
+void nn_comm_barrier(const nn_comm *comm)
+{
+    if (comm->size > 1)
+        MPI_Barrier(comm->comm);
+}
+
+void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count)
+{
+    int64_t base = total / comm->size, extra = total % comm->size;
+    *count = base + (comm->rank < extra ? 1 : 0);
+    *first = comm->rank * base + (comm->rank < extra ? comm->rank : extra);
+}

@@ -1,0 +1,288 @@
+/* Elementwise activation functions, as layers (`type: relu`) and as a layer's
+ * `activation:` field. One table entry per function: a forward and a backward array kernel
+ * generated from scalar expressions, so each loop is tight and the compiler can vectorize
+ * what it can. Backward expressions may use x (input), y (output) and dy.
+ *
+ * Functions that need more than an elementwise rule live elsewhere: softmax and log_softmax
+ * (softmax.c), prelu (learned slope) and rrelu (random slope) in relu_family.c. */
+#include <math.h>
+#include <string.h>
+
+#include "layers/layer_util.h"
+#include "model/model_internal.h"
+
+typedef struct act_params {
+    float alpha, beta;
+    int64_t sample_size;
+} act_params;
+
+typedef void (*act_forward_fn)(const float *x, float *y, int64_t n, const act_params *p);
+typedef void (*act_backward_fn)(const float *x, const float *y, const float *dy, float *dx,
+                                int64_t n, int accumulate, const act_params *p);
+
+typedef struct act_entry {
+    const char *name;
+    act_forward_fn forward;
+    act_backward_fn backward;
+    const char *alpha_key, *beta_key; /* parameter names in the config (NULL: none) */
+    float default_alpha, default_beta;
+    const char *formula;
+} act_entry;
+
+/* The generated loops read these names: x, y, dy, i, alpha, beta, size. */
+#define ACTIVATION(NAME, FORWARD, BACKWARD)                                                    \
+    static void NAME##_forward(const float *restrict xs, float *restrict ys, int64_t n,       \
+                               const act_params *p)                                            \
+    {                                                                                          \
+        const float alpha = p->alpha, beta = p->beta;                                          \
+        const int64_t size = p->sample_size;                                                   \
+        (void)alpha, (void)beta, (void)size;                                                   \
+        for (int64_t i = 0; i < n; i++) {                                                      \
+            const float x = xs[i];                                                             \
+            ys[i] = (FORWARD);                                                                 \
+        }                                                                                      \
+    }                                                                                          \
+    static void NAME##_backward(const float *restrict xs, const float *restrict ys,           \
+                                const float *restrict dys, float *restrict dxs, int64_t n,    \
+                                int accumulate, const act_params *p)                           \
+    {                                                                                          \
+        const float alpha = p->alpha, beta = p->beta;                                          \
+        const int64_t size = p->sample_size;                                                   \
+        (void)alpha, (void)beta, (void)size, (void)xs, (void)ys;                               \
+        if (accumulate)                                                                        \
+            for (int64_t i = 0; i < n; i++) {                                                  \
+                const float x = xs[i], y = ys[i], dy = dys[i];                                 \
+                (void)x, (void)y;                                                              \
+                dxs[i] += (BACKWARD);                                                          \
+            }                                                                                  \
+        else                                                                                   \
+            for (int64_t i = 0; i < n; i++) {                                                  \
+                const float x = xs[i], y = ys[i], dy = dys[i];                                 \
+                (void)x, (void)y;                                                              \
+                dxs[i] = (BACKWARD);                                                           \
+            }                                                                                  \
+    }
+
+static inline float sigmoidf(float x)
+{
+    /* Two branches so exp never overflows. */
+    if (x >= 0)
+        return 1.0f / (1.0f + expf(-x));
+    float e = expf(x);
+    return e / (1.0f + e);
+}
+
+static inline float softplusf(float x, float beta)
+{
+    /* PyTorch's rule: linear above beta*x > 20, where exp would overflow and the log term
+     * is below float resolution anyway. */
+    float bx = beta * x;
+    return bx > 20.0f ? x : log1pf(expf(bx)) / beta;
+}
+
+static inline float isru_scale(float x, float alpha)
+{
+    return 1.0f / sqrtf(1.0f + alpha * x * x);
+}
+
+#define SELU_ALPHA 1.6732632423543772f
+#define SELU_SCALE 1.0507009873554805f
+#define INV_SQRT2 0.70710678118654752f
+#define INV_SQRT2PI 0.39894228040143268f
+
+ACTIVATION(identity, x, dy)
+ACTIVATION(sigmoid, sigmoidf(x), dy * y * (1.0f - y))
+ACTIVATION(tanh, tanhf(x), dy * (1.0f - y * y))
+ACTIVATION(arctan, atanf(x), dy / (1.0f + x * x))
+ACTIVATION(relu, x > 0.0f ? x : 0.0f, x > 0.0f ? dy : 0.0f)
+ACTIVATION(leaky_relu, x > 0.0f ? x : alpha * x, x > 0.0f ? dy : alpha * dy)
+ACTIVATION(binary_step, x >= 0.0f ? 1.0f : 0.0f, 0.0f * dy)
+ACTIVATION(elu, x > 0.0f ? x : alpha * expm1f(x), x > 0.0f ? dy : dy * (y + alpha))
+ACTIVATION(selu, x > 0.0f ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * expm1f(x),
+           x > 0.0f ? SELU_SCALE * dy : dy * (y + SELU_SCALE * SELU_ALPHA))
+ACTIVATION(softsign, x / (1.0f + fabsf(x)), dy / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))))
+ACTIVATION(isru, x * isru_scale(x, alpha),
+           dy * isru_scale(x, alpha) * isru_scale(x, alpha) * isru_scale(x, alpha))
+ACTIVATION(isrlu, x >= 0.0f ? x : x * isru_scale(x, alpha),
+           x >= 0.0f ? dy : dy * isru_scale(x, alpha) * isru_scale(x, alpha) * isru_scale(x, alpha))
+ACTIVATION(sqnl,
+           x > 2.0f ? 1.0f : x >= 0.0f ? x - 0.25f * x * x : x >= -2.0f ? x + 0.25f * x * x : -1.0f,
+           x > 2.0f || x < -2.0f ? 0.0f : x >= 0.0f ? dy * (1.0f - 0.5f * x) : dy * (1.0f + 0.5f * x))
+/* Bipolar ReLU (Eidnes & Nokland, 2017): even units relu(x), odd units -relu(-x), so the
+ * layer's mean activation stays near zero. */
+ACTIVATION(bipolar_relu,
+           (i % size) % 2 == 0 ? (x > 0.0f ? x : 0.0f) : (x < 0.0f ? x : 0.0f),
+           (i % size) % 2 == 0 ? (x > 0.0f ? dy : 0.0f) : (x < 0.0f ? dy : 0.0f))
+ACTIVATION(softplus, softplusf(x, beta), beta * x > 20.0f ? dy : dy * sigmoidf(beta * x))
+ACTIVATION(swish, x * sigmoidf(x), dy * (sigmoidf(x) * (1.0f + x * (1.0f - sigmoidf(x)))))
+ACTIVATION(gelu, 0.5f * x * (1.0f + erff(x * INV_SQRT2)),
+           dy * (0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT2PI * expf(-0.5f * x * x)))
+ACTIVATION(mish, x * tanhf(softplusf(x, 1.0f)),
+           dy * (tanhf(softplusf(x, 1.0f)) +
+                 x * (1.0f - tanhf(softplusf(x, 1.0f)) * tanhf(softplusf(x, 1.0f))) * sigmoidf(x)))
+ACTIVATION(hard_sigmoid, x <= -3.0f ? 0.0f : x >= 3.0f ? 1.0f : x / 6.0f + 0.5f,
+           x > -3.0f && x < 3.0f ? dy / 6.0f : 0.0f)
+
+#define ENTRY(NAME, A, B, DA, DB, FORMULA) \
+    {#NAME, NAME##_forward, NAME##_backward, A, B, DA, DB, FORMULA}
+
+static const act_entry act_table[] = {
+    ENTRY(identity, NULL, NULL, 0, 0, "x"),
+    ENTRY(sigmoid, NULL, NULL, 0, 0, "1 / (1 + exp(-x))"),
+    ENTRY(tanh, NULL, NULL, 0, 0, "tanh(x)"),
+    ENTRY(arctan, NULL, NULL, 0, 0, "atan(x)"),
+    ENTRY(relu, NULL, NULL, 0, 0, "max(0, x)"),
+    ENTRY(leaky_relu, "alpha", NULL, 0.01f, 0, "x > 0 ? x : alpha x"),
+    ENTRY(binary_step, NULL, NULL, 0, 0, "x >= 0 ? 1 : 0 (zero gradient)"),
+    ENTRY(elu, "alpha", NULL, 1.0f, 0, "x > 0 ? x : alpha (exp(x) - 1)"),
+    ENTRY(selu, NULL, NULL, 0, 0, "scale * elu(x, 1.6733), scale = 1.0507"),
+    ENTRY(softsign, NULL, NULL, 0, 0, "x / (1 + |x|)"),
+    ENTRY(isru, "alpha", NULL, 1.0f, 0, "x / sqrt(1 + alpha x^2)"),
+    ENTRY(isrlu, "alpha", NULL, 1.0f, 0, "x >= 0 ? x : x / sqrt(1 + alpha x^2)"),
+    ENTRY(sqnl, NULL, NULL, 0, 0, "square nonlinearity, saturating at +-1 beyond |x| = 2"),
+    ENTRY(bipolar_relu, NULL, NULL, 0, 0, "even units max(0, x), odd units min(0, x)"),
+    ENTRY(softplus, NULL, "beta", 0, 1.0f, "log(1 + exp(beta x)) / beta"),
+    ENTRY(swish, NULL, NULL, 0, 0, "x sigmoid(x) (also: silu)"),
+    ENTRY(gelu, NULL, NULL, 0, 0, "x Phi(x), exact erf form"),
+    ENTRY(mish, NULL, NULL, 0, 0, "x tanh(softplus(x))"),
+    ENTRY(hard_sigmoid, NULL, NULL, 0, 0, "clamp(x / 6 + 1/2, 0, 1)"),
+};
+enum { N_ACTS = sizeof act_table / sizeof act_table[0] };
+
+static const act_entry *find_activation(const char *name)
+{
+    if (strcmp(name, "silu") == 0)
+        name = "swish";
+    for (int i = 0; i < N_ACTS; i++)
+        if (strcmp(act_table[i].name, name) == 0)
+            return &act_table[i];
+    return NULL;
+}
+
+typedef struct activation {
+    const act_entry *entry;
+    act_params params;
+} activation;
+
+static const char *const activation_keys[] = {"alpha", "beta", NULL};
+
+static nn_status activation_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
+{
+    if (layer->n_inputs != 1)
+        return nn_cfg_fail(err, cfg, "activation layer '%s' takes exactly one input",
+                           layer->name);
+    const char *type = NULL;
+    nn_cfg_read_string(cfg, "type", NULL, &type, err);
+    activation *a = calloc(1, sizeof *a);
+    if (!a)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    layer->priv = a;
+    a->entry = type ? find_activation(type) : NULL;
+    if (!a->entry)
+        return nn_activation_unknown(err, cfg, type ? type : "?");
+    const act_entry *e = a->entry;
+    /* Only the parameters this function has; layers written out in full carry the common
+     * layer keys too, which the builder has checked already. */
+    for (int k = 0; activation_keys[k]; k++) {
+        const char *key = activation_keys[k];
+        int known = (e->alpha_key && !strcmp(e->alpha_key, key)) ||
+                    (e->beta_key && !strcmp(e->beta_key, key));
+        if (nn_cfg_get(cfg, key) && !known)
+            return nn_cfg_fail(err, nn_cfg_get(cfg, key), "activation '%s' has no parameter "
+                               "'%s'", e->name, key);
+    }
+    double alpha = e->default_alpha, beta = e->default_beta;
+    nn_status st = NN_OK;
+    if (e->alpha_key)
+        st = nn_cfg_read_double(cfg, e->alpha_key, alpha, &alpha, err);
+    if (!st && e->beta_key)
+        st = nn_cfg_read_double(cfg, e->beta_key, beta, &beta, err);
+    if (st)
+        return st;
+    if (e->beta_key && beta <= 0)
+        return nn_cfg_fail(err, nn_cfg_get(cfg, e->beta_key), "%s must be > 0", e->beta_key);
+    if ((e->forward == isru_forward || e->forward == isrlu_forward) && alpha < 0)
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "alpha"), "alpha must be >= 0");
+    a->params.alpha = (float)alpha;
+    a->params.beta = (float)beta;
+    layer->out_shape = layer->inputs[0]->out_shape;
+    a->params.sample_size = nn_shape_size(layer->out_shape);
+    return NN_OK;
+}
+
+static void activation_forward(nn_layer *layer, const nn_pass *pass)
+{
+    const activation *a = layer->priv;
+    a->entry->forward(layer->inputs[0]->out, layer->out, pass->batch * a->params.sample_size,
+                      &a->params);
+}
+
+static void activation_backward(nn_layer *layer, const nn_pass *pass)
+{
+    const activation *a = layer->priv;
+    float *dx = layer->inputs[0]->dout;
+    if (dx)
+        a->entry->backward(layer->inputs[0]->out, layer->out, layer->dout, dx,
+                           pass->batch * a->params.sample_size, layer->input_accumulate[0],
+                           &a->params);
+}
+
+static void activation_describe(const nn_layer *layer, char *buf, int size)
+{
+    const activation *a = layer->priv;
+    const act_entry *e = a->entry;
+    if (e->alpha_key)
+        snprintf(buf, (size_t)size, "%s %s=%g", e->name, e->alpha_key, a->params.alpha);
+    else if (e->beta_key)
+        snprintf(buf, (size_t)size, "%s %s=%g", e->name, e->beta_key, a->params.beta);
+    else
+        snprintf(buf, (size_t)size, "%s", e->name);
+}
+
+static int64_t activation_flops(const nn_layer *layer)
+{
+    return nn_layer_out_size(layer);
+}
+
+const nn_layer_ops nn_activation_ops = {
+    .type = "activation",
+    .keys = activation_keys,
+    .build = activation_build,
+    .forward = activation_forward,
+    .backward = activation_backward,
+    .flops = activation_flops,
+    .destroy = nn_layer_free_priv,
+    .describe = activation_describe,
+};
+
+int nn_activation_is_elementwise(const char *function)
+{
+    return find_activation(function) != NULL;
+}
+
+int nn_activation_count(void)
+{
+    return N_ACTS;
+}
+
+const char *nn_activation_name(int i)
+{
+    return act_table[i].name;
+}
+
+void nn_activation_list(void (*emit)(const char *line, void *ctx), void *ctx)
+{
+    for (int i = 0; i < N_ACTS; i++) {
+        char line[256];
+        const act_entry *e = &act_table[i];
+        if (e->alpha_key)
+            snprintf(line, sizeof line, "%-14s alpha=%g: %s", e->name, e->default_alpha,
+                     e->formula);
+        else if (e->beta_key)
+            snprintf(line, sizeof line, "%-14s beta=%g: %s", e->name, e->default_beta,
+                     e->formula);
+        else
+            snprintf(line, sizeof line, "%-14s %s", e->name, e->formula);
+        emit(line, ctx);
+    }
+}

@@ -1,0 +1,19 @@
+/* Small helpers shared by layer implementations. */
+#ifndef NN_LAYER_UTIL_H
+#define NN_LAYER_UTIL_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "nn/layer.h"
+#include "nn/model.h"
+
+void nn_layer_free_priv(nn_layer *layer);
+
+/* sums[c] (+)= sum over r of m[r][c]. */
+void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int accumulate);
+
+/* Writes (or adds when accumulate) src into dst. */
+void nn_store(float *dst, const float *src, int64_t n, int accumulate);
+
+#endif

@@ -1,0 +1,78 @@
+/* The layer types known to the config: one line per type. Elementwise activation
+ * functions (activation.c's table) are layer types too, all served by one ops table. */
+#include <string.h>
+
+#include "layers/layer_util.h"
+#include "model/model_internal.h"
+
+extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops;
+
+int nn_activation_is_elementwise(const char *function);
+int nn_activation_count(void);
+const char *nn_activation_name(int i);
+
+typedef struct layer_entry {
+    const nn_layer_ops *ops;
+    int is_activation; /* usable as a layer's `activation:` */
+} layer_entry;
+
+static const layer_entry layer_table[] = {
+    {&nn_dense_ops, 0},
+    {&nn_activation_ops, 0},
+    {&nn_softmax_ops, 1},
+    {&nn_log_softmax_ops, 1},
+};
+enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
+
+const nn_layer_ops *nn_layer_find(const char *type)
+{
+    for (int i = 0; i < N_LAYER_TYPES; i++)
+        if (strcmp(layer_table[i].ops->type, type) == 0)
+            return layer_table[i].ops;
+    if (nn_activation_is_elementwise(type))
+        return &nn_activation_ops;
+    return NULL;
+}
+
+const nn_layer_ops *nn_activation_layer_ops(const char *function)
+{
+    if (nn_activation_is_elementwise(function))
+        return &nn_activation_ops;
+    for (int i = 0; i < N_LAYER_TYPES; i++)
+        if (layer_table[i].is_activation && strcmp(layer_table[i].ops->type, function) == 0)
+            return layer_table[i].ops;
+    return NULL;
+}
+
+static const char *const *all_names(int activations_only)
+{
+    static const char *names[2][N_LAYER_TYPES + 64];
+    const char **list = names[activations_only];
+    int n = 0;
+    for (int i = 0; i < N_LAYER_TYPES; i++)
+        if (!activations_only || layer_table[i].is_activation)
+            list[n++] = layer_table[i].ops->type;
+    for (int i = 0; i < nn_activation_count() && n < N_LAYER_TYPES + 62; i++)
+        list[n++] = nn_activation_name(i);
+    list[n] = NULL;
+    return list;
+}
+
+const char *const *nn_layer_type_names(void)
+{
+    return all_names(0);
+}
+
+nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function)
+{
+    const char *const *names = all_names(1);
+    const char *closest = nn_cfg_closest(function, names);
+    char list[1024] = "";
+    size_t used = 0;
+    for (int i = 0; names[i] && used < sizeof list - 32; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
+                                 names[i]);
+    return nn_cfg_fail(err, where, "unknown activation '%s'%s%s%s; valid: %s", function,
+                       closest ? " (did you mean '" : "", closest ? closest : "",
+                       closest ? "'?)" : "", list);
+}

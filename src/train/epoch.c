@@ -1,0 +1,207 @@
+/* What happens around the loop: the start-up banner, the end of each epoch (metrics line,
+ * metrics.csv, early stopping), gradient clipping, the numerical-failure report, and the
+ * final test evaluation. */
+#include <math.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#include "train/train_internal.h"
+
+double nn_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void nn_trainer_say(trainer *t, const char *fmt, ...)
+{
+    if (!t->is_root || t->opts.quiet)
+        return;
+    va_list ap;
+    nn_progress_clear(t);
+    va_start(ap, fmt);
+    vfprintf(t->out, fmt, ap);
+    va_end(ap);
+    fflush(t->out);
+    if (t->log_file) {
+        va_start(ap, fmt);
+        vfprintf(t->log_file, fmt, ap);
+        va_end(ap);
+        fflush(t->log_file);
+    }
+}
+
+void nn_trainer_begin(trainer *t)
+{
+    char shape[64];
+    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s, global batch %lld "
+                      "(%lld per rank), %lld training samples%s%s\n",
+                   t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
+                   t->threads > 1 ? "s" : "", (long long)t->global_batch,
+                   (long long)t->capacity, (long long)t->n_train,
+                   t->has_val ? ", validation " : "", t->has_val ? "on" : "");
+    nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
+                   nn_shape_format(t->model->input_shape, shape, sizeof shape),
+                   (long long)nn_model_count_params(t->model),
+                   (long long)nn_model_count_trainable(t->model), nn_optim_name(t->opt),
+                   t->run_dir);
+    t->progress = t->opts.progress < 0 ? nn_is_terminal(t->out) : t->opts.progress;
+}
+
+static double metric_value(const epoch_metrics *m, const char *name)
+{
+    if (strcmp(name, "loss") == 0)
+        return m->loss;
+    if (strcmp(name, "accuracy") == 0)
+        return m->accuracy;
+    if (strcmp(name, "val_loss") == 0)
+        return m->val_loss;
+    if (strcmp(name, "val_accuracy") == 0)
+        return m->val_accuracy;
+    return NAN;
+}
+
+/* Early stopping: returns 1 when training should stop now. */
+static int early_stopping_update(trainer *t, const epoch_metrics *m, nn_train_result *result)
+{
+    early_stopping *e = &t->early;
+    double value = metric_value(m, e->monitor);
+    int improved = e->maximize ? value > e->best + e->min_delta : value < e->best - e->min_delta;
+    if (improved) {
+        e->best = value;
+        e->best_epoch = m->epoch;
+        e->bad_epochs = 0;
+        if (e->restore_best) {
+            memcpy(e->best_params, t->model->param_data,
+                   (size_t)t->model->n_param_floats * sizeof(float));
+            memcpy(e->best_state, t->model->state_data,
+                   (size_t)t->model->n_state_floats * sizeof(float));
+        }
+    } else {
+        e->bad_epochs++;
+    }
+    result->best_metric = e->best;
+    result->best_epoch = e->best_epoch;
+    return e->bad_epochs > e->patience;
+}
+
+static void fmt_metric(char *buf, size_t size, const char *name, double value)
+{
+    if (isnan(value))
+        buf[0] = '\0';
+    else
+        snprintf(buf, size, "  %s %.4f", name, value);
+}
+
+nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_result *result,
+                               nn_error *err)
+{
+    (void)err;
+    char acc[48], vl[48], va[48];
+    fmt_metric(acc, sizeof acc, "accuracy", m->accuracy);
+    fmt_metric(vl, sizeof vl, "val_loss", m->val_loss);
+    fmt_metric(va, sizeof va, "val_accuracy", m->val_accuracy);
+    nn_trainer_say(t, "epoch %d/%d  loss %.4f%s%s%s  lr %.3g  %.0f samples/s  %.1fs\n",
+                   m->epoch, t->epochs, m->loss, acc, vl, va, m->lr, m->samples_per_second,
+                   m->seconds);
+    if (t->metrics_csv) {
+        fprintf(t->metrics_csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.4f,%.1f\n", m->epoch, m->lr,
+                m->loss, m->accuracy, m->val_loss, m->val_accuracy, m->seconds,
+                m->samples_per_second);
+        fflush(t->metrics_csv);
+    }
+    result->epochs_run = m->epoch;
+    result->final_val_loss = m->val_loss;
+    result->final_val_accuracy = m->val_accuracy;
+    result->samples_per_second = m->samples_per_second;
+    const char *plateau = nn_sched_monitor(t->sched, NULL);
+    if (plateau)
+        nn_sched_epoch_end(t->sched, metric_value(m, plateau));
+    if (t->early.enabled && early_stopping_update(t, m, result)) {
+        nn_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f at "
+                          "epoch %d)\n", t->early.monitor, t->early.patience, t->early.best,
+                       t->early.best_epoch);
+        t->stop_requested = 1;
+    }
+    return NN_OK;
+}
+
+nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
+{
+    (void)err;
+    early_stopping *e = &t->early;
+    if (e->enabled && e->restore_best && e->best_epoch > 0) {
+        memcpy(t->model->param_data, e->best_params,
+               (size_t)t->model->n_param_floats * sizeof(float));
+        memcpy(t->model->state_data, e->best_state,
+               (size_t)t->model->n_state_floats * sizeof(float));
+        nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n", e->best_epoch,
+                       e->monitor, e->best);
+    }
+    if (t->has_test) {
+        nn_trainer_evaluate(t, &t->test, NULL, t->test.n, &result->test_loss,
+                            &result->test_accuracy);
+        if (t->classification)
+            nn_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n",
+                           result->test_loss, result->test_accuracy, (long long)t->test.n);
+        else
+            nn_trainer_say(t, "test: loss %.4f  (%lld samples)\n", result->test_loss,
+                           (long long)t->test.n);
+    }
+    snprintf(result->run_dir, sizeof result->run_dir, "%s", t->run_dir);
+    return NN_OK;
+}
+
+void nn_clip_gradients(trainer *t)
+{
+    nn_model *model = t->model;
+    float *g = model->grad_data;
+    const int64_t n = model->n_param_floats;
+    if (t->clip.value > 0) {
+        const float v = (float)t->clip.value;
+        for (int64_t i = 0; i < n; i++)
+            g[i] = g[i] > v ? v : g[i] < -v ? -v : g[i];
+    }
+    if (t->clip.norm > 0) {
+        double sq = 0;
+        for (int64_t i = 0; i < n; i++)
+            sq += (double)g[i] * g[i];
+        double norm = sqrt(sq);
+        /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above. */
+        if (norm > t->clip.norm) {
+            const float scale = (float)(t->clip.norm / (norm + 1e-6));
+            for (int64_t i = 0; i < n; i++)
+                g[i] *= scale;
+        }
+    }
+}
+
+nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_error *err)
+{
+    /* Name the layer whose gradient is not finite or has the largest norm: where the
+     * blow-up shows first when reading the model from the output back. */
+    nn_model *model = t->model;
+    const char *worst = "?";
+    double worst_norm = -1;
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if (p->flags & NN_PARAM_STATE)
+            continue;
+        const float *g = model->grad_data + p->offset;
+        double sq = 0;
+        for (int64_t i = 0; i < p->size; i++)
+            sq += (double)g[i] * g[i];
+        double norm = isfinite(sq) ? sqrt(sq) : INFINITY;
+        if (!(norm <= worst_norm)) {
+            worst_norm = norm;
+            worst = p->layer->name;
+        }
+    }
+    nn_progress_clear(t);
+    return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; largest "
+                   "gradient norm in layer '%s' (%g); lower the learning rate or clip "
+                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst,
+                   worst_norm);
+}

@@ -1,0 +1,42 @@
+/* Loss term table entries (src/train/loss.c). */
+#ifndef NN_LOSS_INTERNAL_H
+#define NN_LOSS_INTERNAL_H
+
+#include "nn/loss.h"
+
+#define NN_MAX_LOSS_TERMS 8
+
+typedef struct loss_term loss_term;
+
+typedef struct loss_kind {
+    const char *name;
+    const char *const *keys;
+    nn_status (*parse)(loss_term *term, const nn_cfg *cfg, nn_error *err); /* cfg may be NULL */
+    /* Sum over rows of the per-sample loss; writes scale * gradient into dout (adding when
+     * accumulate) unless dout is NULL. */
+    double (*eval)(const loss_term *term, const float *out, const nn_targets *targets,
+                   int64_t rows, float scale, float *dout, int accumulate);
+    int classification;
+    const char *help;
+} loss_kind;
+
+struct loss_term {
+    const loss_kind *kind;
+    double weight;
+    int64_t out_size;
+    int has_labels;
+    int64_t target_width;
+    int num_classes;
+    float param[4];
+};
+
+struct nn_loss {
+    int n_terms;
+    loss_term terms[NN_MAX_LOSS_TERMS];
+    int64_t out_size;
+    int has_labels;
+    int64_t target_width;
+    int num_classes;
+};
+
+#endif

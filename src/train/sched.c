@@ -1,0 +1,225 @@
+/* Learning-rate schedules (see include/nn/sched.h). Epoch-based rules follow torch's
+ * StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR (per epoch, eta_min) and
+ * ReduceLROnPlateau (mode, factor, patience, threshold rel, cooldown, min_lr). */
+#include "nn/sched.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NN_PI 3.14159265358979323846
+
+enum { SCHED_CONSTANT, SCHED_STEP, SCHED_MULTISTEP, SCHED_EXPONENTIAL, SCHED_COSINE,
+       SCHED_PLATEAU };
+static const char *const sched_names[] = {"constant", "step", "multistep", "exponential",
+                                          "cosine", "reduce_on_plateau", NULL};
+
+#define MAX_MILESTONES 32
+
+struct nn_sched {
+    int kind;
+    double base_lr, gamma, min_lr, factor, threshold;
+    int step_size, epochs, patience, cooldown, maximize;
+    int n_milestones;
+    int64_t milestones[MAX_MILESTONES];
+    int64_t warmup_steps, steps_per_epoch;
+    double warmup_start;
+    char monitor[64];
+    nn_sched_state state;
+};
+
+static const char *const sched_keys[] = {
+    "type", "gamma", "step_size", "milestones", "eta_min", "epochs", "monitor", "mode", "factor",
+    "patience", "threshold", "cooldown", "min_lr", "warmup_epochs", "warmup_steps",
+    "warmup_start_factor", NULL};
+
+nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_epoch,
+                         int epochs, nn_sched **out, nn_error *err)
+{
+    *out = NULL;
+    nn_sched *s = calloc(1, sizeof *s);
+    if (!s)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    s->base_lr = base_lr;
+    s->steps_per_epoch = steps_per_epoch > 0 ? steps_per_epoch : 1;
+    s->epochs = epochs;
+    s->state.plateau_scale = 1;
+    nn_cfg *empty = NULL;
+    const nn_cfg *map = cfg;
+    nn_status st = NN_OK;
+    if (!cfg) {
+        map = empty = nn_cfg_new_map();
+    } else if (nn_cfg_scalar(cfg)) {
+        /* `schedule: cosine` */
+        empty = nn_cfg_new_map();
+        nn_cfg_put(empty, "type", nn_cfg_scalar(cfg), err);
+        map = empty;
+    } else if (nn_cfg_kind_of(cfg) != NN_CFG_MAP) {
+        st = nn_cfg_fail(err, cfg, "a schedule is a name or {type: name, ...}");
+    }
+    int64_t step_size = 1, patience = 10, cooldown = 0, warmup_epochs = 0, warmup_steps = 0;
+    int64_t cosine_epochs = epochs;
+    int mode = 0;
+    static const char *const modes[] = {"min", "max", NULL};
+    const char *monitor = "val_loss";
+    if (!st)
+        st = nn_cfg_check_keys(map, sched_keys, err);
+    if (!st)
+        st = ((st = nn_cfg_read_choice(map, "type", sched_names, "constant", &s->kind, err)) ||
+         (st = nn_cfg_read_double(map, "gamma", 0.1, &s->gamma, err)) ||
+         (st = nn_cfg_read_int(map, "step_size", 1, &step_size, err)) ||
+         (st = nn_cfg_read_double(map, "eta_min", 0, &s->min_lr, err)) ||
+         (st = nn_cfg_read_int(map, "epochs", epochs, &cosine_epochs, err)) ||
+         (st = nn_cfg_read_string(map, "monitor", "val_loss", &monitor, err)) ||
+         (st = nn_cfg_read_choice(map, "mode", modes, NULL, &mode, err)) ||
+         (st = nn_cfg_read_double(map, "factor", 0.1, &s->factor, err)) ||
+         (st = nn_cfg_read_int(map, "patience", 10, &patience, err)) ||
+         (st = nn_cfg_read_double(map, "threshold", 1e-4, &s->threshold, err)) ||
+         (st = nn_cfg_read_int(map, "cooldown", 0, &cooldown, err)) ||
+         (st = nn_cfg_read_int(map, "warmup_epochs", 0, &warmup_epochs, err)) ||
+         (st = nn_cfg_read_int(map, "warmup_steps", 0, &warmup_steps, err)) ||
+         (st = nn_cfg_read_double(map, "warmup_start_factor", 0.0, &s->warmup_start, err)))
+                 ? st
+                 : NN_OK;
+    if (!st && s->kind == SCHED_PLATEAU && nn_cfg_get(map, "min_lr"))
+        st = nn_cfg_read_double(map, "min_lr", 0, &s->min_lr, err);
+    if (!st && s->kind == SCHED_MULTISTEP) {
+        s->n_milestones = MAX_MILESTONES;
+        const nn_cfg *ms = nn_cfg_get(map, "milestones");
+        if (!ms)
+            st = nn_cfg_fail(err, map, "multistep needs 'milestones' (epochs, e.g. [30, 60])");
+        else
+            st = nn_cfg_read_ints(map, "milestones", s->milestones, &s->n_milestones, err);
+    }
+    if (!st) {
+        const char *problem = NULL;
+        const char *key = NULL;
+        if (!(s->gamma > 0))
+            problem = "gamma must be > 0", key = "gamma";
+        else if (step_size < 1)
+            problem = "step_size must be >= 1", key = "step_size";
+        else if (!(s->factor > 0 && s->factor < 1))
+            problem = "factor must be in (0, 1)", key = "factor";
+        else if (patience < 0 || cooldown < 0 || warmup_epochs < 0 || warmup_steps < 0)
+            problem = "patience, cooldown and warmup must be >= 0", key = NULL;
+        else if (s->warmup_start < 0 || s->warmup_start > 1)
+            problem = "warmup_start_factor must be in [0, 1]", key = "warmup_start_factor";
+        if (problem)
+            st = nn_cfg_fail(err, key && nn_cfg_get(map, key) ? nn_cfg_get(map, key) : map, "%s",
+                             problem);
+    }
+    if (!st) {
+        s->step_size = (int)step_size;
+        s->epochs = (int)(cosine_epochs > 0 ? cosine_epochs : 1);
+        s->patience = (int)patience;
+        s->cooldown = (int)cooldown;
+        s->warmup_steps = warmup_steps ? warmup_steps : warmup_epochs * s->steps_per_epoch;
+        /* The default mode follows the metric's name: losses go down, the rest up. */
+        s->maximize = nn_cfg_get(map, "mode") ? mode == 1 : strstr(monitor, "loss") == NULL;
+        snprintf(s->monitor, sizeof s->monitor, "%s", monitor);
+        s->state.plateau_best = s->maximize ? -INFINITY : INFINITY;
+    }
+    nn_cfg_free(empty);
+    if (st) {
+        free(s);
+        return st;
+    }
+    *out = s;
+    return NN_OK;
+}
+
+void nn_sched_free(nn_sched *sched)
+{
+    free(sched);
+}
+
+double nn_sched_lr(const nn_sched *s, int epoch, int64_t step_in_epoch)
+{
+    double lr = s->base_lr;
+    switch (s->kind) {
+    case SCHED_STEP:
+        lr *= pow(s->gamma, epoch / s->step_size);
+        break;
+    case SCHED_MULTISTEP:
+        for (int i = 0; i < s->n_milestones; i++)
+            if (epoch >= s->milestones[i])
+                lr *= s->gamma;
+        break;
+    case SCHED_EXPONENTIAL:
+        lr *= pow(s->gamma, epoch);
+        break;
+    case SCHED_COSINE: {
+        int e = epoch < s->epochs ? epoch : s->epochs;
+        lr = s->min_lr + (s->base_lr - s->min_lr) * (1 + cos(NN_PI * e / s->epochs)) / 2;
+        break;
+    }
+    case SCHED_PLATEAU:
+        lr *= s->state.plateau_scale;
+        if (lr < s->min_lr)
+            lr = s->min_lr;
+        break;
+    default:
+        break;
+    }
+    int64_t global_step = (int64_t)epoch * s->steps_per_epoch + step_in_epoch;
+    if (global_step < s->warmup_steps) {
+        double t = (double)(global_step + 1) / (double)s->warmup_steps;
+        lr *= s->warmup_start + (1 - s->warmup_start) * t;
+    }
+    return lr;
+}
+
+void nn_sched_epoch_end(nn_sched *s, double metric)
+{
+    if (s->kind != SCHED_PLATEAU || isnan(metric))
+        return;
+    nn_sched_state *st = &s->state;
+    /* torch's threshold_mode 'rel': better than best * (1 -+ threshold). */
+    int better = s->maximize ? metric > st->plateau_best * (1 + s->threshold)
+                             : metric < st->plateau_best * (1 - s->threshold);
+    if (isinf(st->plateau_best))
+        better = 1;
+    if (better) {
+        st->plateau_best = metric;
+        st->plateau_bad_epochs = 0;
+    } else {
+        st->plateau_bad_epochs++;
+    }
+    if (st->plateau_cooldown > 0) {
+        st->plateau_cooldown--;
+        st->plateau_bad_epochs = 0;
+    }
+    if (st->plateau_bad_epochs > s->patience) {
+        st->plateau_scale *= s->factor;
+        st->plateau_cooldown = s->cooldown;
+        st->plateau_bad_epochs = 0;
+    }
+}
+
+const char *nn_sched_monitor(const nn_sched *s, int *maximize)
+{
+    if (maximize)
+        *maximize = s->maximize;
+    return s->kind == SCHED_PLATEAU ? s->monitor : NULL;
+}
+
+nn_sched_state *nn_sched_state_of(nn_sched *s)
+{
+    return &s->state;
+}
+
+void nn_sched_list(void (*emit)(const char *line, void *ctx), void *ctx)
+{
+    static const char *const lines[] = {
+        "constant          lr stays at optimizer.lr",
+        "step              lr * gamma^(epoch // step_size); gamma=0.1 step_size=1",
+        "multistep         lr * gamma^(milestones passed); milestones=[...] gamma=0.1",
+        "exponential       lr * gamma^epoch (gamma=0.951 ~ exp(-0.05)); gamma=0.1",
+        "cosine            eta_min + (lr - eta_min)(1 + cos(pi epoch/epochs))/2; eta_min=0",
+        "reduce_on_plateau lr * factor after `patience` epochs without improvement of monitor;"
+        " monitor=val_loss factor=0.1 patience=10 threshold=1e-4 cooldown=0 min_lr=0",
+        "(any)             warmup_epochs / warmup_steps: linear ramp from warmup_start_factor=0",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        emit(lines[i], ctx);
+}

@@ -1,0 +1,412 @@
+/* Building a trainer from the config: data splits, model, loss, optimizer, schedule,
+ * buffers, BLAS threads and the run directory. Everything the loop needs is allocated
+ * here; the loop itself allocates nothing. */
+#define _GNU_SOURCE /* sched_getaffinity: honour taskset / SLURM CPU binding */
+#include <cblas.h>
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "model/model_internal.h"
+#include "nn/rng.h"
+#include "train/train_internal.h"
+
+extern void openblas_set_num_threads(int num_threads);
+
+static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
+                                        "test_rows", "sampling", NULL};
+static const char *const val_keys[] = {"split", "rows", "name", NULL};
+static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
+                                         "restore_best", NULL};
+static const char *const clip_keys[] = {"norm", "value", NULL};
+
+/* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
+static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
+                            nn_error *err)
+{
+    *first = 0;
+    *last = -1;
+    const nn_cfg *node = nn_cfg_get(map, key);
+    if (!node)
+        return NN_OK;
+    int64_t values[2];
+    int count = 2;
+    nn_status st = nn_cfg_read_ints(map, key, values, &count, err);
+    if (st)
+        return st;
+    if (count != 2 || values[0] < 0 || values[1] <= values[0])
+        return nn_cfg_fail(err, node, "expected [first, last) row numbers with first < last");
+    *first = values[0];
+    *last = values[1];
+    return NN_OK;
+}
+
+static nn_status load_split(const char *path, const char *split, int64_t first, int64_t last,
+                            nn_dataset *ds, nn_error *err)
+{
+    if (last < 0)
+        return nn_dataset_load(path, split, ds, err);
+    return nn_dataset_load_rows(path, split, first, last - first, ds, err);
+}
+
+static int64_t *all_rows(int64_t n)
+{
+    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows);
+    for (int64_t i = 0; rows && i < n; i++)
+        rows[i] = i;
+    return rows;
+}
+
+static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
+{
+    if (!data)
+        return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
+    nn_status st = nn_cfg_check_keys(data, data_keys, err);
+    const char *path = NULL, *train_split = NULL;
+    int64_t first, last;
+    if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
+        (st = nn_cfg_read_string(data, "train", "train", &train_split, err)) ||
+        (st = read_range(data, "train_rows", &first, &last, err)))
+        return st;
+    if (!path)
+        return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    if ((st = load_split(path, train_split, first, last, &t->train, err)))
+        return st;
+
+    /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
+     * or the name of a split in the file. */
+    const nn_cfg *val = nn_cfg_get(data, "val");
+    const char *val_name = val ? nn_cfg_scalar(val) : NULL;
+    if (val && !val_name) {
+        if ((st = nn_cfg_check_keys(val, val_keys, err)))
+            return st;
+        double fraction = 0;
+        if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||
+            (st = read_range(val, "rows", &first, &last, err)) ||
+            (st = nn_cfg_read_string(val, "name", NULL, &val_name, err)))
+            return st;
+        if (fraction > 0) {
+            if (fraction >= 1)
+                return nn_cfg_fail(err, nn_cfg_get(val, "split"), "must be in (0, 1)");
+            if ((st = nn_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
+                                          &t->n_train, &t->val_rows, &t->n_val, err)))
+                return st;
+            t->has_val = t->val_from_train = 1;
+        } else if (last > 0) {
+            if ((st = load_split(path, train_split, first, last, &t->val, err)))
+                return st;
+            t->has_val = 1;
+        } else if (!val_name) {
+            return nn_cfg_fail(err, val, "expected {split: fraction}, {rows: [first, last]} or "
+                                         "a split name");
+        }
+    }
+    if (val_name && strcmp(val_name, "none") != 0) {
+        if ((st = nn_dataset_load(path, val_name, &t->val, err)))
+            return st;
+        t->has_val = 1;
+    }
+    if (t->has_val && !t->val_from_train) {
+        t->n_val = t->val.n;
+        t->val_rows = all_rows(t->n_val);
+    }
+    if (!t->train_rows) {
+        t->n_train = t->train.n;
+        t->train_rows = all_rows(t->n_train);
+    }
+
+    const char *test_split = nn_dataset_has_split(path, "test") ? "test" : "none";
+    if ((st = nn_cfg_read_string(data, "test", test_split, &test_split, err)) ||
+        (st = read_range(data, "test_rows", &first, &last, err)))
+        return st;
+    if (strcmp(test_split, "none") != 0) {
+        if ((st = load_split(path, test_split, first, last, &t->test, err)))
+            return st;
+        t->has_test = 1;
+    }
+    if (!t->train_rows || (t->has_val && !t->val_rows))
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if (t->n_train == 0)
+        return nn_fail(err, NN_ERR_DATA, "%s: /%s: no training rows left", path, train_split);
+    /* Every split must look like the training data. */
+    const nn_dataset *others[2] = {t->has_val && !t->val_from_train ? &t->val : NULL,
+                                   t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 2; i++)
+        if (others[i] && (others[i]->sample_size != t->train.sample_size ||
+                          others[i]->target_kind != t->train.target_kind ||
+                          others[i]->target_width != t->train.target_width))
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
+                           "shape than /%s", path, others[i]->split, train_split);
+    return NN_OK;
+}
+
+static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *err)
+{
+    early_stopping *e = &t->early;
+    if (!node)
+        return NN_OK;
+    nn_status st = nn_cfg_check_keys(node, early_keys, err);
+    const char *monitor = "val_loss";
+    int64_t patience = 5;
+    int mode = -1;
+    static const char *const modes[] = {"min", "max", NULL};
+    if (st || (st = nn_cfg_read_string(node, "monitor", "val_loss", &monitor, err)) ||
+        (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err)) ||
+        (st = nn_cfg_read_int(node, "patience", 5, &patience, err)) ||
+        (st = nn_cfg_read_double(node, "min_delta", 0, &e->min_delta, err)) ||
+        (st = nn_cfg_read_bool(node, "restore_best", 0, &e->restore_best, err)))
+        return st;
+    static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy", NULL};
+    int known = 0;
+    for (int i = 0; metrics[i]; i++)
+        known |= strcmp(metrics[i], monitor) == 0;
+    if (!known) {
+        const char *closest = nn_cfg_closest(monitor, metrics);
+        return nn_cfg_fail(err, nn_cfg_get(node, "monitor"), "unknown metric '%s'%s%s%s; "
+                           "valid: loss, accuracy, val_loss, val_accuracy", monitor,
+                           closest ? " (did you mean '" : "", closest ? closest : "",
+                           closest ? "'?)" : "");
+    }
+    if (strncmp(monitor, "val_", 4) == 0 && !t->has_val)
+        return nn_cfg_fail(err, nn_cfg_get(node, "monitor"), "monitoring '%s' needs a "
+                           "validation split (data.val)", monitor);
+    if (patience < 0 || e->min_delta < 0)
+        return nn_cfg_fail(err, node, "patience and min_delta must be >= 0");
+    e->enabled = 1;
+    snprintf(e->monitor, sizeof e->monitor, "%s", monitor);
+    e->maximize = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
+    e->patience = (int)patience;
+    e->best = e->maximize ? -INFINITY : INFINITY;
+    if (e->restore_best) {
+        e->best_params = nn_alloc_floats(t->model->n_param_floats + 1);
+        e->best_state = nn_alloc_floats(t->model->n_state_floats + 1);
+        if (!e->best_params || !e->best_state)
+            return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    return NN_OK;
+}
+
+static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
+{
+    if (!node)
+        return NN_OK;
+    nn_status st = nn_cfg_check_keys(node, clip_keys, err);
+    if (st || (st = nn_cfg_read_double(node, "norm", 0, &t->clip.norm, err)) ||
+        (st = nn_cfg_read_double(node, "value", 0, &t->clip.value, err)))
+        return st;
+    if (t->clip.norm < 0 || t->clip.value < 0)
+        return nn_cfg_fail(err, node, "clip norm and value must be > 0");
+    return NN_OK;
+}
+
+/* BLAS threads per rank: the CPUs this process may run on, divided among the ranks that
+ * share the node, so ranks x threads never oversubscribes the cores. */
+static int choose_threads(const trainer *t, int64_t requested)
+{
+    if (requested > 0)
+        return (int)requested;
+    cpu_set_t set;
+    int cpus = 1;
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        cpus = CPU_COUNT(&set);
+    MPI_Comm node;
+    int ranks_on_node = 1;
+    if (MPI_Comm_split_type(t->comm->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &ranks_on_node);
+        MPI_Comm_free(&node);
+    }
+    int threads = cpus / ranks_on_node;
+    return threads >= 1 ? threads : 1;
+}
+
+static nn_status make_run_dir(trainer *t, nn_error *err)
+{
+    if (!t->is_root)
+        return NN_OK;
+    const char *runs_dir = "runs", *name = NULL;
+    nn_status st;
+    if ((st = nn_cfg_read_string(t->cfg, "runs_dir", "runs", &runs_dir, err)) ||
+        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)))
+        return st;
+    char stem[128] = "run";
+    if (!name && t->opts.config_name) {
+        const char *base = strrchr(t->opts.config_name, '/');
+        base = base ? base + 1 : t->opts.config_name;
+        snprintf(stem, sizeof stem, "%s", base);
+        char *dot = strrchr(stem, '.');
+        if (dot && dot != stem)
+            *dot = '\0';
+        name = stem;
+    } else if (!name) {
+        name = stem;
+    }
+    if (t->opts.run_dir) {
+        snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
+        if (mkdir(t->run_dir, 0777) != 0 && errno != EEXIST)
+            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
+                           t->run_dir, strerror(errno));
+    } else {
+        if (mkdir(runs_dir, 0777) != 0 && errno != EEXIST)
+            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
+                           strerror(errno));
+        /* Never write into an earlier run: runs/mlp, runs/mlp-2, runs/mlp-3, ... */
+        for (int k = 1;; k++) {
+            if (k == 1)
+                snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
+            else
+                snprintf(t->run_dir, sizeof t->run_dir, "%s/%s-%d", runs_dir, name, k);
+            if (mkdir(t->run_dir, 0777) == 0)
+                break;
+            if (errno != EEXIST)
+                return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
+                               t->run_dir, strerror(errno));
+        }
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
+    char *yaml = nn_cfg_to_yaml(t->cfg);
+    FILE *f = fopen(path, "w");
+    if (!yaml || !f || fputs(yaml, f) < 0 || fclose(f) != 0) {
+        free(yaml);
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the resolved config", path);
+    }
+    free(yaml);
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    t->metrics_csv = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
+    t->log_file = fopen(path, "w");
+    if (!t->metrics_csv || !t->log_file)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
+                       strerror(errno));
+    fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
+                            "samples_per_second\n");
+    fflush(t->metrics_csv);
+    return NN_OK;
+}
+
+nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                           const nn_train_options *opts, nn_error *err)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->comm = comm;
+    if (opts)
+        t->opts = *opts;
+    t->is_root = comm->rank == 0;
+    t->out = t->opts.log ? t->opts.log : stdout;
+    t->lr_scale = 1;
+    const nn_cfg *train_cfg = nn_cfg_get(cfg, "train");
+    int64_t seed = 42, epochs = 10, batch = 32, threads = 0, reference = 256;
+    static const char *const scalings[] = {"none", "linear", NULL};
+    int scaling = 0;
+    nn_status st;
+    if ((st = nn_cfg_read_int(cfg, "seed", 42, &seed, err)) ||
+        (st = nn_cfg_read_int(train_cfg, "epochs", 10, &epochs, err)) ||
+        (st = nn_cfg_read_int(train_cfg, "batch_size", 32, &batch, err)) ||
+        (st = nn_cfg_read_int(train_cfg, "threads", 0, &threads, err)) ||
+        (st = nn_cfg_read_choice(train_cfg, "lr_scaling", scalings, "none", &scaling, err)) ||
+        (st = nn_cfg_read_int(train_cfg, "lr_reference_batch", 256, &reference, err)))
+        return st;
+    if (epochs < 1)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "epochs"), "must be >= 1");
+    if (batch < 1)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "batch_size"), "must be >= 1");
+    if (reference < 1)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "lr_reference_batch"), "must be >= 1");
+    t->seed = (uint64_t)seed;
+    t->epochs = (int)epochs;
+    t->global_batch = batch;
+    t->capacity = (batch + comm->size - 1) / comm->size;
+    t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
+    t->threads = choose_threads(t, threads);
+    openblas_set_num_threads(t->threads);
+
+    if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))
+        return st;
+    if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
+                              err)))
+        return st;
+    if (nn_model_input_size(t->model) != t->train.sample_size) {
+        char shape[64];
+        return nn_cfg_fail(err, nn_cfg_get(nn_cfg_get(cfg, "model"), "input"),
+                           "model input %s has %lld values per sample but %s /%s has %lld",
+                           nn_shape_format(t->model->input_shape, shape, sizeof shape),
+                           (long long)nn_model_input_size(t->model), t->train.path,
+                           t->train.split, (long long)t->train.sample_size);
+    }
+    int has_labels = t->train.target_kind == NN_TARGET_LABELS;
+    if ((st = nn_loss_build(nn_cfg_get(train_cfg, "loss"), nn_model_output_size(t->model),
+                            has_labels, t->train.target_width, t->train.num_classes, &t->loss,
+                            err)) ||
+        (st = nn_optim_build(nn_cfg_get(train_cfg, "optimizer"), t->model, &t->opt, err)))
+        return st;
+    t->classification = has_labels && nn_loss_is_classification(t->loss);
+    int64_t batches = (t->n_train + batch - 1) / batch;
+    if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
+                             batches, t->epochs, &t->sched, err)) ||
+        (st = setup_early_stopping(t, nn_cfg_get(train_cfg, "early_stopping"), err)) ||
+        (st = setup_clip(t, nn_cfg_get(train_cfg, "clip"), err)))
+        return st;
+    const char *monitor = nn_sched_monitor(t->sched, NULL);
+    if (monitor && strncmp(monitor, "val_", 4) == 0 && !t->has_val)
+        return nn_fail(err, NN_ERR_CONFIG, "train.schedule: reduce_on_plateau monitors '%s', "
+                       "which needs a validation split (data.val)", monitor);
+
+    t->perm = malloc((size_t)t->n_train * sizeof *t->perm);
+    t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
+    t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
+    t->targets_buf.view.width = t->train.target_width;
+    if (has_labels)
+        t->targets_buf.labels = malloc((size_t)t->capacity * sizeof(int32_t));
+    else
+        t->targets_buf.values = nn_alloc_floats(t->capacity * t->train.target_width);
+    t->targets_buf.view.labels = t->targets_buf.labels;
+    t->targets_buf.view.values = t->targets_buf.values;
+    if (!t->perm || !t->batch_rows || !t->sample_ids ||
+        (!t->targets_buf.labels && !t->targets_buf.values))
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    return make_run_dir(t, err);
+}
+
+void nn_trainer_teardown(trainer *t)
+{
+    nn_dataset_free(&t->train);
+    nn_dataset_free(&t->val);
+    nn_dataset_free(&t->test);
+    free(t->train_rows);
+    free(t->val_rows);
+    free(t->perm);
+    free(t->batch_rows);
+    free(t->sample_ids);
+    free(t->targets_buf.labels);
+    free(t->targets_buf.values);
+    free(t->early.best_params);
+    free(t->early.best_state);
+    nn_model_free(t->model);
+    nn_loss_free(t->loss);
+    nn_optim_free(t->opt);
+    nn_sched_free(t->sched);
+    if (t->metrics_csv)
+        fclose(t->metrics_csv);
+    if (t->log_file)
+        fclose(t->log_file);
+    memset(t, 0, sizeof *t);
+}
+
+void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                   target_buffer *tb)
+{
+    nn_dataset_gather_x(ds, rows, count, x);
+    if (tb->labels)
+        for (int64_t i = 0; i < count; i++)
+            tb->labels[i] = ds->labels[rows[i]];
+    else
+        for (int64_t i = 0; i < count; i++)
+            memcpy(tb->values + i * ds->target_width, ds->targets + rows[i] * ds->target_width,
+                   (size_t)ds->target_width * sizeof(float));
+}

@@ -1,0 +1,110 @@
+/* State shared by the trainer's files: trainer.c (the loop), setup.c (building everything
+ * from the config), epoch.c (metrics, early stopping, run directory output) and
+ * progress.c (what rank 0 prints). */
+#ifndef NN_TRAIN_INTERNAL_H
+#define NN_TRAIN_INTERNAL_H
+
+#include <stdio.h>
+
+#include "nn/data.h"
+#include "nn/dist.h"
+#include "nn/loss.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/sched.h"
+#include "nn/trainer.h"
+
+/* Targets of the rows currently in the model input. */
+typedef struct target_buffer {
+    int32_t *labels;
+    float *values;
+    nn_targets view;
+} target_buffer;
+
+typedef struct step_totals {
+    double loss_sum, correct;
+    int64_t samples;
+} step_totals;
+
+typedef struct epoch_metrics {
+    int epoch; /* 1-based, as printed */
+    double lr, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second;
+} epoch_metrics;
+
+typedef struct early_stopping {
+    int enabled;
+    char monitor[64];
+    int maximize, patience, restore_best;
+    double min_delta;
+    double best;
+    int best_epoch, bad_epochs;
+    float *best_params, *best_state; /* copies for restore_best */
+} early_stopping;
+
+typedef struct clip_options {
+    double norm;  /* 0: off */
+    double value; /* 0: off */
+} clip_options;
+
+typedef struct trainer {
+    const nn_cfg *cfg;
+    const nn_comm *comm;
+    nn_train_options opts;
+    uint64_t seed;
+    int is_root; /* prints and writes files */
+
+    nn_dataset train, val, test;
+    int has_val, has_test, val_from_train;
+    int64_t *train_rows, n_train; /* rows of `train` used for training */
+    int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
+    int64_t *perm;
+
+    nn_model *model;
+    nn_loss *loss;
+    nn_optim *opt;
+    nn_sched *sched;
+    int classification;
+    int64_t global_batch, capacity;
+    int epochs, start_epoch;
+    double lr_scale;
+    clip_options clip;
+    early_stopping early;
+    int stop_requested;
+
+    int64_t *batch_rows, *sample_ids;
+    target_buffer targets_buf;
+
+    char run_dir[512];
+    FILE *metrics_csv, *log_file, *out;
+    int progress; /* draw a progress bar */
+    double last_progress;
+    int threads;
+} trainer;
+
+nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                           const nn_train_options *opts, nn_error *err);
+void nn_trainer_begin(trainer *t);
+nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_result *result,
+                               nn_error *err);
+nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err);
+void nn_trainer_teardown(trainer *t);
+nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *rows,
+                              int64_t n_rows, double *loss, double *accuracy);
+nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_error *err);
+
+/* Gather rows of ds into x (rows x sample_size) and their targets into tb. */
+void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                   target_buffer *tb);
+
+void nn_clip_gradients(trainer *t);
+
+void nn_progress_update(trainer *t, int epoch, int64_t done, int64_t total,
+                        const step_totals *tot, double epoch_start);
+void nn_progress_clear(trainer *t);
+/* printf to rank 0's output and the run log. */
+void nn_trainer_say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+double nn_now(void);
+int nn_is_terminal(FILE *f);
+
+#endif
