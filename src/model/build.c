@@ -459,6 +459,9 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
     free(needs_grad);
     if (st || (st = init_params(model, err)))
         goto fail;
+    /* The caller owns the config; layers must not hold on to it after the build. */
+    for (int i = 0; i < model->n_layers; i++)
+        model->layers[i]->cfg = NULL;
     *out = model;
     return NN_OK;
 fail:

@@ -1,0 +1,16 @@
+/* Helpers for tests that build small models from YAML text and check their gradients. */
+#ifndef NN_TEST_MODEL_FIXTURE_H
+#define NN_TEST_MODEL_FIXTURE_H
+
+#include "nn/model.h"
+
+/* Builds `model:` from YAML text (the whole model map), with input gradients enabled;
+ * fails the test with the error message when the build fails. */
+nn_model *fixture_model(const char *model_yaml, int64_t batch, uint64_t seed);
+
+/* Checks d(sum(out * r))/d(input) and /d(every trainable parameter) against central
+ * differences for a random input and a random r. Returns 1 when all agree; prints the
+ * first disagreement. training selects the pass mode. */
+int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol, double rtol);
+
+#endif

@@ -1,0 +1,156 @@
+/* Optimizer updates against values computed by hand from the update rules. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <string.h>
+
+#include "model_fixture.h"
+#include "nn/config.h"
+#include "nn/optim.h"
+
+/* A model with one weight tensor of 2 values: dense 2 -> 1 without bias. */
+static nn_model *two_weights(void)
+{
+    nn_model *model = fixture_model("{input: [2], layers: [{type: dense, units: 1, bias: false}]}",
+                                    1, 1);
+    assert_non_null(model);
+    return model;
+}
+
+static nn_optim *make_optim(const char *yaml, nn_model *model)
+{
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_optim *opt = NULL;
+    assert_int_equal(nn_cfg_load_string(yaml, "opt.yaml", &cfg, &err), NN_OK);
+    if (nn_optim_build(cfg, model, &opt, &err))
+        fail_msg("%s: %s", yaml, err.msg);
+    nn_cfg_free(cfg);
+    return opt;
+}
+
+/* Runs `steps` updates with gradient g = (0.5, -1) each step from w = (1, 2). */
+static void run(const char *yaml, int steps, double lr, float *w_out)
+{
+    nn_model *model = two_weights();
+    nn_optim *opt = make_optim(yaml, model);
+    model->param_data[0] = 1.0f;
+    model->param_data[1] = 2.0f;
+    for (int s = 0; s < steps; s++) {
+        model->grad_data[0] = 0.5f;
+        model->grad_data[1] = -1.0f;
+        nn_optim_step(opt, model, lr);
+    }
+    w_out[0] = model->param_data[0];
+    w_out[1] = model->param_data[1];
+    nn_optim_free(opt);
+    nn_model_free(model);
+}
+
+static void test_sgd(void **state)
+{
+    (void)state;
+    float w[2];
+    run("{type: sgd, lr: 0.1}", 3, 0.1, w);
+    assert_float_equal(w[0], 1 - 3 * 0.1 * 0.5, 1e-6);
+    assert_float_equal(w[1], 2 + 3 * 0.1, 1e-6);
+    /* L2: g + wd w; one step */
+    run("{type: sgd, lr: 0.1, weight_decay: 0.5}", 1, 0.1, w);
+    assert_float_equal(w[0], 1 - 0.1 * (0.5 + 0.5 * 1), 1e-6);
+    /* L1: g + l1 sign(w) */
+    run("{type: sgd, lr: 0.1, l1: 0.2}", 1, 0.1, w);
+    assert_float_equal(w[1], 2 - 0.1 * (-1 + 0.2), 1e-6);
+}
+
+static void test_momentum_forms(void **state)
+{
+    (void)state;
+    float w[2];
+    /* classic: v1 = g, v2 = 0.9 g + g = 1.9 g, v3 = 0.9*1.9 g + g = 2.71 g */
+    run("{type: momentum, lr: 0.1, momentum: 0.9}", 3, 0.1, w);
+    assert_float_equal(w[0], 1 - 0.1 * 0.5 * (1 + 1.9 + 2.71), 1e-5);
+    /* ema: v1 = 0.1 g, v2 = 0.19 g, v3 = 0.271 g */
+    run("{type: momentum, lr: 0.1, momentum: 0.9, form: ema}", 3, 0.1, w);
+    assert_float_equal(w[0], 1 - 0.1 * 0.5 * (0.1 + 0.19 + 0.271), 1e-5);
+    /* nesterov: step direction g + m v: (1.9, 2.71, 3.439) g */
+    run("{type: nesterov, lr: 0.1, momentum: 0.9}", 3, 0.1, w);
+    assert_float_equal(w[0], 1 - 0.1 * 0.5 * (1.9 + 2.71 + 3.439), 1e-5);
+}
+
+static void test_adam(void **state)
+{
+    (void)state;
+    float w[2];
+    /* With a constant gradient, bias-corrected m = g and v = g^2 every step: each step
+     * moves by lr * g / (|g| + eps') = lr * sign(g) (up to eps). */
+    run("{type: adam, lr: 0.01}", 4, 0.01, w);
+    assert_float_equal(w[0], 1 - 4 * 0.01, 1e-5);
+    assert_float_equal(w[1], 2 + 4 * 0.01, 1e-5);
+    /* AdamW decays first: w = w (1 - lr wd) then the Adam step. */
+    run("{type: adamw, lr: 0.01, weight_decay: 0.1}", 1, 0.01, w);
+    assert_float_equal(w[0], 1 * (1 - 0.01 * 0.1) - 0.01, 1e-5);
+}
+
+static void test_rmsprop_adagrad(void **state)
+{
+    (void)state;
+    float w[2];
+    /* rmsprop step 1: v = 0.01 g^2, step = lr g / (0.1 |g| + eps) = 10 lr sign(g) */
+    run("{type: rmsprop, lr: 0.001, alpha: 0.99}", 1, 0.001, w);
+    assert_float_equal(w[0], 1 - 0.01, 1e-5);
+    /* adagrad: sum_t = t g^2, step_t = lr g / (sqrt(t) |g|) */
+    run("{type: adagrad, lr: 0.1}", 2, 0.1, w);
+    assert_float_equal(w[0], 1 - 0.1 * (1 + 1 / sqrt(2.0)), 1e-5);
+}
+
+static void test_lars(void **state)
+{
+    (void)state;
+    float w[2];
+    /* ratio = trust ||w|| / ||g|| = 0.001 * sqrt(5) / sqrt(1.25) = 0.002 */
+    run("{type: lars, lr: 1.0, momentum: 0.0, trust: 0.001, eps: 0}", 1, 1.0, w);
+    assert_float_equal(w[0], 1 - 0.002 * 0.5, 1e-6);
+    assert_float_equal(w[1], 2 + 0.002 * 1.0, 1e-6);
+}
+
+static void test_bad_values(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml, *expect;
+    } cases[] = {
+        {"{type: adam, lr: -1}", "lr must be > 0"},
+        {"{type: adamm}", "did you mean 'adam'"},
+        {"{type: sgd, momentum: 0.9}", "momentum"},
+        {"{type: momentum, momentum: 1.5}", "momentum must be in [0, 1)"},
+        {"{type: momentum, form: fancy}", "classic"},
+    };
+    nn_model *model = two_weights();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nn_cfg *cfg = NULL;
+        nn_error err = {0};
+        nn_optim *opt = NULL;
+        assert_int_equal(nn_cfg_load_string(cases[i].yaml, "opt.yaml", &cfg, &err), NN_OK);
+        nn_status st = nn_optim_build(cfg, model, &opt, &err);
+        if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
+            fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);
+        nn_cfg_free(cfg);
+    }
+    nn_model_free(model);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgd),
+        cmocka_unit_test(test_momentum_forms),
+        cmocka_unit_test(test_adam),
+        cmocka_unit_test(test_rmsprop_adagrad),
+        cmocka_unit_test(test_lars),
+        cmocka_unit_test(test_bad_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
