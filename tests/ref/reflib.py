@@ -1,0 +1,88 @@
+"""Shared helpers for the PyTorch reference checks: write a model's weights and a batch to
+HDF5, run nntrain's refdriver on them, read back outputs, gradients and updated weights,
+and compare with what PyTorch computed."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+
+def run_driver(spec_yaml, x, y, params, state=None):
+    """params/state: dict name ('layer/param') -> numpy array in PyTorch layout."""
+    driver = os.environ.get("REFDRIVER")
+    if not driver:
+        sys.exit("REFDRIVER is not set (run through ctest)")
+    workdir = tempfile.mkdtemp(prefix="nnref-")
+    spec_path = os.path.join(workdir, "spec.yaml")
+    in_path = os.path.join(workdir, "in.h5")
+    out_path = os.path.join(workdir, "out.h5")
+    with open(spec_path, "w") as f:
+        f.write(spec_yaml)
+    with h5py.File(in_path, "w") as f:
+        f["x"] = np.asarray(x, dtype=np.float32)
+        f["y"] = np.asarray(y)
+        for name, value in params.items():
+            f["params/" + name] = np.asarray(value, dtype=np.float32)
+        for name, value in (state or {}).items():
+            f["state/" + name] = np.asarray(value, dtype=np.float32)
+    result = subprocess.run([driver, spec_path, in_path, out_path], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        sys.exit("refdriver failed: " + result.stderr.strip())
+    out = {}
+    with h5py.File(out_path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                out[name] = obj[()]
+        f.visititems(visit)
+    return out
+
+
+class Checker:
+    """Collects comparisons; exits non-zero at the end if any failed."""
+
+    def __init__(self, rtol):
+        self.rtol = rtol
+        self.failures = []
+        self.count = 0
+
+    def close(self, label, ours, theirs, rtol=None, atol=None):
+        rtol = self.rtol if rtol is None else rtol
+        ours = np.asarray(ours, dtype=np.float64).reshape(-1)
+        theirs = np.asarray(theirs, dtype=np.float64).reshape(-1)
+        self.count += 1
+        if ours.shape != theirs.shape:
+            self.failures.append(f"{label}: shape {ours.shape} vs {theirs.shape}")
+            return
+        scale = max(np.abs(theirs).max(), 1e-30)
+        # Relative to the tensor's scale: elementwise relative error is meaningless for
+        # entries that are zero up to rounding.
+        atol = rtol * scale if atol is None else atol
+        err = np.abs(ours - theirs)
+        bad = err > atol + rtol * np.abs(theirs)
+        if bad.any():
+            i = int(np.argmax(err - rtol * np.abs(theirs)))
+            self.failures.append(f"{label}: element {i}: nntrain {ours[i]:.9g} vs torch "
+                                 f"{theirs[i]:.9g} (max rel err {err.max() / scale:.3g})")
+
+    def finish(self):
+        for f in self.failures:
+            print("FAIL", f)
+        print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")
+        sys.exit(1 if self.failures else 0)
+
+
+def torch_params(module_by_layer):
+    """{'layer': torch module} -> {'layer/weight': array, ...} for parameters."""
+    params = {}
+    for layer, module in module_by_layer.items():
+        for pname, p in module.named_parameters(recurse=False):
+            params[f"{layer}/{pname}"] = p.detach().numpy().copy()
+    return params
