@@ -27,6 +27,8 @@ typedef struct nn_cfg nn_cfg; /* one node; the root owns the whole tree */
 /* Parse a file / a string (name is used in messages in place of a file name). */
 nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err);
 nn_status nn_cfg_load_string(const char *text, const char *name, nn_cfg **out, nn_error *err);
+/* Any YAML value (scalar, list or map) as a tree of its own, e.g. a layer list. */
+nn_status nn_cfg_parse_value(const char *text, const char *name, nn_cfg **out, nn_error *err);
 void nn_cfg_free(nn_cfg *root);
 /* A deep copy (NULL when out of memory) that keeps paths and locations and has no marks;
  * free it with nn_cfg_free. */

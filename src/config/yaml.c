@@ -498,6 +498,14 @@ nn_status nn_cfg_load_string(const char *text, const char *name, nn_cfg **out, n
     return cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 0, out, err);
 }
 
+nn_status nn_cfg_parse_value(const char *text, const char *name, nn_cfg **out, nn_error *err)
+{
+    *out = NULL;
+    if (!text)
+        return nn_fail(err, NN_ERR_CONFIG, "%s: no text", name);
+    return cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 1, out, err);
+}
+
 nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err)
 {
     *out = NULL;

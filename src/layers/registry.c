@@ -5,7 +5,8 @@
 #include "layers/layer_util.h"
 #include "model/model_internal.h"
 
-extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops;
+extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
+    nn_add_ops, nn_concat_ops;
 
 int nn_activation_is_elementwise(const char *function);
 int nn_activation_count(void);
@@ -21,6 +22,8 @@ static const layer_entry layer_table[] = {
     {&nn_activation_ops, 0},
     {&nn_softmax_ops, 1},
     {&nn_log_softmax_ops, 1},
+    {&nn_add_ops, 0},
+    {&nn_concat_ops, 0},
 };
 enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
 

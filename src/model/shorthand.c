@@ -85,7 +85,7 @@ static nn_status expand_mlp(const nn_cfg *parent, const nn_cfg *mlp, nn_cfg **ex
         free(text);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
-    st = nn_cfg_load_string(text, "mlp shorthand", expanded, err);
+    st = nn_cfg_parse_value(text, "mlp shorthand", expanded, err);
     free(text);
     return st;
 }

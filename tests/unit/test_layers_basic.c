@@ -64,13 +64,14 @@ static void test_activation_as_layer(void **state)
 static void test_fan_out_accumulates(void **state)
 {
     (void)state;
-    /* h feeds both a and the final layer through different paths: gradients must add. */
+    /* h feeds a, b, c and e: its gradient is the sum over four paths. */
     check_model("{input: [4], layers: ["
                 "{name: h, type: dense, units: 5, activation: tanh},"
                 "{name: a, type: dense, units: 5, inputs: [h]},"
                 "{name: b, type: sigmoid, inputs: [h]},"
-                "{name: c, type: dense, units: 5, inputs: [a]},"
-                "{name: d, type: dense, units: 2, inputs: [c]}]}",
+                "{name: c, type: add, inputs: [a, b, h]},"
+                "{name: e, type: concat, inputs: [c, h, a]},"
+                "{name: d, type: dense, units: 2, inputs: [e]}]}",
                 3, 1, 1e-3, 1e-2);
 }
 

@@ -19,7 +19,7 @@ static nn_loss *make_loss(const char *yaml, int has_labels, int64_t width)
     nn_cfg *cfg = NULL;
     nn_error err = {0};
     nn_loss *loss = NULL;
-    assert_int_equal(nn_cfg_load_string(yaml, "loss.yaml", &cfg, &err), NN_OK);
+    assert_int_equal(nn_cfg_parse_value(yaml, "loss.yaml", &cfg, &err), NN_OK);
     nn_status st = nn_loss_build(cfg, WIDTH, has_labels, width, WIDTH, &loss, &err);
     if (st)
         fail_msg("%s: %s", yaml, err.msg);
@@ -118,7 +118,7 @@ static void test_config_errors(void **state)
         nn_cfg *cfg = NULL;
         nn_error err = {0};
         nn_loss *loss = NULL;
-        assert_int_equal(nn_cfg_load_string(cases[i].yaml, "loss.yaml", &cfg, &err), NN_OK);
+        assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "loss.yaml", &cfg, &err), NN_OK);
         nn_status st = nn_loss_build(cfg, WIDTH, 1, 1, WIDTH, &loss, &err);
         if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
             fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);

@@ -25,7 +25,7 @@ static nn_optim *make_optim(const char *yaml, nn_model *model)
     nn_cfg *cfg = NULL;
     nn_error err = {0};
     nn_optim *opt = NULL;
-    assert_int_equal(nn_cfg_load_string(yaml, "opt.yaml", &cfg, &err), NN_OK);
+    assert_int_equal(nn_cfg_parse_value(yaml, "opt.yaml", &cfg, &err), NN_OK);
     if (nn_optim_build(cfg, model, &opt, &err))
         fail_msg("%s: %s", yaml, err.msg);
     nn_cfg_free(cfg);
@@ -111,7 +111,7 @@ static void test_lars(void **state)
     (void)state;
     float w[2];
     /* ratio = trust ||w|| / ||g|| = 0.001 * sqrt(5) / sqrt(1.25) = 0.002 */
-    run("{type: lars, lr: 1.0, momentum: 0.0, trust: 0.001, eps: 0}", 1, 1.0, w);
+    run("{type: lars, lr: 1.0, momentum: 0.0, trust: 0.001, eps: 1.0e-12}", 1, 1.0, w);
     assert_float_equal(w[0], 1 - 0.002 * 0.5, 1e-6);
     assert_float_equal(w[1], 2 + 0.002 * 1.0, 1e-6);
 }
@@ -133,7 +133,7 @@ static void test_bad_values(void **state)
         nn_cfg *cfg = NULL;
         nn_error err = {0};
         nn_optim *opt = NULL;
-        assert_int_equal(nn_cfg_load_string(cases[i].yaml, "opt.yaml", &cfg, &err), NN_OK);
+        assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "opt.yaml", &cfg, &err), NN_OK);
         nn_status st = nn_optim_build(cfg, model, &opt, &err);
         if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
             fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);

@@ -1,0 +1,124 @@
+/* Merging layers: add (residual connections) and concat along channels (inception).
+ *
+ * add: y = sum of inputs, all of the same shape; each input's gradient is dy.
+ * concat: inputs of equal spatial size (or flat vectors) stacked along the channel axis
+ * (axis 1 of NCHW); each input's gradient is its slice of dy. */
+#include <string.h>
+
+#include "layers/layer_util.h"
+
+static const char *const no_keys[] = {NULL};
+
+static nn_status add_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
+{
+    if (layer->n_inputs < 2)
+        return nn_cfg_fail(err, cfg, "add layer '%s' needs at least two inputs", layer->name);
+    nn_shape shape = layer->inputs[0]->out_shape;
+    for (int i = 1; i < layer->n_inputs; i++)
+        if (!nn_shape_equal(shape, layer->inputs[i]->out_shape)) {
+            char a[64], b[64];
+            return nn_cfg_fail(err, cfg, "add layer '%s': input '%s' has shape %s but '%s' has "
+                               "%s", layer->name, layer->inputs[0]->name,
+                               nn_shape_format(shape, a, sizeof a), layer->inputs[i]->name,
+                               nn_shape_format(layer->inputs[i]->out_shape, b, sizeof b));
+        }
+    layer->out_shape = shape;
+    return NN_OK;
+}
+
+static void add_forward(nn_layer *layer, const nn_pass *pass)
+{
+    const int64_t n = pass->batch * nn_layer_out_size(layer);
+    float *y = layer->out;
+    memcpy(y, layer->inputs[0]->out, (size_t)n * sizeof *y);
+    for (int i = 1; i < layer->n_inputs; i++) {
+        const float *x = layer->inputs[i]->out;
+        for (int64_t k = 0; k < n; k++)
+            y[k] += x[k];
+    }
+}
+
+static void add_backward(nn_layer *layer, const nn_pass *pass)
+{
+    const int64_t n = pass->batch * nn_layer_out_size(layer);
+    for (int i = 0; i < layer->n_inputs; i++)
+        if (layer->inputs[i]->dout)
+            nn_store(layer->inputs[i]->dout, layer->dout, n, layer->input_accumulate[i]);
+}
+
+static int64_t add_flops(const nn_layer *layer)
+{
+    return (layer->n_inputs - 1) * nn_layer_out_size(layer);
+}
+
+const nn_layer_ops nn_add_ops = {
+    .type = "add",
+    .keys = no_keys,
+    .build = add_build,
+    .forward = add_forward,
+    .backward = add_backward,
+    .flops = add_flops,
+};
+
+static nn_status concat_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
+{
+    if (layer->n_inputs < 2)
+        return nn_cfg_fail(err, cfg, "concat layer '%s' needs at least two inputs",
+                           layer->name);
+    nn_shape shape = layer->inputs[0]->out_shape;
+    int64_t channels = 0;
+    for (int i = 0; i < layer->n_inputs; i++) {
+        nn_shape s = layer->inputs[i]->out_shape;
+        int same = s.ndim == shape.ndim;
+        for (int d = 1; same && d < s.ndim; d++)
+            same = s.dim[d] == shape.dim[d];
+        if (!same) {
+            char a[64], b[64];
+            return nn_cfg_fail(err, cfg, "concat layer '%s': input '%s' has shape %s but '%s' "
+                               "has %s (all but the channel count must match)", layer->name,
+                               layer->inputs[0]->name, nn_shape_format(shape, a, sizeof a),
+                               layer->inputs[i]->name, nn_shape_format(s, b, sizeof b));
+        }
+        channels += s.dim[0];
+    }
+    shape.dim[0] = channels;
+    layer->out_shape = shape;
+    return NN_OK;
+}
+
+static void concat_forward(nn_layer *layer, const nn_pass *pass)
+{
+    const int64_t out_size = nn_layer_out_size(layer);
+    int64_t offset = 0;
+    for (int i = 0; i < layer->n_inputs; i++) {
+        const int64_t in_size = nn_layer_in_size(layer, i);
+        const float *x = layer->inputs[i]->out;
+        for (int64_t r = 0; r < pass->batch; r++)
+            memcpy(layer->out + r * out_size + offset, x + r * in_size,
+                   (size_t)in_size * sizeof *x);
+        offset += in_size;
+    }
+}
+
+static void concat_backward(nn_layer *layer, const nn_pass *pass)
+{
+    const int64_t out_size = nn_layer_out_size(layer);
+    int64_t offset = 0;
+    for (int i = 0; i < layer->n_inputs; i++) {
+        const int64_t in_size = nn_layer_in_size(layer, i);
+        float *dx = layer->inputs[i]->dout;
+        if (dx)
+            for (int64_t r = 0; r < pass->batch; r++)
+                nn_store(dx + r * in_size, layer->dout + r * out_size + offset, in_size,
+                         layer->input_accumulate[i]);
+        offset += in_size;
+    }
+}
+
+const nn_layer_ops nn_concat_ops = {
+    .type = "concat",
+    .keys = no_keys,
+    .build = concat_build,
+    .forward = concat_forward,
+    .backward = concat_backward,
+};
