@@ -1,0 +1,38 @@
+# Helpers for the end-to-end tests (sourced). Each test runs in a fresh temporary directory.
+set -euo pipefail
+: "${NNTRAIN:?NNTRAIN must point at the nntrain binary (run through ctest)}"
+: "${NN_SOURCE_DIR:?NN_SOURCE_DIR must point at the source tree}"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-test.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK"
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# expect_exit CODE command...: runs the command, fails unless it exits with CODE.
+expect_exit() {
+    local want=$1
+    shift
+    set +e
+    "$@" >"$WORK/out.txt" 2>"$WORK/err.txt"
+    local got=$?
+    set -e
+    [ "$got" -eq "$want" ] || { cat "$WORK/out.txt" "$WORK/err.txt" >&2;
+                                fail "expected exit $want, got $got: $*"; }
+}
+
+# Fashion-MNIST imported once per build tree (the import itself is tested separately).
+fashion_mnist() {
+    local cache="${NN_BINARY_DIR:-$WORK}/fashion-mnist.h5"
+    if [ ! -f "$cache" ]; then
+        local src=/usr/share/datasets/fashion-mnist
+        "$NNTRAIN" import idx --images $src/train-images-idx3-ubyte.gz \
+            --labels $src/train-labels-idx1-ubyte.gz --test-images $src/t10k-images-idx3-ubyte.gz \
+            --test-labels $src/t10k-labels-idx1-ubyte.gz -o "$cache.$$" >/dev/null
+        mv "$cache.$$" "$cache"
+    fi
+    echo "$cache"
+}
