@@ -107,13 +107,32 @@ nn_status nn_split_stratified(const nn_dataset *train, double fraction, uint64_t
                               int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
                               int64_t *n_val, nn_error *err);
 
-/* Importers. IDX files may be gzip-compressed (.gz, detected by magic bytes). The test pair
- * is optional (NULL). Fashion-MNIST class names are attached when the labels look like it
- * (10 classes, 28x28) and class_names is NULL. */
+/* Importers. Both write a fresh file (nn_dataset_writer_create): splits "train" and, when
+ * given, "test".
+ *
+ * IDX files may be gzip-compressed (.gz, detected by magic bytes). The test pair is optional
+ * (both NULL). x is uint8 N x 1 x H x W with scale 1/255, offset 0; y int32 labels;
+ * num_classes = max label + 1 over both splits. Class names: Fashion-MNIST's when the data
+ * look like it (10 classes, 28x28) and one of the four paths contains "fashion" (any case),
+ * since MNIST digits have the same shape; otherwise "0", "1", ... */
 nn_status nn_import_idx(const char *train_images, const char *train_labels,
                         const char *test_images, const char *test_labels, const char *out_path,
                         nn_error *err);
+/* The same with the class names chosen by the caller (n_names must equal the number of
+ * classes found); class_names NULL picks them as nn_import_idx does. */
+nn_status nn_import_idx_named(const char *train_images, const char *train_labels,
+                              const char *test_images, const char *test_labels,
+                              const char *const *class_names, int n_names,
+                              const char *out_path, nn_error *err);
+/* T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot. */
+extern const char *const nn_fashion_mnist_class_names[10];
 
+/* CSV: features become x float32 N x F (scale 1, offset 0). Labels must be non-negative
+ * integers (integral values such as "3.0" are accepted; strings are not mapped to classes);
+ * num_classes = max label + 1 over both files, no class names. With targets_are_values the
+ * n_target_columns columns from label_column (at least 1) become float32 targets N x T.
+ * Quoted fields, CRLF line ends and blank lines are accepted. Errors name file:line:column
+ * (1-based column). The test file must have the train file's number of columns. */
 typedef struct nn_csv_options {
     const char *train_csv;   /* required */
     const char *test_csv;    /* optional */
@@ -121,7 +140,7 @@ typedef struct nn_csv_options {
     int has_header;          /* 1: first row is a header (auto-detected when -1) */
     int targets_are_values;  /* 1: label column(s) are float regression targets */
     int n_target_columns;    /* with targets_are_values: how many columns from label_column */
-    char delimiter;          /* ',' by default */
+    char delimiter;          /* ',' when 0 */
 } nn_csv_options;
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err);
 
