@@ -38,12 +38,27 @@ typedef struct nn_dataset {
     char **class_names;
 } nn_dataset;
 
-/* Load the whole split `split` ("train", "test", "val") of an HDF5 file.
+/* Ownership: a loaded nn_dataset owns its arrays (x_u8 or x_f32, labels or targets,
+ * class_names and each name); release them with nn_dataset_free(), which also zeroes the
+ * struct. On failure `out` is left zeroed. n_class_names is 0 when the file has no
+ * class_names attribute. num_classes comes from the root attribute, else the number of class
+ * names, else max label + 1 over the whole split in the file (also for a row range, so every
+ * shard agrees); 0 for value targets without the attribute.
+ *
+ * Accepted on reading (h5py defaults included): x of any integer or float type (uint8 is kept
+ * as bytes, the rest converted to float32); N x H x W images as one channel (sample_shape
+ * 1 x H x W); y of any integer type, shape N or N x 1 (labels), or float, shape N or N x T
+ * (targets); numeric attributes of any integer/float type; class_names as variable- or
+ * fixed-length strings.
+ *
+ * Load the whole split `split` ("train", "test", "val") of an HDF5 file.
  * Errors (NN_ERR_DATA) name the file, the dataset and, for bad values, the row index:
  * missing file/group/dataset, wrong rank, x/y length mismatch, unsupported dtype, labels
- * outside [0, num_classes), NaN/Inf in float x or y, empty split. */
+ * outside [0, num_classes), NaN/Inf in float x or y, empty split. A split name that is empty
+ * or contains '/' is NN_ERR_CONFIG. */
 nn_status nn_dataset_load(const char *path, const char *split, nn_dataset *out, nn_error *err);
-/* Load only rows [first, first + count) (hyperslab read; for shard sampling). */
+/* Load only rows [first, first + count) (hyperslab read; for shard sampling). count may be 0;
+ * a range outside the split is NN_ERR_DATA. Row indices in error messages are file rows. */
 nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t first,
                                int64_t count, nn_dataset *out, nn_error *err);
 /* True if the file has that split group. */
@@ -51,15 +66,32 @@ int nn_dataset_has_split(const char *path, const char *split);
 void nn_dataset_free(nn_dataset *ds);
 
 /* Gather rows idx[0..count) (indices local to ds) as float32 into out (count x sample_size),
- * applying scale/offset. */
+ * applying scale/offset. Hot path: no allocation and no bounds checks; every idx must be in
+ * [0, ds->n). */
 void nn_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out);
 
 /* Writing (importers, tests). Creates `path` if it does not exist, otherwise opens it for
  * writing; replaces the split group if present. x is uint8 when x_u8 != NULL, else float.
- * The file is written to "<path>.tmp" and renamed by nn_dataset_file_commit(), so a crash
- * never leaves a half-written dataset under the final name. */
+ * The file is written to "<path>.tmp" and renamed by nn_dataset_writer_commit(), so a crash
+ * never leaves a half-written dataset under the final name.
+ *
+ * Splits of an existing file that are not added again are kept (copied into the temporary
+ * file at commit), and so are its root attributes unless set_classes is called, which then
+ * owns both num_classes and class_names. An existing file that is not readable HDF5 is an
+ * error: it is never replaced blindly. Commit and abort free the writer, also on failure.
+ *
+ * add_split writes rows [0, ds->n) of ds (ds->first is ignored): x as uint8 or float32
+ * (N x F, or N x C x H x W when sample_ndim is 3) with float32 attributes scale and offset
+ * (scale must be non-zero), y as int32 labels (N) or float32 targets (N x target_width).
+ * sample_size may be left 0. Negative labels and NaN/Inf values are refused before anything
+ * is written; adding the same split twice to one writer is an error. The writer does not
+ * take ownership of ds. */
 typedef struct nn_dataset_writer nn_dataset_writer;
 nn_status nn_dataset_writer_open(const char *path, nn_dataset_writer **out, nn_error *err);
+/* Like nn_dataset_writer_open, but nothing of an existing file is kept: the committed file
+ * holds exactly what this writer adds (importers use it, so that a re-import never mixes in
+ * splits of an earlier dataset). */
+nn_status nn_dataset_writer_create(const char *path, nn_dataset_writer **out, nn_error *err);
 nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
                                       const nn_dataset *ds, nn_error *err);
 nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
@@ -75,13 +107,32 @@ nn_status nn_split_stratified(const nn_dataset *train, double fraction, uint64_t
                               int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
                               int64_t *n_val, nn_error *err);
 
-/* Importers. IDX files may be gzip-compressed (.gz, detected by magic bytes). The test pair
- * is optional (NULL). Fashion-MNIST class names are attached when the labels look like it
- * (10 classes, 28x28) and class_names is NULL. */
+/* Importers. Both write a fresh file (nn_dataset_writer_create): splits "train" and, when
+ * given, "test".
+ *
+ * IDX files may be gzip-compressed (.gz, detected by magic bytes). The test pair is optional
+ * (both NULL). x is uint8 N x 1 x H x W with scale 1/255, offset 0; y int32 labels;
+ * num_classes = max label + 1 over both splits. Class names: Fashion-MNIST's when the data
+ * look like it (10 classes, 28x28) and one of the four paths contains "fashion" (any case),
+ * since MNIST digits have the same shape; otherwise "0", "1", ... */
 nn_status nn_import_idx(const char *train_images, const char *train_labels,
                         const char *test_images, const char *test_labels, const char *out_path,
                         nn_error *err);
+/* The same with the class names chosen by the caller (n_names must equal the number of
+ * classes found); class_names NULL picks them as nn_import_idx does. */
+nn_status nn_import_idx_named(const char *train_images, const char *train_labels,
+                              const char *test_images, const char *test_labels,
+                              const char *const *class_names, int n_names,
+                              const char *out_path, nn_error *err);
+/* T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot. */
+extern const char *const nn_fashion_mnist_class_names[10];
 
+/* CSV: features become x float32 N x F (scale 1, offset 0). Labels must be non-negative
+ * integers (integral values such as "3.0" are accepted; strings are not mapped to classes);
+ * num_classes = max label + 1 over both files, no class names. With targets_are_values the
+ * n_target_columns columns from label_column (at least 1) become float32 targets N x T.
+ * Quoted fields, CRLF line ends and blank lines are accepted. Errors name file:line:column
+ * (1-based column). The test file must have the train file's number of columns. */
 typedef struct nn_csv_options {
     const char *train_csv;   /* required */
     const char *test_csv;    /* optional */
@@ -89,7 +140,7 @@ typedef struct nn_csv_options {
     int has_header;          /* 1: first row is a header (auto-detected when -1) */
     int targets_are_values;  /* 1: label column(s) are float regression targets */
     int n_target_columns;    /* with targets_are_values: how many columns from label_column */
-    char delimiter;          /* ',' by default */
+    char delimiter;          /* ',' when 0 */
 } nn_csv_options;
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err);
 
