@@ -10,6 +10,10 @@ nn_status cli_load_config(int argc, char **argv, const char *command, nn_cfg **o
     *out = NULL;
     *config_path = NULL;
     for (int i = 1; i < argc; i++) {
+        if (argv[i] && !strcmp(argv[i], "--set")) {
+            i++; /* its value is not the config path */
+            continue;
+        }
         if (!argv[i] || argv[i][0] == '-')
             continue;
         if (*config_path)

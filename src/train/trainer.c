@@ -155,7 +155,8 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
                            .accuracy = t->classification ? tot.correct / (double)tot.samples : NAN,
                            .val_loss = NAN, .val_accuracy = NAN};
         if (t->has_val)
-            nn_trainer_evaluate(t, &t->val, t->val_rows, t->n_val, &m.val_loss, &m.val_accuracy);
+            nn_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
+                                t->n_val, &m.val_loss, &m.val_accuracy);
         m.seconds = nn_now() - epoch_start;
         m.samples_per_second = (double)tot.samples / m.seconds;
         st = nn_trainer_end_epoch(t, &m, result, err);

@@ -24,7 +24,7 @@ grep -q "unknown command 'frobnicate'" err.txt || fail "unknown command message"
 
 good | sed 's/lr: 0.1/lrr: 0.1/' > typo.yaml
 expect_exit 2 "$NNTRAIN" train typo.yaml
-grep -q "typo.yaml:4:[0-9]*: .*unknown key 'lrr' (did you mean 'lr'?)" err.txt || { cat err.txt; fail "typo message"; }
+grep -q "typo.yaml:3:[0-9]*: .*unknown key 'lrr' (did you mean 'lr'?)" err.txt || { cat err.txt; fail "typo message"; }
 [ "$(wc -l < err.txt)" -eq 1 ] || fail "error must be one line"
 
 expect_exit 2 "$NNTRAIN" train good.yaml --set train.optimizer.lr=-1

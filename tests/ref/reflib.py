@@ -53,7 +53,11 @@ class Checker:
         self.failures = []
         self.count = 0
 
-    def close(self, label, ours, theirs, rtol=None, atol=None):
+    def close(self, label, ours, theirs, rtol=None, atol=None, outliers=0.0, outlier_bound=0.0):
+        """outliers: fraction of elements allowed to exceed the tolerance, each by at most
+        outlier_bound. Adam-like optimizers normalize every gradient element, so an element
+        whose gradient is at rounding-noise level (cancellation in the batch sum) moves by
+        up to lr in a direction float rounding decides; such elements are few."""
         rtol = self.rtol if rtol is None else rtol
         ours = np.asarray(ours, dtype=np.float64).reshape(-1)
         theirs = np.asarray(theirs, dtype=np.float64).reshape(-1)
@@ -67,10 +71,13 @@ class Checker:
         atol = rtol * scale if atol is None else atol
         err = np.abs(ours - theirs)
         bad = err > atol + rtol * np.abs(theirs)
+        if outliers > 0 and bad.mean() <= outliers and err.max() <= outlier_bound:
+            return
         if bad.any():
             i = int(np.argmax(err - rtol * np.abs(theirs)))
             self.failures.append(f"{label}: element {i}: nntrain {ours[i]:.9g} vs torch "
-                                 f"{theirs[i]:.9g} (max rel err {err.max() / scale:.3g})")
+                                 f"{theirs[i]:.9g} (max rel err {err.max() / scale:.3g}, "
+                                 f"{int(bad.sum())} of {bad.size} elements)")
 
     def finish(self):
         for f in self.failures:

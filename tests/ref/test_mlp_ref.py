@@ -63,11 +63,14 @@ def main():
             opt.zero_grad()
             nn.functional.cross_entropy(seq(torch.tensor(x)), yt).backward()
             opt.step()
+        # Adam: see Checker.close on elements with near-zero gradients (1 in 10^4 allowed,
+        # each off by at most one step's lr).
+        loose = dict(outliers=1e-4, outlier_bound=0.001) if "adam" in optimizer else {}
         for name, module in layers.items():
             check.close(f"{optimizer} after {steps}: {name}.weight",
-                        ours[f"after/{name}/weight"], module.weight.detach().numpy())
+                        ours[f"after/{name}/weight"], module.weight.detach().numpy(), **loose)
             check.close(f"{optimizer} after {steps}: {name}.bias",
-                        ours[f"after/{name}/bias"], module.bias.detach().numpy())
+                        ours[f"after/{name}/bias"], module.bias.detach().numpy(), **loose)
     check.finish()
 
 
