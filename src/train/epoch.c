@@ -36,11 +36,11 @@ void nn_trainer_say(trainer *t, const char *fmt, ...)
 void nn_trainer_begin(trainer *t)
 {
     char shape[64];
-    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s, global batch %lld "
+    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s (%s), global batch %lld "
                       "(%lld per rank), %lld training samples%s%s\n",
                    t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
-                   t->threads > 1 ? "s" : "", (long long)t->global_batch,
-                   (long long)t->capacity, (long long)t->n_train,
+                   t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
+                   (long long)t->capacity, (long long)t->sampler.n_total,
                    t->has_val ? ", validation " : "", t->has_val ? "on" : "");
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                    nn_shape_format(t->model->input_shape, shape, sizeof shape),

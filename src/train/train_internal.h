@@ -57,7 +57,10 @@ typedef struct trainer {
     int has_val, has_test, val_from_train;
     int64_t *train_rows, n_train; /* rows of `train` used for training */
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
-    int64_t *perm;
+    nn_sampler sampler;
+    nn_sampling sampling;
+    nn_grad_sync *sync;
+    int64_t accumulate;          /* micro-batches per optimizer step */
 
     nn_model *model;
     nn_loss *loss;
@@ -79,6 +82,7 @@ typedef struct trainer {
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
+    char layout[256]; /* ranks per node, for the banner */
 } trainer;
 
 nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
