@@ -57,6 +57,7 @@ struct nn_model {
     float *workspace;           /* scratch shared by all layers */
     int64_t workspace_floats;
 
+    int unsynced_state;         /* state computed per rank (batchnorm without sync) */
     nn_init default_init;       /* model.init */
     int train_only_norm;        /* model.train_only_batchnorm */
     nn_cfg **owned_cfgs;        /* config nodes made during the build (implicit layers) */

@@ -270,14 +270,36 @@ static int choose_threads(const trainer *t, int64_t requested)
     return threads >= 1 ? threads : 1;
 }
 
-static nn_status make_run_dir(trainer *t, nn_error *err)
+/* mkdir -p */
+static int make_dirs(const char *path)
 {
-    if (!t->is_root)
-        return NN_OK;
-    const char *runs_dir = "runs", *name = NULL;
+    char partial[512];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *p = partial + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(partial, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
+ * auto and it holds last.h5, or a new <runs_dir>/<name>[-k] (an earlier run is never
+ * written into). Returns 1 in *resume when the run continues from a checkpoint. */
+static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
+{
+    const char *runs_dir = "runs", *name = NULL, *resume_mode = "never";
+    static const char *const resume_modes[] = {"never", "auto", NULL};
+    int auto_resume = 0;
+    const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
     nn_status st;
     if ((st = nn_cfg_read_string(t->cfg, "runs_dir", "runs", &runs_dir, err)) ||
-        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)))
+        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)) ||
+        (st = nn_cfg_read_choice(train_cfg, "resume", resume_modes, resume_mode, &auto_resume,
+                                 err)))
         return st;
     char stem[128] = "run";
     if (!name && t->opts.config_name) {
@@ -287,50 +309,103 @@ static nn_status make_run_dir(trainer *t, nn_error *err)
         char *dot = strrchr(stem, '.');
         if (dot && dot != stem)
             *dot = '\0';
+    }
+    if (!name)
         name = stem;
-    } else if (!name) {
-        name = stem;
+    *resume = 0;
+    if (t->opts.resume_dir) {
+        snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.resume_dir);
+        struct stat info;
+        if (stat(t->run_dir, &info) != 0 || !S_ISDIR(info.st_mode))
+            return nn_fail(err, NN_ERR_CONFIG, "--resume %s: no such run directory", t->run_dir);
+        *resume = 1;
+        return NN_OK;
     }
     if (t->opts.run_dir) {
         snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (mkdir(t->run_dir, 0777) != 0 && errno != EEXIST)
+        if (make_dirs(t->run_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                            t->run_dir, strerror(errno));
     } else {
-        if (mkdir(runs_dir, 0777) != 0 && errno != EEXIST)
+        if (make_dirs(runs_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
                            strerror(errno));
-        /* Never write into an earlier run: runs/mlp, runs/mlp-2, runs/mlp-3, ... */
+        snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
+        if (auto_resume) {
+            char last[600];
+            snprintf(last, sizeof last, "%s/last.h5", t->run_dir);
+            if (access(last, F_OK) == 0) {
+                *resume = 1;
+                return NN_OK;
+            }
+        }
         for (int k = 1;; k++) {
-            if (k == 1)
-                snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
-            else
+            if (k > 1)
                 snprintf(t->run_dir, sizeof t->run_dir, "%s/%s-%d", runs_dir, name, k);
             if (mkdir(t->run_dir, 0777) == 0)
                 break;
             if (errno != EEXIST)
                 return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                                t->run_dir, strerror(errno));
+            if (auto_resume && k == 1)
+                break; /* requeued before the first checkpoint: start over in place */
         }
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    char *yaml = nn_cfg_to_yaml(t->cfg);
-    FILE *f = fopen(path, "w");
-    if (!yaml || !f || fputs(yaml, f) < 0 || fclose(f) != 0) {
-        free(yaml);
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the resolved config", path);
+    return NN_OK;
+}
+
+static nn_status write_text_file(const char *path, const char *text, nn_error *err)
+{
+    char tmp[720];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
+    return NN_OK;
+}
+
+static nn_status prepare_run_dir(trainer *t, nn_error *err)
+{
+    /* Rank 0 decides; every rank learns the directory and whether to resume. */
+    struct {
+        int status, resume;
+        char dir[512];
+        char msg[512];
+    } decision = {0};
+    if (t->is_root) {
+        decision.status = choose_run_dir(t, &decision.resume, err);
+        snprintf(decision.dir, sizeof decision.dir, "%s", t->run_dir);
+        if (decision.status)
+            snprintf(decision.msg, sizeof decision.msg, "%.500s", err->msg);
     }
-    free(yaml);
+    nn_comm_broadcast(t->comm, &decision, sizeof decision, 0);
+    if (decision.status)
+        return t->is_root ? (nn_status)decision.status
+                          : nn_fail(err, (nn_status)decision.status, "%s", decision.msg);
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", decision.dir);
+    char path[600];
+    if (t->is_root) {
+        snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
+        t->log_file = fopen(path, decision.resume ? "a" : "w");
+        if (!t->log_file)
+            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
+    }
+    nn_status st;
+    if (decision.resume && (st = nn_trainer_resume(t, err)))
+        return st;
+    if (!t->is_root)
+        return NN_OK;
+    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
+    if ((st = write_text_file(path, t->config_yaml, err)))
+        return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    t->metrics_csv = fopen(path, "w");
-    snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
-    t->log_file = fopen(path, "w");
-    if (!t->metrics_csv || !t->log_file)
+    t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
+    if (!t->metrics_csv)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
                        strerror(errno));
-    fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
-                            "samples_per_second\n");
+    if (!decision.resume)
+        fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
+                                "samples_per_second\n");
     fflush(t->metrics_csv);
     return NN_OK;
 }
@@ -444,7 +519,9 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (!t->batch_rows || !t->sample_ids ||
         (!t->targets_buf.labels && !t->targets_buf.values))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    return make_run_dir(t, err);
+    if ((st = nn_trainer_setup_checkpoints(t, err)))
+        return st;
+    return prepare_run_dir(t, err);
 }
 
 void nn_trainer_teardown(trainer *t)
@@ -460,6 +537,8 @@ void nn_trainer_teardown(trainer *t)
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
+    free(t->history);
+    free(t->config_yaml);
     free(t->early.best_params);
     free(t->early.best_state);
     nn_model_free(t->model);

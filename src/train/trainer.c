@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nn/ckpt.h"
 #include "nn/data.h"
 #include "nn/loss.h"
 #include "nn/model.h"
@@ -26,7 +27,7 @@ static const char *const top_keys[] = {"data", "model", "train", "search", "seed
 static const char *const train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
-    "overlap", "watchdog_seconds", NULL};
+    "overlap", "watchdog_seconds", "resume", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
@@ -97,6 +98,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
              * step, and every rank sees the same loss, so all agree when it is not finite. */
             grad_tail[0] = (float)loss_sum;
             grad_tail[1] = (float)correct;
+            grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
             nn_grad_sync_begin(t->sync, epoch, first_batch);
             nn_model_backward_hooked(model, &pass, nn_grad_sync_layer_done, t->sync);
         } else {
@@ -107,9 +109,15 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         grad_tail[0] = (float)loss_sum;
         grad_tail[1] = (float)correct;
     }
+    /* A rank whose last micro-batch was empty still reports a signal it received. */
+    if (t->opts.stop_flag && *t->opts.stop_flag)
+        grad_tail[2] = 1.0f;
     nn_status st = nn_grad_sync_finish(t->sync, err);
     if (st)
         return st;
+    /* Every rank sees the same summed flag, so all stop after this same step. */
+    if (grad_tail[2] > 0)
+        t->stop_requested = 1;
     loss_sum = grad_tail[0];
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
@@ -165,14 +173,30 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
     for (int epoch = t->start_epoch; epoch < t->epochs && !st; epoch++) {
         double epoch_start = nn_now();
         step_totals tot = {0};
+        int64_t first_step = 0;
+        if (epoch == t->start_epoch) { /* resuming inside this epoch */
+            tot = t->start_totals;
+            first_step = t->start_step;
+        }
         nn_sampler_epoch(&t->sampler, epoch);
         double lr = 0;
-        for (int64_t step = 0; step < steps && !st; step++) {
+        for (int64_t step = first_step; step < steps && !st; step++) {
             int64_t first = step * t->accumulate;
             int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
             lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
             st = train_step(t, epoch, first, micro, lr, &tot, err);
             nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
+            int mid_epoch = step + 1 < steps;
+            if (!st && mid_epoch &&
+                (t->stop_requested ||
+                 (t->ckpt_every_steps > 0 && (step + 1) % t->ckpt_every_steps == 0)))
+                st = nn_trainer_checkpoint(t, epoch, step + 1, &tot, NULL, err);
+            if (t->stop_requested && mid_epoch) {
+                result->stopped_by_signal = 1;
+                nn_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 "
+                                  "written\n", epoch + 1, (long long)step + 1, t->run_dir);
+                return st;
+            }
         }
         if (st)
             break;
@@ -185,7 +209,18 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
                                 t->n_val, &m.val_loss, &m.val_accuracy);
         m.seconds = nn_now() - epoch_start;
         m.samples_per_second = (double)tot.samples / m.seconds;
+        int signalled = t->stop_requested;
         st = nn_trainer_end_epoch(t, &m, result, err);
+        double row[NN_HISTORY_COLUMNS] = {m.epoch, m.lr, m.loss, m.accuracy, m.val_loss,
+                                          m.val_accuracy, m.seconds, m.samples_per_second};
+        if (!st)
+            st = nn_trainer_checkpoint(t, epoch, 0, NULL, row, err);
+        if (signalled && epoch + 1 < t->epochs) {
+            result->stopped_by_signal = 1;
+            nn_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n",
+                           epoch + 1, t->run_dir);
+            break;
+        }
         if (t->stop_requested)
             break;
     }
@@ -213,8 +248,9 @@ nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_option
     if ((st = nn_trainer_setup(&t, cfg, comm, opts, err)) == NN_OK) {
         nn_trainer_begin(&t);
         st = run_epochs(&t, result, err);
-        if (!st)
+        if (!st && !result->stopped_by_signal)
             st = nn_trainer_finish(&t, result, err);
+        snprintf(result->run_dir, sizeof result->run_dir, "%s", t.run_dir);
     }
     nn_trainer_teardown(&t);
     return st;
