@@ -126,14 +126,14 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
     }
     for (int i = 1; i < argc; i++)
         if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
-            strncmp(argv[i], "--set=", 6)) {
+            strcmp(argv[i], "--rank-set") && strncmp(argv[i], "--set=", 6)) {
             nn_fail(&err, NN_ERR_CONFIG, "train: unknown option '%s' (see nntrain train --help)",
                     argv[i]);
             return cli_report(world, &err);
         }
     nn_cfg *cfg = NULL;
     const char *path = NULL;
-    if (cli_load_config(argc, argv, "train", &cfg, &path, &err))
+    if (cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
         return cli_fail_job(world, &err);
     opts.config_name = path;
     opts.stop_flag = &stop_signal;
