@@ -108,10 +108,15 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
                     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                              used ? ", " : "", r);
         }
+        const char *detail = missing[0] ? "; ranks that have not arrived: "
+                             : comm->rank == 0 && comm->size > 1
+                                 ? "; every rank arrived, so one stopped responding inside the "
+                                   "collective or the network failed"
+                                 : "";
         fprintf(stderr, "rank %d: %s at epoch %lld, step %lld has not completed after %.0f s%s%s;"
                         " aborting the job (train.watchdog_seconds sets the limit)\n",
                 comm->world_rank, what, (long long)current_epoch + 1, (long long)current_step + 1,
-                timeout_seconds, missing[0] ? "; ranks that have not arrived: " : "", missing);
+                timeout_seconds, detail, missing);
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }

@@ -10,8 +10,10 @@
 #include "nn/trainer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "nn/ckpt.h"
 #include "nn/data.h"
@@ -44,6 +46,24 @@ static int64_t count_correct(const float *out, int64_t width, const int32_t *lab
         correct += best == labels[r];
     }
     return correct;
+}
+
+/* Fault injection for the hang tests: NN_FAULT_STALL="RANK:STEP" makes that world rank stop
+ * answering (sleep for good) before the backward pass of that step of any epoch. */
+static void nn_fault_stall(const nn_comm *comm, int epoch, int64_t step)
+{
+    static int parsed, stall_rank = -1;
+    static long stall_step = -1;
+    if (!parsed) {
+        const char *spec = getenv("NN_FAULT_STALL");
+        parsed = 1;
+        if (spec && sscanf(spec, "%d:%ld", &stall_rank, &stall_step) != 2)
+            stall_rank = -1;
+    }
+    (void)epoch;
+    if (comm->world_rank == stall_rank && step == stall_step)
+        for (;;)
+            sleep(60);
 }
 
 /* Rows of the global batches [first, first + count): the denominator of the step's mean. */
@@ -93,6 +113,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         if (t->classification)
             correct += (double)count_correct(model->output->out, nn_model_output_size(model),
                                              t->targets_buf.view.labels, rows);
+        nn_fault_stall(t->comm, epoch, first_batch);
         if (last) {
             /* The step's loss and accuracy ride in the last bucket: one collective per
              * step, and every rank sees the same loss, so all agree when it is not finite. */
