@@ -25,5 +25,6 @@ int cmd_summary(int argc, char **argv, const nn_comm *world);
 int cmd_import(int argc, char **argv, const nn_comm *world);
 int cmd_eval(int argc, char **argv, const nn_comm *world);
 int cmd_predict(int argc, char **argv, const nn_comm *world);
+int cmd_verify(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -18,6 +18,7 @@ static void usage(FILE *out)
             "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
             "  eval CHECKPOINT [--split test] [--data FILE]\n"
             "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"
+            "  verify CHECKPOINT...                   check that checkpoints are complete\n"
             "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
             "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
             "             [--targets N] -o OUT.h5\n"
@@ -45,8 +46,10 @@ int main(int argc, char **argv)
         run = cmd_eval;
     else if (!strcmp(command, "predict"))
         run = cmd_predict;
+    else if (!strcmp(command, "verify"))
+        run = cmd_verify;
     if (!run) {
-        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, summary, eval, predict, import; see "
+        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, summary, eval, predict, verify, import; see "
                         "nntrain --help)\n", command);
         return 2;
     }

@@ -207,7 +207,8 @@ static nn_status find_checkpoint(trainer *t, const char *dir, char *path, size_t
         if (access(candidate, F_OK) != 0)
             continue;
         if (nn_ckpt_verify(candidate, &why) == NN_OK) {
-            nn_trainer_say(t, "resume: %s; falling back to %s\n", first_problem, candidate);
+            snprintf(t->resume_note, sizeof t->resume_note, "resume: %.600s; falling back to %.300s",
+                     first_problem, candidate);
             snprintf(path, size, "%s", candidate);
             return NN_OK;
         }
@@ -354,9 +355,11 @@ nn_status nn_trainer_resume(trainer *t, nn_error *err)
                  (long long)meta.step);
     else
         snprintf(position, sizeof position, "after epoch %d", meta.epoch);
-    nn_trainer_say(t, "resuming %s from %s (%s, written by %d rank%s)%s%s\n", t->run_dir, path,
-                   position, meta.world_size, meta.world_size > 1 ? "s" : "",
-                   changes[0] ? "; changed: " : "", changes);
+    size_t note = strlen(t->resume_note);
+    snprintf(t->resume_note + note, sizeof t->resume_note - note,
+             "%sresuming %.300s from %.300s (%s, written by %d rank%s)%s%.700s",
+             note ? "\n" : "", t->run_dir, path, position, meta.world_size,
+             meta.world_size > 1 ? "s" : "", changes[0] ? "; changed: " : "", changes);
     nn_ckpt_meta_free(&meta);
     t->resumed = 1;
     return rewrite_metrics(t, err);

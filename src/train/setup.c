@@ -384,17 +384,18 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
                           : nn_fail(err, (nn_status)decision.status, "%s", decision.msg);
     snprintf(t->run_dir, sizeof t->run_dir, "%s", decision.dir);
     char path[600];
-    if (t->is_root) {
-        snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
-        t->log_file = fopen(path, decision.resume ? "a" : "w");
-        if (!t->log_file)
-            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
-    }
     nn_status st;
     if (decision.resume && (st = nn_trainer_resume(t, err)))
         return st;
     if (!t->is_root)
         return NN_OK;
+    /* Files are touched only once resuming has succeeded: a refused resume changes nothing. */
+    snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
+    t->log_file = fopen(path, decision.resume ? "a" : "w");
+    if (!t->log_file)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
+    if (t->resume_note[0])
+        nn_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
     if ((st = write_text_file(path, t->config_yaml, err)))
         return st;

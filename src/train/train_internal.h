@@ -98,6 +98,7 @@ typedef struct trainer {
     char data_fingerprint[512];
     char *config_yaml;
     int resumed;
+    char resume_note[1400]; /* what resuming found and changed, for the log */
 } trainer;
 
 nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
