@@ -112,6 +112,23 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
                 m->samples_per_second);
         fflush(t->metrics_csv);
     }
+    if (t->log_grad_norms) {
+        /* Gradient norms of the epoch's last step, per parameter tensor. */
+        char line[2048];
+        size_t used = 0;
+        for (int k = 0; k < t->model->n_params && used < sizeof line - 64; k++) {
+            const nn_param *p = &t->model->params[k];
+            if (p->flags & NN_PARAM_STATE)
+                continue;
+            const float *g = t->model->grad_data + p->offset;
+            double sq = 0;
+            for (int64_t i = 0; i < p->size; i++)
+                sq += (double)g[i] * g[i];
+            used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.3g",
+                                     used ? ", " : "", p->name, sqrt(sq));
+        }
+        nn_trainer_say(t, "gradient norms: %s\n", line);
+    }
     result->epochs_run = m->epoch;
     result->final_val_loss = m->val_loss;
     result->final_val_accuracy = m->val_accuracy;

@@ -440,7 +440,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "batch_size"), "must be >= 1");
     if (reference < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "lr_reference_batch"), "must be >= 1");
-    if ((st = nn_cfg_read_int(train_cfg, "accumulate", 1, &t->accumulate, err)))
+    if ((st = nn_cfg_read_int(train_cfg, "accumulate", 1, &t->accumulate, err)) ||
+        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)))
         return st;
     if (t->accumulate < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "accumulate"), "must be >= 1");

@@ -71,6 +71,7 @@ typedef struct trainer {
     int epochs, start_epoch;
     double lr_scale;
     clip_options clip;
+    int log_grad_norms;
     early_stopping early;
     int stop_requested;
 

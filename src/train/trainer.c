@@ -29,7 +29,7 @@ static const char *const top_keys[] = {"data", "model", "train", "search", "seed
 static const char *const train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
-    "overlap", "watchdog_seconds", "resume", NULL};
+    "overlap", "watchdog_seconds", "resume", "log_grad_norms", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
