@@ -12,6 +12,7 @@
 #include "nn/data.h"
 #include "nn/loss.h"
 #include "nn/model.h"
+#include "nn/trainer.h"
 
 typedef struct eval_args {
     const char *checkpoint, *split, *data, *output;
@@ -44,119 +45,23 @@ static nn_status parse_args(int argc, char **argv, int need_output, eval_args *a
     return NN_OK;
 }
 
-typedef struct loaded {
-    nn_cfg *cfg;
-    nn_model *model;
-    nn_loss *loss;
-    nn_dataset data;
-    int64_t capacity;
-} loaded;
-
-static void unload(loaded *l)
-{
-    nn_model_free(l->model);
-    nn_loss_free(l->loss);
-    nn_dataset_free(&l->data);
-    nn_cfg_free(l->cfg);
-}
-
-static nn_status load(const eval_args *a, loaded *l, nn_error *err)
-{
-    memset(l, 0, sizeof *l);
-    l->capacity = 256;
-    nn_ckpt_meta meta;
-    nn_status st = nn_ckpt_read_meta(a->checkpoint, &meta, err);
-    if (st)
-        return st;
-    st = nn_cfg_load_string(meta.config_yaml, a->checkpoint, &l->cfg, err);
-    nn_ckpt_meta_free(&meta);
-    const char *path = a->data;
-    if (!st && !path)
-        st = nn_cfg_read_string(nn_cfg_get(l->cfg, "data"), "path", NULL, &path, err);
-    if (!st && !path)
-        st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
-                     a->checkpoint);
-    if (!st)
-        st = nn_dataset_load(path, a->split, &l->data, err);
-    if (!st)
-        st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
-    if (!st)
-        st = nn_ckpt_load(a->checkpoint, l->model, NULL, err);
-    if (!st && nn_model_input_size(l->model) != l->data.sample_size)
-        st = nn_fail(err, NN_ERR_DATA, "%s: /%s has %lld values per sample, the model takes "
-                     "%lld", path, a->split, (long long)l->data.sample_size,
-                     (long long)nn_model_input_size(l->model));
-    if (!st)
-        st = nn_loss_build(nn_cfg_get(nn_cfg_get(l->cfg, "train"), "loss"),
-                           nn_model_output_size(l->model),
-                           l->data.target_kind == NN_TARGET_LABELS, l->data.target_width,
-                           l->data.num_classes, &l->loss, err);
-    return st;
-}
-
-/* Forward the whole split in chunks; per chunk, hand the outputs to `visit`. */
-static void run_split(loaded *l, void (*visit)(void *, const float *, int64_t, int64_t),
-                      void *ctx)
-{
-    int64_t *rows = malloc((size_t)l->capacity * sizeof *rows);
-    nn_pass pass = {.training = 0};
-    for (int64_t first = 0; first < l->data.n; first += l->capacity) {
-        int64_t count = l->data.n - first < l->capacity ? l->data.n - first : l->capacity;
-        for (int64_t i = 0; i < count; i++)
-            rows[i] = first + i;
-        nn_dataset_gather_x(&l->data, rows, count, nn_model_input(l->model));
-        pass.batch = count;
-        nn_model_forward(l->model, &pass);
-        visit(ctx, l->model->output->out, first, count);
-    }
-    free(rows);
-}
-
-typedef struct eval_sums {
-    loaded *l;
-    double loss, correct;
-} eval_sums;
-
-static void accumulate(void *opaque, const float *out, int64_t first, int64_t count)
-{
-    eval_sums *s = opaque;
-    const nn_dataset *d = &s->l->data;
-    nn_targets t = {.labels = d->labels ? d->labels + first : NULL,
-                    .values = d->targets ? d->targets + first * d->target_width : NULL,
-                    .width = d->target_width};
-    s->loss += nn_loss_eval(s->l->loss, out, &t, count, 0, NULL);
-    int64_t width = nn_model_output_size(s->l->model);
-    for (int64_t r = 0; d->labels && r < count; r++) {
-        int64_t best = 0;
-        for (int64_t c = 1; c < width; c++)
-            if (out[r * width + c] > out[r * width + best])
-                best = c;
-        s->correct += best == d->labels[first + r];
-    }
-}
-
 int cmd_eval(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
-    loaded l;
     if (parse_args(argc, argv, 0, &a, &err))
         return cli_report(world, &err);
     if (world->rank != 0)
         return 0;
-    if (load(&a, &l, &err)) {
-        unload(&l);
+    double loss, accuracy;
+    int64_t samples;
+    if (nn_evaluate_checkpoint(a.checkpoint, a.split, a.data, &loss, &accuracy, &samples, &err))
         return cli_report(world, &err);
-    }
-    eval_sums sums = {.l = &l};
-    run_split(&l, accumulate, &sums);
-    if (l.data.labels && nn_loss_is_classification(l.loss))
-        printf("%s: loss %.4f  accuracy %.4f  (%lld samples)\n", a.split, sums.loss / l.data.n,
-               sums.correct / l.data.n, (long long)l.data.n);
+    if (!isnan(accuracy))
+        printf("%s: loss %.4f  accuracy %.4f  (%lld samples)\n", a.split, loss, accuracy,
+               (long long)samples);
     else
-        printf("%s: loss %.4f  (%lld samples)\n", a.split, sums.loss / l.data.n,
-               (long long)l.data.n);
-    unload(&l);
+        printf("%s: loss %.4f  (%lld samples)\n", a.split, loss, (long long)samples);
     return 0;
 }
 
@@ -223,13 +128,13 @@ int cmd_predict(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
-    loaded l;
+    nn_ckpt_runner l;
     if (parse_args(argc, argv, 1, &a, &err))
         return cli_report(world, &err);
     if (world->rank != 0)
         return 0;
-    if (load(&a, &l, &err)) {
-        unload(&l);
+    if (nn_ckpt_runner_open(a.checkpoint, a.split, a.data, &l, &err)) {
+        nn_ckpt_runner_close(&l);
         return cli_report(world, &err);
     }
     predictions p = {.width = nn_model_output_size(l.model)};
@@ -237,7 +142,7 @@ int cmd_predict(int argc, char **argv, const nn_comm *world)
     p.classes = malloc((size_t)l.data.n * sizeof *p.classes);
     nn_status st = p.values && p.classes ? NN_OK : nn_fail(&err, NN_ERR_OTHER, "out of memory");
     if (!st) {
-        run_split(&l, collect, &p);
+        nn_ckpt_runner_run(&l, collect, &p);
         st = write_predictions(a.output, &p, l.data.n, &err);
     }
     if (!st)
@@ -245,7 +150,7 @@ int cmd_predict(int argc, char **argv, const nn_comm *world)
                (long long)l.data.n, (long long)p.width, a.split);
     free(p.values);
     free(p.classes);
-    unload(&l);
+    nn_ckpt_runner_close(&l);
     return st ? cli_report(world, &err) : 0;
 }
 

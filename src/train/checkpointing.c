@@ -159,6 +159,23 @@ static double history_value(const double *row, const char *metric)
     return NAN;
 }
 
+void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
+                        int *epoch)
+{
+    *value = NAN;
+    *epoch = 0;
+    for (int i = 0; i < t->n_history; i++) {
+        const double *row = t->history + (size_t)i * NN_HISTORY_COLUMNS;
+        double v = history_value(row, metric);
+        if (isnan(v))
+            continue;
+        if (isnan(*value) || (maximize ? v > *value : v < *value)) {
+            *value = v;
+            *epoch = (int)row[0];
+        }
+    }
+}
+
 nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
                                 const double *epoch_row, nn_error *err)
 {

@@ -17,14 +17,16 @@ double nn_now(void)
 
 void nn_trainer_say(trainer *t, const char *fmt, ...)
 {
-    if (!t->is_root || t->opts.quiet)
+    if (!t->is_root)
         return;
     va_list ap;
-    nn_progress_clear(t);
-    va_start(ap, fmt);
-    vfprintf(t->out, fmt, ap);
-    va_end(ap);
-    fflush(t->out);
+    if (!t->opts.quiet) {
+        nn_progress_clear(t);
+        va_start(ap, fmt);
+        vfprintf(t->out, fmt, ap);
+        va_end(ap);
+        fflush(t->out);
+    }
     if (t->log_file) {
         va_start(ap, fmt);
         vfprintf(t->log_file, fmt, ap);
@@ -157,7 +159,7 @@ nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
         nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n", e->best_epoch,
                        e->monitor, e->best);
     }
-    if (t->has_test) {
+    if (t->has_test && !t->opts.skip_test) {
         nn_trainer_evaluate(t, &t->test, NULL, t->test.n, &result->test_loss,
                             &result->test_accuracy);
         if (t->classification)

@@ -103,6 +103,9 @@ typedef struct trainer {
 } trainer;
 
 nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
+/* Best value of a history column over the epochs run so far (NaN, 0 when none). */
+void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
+                        int *epoch);
 /* Resume from opts.resume_dir (or the run directory, when train.resume is auto). */
 nn_status nn_trainer_resume(trainer *t, nn_error *err);
 /* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */

@@ -206,6 +206,8 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
             lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
             st = train_step(t, epoch, first, micro, lr, &tot, err);
+            if (t->opts.on_step)
+                t->opts.on_step(t->opts.on_step_ctx);
             nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
             int mid_epoch = step + 1 < steps;
             if (!st && mid_epoch &&
@@ -271,6 +273,9 @@ nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_option
         st = run_epochs(&t, result, err);
         if (!st && !result->stopped_by_signal)
             st = nn_trainer_finish(&t, result, err);
+        if (t.opts.metric)
+            nn_trainer_best_of(&t, t.opts.metric, t.opts.metric_maximize, &result->best_metric,
+                               &result->best_epoch);
         snprintf(result->run_dir, sizeof result->run_dir, "%s", t.run_dir);
     }
     nn_trainer_teardown(&t);
