@@ -29,6 +29,12 @@ typedef struct nn_train_options {
     void (*on_step)(void *ctx);
     void *on_step_ctx;
     const volatile sig_atomic_t *stop_flag; /* set by a signal handler: checkpoint, stop */
+    /* Pause after this many epochs (0: never): write last.h5 and return with result->paused
+     * set; resuming the run continues it exactly as if it had not stopped (successive
+     * halving continues its best trials this way). */
+    int stop_after_epochs;
+    int threads; /* BLAS threads when train.threads is unset (0: the node's CPUs divided
+                    among comm's ranks on it; a search divides them among all its ranks) */
 } nn_train_options;
 
 typedef struct nn_train_result {
@@ -40,6 +46,7 @@ typedef struct nn_train_result {
     double train_seconds;
     double samples_per_second;
     int stopped_by_signal;     /* a requeue checkpoint was written; resume to continue */
+    int paused;                /* stopped after opts.stop_after_epochs; resume to continue */
     char run_dir[512];
 } nn_train_result;
 

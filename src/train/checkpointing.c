@@ -189,9 +189,11 @@ nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_
     memcpy(t->history + (size_t)t->n_history * NN_HISTORY_COLUMNS, epoch_row,
            NN_HISTORY_COLUMNS * sizeof *epoch_row);
     t->n_history++;
-    int periodic = t->ckpt_every > 0 &&
-                   (epochs_done % t->ckpt_every == 0 || epochs_done == t->epochs ||
-                    t->stop_requested);
+    /* A pause (opts.stop_after_epochs) always leaves a checkpoint to continue from. */
+    int pausing = t->opts.stop_after_epochs > 0 && epochs_done >= t->opts.stop_after_epochs;
+    int periodic = pausing || (t->ckpt_every > 0 &&
+                               (epochs_done % t->ckpt_every == 0 || epochs_done == t->epochs ||
+                                t->stop_requested));
     double value = history_value(epoch_row, t->ckpt_monitor);
     int improved = t->ckpt_monitor_max ? value > t->ckpt_best_value : value < t->ckpt_best_value;
     if (improved)

@@ -450,7 +450,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     t->global_batch = batch;
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
-    t->threads = choose_threads(t, threads);
+    t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
     openblas_set_num_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 

@@ -238,6 +238,11 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
                                           m.val_accuracy, m.seconds, m.samples_per_second};
         if (!st)
             st = nn_trainer_checkpoint(t, epoch, 0, NULL, row, err);
+        if (!st && !t->stop_requested && t->opts.stop_after_epochs > 0 &&
+            epoch + 1 >= t->opts.stop_after_epochs && epoch + 1 < t->epochs) {
+            result->paused = 1;
+            break;
+        }
         if (signalled && epoch + 1 < t->epochs) {
             result->stopped_by_signal = 1;
             nn_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n",
@@ -271,7 +276,7 @@ nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_option
     if ((st = nn_trainer_setup(&t, cfg, comm, opts, err)) == NN_OK) {
         nn_trainer_begin(&t);
         st = run_epochs(&t, result, err);
-        if (!st && !result->stopped_by_signal)
+        if (!st && !result->stopped_by_signal && !result->paused)
             st = nn_trainer_finish(&t, result, err);
         if (t.opts.metric)
             nn_trainer_best_of(&t, t.opts.metric, t.opts.metric_maximize, &result->best_metric,
