@@ -2,6 +2,8 @@
 #ifndef NN_CLI_H
 #define NN_CLI_H
 
+#include <signal.h>
+
 #include "nn/config.h"
 #include "nn/dist.h"
 #include "nn/error.h"
@@ -20,11 +22,16 @@ int cli_report(const nn_comm *world, const nn_error *err);
  * waiting in a collective. */
 int cli_fail_job(const nn_comm *world, const nn_error *err);
 
+/* Installs the SIGINT/SIGTERM/SIGUSR1 handlers: the flag is set when a run should
+ * checkpoint and stop (a second SIGINT exits at once). */
+const volatile sig_atomic_t *cli_install_stop_signals(void);
+
 int cmd_train(int argc, char **argv, const nn_comm *world);
 int cmd_summary(int argc, char **argv, const nn_comm *world);
 int cmd_import(int argc, char **argv, const nn_comm *world);
 int cmd_eval(int argc, char **argv, const nn_comm *world);
 int cmd_predict(int argc, char **argv, const nn_comm *world);
 int cmd_verify(int argc, char **argv, const nn_comm *world);
+int cmd_search(int argc, char **argv, const nn_comm *world);
 
 #endif

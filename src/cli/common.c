@@ -1,9 +1,13 @@
-/* Config loading with overrides and error reporting shared by the subcommands. */
+/* Config loading with overrides, error reporting and stop signals shared by the
+ * subcommands. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "nn/ckpt.h"
 
 nn_status cli_load_config(int argc, char **argv, const char *command, int world_rank,
                           nn_cfg **out, const char **config_path, nn_error *err)
@@ -87,4 +91,32 @@ int cli_fail_job(const nn_comm *world, const nn_error *err)
     if (world && world->size > 1)
         nn_dist_abort(code);
     return code;
+}
+
+/* SIGINT, SIGTERM and SIGUSR1 ask for a checkpoint after the current step (all ranks agree
+ * on the step through the gradient allreduce). A second SIGINT exits at once, removing a
+ * checkpoint still being written so that only complete files remain. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (sig == SIGINT && stop_signal) {
+        const char *pending = nn_ckpt_pending_path();
+        if (pending)
+            unlink(pending);
+        _exit(130);
+    }
+    stop_signal = 1;
+}
+
+const volatile sig_atomic_t *cli_install_stop_signals(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGUSR1, &action, NULL);
+    return &stop_signal;
 }

@@ -1,12 +1,9 @@
 /* nntrain train CONFIG [--set key=value ...] [--run-dir DIR] [--progress|--no-progress]
  * nntrain train --help-catalogue */
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
-#include "nn/ckpt.h"
 #include "nn/init.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
@@ -48,33 +45,6 @@ static void print_catalogue(FILE *out)
     fprintf(out, "\nother train keys: epochs, batch_size (global), clip: {norm, value}, "
                  "early_stopping: {monitor, mode, patience, min_delta, restore_best}, "
                  "lr_scaling: none|linear, lr_reference_batch, threads\n");
-}
-
-/* SIGINT, SIGTERM and SIGUSR1 ask for a checkpoint after the current step (all ranks agree
- * on the step through the gradient allreduce). A second SIGINT exits at once, removing a
- * checkpoint still being written so that only complete files remain. */
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop_signal(int sig)
-{
-    if (sig == SIGINT && stop_signal) {
-        const char *pending = nn_ckpt_pending_path();
-        if (pending)
-            unlink(pending);
-        _exit(130);
-    }
-    stop_signal = 1;
-}
-
-static void install_signal_handlers(void)
-{
-    struct sigaction action;
-    memset(&action, 0, sizeof action);
-    action.sa_handler = on_stop_signal;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, NULL);
-    sigaction(SIGTERM, &action, NULL);
-    sigaction(SIGUSR1, &action, NULL);
 }
 
 int cmd_train(int argc, char **argv, const nn_comm *world)
@@ -136,8 +106,7 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
     if (cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
         return cli_fail_job(world, &err);
     opts.config_name = path;
-    opts.stop_flag = &stop_signal;
-    install_signal_handlers();
+    opts.stop_flag = cli_install_stop_signals();
     nn_train_result result;
     nn_status st = nn_train(cfg, world, &opts, &result, &err);
     nn_cfg_free(cfg);
