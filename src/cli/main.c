@@ -15,6 +15,9 @@ static void usage(FILE *out)
             "  train --help-catalogue                 list layers, activations, losses,\n"
             "                                         optimizers, schedules, initializers\n"
             "  train CONFIG --resume runs/NAME        continue a run from its last checkpoint\n"
+            "  search CONFIG [--set key=value ...]   hyperparameter search (grid, random, halving)\n"
+            "         [--dry-run] [--final-test]      over groups of ranks; resumable\n"
+            "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n"
             "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
             "  eval CHECKPOINT [--split test] [--data FILE]\n"
             "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"
@@ -48,8 +51,10 @@ int main(int argc, char **argv)
         run = cmd_predict;
     else if (!strcmp(command, "verify"))
         run = cmd_verify;
+    else if (!strcmp(command, "search"))
+        run = cmd_search;
     if (!run) {
-        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, summary, eval, predict, verify, import; see "
+        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, search, summary, eval, predict, verify, import; see "
                         "nntrain --help)\n", command);
         return 2;
     }
