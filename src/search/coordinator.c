@@ -402,7 +402,8 @@ static int choose(coordinator *co, int group, assignment *a)
                      "was training (search.max_restarts: %d); see %.400s/trial-%03d/log.txt",
                      r->open_starts, s->max_restarts, s->dir, trial);
             record(co, &e);
-            say(co, "trial %d/%d failed: %s\n", trial, s->n_trials, e.reason);
+            say(co, "trial %d/%d failed (%s): %s\n", trial, s->n_trials,
+                report_failure_kind(e.status), e.reason);
             continue;
         }
         if (recover_result(co, trial, rung, group))

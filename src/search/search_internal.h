@@ -130,7 +130,8 @@ typedef struct trial_record {
     double rung_metric[SEARCH_MAX_RUNGS];
     int rung_best_epoch[SEARCH_MAX_RUNGS], rung_epochs_run[SEARCH_MAX_RUNGS];
     int stopped_early; /* a rung ended before its epochs (early stopping): nothing to continue */
-    int failed, status;
+    int stopped_rung;  /* ... at this rung */
+    int failed, failed_rung, status;
     char reason[SEARCH_REASON];
     int open_starts; /* starts since the last end: > 0 while running or after a lost job */
     int running;     /* started by this process and not ended */

@@ -51,11 +51,14 @@ void trials_apply(trial_table *table, const search_event *e)
         r->rung_metric[e->rung] = e->metric;
         r->rung_best_epoch[e->rung] = e->best_epoch;
         r->rung_epochs_run[e->rung] = e->epochs;
-        if (!e->paused && e->rung < table->search->n_rungs - 1)
+        if (!e->paused && e->rung < table->search->n_rungs - 1) {
             r->stopped_early = 1;
+            r->stopped_rung = e->rung;
+        }
         break;
     case OUTCOME_FAILED:
         r->failed = 1;
+        r->failed_rung = e->rung;
         r->status = e->status;
         snprintf(r->reason, sizeof r->reason, "%s", e->reason);
         break;
@@ -103,8 +106,11 @@ void trials_derive(trial_table *table)
             trial_record *r = &table->t[i];
             if (r->rung != k)
                 continue;
-            resolved = r->failed || r->stopped_early || r->has_result[k];
-            if (r->has_result[k] && !r->failed && !r->stopped_early)
+            /* Only what happened at rung k counts: later results do not change the
+             * decision (a resumed search replays to the same promotions). */
+            int stopped_here = r->stopped_early && r->stopped_rung == k;
+            resolved = (r->failed && r->failed_rung == k) || r->has_result[k];
+            if (r->has_result[k] && !stopped_here)
                 keys[n_keys++] = (rank_key){i + 1, r->rung_metric[k]};
         }
         if (!resolved)

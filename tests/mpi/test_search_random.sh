@@ -38,6 +38,13 @@ $MPIRUN -np 3 "$NNTRAIN" search random.yaml --dry-run --set search.coordinator_t
 grep -q "group 0: rank 1, group 1: rank 2; rank 0 coordinates only" e.txt || { cat e.txt; fail "coordinator-only layout"; }
 expect_exit 2 $MPIRUN -np 3 "$NNTRAIN" search random.yaml --dry-run --set search.ranks_per_trial=2
 grep -q "2 does not divide the 3 ranks that train" err.txt || { cat err.txt; fail "layout error"; }
+# The example search (launch/configs/search-lr.yaml): the five learning rates on two groups.
+$MPIRUN -np 2 "$NNTRAIN" search "$NN_SOURCE_DIR/launch/configs/search-lr.yaml" --dry-run > lr.txt
+grep -q "^search: grid over 1 parameter, 5 trials; metric val_accuracy (maximize); directory searches/search-lr" lr.txt \
+    || { cat lr.txt; fail "search-lr.yaml plan"; }
+[ "$(grep -E '^ +[1-5] +0\.' lr.txt | awk '{print $2}' | tr '\n' ' ')" = "0.001 0.005 0.01 0.05 0.1 " ] \
+    || { cat lr.txt; fail "search-lr.yaml learning rates"; }
+grep -q "group 0: rank 0 (rank 0 also coordinates), group 1: rank 1" lr.txt || fail "search-lr.yaml layout"
 # A dry run writes nothing.
 [ ! -e searches ] || fail "--dry-run created the search directory"
 
