@@ -80,9 +80,11 @@ static inline float softplusf(float x, float beta)
     return bx > 20.0f ? x : log1pf(expf(bx)) / beta;
 }
 
+/* 1 / sqrt(1 + alpha x^2) in double: x^2 overflows float beyond |x| ~ 1.8e19, which would
+ * turn isru(x) = x * scale into 0 * huge instead of its limit 1 / sqrt(alpha). */
 static inline float isru_scale(float x, float alpha)
 {
-    return 1.0f / sqrtf(1.0f + alpha * x * x);
+    return (float)(1.0 / sqrt(1.0 + (double)alpha * x * x));
 }
 
 #define SELU_ALPHA 1.6732632423543772f
