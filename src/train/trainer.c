@@ -88,6 +88,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t batch, double lr, ste
     grad_tail[1] = (float)correct;
     nn_comm_sum_floats(t->comm, model->grad_data, model->n_param_floats + 2);
     loss_sum = grad_tail[0];
+    loss_sum += (double)global_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, batch, err);
 
