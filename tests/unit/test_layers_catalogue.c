@@ -373,6 +373,31 @@ static void test_activation_edges(void **state)
     assert_float_equal(d[13], 0.0f, 1e-20);
     run_points("{type: selu}", y, d);
     assert_float_equal(y[15], -1.0507009873554805 * 1.6732632423543772, 1e-6);
+    /* The tails of saturating derivatives, which cancel to 0 when computed from y: points
+     * 12 and 13 are +30 and -30. */
+    static const struct {
+        const char *spec;
+        int point;
+        double dydx;
+    } tails[] = {
+        {"{type: sigmoid}", 12, 9.357622968839299e-14},         /* exp(-30) / (1 + exp(-30))^2 */
+        {"{type: tanh}", 13, 3.502604305078608e-26},            /* 4 exp(-60) */
+        {"{type: elu, alpha: 0.7}", 13, 0.7 * 9.357622968840175e-14},
+        {"{type: selu}", 13, 1.0507009873554805 * 1.6732632423543772 * 9.357622968840175e-14},
+    };
+    for (size_t k = 0; k < sizeof tails / sizeof tails[0]; k++) {
+        run_points(tails[k].spec, y, d);
+        double got = d[tails[k].point], want = tails[k].dydx;
+        if (fabs(got - want) > 1e-5 * want)
+            fail_msg("%s: dy/dx at %g is %.9g, want %.9g", tails[k].spec,
+                     points[tails[k].point], got, want);
+    }
+    /* gelu's left tail x Phi(x), Phi(-30) ~ 5e-198 underflows to -0, not to a rounding
+     * residue of 1 + erf. */
+    run_points("{type: gelu}", y, d);
+    assert_float_equal(y[7], -1.5 * 0.06680720126885807, 1e-7);
+    assert_float_equal(y[13], 0.0f, 0);
+    assert_float_equal(d[13], 0.0f, 0);
 }
 
 /* ---- config errors -------------------------------------------------------------------- */
