@@ -25,6 +25,10 @@ static void print_catalogue(FILE *out)
         "dense           units, bias=true: y = x W^T + b (inputs of any shape are flattened)",
         "softmax         softmax over each sample's features",
         "log_softmax     log of softmax",
+        "add             inputs: [a, b, ...]: elementwise sum of inputs of one shape "
+        "(residual connections)",
+        "concat          inputs: [a, b, ...]: stacked along channels (features of flat "
+        "inputs); equal spatial sizes",
         "dropout         p=0.5: zero each value with probability p in training, scale the "
         "rest by 1/(1-p); identity in evaluation",
         "prelu           shared=false: x > 0 ? x : a x, learned slope a per channel (dim 0 of "

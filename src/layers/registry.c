@@ -19,7 +19,6 @@ typedef struct layer_entry {
 
 static const layer_entry layer_table[] = {
     {&nn_dense_ops, 0},
-    {&nn_activation_ops, 0},
     {&nn_softmax_ops, 1},
     {&nn_log_softmax_ops, 1},
     {&nn_add_ops, 0},

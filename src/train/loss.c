@@ -478,10 +478,11 @@ static const char *const no_keys[] = {NULL};
 static const loss_kind loss_table[] = {
     {"cross_entropy", ce_keys, cross_entropy_parse, cross_entropy_eval, NULL, 0, NULL, 1,
      "softmax cross-entropy from logits; int labels or target distributions (one-hot or "
-     "soft); label_smoothing=0; class_weights=[w per class] (weighted sum / batch size)"},
+     "soft); label_smoothing=0; class_weights=[w per class], none by default: the mean is "
+     "sum_i w[y_i] loss_i / N (torch divides by sum_i w[y_i] for int labels)"},
     {"nll", nll_keys, class_targets_parse, nll_eval, NULL, 0, NULL, 1,
      "negative log-likelihood of log-probabilities (after log_softmax); int labels or "
-     "target distributions; class_weights=[w per class] (weighted sum / batch size)"},
+     "target distributions; class_weights=[w per class], mean as for cross_entropy"},
     {"bce", no_keys, binary_parse, pointwise_eval, bce_point, 0, NULL, 1,
      "binary cross-entropy of probabilities in [0, 1] (after sigmoid), log clamped at -100; "
      "mean over outputs; one output takes labels 0/1"},

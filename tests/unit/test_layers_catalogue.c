@@ -217,6 +217,21 @@ static void test_dropout_statistics(void **state)
     nn_model_free(model);
 }
 
+static void test_mlp_shorthand_dropout(void **state)
+{
+    (void)state;
+    nn_model *model = fixture_model("{input: [6], mlp: {units: [8, 4, 2], dropout: 0.25,"
+                                    " activation: prelu}}", 3, 1);
+    assert_non_null(model);
+    int dropouts = 0;
+    for (int i = 0; i < model->n_layers; i++)
+        dropouts += strcmp(model->layers[i]->ops->type, "dropout") == 0;
+    assert_int_equal(dropouts, 2);
+    assert_non_null(nn_model_find_param(model, "dense1.prelu/weight"));
+    assert_true(fixture_gradcheck(model, 3, 1, 1e-3, 1e-2));
+    nn_model_free(model);
+}
+
 /* ---- activations at chosen points ---------------------------------------------------- */
 
 enum { POINTS = 17 };
@@ -427,6 +442,9 @@ static void test_config_errors(void **state)
          "did you mean 'prelu'"},
         {"{input: [3], layers: [{type: dense, units: 2, activation: nope}]}",
          "valid: softmax, log_softmax, prelu, rrelu, identity, sigmoid"},
+        {"{input: [3], layers: [{type: dropuot, p: 0.1}]}",
+         "unknown layer type 'dropuot' (did you mean 'dropout'?); valid: dense, softmax"},
+        {"{input: [3], layers: [{type: activation}]}", "unknown layer type 'activation'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nn_cfg *cfg = NULL;
@@ -451,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_rrelu_slopes),
         cmocka_unit_test(test_dropout_gradients),
         cmocka_unit_test(test_dropout_statistics),
+        cmocka_unit_test(test_mlp_shorthand_dropout),
         cmocka_unit_test(test_activation_formulas),
         cmocka_unit_test(test_activation_edges),
         cmocka_unit_test(test_config_errors),
