@@ -36,4 +36,41 @@ void nn_comm_barrier(const nn_comm *comm);
  * (the first total % size ranks take one more). */
 void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count);
 
+/* ---- Gradient summation in buckets, overlapped with backward ----------------------------
+ * The gradient buffer is cut into buckets of at most `bucket_bytes`, from its end (the
+ * output layers, whose gradients backward produces first) to its start. As soon as backward
+ * has finished every layer owning a bucket, that bucket's MPI_Iallreduce starts, so
+ * communication runs while earlier layers are still computing. Bucket boundaries do not
+ * depend on the overlap switch, so results with overlap on and off are identical. */
+typedef struct nn_model nn_model;
+typedef struct nn_layer nn_layer;
+typedef struct nn_grad_sync nn_grad_sync;
+
+typedef struct nn_grad_sync_stats {
+    double wait_seconds;  /* time spent blocked in the final wait */
+    int64_t steps;
+} nn_grad_sync_stats;
+
+nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+                              int overlap, double timeout_seconds, nn_grad_sync **out,
+                              nn_error *err);
+void nn_grad_sync_free(nn_grad_sync *sync);
+/* Before backward. */
+void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step);
+/* Backward's hook, called after every layer (in backward order). */
+void nn_grad_sync_layer_done(void *sync, const nn_layer *layer);
+/* Starts what is left and waits for every bucket. NN_ERR_OTHER if the watchdog fired
+ * (the job is aborted before this returns in that case). */
+nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err);
+nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
+
+/* ---- Watchdog ----------------------------------------------------------------------------
+ * Every blocking wait on a collective goes through nn_comm_wait, which gives up after the
+ * configured time: rank 0 names the ranks that have not reached the current step (from the
+ * small step notices each rank sends it) and the whole job is aborted instead of hanging
+ * until the allocation ends. */
+void nn_watchdog_configure(double timeout_seconds);
+void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step);
+void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what);
+
 #endif

@@ -57,6 +57,7 @@ struct nn_model {
     float *workspace;           /* scratch shared by all layers */
     int64_t workspace_floats;
 
+    int unsynced_state;         /* state computed per rank (batchnorm without sync) */
     nn_init default_init;       /* model.init */
     int train_only_norm;        /* model.train_only_batchnorm */
     nn_cfg **owned_cfgs;        /* config nodes made during the build (implicit layers) */
@@ -81,6 +82,11 @@ int64_t nn_model_output_size(const nn_model *model);
 void nn_model_forward(nn_model *model, const nn_pass *pass);
 /* Expects model->output->dout filled by the loss. */
 void nn_model_backward(nn_model *model, const nn_pass *pass);
+/* The same, calling after_layer(ctx, layer) once for every layer in backward order (also
+ * for layers that needed no backward), e.g. to start gradient allreduce buckets early. */
+typedef void (*nn_layer_hook)(void *ctx, const nn_layer *layer);
+void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
+                              void *ctx);
 
 /* Views. */
 nn_param *nn_model_find_param(nn_model *model, const char *name);

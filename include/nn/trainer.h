@@ -4,6 +4,7 @@
 #ifndef NN_TRAINER_H
 #define NN_TRAINER_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "nn/config.h"
@@ -16,6 +17,8 @@ typedef struct nn_train_options {
     int quiet;                 /* no per-epoch lines (search trials) */
     int progress;              /* -1 auto (terminal), 0 off, 1 on */
     FILE *log;                 /* where rank 0 prints (stdout by default) */
+    const char *resume_dir;    /* --resume: continue the run in this directory */
+    const volatile sig_atomic_t *stop_flag; /* set by a signal handler: checkpoint, stop */
 } nn_train_options;
 
 typedef struct nn_train_result {
@@ -26,6 +29,7 @@ typedef struct nn_train_result {
     double test_loss, test_accuracy; /* NaN when no test split was evaluated */
     double train_seconds;
     double samples_per_second;
+    int stopped_by_signal;     /* a requeue checkpoint was written; resume to continue */
     char run_dir[512];
 } nn_train_result;
 

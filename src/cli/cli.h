@@ -6,10 +6,11 @@
 #include "nn/dist.h"
 #include "nn/error.h"
 
-/* Loads argv's config file and applies every `--set k=v` (also `--set=k=v`); other
- * arguments are left for the caller: consumed ones are set to NULL in argv. */
-nn_status cli_load_config(int argc, char **argv, const char *command, nn_cfg **out,
-                          const char **config_path, nn_error *err);
+/* Loads argv's config file and applies every `--set k=v` (also `--set=k=v`) and, on world
+ * rank R only, `--rank-set R:k=v`; other arguments are left for the caller: consumed ones
+ * are set to NULL in argv. */
+nn_status cli_load_config(int argc, char **argv, const char *command, int world_rank,
+                          nn_cfg **out, const char **config_path, nn_error *err);
 
 /* Prints the error once ("nntrain: ..." or "rank R: ..." with several ranks) and returns
  * its status as the exit code. */
@@ -22,5 +23,8 @@ int cli_fail_job(const nn_comm *world, const nn_error *err);
 int cmd_train(int argc, char **argv, const nn_comm *world);
 int cmd_summary(int argc, char **argv, const nn_comm *world);
 int cmd_import(int argc, char **argv, const nn_comm *world);
+int cmd_eval(int argc, char **argv, const nn_comm *world);
+int cmd_predict(int argc, char **argv, const nn_comm *world);
+int cmd_verify(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -1,16 +1,17 @@
 /* Config loading with overrides and error reporting shared by the subcommands. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
-nn_status cli_load_config(int argc, char **argv, const char *command, nn_cfg **out,
-                          const char **config_path, nn_error *err)
+nn_status cli_load_config(int argc, char **argv, const char *command, int world_rank,
+                          nn_cfg **out, const char **config_path, nn_error *err)
 {
     *out = NULL;
     *config_path = NULL;
     for (int i = 1; i < argc; i++) {
-        if (argv[i] && !strcmp(argv[i], "--set")) {
+        if (argv[i] && (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--rank-set"))) {
             i++; /* its value is not the config path */
             continue;
         }
@@ -43,6 +44,20 @@ nn_status cli_load_config(int argc, char **argv, const char *command, nn_cfg **o
         } else if (!strncmp(argv[i], "--set=", 6)) {
             assignment = argv[i] + 6;
             argv[i] = NULL;
+        } else if (!strcmp(argv[i], "--rank-set")) {
+            /* --rank-set R:key=value applies on world rank R only (node-local paths). */
+            const char *spec = i + 1 < argc ? argv[i + 1] : NULL;
+            char *colon = NULL;
+            long rank = spec ? strtol(spec, &colon, 10) : -1;
+            if (!spec || !colon || *colon != ':' || rank < 0) {
+                st = nn_fail(err, NN_ERR_CONFIG, "--rank-set needs RANK:key=value");
+                break;
+            }
+            argv[i] = argv[i + 1] = NULL;
+            i++;
+            if (rank != world_rank)
+                continue;
+            assignment = colon + 1;
         } else {
             continue;
         }

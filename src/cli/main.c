@@ -14,7 +14,11 @@ static void usage(FILE *out)
             "  train CONFIG [--set key=value ...]    train a model (mpirun -np N for N ranks)\n"
             "  train --help-catalogue                 list layers, activations, losses,\n"
             "                                         optimizers, schedules, initializers\n"
+            "  train CONFIG --resume runs/NAME        continue a run from its last checkpoint\n"
             "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
+            "  eval CHECKPOINT [--split test] [--data FILE]\n"
+            "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"
+            "  verify CHECKPOINT...                   check that checkpoints are complete\n"
             "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
             "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
             "             [--targets N] -o OUT.h5\n"
@@ -38,8 +42,14 @@ int main(int argc, char **argv)
         run = cmd_summary;
     else if (!strcmp(command, "import"))
         run = cmd_import;
+    else if (!strcmp(command, "eval"))
+        run = cmd_eval;
+    else if (!strcmp(command, "predict"))
+        run = cmd_predict;
+    else if (!strcmp(command, "verify"))
+        run = cmd_verify;
     if (!run) {
-        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, summary, import; see "
+        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, summary, eval, predict, verify, import; see "
                         "nntrain --help)\n", command);
         return 2;
     }

@@ -47,7 +47,7 @@ int cmd_summary(int argc, char **argv, const nn_comm *world)
             nn_fail(&err, NN_ERR_CONFIG, "summary: unknown option '%s'", argv[i]);
             return cli_report(world, &err);
         }
-    if (cli_load_config(argc, argv, "summary", &cfg, &path, &err))
+    if (cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
         return cli_report(world, &err);
     int64_t batch = 32, seed = 42;
     const nn_cfg *train = nn_cfg_get(cfg, "train");

@@ -1,9 +1,12 @@
 /* nntrain train CONFIG [--set key=value ...] [--run-dir DIR] [--progress|--no-progress]
  * nntrain train --help-catalogue */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "nn/ckpt.h"
 #include "nn/init.h"
 #include "nn/loss.h"
 #include "nn/optim.h"
@@ -59,6 +62,33 @@ static void print_catalogue(FILE *out)
                  "lr_scaling: none|linear, lr_reference_batch, threads\n");
 }
 
+/* SIGINT, SIGTERM and SIGUSR1 ask for a checkpoint after the current step (all ranks agree
+ * on the step through the gradient allreduce). A second SIGINT exits at once, removing a
+ * checkpoint still being written so that only complete files remain. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (sig == SIGINT && stop_signal) {
+        const char *pending = nn_ckpt_pending_path();
+        if (pending)
+            unlink(pending);
+        _exit(130);
+    }
+    stop_signal = 1;
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_stop_signal;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    sigaction(SIGUSR1, &action, NULL);
+}
+
 int cmd_train(int argc, char **argv, const nn_comm *world)
 {
     nn_train_options opts = {.progress = -1};
@@ -73,7 +103,8 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             if (world->rank == 0)
                 printf("usage: nntrain train CONFIG.yaml [--set key=value ...] [--run-dir DIR]"
-                       " [--progress|--no-progress]\n       nntrain train --help-catalogue\n");
+                       " [--resume RUN_DIR] [--progress|--no-progress]\n"
+                       "       nntrain train --help-catalogue\n");
             return 0;
         }
     }
@@ -87,6 +118,14 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
         } else if (!strcmp(argv[i], "--no-progress")) {
             opts.progress = 0;
             argv[i] = NULL;
+        } else if (!strcmp(argv[i], "--resume")) {
+            if (i + 1 >= argc) {
+                nn_fail(&err, NN_ERR_CONFIG, "--resume needs a run directory (runs/NAME)");
+                return cli_report(world, &err);
+            }
+            opts.resume_dir = argv[i + 1];
+            argv[i] = argv[i + 1] = NULL;
+            i++;
         } else if (!strcmp(argv[i], "--run-dir")) {
             if (i + 1 >= argc) {
                 nn_fail(&err, NN_ERR_CONFIG, "--run-dir needs a directory");
@@ -99,20 +138,27 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
     }
     for (int i = 1; i < argc; i++)
         if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
-            strncmp(argv[i], "--set=", 6)) {
+            strcmp(argv[i], "--rank-set") && strncmp(argv[i], "--set=", 6)) {
             nn_fail(&err, NN_ERR_CONFIG, "train: unknown option '%s' (see nntrain train --help)",
                     argv[i]);
             return cli_report(world, &err);
         }
     nn_cfg *cfg = NULL;
     const char *path = NULL;
-    if (cli_load_config(argc, argv, "train", &cfg, &path, &err))
+    if (cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
         return cli_fail_job(world, &err);
     opts.config_name = path;
+    opts.stop_flag = &stop_signal;
+    install_signal_handlers();
     nn_train_result result;
     nn_status st = nn_train(cfg, world, &opts, &result, &err);
     nn_cfg_free(cfg);
     if (st)
         return cli_fail_job(world, &err);
+    if (result.stopped_by_signal && world->rank == 0) {
+        printf("nntrain: stopped on a signal; resume with: nntrain train %s --resume %s\n", path,
+               result.run_dir);
+        fflush(stdout);
+    }
     return 0;
 }

@@ -718,6 +718,17 @@ nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t firs
     return load_split(path, split, first, count, 0, out, err);
 }
 
+nn_status nn_dataset_count_rows(const char *path, const char *split, int64_t *rows,
+                                nn_error *err)
+{
+    /* Reading one row validates the split's layout on the way. */
+    nn_dataset probe;
+    nn_status status = load_split(path, split, 0, 1, 0, &probe, err);
+    *rows = status == NN_OK ? probe.rows_in_file : 0;
+    nn_dataset_free(&probe);
+    return status;
+}
+
 int nn_dataset_has_split(const char *path, const char *split)
 {
     struct stat st;

@@ -57,13 +57,18 @@ void nn_comm_free(nn_comm *comm)
         MPI_Comm_free(&comm->comm);
 }
 
+/* Every collective is nonblocking plus nn_comm_wait, so the watchdog covers them all. */
+
 void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
 {
     if (comm->size == 1)
         return;
     for (int64_t done = 0; done < count; done += MAX_PIECE_FLOATS) {
         int64_t piece = count - done < MAX_PIECE_FLOATS ? count - done : MAX_PIECE_FLOATS;
-        MPI_Allreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM, comm->comm);
+        MPI_Request request;
+        MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM, comm->comm,
+                       &request);
+        nn_comm_wait(comm, 1, &request, "allreduce");
     }
 }
 
@@ -71,27 +76,36 @@ void nn_comm_sum_doubles(const nn_comm *comm, double *data, int64_t count)
 {
     if (comm->size == 1)
         return;
-    MPI_Allreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, comm->comm);
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, comm->comm, &request);
+    nn_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_max_int(const nn_comm *comm, int *value)
 {
     if (comm->size == 1)
         return;
-    MPI_Allreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, comm->comm);
+    MPI_Request request;
+    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, comm->comm, &request);
+    nn_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
 {
     if (comm->size == 1)
         return;
-    MPI_Bcast(data, (int)bytes, MPI_BYTE, root, comm->comm);
+    MPI_Request request;
+    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, comm->comm, &request);
+    nn_comm_wait(comm, 1, &request, "broadcast");
 }
 
 void nn_comm_barrier(const nn_comm *comm)
 {
-    if (comm->size > 1)
-        MPI_Barrier(comm->comm);
+    if (comm->size == 1)
+        return;
+    MPI_Request request;
+    MPI_Ibarrier(comm->comm, &request);
+    nn_comm_wait(comm, 1, &request, "barrier");
 }
 
 void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count)

@@ -134,13 +134,21 @@ void nn_model_forward(nn_model *model, const nn_pass *pass)
         model->layers[i]->ops->forward(model->layers[i], pass);
 }
 
-void nn_model_backward(nn_model *model, const nn_pass *pass)
+void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
+                              void *ctx)
 {
     for (int i = model->n_layers - 1; i > 0; i--) {
         nn_layer *layer = model->layers[i];
         if (layer->dout)
             layer->ops->backward(layer, pass);
+        if (after_layer)
+            after_layer(ctx, layer);
     }
+}
+
+void nn_model_backward(nn_model *model, const nn_pass *pass)
+{
+    nn_model_backward_hooked(model, pass, NULL, NULL);
 }
 
 int64_t nn_model_flops_per_sample(const nn_model *model)

@@ -36,11 +36,11 @@ void nn_trainer_say(trainer *t, const char *fmt, ...)
 void nn_trainer_begin(trainer *t)
 {
     char shape[64];
-    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s, global batch %lld "
+    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s (%s), global batch %lld "
                       "(%lld per rank), %lld training samples%s%s\n",
                    t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
-                   t->threads > 1 ? "s" : "", (long long)t->global_batch,
-                   (long long)t->capacity, (long long)t->n_train,
+                   t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
+                   (long long)t->capacity, (long long)t->sampler.n_total,
                    t->has_val ? ", validation " : "", t->has_val ? "on" : "");
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                    nn_shape_format(t->model->input_shape, shape, sizeof shape),
@@ -111,6 +111,23 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
                 m->loss, m->accuracy, m->val_loss, m->val_accuracy, m->seconds,
                 m->samples_per_second);
         fflush(t->metrics_csv);
+    }
+    if (t->log_grad_norms) {
+        /* Gradient norms of the epoch's last step, per parameter tensor. */
+        char line[2048];
+        size_t used = 0;
+        for (int k = 0; k < t->model->n_params && used < sizeof line - 64; k++) {
+            const nn_param *p = &t->model->params[k];
+            if (p->flags & NN_PARAM_STATE)
+                continue;
+            const float *g = t->model->grad_data + p->offset;
+            double sq = 0;
+            for (int64_t i = 0; i < p->size; i++)
+                sq += (double)g[i] * g[i];
+            used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.3g",
+                                     used ? ", " : "", p->name, sqrt(sq));
+        }
+        nn_trainer_say(t, "gradient norms: %s\n", line);
     }
     result->epochs_run = m->epoch;
     result->final_val_loss = m->val_loss;

@@ -2,12 +2,17 @@
  * times a second, with samples/s, ETA and the running loss and accuracy. When output is
  * not a terminal (SLURM logs, pipes) nothing is drawn and only the per-epoch lines appear. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "train/train_internal.h"
 
 int nn_is_terminal(FILE *f)
 {
+    /* mpirun hands its ranks a pseudo-terminal even when its own output goes to a file or a
+     * pipe, so under mpirun the bar is drawn only on request (--progress). */
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") || getenv("PMIX_RANK"))
+        return 0;
     return isatty(fileno(f));
 }
 

@@ -19,6 +19,7 @@ extern void openblas_set_num_threads(int num_threads);
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", NULL};
+static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
                                          "restore_best", NULL};
@@ -74,6 +75,23 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
         return st;
     if (!path)
         return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    int sampling = 0;
+    if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
+        return st;
+    t->sampling = sampling == 1 ? NN_SAMPLING_SHARD : NN_SAMPLING_GLOBAL;
+    if (t->sampling == NN_SAMPLING_SHARD) {
+        /* Each rank reads only its contiguous part of the training rows. */
+        if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
+            return st;
+        int64_t shard_first, shard_count;
+        nn_comm_share(t->comm, last - first, &shard_first, &shard_count);
+        if (shard_count == 0)
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s: %lld rows cannot be sharded over %d "
+                           "ranks", path, train_split, (long long)(last - first),
+                           t->comm->size);
+        first += shard_first;
+        last = first + shard_count;
+    }
     if ((st = load_split(path, train_split, first, last, &t->train, err)))
         return st;
 
@@ -203,6 +221,34 @@ static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
     return NN_OK;
 }
 
+/* "vm: ranks 0-3" per node, for the start-up banner (rank 0's copy is the full one). */
+static void describe_layout(const trainer *t, char *out, size_t size)
+{
+    enum { NAME = 64 };
+    char mine[NAME] = {0};
+    int len = 0;
+    MPI_Get_processor_name(mine, &len);
+    mine[NAME - 1] = '\0';
+    int n = t->comm->size;
+    char *all = t->comm->rank == 0 ? calloc((size_t)n, NAME) : NULL;
+    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, t->comm->comm);
+    out[0] = '\0';
+    if (!all)
+        return;
+    size_t used = 0;
+    for (int r = 0; r < n && used < size; r++) {
+        if (r > 0 && strcmp(all + r * NAME, all + (r - 1) * NAME) == 0)
+            continue;
+        int last = r;
+        while (last + 1 < n && strcmp(all + (last + 1) * NAME, all + r * NAME) == 0)
+            last++;
+        used += (size_t)snprintf(out + used, size - used, "%s%s: rank%s %d%s%.0d", used ? ", " : "",
+                                 all + r * NAME, last > r ? "s" : "", r, last > r ? "-" : "",
+                                 last > r ? last : 0);
+    }
+    free(all);
+}
+
 /* BLAS threads per rank: the CPUs this process may run on, divided among the ranks that
  * share the node, so ranks x threads never oversubscribes the cores. */
 static int choose_threads(const trainer *t, int64_t requested)
@@ -224,14 +270,36 @@ static int choose_threads(const trainer *t, int64_t requested)
     return threads >= 1 ? threads : 1;
 }
 
-static nn_status make_run_dir(trainer *t, nn_error *err)
+/* mkdir -p */
+static int make_dirs(const char *path)
 {
-    if (!t->is_root)
-        return NN_OK;
-    const char *runs_dir = "runs", *name = NULL;
+    char partial[512];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *p = partial + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(partial, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
+ * auto and it holds last.h5, or a new <runs_dir>/<name>[-k] (an earlier run is never
+ * written into). Returns 1 in *resume when the run continues from a checkpoint. */
+static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
+{
+    const char *runs_dir = "runs", *name = NULL, *resume_mode = "never";
+    static const char *const resume_modes[] = {"never", "auto", NULL};
+    int auto_resume = 0;
+    const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
     nn_status st;
     if ((st = nn_cfg_read_string(t->cfg, "runs_dir", "runs", &runs_dir, err)) ||
-        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)))
+        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)) ||
+        (st = nn_cfg_read_choice(train_cfg, "resume", resume_modes, resume_mode, &auto_resume,
+                                 err)))
         return st;
     char stem[128] = "run";
     if (!name && t->opts.config_name) {
@@ -241,50 +309,104 @@ static nn_status make_run_dir(trainer *t, nn_error *err)
         char *dot = strrchr(stem, '.');
         if (dot && dot != stem)
             *dot = '\0';
+    }
+    if (!name)
         name = stem;
-    } else if (!name) {
-        name = stem;
+    *resume = 0;
+    if (t->opts.resume_dir) {
+        snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.resume_dir);
+        struct stat info;
+        if (stat(t->run_dir, &info) != 0 || !S_ISDIR(info.st_mode))
+            return nn_fail(err, NN_ERR_CONFIG, "--resume %s: no such run directory", t->run_dir);
+        *resume = 1;
+        return NN_OK;
     }
     if (t->opts.run_dir) {
         snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (mkdir(t->run_dir, 0777) != 0 && errno != EEXIST)
+        if (make_dirs(t->run_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                            t->run_dir, strerror(errno));
     } else {
-        if (mkdir(runs_dir, 0777) != 0 && errno != EEXIST)
+        if (make_dirs(runs_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
                            strerror(errno));
-        /* Never write into an earlier run: runs/mlp, runs/mlp-2, runs/mlp-3, ... */
+        snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
+        if (auto_resume) {
+            char last[600];
+            snprintf(last, sizeof last, "%s/last.h5", t->run_dir);
+            if (access(last, F_OK) == 0) {
+                *resume = 1;
+                return NN_OK;
+            }
+        }
         for (int k = 1;; k++) {
-            if (k == 1)
-                snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
-            else
+            if (k > 1)
                 snprintf(t->run_dir, sizeof t->run_dir, "%s/%s-%d", runs_dir, name, k);
             if (mkdir(t->run_dir, 0777) == 0)
                 break;
             if (errno != EEXIST)
                 return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                                t->run_dir, strerror(errno));
+            if (auto_resume && k == 1)
+                break; /* requeued before the first checkpoint: start over in place */
         }
     }
-    char path[600];
-    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    char *yaml = nn_cfg_to_yaml(t->cfg);
-    FILE *f = fopen(path, "w");
-    if (!yaml || !f || fputs(yaml, f) < 0 || fclose(f) != 0) {
-        free(yaml);
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the resolved config", path);
+    return NN_OK;
+}
+
+static nn_status write_text_file(const char *path, const char *text, nn_error *err)
+{
+    char tmp[720];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
+    return NN_OK;
+}
+
+static nn_status prepare_run_dir(trainer *t, nn_error *err)
+{
+    /* Rank 0 decides; every rank learns the directory and whether to resume. */
+    struct {
+        int status, resume;
+        char dir[512];
+        char msg[512];
+    } decision = {0};
+    if (t->is_root) {
+        decision.status = choose_run_dir(t, &decision.resume, err);
+        snprintf(decision.dir, sizeof decision.dir, "%s", t->run_dir);
+        if (decision.status)
+            snprintf(decision.msg, sizeof decision.msg, "%.500s", err->msg);
     }
-    free(yaml);
-    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    t->metrics_csv = fopen(path, "w");
+    nn_comm_broadcast(t->comm, &decision, sizeof decision, 0);
+    if (decision.status)
+        return t->is_root ? (nn_status)decision.status
+                          : nn_fail(err, (nn_status)decision.status, "%s", decision.msg);
+    snprintf(t->run_dir, sizeof t->run_dir, "%s", decision.dir);
+    char path[600];
+    nn_status st;
+    if (decision.resume && (st = nn_trainer_resume(t, err)))
+        return st;
+    if (!t->is_root)
+        return NN_OK;
+    /* Files are touched only once resuming has succeeded: a refused resume changes nothing. */
     snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
-    t->log_file = fopen(path, "w");
-    if (!t->metrics_csv || !t->log_file)
+    t->log_file = fopen(path, decision.resume ? "a" : "w");
+    if (!t->log_file)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
+    if (t->resume_note[0])
+        nn_trainer_say(t, "%s\n", t->resume_note);
+    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
+    if ((st = write_text_file(path, t->config_yaml, err)))
+        return st;
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
+    if (!t->metrics_csv)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
                        strerror(errno));
-    fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
-                            "samples_per_second\n");
+    if (!decision.resume)
+        fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
+                                "samples_per_second\n");
     fflush(t->metrics_csv);
     return NN_OK;
 }
@@ -318,6 +440,11 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "batch_size"), "must be >= 1");
     if (reference < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "lr_reference_batch"), "must be >= 1");
+    if ((st = nn_cfg_read_int(train_cfg, "accumulate", 1, &t->accumulate, err)) ||
+        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)))
+        return st;
+    if (t->accumulate < 1)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "accumulate"), "must be >= 1");
     t->seed = (uint64_t)seed;
     t->epochs = (int)epochs;
     t->global_batch = batch;
@@ -325,6 +452,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
     t->threads = choose_threads(t, threads);
     openblas_set_num_threads(t->threads);
+    describe_layout(t, t->layout, sizeof t->layout);
 
     if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))
         return st;
@@ -346,9 +474,11 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         (st = nn_optim_build(nn_cfg_get(train_cfg, "optimizer"), t->model, &t->opt, err)))
         return st;
     t->classification = has_labels && nn_loss_is_classification(t->loss);
-    int64_t batches = (t->n_train + batch - 1) / batch;
+    int64_t batches = (t->n_train * (t->sampling == NN_SAMPLING_SHARD ? comm->size : 1) +
+                       batch - 1) / batch;
+    int64_t steps_per_epoch = (batches + t->accumulate - 1) / t->accumulate;
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
-                             batches, t->epochs, &t->sched, err)) ||
+                             steps_per_epoch, t->epochs, &t->sched, err)) ||
         (st = setup_early_stopping(t, nn_cfg_get(train_cfg, "early_stopping"), err)) ||
         (st = setup_clip(t, nn_cfg_get(train_cfg, "clip"), err)))
         return st;
@@ -357,7 +487,28 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_fail(err, NN_ERR_CONFIG, "train.schedule: reduce_on_plateau monitors '%s', "
                        "which needs a validation split (data.val)", monitor);
 
-    t->perm = malloc((size_t)t->n_train * sizeof *t->perm);
+    int64_t n_total = t->n_train;
+    if (t->sampling == NN_SAMPLING_SHARD) {
+        double total = (double)t->n_train;
+        nn_comm_sum_doubles(comm, &total, 1);
+        n_total = (int64_t)total;
+    }
+    if ((st = nn_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
+                              t->global_batch, comm->rank, comm->size, t->seed, err)))
+        return st;
+    double bucket_mb = 4, watchdog = 300;
+    int overlap = 1;
+    if ((st = nn_cfg_read_double(train_cfg, "bucket_mb", 4, &bucket_mb, err)) ||
+        (st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
+        (st = nn_cfg_read_double(train_cfg, "watchdog_seconds", 300, &watchdog, err)))
+        return st;
+    if (!(bucket_mb > 0 && bucket_mb <= 16))
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "bucket_mb"), "must be in (0, 16] (MiB)");
+    if (!(watchdog > 0))
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
+    if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
+                                  watchdog, &t->sync, err)))
+        return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     t->targets_buf.view.width = t->train.target_width;
@@ -367,10 +518,12 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         t->targets_buf.values = nn_alloc_floats(t->capacity * t->train.target_width);
     t->targets_buf.view.labels = t->targets_buf.labels;
     t->targets_buf.view.values = t->targets_buf.values;
-    if (!t->perm || !t->batch_rows || !t->sample_ids ||
+    if (!t->batch_rows || !t->sample_ids ||
         (!t->targets_buf.labels && !t->targets_buf.values))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    return make_run_dir(t, err);
+    if ((st = nn_trainer_setup_checkpoints(t, err)))
+        return st;
+    return prepare_run_dir(t, err);
 }
 
 void nn_trainer_teardown(trainer *t)
@@ -380,11 +533,14 @@ void nn_trainer_teardown(trainer *t)
     nn_dataset_free(&t->test);
     free(t->train_rows);
     free(t->val_rows);
-    free(t->perm);
+    nn_sampler_free(&t->sampler);
+    nn_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
+    free(t->history);
+    free(t->config_yaml);
     free(t->early.best_params);
     free(t->early.best_state);
     nn_model_free(t->model);

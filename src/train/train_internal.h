@@ -57,7 +57,10 @@ typedef struct trainer {
     int has_val, has_test, val_from_train;
     int64_t *train_rows, n_train; /* rows of `train` used for training */
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
-    int64_t *perm;
+    nn_sampler sampler;
+    nn_sampling sampling;
+    nn_grad_sync *sync;
+    int64_t accumulate;          /* micro-batches per optimizer step */
 
     nn_model *model;
     nn_loss *loss;
@@ -68,6 +71,7 @@ typedef struct trainer {
     int epochs, start_epoch;
     double lr_scale;
     clip_options clip;
+    int log_grad_norms;
     early_stopping early;
     int stop_requested;
 
@@ -79,7 +83,31 @@ typedef struct trainer {
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
+    char layout[256]; /* ranks per node, for the banner */
+
+    /* Checkpoints (checkpointing.c). */
+    int ckpt_every, ckpt_keep, ckpt_best;
+    int64_t ckpt_every_steps;
+    char ckpt_monitor[64];
+    int ckpt_monitor_max;
+    double ckpt_best_value;
+    int64_t start_step;           /* first step of start_epoch (resume mid-epoch) */
+    step_totals start_totals;     /* totals of start_epoch's steps done before resuming */
+    double *history;              /* epochs x NN_HISTORY_COLUMNS */
+    int n_history;
+    uint64_t data_hash;
+    char data_fingerprint[512];
+    char *config_yaml;
+    int resumed;
+    char resume_note[1400]; /* what resuming found and changed, for the log */
 } trainer;
+
+nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
+/* Resume from opts.resume_dir (or the run directory, when train.resume is auto). */
+nn_status nn_trainer_resume(trainer *t, nn_error *err);
+/* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
+nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
+                                const double *epoch_row, nn_error *err);
 
 nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err);

@@ -10,9 +10,12 @@
 #include "nn/trainer.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "nn/ckpt.h"
 #include "nn/data.h"
 #include "nn/loss.h"
 #include "nn/model.h"
@@ -25,28 +28,10 @@ static const char *const top_keys[] = {"data", "model", "train", "search", "seed
                                        "runs_dir", NULL};
 static const char *const train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
-    "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", NULL};
+    "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
+    "overlap", "watchdog_seconds", "resume", "log_grad_norms", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
-
-/* Copy this rank's rows of global batch `batch` into the model input and target buffers;
- * returns the number of local rows (may be 0 when the global batch has fewer rows than
- * there are ranks). */
-static int64_t fetch_batch(trainer *t, int64_t batch, int64_t *global_rows)
-{
-    int64_t start = batch * t->global_batch;
-    int64_t rows = t->n_train - start < t->global_batch ? t->n_train - start : t->global_batch;
-    int64_t first, count;
-    nn_comm_share(t->comm, rows, &first, &count);
-    for (int64_t i = 0; i < count; i++) {
-        int64_t row = t->train_rows[t->perm[start + first + i]];
-        t->batch_rows[i] = row;
-        t->sample_ids[i] = t->train.first + row;
-    }
-    nn_data_fetch(&t->train, t->batch_rows, count, nn_model_input(t->model), &t->targets_buf);
-    *global_rows = rows;
-    return count;
-}
 
 static int64_t count_correct(const float *out, int64_t width, const int32_t *labels,
                              int64_t rows)
@@ -63,41 +48,108 @@ static int64_t count_correct(const float *out, int64_t width, const int32_t *lab
     return correct;
 }
 
-static nn_status train_step(trainer *t, int epoch, int64_t batch, double lr, step_totals *tot,
-                            nn_error *err)
+/* Fault injection for the hang tests: NN_FAULT_STALL="RANK:STEP" makes that world rank stop
+ * answering (sleep for good) before the backward pass of that step of any epoch. */
+static void nn_fault_stall(const nn_comm *comm, int epoch, int64_t step)
 {
-    int64_t global_rows = 0;
-    int64_t rows = fetch_batch(t, batch, &global_rows);
-    nn_pass pass = {.batch = rows, .training = 1, .seed = t->seed, .epoch = (uint32_t)epoch,
-                    .sample_ids = t->sample_ids, .comm = (void *)t->comm};
+    static int parsed, stall_rank = -1;
+    static long stall_step = -1;
+    if (!parsed) {
+        const char *spec = getenv("NN_FAULT_STALL");
+        parsed = 1;
+        if (spec && sscanf(spec, "%d:%ld", &stall_rank, &stall_step) != 2)
+            stall_rank = -1;
+    }
+    (void)epoch;
+    if (comm->world_rank == stall_rank && step == stall_step)
+        for (;;)
+            sleep(60);
+}
+
+/* Rows of the global batches [first, first + count): the denominator of the step's mean. */
+static int64_t rows_in_batches(const trainer *t, int64_t first, int64_t count)
+{
+    int64_t end = (first + count) * t->global_batch;
+    if (end > t->sampler.n_total)
+        end = t->sampler.n_total;
+    return end - first * t->global_batch;
+}
+
+/* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
+ * normally). Gradients are summed over ranks once, after the last micro-batch, in buckets
+ * that start while backward is still running. */
+static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                            double lr, step_totals *tot, nn_error *err)
+{
     nn_model *model = t->model;
     float *grad_tail = model->grad_data + model->n_param_floats;
+    const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
+    double loss_sum = 0, correct = 0;
+    int64_t step_rows = 0;
+    for (int64_t m = 0; m < micro; m++) {
+        int64_t global_rows = 0;
+        int64_t rows = nn_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
+                                        &global_rows);
+        for (int64_t i = 0; i < rows; i++)
+            t->sample_ids[i] = t->train.first + t->batch_rows[i];
+        nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
+                        .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
+        step_rows += global_rows;
+        int last = m == micro - 1;
+        if (rows == 0) {
+            /* More ranks than rows in this batch: contribute nothing. */
+            if (m == 0)
+                memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
+            if (last)
+                nn_grad_sync_begin(t->sync, epoch, first_batch);
+            continue;
+        }
 
-    nn_model_forward(model, &pass);
-    double loss_sum = nn_loss_eval(t->loss, model->output->out, &t->targets_buf.view, rows,
-                                   1.0f / (float)global_rows, model->output->dout);
-    int64_t correct = t->classification
-                          ? count_correct(model->output->out, nn_model_output_size(model),
-                                          t->targets_buf.view.labels, rows)
-                          : 0;
-    nn_model_backward(model, &pass);
-
-    /* The batch's loss and accuracy travel with the gradients: one collective per step,
-     * and every rank sees the same loss, so all agree when it is not finite. */
-    grad_tail[0] = (float)loss_sum;
-    grad_tail[1] = (float)correct;
-    nn_comm_sum_floats(t->comm, model->grad_data, model->n_param_floats + 2);
+        nn_model_forward(model, &pass);
+        loss_sum += nn_loss_eval(t->loss, model->output->out, &t->targets_buf.view, rows, scale,
+                                 model->output->dout);
+        if (t->classification)
+            correct += (double)count_correct(model->output->out, nn_model_output_size(model),
+                                             t->targets_buf.view.labels, rows);
+        nn_fault_stall(t->comm, epoch, first_batch);
+        if (last) {
+            /* The step's loss and accuracy ride in the last bucket: one collective per
+             * step, and every rank sees the same loss, so all agree when it is not finite. */
+            grad_tail[0] = (float)loss_sum;
+            grad_tail[1] = (float)correct;
+            grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
+            nn_grad_sync_begin(t->sync, epoch, first_batch);
+            nn_model_backward_hooked(model, &pass, nn_grad_sync_layer_done, t->sync);
+        } else {
+            nn_model_backward(model, &pass);
+        }
+    }
+    if (t->comm->size == 1 || micro == 0) {
+        grad_tail[0] = (float)loss_sum;
+        grad_tail[1] = (float)correct;
+    }
+    /* A rank whose last micro-batch was empty still reports a signal it received. */
+    if (t->opts.stop_flag && *t->opts.stop_flag)
+        grad_tail[2] = 1.0f;
+    nn_status st = nn_grad_sync_finish(t->sync, err);
+    if (st)
+        return st;
+    /* Every rank sees the same summed flag, so all stop after this same step. */
+    if (grad_tail[2] > 0)
+        t->stop_requested = 1;
     loss_sum = grad_tail[0];
-    loss_sum += (double)global_rows * nn_loss_add_penalties(t->loss, model);
+    loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
-        return nn_trainer_numeric_failure(t, epoch, batch, err);
+        return nn_trainer_numeric_failure(t, epoch, first_batch, err);
 
     nn_clip_gradients(t);
     nn_optim_step(t->opt, model, lr);
 
     tot->loss_sum += loss_sum;
     tot->correct += grad_tail[1];
-    tot->samples += global_rows;
+    tot->samples += step_rows;
     return NN_OK;
 }
 
@@ -137,17 +189,36 @@ nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *r
 static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
 {
     nn_status st = NN_OK;
-    int64_t batches = (t->n_train + t->global_batch - 1) / t->global_batch;
+    const int64_t batches = t->sampler.batches;
+    const int64_t steps = (batches + t->accumulate - 1) / t->accumulate;
     double started = nn_now();
     for (int epoch = t->start_epoch; epoch < t->epochs && !st; epoch++) {
         double epoch_start = nn_now();
         step_totals tot = {0};
-        nn_rng_permutation(t->seed, NN_RNG_SHUFFLE, (uint32_t)epoch, t->perm, t->n_train);
+        int64_t first_step = 0;
+        if (epoch == t->start_epoch) { /* resuming inside this epoch */
+            tot = t->start_totals;
+            first_step = t->start_step;
+        }
+        nn_sampler_epoch(&t->sampler, epoch);
         double lr = 0;
-        for (int64_t b = 0; b < batches && !st; b++) {
-            lr = nn_sched_lr(t->sched, epoch, b) * t->lr_scale;
-            st = train_step(t, epoch, b, lr, &tot, err);
-            nn_progress_update(t, epoch, b + 1, batches, &tot, epoch_start);
+        for (int64_t step = first_step; step < steps && !st; step++) {
+            int64_t first = step * t->accumulate;
+            int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
+            lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
+            st = train_step(t, epoch, first, micro, lr, &tot, err);
+            nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
+            int mid_epoch = step + 1 < steps;
+            if (!st && mid_epoch &&
+                (t->stop_requested ||
+                 (t->ckpt_every_steps > 0 && (step + 1) % t->ckpt_every_steps == 0)))
+                st = nn_trainer_checkpoint(t, epoch, step + 1, &tot, NULL, err);
+            if (t->stop_requested && mid_epoch) {
+                result->stopped_by_signal = 1;
+                nn_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 "
+                                  "written\n", epoch + 1, (long long)step + 1, t->run_dir);
+                return st;
+            }
         }
         if (st)
             break;
@@ -160,7 +231,18 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
                                 t->n_val, &m.val_loss, &m.val_accuracy);
         m.seconds = nn_now() - epoch_start;
         m.samples_per_second = (double)tot.samples / m.seconds;
+        int signalled = t->stop_requested;
         st = nn_trainer_end_epoch(t, &m, result, err);
+        double row[NN_HISTORY_COLUMNS] = {m.epoch, m.lr, m.loss, m.accuracy, m.val_loss,
+                                          m.val_accuracy, m.seconds, m.samples_per_second};
+        if (!st)
+            st = nn_trainer_checkpoint(t, epoch, 0, NULL, row, err);
+        if (signalled && epoch + 1 < t->epochs) {
+            result->stopped_by_signal = 1;
+            nn_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n",
+                           epoch + 1, t->run_dir);
+            break;
+        }
         if (t->stop_requested)
             break;
     }
@@ -188,8 +270,9 @@ nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_option
     if ((st = nn_trainer_setup(&t, cfg, comm, opts, err)) == NN_OK) {
         nn_trainer_begin(&t);
         st = run_epochs(&t, result, err);
-        if (!st)
+        if (!st && !result->stopped_by_signal)
             st = nn_trainer_finish(&t, result, err);
+        snprintf(result->run_dir, sizeof result->run_dir, "%s", t.run_dir);
     }
     nn_trainer_teardown(&t);
     return st;

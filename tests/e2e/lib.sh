@@ -36,3 +36,29 @@ fashion_mnist() {
     fi
     echo "$cache"
 }
+
+COMPARE="/usr/bin/python3 $NN_SOURCE_DIR/tests/tools/compare_h5.py"
+MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
+
+# A small Fashion-MNIST experiment: 4000 training rows (10% validation), 1000 test rows.
+small_config() {
+    local data
+    data=$(fashion_mnist)
+    cat <<YAML
+data: {path: $data, train_rows: [0, 4000], val: {split: 0.1}, test_rows: [0, 1000]}
+model:
+  input: [1, 28, 28]
+  layers:
+    - {name: fc1, type: dense, units: 64, activation: relu}
+    - {name: fc2, type: dense, units: 32, activation: tanh}
+    - {name: out, type: dense, units: 10}
+train: {epochs: 3, batch_size: 64, loss: cross_entropy, optimizer: {type: adam, lr: 0.002},
+        checkpoint: {every: 1, keep: 2}}
+seed: 11
+YAML
+}
+
+# The epoch lines of a run's output, without timings (comparable between runs).
+epoch_lines() {
+    grep '^epoch ' "$1" | sed 's/  lr .*//'
+}

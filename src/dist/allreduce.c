@@ -1,0 +1,145 @@
+/* Bucketed, overlapped gradient allreduce (see include/nn/dist.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "nn/dist.h"
+#include "nn/model.h"
+
+/* Open MPI's allreduce bandwidth falls off above 16 MiB messages. */
+#define MAX_BUCKET_BYTES ((int64_t)16 << 20)
+
+typedef struct bucket {
+    int64_t start, end; /* float offsets into grad_data */
+} bucket;
+
+struct nn_grad_sync {
+    const nn_comm *comm;
+    nn_model *model;
+    int overlap;
+    int n_buckets;
+    bucket *buckets;      /* buckets[0] covers the end of the buffer */
+    MPI_Request *requests; /* one per bucket, contiguous for MPI_Testall */
+    int next;             /* first bucket not started */
+    int64_t ready_from;   /* gradients at offsets >= ready_from are final */
+    int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
+    int epoch;
+    int64_t step;
+    nn_grad_sync_stats stats;
+};
+
+static double seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+                              int overlap, double timeout_seconds, nn_grad_sync **out,
+                              nn_error *err)
+{
+    *out = NULL;
+    if (bucket_bytes <= 0 || bucket_bytes > MAX_BUCKET_BYTES)
+        bucket_bytes = bucket_bytes <= 0 ? ((int64_t)4 << 20) : MAX_BUCKET_BYTES;
+    nn_grad_sync *sync = calloc(1, sizeof *sync);
+    if (!sync)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    sync->comm = comm;
+    sync->model = model;
+    sync->overlap = overlap;
+    nn_watchdog_configure(timeout_seconds);
+    /* The per-step scalars after the gradients ride in the last bucket. */
+    int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    int64_t per_bucket = bucket_bytes / (int64_t)sizeof(float);
+    sync->n_buckets = (int)((total + per_bucket - 1) / per_bucket);
+    sync->buckets = calloc((size_t)sync->n_buckets, sizeof *sync->buckets);
+    sync->requests = calloc((size_t)sync->n_buckets, sizeof *sync->requests);
+    sync->layer_start = malloc((size_t)model->n_layers * sizeof *sync->layer_start);
+    if (!sync->buckets || !sync->requests || !sync->layer_start) {
+        nn_grad_sync_free(sync);
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    for (int b = 0; b < sync->n_buckets; b++) {
+        sync->buckets[b].end = total - (int64_t)b * per_bucket;
+        sync->buckets[b].start = sync->buckets[b].end - per_bucket > 0
+                                     ? sync->buckets[b].end - per_bucket : 0;
+    }
+    for (int i = 0; i < model->n_layers; i++) {
+        const nn_layer *layer = model->layers[i];
+        int64_t lowest = -1;
+        for (int k = 0; k < layer->n_params; k++) {
+            const nn_param *p = &model->params[layer->param_ids[k]];
+            if (!(p->flags & NN_PARAM_STATE) && (lowest < 0 || p->offset < lowest))
+                lowest = p->offset;
+        }
+        sync->layer_start[i] = lowest;
+    }
+    *out = sync;
+    return NN_OK;
+}
+
+void nn_grad_sync_free(nn_grad_sync *sync)
+{
+    if (!sync)
+        return;
+    free(sync->buckets);
+    free(sync->requests);
+    free(sync->layer_start);
+    free(sync);
+}
+
+static void start_next_bucket(nn_grad_sync *sync)
+{
+    const bucket *b = &sync->buckets[sync->next];
+    MPI_Iallreduce(MPI_IN_PLACE, sync->model->grad_data + b->start, (int)(b->end - b->start),
+                   MPI_FLOAT, MPI_SUM, sync->comm->comm, &sync->requests[sync->next]);
+    sync->next++;
+}
+
+void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step)
+{
+    sync->next = 0;
+    sync->ready_from = sync->model->n_param_floats;
+    sync->epoch = epoch;
+    sync->step = step;
+}
+
+void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
+{
+    nn_grad_sync *sync = opaque;
+    if (sync->comm->size == 1 || !sync->overlap)
+        return;
+    int64_t start = sync->layer_start[layer->id];
+    if (start >= 0 && start < sync->ready_from)
+        sync->ready_from = start;
+    while (sync->next < sync->n_buckets &&
+           sync->buckets[sync->next].start >= sync->ready_from)
+        start_next_bucket(sync);
+    /* Open MPI progresses nonblocking collectives only inside MPI calls: poke it. */
+    if (sync->next > 0) {
+        int flag;
+        MPI_Testall(sync->next, sync->requests, &flag, MPI_STATUSES_IGNORE);
+    }
+}
+
+nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
+{
+    (void)err;
+    if (sync->comm->size == 1)
+        return NN_OK;
+    while (sync->next < sync->n_buckets)
+        start_next_bucket(sync);
+    /* "Arrived" means: finished backward and waiting for the others. */
+    nn_watchdog_arrive(sync->comm, sync->epoch, sync->step);
+    double start = seconds();
+    nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+    sync->stats.wait_seconds += seconds() - start;
+    sync->stats.steps++;
+    return NN_OK;
+}
+
+nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync)
+{
+    return sync->stats;
+}

@@ -1,0 +1,504 @@
+/* HDF5 checkpoints (see include/nn/ckpt.h). */
+#include "nn/ckpt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The temporary file currently being written; read by the signal handler. */
+static char pending_path[1100];
+static volatile int pending_active;
+
+const char *nn_ckpt_pending_path(void)
+{
+    return pending_active ? pending_path : NULL;
+}
+
+uint64_t nn_hash_bytes(uint64_t hash, const void *data, size_t size)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        hash ^= p[i];
+        hash *= 0x100000001b3ull;
+    }
+    return hash;
+}
+
+uint64_t nn_model_hash(const nn_model *model)
+{
+    uint64_t hash = NN_HASH_INIT;
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        hash = nn_hash_bytes(hash, p->name, strlen(p->name) + 1);
+        hash = nn_hash_bytes(hash, &p->ndim, sizeof p->ndim);
+        hash = nn_hash_bytes(hash, p->dims, (size_t)p->ndim * sizeof p->dims[0]);
+    }
+    return hash;
+}
+
+/* HDF5 prints its error stack by default; we report our own one-line errors. */
+typedef struct quiet_h5 {
+    H5E_auto2_t fn;
+    void *data;
+} quiet_h5;
+
+static quiet_h5 quiet_begin(void)
+{
+    quiet_h5 q;
+    H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return q;
+}
+
+static void quiet_end(quiet_h5 q)
+{
+    H5Eset_auto2(H5E_DEFAULT, q.fn, q.data);
+}
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+static herr_t write_floats(hid_t file, const char *name, const float *data, int ndim,
+                           const int64_t *dims64)
+{
+    hsize_t dims[NN_MAX_DIMS + 1];
+    for (int i = 0; i < ndim; i++)
+        dims[i] = (hsize_t)dims64[i];
+    if (ndim == 0) {
+        ndim = 1;
+        dims[0] = 1;
+    }
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    /* One chunk per tensor (checksums need chunked storage). */
+    H5Pset_chunk(dcpl, ndim, dims);
+    H5Pset_fletcher32(dcpl);
+    hid_t space = H5Screate_simple(ndim, dims, NULL);
+    hid_t dset = H5Dcreate2(file, name, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT);
+    herr_t status = dset < 0 ? -1
+                             : H5Dwrite(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                        data);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    H5Pclose(lcpl);
+    return status;
+}
+
+static herr_t write_doubles(hid_t group, const char *name, const double *data, hsize_t rows,
+                            hsize_t cols)
+{
+    hsize_t dims[2] = {rows, cols}, chunk[2] = {rows ? rows : 1, cols};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_chunk(dcpl, 2, chunk);
+    H5Pset_fletcher32(dcpl);
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t dset = H5Dcreate2(group, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    herr_t status = dset < 0 ? -1
+                    : rows == 0 ? 0
+                    : H5Dwrite(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    return status;
+}
+
+static herr_t write_text(hid_t group, const char *name, const char *text)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t dset = H5Dcreate2(group, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = dset < 0 ? -1
+                             : H5Dwrite(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &text);
+    if (dset >= 0)
+        H5Dclose(dset);
+    H5Sclose(space);
+    H5Tclose(type);
+    return status;
+}
+
+static herr_t attr_i64(hid_t obj, const char *name, int64_t value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT64, &value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    return status;
+}
+
+static herr_t attr_u64(hid_t obj, const char *name, uint64_t value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_UINT64, &value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    return status;
+}
+
+static herr_t attr_f64(hid_t obj, const char *name, double value)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_DOUBLE, &value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    H5Sclose(space);
+    return status;
+}
+
+static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta)
+{
+    hid_t group = H5Gcreate2(file, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (group < 0)
+        return -1;
+    herr_t s = 0;
+    s |= attr_i64(group, "format_version", NN_CKPT_FORMAT_VERSION);
+    s |= attr_i64(group, "epoch", meta->epoch);
+    s |= attr_i64(group, "step", meta->step);
+    s |= attr_i64(group, "optim_steps", meta->optim_steps);
+    s |= attr_i64(group, "world_size", meta->world_size);
+    s |= attr_u64(group, "seed", meta->seed);
+    s |= attr_u64(group, "model_hash", meta->model_hash);
+    s |= attr_u64(group, "data_hash", meta->data_hash);
+    s |= attr_i64(group, "early_best_epoch", meta->early_best_epoch);
+    s |= attr_i64(group, "early_bad_epochs", meta->early_bad_epochs);
+    s |= attr_f64(group, "early_best", meta->early_best);
+    s |= attr_f64(group, "sched_plateau_scale", meta->sched.plateau_scale);
+    s |= attr_f64(group, "sched_plateau_best", meta->sched.plateau_best);
+    s |= attr_i64(group, "sched_plateau_bad_epochs", meta->sched.plateau_bad_epochs);
+    s |= attr_i64(group, "sched_plateau_cooldown", meta->sched.plateau_cooldown);
+    /* Counters that decide bit-exact resumption also live in a checksummed dataset. */
+    double counters[8] = {(double)meta->epoch, (double)meta->step, (double)meta->optim_steps,
+                          meta->partial[0], meta->partial[1], meta->partial[2],
+                          (double)meta->seed, 0};
+    s |= write_doubles(group, "counters", counters, 1, 8);
+    s |= write_doubles(group, "history", meta->history, (hsize_t)meta->n_history,
+                       NN_HISTORY_COLUMNS);
+    s |= write_text(group, "config", meta->config_yaml ? meta->config_yaml : "");
+    s |= write_text(group, "data_fingerprint", meta->data_fingerprint);
+    H5Gclose(group);
+    return s < 0 ? -1 : 0;
+}
+
+static nn_status sync_file(const char *path, int directory, nn_error *err)
+{
+    int fd = open(path, directory ? O_RDONLY : O_RDWR);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return nn_fail(err, NN_ERR_OTHER, "%s: fsync failed: %s", path, strerror(e));
+    }
+    close(fd);
+    return NN_OK;
+}
+
+nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
+                        const nn_ckpt_meta *meta, nn_error *err)
+{
+    snprintf(pending_path, sizeof pending_path, "%s.tmp", path);
+    pending_active = 1;
+    quiet_h5 q = quiet_begin();
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    /* The 1.8+ object headers carry metadata checksums. */
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    hid_t file = H5Fcreate(pending_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    herr_t s = file < 0 ? -1 : 0;
+    for (int k = 0; s >= 0 && k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        char name[512];
+        int state = (p->flags & NN_PARAM_STATE) != 0;
+        snprintf(name, sizeof name, "/%s/%s", state ? "state" : "params", p->name);
+        s = write_floats(file, name, nn_model_param_data(model, p), p->ndim, p->dims);
+        for (int slot = 0; s >= 0 && opt && !state && slot < nn_optim_slot_count(opt); slot++) {
+            snprintf(name, sizeof name, "/optim/%s/%s", p->name, nn_optim_slot_name(opt, slot));
+            s = write_floats(file, name, nn_optim_slot(opt, slot) + p->offset, p->ndim, p->dims);
+        }
+    }
+    if (s >= 0)
+        s = write_meta(file, meta);
+    if (file >= 0 && H5Fclose(file) < 0)
+        s = -1;
+    quiet_end(q);
+    nn_status st = NN_OK;
+    if (s < 0)
+        st = nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
+                     pending_path);
+    if (!st)
+        st = sync_file(pending_path, 0, err);
+    if (!st && rename(pending_path, path) != 0)
+        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot rename to %s: %s", pending_path, path,
+                     strerror(errno));
+    if (st) {
+        unlink(pending_path);
+        pending_active = 0;
+        return st;
+    }
+    pending_active = 0;
+    /* The rename is durable once the directory entry is. */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    return sync_file(dir, 1, err);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+static nn_status open_checkpoint(const char *path, hid_t *file, nn_error *err)
+{
+    if (access(path, R_OK) != 0)
+        return nn_fail(err, NN_ERR_DATA, "%s: cannot read checkpoint: %s", path, strerror(errno));
+    *file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (*file < 0)
+        return nn_fail(err, NN_ERR_DATA, "%s: not a readable HDF5 checkpoint (truncated or "
+                       "corrupt)", path);
+    return NN_OK;
+}
+
+static herr_t read_attr(hid_t obj, const char *name, hid_t type, void *value)
+{
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    herr_t s = attr < 0 ? -1 : H5Aread(attr, type, value);
+    if (attr >= 0)
+        H5Aclose(attr);
+    return s;
+}
+
+static char *read_text(hid_t group, const char *name)
+{
+    hid_t dset = H5Dopen2(group, name, H5P_DEFAULT);
+    if (dset < 0)
+        return NULL;
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    char *value = NULL;
+    char *copy = NULL;
+    if (H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0 && value) {
+        copy = strdup(value);
+        hid_t space = H5Dget_space(dset);
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, &value);
+        H5Sclose(space);
+    }
+    H5Tclose(type);
+    H5Dclose(dset);
+    return copy;
+}
+
+nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
+{
+    memset(meta, 0, sizeof *meta);
+    quiet_h5 q = quiet_begin();
+    hid_t file = -1;
+    nn_status st = open_checkpoint(path, &file, err);
+    hid_t group = st ? -1 : H5Gopen2(file, "meta", H5P_DEFAULT);
+    if (!st && group < 0)
+        st = nn_fail(err, NN_ERR_DATA, "%s: /meta: missing (not an nntrain checkpoint)", path);
+    int64_t version = 0, epoch = 0, step = 0, optim_steps = 0, world = 0, best_epoch = 0,
+            bad = 0, plateau_bad = 0, plateau_cool = 0;
+    herr_t s = 0;
+    if (!st) {
+        s |= read_attr(group, "format_version", H5T_NATIVE_INT64, &version);
+        s |= read_attr(group, "epoch", H5T_NATIVE_INT64, &epoch);
+        s |= read_attr(group, "step", H5T_NATIVE_INT64, &step);
+        s |= read_attr(group, "optim_steps", H5T_NATIVE_INT64, &optim_steps);
+        s |= read_attr(group, "world_size", H5T_NATIVE_INT64, &world);
+        s |= read_attr(group, "seed", H5T_NATIVE_UINT64, &meta->seed);
+        s |= read_attr(group, "model_hash", H5T_NATIVE_UINT64, &meta->model_hash);
+        s |= read_attr(group, "data_hash", H5T_NATIVE_UINT64, &meta->data_hash);
+        s |= read_attr(group, "early_best_epoch", H5T_NATIVE_INT64, &best_epoch);
+        s |= read_attr(group, "early_bad_epochs", H5T_NATIVE_INT64, &bad);
+        s |= read_attr(group, "early_best", H5T_NATIVE_DOUBLE, &meta->early_best);
+        s |= read_attr(group, "sched_plateau_scale", H5T_NATIVE_DOUBLE, &meta->sched.plateau_scale);
+        s |= read_attr(group, "sched_plateau_best", H5T_NATIVE_DOUBLE, &meta->sched.plateau_best);
+        s |= read_attr(group, "sched_plateau_bad_epochs", H5T_NATIVE_INT64, &plateau_bad);
+        s |= read_attr(group, "sched_plateau_cooldown", H5T_NATIVE_INT64, &plateau_cool);
+        if (s < 0)
+            st = nn_fail(err, NN_ERR_DATA, "%s: /meta: attributes missing or corrupt", path);
+    }
+    double counters[8];
+    if (!st) {
+        hid_t dset = H5Dopen2(group, "counters", H5P_DEFAULT);
+        if (dset < 0 ||
+            H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, counters) < 0 ||
+            counters[0] != (double)epoch || counters[1] != (double)step ||
+            counters[2] != (double)optim_steps)
+            st = nn_fail(err, NN_ERR_DATA, "%s: /meta/counters: missing or failing its "
+                         "checksum", path);
+        if (dset >= 0)
+            H5Dclose(dset);
+    }
+    if (!st && version != NN_CKPT_FORMAT_VERSION)
+        st = nn_fail(err, NN_ERR_DATA, "%s: checkpoint format %lld, this nntrain reads %d",
+                     path, (long long)version, NN_CKPT_FORMAT_VERSION);
+    if (!st) {
+        hid_t dset = H5Dopen2(group, "history", H5P_DEFAULT);
+        hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
+        hsize_t dims[2] = {0, 0};
+        if (space >= 0)
+            H5Sget_simple_extent_dims(space, dims, NULL);
+        meta->n_history = (int)dims[0];
+        meta->history = malloc((dims[0] ? dims[0] : 1) * NN_HISTORY_COLUMNS * sizeof(double));
+        if (dset < 0 || dims[1] != NN_HISTORY_COLUMNS || !meta->history ||
+            (dims[0] && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                meta->history) < 0))
+            st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
+        if (space >= 0)
+            H5Sclose(space);
+        if (dset >= 0)
+            H5Dclose(dset);
+    }
+    if (!st) {
+        meta->config_yaml = read_text(group, "config");
+        char *fingerprint = read_text(group, "data_fingerprint");
+        if (!meta->config_yaml || !fingerprint)
+            st = nn_fail(err, NN_ERR_DATA, "%s: /meta/config: missing or corrupt", path);
+        else
+            snprintf(meta->data_fingerprint, sizeof meta->data_fingerprint, "%s", fingerprint);
+        free(fingerprint);
+    }
+    if (group >= 0)
+        H5Gclose(group);
+    if (file >= 0)
+        H5Fclose(file);
+    quiet_end(q);
+    if (st) {
+        nn_ckpt_meta_free(meta);
+        return st;
+    }
+    meta->format_version = (int)version;
+    meta->epoch = (int)epoch;
+    meta->step = step;
+    meta->optim_steps = optim_steps;
+    meta->world_size = (int)world;
+    meta->partial[0] = counters[3];
+    meta->partial[1] = counters[4];
+    meta->partial[2] = counters[5];
+    meta->early_best_epoch = (int)best_epoch;
+    meta->early_bad_epochs = (int)bad;
+    meta->sched.plateau_bad_epochs = (int)plateau_bad;
+    meta->sched.plateau_cooldown = (int)plateau_cool;
+    return NN_OK;
+}
+
+void nn_ckpt_meta_free(nn_ckpt_meta *meta)
+{
+    free(meta->config_yaml);
+    free(meta->history);
+    meta->config_yaml = NULL;
+    meta->history = NULL;
+}
+
+/* Reads a float dataset of exactly the expected shape. */
+static nn_status read_tensor(hid_t file, const char *path, const char *name, float *out,
+                             const nn_param *p, nn_error *err)
+{
+    hid_t dset = H5Dopen2(file, name, H5P_DEFAULT);
+    if (dset < 0)
+        return nn_fail(err, NN_ERR_CONFIG, "%s: %s is missing: the checkpoint is of a "
+                       "different model", path, name);
+    hid_t space = H5Dget_space(dset);
+    hsize_t dims[8] = {0};
+    int ndim = H5Sget_simple_extent_ndims(space);
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    int same = ndim == (p->ndim ? p->ndim : 1);
+    for (int i = 0; same && i < p->ndim; i++)
+        same = dims[i] == (hsize_t)p->dims[i];
+    if (!same) {
+        H5Dclose(dset);
+        return nn_fail(err, NN_ERR_CONFIG, "%s: %s has another shape than the model's "
+                       "parameter: the checkpoint is of a different model", path, name);
+    }
+    herr_t s = H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    H5Dclose(dset);
+    if (s < 0)
+        return nn_fail(err, NN_ERR_DATA, "%s: %s fails its checksum (corrupt checkpoint)", path,
+                       name);
+    return NN_OK;
+}
+
+nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_error *err)
+{
+    quiet_h5 q = quiet_begin();
+    hid_t file = -1;
+    nn_status st = open_checkpoint(path, &file, err);
+    for (int k = 0; !st && k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        char name[512];
+        int state = (p->flags & NN_PARAM_STATE) != 0;
+        snprintf(name, sizeof name, "/%s/%s", state ? "state" : "params", p->name);
+        st = read_tensor(file, path, name, nn_model_param_data(model, p), p, err);
+        for (int slot = 0; !st && opt && !state && slot < nn_optim_slot_count(opt); slot++) {
+            snprintf(name, sizeof name, "/optim/%s/%s", p->name, nn_optim_slot_name(opt, slot));
+            st = read_tensor(file, path, name, nn_optim_slot(opt, slot) + p->offset, p, err);
+            if (st == NN_ERR_CONFIG)
+                nn_fail(err, NN_ERR_CONFIG, "%s: %s is missing: the checkpoint was written with "
+                        "another optimizer", path, name);
+        }
+    }
+    if (file >= 0)
+        H5Fclose(file);
+    quiet_end(q);
+    return st;
+}
+
+static herr_t verify_visit(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    if (info->type != H5O_TYPE_DATASET)
+        return 0;
+    hid_t dset = H5Dopen2(obj, name, H5P_DEFAULT);
+    if (dset < 0)
+        return -1;
+    hid_t space = H5Dget_space(dset), type = H5Dget_type(dset);
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    herr_t s = 0;
+    if (H5Tget_class(type) == H5T_FLOAT && n > 0) {
+        double *buf = malloc((size_t)n * sizeof *buf);
+        s = buf ? H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
+        free(buf);
+    }
+    H5Tclose(type);
+    H5Sclose(space);
+    H5Dclose(dset);
+    if (s < 0)
+        snprintf((char *)data, 256, "%s", name);
+    return s < 0 ? -1 : 0;
+}
+
+nn_status nn_ckpt_verify(const char *path, nn_error *err)
+{
+    nn_ckpt_meta meta;
+    nn_status st = nn_ckpt_read_meta(path, &meta, err);
+    if (st)
+        return st;
+    nn_ckpt_meta_free(&meta);
+    quiet_h5 q = quiet_begin();
+    hid_t file = -1;
+    st = open_checkpoint(path, &file, err);
+    char bad[256] = "";
+    if (!st && H5Ovisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, verify_visit, bad) < 0)
+        st = nn_fail(err, NN_ERR_DATA, "%s: /%s fails its checksum (corrupt checkpoint)", path,
+                     bad[0] ? bad : "?");
+    if (file >= 0)
+        H5Fclose(file);
+    quiet_end(q);
+    return st;
+}

@@ -1,0 +1,366 @@
+/* The trainer's checkpoints: when to write last.h5, epoch-NNN.h5 and best.h5, what goes in
+ * /meta so a resumed run continues bit for bit, and resuming itself (finding the newest good
+ * checkpoint, refusing a different model or data, recording deliberate changes). */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "nn/ckpt.h"
+#include "train/train_internal.h"
+
+static const char *const ckpt_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
+                                        NULL};
+
+/* What identifies the data: file, split sizes, sample shape and a hash of the labels. */
+static void fingerprint_data(trainer *t)
+{
+    const nn_dataset *d = &t->train;
+    uint64_t hash = NN_HASH_INIT;
+    hash = nn_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
+    hash = nn_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
+    hash = nn_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
+    if (t->sampling == NN_SAMPLING_GLOBAL) {
+        /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
+        if (d->labels)
+            hash = nn_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);
+        else
+            hash = nn_hash_bytes(hash, d->targets,
+                                 (size_t)(d->n * d->target_width) * sizeof *d->targets);
+    }
+    t->data_hash = hash;
+    snprintf(t->data_fingerprint, sizeof t->data_fingerprint,
+             "%.300s /%.60s: %lld rows (%lld used), %lld values per sample, labels hash %016llx",
+             d->path, d->split, (long long)d->rows_in_file, (long long)t->sampler.n_total,
+             (long long)d->sample_size, (unsigned long long)hash);
+}
+
+nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
+{
+    const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
+    const nn_cfg *node = nn_cfg_get(train_cfg, "checkpoint");
+    int64_t every = 1, keep = 3, every_steps = 0;
+    int best = 1, mode = -1;
+    static const char *const modes[] = {"min", "max", NULL};
+    const char *monitor = t->early.enabled ? t->early.monitor : t->has_val ? "val_loss" : "loss";
+    nn_status st = NN_OK;
+    if (node && ((st = nn_cfg_check_keys(node, ckpt_keys, err)) ||
+                 (st = nn_cfg_read_int(node, "every", 1, &every, err)) ||
+                 (st = nn_cfg_read_int(node, "keep", 3, &keep, err)) ||
+                 (st = nn_cfg_read_int(node, "every_steps", 0, &every_steps, err)) ||
+                 (st = nn_cfg_read_bool(node, "best", 1, &best, err)) ||
+                 (st = nn_cfg_read_string(node, "monitor", monitor, &monitor, err)) ||
+                 (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err))))
+        return st;
+    if (every < 0 || keep < 0 || every_steps < 0)
+        return nn_cfg_fail(err, node, "every, keep and every_steps must be >= 0");
+    static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy", NULL};
+    int known = 0;
+    for (int i = 0; metrics[i]; i++)
+        known |= strcmp(metrics[i], monitor) == 0;
+    if (!known || (!t->has_val && strncmp(monitor, "val_", 4) == 0))
+        return nn_cfg_fail(err, nn_cfg_get(node, "monitor"), "cannot monitor '%s' (valid: loss, "
+                           "accuracy%s)", monitor, t->has_val ? ", val_loss, val_accuracy" : "");
+    t->ckpt_every = (int)every;
+    t->ckpt_keep = (int)keep;
+    t->ckpt_every_steps = every_steps;
+    t->ckpt_best = best;
+    snprintf(t->ckpt_monitor, sizeof t->ckpt_monitor, "%s", monitor);
+    t->ckpt_monitor_max = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
+    t->ckpt_best_value = t->ckpt_monitor_max ? -INFINITY : INFINITY;
+    t->history = calloc((size_t)t->epochs * NN_HISTORY_COLUMNS + 1, sizeof *t->history);
+    t->config_yaml = nn_cfg_to_yaml(t->cfg);
+    if (!t->history || !t->config_yaml)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    fingerprint_data(t);
+    return NN_OK;
+}
+
+/* Running statistics computed per rank (batchnorm without sync) are averaged before they are
+ * saved or used for evaluation, as PyTorch DDP users do by hand. */
+static void average_unsynced_state(trainer *t)
+{
+    if (t->comm->size == 1 || !t->model->unsynced_state || !t->model->n_state_floats)
+        return;
+    nn_comm_sum_floats(t->comm, t->model->state_data, t->model->n_state_floats);
+    const float inv = 1.0f / (float)t->comm->size;
+    for (int64_t i = 0; i < t->model->n_state_floats; i++)
+        t->model->state_data[i] *= inv;
+}
+
+static void fill_meta(const trainer *t, nn_ckpt_meta *meta, int epochs_done, int64_t step,
+                      const step_totals *tot)
+{
+    memset(meta, 0, sizeof *meta);
+    meta->epoch = epochs_done;
+    meta->step = step;
+    meta->optim_steps = nn_optim_steps(t->opt);
+    meta->world_size = t->comm->size;
+    meta->seed = t->seed;
+    if (tot) {
+        meta->partial[0] = tot->loss_sum;
+        meta->partial[1] = tot->correct;
+        meta->partial[2] = (double)tot->samples;
+    }
+    meta->sched = *nn_sched_state_of(t->sched);
+    meta->early_best = t->early.best;
+    meta->early_best_epoch = t->early.best_epoch;
+    meta->early_bad_epochs = t->early.bad_epochs;
+    meta->model_hash = nn_model_hash(t->model);
+    meta->data_hash = t->data_hash;
+    snprintf(meta->data_fingerprint, sizeof meta->data_fingerprint, "%s", t->data_fingerprint);
+    meta->config_yaml = t->config_yaml;
+    meta->n_history = t->n_history;
+    meta->history = t->history;
+}
+
+static nn_status write_checkpoint(trainer *t, const char *name, int epochs_done, int64_t step,
+                                  const step_totals *tot, nn_error *err)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", t->run_dir, name);
+    nn_ckpt_meta meta;
+    fill_meta(t, &meta, epochs_done, step, tot);
+    return nn_ckpt_write(path, t->model, t->opt, &meta, err);
+}
+
+/* epoch-NNN.h5 as a hard link to the last.h5 just written (no second write); the oldest
+ * beyond `keep` are removed. */
+static nn_status keep_epoch_file(trainer *t, int epochs_done, nn_error *err)
+{
+    char last[700], kept[700];
+    snprintf(last, sizeof last, "%s/last.h5", t->run_dir);
+    snprintf(kept, sizeof kept, "%s/epoch-%03d.h5", t->run_dir, epochs_done);
+    unlink(kept);
+    if (link(last, kept) != 0) {
+        nn_status st = write_checkpoint(t, kept + strlen(t->run_dir) + 1, epochs_done, 0, NULL,
+                                        err);
+        if (st)
+            return st;
+    }
+    for (int e = epochs_done - t->ckpt_keep; e >= 1; e--) {
+        snprintf(kept, sizeof kept, "%s/epoch-%03d.h5", t->run_dir, e);
+        if (unlink(kept) != 0 && errno == ENOENT)
+            break;
+    }
+    return NN_OK;
+}
+
+static double history_value(const double *row, const char *metric)
+{
+    static const char *const columns[NN_HISTORY_COLUMNS] = {
+        "epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
+        "samples_per_second"};
+    for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
+        if (strcmp(columns[c], metric) == 0)
+            return row[c];
+    return NAN;
+}
+
+nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
+                                const double *epoch_row, nn_error *err)
+{
+    average_unsynced_state(t);
+    if (!t->is_root)
+        return NN_OK;
+    nn_status st = NN_OK;
+    if (step > 0) /* mid-epoch: a requeue or every_steps checkpoint */
+        return write_checkpoint(t, "last.h5", epoch, step, tot, err);
+    int epochs_done = epoch + 1;
+    memcpy(t->history + (size_t)t->n_history * NN_HISTORY_COLUMNS, epoch_row,
+           NN_HISTORY_COLUMNS * sizeof *epoch_row);
+    t->n_history++;
+    int periodic = t->ckpt_every > 0 &&
+                   (epochs_done % t->ckpt_every == 0 || epochs_done == t->epochs ||
+                    t->stop_requested);
+    double value = history_value(epoch_row, t->ckpt_monitor);
+    int improved = t->ckpt_monitor_max ? value > t->ckpt_best_value : value < t->ckpt_best_value;
+    if (improved)
+        t->ckpt_best_value = value;
+    if (periodic) {
+        st = write_checkpoint(t, "last.h5", epochs_done, 0, NULL, err);
+        if (!st && periodic && t->ckpt_keep > 0)
+            st = keep_epoch_file(t, epochs_done, err);
+    }
+    if (!st && t->ckpt_best && improved)
+        st = write_checkpoint(t, "best.h5", epochs_done, 0, NULL, err);
+    return st;
+}
+
+/* ---- resuming ------------------------------------------------------------------------ */
+
+/* The newest checkpoint in dir that verifies: last.h5, else the highest epoch-NNN.h5. */
+static nn_status find_checkpoint(trainer *t, const char *dir, char *path, size_t size,
+                                 nn_error *err)
+{
+    snprintf(path, size, "%s/last.h5", dir);
+    nn_error why = {0};
+    if (nn_ckpt_verify(path, &why) == NN_OK)
+        return NN_OK;
+    char first_problem[1024];
+    snprintf(first_problem, sizeof first_problem, "%s", why.msg);
+    for (int e = t->epochs + 1000; e >= 1; e--) {
+        char candidate[700];
+        snprintf(candidate, sizeof candidate, "%s/epoch-%03d.h5", dir, e);
+        if (access(candidate, F_OK) != 0)
+            continue;
+        if (nn_ckpt_verify(candidate, &why) == NN_OK) {
+            snprintf(t->resume_note, sizeof t->resume_note, "resume: %.600s; falling back to %.300s",
+                     first_problem, candidate);
+            snprintf(path, size, "%s", candidate);
+            return NN_OK;
+        }
+    }
+    return nn_fail(err, NN_ERR_DATA, "resume: no usable checkpoint in %s (%s)", dir,
+                   first_problem);
+}
+
+/* Lists the scalar settings that differ between the checkpoint's config and this one. */
+static void describe_changes(trainer *t, const nn_cfg *old_node, const nn_cfg *new_node,
+                             char *out, size_t size, size_t *used)
+{
+    if (*used >= size - 64)
+        return;
+    if (!old_node || !new_node || nn_cfg_kind_of(old_node) != nn_cfg_kind_of(new_node) ||
+        nn_cfg_kind_of(new_node) == NN_CFG_SCALAR) {
+        const char *a = old_node ? nn_cfg_scalar(old_node) : "(none)";
+        const char *b = new_node ? nn_cfg_scalar(new_node) : "(none)";
+        if (a && b && strcmp(a, b) == 0)
+            return;
+        *used += (size_t)snprintf(out + *used, size - *used, "%s%s: %s -> %s",
+                                  *used ? ", " : "",
+                                  nn_cfg_path(new_node ? new_node : old_node),
+                                  a ? a : "(a section)", b ? b : "(a section)");
+        return;
+    }
+    if (nn_cfg_kind_of(new_node) == NN_CFG_SEQ) {
+        int n = nn_cfg_size(new_node) > nn_cfg_size(old_node) ? nn_cfg_size(new_node)
+                                                              : nn_cfg_size(old_node);
+        for (int i = 0; i < n; i++)
+            describe_changes(t, i < nn_cfg_size(old_node) ? nn_cfg_at(old_node, i) : NULL,
+                             i < nn_cfg_size(new_node) ? nn_cfg_at(new_node, i) : NULL, out,
+                             size, used);
+        return;
+    }
+    for (int i = 0; i < nn_cfg_size(new_node); i++)
+        describe_changes(t, nn_cfg_get(old_node, nn_cfg_key_at(new_node, i)),
+                         nn_cfg_at(new_node, i), out, size, used);
+    for (int i = 0; i < nn_cfg_size(old_node); i++)
+        if (!nn_cfg_get(new_node, nn_cfg_key_at(old_node, i)))
+            describe_changes(t, nn_cfg_at(old_node, i), NULL, out, size, used);
+}
+
+static nn_status rewrite_metrics(trainer *t, nn_error *err)
+{
+    if (!t->is_root)
+        return NN_OK;
+    char path[700], tmp[720];
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return nn_fail(err, NN_ERR_OTHER, "%s: %s", tmp, strerror(errno));
+    fprintf(f, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n");
+    for (int i = 0; i < t->n_history; i++) {
+        const double *r = t->history + (size_t)i * NN_HISTORY_COLUMNS;
+        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.4f,%.1f\n", (int)r[0], r[1], r[2], r[3], r[4],
+                r[5], r[6], r[7]);
+    }
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot rewrite: %s", path, strerror(errno));
+    return NN_OK;
+}
+
+nn_status nn_trainer_resume(trainer *t, nn_error *err)
+{
+    char path[700];
+    nn_status st = find_checkpoint(t, t->run_dir, path, sizeof path, err);
+    nn_ckpt_meta meta;
+    if (st || (st = nn_ckpt_read_meta(path, &meta, err)))
+        return st;
+    if (meta.model_hash != nn_model_hash(t->model)) {
+        /* Loading names the first parameter that differs. */
+        st = nn_ckpt_load(path, t->model, NULL, err);
+        if (!st)
+            st = nn_fail(err, NN_ERR_CONFIG, "resume: %s holds a different model (parameter "
+                         "order differs)", path);
+    } else if (meta.data_hash != t->data_hash) {
+        st = nn_fail(err, NN_ERR_CONFIG, "resume: the data differ from the checkpoint's: now "
+                     "%s; then %s", t->data_fingerprint, meta.data_fingerprint);
+    } else if (meta.seed != t->seed) {
+        st = nn_fail(err, NN_ERR_CONFIG, "resume: seed %llu differs from the checkpoint's %llu "
+                     "(the data order would change)", (unsigned long long)t->seed,
+                     (unsigned long long)meta.seed);
+    } else if (meta.epoch > t->epochs || (meta.epoch == t->epochs && meta.step == 0)) {
+        st = nn_fail(err, NN_ERR_CONFIG, "resume: %s has already finished %d epochs; raise "
+                     "train.epochs to train longer", path, meta.epoch);
+    }
+    if (!st)
+        st = nn_ckpt_load(path, t->model, t->opt, err);
+    if (st) {
+        nn_ckpt_meta_free(&meta);
+        return st;
+    }
+    nn_optim_set_steps(t->opt, meta.optim_steps);
+    *nn_sched_state_of(t->sched) = meta.sched;
+    t->early.best = meta.early_best;
+    t->early.best_epoch = meta.early_best_epoch;
+    t->early.bad_epochs = meta.early_bad_epochs;
+    t->start_epoch = meta.epoch;
+    t->start_step = meta.step;
+    t->start_totals.loss_sum = meta.partial[0];
+    t->start_totals.correct = meta.partial[1];
+    t->start_totals.samples = (int64_t)meta.partial[2];
+    t->n_history = meta.n_history < t->epochs ? meta.n_history : t->epochs;
+    memcpy(t->history, meta.history, (size_t)t->n_history * NN_HISTORY_COLUMNS * sizeof(double));
+    for (int i = 0; i < t->n_history; i++) {
+        double v = history_value(t->history + (size_t)i * NN_HISTORY_COLUMNS, t->ckpt_monitor);
+        if (t->ckpt_monitor_max ? v > t->ckpt_best_value : v < t->ckpt_best_value)
+            t->ckpt_best_value = v;
+    }
+    if (t->early.restore_best && t->early.best_epoch > 0) {
+        /* The best weights so far are those of best.h5. */
+        char best[700];
+        snprintf(best, sizeof best, "%s/best.h5", t->run_dir);
+        nn_model *scratch = t->model;
+        float *params = malloc((size_t)scratch->n_param_floats * sizeof(float));
+        float *state = malloc((size_t)(scratch->n_state_floats + 1) * sizeof(float));
+        if (params && state) {
+            memcpy(params, scratch->param_data, (size_t)scratch->n_param_floats * sizeof(float));
+            memcpy(state, scratch->state_data, (size_t)scratch->n_state_floats * sizeof(float));
+            if (nn_ckpt_load(best, scratch, NULL, err) == NN_OK) {
+                memcpy(t->early.best_params, scratch->param_data,
+                       (size_t)scratch->n_param_floats * sizeof(float));
+                memcpy(t->early.best_state, scratch->state_data,
+                       (size_t)scratch->n_state_floats * sizeof(float));
+            }
+            memcpy(scratch->param_data, params, (size_t)scratch->n_param_floats * sizeof(float));
+            memcpy(scratch->state_data, state, (size_t)scratch->n_state_floats * sizeof(float));
+        }
+        free(params);
+        free(state);
+    }
+    char changes[1024] = "";
+    size_t used = 0;
+    nn_cfg *old_cfg = NULL;
+    nn_error ignored = {0};
+    if (nn_cfg_load_string(meta.config_yaml, "checkpoint config", &old_cfg, &ignored) == NN_OK)
+        describe_changes(t, old_cfg, t->cfg, changes, sizeof changes, &used);
+    nn_cfg_free(old_cfg);
+    char position[64];
+    if (meta.step > 0)
+        snprintf(position, sizeof position, "in epoch %d after step %lld", meta.epoch + 1,
+                 (long long)meta.step);
+    else
+        snprintf(position, sizeof position, "after epoch %d", meta.epoch);
+    size_t note = strlen(t->resume_note);
+    snprintf(t->resume_note + note, sizeof t->resume_note - note,
+             "%sresuming %.300s from %.300s (%s, written by %d rank%s)%s%.700s",
+             note ? "\n" : "", t->run_dir, path, position, meta.world_size,
+             meta.world_size > 1 ? "s" : "", changes[0] ? "; changed: " : "", changes);
+    nn_ckpt_meta_free(&meta);
+    t->resumed = 1;
+    return rewrite_metrics(t, err);
+}
