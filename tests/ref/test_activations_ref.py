@@ -1,8 +1,8 @@
 """Every activation PyTorch has, against PyTorch: dense -> activation -> dense with the same
 weights, comparing outputs, loss, input and parameter gradients (prelu's slopes too) within
 1e-5 relative; and each activation alone on chosen points including 0, +-30 and +-1e4,
-compared elementwise with float64 PyTorch. rrelu is compared in evaluation mode (its training slopes come from
-nntrain's own per-sample generator). The functions PyTorch lacks (isru, isrlu, sqnl,
+compared elementwise with float64 PyTorch. rrelu is compared in evaluation mode (its
+training slopes come from nntrain's own per-sample generator). The functions PyTorch lacks (isru, isrlu, sqnl,
 bipolar_relu, binary_step) are checked against their formulas in
 tests/unit/test_layers_catalogue.c."""
 import numpy as np
