@@ -28,7 +28,18 @@ static void print_catalogue(FILE *out)
         "dense           units, bias=true: y = x W^T + b (inputs of any shape are flattened)",
         "softmax         softmax over each sample's features",
         "log_softmax     log of softmax",
-        "<activation>    any activation below, as a layer of its own",
+        "add             inputs: [a, b, ...]: elementwise sum of inputs of one shape "
+        "(residual connections)",
+        "concat          inputs: [a, b, ...]: stacked along channels (features of flat "
+        "inputs); equal spatial sizes",
+        "dropout         p=0.5: zero each value with probability p in training, scale the "
+        "rest by 1/(1-p); identity in evaluation",
+        "prelu           shared=false: x > 0 ? x : a x, learned slope a per channel (dim 0 of "
+        "the sample shape) or one shared; parameter 'weight', init 0.25",
+        "rrelu           lower=1/8, upper=1/3: x > 0 ? x : s x, s ~ U(lower, upper) per value "
+        "in training, (lower+upper)/2 in evaluation",
+        "<activation>    any activation below, as a layer of its own (prelu, rrelu, softmax "
+        "and log_softmax also work as activation:)",
     };
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)
         print_line(layers[i], out);
@@ -36,7 +47,8 @@ static void print_catalogue(FILE *out)
                  "bias_init\n");
     fprintf(out, "\nactivations (a layer's activation: or type:):\n");
     nn_activation_list(print_line, out);
-    fprintf(out, "\nlosses (train.loss; a list of {type, weight} terms is a weighted sum):\n");
+    fprintf(out, "\nlosses (train.loss; a list of {type, weight} terms is a weighted sum; "
+                 "each is a mean over the global batch):\n");
     nn_loss_list(print_line, out);
     fprintf(out, "\noptimizers (train.optimizer; all take lr, weight_decay, l1, "
                  "decay_exempt_bias_and_norm):\n");

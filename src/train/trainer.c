@@ -140,6 +140,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     if (grad_tail[2] > 0)
         t->stop_requested = 1;
     loss_sum = grad_tail[0];
+    loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
 
