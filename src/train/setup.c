@@ -506,6 +506,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "bucket_mb"), "must be in (0, 16] (MiB)");
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
+    t->overlap = overlap;
     if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                   watchdog, &t->sync, err)))
         return st;

@@ -61,6 +61,8 @@ typedef struct trainer {
     nn_sampling sampling;
     nn_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
+    int overlap;                 /* allreduce overlapped with backward */
+    double step_seconds;         /* time inside train_step, summed */
 
     nn_model *model;
     nn_loss *loss;

@@ -206,7 +206,9 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             int64_t first = step * t->accumulate;
             int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
             lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
+            double step_start = nn_now();
             st = train_step(t, epoch, first, micro, lr, &tot, err);
+            t->step_seconds += nn_now() - step_start;
             if (t->opts.on_step)
                 t->opts.on_step(t->opts.on_step_ctx);
             nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
@@ -249,6 +251,14 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             break;
     }
     result->train_seconds = nn_now() - started;
+    if (t->comm->size > 1 && t->step_seconds > 0) {
+        /* How much of the step the gradient allreduce could not hide behind backward. */
+        double wait = nn_grad_sync_get_stats(t->sync).wait_seconds;
+        result->allreduce_wait_fraction = wait / t->step_seconds;
+        nn_trainer_say(t, "allreduce wait: %.1f%% of step time (overlap %s, %d ranks)\n",
+                       100 * result->allreduce_wait_fraction, t->overlap ? "on" : "off",
+                       t->comm->size);
+    }
     return st;
 }
 
