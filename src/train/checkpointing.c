@@ -206,6 +206,19 @@ nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_
     return st;
 }
 
+nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
+{
+    if (t->ckpt_every <= 0 || t->n_history == 0)
+        return NN_OK;
+    average_unsynced_state(t);
+    if (!t->is_root)
+        return NN_OK;
+    /* epoch-NNN.h5 links keep the weights each epoch ended with; last.h5 (rewritten, not
+     * linked) becomes the final model, as `nntrain eval` and the test evaluation see it. */
+    int epochs_done = (int)t->history[(size_t)(t->n_history - 1) * NN_HISTORY_COLUMNS];
+    return write_checkpoint(t, "last.h5", epochs_done, 0, NULL, err);
+}
+
 /* ---- resuming ------------------------------------------------------------------------ */
 
 /* The newest checkpoint in dir that verifies: last.h5, else the highest epoch-NNN.h5. */
