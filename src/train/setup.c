@@ -521,6 +521,15 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (!t->batch_rows || !t->sample_ids ||
         (!t->targets_buf.labels && !t->targets_buf.values))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    /* Augmentation sees samples as the data file shapes them (images stay images even for a
+     * model that takes them flat). */
+    nn_shape sample_shape = t->train.sample_ndim == 3
+                                ? nn_shape_3d(t->train.sample_shape[0], t->train.sample_shape[1],
+                                              t->train.sample_shape[2])
+                                : t->model->input_shape;
+    if ((st = nn_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
+                               err)))
+        return st;
     if ((st = nn_trainer_setup_checkpoints(t, err)))
         return st;
     return prepare_run_dir(t, err);
@@ -539,6 +548,7 @@ void nn_trainer_teardown(trainer *t)
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
+    nn_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
     free(t->early.best_params);

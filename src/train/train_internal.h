@@ -77,6 +77,7 @@ typedef struct trainer {
 
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
+    nn_augment augment; /* training batches only */
 
     char run_dir[512];
     FILE *metrics_csv, *log_file, *out;
