@@ -207,5 +207,7 @@ nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment
 void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
                       uint64_t seed, uint32_t epoch);
 void nn_augment_free(nn_augment *aug);
+/* For --help-catalogue. */
+void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx);
 
 #endif

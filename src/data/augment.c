@@ -132,3 +132,19 @@ void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64
                 sample[i] += (float)aug->noise * nn_rng_normal(&rng);
     }
 }
+
+void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
+{
+    static const char *const lines[] = {
+        "shift=0           pixels: translate by (dx, dy) uniform in [-shift, shift]^2, zero "
+        "fill (random crop of the zero-padded image)",
+        "flip=false        mirror left-right with probability 1/2",
+        "rotate=0          degrees: rotate about the centre by U(-rotate, rotate), bilinear, "
+        "zero fill",
+        "noise=0           add N(0, noise^2) to every value (also for flat samples)",
+        "(all)             per sample, keyed by (seed, epoch, sample index): reproducible and "
+        "the same on any number of ranks",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        emit(lines[i], ctx);
+}
