@@ -54,8 +54,10 @@ nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
                  (st = nn_cfg_read_string(node, "monitor", monitor, &monitor, err)) ||
                  (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err))))
         return st;
-    if (every < 0 || keep < 0 || every_steps < 0)
-        return nn_cfg_fail(err, node, "every, keep and every_steps must be >= 0");
+    const char *negative = every < 0 ? "every" : keep < 0 ? "keep"
+                           : every_steps < 0 ? "every_steps" : NULL;
+    if (negative)
+        return nn_cfg_fail(err, nn_cfg_get(node, negative), "must be >= 0");
     static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy", NULL};
     int known = 0;
     for (int i = 0; metrics[i]; i++)
