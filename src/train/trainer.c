@@ -93,6 +93,8 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
         nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nn_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
+                         (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
