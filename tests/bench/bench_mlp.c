@@ -2,7 +2,7 @@
  * tests/bench/run_mlp_bench.sh (bench_mlp_torch.py is the PyTorch side).
  *
  *   bench_mlp [--config FILE] [--threads T] [--steps N] [--repeats R] [--warmup W]
- *             [--no-data] [--no-gemm]
+ *             [--no-data] [--no-gemm] [--gemm-detail]
  *
  * Builds the model, loss and optimizer from the config's `model:` and `train:` sections (an
  * inline copy of the example when no file is given) and times exactly the trainer's step on
@@ -12,7 +12,9 @@
  * Also measured:
  *  - the GEMM-only ceiling: the step's own cblas_sgemm calls (forward x W^T for every dense
  *    layer, dW = dy^T x for every dense layer, dx = dy W for all but the first), on the
- *    model's own buffers, with dense.c's shapes and transposes, and nothing else;
+ *    model's own buffers, with dense.c's shapes and transposes, and nothing else
+ *    (--gemm-detail also times each call alone); each repeat of steps is followed by as
+ *    many runs of the GEMMs, so the two meet the same load on a shared machine;
  *  - the step with the batch gathered from an in-memory uint8 dataset (nn_dataset_gather_x
  *    over a shuffled order, as the trainer fetches it);
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
@@ -60,6 +62,15 @@ static double now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* CPU time of the whole process: unlike wall time it does not count the time other work on
+ * a shared machine holds the core, which makes 1-core runs comparable on a busy machine. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -133,36 +144,81 @@ static double step(bench *b, int timed)
     return loss;
 }
 
-/* The cblas_sgemm calls of one step, exactly as src/layers/dense.c issues them. */
-static void gemm_only(const nn_model *model)
+/* The cblas_sgemm calls of one step, exactly as src/layers/dense.c issues them, on the
+ * model's own buffers: forward for every dense layer, then in reverse order dW and (when
+ * the input takes a gradient) dx. */
+typedef struct gemm_call {
+    char what[80];
+    CBLAS_TRANSPOSE ta, tb;
+    int m, n, k, lda, ldb, ldc;
+    const float *a, *b;
+    float *c;
+    float beta;
+} gemm_call;
+
+enum { MAX_GEMMS = 64 };
+
+static int step_gemms(const nn_model *model, gemm_call *calls)
 {
-    for (int i = 1; i < model->n_layers; i++) {
-        const nn_layer *l = model->layers[i];
-        if (strcmp(l->ops->type, "dense") != 0)
-            continue;
-        const nn_param *w = &model->params[l->param_ids[0]];
-        int out = (int)w->dims[0], in = (int)w->dims[1], n = (int)model->capacity;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f,
-                    l->inputs[0]->out, in, nn_layer_param(l, 0), in, 1.0f, l->out, out);
+    int count = 0;
+    const int n = (int)model->capacity;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int j = 1; j < model->n_layers; j++) {
+            const nn_layer *l = model->layers[pass == 0 ? j : model->n_layers - j];
+            if (strcmp(l->ops->type, "dense") != 0 || count + 2 >= MAX_GEMMS)
+                continue;
+            const nn_param *w = &model->params[l->param_ids[0]];
+            const int out = (int)w->dims[0], in = (int)w->dims[1];
+            if (pass == 0) {
+                calls[count++] = (gemm_call){"", CblasNoTrans, CblasTrans, n, out, in, in, in,
+                                             out, l->inputs[0]->out, nn_layer_param(l, 0),
+                                             l->out, 1.0f};
+                snprintf(calls[count - 1].what, sizeof calls->what, "%s forward", l->name);
+                continue;
+            }
+            calls[count++] = (gemm_call){"", CblasTrans, CblasNoTrans, out, in, n, out, in, in,
+                                         l->dout, l->inputs[0]->out, nn_layer_grad(l, 0),
+                                         0.0f};
+            snprintf(calls[count - 1].what, sizeof calls->what, "%s dW", l->name);
+            if (l->inputs[0]->dout) {
+                calls[count++] = (gemm_call){"", CblasNoTrans, CblasNoTrans, n, in, out, out,
+                                             in, in, l->dout, nn_layer_param(l, 0),
+                                             l->inputs[0]->dout, 0.0f};
+                snprintf(calls[count - 1].what, sizeof calls->what, "%s dx", l->name);
+            }
+        }
     }
-    for (int i = model->n_layers - 1; i > 0; i--) {
-        const nn_layer *l = model->layers[i];
-        if (strcmp(l->ops->type, "dense") != 0)
-            continue;
-        const nn_param *w = &model->params[l->param_ids[0]];
-        int out = (int)w->dims[0], in = (int)w->dims[1], n = (int)model->capacity;
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, l->dout, out,
-                    l->inputs[0]->out, in, 0.0f, nn_layer_grad(l, 0), in);
-        if (l->inputs[0]->dout)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, l->dout,
-                        out, nn_layer_param(l, 0), in, 0.0f, l->inputs[0]->dout, in);
+    return count;
+}
+
+static void run_gemms(const gemm_call *calls, int count)
+{
+    for (int i = 0; i < count; i++) {
+        const gemm_call *g = &calls[i];
+        cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->lda, g->b,
+                    g->ldb, g->beta, g->c, g->ldc);
     }
+}
+
+/* Median milliseconds per run of calls[0..count), over `repeats` timings of `reps` runs. */
+static double time_gemms(const gemm_call *calls, int count, int reps, int repeats, int warmup)
+{
+    for (int i = 0; i < warmup; i++)
+        run_gemms(calls, count);
+    double times[MAX_REPEATS];
+    for (int r = 0; r < repeats; r++) {
+        double t = now();
+        for (int i = 0; i < reps; i++)
+            run_gemms(calls, count);
+        times[r] = 1e3 * (now() - t) / reps;
+    }
+    return median(times, repeats);
 }
 
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_mlp [--config FILE] [--threads T] [--steps N] "
-                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm]\n");
+                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail]\n");
     return 2;
 }
 
@@ -170,12 +226,15 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     int threads = 1, steps = 200, repeats = 7, warmup = 50, with_data = 1, with_gemm = 1;
+    int gemm_detail = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--no-data"))
             with_data = 0;
         else if (!strcmp(a, "--no-gemm"))
             with_gemm = 0;
+        else if (!strcmp(a, "--gemm-detail"))
+            gemm_detail = 1;
         else if (i + 1 >= argc)
             return usage();
         else if (!strcmp(a, "--config"))
@@ -238,32 +297,45 @@ int main(int argc, char **argv)
     for (int i = 1; i < warmup; i++)
         step(&b, 0);
 
-    double rates[MAX_REPEATS];
+    /* Repeats of N steps, each followed by N runs of the step's GEMMs alone, so that the
+     * two are measured in the same spells of a shared machine. */
+    gemm_call calls[MAX_GEMMS];
+    const int n_calls = step_gemms(b.model, calls);
+    for (int i = 0; with_gemm && i < warmup; i++)
+        run_gemms(calls, n_calls);
+    double rates[MAX_REPEATS], cpu_rates[MAX_REPEATS], gemm_times[MAX_REPEATS];
+    double gemm_cpu_times[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        double t = now();
+        double t = now(), c = cpu_now();
         for (int i = 0; i < steps; i++)
             step(&b, 1);
         rates[r] = (double)(steps * batch) / (now() - t);
+        cpu_rates[r] = (double)(steps * batch) / (cpu_now() - c);
+        if (!with_gemm)
+            continue;
+        t = now();
+        c = cpu_now();
+        for (int i = 0; i < steps; i++)
+            run_gemms(calls, n_calls);
+        gemm_times[r] = 1e3 * (now() - t) / steps;
+        gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
     }
-    double last_loss = step(&b, 0);
     double total_steps = (double)steps * repeats;
-    double rate = median(rates, repeats);
+    double rate = median(rates, repeats), cpu_rate = median(cpu_rates, repeats);
+    double gemm_ms = with_gemm ? median(gemm_times, repeats) : NAN;
+    double gemm_cpu_ms = with_gemm ? median(gemm_cpu_times, repeats) : NAN;
+    double last_loss = step(&b, 0); /* the GEMMs alone overwrote activations: recompute */
     double rss = peak_rss_mib();
 
-    /* GEMM-only ceiling, on the same buffers, right after the steps. */
-    double gemm_ms = NAN;
-    if (with_gemm) {
-        int reps = steps;
-        for (int i = 0; i < warmup; i++)
-            gemm_only(b.model);
-        double times[MAX_REPEATS];
-        for (int r = 0; r < repeats; r++) {
-            double t = now();
-            for (int i = 0; i < reps; i++)
-                gemm_only(b.model);
-            times[r] = 1e3 * (now() - t) / reps;
+    if (gemm_detail) {
+        printf("GEMMs of one step (row-major, C = op(A) op(B)), %d thread(s):\n", threads);
+        for (int i = 0; i < n_calls; i++) {
+            const gemm_call *g = &calls[i];
+            double ms = time_gemms(g, 1, steps, repeats, warmup);
+            printf("  %-14s %c%c m=%-4d n=%-4d k=%-4d %8.4f ms %6.1f GFLOP/s\n", g->what,
+                   g->ta == CblasTrans ? 'T' : 'N', g->tb == CblasTrans ? 'T' : 'N', g->m,
+                   g->n, g->k, ms, 2.0 * g->m * g->n * g->k / (ms * 1e6));
         }
-        gemm_ms = median(times, repeats);
     }
 
     /* The step with the batch gathered from an in-memory uint8 dataset. */
@@ -315,23 +387,26 @@ int main(int argc, char **argv)
            steps);
     printf("  samples/s            %10.0f  (median; min %.0f, max %.0f)\n", rate, rates[0],
            rates[repeats - 1]);
+    printf("  samples/CPU-second   %10.0f  (median; CPU time of all threads)\n", cpu_rate);
     printf("  step                 %10.3f ms\n", step_ms);
     printf("    forward            %10.3f ms\n", 1e3 * b.phase[0] / total_steps);
     printf("    loss               %10.3f ms\n", 1e3 * b.phase[1] / total_steps);
     printf("    backward           %10.3f ms\n", 1e3 * b.phase[2] / total_steps);
     printf("    optimizer          %10.3f ms\n", 1e3 * b.phase[3] / total_steps);
-    printf("  GEMM-only            %10.3f ms  (step / GEMM-only = %.2f)\n", gemm_ms,
-           step_ms / gemm_ms);
+    printf("  GEMM-only            %10.3f ms  (step / GEMM-only = %.2f; in CPU time %.2f)\n",
+           gemm_ms, step_ms / gemm_ms, 1e3 * batch / cpu_rate / gemm_cpu_ms);
     printf("  with data gather     %10.0f samples/s\n", data_rate);
     printf("  peak RSS             %10.1f MiB\n", rss);
     printf("  time to first step   %10.3f s%s\n", first_step_s,
            t0_text ? "" : " (from main; set BENCH_T0 to count process start)");
     printf("  loss first/last      %10.4f / %.4f\n", first_loss / (double)batch,
            last_loss / (double)batch);
-    printf("RESULT samples_per_s=%.1f best_samples_per_s=%.1f step_ms=%.4f gemm_ms=%.4f forward_ms=%.4f loss_ms=%.4f "
+    printf("RESULT samples_per_s=%.1f best_samples_per_s=%.1f cpu_samples_per_s=%.1f "
+           "step_ms=%.4f gemm_ms=%.4f gemm_cpu_ratio=%.4f forward_ms=%.4f loss_ms=%.4f "
            "backward_ms=%.4f optim_ms=%.4f data_samples_per_s=%.1f rss_mib=%.1f "
            "first_step_s=%.4f\n",
-           rate, rates[repeats - 1], step_ms, gemm_ms, 1e3 * b.phase[0] / total_steps,
+           rate, rates[repeats - 1], cpu_rate, step_ms, gemm_ms,
+           1e3 * batch / cpu_rate / gemm_cpu_ms, 1e3 * b.phase[0] / total_steps,
            1e3 * b.phase[1] / total_steps, 1e3 * b.phase[2] / total_steps,
            1e3 * b.phase[3] / total_steps, data_rate, rss, first_step_s);
 

@@ -31,8 +31,8 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE_DIR=${NN_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 PYTHON=${PYTHON:-/usr/bin/python3}
 ROUNDS=${BENCH_ROUNDS:-3}
-STEPS=${BENCH_STEPS:-60}
-REPEATS=${BENCH_REPEATS:-7}
+STEPS=${BENCH_STEPS:-40}
+REPEATS=${BENCH_REPEATS:-9}
 WARMUP=${BENCH_WARMUP:-20}
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-bench.XXXXXX")
@@ -136,9 +136,9 @@ print(f"MLP 784-256-128-64-10 relu, cross-entropy, Adam lr 0.001, batch 128: one
 print(f"medians of {rounds} runs x {repeats} repeats x {steps} steps; "
       f"load average {load_before} before, {load_after} after; {seconds} s")
 print()
-head = (f"{'cores':>5}  {'':<16} {'samples/s':>9} {'fastest':>9} {'/default':>9} "
-        f"{'/best':>7} {'/+malloc':>9} {'step ms':>8} {'/GEMM':>6} {'RSS MiB':>8} "
-        f"{'1st step':>9}")
+head = (f"{'cores':>5}  {'':<16} {'samples/s':>9} {'fastest':>9} {'per CPU-s':>9} "
+        f"{'/default':>9} {'/best':>7} {'/+malloc':>9} {'step ms':>8} {'/GEMM':>6} "
+        f"{'RSS MiB':>8} {'1st step':>9}")
 print(head)
 print("-" * len(head))
 for cores in (1, 2):
@@ -152,11 +152,14 @@ for cores in (1, 2):
         rate = med(key, "samples_per_s")
         step = med(key, "step_ms")
         print(f"{cores:>5}  {label:<16} {rate:>9.0f} {med(key, 'best_samples_per_s'):>9.0f} "
+              f"{med(key, 'cpu_samples_per_s'):>9.0f} "
               f"{rate / default:>8.2f}x {rate / best:>6.2f}x {rate / tuned:>8.2f}x "
               f"{step:>8.3f} {step / gemm:>6.2f} {med(key, 'rss_mib'):>8.1f} "
               f"{med(key, 'first_step_s'):>8.3f}s")
 print()
 print("fastest: the best repeat (least disturbed by other work on the machine).")
+print("per CPU-s: samples per second of CPU time of all the process's threads; on 1 core it")
+print("  leaves out the time other work held the core (spinning BLAS threads count).")
 print("/default, /best, /+malloc: samples/s over PyTorch's in that setting, same cores.")
 print("/GEMM: step time over the GEMM-only time of the same step in nntrain (the ceiling).")
 print()
