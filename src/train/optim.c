@@ -103,6 +103,21 @@ static void adam_update(const optim_view *v, const optim_hyper *h, double lr, in
     const float step_size = (float)(lr / bias1);
     const float bias2_sqrt = (float)sqrt(bias2);
     float *m = v->slot[0], *s = v->slot[1], *s_max = v->slot[2];
+    if (v->weight_decay == 0 && v->l1 == 0 && !h->amsgrad) {
+        /* The usual case as a loop without branches, which the compiler vectorizes (the
+         * same operations in the same order, so the same results). Parameters, gradients
+         * and slots are distinct buffers. */
+        float *restrict w = v->w, *restrict m1 = m, *restrict m2 = s;
+        const float *restrict grad = v->g;
+        for (int64_t i = 0; i < v->n; i++) {
+            const float g = grad[i];
+            m1[i] = b1 * m1[i] + one_minus_b1 * g;
+            m2[i] = b2 * m2[i] + one_minus_b2 * g * g;
+            const float denom = sqrtf(m2[i]) / bias2_sqrt + eps;
+            w[i] -= step_size * (m1[i] / denom);
+        }
+        return;
+    }
     for (int64_t i = 0; i < v->n; i++) {
         float g = penalized(v, i);
         m[i] = b1 * m[i] + one_minus_b1 * g;
