@@ -119,5 +119,11 @@ char *nn_cfg_to_yaml(const nn_cfg *root);
  * location. */
 nn_cfg *nn_cfg_new_map(void);
 nn_status nn_cfg_put(nn_cfg *map, const char *key, const char *scalar_text, nn_error *err);
+nn_cfg *nn_cfg_new_seq(void);
+/* Appends value to a sequence, taking ownership. The value keeps its path and location, so
+ * a node copied from elsewhere (nn_cfg_clone) still reports where it was written. */
+nn_status nn_cfg_append(nn_cfg *seq, nn_cfg *value, nn_error *err);
+/* Replaces the text of a scalar, keeping its location (e.g. renaming a copied layer). */
+nn_status nn_cfg_set_text(nn_cfg *scalar, const char *text, nn_error *err);
 
 #endif

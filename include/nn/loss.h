@@ -1,8 +1,11 @@
 /* Losses: a weighted sum of terms written in the config, `loss: cross_entropy`,
  * `loss: {type: huber, delta: 0.5}` or `loss: [{type: cross_entropy}, {type: mse,
- * weight: 0.1}]`. A loss is a mean over the GLOBAL batch: each rank evaluates its rows,
- * scales gradients by 1 / global batch, and the allreduce sums them, so the result does
- * not depend on how the batch is split. */
+ * weight: 0.1}, {type: l2_penalty, weight: 1e-4}]`. A loss is a mean over the GLOBAL batch:
+ * each rank evaluates its rows, scales gradients by 1 / global batch, and the allreduce
+ * sums them, so the result does not depend on how the batch is split.
+ *
+ * Penalty terms (l1_penalty, l2_penalty) depend on the weights, not on the samples: they
+ * are added once per step, after the gradient sum, by nn_loss_add_penalties. */
 #ifndef NN_LOSS_H
 #define NN_LOSS_H
 
@@ -10,6 +13,8 @@
 
 #include "nn/config.h"
 #include "nn/error.h"
+
+struct nn_model;
 
 typedef struct nn_targets {
     const int32_t *labels; /* rows, or NULL */
@@ -29,6 +34,11 @@ void nn_loss_free(nn_loss *loss);
  * grad_scale * d(loss)/d(output) into dout (rows x output_size). */
 double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *targets, int64_t rows,
                     float grad_scale, float *dout);
+
+/* Adds the gradients of the loss's penalty terms into model->grad_data and returns their
+ * value (0 without penalties). Call once per step, after the gradients were summed over
+ * the ranks, so every rank adds the same amount whatever their number. */
+double nn_loss_add_penalties(const nn_loss *loss, struct nn_model *model);
 
 /* Whether accuracy makes sense (classification by argmax of logits). */
 int nn_loss_is_classification(const nn_loss *loss);

@@ -47,6 +47,7 @@ typedef struct nn_train_result {
     double samples_per_second;
     int stopped_by_signal;     /* a requeue checkpoint was written; resume to continue */
     int paused;                /* stopped after opts.stop_after_epochs; resume to continue */
+    double allreduce_wait_fraction; /* of step time, with several ranks */
     char run_dir[512];
 } nn_train_result;
 

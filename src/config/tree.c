@@ -373,3 +373,29 @@ nn_status nn_cfg_put(nn_cfg *map, const char *key, const char *scalar_text, nn_e
     }
     return NN_OK;
 }
+
+nn_cfg *nn_cfg_new_seq(void)
+{
+    return cfg_node_new(NN_CFG_SEQ, "", "");
+}
+
+nn_status nn_cfg_append(nn_cfg *seq, nn_cfg *value, nn_error *err)
+{
+    if (!seq || seq->kind != NN_CFG_SEQ || !value)
+        return nn_fail(err, NN_ERR_OTHER, "appending needs a sequence and a value");
+    if (!cfg_append(seq, NULL, NULL, value))
+        return cfg_oom(err);
+    return NN_OK;
+}
+
+nn_status nn_cfg_set_text(nn_cfg *scalar, const char *text, nn_error *err)
+{
+    if (!scalar || scalar->kind != NN_CFG_SCALAR)
+        return nn_fail(err, NN_ERR_OTHER, "setting text needs a scalar");
+    char *copy = cfg_strdup(text);
+    if (!copy)
+        return cfg_oom(err);
+    free(scalar->text);
+    scalar->text = copy;
+    return NN_OK;
+}

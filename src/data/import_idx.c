@@ -259,7 +259,7 @@ nn_status nn_import_idx_named(const char *train_images, const char *train_labels
                       (contains_fashion(train_images) || contains_fashion(train_labels) ||
                        contains_fashion(test_images) || contains_fashion(test_labels));
         for (int c = 0; c < num_classes; c++) {
-            snprintf(digit_names[c], sizeof digit_names[c], "%d", c);
+            snprintf(digit_names[c], sizeof digit_names[c], "%d", c & 0xff); /* c < 256 */
             names[c] = fashion ? nn_fashion_mnist_class_names[c] : digit_names[c];
         }
         class_names = names;

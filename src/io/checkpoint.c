@@ -125,37 +125,32 @@ static herr_t write_text(hid_t group, const char *name, const char *text)
     return status;
 }
 
-static herr_t attr_i64(hid_t obj, const char *name, int64_t value)
+/* A scalar attribute stored as file_type, from a value of memory type mem_type. */
+static herr_t write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
+                         const void *value)
 {
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(obj, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_INT64, &value);
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : H5Awrite(attr, mem_type, value);
     if (attr >= 0)
         H5Aclose(attr);
     H5Sclose(space);
     return status;
+}
+
+static herr_t attr_i64(hid_t obj, const char *name, int64_t value)
+{
+    return write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
 }
 
 static herr_t attr_u64(hid_t obj, const char *name, uint64_t value)
 {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(obj, name, H5T_STD_U64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_UINT64, &value);
-    if (attr >= 0)
-        H5Aclose(attr);
-    H5Sclose(space);
-    return status;
+    return write_attr(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &value);
 }
 
 static herr_t attr_f64(hid_t obj, const char *name, double value)
 {
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = H5Acreate2(obj, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t status = attr < 0 ? -1 : H5Awrite(attr, H5T_NATIVE_DOUBLE, &value);
-    if (attr >= 0)
-        H5Aclose(attr);
-    H5Sclose(space);
-    return status;
+    return write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
 static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta)

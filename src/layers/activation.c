@@ -72,6 +72,13 @@ static inline float sigmoidf(float x)
     return e / (1.0f + e);
 }
 
+/* 1 - tanh(x)^2 = 4 e / (1 + e)^2 with e = exp(-2|x|): no cancellation for large |x|. */
+static inline float sech2f(float x)
+{
+    float e = expf(-2.0f * fabsf(x));
+    return 4.0f * e / ((1.0f + e) * (1.0f + e));
+}
+
 static inline float softplusf(float x, float beta)
 {
     /* PyTorch's rule: linear above beta*x > 20, where exp would overflow and the log term
@@ -80,9 +87,11 @@ static inline float softplusf(float x, float beta)
     return bx > 20.0f ? x : log1pf(expf(bx)) / beta;
 }
 
+/* 1 / sqrt(1 + alpha x^2) in double: x^2 overflows float beyond |x| ~ 1.8e19, which would
+ * turn isru(x) = x * scale into 0 * huge instead of its limit 1 / sqrt(alpha). */
 static inline float isru_scale(float x, float alpha)
 {
-    return 1.0f / sqrtf(1.0f + alpha * x * x);
+    return (float)(1.0 / sqrt(1.0 + (double)alpha * x * x));
 }
 
 #define SELU_ALPHA 1.6732632423543772f
@@ -91,15 +100,18 @@ static inline float isru_scale(float x, float alpha)
 #define INV_SQRT2PI 0.39894228040143268f
 
 ACTIVATION(identity, x, dy)
-ACTIVATION(sigmoid, sigmoidf(x), dy * y * (1.0f - y))
-ACTIVATION(tanh, tanhf(x), dy * (1.0f - y * y))
+/* Derivatives of saturating functions are computed where they do not cancel: 1 - y for
+ * sigmoid(x > 0) and 1 - y^2 for tanh(|x| large) would round to 0 long before the true
+ * value underflows. */
+ACTIVATION(sigmoid, sigmoidf(x), dy * y * (x > 0.0f ? sigmoidf(-x) : 1.0f - y))
+ACTIVATION(tanh, tanhf(x), dy * (fabsf(x) < 0.5f ? 1.0f - y * y : sech2f(x)))
 ACTIVATION(arctan, atanf(x), dy / (1.0f + x * x))
 ACTIVATION(relu, x > 0.0f ? x : 0.0f, x > 0.0f ? dy : 0.0f)
 ACTIVATION(leaky_relu, x > 0.0f ? x : alpha * x, x > 0.0f ? dy : alpha * dy)
 ACTIVATION(binary_step, x >= 0.0f ? 1.0f : 0.0f, 0.0f * dy)
-ACTIVATION(elu, x > 0.0f ? x : alpha * expm1f(x), x > 0.0f ? dy : dy * (y + alpha))
+ACTIVATION(elu, x > 0.0f ? x : alpha * expm1f(x), x > 0.0f ? dy : dy * alpha * expf(x))
 ACTIVATION(selu, x > 0.0f ? SELU_SCALE * x : SELU_SCALE * SELU_ALPHA * expm1f(x),
-           x > 0.0f ? SELU_SCALE * dy : dy * (y + SELU_SCALE * SELU_ALPHA))
+           x > 0.0f ? SELU_SCALE * dy : dy * (SELU_SCALE * SELU_ALPHA) * expf(x))
 ACTIVATION(softsign, x / (1.0f + fabsf(x)), dy / ((1.0f + fabsf(x)) * (1.0f + fabsf(x))))
 ACTIVATION(isru, x * isru_scale(x, alpha),
            dy * isru_scale(x, alpha) * isru_scale(x, alpha) * isru_scale(x, alpha))
@@ -115,8 +127,9 @@ ACTIVATION(bipolar_relu,
            (i % size) % 2 == 0 ? (x > 0.0f ? dy : 0.0f) : (x < 0.0f ? dy : 0.0f))
 ACTIVATION(softplus, softplusf(x, beta), beta * x > 20.0f ? dy : dy * sigmoidf(beta * x))
 ACTIVATION(swish, x * sigmoidf(x), dy * (sigmoidf(x) * (1.0f + x * (1.0f - sigmoidf(x)))))
-ACTIVATION(gelu, 0.5f * x * (1.0f + erff(x * INV_SQRT2)),
-           dy * (0.5f * (1.0f + erff(x * INV_SQRT2)) + x * INV_SQRT2PI * expf(-0.5f * x * x)))
+/* Phi(x) = erfc(-x / sqrt 2) / 2: 1 + erf(x / sqrt 2) cancels for negative x. */
+ACTIVATION(gelu, 0.5f * x * erfcf(-x * INV_SQRT2),
+           dy * (0.5f * erfcf(-x * INV_SQRT2) + x * INV_SQRT2PI * expf(-0.5f * x * x)))
 ACTIVATION(mish, x * tanhf(softplusf(x, 1.0f)),
            dy * (tanhf(softplusf(x, 1.0f)) +
                  x * (1.0f - tanhf(softplusf(x, 1.0f)) * tanhf(softplusf(x, 1.0f))) * sigmoidf(x)))

@@ -6,7 +6,7 @@
 #include "model/model_internal.h"
 
 extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
-    nn_add_ops, nn_concat_ops;
+    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops;
 
 int nn_activation_is_elementwise(const char *function);
 int nn_activation_count(void);
@@ -19,11 +19,13 @@ typedef struct layer_entry {
 
 static const layer_entry layer_table[] = {
     {&nn_dense_ops, 0},
-    {&nn_activation_ops, 0},
     {&nn_softmax_ops, 1},
     {&nn_log_softmax_ops, 1},
     {&nn_add_ops, 0},
     {&nn_concat_ops, 0},
+    {&nn_prelu_ops, 1},
+    {&nn_rrelu_ops, 1},
+    {&nn_dropout_ops, 0},
 };
 enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
 

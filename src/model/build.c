@@ -163,8 +163,21 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
             return nn_cfg_fail(err, act_cfg, "activation needs a 'type'");
     }
     const nn_layer_ops *ops = nn_activation_layer_ops(function);
-    if (!ops)
-        return nn_activation_unknown(err, act_cfg, function);
+    if (!ops) {
+        const nn_cfg *type_node = nn_cfg_get(act_cfg, "type");
+        return nn_activation_unknown(err, type_node ? type_node : act_cfg, function);
+    }
+    if (spec == act_cfg) {
+        /* A map: `type` plus the function's own parameters. */
+        const char *allowed[32] = {"type"};
+        int n_allowed = 1;
+        for (const char *const *k = ops->keys; k && *k && n_allowed < 31; k++)
+            allowed[n_allowed++] = *k;
+        allowed[n_allowed] = NULL;
+        nn_status st = nn_cfg_check_keys(act_cfg, allowed, err);
+        if (st)
+            return st;
+    }
     char name[NN_NAME_MAX];
     snprintf(name, sizeof name, "%.40s.%.20s", producer->name, function);
     if (grow_layers(model, layer_capacity))
@@ -218,11 +231,17 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         }
         const nn_layer_ops *ops = nn_layer_find(type);
         if (!ops) {
-            const char *closest = nn_cfg_closest(type, nn_layer_type_names());
+            const char *const *types = nn_layer_type_names();
+            const char *closest = nn_cfg_closest(type, types);
+            char list[1024] = "";
+            size_t used = 0;
+            for (int k = 0; types[k] && used < sizeof list - 32; k++)
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
+                                         k ? ", " : "", types[k]);
             st = nn_cfg_fail(err, nn_cfg_get(cfg, "type"),
-                             "unknown layer type '%s'%s%s%s (see nntrain train "
-                             "--help-catalogue)", type, closest ? " (did you mean '" : "",
-                             closest ? closest : "", closest ? "'?)" : "");
+                             "unknown layer type '%s'%s%s%s; valid: %s", type,
+                             closest ? " (did you mean '" : "", closest ? closest : "",
+                             closest ? "'?)" : "", list);
             break;
         }
         /* Unknown keys are errors: the common keys plus the type's own. */

@@ -14,6 +14,8 @@ typedef struct init_args {
     const nn_init *init;
     float *w;
     int64_t count, rows, cols; /* rows = dims[0], cols = the rest (PyTorch fan layout) */
+    int ndim;
+    const int64_t *dims;
     int64_t fan_in, fan_out;
     nn_rng *rng;
 } init_args;
@@ -165,10 +167,23 @@ static nn_status init_file(const init_args *args, nn_error *err)
         st = nn_fail(err, NN_ERR_DATA, "%s: cannot open HDF5 file", init->path);
     else if (dset < 0)
         st = nn_fail(err, NN_ERR_DATA, "%s: %s: no such dataset", init->path, init->dataset);
-    else if (H5Sget_simple_extent_npoints(space) != args->count)
-        st = nn_fail(err, NN_ERR_DATA, "%s: %s has %lld values, the parameter needs %lld",
-                     init->path, init->dataset, (long long)H5Sget_simple_extent_npoints(space),
+    else if (H5Sget_simple_extent_npoints(space) != args->count) {
+        hsize_t dims[H5S_MAX_RANK];
+        int ndim = H5Sget_simple_extent_dims(space, dims, NULL);
+        char have[128] = "[", need[128] = "[";
+        for (int i = 0; i < ndim; i++)
+            snprintf(have + strlen(have), sizeof have - strlen(have), "%s%llu", i ? ", " : "",
+                     (unsigned long long)dims[i]);
+        for (int i = 0; i < args->ndim; i++)
+            snprintf(need + strlen(need), sizeof need - strlen(need), "%s%lld", i ? ", " : "",
+                     (long long)args->dims[i]);
+        snprintf(have + strlen(have), sizeof have - strlen(have), "]");
+        snprintf(need + strlen(need), sizeof need - strlen(need), "]");
+        st = nn_fail(err, NN_ERR_DATA, "%s: %s has shape %s (%lld values), the parameter needs "
+                     "%s (%lld values)", init->path, init->dataset, have,
+                     (long long)H5Sget_simple_extent_npoints(space), need,
                      (long long)args->count);
+    }
     else if (H5Dread(dset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, args->w) < 0)
         st = nn_fail(err, NN_ERR_DATA, "%s: %s: read failed", init->path, init->dataset);
     for (int64_t i = 0; !st && i < args->count; i++)
@@ -305,7 +320,8 @@ nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *d
                        int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
                        uint32_t param_index, nn_error *err)
 {
-    init_args args = {.init = init, .w = w, .fan_in = fan_in > 0 ? fan_in : 1,
+    init_args args = {.init = init, .w = w, .ndim = ndim, .dims = dims,
+                      .fan_in = fan_in > 0 ? fan_in : 1,
                       .fan_out = fan_out > 0 ? fan_out : 1};
     args.count = 1;
     for (int i = 0; i < ndim; i++)

@@ -54,8 +54,10 @@ nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
                  (st = nn_cfg_read_string(node, "monitor", monitor, &monitor, err)) ||
                  (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err))))
         return st;
-    if (every < 0 || keep < 0 || every_steps < 0)
-        return nn_cfg_fail(err, node, "every, keep and every_steps must be >= 0");
+    const char *negative = every < 0 ? "every" : keep < 0 ? "keep"
+                           : every_steps < 0 ? "every_steps" : NULL;
+    if (negative)
+        return nn_cfg_fail(err, nn_cfg_get(node, negative), "must be >= 0");
     static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy", NULL};
     int known = 0;
     for (int i = 0; metrics[i]; i++)
@@ -206,6 +208,19 @@ nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_
     if (!st && t->ckpt_best && improved)
         st = write_checkpoint(t, "best.h5", epochs_done, 0, NULL, err);
     return st;
+}
+
+nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
+{
+    if (t->ckpt_every <= 0 || t->n_history == 0)
+        return NN_OK;
+    average_unsynced_state(t);
+    if (!t->is_root)
+        return NN_OK;
+    /* epoch-NNN.h5 links keep the weights each epoch ended with; last.h5 (rewritten, not
+     * linked) becomes the final model, as `nntrain eval` and the test evaluation see it. */
+    int epochs_done = (int)t->history[(size_t)(t->n_history - 1) * NN_HISTORY_COLUMNS];
+    return write_checkpoint(t, "last.h5", epochs_done, 0, NULL, err);
 }
 
 /* ---- resuming ------------------------------------------------------------------------ */

@@ -86,7 +86,9 @@ static int early_stopping_update(trainer *t, const epoch_metrics *m, nn_train_re
     }
     result->best_metric = e->best;
     result->best_epoch = e->best_epoch;
-    return e->bad_epochs > e->patience;
+    /* As Keras and Lightning: stop after `patience` epochs without improvement (the first
+     * one with patience 0). */
+    return e->bad_epochs > 0 && e->bad_epochs >= e->patience;
 }
 
 static void fmt_metric(char *buf, size_t size, const char *name, double value)
@@ -140,7 +142,7 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
         nn_sched_epoch_end(t->sched, metric_value(m, plateau));
     if (t->early.enabled && early_stopping_update(t, m, result)) {
         nn_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f at "
-                          "epoch %d)\n", t->early.monitor, t->early.patience, t->early.best,
+                          "epoch %d)\n", t->early.monitor, t->early.bad_epochs, t->early.best,
                        t->early.best_epoch);
         t->stop_requested = 1;
     }
@@ -149,7 +151,6 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
 
 nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
 {
-    (void)err;
     early_stopping *e = &t->early;
     if (e->enabled && e->restore_best && e->best_epoch > 0) {
         memcpy(t->model->param_data, e->best_params,
@@ -158,6 +159,9 @@ nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
                (size_t)t->model->n_state_floats * sizeof(float));
         nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n", e->best_epoch,
                        e->monitor, e->best);
+        nn_status st = nn_trainer_checkpoint_final(t, err);
+        if (st)
+            return st;
     }
     if (t->has_test && !t->opts.skip_test) {
         nn_trainer_evaluate(t, &t->test, NULL, t->test.n, &result->test_loss,

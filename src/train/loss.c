@@ -9,13 +9,67 @@
 
 #include "train/loss_internal.h"
 
+#define TWO_PI 6.283185307179586
+
 static void store(float *d, int64_t i, float g, int accumulate)
 {
     d[i] = accumulate ? d[i] + g : g;
 }
 
-/* ---- cross_entropy: softmax of the logits against hard labels or target distributions,
- * with optional label smoothing eps: target = (1 - eps) onehot + eps / C. */
+/* Per-class weights (`class_weights: [...]`, one per model output) multiply each class's
+ * share of a sample's loss: loss = sum_c w_c t_c (log_z - x_c). The mean divides the
+ * weighted sum by the number of samples in the global batch. For target distributions
+ * this is exactly torch's reduction='mean'; for hard labels torch divides by the sum of
+ * the weights of the batch's labels instead, a normalizer that would need a collective
+ * before the gradients could be scaled, so here it is torch's reduction='sum' / N. */
+static nn_status read_floats(loss_term *t, const nn_cfg *cfg, const char *key, int64_t len,
+                             int allow_scalar, nn_error *err)
+{
+    const nn_cfg *node = nn_cfg_get(cfg, key);
+    if (!node)
+        return NN_OK;
+    int scalar = nn_cfg_kind_of(node) == NN_CFG_SCALAR;
+    int64_t count = scalar ? 1 : nn_cfg_size(node);
+    if (nn_cfg_kind_of(node) == NN_CFG_MAP || (scalar && !allow_scalar) ||
+        (count != len && !(allow_scalar && count == 1)))
+        return nn_cfg_fail(err, node, "expected %s%lld numbers (one per model output), got %s",
+                           allow_scalar ? "a number or a list of " : "a list of ",
+                           (long long)len, scalar ? "a scalar" : "a list of another length");
+    t->vec = malloc((size_t)count * sizeof *t->vec);
+    if (!t->vec)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    t->vec_len = count;
+    for (int64_t i = 0; i < count; i++) {
+        const nn_cfg *item = scalar ? node : nn_cfg_at(node, (int)i);
+        const char *text = nn_cfg_scalar(item);
+        char *end = NULL;
+        double v = text ? strtod(text, &end) : NAN;
+        if (!text || end == text || *end || !isfinite(v))
+            return nn_cfg_fail(err, item, "%s: expected a number, got '%s'", key,
+                               text ? text : "a list or map");
+        if (v < 0)
+            return nn_cfg_fail(err, item, "%s must be >= 0, got %g", key, v);
+        t->vec[i] = (float)v;
+    }
+    return NN_OK;
+}
+
+/* Checks shared by the losses over class scores (cross_entropy, nll). */
+static nn_status class_targets_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    const char *name = t->kind->name;
+    if (t->out_size < 2)
+        return nn_cfg_fail(err, t->node, "loss %s needs a model output of at least 2 "
+                           "classes, got %lld", name, (long long)t->out_size);
+    if (t->has_labels && t->num_classes > t->out_size)
+        return nn_cfg_fail(err, t->node, "loss %s: the data has %d classes but the model "
+                           "outputs %lld values", name, t->num_classes, (long long)t->out_size);
+    if (!t->has_labels && t->target_width != t->out_size)
+        return nn_cfg_fail(err, t->node, "loss %s: targets have width %lld but the model "
+                           "outputs %lld values", name, (long long)t->target_width,
+                           (long long)t->out_size);
+    return read_floats(t, cfg, "class_weights", t->out_size, 0, err);
+}
 
 static nn_status cross_entropy_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
@@ -23,28 +77,27 @@ static nn_status cross_entropy_parse(loss_term *t, const nn_cfg *cfg, nn_error *
     nn_status st = cfg ? nn_cfg_read_double(cfg, "label_smoothing", 0, &eps, err) : NN_OK;
     if (st)
         return st;
-    if (eps < 0 || eps >= 1)
+    if (!(eps >= 0 && eps < 1))
         return nn_cfg_fail(err, nn_cfg_get(cfg, "label_smoothing"),
-                           "label_smoothing must be in [0, 1)");
+                           "label_smoothing must be in [0, 1), got %g", eps);
     t->param[0] = (float)eps;
-    if (t->out_size < 2)
-        return nn_fail(err, NN_ERR_CONFIG, "loss cross_entropy needs a model output of at "
-                       "least 2 classes, got %lld", (long long)t->out_size);
-    if (t->has_labels && t->num_classes > t->out_size)
-        return nn_fail(err, NN_ERR_CONFIG, "loss cross_entropy: the data has %d classes but "
-                       "the model outputs %lld values", t->num_classes, (long long)t->out_size);
-    if (!t->has_labels && t->target_width != t->out_size)
-        return nn_fail(err, NN_ERR_CONFIG, "loss cross_entropy: targets have width %lld but "
-                       "the model outputs %lld values", (long long)t->target_width,
-                       (long long)t->out_size);
-    return NN_OK;
+    return class_targets_parse(t, cfg, err);
+}
+
+/* The target of class c: the label's one-hot vector or the given distribution, smoothed. */
+static double class_target(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c,
+                           double eps)
+{
+    double onehot = tg->labels ? (double)(c == tg->labels[r]) : tg->values[r * tg->width + c];
+    return (1 - eps) * onehot + eps / (double)t->out_size;
 }
 
 static double cross_entropy_eval(const loss_term *t, const float *out, const nn_targets *tg,
                                  int64_t rows, float scale, float *dout, int accumulate)
 {
     const int64_t classes = t->out_size;
-    const float eps = t->param[0];
+    const double eps = t->param[0];
+    const float *w = t->vec;
     double total = 0;
     for (int64_t r = 0; r < rows; r++) {
         const float *x = out + r * classes;
@@ -55,22 +108,12 @@ static double cross_entropy_eval(const loss_term *t, const float *out, const nn_
         for (int64_t c = 0; c < classes; c++)
             sum += exp((double)(x[c] - max));
         double log_z = max + log(sum);
-        /* loss = sum_c target_c (log_z - x_c); grad = softmax * sum(target) - target */
-        double loss = 0, target_sum = 0;
-        if (tg->labels) {
-            int32_t label = tg->labels[r];
-            loss = (1 - eps) * (log_z - x[label]);
-            if (eps > 0)
-                for (int64_t c = 0; c < classes; c++)
-                    loss += eps / (double)classes * (log_z - x[c]);
-            target_sum = 1;
-        } else {
-            const float *target = tg->values + r * tg->width;
-            for (int64_t c = 0; c < classes; c++) {
-                double tc = (1 - eps) * target[c] + eps / (double)classes;
-                loss += tc * (log_z - x[c]);
-                target_sum += tc;
-            }
+        /* loss = sum_c w_c t_c (log_z - x_c); grad_c = softmax_c sum(w t) - w_c t_c */
+        double loss = 0, weighted_sum = 0;
+        for (int64_t c = 0; c < classes; c++) {
+            double wt = class_target(t, tg, r, c, eps) * (w ? w[c] : 1.0);
+            loss += wt * (log_z - x[c]);
+            weighted_sum += wt;
         }
         total += loss;
         if (!dout)
@@ -78,38 +121,54 @@ static double cross_entropy_eval(const loss_term *t, const float *out, const nn_
         float *d = dout + r * classes;
         for (int64_t c = 0; c < classes; c++) {
             double p = exp((double)x[c] - log_z);
-            double target;
-            if (tg->labels)
-                target = (1 - eps) * (c == tg->labels[r]) + eps / (double)classes;
-            else
-                target = (1 - eps) * tg->values[r * tg->width + c] + eps / (double)classes;
-            store(d, c, (float)(scale * (p * target_sum - target)), accumulate);
+            double wt = class_target(t, tg, r, c, eps) * (w ? w[c] : 1.0);
+            store(d, c, (float)(scale * (p * weighted_sum - wt)), accumulate);
         }
     }
     return total;
 }
 
-/* ---- Regression losses on (output - target); label targets become one-hot vectors. */
+/* ---- nll: the model outputs log-probabilities (e.g. after log_softmax); loss = -sum_c
+ * w_c t_c x_c, with t the label's one-hot vector or a given distribution. */
+
+static double nll_eval(const loss_term *t, const float *out, const nn_targets *tg,
+                       int64_t rows, float scale, float *dout, int accumulate)
+{
+    const int64_t classes = t->out_size;
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < classes; c++) {
+            double wt = class_target(t, tg, r, c, 0) * (t->vec ? t->vec[c] : 1.0);
+            if (wt != 0)
+                total -= wt * out[r * classes + c];
+            if (dout)
+                store(dout, r * classes + c, (float)(-scale * wt), accumulate);
+        }
+    return total;
+}
+
+/* ---- Regression losses on (output - target). Label targets become one-hot vectors, except
+ * for a model with one output, where the label's value is the target (0/1 for binary
+ * classification with bce, counts for poisson_nll). */
 
 static float target_at(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c)
 {
-    (void)t;
     if (tg->labels)
-        return c == tg->labels[r] ? 1.0f : 0.0f;
+        return t->out_size == 1 ? (float)tg->labels[r] : c == tg->labels[r] ? 1.0f : 0.0f;
     return tg->values[r * tg->width + c];
 }
 
 static nn_status regression_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
     (void)cfg;
-    if (t->has_labels && t->num_classes > t->out_size)
-        return nn_fail(err, NN_ERR_CONFIG, "loss %s: labels become one-hot vectors of %d "
-                       "classes but the model outputs %lld values", t->kind->name,
-                       t->num_classes, (long long)t->out_size);
+    if (t->has_labels && t->out_size > 1 && t->num_classes > t->out_size)
+        return nn_cfg_fail(err, t->node, "loss %s: labels become one-hot vectors of %d "
+                           "classes but the model outputs %lld values", t->kind->name,
+                           t->num_classes, (long long)t->out_size);
     if (!t->has_labels && t->target_width != t->out_size)
-        return nn_fail(err, NN_ERR_CONFIG, "loss %s: targets have width %lld but the model "
-                       "outputs %lld values", t->kind->name, (long long)t->target_width,
-                       (long long)t->out_size);
+        return nn_cfg_fail(err, t->node, "loss %s: targets have width %lld but the model "
+                           "outputs %lld values", t->kind->name, (long long)t->target_width,
+                           (long long)t->out_size);
     return NN_OK;
 }
 
@@ -153,15 +212,308 @@ static double l1_eval(const loss_term *t, const float *out, const nn_targets *tg
     return total;
 }
 
-static const char *const ce_keys[] = {"label_smoothing", NULL};
+/* Elementwise losses: per-sample loss = mean (or sum) over the outputs of kind->pointwise. */
+static double pointwise_eval(const loss_term *t, const float *out, const nn_targets *tg,
+                             int64_t rows, float scale, float *dout, int accumulate)
+{
+    const int64_t width = t->out_size;
+    const double norm = t->kind->sum_over_outputs ? 1.0 : 1.0 / (double)width;
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        double row = 0;
+        for (int64_t c = 0; c < width; c++) {
+            double grad = 0;
+            row += t->kind->pointwise(t, out[r * width + c], target_at(t, tg, r, c), c, &grad);
+            if (dout)
+                store(dout, r * width + c, (float)(scale * norm * grad), accumulate);
+        }
+        total += row * norm;
+    }
+    return total;
+}
+
+/* huber (torch.nn.HuberLoss): 0.5 d^2 for |d| < delta, else delta (|d| - delta / 2). */
+static double huber_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    (void)c;
+    const double delta = t->param[0], d = (double)x - y, ad = fabs(d);
+    if (ad < delta) {
+        *grad = d;
+        return 0.5 * d * d;
+    }
+    *grad = d > 0 ? delta : -delta;
+    return delta * (ad - 0.5 * delta);
+}
+
+/* smooth_l1 (torch.nn.SmoothL1Loss): huber / beta, i.e. 0.5 d^2 / beta for |d| < beta, else
+ * |d| - beta / 2; beta = 0 is l1. */
+static double smooth_l1_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    (void)c;
+    const double beta = t->param[0], d = (double)x - y, ad = fabs(d);
+    if (ad < beta) {
+        *grad = d / beta;
+        return 0.5 * d * d / beta;
+    }
+    *grad = d > 0 ? 1 : d < 0 ? -1 : 0;
+    return ad - 0.5 * beta;
+}
+
+static nn_status huber_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    const char *key = t->kind->keys[0]; /* delta or beta */
+    int is_huber = strcmp(key, "delta") == 0;
+    double v = 1;
+    nn_status st = cfg ? nn_cfg_read_double(cfg, key, 1, &v, err) : NN_OK;
+    if (st)
+        return st;
+    if (!(is_huber ? v > 0 : v >= 0) || !isfinite(v))
+        return nn_cfg_fail(err, nn_cfg_get(cfg, key), "%s must be %s, got %g", key,
+                           is_huber ? "> 0" : ">= 0", v);
+    t->param[0] = (float)v;
+    return regression_parse(t, cfg, err);
+}
+
+/* bce (torch.nn.BCELoss): the outputs are probabilities in [0, 1]; each log is clamped at
+ * -100 and the gradient's denominator at 1e-12, as torch does, so saturated outputs give
+ * large but finite values. */
+static double bce_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    (void)t, (void)c;
+    double log_p = fmax(log((double)x), -100.0), log_q = fmax(log1p(-(double)x), -100.0);
+    *grad = ((double)x - y) / fmax((1.0 - x) * (double)x, 1e-12);
+    return -((double)y * log_p + (1.0 - y) * log_q);
+}
+
+/* bce_with_logits (torch.nn.BCEWithLogitsLoss) in the stable form
+ * (1 - y) x + lw (log(1 + exp(-|x|)) + max(-x, 0)), lw = 1 + (pos_weight - 1) y;
+ * gradient lw sigmoid(x) - pos_weight y. */
+static double bce_logits_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    const double pw = t->vec ? t->vec[t->vec_len == 1 ? 0 : c] : 1.0;
+    const double lw = 1 + (pw - 1) * y, xd = x;
+    const double sig = xd >= 0 ? 1 / (1 + exp(-xd)) : exp(xd) / (1 + exp(xd));
+    *grad = lw * sig - pw * y;
+    return (1 - (double)y) * xd + lw * (log1p(exp(-fabs(xd))) + fmax(-xd, 0.0));
+}
+
+static nn_status binary_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    if (t->has_labels && t->out_size == 1 && t->num_classes > 2)
+        return nn_cfg_fail(err, t->node, "loss %s: one model output takes labels 0 and 1, "
+                           "but the data has %d classes", t->kind->name, t->num_classes);
+    nn_status st = regression_parse(t, cfg, err);
+    if (!st && cfg)
+        st = read_floats(t, cfg, "pos_weight", t->out_size, 1, err);
+    return st;
+}
+
+/* kl_div (torch.nn.KLDivLoss, reduction='batchmean'): the outputs are log-probabilities q,
+ * the targets probabilities p (log-probabilities with log_target: true); the per-sample loss
+ * is sum_c p_c (log p_c - q_c), with 0 log 0 = 0. */
+static double kl_div_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    (void)c;
+    if (t->flag[0]) {
+        double p = exp((double)y);
+        *grad = -p;
+        return p * ((double)y - x);
+    }
+    *grad = -(double)y;
+    return y > 0 ? (double)y * (log((double)y) - x) : -(double)y * x;
+}
+
+static nn_status kl_div_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    nn_status st = cfg ? nn_cfg_read_bool(cfg, "log_target", 0, &t->flag[0], err) : NN_OK;
+    return st ? st : regression_parse(t, cfg, err);
+}
+
+/* poisson_nll (torch.nn.PoissonNLLLoss): log_input (default) reads the output as log(rate):
+ * exp(x) - y x; otherwise as the rate: x - y log(x + eps). full adds Stirling's
+ * approximation of log(y!) for y > 1 (a constant: no gradient). */
+static double poisson_point(const loss_term *t, float x, float y, int64_t c, double *grad)
+{
+    (void)c;
+    double loss;
+    if (t->flag[0]) {
+        double e = exp((double)x);
+        *grad = e - y;
+        loss = e - (double)y * x;
+    } else {
+        *grad = 1 - (double)y / ((double)x + t->param[0]);
+        loss = (double)x - (double)y * log((double)x + t->param[0]);
+    }
+    if (t->flag[1] && y > 1)
+        loss += (double)y * log((double)y) - y + 0.5 * log(TWO_PI * (double)y);
+    return loss;
+}
+
+static nn_status poisson_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    double eps = 1e-8;
+    t->flag[0] = 1;
+    nn_status st = NN_OK;
+    if (cfg && ((st = nn_cfg_read_bool(cfg, "log_input", 1, &t->flag[0], err)) ||
+                (st = nn_cfg_read_bool(cfg, "full", 0, &t->flag[1], err)) ||
+                (st = nn_cfg_read_double(cfg, "eps", eps, &eps, err))))
+        return st;
+    if (!(eps > 0) || !isfinite(eps))
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "eps"), "eps must be > 0, got %g", eps);
+    t->param[0] = (float)eps;
+    return regression_parse(t, cfg, err);
+}
+
+/* ---- gaussian_nll (torch.nn.GaussianNLLLoss): the model outputs 2T values per sample for
+ * T targets, the first T the means and the next T the variances (keep them positive, e.g.
+ * with a softplus on that head). Per element 0.5 (log v + (mu - y)^2 / v) with v =
+ * max(var, eps); as in torch the clamp does not stop the gradient. full adds 0.5 log(2 pi).
+ * Mean over the T elements. */
+
+static nn_status gaussian_nll_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    double eps = 1e-6;
+    nn_status st = NN_OK;
+    if (cfg && ((st = nn_cfg_read_bool(cfg, "full", 0, &t->flag[0], err)) ||
+                (st = nn_cfg_read_double(cfg, "eps", eps, &eps, err))))
+        return st;
+    if (!(eps > 0) || !isfinite(eps))
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "eps"), "eps must be > 0, got %g", eps);
+    t->param[0] = (float)eps;
+    if (t->has_labels)
+        return nn_cfg_fail(err, t->node, "loss gaussian_nll needs float targets (y of "
+                           "shape N x T), not integer labels");
+    if (t->out_size != 2 * t->target_width)
+        return nn_cfg_fail(err, t->node, "loss gaussian_nll: targets have width %lld, so "
+                           "the model must output %lld values (means, then variances), not %lld",
+                           (long long)t->target_width, 2 * (long long)t->target_width,
+                           (long long)t->out_size);
+    return NN_OK;
+}
+
+static double gaussian_nll_eval(const loss_term *t, const float *out, const nn_targets *tg,
+                                int64_t rows, float scale, float *dout, int accumulate)
+{
+    const int64_t width = t->target_width, out_width = t->out_size;
+    const double eps = t->param[0], constant = t->flag[0] ? 0.5 * log(TWO_PI) : 0.0;
+    const double gscale = (double)scale / (double)width;
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        const float *mean = out + r * out_width, *var = mean + width;
+        double row = 0;
+        for (int64_t c = 0; c < width; c++) {
+            double v = fmax((double)var[c], eps);
+            double d = (double)mean[c] - tg->values[r * tg->width + c];
+            row += 0.5 * (log(v) + d * d / v) + constant;
+            if (dout) {
+                store(dout, r * out_width + c, (float)(gscale * d / v), accumulate);
+                store(dout, r * out_width + width + c,
+                      (float)(gscale * 0.5 * (1 / v - d * d / (v * v))), accumulate);
+            }
+        }
+        total += row / (double)width;
+    }
+    return total;
+}
+
+/* ---- Parameter penalties: l1_penalty = weight sum |w|, l2_penalty = weight sum w^2 over
+ * the trained, unfrozen parameters; biases and normalization parameters only with
+ * include_bias: true. They are a property of the model, not of the samples: the trainer
+ * adds them once per step after the gradient sum (nn_loss_add_penalties). */
+
+static nn_status penalty_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+{
+    if (!cfg || !nn_cfg_get(cfg, "weight"))
+        return nn_cfg_fail(err, t->node, "loss %s needs 'weight' (the coefficient), e.g. "
+                           "{type: %s, weight: 1e-4}", t->kind->name, t->kind->name);
+    return nn_cfg_read_bool(cfg, "include_bias", 0, &t->flag[0], err);
+}
+
+static double penalty_sum(const loss_term *t, nn_model *model, float scale, int l2)
+{
+    double total = 0;
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if ((p->flags & NN_PARAM_STATE) || p->frozen ||
+            (!t->flag[0] && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM))))
+            continue;
+        const float *w = nn_model_param_data(model, p);
+        float *g = nn_model_param_grad(model, p);
+        for (int64_t i = 0; i < p->size; i++) {
+            if (l2) {
+                total += (double)w[i] * w[i];
+                g[i] += 2.0f * scale * w[i];
+            } else {
+                total += fabs((double)w[i]);
+                g[i] += w[i] > 0 ? scale : w[i] < 0 ? -scale : 0.0f;
+            }
+        }
+    }
+    return total;
+}
+
+static double l1_penalty(const loss_term *t, nn_model *model, float scale)
+{
+    return penalty_sum(t, model, scale, 0);
+}
+
+static double l2_penalty(const loss_term *t, nn_model *model, float scale)
+{
+    return penalty_sum(t, model, scale, 1);
+}
+
+static const char *const ce_keys[] = {"label_smoothing", "class_weights", NULL};
+static const char *const nll_keys[] = {"class_weights", NULL};
+static const char *const bce_logits_keys[] = {"pos_weight", NULL};
+static const char *const huber_keys[] = {"delta", NULL};
+static const char *const smooth_l1_keys[] = {"beta", NULL};
+static const char *const kl_keys[] = {"log_target", NULL};
+static const char *const poisson_keys[] = {"log_input", "full", "eps", NULL};
+static const char *const gaussian_keys[] = {"full", "eps", NULL};
+static const char *const penalty_keys[] = {"include_bias", NULL};
 static const char *const no_keys[] = {NULL};
 
+/* Every loss is a mean over the global batch of per-sample losses; "mean over outputs"
+ * below is torch's reduction='mean' over all N x T elements. */
 static const loss_kind loss_table[] = {
-    {"cross_entropy", ce_keys, cross_entropy_parse, cross_entropy_eval, 1,
-     "softmax cross-entropy from logits; int labels or target distributions; "
-     "label_smoothing=0"},
-    {"mse", no_keys, regression_parse, mse_eval, 0, "mean squared error"},
-    {"l1", no_keys, regression_parse, l1_eval, 0, "mean absolute error"},
+    {"cross_entropy", ce_keys, cross_entropy_parse, cross_entropy_eval, NULL, 0, NULL, 1,
+     "softmax cross-entropy from logits; int labels or target distributions (one-hot or "
+     "soft); label_smoothing=0; class_weights=[w per class], none by default: the mean is "
+     "sum_i w[y_i] loss_i / N (torch divides by sum_i w[y_i] for int labels)"},
+    {"nll", nll_keys, class_targets_parse, nll_eval, NULL, 0, NULL, 1,
+     "negative log-likelihood of log-probabilities (after log_softmax); int labels or "
+     "target distributions; class_weights=[w per class], mean as for cross_entropy"},
+    {"bce", no_keys, binary_parse, pointwise_eval, bce_point, 0, NULL, 1,
+     "binary cross-entropy of probabilities in [0, 1] (after sigmoid), log clamped at -100; "
+     "mean over outputs; one output takes labels 0/1"},
+    {"bce_with_logits", bce_logits_keys, binary_parse, pointwise_eval, bce_logits_point, 0,
+     NULL, 1, "binary cross-entropy from logits (stable); pos_weight=1 (number or one per "
+     "output); mean over outputs; one output takes labels 0/1"},
+    {"mse", no_keys, regression_parse, mse_eval, NULL, 0, NULL, 0,
+     "mean squared error (mean over outputs)"},
+    {"l1", no_keys, regression_parse, l1_eval, NULL, 0, NULL, 0,
+     "mean absolute error (mean over outputs)"},
+    {"huber", huber_keys, huber_parse, pointwise_eval, huber_point, 0, NULL, 0,
+     "delta=1: 0.5 d^2 if |d| < delta else delta (|d| - delta/2); mean over outputs"},
+    {"smooth_l1", smooth_l1_keys, huber_parse, pointwise_eval, smooth_l1_point, 0, NULL, 0,
+     "beta=1: 0.5 d^2 / beta if |d| < beta else |d| - beta/2 (= huber / beta); mean over "
+     "outputs"},
+    {"kl_div", kl_keys, kl_div_parse, pointwise_eval, kl_div_point, 1, NULL, 1,
+     "KL(target || model), model outputs log-probabilities, targets probabilities "
+     "(log_target=false); sum over outputs, mean over batch (torch 'batchmean')"},
+    {"poisson_nll", poisson_keys, poisson_parse, pointwise_eval, poisson_point, 0, NULL, 0,
+     "log_input=true: exp(x) - y x, else x - y log(x + eps); full=false (Stirling term); "
+     "eps=1e-8; mean over outputs"},
+    {"gaussian_nll", gaussian_keys, gaussian_nll_parse, gaussian_nll_eval, NULL, 0, NULL, 0,
+     "model outputs 2T values for T float targets: T means then T variances; "
+     "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); eps=1e-6; full=false; mean over "
+     "outputs"},
+    {"l1_penalty", penalty_keys, penalty_parse, NULL, NULL, 0, l1_penalty, 0,
+     "weight (required) * sum |w| over trained weights; include_bias=false; in a loss list "
+     "beside a data term"},
+    {"l2_penalty", penalty_keys, penalty_parse, NULL, NULL, 0, l2_penalty, 0,
+     "weight (required) * sum w^2 over trained weights; include_bias=false; in a loss list "
+     "beside a data term"},
 };
 enum { N_LOSSES = sizeof loss_table / sizeof loss_table[0] };
 
@@ -210,6 +562,7 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
     t->has_labels = loss->has_labels;
     t->target_width = loss->target_width;
     t->num_classes = loss->num_classes;
+    t->node = node;
     if (map) {
         const char *allowed[16] = {"type", "weight"};
         int n = 2;
@@ -225,8 +578,12 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
             return nn_cfg_fail(err, nn_cfg_get(map, "weight"), "loss weight must be >= 0");
     }
     nn_status st = kind->parse(t, map, err);
-    if (st)
-        return nn_cfg_where(node)[0] ? nn_fail_prefix(err, "%s: ", nn_cfg_where(node)) : st;
+    if (st) {
+        free(t->vec);
+        t->vec = NULL;
+        return st;
+    }
+    t->node = NULL;
     loss->n_terms++;
     return NN_OK;
 }
@@ -254,6 +611,12 @@ nn_status nn_loss_build(const nn_cfg *loss_cfg, int64_t output_size, int has_lab
     } else {
         st = parse_term(loss, loss_cfg, err);
     }
+    int data_terms = 0;
+    for (int i = 0; i < loss->n_terms; i++)
+        data_terms += loss->terms[i].kind->eval != NULL;
+    if (!st && data_terms == 0)
+        st = nn_cfg_fail(err, loss_cfg, "a loss needs a term on the data besides penalties, "
+                         "e.g. [{type: mse}, {type: l2_penalty, weight: 1e-4}]");
     if (st) {
         nn_loss_free(loss);
         return st;
@@ -264,6 +627,10 @@ nn_status nn_loss_build(const nn_cfg *loss_cfg, int64_t output_size, int has_lab
 
 void nn_loss_free(nn_loss *loss)
 {
+    if (!loss)
+        return;
+    for (int i = 0; i < loss->n_terms; i++)
+        free(loss->terms[i].vec);
     free(loss);
 }
 
@@ -271,23 +638,44 @@ double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *target
                     float grad_scale, float *dout)
 {
     double total = 0;
+    int written = 0; /* the first data term overwrites dout, the others add */
     for (int i = 0; i < loss->n_terms; i++) {
         const loss_term *t = &loss->terms[i];
+        if (!t->kind->eval)
+            continue;
         total += t->weight * t->kind->eval(t, output, targets, rows,
-                                           (float)(grad_scale * t->weight), dout, i > 0);
+                                           (float)(grad_scale * t->weight), dout, written);
+        written = 1;
+    }
+    return total;
+}
+
+double nn_loss_add_penalties(const nn_loss *loss, nn_model *model)
+{
+    double total = 0;
+    for (int i = 0; i < loss->n_terms; i++) {
+        const loss_term *t = &loss->terms[i];
+        if (t->kind->penalty)
+            total += t->weight * t->kind->penalty(t, model, (float)t->weight);
     }
     return total;
 }
 
 int nn_loss_is_classification(const nn_loss *loss)
 {
-    return loss->has_labels || loss->terms[0].kind->classification;
+    /* Accuracy is the argmax of the outputs: meaningless for a single output. */
+    if (loss->out_size < 2)
+        return 0;
+    for (int i = 0; i < loss->n_terms; i++)
+        if (loss->terms[i].kind->eval)
+            return loss->has_labels || loss->terms[i].kind->classification;
+    return 0;
 }
 
 void nn_loss_list(void (*emit)(const char *line, void *ctx), void *ctx)
 {
     for (int i = 0; i < N_LOSSES; i++) {
-        char line[256];
+        char line[512];
         snprintf(line, sizeof line, "%-16s %s", loss_table[i].name, loss_table[i].help);
         emit(line, ctx);
     }

@@ -8,6 +8,8 @@
 #include "nn/optim.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,7 @@
 typedef struct optim_hyper {
     double lr, momentum, beta1, beta2, eps, weight_decay, l1, alpha, dampening, trust;
     double initial_accumulator, lr_decay;
-    int ema, centered, amsgrad, nesterov;
+    int ema, centered, amsgrad, nesterov, exempt_bias_and_norm;
 } optim_hyper;
 
 typedef struct optim_view {
@@ -28,20 +30,28 @@ typedef struct optim_view {
     int adapt;               /* lars: apply the trust ratio (not to biases/norm params) */
 } optim_view;
 
+/* A config key the optimizer takes and its default (0/1 for booleans, an index into
+ * momentum_forms for `form`). */
+typedef struct optim_param {
+    const char *key;
+    double def;
+} optim_param;
+
+#define MAX_OPTIM_PARAMS 12
+
 typedef struct optim_kind {
     const char *name;
     int n_slots;
     const char *slot_names[NN_MAX_OPTIM_SLOTS];
-    const char *const *keys;
     /* step = updates done before this one + 1 */
     void (*update)(const optim_view *v, const optim_hyper *h, double lr, int64_t step);
+    optim_param params[MAX_OPTIM_PARAMS]; /* ends at key NULL */
     const char *help;
 } optim_kind;
 
 struct nn_optim {
     const optim_kind *kind;
     optim_hyper hyper;
-    int exempt_bias_and_norm;
     int64_t steps;
     int64_t n_floats;
     float *slots[NN_MAX_OPTIM_SLOTS];
@@ -93,6 +103,21 @@ static void adam_update(const optim_view *v, const optim_hyper *h, double lr, in
     const float step_size = (float)(lr / bias1);
     const float bias2_sqrt = (float)sqrt(bias2);
     float *m = v->slot[0], *s = v->slot[1], *s_max = v->slot[2];
+    if (v->weight_decay == 0 && v->l1 == 0 && !h->amsgrad) {
+        /* The usual case as a loop without branches, which the compiler vectorizes (the
+         * same operations in the same order, so the same results). Parameters, gradients
+         * and slots are distinct buffers. */
+        float *restrict w = v->w, *restrict m1 = m, *restrict m2 = s;
+        const float *restrict grad = v->g;
+        for (int64_t i = 0; i < v->n; i++) {
+            const float g = grad[i];
+            m1[i] = b1 * m1[i] + one_minus_b1 * g;
+            m2[i] = b2 * m2[i] + one_minus_b2 * g * g;
+            const float denom = sqrtf(m2[i]) / bias2_sqrt + eps;
+            w[i] -= step_size * (m1[i] / denom);
+        }
+        return;
+    }
     for (int64_t i = 0; i < v->n; i++) {
         float g = penalized(v, i);
         m[i] = b1 * m[i] + one_minus_b1 * g;
@@ -184,35 +209,89 @@ static void lars_update(const optim_view *v, const optim_hyper *h, double lr, in
     }
 }
 
-static const char *const sgd_keys[] = {"lr", "weight_decay", "l1", "decay_exempt_bias_and_norm", NULL};
-static const char *const momentum_keys[] = {"lr", "momentum", "form", "dampening", "weight_decay",
-                                            "l1", "decay_exempt_bias_and_norm", NULL};
-static const char *const adam_keys[] = {"lr", "beta1", "beta2", "eps", "amsgrad", "weight_decay",
-                                        "l1", "decay_exempt_bias_and_norm", NULL};
-static const char *const rmsprop_keys[] = {"lr", "alpha", "eps", "momentum", "centered",
-                                           "weight_decay", "l1", "decay_exempt_bias_and_norm", NULL};
-static const char *const adagrad_keys[] = {"lr", "eps", "lr_decay", "initial_accumulator",
-                                           "weight_decay", "l1", "decay_exempt_bias_and_norm", NULL};
-static const char *const lars_keys[] = {"lr", "momentum", "trust", "eps", "weight_decay", "l1",
-                                        "decay_exempt_bias_and_norm", NULL};
+/* ---- hyperparameters ------------------------------------------------------------------
+ * Every config key an optimizer may take, where it lands in optim_hyper and its valid range;
+ * each optimizer then lists the keys it takes with its own defaults (torch.optim's where
+ * torch has the optimizer). The same tables drive reading, range checks and the catalogue. */
+
+typedef enum { HYPER_NUMBER, HYPER_BOOL, HYPER_FORM } hyper_type;
+typedef enum { RANGE_ANY, RANGE_POSITIVE, RANGE_NON_NEGATIVE, RANGE_UNIT_OPEN, RANGE_UNIT_CLOSED }
+    hyper_range;
+
+typedef struct hyper_field {
+    const char *key;
+    size_t offset; /* into optim_hyper (double for numbers, int otherwise) */
+    hyper_type type;
+    hyper_range range;
+} hyper_field;
+
+static const hyper_field hyper_fields[] = {
+    {"lr", offsetof(optim_hyper, lr), HYPER_NUMBER, RANGE_POSITIVE},
+    {"momentum", offsetof(optim_hyper, momentum), HYPER_NUMBER, RANGE_UNIT_OPEN},
+    {"dampening", offsetof(optim_hyper, dampening), HYPER_NUMBER, RANGE_UNIT_CLOSED},
+    {"form", offsetof(optim_hyper, ema), HYPER_FORM, RANGE_ANY},
+    {"beta1", offsetof(optim_hyper, beta1), HYPER_NUMBER, RANGE_UNIT_OPEN},
+    {"beta2", offsetof(optim_hyper, beta2), HYPER_NUMBER, RANGE_UNIT_OPEN},
+    {"eps", offsetof(optim_hyper, eps), HYPER_NUMBER, RANGE_POSITIVE},
+    {"amsgrad", offsetof(optim_hyper, amsgrad), HYPER_BOOL, RANGE_ANY},
+    {"alpha", offsetof(optim_hyper, alpha), HYPER_NUMBER, RANGE_UNIT_OPEN},
+    {"centered", offsetof(optim_hyper, centered), HYPER_BOOL, RANGE_ANY},
+    {"lr_decay", offsetof(optim_hyper, lr_decay), HYPER_NUMBER, RANGE_NON_NEGATIVE},
+    {"initial_accumulator_value", offsetof(optim_hyper, initial_accumulator), HYPER_NUMBER,
+     RANGE_NON_NEGATIVE},
+    {"trust", offsetof(optim_hyper, trust), HYPER_NUMBER, RANGE_POSITIVE},
+    {"weight_decay", offsetof(optim_hyper, weight_decay), HYPER_NUMBER, RANGE_NON_NEGATIVE},
+    {"l1", offsetof(optim_hyper, l1), HYPER_NUMBER, RANGE_NON_NEGATIVE},
+    {"decay_exempt_bias_and_norm", offsetof(optim_hyper, exempt_bias_and_norm), HYPER_BOOL,
+     RANGE_ANY},
+};
+enum { N_HYPER_FIELDS = sizeof hyper_fields / sizeof hyper_fields[0] };
+
+static const char *const momentum_forms[] = {"classic", "ema", NULL};
+
+/* The penalties every optimizer takes, with weight_decay's default. */
+#define PENALTIES(wd) {"weight_decay", wd}, {"l1", 0}, {"decay_exempt_bias_and_norm", 0}
 
 static const optim_kind optim_table[] = {
-    {"sgd", 0, {NULL}, sgd_keys, sgd_update, "w -= lr g"},
-    {"momentum", 1, {"momentum"}, momentum_keys, momentum_update,
-     "v = m v + g (form: classic) or v = m v + (1-m) g (form: ema); w -= lr v; momentum=0.9"},
-    {"nesterov", 1, {"momentum"}, momentum_keys, momentum_update,
-     "v = m v + g; w -= lr (g + m v); momentum=0.9"},
-    {"adam", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_keys, adam_update,
-     "beta1=0.9 beta2=0.999 eps=1e-8 amsgrad=false"},
-    {"adamw", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_keys, adamw_update,
-     "adam with decoupled weight_decay=0.01"},
-    {"rmsprop", 3, {"square_avg", "momentum_buffer", "grad_avg"}, rmsprop_keys, rmsprop_update,
-     "alpha=0.99 eps=1e-8 momentum=0 centered=false"},
-    {"adagrad", 1, {"sum"}, adagrad_keys, adagrad_update,
-     "eps=1e-10 lr_decay=0 initial_accumulator=0"},
-    {"lars", 1, {"momentum"}, lars_keys, lars_update, "momentum=0.9 trust=0.001 eps=1e-8"},
+    {"sgd", 0, {NULL}, sgd_update, {{"lr", 0.01}, PENALTIES(0)},
+     "w -= lr g"},
+    {"momentum", 1, {"momentum"}, momentum_update,
+     {{"lr", 0.01}, {"momentum", 0.9}, {"dampening", 0}, {"form", 0}, PENALTIES(0)},
+     "form classic: v = m v + (1-dampening) g (v = g at the first step, as torch SGD); "
+     "form ema: v = m v + (1-m) g from v = 0; w -= lr v"},
+    {"nesterov", 1, {"momentum"}, momentum_update,
+     {{"lr", 0.01}, {"momentum", 0.9}, PENALTIES(0)},
+     "v = m v + g; w -= lr (g + m v) (torch SGD nesterov=True)"},
+    {"adam", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_update,
+     {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
+      PENALTIES(0)},
+     "torch Adam; weight_decay is L2 added to the gradient"},
+    {"adamw", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adamw_update,
+     {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
+      PENALTIES(0.01)},
+     "torch AdamW: w *= 1 - lr weight_decay before the Adam step"},
+    {"rmsprop", 3, {"square_avg", "momentum_buffer", "grad_avg"}, rmsprop_update,
+     {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"momentum", 0}, {"centered", 0},
+      PENALTIES(0)},
+     "torch RMSprop"},
+    {"adagrad", 1, {"sum"}, adagrad_update,
+     {{"lr", 0.01}, {"lr_decay", 0}, {"eps", 1e-10}, {"initial_accumulator_value", 0},
+      PENALTIES(0)},
+     "torch Adagrad: lr / (1 + (t-1) lr_decay) g / (sqrt(sum g^2) + eps)"},
+    {"lars", 1, {"momentum"}, lars_update,
+     {{"lr", 0.01}, {"momentum", 0.9}, {"trust", 0.001}, {"eps", 1e-8}, PENALTIES(0)},
+     "v = m v + lr r (g + wd w), r = trust ||w|| / (||g|| + wd ||w|| + eps) per weight "
+     "tensor (1 for biases and norm parameters); w -= v"},
 };
 enum { N_OPTIMS = sizeof optim_table / sizeof optim_table[0] };
+
+static const hyper_field *find_field(const char *key)
+{
+    for (int i = 0; i < N_HYPER_FIELDS; i++)
+        if (strcmp(hyper_fields[i].key, key) == 0)
+            return &hyper_fields[i];
+    return NULL;
+}
 
 static const char *const *optim_names(void)
 {
@@ -222,61 +301,55 @@ static const char *const *optim_names(void)
     return names;
 }
 
+static const char *range_problem(hyper_range range, double value)
+{
+    switch (range) {
+    case RANGE_POSITIVE:
+        return value > 0 ? NULL : "must be > 0";
+    case RANGE_NON_NEGATIVE:
+        return value >= 0 ? NULL : "must be >= 0";
+    case RANGE_UNIT_OPEN:
+        return value >= 0 && value < 1 ? NULL : "must be in [0, 1)";
+    case RANGE_UNIT_CLOSED:
+        return value >= 0 && value <= 1 ? NULL : "must be in [0, 1]";
+    default:
+        return NULL;
+    }
+}
+
+/* Reads the kind's keys from cfg (an empty map gives every default) into opt->hyper. */
 static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim *opt,
                             nn_error *err)
 {
     optim_hyper *h = &opt->hyper;
-    int is_adamw = strcmp(kind->name, "adamw") == 0;
-    int is_lars = strcmp(kind->name, "lars") == 0;
-    int is_rmsprop = strcmp(kind->name, "rmsprop") == 0;
-    const char *form = "classic";
-    static const char *const forms[] = {"classic", "ema", NULL};
-    int form_index = 0;
-    nn_status st;
-    if ((st = nn_cfg_read_double(cfg, "lr", 0.01, &h->lr, err)) ||
-        (st = nn_cfg_read_double(cfg, "momentum", is_rmsprop ? 0.0 : 0.9, &h->momentum, err)) ||
-        (st = nn_cfg_read_double(cfg, "dampening", 0.0, &h->dampening, err)) ||
-        (st = nn_cfg_read_double(cfg, "beta1", 0.9, &h->beta1, err)) ||
-        (st = nn_cfg_read_double(cfg, "beta2", 0.999, &h->beta2, err)) ||
-        (st = nn_cfg_read_double(cfg, "eps", strcmp(kind->name, "adagrad") == 0 ? 1e-10 : 1e-8,
-                                 &h->eps, err)) ||
-        (st = nn_cfg_read_double(cfg, "weight_decay", is_adamw ? 0.01 : 0.0, &h->weight_decay,
-                                 err)) ||
-        (st = nn_cfg_read_double(cfg, "l1", 0.0, &h->l1, err)) ||
-        (st = nn_cfg_read_double(cfg, "alpha", 0.99, &h->alpha, err)) ||
-        (st = nn_cfg_read_double(cfg, "trust", 0.001, &h->trust, err)) ||
-        (st = nn_cfg_read_double(cfg, "lr_decay", 0.0, &h->lr_decay, err)) ||
-        (st = nn_cfg_read_double(cfg, "initial_accumulator", 0.0, &h->initial_accumulator,
-                                 err)) ||
-        (st = nn_cfg_read_bool(cfg, "amsgrad", 0, &h->amsgrad, err)) ||
-        (st = nn_cfg_read_bool(cfg, "centered", 0, &h->centered, err)) ||
-        (st = nn_cfg_read_bool(cfg, "decay_exempt_bias_and_norm", 0,
-                               &opt->exempt_bias_and_norm, err)) ||
-        (st = nn_cfg_read_choice(cfg, "form", forms, form, &form_index, err)))
-        return st;
-    h->ema = form_index == 1;
+    memset(h, 0, sizeof *h);
+    for (const optim_param *p = kind->params; p->key; p++) {
+        const hyper_field *f = find_field(p->key);
+        char *slot = (char *)h + f->offset;
+        nn_status st = NN_OK;
+        if (f->type == HYPER_NUMBER) {
+            double *value = (double *)(void *)slot;
+            st = nn_cfg_read_double(cfg, p->key, p->def, value, err);
+            const char *problem = st ? NULL : range_problem(f->range, *value);
+            if (problem) {
+                const nn_cfg *at = nn_cfg_get(cfg, p->key);
+                return nn_cfg_fail(err, at ? at : cfg, "%s %s", p->key, problem);
+            }
+        } else if (f->type == HYPER_BOOL) {
+            st = nn_cfg_read_bool(cfg, p->key, p->def != 0, (int *)(void *)slot, err);
+        } else {
+            int index = 0;
+            st = nn_cfg_read_choice(cfg, p->key, momentum_forms, momentum_forms[(int)p->def],
+                                    &index, err);
+            *(int *)(void *)slot = index == 1;
+        }
+        if (st)
+            return st;
+    }
     h->nesterov = strcmp(kind->name, "nesterov") == 0;
-    (void)is_lars;
-    const nn_cfg *at = NULL;
-    const char *problem = NULL;
-    if (!(h->lr > 0))
-        at = nn_cfg_get(cfg, "lr"), problem = "lr must be > 0";
-    else if (h->momentum < 0 || h->momentum >= 1)
-        at = nn_cfg_get(cfg, "momentum"), problem = "momentum must be in [0, 1)";
-    else if (h->beta1 < 0 || h->beta1 >= 1)
-        at = nn_cfg_get(cfg, "beta1"), problem = "beta1 must be in [0, 1)";
-    else if (h->beta2 < 0 || h->beta2 >= 1)
-        at = nn_cfg_get(cfg, "beta2"), problem = "beta2 must be in [0, 1)";
-    else if (!(h->eps > 0))
-        at = nn_cfg_get(cfg, "eps"), problem = "eps must be > 0";
-    else if (h->weight_decay < 0)
-        at = nn_cfg_get(cfg, "weight_decay"), problem = "weight_decay must be >= 0";
-    else if (h->l1 < 0)
-        at = nn_cfg_get(cfg, "l1"), problem = "l1 must be >= 0";
-    else if (h->alpha < 0 || h->alpha >= 1)
-        at = nn_cfg_get(cfg, "alpha"), problem = "alpha must be in [0, 1)";
-    if (problem)
-        return nn_cfg_fail(err, at ? at : cfg, "%s", problem);
+    if (h->ema && nn_cfg_get(cfg, "dampening"))
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "dampening"), "dampening applies to form "
+                           "classic only (form ema already weighs g by 1 - momentum)");
     return NN_OK;
 }
 
@@ -305,11 +378,15 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
             kind = &optim_table[i];
     if (!kind) {
         const char *closest = nn_cfg_closest(name, optim_names());
+        char valid[256];
+        int used = 0;
+        for (int i = 0; i < N_OPTIMS; i++)
+            used += snprintf(valid + used, sizeof valid - (size_t)used, "%s%s", i ? ", " : "",
+                             optim_table[i].name);
         return nn_cfg_fail(err, map ? nn_cfg_get(map, "type") : cfg,
-                           "unknown optimizer '%s'%s%s%s; valid: sgd, momentum, nesterov, adam, "
-                           "adamw, rmsprop, adagrad, lars", name,
+                           "unknown optimizer '%s'%s%s%s; valid: %s", name,
                            closest ? " (did you mean '" : "", closest ? closest : "",
-                           closest ? "'?)" : "");
+                           closest ? "'?)" : "", valid);
     }
     nn_optim *opt = calloc(1, sizeof *opt);
     if (!opt)
@@ -317,10 +394,10 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
     opt->kind = kind;
     nn_status st = NN_OK;
     if (map) {
-        const char *allowed[16] = {"type"};
+        const char *allowed[MAX_OPTIM_PARAMS + 2] = {"type"};
         int n = 1;
-        for (const char *const *k = kind->keys; *k && n < 15; k++)
-            allowed[n++] = *k;
+        for (const optim_param *p = kind->params; p->key; p++)
+            allowed[n++] = p->key;
         allowed[n] = NULL;
         st = nn_cfg_check_keys(map, allowed, err);
     }
@@ -358,7 +435,7 @@ void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
         const nn_param *p = &model->params[k];
         if ((p->flags & NN_PARAM_STATE) || p->frozen)
             continue;
-        int exempt = opt->exempt_bias_and_norm && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
+        int exempt = opt->hyper.exempt_bias_and_norm && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
         optim_view view = {
             .w = model->param_data + p->offset,
             .g = model->grad_data + p->offset,
@@ -411,8 +488,23 @@ float *nn_optim_slot(nn_optim *opt, int k)
 void nn_optim_list(void (*emit)(const char *line, void *ctx), void *ctx)
 {
     for (int i = 0; i < N_OPTIMS; i++) {
-        char line[256];
-        snprintf(line, sizeof line, "%-9s lr=0.01 %s", optim_table[i].name, optim_table[i].help);
+        const optim_kind *kind = &optim_table[i];
+        char line[512];
+        int used = snprintf(line, sizeof line, "%-9s", kind->name);
+        for (const optim_param *p = kind->params; p->key && used < (int)sizeof line; p++) {
+            const hyper_field *f = find_field(p->key);
+            if (f->type == HYPER_NUMBER)
+                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%g", p->key,
+                                 p->def);
+            else if (f->type == HYPER_BOOL)
+                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%s", p->key,
+                                 p->def != 0 ? "true" : "false");
+            else
+                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%s|%s", p->key,
+                                 momentum_forms[(int)p->def], momentum_forms[1 - (int)p->def]);
+        }
+        emit(line, ctx);
+        snprintf(line, sizeof line, "          %s", kind->help);
         emit(line, ctx);
     }
 }

@@ -190,10 +190,13 @@ static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *
                            closest ? "'?)" : "");
     }
     if (strncmp(monitor, "val_", 4) == 0 && !t->has_val)
-        return nn_cfg_fail(err, nn_cfg_get(node, "monitor"), "monitoring '%s' needs a "
-                           "validation split (data.val)", monitor);
-    if (patience < 0 || e->min_delta < 0)
-        return nn_cfg_fail(err, node, "patience and min_delta must be >= 0");
+        return nn_cfg_fail(err, nn_cfg_get(node, "monitor") ? nn_cfg_get(node, "monitor") : node,
+                           "monitoring '%s'%s needs a validation split (data.val)", monitor,
+                           nn_cfg_get(node, "monitor") ? "" : " (the default monitor)");
+    if (patience < 0)
+        return nn_cfg_fail(err, nn_cfg_get(node, "patience"), "must be >= 0 (epochs)");
+    if (!(e->min_delta >= 0))
+        return nn_cfg_fail(err, nn_cfg_get(node, "min_delta"), "must be >= 0");
     e->enabled = 1;
     snprintf(e->monitor, sizeof e->monitor, "%s", monitor);
     e->maximize = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
@@ -216,8 +219,10 @@ static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
     if (st || (st = nn_cfg_read_double(node, "norm", 0, &t->clip.norm, err)) ||
         (st = nn_cfg_read_double(node, "value", 0, &t->clip.value, err)))
         return st;
-    if (t->clip.norm < 0 || t->clip.value < 0)
-        return nn_cfg_fail(err, node, "clip norm and value must be > 0");
+    if (!(t->clip.norm >= 0))
+        return nn_cfg_fail(err, nn_cfg_get(node, "norm"), "must be > 0 (0: no clipping)");
+    if (!(t->clip.value >= 0))
+        return nn_cfg_fail(err, nn_cfg_get(node, "value"), "must be > 0 (0: no clipping)");
     return NN_OK;
 }
 
@@ -506,6 +511,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "bucket_mb"), "must be in (0, 16] (MiB)");
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
+    t->overlap = overlap;
     if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                   watchdog, &t->sync, err)))
         return st;
@@ -521,6 +527,15 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (!t->batch_rows || !t->sample_ids ||
         (!t->targets_buf.labels && !t->targets_buf.values))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    /* Augmentation sees samples as the data file shapes them (images stay images even for a
+     * model that takes them flat). */
+    nn_shape sample_shape = t->train.sample_ndim == 3
+                                ? nn_shape_3d(t->train.sample_shape[0], t->train.sample_shape[1],
+                                              t->train.sample_shape[2])
+                                : t->model->input_shape;
+    if ((st = nn_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
+                               err)))
+        return st;
     if ((st = nn_trainer_setup_checkpoints(t, err)))
         return st;
     return prepare_run_dir(t, err);
@@ -539,6 +554,7 @@ void nn_trainer_teardown(trainer *t)
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
+    nn_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
     free(t->early.best_params);

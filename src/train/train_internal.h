@@ -61,6 +61,8 @@ typedef struct trainer {
     nn_sampling sampling;
     nn_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
+    int overlap;                 /* allreduce overlapped with backward */
+    double step_seconds;         /* time inside train_step, summed */
 
     nn_model *model;
     nn_loss *loss;
@@ -77,6 +79,7 @@ typedef struct trainer {
 
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
+    nn_augment augment; /* training batches only */
 
     char run_dir[512];
     FILE *metrics_csv, *log_file, *out;
@@ -111,6 +114,8 @@ nn_status nn_trainer_resume(trainer *t, nn_error *err);
 /* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
 nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
                                 const double *epoch_row, nn_error *err);
+/* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
+nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err);
 
 nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err);

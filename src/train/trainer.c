@@ -93,6 +93,8 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
         nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nn_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
+                         (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
@@ -140,6 +142,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     if (grad_tail[2] > 0)
         t->stop_requested = 1;
     loss_sum = grad_tail[0];
+    loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
 
@@ -205,7 +208,9 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             int64_t first = step * t->accumulate;
             int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
             lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
+            double step_start = nn_now();
             st = train_step(t, epoch, first, micro, lr, &tot, err);
+            t->step_seconds += nn_now() - step_start;
             if (t->opts.on_step)
                 t->opts.on_step(t->opts.on_step_ctx);
             nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
@@ -253,6 +258,14 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             break;
     }
     result->train_seconds = nn_now() - started;
+    if (t->comm->size > 1 && t->step_seconds > 0) {
+        /* How much of the step the gradient allreduce could not hide behind backward. */
+        double wait = nn_grad_sync_get_stats(t->sync).wait_seconds;
+        result->allreduce_wait_fraction = wait / t->step_seconds;
+        nn_trainer_say(t, "allreduce wait: %.1f%% of step time (overlap %s, %d ranks)\n",
+                       100 * result->allreduce_wait_fraction, t->overlap ? "on" : "off",
+                       t->comm->size);
+    }
     return st;
 }
 

@@ -150,6 +150,7 @@ int main(int argc, char **argv)
         double total = nn_loss_eval(loss, model->output->out, &targets, rows, 1.0f / (float)rows,
                                     model->output->dout);
         nn_model_backward(model, &pass);
+        total += (double)rows * nn_loss_add_penalties(loss, model);
         if (step == 0) {
             hsize_t od[2] = {(hsize_t)rows, (hsize_t)out_size}, one = 1;
             write_floats(out, "/output", model->output->out, 2, od);

@@ -116,6 +116,51 @@ static void test_lars(void **state)
     assert_float_equal(w[1], 2 + 0.002 * 1.0, 1e-6);
 }
 
+/* Frozen parameters (trainable: false, or everything but normalization layers with
+ * train_only_batchnorm) keep their values under every optimizer, weight decay and L1
+ * included; the others move. */
+static void test_frozen_parameters(void **state)
+{
+    (void)state;
+    static const char *const optimizers[] = {
+        "{type: sgd, weight_decay: 0.1, l1: 0.01}", "{type: momentum, weight_decay: 0.1}",
+        "{type: nesterov}", "{type: adam, weight_decay: 0.1}", "{type: adamw, l1: 0.01}",
+        "{type: rmsprop, centered: true}", "{type: adagrad}", "{type: lars, weight_decay: 0.1}",
+    };
+    for (size_t o = 0; o < sizeof optimizers / sizeof optimizers[0]; o++) {
+        nn_model *model = fixture_model("{input: [3], layers: ["
+                                        "{name: a, type: dense, units: 4, trainable: false},"
+                                        "{name: b, type: dense, units: 2}]}", 1, 1);
+        assert_non_null(model);
+        nn_optim *opt = make_optim(optimizers[o], model);
+        float before[256];
+        assert_true(model->n_param_floats <= 256);
+        memcpy(before, model->param_data, sizeof(float) * (size_t)model->n_param_floats);
+        for (int step = 0; step < 3; step++) {
+            for (int64_t i = 0; i < model->n_param_floats; i++)
+                model->grad_data[i] = 0.5f - 0.1f * (float)(i % 7);
+            nn_optim_step(opt, model, 0.1);
+        }
+        for (int k = 0; k < model->n_params; k++) {
+            const nn_param *p = &model->params[k];
+            int same = memcmp(before + p->offset, model->param_data + p->offset,
+                              sizeof(float) * (size_t)p->size) == 0;
+            if (same != p->frozen || p->frozen != (p->layer->name[0] == 'a'))
+                fail_msg("%s: %s %s", optimizers[o], p->name,
+                         p->frozen ? "changed although frozen" : "did not train");
+        }
+        nn_optim_free(opt);
+        nn_model_free(model);
+    }
+    /* Without normalization layers, train_only_batchnorm leaves nothing to train. */
+    nn_model *model = fixture_model("{input: [3], train_only_batchnorm: true, layers: ["
+                                    "{type: dense, units: 4}, {type: prelu}]}", 1, 1);
+    assert_non_null(model);
+    assert_int_equal(nn_model_count_trainable(model), 0);
+    assert_int_equal(nn_model_count_params(model), 16 + 4);
+    nn_model_free(model);
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -150,6 +195,7 @@ int main(void)
         cmocka_unit_test(test_adam),
         cmocka_unit_test(test_rmsprop_adagrad),
         cmocka_unit_test(test_lars),
+        cmocka_unit_test(test_frozen_parameters),
         cmocka_unit_test(test_bad_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

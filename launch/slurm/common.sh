@@ -1,0 +1,47 @@
+# Shared by the nntrain batch scripts (sourced): find nntrain and a launcher, run it in the
+# background so signals reach this script, forward the early-warning signal, and requeue the
+# job when nntrain stopped on it with a checkpoint.
+
+NNTRAIN=${NNTRAIN:-$(command -v nntrain || echo "$SLURM_SUBMIT_DIR/build/nntrain")}
+export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-0}
+# BLAS threads come from SLURM's CPU binding (nntrain reads its affinity mask); the explicit
+# setting keeps OpenMP-using libraries in step.
+export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
+
+nntrain_job_banner() {
+    echo "nntrain job ${SLURM_JOB_ID}: $1; restart ${SLURM_RESTART_COUNT:-0}," \
+         "${SLURM_NTASKS:-1} tasks x ${SLURM_CPUS_PER_TASK:-1} cpus on ${SLURM_JOB_NODELIST:-?}"
+}
+
+# srun with PMIx where the cluster offers it, else mpirun inside the allocation.
+nntrain_launcher() {
+    if srun --mpi=list 2>&1 | grep -q pmix; then
+        echo "srun --mpi=pmix --kill-on-bad-exit=1"
+    else
+        echo "mpirun --bind-to none"
+    fi
+}
+
+# nntrain_run_requeueable LOG ARGS...: runs nntrain ARGS; on USR1/TERM forwards USR1 (finish
+# the step, checkpoint, exit 0); if nntrain then stopped early, requeues this job.
+nntrain_run_requeueable() {
+    local log=$1
+    shift
+    local launcher signalled=0 code
+    launcher=$(nntrain_launcher)
+    # shellcheck disable=SC2086
+    $launcher "$NNTRAIN" "$@" &
+    local pid=$!
+    trap 'signalled=1; kill -USR1 $pid 2>/dev/null' USR1 TERM
+    while :; do
+        wait "$pid"
+        code=$?
+        kill -0 "$pid" 2>/dev/null || break # wait was interrupted by a trapped signal
+    done
+    trap - USR1 TERM
+    if [ "$signalled" = 1 ] && [ "$code" = 0 ] && tail -n 1 "$log" 2>/dev/null | grep -q '^stopping after'; then
+        echo "nntrain job ${SLURM_JOB_ID}: checkpoint written, requeueing"
+        scontrol requeue "$SLURM_JOB_ID"
+    fi
+    return "$code"
+}

@@ -1,0 +1,150 @@
+/* Training-batch augmentation (see include/nn/data.h): shifts, horizontal flips, small
+ * rotations and gaussian noise, each sample driven by its own counter-based stream. The
+ * geometric options compose into one resampling pass per sample: for each output pixel we
+ * find where it came from (undo the flip, then the shift, then the rotation) and read the
+ * original there, exactly for whole-pixel moves and bilinearly when rotating. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/data.h"
+#include "nn/rng.h"
+
+#define NN_PI 3.14159265358979323846
+
+static const char *const augment_keys[] = {"shift", "flip", "rotate", "noise", NULL};
+
+nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment *out,
+                           nn_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!node || nn_cfg_is_null(node))
+        return NN_OK;
+    if (nn_cfg_kind_of(node) != NN_CFG_MAP)
+        return nn_cfg_fail(err, node, "expected a map such as {shift: 2, flip: true, rotate: "
+                                      "10, noise: 0.05}");
+    nn_status st;
+    if ((st = nn_cfg_check_keys(node, augment_keys, err)) ||
+        (st = nn_cfg_read_int(node, "shift", 0, &out->shift, err)) ||
+        (st = nn_cfg_read_bool(node, "flip", 0, &out->flip, err)) ||
+        (st = nn_cfg_read_double(node, "rotate", 0, &out->rotate, err)) ||
+        (st = nn_cfg_read_double(node, "noise", 0, &out->noise, err)))
+        return st;
+    int image = sample_shape.ndim == 3;
+    out->channels = image ? sample_shape.dim[0] : 1;
+    out->height = image ? sample_shape.dim[1] : 1;
+    out->width = image ? sample_shape.dim[2] : nn_shape_size(sample_shape);
+    out->sample_size = nn_shape_size(sample_shape);
+    int64_t smaller = out->height < out->width ? out->height : out->width;
+    if (out->shift < 0 || (image && out->shift >= smaller))
+        return nn_cfg_fail(err, nn_cfg_get(node, "shift"), "must be in [0, %lld) pixels",
+                           (long long)(image ? smaller : 1));
+    if (!(out->rotate >= 0 && out->rotate <= 180))
+        return nn_cfg_fail(err, nn_cfg_get(node, "rotate"), "must be in [0, 180] degrees");
+    if (!(out->noise >= 0 && isfinite(out->noise)))
+        return nn_cfg_fail(err, nn_cfg_get(node, "noise"), "must be a standard deviation >= 0");
+    static const char *const geometric[] = {"shift", "flip", "rotate"};
+    int active[3] = {out->shift > 0, out->flip, out->rotate > 0};
+    for (int i = 0; i < 3; i++)
+        if (active[i] && !image) {
+            char shape[64];
+            return nn_cfg_fail(err, nn_cfg_get(node, geometric[i]), "needs image samples "
+                               "(channels, height, width); the samples are %s",
+                               nn_shape_format(sample_shape, shape, sizeof shape));
+        }
+    out->enabled = active[0] || active[1] || active[2] || out->noise > 0;
+    if (!out->enabled)
+        return NN_OK;
+    out->scratch = malloc((size_t)out->sample_size * sizeof *out->scratch);
+    if (!out->scratch)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    return NN_OK;
+}
+
+void nn_augment_free(nn_augment *aug)
+{
+    free(aug->scratch);
+    memset(aug, 0, sizeof *aug);
+}
+
+/* Value of plane at (x, y), zero outside the image. */
+static inline float pixel(const float *plane, int64_t width, int64_t height, int64_t x,
+                          int64_t y)
+{
+    return x >= 0 && x < width && y >= 0 && y < height ? plane[y * width + x] : 0.0f;
+}
+
+static void resample(const nn_augment *a, float *x, int flip, int64_t dx, int64_t dy,
+                     double angle)
+{
+    const int64_t w = a->width, h = a->height, plane = w * h;
+    memcpy(a->scratch, x, (size_t)a->sample_size * sizeof *x);
+    const double cx = 0.5 * (double)(w - 1), cy = 0.5 * (double)(h - 1);
+    const double c = cos(angle), s = sin(angle);
+    for (int64_t ch = 0; ch < a->channels; ch++) {
+        const float *src = a->scratch + ch * plane;
+        float *dst = x + ch * plane;
+        for (int64_t row = 0; row < h; row++)
+            for (int64_t col = 0; col < w; col++) {
+                /* Undo the flip, then the shift: the rotated image's pixel we show here. */
+                int64_t sx = (flip ? w - 1 - col : col) + dx, sy = row + dy;
+                if (angle == 0) {
+                    dst[row * w + col] = pixel(src, w, h, sx, sy);
+                    continue;
+                }
+                /* Undo the rotation about the centre, then read bilinearly. */
+                double u = (double)sx - cx, v = (double)sy - cy;
+                double px = c * u + s * v + cx, py = -s * u + c * v + cy;
+                double fx0 = floor(px), fy0 = floor(py);
+                int64_t x0 = (int64_t)fx0, y0 = (int64_t)fy0;
+                float tx = (float)(px - fx0), ty = (float)(py - fy0);
+                float top = (1 - tx) * pixel(src, w, h, x0, y0) + tx * pixel(src, w, h, x0 + 1, y0);
+                float bottom = (1 - tx) * pixel(src, w, h, x0, y0 + 1) +
+                               tx * pixel(src, w, h, x0 + 1, y0 + 1);
+                dst[row * w + col] = (1 - ty) * top + ty * bottom;
+            }
+    }
+}
+
+void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
+                      uint64_t seed, uint32_t epoch)
+{
+    if (!aug->enabled)
+        return;
+    for (int64_t r = 0; r < rows; r++) {
+        float *sample = x + r * aug->sample_size;
+        nn_rng rng = nn_rng_stream(seed, NN_RNG_AUGMENT, epoch, (uint64_t)sample_ids[r], 0);
+        /* Draws in a fixed order, each only when its option is on. */
+        int flip = aug->flip && (nn_rng_u32(&rng) >> 31);
+        int64_t dx = 0, dy = 0;
+        if (aug->shift > 0) {
+            uint32_t span = (uint32_t)(2 * aug->shift + 1);
+            dx = (int64_t)nn_rng_below(&rng, span) - aug->shift;
+            dy = (int64_t)nn_rng_below(&rng, span) - aug->shift;
+        }
+        double angle = 0;
+        if (aug->rotate > 0)
+            angle = (2 * nn_rng_uniform_double(&rng) - 1) * aug->rotate * (NN_PI / 180);
+        if (flip || dx || dy || angle != 0)
+            resample(aug, sample, flip, dx, dy, angle);
+        if (aug->noise > 0)
+            for (int64_t i = 0; i < aug->sample_size; i++)
+                sample[i] += (float)aug->noise * nn_rng_normal(&rng);
+    }
+}
+
+void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
+{
+    static const char *const lines[] = {
+        "shift=0           pixels: translate by (dx, dy) uniform in [-shift, shift]^2, zero "
+        "fill (random crop of the zero-padded image)",
+        "flip=false        mirror left-right with probability 1/2",
+        "rotate=0          degrees: rotate about the centre by U(-rotate, rotate), bilinear, "
+        "zero fill",
+        "noise=0           add N(0, noise^2) to every value (also for flat samples)",
+        "(all)             per sample, keyed by (seed, epoch, sample index): reproducible and "
+        "the same on any number of ranks",
+    };
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+        emit(lines[i], ctx);
+}
