@@ -100,6 +100,19 @@ static void print_catalogue(FILE *out)
                  "lr_scaling=none|linear, lr_reference_batch=256, threads (BLAS, per rank), "
                  "bucket_mb=4, overlap=true, watchdog_seconds=300, resume=never|auto, "
                  "log_grad_norms=false\n");
+    fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
+    static const char *const search_lines[] = {
+        "method=grid       grid (every combination), random (trials: N, seed), halving "
+        "(min_epochs=1, eta=3, max_epochs=train.epochs; over the grid, or trials: N draws)",
+        "metric=val_loss   val_loss or val_accuracy, or {name, goal: maximize|minimize}",
+        "parameters        config key -> {values: [...]} or [...] (categorical), "
+        "{distribution: uniform|log_uniform|int_uniform, min, max}, "
+        "{distribution: normal, mu, sigma}",
+        "ranks_per_trial=1, coordinator_trains=true, dir=searches/<name>, "
+        "max_restarts=3 (times a trial may be running when the job dies)",
+    };
+    for (size_t i = 0; i < sizeof search_lines / sizeof search_lines[0]; i++)
+        print_line(search_lines[i], out);
 }
 
 int cmd_train(int argc, char **argv, const nn_comm *world)

@@ -74,7 +74,7 @@ diff <(grep -v '^#' s/np1/best.yaml) s/np1/trial-00$best/config.yaml || fail "be
 grep -q "search s/np1: grid, 8 trials: 8 finished; metric val_accuracy (maximize)" status.txt || { cat status.txt; fail "--status header"; }
 [ "$(grep -cE '^ +[1-8] +[1-8] +0\.[0-9]{4} ' status.txt)" -eq 8 ] || { cat status.txt; fail "--status rows"; }
 grep -qE "^ +1 +$best " status.txt || fail "--status does not rank trial $best first"
-sort -c -r -g -k3,3 <(grep -E '^ +[1-8] +[1-8] +0\.' status.txt) || fail "leaderboard not sorted"
+sort -c -s -r -g -k3,3 <(grep -E '^ +[1-8] +[1-8] +0\.' status.txt) || fail "leaderboard not sorted"
 # --final-test: the best trial's best.h5 on the test split, as nntrain eval reports it.
 "$NNTRAIN" eval s/np1/trial-00$best/best.h5 --split test > eval.txt
 want=$(sed 's/^test: //' eval.txt)
