@@ -28,3 +28,52 @@ void nn_store(float *dst, const float *src, int64_t n, int accumulate)
     else
         memcpy(dst, src, (size_t)n * sizeof *dst);
 }
+
+enum { LANES = 16 };
+
+float nn_sum(const float *restrict x, int64_t n)
+{
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += x[i + j];
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += x[i];
+    for (int j = 0; j < LANES; j++)
+        sum += acc[j];
+    return sum;
+}
+
+float nn_sum_sq_dev(const float *restrict x, int64_t n, float center)
+{
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++) {
+            float d = x[i + j] - center;
+            acc[j] += d * d;
+        }
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += (x[i] - center) * (x[i] - center);
+    for (int j = 0; j < LANES; j++)
+        sum += acc[j];
+    return sum;
+}
+
+float nn_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float center)
+{
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += dy[i + j] * (x[i + j] - center);
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += dy[i] * (x[i] - center);
+    for (int j = 0; j < LANES; j++)
+        sum += acc[j];
+    return sum;
+}
