@@ -1,7 +1,12 @@
-/* im2col and col2im (see im2col.h). Both walk col row by row; within a row the valid
- * output columns of every output row form one range [ox_lo, ox_hi) that depends only on
- * kj, so the inner loops are branch-free copies (contiguous when stride_w == 1) that the
- * compiler vectorizes, with the padded ends written as zeros. */
+/* im2col, col2im, im2row and a blocked transpose (see im2col.h).
+ *
+ * im2col and col2im walk col row by row. Within a row the valid output columns of every
+ * output row form one range [ox_lo, ox_hi) that depends only on kj, so the inner loops are
+ * branch-free copies (contiguous when stride_w == 1) with the padded ends written as zeros.
+ * When the stride is 1 and output rows are as wide as input rows (padding `same`), a whole
+ * row of col is the input plane shifted by a constant: one long copy (or add), then the
+ * few columns that wrapped around a row end are cleared. Narrow images (14 pixels) would
+ * otherwise spend most of their time in loop overhead. */
 #include "core/im2col.h"
 
 #include <string.h>
@@ -25,8 +30,95 @@ static inline void valid_range(int64_t offset, int64_t stride, int64_t width, in
     *hi = clamp64(ceil_div(width - offset, stride), *lo, out);
 }
 
+/* Stride 1 and out_w == in_w: lowering rows are shifted planes. */
+static int flat_rows(const nn_conv_geom *g)
+{
+    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
+}
+
+/* Output columns [lo, hi) of a row whose source column ox + x_off stays inside the row. */
+static inline void flat_columns(const nn_conv_geom *g, int64_t x_off, int64_t *lo, int64_t *hi)
+{
+    *lo = x_off < 0 ? -x_off : 0;
+    *hi = x_off > 0 ? g->out_w - x_off : g->out_w;
+    if (*lo > g->out_w)
+        *lo = g->out_w;
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+static void im2col_flat(const nn_conv_geom *g, const float *restrict x, float *restrict col)
+{
+    const int64_t w = g->in_w, plane = g->in_h * w, ohw = g->out_h * g->out_w;
+    for (int64_t c = 0; c < g->channels; c++) {
+        const float *xc = x + c * plane;
+        for (int64_t ki = 0; ki < g->kernel_h; ki++)
+            for (int64_t kj = 0; kj < g->kernel_w; kj++) {
+                float *restrict row = col + ((c * g->kernel_h + ki) * g->kernel_w + kj) * ohw;
+                const int64_t x_off = kj * g->dilation_w - g->pad_left;
+                const int64_t shift = (ki * g->dilation_h - g->pad_top) * w + x_off;
+                /* row[q] = xc[q + shift] where that lies in the plane, else 0 */
+                int64_t q0 = -shift > 0 ? -shift : 0, q1 = plane - shift;
+                q0 = q0 < ohw ? q0 : ohw;
+                q1 = q1 < ohw ? q1 : ohw;
+                q1 = q1 > q0 ? q1 : q0;
+                for (int64_t q = 0; q < q0; q++)
+                    row[q] = 0.0f;
+                const float *restrict src = xc + q0 + shift;
+                for (int64_t q = q0; q < q1; q++)
+                    row[q] = src[q - q0];
+                for (int64_t q = q1; q < ohw; q++)
+                    row[q] = 0.0f;
+                int64_t lo, hi;
+                flat_columns(g, x_off, &lo, &hi);
+                for (int64_t oy = 0; oy < g->out_h; oy++) {
+                    float *r = row + oy * g->out_w;
+                    for (int64_t ox = 0; ox < lo; ox++)
+                        r[ox] = 0.0f;
+                    for (int64_t ox = hi; ox < g->out_w; ox++)
+                        r[ox] = 0.0f;
+                }
+            }
+    }
+}
+
+/* The columns that wrapped are cleared in col itself (it is scratch) so the add is one
+ * long loop. */
+static void col2im_flat(const nn_conv_geom *g, float *restrict col, float *restrict x)
+{
+    const int64_t w = g->in_w, plane = g->in_h * w, ohw = g->out_h * g->out_w;
+    for (int64_t c = 0; c < g->channels; c++) {
+        float *xc = x + c * plane;
+        for (int64_t ki = 0; ki < g->kernel_h; ki++)
+            for (int64_t kj = 0; kj < g->kernel_w; kj++) {
+                float *restrict row = col + ((c * g->kernel_h + ki) * g->kernel_w + kj) * ohw;
+                const int64_t x_off = kj * g->dilation_w - g->pad_left;
+                const int64_t shift = (ki * g->dilation_h - g->pad_top) * w + x_off;
+                int64_t lo, hi;
+                flat_columns(g, x_off, &lo, &hi);
+                for (int64_t oy = 0; oy < g->out_h; oy++) {
+                    float *r = row + oy * g->out_w;
+                    for (int64_t ox = 0; ox < lo; ox++)
+                        r[ox] = 0.0f;
+                    for (int64_t ox = hi; ox < g->out_w; ox++)
+                        r[ox] = 0.0f;
+                }
+                int64_t q0 = -shift > 0 ? -shift : 0, q1 = plane - shift;
+                q0 = q0 < ohw ? q0 : ohw;
+                q1 = q1 < ohw ? q1 : ohw;
+                float *restrict dst = xc + q0 + shift;
+                for (int64_t q = q0; q < q1; q++)
+                    dst[q - q0] += row[q];
+            }
+    }
+}
+
 void nn_im2col(const nn_conv_geom *g, const float *restrict x, float *restrict col)
 {
+    if (flat_rows(g)) {
+        im2col_flat(g, x, col);
+        return;
+    }
     const int64_t in_h = g->in_h, in_w = g->in_w, out_h = g->out_h, out_w = g->out_w;
     const int64_t sh = g->stride_h, sw = g->stride_w;
     const int64_t plane = in_h * in_w, ohw = out_h * out_w;
@@ -62,8 +154,12 @@ void nn_im2col(const nn_conv_geom *g, const float *restrict x, float *restrict c
     }
 }
 
-void nn_col2im(const nn_conv_geom *g, const float *restrict col, float *restrict x)
+void nn_col2im(const nn_conv_geom *g, float *restrict col, float *restrict x)
 {
+    if (flat_rows(g)) {
+        col2im_flat(g, col, x);
+        return;
+    }
     const int64_t in_h = g->in_h, in_w = g->in_w, out_h = g->out_h, out_w = g->out_w;
     const int64_t sh = g->stride_h, sw = g->stride_w;
     const int64_t plane = in_h * in_w, ohw = out_h * out_w;
@@ -91,4 +187,41 @@ void nn_col2im(const nn_conv_geom *g, const float *restrict col, float *restrict
             }
         }
     }
+}
+
+void nn_im2row(const nn_conv_geom *g, const float *restrict xt, float *restrict rows)
+{
+    const int64_t C = g->channels, row_len = C * g->kernel_h * g->kernel_w;
+    for (int64_t oy = 0; oy < g->out_h; oy++)
+        for (int64_t ox = 0; ox < g->out_w; ox++) {
+            float *restrict dst = rows + (oy * g->out_w + ox) * row_len;
+            for (int64_t ki = 0; ki < g->kernel_h; ki++) {
+                const int64_t iy = oy * g->stride_h - g->pad_top + ki * g->dilation_h;
+                for (int64_t kj = 0; kj < g->kernel_w; kj++, dst += C) {
+                    const int64_t ix = ox * g->stride_w - g->pad_left + kj * g->dilation_w;
+                    if (iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w) {
+                        for (int64_t c = 0; c < C; c++)
+                            dst[c] = 0.0f;
+                        continue;
+                    }
+                    const float *restrict src = xt + (iy * g->in_w + ix) * C;
+                    for (int64_t c = 0; c < C; c++)
+                        dst[c] = src[c];
+                }
+            }
+        }
+}
+
+void nn_transpose(const float *restrict src, int64_t rows, int64_t cols, int64_t lds,
+                  float *restrict dst, int64_t ldd)
+{
+    enum { BLOCK = 16 };
+    for (int64_t r0 = 0; r0 < rows; r0 += BLOCK)
+        for (int64_t c0 = 0; c0 < cols; c0 += BLOCK) {
+            const int64_t r1 = r0 + BLOCK < rows ? r0 + BLOCK : rows;
+            const int64_t c1 = c0 + BLOCK < cols ? c0 + BLOCK : cols;
+            for (int64_t r = r0; r < r1; r++)
+                for (int64_t c = c0; c < c1; c++)
+                    dst[c * ldd + r] = src[r * lds + c];
+        }
 }

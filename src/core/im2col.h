@@ -26,7 +26,18 @@ static inline int64_t nn_conv_geom_col_rows(const nn_conv_geom *g)
 }
 
 void nn_im2col(const nn_conv_geom *g, const float *x, float *col);
-/* x += col2im(col). */
-void nn_col2im(const nn_conv_geom *g, const float *col, float *x);
+/* x += col2im(col). col is scratch: its padding entries may be overwritten. */
+void nn_col2im(const nn_conv_geom *g, float *col, float *x);
+
+/* The transposed lowering from a channels-last image xt[iy][ix][c] (in_h x in_w x
+ * channels): rows[oy * out_w + ox][(ki * kernel_w + kj) * channels + c] = xt[iy][ix][c], 0 in
+ * the padding. One output pixel's receptive field is one row, copied channel vectors at a
+ * time; the weight gradient is then a product with long contiguous rows. Note the column
+ * order (ki, kj, c): conv2d reorders the weight gradient it yields into torch's. */
+void nn_im2row(const nn_conv_geom *g, const float *xt, float *rows);
+
+/* dst[c][r] = src[r][c] for a rows x cols block (leading dimensions lds, ldd). */
+void nn_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                  int64_t ldd);
 
 #endif

@@ -36,6 +36,8 @@ static const char *const geometries[] = {
     "kernel: [3, 1], stride: [1, 2]",
     "kernel: 3, padding: [1, 2]",                     /* explicit (h, w) */
     "kernel: 3, padding: [0, 2, 1, 0]",               /* explicit top, bottom, left, right */
+    "kernel: 3, padding: [0, 0, 1, 1]",               /* rows as wide as the input: flat */
+    "kernel: [4, 3], padding: [3, 0, 1, 1]",
     "kernel: 3, padding: valid, stride: 2",
     "kernel: 3, padding: 1, stride: 2",
     "kernel: 3, padding: same, stride: 2",            /* TensorFlow-style asymmetric */
@@ -106,6 +108,9 @@ static void test_conv_forward_matches_direct(void **state)
         {"filters: 3, kernel: 1", 4, 3, 5, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0},
         {"filters: 2, kernel: 4, padding: [0, 2, 1, 0], stride: [1, 3]", 3, 5, 8, 2, 4, 4, 1, 3,
          1, 1, 1, 0, 1},
+        {"filters: 3, kernel: [4, 3], padding: [3, 0, 1, 1]", 2, 5, 7, 3, 4, 3, 1, 1, 1, 1, 1, 3,
+         1},
+        {"filters: 3, kernel: 5, padding: same", 3, 4, 3, 3, 5, 5, 1, 1, 1, 1, 1, 2, 2},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const direct_case *c = &cases[t];
