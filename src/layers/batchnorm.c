@@ -27,6 +27,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "layers/layer_util.h"
 #include "nn/dist.h"
 
@@ -117,6 +118,16 @@ static const nn_comm *sync_comm(const batchnorm *b, const nn_pass *pass)
     return b->sync && comm && comm->size > 1 ? comm : NULL;
 }
 
+/* Threads for the per-channel and per-plane loops of spatial inputs (dense inputs are
+ * small and stay on one thread). */
+static int spatial_threads(const batchnorm *b, int64_t batch)
+{
+    if (b->spatial == 1 || batch * b->channels * b->spatial < 32768)
+        return 1;
+    int threads = nn_threads();
+    return threads < b->channels ? threads : (int)b->channels;
+}
+
 /* Per plane: d = sum (x - center), q = sum (x - center)^2, with 16 partial sums. */
 static void plane_moments(const float *restrict x, int64_t n, float center, float *d, float *q)
 {
@@ -160,8 +171,12 @@ static void channel_sums(const batchnorm *b, const float *x, int64_t batch, doub
         }
         return;
     }
-    for (int64_t n = 0; n < batch; n++)
-        for (int64_t c = 0; c < C; c++) {
+    /* Channels over threads; each channel sums its planes in batch order, so the result
+     * does not depend on the thread count. */
+    const int threads = spatial_threads(b, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t n = 0; n < batch; n++) {
             const float *plane = x + (n * C + c) * S;
             const float p = nn_sum(plane, S) / (float)S;
             float d, q;
@@ -177,21 +192,24 @@ static void normalize(const batchnorm *b, const float *x, float *y, int64_t batc
                       const float *center, const float *scale, const float *shift)
 {
     const int64_t C = b->channels, S = b->spatial;
-    for (int64_t n = 0; n < batch; n++) {
-        if (S == 1) {
+    if (S == 1) {
+        for (int64_t n = 0; n < batch; n++) {
             const float *xr = x + n * C;
             float *yr = y + n * C;
             for (int64_t c = 0; c < C; c++)
                 yr[c] = (xr[c] - center[c]) * scale[c] + shift[c];
-            continue;
         }
-        for (int64_t c = 0; c < C; c++) {
-            const float *xp = x + (n * C + c) * S;
-            float *yp = y + (n * C + c) * S;
-            const float m = center[c], a = scale[c], s = shift[c];
-            for (int64_t i = 0; i < S; i++)
-                yp[i] = (xp[i] - m) * a + s;
-        }
+        return;
+    }
+    const int threads = spatial_threads(b, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t k = 0; k < batch * C; k++) {
+        const int64_t c = k % C;
+        const float *xp = x + k * S;
+        float *yp = y + k * S;
+        const float m = center[c], a = scale[c], s = shift[c];
+        for (int64_t i = 0; i < S; i++)
+            yp[i] = (xp[i] - m) * a + s;
     }
 }
 
@@ -256,20 +274,23 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
     /* Local per-channel sums of dy and dy * (x - mean). */
     double *sum_dy = b->sums, *sum_dy_xc = b->sums + C;
     memset(b->sums, 0, (size_t)(2 * C) * sizeof *b->sums);
-    for (int64_t n = 0; n < batch; n++) {
-        if (S == 1) {
+    const int threads = spatial_threads(b, batch);
+    if (S == 1) {
+        for (int64_t n = 0; n < batch; n++) {
             const float *xr = x + n * C, *dyr = dy + n * C;
             for (int64_t c = 0; c < C; c++) {
                 sum_dy[c] += dyr[c];
                 sum_dy_xc[c] += (double)dyr[c] * (xr[c] - mean[c]);
             }
-            continue;
         }
-        for (int64_t c = 0; c < C; c++) {
-            const int64_t at = (n * C + c) * S;
-            sum_dy[c] += nn_sum(dy + at, S);
-            sum_dy_xc[c] += nn_dot_dev(dy + at, x + at, S, (float)mean[c]);
-        }
+    } else {
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t n = 0; n < batch; n++) {
+                const int64_t at = (n * C + c) * S;
+                sum_dy[c] += nn_sum(dy + at, S);
+                sum_dy_xc[c] += nn_dot_dev(dy + at, x + at, S, (float)mean[c]);
+            }
     }
     const int acc = pass->grad_accumulate;
     if (!nn_layer_param_frozen(layer, P_WEIGHT)) {
@@ -303,8 +324,8 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
         k0[c] = pass->training ? (float)(-scale * sum_dy[c] / b->count) : 0.0f;
     }
     const int accumulate = layer->input_accumulate[0];
-    for (int64_t n = 0; n < batch; n++) {
-        if (S == 1) {
+    if (S == 1) {
+        for (int64_t n = 0; n < batch; n++) {
             const float *xr = x + n * C, *dyr = dy + n * C;
             float *dxr = dx + n * C;
             if (accumulate)
@@ -313,20 +334,21 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
             else
                 for (int64_t c = 0; c < C; c++)
                     dxr[c] = a[c] * dyr[c] + k1[c] * (xr[c] - center[c]) + k0[c];
-            continue;
         }
-        for (int64_t c = 0; c < C; c++) {
-            const int64_t at = (n * C + c) * S;
-            const float *xp = x + at, *dyp = dy + at;
-            float *dxp = dx + at;
-            const float ac = a[c], k1c = k1[c], k0c = k0[c], mc = center[c];
-            if (accumulate)
-                for (int64_t i = 0; i < S; i++)
-                    dxp[i] += ac * dyp[i] + k1c * (xp[i] - mc) + k0c;
-            else
-                for (int64_t i = 0; i < S; i++)
-                    dxp[i] = ac * dyp[i] + k1c * (xp[i] - mc) + k0c;
-        }
+        return;
+    }
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t k = 0; k < batch * C; k++) {
+        const int64_t c = k % C;
+        const float *xp = x + k * S, *dyp = dy + k * S;
+        float *dxp = dx + k * S;
+        const float ac = a[c], k1c = k1[c], k0c = k0[c], mc = center[c];
+        if (accumulate)
+            for (int64_t i = 0; i < S; i++)
+                dxp[i] += ac * dyp[i] + k1c * (xp[i] - mc) + k0c;
+        else
+            for (int64_t i = 0; i < S; i++)
+                dxp[i] = ac * dyp[i] + k1c * (xp[i] - mc) + k0c;
     }
 }
 

@@ -165,6 +165,56 @@ static void test_spatial_statistics_large_mean(void **state)
     nn_model_free(model);
 }
 
+static void test_large_spatial_matches_definition(void **state)
+{
+    (void)state;
+    /* Large enough for the threaded loops: outputs and input gradient against the formulas
+     * evaluated in double. */
+    enum { N = 3, C = 5, S = 40 * 50 };
+    static float x[N * C * S], dy[N * C * S];
+    nn_test_fill(x, N * C * S, 41, -1.0f, 3.0f);
+    nn_test_fill(dy, N * C * S, 42, -1.0f, 1.0f);
+    nn_model *model = fixture_model("{input: [5, 40, 50], layers: [{name: bn, type: batchnorm}]}",
+                                    N, 1);
+    randomize_bn(model, "bn", C);
+    const float *w = param(model, "bn/weight"), *b = param(model, "bn/bias");
+    forward(model, x, N, 1);
+    memcpy(model->output->dout, dy, sizeof dy);
+    nn_pass pass = {.batch = N, .training = 1};
+    nn_model_backward(model, &pass);
+    double worst_y = 0, worst_dx = 0;
+    for (int c = 0; c < C; c++) {
+        double mean = 0, var = 0, mdy = 0, mdyx = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < S; i++)
+                mean += x[(n * C + c) * S + i];
+        mean /= N * S;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < S; i++) {
+                double d = x[(n * C + c) * S + i] - mean;
+                var += d * d;
+                mdy += dy[(n * C + c) * S + i];
+                mdyx += dy[(n * C + c) * S + i] * d;
+            }
+        var /= N * S;
+        mdy /= N * S;
+        mdyx /= N * S;
+        const double inv = 1.0 / sqrt(var + 1e-5);
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < S; i++) {
+                const int at = (n * C + c) * S + i;
+                const double xc = x[at] - mean;
+                const double y = xc * inv * w[c] + b[c];
+                const double dx = w[c] * inv * (dy[at] - mdy - xc * inv * inv * mdyx);
+                worst_y = fmax(worst_y, fabs(model->output->out[at] - y));
+                worst_dx = fmax(worst_dx, fabs(model->layers[0]->dout[at] - dx));
+            }
+    }
+    if (worst_y > 1e-5 || worst_dx > 1e-5)
+        fail_msg("largest differences: output %g, input gradient %g", worst_y, worst_dx);
+    nn_model_free(model);
+}
+
 static void test_single_row_batch(void **state)
 {
     (void)state;
@@ -240,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_fan_out),
         cmocka_unit_test(test_running_statistics),
         cmocka_unit_test(test_spatial_statistics_large_mean),
+        cmocka_unit_test(test_large_spatial_matches_definition),
         cmocka_unit_test(test_single_row_batch),
         cmocka_unit_test(test_parameters_and_flags),
         cmocka_unit_test(test_batchnorm_config_errors),
