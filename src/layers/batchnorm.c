@@ -232,6 +232,10 @@ static void batchnorm_forward(nn_layer *layer, const nn_pass *pass)
             nn_comm_sum_doubles(comm, b->sums, 2 * C + 1);
         const double M = b->sums[2 * C];
         b->count = M;
+        /* No rows at all (a rank whose share of a tiny last batch is empty, without sync):
+         * nothing to normalize and no statistics to learn from. */
+        if (M <= 0)
+            return;
         const double m = b->momentum, unbias = M > 1 ? M / (M - 1) : 1.0;
         for (int64_t c = 0; c < C; c++) {
             double mean = b->sums[c] / M;
