@@ -9,8 +9,10 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/im2col.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "nn/config.h"
@@ -253,6 +255,28 @@ static void test_dense_after_conv(void **state)
                 " activation: relu}, {type: dense, units: 3}]}", 2);
 }
 
+/* The blocked transpose behind the channels-last lowering: whole tiles and both edges. */
+static void test_transpose(void **state)
+{
+    (void)state;
+    static const int64_t sizes[][2] = {{1, 784}, {16, 16}, {37, 50}, {64, 196}, {3, 17}};
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        const int64_t rows = sizes[t][0], cols = sizes[t][1], lds = cols + 3, ldd = rows + 5;
+        float *src = malloc((size_t)(rows * lds) * sizeof *src);
+        float *dst = malloc((size_t)(cols * ldd) * sizeof *dst);
+        for (int64_t i = 0; i < rows * lds; i++)
+            src[i] = (float)i;
+        nn_transpose(src, rows, cols, lds, dst, ldd);
+        for (int64_t r = 0; r < rows; r++)
+            for (int64_t c = 0; c < cols; c++)
+                if (dst[c * ldd + r] != src[r * lds + c])
+                    fail_msg("%lldx%lld: element (%lld, %lld)", (long long)rows, (long long)cols,
+                             (long long)r, (long long)c);
+        free(src);
+        free(dst);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_conv_shapes_and_flops),
         cmocka_unit_test(test_conv_config_errors),
         cmocka_unit_test(test_dense_after_conv),
+        cmocka_unit_test(test_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
