@@ -23,10 +23,10 @@
  * padding split with the odd pixel at the bottom/right (for stride 1 and even kernels too).
  *
  * Gradient checks (tests/unit/test_conv.c) cover stride, dilation, groups, every padding
- * mode, non-square kernels and odd sizes; tests/ref/test_conv_ref.py compares with torch. */
+ * mode, non-square kernels and odd sizes; tests/ref/test_cnn_layers_ref.py compares with
+ * torch. */
 #include <omp.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/gemm.h"
 #include "core/im2col.h"

@@ -16,9 +16,9 @@
  *
  * Speed: windows that reach into the padding are handled on a padded copy of the plane
  * (-inf for max, 0 for average), so every window is whole and the loops have no clipping
- * and no data-dependent branches: the innermost loop runs along a row of outputs (stride
- * apart in the input) and vectorizes; the running maximum, NaN test and first-maximum
- * search are selects, not jumps. Planes are split over nn_threads() threads. */
+ * and no data-dependent branches (maxima and first-maximum searches are selects and bit
+ * masks, not jumps), and they vectorize; the loop shapes are described at the kernels
+ * below. Planes are split over nn_threads() threads. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>

@@ -84,14 +84,14 @@ int main(int argc, char **argv)
     nn_pass pass = {.batch = batch, .training = 1, .seed = 1, .sample_ids = ids};
     const int n = model->n_layers;
     double *fwd = calloc((size_t)n, sizeof *fwd), *bwd = calloc((size_t)n, sizeof *bwd);
-    double *fwd_min = malloc((size_t)n * sizeof *fwd_min), *bwd_min = malloc((size_t)n * sizeof *bwd_min);
+    double *fwd_min = malloc((size_t)n * sizeof *fwd_min);
+    double *bwd_min = malloc((size_t)n * sizeof *bwd_min);
     for (int i = 0; i < n; i++)
         fwd_min[i] = bwd_min[i] = 1e30;
     double loss_time = 0, optim_time = 0, step_min = 1e30;
     int steps = 0;
     double start = 0, start_wall = 0;
-    for (int warm = 1;; warm = 0) {
-        (void)warm;
+    for (;;) {
         if (steps == 2) {
             start = now();
             start_wall = wall();
