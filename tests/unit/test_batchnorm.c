@@ -256,6 +256,8 @@ static void test_parameters_and_flags(void **state)
     assert_int_equal(model->n_state_floats >= 6, 1);
     assert_float_equal(nn_model_param_data(model, w)[2], 1.0f, 0);
     assert_float_equal(nn_model_param_data(model, rv)[2], 1.0f, 0);
+    /* summary FLOPs: conv 2 * 3 * 4 * 18 (no bias) + batchnorm 2 per value */
+    assert_int_equal(nn_model_flops_per_sample(model), 2 * 3 * 4 * 18 + 2 * 3 * 4);
     nn_model_free(model);
 }
 
