@@ -1,4 +1,4 @@
-/* The products of the convolution layers (nn_gemm_nn) and OpenBLAS set-up.
+/* The products of the convolution layers (nn_gemm_nn).
  *
  * nn_gemm_nn: C (MR x NR tiles) accumulates rank-1 updates, one per k: NR/VEC vector loads
  * of B's row k times MR broadcast elements of A's column k. MR x NR/VEC accumulators fill
@@ -8,20 +8,14 @@
  * This file is compiled with floating-point contraction (-ffp-contract=fast, see
  * CMakeLists.txt), so the multiply-adds become FMAs.
  *
- * OpenBLAS kernel selection: a DYNAMIC_ARCH OpenBLAS (Debian's) picks its kernels from the
- * CPU model when it loads. Versions older than the CPU (0.3.21 on AMD Zen 4/5, for one) do
- * not recognize it and fall back to the AVX2 "Haswell" or "Zen" kernels although the CPU
- * has AVX-512, which halves the speed of the dense layers. OPENBLAS_CORETYPE=SkylakeX fixes
- * that, but OpenBLAS reads it only at load time; nn_gemm_init re-runs OpenBLAS's own
- * dispatch with the variable set, through the two entry points that DYNAMIC_ARCH builds
- * export. They are declared weak: with any other OpenBLAS build they are absent and
- * nothing changes. A user (or site) that sets OPENBLAS_CORETYPE keeps their choice. */
+ * Why not cblas_sgemm: these products are small (M = 16..64 output channels) and OpenBLAS
+ * packs both operands on every call; with the kernels it runs here (OPENBLAS_CORETYPE may
+ * pin AVX2 ones) it reaches 60-80 GFLOP/s on them, this loop 110-160 on one AVX-512 core
+ * (tests/bench/bench_gemm prints both). */
 #include "core/gemm.h"
 
 #include <cblas.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #if defined(__AVX512F__)
 #define VEC 16
@@ -151,38 +145,6 @@ int nn_threads(void)
 {
     int threads = openblas_get_num_threads();
     return threads >= 1 ? threads : 1;
-}
-
-extern void gotoblas_dynamic_init(void) __attribute__((weak));
-extern void gotoblas_dynamic_quit(void) __attribute__((weak));
-
-static int cpu_has_avx512(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#else
-    return 0;
-#endif
-}
-
-void nn_gemm_init(void)
-{
-    static int done;
-    if (done)
-        return;
-    done = 1;
-    if (getenv("OPENBLAS_CORETYPE") || !gotoblas_dynamic_init || !gotoblas_dynamic_quit ||
-        !cpu_has_avx512())
-        return;
-    const char *core = openblas_get_corename();
-    if (!core || (strcasecmp(core, "haswell") != 0 && strcasecmp(core, "zen") != 0))
-        return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    gotoblas_dynamic_quit();
-    gotoblas_dynamic_init();
-    unsetenv("OPENBLAS_CORETYPE");
 }
 
 const char *nn_gemm_core(void)

@@ -1,5 +1,4 @@
-/* Matrix products for the convolution layers, and the OpenBLAS set-up shared by every layer
- * that multiplies matrices.
+/* Matrix products for the convolution layers.
  *
  * nn_gemm_nn is a single-threaded register-blocked product written with portable vector
  * types (AVX-512, AVX2 or SSE from the same source); the layers run one per thread on
@@ -22,10 +21,6 @@ void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, i
  * sets it from `train.threads`, or CPUs / ranks on the node), so the two never
  * oversubscribe the cores together. */
 int nn_threads(void);
-
-/* Once per process, before the first product: lets OpenBLAS use its AVX-512 kernels on
- * CPUs it does not know yet (see gemm.c). Safe to call any number of times. */
-void nn_gemm_init(void);
 
 /* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
 const char *nn_gemm_core(void);

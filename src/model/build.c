@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/gemm.h"
 #include "model/model_internal.h"
 
 static const char *const common_layer_keys[] = {
@@ -413,7 +412,6 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
                          unsigned flags, nn_model **out, nn_error *err)
 {
     *out = NULL;
-    nn_gemm_init(); /* before the first product of any layer */
     if (!model_cfg || nn_cfg_kind_of(model_cfg) != NN_CFG_MAP)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'model' section");
     nn_status st = nn_cfg_check_keys(model_cfg, model_keys, err);

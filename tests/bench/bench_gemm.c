@@ -62,7 +62,6 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--seconds"))
         seconds = atof(argv[2]);
     openblas_set_num_threads(1);
-    nn_gemm_init();
     printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nn_gemm_core());
     printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nn_gemm", "openblas",
            "max diff");
