@@ -50,6 +50,8 @@ static const char *const pools[] = {
     "size: 2, stride: 1",
     "size: [2, 3], stride: [1, 2]",
     "size: 2, padding: same",             /* odd input: one padded row/column at the end */
+    "size: 2, stride: 1, padding: same",  /* stride 1, padded at the bottom/right only */
+    "size: 3, stride: 1",                 /* stride 1 on the input itself */
     "size: 4, stride: 3, padding: [2, 1, 0, 2]",
 };
 
@@ -148,6 +150,34 @@ static void test_maxpool_ties_go_to_first(void **state)
     }
 }
 
+static void test_maxpool_nan_takes_the_gradient(void **state)
+{
+    (void)state;
+    /* As in torch, a NaN is the maximum of its window and receives the gradient; the other
+     * windows of the plane are unaffected. */
+    const char *yamls[] = {"{input: [1, 2, 4], layers: [{type: maxpool, size: 2}]}",
+                           "{input: [1, 2, 4], layers: [{type: maxpool, size: 2, stride: [1, 2],"
+                           " padding: [0, 1, 0, 0]}]}"};
+    for (int k = 0; k < 2; k++) {
+        const float x[8] = {1, NAN, 5, 2, 3, 4, 0, 1};
+        nn_model *m = run_forward(yamls[k], x, 1);
+        assert_true(isnan(m->output->out[0]));
+        assert_float_equal(m->output->out[1], 5.0f, 0);
+        m->output->dout[0] = 1.0f;
+        m->output->dout[1] = 2.0f;
+        for (int64_t i = 2; i < nn_model_output_size(m); i++)
+            m->output->dout[i] = 0.0f;
+        nn_pass pass = {.batch = 1, .training = 1};
+        nn_model_backward(m, &pass);
+        const float *dx = m->layers[0]->dout;
+        const float expect[8] = {0, 1, 2, 0, 0, 0, 0, 0};
+        for (int i = 0; i < 8; i++)
+            if (dx[i] != expect[i])
+                fail_msg("%s: dx[%d] = %g, expected %g", yamls[k], i, dx[i], expect[i]);
+        nn_model_free(m);
+    }
+}
+
 static void test_maxpool_matches_definition(void **state)
 {
     (void)state;
@@ -161,6 +191,8 @@ static void test_maxpool_matches_definition(void **state)
         {"size: 2", 7, 5, 2, 2, 0, 0},
         {"size: 2, padding: same", 7, 5, 2, 2, 0, 0},
         {"size: 3, stride: 2, padding: 1", 7, 6, 3, 2, 1, 1},
+        {"size: 3, stride: 1, padding: same", 6, 7, 3, 1, 1, 1},
+        {"size: 3, stride: 1", 6, 7, 3, 1, 0, 0},
     };
     for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
         const int64_t batch = 2, C = 3, h = cases[t].h, w = cases[t].w;
@@ -245,6 +277,7 @@ int main(void)
         cmocka_unit_test(test_global_avgpool_and_flatten),
         cmocka_unit_test(test_pool_values),
         cmocka_unit_test(test_maxpool_ties_go_to_first),
+        cmocka_unit_test(test_maxpool_nan_takes_the_gradient),
         cmocka_unit_test(test_maxpool_matches_definition),
         cmocka_unit_test(test_pool_shapes_and_errors),
     };
