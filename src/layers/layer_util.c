@@ -46,23 +46,6 @@ float nn_sum(const float *restrict x, int64_t n)
     return sum;
 }
 
-float nn_sum_sq_dev(const float *restrict x, int64_t n, float center)
-{
-    float acc[LANES] = {0};
-    int64_t i = 0;
-    for (; i + LANES <= n; i += LANES)
-        for (int j = 0; j < LANES; j++) {
-            float d = x[i + j] - center;
-            acc[j] += d * d;
-        }
-    float sum = 0.0f;
-    for (; i < n; i++)
-        sum += (x[i] - center) * (x[i] - center);
-    for (int j = 0; j < LANES; j++)
-        sum += acc[j];
-    return sum;
-}
-
 float nn_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float center)
 {
     float acc[LANES] = {0};

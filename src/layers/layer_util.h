@@ -19,8 +19,6 @@ void nn_store(float *dst, const float *src, int64_t n, int accumulate);
 /* Reductions written with 16 independent partial sums, so they vectorize without
  * -ffast-math (which we do not use: it would change results between builds). */
 float nn_sum(const float *x, int64_t n);
-/* sum of (x[i] - center)^2 */
-float nn_sum_sq_dev(const float *x, int64_t n, float center);
 /* sum of dy[i] * (x[i] - center) */
 float nn_dot_dev(const float *dy, const float *x, int64_t n, float center);
 

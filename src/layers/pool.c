@@ -614,11 +614,7 @@ static void global_avgpool_forward(nn_layer *layer, const nn_pass *pass)
     const int64_t planes = pass->batch * in.dim[0], plane_size = in.dim[1] * in.dim[2];
     const float scale = 1.0f / (float)plane_size;
     for (int64_t k = 0; k < planes; k++) {
-        const float *x = layer->inputs[0]->out + k * plane_size;
-        float sum = 0.0f;
-        for (int64_t i = 0; i < plane_size; i++)
-            sum += x[i];
-        layer->out[k] = sum * scale;
+        layer->out[k] = nn_sum(layer->inputs[0]->out + k * plane_size, plane_size) * scale;
     }
 }
 
