@@ -3,10 +3,20 @@
 
 #include <string.h>
 
+#include "core/gemm.h"
+
 void nn_layer_free_priv(nn_layer *layer)
 {
     free(layer->priv);
     layer->priv = NULL;
+}
+
+int nn_elementwise_threads(int64_t values, int64_t batch)
+{
+    if (values < (int64_t)1 << 17 || batch < 2)
+        return 1;
+    int threads = nn_threads();
+    return batch < threads ? (int)batch : threads;
 }
 
 void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int accumulate)
