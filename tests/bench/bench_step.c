@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "core/gemm.h"
@@ -155,6 +156,9 @@ int main(int argc, char **argv)
            (double)timed * (double)batch / elapsed_wall);
     printf("fastest step: wall %.1f ms, %.0f samples/s\n", 1e3 * step_min,
            (double)batch / step_min);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    printf("peak RSS %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
     free(fwd);
     free(bwd);
     free(fwd_min);
