@@ -66,10 +66,11 @@ nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
 
 /* ---- Watchdog ----------------------------------------------------------------------------
  * Every blocking wait on a collective goes through nn_comm_wait, which gives up after the
- * configured time: rank 0 names the ranks that have not reached the current step (from the
- * small step notices each rank sends it) and the whole job is aborted instead of hanging
- * until the allocation ends. */
+ * configured time: rank 0 names the ranks that never reached that collective (ranks that
+ * wait longer than a second tell it where they wait) and the whole job is aborted instead of
+ * hanging until the allocation ends. */
 void nn_watchdog_configure(double timeout_seconds);
+/* Where training is, for the messages. */
 void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step);
 void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what);
 

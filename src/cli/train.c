@@ -23,6 +23,18 @@ static void print_catalogue(FILE *out)
     fprintf(out, "layer types (model.layers[].type):\n");
     static const char *const layers[] = {
         "dense           units, bias=true: y = x W^T + b (inputs of any shape are flattened)",
+        "conv2d          filters, kernel (k or [kh, kw]), stride=1, padding=valid (same | valid "
+        "| p | [ph, pw] | [top, bottom, left, right]), dilation=1, groups=1, bias=true; "
+        "weight[out][in/groups][kh][kw] as torch",
+        "maxpool         size, stride=size, padding=valid (as conv2d; at most half the window)",
+        "avgpool         size, stride=size, padding=valid, count_include_pad=true (torch's "
+        "default: padding counts in the divisor)",
+        "global_avgpool  mean of each channel: (C, H, W) -> (C)",
+        "flatten         (C, H, W) -> (C*H*W)",
+        "batchnorm       momentum=0.1, eps=1e-5, sync=false: over the batch (and pixels of "
+        "(C, H, W) inputs); params weight, bias; state running_mean, running_var",
+        "add             sum of inputs of one shape (residual connections)",
+        "concat          inputs stacked along channels (inception); spatial sizes must match",
         "softmax         softmax over each sample's features",
         "log_softmax     log of softmax",
         "add             inputs: [a, b, ...]: elementwise sum of inputs of one shape "

@@ -103,6 +103,7 @@ void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step)
     sync->ready_from = sync->model->n_param_floats;
     sync->epoch = epoch;
     sync->step = step;
+    nn_watchdog_arrive(sync->comm, epoch, step);
 }
 
 void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
@@ -130,8 +131,6 @@ nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
         return NN_OK;
     while (sync->next < sync->n_buckets)
         start_next_bucket(sync);
-    /* "Arrived" means: finished backward and waiting for the others. */
-    nn_watchdog_arrive(sync->comm, sync->epoch, sync->step);
     double start = seconds();
     nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
     sync->stats.wait_seconds += seconds() - start;

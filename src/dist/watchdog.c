@@ -9,19 +9,45 @@
 #include "nn/dist.h"
 
 #define NOTICE_TAG 7301
-#define NOTICE_SLOTS 64
+#define NOTICE_AFTER_SECONDS 1.0
+#define MAX_COMMS 16
 
 static double timeout_seconds = 300;
-static int64_t notices[NOTICE_SLOTS][2]; /* send buffers: must outlive the freed requests */
-static int next_slot;
-static int64_t *latest_step; /* rank 0: latest step each rank announced */
-static int latest_size;
 static int64_t current_epoch, current_step;
+
+/* Collectives entered so far, per communicator: ranks that entered the same number are at
+ * the same collective. */
+typedef struct comm_count {
+    MPI_Comm comm;
+    int64_t entered;
+} comm_count;
+static comm_count counts[MAX_COMMS];
+
+static int64_t *count_of(MPI_Comm comm)
+{
+    for (int i = 0; i < MAX_COMMS; i++)
+        if (counts[i].comm == comm)
+            return &counts[i].entered;
+    for (int i = 0; i < MAX_COMMS; i++)
+        if (counts[i].comm == MPI_COMM_NULL || counts[i].comm == 0) {
+            counts[i].comm = comm;
+            counts[i].entered = 0;
+            return &counts[i].entered;
+        }
+    return &counts[0].entered; /* more communicators than slots: names may be imprecise */
+}
 
 void nn_watchdog_configure(double seconds)
 {
     if (seconds > 0)
         timeout_seconds = seconds;
+}
+
+void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step)
+{
+    (void)comm;
+    current_epoch = epoch;
+    current_step = step;
 }
 
 static double now(void)
@@ -31,80 +57,67 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int64_t encode(int epoch, int64_t step)
+/* Rank 0: the collective number each rank reported waiting in (-1: none yet). */
+static void drain_notices(const nn_comm *comm, int64_t *waiting_in)
 {
-    return ((int64_t)epoch << 40) | step;
-}
-
-static void drain_notices(const nn_comm *comm)
-{
-    if (!latest_step || latest_size != comm->size) {
-        free(latest_step);
-        latest_step = calloc((size_t)comm->size, sizeof *latest_step);
-        latest_size = comm->size;
-        if (!latest_step)
-            return;
-        for (int r = 0; r < comm->size; r++)
-            latest_step[r] = -1;
-    }
     for (;;) {
         int pending = 0;
         MPI_Status status;
         MPI_Iprobe(MPI_ANY_SOURCE, NOTICE_TAG, comm->comm, &pending, &status);
         if (!pending)
             break;
-        int64_t notice[2];
-        MPI_Recv(notice, 2, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, comm->comm,
+        int64_t entered;
+        MPI_Recv(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, comm->comm,
                  MPI_STATUS_IGNORE);
-        int64_t code = encode((int)notice[0], notice[1]);
-        if (code > latest_step[status.MPI_SOURCE])
-            latest_step[status.MPI_SOURCE] = code;
+        if (waiting_in && entered > waiting_in[status.MPI_SOURCE])
+            waiting_in[status.MPI_SOURCE] = entered;
     }
 }
 
-void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step)
-{
-    current_epoch = epoch;
-    current_step = step;
-    if (comm->size == 1)
-        return;
-    if (comm->rank == 0) {
-        drain_notices(comm);
-        if (latest_step)
-            latest_step[0] = encode(epoch, step);
-        return;
-    }
-    int64_t *notice = notices[next_slot];
-    next_slot = (next_slot + 1) % NOTICE_SLOTS;
-    notice[0] = epoch;
-    notice[1] = step;
-    MPI_Request request;
-    MPI_Isend(notice, 2, MPI_INT64_T, 0, NOTICE_TAG, comm->comm, &request);
-    MPI_Request_free(&request);
-}
-
+/* Waits for the requests. Nothing extra happens while collectives complete promptly; a rank
+ * that has waited a second tells rank 0 which collective it is waiting in, so that on a
+ * timeout rank 0 can name the ranks that never got there. */
 void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what)
 {
     if (count == 0)
         return;
+    int64_t *entered = count_of(comm->comm);
+    int64_t mine = ++*entered;
     double start = now();
+    int noticed = 0;
+    int64_t *waiting_in = NULL;
+    static int64_t notice; /* the send buffer must outlive the freed request */
     for (long spins = 0;; spins++) {
         int done = 0;
         MPI_Testall(count, requests, &done, MPI_STATUSES_IGNORE);
         if (done)
-            return;
+            break;
         if (spins % 1024 != 1023)
             continue;
-        if (comm->rank == 0 && comm->size > 1)
-            drain_notices(comm);
-        if (now() - start < timeout_seconds)
+        double waited = now() - start;
+        if (comm->size > 1 && waited > NOTICE_AFTER_SECONDS) {
+            if (comm->rank != 0 && !noticed) {
+                MPI_Request request;
+                notice = mine;
+                MPI_Isend(&notice, 1, MPI_INT64_T, 0, NOTICE_TAG, comm->comm, &request);
+                MPI_Request_free(&request);
+                noticed = 1;
+            } else if (comm->rank == 0) {
+                if (!waiting_in) {
+                    waiting_in = malloc((size_t)comm->size * sizeof *waiting_in);
+                    for (int r = 0; waiting_in && r < comm->size; r++)
+                        waiting_in[r] = -1;
+                }
+                drain_notices(comm, waiting_in);
+            }
+        }
+        if (waited < timeout_seconds)
             continue;
         char missing[512] = "";
-        if (comm->rank == 0 && latest_step) {
-            int64_t here = encode((int)current_epoch, current_step);
+        if (comm->rank == 0 && waiting_in) {
             size_t used = 0;
             for (int r = 1; r < comm->size && used < sizeof missing - 16; r++)
-                if (latest_step[r] < here)
+                if (waiting_in[r] < mine)
                     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                              used ? ", " : "", r);
         }
@@ -120,4 +133,8 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
         fflush(stderr);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    /* Notices that arrived after this collective completed are stale; drop them. */
+    if (comm->rank == 0 && comm->size > 1 && noticed == 0 && now() - start > NOTICE_AFTER_SECONDS)
+        drain_notices(comm, NULL);
+    free(waiting_in);
 }

@@ -223,21 +223,36 @@ static nn_status activation_build(nn_layer *layer, const nn_cfg *cfg, nn_error *
     return NN_OK;
 }
 
+/* Large activations (after convolutions) are split over threads in whole samples, so
+ * functions that look at a value's position in its sample (bipolar_relu) see the same. */
 static void activation_forward(nn_layer *layer, const nn_pass *pass)
 {
     const activation *a = layer->priv;
-    a->entry->forward(layer->inputs[0]->out, layer->out, pass->batch * a->params.sample_size,
-                      &a->params);
+    const int64_t size = a->params.sample_size, batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int t = 0; t < threads; t++) {
+        const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
+        a->entry->forward(layer->inputs[0]->out + first * size, layer->out + first * size,
+                          (end - first) * size, &a->params);
+    }
 }
 
 static void activation_backward(nn_layer *layer, const nn_pass *pass)
 {
     const activation *a = layer->priv;
     float *dx = layer->inputs[0]->dout;
-    if (dx)
-        a->entry->backward(layer->inputs[0]->out, layer->out, layer->dout, dx,
-                           pass->batch * a->params.sample_size, layer->input_accumulate[0],
-                           &a->params);
+    if (!dx)
+        return;
+    const int64_t size = a->params.sample_size, batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int t = 0; t < threads; t++) {
+        const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
+        a->entry->backward(layer->inputs[0]->out + first * size, layer->out + first * size,
+                           layer->dout + first * size, dx + first * size, (end - first) * size,
+                           layer->input_accumulate[0], &a->params);
+    }
 }
 
 static void activation_describe(const nn_layer *layer, char *buf, int size)

@@ -3,10 +3,20 @@
 
 #include <string.h>
 
+#include "core/gemm.h"
+
 void nn_layer_free_priv(nn_layer *layer)
 {
     free(layer->priv);
     layer->priv = NULL;
+}
+
+int nn_elementwise_threads(int64_t values, int64_t batch)
+{
+    if (values < (int64_t)1 << 17 || batch < 2)
+        return 1;
+    int threads = nn_threads();
+    return batch < threads ? (int)batch : threads;
 }
 
 void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int accumulate)
@@ -27,4 +37,36 @@ void nn_store(float *dst, const float *src, int64_t n, int accumulate)
             dst[i] += src[i];
     else
         memcpy(dst, src, (size_t)n * sizeof *dst);
+}
+
+enum { LANES = 16 };
+
+float nn_sum(const float *restrict x, int64_t n)
+{
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += x[i + j];
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += x[i];
+    for (int j = 0; j < LANES; j++)
+        sum += acc[j];
+    return sum;
+}
+
+float nn_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float center)
+{
+    float acc[LANES] = {0};
+    int64_t i = 0;
+    for (; i + LANES <= n; i += LANES)
+        for (int j = 0; j < LANES; j++)
+            acc[j] += dy[i + j] * (x[i + j] - center);
+    float sum = 0.0f;
+    for (; i < n; i++)
+        sum += dy[i] * (x[i] - center);
+    for (int j = 0; j < LANES; j++)
+        sum += acc[j];
+    return sum;
 }

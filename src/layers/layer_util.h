@@ -16,4 +16,15 @@ void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int
 /* Writes (or adds when accumulate) src into dst. */
 void nn_store(float *dst, const float *src, int64_t n, int accumulate);
 
+/* Threads for an elementwise pass over `values` floats: nn_threads() when there is enough
+ * work to pay for waking them (a few hundred microseconds at one thread), else 1. Split
+ * the batch into contiguous sample ranges, [batch * t / threads, batch * (t + 1) / threads). */
+int nn_elementwise_threads(int64_t values, int64_t batch);
+
+/* Reductions written with 16 independent partial sums, so they vectorize without
+ * -ffast-math (which we do not use: it would change results between builds). */
+float nn_sum(const float *x, int64_t n);
+/* sum of dy[i] * (x[i] - center) */
+float nn_dot_dev(const float *dy, const float *x, int64_t n, float center);
+
 #endif

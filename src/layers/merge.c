@@ -26,24 +26,36 @@ static nn_status add_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
+/* add and concat split large batches over threads by samples (nn_elementwise_threads). */
 static void add_forward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t n = pass->batch * nn_layer_out_size(layer);
-    float *y = layer->out;
-    memcpy(y, layer->inputs[0]->out, (size_t)n * sizeof *y);
-    for (int i = 1; i < layer->n_inputs; i++) {
-        const float *x = layer->inputs[i]->out;
-        for (int64_t k = 0; k < n; k++)
-            y[k] += x[k];
+    const int64_t size = nn_layer_out_size(layer), batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int t = 0; t < threads; t++) {
+        const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
+        float *y = layer->out;
+        memcpy(y + first, layer->inputs[0]->out + first, (size_t)(n - first) * sizeof *y);
+        for (int i = 1; i < layer->n_inputs; i++) {
+            const float *x = layer->inputs[i]->out;
+            for (int64_t k = first; k < n; k++)
+                y[k] += x[k];
+        }
     }
 }
 
 static void add_backward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t n = pass->batch * nn_layer_out_size(layer);
-    for (int i = 0; i < layer->n_inputs; i++)
-        if (layer->inputs[i]->dout)
-            nn_store(layer->inputs[i]->dout, layer->dout, n, layer->input_accumulate[i]);
+    const int64_t size = nn_layer_out_size(layer), batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int t = 0; t < threads; t++) {
+        const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
+        for (int i = 0; i < layer->n_inputs; i++)
+            if (layer->inputs[i]->dout)
+                nn_store(layer->inputs[i]->dout + first, layer->dout + first, n - first,
+                         layer->input_accumulate[i]);
+    }
 }
 
 static int64_t add_flops(const nn_layer *layer)
@@ -88,30 +100,35 @@ static nn_status concat_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
 static void concat_forward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t out_size = nn_layer_out_size(layer);
-    int64_t offset = 0;
-    for (int i = 0; i < layer->n_inputs; i++) {
-        const int64_t in_size = nn_layer_in_size(layer, i);
-        const float *x = layer->inputs[i]->out;
-        for (int64_t r = 0; r < pass->batch; r++)
-            memcpy(layer->out + r * out_size + offset, x + r * in_size,
-                   (size_t)in_size * sizeof *x);
-        offset += in_size;
+    const int64_t out_size = nn_layer_out_size(layer), batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * out_size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t r = 0; r < batch; r++) {
+        int64_t offset = 0;
+        for (int i = 0; i < layer->n_inputs; i++) {
+            const int64_t in_size = nn_layer_in_size(layer, i);
+            memcpy(layer->out + r * out_size + offset, layer->inputs[i]->out + r * in_size,
+                   (size_t)in_size * sizeof *layer->out);
+            offset += in_size;
+        }
     }
 }
 
 static void concat_backward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t out_size = nn_layer_out_size(layer);
-    int64_t offset = 0;
-    for (int i = 0; i < layer->n_inputs; i++) {
-        const int64_t in_size = nn_layer_in_size(layer, i);
-        float *dx = layer->inputs[i]->dout;
-        if (dx)
-            for (int64_t r = 0; r < pass->batch; r++)
+    const int64_t out_size = nn_layer_out_size(layer), batch = pass->batch;
+    const int threads = nn_elementwise_threads(batch * out_size, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t r = 0; r < batch; r++) {
+        int64_t offset = 0;
+        for (int i = 0; i < layer->n_inputs; i++) {
+            const int64_t in_size = nn_layer_in_size(layer, i);
+            float *dx = layer->inputs[i]->dout;
+            if (dx)
                 nn_store(dx + r * in_size, layer->dout + r * out_size + offset, in_size,
                          layer->input_accumulate[i]);
-        offset += in_size;
+            offset += in_size;
+        }
     }
 }
 

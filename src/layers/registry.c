@@ -6,7 +6,8 @@
 #include "model/model_internal.h"
 
 extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
-    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops;
+    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops, nn_conv2d_ops, nn_maxpool_ops, nn_avgpool_ops,
+    nn_global_avgpool_ops, nn_flatten_ops, nn_batchnorm_ops;
 
 int nn_activation_is_elementwise(const char *function);
 int nn_activation_count(void);
@@ -26,6 +27,12 @@ static const layer_entry layer_table[] = {
     {&nn_prelu_ops, 1},
     {&nn_rrelu_ops, 1},
     {&nn_dropout_ops, 0},
+    {&nn_conv2d_ops, 0},
+    {&nn_maxpool_ops, 0},
+    {&nn_avgpool_ops, 0},
+    {&nn_global_avgpool_ops, 0},
+    {&nn_flatten_ops, 0},
+    {&nn_batchnorm_ops, 0},
 };
 enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
 

@@ -82,7 +82,7 @@ nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
 
 /* Running statistics computed per rank (batchnorm without sync) are averaged before they are
  * saved or used for evaluation, as PyTorch DDP users do by hand. */
-static void average_unsynced_state(trainer *t)
+void nn_trainer_average_state(trainer *t)
 {
     if (t->comm->size == 1 || !t->model->unsynced_state || !t->model->n_state_floats)
         return;
@@ -181,7 +181,9 @@ void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, doub
 nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
                                 const double *epoch_row, nn_error *err)
 {
-    average_unsynced_state(t);
+    /* At the end of an epoch the state was averaged before validation already. */
+    if (step > 0)
+        nn_trainer_average_state(t);
     if (!t->is_root)
         return NN_OK;
     nn_status st = NN_OK;
@@ -214,7 +216,6 @@ nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
 {
     if (t->ckpt_every <= 0 || t->n_history == 0)
         return NN_OK;
-    average_unsynced_state(t);
     if (!t->is_root)
         return NN_OK;
     /* epoch-NNN.h5 links keep the weights each epoch ended with; last.h5 (rewritten, not

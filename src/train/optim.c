@@ -54,8 +54,21 @@ struct nn_optim {
     optim_hyper hyper;
     int64_t steps;
     int64_t n_floats;
+    int n_used;   /* leading slots this configuration needs (e.g. no max_exp_avg_sq without
+                   * amsgrad): only those are allocated and checkpointed */
     float *slots[NN_MAX_OPTIM_SLOTS];
 };
+
+static int slots_used(const nn_optim *opt)
+{
+    const optim_hyper *h = &opt->hyper;
+    const char *name = opt->kind->name;
+    if (!strcmp(name, "adam") || !strcmp(name, "adamw"))
+        return h->amsgrad ? 3 : 2;
+    if (!strcmp(name, "rmsprop"))
+        return h->centered ? 3 : h->momentum > 0 ? 2 : 1;
+    return opt->kind->n_slots;
+}
 
 /* Gradient with L2 and L1 penalties folded in, as torch.optim adds weight_decay * w. */
 static inline float penalized(const optim_view *v, int64_t i)
@@ -408,7 +421,8 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
         nn_cfg_free(empty);
     }
     opt->n_floats = model->n_param_floats;
-    for (int k = 0; !st && k < kind->n_slots; k++)
+    opt->n_used = slots_used(opt);
+    for (int k = 0; !st && k < opt->n_used; k++)
         if (!(opt->slots[k] = nn_alloc_floats(opt->n_floats ? opt->n_floats : 1)))
             st = nn_fail(err, NN_ERR_OTHER, "out of memory");
     if (st) {
@@ -444,7 +458,7 @@ void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
             .l1 = exempt ? 0 : opt->hyper.l1,
             .adapt = !(p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM)),
         };
-        for (int s = 0; s < opt->kind->n_slots; s++)
+        for (int s = 0; s < opt->n_used; s++)
             view.slot[s] = opt->slots[s] + p->offset;
         opt->kind->update(&view, &opt->hyper, lr, opt->steps);
     }
@@ -472,7 +486,7 @@ void nn_optim_set_steps(nn_optim *opt, int64_t steps)
 
 int nn_optim_slot_count(const nn_optim *opt)
 {
-    return opt->kind->n_slots;
+    return opt->n_used;
 }
 
 const char *nn_optim_slot_name(const nn_optim *opt, int k)

@@ -106,6 +106,9 @@ typedef struct trainer {
 } trainer;
 
 nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
+/* Averages running statistics computed per rank (batchnorm without sync) over the group, as
+ * DDP users do by hand, before evaluating or saving them. */
+void nn_trainer_average_state(trainer *t);
 /* Best value of a history column over the epochs run so far (NaN, 0 when none). */
 void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
                         int *epoch);

@@ -232,6 +232,7 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
                            .loss = tot.loss_sum / (double)tot.samples,
                            .accuracy = t->classification ? tot.correct / (double)tot.samples : NAN,
                            .val_loss = NAN, .val_accuracy = NAN};
+        nn_trainer_average_state(t);
         if (t->has_val)
             nn_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
                                 t->n_val, &m.val_loss, &m.val_accuracy);

@@ -40,7 +40,8 @@ fashion_mnist() {
 COMPARE="/usr/bin/python3 $NN_SOURCE_DIR/tests/tools/compare_h5.py"
 MPIRUN="mpirun --allow-run-as-root --oversubscribe --bind-to none"
 
-# A small Fashion-MNIST experiment: 4000 training rows (10% validation), 1000 test rows.
+# A small Fashion-MNIST experiment: 4000 training rows (10% validation), 1000 test rows; the
+# model has synchronized batchnorm and dropout, whose results must not depend on the ranks.
 small_config() {
     local data
     data=$(fashion_mnist)
@@ -49,7 +50,9 @@ data: {path: $data, train_rows: [0, 4000], val: {split: 0.1}, test_rows: [0, 100
 model:
   input: [1, 28, 28]
   layers:
-    - {name: fc1, type: dense, units: 64, activation: relu}
+    - {name: fc1, type: dense, units: 64, bias: false}
+    - {name: bn1, type: batchnorm, sync: true, activation: relu}
+    - {name: drop1, type: dropout, p: 0.2}
     - {name: fc2, type: dense, units: 32, activation: tanh}
     - {name: out, type: dense, units: 10}
 train: {epochs: 3, batch_size: 64, loss: cross_entropy, optimizer: {type: adam, lr: 0.002},

@@ -44,13 +44,22 @@ static double objective(void *opaque)
 
 int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol, double rtol)
 {
+    return fixture_gradcheck_at(model, batch, training, atol, rtol, NULL);
+}
+
+int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
+                         double rtol, const float *input)
+{
     int64_t in_n = batch * nn_model_input_size(model);
     int64_t out_n = batch * nn_model_output_size(model);
     float *r = malloc((size_t)out_n * sizeof *r);
     int64_t ids[4096];
     for (int64_t i = 0; i < batch && i < 4096; i++)
         ids[i] = 1000 + i;
-    nn_test_fill(nn_model_input(model), in_n, 11, -2.0f, 2.0f);
+    if (input)
+        memcpy(nn_model_input(model), input, (size_t)in_n * sizeof *input);
+    else
+        nn_test_fill(nn_model_input(model), in_n, 11, -2.0f, 2.0f);
     nn_test_fill(r, out_n, 12, -1.0f, 1.0f);
     objective_ctx ctx = {.model = model, .weights = r,
                          .pass = {.batch = batch, .training = training, .seed = 5,

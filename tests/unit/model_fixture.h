@@ -13,4 +13,9 @@ nn_model *fixture_model(const char *model_yaml, int64_t batch, uint64_t seed);
  * first disagreement. training selects the pass mode. */
 int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol, double rtol);
 
+/* The same at a given input (batch x input size floats) instead of a random one: for
+ * layers with kinks (max pooling), where inputs must stay clear of ties. */
+int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
+                         double rtol, const float *input);
+
 #endif

@@ -1,0 +1,154 @@
+/* The products of the convolution layers (nn_gemm_nn).
+ *
+ * nn_gemm_nn: C (MR x NR tiles) accumulates rank-1 updates, one per k: NR/VEC vector loads
+ * of B's row k times MR broadcast elements of A's column k. MR x NR/VEC accumulators fill
+ * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
+ * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
+ * at the right edge work on a zero-padded copy of B's last columns and a private C tile.
+ * This file is compiled with floating-point contraction (-ffp-contract=fast, see
+ * CMakeLists.txt), so the multiply-adds become FMAs.
+ *
+ * Why not cblas_sgemm: these products are small (M = 16..64 output channels) and OpenBLAS
+ * packs both operands on every call; with the kernels it runs here (OPENBLAS_CORETYPE may
+ * pin AVX2 ones) it reaches 60-80 GFLOP/s on them, this loop 110-160 on one AVX-512 core
+ * (tests/bench/bench_gemm prints both). */
+#include "core/gemm.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#if defined(__AVX512F__)
+#define VEC 16
+#define MR 12
+#elif defined(__AVX__)
+#define VEC 8
+#define MR 6
+#else
+#define VEC 4
+#define MR 4
+#endif
+#define NV 2              /* vectors per tile row */
+#define NR (NV * VEC)     /* tile columns */
+#define KC 256            /* k block: a KC x NR panel of B is 32 KiB with AVX-512 */
+
+typedef float vfloat __attribute__((vector_size(VEC * sizeof(float))));
+
+static inline vfloat load(const float *p)
+{
+    vfloat v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store(float *p, vfloat v)
+{
+    memcpy(p, &v, sizeof v);
+}
+
+/* One mr x NR tile of C over kc values of k. mr is a constant at every call site, so the
+ * accumulators are registers. */
+static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
+                                                       const float *restrict a, int64_t a_rs,
+                                                       int64_t a_cs, const float *restrict b,
+                                                       int64_t ldb, float *restrict c,
+                                                       int64_t ldc, int accumulate)
+{
+    vfloat acc[MR][NV];
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = accumulate ? load(c + m * ldc + v * VEC) : (vfloat){0};
+    for (int64_t k = 0; k < kc; k++) {
+        vfloat bv[NV];
+        for (int v = 0; v < NV; v++)
+            bv[v] = load(b + k * ldb + v * VEC);
+        for (int m = 0; m < mr; m++) {
+            const float s = a[m * a_rs + k * a_cs];
+            for (int v = 0; v < NV; v++)
+                acc[m][v] += bv[v] * s;
+        }
+    }
+    for (int m = 0; m < mr; m++)
+        for (int v = 0; v < NV; v++)
+            store(c + m * ldc + v * VEC, acc[m][v]);
+}
+
+#define TILE_CASE(n)                                                                           \
+    case n:                                                                                    \
+        tile(n, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                                \
+        break;
+
+static void tile_rows(int mr, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs,
+                      const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
+{
+    switch (mr) {
+        TILE_CASE(1)
+        TILE_CASE(2)
+        TILE_CASE(3)
+        TILE_CASE(4)
+#if MR > 4
+        TILE_CASE(5)
+        TILE_CASE(6)
+#endif
+#if MR > 6
+        TILE_CASE(7)
+        TILE_CASE(8)
+        TILE_CASE(9)
+        TILE_CASE(10)
+        TILE_CASE(11)
+        TILE_CASE(12)
+#endif
+    default:
+        break;
+    }
+}
+
+void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
+                const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+{
+    if (K <= 0) {
+        if (!accumulate)
+            for (int64_t m = 0; m < M; m++)
+                memset(C + m * ldc, 0, (size_t)N * sizeof *C);
+        return;
+    }
+    const int64_t n_full = N / NR * NR, n_tail = N - n_full;
+    float b_tail[KC * NR], c_tail[MR * NR];
+    memset(c_tail, 0, sizeof c_tail);
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = K - k0 < KC ? K - k0 : KC;
+        const int acc = accumulate || k0 > 0;
+        const float *a_k = A + k0 * a_cs, *b_k = B + k0 * ldb;
+        for (int64_t j = 0; j < n_full; j += NR)
+            for (int64_t i = 0; i < M; i += MR)
+                tile_rows(M - i < MR ? (int)(M - i) : MR, kc, a_k + i * a_rs, a_rs, a_cs,
+                          b_k + j, ldb, C + i * ldc + j, ldc, acc);
+        if (!n_tail)
+            continue;
+        for (int64_t k = 0; k < kc; k++) {
+            memcpy(b_tail + k * NR, b_k + k * ldb + n_full, (size_t)n_tail * sizeof *b_tail);
+            memset(b_tail + k * NR + n_tail, 0, (size_t)(NR - n_tail) * sizeof *b_tail);
+        }
+        for (int64_t i = 0; i < M; i += MR) {
+            const int mr = M - i < MR ? (int)(M - i) : MR;
+            float *c = C + i * ldc + n_full;
+            if (acc)
+                for (int m = 0; m < mr; m++)
+                    memcpy(c_tail + m * NR, c + m * ldc, (size_t)n_tail * sizeof *c);
+            tile_rows(mr, kc, a_k + i * a_rs, a_rs, a_cs, b_tail, NR, c_tail, NR, acc);
+            for (int m = 0; m < mr; m++)
+                memcpy(c + m * ldc, c_tail + m * NR, (size_t)n_tail * sizeof *c);
+        }
+    }
+}
+
+int nn_threads(void)
+{
+    int threads = openblas_get_num_threads();
+    return threads >= 1 ? threads : 1;
+}
+
+const char *nn_gemm_core(void)
+{
+    const char *core = openblas_get_corename();
+    return core ? core : "unknown";
+}

@@ -1,0 +1,28 @@
+/* Matrix products for the convolution layers.
+ *
+ * nn_gemm_nn is a single-threaded register-blocked product written with portable vector
+ * types (AVX-512, AVX2 or SSE from the same source); the layers run one per thread on
+ * separate samples. It reads A through two strides, so A, A^T and a row range of either
+ * need no copies, and it streams the rows of B directly (no packing): the three products of
+ * a convolution step (forward, weight gradient, input gradient) all have a long, contiguous
+ * B and a small A. */
+#ifndef NN_CORE_GEMM_H
+#define NN_CORE_GEMM_H
+
+#include <stdint.h>
+
+/* C[m][n] (+)= sum_k A(m, k) * B[k][n] for m < M, n < N, k < K, where
+ * A(m, k) = A[m * a_rs + k * a_cs], B[k][n] = B[k * ldb + n], C[m][n] = C[m * ldc + n].
+ * accumulate = 0 overwrites C (which may then hold anything, even NaN). */
+void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
+                const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+
+/* Threads for nntrain's own parallel loops: the number OpenBLAS is set to use (the trainer
+ * sets it from `train.threads`, or CPUs / ranks on the node), so the two never
+ * oversubscribe the cores together. */
+int nn_threads(void);
+
+/* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
+const char *nn_gemm_core(void);
+
+#endif

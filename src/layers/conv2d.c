@@ -1,0 +1,322 @@
+/* 2-D convolution (cross-correlation, as torch.nn.Conv2d) with stride, dilation, groups and
+ * padding `same` / `valid` / explicit, on NCHW tensors. Weights are
+ * weight[out][in / groups][kh][kw] and bias[out], PyTorch's layout.
+ *
+ * Per sample and group, with K = (in / groups) * kh * kw kernel rows and P output pixels:
+ *   forward   col = im2col(x)                 (K x P)
+ *             y   = W col                     (out x P; a 1x1, stride 1, unpadded
+ *                                              convolution uses x itself as col)
+ *   backward  rows = im2row(x channels-last)  (P x K, columns in (kh, kw, in) order)
+ *             dW += dy rows                   (summed over the samples, reordered to torch's
+ *                                              layout once per batch)
+ *             db += row sums of dy
+ *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
+ * All three products have the small operand (W or dy) as A and a long contiguous B, the
+ * shape nn_gemm_nn is built for (src/core/gemm.c); nothing is packed.
+ *
+ * Threads: samples are split over nn_threads() threads (OpenMP), each with its own slice of
+ * the model workspace for its lowered matrices and its own weight-gradient partial sums,
+ * added up in a fixed order after the loop, so a run is deterministic for a given thread
+ * count.
+ *
+ * Padding `same` follows TensorFlow/Keras and torch: out = ceil(in / stride), the total
+ * padding split with the odd pixel at the bottom/right (for stride 1 and even kernels too).
+ *
+ * Gradient checks (tests/unit/test_conv.c) cover stride, dilation, groups, every padding
+ * mode, non-square kernels and odd sizes; tests/ref/test_cnn_layers_ref.py compares with
+ * torch. */
+#include <omp.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "core/im2col.h"
+#include "layers/conv_util.h"
+#include "layers/layer_util.h"
+
+typedef struct conv2d {
+    int64_t in_c, out_c, groups;
+    nn_conv_geom geom;       /* of one group: channels = in_c / groups */
+    nn_conv_padding padding;
+    int has_bias;
+    int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
+    int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
+    int threads;             /* workspace slots planned at build */
+    int64_t slot_floats;     /* workspace per thread */
+} conv2d;
+
+/* A thread's workspace slot: forward uses col; backward the rest. */
+typedef struct conv_slot {
+    float *col;      /* K x P (forward) */
+    float *rows;     /* P x K (backward, not for direct convolutions) */
+    float *xt;       /* in_pixels x in/groups: x channels-last */
+    float *dcol;     /* K x P */
+    float *dw;       /* out x K, (kh, kw, in) column order */
+    float *db;       /* out */
+} conv_slot;
+
+static int64_t round16(int64_t n)
+{
+    return (n + 15) & ~(int64_t)15;
+}
+
+static conv_slot slot_at(const conv2d *c, float *workspace, int t)
+{
+    float *base = workspace + t * c->slot_floats;
+    const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
+    conv_slot s;
+    s.col = base;
+    s.rows = base;
+    s.xt = s.rows + lowered;
+    s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
+    s.dw = s.dcol + lowered;
+    s.db = s.dw + round16(c->out_c * c->col_rows);
+    return s;
+}
+
+static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
+                                          "dilation", "groups", "bias", NULL};
+
+static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
+{
+    conv2d *c = calloc(1, sizeof *c);
+    if (!c)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    layer->priv = c;
+    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    if (st)
+        return st;
+    const nn_shape in = layer->inputs[0]->out_shape;
+    int64_t filters = 0, kernel[2], stride[2], dilation[2];
+    if ((st = nn_cfg_read_int(cfg, "filters", 0, &filters, err)) ||
+        (st = nn_conv_read_pair(layer, cfg, "kernel", 0, kernel, err)) ||
+        (st = nn_conv_read_pair(layer, cfg, "stride", 1, stride, err)) ||
+        (st = nn_conv_read_pair(layer, cfg, "dilation", 1, dilation, err)) ||
+        (st = nn_cfg_read_int(cfg, "groups", 1, &c->groups, err)) ||
+        (st = nn_cfg_read_bool(cfg, "bias", 1, &c->has_bias, err)))
+        return st;
+    if (filters < 1)
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "filters") ? nn_cfg_get(cfg, "filters") : cfg,
+                           "conv2d layer '%s' needs 'filters' >= 1", layer->name);
+    c->in_c = in.dim[0];
+    c->out_c = filters;
+    if (c->groups < 1 || c->in_c % c->groups || c->out_c % c->groups)
+        return nn_cfg_fail(err, nn_cfg_get(cfg, "groups") ? nn_cfg_get(cfg, "groups") : cfg,
+                           "conv2d layer '%s': groups (%lld) must divide both the input "
+                           "channels (%lld) and filters (%lld)", layer->name,
+                           (long long)c->groups, (long long)c->in_c, (long long)c->out_c);
+    nn_conv_geom *g = &c->geom;
+    g->channels = c->in_c / c->groups;
+    g->in_h = in.dim[1];
+    g->in_w = in.dim[2];
+    g->kernel_h = kernel[0];
+    g->kernel_w = kernel[1];
+    g->stride_h = stride[0];
+    g->stride_w = stride[1];
+    g->dilation_h = dilation[0];
+    g->dilation_w = dilation[1];
+    if ((st = nn_conv_read_padding(layer, cfg, g, &c->padding, err)))
+        return st;
+
+    c->pixels = g->out_h * g->out_w;
+    c->col_rows = nn_conv_geom_col_rows(g);
+    c->group_out = c->out_c / c->groups;
+    c->in_size = nn_shape_size(in);
+    c->out_size = c->out_c * c->pixels;
+    c->in_pixels = g->in_h * g->in_w;
+    c->direct = g->kernel_h == 1 && g->kernel_w == 1 && g->stride_h == 1 &&
+                g->stride_w == 1 && c->padding.top == 0 && c->padding.bottom == 0 &&
+                c->padding.left == 0 && c->padding.right == 0;
+    layer->out_shape = nn_shape_3d(c->out_c, g->out_h, g->out_w);
+    c->threads = nn_threads();
+    const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
+    c->slot_floats = 2 * lowered + round16(c->in_pixels * g->channels) +
+                     round16(c->out_c * c->col_rows) + round16(c->out_c);
+    layer->workspace_floats = c->threads * c->slot_floats;
+
+    const int64_t receptive = g->kernel_h * g->kernel_w;
+    int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
+    nn_layer_add_param(layer, "weight", 4, wdims, g->channels * receptive, c->out_c * receptive,
+                       NULL, 0);
+    if (c->has_bias)
+        nn_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
+                           c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
+    return NN_OK;
+}
+
+/* Threads for a call: as many as are set, planned for and useful. */
+static int call_threads(const conv2d *c, int64_t batch)
+{
+    int threads = nn_threads();
+    threads = threads < c->threads ? threads : c->threads;
+    return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
+}
+
+static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
+{
+    const conv2d *c = layer->priv;
+    const float *w = nn_layer_param(layer, 0);
+    const float *bias = c->has_bias ? nn_layer_param(layer, 1) : NULL;
+    float *workspace = nn_layer_workspace(layer);
+    const float *x_all = layer->inputs[0]->out;
+    float *y_all = layer->out;
+    const int64_t in_group = c->geom.channels * c->in_pixels;
+    const int64_t out_group = c->group_out * c->pixels;
+    const int threads = call_threads(c, pass->batch);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < pass->batch; n++) {
+            const float *x = x_all + n * c->in_size;
+            float *y = y_all + n * c->out_size;
+            if (bias)
+                for (int64_t o = 0; o < c->out_c; o++)
+                    for (int64_t p = 0; p < c->pixels; p++)
+                        y[o * c->pixels + p] = bias[o];
+            for (int64_t grp = 0; grp < c->groups; grp++) {
+                const float *col = x + grp * in_group;
+                if (!c->direct) {
+                    nn_im2col(&c->geom, col, slot.col);
+                    col = slot.col;
+                }
+                nn_gemm_nn(c->group_out, c->pixels, c->col_rows,
+                           w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
+                           y + grp * out_group, c->pixels, bias != NULL);
+            }
+        }
+    }
+}
+
+/* The per-sample work of backward: weight-gradient partial sums into the slot, input
+ * gradient into dx (NULL: not needed). */
+static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
+                            const float *x, const float *dy, float *dx, int dx_accumulate,
+                            int weight_grad, int bias_grad)
+{
+    const int64_t in_group = c->geom.channels * c->in_pixels;
+    const int64_t out_group = c->group_out * c->pixels;
+    const int64_t wg_size = c->group_out * c->col_rows;
+    if (bias_grad)
+        for (int64_t o = 0; o < c->out_c; o++)
+            slot->db[o] += nn_sum(dy + o * c->pixels, c->pixels);
+    if (dx && !c->direct && !dx_accumulate)
+        memset(dx, 0, (size_t)c->in_size * sizeof *dx);
+    for (int64_t grp = 0; grp < c->groups; grp++) {
+        const float *dyg = dy + grp * out_group;
+        if (weight_grad) {
+            /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
+            nn_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
+                         slot->xt, c->geom.channels);
+            const float *rows = slot->xt;
+            if (!c->direct) {
+                nn_im2row(&c->geom, slot->xt, slot->rows);
+                rows = slot->rows;
+            }
+            nn_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
+                       c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+        }
+        if (dx) {
+            /* W^T: element (k, o) of group grp at w[o * K + k]. */
+            const float *wg = w + grp * wg_size;
+            float *dxg = dx + grp * in_group;
+            if (c->direct) {
+                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                           c->pixels, dxg, c->pixels, dx_accumulate);
+            } else {
+                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                           c->pixels, slot->dcol, c->pixels, 0);
+                nn_col2im(&c->geom, slot->dcol, dxg);
+            }
+        }
+    }
+}
+
+static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
+{
+    const conv2d *c = layer->priv;
+    const nn_conv_geom *g = &c->geom;
+    const float *w = nn_layer_param(layer, 0);
+    const int weight_grad = !nn_layer_param_frozen(layer, 0);
+    const int bias_grad = c->has_bias && !nn_layer_param_frozen(layer, 1);
+    float *dx_all = layer->inputs[0]->dout;
+    const int dx_accumulate = layer->input_accumulate[0];
+    float *workspace = nn_layer_workspace(layer);
+    const float *x_all = layer->inputs[0]->out;
+    const float *dy_all = layer->dout;
+    const int threads = call_threads(c, pass->batch);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
+        if (weight_grad)
+            memset(slot.dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot.dw);
+        if (bias_grad)
+            memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < pass->batch; n++)
+            backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+                            dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
+                            weight_grad, bias_grad);
+    }
+    /* Sum the threads' partials in thread order; the weight gradient changes from the
+     * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */
+    const int acc = pass->grad_accumulate;
+    if (weight_grad) {
+        float *dw = nn_layer_grad(layer, 0);
+        const int64_t C = g->channels, kk = g->kernel_h * g->kernel_w;
+        for (int64_t o = 0; o < c->out_c; o++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t k = 0; k < kk; k++) {
+                    float sum = 0.0f;
+                    for (int t = 0; t < threads; t++)
+                        sum += slot_at(c, workspace, t).dw[o * c->col_rows + k * C + ci];
+                    float *dst = dw + o * c->col_rows + ci * kk + k;
+                    *dst = acc ? *dst + sum : sum;
+                }
+    }
+    if (bias_grad) {
+        float *db = nn_layer_grad(layer, 1);
+        for (int64_t o = 0; o < c->out_c; o++) {
+            float sum = 0.0f;
+            for (int t = 0; t < threads; t++)
+                sum += slot_at(c, workspace, t).db[o];
+            db[o] = acc ? db[o] + sum : sum;
+        }
+    }
+}
+
+static int64_t conv2d_flops(const nn_layer *layer)
+{
+    const conv2d *c = layer->priv;
+    return 2 * c->out_c * c->pixels * c->col_rows + (c->has_bias ? c->out_size : 0);
+}
+
+static void conv2d_describe(const nn_layer *layer, char *buf, int size)
+{
+    const conv2d *c = layer->priv;
+    const nn_conv_geom *g = &c->geom;
+    char pad[48], extra[64] = "";
+    nn_conv_format_padding(&c->padding, pad, sizeof pad);
+    int used = 0;
+    if (g->dilation_h != 1 || g->dilation_w != 1)
+        used += snprintf(extra + used, sizeof extra - (size_t)used, " dilation=%lldx%lld",
+                         (long long)g->dilation_h, (long long)g->dilation_w);
+    if (c->groups != 1)
+        used += snprintf(extra + used, sizeof extra - (size_t)used, " groups=%lld",
+                         (long long)c->groups);
+    if (!c->has_bias)
+        snprintf(extra + used, sizeof extra - (size_t)used, " no-bias");
+    snprintf(buf, (size_t)size, "%lld %lldx%lld /%lldx%lld pad=%s%s", (long long)c->out_c,
+             (long long)g->kernel_h, (long long)g->kernel_w, (long long)g->stride_h,
+             (long long)g->stride_w, pad, extra);
+}
+
+const nn_layer_ops nn_conv2d_ops = {
+    .type = "conv2d",
+    .keys = conv2d_keys,
+    .build = conv2d_build,
+    .forward = conv2d_forward,
+    .backward = conv2d_backward,
+    .flops = conv2d_flops,
+    .destroy = nn_layer_free_priv,
+    .describe = conv2d_describe,
+};

@@ -1,0 +1,91 @@
+/* nn_gemm_nn (src/core/gemm.c) against OpenBLAS cblas_sgemm, one thread, on the products of
+ * the convolution layers of launch/configs/resnet-inception.yaml (per sample), with the
+ * largest difference between the two results. Not a test: it prints GFLOP/s.
+ *
+ *   bench_gemm [--seconds S]     (OpenBLAS runs with whatever OPENBLAS_CORETYPE says) */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/gemm.h"
+#include "nn/rng.h"
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct shape {
+    const char *name;
+    int m, n, k;
+    int a_trans; /* A given as K x M (the input-gradient product reads W^T) */
+} shape;
+
+static const shape shapes[] = {
+    {"res_conv2 forward  W col", 64, 784, 576, 0},
+    {"res_conv2 dW       dy rows", 64, 576, 784, 0},
+    {"res_conv2 dcol     W^T dy", 576, 784, 64, 1},
+    {"inc_5x5 forward", 64, 196, 1600, 0},
+    {"inc_5x5 dW", 64, 1600, 196, 0},
+    {"inc_5x5 dcol", 1600, 196, 64, 1},
+    {"inc_3x3 forward", 64, 196, 576, 0},
+    {"1x1 64 -> 64, 14x14", 64, 196, 64, 0},
+};
+
+static double rate(int ours, const shape *s, const float *a, const float *b, float *c,
+                   double seconds)
+{
+    const int lda = s->a_trans ? s->m : s->k;
+    int runs = 0;
+    double start = now(), elapsed;
+    do {
+        if (ours)
+            nn_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b, s->n,
+                       c, s->n, 0);
+        else
+            cblas_sgemm(CblasRowMajor, s->a_trans ? CblasTrans : CblasNoTrans, CblasNoTrans,
+                        s->m, s->n, s->k, 1.0f, a, lda, b, s->n, 0.0f, c, s->n);
+        runs++;
+        elapsed = now() - start;
+    } while (elapsed < seconds);
+    return 2.0 * s->m * s->n * s->k * runs / elapsed / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    double seconds = 0.3;
+    if (argc == 3 && !strcmp(argv[1], "--seconds"))
+        seconds = atof(argv[2]);
+    openblas_set_num_threads(1);
+    printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nn_gemm_core());
+    printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nn_gemm", "openblas",
+           "max diff");
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const shape *s = &shapes[i];
+        float *a = malloc((size_t)s->m * s->k * sizeof *a);
+        float *b = malloc((size_t)s->k * s->n * sizeof *b);
+        float *c1 = malloc((size_t)s->m * s->n * sizeof *c1);
+        float *c2 = malloc((size_t)s->m * s->n * sizeof *c2);
+        nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, (uint32_t)i);
+        for (int64_t j = 0; j < (int64_t)s->m * s->k; j++)
+            a[j] = nn_rng_uniform(&rng) - 0.5f;
+        for (int64_t j = 0; j < (int64_t)s->k * s->n; j++)
+            b[j] = nn_rng_uniform(&rng) - 0.5f;
+        double ours = rate(1, s, a, b, c1, seconds), theirs = rate(0, s, a, b, c2, seconds);
+        double diff = 0;
+        for (int64_t j = 0; j < (int64_t)s->m * s->n; j++)
+            diff = fmax(diff, fabs(c1[j] - c2[j]));
+        printf("%-28s %5d %5d %5d %10.1f %10.1f %10.2g\n", s->name, s->m, s->n, s->k, ours,
+               theirs, diff);
+        free(a);
+        free(b);
+        free(c1);
+        free(c2);
+    }
+    return 0;
+}

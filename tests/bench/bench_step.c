@@ -1,0 +1,173 @@
+/* Training-step benchmark: builds the model of a config at its batch size, runs
+ * forward + loss + backward + optimizer step on random data and reports samples/s and
+ * where the time goes, layer by layer. Not a test (no assertions on time).
+ *
+ *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] */
+#include <cblas.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "core/gemm.h"
+#include "nn/config.h"
+#include "nn/loss.h"
+#include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/rng.h"
+
+/* Per-layer times are CPU time of the process (all threads), the least of all steps, which
+ * other load on the machine inflates least; the step rate is wall time. */
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double wall(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
+                        "[--batch B]\n");
+        return 2;
+    }
+    int threads = 1;
+    double seconds = 3;
+    int64_t batch = 0;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--threads"))
+            threads = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seconds"))
+            seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--batch"))
+            batch = atoll(argv[i + 1]);
+    }
+    openblas_set_num_threads(threads);
+    nn_error err = {0};
+    nn_cfg *cfg = NULL;
+    if (nn_cfg_load_file(argv[1], &cfg, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    const nn_cfg *train = nn_cfg_get(cfg, "train");
+    if (!batch)
+        nn_cfg_read_int(train, "batch_size", 32, &batch, &err);
+    nn_model *model = NULL;
+    nn_loss *loss = NULL;
+    nn_optim *opt = NULL;
+    if (nn_model_build(nn_cfg_get(cfg, "model"), batch, 1, 0, &model, &err) ||
+        nn_loss_build(nn_cfg_get(train, "loss"), nn_model_output_size(model), 1, 1,
+                      (int)nn_model_output_size(model), &loss, &err) ||
+        nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    float *x = nn_model_input(model);
+    for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
+        x[i] = nn_rng_uniform(&rng);
+    int32_t *labels = malloc((size_t)batch * sizeof *labels);
+    int64_t *ids = malloc((size_t)batch * sizeof *ids);
+    for (int64_t i = 0; i < batch; i++) {
+        labels[i] = (int32_t)(i % nn_model_output_size(model));
+        ids[i] = i;
+    }
+    nn_targets targets = {.labels = labels, .width = 1};
+    nn_pass pass = {.batch = batch, .training = 1, .seed = 1, .sample_ids = ids};
+    const int n = model->n_layers;
+    double *fwd = calloc((size_t)n, sizeof *fwd), *bwd = calloc((size_t)n, sizeof *bwd);
+    double *fwd_min = malloc((size_t)n * sizeof *fwd_min);
+    double *bwd_min = malloc((size_t)n * sizeof *bwd_min);
+    for (int i = 0; i < n; i++)
+        fwd_min[i] = bwd_min[i] = 1e30;
+    double loss_time = 0, optim_time = 0, step_min = 1e30;
+    int steps = 0;
+    double start = 0, start_wall = 0;
+    for (;;) {
+        if (steps == 2) {
+            start = now();
+            start_wall = wall();
+            memset(fwd, 0, (size_t)n * sizeof *fwd);
+            memset(bwd, 0, (size_t)n * sizeof *bwd);
+            loss_time = optim_time = 0;
+        }
+        const double step_start = wall();
+        for (int i = 1; i < n; i++) {
+            double t = now();
+            model->layers[i]->ops->forward(model->layers[i], &pass);
+            t = now() - t;
+            fwd[i] += t;
+            fwd_min[i] = t < fwd_min[i] ? t : fwd_min[i];
+        }
+        double t = now();
+        nn_loss_eval(loss, model->output->out, &targets, batch, 1.0f / (float)batch,
+                     model->output->dout);
+        loss_time += now() - t;
+        for (int i = n - 1; i > 0; i--)
+            if (model->layers[i]->dout) {
+                t = now();
+                model->layers[i]->ops->backward(model->layers[i], &pass);
+                t = now() - t;
+                bwd[i] += t;
+                bwd_min[i] = t < bwd_min[i] ? t : bwd_min[i];
+            }
+        t = now();
+        nn_optim_step(opt, model, nn_optim_base_lr(opt));
+        optim_time += now() - t;
+        if (steps >= 2 && wall() - step_start < step_min)
+            step_min = wall() - step_start;
+        steps++;
+        if (steps > 2 && wall() - start_wall >= seconds)
+            break;
+    }
+    const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
+    const int timed = steps - 2;
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s\n", argv[1], (long long)batch,
+           threads, nn_gemm_core());
+    printf("%-22s %-14s %10s %10s %10s %10s  (CPU time of all threads)\n", "layer", "type",
+           "fwd ms", "bwd ms", "fwd min", "bwd min");
+    double total_f = 0, total_b = 0, min_f = 0, min_b = 0;
+    for (int i = 1; i < n; i++) {
+        double bm = model->layers[i]->dout ? bwd_min[i] : 0;
+        printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f\n", model->layers[i]->name,
+               model->layers[i]->ops->type, 1e3 * fwd[i] / timed, 1e3 * bwd[i] / timed,
+               1e3 * fwd_min[i], 1e3 * bm);
+        total_f += fwd[i];
+        total_b += bwd[i];
+        min_f += fwd_min[i];
+        min_b += bm;
+    }
+    printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f\n", "total", "", 1e3 * total_f / timed,
+           1e3 * total_b / timed, 1e3 * min_f, 1e3 * min_b);
+    printf("loss %.3f ms, optimizer %.3f ms per step\n", 1e3 * loss_time / timed,
+           1e3 * optim_time / timed);
+    printf("CPU %.1f ms per step (%.0f samples per CPU-second); wall %.1f ms per step, %.0f "
+           "samples/s (train step)\n", 1e3 * elapsed / timed,
+           (double)timed * (double)batch / elapsed, 1e3 * elapsed_wall / timed,
+           (double)timed * (double)batch / elapsed_wall);
+    printf("fastest step: wall %.1f ms, %.0f samples/s\n", 1e3 * step_min,
+           (double)batch / step_min);
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    printf("peak RSS %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
+    free(fwd);
+    free(bwd);
+    free(fwd_min);
+    free(bwd_min);
+    free(labels);
+    free(ids);
+    nn_optim_free(opt);
+    nn_loss_free(loss);
+    nn_model_free(model);
+    nn_cfg_free(cfg);
+    return 0;
+}

@@ -1,0 +1,58 @@
+#!/bin/bash
+# CNN training speed: nntrain (bench_step: forward, loss, backward, Adam on one batch of 32)
+# against PyTorch (oneDNN convolutions) in the same run, pinned to 1 core and then 2, for the
+# residual+inception network and the small CNN of launch/configs. Prints samples/s, the ratio
+# and peak RSS; bench_step's per-layer table shows where nntrain's time goes.
+#     cmake --build build --target bench-cnn
+set -euo pipefail
+: "${BENCH_STEP:?BENCH_STEP must point at the bench_step program}"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SOURCE_DIR=${NN_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
+PYTHON=${PYTHON:-/usr/bin/python3}
+SECONDS_PER_RUN=${BENCH_SECONDS:-8}
+ROUNDS=${BENCH_ROUNDS:-2}
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-cnn.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+
+echo "CNN benchmark, batch 32, Adam (load $(cut -d' ' -f1-3 /proc/loadavg))"
+# PyTorch runs at its best setting (threads = cores, OPENBLAS_NUM_THREADS, passive OpenMP
+# waits) and once more with glibc told to keep freed memory (+malloc): torch allocates its
+# activations anew every step and the page faults of returned memory cost this VM dearly.
+printf '%-7s %-6s %12s %12s %12s %8s %8s %10s %10s\n' model cores "nntrain s/s" "torch s/s" \
+    "+malloc s/s" ratio "ratio+m" "ours MiB" "torch MiB"
+for model in resnet cnn; do
+    cfg=$SOURCE_DIR/launch/configs/$([ $model = resnet ] && echo resnet-inception || echo cnn).yaml
+    for cores in 1 2; do
+        cpus=$([ "$cores" = 1 ] && echo 0 || echo 0,1)
+        ours=() theirs=() theirs_m=()
+        for _ in $(seq "$ROUNDS"); do
+            taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
+                --seconds "$SECONDS_PER_RUN" > "$WORK/ours.txt"
+            ours+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' "$WORK/ours.txt")")
+            our_rss=$(sed -n 's/^peak RSS \([0-9.]*\) MiB/\1/p' "$WORK/ours.txt")
+            OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
+                taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
+                "$SECONDS_PER_RUN" > "$WORK/theirs.txt"
+            theirs+=("$(sed -n 's/^samples\/s //p' "$WORK/theirs.txt")")
+            their_rss=$(sed -n 's/^peak_rss_mib //p' "$WORK/theirs.txt")
+            MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=1073741824 \
+                OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
+                taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
+                "$SECONDS_PER_RUN" > "$WORK/theirs_m.txt"
+            theirs_m+=("$(sed -n 's/^samples\/s //p' "$WORK/theirs_m.txt")")
+        done
+        o=$(printf '%s\n' "${ours[@]}" | median)
+        t=$(printf '%s\n' "${theirs[@]}" | median)
+        tm=$(printf '%s\n' "${theirs_m[@]}" | median)
+        printf '%-7s %-6s %12.0f %12.0f %12.0f %7.2fx %7.2fx %10s %10s\n' $model "$cores" "$o" \
+            "$t" "$tm" "$(awk -v a="$o" -v b="$t" 'BEGIN {print a / b}')" \
+            "$(awk -v a="$o" -v b="$tm" 'BEGIN {print a / b}')" "$our_rss" "$their_rss"
+        if [ "$model" = resnet ] && [ "$cores" = 1 ]; then cp "$WORK/ours.txt" "$WORK/profile.txt"; fi
+    done
+done
+echo
+echo "where nntrain's time goes (residual+inception, 1 core):"
+cat "$WORK/profile.txt"
