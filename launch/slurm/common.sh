@@ -22,15 +22,17 @@ nntrain_launcher() {
     fi
 }
 
-# nntrain_run_requeueable LOG ARGS...: runs nntrain ARGS; on USR1/TERM forwards USR1 (finish
-# the step, checkpoint, exit 0); if nntrain then stopped early, requeues this job.
+# nntrain_run_requeueable OUTPUT PATTERN ARGS...: runs nntrain ARGS with its output copied to
+# OUTPUT; on USR1/TERM forwards USR1 (finish the step, checkpoint, exit 0); if nntrain then
+# printed PATTERN (it stopped before the end), requeues this job, which resumes by itself.
 nntrain_run_requeueable() {
-    local log=$1
-    shift
+    local output=$1 pattern=$2
+    shift 2
     local launcher signalled=0 code
     launcher=$(nntrain_launcher)
+    mkdir -p "$(dirname "$output")"
     # shellcheck disable=SC2086
-    $launcher "$NNTRAIN" "$@" &
+    $launcher "$NNTRAIN" "$@" > >(tee -a "$output") &
     local pid=$!
     trap 'signalled=1; kill -USR1 $pid 2>/dev/null' USR1 TERM
     while :; do
@@ -39,7 +41,8 @@ nntrain_run_requeueable() {
         kill -0 "$pid" 2>/dev/null || break # wait was interrupted by a trapped signal
     done
     trap - USR1 TERM
-    if [ "$signalled" = 1 ] && [ "$code" = 0 ] && tail -n 1 "$log" 2>/dev/null | grep -q '^stopping after'; then
+    sleep 0.2 # let tee finish copying
+    if [ "$signalled" = 1 ] && [ "$code" = 0 ] && grep -q "$pattern" "$output"; then
         echo "nntrain job ${SLURM_JOB_ID}: checkpoint written, requeueing"
         scontrol requeue "$SLURM_JOB_ID"
     fi

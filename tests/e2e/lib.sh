@@ -1,5 +1,7 @@
 # Helpers for the end-to-end tests (sourced). Each test runs in a fresh temporary directory.
 set -euo pipefail
+# Say which command failed when `set -e` ends a test.
+trap 'echo "FAIL: ${BASH_SOURCE[0]}:$LINENO: $BASH_COMMAND exited $?" >&2' ERR
 : "${NNTRAIN:?NNTRAIN must point at the nntrain binary (run through ctest)}"
 : "${NN_SOURCE_DIR:?NN_SOURCE_DIR must point at the source tree}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1

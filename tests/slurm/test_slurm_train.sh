@@ -23,10 +23,10 @@ $MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.epochs=12 --run-dir runs/m
 id=$(NNTRAIN_RUN_DIR=runs/warned $SBATCH -o warned.out "$script" small.yaml --set train.epochs=12)
 for _ in $(seq 600); do grep -q '^epoch 2/' runs/warned/log.txt 2>/dev/null && break; sleep 0.1; done
 grep -q '^epoch 2/' runs/warned/log.txt || { cat warned.out; fail "the job never reached epoch 2"; }
-scancel --signal=USR1 --batch "$id"
+for _ in 1 2 3 4 5; do scancel --signal=USR1 --batch "$id" && break; sleep 0.5; done
 # A requeued job waits for its begin time; start it now rather than in minutes.
 for _ in $(seq 600); do
-    info=$(scontrol show job "$id")
+    info=$(scontrol show job "$id" 2>/dev/null || true)
     if echo "$info" | grep -q "Restarts=1"; then
         echo "$info" | grep -q "JobState=PENDING" && scontrol update JobId="$id" StartTime=now 2>/dev/null
         echo "$info" | grep -qE "JobState=(RUNNING|COMPLETED)" && break
@@ -41,3 +41,21 @@ grep -q "^resuming runs/warned" warned.out || { cat warned.out; fail "did not re
 $COMPARE runs/mpirun12/last.h5 runs/warned/last.h5 --exact --groups params,state,optim \
     || fail "requeued job's weights differ from an uninterrupted run"
 echo "SLURM jobs train, survive the warning signal and requeue exactly"
+
+# A small grid through search.sbatch runs to completion.
+cat small.yaml > grid.yaml
+cat >> grid.yaml <<'YAML'
+search:
+  method: grid
+  metric: {name: val_accuracy, goal: maximize}
+  ranks_per_trial: 1
+  parameters:
+    train.optimizer.lr: {values: [0.001, 0.003]}
+    train.epochs: {values: [1, 2]}
+YAML
+id=$(NNTRAIN_SEARCH_DIR=searches/grid $SBATCH -o search.out "$NN_SOURCE_DIR/launch/slurm/search.sbatch" grid.yaml)
+state=$(slurm_wait_job "$id" 300)
+[ "$state" = COMPLETED ] || { cat search.out; fail "search job ended $state"; }
+[ "$(grep -c ',finished,' searches/grid/trials.csv)" -eq 4 ] || { cat searches/grid/trials.csv; fail "search.sbatch did not finish 4 trials"; }
+[ -f searches/grid/best.yaml ] || fail "no best.yaml"
+echo "search.sbatch ran a grid to completion"
