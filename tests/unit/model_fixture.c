@@ -94,3 +94,22 @@ int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double at
     free(r);
     return ok;
 }
+
+int fixture_config_error(const char *model_yaml, const char *expect)
+{
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_model *model = NULL;
+    if (nn_cfg_load_string(model_yaml, "m.yaml", &cfg, &err) != NN_OK) {
+        fprintf(stderr, "fixture_config_error: the YAML itself is bad: %s\n", err.msg);
+        return 0;
+    }
+    nn_status st = nn_model_build(cfg, 2, 1, 0, &model, &err);
+    nn_cfg_free(cfg);
+    int ok = st == NN_ERR_CONFIG && strstr(err.msg, expect) && !model;
+    if (!ok)
+        fprintf(stderr, "%s: status %d, message '%s', expected '%s'\n", model_yaml, st,
+                err.msg, expect);
+    nn_model_free(model);
+    return ok;
+}

@@ -18,4 +18,8 @@ int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol,
 int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
                          double rtol, const float *input);
 
+/* Building the model must fail with a config error whose message contains `expect`. Returns 1
+ * when it does; otherwise prints what happened and returns 0. */
+int fixture_config_error(const char *model_yaml, const char *expect);
+
 #endif
