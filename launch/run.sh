@@ -3,7 +3,7 @@
 #
 #   launch/run.sh [-n RANKS] [-t THREADS] train|search CONFIG.yaml [nntrain arguments...]
 #
-# Defaults: one rank per 2 cores (at least 1) and cores / ranks BLAS threads per rank, so
+# Defaults: one rank per 2 cores (at least 1) and cores / ranks threads per rank, so
 # ranks x threads equals the cores this process may use (taskset / cgroup limits included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +28,7 @@ nntrain=${NNTRAIN:-build/nntrain}
 extra=()
 [ "$(id -u)" -eq 0 ] && extra+=(--allow-run-as-root)
 [ "$ranks" -gt "$cores" ] && extra+=(--oversubscribe)
-echo "launch/run.sh: $ranks ranks x $threads BLAS threads on $cores cores"
+echo "launch/run.sh: $ranks ranks x $threads threads on $cores cores"
 command=$1
 shift
 exec mpirun "${extra[@]}" -np "$ranks" --bind-to none "$nntrain" "$command" "$@" \

@@ -4,7 +4,7 @@
 
 NNTRAIN=${NNTRAIN:-$(command -v nntrain || echo "$SLURM_SUBMIT_DIR/build/nntrain")}
 export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-0}
-# BLAS threads come from SLURM's CPU binding (nntrain reads its affinity mask); the explicit
+# threads come from SLURM's CPU binding (nntrain reads its affinity mask); the explicit
 # setting keeps OpenMP-using libraries in step.
 export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
 

@@ -109,7 +109,7 @@ static void print_catalogue(FILE *out)
         print_line(ckpt_lines[i], out);
     fprintf(out, "\nother train keys: epochs=10, batch_size=32 (global, split across ranks), "
                  "accumulate=1 (micro-batches per step), clip: {norm, value} (0: off), "
-                 "lr_scaling=none|linear, lr_reference_batch=256, threads (BLAS, per rank), "
+                 "lr_scaling=none|linear, lr_reference_batch=256, threads (per rank), "
                  "bucket_mb=4, overlap=true, watchdog_seconds=300, resume=never|auto, "
                  "log_grad_norms=false\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");

@@ -141,12 +141,6 @@ void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, i
     }
 }
 
-int nn_threads(void)
-{
-    int threads = openblas_get_num_threads();
-    return threads >= 1 ? threads : 1;
-}
-
 const char *nn_gemm_core(void)
 {
     const char *core = openblas_get_corename();

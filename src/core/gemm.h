@@ -17,11 +17,6 @@
 void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
-/* Threads for nntrain's own parallel loops: the number OpenBLAS is set to use (the trainer
- * sets it from `train.threads`, or CPUs / ranks on the node), so the two never
- * oversubscribe the cores together. */
-int nn_threads(void);
-
 /* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
 const char *nn_gemm_core(void);
 

@@ -27,7 +27,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/threads.h"
 #include "layers/layer_util.h"
 #include "nn/dist.h"
 

@@ -2,10 +2,18 @@
  * Inputs of any shape are read as flat feature vectors (an implicit flatten).
  *
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
- * when the input needs no gradient (the first layer), the largest saving of an MLP step. */
+ * when the input needs no gradient (the first layer), the largest saving of an MLP step.
+ *
+ * Threads: the forward and dx split the batch rows, dW and db split the output units; each
+ * thread calls single-threaded cblas_sgemm on its share (core/threads.h says why). The
+ * shares are fixed by the batch size and the thread count, so a run repeats bit for bit;
+ * OpenBLAS rounds differently for differently shaped products, so another thread count
+ * changes the last bits (as OpenBLAS's own threading does). */
 #include <cblas.h>
+#include <omp.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "layers/layer_util.h"
 
 typedef struct dense {
@@ -43,23 +51,47 @@ static nn_status dense_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
+/* Below this many multiply-adds a product is done before a second thread has woken up. */
+enum { DENSE_MIN_PARALLEL_WORK = 1 << 15 };
+
+static int dense_threads(const dense *d, int64_t batch)
+{
+    if (batch * d->in * d->out < DENSE_MIN_PARALLEL_WORK)
+        return 1;
+    return nn_threads();
+}
+
+/* The forward splits the batch rows, or the output units when the weights outweigh the
+ * batch (more units than rows: the first layer of an MLP). Output units keep each thread on
+ * its own rows of W, the rows it also updates, so the other core never holds a copy that
+ * the optimizer's writes must invalidate; on virtual machines such a cross-core transfer
+ * costs hundreds of nanoseconds a cache line. */
 static void dense_forward(nn_layer *layer, const nn_pass *pass)
 {
     const dense *d = layer->priv;
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
     const float *w = nn_layer_param(layer, 0);
+    const float *b = d->has_bias ? nn_layer_param(layer, 1) : NULL;
     float *y = layer->out;
-    float beta = 0.0f;
-    if (d->has_bias) {
-        /* Start y from the bias rows and let the GEMM add x W^T on top (beta = 1). */
-        const float *b = nn_layer_param(layer, 1);
-        for (int64_t r = 0; r < n; r++)
-            memcpy(y + r * d->out, b, (size_t)d->out * sizeof *y);
-        beta = 1.0f;
+    const int threads = dense_threads(d, n);
+    const int by_units = threads > 1 && d->out > n;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        int64_t rows = 0, rows_end = n, units = 0, units_end = d->out;
+        if (by_units)
+            nn_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
+        else
+            nn_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
+        /* Start y from the bias and let the GEMM add x W^T on top (beta = 1). */
+        for (int64_t r = rows; b && r < rows_end; r++)
+            memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
+        if (rows_end > rows && units_end > units)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(rows_end - rows),
+                        (int)(units_end - units), (int)d->in, 1.0f, x + rows * d->in,
+                        (int)d->in, w + units * d->in, (int)d->in, b ? 1.0f : 0.0f,
+                        y + rows * d->out + units, (int)d->out);
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)d->out, (int)d->in, 1.0f,
-                x, (int)d->in, w, (int)d->in, beta, y, (int)d->out);
 }
 
 static void dense_backward(nn_layer *layer, const nn_pass *pass)
@@ -68,18 +100,30 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
     const float *dy = layer->dout;
-    const float grad_beta = pass->grad_accumulate ? 1.0f : 0.0f;
-    if (!nn_layer_param_frozen(layer, 0))
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)d->out, (int)d->in, (int)n,
-                    1.0f, dy, (int)d->out, x, (int)d->in, grad_beta, nn_layer_grad(layer, 0),
-                    (int)d->in);
-    if (d->has_bias && !nn_layer_param_frozen(layer, 1))
-        nn_column_sums(dy, n, d->out, nn_layer_grad(layer, 1), pass->grad_accumulate);
+    const float *w = nn_layer_param(layer, 0);
+    float *dw = nn_layer_param_frozen(layer, 0) ? NULL : nn_layer_grad(layer, 0);
+    float *db = d->has_bias && !nn_layer_param_frozen(layer, 1) ? nn_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
-    if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)n, (int)d->in, (int)d->out,
-                    1.0f, dy, (int)d->out, nn_layer_param(layer, 0), (int)d->in,
-                    layer->input_accumulate[0] ? 1.0f : 0.0f, dx, (int)d->in);
+    const float grad_beta = pass->grad_accumulate ? 1.0f : 0.0f;
+    const int threads = dense_threads(d, n);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num();
+        int64_t first, end;
+        nn_thread_share(d->out, t, threads, &first, &end);
+        if (dw && end > first)
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(end - first),
+                        (int)d->in, (int)n, 1.0f, dy + first, (int)d->out, x, (int)d->in,
+                        grad_beta, dw + first * d->in, (int)d->in);
+        if (db)
+            nn_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
+        nn_thread_share(n, t, threads, &first, &end);
+        if (dx && end > first)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - first),
+                        (int)d->in, (int)d->out, 1.0f, dy + first * d->out, (int)d->out, w,
+                        (int)d->in, layer->input_accumulate[0] ? 1.0f : 0.0f,
+                        dx + first * d->in, (int)d->in);
+    }
 }
 
 static int64_t dense_flops(const nn_layer *layer)

@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/threads.h"
 
 void nn_layer_free_priv(nn_layer *layer)
 {
@@ -19,13 +19,14 @@ int nn_elementwise_threads(int64_t values, int64_t batch)
     return batch < threads ? (int)batch : threads;
 }
 
-void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int accumulate)
+void nn_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int64_t end,
+                    float *sums, int accumulate)
 {
     if (!accumulate)
-        memset(sums, 0, (size_t)cols * sizeof *sums);
+        memset(sums + first, 0, (size_t)(end - first) * sizeof *sums);
     for (int64_t r = 0; r < rows; r++) {
-        const float *row = m + r * cols;
-        for (int64_t c = 0; c < cols; c++)
+        const float *row = m + r * ld;
+        for (int64_t c = first; c < end; c++)
             sums[c] += row[c];
     }
 }

@@ -10,8 +10,9 @@
 
 void nn_layer_free_priv(nn_layer *layer);
 
-/* sums[c] (+)= sum over r of m[r][c]. */
-void nn_column_sums(const float *m, int64_t rows, int64_t cols, float *sums, int accumulate);
+/* sums[c] (+)= sum over r < rows of m[r * ld + c], for the columns first <= c < end. */
+void nn_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int64_t end,
+                    float *sums, int accumulate);
 
 /* Writes (or adds when accumulate) src into dst. */
 void nn_store(float *dst, const float *src, int64_t n, int accumulate);

@@ -23,7 +23,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "core/gemm.h"
+#include "core/threads.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
 

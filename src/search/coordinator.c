@@ -140,7 +140,7 @@ static int group_of(const nn_search *s, int world_rank, int n_groups)
     return (world_rank - (s->coordinator_trains ? 0 : 1)) / s->ranks_per_trial;
 }
 
-/* BLAS threads per rank: the CPUs of this node divided among all the search's ranks on it
+/* Threads per rank: the CPUs of this node divided among all the search's ranks on it
  * (a trial's group alone would count too few and oversubscribe the cores). */
 static int threads_per_rank(void)
 {

@@ -38,7 +38,7 @@ void nn_trainer_say(trainer *t, const char *fmt, ...)
 void nn_trainer_begin(trainer *t)
 {
     char shape[64];
-    nn_trainer_say(t, "nntrain: %d rank%s x %d BLAS thread%s (%s), global batch %lld "
+    nn_trainer_say(t, "nntrain: %d rank%s x %d thread%s (%s), global batch %lld "
                       "(%lld per rank), %lld training samples%s%s\n",
                    t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
                    t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,

@@ -8,11 +8,13 @@
 #include "nn/optim.h"
 
 #include <math.h>
+#include <omp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "model/model_internal.h"
 
 typedef struct optim_hyper {
@@ -45,6 +47,7 @@ typedef struct optim_kind {
     const char *slot_names[NN_MAX_OPTIM_SLOTS];
     /* step = updates done before this one + 1 */
     void (*update)(const optim_view *v, const optim_hyper *h, double lr, int64_t step);
+    int whole_tensors; /* the update reads whole tensors (norms): threads cannot take parts */
     optim_param params[MAX_OPTIM_PARAMS]; /* ends at key NULL */
     const char *help;
 } optim_kind;
@@ -266,32 +269,32 @@ static const char *const momentum_forms[] = {"classic", "ema", NULL};
 #define PENALTIES(wd) {"weight_decay", wd}, {"l1", 0}, {"decay_exempt_bias_and_norm", 0}
 
 static const optim_kind optim_table[] = {
-    {"sgd", 0, {NULL}, sgd_update, {{"lr", 0.01}, PENALTIES(0)},
+    {"sgd", 0, {NULL}, sgd_update, 0, {{"lr", 0.01}, PENALTIES(0)},
      "w -= lr g"},
-    {"momentum", 1, {"momentum"}, momentum_update,
+    {"momentum", 1, {"momentum"}, momentum_update, 0,
      {{"lr", 0.01}, {"momentum", 0.9}, {"dampening", 0}, {"form", 0}, PENALTIES(0)},
      "form classic: v = m v + (1-dampening) g (v = g at the first step, as torch SGD); "
      "form ema: v = m v + (1-m) g from v = 0; w -= lr v"},
-    {"nesterov", 1, {"momentum"}, momentum_update,
+    {"nesterov", 1, {"momentum"}, momentum_update, 0,
      {{"lr", 0.01}, {"momentum", 0.9}, PENALTIES(0)},
      "v = m v + g; w -= lr (g + m v) (torch SGD nesterov=True)"},
-    {"adam", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_update,
+    {"adam", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_update, 0,
      {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
       PENALTIES(0)},
      "torch Adam; weight_decay is L2 added to the gradient"},
-    {"adamw", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adamw_update,
+    {"adamw", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adamw_update, 0,
      {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
       PENALTIES(0.01)},
      "torch AdamW: w *= 1 - lr weight_decay before the Adam step"},
-    {"rmsprop", 3, {"square_avg", "momentum_buffer", "grad_avg"}, rmsprop_update,
+    {"rmsprop", 3, {"square_avg", "momentum_buffer", "grad_avg"}, rmsprop_update, 0,
      {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"momentum", 0}, {"centered", 0},
       PENALTIES(0)},
      "torch RMSprop"},
-    {"adagrad", 1, {"sum"}, adagrad_update,
+    {"adagrad", 1, {"sum"}, adagrad_update, 0,
      {{"lr", 0.01}, {"lr_decay", 0}, {"eps", 1e-10}, {"initial_accumulator_value", 0},
       PENALTIES(0)},
      "torch Adagrad: lr / (1 + (t-1) lr_decay) g / (sqrt(sum g^2) + eps)"},
-    {"lars", 1, {"momentum"}, lars_update,
+    {"lars", 1, {"momentum"}, lars_update, 1,
      {{"lr", 0.01}, {"momentum", 0.9}, {"trust", 0.001}, {"eps", 1e-8}, PENALTIES(0)},
      "v = m v + lr r (g + wd w), r = trust ||w|| / (||g|| + wd ||w|| + eps) per weight "
      "tensor (1 for biases and norm parameters); w -= v"},
@@ -442,25 +445,45 @@ void nn_optim_free(nn_optim *opt)
     free(opt);
 }
 
+/* Below this many parameters an update is over before a second thread has woken up. */
+enum { OPTIM_MIN_PARALLEL_FLOATS = 1 << 15 };
+
+/* Every tensor is split over the threads as the dense layers split their weight-gradient
+ * rows (nn_thread_share), so a thread updates what it has just computed. The updates are
+ * elementwise, so the split changes no result. */
 void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
 {
     opt->steps++;
-    for (int k = 0; k < model->n_params; k++) {
-        const nn_param *p = &model->params[k];
-        if ((p->flags & NN_PARAM_STATE) || p->frozen)
-            continue;
-        int exempt = opt->hyper.exempt_bias_and_norm && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
-        optim_view view = {
-            .w = model->param_data + p->offset,
-            .g = model->grad_data + p->offset,
-            .n = p->size,
-            .weight_decay = exempt ? 0 : opt->hyper.weight_decay,
-            .l1 = exempt ? 0 : opt->hyper.l1,
-            .adapt = !(p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM)),
-        };
-        for (int s = 0; s < opt->n_used; s++)
-            view.slot[s] = opt->slots[s] + p->offset;
-        opt->kind->update(&view, &opt->hyper, lr, opt->steps);
+    const int threads = opt->kind->whole_tensors ||
+                                model->n_param_floats < OPTIM_MIN_PARALLEL_FLOATS
+                            ? 1
+                            : nn_threads();
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num();
+        for (int k = 0; k < model->n_params; k++) {
+            const nn_param *p = &model->params[k];
+            if ((p->flags & NN_PARAM_STATE) || p->frozen)
+                continue;
+            int64_t first, end;
+            nn_thread_share(p->size, t, threads, &first, &end);
+            if (end == first)
+                continue;
+            const int64_t at = p->offset + first;
+            int exempt = opt->hyper.exempt_bias_and_norm &&
+                         (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
+            optim_view view = {
+                .w = model->param_data + at,
+                .g = model->grad_data + at,
+                .n = end - first,
+                .weight_decay = exempt ? 0 : opt->hyper.weight_decay,
+                .l1 = exempt ? 0 : opt->hyper.l1,
+                .adapt = !(p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM)),
+            };
+            for (int s = 0; s < opt->n_used; s++)
+                view.slot[s] = opt->slots[s] + at;
+            opt->kind->update(&view, &opt->hyper, lr, opt->steps);
+        }
     }
 }
 

@@ -1,8 +1,7 @@
 /* Building a trainer from the config: data splits, model, loss, optimizer, schedule,
- * buffers, BLAS threads and the run directory. Everything the loop needs is allocated
+ * buffers, threads and the run directory. Everything the loop needs is allocated
  * here; the loop itself allocates nothing. */
 #define _GNU_SOURCE /* sched_getaffinity: honour taskset / SLURM CPU binding */
-#include <cblas.h>
 #include <errno.h>
 #include <math.h>
 #include <sched.h>
@@ -11,11 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/threads.h"
 #include "model/model_internal.h"
 #include "nn/rng.h"
 #include "train/train_internal.h"
 
-extern void openblas_set_num_threads(int num_threads);
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", NULL};
@@ -254,7 +253,7 @@ static void describe_layout(const trainer *t, char *out, size_t size)
     free(all);
 }
 
-/* BLAS threads per rank: the CPUs this process may run on, divided among the ranks that
+/* Threads per rank: the CPUs this process may run on, divided among the ranks that
  * share the node, so ranks x threads never oversubscribes the cores. */
 static int choose_threads(const trainer *t, int64_t requested)
 {
@@ -456,7 +455,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
-    openblas_set_num_threads(t->threads);
+    nn_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 
     if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))

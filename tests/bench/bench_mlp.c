@@ -12,9 +12,12 @@
  * Also measured:
  *  - the GEMM-only ceiling: the step's own cblas_sgemm calls (forward x W^T for every dense
  *    layer, dW = dy^T x for every dense layer, dx = dy W for all but the first), on the
- *    model's own buffers, with dense.c's shapes and transposes, and nothing else
- *    (--gemm-detail also times each call alone); each repeat of steps is followed by as
- *    many runs of the GEMMs, so the two meet the same load on a shared machine;
+ *    model's own buffers, with dense.c's shapes, transposes and split over threads (one
+ *    OpenMP team per layer and pass, each thread calling single-threaded OpenBLAS on its
+ *    share), and nothing else (--gemm-detail also times each call alone); each repeat of
+ *    steps is followed by as many runs of the GEMMs, so the two meet the same load on a
+ *    shared machine. Also the same calls unsplit, threaded by OpenBLAS itself (the usual
+ *    way to use more cores: it is what the threads would give without nntrain's split);
  *  - the step with the batch gathered from an in-memory uint8 dataset (nn_dataset_gather_x
  *    over a shuffled order, as the trainer fetches it);
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
@@ -25,6 +28,7 @@
 #define _GNU_SOURCE
 #include <cblas.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +41,9 @@
 #include "nn/model.h"
 #include "nn/optim.h"
 
+#include "core/threads.h"
+
 extern void openblas_set_num_threads(int num_threads);
-extern int openblas_get_num_threads(void);
 
 /* The model and training sections of launch/configs/mlp.yaml. */
 static const char default_config[] =
@@ -146,9 +151,15 @@ static double step(bench *b, int timed)
 
 /* The cblas_sgemm calls of one step, exactly as src/layers/dense.c issues them, on the
  * model's own buffers: forward for every dense layer, then in reverse order dW and (when
- * the input takes a gradient) dx. */
+ * the input takes a gradient) dx. Calls with the same `team` run in one OpenMP team, each
+ * thread on its share of C's rows (SPLIT_ROWS) or columns (SPLIT_COLUMNS), as the layer
+ * splits them. */
+typedef enum { SPLIT_ROWS, SPLIT_COLUMNS } gemm_split;
+
 typedef struct gemm_call {
     char what[80];
+    int team;
+    gemm_split split;
     CBLAS_TRANSPOSE ta, tb;
     int m, n, k, lda, ldb, ldc;
     const float *a, *b;
@@ -156,11 +167,11 @@ typedef struct gemm_call {
     float beta;
 } gemm_call;
 
-enum { MAX_GEMMS = 64 };
+enum { MAX_GEMMS = 64, DENSE_MIN_PARALLEL_WORK = 1 << 15 /* as in dense.c */ };
 
-static int step_gemms(const nn_model *model, gemm_call *calls)
+static int step_gemms(const nn_model *model, int threads, gemm_call *calls)
 {
-    int count = 0;
+    int count = 0, team = 0;
     const int n = (int)model->capacity;
     for (int pass = 0; pass < 2; pass++) {
         for (int j = 1; j < model->n_layers; j++) {
@@ -169,21 +180,24 @@ static int step_gemms(const nn_model *model, gemm_call *calls)
                 continue;
             const nn_param *w = &model->params[l->param_ids[0]];
             const int out = (int)w->dims[0], in = (int)w->dims[1];
+            team++;
             if (pass == 0) {
-                calls[count++] = (gemm_call){"", CblasNoTrans, CblasTrans, n, out, in, in, in,
+                calls[count++] = (gemm_call){"", team, threads > 1 && out > n ? SPLIT_COLUMNS
+                                                                             : SPLIT_ROWS,
+                                             CblasNoTrans, CblasTrans, n, out, in, in, in,
                                              out, l->inputs[0]->out, nn_layer_param(l, 0),
                                              l->out, 1.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s forward", l->name);
                 continue;
             }
-            calls[count++] = (gemm_call){"", CblasTrans, CblasNoTrans, out, in, n, out, in, in,
-                                         l->dout, l->inputs[0]->out, nn_layer_grad(l, 0),
-                                         0.0f};
+            calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasTrans, CblasNoTrans, out,
+                                         in, n, out, in, in, l->dout, l->inputs[0]->out,
+                                         nn_layer_grad(l, 0), 0.0f};
             snprintf(calls[count - 1].what, sizeof calls->what, "%s dW", l->name);
             if (l->inputs[0]->dout) {
-                calls[count++] = (gemm_call){"", CblasNoTrans, CblasNoTrans, n, in, out, out,
-                                             in, in, l->dout, nn_layer_param(l, 0),
-                                             l->inputs[0]->dout, 0.0f};
+                calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasNoTrans, CblasNoTrans,
+                                             n, in, out, out, in, in, l->dout,
+                                             nn_layer_param(l, 0), l->inputs[0]->dout, 0.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s dx", l->name);
             }
         }
@@ -191,28 +205,77 @@ static int step_gemms(const nn_model *model, gemm_call *calls)
     return count;
 }
 
-static void run_gemms(const gemm_call *calls, int count)
+/* Thread t's share of one call: rows of C take rows of op(A), columns take rows of op(B). */
+static void run_share(const gemm_call *g, int t, int threads)
 {
-    for (int i = 0; i < count; i++) {
-        const gemm_call *g = &calls[i];
-        cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->lda, g->b,
-                    g->ldb, g->beta, g->c, g->ldc);
+    int64_t first, end;
+    const float *a = g->a, *b = g->b;
+    float *c = g->c;
+    int m = g->m, n = g->n;
+    if (g->split == SPLIT_ROWS) {
+        nn_thread_share(g->m, t, threads, &first, &end);
+        a += g->ta == CblasNoTrans ? first * g->lda : first;
+        c += first * g->ldc;
+        m = (int)(end - first);
+    } else {
+        nn_thread_share(g->n, t, threads, &first, &end);
+        b += g->tb == CblasTrans ? first * g->ldb : first;
+        c += first;
+        n = (int)(end - first);
+    }
+    if (m > 0 && n > 0)
+        cblas_sgemm(CblasRowMajor, g->ta, g->tb, m, n, g->k, 1.0f, a, g->lda, b, g->ldb,
+                    g->beta, c, g->ldc);
+}
+
+/* Runs calls[0..count) split over `threads` as the layers split them; threads = 0 runs each
+ * call whole, with OpenBLAS threading it. */
+static void run_gemms(const gemm_call *calls, int count, int threads)
+{
+    if (threads == 0) {
+        for (int i = 0; i < count; i++) {
+            const gemm_call *g = &calls[i];
+            cblas_sgemm(CblasRowMajor, g->ta, g->tb, g->m, g->n, g->k, 1.0f, g->a, g->lda,
+                        g->b, g->ldb, g->beta, g->c, g->ldc);
+        }
+        return;
+    }
+    for (int first = 0, end; first < count; first = end) {
+        for (end = first + 1; end < count && calls[end].team == calls[first].team; end++)
+            ;
+        int team_threads = threads;
+        if ((int64_t)calls[first].m * calls[first].n * calls[first].k < DENSE_MIN_PARALLEL_WORK)
+            team_threads = 1;
+#pragma omp parallel num_threads(team_threads) if (team_threads > 1)
+        for (int i = first; i < end; i++)
+            run_share(&calls[i], omp_get_thread_num(), team_threads);
     }
 }
 
 /* Median milliseconds per run of calls[0..count), over `repeats` timings of `reps` runs. */
-static double time_gemms(const gemm_call *calls, int count, int reps, int repeats, int warmup)
+static double time_gemms(const gemm_call *calls, int count, int threads, int reps, int repeats,
+                         int warmup)
 {
     for (int i = 0; i < warmup; i++)
-        run_gemms(calls, count);
+        run_gemms(calls, count, threads);
     double times[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
         double t = now();
         for (int i = 0; i < reps; i++)
-            run_gemms(calls, count);
+            run_gemms(calls, count, threads);
         times[r] = 1e3 * (now() - t) / reps;
     }
     return median(times, repeats);
+}
+
+/* The same calls unsplit, with OpenBLAS running them on `threads` threads of its own. */
+static double time_gemms_openblas(const gemm_call *calls, int count, int threads, int reps,
+                                  int repeats, int warmup)
+{
+    openblas_set_num_threads(threads);
+    double ms = time_gemms(calls, count, 0, reps, repeats, warmup);
+    nn_set_threads(threads); /* OpenBLAS back to one thread */
+    return ms;
 }
 
 static int usage(void)
@@ -255,7 +318,7 @@ int main(int argc, char **argv)
     const char *t0_text = getenv("BENCH_T0");
     double process_t0 = t0_text ? atof(t0_text) : wall_now();
 
-    openblas_set_num_threads(threads);
+    nn_set_threads(threads);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     nn_status st = config_path ? nn_cfg_load_file(config_path, &cfg, &err)
@@ -300,9 +363,9 @@ int main(int argc, char **argv)
     /* Repeats of N steps, each followed by N runs of the step's GEMMs alone, so that the
      * two are measured in the same spells of a shared machine. */
     gemm_call calls[MAX_GEMMS];
-    const int n_calls = step_gemms(b.model, calls);
+    const int n_calls = step_gemms(b.model, threads, calls);
     for (int i = 0; with_gemm && i < warmup; i++)
-        run_gemms(calls, n_calls);
+        run_gemms(calls, n_calls, threads);
     double rates[MAX_REPEATS], cpu_rates[MAX_REPEATS], gemm_times[MAX_REPEATS];
     double gemm_cpu_times[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
@@ -316,7 +379,7 @@ int main(int argc, char **argv)
         t = now();
         c = cpu_now();
         for (int i = 0; i < steps; i++)
-            run_gemms(calls, n_calls);
+            run_gemms(calls, n_calls, threads);
         gemm_times[r] = 1e3 * (now() - t) / steps;
         gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
     }
@@ -324,6 +387,9 @@ int main(int argc, char **argv)
     double rate = median(rates, repeats), cpu_rate = median(cpu_rates, repeats);
     double gemm_ms = with_gemm ? median(gemm_times, repeats) : NAN;
     double gemm_cpu_ms = with_gemm ? median(gemm_cpu_times, repeats) : NAN;
+    double openblas_ms = with_gemm ? time_gemms_openblas(calls, n_calls, threads, steps,
+                                                         repeats, warmup)
+                                   : NAN;
     double last_loss = step(&b, 0); /* the GEMMs alone overwrote activations: recompute */
     double rss = peak_rss_mib();
 
@@ -331,7 +397,7 @@ int main(int argc, char **argv)
         printf("GEMMs of one step (row-major, C = op(A) op(B)), %d thread(s):\n", threads);
         for (int i = 0; i < n_calls; i++) {
             const gemm_call *g = &calls[i];
-            double ms = time_gemms(g, 1, steps, repeats, warmup);
+            double ms = time_gemms(g, 1, threads, steps, repeats, warmup);
             printf("  %-14s %c%c m=%-4d n=%-4d k=%-4d %8.4f ms %6.1f GFLOP/s\n", g->what,
                    g->ta == CblasTrans ? 'T' : 'N', g->tb == CblasTrans ? 'T' : 'N', g->m,
                    g->n, g->k, ms, 2.0 * g->m * g->n * g->k / (ms * 1e6));
@@ -382,9 +448,8 @@ int main(int argc, char **argv)
     }
 
     double step_ms = 1e3 * batch / rate;
-    printf("nntrain MLP step: batch %lld, %d BLAS thread(s) (OpenBLAS reports %d), "
-           "%d x %d steps\n", (long long)batch, threads, openblas_get_num_threads(), repeats,
-           steps);
+    printf("nntrain MLP step: batch %lld, %d thread(s), %d x %d steps\n", (long long)batch,
+           threads, repeats, steps);
     printf("  samples/s            %10.0f  (median; min %.0f, max %.0f)\n", rate, rates[0],
            rates[repeats - 1]);
     printf("  samples/CPU-second   %10.0f  (median; CPU time of all threads)\n", cpu_rate);
@@ -395,6 +460,8 @@ int main(int argc, char **argv)
     printf("    optimizer          %10.3f ms\n", 1e3 * b.phase[3] / total_steps);
     printf("  GEMM-only            %10.3f ms  (step / GEMM-only = %.2f; in CPU time %.2f)\n",
            gemm_ms, step_ms / gemm_ms, 1e3 * batch / cpu_rate / gemm_cpu_ms);
+    printf("  GEMM-only, unsplit   %10.3f ms  (OpenBLAS threading each call itself)\n",
+           openblas_ms);
     printf("  with data gather     %10.0f samples/s\n", data_rate);
     printf("  peak RSS             %10.1f MiB\n", rss);
     printf("  time to first step   %10.3f s%s\n", first_step_s,
@@ -404,11 +471,11 @@ int main(int argc, char **argv)
     printf("RESULT samples_per_s=%.1f best_samples_per_s=%.1f cpu_samples_per_s=%.1f "
            "step_ms=%.4f gemm_ms=%.4f gemm_cpu_ratio=%.4f forward_ms=%.4f loss_ms=%.4f "
            "backward_ms=%.4f optim_ms=%.4f data_samples_per_s=%.1f rss_mib=%.1f "
-           "first_step_s=%.4f\n",
+           "first_step_s=%.4f gemm_openblas_ms=%.4f\n",
            rate, rates[repeats - 1], cpu_rate, step_ms, gemm_ms,
            1e3 * batch / cpu_rate / gemm_cpu_ms, 1e3 * b.phase[0] / total_steps,
            1e3 * b.phase[1] / total_steps, 1e3 * b.phase[2] / total_steps,
-           1e3 * b.phase[3] / total_steps, data_rate, rss, first_step_s);
+           1e3 * b.phase[3] / total_steps, data_rate, rss, first_step_s, openblas_ms);
 
     free(b.labels);
     nn_optim_free(b.opt);
