@@ -268,12 +268,15 @@ static double time_gemms(const gemm_call *calls, int count, int threads, int rep
     return median(times, repeats);
 }
 
-/* The same calls unsplit, with OpenBLAS running them on `threads` threads of its own. */
-static double time_gemms_openblas(const gemm_call *calls, int count, int threads, int reps,
-                                  int repeats, int warmup)
+/* The same calls unsplit, with OpenBLAS running them on `threads` threads of its own:
+ * milliseconds per run of all of them, over `reps` runs. */
+static double time_gemms_openblas(const gemm_call *calls, int count, int threads, int reps)
 {
     openblas_set_num_threads(threads);
-    double ms = time_gemms(calls, count, 0, reps, repeats, warmup);
+    double t = now();
+    for (int i = 0; i < reps; i++)
+        run_gemms(calls, count, 0);
+    double ms = 1e3 * (now() - t) / reps;
     nn_set_threads(threads); /* OpenBLAS back to one thread */
     return ms;
 }
@@ -360,14 +363,19 @@ int main(int argc, char **argv)
     for (int i = 1; i < warmup; i++)
         step(&b, 0);
 
-    /* Repeats of N steps, each followed by N runs of the step's GEMMs alone, so that the
-     * two are measured in the same spells of a shared machine. */
+    /* Repeats of N steps, each followed by N runs of the step's GEMMs alone (split as the
+     * layers split them, then unsplit), so that the three are measured in the same spell of
+     * a shared machine: its capacity changes over seconds (on a virtual machine the second
+     * core may be shared with other guests), and the ratio is taken within each repeat. */
     gemm_call calls[MAX_GEMMS];
     const int n_calls = step_gemms(b.model, threads, calls);
     for (int i = 0; with_gemm && i < warmup; i++)
         run_gemms(calls, n_calls, threads);
+    if (with_gemm)
+        time_gemms_openblas(calls, n_calls, threads, warmup);
     double rates[MAX_REPEATS], cpu_rates[MAX_REPEATS], gemm_times[MAX_REPEATS];
-    double gemm_cpu_times[MAX_REPEATS];
+    double gemm_cpu_times[MAX_REPEATS], openblas_times[MAX_REPEATS], ratios[MAX_REPEATS];
+    double cpu_ratios[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
         double t = now(), c = cpu_now();
         for (int i = 0; i < steps; i++)
@@ -382,14 +390,16 @@ int main(int argc, char **argv)
             run_gemms(calls, n_calls, threads);
         gemm_times[r] = 1e3 * (now() - t) / steps;
         gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
+        openblas_times[r] = time_gemms_openblas(calls, n_calls, threads, steps);
+        ratios[r] = 1e3 * batch / rates[r] / fmin(gemm_times[r], openblas_times[r]);
+        cpu_ratios[r] = 1e3 * batch / cpu_rates[r] / gemm_cpu_times[r];
     }
     double total_steps = (double)steps * repeats;
     double rate = median(rates, repeats), cpu_rate = median(cpu_rates, repeats);
     double gemm_ms = with_gemm ? median(gemm_times, repeats) : NAN;
-    double gemm_cpu_ms = with_gemm ? median(gemm_cpu_times, repeats) : NAN;
-    double openblas_ms = with_gemm ? time_gemms_openblas(calls, n_calls, threads, steps,
-                                                         repeats, warmup)
-                                   : NAN;
+    double openblas_ms = with_gemm ? median(openblas_times, repeats) : NAN;
+    double gemm_ratio = with_gemm ? median(ratios, repeats) : NAN;
+    double gemm_cpu_ratio = with_gemm ? median(cpu_ratios, repeats) : NAN;
     double last_loss = step(&b, 0); /* the GEMMs alone overwrote activations: recompute */
     double rss = peak_rss_mib();
 
@@ -458,10 +468,11 @@ int main(int argc, char **argv)
     printf("    loss               %10.3f ms\n", 1e3 * b.phase[1] / total_steps);
     printf("    backward           %10.3f ms\n", 1e3 * b.phase[2] / total_steps);
     printf("    optimizer          %10.3f ms\n", 1e3 * b.phase[3] / total_steps);
-    printf("  GEMM-only            %10.3f ms  (step / GEMM-only = %.2f; in CPU time %.2f)\n",
-           gemm_ms, step_ms / gemm_ms, 1e3 * batch / cpu_rate / gemm_cpu_ms);
+    printf("  GEMM-only            %10.3f ms  split as the layers split them\n", gemm_ms);
     printf("  GEMM-only, unsplit   %10.3f ms  (OpenBLAS threading each call itself)\n",
            openblas_ms);
+    printf("  step / GEMM-only     %10.2f  (median over repeats of the step time over the faster "
+           "GEMM-only time of the same repeat; in CPU time %.2f)\n", gemm_ratio, gemm_cpu_ratio);
     printf("  with data gather     %10.0f samples/s\n", data_rate);
     printf("  peak RSS             %10.1f MiB\n", rss);
     printf("  time to first step   %10.3f s%s\n", first_step_s,
@@ -471,11 +482,10 @@ int main(int argc, char **argv)
     printf("RESULT samples_per_s=%.1f best_samples_per_s=%.1f cpu_samples_per_s=%.1f "
            "step_ms=%.4f gemm_ms=%.4f gemm_cpu_ratio=%.4f forward_ms=%.4f loss_ms=%.4f "
            "backward_ms=%.4f optim_ms=%.4f data_samples_per_s=%.1f rss_mib=%.1f "
-           "first_step_s=%.4f gemm_openblas_ms=%.4f\n",
-           rate, rates[repeats - 1], cpu_rate, step_ms, gemm_ms,
-           1e3 * batch / cpu_rate / gemm_cpu_ms, 1e3 * b.phase[0] / total_steps,
+           "first_step_s=%.4f gemm_openblas_ms=%.4f gemm_ratio=%.4f\n",
+           rate, rates[repeats - 1], cpu_rate, step_ms, gemm_ms, gemm_cpu_ratio, 1e3 * b.phase[0] / total_steps,
            1e3 * b.phase[1] / total_steps, 1e3 * b.phase[2] / total_steps,
-           1e3 * b.phase[3] / total_steps, data_rate, rss, first_step_s, openblas_ms);
+           1e3 * b.phase[3] / total_steps, data_rate, rss, first_step_s, openblas_ms, gemm_ratio);
 
     free(b.labels);
     nn_optim_free(b.opt);
