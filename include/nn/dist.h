@@ -37,11 +37,13 @@ void nn_comm_barrier(const nn_comm *comm);
 void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count);
 
 /* ---- Gradient summation in buckets, overlapped with backward ----------------------------
- * The gradient buffer is cut into buckets of at most `bucket_bytes`, from its end (the
- * output layers, whose gradients backward produces first) to its start. As soon as backward
- * has finished every layer owning a bucket, that bucket's MPI_Iallreduce starts, so
- * communication runs while earlier layers are still computing. Bucket boundaries do not
- * depend on the overlap switch, so results with overlap on and off are identical. */
+ * The gradient buffer is cut into buckets of whole layers of about `bucket_bytes` each
+ * (0: a quarter of the model, at most 4 MiB; a layer larger than the size is a bucket of its
+ * own, cut at 16 MiB), from its end (the output layers, whose gradients backward produces
+ * first) to its start. As soon as backward has finished every layer of a bucket, that
+ * bucket's MPI_Iallreduce starts, so communication runs while earlier layers are still
+ * computing. Bucket boundaries do not depend on the overlap switch, so results with overlap
+ * on and off are identical. */
 typedef struct nn_model nn_model;
 typedef struct nn_layer nn_layer;
 typedef struct nn_grad_sync nn_grad_sync;
@@ -55,6 +57,9 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
                               int overlap, double timeout_seconds, nn_grad_sync **out,
                               nn_error *err);
 void nn_grad_sync_free(nn_grad_sync *sync);
+int nn_grad_sync_bucket_count(const nn_grad_sync *sync);
+/* Bucket b covers gradient offsets [*start, *end); bucket 0 is the last of the buffer. */
+void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end);
 /* Before backward. */
 void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step);
 /* Backward's hook, called after every layer (in backward order). */

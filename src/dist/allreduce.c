@@ -1,4 +1,5 @@
 /* Bucketed, overlapped gradient allreduce (see include/nn/dist.h). */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -8,6 +9,11 @@
 
 /* Open MPI's allreduce bandwidth falls off above 16 MiB messages. */
 #define MAX_BUCKET_BYTES ((int64_t)16 << 20)
+/* Without train.bucket_mb: about a quarter of the model per bucket, so that the buckets of
+ * the last layers start while the first layers are still in backward, and at most 4 MiB
+ * (Open MPI's allreduce reaches most of its bandwidth there). */
+#define AUTO_BUCKETS_PER_MODEL 4
+#define AUTO_MAX_BUCKET_BYTES ((int64_t)4 << 20)
 
 typedef struct bucket {
     int64_t start, end; /* float offsets into grad_data */
@@ -35,36 +41,9 @@ static double seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
-                              int overlap, double timeout_seconds, nn_grad_sync **out,
-                              nn_error *err)
+/* Lowest gradient offset of each layer's trained parameters (-1: none). */
+static void find_layer_starts(const nn_model *model, int64_t *layer_start)
 {
-    *out = NULL;
-    if (bucket_bytes <= 0 || bucket_bytes > MAX_BUCKET_BYTES)
-        bucket_bytes = bucket_bytes <= 0 ? ((int64_t)4 << 20) : MAX_BUCKET_BYTES;
-    nn_grad_sync *sync = calloc(1, sizeof *sync);
-    if (!sync)
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    sync->comm = comm;
-    sync->model = model;
-    sync->overlap = overlap;
-    nn_watchdog_configure(timeout_seconds);
-    /* The per-step scalars after the gradients ride in the last bucket. */
-    int64_t total = model->n_param_floats + NN_GRAD_TAIL;
-    int64_t per_bucket = bucket_bytes / (int64_t)sizeof(float);
-    sync->n_buckets = (int)((total + per_bucket - 1) / per_bucket);
-    sync->buckets = calloc((size_t)sync->n_buckets, sizeof *sync->buckets);
-    sync->requests = calloc((size_t)sync->n_buckets, sizeof *sync->requests);
-    sync->layer_start = malloc((size_t)model->n_layers * sizeof *sync->layer_start);
-    if (!sync->buckets || !sync->requests || !sync->layer_start) {
-        nn_grad_sync_free(sync);
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    }
-    for (int b = 0; b < sync->n_buckets; b++) {
-        sync->buckets[b].end = total - (int64_t)b * per_bucket;
-        sync->buckets[b].start = sync->buckets[b].end - per_bucket > 0
-                                     ? sync->buckets[b].end - per_bucket : 0;
-    }
     for (int i = 0; i < model->n_layers; i++) {
         const nn_layer *layer = model->layers[i];
         int64_t lowest = -1;
@@ -73,10 +52,106 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
             if (!(p->flags & NN_PARAM_STATE) && (lowest < 0 || p->offset < lowest))
                 lowest = p->offset;
         }
-        sync->layer_start[i] = lowest;
+        layer_start[i] = lowest;
     }
+}
+
+static int compare_descending(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x < y) - (x > y);
+}
+
+/* Bucket boundaries, from the end of the buffer down (buckets[0] covers the end). A layer's
+ * gradients are final together, so buckets hold whole layers: a boundary inside a layer
+ * would only hold back the part above it. A bucket closes before the layer that would take
+ * it past `target` floats; a layer larger than that is a bucket of its own, cut into pieces
+ * of at most MAX_BUCKET_BYTES. Writes the buckets (NULL: only counts) and returns how many. */
+static int plan_buckets(const int64_t *starts, int n_starts, int64_t total, int64_t target,
+                        bucket *buckets)
+{
+    const int64_t max_floats = MAX_BUCKET_BYTES / (int64_t)sizeof(float);
+    int count = 0;
+    int64_t end = total, start = total;
+    for (int i = 0; i <= n_starts; i++) {
+        const int64_t boundary = i < n_starts ? starts[i] : 0;
+        if (boundary >= start)
+            continue;
+        if (start < end && end - boundary > target) { /* close [start, end) */
+            for (int64_t piece_end = end; piece_end > start; piece_end -= max_floats, count++)
+                if (buckets)
+                    buckets[count] = (bucket){piece_end - max_floats > start
+                                                  ? piece_end - max_floats : start, piece_end};
+            end = start;
+        }
+        start = boundary;
+    }
+    for (int64_t piece_end = end; piece_end > 0; piece_end -= max_floats, count++)
+        if (buckets)
+            buckets[count] = (bucket){piece_end - max_floats > 0 ? piece_end - max_floats : 0,
+                                      piece_end};
+    return count;
+}
+
+nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+                              int overlap, double timeout_seconds, nn_grad_sync **out,
+                              nn_error *err)
+{
+    *out = NULL;
+    nn_grad_sync *sync = calloc(1, sizeof *sync);
+    if (!sync)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    sync->comm = comm;
+    sync->model = model;
+    sync->overlap = overlap;
+    nn_watchdog_configure(timeout_seconds);
+    /* The per-step scalars after the gradients ride in the last bucket. */
+    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    if (bucket_bytes <= 0) {
+        bucket_bytes = total * (int64_t)sizeof(float) / AUTO_BUCKETS_PER_MODEL;
+        if (bucket_bytes > AUTO_MAX_BUCKET_BYTES)
+            bucket_bytes = AUTO_MAX_BUCKET_BYTES;
+    }
+    if (bucket_bytes > MAX_BUCKET_BYTES)
+        bucket_bytes = MAX_BUCKET_BYTES;
+    const int64_t target = bucket_bytes / (int64_t)sizeof(float) > 0
+                               ? bucket_bytes / (int64_t)sizeof(float) : 1;
+    sync->layer_start = malloc((size_t)model->n_layers * sizeof *sync->layer_start);
+    int64_t *starts = malloc((size_t)(model->n_layers + 1) * sizeof *starts);
+    if (!sync->layer_start || !starts) {
+        free(starts);
+        nn_grad_sync_free(sync);
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    find_layer_starts(model, sync->layer_start);
+    int n_starts = 0;
+    for (int i = 0; i < model->n_layers; i++)
+        if (sync->layer_start[i] > 0)
+            starts[n_starts++] = sync->layer_start[i];
+    qsort(starts, (size_t)n_starts, sizeof *starts, compare_descending);
+    sync->n_buckets = plan_buckets(starts, n_starts, total, target, NULL);
+    sync->buckets = calloc((size_t)sync->n_buckets, sizeof *sync->buckets);
+    sync->requests = calloc((size_t)sync->n_buckets, sizeof *sync->requests);
+    if (!sync->buckets || !sync->requests) {
+        free(starts);
+        nn_grad_sync_free(sync);
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    plan_buckets(starts, n_starts, total, target, sync->buckets);
+    free(starts);
     *out = sync;
     return NN_OK;
+}
+
+int nn_grad_sync_bucket_count(const nn_grad_sync *sync)
+{
+    return sync->n_buckets;
+}
+
+void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end)
+{
+    *start = sync->buckets[b].start;
+    *end = sync->buckets[b].end;
 }
 
 void nn_grad_sync_free(nn_grad_sync *sync)

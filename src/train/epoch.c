@@ -44,6 +44,19 @@ void nn_trainer_begin(trainer *t)
                    t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
                    (long long)t->capacity, (long long)t->sampler.n_total,
                    t->has_val ? ", validation " : "", t->has_val ? "on" : "");
+    if (t->comm->size > 1) {
+        char sizes[256] = "";
+        size_t used = 0;
+        const int n = nn_grad_sync_bucket_count(t->sync);
+        for (int b = 0; b < n && used < sizeof sizes - 32; b++) {
+            int64_t start, end;
+            nn_grad_sync_bucket_range(t->sync, b, &start, &end);
+            used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%.2f", b ? ", " : "",
+                                     (double)(end - start) * sizeof(float) / (1 << 20));
+        }
+        nn_trainer_say(t, "gradient allreduce: %d bucket%s (%s MiB, output end first), "
+                          "overlap %s\n", n, n > 1 ? "s" : "", sizes, t->overlap ? "on" : "off");
+    }
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                    nn_shape_format(t->model->input_shape, shape, sizeof shape),
                    (long long)nn_model_count_params(t->model),

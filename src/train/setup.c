@@ -500,14 +500,19 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if ((st = nn_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
                               t->global_batch, comm->rank, comm->size, t->seed, err)))
         return st;
-    double bucket_mb = 4, watchdog = 300;
+    double bucket_mb = 0, watchdog = 300; /* bucket_mb 0: sized from the model */
     int overlap = 1;
-    if ((st = nn_cfg_read_double(train_cfg, "bucket_mb", 4, &bucket_mb, err)) ||
-        (st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
+    const nn_cfg *bucket_cfg = nn_cfg_get(train_cfg, "bucket_mb");
+    const char *bucket_text = bucket_cfg ? nn_cfg_scalar(bucket_cfg) : NULL;
+    if (!(bucket_text && !strcmp(bucket_text, "auto")) &&
+        (st = nn_cfg_read_double(train_cfg, "bucket_mb", 0, &bucket_mb, err)))
+        return st;
+    if ((st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
         (st = nn_cfg_read_double(train_cfg, "watchdog_seconds", 300, &watchdog, err)))
         return st;
-    if (!(bucket_mb > 0 && bucket_mb <= 16))
-        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "bucket_mb"), "must be in (0, 16] (MiB)");
+    if (bucket_cfg && !(bucket_text && !strcmp(bucket_text, "auto")) &&
+        !(bucket_mb > 0 && bucket_mb <= 16))
+        return nn_cfg_fail(err, bucket_cfg, "must be in (0, 16] (MiB) or auto");
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;

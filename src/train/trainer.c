@@ -188,6 +188,31 @@ nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *r
 
 /* ---- the epoch loop ------------------------------------------------------------------ */
 
+/* How much of the step the gradient allreduce could not hide behind backward, on average
+ * over the ranks. The slowest rank waits least (only for the communication itself); the
+ * others also wait for it, so the spread shows how evenly the ranks ran. */
+static void report_allreduce_wait(trainer *t, nn_train_result *result)
+{
+    const int n = t->comm->size;
+    double *fractions = calloc((size_t)n, sizeof *fractions);
+    if (!fractions)
+        return;
+    if (t->step_seconds > 0)
+        fractions[t->comm->rank] = nn_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
+    nn_comm_sum_doubles(t->comm, fractions, n);
+    double sum = 0, low = fractions[0], high = fractions[0];
+    for (int r = 0; r < n; r++) {
+        sum += fractions[r];
+        low = fractions[r] < low ? fractions[r] : low;
+        high = fractions[r] > high ? fractions[r] : high;
+    }
+    free(fractions);
+    result->allreduce_wait_fraction = sum / n;
+    nn_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
+                      "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
+                   t->overlap ? "on" : "off", n);
+}
+
 static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
 {
     nn_status st = NN_OK;
@@ -259,14 +284,8 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             break;
     }
     result->train_seconds = nn_now() - started;
-    if (t->comm->size > 1 && t->step_seconds > 0) {
-        /* How much of the step the gradient allreduce could not hide behind backward. */
-        double wait = nn_grad_sync_get_stats(t->sync).wait_seconds;
-        result->allreduce_wait_fraction = wait / t->step_seconds;
-        nn_trainer_say(t, "allreduce wait: %.1f%% of step time (overlap %s, %d ranks)\n",
-                       100 * result->allreduce_wait_fraction, t->overlap ? "on" : "off",
-                       t->comm->size);
-    }
+    if (t->comm->size > 1)
+        report_allreduce_wait(t, result);
     return st;
 }
 
