@@ -11,7 +11,8 @@
 # core 0 and on core 1, and the scaling efficiency is given against both (the issue's figure:
 # np=2 over twice core 0's rate) and against the two cores' rates summed (what two ranks
 # could reach at most). Every configuration runs BENCH_ROUNDS times, interleaved; the table
-# shows medians. The machine's parallel capacity (capacity.sh) is printed before and after.
+# shows medians, and the efficiencies are medians of each round's own. The machine's
+# parallel capacity (capacity.sh) is printed before and after.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain program}"
 : "${BENCH_MLP:?BENCH_MLP must point at the bench_mlp program}"
@@ -20,7 +21,7 @@ SOURCE_DIR=${NN_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 PYTHON=${PYTHON:-/usr/bin/python3}
 ROWS=${BENCH_ROWS:-60000}
 EPOCHS=${BENCH_EPOCHS:-3}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-dp.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -78,10 +79,15 @@ report_model() { # label ddp-kind global-batch
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 2 threads" "$r12"
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 1 thread, core 0" "$c0"
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 1 thread, core 1" "$c1"
-    printf '%-5s %-30s %10.0f   scaling efficiency %s%% of 2 x core 0, %s%% of core 0 + core 1\n' \
-        "$label" "np=2 x 1 thread" "$r21" \
-        "$(awk -v a="$r21" -v b="$c0" 'BEGIN {printf "%.0f", 100 * a / (2 * b)}')" \
-        "$(awk -v a="$r21" -v b="$c0" -v c="$c1" 'BEGIN {printf "%.0f", 100 * a / (b + c)}')"
+    # Efficiencies are taken within each round (its runs follow each other within a minute)
+    # and then the median over rounds: the machine's capacity drifts between rounds.
+    local eff_c0 eff_both
+    eff_c0=$(paste "$label-np2t1.rates" "$label-np1t1c0.rates" |
+             awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
+    eff_both=$(paste "$label-np2t1.rates" "$label-np1t1c0.rates" "$label-np1t1c1.rates" |
+               awk '{printf "%.1f\n", 100 * $1 / ($2 + $3)}' | median)
+    printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, %.0f%% of core 0 + core 1\n' \
+        "$label" "np=2 x 1 thread" "$r21" "$eff_c0" "$eff_both"
     printf '%-5s %-30s %10.0f\n' "$label" "np=2 x 1 thread, overlap off" "$r21off"
     printf '%-5s %-30s %10s   allreduce wait %s%% of step time (overlap on), %s%% (off)\n' \
         "$label" "" "" "$w_on" "$w_off"
