@@ -13,7 +13,7 @@ void nn_layer_free_priv(nn_layer *layer)
 
 int nn_elementwise_threads(int64_t values, int64_t batch)
 {
-    if (values < (int64_t)1 << 17 || batch < 2)
+    if (values < (int64_t)1 << 13 || batch < 2)
         return 1;
     int threads = nn_threads();
     return batch < threads ? (int)batch : threads;

@@ -17,9 +17,10 @@ void nn_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int
 /* Writes (or adds when accumulate) src into dst. */
 void nn_store(float *dst, const float *src, int64_t n, int accumulate);
 
-/* Threads for an elementwise pass over `values` floats: nn_threads() when there is enough
- * work to pay for waking them (a few hundred microseconds at one thread), else 1. Split
- * the batch into contiguous sample ranges, [batch * t / threads, batch * (t + 1) / threads). */
+/* Threads for an elementwise pass over `values` floats: nn_threads() unless the pass is too
+ * small to pay for the team (a few microseconds at one thread), else 1. Split the batch into
+ * contiguous sample ranges with nn_thread_share, as the dense layers split theirs, so each
+ * thread finds the rows it wrote in its own cache. */
 int nn_elementwise_threads(int64_t values, int64_t batch);
 
 /* Reductions written with 16 independent partial sums, so they vectorize without

@@ -363,16 +363,16 @@ int main(int argc, char **argv)
     for (int i = 1; i < warmup; i++)
         step(&b, 0);
 
-    /* Repeats of N steps, each followed by N runs of the step's GEMMs alone (split as the
-     * layers split them, then unsplit), so that the three are measured in the same spell of
-     * a shared machine: its capacity changes over seconds (on a virtual machine the second
-     * core may be shared with other guests), and the ratio is taken within each repeat. */
+    /* Repeats of N steps, each followed by N runs of the step's GEMMs alone split as the
+     * layers split them, so that the two are measured in the same spell of a shared machine
+     * (its capacity changes over seconds: on a virtual machine the second core may be shared
+     * with other guests) and their ratio is taken within each repeat. The unsplit GEMMs,
+     * threaded by OpenBLAS, are timed after all repeats: OpenBLAS's worker threads keep
+     * spinning for a while after a call and would slow down whatever runs next. */
     gemm_call calls[MAX_GEMMS];
     const int n_calls = step_gemms(b.model, threads, calls);
     for (int i = 0; with_gemm && i < warmup; i++)
         run_gemms(calls, n_calls, threads);
-    if (with_gemm)
-        time_gemms_openblas(calls, n_calls, threads, warmup);
     double rates[MAX_REPEATS], cpu_rates[MAX_REPEATS], gemm_times[MAX_REPEATS];
     double gemm_cpu_times[MAX_REPEATS], openblas_times[MAX_REPEATS], ratios[MAX_REPEATS];
     double cpu_ratios[MAX_REPEATS];
@@ -390,16 +390,22 @@ int main(int argc, char **argv)
             run_gemms(calls, n_calls, threads);
         gemm_times[r] = 1e3 * (now() - t) / steps;
         gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
-        openblas_times[r] = time_gemms_openblas(calls, n_calls, threads, steps);
-        ratios[r] = 1e3 * batch / rates[r] / fmin(gemm_times[r], openblas_times[r]);
         cpu_ratios[r] = 1e3 * batch / cpu_rates[r] / gemm_cpu_times[r];
+    }
+    double openblas_ms = NAN, gemm_ratio = NAN, gemm_cpu_ratio = NAN;
+    if (with_gemm) {
+        time_gemms_openblas(calls, n_calls, threads, warmup);
+        for (int r = 0; r < repeats; r++)
+            openblas_times[r] = time_gemms_openblas(calls, n_calls, threads, steps);
+        openblas_ms = median(openblas_times, repeats);
+        for (int r = 0; r < repeats; r++)
+            ratios[r] = 1e3 * batch / rates[r] / fmin(gemm_times[r], openblas_ms);
+        gemm_ratio = median(ratios, repeats);
+        gemm_cpu_ratio = median(cpu_ratios, repeats);
     }
     double total_steps = (double)steps * repeats;
     double rate = median(rates, repeats), cpu_rate = median(cpu_rates, repeats);
     double gemm_ms = with_gemm ? median(gemm_times, repeats) : NAN;
-    double openblas_ms = with_gemm ? median(openblas_times, repeats) : NAN;
-    double gemm_ratio = with_gemm ? median(ratios, repeats) : NAN;
-    double gemm_cpu_ratio = with_gemm ? median(cpu_ratios, repeats) : NAN;
     double last_loss = step(&b, 0); /* the GEMMs alone overwrote activations: recompute */
     double rss = peak_rss_mib();
 
