@@ -28,7 +28,11 @@ for _ in 1 2 3 4 5; do scancel --signal=USR1 --batch "$id" && break; sleep 0.5; 
 for _ in $(seq 600); do
     info=$(scontrol show job "$id" 2>/dev/null || true)
     if echo "$info" | grep -q "Restarts=1"; then
-        echo "$info" | grep -q "JobState=PENDING" && scontrol update JobId="$id" StartTime=now 2>/dev/null
+        # The job may leave PENDING between the two commands: then the update is refused
+        # and the next pass sees it running.
+        if echo "$info" | grep -q "JobState=PENDING"; then
+            scontrol update JobId="$id" StartTime=now 2>/dev/null || true
+        fi
         echo "$info" | grep -qE "JobState=(RUNNING|COMPLETED)" && break
     fi
     sleep 0.2
