@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/threads.h"
 #include "nn/config.h"
 #include "nn/loss.h"
 #include "nn/model.h"
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--batch"))
             batch = atoll(argv[i + 1]);
     }
-    openblas_set_num_threads(threads);
+    nn_set_threads(threads);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     if (nn_cfg_load_file(argv[1], &cfg, &err)) {
