@@ -50,6 +50,10 @@ typedef struct nn_layer_ops {
     void (*destroy)(nn_layer *layer); /* frees priv (may be NULL) */
     /* One-line description of hyperparameters for the summary (may be NULL). */
     void (*describe)(const nn_layer *layer, char *buf, int size);
+    /* Offered, at the end of the build, the elementwise activation that is this layer's only
+     * consumer (may be NULL). Returns 1 when the layer will compute it from now on, inside its
+     * own forward and backward; the model then skips the activation's. */
+    int (*fuse_activation)(nn_layer *layer, nn_layer *activation);
 } nn_layer_ops;
 
 /* Parameter flags. */
@@ -79,6 +83,7 @@ struct nn_layer {
     int trainable;
     int64_t workspace_floats;        /* scratch this layer needs (shared by all layers) */
     nn_init weight_init, bias_init;  /* resolved defaults for this layer's parameters */
+    int fused;                       /* computed by its input layer (fuse_activation) */
     void *priv;
 };
 

@@ -8,6 +8,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "layers/activation.h"
 #include "layers/layer_util.h"
 #include "model/model_internal.h"
 
@@ -282,6 +283,27 @@ const nn_layer_ops nn_activation_ops = {
     .destroy = nn_layer_free_priv,
     .describe = activation_describe,
 };
+
+int nn_activation_fusable(const nn_layer *layer)
+{
+    if (layer->ops != &nn_activation_ops || layer->n_inputs != 1)
+        return 0;
+    const activation *a = layer->priv;
+    return a->entry->forward != bipolar_relu_forward; /* alternates by position */
+}
+
+void nn_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
+{
+    const activation *a = layer->priv;
+    a->entry->forward(x, y, n, &a->params);
+}
+
+void nn_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
+                                  const float *dy, float *dx, int64_t n, int accumulate)
+{
+    const activation *a = layer->priv;
+    a->entry->backward(x, y, dy, dx, n, accumulate, &a->params);
+}
 
 int nn_activation_is_elementwise(const char *function)
 {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "layers/activation.h"
 #include "model/model_internal.h"
 
 static const char *const common_layer_keys[] = {
@@ -424,6 +425,28 @@ static nn_status init_params(nn_model *model, nn_error *err)
     return NN_OK;
 }
 
+/* Offers every elementwise activation to the layer before it when it is that layer's only
+ * consumer and both carry gradients (or neither does): a dense layer then applies the
+ * function on its own thread shares, while they are in cache, instead of a separate pass. */
+static void fuse_activations(nn_model *model)
+{
+    for (int i = 1; i < model->n_layers; i++) {
+        nn_layer *act = model->layers[i];
+        if (!nn_activation_fusable(act))
+            continue;
+        nn_layer *producer = act->inputs[0];
+        if (!producer->ops->fuse_activation || (producer->dout == NULL) != (act->dout == NULL) ||
+            act->input_accumulate[0])
+            continue;
+        int consumers = 0;
+        for (int j = 1; j < model->n_layers; j++)
+            for (int k = 0; k < model->layers[j]->n_inputs; k++)
+                consumers += model->layers[j]->inputs[k] == producer;
+        if (consumers == 1 && producer != model->output)
+            act->fused = producer->ops->fuse_activation(producer, act);
+    }
+}
+
 static const char *const model_keys[] = {"input", "layers", "init", "train_only_batchnorm",
                                          "mlp", "output", NULL};
 
@@ -478,6 +501,7 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
     free(needs_grad);
     if (st || (st = init_params(model, err)))
         goto fail;
+    fuse_activations(model);
     /* The caller owns the config; layers must not hold on to it after the build. */
     for (int i = 0; i < model->n_layers; i++)
         model->layers[i]->cfg = NULL;

@@ -131,7 +131,8 @@ int64_t nn_model_output_size(const nn_model *model)
 void nn_model_forward(nn_model *model, const nn_pass *pass)
 {
     for (int i = 1; i < model->n_layers; i++)
-        model->layers[i]->ops->forward(model->layers[i], pass);
+        if (!model->layers[i]->fused)
+            model->layers[i]->ops->forward(model->layers[i], pass);
 }
 
 void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
@@ -139,7 +140,7 @@ void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hoo
 {
     for (int i = model->n_layers - 1; i > 0; i--) {
         nn_layer *layer = model->layers[i];
-        if (layer->dout)
+        if (layer->dout && !layer->fused)
             layer->ops->backward(layer, pass);
         if (after_layer)
             after_layer(ctx, layer);

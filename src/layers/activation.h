@@ -1,0 +1,18 @@
+/* Elementwise activations run by another layer: a dense layer whose only consumer is one
+ * applies it on its own thread shares, right after computing them (nn_layer_ops
+ * fuse_activation), instead of the model running a separate pass. */
+#ifndef NN_LAYERS_ACTIVATION_H
+#define NN_LAYERS_ACTIVATION_H
+
+#include "nn/layer.h"
+
+/* An activation layer whose function reads each value alone (not its position in the
+ * sample), so any contiguous piece of a batch can be computed on its own. */
+int nn_activation_fusable(const nn_layer *layer);
+
+/* y = f(x) and dx (+)= f'(x, y) dy over n values, as the layer's own forward and backward. */
+void nn_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n);
+void nn_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
+                                  const float *dy, float *dx, int64_t n, int accumulate);
+
+#endif
