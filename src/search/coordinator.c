@@ -24,10 +24,10 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 #include "search/search_internal.h"
@@ -551,21 +551,6 @@ static void member_loop(worker *w)
 
 /* ---- rank 0: the search directory ------------------------------------------------------ */
 
-static int make_dirs(const char *path)
-{
-    char partial[600];
-    snprintf(partial, sizeof partial, "%s", path);
-    for (char *p = partial + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(partial, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 static void visit_event(void *ctx, const search_event *e)
 {
     trials_apply(ctx, e);
@@ -604,7 +589,7 @@ static nn_status check_same_search(const nn_search *s, const char *header, nn_er
 static nn_status open_directory(coordinator *co, nn_error *err)
 {
     nn_search *s = co->s;
-    if (make_dirs(s->dir) != 0)
+    if (nn_make_dirs(s->dir) != 0)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create the search directory: %s", s->dir,
                        strerror(errno));
     char path[700], header[512];

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "core/threads.h"
 #include "model/model_internal.h"
 #include "nn/rng.h"
@@ -274,22 +275,6 @@ static int choose_threads(const trainer *t, int64_t requested)
     return threads >= 1 ? threads : 1;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-    char partial[512];
-    snprintf(partial, sizeof partial, "%s", path);
-    for (char *p = partial + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(partial, 0777) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(partial, 0777) != 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
  * auto and it holds last.h5, or a new <runs_dir>/<name>[-k] (an earlier run is never
  * written into). Returns 1 in *resume when the run continues from a checkpoint. */
@@ -327,11 +312,11 @@ static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
     }
     if (t->opts.run_dir) {
         snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (make_dirs(t->run_dir) != 0)
+        if (nn_make_dirs(t->run_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                            t->run_dir, strerror(errno));
     } else {
-        if (make_dirs(runs_dir) != 0)
+        if (nn_make_dirs(runs_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
                            strerror(errno));
         snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
