@@ -24,6 +24,18 @@ nn_model *fixture_model(const char *model_yaml, int64_t batch, uint64_t seed)
     return model;
 }
 
+nn_optim *fixture_optim(const char *optim_yaml, const nn_model *model)
+{
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_optim *opt = NULL;
+    if (nn_cfg_parse_value(optim_yaml, "optimizer.yaml", &cfg, &err) ||
+        nn_optim_build(cfg, model, &opt, &err))
+        fprintf(stderr, "fixture_optim: %s: %s\n", optim_yaml, err.msg);
+    nn_cfg_free(cfg);
+    return opt;
+}
+
 typedef struct objective_ctx {
     nn_model *model;
     nn_pass pass;

@@ -3,10 +3,15 @@
 #define NN_TEST_MODEL_FIXTURE_H
 
 #include "nn/model.h"
+#include "nn/optim.h"
 
 /* Builds `model:` from YAML text (the whole model map), with input gradients enabled;
  * fails the test with the error message when the build fails. */
 nn_model *fixture_model(const char *model_yaml, int64_t batch, uint64_t seed);
+
+/* Builds an optimizer for `model` from YAML text (the optimizer map); prints the error and
+ * returns NULL when the build fails. */
+nn_optim *fixture_optim(const char *optim_yaml, const nn_model *model);
 
 /* Checks d(sum(out * r))/d(input) and /d(every trainable parameter) against central
  * differences for a random input and a random r. Returns 1 when all agree; prints the

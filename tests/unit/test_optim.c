@@ -22,13 +22,8 @@ static nn_model *two_weights(void)
 
 static nn_optim *make_optim(const char *yaml, nn_model *model)
 {
-    nn_cfg *cfg = NULL;
-    nn_error err = {0};
-    nn_optim *opt = NULL;
-    assert_int_equal(nn_cfg_parse_value(yaml, "opt.yaml", &cfg, &err), NN_OK);
-    if (nn_optim_build(cfg, model, &opt, &err))
-        fail_msg("%s: %s", yaml, err.msg);
-    nn_cfg_free(cfg);
+    nn_optim *opt = fixture_optim(yaml, model);
+    assert_non_null(opt);
     return opt;
 }
 
