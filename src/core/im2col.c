@@ -36,15 +36,20 @@ static int flat_rows(const nn_conv_geom *g)
     return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
 }
 
-/* Output columns [lo, hi) of a row whose source column ox + x_off stays inside the row. */
-static inline void flat_columns(const nn_conv_geom *g, int64_t x_off, int64_t *lo, int64_t *hi)
+/* Zeroes, in every output row of a shifted-plane lowering row, the columns whose source
+ * column ox + x_off falls outside the input row (the shift wrapped them into a neighbour). */
+static void clear_wrapped_columns(const nn_conv_geom *g, int64_t x_off, float *row)
 {
-    *lo = x_off < 0 ? -x_off : 0;
-    *hi = x_off > 0 ? g->out_w - x_off : g->out_w;
-    if (*lo > g->out_w)
-        *lo = g->out_w;
-    if (*hi < *lo)
-        *hi = *lo;
+    int64_t lo = x_off < 0 ? -x_off : 0, hi = x_off > 0 ? g->out_w - x_off : g->out_w;
+    lo = lo < g->out_w ? lo : g->out_w;
+    hi = hi > lo ? hi : lo;
+    for (int64_t oy = 0; oy < g->out_h; oy++) {
+        float *r = row + oy * g->out_w;
+        for (int64_t ox = 0; ox < lo; ox++)
+            r[ox] = 0.0f;
+        for (int64_t ox = hi; ox < g->out_w; ox++)
+            r[ox] = 0.0f;
+    }
 }
 
 static void im2col_flat(const nn_conv_geom *g, const float *restrict x, float *restrict col)
@@ -69,15 +74,7 @@ static void im2col_flat(const nn_conv_geom *g, const float *restrict x, float *r
                     row[q] = src[q - q0];
                 for (int64_t q = q1; q < ohw; q++)
                     row[q] = 0.0f;
-                int64_t lo, hi;
-                flat_columns(g, x_off, &lo, &hi);
-                for (int64_t oy = 0; oy < g->out_h; oy++) {
-                    float *r = row + oy * g->out_w;
-                    for (int64_t ox = 0; ox < lo; ox++)
-                        r[ox] = 0.0f;
-                    for (int64_t ox = hi; ox < g->out_w; ox++)
-                        r[ox] = 0.0f;
-                }
+                clear_wrapped_columns(g, x_off, row);
             }
     }
 }
@@ -94,15 +91,7 @@ static void col2im_flat(const nn_conv_geom *g, float *restrict col, float *restr
                 float *restrict row = col + ((c * g->kernel_h + ki) * g->kernel_w + kj) * ohw;
                 const int64_t x_off = kj * g->dilation_w - g->pad_left;
                 const int64_t shift = (ki * g->dilation_h - g->pad_top) * w + x_off;
-                int64_t lo, hi;
-                flat_columns(g, x_off, &lo, &hi);
-                for (int64_t oy = 0; oy < g->out_h; oy++) {
-                    float *r = row + oy * g->out_w;
-                    for (int64_t ox = 0; ox < lo; ox++)
-                        r[ox] = 0.0f;
-                    for (int64_t ox = hi; ox < g->out_w; ox++)
-                        r[ox] = 0.0f;
-                }
+                clear_wrapped_columns(g, x_off, row);
                 int64_t q0 = -shift > 0 ? -shift : 0, q1 = plane - shift;
                 q0 = q0 < ohw ? q0 : ohw;
                 q1 = q1 < ohw ? q1 : ohw;
