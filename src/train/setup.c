@@ -489,14 +489,13 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     int overlap = 1;
     const nn_cfg *bucket_cfg = nn_cfg_get(train_cfg, "bucket_mb");
     const char *bucket_text = bucket_cfg ? nn_cfg_scalar(bucket_cfg) : NULL;
-    if (!(bucket_text && !strcmp(bucket_text, "auto")) &&
-        (st = nn_cfg_read_double(train_cfg, "bucket_mb", 0, &bucket_mb, err)))
+    const int sized = bucket_cfg && !(bucket_text && !strcmp(bucket_text, "auto"));
+    if (sized && (st = nn_cfg_read_double(train_cfg, "bucket_mb", 0, &bucket_mb, err)))
         return st;
     if ((st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
         (st = nn_cfg_read_double(train_cfg, "watchdog_seconds", 300, &watchdog, err)))
         return st;
-    if (bucket_cfg && !(bucket_text && !strcmp(bucket_text, "auto")) &&
-        !(bucket_mb > 0 && bucket_mb <= 16))
+    if (sized && !(bucket_mb > 0 && bucket_mb <= 16))
         return nn_cfg_fail(err, bucket_cfg, "must be in (0, 16] (MiB) or auto");
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
