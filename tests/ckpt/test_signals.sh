@@ -14,7 +14,7 @@ wait_for_epoch() {
 pid=$!
 wait_for_epoch term.txt 1
 kill -TERM $pid
-set +e; wait $pid; code=$?; set -e
+code=0; wait $pid || code=$?
 [ "$code" -eq 0 ] || { cat term.txt; fail "SIGTERM exit code $code"; }
 grep -q "resume with: nntrain train small.yaml --resume runs/term" term.txt || fail "resume hint"
 "$NNTRAIN" verify runs/term/last.h5 > /dev/null || fail "last.h5 after SIGTERM"
@@ -27,7 +27,7 @@ job=$!
 wait_for_epoch usr1.txt 1
 victim=$(pgrep -f "run-dir runs/usr1" | grep -v "^$job\$" | tail -1)
 kill -USR1 "$victim"
-set +e; wait $job; code=$?; set -e
+code=0; wait $job || code=$?
 [ "$code" -eq 0 ] || { cat usr1.txt; fail "SIGUSR1 exit code $code"; }
 grep -q "resume with" usr1.txt || fail "no resume hint after SIGUSR1"
 $MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.epochs=6 --run-dir runs/full2 > /dev/null
@@ -40,7 +40,7 @@ $COMPARE runs/full2/last.h5 runs/usr1/last.h5 --exact --groups params,state,opti
 pid=$!
 wait_for_epoch int.txt 1
 kill -INT $pid; kill -INT $pid
-set +e; wait $pid; code=$?; set -e
+code=0; wait $pid || code=$?
 [ "$code" -eq 0 ] || [ "$code" -eq 130 ] || fail "double SIGINT exit code $code"
 for f in runs/int/*.h5; do "$NNTRAIN" verify "$f" > /dev/null || fail "$f incomplete"; done
 echo "signals stop cleanly"

@@ -20,22 +20,40 @@ SET="--set train.threads=1 --set train.epochs=5"
 $MPIRUN -np 2 "$NNTRAIN" search grid.yaml $SET --set search.dir=s/ref > ref.txt
 table() { tail -n +2 "$1" | cut -d, -f1-8; } # without wall time and group
 
+count() { grep -c "$1" "$2" 2>/dev/null || true; } # pattern journal: 0 before the journal exists
 wait_for_ends() { # journal count
     for _ in $(seq 600); do
-        [ "$(grep -c '^end' "$1" 2>/dev/null || true)" -ge "$2" ] && return 0
+        [ "$(count '^end' "$1")" -ge "$2" ] && return 0
         sleep 0.05
     done
     fail "$1: fewer than $2 trials ended"
 }
-starts() { grep -c "^start trial=$2 " "$1" || true; }
+starts() { count "^start trial=$2 " "$1"; }
+# signal_mid_trial SIGNAL journal pid...: sends the signal while the journal shows a trial
+# that started and has not ended. The processes are stopped before the journal is read, so
+# the trial cannot end between the look and the signal.
+signal_mid_trial() {
+    local signal=$1 journal=$2
+    shift 2
+    for _ in $(seq 600); do
+        kill -STOP "$@"
+        if [ "$(count '^start' "$journal")" -gt "$(count '^end' "$journal")" ]; then
+            kill "-$signal" "$@"
+            kill -CONT "$@" 2>/dev/null || true
+            return 0
+        fi
+        kill -CONT "$@"
+        sleep 0.02
+    done
+    fail "$journal: no trial was running in 12 s"
+}
 
 # SIGTERM to every rank (as SLURM does): the running trials checkpoint and stop.
 $MPIRUN -np 2 "$NNTRAIN" search grid.yaml $SET --set search.dir=s/term > term1.txt 2>&1 &
 job=$!
 wait_for_ends s/term/journal 2
-sleep 0.2
-kill -TERM $(pgrep -P $job)
-set +e; wait $job; code=$?; set -e
+signal_mid_trial TERM s/term/journal $(pgrep -P $job)
+code=0; wait $job || code=$?
 [ "$code" -eq 0 ] || { cat term1.txt; fail "SIGTERM: exit $code"; }
 grep -q "search stopped with [1-9] trials\? to go; run the same command again to resume it" term1.txt \
     || { cat term1.txt; fail "SIGTERM: no resume hint"; }
@@ -56,9 +74,8 @@ diff <(table s/ref/trials.csv) <(table s/term/trials.csv) || fail "SIGTERM + res
 $MPIRUN -np 2 "$NNTRAIN" search grid.yaml $SET --set search.dir=s/kill2 > kill2.txt 2>&1 &
 job=$!
 wait_for_ends s/kill2/journal 3
-sleep 0.15
-kill -KILL $(pgrep -P $job) $job
-set +e; wait $job; set -e
+signal_mid_trial KILL s/kill2/journal $(pgrep -P $job) $job
+wait $job || true
 finished=$(grep -c '^end' s/kill2/journal)
 [ "$finished" -lt 8 ] || fail "SIGKILL came too late"
 $MPIRUN -np 2 "$NNTRAIN" search grid.yaml $SET --set search.dir=s/kill2 > kill2b.txt
@@ -71,9 +88,8 @@ diff <(table s/ref/trials.csv) <(table s/kill2/trials.csv) || fail "SIGKILL np=2
 "$NNTRAIN" search grid.yaml $SET --set train.checkpoint.every_steps=10 --set search.dir=s/kill1 > kill1.txt 2>&1 &
 pid=$!
 wait_for_ends s/kill1/journal 2
-sleep 0.2
-kill -KILL $pid
-set +e; wait $pid; set -e
+signal_mid_trial KILL s/kill1/journal $pid
+wait $pid || true
 "$NNTRAIN" search --status s/kill1 > status.txt
 grep -q " started " status.txt || { cat status.txt; fail "--status does not show the trial the kill interrupted"; }
 grep -q "^(started: " status.txt || fail "--status does not explain 'started'"
