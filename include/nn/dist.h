@@ -48,15 +48,27 @@ typedef struct nn_model nn_model;
 typedef struct nn_layer nn_layer;
 typedef struct nn_grad_sync nn_grad_sync;
 
+/* How the buckets are summed: through shared memory when the group's ranks share a node
+ * (else MPI_Iallreduce), or always with MPI_Iallreduce. */
+typedef enum nn_grad_transport {
+    NN_GRAD_TRANSPORT_AUTO,
+    NN_GRAD_TRANSPORT_MPI,
+} nn_grad_transport;
+
 typedef struct nn_grad_sync_stats {
     double wait_seconds;  /* time spent blocked in the final wait */
     int64_t steps;
 } nn_grad_sync_stats;
 
+/* With node shared memory, model->grad_data points into the shared mapping until
+ * nn_grad_sync_free, which copies the gradients back to the model's own buffer. */
 nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
-                              int overlap, double timeout_seconds, nn_grad_sync **out,
-                              nn_error *err);
+                              int overlap, nn_grad_transport transport, double timeout_seconds,
+                              nn_grad_sync **out, nn_error *err);
 void nn_grad_sync_free(nn_grad_sync *sync);
+/* What sums the buckets, for the start-up message: "node shared memory" or
+ * "MPI_Iallreduce (<why not shared memory>)". */
+const char *nn_grad_sync_transport(const nn_grad_sync *sync);
 int nn_grad_sync_bucket_count(const nn_grad_sync *sync);
 /* Bucket b covers gradient offsets [*start, *end); bucket 0 is the last of the buffer. */
 void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end);

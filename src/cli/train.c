@@ -110,7 +110,8 @@ static void print_catalogue(FILE *out)
     fprintf(out, "\nother train keys: epochs=10, batch_size=32 (global, split across ranks), "
                  "accumulate=1 (micro-batches per step), clip: {norm, value} (0: off), "
                  "lr_scaling=none|linear, lr_reference_batch=256, threads (per rank), "
-                 "bucket_mb=auto (a quarter of the model, at most 4), overlap=true, "
+                 "bucket_mb=auto (a quarter of the model, at most 4), allreduce=auto (node shared "
+                 "memory when the ranks share a node) or mpi, overlap=true, "
                  "watchdog_seconds=300, resume=never|auto, log_grad_norms=false\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {

@@ -1,11 +1,14 @@
-/* Bucketed, overlapped gradient allreduce (see include/nn/dist.h). */
+/* Bucketed, overlapped gradient allreduce (see include/nn/dist.h): through the node's
+ * shared memory when the group's ranks share a node (shared_sum.c), else MPI_Iallreduce. */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "nn/dist.h"
 #include "nn/model.h"
+#include "shared_sum.h"
 
 /* Open MPI's allreduce bandwidth falls off above 16 MiB messages. */
 #define MAX_BUCKET_BYTES ((int64_t)16 << 20)
@@ -29,6 +32,9 @@ struct nn_grad_sync {
     int next;             /* first bucket not started */
     int64_t ready_from;   /* gradients at offsets >= ready_from are final */
     int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
+    nn_shared_sum *shared; /* NULL: MPI_Iallreduce */
+    float *own_grads;     /* the model's gradient buffer while it uses the shared one */
+    char transport[160];
     int epoch;
     int64_t step;
     nn_grad_sync_stats stats;
@@ -93,9 +99,41 @@ static int plan_buckets(const int64_t *starts, int n_starts, int64_t total, int6
     return count;
 }
 
+/* Shared memory when asked for (auto) and the ranks share a node; the model's gradients
+ * then live in the shared mapping. */
+static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_transport transport,
+                                  nn_error *err)
+{
+    char why[128] = "train.allreduce: mpi";
+    if (transport == NN_GRAD_TRANSPORT_AUTO) {
+        int64_t *bounds = malloc((size_t)sync->n_buckets * 2 * sizeof *bounds);
+        if (!bounds)
+            return nn_fail(err, NN_ERR_OTHER, "out of memory");
+        for (int b = 0; b < sync->n_buckets; b++) {
+            bounds[2 * b] = sync->buckets[b].start;
+            bounds[2 * b + 1] = sync->buckets[b].end;
+        }
+        nn_status st = nn_shared_sum_create(sync->comm, total, sync->n_buckets, bounds,
+                                            &sync->shared, why, sizeof why, err);
+        free(bounds);
+        if (st)
+            return st;
+    }
+    if (!sync->shared) {
+        snprintf(sync->transport, sizeof sync->transport, "MPI_Iallreduce (%s)", why);
+        return NN_OK;
+    }
+    float *shared = nn_shared_sum_buffer(sync->shared);
+    memcpy(shared, sync->model->grad_data, (size_t)total * sizeof(float));
+    sync->own_grads = sync->model->grad_data;
+    sync->model->grad_data = shared;
+    snprintf(sync->transport, sizeof sync->transport, "node shared memory");
+    return NN_OK;
+}
+
 nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
-                              int overlap, double timeout_seconds, nn_grad_sync **out,
-                              nn_error *err)
+                              int overlap, nn_grad_transport transport, double timeout_seconds,
+                              nn_grad_sync **out, nn_error *err)
 {
     *out = NULL;
     nn_grad_sync *sync = calloc(1, sizeof *sync);
@@ -140,7 +178,7 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
     plan_buckets(starts, n_starts, total, target, sync->buckets);
     free(starts);
     *out = sync;
-    return NN_OK;
+    return comm->size > 1 ? choose_transport(sync, total, transport, err) : NN_OK;
 }
 
 int nn_grad_sync_bucket_count(const nn_grad_sync *sync)
@@ -154,10 +192,21 @@ void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, 
     *end = sync->buckets[b].end;
 }
 
+const char *nn_grad_sync_transport(const nn_grad_sync *sync)
+{
+    return sync->transport;
+}
+
 void nn_grad_sync_free(nn_grad_sync *sync)
 {
     if (!sync)
         return;
+    if (sync->own_grads) {
+        const int64_t total = sync->model->n_param_floats + NN_GRAD_TAIL;
+        memcpy(sync->own_grads, sync->model->grad_data, (size_t)total * sizeof(float));
+        sync->model->grad_data = sync->own_grads;
+    }
+    nn_shared_sum_free(sync->shared);
     free(sync->buckets);
     free(sync->requests);
     free(sync->layer_start);
@@ -179,6 +228,19 @@ void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step)
     sync->epoch = epoch;
     sync->step = step;
     nn_watchdog_arrive(sync->comm, epoch, step);
+    if (sync->shared)
+        nn_shared_sum_begin(sync->shared);
+}
+
+/* Starts every bucket whose layers are all final. */
+static void start_ready_buckets(nn_grad_sync *sync)
+{
+    while (sync->next < sync->n_buckets && sync->buckets[sync->next].start >= sync->ready_from) {
+        if (sync->shared)
+            nn_shared_sum_publish(sync->shared, sync->next++);
+        else
+            start_next_bucket(sync);
+    }
 }
 
 void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
@@ -189,11 +251,9 @@ void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
     int64_t start = sync->layer_start[layer->id];
     if (start >= 0 && start < sync->ready_from)
         sync->ready_from = start;
-    while (sync->next < sync->n_buckets &&
-           sync->buckets[sync->next].start >= sync->ready_from)
-        start_next_bucket(sync);
+    start_ready_buckets(sync);
     /* Open MPI progresses nonblocking collectives only inside MPI calls: poke it. */
-    if (sync->next > 0) {
+    if (!sync->shared && sync->next > 0) {
         int flag;
         MPI_Testall(sync->next, sync->requests, &flag, MPI_STATUSES_IGNORE);
     }
@@ -204,10 +264,16 @@ nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
     (void)err;
     if (sync->comm->size == 1)
         return NN_OK;
-    while (sync->next < sync->n_buckets)
-        start_next_bucket(sync);
-    double start = seconds();
-    nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+    double start;
+    if (sync->shared) {
+        start = seconds();
+        nn_shared_sum_finish(sync->shared);
+    } else {
+        while (sync->next < sync->n_buckets)
+            start_next_bucket(sync);
+        start = seconds();
+        nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+    }
     sync->stats.wait_seconds += seconds() - start;
     sync->stats.steps++;
     return NN_OK;

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "nn/dist.h"
+#include "dist_internal.h"
 
 #define NOTICE_TAG 7301
 #define NOTICE_AFTER_SECONDS 1.0
@@ -50,7 +50,12 @@ void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step)
     current_step = step;
 }
 
-static double now(void)
+double nn_watchdog_timeout(void)
+{
+    return timeout_seconds;
+}
+
+double nn_watchdog_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -83,7 +88,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
         return;
     int64_t *entered = count_of(comm->comm);
     int64_t mine = ++*entered;
-    double start = now();
+    double start = nn_watchdog_now();
     int noticed = 0;
     int64_t *waiting_in = NULL;
     static int64_t notice; /* the send buffer must outlive the freed request */
@@ -94,7 +99,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
             break;
         if (spins % 1024 != 1023)
             continue;
-        double waited = now() - start;
+        double waited = nn_watchdog_now() - start;
         if (comm->size > 1 && waited > NOTICE_AFTER_SECONDS) {
             if (comm->rank != 0 && !noticed) {
                 MPI_Request request;
@@ -121,20 +126,27 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
                     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                              used ? ", " : "", r);
         }
-        const char *detail = missing[0] ? "; ranks that have not arrived: "
-                             : comm->rank == 0 && comm->size > 1
-                                 ? "; every rank arrived, so one stopped responding inside the "
-                                   "collective or the network failed"
-                                 : "";
-        fprintf(stderr, "rank %d: %s at epoch %lld, step %lld has not completed after %.0f s%s%s;"
-                        " aborting the job (train.watchdog_seconds sets the limit)\n",
-                comm->world_rank, what, (long long)current_epoch + 1, (long long)current_step + 1,
-                timeout_seconds, detail, missing);
-        fflush(stderr);
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        nn_watchdog_give_up(comm, what, missing);
     }
     /* Notices that arrived after this collective completed are stale; drop them. */
-    if (comm->rank == 0 && comm->size > 1 && noticed == 0 && now() - start > NOTICE_AFTER_SECONDS)
+    if (comm->rank == 0 && comm->size > 1 && noticed == 0 &&
+        nn_watchdog_now() - start > NOTICE_AFTER_SECONDS)
         drain_notices(comm, NULL);
     free(waiting_in);
+}
+
+void nn_watchdog_give_up(const nn_comm *comm, const char *what, const char *missing)
+{
+    const char *detail = missing[0] ? "; ranks that have not arrived: "
+                         : comm->rank == 0 && comm->size > 1
+                             ? "; every rank arrived, so one stopped responding inside the "
+                               "collective or the network failed"
+                             : "";
+    fprintf(stderr, "rank %d: %s at epoch %lld, step %lld has not completed after %.0f s%s%s;"
+                    " aborting the job (train.watchdog_seconds sets the limit)\n",
+            comm->world_rank, what, (long long)current_epoch + 1, (long long)current_step + 1,
+            timeout_seconds, detail, missing);
+    fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 1);
+    abort(); /* MPI_Abort does not return */
 }

@@ -54,8 +54,9 @@ void nn_trainer_begin(trainer *t)
             used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%.2f", b ? ", " : "",
                                      (double)(end - start) * sizeof(float) / (1 << 20));
         }
-        nn_trainer_say(t, "gradient allreduce: %d bucket%s (%s MiB, output end first), "
-                          "overlap %s\n", n, n > 1 ? "s" : "", sizes, t->overlap ? "on" : "off");
+        nn_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
+                          "overlap %s\n", nn_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
+                       sizes, t->overlap ? "on" : "off");
     }
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                    nn_shape_format(t->model->input_shape, shape, sizeof shape),

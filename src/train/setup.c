@@ -492,7 +492,10 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     const int sized = bucket_cfg && !(bucket_text && !strcmp(bucket_text, "auto"));
     if (sized && (st = nn_cfg_read_double(train_cfg, "bucket_mb", 0, &bucket_mb, err)))
         return st;
-    if ((st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
+    static const char *const transports[] = {"auto", "mpi", NULL};
+    int transport = NN_GRAD_TRANSPORT_AUTO;
+    if ((st = nn_cfg_read_choice(train_cfg, "allreduce", transports, "auto", &transport, err)) ||
+        (st = nn_cfg_read_bool(train_cfg, "overlap", 1, &overlap, err)) ||
         (st = nn_cfg_read_double(train_cfg, "watchdog_seconds", 300, &watchdog, err)))
         return st;
     if (sized && !(bucket_mb > 0 && bucket_mb <= 16))
@@ -501,7 +504,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
     if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
-                                  watchdog, &t->sync, err)))
+                                  (nn_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);

@@ -29,7 +29,7 @@ static const char *const top_keys[] = {"data", "model", "train", "search", "seed
 static const char *const train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
-    "overlap", "watchdog_seconds", "resume", "log_grad_norms", NULL};
+    "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
@@ -75,6 +75,19 @@ static int64_t rows_in_batches(const trainer *t, int64_t first, int64_t count)
     return end - first * t->global_batch;
 }
 
+/* The step's loss, accuracy and stop request ride after the gradients in the last bucket:
+ * one collective per step, and every rank sees the same sums, so all agree when the loss is
+ * not finite or a rank was signalled. They are written before the sum starts: a bucket
+ * already being summed must not change. */
+static void begin_grad_sync(trainer *t, float *grad_tail, double loss_sum, double correct,
+                            int epoch, int64_t first_batch)
+{
+    grad_tail[0] = (float)loss_sum;
+    grad_tail[1] = (float)correct;
+    grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
+    nn_grad_sync_begin(t->sync, epoch, first_batch);
+}
+
 /* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
  * normally). Gradients are summed over ranks once, after the last micro-batch, in buckets
  * that start while backward is still running. */
@@ -105,7 +118,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
             if (m == 0)
                 memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
             if (last)
-                nn_grad_sync_begin(t->sync, epoch, first_batch);
+                begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
             continue;
         }
 
@@ -117,24 +130,12 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
                                              t->targets_buf.view.labels, rows);
         nn_fault_stall(t->comm, epoch, first_batch);
         if (last) {
-            /* The step's loss and accuracy ride in the last bucket: one collective per
-             * step, and every rank sees the same loss, so all agree when it is not finite. */
-            grad_tail[0] = (float)loss_sum;
-            grad_tail[1] = (float)correct;
-            grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
-            nn_grad_sync_begin(t->sync, epoch, first_batch);
+            begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
             nn_model_backward_hooked(model, &pass, nn_grad_sync_layer_done, t->sync);
         } else {
             nn_model_backward(model, &pass);
         }
     }
-    if (t->comm->size == 1 || micro == 0) {
-        grad_tail[0] = (float)loss_sum;
-        grad_tail[1] = (float)correct;
-    }
-    /* A rank whose last micro-batch was empty still reports a signal it received. */
-    if (t->opts.stop_flag && *t->opts.stop_flag)
-        grad_tail[2] = 1.0f;
     nn_status st = nn_grad_sync_finish(t->sync, err);
     if (st)
         return st;

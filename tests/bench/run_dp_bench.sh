@@ -1,7 +1,8 @@
 #!/bin/bash
 # Data-parallel scaling: nntrain's real training loop (`nntrain train`, data gathered from
 # the HDF5 split, global sampling) on Fashion-MNIST at np=1 x 2 threads, np=1 x 1 thread and
-# np=2 x 1 thread, with the allreduce overlapped with backward and not; PyTorch
+# np=2 x 1 thread, with the allreduce overlapped with backward and not, and with the
+# gradients summed through the node's shared memory (the default) and by MPI_Iallreduce; PyTorch
 # DistributedDataParallel (gloo) at np=2 x 1 thread on the same model and global batch.
 #     cmake --build build --target bench-dp
 # Models: the MLP (784-256-128-64-10, global batch 256) and, when launch/configs/cnn.yaml
@@ -43,10 +44,11 @@ wait_of() { sed -n 's/^allreduce wait: \([0-9.]*\)%.*/\1/p' "$1"; }
 # median of the numbers on standard input
 median() { sort -n | awk '{a[NR]=$1} END {print (NR ? (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2) : 0)}'; }
 
-run() { # name np threads cpus overlap config rows
-    local name=$1 np=$2 threads=$3 cpus=$4 overlap=$5 cfg=$6 rows=$7
+run() { # name np threads cpus overlap config rows [allreduce]
+    local name=$1 np=$2 threads=$3 cpus=$4 overlap=$5 cfg=$6 rows=$7 allreduce=${8:-auto}
     taskset -c "$cpus" mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
         "$NNTRAIN" train "$cfg" --set train.threads="$threads" --set train.overlap="$overlap" \
+        --set train.allreduce="$allreduce" \
         --set train.epochs="$EPOCHS" --set data.train_rows="[0, $rows]" --set data.test=none \
         --set train.checkpoint.every=0 --set train.checkpoint.best=false --no-progress \
         --run-dir "runs/$name" > "$name.txt" 2>&1 || { cat "$name.txt"; exit 1; }
@@ -64,24 +66,27 @@ measure_model() { # label config rows
         run "$label-np1t1c1" 1 1 1 true "$cfg" "$rows"
         run "$label-np2t1" 2 1 0,1 true "$cfg" "$rows"
         run "$label-np2t1-nooverlap" 2 1 0,1 false "$cfg" "$rows"
+        run "$label-np2t1-mpi" 2 1 0,1 true "$cfg" "$rows" mpi
     done
 }
 
 report_model() { # label ddp-kind global-batch
     local label=$1 kind=$2 batch=$3
-    local ddp r12 c0 c1 r21 r21off w_on w_off
+    local ddp r12 c0 c1 r21 r21off r21mpi w_on w_off w_mpi
     ddp=$(taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
           sed -n 's/^samples\/s //p')
     r12=$(median < "$label-np1t2.rates"); c0=$(median < "$label-np1t1c0.rates")
     c1=$(median < "$label-np1t1c1.rates"); r21=$(median < "$label-np2t1.rates")
     r21off=$(median < "$label-np2t1-nooverlap.rates")
+    r21mpi=$(median < "$label-np2t1-mpi.rates")
     w_on=$(median < "$label-np2t1.waits"); w_off=$(median < "$label-np2t1-nooverlap.waits")
+    w_mpi=$(median < "$label-np2t1-mpi.waits")
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 2 threads" "$r12"
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 1 thread, core 0" "$c0"
     printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 1 thread, core 1" "$c1"
     # Efficiencies are taken within each round (its runs follow each other within a minute)
     # and then the median over rounds: the machine's capacity drifts between rounds.
-    local eff_c0 eff_both
+    local eff_c0 eff_both eff_mpi
     eff_c0=$(paste "$label-np2t1.rates" "$label-np1t1c0.rates" |
              awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
     eff_both=$(paste "$label-np2t1.rates" "$label-np1t1c0.rates" "$label-np1t1c1.rates" |
@@ -91,6 +96,10 @@ report_model() { # label ddp-kind global-batch
     printf '%-5s %-30s %10.0f\n' "$label" "np=2 x 1 thread, overlap off" "$r21off"
     printf '%-5s %-30s %10s   allreduce wait %s%% of step time (overlap on), %s%% (off)\n' \
         "$label" "" "" "$w_on" "$w_off"
+    eff_mpi=$(paste "$label-np2t1-mpi.rates" "$label-np1t1c0.rates" |
+              awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
+    printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, allreduce wait %s%%\n' \
+        "$label" "np=2 x 1 thread, MPI_Iallreduce" "$r21mpi" "$eff_mpi" "$w_mpi"
     printf '%-5s %-30s %10.0f   nntrain np=2 / DDP = %sx\n' "$label" "PyTorch DDP gloo np=2 x 1" \
         "$ddp" "$(awk -v a="$r21" -v b="$ddp" 'BEGIN {printf "%.2f", a / b}')"
 }

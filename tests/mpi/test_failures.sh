@@ -3,22 +3,24 @@
 source "$(dirname "$0")/../e2e/lib.sh"
 small_config > small.yaml
 
-# Kill one rank of a 2-rank run mid-epoch.
-$MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.epochs=200 --run-dir runs/kill > kill.txt 2>&1 &
-job=$!
-for _ in $(seq 100); do grep -q '^epoch 1/' kill.txt && break; sleep 0.1; done
-victim=$(pgrep -f "nntrain train small.yaml --set train.epochs=200" | grep -v "^$job\$" | tail -1)
-[ -n "$victim" ] || fail "no rank process found"
-kill -9 "$victim"
-start=$(date +%s)
-set +e
-wait $job
-code=$?
-set -e
-elapsed=$(( $(date +%s) - start ))
-[ "$code" -ne 0 ] || fail "job exited 0 after a rank was killed"
-[ "$elapsed" -le 10 ] || fail "job took ${elapsed}s to end after a rank was killed"
-echo "killed rank: job ended in ${elapsed}s with exit $code"
+# Kill one rank of a 2-rank run mid-epoch, with the gradients summed through shared memory
+# (the default on one node) and through MPI.
+for transport in auto mpi; do
+    $MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.epochs=200 --set train.allreduce=$transport \
+        --run-dir runs/kill-$transport > kill.txt 2>&1 &
+    job=$!
+    for _ in $(seq 100); do grep -q '^epoch 1/' kill.txt && break; sleep 0.1; done
+    victim=$(pgrep -f "nntrain train small.yaml --set train.epochs=200" | grep -v "^$job\$" | tail -1)
+    [ -n "$victim" ] || fail "no rank process found"
+    kill -9 "$victim"
+    start=$(date +%s)
+    code=0
+    wait $job || code=$?
+    elapsed=$(( $(date +%s) - start ))
+    [ "$code" -ne 0 ] || fail "$transport: job exited 0 after a rank was killed"
+    [ "$elapsed" -le 10 ] || fail "$transport: job took ${elapsed}s to end after a rank was killed"
+    echo "killed rank ($transport): job ended in ${elapsed}s with exit $code"
+done
 
 # A data error on rank 1 only.
 expect_exit 3 $MPIRUN -np 2 "$NNTRAIN" train small.yaml --rank-set 1:data.path=/nonexistent/x.h5
@@ -29,16 +31,18 @@ expect_exit 2 $MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.optimizer.lr
 grep -q "lr must be > 0" err.txt || fail "config error message"
 echo "failures end the job promptly"
 
-# A rank that stops answering: the watchdog names it and aborts the job.
-start=$(date +%s)
-set +e
-NN_FAULT_STALL=1:5 $MPIRUN -x NN_FAULT_STALL -np 2 "$NNTRAIN" train small.yaml \
-    --set train.watchdog_seconds=3 --run-dir runs/stuck > stuck.txt 2>&1
-code=$?
-set -e
-elapsed=$(( $(date +%s) - start ))
-[ "$code" -ne 0 ] || fail "stuck job exited 0"
-grep -q "rank 0: [a-z ]*allreduce at epoch 1, step 6 has not completed after 3 s; ranks that have not arrived: 1;" stuck.txt \
-    || { cat stuck.txt; fail "watchdog message"; }
-[ "$elapsed" -le 30 ] || fail "watchdog took ${elapsed}s"
-echo "watchdog ended a stuck job in ${elapsed}s"
+# A rank that stops answering: the watchdog names it and aborts the job, whichever way the
+# gradients are summed.
+for transport in auto mpi; do
+    start=$(date +%s)
+    code=0
+    NN_FAULT_STALL=1:5 $MPIRUN -x NN_FAULT_STALL -np 2 "$NNTRAIN" train small.yaml \
+        --set train.watchdog_seconds=3 --set train.allreduce=$transport --run-dir runs/stuck-$transport \
+        > stuck.txt 2>&1 || code=$?
+    elapsed=$(( $(date +%s) - start ))
+    [ "$code" -ne 0 ] || fail "$transport: stuck job exited 0"
+    grep -q "rank 0: [a-z ]*allreduce at epoch 1, step 6 has not completed after 3 s; ranks that have not arrived: 1;" stuck.txt \
+        || { cat stuck.txt; fail "$transport: watchdog message"; }
+    [ "$elapsed" -le 30 ] || fail "$transport: watchdog took ${elapsed}s"
+    echo "watchdog ($transport) ended a stuck job in ${elapsed}s"
+done

@@ -32,7 +32,8 @@ static nn_grad_sync *buckets_of(nn_model *model, int64_t bucket_bytes)
     static const nn_comm single = {.size = 1, .world_size = 1};
     nn_grad_sync *sync = NULL;
     nn_error err = {0};
-    assert_int_equal(nn_grad_sync_create(&single, model, bucket_bytes, 1, 60, &sync, &err),
+    assert_int_equal(nn_grad_sync_create(&single, model, bucket_bytes, 1,
+                                         NN_GRAD_TRANSPORT_AUTO, 60, &sync, &err),
                      NN_OK);
     int64_t expect_end = model->n_param_floats + NN_GRAD_TAIL;
     for (int b = 0; b < nn_grad_sync_bucket_count(sync); b++) {

@@ -1,0 +1,15 @@
+/* What the gradient sums share with the watchdog (src/dist only). */
+#ifndef NN_DIST_INTERNAL_H
+#define NN_DIST_INTERNAL_H
+
+#include "nn/dist.h"
+
+/* Monotonic seconds. */
+double nn_watchdog_now(void);
+/* train.watchdog_seconds: how long a wait may take. */
+double nn_watchdog_timeout(void);
+/* Says that `what` at the current epoch and step has not completed within the time,
+ * naming the `missing` ranks (a list such as "1, 3"; empty: not known), and aborts the job. */
+_Noreturn void nn_watchdog_give_up(const nn_comm *comm, const char *what, const char *missing);
+
+#endif

@@ -1,0 +1,41 @@
+/* Gradient sums through memory shared by the ranks of one node.
+ *
+ * Every rank's gradient buffer lives in one shared mapping, beside the others'. When a
+ * bucket's gradients are final on every rank, each rank sums its own slice of the bucket
+ * over all the buffers (in rank order, so every rank gets the same bits) and writes the sum
+ * back into every buffer. Nothing is copied through message queues, no rank waits for
+ * another to make progress inside an MPI call, and a rank that is ahead sums its slices as
+ * soon as the others' gradients are there. Only for groups whose ranks share one node; the
+ * caller uses MPI_Iallreduce otherwise. */
+#ifndef NN_SHARED_SUM_H
+#define NN_SHARED_SUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/dist.h"
+
+typedef struct nn_shared_sum nn_shared_sum;
+
+/* Collective over the group. Maps `floats` floats per rank; bucket b is
+ * [bounds[2b], bounds[2b + 1]). Sets *out to NULL and returns NN_OK when the ranks do not
+ * share a node or the shared memory cannot be had; `why` then says which. */
+nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
+                               const int64_t *bounds, nn_shared_sum **out, char *why,
+                               size_t why_size, nn_error *err);
+/* Local: unmaps this rank's view (the memory goes when the last rank lets go of it). */
+void nn_shared_sum_free(nn_shared_sum *sum);
+/* This rank's gradient buffer inside the mapping. */
+float *nn_shared_sum_buffer(const nn_shared_sum *sum);
+/* A new step: every rank calls it once per step. */
+void nn_shared_sum_begin(nn_shared_sum *sum);
+/* Bucket b is final on this rank (buckets are published in index order). Then sums this
+ * rank's slice of every bucket that all ranks have published, without waiting. */
+void nn_shared_sum_publish(nn_shared_sum *sum, int b);
+/* Publishes what is left, sums this rank's remaining slices (waiting for the other ranks as
+ * needed) and waits until every rank has summed its slices: on return this rank's buffer
+ * holds the sums. Aborts the job after the watchdog's time, naming the ranks that never
+ * came. */
+void nn_shared_sum_finish(nn_shared_sum *sum);
+
+#endif
