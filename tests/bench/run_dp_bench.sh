@@ -13,7 +13,8 @@
 # np=2 over twice core 0's rate) and against the two cores' rates summed (what two ranks
 # could reach at most). Every configuration runs BENCH_ROUNDS times, interleaved; the table
 # shows medians, and the efficiencies are medians of each round's own. The machine's
-# parallel capacity (capacity.sh) is printed before and after.
+# parallel capacity (capacity.sh) is printed before and after, and at the start of every
+# round next to that round's scaling.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain program}"
 : "${BENCH_MLP:?BENCH_MLP must point at the bench_mlp program}"
@@ -61,6 +62,7 @@ measure_model() { # label config rows
     local label=$1 cfg=$2 rows=$3
     for round in $(seq "$ROUNDS"); do
         echo "$label round $round/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
+        capacity "$BENCH_MLP" | sed 's/^parallel capacity: \([0-9.]*\) cores.*/\1/' >> "$label.capacity"
         run "$label-np1t2" 1 2 0,1 true "$cfg" "$rows"
         run "$label-np1t1c0" 1 1 0 true "$cfg" "$rows"
         run "$label-np1t1c1" 1 1 1 true "$cfg" "$rows"
@@ -93,6 +95,10 @@ report_model() { # label ddp-kind global-batch
                awk '{printf "%.1f\n", 100 * $1 / ($2 + $3)}' | median)
     printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, %.0f%% of core 0 + core 1\n' \
         "$label" "np=2 x 1 thread" "$r21" "$eff_c0" "$eff_both"
+    # Round by round, next to the capacity the machine gave at the start of the round.
+    paste "$label.capacity" "$label-np2t1.rates" "$label-np1t1c0.rates" "$label-np2t1.waits" |
+        awk -v l="$label" '{printf "%-5s   round %d: capacity %.2f cores, scaling %.0f%%, allreduce wait %s%%\n",
+                                  l, NR, $1, 100 * $2 / (2 * $3), $4}'
     printf '%-5s %-30s %10.0f\n' "$label" "np=2 x 1 thread, overlap off" "$r21off"
     printf '%-5s %-30s %10s   allreduce wait %s%% of step time (overlap on), %s%% (off)\n' \
         "$label" "" "" "$w_on" "$w_off"
