@@ -4,10 +4,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "nn/dist.h"
 #include "nn/model.h"
+#include "dist_internal.h"
 #include "shared_sum.h"
 
 /* Open MPI's allreduce bandwidth falls off above 16 MiB messages. */
@@ -39,13 +39,6 @@ struct nn_grad_sync {
     int64_t step;
     nn_grad_sync_stats stats;
 };
-
-static double seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Lowest gradient offset of each layer's trained parameters (-1: none). */
 static void find_layer_starts(const nn_model *model, int64_t *layer_start)
@@ -266,15 +259,15 @@ nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
         return NN_OK;
     double start;
     if (sync->shared) {
-        start = seconds();
+        start = nn_watchdog_now();
         nn_shared_sum_finish(sync->shared);
     } else {
         while (sync->next < sync->n_buckets)
             start_next_bucket(sync);
-        start = seconds();
+        start = nn_watchdog_now();
         nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
     }
-    sync->stats.wait_seconds += seconds() - start;
+    sync->stats.wait_seconds += nn_watchdog_now() - start;
     sync->stats.steps++;
     return NN_OK;
 }

@@ -88,8 +88,11 @@ static int map_shared(nn_shared_sum *sum, const nn_comm *comm, char *name, size_
     sum->base = mmap(NULL, sum->bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     int error = sum->base == MAP_FAILED ? errno : 0;
     close(fd);
-    if (error)
+    if (error) {
         sum->base = NULL;
+        if (comm->rank == 0)
+            shm_unlink(name);
+    }
     return error;
 }
 
@@ -125,13 +128,15 @@ nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_bucket
     const size_t buffer_bytes = round_up((size_t)floats * sizeof(float), PAGE);
     sum->bytes = flags_bytes + (size_t)comm->size * buffer_bytes;
 
+    /* Rank 0 sends the name, or an empty one when it could not make the object (it says
+     * why; the object is already gone then). */
     char name[64] = "";
     int error = comm->rank == 0 ? map_shared(sum, comm, name, sizeof name) : 0;
+    if (error)
+        name[0] = '\0';
     nn_comm_broadcast(comm, name, sizeof name, 0);
-    if (comm->rank != 0 && name[0])
-        error = map_shared(sum, comm, name, sizeof name);
-    else if (comm->rank != 0)
-        error = EIO; /* rank 0 failed: it says why */
+    if (comm->rank != 0)
+        error = name[0] ? map_shared(sum, comm, name, sizeof name) : EIO;
     int failed = error != 0;
     nn_comm_max_int(comm, &failed);
     if (comm->rank == 0 && name[0])
