@@ -5,6 +5,7 @@
 #define NN_DIST_H
 
 #include <mpi.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nn/error.h"
@@ -56,7 +57,8 @@ typedef enum nn_grad_transport {
 } nn_grad_transport;
 
 typedef struct nn_grad_sync_stats {
-    double wait_seconds;  /* time spent blocked in the final wait */
+    double wait_seconds;  /* time spent blocked in the final wait (and, with a shared
+                           * optimizer update, in its two waits) */
     int64_t steps;
 } nn_grad_sync_stats;
 
@@ -80,6 +82,30 @@ void nn_grad_sync_layer_done(void *sync, const nn_layer *layer);
  * (the job is aborted before this returns in that case). */
 nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err);
 nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
+
+/* ---- The optimizer update, shared by the ranks of a node -----------------------------
+ * With node shared memory, one copy of the parameters and of the optimizer's `slots`
+ * buffers (each parallel to the parameters) can live in the mapping too, and each rank then
+ * updates only its own range of them: the update, which every rank would otherwise repeat
+ * in full, costs each 1/size of it. The mapping starts with the model's parameters and
+ * slot_data[k] (the same on every rank); `whole_tensors`: ranges hold whole tensors
+ * (updates that read tensor norms). model->param_data then points into the mapping until
+ * nn_grad_sync_free; the optimizer is to use nn_grad_sync_update_slot(k) for its slots.
+ * Without node shared memory nothing changes and the range is every parameter. */
+nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
+                                    int whole_tensors, nn_error *err);
+/* For the start-up message: how the update is split, or why it is not. */
+void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size);
+/* Slot k in the mapping, or NULL when the update is not shared. */
+float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k);
+/* Around the optimizer step, on every rank of the group: begin waits until every rank has
+ * done reading the parameters for this step and gives this rank's range of parameter
+ * offsets; end waits until every rank has updated its range. Between steps, parameters
+ * are only read. */
+void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end);
+void nn_grad_sync_update_end(nn_grad_sync *sync);
+/* Sets the parameters (all ranks, the same values), as one update does. */
+void nn_grad_sync_set_params(nn_grad_sync *sync, const float *params);
 
 /* ---- Watchdog ----------------------------------------------------------------------------
  * Every blocking wait on a collective goes through nn_comm_wait, which gives up after the

@@ -9,6 +9,7 @@
 #include "nn/model.h"
 #include "dist_internal.h"
 #include "shared_sum.h"
+#include "shared_update.h"
 
 /* Open MPI's allreduce bandwidth falls off above 16 MiB messages. */
 #define MAX_BUCKET_BYTES ((int64_t)16 << 20)
@@ -34,6 +35,9 @@ struct nn_grad_sync {
     int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
     nn_shared_sum *shared; /* NULL: MPI_Iallreduce */
     float *own_grads;     /* the model's gradient buffer while it uses the shared one */
+    nn_shared_update *update; /* NULL: every rank updates every parameter */
+    float *own_params;    /* the model's parameter buffer while it uses the shared one */
+    char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
     int epoch;
     int64_t step;
@@ -190,10 +194,106 @@ const char *nn_grad_sync_transport(const nn_grad_sync *sync)
     return sync->transport;
 }
 
+/* Offsets where a tensor's trained parameters start: the cuts for updates that read whole
+ * tensors. */
+static int64_t *tensor_starts(const nn_model *model, int *n_cuts)
+{
+    int64_t *cuts = malloc((size_t)(model->n_params + 1) * sizeof *cuts);
+    *n_cuts = 0;
+    for (int k = 0; cuts && k < model->n_params; k++)
+        if (!(model->params[k].flags & NN_PARAM_STATE))
+            cuts[(*n_cuts)++] = model->params[k].offset;
+    return cuts;
+}
+
+nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
+                                    int whole_tensors, nn_error *err)
+{
+    snprintf(sync->update_why, sizeof sync->update_why, "not asked for");
+    if (!sync->shared)
+        return NN_OK;
+    nn_model *model = sync->model;
+    const int64_t floats = model->n_param_floats;
+    int n_cuts = 0;
+    int64_t *cuts = whole_tensors ? tensor_starts(model, &n_cuts) : NULL;
+    if (whole_tensors && !cuts)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    nn_status st = nn_shared_update_create(sync->comm, floats, slots, cuts, n_cuts,
+                                           &sync->update, sync->update_why,
+                                           sizeof sync->update_why, err);
+    free(cuts);
+    if (st || !sync->update)
+        return st;
+    /* The ranks hold the same values: rank 0 copies them in, then all use them. */
+    float *shared = nn_shared_update_params(sync->update);
+    if (sync->comm->rank == 0) {
+        memcpy(shared, model->param_data, (size_t)floats * sizeof(float));
+        for (int k = 0; k < slots; k++)
+            memcpy(nn_shared_update_slot(sync->update, k), slot_data[k],
+                   (size_t)floats * sizeof(float));
+    }
+    nn_comm_barrier(sync->comm);
+    sync->own_params = model->param_data;
+    model->param_data = shared;
+    return NN_OK;
+}
+
+void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size)
+{
+    if (sync->update)
+        snprintf(text, size, "split over the %d ranks through node shared memory (each "
+                 "updates its 1/%d of the parameters)", sync->comm->size, sync->comm->size);
+    else
+        snprintf(text, size, "every rank updates every parameter (%s)",
+                 sync->shared ? sync->update_why : "the gradients are not in shared memory");
+}
+
+float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k)
+{
+    return sync->update ? nn_shared_update_slot(sync->update, k) : NULL;
+}
+
+void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end)
+{
+    if (!sync->update) {
+        *first = 0;
+        *end = sync->model->n_param_floats;
+        return;
+    }
+    const double start = nn_watchdog_now();
+    nn_shared_update_begin(sync->update);
+    sync->stats.wait_seconds += nn_watchdog_now() - start;
+    nn_shared_update_range(sync->update, first, end);
+}
+
+void nn_grad_sync_update_end(nn_grad_sync *sync)
+{
+    if (!sync->update)
+        return;
+    const double start = nn_watchdog_now();
+    nn_shared_update_end(sync->update);
+    sync->stats.wait_seconds += nn_watchdog_now() - start;
+}
+
+void nn_grad_sync_set_params(nn_grad_sync *sync, const float *params)
+{
+    int64_t first, end;
+    nn_grad_sync_update_begin(sync, &first, &end);
+    memcpy(sync->model->param_data + first, params + first,
+           (size_t)(end - first) * sizeof(float));
+    nn_grad_sync_update_end(sync);
+}
+
 void nn_grad_sync_free(nn_grad_sync *sync)
 {
     if (!sync)
         return;
+    if (sync->own_params) {
+        memcpy(sync->own_params, sync->model->param_data,
+               (size_t)sync->model->n_param_floats * sizeof(float));
+        sync->model->param_data = sync->own_params;
+    }
+    nn_shared_update_free(sync->update);
     if (sync->own_grads) {
         const int64_t total = sync->model->n_param_floats + NN_GRAD_TAIL;
         memcpy(sync->own_grads, sync->model->grad_data, (size_t)total * sizeof(float));

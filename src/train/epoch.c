@@ -57,6 +57,9 @@ void nn_trainer_begin(trainer *t)
         nn_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
                           "overlap %s\n", nn_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
                        sizes, t->overlap ? "on" : "off");
+        char update[256];
+        nn_grad_sync_describe_update(t->sync, update, sizeof update);
+        nn_trainer_say(t, "optimizer update: %s\n", update);
     }
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                    nn_shape_format(t->model->input_shape, shape, sizeof shape),
@@ -167,8 +170,7 @@ nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
 {
     early_stopping *e = &t->early;
     if (e->enabled && e->restore_best && e->best_epoch > 0) {
-        memcpy(t->model->param_data, e->best_params,
-               (size_t)t->model->n_param_floats * sizeof(float));
+        nn_grad_sync_set_params(t->sync, e->best_params);
         memcpy(t->model->state_data, e->best_state,
                (size_t)t->model->n_state_floats * sizeof(float));
         nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n", e->best_epoch,

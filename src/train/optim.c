@@ -59,7 +59,9 @@ struct nn_optim {
     int64_t n_floats;
     int n_used;   /* leading slots this configuration needs (e.g. no max_exp_avg_sq without
                    * amsgrad): only those are allocated and checkpointed */
-    float *slots[NN_MAX_OPTIM_SLOTS];
+    float *slots[NN_MAX_OPTIM_SLOTS];     /* in use: own_slots or memory placed elsewhere */
+    float *own_slots[NN_MAX_OPTIM_SLOTS]; /* inside slot_block */
+    void *slot_block;
 };
 
 static int slots_used(const nn_optim *opt)
@@ -369,6 +371,22 @@ static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim 
     return NN_OK;
 }
 
+/* The slots in one zeroed block, slot k starting (k + 1) KiB into a page (see
+ * NN_OPTIM_SLOT_PAGE_OFFSET). */
+static int allocate_slots(nn_optim *opt)
+{
+    const size_t page = 4096;
+    const size_t stride = ((size_t)opt->n_floats * sizeof(float) + page - 1) / page * page + page;
+    opt->slot_block = aligned_alloc(page, stride * (size_t)opt->n_used);
+    if (!opt->slot_block)
+        return 0;
+    memset(opt->slot_block, 0, stride * (size_t)opt->n_used);
+    for (int k = 0; k < opt->n_used; k++)
+        opt->slots[k] = opt->own_slots[k] =
+            (float *)((char *)opt->slot_block + stride * (size_t)k + NN_OPTIM_SLOT_PAGE_OFFSET(k));
+    return 1;
+}
+
 nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **out,
                          nn_error *err)
 {
@@ -425,9 +443,8 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
     }
     opt->n_floats = model->n_param_floats;
     opt->n_used = slots_used(opt);
-    for (int k = 0; !st && k < opt->n_used; k++)
-        if (!(opt->slots[k] = nn_alloc_floats(opt->n_floats ? opt->n_floats : 1)))
-            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if (!st && opt->n_used > 0 && !allocate_slots(opt))
+        st = nn_fail(err, NN_ERR_OTHER, "out of memory");
     if (st) {
         nn_optim_free(opt);
         return st;
@@ -440,22 +457,20 @@ void nn_optim_free(nn_optim *opt)
 {
     if (!opt)
         return;
-    for (int k = 0; k < NN_MAX_OPTIM_SLOTS; k++)
-        free(opt->slots[k]);
+    free(opt->slot_block);
     free(opt);
 }
 
 /* Below this many parameters an update is over before a second thread has woken up. */
 enum { OPTIM_MIN_PARALLEL_FLOATS = 1 << 15 };
 
-/* Every tensor is split over the threads as the dense layers split their weight-gradient
- * rows (nn_thread_share), so a thread updates what it has just computed. The updates are
- * elementwise, so the split changes no result. */
-void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
+/* Every tensor's part in [first, end) is split over the threads as the dense layers split
+ * their weight-gradient rows (nn_thread_share), so a thread updates what it has just
+ * computed. The updates are elementwise, so neither split changes a result. */
+void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
 {
     opt->steps++;
-    const int threads = opt->kind->whole_tensors ||
-                                model->n_param_floats < OPTIM_MIN_PARALLEL_FLOATS
+    const int threads = opt->kind->whole_tensors || end - first < OPTIM_MIN_PARALLEL_FLOATS
                             ? 1
                             : nn_threads();
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -465,17 +480,21 @@ void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
             const nn_param *p = &model->params[k];
             if ((p->flags & NN_PARAM_STATE) || p->frozen)
                 continue;
-            int64_t first, end;
-            nn_thread_share(p->size, t, threads, &first, &end);
-            if (end == first)
+            const int64_t from = p->offset > first ? p->offset : first;
+            const int64_t to = p->offset + p->size < end ? p->offset + p->size : end;
+            if (to <= from)
                 continue;
-            const int64_t at = p->offset + first;
+            int64_t part_first, part_end;
+            nn_thread_share(to - from, t, threads, &part_first, &part_end);
+            if (part_end == part_first)
+                continue;
+            const int64_t at = from + part_first;
             int exempt = opt->hyper.exempt_bias_and_norm &&
                          (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
             optim_view view = {
                 .w = model->param_data + at,
                 .g = model->grad_data + at,
-                .n = end - first,
+                .n = part_end - part_first,
                 .weight_decay = exempt ? 0 : opt->hyper.weight_decay,
                 .l1 = exempt ? 0 : opt->hyper.l1,
                 .adapt = !(p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM)),
@@ -484,6 +503,25 @@ void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
                 view.slot[s] = opt->slots[s] + at;
             opt->kind->update(&view, &opt->hyper, lr, opt->steps);
         }
+    }
+}
+
+void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
+{
+    nn_optim_step_range(opt, model, lr, 0, model->n_param_floats);
+}
+
+int nn_optim_whole_tensors(const nn_optim *opt)
+{
+    return opt->kind->whole_tensors;
+}
+
+void nn_optim_use_slots(nn_optim *opt, float *const *memory)
+{
+    for (int k = 0; k < opt->n_used; k++) {
+        if (!memory && opt->slots[k] != opt->own_slots[k])
+            memcpy(opt->own_slots[k], opt->slots[k], (size_t)opt->n_floats * sizeof(float));
+        opt->slots[k] = memory ? memory[k] : opt->own_slots[k];
     }
 }
 

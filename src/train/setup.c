@@ -400,6 +400,24 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
     return NN_OK;
 }
 
+/* Ranks of one node update one shared copy of the parameters, each its own range, instead
+ * of each repeating the whole update (see nn_grad_sync_share_update). */
+static nn_status share_optimizer_update(trainer *t, nn_error *err)
+{
+    const int slots = nn_optim_slot_count(t->opt);
+    float *values[NN_MAX_OPTIM_SLOTS];
+    for (int k = 0; k < slots; k++)
+        values[k] = nn_optim_slot(t->opt, k);
+    nn_status st = nn_grad_sync_share_update(t->sync, slots, values,
+                                             nn_optim_whole_tensors(t->opt), err);
+    if (st || slots == 0 || !nn_grad_sync_update_slot(t->sync, 0))
+        return st; /* nothing to place: no slots, or the update is not shared */
+    for (int k = 0; k < slots; k++)
+        values[k] = nn_grad_sync_update_slot(t->sync, k);
+    nn_optim_use_slots(t->opt, values);
+    return NN_OK;
+}
+
 nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err)
 {
@@ -506,6 +524,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                   (nn_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
+    if ((st = share_optimizer_update(t, err)))
+        return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     t->targets_buf.view.width = t->train.target_width;
@@ -534,6 +554,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
 
 void nn_trainer_teardown(trainer *t)
 {
+    if (t->opt)
+        nn_optim_use_slots(t->opt, NULL);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);

@@ -148,7 +148,11 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
 
     nn_clip_gradients(t);
-    nn_optim_step(t->opt, model, lr);
+    /* The ranks of a node may share one copy of the parameters, each updating its range. */
+    int64_t first, end;
+    nn_grad_sync_update_begin(t->sync, &first, &end);
+    nn_optim_step_range(t->opt, model, lr, first, end);
+    nn_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
     tot->correct += grad_tail[1];

@@ -1,6 +1,7 @@
 # The same training on 1, 2 and 4 ranks (oversubscribed) gives the same weights within 1e-4
 # relative and the same printed metrics, with the gradients summed through the node's shared
-# memory (the default) and through MPI_Iallreduce; an uneven split (B = 130 on 4 ranks) too;
+# memory (the default, where the ranks also split the optimizer update) and through
+# MPI_Iallreduce; an uneven split (B = 130 on 4 ranks) too;
 # overlap on and off give identical weights, and so do other bucket sizes in shared memory;
 # gradient accumulation matches the larger batch.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -14,14 +15,36 @@ for np in 2 4; do
     grep -q "^gradient allreduce: node shared memory, " np$np.txt || fail "np=$np: not shared memory"
     grep -q "^gradient allreduce: MPI_Iallreduce (train.allreduce: mpi), " np$np-mpi.txt \
         || fail "np=$np: train.allreduce=mpi not used"
+    grep -q "^optimizer update: split over the $np ranks through node shared memory" np$np.txt \
+        || fail "np=$np: optimizer update not split"
+    grep -q "^optimizer update: every rank updates every parameter" np$np-mpi.txt \
+        || fail "np=$np: MPI sums with a split update"
     for run in np$np np$np-mpi; do
         $COMPARE runs/np1/last.h5 runs/$run/last.h5 --rtol 1e-4 || fail "$run weights differ"
         diff <(epoch_lines np1.txt) <(epoch_lines $run.txt) || fail "$run metrics differ"
         diff <(grep '^test:' np1.txt) <(grep '^test:' $run.txt) || fail "$run test metrics differ"
     done
 done
-# Two ranks' sum is the same bits either way.
+# Two ranks' sum is the same bits either way, and so is the update split over the ranks
+# (with shared memory) or made whole by every rank (with MPI), optimizer state included.
 $COMPARE runs/np2/last.h5 runs/np2-mpi/last.h5 --exact || fail "shared memory and MPI sums differ at np=2"
+# The same for an update that reads whole tensors (LARS: ranges hold whole tensors), with
+# what reads the parameters or all gradients between the sum and the update (a penalty in
+# the loss, clipping by the global norm), and for early stopping's restore of the best
+# weights into the shared parameters.
+others=(--set 'train.optimizer={type: lars, lr: 0.05, weight_decay: 1e-4}'
+        --set 'train.loss=[{type: cross_entropy}, {type: l2_penalty, weight: 1e-4}]'
+        --set 'train.clip={norm: 0.5}'
+        --set 'train.early_stopping={monitor: val_accuracy, patience: 5, restore_best: true}')
+for transport in auto mpi; do
+    $MPIRUN -np 2 "$NNTRAIN" train small.yaml "${others[@]}" --set train.allreduce=$transport \
+        --run-dir runs/others-$transport > others-$transport.txt
+    grep -q "^restored the weights of epoch" others-$transport.txt || fail "$transport: no restore"
+done
+grep -q "^optimizer update: split over the 2 ranks" others-auto.txt || fail "LARS update not split"
+$COMPARE runs/others-auto/last.h5 runs/others-mpi/last.h5 --exact \
+    || fail "split and whole updates differ (lars, penalty, clipping, restore)"
+diff <(epoch_lines others-auto.txt) <(epoch_lines others-mpi.txt) || fail "lars run metrics differ"
 # Shared memory sums every value in rank order, whatever the buckets: a bucket per layer,
 # summed while backward goes on, give the same bits at np=4.
 $MPIRUN -np 4 "$NNTRAIN" train small.yaml --set train.bucket_mb=0.002 --run-dir runs/np4-tiny > np4-tiny.txt

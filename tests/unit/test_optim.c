@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_fixture.h"
@@ -156,6 +157,69 @@ static void test_frozen_parameters(void **state)
     nn_model_free(model);
 }
 
+/* Two "ranks" sharing one copy of the parameters and slots, each updating its range, give
+ * the same bits as one whole update, for every optimizer; the slots come back whole. */
+static void test_split_update(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml;
+        int whole_tensors;
+    } cases[] = {
+        {"{type: sgd, weight_decay: 0.1, l1: 0.01}", 0},
+        {"{type: momentum, momentum: 0.8, dampening: 0.1}", 0},
+        {"{type: nesterov, weight_decay: 0.01}", 0},
+        {"{type: adam, amsgrad: true, weight_decay: 0.1}", 0},
+        {"{type: adamw, decay_exempt_bias_and_norm: true}", 0},
+        {"{type: rmsprop, centered: true, momentum: 0.5}", 0},
+        {"{type: adagrad, initial_accumulator_value: 0.1, lr_decay: 0.01}", 0},
+        {"{type: lars, weight_decay: 0.1}", 1},
+    };
+    const char *layers = "{input: [5], layers: [{type: dense, units: 7}, {type: dense, units: 3}]}";
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        nn_model *whole = fixture_model(layers, 1, 3), *split = fixture_model(layers, 1, 3);
+        assert_non_null(whole);
+        assert_non_null(split);
+        nn_optim *reference = make_optim(cases[c].yaml, whole);
+        nn_optim *first = make_optim(cases[c].yaml, split), *second = make_optim(cases[c].yaml, split);
+        assert_int_equal(nn_optim_whole_tensors(first), cases[c].whole_tensors);
+        const int64_t n = split->n_param_floats;
+        /* Inside the first weight tensor, or where the second tensor starts. */
+        const int64_t cut = cases[c].whole_tensors ? split->params[1].offset : 13;
+        const int slots = nn_optim_slot_count(first);
+        const size_t stride = ((size_t)n * sizeof(float) / 4096 + 2) * 4096;
+        char *block = aligned_alloc(4096, stride * (size_t)(slots ? slots : 1));
+        assert_non_null(block);
+        memset(block, 0, stride * (size_t)(slots ? slots : 1));
+        float *memory[NN_MAX_OPTIM_SLOTS];
+        for (int k = 0; k < slots; k++)
+            memory[k] = (float *)(block + stride * (size_t)k + NN_OPTIM_SLOT_PAGE_OFFSET(k));
+        nn_optim_use_slots(first, memory);
+        nn_optim_use_slots(second, memory);
+        for (int step = 0; step < 4; step++) {
+            for (int64_t i = 0; i < n; i++)
+                whole->grad_data[i] = split->grad_data[i] = 0.3f - 0.07f * (float)(i % 9) * (float)(step + 1);
+            nn_optim_step(reference, whole, 0.05);
+            nn_optim_step_range(first, split, 0.05, 0, cut);
+            nn_optim_step_range(second, split, 0.05, cut, n);
+        }
+        if (memcmp(whole->param_data, split->param_data, (size_t)n * sizeof(float)) != 0)
+            fail_msg("%s: split update differs", cases[c].yaml);
+        nn_optim_use_slots(first, NULL);
+        for (int k = 0; k < slots; k++)
+            if (memcmp(nn_optim_slot(reference, k), nn_optim_slot(first, k),
+                       (size_t)n * sizeof(float)) != 0)
+                fail_msg("%s: slot %s differs", cases[c].yaml, nn_optim_slot_name(first, k));
+        nn_optim_use_slots(second, NULL);
+        free(block);
+        nn_optim_free(reference);
+        nn_optim_free(first);
+        nn_optim_free(second);
+        nn_model_free(whole);
+        nn_model_free(split);
+    }
+}
+
 static void test_bad_values(void **state)
 {
     (void)state;
@@ -191,6 +255,7 @@ int main(void)
         cmocka_unit_test(test_rmsprop_adagrad),
         cmocka_unit_test(test_lars),
         cmocka_unit_test(test_frozen_parameters),
+        cmocka_unit_test(test_split_update),
         cmocka_unit_test(test_bad_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

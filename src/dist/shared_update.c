@@ -1,0 +1,139 @@
+/* The optimizer update shared by the ranks of one node (see shared_update.h).
+ *
+ * The mapping (shm.h) holds one block of flags per rank, each on its own cache line, then
+ * the parameters and the slots, page-aligned:
+ *
+ *   flags of rank r: ready (the step for which rank r has done reading the parameters),
+ *                    updated (the step whose range rank r has written)
+ *
+ * Steps are counted by every rank the same way, from 1. */
+#include "shared_update.h"
+
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "nn/optim.h"
+#include "shm.h"
+
+enum { FLAG_READY, FLAG_UPDATED, N_FLAGS };
+
+/* Ranges start on a cache line, so that no two ranks write the same line. */
+#define RANGE_ALIGN_FLOATS (NN_SHM_CACHE_LINE / (int64_t)sizeof(float))
+
+struct nn_shared_update {
+    const nn_comm *comm;
+    void *base;
+    size_t bytes;
+    nn_shm_flag **flags;
+    float *params;
+    float **slots;
+    int n_slots;
+    int64_t first, end; /* this rank's range */
+    uint64_t step;
+};
+
+/* The cut closest to an even share below `target`: ranges hold whole units between cuts. */
+static int64_t cut_at_or_below(const int64_t *cuts, int n_cuts, int64_t target)
+{
+    int64_t best = 0;
+    for (int i = 0; i < n_cuts; i++)
+        if (cuts[i] <= target && cuts[i] > best)
+            best = cuts[i];
+    return best;
+}
+
+static int64_t rank_start(const nn_comm *comm, int64_t floats, const int64_t *cuts, int n_cuts,
+                          int rank)
+{
+    if (rank == 0)
+        return 0;
+    if (rank == comm->size)
+        return floats;
+    const int64_t even = floats * rank / comm->size;
+    return cuts ? cut_at_or_below(cuts, n_cuts, even) : even / RANGE_ALIGN_FLOATS * RANGE_ALIGN_FLOATS;
+}
+
+nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots,
+                                  const int64_t *cuts, int n_cuts, nn_shared_update **out,
+                                  char *why, size_t why_size, nn_error *err)
+{
+    *out = NULL;
+    nn_shared_update *update = calloc(1, sizeof *update);
+    if (update) {
+        update->flags = calloc((size_t)comm->size, sizeof *update->flags);
+        update->slots = calloc((size_t)(slots > 0 ? slots : 1), sizeof *update->slots);
+    }
+    if (!update || !update->flags || !update->slots) {
+        nn_shared_update_free(update);
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    update->comm = comm;
+    update->n_slots = slots;
+    const size_t flag_block = nn_shm_round_up(N_FLAGS * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
+    const size_t flags_bytes = nn_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
+    /* Each buffer gets a page more than it needs, so that slot k can start where the
+     * optimizer's own slots do within a page (NN_OPTIM_SLOT_PAGE_OFFSET). */
+    const size_t buffer_bytes =
+        nn_shm_round_up((size_t)floats * sizeof(float), NN_SHM_PAGE) + NN_SHM_PAGE;
+    const size_t bytes = flags_bytes + (size_t)(1 + slots) * buffer_bytes;
+    if (!(update->base = nn_shm_map(comm, bytes, why, why_size))) {
+        nn_shared_update_free(update);
+        return NN_OK;
+    }
+    update->bytes = bytes;
+    for (int r = 0; r < comm->size; r++)
+        update->flags[r] = (nn_shm_flag *)((char *)update->base + (size_t)r * flag_block);
+    update->params = (float *)((char *)update->base + flags_bytes);
+    for (int k = 0; k < slots; k++)
+        update->slots[k] = (float *)((char *)update->params + (size_t)(1 + k) * buffer_bytes +
+                                     NN_OPTIM_SLOT_PAGE_OFFSET(k));
+    update->first = rank_start(comm, floats, cuts, n_cuts, comm->rank);
+    update->end = rank_start(comm, floats, cuts, n_cuts, comm->rank + 1);
+    *out = update;
+    return NN_OK;
+}
+
+void nn_shared_update_free(nn_shared_update *update)
+{
+    if (!update)
+        return;
+    if (update->base)
+        munmap(update->base, update->bytes);
+    free(update->flags);
+    free(update->slots);
+    free(update);
+}
+
+float *nn_shared_update_params(const nn_shared_update *update)
+{
+    return update->params;
+}
+
+float *nn_shared_update_slot(const nn_shared_update *update, int k)
+{
+    return update->slots[k];
+}
+
+void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int64_t *end)
+{
+    *first = update->first;
+    *end = update->end;
+}
+
+static void arrive_and_wait(nn_shared_update *update, int flag, const char *what)
+{
+    atomic_store_explicit(&update->flags[update->comm->rank][flag], update->step,
+                          memory_order_release);
+    nn_shm_wait_all(update->comm, update->flags, flag, update->step, what);
+}
+
+void nn_shared_update_begin(nn_shared_update *update)
+{
+    update->step++;
+    arrive_and_wait(update, FLAG_READY, "optimizer update (start)");
+}
+
+void nn_shared_update_end(nn_shared_update *update)
+{
+    arrive_and_wait(update, FLAG_UPDATED, "optimizer update");
+}

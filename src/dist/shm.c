@@ -1,0 +1,129 @@
+/* Group shared memory and the waits on its flags (see shm.h).
+ *
+ * The mapping is a POSIX shared-memory object that rank 0 creates, every rank maps, and
+ * rank 0 unlinks as soon as all have it. */
+#include "shm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "dist_internal.h"
+
+/* Rank 0 creates the object and maps it; the others open the name rank 0 sends. Returns 0
+ * or an errno value. */
+static int map_object(const nn_comm *comm, size_t bytes, char *name, size_t name_size,
+                      void **base)
+{
+    int fd;
+    *base = NULL;
+    if (comm->rank == 0) {
+        static int made;
+        snprintf(name, name_size, "/nntrain-%ld-%d", (long)getpid(), made++);
+        fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+        if (fd < 0)
+            return errno;
+        /* Allocate every page now: a full /dev/shm then fails here, not as a SIGBUS in the
+         * middle of training. */
+        int error = ftruncate(fd, (off_t)bytes) ? errno : posix_fallocate(fd, 0, (off_t)bytes);
+        if (error) {
+            close(fd);
+            shm_unlink(name);
+            return error;
+        }
+    } else {
+        fd = shm_open(name, O_RDWR, 0600);
+        if (fd < 0)
+            return errno;
+    }
+    void *mapped = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    int error = mapped == MAP_FAILED ? errno : 0;
+    close(fd);
+    if (error) {
+        if (comm->rank == 0)
+            shm_unlink(name);
+        return error;
+    }
+    *base = mapped;
+    return 0;
+}
+
+void *nn_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
+{
+    MPI_Comm node;
+    int node_size = 0;
+    MPI_Comm_split_type(comm->comm, MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &node_size);
+    MPI_Comm_free(&node);
+    /* Every rank sees the same answer: its node holds the whole group or it does not. */
+    if (node_size != comm->size) {
+        snprintf(why, why_size, "the ranks are on more than one node");
+        return NULL;
+    }
+    /* Rank 0 sends the name, or an empty one when it could not make the object (it says
+     * why; the object is already gone then). */
+    char name[64] = "";
+    void *base = NULL;
+    int error = comm->rank == 0 ? map_object(comm, bytes, name, sizeof name, &base) : 0;
+    if (error)
+        name[0] = '\0';
+    nn_comm_broadcast(comm, name, sizeof name, 0);
+    if (comm->rank != 0)
+        error = name[0] ? map_object(comm, bytes, name, sizeof name, &base) : EIO;
+    int failed = error != 0;
+    nn_comm_max_int(comm, &failed);
+    if (comm->rank == 0 && name[0])
+        shm_unlink(name);
+    if (failed) {
+        snprintf(why, why_size, "shared memory (/dev/shm) unavailable: %s",
+                 error ? strerror(error) : "another rank could not map it");
+        if (base)
+            munmap(base, bytes);
+        return NULL;
+    }
+    return base;
+}
+
+/* The first rank whose flag has not reached the step, or -1 when all have. */
+static int first_behind(const nn_comm *comm, nn_shm_flag *const *flags, int index,
+                        uint64_t step)
+{
+    for (int r = 0; r < comm->size; r++)
+        if (atomic_load_explicit(&flags[r][index], memory_order_acquire) != step)
+            return r;
+    return -1;
+}
+
+int nn_shm_all_arrived(const nn_comm *comm, nn_shm_flag *const *flags, int index,
+                       uint64_t step)
+{
+    return first_behind(comm, flags, index, step) < 0;
+}
+
+void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, uint64_t step,
+                     const char *what)
+{
+    if (first_behind(comm, flags, index, step) < 0)
+        return;
+    double start = nn_watchdog_now();
+    for (long spins = 1;; spins++) {
+        if (first_behind(comm, flags, index, step) < 0)
+            return;
+        if (spins < 256)
+            continue;
+        sched_yield();
+        if (spins % 1024 != 0 || nn_watchdog_now() - start < nn_watchdog_timeout())
+            continue;
+        char missing[512] = "";
+        size_t used = 0;
+        for (int r = 0; r < comm->size && used < sizeof missing - 16; r++)
+            if (atomic_load_explicit(&flags[r][index], memory_order_acquire) != step)
+                used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
+                                         used ? ", " : "", r);
+        nn_watchdog_give_up(comm, what, missing);
+    }
+}
