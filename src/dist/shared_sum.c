@@ -138,7 +138,8 @@ void nn_shared_sum_publish(nn_shared_sum *sum, int b)
 {
     atomic_store_explicit(&sum->flags[sum->comm->rank][b], sum->step, memory_order_release);
     sum->published = b + 1;
-    while (sum->next_to_sum < sum->published && nn_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
+    while (sum->next_to_sum < sum->published &&
+           nn_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
         sum_my_slice(sum, sum->next_to_sum++);
 }
 

@@ -1,7 +1,8 @@
 /* The optimizer update shared by the ranks of one node (see shared_update.h).
  *
  * The mapping (shm.h) holds one block of flags per rank, each on its own cache line, then
- * the parameters and the slots, page-aligned:
+ * the parameters (page-aligned) and the slots (slot k NN_OPTIM_SLOT_PAGE_OFFSET(k) bytes
+ * into a page, as the optimizer's own):
  *
  *   flags of rank r: ready (the step for which rank r has done reading the parameters),
  *                    updated (the step whose range rank r has written)
@@ -50,7 +51,9 @@ static int64_t rank_start(const nn_comm *comm, int64_t floats, const int64_t *cu
     if (rank == comm->size)
         return floats;
     const int64_t even = floats * rank / comm->size;
-    return cuts ? cut_at_or_below(cuts, n_cuts, even) : even / RANGE_ALIGN_FLOATS * RANGE_ALIGN_FLOATS;
+    if (cuts)
+        return cut_at_or_below(cuts, n_cuts, even);
+    return even / RANGE_ALIGN_FLOATS * RANGE_ALIGN_FLOATS;
 }
 
 nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots,

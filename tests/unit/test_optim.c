@@ -181,7 +181,8 @@ static void test_split_update(void **state)
         assert_non_null(whole);
         assert_non_null(split);
         nn_optim *reference = make_optim(cases[c].yaml, whole);
-        nn_optim *first = make_optim(cases[c].yaml, split), *second = make_optim(cases[c].yaml, split);
+        nn_optim *first = make_optim(cases[c].yaml, split);
+        nn_optim *second = make_optim(cases[c].yaml, split);
         assert_int_equal(nn_optim_whole_tensors(first), cases[c].whole_tensors);
         const int64_t n = split->n_param_floats;
         /* Inside the first weight tensor, or where the second tensor starts. */
@@ -198,7 +199,8 @@ static void test_split_update(void **state)
         nn_optim_use_slots(second, memory);
         for (int step = 0; step < 4; step++) {
             for (int64_t i = 0; i < n; i++)
-                whole->grad_data[i] = split->grad_data[i] = 0.3f - 0.07f * (float)(i % 9) * (float)(step + 1);
+                whole->grad_data[i] = split->grad_data[i] =
+                    0.3f - 0.07f * (float)(i % 9) * (float)(step + 1);
             nn_optim_step(reference, whole, 0.05);
             nn_optim_step_range(first, split, 0.05, 0, cut);
             nn_optim_step_range(second, split, 0.05, cut, n);
