@@ -28,7 +28,6 @@ struct nn_shared_update {
     nn_shm_flag **flags;
     float *params;
     float **slots;
-    int n_slots;
     int64_t first, end; /* this rank's range */
     uint64_t step;
 };
@@ -71,7 +70,6 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     update->comm = comm;
-    update->n_slots = slots;
     const size_t flag_block = nn_shm_round_up(N_FLAGS * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
     const size_t flags_bytes = nn_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
     /* Each buffer gets a page more than it needs, so that slot k can start where the
