@@ -1,4 +1,4 @@
-/* Matrix products for the convolution layers.
+/* Matrix products for the convolution and dense layers.
  *
  * nn_gemm_nn is a single-threaded register-blocked product written with portable vector
  * types (AVX-512, AVX2 or SSE from the same source); the layers run one per thread on
@@ -16,6 +16,11 @@
  * accumulate = 0 overwrites C (which may then hold anything, even NaN). */
 void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+
+/* C[m][n] (+)= sum_k A[m * lda + k] * B[n * ldb + k]: A B^T with both read along rows
+ * (x W^T for W[out][in]). accumulate as in nn_gemm_nn. */
+void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                int64_t ldb, float *C, int64_t ldc, int accumulate);
 
 /* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
 const char *nn_gemm_core(void);

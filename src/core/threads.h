@@ -1,12 +1,12 @@
 /* Threads for nntrain's parallel loops.
  *
- * All parallel work runs in OpenMP teams of nn_threads() threads: the convolutions and
- * pools with their own kernels, and the dense layers by calling OpenBLAS single-threaded on
- * each thread's share of the batch (or of the output units). OpenBLAS's own thread pool is
- * kept at one thread: two pools on the same cores spin against each other, and the split
- * done here keeps a thread's rows in its own cache from one layer to the next (the dense
- * forward writes rows the next activation reads on the same thread, the weight-gradient
- * rows a thread computes are the ones it updates in the optimizer). */
+ * All parallel work runs in OpenMP teams of nn_threads() threads, each thread running
+ * single-threaded kernels on its share: of the samples (convolutions, pools), of the batch
+ * rows or of the output units (dense layers). OpenBLAS's own thread pool is kept at one
+ * thread: two pools on the same cores spin against each other, and the split done here
+ * keeps a thread's rows in its own cache from one layer to the next (the dense forward
+ * writes rows the next activation reads on the same thread, the weight-gradient rows a
+ * thread computes are the ones it updates in the optimizer). */
 #ifndef NN_CORE_THREADS_H
 #define NN_CORE_THREADS_H
 

@@ -4,21 +4,21 @@
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
- * Threads: the forward and dx split the batch rows, dW and db split the output units; each
- * thread calls single-threaded cblas_sgemm on its share (core/threads.h says why). The
- * shares are fixed by the batch size and the thread count, so a run repeats bit for bit;
- * OpenBLAS rounds differently for differently shaped products, so another thread count
- * changes the last bits (as OpenBLAS's own threading does).
+ * The products are nn_gemm_nt (forward) and nn_gemm_nn (dW, dx): core/gemm.h says why not
+ * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
+ * units; each thread runs the single-threaded product on its share (core/threads.h says
+ * why). Each output element sums its terms in the same order however the product is cut,
+ * so the thread count does not change the results.
  *
  * An elementwise activation that is the layer's only consumer (`activation: relu`) runs
  * inside the layer: the forward applies it to each thread's share of y as soon as the share
  * is computed, and the backward turns the activation's output gradient into y's on each
  * thread's rows before the products. That saves a pass over memory and two thread-team
  * meetings per layer and step. */
-#include <cblas.h>
 #include <omp.h>
 #include <string.h>
 
+#include "core/gemm.h"
 #include "core/threads.h"
 #include "layers/activation.h"
 #include "layers/layer_util.h"
@@ -95,10 +95,8 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
         for (int64_t r = rows; b && r < rows_end; r++)
             memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
         if (rows_end > rows && units_end > units)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(rows_end - rows),
-                        (int)(units_end - units), (int)d->in, 1.0f, x + rows * d->in,
-                        (int)d->in, w + units * d->in, (int)d->in, b ? 1.0f : 0.0f,
-                        y + rows * d->out + units, (int)d->out);
+            nn_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
+                       w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
         if (d->activation && !by_units)
             nn_activation_apply(d->activation, y + rows * d->out, d->activation->out +
                                 rows * d->out, (rows_end - rows) * d->out);
@@ -118,7 +116,6 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     float *dw = nn_layer_param_frozen(layer, 0) ? NULL : nn_layer_grad(layer, 0);
     float *db = d->has_bias && !nn_layer_param_frozen(layer, 1) ? nn_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
-    const float grad_beta = pass->grad_accumulate ? 1.0f : 0.0f;
     const int threads = dense_threads(d, n);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -137,17 +134,14 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
         }
         nn_thread_share(d->out, t, threads, &first, &end);
         if (dw && end > first)
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)(end - first),
-                        (int)d->in, (int)n, 1.0f, dy + first, (int)d->out, x, (int)d->in,
-                        grad_beta, dw + first * d->in, (int)d->in);
+            nn_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
+                       dw + first * d->in, d->in, pass->grad_accumulate);
         if (db)
             nn_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
         nn_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(end - first),
-                        (int)d->in, (int)d->out, 1.0f, dy + first * d->out, (int)d->out, w,
-                        (int)d->in, layer->input_accumulate[0] ? 1.0f : 0.0f,
-                        dx + first * d->in, (int)d->in);
+            nn_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
+                       dx + first * d->in, d->in, layer->input_accumulate[0]);
     }
 }
 

@@ -10,14 +10,14 @@
  * repeat times N steps; samples/s is the median over repeats.
  *
  * Also measured:
- *  - the GEMM-only ceiling: the step's own cblas_sgemm calls (forward x W^T for every dense
+ *  - the GEMM-only ceiling: the step's own matrix products (forward x W^T for every dense
  *    layer, dW = dy^T x for every dense layer, dx = dy W for all but the first), on the
- *    model's own buffers, with dense.c's shapes, transposes and split over threads (one
- *    OpenMP team per layer and pass, each thread calling single-threaded OpenBLAS on its
- *    share), and nothing else (--gemm-detail also times each call alone); each repeat of
- *    steps is followed by as many runs of the GEMMs, so the two meet the same load on a
- *    shared machine. Also the same calls unsplit, threaded by OpenBLAS itself (the usual
- *    way to use more cores: it is what the threads would give without nntrain's split);
+ *    model's own buffers, with dense.c's shapes, products (core/gemm.h) and split over
+ *    threads (one OpenMP team per layer and pass, each thread on its share), and nothing
+ *    else (--gemm-detail also times each call alone); each repeat of steps is followed by
+ *    as many runs of the GEMMs, so the two meet the same load on a shared machine. Also the
+ *    same products unsplit through cblas_sgemm, threaded by OpenBLAS itself (the usual way
+ *    to use more cores: what the threads would give without nntrain's own products);
  *  - the step with the batch gathered from an in-memory uint8 dataset (nn_dataset_gather_x
  *    over a shuffled order, as the trainer fetches it);
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
@@ -35,6 +35,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/gemm.h"
 #include "nn/config.h"
 #include "nn/data.h"
 #include "nn/loss.h"
@@ -149,11 +150,12 @@ static double step(bench *b, int timed)
     return loss;
 }
 
-/* The cblas_sgemm calls of one step, exactly as src/layers/dense.c issues them, on the
- * model's own buffers: forward for every dense layer, then in reverse order dW and (when
- * the input takes a gradient) dx. Calls with the same `team` run in one OpenMP team, each
- * thread on its share of C's rows (SPLIT_ROWS) or columns (SPLIT_COLUMNS), as the layer
- * splits them. */
+/* The matrix products of one step, as src/layers/dense.c issues them, on the model's own
+ * buffers: forward for every dense layer, then in reverse order dW and (when the input
+ * takes a gradient) dx, described in cblas terms. Calls with the same `team` run in one
+ * OpenMP team, each thread on its share of C's rows (SPLIT_ROWS) or columns
+ * (SPLIT_COLUMNS) through the layer's own products, as the layer splits them; unsplit, they
+ * go to cblas_sgemm. */
 typedef enum { SPLIT_ROWS, SPLIT_COLUMNS } gemm_split;
 
 typedef struct gemm_call {
@@ -223,9 +225,15 @@ static void run_share(const gemm_call *g, int t, int threads)
         c += first;
         n = (int)(end - first);
     }
-    if (m > 0 && n > 0)
-        cblas_sgemm(CblasRowMajor, g->ta, g->tb, m, n, g->k, 1.0f, a, g->lda, b, g->ldb,
-                    g->beta, c, g->ldc);
+    if (m <= 0 || n <= 0)
+        return;
+    /* The layer's own products (core/gemm.h): x W^T, dy^T x and dy W. */
+    if (g->tb == CblasTrans)
+        nn_gemm_nt(m, n, g->k, a, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
+    else if (g->ta == CblasTrans)
+        nn_gemm_nn(m, n, g->k, a, 1, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
+    else
+        nn_gemm_nn(m, n, g->k, a, g->lda, 1, b, g->ldb, c, g->ldc, g->beta != 0);
 }
 
 /* Runs calls[0..count) split over `threads` as the layers split them; threads = 0 runs each

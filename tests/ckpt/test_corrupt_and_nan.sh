@@ -36,7 +36,7 @@ grep -q "falling back to runs/bad/epoch-002.h5" fallback.txt || { cat fallback.t
 "$NNTRAIN" train small.yaml --set train.epochs=1 --set train.optimizer.type=sgd --run-dir runs/nan > /dev/null
 cp runs/nan/last.h5 nan-before.h5
 expect_exit 4 "$NNTRAIN" train small.yaml --set train.epochs=3 --set train.optimizer.type=sgd \
-    --set train.optimizer.lr=1e30 --resume runs/nan
+    --set train.optimizer.lr=1e38 --resume runs/nan
 grep -q "non-finite loss at epoch 2, step [0-9]*; largest gradient norm in layer '[a-z0-9]*'" err.txt \
     || { cat err.txt; fail "NaN message"; }
 cmp -s runs/nan/last.h5 nan-before.h5 || fail "the last good checkpoint was replaced"

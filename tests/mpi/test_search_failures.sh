@@ -10,14 +10,14 @@ search:
   metric: val_accuracy
   parameters:
     train.optimizer.type: [sgd]
-    train.optimizer.lr: [0.001, 1e30, 0.01]
+    train.optimizer.lr: [0.001, 1e38, 0.01]
 YAML
 } > nan.yaml
 $MPIRUN -np 2 "$NNTRAIN" search nan.yaml --set train.epochs=2 > nan.txt
 csv=searches/nan/trials.csv
 grep -q '^1,sgd,0.001,finished,0\.[0-9]*,' $csv || { cat $csv; fail "trial 1 did not finish"; }
 grep -q '^3,sgd,0.01,finished,0\.[0-9]*,' $csv || { cat $csv; fail "trial 3 did not finish"; }
-grep -q '^2,sgd,1e30,failed,,,,[0-9.]*,[01],"non-finite loss at epoch 1, step [0-9]*; largest gradient norm in layer' $csv \
+grep -q '^2,sgd,1e38,failed,,,,[0-9.]*,[01],"non-finite loss at epoch 1, step [0-9]*; largest gradient norm in layer' $csv \
     || { cat $csv; fail "the NaN trial is not recorded as failed with its reason"; }
 grep -q "^trial 2 failed (numerical failure): non-finite loss" nan.txt || { cat nan.txt; fail "leaderboard failure line"; }
 grep -q "^best: trial 3," nan.txt || fail "best trial"
@@ -50,7 +50,7 @@ grep -q '^4,.*,failed,.*index 1 is past the end of model.layers' $csv || { cat $
 grep -q "^trial 2 failed (config error): " combo.txt || { cat combo.txt; fail "config error kind"; }
 
 # Every trial failing: the exit code of the failure (4: numerical).
-{ cat base.yaml; printf 'search:\n  parameters:\n    train.optimizer.type: [sgd]\n    train.optimizer.lr: [1e30, 1e31]\n'; } > allnan.yaml
+{ cat base.yaml; printf 'search:\n  parameters:\n    train.optimizer.type: [sgd]\n    train.optimizer.lr: [1e38, 2e38]\n'; } > allnan.yaml
 expect_exit 4 "$NNTRAIN" search allnan.yaml --set train.epochs=1
 grep -q "every trial failed" err.txt || { cat err.txt; fail "all-failed message"; }
 [ "$(grep -c ',failed,' searches/allnan/trials.csv)" -eq 2 ] || fail "all-failed table"

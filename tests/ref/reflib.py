@@ -79,6 +79,25 @@ class Checker:
                                  f"{theirs[i]:.9g} (max rel err {err.max() / scale:.3g}, "
                                  f"{int(bad.sum())} of {bad.size} elements)")
 
+    def no_worse(self, label, ours, theirs, truth, unit, slack=1.5):
+        """ours and theirs (torch in float32) against truth (torch in float64): ours may be
+        off where float rounding decides (Adam moves an element whose gradient is rounding
+        noise by up to lr, in a direction the rounding picks), but by no more than torch's
+        own float32 run is, give or take `slack` times and 0.1 `unit` (the learning rate):
+        its largest error, and its share of elements off by more than 0.1 unit."""
+        self.count += 1
+        truth = np.asarray(truth, dtype=np.float64).reshape(-1)
+        ours_err = np.abs(np.asarray(ours, dtype=np.float64).reshape(-1) - truth)
+        theirs_err = np.abs(np.asarray(theirs, dtype=np.float64).reshape(-1) - truth)
+        worst_ours, worst_theirs = ours_err.max() / unit, theirs_err.max() / unit
+        off_ours = (ours_err > 0.1 * unit).mean()
+        off_theirs = (theirs_err > 0.1 * unit).mean()
+        if worst_ours > slack * worst_theirs + 0.1 or off_ours > slack * off_theirs + 1e-3:
+            self.failures.append(
+                f"{label}: off float64 by up to {worst_ours:.3g} lr ({100 * off_ours:.2f}% "
+                f"of elements by > 0.1 lr); torch float32 by {worst_theirs:.3g} lr "
+                f"({100 * off_theirs:.2f}%)")
+
     def finish(self):
         for f in self.failures:
             print("FAIL", f)

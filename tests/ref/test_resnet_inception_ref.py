@@ -1,8 +1,10 @@
 """The residual + inception network of launch/configs/resnet-inception.yaml (its model
 section, read from the file) against PyTorch with the same weights: forward output, loss,
 input gradient and every parameter gradient within 1e-4 relative, then the weights after 5
-Adam steps on the same batch. A second network puts batchnorm in both a dense and a
-convolutional stack and checks weights and running statistics after 5 Adam steps."""
+Adam steps on the same batch, as close to PyTorch's float64 run as PyTorch's float32 run is.
+A second network puts batchnorm in both a dense and a convolutional stack and checks weights
+and running statistics after 5 Adam steps."""
+import copy
 import os
 import warnings
 
@@ -16,12 +18,15 @@ from reflib import Checker, run_driver, torch_params
 warnings.filterwarnings("ignore", message="Using padding='same'")
 BATCH = 16
 STEPS = 5
+LR = 0.001
 # Adam divides each gradient element by its own magnitude, so an element whose gradient is
 # tiny against the rest of its tensor (a sum over 16 x 784 products that nearly cancels)
-# carries float rounding (torch's as much as ours) into a visible share of lr. Measured:
-# up to 0.2% of a conv weight's elements beyond 1e-4 of the tensor's scale, each by at most
-# 0.13 lr; torch's float32 run is as far as ours from a float64 run. Allowed: 1%, 0.25 lr.
-ADAM_LOOSE = dict(outliers=1e-2, outlier_bound=2.5e-4)
+# carries float rounding into a visible share of lr, and a max-pool window whose two
+# largest inputs differ by a rounding routes its gradient either way. Measured against a
+# float64 run: torch's float32 weights are off by up to 3.3 lr (inc_5x5), on up to 3% of a
+# tensor's elements, and ours by as much on different elements (where our products round
+# differently), so the weights after the steps are compared with the float64 run, not with
+# torch's float32 one.
 
 
 class ResnetInception(nn.Module):
@@ -96,6 +101,20 @@ def model_section(path):
     return "".join(lines)
 
 
+def adam_steps_float64(net, x, y):
+    """The weights after STEPS Adam steps of a float64 copy of net: the rounding-free
+    reference (batchnorm's running statistics are updated too, as in the float32 run)."""
+    exact = copy.deepcopy(net).double()
+    opt = torch.optim.Adam(exact.parameters(), lr=LR)
+    for _ in range(STEPS):
+        opt.zero_grad()
+        F.cross_entropy(exact(torch.tensor(x, dtype=torch.float64)), torch.tensor(y)).backward()
+        opt.step()
+    return {f"{name}/{pname}": p.detach().numpy()
+            for name, module in exact.layers.items()
+            for pname, p in module.named_parameters(recurse=False)}
+
+
 def check_network(check, label, net, spec_model, x, y, with_state=False):
     params = torch_params(net.layers)
     state = {}
@@ -104,8 +123,10 @@ def check_network(check, label, net, spec_model, x, y, with_state=False):
             if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
                 state[f"{name}/running_mean"] = module.running_mean.numpy().copy()
                 state[f"{name}/running_var"] = module.running_var.numpy().copy()
-    spec = spec_model + f"loss: cross_entropy\noptimizer: {{type: adam, lr: 0.001}}\nsteps: {STEPS}\n"
+    spec = (spec_model + f"loss: cross_entropy\noptimizer: {{type: adam, lr: {LR}}}\n"
+            f"steps: {STEPS}\n")
     ours = run_driver(spec, x, y, params, state)
+    exact = adam_steps_float64(net, x, y)
 
     xt = torch.tensor(x, requires_grad=True)
     yt = torch.tensor(y)
@@ -121,7 +142,7 @@ def check_network(check, label, net, spec_model, x, y, with_state=False):
                         p.grad.numpy())
 
     # The driver's first pass above is step 1's forward/backward; torch does the same.
-    opt = torch.optim.Adam(net.parameters(), lr=0.001)
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
     opt.step()
     for _ in range(STEPS - 1):
         opt.zero_grad()
@@ -133,8 +154,9 @@ def check_network(check, label, net, spec_model, x, y, with_state=False):
         net(torch.tensor(x))
     for name, module in net.layers.items():
         for pname, p in module.named_parameters(recurse=False):
-            check.close(f"{label}: after {STEPS} adam steps: {name}.{pname}",
-                        ours[f"after/{name}/{pname}"], p.detach().numpy(), **ADAM_LOOSE)
+            check.no_worse(f"{label}: after {STEPS} adam steps: {name}.{pname}",
+                           ours[f"after/{name}/{pname}"], p.detach().numpy(),
+                           exact[f"{name}/{pname}"], unit=LR)
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             for buf in ("running_mean", "running_var"):
                 check.close(f"{label}: after {STEPS} steps: {name}.{buf}",

@@ -1,0 +1,152 @@
+/* The layers' matrix products (core/gemm.h) against a float64 loop: every shape class
+ * (tile edges in M, N and K, k blocks, strided and transposed A, accumulate), and the
+ * same bits for a product cut into row or column ranges as for the whole, which is what
+ * makes the dense layer's results independent of the thread count. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+#include "nn/rng.h"
+
+static float *random_floats(int64_t n, uint64_t key)
+{
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    nn_rng rng = nn_rng_stream(7, NN_RNG_INIT, key, 0, 0);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)nn_rng_uniform_double(&rng) - 0.5f;
+    return p;
+}
+
+/* |got - want| within a few float roundings of the sum of |terms|. */
+static void assert_close(float got, double want, double magnitude, int64_t k)
+{
+    const double bound = 4.0 * (double)(k + 2) * 0x1p-24 * (magnitude + fabs(want)) + 1e-30;
+    if (!(fabs((double)got - want) <= bound))
+        fail_msg("got %.9g, want %.9g (bound %.3g)", (double)got, want, bound);
+}
+
+typedef struct dims {
+    int64_t m, n, k;
+} dims;
+
+/* Tile edges (M not a multiple of the row tile, N of the column tile), K beyond one k
+ * block (256), K = 1, and the dense layers' shapes. */
+static const dims shapes[] = {
+    {1, 1, 1},   {5, 7, 3},     {13, 33, 17},  {24, 16, 256}, {7, 50, 600},
+    {16, 10, 176}, {32, 64, 513}, {128, 256, 20}, {3, 100, 1},
+};
+
+static void test_nt_matches_float64(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const dims d = shapes[s];
+        const int64_t lda = d.k + 3, ldb = d.k + 1, ldc = d.n + 5;
+        float *a = random_floats(d.m * lda, 1), *b = random_floats(d.n * ldb, 2);
+        for (int accumulate = 0; accumulate <= 1; accumulate++) {
+            float *c = random_floats(d.m * ldc, 3), *c0 = random_floats(d.m * ldc, 3);
+            nn_gemm_nt(d.m, d.n, d.k, a, lda, b, ldb, c, ldc, accumulate);
+            for (int64_t i = 0; i < d.m; i++)
+                for (int64_t j = 0; j < ldc; j++) {
+                    if (j >= d.n) { /* columns beyond N are left alone */
+                        assert_true(c[i * ldc + j] == c0[i * ldc + j]);
+                        continue;
+                    }
+                    double want = accumulate ? c0[i * ldc + j] : 0, mag = fabs(want);
+                    for (int64_t q = 0; q < d.k; q++) {
+                        want += (double)a[i * lda + q] * b[j * ldb + q];
+                        mag += fabs((double)a[i * lda + q] * b[j * ldb + q]);
+                    }
+                    assert_close(c[i * ldc + j], want, mag, d.k);
+                }
+            free(c);
+            free(c0);
+        }
+        free(a);
+        free(b);
+    }
+}
+
+static void test_nn_matches_float64(void **state)
+{
+    (void)state;
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++) {
+        const dims d = shapes[s];
+        const int64_t ldb = d.n + 2, ldc = d.n + 5;
+        float *a = random_floats(d.m * d.k, 4), *b = random_floats(d.k * ldb, 5);
+        /* A read as stored (rows of length K) and as the transpose of a K x M matrix. */
+        for (int transposed = 0; transposed <= 1; transposed++) {
+            const int64_t a_rs = transposed ? 1 : d.k, a_cs = transposed ? d.m : 1;
+            for (int accumulate = 0; accumulate <= 1; accumulate++) {
+                float *c = random_floats(d.m * ldc, 6), *c0 = random_floats(d.m * ldc, 6);
+                nn_gemm_nn(d.m, d.n, d.k, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+                for (int64_t i = 0; i < d.m; i++)
+                    for (int64_t j = 0; j < d.n; j++) {
+                        double want = accumulate ? c0[i * ldc + j] : 0, mag = fabs(want);
+                        for (int64_t q = 0; q < d.k; q++) {
+                            const double t = (double)a[i * a_rs + q * a_cs] * b[q * ldb + j];
+                            want += t;
+                            mag += fabs(t);
+                        }
+                        assert_close(c[i * ldc + j], want, mag, d.k);
+                    }
+                free(c);
+                free(c0);
+            }
+        }
+        free(a);
+        free(b);
+    }
+}
+
+/* Rows [0, cut) and [cut, M), or columns [0, cut) and [cut, N), computed apart give the
+ * whole product's bits. */
+static void test_cut_products_same_bits(void **state)
+{
+    (void)state;
+    const int64_t m = 37, n = 45, k = 300;
+    float *a = random_floats(m * k, 7), *b = random_floats(n * k, 8), *bt = random_floats(k * n, 9);
+    float *whole = malloc(sizeof(float) * (size_t)(m * n));
+    float *parts = malloc(sizeof(float) * (size_t)(m * n));
+    assert_non_null(whole);
+    assert_non_null(parts);
+    for (int64_t cut = 1; cut < 20; cut += 3) {
+        nn_gemm_nt(m, n, k, a, k, b, k, whole, n, 0);
+        nn_gemm_nt(cut, n, k, a, k, b, k, parts, n, 0);
+        nn_gemm_nt(m - cut, n, k, a + cut * k, k, b, k, parts + cut * n, n, 0);
+        assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
+        nn_gemm_nt(m, cut, k, a, k, b, k, parts, n, 0);
+        nn_gemm_nt(m, n - cut, k, a, k, b + cut * k, k, parts + cut, n, 0);
+        assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
+
+        nn_gemm_nn(m, n, k, a, k, 1, bt, n, whole, n, 0);
+        nn_gemm_nn(cut, n, k, a, k, 1, bt, n, parts, n, 0);
+        nn_gemm_nn(m - cut, n, k, a + cut * k, k, 1, bt, n, parts + cut * n, n, 0);
+        assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
+        nn_gemm_nn(m, cut, k, a, k, 1, bt, n, parts, n, 0);
+        nn_gemm_nn(m, n - cut, k, a, k, 1, bt + cut, n, parts + cut, n, 0);
+        assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
+    }
+    free(a);
+    free(b);
+    free(bt);
+    free(whole);
+    free(parts);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_nt_matches_float64),
+        cmocka_unit_test(test_nn_matches_float64),
+        cmocka_unit_test(test_cut_products_same_bits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
