@@ -1,6 +1,7 @@
-/* nn_gemm_nn (src/core/gemm.c) against OpenBLAS cblas_sgemm, one thread, on the products of
- * the convolution layers of launch/configs/resnet-inception.yaml (per sample), with the
- * largest difference between the two results. Not a test: it prints GFLOP/s.
+/* nn_gemm_nn and nn_gemm_nt (src/core/gemm.c) against OpenBLAS cblas_sgemm, one thread, on
+ * the products of the convolution layers of launch/configs/resnet-inception.yaml (per
+ * sample) and of the dense layers of launch/configs/mlp.yaml (batch 128), with the largest
+ * difference between the two results. Not a test: it prints GFLOP/s.
  *
  *   bench_gemm [--seconds S]     (OpenBLAS runs with whatever OPENBLAS_CORETYPE says) */
 #include <cblas.h>
@@ -24,17 +25,23 @@ typedef struct shape {
     const char *name;
     int m, n, k;
     int a_trans; /* A given as K x M (the input-gradient product reads W^T) */
+    int b_trans; /* B given as N x K (the dense forward, x W^T) */
 } shape;
 
 static const shape shapes[] = {
-    {"res_conv2 forward  W col", 64, 784, 576, 0},
-    {"res_conv2 dW       dy rows", 64, 576, 784, 0},
-    {"res_conv2 dcol     W^T dy", 576, 784, 64, 1},
-    {"inc_5x5 forward", 64, 196, 1600, 0},
-    {"inc_5x5 dW", 64, 1600, 196, 0},
-    {"inc_5x5 dcol", 1600, 196, 64, 1},
-    {"inc_3x3 forward", 64, 196, 576, 0},
-    {"1x1 64 -> 64, 14x14", 64, 196, 64, 0},
+    {"res_conv2 forward  W col", 64, 784, 576, 0, 0},
+    {"res_conv2 dW       dy rows", 64, 576, 784, 0, 0},
+    {"res_conv2 dcol     W^T dy", 576, 784, 64, 1, 0},
+    {"inc_5x5 forward", 64, 196, 1600, 0, 0},
+    {"inc_5x5 dW", 64, 1600, 196, 0, 0},
+    {"inc_5x5 dcol", 1600, 196, 64, 1, 0},
+    {"inc_3x3 forward", 64, 196, 576, 0, 0},
+    {"1x1 64 -> 64, 14x14", 64, 196, 64, 0, 0},
+    {"mlp fc1 forward  x W^T", 128, 256, 784, 0, 1},
+    {"mlp fc1 dW       dy^T x", 256, 784, 128, 1, 0},
+    {"mlp fc2 forward  x W^T", 128, 128, 256, 0, 1},
+    {"mlp fc2 dW       dy^T x", 128, 256, 128, 1, 0},
+    {"mlp fc2 dx       dy W", 128, 256, 128, 0, 0},
 };
 
 static double rate(int ours, const shape *s, const float *a, const float *b, float *c,
@@ -43,13 +50,17 @@ static double rate(int ours, const shape *s, const float *a, const float *b, flo
     const int lda = s->a_trans ? s->m : s->k;
     int runs = 0;
     double start = now(), elapsed;
+    const int ldb = s->b_trans ? s->k : s->n;
     do {
-        if (ours)
-            nn_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b, s->n,
+        if (ours && s->b_trans)
+            nn_gemm_nt(s->m, s->n, s->k, a, lda, b, ldb, c, s->n, 0);
+        else if (ours)
+            nn_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b, ldb,
                        c, s->n, 0);
         else
-            cblas_sgemm(CblasRowMajor, s->a_trans ? CblasTrans : CblasNoTrans, CblasNoTrans,
-                        s->m, s->n, s->k, 1.0f, a, lda, b, s->n, 0.0f, c, s->n);
+            cblas_sgemm(CblasRowMajor, s->a_trans ? CblasTrans : CblasNoTrans,
+                        s->b_trans ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f, a, lda,
+                        b, ldb, 0.0f, c, s->n);
         runs++;
         elapsed = now() - start;
     } while (elapsed < seconds);
@@ -63,8 +74,8 @@ int main(int argc, char **argv)
         seconds = atof(argv[2]);
     openblas_set_num_threads(1);
     printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nn_gemm_core());
-    printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nn_gemm", "openblas",
-           "max diff");
+    printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nntrain",
+           "openblas", "max diff");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *s = &shapes[i];
         float *a = malloc((size_t)s->m * s->k * sizeof *a);

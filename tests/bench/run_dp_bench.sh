@@ -11,8 +11,9 @@
 # The two cores of a virtual machine need not be equal, nor stay so: np=1 x 1 thread runs on
 # core 0 and on core 1, and the scaling efficiency is given against both (the issue's figure:
 # np=2 over twice core 0's rate) and against the two cores' rates summed (what two ranks
-# could reach at most). Every configuration runs BENCH_ROUNDS times, interleaved; the table
-# shows medians, and the efficiencies are medians of each round's own. The machine's
+# could reach at most). Every configuration, PyTorch DDP's included, runs BENCH_ROUNDS
+# times, interleaved; the table shows medians, and the efficiencies and the ratio to DDP are
+# medians of each round's own. The machine's
 # parallel capacity (capacity.sh) is printed before and after, and at the start of every
 # round next to that round's scaling.
 set -euo pipefail
@@ -58,8 +59,8 @@ run() { # name np threads cpus overlap config rows [allreduce]
     wait_of "$name.txt" >> "$name.waits"
 }
 
-measure_model() { # label config rows
-    local label=$1 cfg=$2 rows=$3
+measure_model() { # label config rows ddp-kind global-batch
+    local label=$1 cfg=$2 rows=$3 kind=$4 batch=$5
     for round in $(seq "$ROUNDS"); do
         echo "$label round $round/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
         capacity "$BENCH_MLP" | sed 's/^parallel capacity: \([0-9.]*\) cores.*/\1/' >> "$label.capacity"
@@ -69,14 +70,15 @@ measure_model() { # label config rows
         run "$label-np2t1" 2 1 0,1 true "$cfg" "$rows"
         run "$label-np2t1-nooverlap" 2 1 0,1 false "$cfg" "$rows"
         run "$label-np2t1-mpi" 2 1 0,1 true "$cfg" "$rows" mpi
+        taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
+            sed -n 's/^samples\/s //p' >> "$label-ddp.rates"
     done
 }
 
-report_model() { # label ddp-kind global-batch
-    local label=$1 kind=$2 batch=$3
+report_model() { # label
+    local label=$1
     local ddp r12 c0 c1 r21 r21off r21mpi w_on w_off w_mpi
-    ddp=$(taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
-          sed -n 's/^samples\/s //p')
+    ddp=$(median < "$label-ddp.rates")
     r12=$(median < "$label-np1t2.rates"); c0=$(median < "$label-np1t1c0.rates")
     c1=$(median < "$label-np1t1c1.rates"); r21=$(median < "$label-np2t1.rates")
     r21off=$(median < "$label-np2t1-nooverlap.rates")
@@ -106,22 +108,29 @@ report_model() { # label ddp-kind global-batch
               awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
     printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, allreduce wait %s%%\n' \
         "$label" "np=2 x 1 thread, MPI_Iallreduce" "$r21mpi" "$eff_mpi" "$w_mpi"
-    printf '%-5s %-30s %10.0f   nntrain np=2 / DDP = %sx\n' "$label" "PyTorch DDP gloo np=2 x 1" \
-        "$ddp" "$(awk -v a="$r21" -v b="$ddp" 'BEGIN {printf "%.2f", a / b}')"
+    # DDP runs in every round too: the ratio is each round's own, then the median.
+    local ratio ratios
+    ratio=$(paste "$label-np2t1.rates" "$label-ddp.rates" |
+            awk '{printf "%.2f\n", $1 / $2}' | median)
+    ratios=$(paste "$label-np2t1.rates" "$label-ddp.rates" |
+             awk '{printf "%s%.2f", (NR > 1 ? ", " : ""), $1 / $2}')
+    printf '%-5s %-30s %10.0f   nntrain np=2 / DDP = %.2fx (rounds: %s; DDP %s samples/s)\n' \
+        "$label" "PyTorch DDP gloo np=2 x 1" "$ddp" "$ratio" "$ratios" \
+        "$(sort -n "$label-ddp.rates" | awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}')"
 }
 
 capacity_before=$(capacity "$BENCH_MLP")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sed -e "s#datasets/fashion-mnist.h5#$data#" -e 's/batch_size: 128/batch_size: 256/' \
     -e 's/val: {split: 0.1}/val: none/' "$SOURCE_DIR/launch/configs/mlp.yaml" > mlp.yaml
-measure_model mlp mlp.yaml "$ROWS"
+measure_model mlp mlp.yaml "$ROWS" mlp 256
 have_cnn=0
 if [ -f "$SOURCE_DIR/launch/configs/cnn.yaml" ]; then
     have_cnn=1
     sed -e "s#datasets/fashion-mnist.h5#$data#" -e 's/val: {split: 0.1}/val: none/' \
         "$SOURCE_DIR/launch/configs/cnn.yaml" > cnn.yaml
     cnn_batch=$(sed -n 's/.*batch_size: *\([0-9]*\).*/\1/p' cnn.yaml | head -1)
-    measure_model cnn cnn.yaml "${BENCH_CNN_ROWS:-6000}"
+    measure_model cnn cnn.yaml "${BENCH_CNN_ROWS:-6000}" cnn "${cnn_batch:-128}"
 fi
 capacity_after=$(capacity "$BENCH_MLP")
 
@@ -131,7 +140,7 @@ echo "load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after)"
 echo "before: $capacity_before"
 echo "after:  $capacity_after"
 printf '%-5s %-30s %10s\n' model configuration samples/s
-report_model mlp mlp 256
+report_model mlp
 if [ "$have_cnn" = 1 ]; then
-    report_model cnn cnn "${cnn_batch:-128}"
+    report_model cnn
 fi
