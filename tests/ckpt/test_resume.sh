@@ -1,4 +1,5 @@
-# Resuming continues bit for bit: 2 x 3 epochs equals 6 epochs on 1 and on 2 ranks; a
+# Resuming continues bit for bit: 2 x 3 epochs equals 6 epochs on 1 and on 2 ranks, and
+# across thread counts (3 epochs at 1 thread resumed at 3 give 6 epochs at 2); a
 # checkpoint written with 2 ranks resumes on 1 and the reverse; metrics.csv has every epoch
 # once; a changed model or data is refused, more epochs or another lr are allowed and logged.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -16,6 +17,14 @@ for np in 1 2; do
     diff <(cut -d, -f1-6 runs/full$np/metrics.csv) <(cut -d, -f1-6 runs/split$np/metrics.csv) \
         || fail "np=$np: resumed metrics differ"
 done
+# Across thread counts: each element of a layer's products sums its terms in the same order
+# however the threads cut the product, so the bits do not change.
+"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=2 --run-dir runs/t2 > /dev/null
+"$NNTRAIN" train small.yaml --set train.epochs=3 --set train.threads=1 --run-dir runs/t13 > /dev/null
+"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=3 --resume runs/t13 > t13.txt
+grep -q "train.threads: 1 -> 3" t13.txt || { cat t13.txt; fail "thread change not recorded"; }
+$COMPARE runs/t2/last.h5 runs/t13/last.h5 --exact --groups params,state,optim \
+    || fail "3 epochs at 1 thread + 3 at 3 threads differ from 6 at 2"
 # Across rank counts: the checkpoint does not depend on the world size.
 "$NNTRAIN" train small.yaml --set train.epochs=3 --run-dir runs/cross21 > /dev/null
 cp after3-np2.h5 runs/cross21/last.h5
