@@ -4,7 +4,7 @@
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
- * The products are nn_gemm_nt (forward) and nn_gemm_nn (dW, dx): core/gemm.h says why not
+ * The products are nn_gemm_nt (forward) and nn_gemm_nn (dW, dx): core/gemm.c says why not
  * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
  * units; each thread runs the single-threaded product on its share (core/threads.h says
  * why). Each output element sums its terms in the same order however the product is cut,
@@ -91,7 +91,7 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
             nn_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
         else
             nn_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
-        /* Start y from the bias and let the GEMM add x W^T on top (beta = 1). */
+        /* Start y from the bias and let the product add x W^T on top. */
         for (int64_t r = rows; b && r < rows_end; r++)
             memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
         if (rows_end > rows && units_end > units)

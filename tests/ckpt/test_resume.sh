@@ -19,9 +19,9 @@ for np in 1 2; do
 done
 # Across thread counts: each element of a layer's products sums its terms in the same order
 # however the threads cut the product, so the bits do not change.
-"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=2 --run-dir runs/t2 > /dev/null
-"$NNTRAIN" train small.yaml --set train.epochs=3 --set train.threads=1 --run-dir runs/t13 > /dev/null
-"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=3 --resume runs/t13 > t13.txt
+"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=2 --run-dir runs/t2 >/dev/null
+"$NNTRAIN" train small.yaml --set train.epochs=3 --set train.threads=1 --run-dir runs/t13 >/dev/null
+"$NNTRAIN" train small.yaml --set train.epochs=6 --set train.threads=3 --resume runs/t13 >t13.txt
 grep -q "train.threads: 1 -> 3" t13.txt || { cat t13.txt; fail "thread change not recorded"; }
 $COMPARE runs/t2/last.h5 runs/t13/last.h5 --exact --groups params,state,optim \
     || fail "3 epochs at 1 thread + 3 at 3 threads differ from 6 at 2"
