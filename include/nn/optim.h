@@ -20,6 +20,12 @@
  * Adam update ran three to four times slower. Memory given to nn_optim_use_slots should
  * follow the same offsets. */
 #define NN_OPTIM_SLOT_PAGE_OFFSET(k) ((size_t)((k) + 1) * 1024)
+/* Bytes from one slot buffer of `floats` values to the next when buffers start on pages and
+ * slot k begins NN_OPTIM_SLOT_PAGE_OFFSET(k) into its own: whole pages, and one more. */
+static inline size_t nn_optim_slot_stride(int64_t floats)
+{
+    return ((size_t)floats * sizeof(float) + 4095) / 4096 * 4096 + 4096;
+}
 
 typedef struct nn_optim nn_optim;
 

@@ -72,10 +72,9 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
     update->comm = comm;
     const size_t flag_block = nn_shm_round_up(N_FLAGS * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
     const size_t flags_bytes = nn_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
-    /* Each buffer gets a page more than it needs, so that slot k can start where the
-     * optimizer's own slots do within a page (NN_OPTIM_SLOT_PAGE_OFFSET). */
-    const size_t buffer_bytes =
-        nn_shm_round_up((size_t)floats * sizeof(float), NN_SHM_PAGE) + NN_SHM_PAGE;
+    /* Laid out as the optimizer's own slots, so that slot k starts where they do within a
+     * page (NN_OPTIM_SLOT_PAGE_OFFSET). */
+    const size_t buffer_bytes = nn_optim_slot_stride(floats);
     const size_t bytes = flags_bytes + (size_t)(1 + slots) * buffer_bytes;
     if (!(update->base = nn_shm_map(comm, bytes, why, why_size))) {
         nn_shared_update_free(update);

@@ -375,9 +375,8 @@ static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim 
  * NN_OPTIM_SLOT_PAGE_OFFSET). */
 static int allocate_slots(nn_optim *opt)
 {
-    const size_t page = 4096;
-    const size_t stride = ((size_t)opt->n_floats * sizeof(float) + page - 1) / page * page + page;
-    opt->slot_block = aligned_alloc(page, stride * (size_t)opt->n_used);
+    const size_t stride = nn_optim_slot_stride(opt->n_floats);
+    opt->slot_block = aligned_alloc(4096, stride * (size_t)opt->n_used);
     if (!opt->slot_block)
         return 0;
     memset(opt->slot_block, 0, stride * (size_t)opt->n_used);

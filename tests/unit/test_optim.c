@@ -188,7 +188,7 @@ static void test_split_update(void **state)
         /* Inside the first weight tensor, or where the second tensor starts. */
         const int64_t cut = cases[c].whole_tensors ? split->params[1].offset : 13;
         const int slots = nn_optim_slot_count(first);
-        const size_t stride = ((size_t)n * sizeof(float) / 4096 + 2) * 4096;
+        const size_t stride = nn_optim_slot_stride(n);
         char *block = aligned_alloc(4096, stride * (size_t)(slots ? slots : 1));
         assert_non_null(block);
         memset(block, 0, stride * (size_t)(slots ? slots : 1));
