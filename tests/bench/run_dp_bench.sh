@@ -11,11 +11,12 @@
 # The two cores of a virtual machine need not be equal, nor stay so: np=1 x 1 thread runs on
 # core 0 and on core 1, and the scaling efficiency is given against both (the issue's figure:
 # np=2 over twice core 0's rate) and against the two cores' rates summed (what two ranks
-# could reach at most). Every configuration, PyTorch DDP's included, runs BENCH_ROUNDS
-# times, interleaved; the table shows medians, and the efficiencies and the ratio to DDP are
-# medians of each round's own. The machine's
-# parallel capacity (capacity.sh) is printed before and after, and at the start of every
-# round next to that round's scaling.
+# could reach at most). Two np=1 x 1 thread runs at once, one per core, measure what the
+# machine gives two cores of this work when nothing is synchronized: np=2's share of that is
+# the cost of data parallelism itself. Every configuration, PyTorch DDP's included, runs
+# BENCH_ROUNDS times, interleaved; the table shows medians, and the efficiencies and the ratio
+# to DDP are medians of each round's own. The machine's parallel capacity (capacity.sh) is
+# printed before and after, and at the start of every round next to that round's scaling.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain program}"
 : "${BENCH_MLP:?BENCH_MLP must point at the bench_mlp program}"
@@ -59,6 +60,28 @@ run() { # name np threads cpus overlap config rows [allreduce]
     wait_of "$name.txt" >> "$name.waits"
 }
 
+# What this machine gives two cores of this exact work: two np=1 x 1 thread runs at once, one
+# per core, each on half the rows (the same global batch, so the same work per sample as
+# np=1). Their summed rate is the most np=2 could reach if synchronizing cost nothing.
+run_pair() { # name config rows
+    local name=$1 cfg=$2 rows=$3 core pids=()
+    for core in 0 1; do
+        taskset -c "$core" mpirun --allow-run-as-root --oversubscribe --bind-to none -np 1 \
+            "$NNTRAIN" train "$cfg" --set train.threads=1 \
+            --set train.epochs="$EPOCHS" \
+            --set data.train_rows="[$((core * rows / 2)), $(((core + 1) * rows / 2))]" \
+            --set data.test=none --set train.checkpoint.every=0 \
+            --set train.checkpoint.best=false --no-progress \
+            --run-dir "runs/$name-$core" > "$name-$core.txt" 2>&1 &
+        pids+=($!)
+    done
+    for core in 0 1; do
+        wait "${pids[$core]}" || { cat "$name-$core.txt"; exit 1; }
+    done
+    rm -rf "runs/$name-0" "runs/$name-1"
+    echo $(( $(rate_of "$name-0.txt") + $(rate_of "$name-1.txt") )) >> "$name.rates"
+}
+
 measure_model() { # label config rows ddp-kind global-batch
     local label=$1 cfg=$2 rows=$3 kind=$4 batch=$5
     for round in $(seq "$ROUNDS"); do
@@ -68,6 +91,7 @@ measure_model() { # label config rows ddp-kind global-batch
         run "$label-np1t1c0" 1 1 0 true "$cfg" "$rows"
         run "$label-np1t1c1" 1 1 1 true "$cfg" "$rows"
         run "$label-np2t1" 2 1 0,1 true "$cfg" "$rows"
+        run_pair "$label-pair" "$cfg" "$rows"
         run "$label-np2t1-nooverlap" 2 1 0,1 false "$cfg" "$rows"
         run "$label-np2t1-mpi" 2 1 0,1 true "$cfg" "$rows" mpi
         taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
@@ -101,6 +125,14 @@ report_model() { # label
     paste "$label.capacity" "$label-np2t1.rates" "$label-np1t1c0.rates" "$label-np2t1.waits" |
         awk -v l="$label" '{printf "%-5s   round %d: capacity %.2f cores, scaling %.0f%%, allreduce wait %s%%\n",
                                   l, NR, $1, 100 * $2 / (2 * $3), $4}'
+    local pair eff_pair
+    pair=$(median < "$label-pair.rates")
+    eff_pair=$(paste "$label-pair.rates" "$label-np1t1c0.rates" |
+               awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
+    printf '%-5s %-30s %10.0f   ceiling: %.0f%% of 2 x core 0; np=2 reaches %.0f%% of it\n' \
+        "$label" "2 x np=1 x 1 thread at once" "$pair" "$eff_pair" \
+        "$(paste "$label-np2t1.rates" "$label-pair.rates" |
+           awk '{printf "%.1f\n", 100 * $1 / $2}' | median)"
     printf '%-5s %-30s %10.0f\n' "$label" "np=2 x 1 thread, overlap off" "$r21off"
     printf '%-5s %-30s %10s   allreduce wait %s%% of step time (overlap on), %s%% (off)\n' \
         "$label" "" "" "$w_on" "$w_off"
