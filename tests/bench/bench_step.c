@@ -1,6 +1,8 @@
 /* Training-step benchmark: builds the model of a config at its batch size, runs
  * forward + loss + backward + optimizer step on random data and reports samples/s and
- * where the time goes, layer by layer. Not a test (no assertions on time).
+ * where the time goes, layer by layer, and how much the wall time of one step varies: the
+ * slower of two ranks' steps is what a synchronous data-parallel step waits for. Not a test
+ * (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] */
 #include <cblas.h>
@@ -25,6 +27,29 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    const double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorts the step times and prints their spread, and by how much the slower of two steps
+ * drawn independently from them exceeds the mean: the i-th fastest of n is the slower of
+ * two draws with probability (2i + 1) / n^2. */
+static void print_step_spread(double *step_times, int n)
+{
+    qsort(step_times, (size_t)n, sizeof *step_times, compare_doubles);
+    double mean = 0, slower_of_two = 0;
+    for (int i = 0; i < n; i++) {
+        mean += step_times[i] / n;
+        slower_of_two += step_times[i] * (2.0 * i + 1) / ((double)n * n);
+    }
+    printf("step wall time over %d steps: min %.2f, p50 %.2f, p90 %.2f, p99 %.2f ms; the "
+           "slower of two independent steps is %.1f%% above the mean\n", n, 1e3 * step_times[0],
+           1e3 * step_times[n / 2], 1e3 * step_times[n * 9 / 10], 1e3 * step_times[n * 99 / 100],
+           100 * (slower_of_two - mean) / mean);
 }
 
 static double wall(void)
@@ -91,8 +116,13 @@ int main(int argc, char **argv)
     for (int i = 0; i < n; i++)
         fwd_min[i] = bwd_min[i] = 1e30;
     double loss_time = 0, optim_time = 0, step_min = 1e30;
-    int steps = 0;
+    int steps = 0, step_capacity = 1024;
     double start = 0, start_wall = 0;
+    double *step_times = malloc((size_t)step_capacity * sizeof *step_times);
+    if (!step_times) {
+        fprintf(stderr, "out of memory\n");
+        return 1;
+    }
     for (;;) {
         if (steps == 2) {
             start = now();
@@ -124,8 +154,19 @@ int main(int argc, char **argv)
         t = now();
         nn_optim_step(opt, model, nn_optim_base_lr(opt));
         optim_time += now() - t;
-        if (steps >= 2 && wall() - step_start < step_min)
-            step_min = wall() - step_start;
+        const double step_wall = wall() - step_start;
+        if (steps >= 2) {
+            step_min = step_wall < step_min ? step_wall : step_min;
+            if (steps - 2 == step_capacity) {
+                step_capacity *= 2;
+                step_times = realloc(step_times, (size_t)step_capacity * sizeof *step_times);
+                if (!step_times) {
+                    fprintf(stderr, "out of memory\n");
+                    return 1;
+                }
+            }
+            step_times[steps - 2] = step_wall;
+        }
         steps++;
         if (steps > 2 && wall() - start_wall >= seconds)
             break;
@@ -157,9 +198,11 @@ int main(int argc, char **argv)
            (double)timed * (double)batch / elapsed_wall);
     printf("fastest step: wall %.1f ms, %.0f samples/s\n", 1e3 * step_min,
            (double)batch / step_min);
+    print_step_spread(step_times, timed);
     struct rusage usage;
     getrusage(RUSAGE_SELF, &usage);
     printf("peak RSS %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
+    free(step_times);
     free(fwd);
     free(bwd);
     free(fwd_min);

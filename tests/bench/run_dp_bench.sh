@@ -17,9 +17,12 @@
 # BENCH_ROUNDS times, interleaved; the table shows medians, and the efficiencies and the ratio
 # to DDP are medians of each round's own. The machine's parallel capacity (capacity.sh) is
 # printed before and after, and at the start of every round next to that round's scaling.
+# So is how much one MLP step of one rank's share varies in wall time while both cores work
+# (bench_step on each core at once): a synchronous step waits for the slower rank.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain program}"
 : "${BENCH_MLP:?BENCH_MLP must point at the bench_mlp program}"
+: "${BENCH_STEP:?BENCH_STEP must point at the bench_step program}"
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SOURCE_DIR=${NN_SOURCE_DIR:-$(cd "$HERE/../.." && pwd)}
 PYTHON=${PYTHON:-/usr/bin/python3}
@@ -80,6 +83,19 @@ run_pair() { # name config rows
     done
     rm -rf "runs/$name-0" "runs/$name-1"
     echo $(( $(rate_of "$name-0.txt") + $(rate_of "$name-1.txt") )) >> "$name.rates"
+}
+
+# The spread of one rank's MLP step (half the global batch) on each core, both at once.
+step_spread() { # config
+    local out0
+    out0=$(mktemp)
+    taskset -c 0 "$BENCH_STEP" "$1" --threads 1 --batch 128 --seconds 5 >"$out0" &
+    taskset -c 1 "$BENCH_STEP" "$1" --threads 1 --batch 128 --seconds 5 |
+        sed -n 's/^step wall time/core 1: MLP step wall time/p' >"$out0.1"
+    wait
+    sed -n 's/^step wall time/core 0: MLP step wall time/p' "$out0"
+    cat "$out0.1"
+    rm -f "$out0" "$out0.1"
 }
 
 measure_model() { # label config rows ddp-kind global-batch
@@ -155,7 +171,9 @@ capacity_before=$(capacity "$BENCH_MLP")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 sed -e "s#datasets/fashion-mnist.h5#$data#" -e 's/batch_size: 128/batch_size: 256/' \
     -e 's/val: {split: 0.1}/val: none/' "$SOURCE_DIR/launch/configs/mlp.yaml" > mlp.yaml
+spread_before=$(step_spread mlp.yaml)
 measure_model mlp mlp.yaml "$ROWS" mlp 256
+spread_after=$(step_spread mlp.yaml)
 have_cnn=0
 if [ -f "$SOURCE_DIR/launch/configs/cnn.yaml" ]; then
     have_cnn=1
@@ -171,6 +189,10 @@ echo "data-parallel benchmark (MLP $ROWS training rows, $EPOCHS epochs, medians 
 echo "load average $load_before before, $(cut -d' ' -f1-3 /proc/loadavg) after)"
 echo "before: $capacity_before"
 echo "after:  $capacity_after"
+echo "before the MLP rounds, both cores at once:"
+echo "$spread_before"
+echo "after them:"
+echo "$spread_after"
 printf '%-5s %-30s %10s\n' model configuration samples/s
 report_model mlp
 if [ "$have_cnn" = 1 ]; then
