@@ -94,6 +94,17 @@ nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
  * Without node shared memory nothing changes and the range is every parameter. */
 nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
                                     int whole_tensors, nn_error *err);
+/* Collective, after nn_grad_sync_share_update, for a caller that reads the summed gradients
+ * only in its own update range (no clipping, no gradient norms): with a shared update, each
+ * rank then sums only its range, and nothing but the per-step scalars after the gradients
+ * (nn_grad_sync_summed_tail) is summed for every rank. Otherwise nothing changes. */
+nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err);
+/* The summed NN_GRAD_TAIL scalars after the gradients, after nn_grad_sync_finish. */
+const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync);
+/* After a finished step that no rank goes past (a failure every rank reports): makes every
+ * summed gradient readable in model->grad_data, whatever nn_grad_sync_sum_own_range_only
+ * left out. Every rank calls it. */
+void nn_grad_sync_gather(nn_grad_sync *sync);
 /* For the start-up message: how the update is split, or why it is not. */
 void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size);
 /* Slot k in the mapping, or NULL when the update is not shared. */

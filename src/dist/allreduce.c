@@ -238,6 +238,35 @@ nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const 
     return NN_OK;
 }
 
+nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err)
+{
+    if (!sync->update)
+        return NN_OK;
+    const int size = sync->comm->size;
+    int64_t first, end;
+    nn_shared_update_range(sync->update, &first, &end);
+    int64_t *starts = malloc((size_t)(size + 1) * sizeof *starts);
+    if (!starts)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    MPI_Allgather(&first, 1, MPI_INT64_T, starts, 1, MPI_INT64_T, sync->comm->comm);
+    starts[size] = sync->model->n_param_floats;
+    nn_status st = nn_shared_sum_own_ranges(sync->shared, starts, starts[size], err);
+    free(starts);
+    return st;
+}
+
+const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync)
+{
+    const float *common = sync->shared ? nn_shared_sum_common(sync->shared) : NULL;
+    return common ? common : sync->model->grad_data + sync->model->n_param_floats;
+}
+
+void nn_grad_sync_gather(nn_grad_sync *sync)
+{
+    if (sync->shared)
+        nn_shared_sum_gather(sync->shared);
+}
+
 void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size)
 {
     if (sync->update)

@@ -33,6 +33,11 @@ struct nn_shared_sum {
     size_t bytes;
     nn_shm_flag **flags; /* flags[r][b]: published; flags[r][n_buckets]: summed */
     float **buffers;     /* buffers[r] */
+    int64_t *owned;      /* rank r sums [owned[r], owned[r + 1]) only (NULL: every bucket's
+                          * slices, into every buffer) */
+    int64_t common_from; /* with `owned`: [common_from, floats) is summed by every rank */
+    int64_t floats;
+    float *common;       /* ... into this rank's private copy */
     uint64_t step;
     int published;       /* buckets this rank published this step */
     int next_to_sum;     /* buckets before it have had this rank's slice summed */
@@ -60,6 +65,7 @@ nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_bucket
     }
     sum->comm = comm;
     sum->n_buckets = n_buckets;
+    sum->floats = floats;
     memcpy(sum->bounds, bounds, (size_t)n_buckets * 2 * sizeof *bounds);
     const size_t flags_bytes =
         nn_shm_round_up((size_t)comm->size * flag_block_bytes(n_buckets), NN_SHM_PAGE);
@@ -86,6 +92,8 @@ void nn_shared_sum_free(nn_shared_sum *sum)
     if (sum->base)
         munmap(sum->base, sum->bytes);
     free(sum->bounds);
+    free(sum->owned);
+    free(sum->common);
     free(sum->flags);
     free(sum->buffers);
     free(sum);
@@ -103,8 +111,9 @@ void nn_shared_sum_begin(nn_shared_sum *sum)
     sum->next_to_sum = 0;
 }
 
-/* Sums [first, end) over every rank's buffer, in rank order, into every buffer. */
-static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end)
+/* Sums [first, end) over every rank's buffer, in rank order; writes the sums into every
+ * buffer, or only to `out` (where element `first` goes) when it is not NULL. */
+static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, float *out)
 {
     const int size = sum->comm->size;
     float *const *buffers = sum->buffers;
@@ -121,17 +130,55 @@ static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end)
             for (int64_t i = 0; i < n; i++)
                 total[i] += x[i];
         }
-        for (int r = 0; r < size; r++)
-            memcpy(buffers[r] + at, total, (size_t)n * sizeof(float));
+        if (out)
+            memcpy(out + (at - first), total, (size_t)n * sizeof(float));
+        else
+            for (int r = 0; r < size; r++)
+                memcpy(buffers[r] + at, total, (size_t)n * sizeof(float));
     }
 }
 
-/* This rank's slice of bucket b: the bucket cut into as many equal parts as ranks. */
+/* This rank's slice of bucket b: the bucket cut into as many equal parts as ranks, or, with
+ * owned ranges, the part of the bucket this rank owns and the common part. */
 static void sum_my_slice(const nn_shared_sum *sum, int b)
 {
-    const int64_t start = sum->bounds[2 * b], length = sum->bounds[2 * b + 1] - start;
+    const int64_t start = sum->bounds[2 * b], end = sum->bounds[2 * b + 1];
     const int rank = sum->comm->rank, size = sum->comm->size;
-    sum_range(sum, start + length * rank / size, start + length * (rank + 1) / size);
+    if (!sum->owned) {
+        const int64_t length = end - start;
+        sum_range(sum, start + length * rank / size, start + length * (rank + 1) / size, NULL);
+        return;
+    }
+    int64_t first = start > sum->owned[rank] ? start : sum->owned[rank];
+    int64_t last = end < sum->owned[rank + 1] ? end : sum->owned[rank + 1];
+    if (last > first)
+        sum_range(sum, first, last, sum->buffers[rank] + first);
+    first = start > sum->common_from ? start : sum->common_from;
+    if (end > first)
+        sum_range(sum, first, end, sum->common + (first - sum->common_from));
+}
+
+nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
+                                   int64_t common_from, nn_error *err)
+{
+    const int size = sum->comm->size;
+    sum->owned = malloc((size_t)(size + 1) * sizeof *sum->owned);
+    sum->common = malloc((size_t)(sum->floats - common_from + 1) * sizeof *sum->common);
+    if (!sum->owned || !sum->common) {
+        free(sum->owned);
+        free(sum->common);
+        sum->owned = NULL;
+        sum->common = NULL;
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    memcpy(sum->owned, starts, (size_t)(size + 1) * sizeof *starts);
+    sum->common_from = common_from;
+    return NN_OK;
+}
+
+const float *nn_shared_sum_common(const nn_shared_sum *sum)
+{
+    return sum->common;
 }
 
 void nn_shared_sum_publish(nn_shared_sum *sum, int b)
@@ -155,5 +202,22 @@ void nn_shared_sum_finish(nn_shared_sum *sum)
         sum_my_slice(sum, sum->next_to_sum);
     }
     atomic_store_explicit(&sum->flags[rank][sum->n_buckets], sum->step, memory_order_release);
+    /* With owned ranges, no rank writes into another's buffer: the caller's wait before
+     * the next step's backward (the shared update's) keeps the buffers until all are read. */
+    if (!sum->owned)
+        nn_shm_wait_all(sum->comm, sum->flags, sum->n_buckets, sum->step, "gradient allreduce");
+}
+
+void nn_shared_sum_gather(nn_shared_sum *sum)
+{
+    if (!sum->owned)
+        return;
+    const int rank = sum->comm->rank;
     nn_shm_wait_all(sum->comm, sum->flags, sum->n_buckets, sum->step, "gradient allreduce");
+    for (int r = 0; r < sum->comm->size; r++)
+        if (r != rank && sum->owned[r + 1] > sum->owned[r])
+            memcpy(sum->buffers[rank] + sum->owned[r], sum->buffers[r] + sum->owned[r],
+                   (size_t)(sum->owned[r + 1] - sum->owned[r]) * sizeof(float));
+    memcpy(sum->buffers[rank] + sum->common_from, sum->common,
+           (size_t)(sum->floats - sum->common_from) * sizeof(float));
 }

@@ -222,6 +222,7 @@ nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_er
     /* Name the layer whose gradient is not finite or has the largest norm: where the
      * blow-up shows first when reading the model from the output back. */
     nn_model *model = t->model;
+    nn_grad_sync_gather(t->sync);
     const char *worst = "?";
     double worst_norm = -1;
     for (int k = 0; k < model->n_params; k++) {

@@ -526,6 +526,10 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         return st;
     if ((st = share_optimizer_update(t, err)))
         return st;
+    /* Clipping and the gradient-norm log read every summed gradient on every rank. */
+    if (!(t->clip.value > 0) && !(t->clip.norm > 0) && !t->log_grad_norms &&
+        (st = nn_grad_sync_sum_own_range_only(t->sync, err)))
+        return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     t->targets_buf.view.width = t->train.target_width;

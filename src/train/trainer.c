@@ -139,10 +139,11 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     nn_status st = nn_grad_sync_finish(t->sync, err);
     if (st)
         return st;
+    const float *summed_tail = nn_grad_sync_summed_tail(t->sync);
     /* Every rank sees the same summed flag, so all stop after this same step. */
-    if (grad_tail[2] > 0)
+    if (summed_tail[2] > 0)
         t->stop_requested = 1;
-    loss_sum = grad_tail[0];
+    loss_sum = summed_tail[0];
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
@@ -155,7 +156,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     nn_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
-    tot->correct += grad_tail[1];
+    tot->correct += summed_tail[1];
     tot->samples += step_rows;
     return NN_OK;
 }

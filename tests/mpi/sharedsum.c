@@ -1,0 +1,115 @@
+/* Gradient sums through node shared memory (src/dist/shared_sum.c), on real ranks: every
+ * bucket's slices summed into every buffer, and owned ranges, where each rank sums only its
+ * range into its own buffer and the common part into private memory. Values are small
+ * integers, so every sum is exact and the expected totals are known. Checks, over several
+ * steps: with owned ranges, a rank's buffer holds the totals in its range, its own values
+ * elsewhere (no rank wrote into it), the common part's totals come back separately, and
+ * after gathering the buffer holds every total. Run under mpirun with any number of ranks.
+ * Exit status 0 when all hold. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "dist/shared_sum.h"
+#include "nn/dist.h"
+
+enum { FLOATS = 1003, COMMON_FROM = 1000, STEPS = 3 };
+
+static const int64_t BOUNDS[] = {700, FLOATS, 300, 700, 0, 300}; /* bucket 0: the end */
+
+static float value(int rank, int step, int64_t i)
+{
+    return (float)((rank + 1) * 3 + step * 5 + i % 11);
+}
+
+static float total(int size, int step, int64_t i)
+{
+    float sum = 0;
+    for (int r = 0; r < size; r++)
+        sum += value(r, step, i);
+    return sum;
+}
+
+static int failures;
+
+static void expect(int ok, const char *what, int rank, int64_t i, float got, float want)
+{
+    if (ok)
+        return;
+    if (failures++ < 5)
+        fprintf(stderr, "sharedsum: rank %d: %s at %lld: %g, expected %g\n", rank, what,
+                (long long)i, got, want);
+}
+
+/* One step: fill this rank's buffer, publish the buckets one by one, finish. */
+static void run_step(nn_shared_sum *sum, float *buffer, int rank, int step)
+{
+    for (int64_t i = 0; i < FLOATS; i++)
+        buffer[i] = value(rank, step, i);
+    nn_shared_sum_begin(sum);
+    for (int b = 0; b < 3; b++)
+        nn_shared_sum_publish(sum, b);
+    nn_shared_sum_finish(sum);
+}
+
+int main(int argc, char **argv)
+{
+    nn_comm comm;
+    nn_error err = {0};
+    if (nn_dist_init(&argc, &argv, &comm, &err)) {
+        fprintf(stderr, "sharedsum: %s\n", err.msg);
+        return 2;
+    }
+    const int rank = comm.rank, size = comm.size;
+    char why[128] = "";
+    nn_shared_sum *sum = NULL;
+    if (nn_shared_sum_create(&comm, FLOATS, 3, BOUNDS, &sum, why, sizeof why, &err) || !sum) {
+        fprintf(stderr, "sharedsum: no shared sum: %s%s\n", err.msg, why);
+        return 2;
+    }
+    float *buffer = nn_shared_sum_buffer(sum);
+
+    /* Every bucket's slices, into every buffer. */
+    for (int step = 0; step < STEPS; step++) {
+        run_step(sum, buffer, rank, step);
+        for (int64_t i = 0; i < FLOATS; i++)
+            expect(buffer[i] == total(size, step, i), "sum", rank, i, buffer[i],
+                   total(size, step, i));
+        nn_comm_barrier(&comm);
+    }
+
+    /* Owned ranges: uneven, one of them empty when there are three ranks or more. */
+    int64_t starts[64];
+    for (int r = 0; r <= size; r++)
+        starts[r] = r == size ? COMMON_FROM : r == 1 && size > 2 ? 0 : COMMON_FROM * r * r /
+                                                                       (size * size);
+    if (nn_shared_sum_own_ranges(sum, starts, COMMON_FROM, &err)) {
+        fprintf(stderr, "sharedsum: %s\n", err.msg);
+        return 2;
+    }
+    for (int step = 0; step < STEPS; step++) {
+        run_step(sum, buffer, rank, step);
+        const float *common = nn_shared_sum_common(sum);
+        for (int64_t i = 0; i < COMMON_FROM; i++) {
+            const int mine = i >= starts[rank] && i < starts[rank + 1];
+            const float want = mine ? total(size, step, i) : value(rank, step, i);
+            expect(buffer[i] == want, mine ? "owned sum" : "untouched value", rank, i,
+                   buffer[i], want);
+        }
+        for (int64_t i = COMMON_FROM; i < FLOATS; i++)
+            expect(common[i - COMMON_FROM] == total(size, step, i), "common sum", rank, i,
+                   common[i - COMMON_FROM], total(size, step, i));
+        /* The caller's wait before writing the buffers again (the shared update's). */
+        nn_comm_barrier(&comm);
+    }
+    nn_shared_sum_gather(sum);
+    for (int64_t i = 0; i < FLOATS; i++)
+        expect(buffer[i] == total(size, STEPS - 1, i), "gathered sum", rank, i, buffer[i],
+               total(size, STEPS - 1, i));
+
+    nn_comm_max_int(&comm, &failures);
+    nn_shared_sum_free(sum);
+    nn_dist_finalize();
+    if (rank == 0)
+        printf("sharedsum: %d ranks: %s\n", size, failures ? "FAILED" : "sums agree");
+    return failures ? 1 : 0;
+}
