@@ -84,14 +84,13 @@ nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err);
 nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
 
 /* ---- The optimizer update, shared by the ranks of a node -----------------------------
- * With node shared memory, one copy of the parameters and of the optimizer's `slots`
- * buffers (each parallel to the parameters) can live in the mapping too, and each rank then
- * updates only its own range of them: the update, which every rank would otherwise repeat
- * in full, costs each 1/size of it. The mapping starts with the model's parameters and
- * slot_data[k] (the same on every rank); `whole_tensors`: ranges hold whole tensors
- * (updates that read tensor norms). model->param_data then points into the mapping until
- * nn_grad_sync_free; the optimizer is to use nn_grad_sync_update_slot(k) for its slots.
- * Without node shared memory nothing changes and the range is every parameter. */
+ * With node shared memory, the optimizer's `slots` buffers (each parallel to the parameters)
+ * can live in the mapping too, and each rank then updates only its own range of the
+ * parameters and slots: the update, which every rank would otherwise repeat in full, costs
+ * each 1/size of it, and the ranks exchange their updated ranges. The slots in the mapping
+ * start as slot_data[k] (the same on every rank); `whole_tensors`: ranges hold whole tensors
+ * (updates that read tensor norms). The optimizer is to use nn_grad_sync_update_slot(k) for
+ * its slots. Without node shared memory nothing changes and the range is every parameter. */
 nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
                                     int whole_tensors, nn_error *err);
 /* Collective, after nn_grad_sync_share_update, for a caller that reads the summed gradients
@@ -109,14 +108,12 @@ void nn_grad_sync_gather(nn_grad_sync *sync);
 void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size);
 /* Slot k in the mapping, or NULL when the update is not shared. */
 float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k);
-/* Around the optimizer step, on every rank of the group: begin waits until every rank has
- * done reading the parameters for this step and gives this rank's range of parameter
- * offsets; end waits until every rank has updated its range. Between steps, parameters
- * are only read. */
+/* Around the optimizer step, on every rank of the group, right after nn_grad_sync_finish:
+ * begin gives this rank's range of parameter offsets (every parameter when the update is
+ * not shared); end hands the range to the other ranks and takes theirs into
+ * model->param_data, which every rank keeps whole. */
 void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end);
 void nn_grad_sync_update_end(nn_grad_sync *sync);
-/* Sets the parameters (all ranks, the same values), as one update does. */
-void nn_grad_sync_set_params(nn_grad_sync *sync, const float *params);
 
 /* ---- Watchdog ----------------------------------------------------------------------------
  * Every blocking wait on a collective goes through nn_comm_wait, which gives up after the

@@ -36,7 +36,6 @@ struct nn_grad_sync {
     nn_shared_sum *shared; /* NULL: MPI_Iallreduce */
     float *own_grads;     /* the model's gradient buffer while it uses the shared one */
     nn_shared_update *update; /* NULL: every rank updates every parameter */
-    float *own_params;    /* the model's parameter buffer while it uses the shared one */
     char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
     int epoch;
@@ -225,16 +224,11 @@ nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const 
     if (st || !sync->update)
         return st;
     /* The ranks hold the same values: rank 0 copies them in, then all use them. */
-    float *shared = nn_shared_update_params(sync->update);
-    if (sync->comm->rank == 0) {
-        memcpy(shared, model->param_data, (size_t)floats * sizeof(float));
+    if (sync->comm->rank == 0)
         for (int k = 0; k < slots; k++)
             memcpy(nn_shared_update_slot(sync->update, k), slot_data[k],
                    (size_t)floats * sizeof(float));
-    }
     nn_comm_barrier(sync->comm);
-    sync->own_params = model->param_data;
-    model->param_data = shared;
     return NN_OK;
 }
 
@@ -242,17 +236,17 @@ nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err)
 {
     if (!sync->update)
         return NN_OK;
-    const int size = sync->comm->size;
-    int64_t first, end;
-    nn_shared_update_range(sync->update, &first, &end);
-    int64_t *starts = malloc((size_t)(size + 1) * sizeof *starts);
-    if (!starts)
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    MPI_Allgather(&first, 1, MPI_INT64_T, starts, 1, MPI_INT64_T, sync->comm->comm);
-    starts[size] = sync->model->n_param_floats;
-    nn_status st = nn_shared_sum_own_ranges(sync->shared, starts, starts[size], err);
-    free(starts);
-    return st;
+    const int64_t *starts = nn_shared_update_starts(sync->update);
+    nn_status st = nn_shared_sum_own_ranges(sync->shared, starts, starts[sync->comm->size],
+                                            sync->own_grads, err);
+    if (st)
+        return st;
+    /* The model's gradients go back to its own memory; the buffers only carry copies. */
+    memcpy(sync->own_grads, sync->model->grad_data,
+           (size_t)(sync->model->n_param_floats + NN_GRAD_TAIL) * sizeof(float));
+    sync->model->grad_data = sync->own_grads;
+    sync->own_grads = NULL;
+    return NN_OK;
 }
 
 const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync)
@@ -284,15 +278,10 @@ float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k)
 
 void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end)
 {
-    if (!sync->update) {
-        *first = 0;
-        *end = sync->model->n_param_floats;
-        return;
-    }
-    const double start = nn_watchdog_now();
-    nn_shared_update_begin(sync->update);
-    sync->stats.wait_seconds += nn_watchdog_now() - start;
-    nn_shared_update_range(sync->update, first, end);
+    *first = 0;
+    *end = sync->model->n_param_floats;
+    if (sync->update)
+        nn_shared_update_range(sync->update, first, end);
 }
 
 void nn_grad_sync_update_end(nn_grad_sync *sync)
@@ -300,28 +289,14 @@ void nn_grad_sync_update_end(nn_grad_sync *sync)
     if (!sync->update)
         return;
     const double start = nn_watchdog_now();
-    nn_shared_update_end(sync->update);
+    nn_shared_update_exchange(sync->update, sync->model->param_data);
     sync->stats.wait_seconds += nn_watchdog_now() - start;
-}
-
-void nn_grad_sync_set_params(nn_grad_sync *sync, const float *params)
-{
-    int64_t first, end;
-    nn_grad_sync_update_begin(sync, &first, &end);
-    memcpy(sync->model->param_data + first, params + first,
-           (size_t)(end - first) * sizeof(float));
-    nn_grad_sync_update_end(sync);
 }
 
 void nn_grad_sync_free(nn_grad_sync *sync)
 {
     if (!sync)
         return;
-    if (sync->own_params) {
-        memcpy(sync->own_params, sync->model->param_data,
-               (size_t)sync->model->n_param_floats * sizeof(float));
-        sync->model->param_data = sync->own_params;
-    }
     nn_shared_update_free(sync->update);
     if (sync->own_grads) {
         const int64_t total = sync->model->n_param_floats + NN_GRAD_TAIL;

@@ -1,11 +1,15 @@
 /* Gradient sums through memory shared by the ranks of one node (see shared_sum.h).
  *
- * The mapping (shm.h) holds one block of flags per rank, then one gradient buffer per rank:
+ * The mapping (shm.h) holds one block of flags per rank, then one buffer per rank:
  *
  *   flags of rank r:  published[b] (the step that last published bucket b), summed (the
- *                     step whose slices rank r last finished summing); a rank writes only its
- *                     own block, each on its own cache lines
- *   buffer of rank r: the gradients, page-aligned
+ *                     step whose slices rank r last finished summing), gathered (a failed
+ *                     step's sums, see nn_shared_sum_gather); a rank writes only its own
+ *                     block, each on its own cache lines
+ *   buffer of rank r: the gradients, page-aligned: the model's own, or, with owned ranges,
+ *                     a copy of those outside rank r's range, streamed in as buckets are
+ *                     published (the others read them; rank r's own gradients stay in its
+ *                     private memory, where writing them never waits on another core)
  *
  * Steps are numbered from 1 and every rank counts them the same way, so "published[b] ==
  * step" means "final for this step". A rank starts the next step's backward, which writes
@@ -38,14 +42,19 @@ struct nn_shared_sum {
     int64_t common_from; /* with `owned`: [common_from, floats) is summed by every rank */
     int64_t floats;
     float *common;       /* ... into this rank's private copy */
+    float *grads;        /* with `owned`: this rank's gradients, in its private memory */
     uint64_t step;
     int published;       /* buckets this rank published this step */
     int next_to_sum;     /* buckets before it have had this rank's slice summed */
 };
 
+/* Flags of a rank: published[0 .. n_buckets), then summed, then gathered. */
+#define FLAG_SUMMED(sum) ((sum)->n_buckets)
+#define FLAG_GATHERED(sum) ((sum)->n_buckets + 1)
+
 static size_t flag_block_bytes(int n_buckets)
 {
-    return nn_shm_round_up((size_t)(n_buckets + 1) * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
+    return nn_shm_round_up((size_t)(n_buckets + 2) * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
 }
 
 nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
@@ -111,12 +120,17 @@ void nn_shared_sum_begin(nn_shared_sum *sum)
     sum->next_to_sum = 0;
 }
 
-/* Sums [first, end) over every rank's buffer, in rank order; writes the sums into every
+/* Where rank r's gradients are read from: its buffer, or this rank's private memory. */
+static const float *source(const nn_shared_sum *sum, int r)
+{
+    return sum->grads && r == sum->comm->rank ? sum->grads : sum->buffers[r];
+}
+
+/* Sums [first, end) over every rank's gradients, in rank order; writes the sums into every
  * buffer, or only to `out` (where element `first` goes) when it is not NULL. */
 static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, float *out)
 {
     const int size = sum->comm->size;
-    float *const *buffers = sum->buffers;
     const int64_t blocks = (end - first + SUM_BLOCK - 1) / SUM_BLOCK;
     const int threads = end - first >= SUM_PARALLEL_FLOATS ? nn_threads() : 1;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
@@ -124,9 +138,9 @@ static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, floa
         const int64_t at = first + k * SUM_BLOCK;
         const int64_t n = end - at < SUM_BLOCK ? end - at : SUM_BLOCK;
         float total[SUM_BLOCK];
-        memcpy(total, buffers[0] + at, (size_t)n * sizeof(float));
+        memcpy(total, source(sum, 0) + at, (size_t)n * sizeof(float));
         for (int r = 1; r < size; r++) {
-            const float *restrict x = buffers[r] + at;
+            const float *restrict x = source(sum, r) + at;
             for (int64_t i = 0; i < n; i++)
                 total[i] += x[i];
         }
@@ -134,7 +148,7 @@ static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, floa
             memcpy(out + (at - first), total, (size_t)n * sizeof(float));
         else
             for (int r = 0; r < size; r++)
-                memcpy(buffers[r] + at, total, (size_t)n * sizeof(float));
+                memcpy(sum->buffers[r] + at, total, (size_t)n * sizeof(float));
     }
 }
 
@@ -152,14 +166,14 @@ static void sum_my_slice(const nn_shared_sum *sum, int b)
     int64_t first = start > sum->owned[rank] ? start : sum->owned[rank];
     int64_t last = end < sum->owned[rank + 1] ? end : sum->owned[rank + 1];
     if (last > first)
-        sum_range(sum, first, last, sum->buffers[rank] + first);
+        sum_range(sum, first, last, sum->grads + first);
     first = start > sum->common_from ? start : sum->common_from;
     if (end > first)
         sum_range(sum, first, end, sum->common + (first - sum->common_from));
 }
 
 nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
-                                   int64_t common_from, nn_error *err)
+                                   int64_t common_from, float *grads, nn_error *err)
 {
     const int size = sum->comm->size;
     sum->owned = malloc((size_t)(size + 1) * sizeof *sum->owned);
@@ -173,6 +187,7 @@ nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
     }
     memcpy(sum->owned, starts, (size_t)(size + 1) * sizeof *starts);
     sum->common_from = common_from;
+    sum->grads = grads;
     return NN_OK;
 }
 
@@ -181,9 +196,28 @@ const float *nn_shared_sum_common(const nn_shared_sum *sum)
     return sum->common;
 }
 
+/* Marks bucket b final on this rank; with owned ranges, first streams the part of it that
+ * other ranks sum into this rank's buffer. */
+static void publish_bucket(nn_shared_sum *sum, int b)
+{
+    const int rank = sum->comm->rank;
+    if (sum->owned) {
+        const int64_t start = sum->bounds[2 * b], end = sum->bounds[2 * b + 1];
+        const int64_t mine = sum->owned[rank], mine_end = sum->owned[rank + 1];
+        float *buffer = sum->buffers[rank];
+        const int64_t below = end < mine ? end : mine;
+        if (below > start)
+            nn_shm_stream_copy(buffer + start, sum->grads + start, below - start);
+        const int64_t above = start > mine_end ? start : mine_end;
+        if (end > above)
+            nn_shm_stream_copy(buffer + above, sum->grads + above, end - above);
+    }
+    atomic_store_explicit(&sum->flags[rank][b], sum->step, memory_order_release);
+}
+
 void nn_shared_sum_publish(nn_shared_sum *sum, int b)
 {
-    atomic_store_explicit(&sum->flags[sum->comm->rank][b], sum->step, memory_order_release);
+    publish_bucket(sum, b);
     sum->published = b + 1;
     while (sum->next_to_sum < sum->published &&
            nn_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
@@ -194,18 +228,20 @@ void nn_shared_sum_finish(nn_shared_sum *sum)
 {
     const int rank = sum->comm->rank;
     for (int b = sum->published; b < sum->n_buckets; b++)
-        atomic_store_explicit(&sum->flags[rank][b], sum->step, memory_order_release);
+        publish_bucket(sum, b);
     sum->published = sum->n_buckets;
     for (; sum->next_to_sum < sum->n_buckets; sum->next_to_sum++) {
         nn_shm_wait_all(sum->comm, sum->flags, sum->next_to_sum, sum->step,
                         "gradient allreduce");
         sum_my_slice(sum, sum->next_to_sum);
     }
-    atomic_store_explicit(&sum->flags[rank][sum->n_buckets], sum->step, memory_order_release);
-    /* With owned ranges, no rank writes into another's buffer: the caller's wait before
-     * the next step's backward (the shared update's) keeps the buffers until all are read. */
+    atomic_store_explicit(&sum->flags[rank][FLAG_SUMMED(sum)], sum->step, memory_order_release);
+    /* With owned ranges no rank writes another's buffer, and this rank's gradients are its
+     * own: the caller's wait before the next step's backward (the shared update's) keeps
+     * the buffers until every rank has read them. */
     if (!sum->owned)
-        nn_shm_wait_all(sum->comm, sum->flags, sum->n_buckets, sum->step, "gradient allreduce");
+        nn_shm_wait_all(sum->comm, sum->flags, FLAG_SUMMED(sum), sum->step,
+                        "gradient allreduce");
 }
 
 void nn_shared_sum_gather(nn_shared_sum *sum)
@@ -213,11 +249,16 @@ void nn_shared_sum_gather(nn_shared_sum *sum)
     if (!sum->owned)
         return;
     const int rank = sum->comm->rank;
-    nn_shm_wait_all(sum->comm, sum->flags, sum->n_buckets, sum->step, "gradient allreduce");
+    /* A rank's own range of its buffer is unused: the sums go there for the others. */
+    memcpy(sum->buffers[rank] + sum->owned[rank], sum->grads + sum->owned[rank],
+           (size_t)(sum->owned[rank + 1] - sum->owned[rank]) * sizeof(float));
+    atomic_store_explicit(&sum->flags[rank][FLAG_GATHERED(sum)], sum->step,
+                          memory_order_release);
+    nn_shm_wait_all(sum->comm, sum->flags, FLAG_GATHERED(sum), sum->step, "gradient gather");
     for (int r = 0; r < sum->comm->size; r++)
         if (r != rank && sum->owned[r + 1] > sum->owned[r])
-            memcpy(sum->buffers[rank] + sum->owned[r], sum->buffers[r] + sum->owned[r],
+            memcpy(sum->grads + sum->owned[r], sum->buffers[r] + sum->owned[r],
                    (size_t)(sum->owned[r + 1] - sum->owned[r]) * sizeof(float));
-    memcpy(sum->buffers[rank] + sum->common_from, sum->common,
+    memcpy(sum->grads + sum->common_from, sum->common,
            (size_t)(sum->floats - sum->common_from) * sizeof(float));
 }

@@ -35,21 +35,22 @@ void nn_shared_sum_publish(nn_shared_sum *sum, int b);
 /* Publishes what is left, sums this rank's remaining slices (waiting for the other ranks as
  * needed) and waits until every rank has summed its slices: on return this rank's buffer
  * holds the sums. Aborts the job after the watchdog's time, naming the ranks that never
- * came. With owned ranges (below) it does not wait for the others to finish: this rank's
- * buffer holds the sums over its own range, nn_shared_sum_common the common part, and the
- * caller must not write the buffer again before every rank has returned from here. */
+ * came. With owned ranges (below) it does not wait for the others to finish: the private
+ * gradients hold the sums over this rank's range, nn_shared_sum_common the common part, and
+ * the caller must not publish again before every rank has returned from here. */
 void nn_shared_sum_finish(nn_shared_sum *sum);
-/* Collective in effect (every rank calls it alike, before the first step): rank r sums only
- * [starts[r], starts[r + 1]), into its own buffer, and every rank sums [common_from, floats)
- * into private memory. Halves what crosses between cores when each rank then reads only its
- * own range (an update split over the ranks), and no rank writes another's buffer. */
+/* Every rank calls it alike, before the first step: rank r sums only [starts[r],
+ * starts[r + 1]), and every rank sums [common_from, floats) into private memory. A rank's
+ * gradients then stay in its own memory (`grads`, instead of its buffer); publishing a
+ * bucket streams the part that other ranks sum into its buffer, with stores that do not
+ * wait on the cores that read it last. For an update split over the ranks, where each reads
+ * only its own range of the sums. */
 nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
-                                   int64_t common_from, nn_error *err);
+                                   int64_t common_from, float *grads, nn_error *err);
 /* With owned ranges: the sums of [common_from, floats) of the last finished step. */
 const float *nn_shared_sum_common(const nn_shared_sum *sum);
-/* With owned ranges: waits until every rank has finished the step, then copies the others'
- * sums and the common part into this rank's buffer, which then holds every sum. Only when no
- * rank goes on to another step (a failed step's report). */
+/* With owned ranges: after a finished step that no rank goes past (a failed step's report),
+ * every rank calls it; it fills the private gradients with every sum. */
 void nn_shared_sum_gather(nn_shared_sum *sum);
 
 #endif

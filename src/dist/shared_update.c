@@ -4,19 +4,22 @@
  * the parameters (page-aligned) and the slots (slot k NN_OPTIM_SLOT_PAGE_OFFSET(k) bytes
  * into a page, as the optimizer's own):
  *
- *   flags of rank r: ready (the step for which rank r has done reading the parameters),
- *                    updated (the step whose range rank r has written)
+ *   flags of rank r: updated (the step whose range rank r has written into the mapping)
  *
- * Steps are counted by every rank the same way, from 1. */
+ * Steps are counted by every rank the same way, from 1. The mapping's parameters are only a
+ * meeting point: each rank computes with its own copy, streams its updated range in and
+ * copies the others' ranges out. Reading the mapping directly would leave its lines in every
+ * core's cache, and the next update, writing them, would wait on each core for every line. */
 #include "shared_update.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "nn/optim.h"
 #include "shm.h"
 
-enum { FLAG_READY, FLAG_UPDATED, N_FLAGS };
+enum { FLAG_UPDATED, N_FLAGS };
 
 /* Ranges start on a cache line, so that no two ranks write the same line. */
 #define RANGE_ALIGN_FLOATS (NN_SHM_CACHE_LINE / (int64_t)sizeof(float))
@@ -28,6 +31,7 @@ struct nn_shared_update {
     nn_shm_flag **flags;
     float *params;
     float **slots;
+    int64_t *starts;    /* rank r's range: [starts[r], starts[r + 1]) */
     int64_t first, end; /* this rank's range */
     uint64_t step;
 };
@@ -64,8 +68,9 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
     if (update) {
         update->flags = calloc((size_t)comm->size, sizeof *update->flags);
         update->slots = calloc((size_t)(slots > 0 ? slots : 1), sizeof *update->slots);
+        update->starts = calloc((size_t)comm->size + 1, sizeof *update->starts);
     }
-    if (!update || !update->flags || !update->slots) {
+    if (!update || !update->flags || !update->slots || !update->starts) {
         nn_shared_update_free(update);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
@@ -87,8 +92,10 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
     for (int k = 0; k < slots; k++)
         update->slots[k] = (float *)((char *)update->params + (size_t)(1 + k) * buffer_bytes +
                                      NN_OPTIM_SLOT_PAGE_OFFSET(k));
-    update->first = rank_start(comm, floats, cuts, n_cuts, comm->rank);
-    update->end = rank_start(comm, floats, cuts, n_cuts, comm->rank + 1);
+    for (int r = 0; r <= comm->size; r++)
+        update->starts[r] = rank_start(comm, floats, cuts, n_cuts, r);
+    update->first = update->starts[comm->rank];
+    update->end = update->starts[comm->rank + 1];
     *out = update;
     return NN_OK;
 }
@@ -101,12 +108,8 @@ void nn_shared_update_free(nn_shared_update *update)
         munmap(update->base, update->bytes);
     free(update->flags);
     free(update->slots);
+    free(update->starts);
     free(update);
-}
-
-float *nn_shared_update_params(const nn_shared_update *update)
-{
-    return update->params;
 }
 
 float *nn_shared_update_slot(const nn_shared_update *update, int k)
@@ -120,20 +123,22 @@ void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int6
     *end = update->end;
 }
 
-static void arrive_and_wait(nn_shared_update *update, int flag, const char *what)
+const int64_t *nn_shared_update_starts(const nn_shared_update *update)
 {
-    atomic_store_explicit(&update->flags[update->comm->rank][flag], update->step,
-                          memory_order_release);
-    nn_shm_wait_all(update->comm, update->flags, flag, update->step, what);
+    return update->starts;
 }
 
-void nn_shared_update_begin(nn_shared_update *update)
+void nn_shared_update_exchange(nn_shared_update *update, float *params)
 {
+    const nn_comm *comm = update->comm;
     update->step++;
-    arrive_and_wait(update, FLAG_READY, "optimizer update (start)");
-}
-
-void nn_shared_update_end(nn_shared_update *update)
-{
-    arrive_and_wait(update, FLAG_UPDATED, "optimizer update");
+    nn_shm_stream_copy(update->params + update->first, params + update->first,
+                       update->end - update->first);
+    atomic_store_explicit(&update->flags[comm->rank][FLAG_UPDATED], update->step,
+                          memory_order_release);
+    nn_shm_wait_all(comm, update->flags, FLAG_UPDATED, update->step, "optimizer update");
+    for (int r = 0; r < comm->size; r++)
+        if (r != comm->rank)
+            memcpy(params + update->starts[r], update->params + update->starts[r],
+                   (size_t)(update->starts[r + 1] - update->starts[r]) * sizeof(float));
 }

@@ -2,17 +2,12 @@
  *
  * Every rank of a data-parallel group holds the same parameters and, after the gradient
  * sum, the same gradients; updating all of them on every rank repeats the same work (for
- * Adam, a pass over five buffers the size of the model) once per rank. Here one copy of
- * the parameters and of the optimizer's slots lives in memory shared by the ranks, and each
- * rank updates only its own range of it: the update costs each rank 1/size of the time, and
- * the parameters take one copy of the memory per node. Results are the same bits as a
- * whole update on every rank (the update is elementwise, or per tensor for optimizers that
- * read whole tensors: their ranges hold whole tensors).
- *
- * The shared parameters may be read (forward, backward, penalties, checkpoints) by every
- * rank between steps; a rank writes its range only between nn_shared_update_begin, which
- * waits until every rank has done reading for this step, and nn_shared_update_end, which
- * waits until every rank has written its range. */
+ * Adam, a pass over five buffers the size of the model) once per rank. Here the optimizer's
+ * slots live in memory shared by the ranks, and each rank updates only its own range of the
+ * parameters: the update costs each rank 1/size of the time. The ranks then exchange their
+ * ranges through the mapping. Results are the same bits as a whole update on every rank
+ * (the update is elementwise, or per tensor for optimizers that read whole tensors: their
+ * ranges hold whole tensors). */
 #ifndef NN_SHARED_UPDATE_H
 #define NN_SHARED_UPDATE_H
 
@@ -31,13 +26,13 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
                                   char *why, size_t why_size, nn_error *err);
 /* Local: unmaps this rank's view. */
 void nn_shared_update_free(nn_shared_update *update);
-float *nn_shared_update_params(const nn_shared_update *update);
 float *nn_shared_update_slot(const nn_shared_update *update, int k);
 /* This rank's range of parameter offsets. */
 void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int64_t *end);
-/* Waits until every rank is ready to write its range (has done reading the parameters). */
-void nn_shared_update_begin(nn_shared_update *update);
-/* This rank has written its range; waits until every rank has. */
-void nn_shared_update_end(nn_shared_update *update);
+/* The ranges of every rank: rank r's is [starts[r], starts[r + 1]), size + 1 entries. */
+const int64_t *nn_shared_update_starts(const nn_shared_update *update);
+/* After this rank has updated its range of `params` (its own copy): hands the range to the
+ * other ranks, waits until every rank has, and copies theirs into `params`. */
+void nn_shared_update_exchange(nn_shared_update *update, float *params);
 
 #endif

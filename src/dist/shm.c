@@ -11,6 +11,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
 
 #include "dist_internal.h"
 
@@ -86,6 +89,34 @@ void *nn_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
         return NULL;
     }
     return base;
+}
+
+void nn_shm_stream_copy(float *dst, const float *src, int64_t n)
+{
+#if defined(__AVX512F__)
+    enum { VEC = 16, ALIGN = 64 };
+#elif defined(__AVX__)
+    enum { VEC = 8, ALIGN = 32 };
+#else
+    enum { VEC = 1, ALIGN = 4 };
+#endif
+    int64_t i = 0;
+    while (i < n && (uintptr_t)(dst + i) % ALIGN != 0) { /* up to the first aligned store */
+        dst[i] = src[i];
+        i++;
+    }
+#if defined(__AVX512F__)
+    for (; i + VEC <= n; i += VEC)
+        _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+#elif defined(__AVX__)
+    for (; i + VEC <= n; i += VEC)
+        _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+#endif
+    for (; i < n; i++)
+        dst[i] = src[i];
+#if defined(__SSE__)
+    _mm_sfence();
+#endif
 }
 
 /* The first rank whose flag has not reached the step, or -1 when all have. */

@@ -31,6 +31,13 @@ void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, 
 int nn_shm_all_arrived(const nn_comm *comm, nn_shm_flag *const *flags, int index,
                        uint64_t step);
 
+/* Copies n floats with streaming stores, which write around the caches: the lines are not
+ * fetched first, and the other cores' copies of them are dropped without each store waiting
+ * for that. For data that another core reads next and that this core will write again
+ * (writing lines another core holds costs a round trip per line). Returns after a store
+ * fence, so a release store after it publishes the data. */
+void nn_shm_stream_copy(float *dst, const float *src, int64_t n);
+
 static inline size_t nn_shm_round_up(size_t n, size_t to)
 {
     return (n + to - 1) / to * to;

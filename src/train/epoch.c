@@ -170,7 +170,8 @@ nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
 {
     early_stopping *e = &t->early;
     if (e->enabled && e->restore_best && e->best_epoch > 0) {
-        nn_grad_sync_set_params(t->sync, e->best_params);
+        memcpy(t->model->param_data, e->best_params,
+               (size_t)t->model->n_param_floats * sizeof(float));
         memcpy(t->model->state_data, e->best_state,
                (size_t)t->model->n_state_floats * sizeof(float));
         nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n", e->best_epoch,

@@ -1,11 +1,12 @@
 /* Gradient sums through node shared memory (src/dist/shared_sum.c), on real ranks: every
- * bucket's slices summed into every buffer, and owned ranges, where each rank sums only its
- * range into its own buffer and the common part into private memory. Values are small
- * integers, so every sum is exact and the expected totals are known. Checks, over several
- * steps: with owned ranges, a rank's buffer holds the totals in its range, its own values
- * elsewhere (no rank wrote into it), the common part's totals come back separately, and
- * after gathering the buffer holds every total. Run under mpirun with any number of ranks.
- * Exit status 0 when all hold. */
+ * bucket's slices summed into every buffer, and owned ranges, where each rank's gradients
+ * stay in its private memory and it sums only its own range. Values are small integers, so
+ * every sum is exact and the expected totals are known. Checks, over several steps: with
+ * owned ranges, a rank's private gradients hold the totals in its range and its own values
+ * elsewhere, the common part's totals come back separately, writing the private gradients
+ * right after the sum (as penalty terms do) changes no other rank's sums, and after
+ * gathering the private gradients hold every total. Run under mpirun with any number of
+ * ranks. Exit status 0 when all hold. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -40,11 +41,11 @@ static void expect(int ok, const char *what, int rank, int64_t i, float got, flo
                 (long long)i, got, want);
 }
 
-/* One step: fill this rank's buffer, publish the buckets one by one, finish. */
-static void run_step(nn_shared_sum *sum, float *buffer, int rank, int step)
+/* One step: fill this rank's gradients, publish the buckets one by one, finish. */
+static void run_step(nn_shared_sum *sum, float *grads, int rank, int step)
 {
     for (int64_t i = 0; i < FLOATS; i++)
-        buffer[i] = value(rank, step, i);
+        grads[i] = value(rank, step, i);
     nn_shared_sum_begin(sum);
     for (int b = 0; b < 3; b++)
         nn_shared_sum_publish(sum, b);
@@ -82,28 +83,34 @@ int main(int argc, char **argv)
     for (int r = 0; r <= size; r++)
         starts[r] = r == size ? COMMON_FROM : r == 1 && size > 2 ? 0 : COMMON_FROM * r * r /
                                                                        (size * size);
-    if (nn_shared_sum_own_ranges(sum, starts, COMMON_FROM, &err)) {
+    static float grads[FLOATS];
+    if (nn_shared_sum_own_ranges(sum, starts, COMMON_FROM, grads, &err)) {
         fprintf(stderr, "sharedsum: %s\n", err.msg);
         return 2;
     }
     for (int step = 0; step < STEPS; step++) {
-        run_step(sum, buffer, rank, step);
+        run_step(sum, grads, rank, step);
         const float *common = nn_shared_sum_common(sum);
         for (int64_t i = 0; i < COMMON_FROM; i++) {
             const int mine = i >= starts[rank] && i < starts[rank + 1];
             const float want = mine ? total(size, step, i) : value(rank, step, i);
-            expect(buffer[i] == want, mine ? "owned sum" : "untouched value", rank, i,
-                   buffer[i], want);
+            expect(grads[i] == want, mine ? "owned sum" : "own value", rank, i, grads[i],
+                   want);
         }
         for (int64_t i = COMMON_FROM; i < FLOATS; i++)
             expect(common[i - COMMON_FROM] == total(size, step, i), "common sum", rank, i,
                    common[i - COMMON_FROM], total(size, step, i));
-        /* The caller's wait before writing the buffers again (the shared update's). */
+        /* Another rank may still be summing: this rank's private gradients are its own. */
+        if (step < STEPS - 1)
+            for (int64_t i = 0; i < FLOATS; i++)
+                if (i < starts[rank] || i >= starts[rank + 1])
+                    grads[i] = -1000.0f;
+        /* The caller's wait before publishing again (the shared update's). */
         nn_comm_barrier(&comm);
     }
     nn_shared_sum_gather(sum);
     for (int64_t i = 0; i < FLOATS; i++)
-        expect(buffer[i] == total(size, STEPS - 1, i), "gathered sum", rank, i, buffer[i],
+        expect(grads[i] == total(size, STEPS - 1, i), "gathered sum", rank, i, grads[i],
                total(size, STEPS - 1, i));
 
     nn_comm_max_int(&comm, &failures);
