@@ -29,6 +29,9 @@
 
 #include <cblas.h>
 #include <string.h>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #if defined(__AVX512F__)
 #define VEC 16
@@ -174,6 +177,67 @@ void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, i
     }
 }
 
+#if defined(__AVX512F__)
+/* r[i] = row i of a 16 x 16 block becomes r[i] = column i: pairs of rows interleaved, then
+ * pairs of pairs, then 128-bit lanes across four and eight rows. */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int h = 0; h < 2; h++)
+        for (int i = 0; i < 4; i++) {
+            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+    }
+}
+#endif
+
+/* panel[k][v] = b[v][k] for v < n (zero for n <= v < NR), k < kc: n rows of B turned into
+ * a k-major panel. The layer's whole weight matrix passes through here on every forward,
+ * whatever the batch: element by element it cost the MLP's step as much as a tenth of its
+ * products at 128 rows per rank. */
+static void pack_transposed(float *restrict panel, const float *restrict b, int64_t ldb,
+                            int64_t n, int64_t kc)
+{
+    int64_t v0 = 0;
+#if defined(__AVX512F__)
+    for (; v0 + 16 <= n; v0 += 16) {
+        int64_t k = 0;
+        for (; k + 16 <= kc; k += 16) {
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = _mm512_loadu_ps(b + (v0 + i) * ldb + k);
+            transpose16(r);
+            for (int i = 0; i < 16; i++)
+                _mm512_storeu_ps(panel + (k + i) * NR + v0, r[i]);
+        }
+        for (; k < kc; k++)
+            for (int64_t v = v0; v < v0 + 16; v++)
+                panel[k * NR + v] = b[v * ldb + k];
+    }
+#endif
+    /* k outermost: the stores run along the panel, the loads along n rows at once. */
+    for (int64_t k = 0; k < kc; k++) {
+        for (int64_t v = v0; v < n; v++)
+            panel[k * NR + v] = b[v * ldb + k];
+        for (int64_t v = n; v < NR; v++)
+            panel[k * NR + v] = 0.0f;
+    }
+}
+
 void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                 int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
@@ -187,15 +251,7 @@ void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, co
         const int64_t n = N - j < NR ? N - j : NR;
         for (int64_t k0 = 0; k0 < K; k0 += KC) {
             const int64_t kc = K - k0 < KC ? K - k0 : KC;
-            /* panel[k][v] = B[j + v][k0 + k]: NR rows of B turned into a k-major panel. */
-            for (int64_t v = 0; v < n; v++) {
-                const float *row = B + (j + v) * ldb + k0;
-                for (int64_t k = 0; k < kc; k++)
-                    panel[k * NR + v] = row[k];
-            }
-            for (int64_t v = n; v < NR; v++)
-                for (int64_t k = 0; k < kc; k++)
-                    panel[k * NR + v] = 0.0f;
+            pack_transposed(panel, B + j * ldb + k0, ldb, n, kc);
             panel_product(M, n, kc, A + k0, lda, 1, panel, NR, C + j, ldc,
                           accumulate || k0 > 0);
         }
