@@ -57,13 +57,14 @@ typedef enum nn_grad_transport {
 } nn_grad_transport;
 
 typedef struct nn_grad_sync_stats {
-    double wait_seconds;  /* time spent blocked in the final wait (and, with a shared
-                           * optimizer update, in its two waits) */
+    double wait_seconds;  /* time spent in the final wait, summing what was left (and,
+                           * with a shared optimizer update, exchanging the ranges) */
     int64_t steps;
 } nn_grad_sync_stats;
 
 /* With node shared memory, model->grad_data points into the shared mapping until
- * nn_grad_sync_free, which copies the gradients back to the model's own buffer. */
+ * nn_grad_sync_free, which copies the gradients back to the model's own buffer (or until
+ * nn_grad_sync_sum_own_range_only, which gives the model its own buffer back at once). */
 nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
                               int overlap, nn_grad_transport transport, double timeout_seconds,
                               nn_grad_sync **out, nn_error *err);
