@@ -12,9 +12,10 @@
  *                     private memory, where writing them never waits on another core)
  *
  * Steps are numbered from 1 and every rank counts them the same way, so "published[b] ==
- * step" means "final for this step". A rank starts the next step's backward, which writes
- * its buffer, only after every rank's `summed` has reached this step, and no rank touches
- * another's buffer after setting its own `summed`. */
+ * step" means "final for this step". A rank writes its buffer for the next step only after
+ * every rank's `summed` has reached this step (waited for here, or, with owned ranges, by
+ * the caller's wait in the shared update, which every rank reaches after its sums), and no
+ * rank touches another's buffer after setting its own `summed`. */
 #include "shared_sum.h"
 
 #include <stdlib.h>
@@ -35,7 +36,7 @@ struct nn_shared_sum {
     int64_t *bounds;     /* bucket b: [bounds[2b], bounds[2b + 1]) */
     void *base;
     size_t bytes;
-    nn_shm_flag **flags; /* flags[r][b]: published; flags[r][n_buckets]: summed */
+    nn_shm_flag **flags; /* flags[r]: see FLAG_SUMMED below */
     float **buffers;     /* buffers[r] */
     int64_t *owned;      /* rank r sums [owned[r], owned[r + 1]) only (NULL: every bucket's
                           * slices, into every buffer) */

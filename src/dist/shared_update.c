@@ -31,8 +31,7 @@ struct nn_shared_update {
     nn_shm_flag **flags;
     float *params;
     float **slots;
-    int64_t *starts;    /* rank r's range: [starts[r], starts[r + 1]) */
-    int64_t first, end; /* this rank's range */
+    int64_t *starts; /* rank r's range: [starts[r], starts[r + 1]) */
     uint64_t step;
 };
 
@@ -94,8 +93,6 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
                                      NN_OPTIM_SLOT_PAGE_OFFSET(k));
     for (int r = 0; r <= comm->size; r++)
         update->starts[r] = rank_start(comm, floats, cuts, n_cuts, r);
-    update->first = update->starts[comm->rank];
-    update->end = update->starts[comm->rank + 1];
     *out = update;
     return NN_OK;
 }
@@ -119,8 +116,8 @@ float *nn_shared_update_slot(const nn_shared_update *update, int k)
 
 void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int64_t *end)
 {
-    *first = update->first;
-    *end = update->end;
+    *first = update->starts[update->comm->rank];
+    *end = update->starts[update->comm->rank + 1];
 }
 
 const int64_t *nn_shared_update_starts(const nn_shared_update *update)
@@ -131,9 +128,9 @@ const int64_t *nn_shared_update_starts(const nn_shared_update *update)
 void nn_shared_update_exchange(nn_shared_update *update, float *params)
 {
     const nn_comm *comm = update->comm;
+    const int64_t first = update->starts[comm->rank], end = update->starts[comm->rank + 1];
     update->step++;
-    nn_shm_stream_copy(update->params + update->first, params + update->first,
-                       update->end - update->first);
+    nn_shm_stream_copy(update->params + first, params + first, end - first);
     atomic_store_explicit(&update->flags[comm->rank][FLAG_UPDATED], update->step,
                           memory_order_release);
     nn_shm_wait_all(comm, update->flags, FLAG_UPDATED, update->step, "optimizer update");
