@@ -59,7 +59,4 @@ uint64_t nn_hash_bytes(uint64_t hash, const void *data, size_t size);
 #define NN_HASH_INIT 0xcbf29ce484222325ull
 uint64_t nn_model_hash(const nn_model *model);
 
-/* A temporary file being written (so a second signal can remove it before exiting). */
-const char *nn_ckpt_pending_path(void);
-
 #endif

@@ -81,6 +81,16 @@ nn_status nn_cfg_read_string(const nn_cfg *map, const char *key, const char *def
  * (or -1 with def == NULL and key absent). */
 nn_status nn_cfg_read_choice(const nn_cfg *map, const char *key, const char *const *choices,
                              const char *def, int *index, nn_error *err);
+/* A catalogue entry (optimizer, loss, schedule, initializer, ...) written as a name
+ * (`adam`) or as a map with a type (`{type: adam, lr: 0.01}`). `what` names the catalogue in
+ * messages; names is NULL-terminated. *index receives the entry, *map the map (NULL for a
+ * bare name; its other keys are the entry's to check). An unknown name fails where it was
+ * written, suggesting the closest and listing every valid name. */
+nn_status nn_cfg_read_variant(const nn_cfg *node, const char *what, const char *const *names,
+                              int *index, const nn_cfg **map, nn_error *err);
+/* "unknown <what> '<name>' (did you mean '<closest>'?); valid: <names>", at `where`. */
+nn_status nn_cfg_fail_unknown(nn_error *err, const nn_cfg *where, const char *what,
+                              const char *name, const char *const *names);
 /* A scalar or a sequence of ints: "3" -> {3}, "[3, 5]" -> {3, 5}. *count in: capacity of
  * values, out: how many were read (0 when the key is absent). */
 nn_status nn_cfg_read_ints(const nn_cfg *map, const char *key, int64_t *values, int *count,

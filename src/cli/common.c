@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/files.h"
 #include "nn/ckpt.h"
 
 nn_status cli_load_config(int argc, char **argv, const char *command, int world_rank,
@@ -101,8 +102,8 @@ static volatile sig_atomic_t stop_signal;
 static void on_stop_signal(int sig)
 {
     if (sig == SIGINT && stop_signal) {
-        const char *pending = nn_ckpt_pending_path();
-        if (pending)
+        const char *pending;
+        for (int i = 0; (pending = nn_atomic_pending_path(i)); i++)
             unlink(pending);
         _exit(130);
     }

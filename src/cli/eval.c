@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/files.h"
+#include "io/hdf5_util.h"
 #include "nn/ckpt.h"
 #include "nn/data.h"
 #include "nn/loss.h"
@@ -87,13 +89,12 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
 static nn_status write_predictions(const char *path, const predictions *p, int64_t rows,
                                    nn_error *err)
 {
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    H5E_auto2_t fn;
-    void *data;
-    H5Eget_auto2(H5E_DEFAULT, &fn, &data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    hid_t file = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    nn_atomic_file target;
+    nn_status st = nn_atomic_begin(&target, path, err);
+    if (st)
+        return st;
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     herr_t s = file < 0 ? -1 : 0;
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)p->width};
     if (s >= 0) {
@@ -101,27 +102,25 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         hid_t d = H5Dcreate2(file, "outputs", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT);
         s = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p->values);
-        if (d >= 0)
-            H5Dclose(d);
-        H5Sclose(space);
+        nn_h5_close(&d);
+        nn_h5_close(&space);
     }
     if (s >= 0) {
         hid_t space = H5Screate_simple(1, dims, NULL);
         hid_t d = H5Dcreate2(file, "classes", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT);
         s = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, p->classes);
-        if (d >= 0)
-            H5Dclose(d);
-        H5Sclose(space);
+        nn_h5_close(&d);
+        nn_h5_close(&space);
     }
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
-    H5Eset_auto2(H5E_DEFAULT, fn, data);
-    if (s < 0 || rename(tmp, path) != 0) {
-        remove(tmp);
+    nn_h5_quiet_end(quiet);
+    if (s < 0) {
+        nn_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write predictions", path);
     }
-    return NN_OK;
+    return nn_atomic_commit(&target, err);
 }
 
 int cmd_predict(int argc, char **argv, const nn_comm *world)

@@ -6,16 +6,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "cli/cli.h"
 #include "nn/model.h"
 #include "nn/rng.h"
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
 static double forward_seconds_per_sample(nn_model *model, int64_t batch)
@@ -27,11 +21,11 @@ static double forward_seconds_per_sample(nn_model *model, int64_t batch)
         x[i] = nn_rng_uniform(&rng);
     nn_model_forward(model, &pass);
     int runs = 0;
-    double start = seconds_now(), elapsed = 0;
+    double start = nn_clock_seconds(), elapsed = 0;
     do {
         nn_model_forward(model, &pass);
         runs++;
-        elapsed = seconds_now() - start;
+        elapsed = nn_clock_seconds() - start;
     } while (elapsed < 0.2);
     return elapsed / runs / (double)batch;
 }

@@ -230,6 +230,45 @@ nn_status nn_cfg_read_choice(const nn_cfg *map, const char *key, const char *con
     return nn_cfg_fail(err, v, "expected one of %s, got %s", names, got);
 }
 
+nn_status nn_cfg_fail_unknown(nn_error *err, const nn_cfg *where, const char *what,
+                              const char *name, const char *const *names)
+{
+    char list[900];
+    join_names(names, count_names(names), list, sizeof list);
+    const char *closest = nn_cfg_closest(name, names);
+    if (closest)
+        return nn_cfg_fail(err, where, "unknown %s '%s' (did you mean '%s'?); valid: %s", what,
+                           name, closest, list);
+    return nn_cfg_fail(err, where, "unknown %s '%s'; valid: %s", what, name, list);
+}
+
+nn_status nn_cfg_read_variant(const nn_cfg *node, const char *what, const char *const *names,
+                              int *index, const nn_cfg **map, nn_error *err)
+{
+    *index = -1;
+    *map = NULL;
+    const char *name = nn_cfg_scalar(node);
+    const nn_cfg *where = node;
+    if (!name) {
+        const char *article = strchr("aeiou", what[0]) ? "an" : "a";
+        if (nn_cfg_kind_of(node) != NN_CFG_MAP)
+            return nn_cfg_fail(err, node, "%s %s is a name or {type: name, ...}", article, what);
+        nn_status st = nn_cfg_read_string(node, "type", NULL, &name, err);
+        if (st)
+            return st;
+        if (!name)
+            return nn_cfg_fail(err, node, "%s needs a 'type'", what);
+        *map = node;
+        where = nn_cfg_get(node, "type");
+    }
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0) {
+            *index = i;
+            return NN_OK;
+        }
+    return nn_cfg_fail_unknown(err, where, what, name, names);
+}
+
 nn_status nn_cfg_read_ints(const nn_cfg *map, const char *key, int64_t *values, int *count,
                            nn_error *err)
 {

@@ -1,10 +1,14 @@
+/* mkdir -p and the atomic whole-file write (see files.h). */
 #include "core/files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int nn_make_dirs(const char *path)
 {
@@ -22,4 +26,121 @@ int nn_make_dirs(const char *path)
         *p = '/';
     }
     return mkdir(partial, 0777) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Temporary files in flight. A signal handler reads them, so a slot is filled before it is
+ * marked active and unmarked before it is reused. Writes nest at most a few deep (a
+ * checkpoint while the search writes its table). */
+#define PENDING_SLOTS 4
+static char pending_paths[PENDING_SLOTS][1040];
+static volatile sig_atomic_t pending_active[PENDING_SLOTS];
+
+const char *nn_atomic_pending_path(int i)
+{
+    for (int k = 0, seen = 0; k < PENDING_SLOTS; k++)
+        if (pending_active[k] && seen++ == i)
+            return pending_paths[k];
+    return NULL;
+}
+
+nn_status nn_sync_path(const char *path, int is_directory, nn_error *err)
+{
+    int fd = open(path, is_directory ? O_RDONLY : O_RDWR);
+    if (fd < 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot open to sync: %s", path, strerror(errno));
+    int rc = fsync(fd);
+    int saved = errno;
+    close(fd);
+    /* Some file systems cannot fsync a directory; the data itself is already synced. */
+    if (rc != 0 && !(is_directory && (saved == EINVAL || saved == EBADF)))
+        return nn_fail(err, NN_ERR_OTHER, "%s: fsync failed: %s", path, strerror(saved));
+    return NN_OK;
+}
+
+nn_status nn_atomic_begin(nn_atomic_file *f, const char *path, nn_error *err)
+{
+    f->slot = -1;
+    if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path ||
+        snprintf(f->tmp_path, sizeof f->tmp_path, "%s.tmp", path) >= (int)sizeof f->tmp_path)
+        return nn_fail(err, NN_ERR_OTHER, "%s: path too long", path);
+    for (int k = 0; k < PENDING_SLOTS; k++)
+        if (!pending_active[k]) {
+            memcpy(pending_paths[k], f->tmp_path, sizeof f->tmp_path);
+            pending_active[k] = 1;
+            f->slot = k;
+            break;
+        }
+    return NN_OK;
+}
+
+static void release(nn_atomic_file *f)
+{
+    if (f->slot >= 0)
+        pending_active[f->slot] = 0;
+    f->slot = -1;
+}
+
+void nn_atomic_abort(nn_atomic_file *f)
+{
+    unlink(f->tmp_path);
+    release(f);
+}
+
+nn_status nn_atomic_commit(nn_atomic_file *f, nn_error *err)
+{
+    nn_status st = nn_sync_path(f->tmp_path, 0, err);
+    if (!st && rename(f->tmp_path, f->path) != 0)
+        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot rename to %s: %s", f->tmp_path, f->path,
+                     strerror(errno));
+    if (st) {
+        nn_atomic_abort(f);
+        return st;
+    }
+    release(f);
+    /* The rename is durable once the directory entry is. */
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", f->path);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        slash[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    return nn_sync_path(slash ? dir : ".", 1, err);
+}
+
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err)
+{
+    nn_atomic_file f;
+    nn_status st = nn_atomic_begin(&f, path, err);
+    if (st)
+        return st;
+    int fd = open(f.tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0) {
+        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", f.tmp_path, strerror(errno));
+        release(&f);
+        return st;
+    }
+    const char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        p += n;
+        left -= (size_t)n;
+    }
+    int saved = errno;
+    if (close(fd) != 0 && left == 0) {
+        left = 1;
+        saved = errno;
+    }
+    if (left > 0) {
+        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path,
+                     strerror(saved ? saved : ENOSPC));
+        nn_atomic_abort(&f);
+        return st;
+    }
+    return nn_atomic_commit(&f, err);
 }

@@ -29,67 +29,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/files.h"
+#include "io/hdf5_util.h"
+
 #define MAX_X_RANK 4
 #define CHUNK_TARGET_BYTES ((size_t)1 << 20)
 #define HDF5_MAX_CHUNK_BYTES ((size_t)0xFFFFFFFFu)
 
 /* ---- HDF5 plumbing ------------------------------------------------------------------- */
-
-typedef struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-} h5_quiet;
-
-static h5_quiet quiet_begin(void)
-{
-    h5_quiet saved = {0};
-    H5Eget_auto2(H5E_DEFAULT, &saved.func, &saved.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return saved;
-}
-
-static void quiet_end(h5_quiet saved)
-{
-    H5Eset_auto2(H5E_DEFAULT, saved.func, saved.data);
-}
-
-typedef struct h5_detail {
-    char text[160];
-} h5_detail;
-
-static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *data)
-{
-    h5_detail *detail = data;
-    if (n == 0 && e->desc)
-        snprintf(detail->text, sizeof detail->text, "%s", e->desc);
-    return 0;
-}
-
-/* What HDF5 says went wrong, taken from its error stack. Call it right after the failing
- * call: the next HDF5 API call clears the stack. */
-static h5_detail last_h5_error(void)
-{
-    h5_detail detail = {"unknown HDF5 error"};
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &detail);
-    return detail;
-}
-
-static void close_id(hid_t *id)
-{
-    if (*id < 0)
-        return;
-    switch (H5Iget_type(*id)) {
-    case H5I_FILE: H5Fclose(*id); break;
-    case H5I_GROUP: H5Gclose(*id); break;
-    case H5I_DATASET: H5Dclose(*id); break;
-    case H5I_DATATYPE: H5Tclose(*id); break;
-    case H5I_DATASPACE: H5Sclose(*id); break;
-    case H5I_ATTR: H5Aclose(*id); break;
-    case H5I_GENPROP_LST: H5Pclose(*id); break;
-    default: break;
-    }
-    *id = H5I_INVALID_HID;
-}
 
 static void type_name(hid_t type, char *buf, size_t size)
 {
@@ -138,8 +85,8 @@ static nn_status open_for_reading(const char *path, hid_t *file, nn_error *err)
         return nn_fail(err, NN_ERR_DATA, "%s: %s", path, strerror(errno));
     hid_t fapl = file_access_plist();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    h5_detail detail = last_h5_error();
-    close_id(&fapl);
+    nn_h5_detail detail = nn_h5_last_error();
+    nn_h5_close(&fapl);
     if (*file >= 0)
         return NN_OK;
     if (H5Fis_hdf5(path) <= 0)
@@ -178,7 +125,7 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
     int rc = -1;
     if (exists < 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
         (type = H5Aget_type(attr)) < 0 || (space = H5Aget_space(attr)) < 0) {
-        h5_detail detail = last_h5_error();
+        nn_h5_detail detail = nn_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
         goto done;
@@ -194,16 +141,16 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
         nn_fail(err, NN_ERR_DATA, "%s: %s: attribute %s holds %lld values, expected one", path,
                 where, name, (long long)points);
     } else if (H5Aread(attr, H5T_NATIVE_DOUBLE, value) < 0) {
-        h5_detail detail = last_h5_error();
+        nn_h5_detail detail = nn_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
     } else {
         rc = 1;
     }
 done:
-    close_id(&space);
-    close_id(&type);
-    close_id(&attr);
+    nn_h5_close(&space);
+    nn_h5_close(&type);
+    nn_h5_close(&attr);
     return rc;
 }
 
@@ -286,7 +233,7 @@ static int read_strings_attr(hid_t obj, const char *name, char ***out, int *coun
     rc = 1;
     goto done;
 h5_failed:;
-    h5_detail detail = last_h5_error();
+    nn_h5_detail detail = nn_h5_last_error();
     nn_fail(err, NN_ERR_DATA, "%s: /: cannot read attribute %s (%s)", path, name, detail.text);
     goto done;
 no_memory:
@@ -295,10 +242,10 @@ done:
     free_strings(strings, (int)points);
     free(vlen);
     free(fixed);
-    close_id(&mem_type);
-    close_id(&space);
-    close_id(&type);
-    close_id(&attr);
+    nn_h5_close(&mem_type);
+    nn_h5_close(&space);
+    nn_h5_close(&type);
+    nn_h5_close(&attr);
     return rc;
 }
 
@@ -306,7 +253,7 @@ done:
 
 /* Rows [first, first + count) of a dataset of the given rank and dims, into buf. */
 static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dims,
-                        int64_t first, int64_t count, void *buf, h5_detail *detail)
+                        int64_t first, int64_t count, void *buf, nn_h5_detail *detail)
 {
     hsize_t start[MAX_X_RANK] = {0}, block[MAX_X_RANK];
     for (int d = 0; d < rank; d++)
@@ -320,9 +267,9 @@ static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dim
         H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, block, NULL) >= 0)
         rc = H5Dread(dset, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
     if (rc < 0)
-        *detail = last_h5_error();
-    close_id(&mem_space);
-    close_id(&file_space);
+        *detail = nn_h5_last_error();
+    nn_h5_close(&mem_space);
+    nn_h5_close(&file_space);
     return rc;
 }
 
@@ -449,10 +396,10 @@ static nn_status check_layout(hid_t x, hid_t y, const char *path, const char *sp
         goto done;
     }
 done:
-    close_id(&x_space);
-    close_id(&y_space);
-    close_id(&x_type);
-    close_id(&y_type);
+    nn_h5_close(&x_space);
+    nn_h5_close(&y_space);
+    nn_h5_close(&x_type);
+    nn_h5_close(&y_type);
     return status;
 }
 
@@ -483,7 +430,7 @@ static nn_status load_labels(hid_t y, const split_layout *layout, int64_t first,
                              const char *path, const char *split, nn_dataset *ds, nn_error *err)
 {
     nn_status status = NN_OK;
-    h5_detail detail;
+    nn_h5_detail detail;
     int64_t *raw = NULL, *all = NULL;
     size_t bytes = checked_bytes((uint64_t)count, sizeof *raw, 1);
     if (count > 0 && (!bytes || !(raw = malloc(bytes)) ||
@@ -566,8 +513,8 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
           y = H5I_INVALID_HID;
     split_layout layout;
     memset(&layout, 0, sizeof layout);
-    h5_detail detail;
-    h5_quiet quiet = quiet_begin();
+    nn_h5_detail detail;
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     nn_status status = open_for_reading(path, &file, err);
     if (status != NN_OK)
         goto done;
@@ -695,11 +642,11 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
     }
 
 done:
-    close_id(&y);
-    close_id(&x);
-    close_id(&group);
-    close_id(&file);
-    quiet_end(quiet);
+    nn_h5_close(&y);
+    nn_h5_close(&x);
+    nn_h5_close(&group);
+    nn_h5_close(&file);
+    nn_h5_quiet_end(quiet);
     if (status == NN_OK)
         *out = ds;
     else
@@ -734,15 +681,15 @@ int nn_dataset_has_split(const char *path, const char *split)
     struct stat st;
     if (!path || !valid_split_name(split) || stat(path, &st) != 0 || S_ISDIR(st.st_mode))
         return 0;
-    h5_quiet quiet = quiet_begin();
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     hid_t fapl = file_access_plist();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl), group = H5I_INVALID_HID;
     int found = file >= 0 && H5Lexists(file, split, H5P_DEFAULT) > 0 &&
                 (group = H5Gopen2(file, split, H5P_DEFAULT)) >= 0;
-    close_id(&group);
-    close_id(&file);
-    close_id(&fapl);
-    quiet_end(quiet);
+    nn_h5_close(&group);
+    nn_h5_close(&file);
+    nn_h5_close(&fapl);
+    nn_h5_quiet_end(quiet);
     return found;
 }
 
@@ -787,8 +734,7 @@ void nn_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count
 /* ---- writing ------------------------------------------------------------------------- */
 
 struct nn_dataset_writer {
-    char *path;
-    char *tmp_path;
+    nn_atomic_file target; /* path and the temporary file */
     hid_t file;     /* the temporary file being written */
     hid_t existing; /* the file currently at path, read-only, whose other splits are kept */
     int classes_set;
@@ -800,10 +746,8 @@ static void writer_free(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    close_id(&w->file);
-    close_id(&w->existing);
-    free(w->path);
-    free(w->tmp_path);
+    nn_h5_close(&w->file);
+    nn_h5_close(&w->existing);
     free(w->splits);
     free(w);
 }
@@ -818,17 +762,13 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
     w->file = w->existing = H5I_INVALID_HID;
-    size_t len = strlen(path);
-    w->path = strdup(path);
-    w->tmp_path = malloc(len + 5);
-    if (!w->path || !w->tmp_path) {
+    nn_status begun = nn_atomic_begin(&w->target, path, err);
+    if (begun) {
         writer_free(w);
-        return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
+        return begun;
     }
-    memcpy(w->tmp_path, path, len);
-    memcpy(w->tmp_path + len, ".tmp", 5);
 
-    h5_quiet quiet = quiet_begin();
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     nn_status status = NN_OK;
     struct stat st;
     if (keep_existing && stat(path, &st) == 0) {
@@ -846,14 +786,16 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
         goto done;
     }
     hid_t fapl = file_access_plist();
-    w->file = H5Fcreate(w->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    h5_detail detail = last_h5_error();
-    close_id(&fapl);
+    w->file = H5Fcreate(w->target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    nn_h5_detail detail = nn_h5_last_error();
+    nn_h5_close(&fapl);
     if (w->file < 0)
-        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot create (%s)", w->tmp_path, detail.text);
+        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot create (%s)", w->target.tmp_path,
+                         detail.text);
 done:
-    quiet_end(quiet);
+    nn_h5_quiet_end(quiet);
     if (status != NN_OK) {
+        nn_atomic_abort(&w->target);
         writer_free(w);
         return status;
     }
@@ -885,7 +827,7 @@ static hsize_t chunk_rows(int64_t rows, size_t row_bytes)
  * identical files) and no fill values (every byte is written right away). */
 static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t mem_type,
                          int rank, const hsize_t *dims, size_t row_bytes, const void *data,
-                         h5_detail *detail)
+                         nn_h5_detail *detail)
 {
     hsize_t chunk[MAX_X_RANK];
     chunk[0] = chunk_rows((int64_t)dims[0], row_bytes);
@@ -898,11 +840,11 @@ static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t m
         H5Pset_obj_track_times(dcpl, 0) >= 0 &&
         (dset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0 &&
         H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        close_id(&dset);
+        nn_h5_close(&dset);
     if (dset < 0)
-        *detail = last_h5_error();
-    close_id(&space);
-    close_id(&dcpl);
+        *detail = nn_h5_last_error();
+    nn_h5_close(&space);
+    nn_h5_close(&dcpl);
     return dset;
 }
 
@@ -915,8 +857,8 @@ static herr_t write_scalar_attr(hid_t obj, const char *name, hid_t file_type, hi
     herr_t rc = -1;
     if (space >= 0 && (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
         rc = H5Awrite(attr, mem_type, value);
-    close_id(&attr);
-    close_id(&space);
+    nn_h5_close(&attr);
+    nn_h5_close(&space);
     return rc;
 }
 
@@ -925,55 +867,57 @@ static nn_status check_split_data(const nn_dataset_writer *w, const char *split,
                                   const nn_dataset *ds, nn_error *err)
 {
     if (!valid_split_name(split))
-        return nn_fail(err, NN_ERR_CONFIG, "%s: '%s' is not a valid split name", w->path,
+        return nn_fail(err, NN_ERR_CONFIG, "%s: '%s' is not a valid split name", w->target.path,
                        split ? split : "(null)");
     for (int i = 0; i < w->n_splits; i++)
         if (strcmp(w->splits[i], split) == 0)
-            return nn_fail(err, NN_ERR_OTHER, "%s: /%s written twice", w->path, split);
+            return nn_fail(err, NN_ERR_OTHER, "%s: /%s written twice", w->target.path, split);
     if (!ds || ds->n <= 0)
-        return nn_fail(err, NN_ERR_DATA, "%s: /%s: empty split (0 rows)", w->path, split);
+        return nn_fail(err, NN_ERR_DATA, "%s: /%s: empty split (0 rows)", w->target.path, split);
     if (ds->sample_ndim != 1 && ds->sample_ndim != 3)
-        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1 or 3", w->path,
+        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1 or 3",
+                       w->target.path,
                        split, ds->sample_ndim);
     int64_t size = 1;
     for (int d = 0; d < ds->sample_ndim; d++) {
         if (ds->sample_shape[d] <= 0 || ds->sample_shape[d] > INT64_MAX / size)
-            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: bad sample shape", w->path, split);
+            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: bad sample shape", w->target.path, split);
         size *= ds->sample_shape[d];
     }
     if (ds->sample_size != 0 && ds->sample_size != size)
         return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_size %lld but the shape holds %lld",
-                       w->path, split, (long long)ds->sample_size, (long long)size);
+                       w->target.path, split, (long long)ds->sample_size, (long long)size);
     if (!ds->x_u8 && !ds->x_f32)
-        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no x data", w->path, split);
+        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no x data", w->target.path, split);
     if (!checked_bytes((uint64_t)ds->n, (uint64_t)size, ds->x_u8 ? 1 : sizeof(float)) ||
         (uint64_t)size * (ds->x_u8 ? 1 : sizeof(float)) > HDF5_MAX_CHUNK_BYTES)
-        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: x too large", w->path, split);
+        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: x too large", w->target.path, split);
     if (!isfinite(ds->scale) || ds->scale == 0 || !isfinite(ds->offset))
         return nn_fail(err, NN_ERR_DATA,
                        "%s: /%s/x: scale %g / offset %g (scale must be finite and non-zero; "
                        "1 for raw values)",
-                       w->path, split, (double)ds->scale, (double)ds->offset);
+                       w->target.path, split, (double)ds->scale, (double)ds->offset);
     if (!ds->x_u8) {
         int64_t bad = first_non_finite(ds->x_f32, ds->n * size);
         if (bad >= 0)
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s/x[%lld]: %s", w->path, split,
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s/x[%lld]: %s", w->target.path, split,
                            (long long)(bad / size), isnan(ds->x_f32[bad]) ? "NaN" : "Inf");
     }
     if (ds->target_kind == NN_TARGET_LABELS) {
         if (!ds->labels)
-            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no labels", w->path, split);
+            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no labels", w->target.path, split);
         for (int64_t i = 0; i < ds->n; i++)
             if (ds->labels[i] < 0)
-                return nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: negative label %d", w->path,
+                return nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: negative label %d",
+                               w->target.path,
                                split, (long long)i, ds->labels[i]);
     } else {
         if (!ds->targets || ds->target_width <= 0 ||
             !checked_bytes((uint64_t)ds->n, (uint64_t)ds->target_width, sizeof(float)))
-            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no targets", w->path, split);
+            return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no targets", w->target.path, split);
         int64_t bad = first_non_finite(ds->targets, ds->n * ds->target_width);
         if (bad >= 0)
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: %s", w->path, split,
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: %s", w->target.path, split,
                            (long long)(bad / ds->target_width),
                            isnan(ds->targets[bad]) ? "NaN" : "Inf");
     }
@@ -990,17 +934,17 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
         return status;
     void *grown = realloc(w->splits, (size_t)(w->n_splits + 1) * sizeof *w->splits);
     if (!grown)
-        return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", w->path);
+        return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", w->target.path);
     w->splits = grown;
 
-    h5_quiet quiet = quiet_begin();
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), group = H5I_INVALID_HID;
     hid_t x = H5I_INVALID_HID, y = H5I_INVALID_HID;
-    h5_detail detail = {"unknown HDF5 error"};
+    nn_h5_detail detail = {"unknown HDF5 error"};
     const char *failed = "group";
     if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0 ||
         (group = H5Gcreate2(w->file, split, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
-        detail = last_h5_error();
+        detail = nn_h5_last_error();
         goto fail;
     }
 
@@ -1021,7 +965,7 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
     /* Stored as float32: exactly the values nn_dataset_gather_x multiplies by. */
     if (write_scalar_attr(x, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->scale) < 0 ||
         write_scalar_attr(x, "offset", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->offset) < 0) {
-        detail = last_h5_error();
+        detail = nn_h5_last_error();
         goto fail;
     }
 
@@ -1040,14 +984,14 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
     snprintf(w->splits[w->n_splits++], sizeof w->splits[0], "%s", split);
     goto done;
 fail:
-    status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/%s: write failed (%s)", w->tmp_path, split,
+    status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/%s: write failed (%s)", w->target.tmp_path, split,
                      failed, detail.text);
 done:
-    close_id(&y);
-    close_id(&x);
-    close_id(&group);
-    close_id(&gcpl);
-    quiet_end(quiet);
+    nn_h5_close(&y);
+    nn_h5_close(&x);
+    nn_h5_close(&group);
+    nn_h5_close(&gcpl);
+    nn_h5_quiet_end(quiet);
     return status;
 }
 
@@ -1058,16 +1002,17 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "dataset writer: not open");
     if (num_classes < 1)
-        return nn_fail(err, NN_ERR_DATA, "%s: num_classes %d must be positive", w->path,
+        return nn_fail(err, NN_ERR_DATA, "%s: num_classes %d must be positive", w->target.path,
                        num_classes);
     if (n_names != 0 && n_names != num_classes)
-        return nn_fail(err, NN_ERR_DATA, "%s: %d class names for %d classes", w->path, n_names,
+        return nn_fail(err, NN_ERR_DATA, "%s: %d class names for %d classes", w->target.path,
+                       n_names,
                        num_classes);
     for (int i = 0; i < n_names; i++)
         if (!class_names || !class_names[i])
-            return nn_fail(err, NN_ERR_OTHER, "%s: class name %d missing", w->path, i);
+            return nn_fail(err, NN_ERR_OTHER, "%s: class name %d missing", w->target.path, i);
 
-    h5_quiet quiet = quiet_begin();
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     nn_status status = NN_OK;
     int64_t count = num_classes;
     hid_t str_type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
@@ -1089,14 +1034,15 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
     w->classes_set = 1;
     goto done;
 fail:;
-    h5_detail detail = last_h5_error();
-    status = nn_fail(err, NN_ERR_OTHER, "%s: /: cannot write class attributes (%s)", w->tmp_path,
+    nn_h5_detail detail = nn_h5_last_error();
+    status = nn_fail(err, NN_ERR_OTHER, "%s: /: cannot write class attributes (%s)",
+                     w->target.tmp_path,
                      detail.text);
 done:
-    close_id(&attr);
-    close_id(&space);
-    close_id(&str_type);
-    quiet_end(quiet);
+    nn_h5_close(&attr);
+    nn_h5_close(&space);
+    nn_h5_close(&str_type);
+    nn_h5_quiet_end(quiet);
     return status;
 }
 
@@ -1126,13 +1072,13 @@ static herr_t keep_link(hid_t root, const char *name, const H5L_info_t *info, vo
     } else {
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER,
                               "%s: /%s: cannot keep an external link when rewriting the file",
-                              w->path, name);
+                              w->target.path, name);
         return -1;
     }
     if (rc < 0) {
-        h5_detail detail = last_h5_error();
+        nn_h5_detail detail = nn_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /%s: cannot copy into %s (%s)",
-                              w->path, name, w->tmp_path, detail.text);
+                              w->target.path, name, w->target.tmp_path, detail.text);
     }
     return rc;
 }
@@ -1163,39 +1109,25 @@ static herr_t keep_root_attr(hid_t root, const char *name, const H5A_info_t *inf
             rc = H5Awrite(copy, type, buf);
     }
     if (rc < 0) {
-        h5_detail detail = last_h5_error();
+        nn_h5_detail detail = nn_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /: cannot copy attribute %s (%s)",
-                              w->path, name, detail.text);
+                              w->target.path, name, detail.text);
     }
     if (buf && is_vlen)
         H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
     free(buf);
-    close_id(&copy);
-    close_id(&space);
-    close_id(&type);
-    close_id(&attr);
+    nn_h5_close(&copy);
+    nn_h5_close(&space);
+    nn_h5_close(&type);
+    nn_h5_close(&attr);
     return rc;
-}
-
-static nn_status sync_path(const char *path, int is_dir, nn_error *err)
-{
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return nn_fail(err, NN_ERR_OTHER, "%s: %s", path, strerror(errno));
-    int rc = fsync(fd);
-    int saved = errno;
-    close(fd);
-    /* Some file systems cannot fsync a directory; the data itself is already synced. */
-    if (rc != 0 && !(is_dir && (saved == EINVAL || saved == EBADF)))
-        return nn_fail(err, NN_ERR_OTHER, "%s: fsync: %s", path, strerror(saved));
-    return NN_OK;
 }
 
 nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
 {
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "dataset writer: not open");
-    h5_quiet quiet = quiet_begin();
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     keep_context ctx = {w, err, NN_OK};
     nn_status status = NN_OK;
     if (w->existing >= 0) {
@@ -1205,43 +1137,27 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
             status = ctx.status != NN_OK
                          ? ctx.status
                          : nn_fail(err, NN_ERR_OTHER, "%s: cannot read the existing file",
-                                   w->path);
+                                   w->target.path);
             goto fail;
         }
-        close_id(&w->existing);
+        nn_h5_close(&w->existing);
     }
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(w->file) < 0) {
         w->file = H5I_INVALID_HID;
-        h5_detail detail = last_h5_error();
-        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot write (%s)", w->tmp_path, detail.text);
+        nn_h5_detail detail = nn_h5_last_error();
+        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot write (%s)", w->target.tmp_path,
+                         detail.text);
         goto fail;
     }
     w->file = H5I_INVALID_HID;
-    if ((status = sync_path(w->tmp_path, 0, err)) != NN_OK)
-        goto fail;
-    if (rename(w->tmp_path, w->path) != 0) {
-        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot rename to %s: %s", w->tmp_path, w->path,
-                         strerror(errno));
-        goto fail;
-    }
-    /* Make the rename itself durable. */
-    char *dir = strdup(w->path);
-    if (dir) {
-        char *slash = strrchr(dir, '/');
-        if (slash == dir)
-            slash[1] = '\0';
-        else if (slash)
-            *slash = '\0';
-        status = sync_path(slash ? dir : ".", 1, err);
-        free(dir);
-    }
-    quiet_end(quiet);
+    status = nn_atomic_commit(&w->target, err);
+    nn_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 fail:
-    close_id(&w->file);
-    unlink(w->tmp_path);
-    quiet_end(quiet);
+    nn_h5_close(&w->file);
+    nn_atomic_abort(&w->target);
+    nn_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 }
@@ -1250,10 +1166,10 @@ void nn_dataset_writer_abort(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    h5_quiet quiet = quiet_begin();
-    close_id(&w->file);
-    close_id(&w->existing);
-    unlink(w->tmp_path);
-    quiet_end(quiet);
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nn_h5_close(&w->file);
+    nn_h5_close(&w->existing);
+    nn_atomic_abort(&w->target);
+    nn_h5_quiet_end(quiet);
     writer_free(w);
 }

@@ -4,8 +4,6 @@
 
 #include "nn/dist.h"
 
-/* Monotonic seconds. */
-double nn_watchdog_now(void);
 /* train.watchdog_seconds: how long a wait may take. */
 double nn_watchdog_timeout(void);
 /* Says that `what` at the current epoch and step has not completed within the time,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "dist_internal.h"
 
 #define NOTICE_TAG 7301
@@ -55,13 +56,6 @@ double nn_watchdog_timeout(void)
     return timeout_seconds;
 }
 
-double nn_watchdog_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Rank 0: the collective number each rank reported waiting in (-1: none yet). */
 static void drain_notices(const nn_comm *comm, int64_t *waiting_in)
 {
@@ -88,7 +82,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
         return;
     int64_t *entered = count_of(comm->comm);
     int64_t mine = ++*entered;
-    double start = nn_watchdog_now();
+    double start = nn_clock_seconds();
     int noticed = 0;
     int64_t *waiting_in = NULL;
     static int64_t notice; /* the send buffer must outlive the freed request */
@@ -99,7 +93,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
             break;
         if (spins % 1024 != 1023)
             continue;
-        double waited = nn_watchdog_now() - start;
+        double waited = nn_clock_seconds() - start;
         if (comm->size > 1 && waited > NOTICE_AFTER_SECONDS) {
             if (comm->rank != 0 && !noticed) {
                 MPI_Request request;
@@ -130,7 +124,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
     }
     /* Notices that arrived after this collective completed are stale; drop them. */
     if (comm->rank == 0 && comm->size > 1 && noticed == 0 &&
-        nn_watchdog_now() - start > NOTICE_AFTER_SECONDS)
+        nn_clock_seconds() - start > NOTICE_AFTER_SECONDS)
         drain_notices(comm, NULL);
     free(waiting_in);
 }

@@ -9,14 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-/* The temporary file currently being written; read by the signal handler. */
-static char pending_path[1100];
-static volatile int pending_active;
-
-const char *nn_ckpt_pending_path(void)
-{
-    return pending_active ? pending_path : NULL;
-}
+#include "core/files.h"
+#include "io/hdf5_util.h"
 
 uint64_t nn_hash_bytes(uint64_t hash, const void *data, size_t size)
 {
@@ -38,25 +32,6 @@ uint64_t nn_model_hash(const nn_model *model)
         hash = nn_hash_bytes(hash, p->dims, (size_t)p->ndim * sizeof p->dims[0]);
     }
     return hash;
-}
-
-/* HDF5 prints its error stack by default; we report our own one-line errors. */
-typedef struct quiet_h5 {
-    H5E_auto2_t fn;
-    void *data;
-} quiet_h5;
-
-static quiet_h5 quiet_begin(void)
-{
-    quiet_h5 q;
-    H5Eget_auto2(H5E_DEFAULT, &q.fn, &q.data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    return q;
-}
-
-static void quiet_end(quiet_h5 q)
-{
-    H5Eset_auto2(H5E_DEFAULT, q.fn, q.data);
 }
 
 /* ---- writing ----------------------------------------------------------------------------- */
@@ -187,29 +162,18 @@ static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta)
     return s < 0 ? -1 : 0;
 }
 
-static nn_status sync_file(const char *path, int directory, nn_error *err)
-{
-    int fd = open(path, directory ? O_RDONLY : O_RDWR);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return nn_fail(err, NN_ERR_OTHER, "%s: fsync failed: %s", path, strerror(e));
-    }
-    close(fd);
-    return NN_OK;
-}
-
 nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
                         const nn_ckpt_meta *meta, nn_error *err)
 {
-    snprintf(pending_path, sizeof pending_path, "%s.tmp", path);
-    pending_active = 1;
-    quiet_h5 q = quiet_begin();
+    nn_atomic_file target;
+    nn_status st = nn_atomic_begin(&target, path, err);
+    if (st)
+        return st;
+    nn_h5_quiet q = nn_h5_quiet_begin();
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* The 1.8+ object headers carry metadata checksums. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t file = H5Fcreate(pending_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     herr_t s = file < 0 ? -1 : 0;
     for (int k = 0; s >= 0 && k < model->n_params; k++) {
@@ -227,31 +191,13 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         s = write_meta(file, meta);
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
-    quiet_end(q);
-    nn_status st = NN_OK;
-    if (s < 0)
-        st = nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
-                     pending_path);
-    if (!st)
-        st = sync_file(pending_path, 0, err);
-    if (!st && rename(pending_path, path) != 0)
-        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot rename to %s: %s", pending_path, path,
-                     strerror(errno));
-    if (st) {
-        unlink(pending_path);
-        pending_active = 0;
-        return st;
+    nn_h5_quiet_end(q);
+    if (s < 0) {
+        nn_atomic_abort(&target);
+        return nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
+                       target.tmp_path);
     }
-    pending_active = 0;
-    /* The rename is durable once the directory entry is. */
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    return sync_file(dir, 1, err);
+    return nn_atomic_commit(&target, err);
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */
@@ -300,7 +246,7 @@ static char *read_text(hid_t group, const char *name)
 nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
 {
     memset(meta, 0, sizeof *meta);
-    quiet_h5 q = quiet_begin();
+    nn_h5_quiet q = nn_h5_quiet_begin();
     hid_t file = -1;
     nn_status st = open_checkpoint(path, &file, err);
     hid_t group = st ? -1 : H5Gopen2(file, "meta", H5P_DEFAULT);
@@ -373,7 +319,7 @@ nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
         H5Gclose(group);
     if (file >= 0)
         H5Fclose(file);
-    quiet_end(q);
+    nn_h5_quiet_end(q);
     if (st) {
         nn_ckpt_meta_free(meta);
         return st;
@@ -432,7 +378,7 @@ static nn_status read_tensor(hid_t file, const char *path, const char *name, flo
 
 nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_error *err)
 {
-    quiet_h5 q = quiet_begin();
+    nn_h5_quiet q = nn_h5_quiet_begin();
     hid_t file = -1;
     nn_status st = open_checkpoint(path, &file, err);
     for (int k = 0; !st && k < model->n_params; k++) {
@@ -451,7 +397,7 @@ nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_erro
     }
     if (file >= 0)
         H5Fclose(file);
-    quiet_end(q);
+    nn_h5_quiet_end(q);
     return st;
 }
 
@@ -485,7 +431,7 @@ nn_status nn_ckpt_verify(const char *path, nn_error *err)
     if (st)
         return st;
     nn_ckpt_meta_free(&meta);
-    quiet_h5 q = quiet_begin();
+    nn_h5_quiet q = nn_h5_quiet_begin();
     hid_t file = -1;
     st = open_checkpoint(path, &file, err);
     char bad[256] = "";
@@ -494,6 +440,6 @@ nn_status nn_ckpt_verify(const char *path, nn_error *err)
                      bad[0] ? bad : "?");
     if (file >= 0)
         H5Fclose(file);
-    quiet_end(q);
+    nn_h5_quiet_end(q);
     return st;
 }

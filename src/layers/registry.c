@@ -77,14 +77,5 @@ const char *const *nn_layer_type_names(void)
 
 nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function)
 {
-    const char *const *names = all_names(1);
-    const char *closest = nn_cfg_closest(function, names);
-    char list[1024] = "";
-    size_t used = 0;
-    for (int i = 0; names[i] && used < sizeof list - 32; i++)
-        used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                 names[i]);
-    return nn_cfg_fail(err, where, "unknown activation '%s'%s%s%s; valid: %s", function,
-                       closest ? " (did you mean '" : "", closest ? closest : "",
-                       closest ? "'?)" : "", list);
+    return nn_cfg_fail_unknown(err, where, "activation", function, all_names(1));
 }

@@ -232,17 +232,8 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         }
         const nn_layer_ops *ops = nn_layer_find(type);
         if (!ops) {
-            const char *const *types = nn_layer_type_names();
-            const char *closest = nn_cfg_closest(type, types);
-            char list[1024] = "";
-            size_t used = 0;
-            for (int k = 0; types[k] && used < sizeof list - 32; k++)
-                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s",
-                                         k ? ", " : "", types[k]);
-            st = nn_cfg_fail(err, nn_cfg_get(cfg, "type"),
-                             "unknown layer type '%s'%s%s%s; valid: %s", type,
-                             closest ? " (did you mean '" : "", closest ? closest : "",
-                             closest ? "'?)" : "", list);
+            st = nn_cfg_fail_unknown(err, nn_cfg_get(cfg, "type"), "layer type", type,
+                                     nn_layer_type_names());
             break;
         }
         /* Unknown keys are errors: the common keys plus the type's own. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/hdf5_util.h"
 #include "nn/rng.h"
 
 typedef struct init_args {
@@ -155,10 +156,7 @@ static nn_status init_orthogonal(const init_args *args, nn_error *err)
 static nn_status init_file(const init_args *args, nn_error *err)
 {
     const nn_init *init = args->init;
-    H5E_auto2_t saved_fn;
-    void *saved_data;
-    H5Eget_auto2(H5E_DEFAULT, &saved_fn, &saved_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    nn_h5_quiet quiet = nn_h5_quiet_begin();
     nn_status st = NN_OK;
     hid_t file = H5Fopen(init->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t dset = file < 0 ? -1 : H5Dopen2(file, init->dataset, H5P_DEFAULT);
@@ -190,13 +188,10 @@ static nn_status init_file(const init_args *args, nn_error *err)
         if (!isfinite(args->w[i]))
             st = nn_fail(err, NN_ERR_DATA, "%s: %s[%lld]: not finite", init->path,
                          init->dataset, (long long)i);
-    if (space >= 0)
-        H5Sclose(space);
-    if (dset >= 0)
-        H5Dclose(dset);
-    if (file >= 0)
-        H5Fclose(file);
-    H5Eset_auto2(H5E_DEFAULT, saved_fn, saved_data);
+    nn_h5_close(&space);
+    nn_h5_close(&dset);
+    nn_h5_close(&file);
+    nn_h5_quiet_end(quiet);
     return st;
 }
 
@@ -254,27 +249,12 @@ const char *nn_init_name(const nn_init *init)
 
 nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
 {
-    const char *name = nn_cfg_scalar(node);
-    const nn_cfg *map = NULL;
-    if (!name) {
-        if (nn_cfg_kind_of(node) != NN_CFG_MAP)
-            return nn_cfg_fail(err, node, "an initializer is a name or {type: name, ...}");
-        map = node;
-        nn_status st = nn_cfg_read_string(map, "type", NULL, &name, err);
-        if (st)
-            return st;
-        if (!name)
-            return nn_cfg_fail(err, node, "initializer needs a 'type'");
-    }
-    int kind = find_init(name);
-    if (kind < 0) {
-        const char *closest = nn_cfg_closest(name, init_names());
-        return nn_cfg_fail(err, node, "unknown initializer '%s'%s%s%s; valid: zeros, ones, "
-                           "constant, normal, uniform, glorot_uniform, glorot_normal, "
-                           "he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal, file",
-                           name, closest ? " (did you mean '" : "", closest ? closest : "",
-                           closest ? "'?)" : "");
-    }
+    int kind;
+    const nn_cfg *map;
+    nn_status read = nn_cfg_read_variant(node, "initializer", init_names(), &kind, &map, err);
+    if (read)
+        return read;
+    const char *name = init_table[kind].name;
     nn_init_named(name, out, err);
     if (!map)
         return kind == find_init("file")

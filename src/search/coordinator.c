@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/files.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
@@ -77,13 +78,6 @@ typedef struct worker {
     const volatile sig_atomic_t *stop_flag;
     coordinator *co; /* rank 0: serve the queue between optimizer steps */
 } worker;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void nap(void)
 {
@@ -177,7 +171,7 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
     snprintf(run_dir, sizeof run_dir, "%s/trial-%03d", w->s->dir, a->trial);
     nn_cfg *cfg = NULL;
     nn_error err = {0};
-    double started = now_seconds();
+    double started = nn_clock_seconds();
     nn_status st = search_build_config(w->s, a->trial, &cfg, &err);
     if (!st) {
         nn_train_options opts = {
@@ -198,7 +192,7 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
         rep->metric = result.best_metric;
     }
     nn_cfg_free(cfg);
-    rep->seconds = now_seconds() - started;
+    rep->seconds = nn_clock_seconds() - started;
     /* The group agrees on the outcome (an error on one rank fails the trial). */
     int code = (int)st;
     nn_comm_max_int(&w->group, &code);
@@ -611,7 +605,7 @@ static nn_status open_directory(coordinator *co, nn_error *err)
     char *yaml = nn_cfg_to_yaml(s->cfg);
     char yaml_path[700];
     snprintf(yaml_path, sizeof yaml_path, "%s/search.yaml", s->dir);
-    st = yaml ? report_write_atomic(yaml_path, yaml, err)
+    st = yaml ? nn_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
               : nn_fail(err, NN_ERR_OTHER, "out of memory");
     free(yaml);
     journal_header(s, header, sizeof header);

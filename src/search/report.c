@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "search/search_internal.h"
 
 /* ---- a growing text buffer --------------------------------------------------------------- */
@@ -58,34 +59,6 @@ static void put_csv(text *t, const char *cell)
         put(t, c, 1);
     }
     put(t, "\"", 1);
-}
-
-nn_status report_write_atomic(const char *path, const char *contents, nn_error *err)
-{
-    char tmp[700];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd < 0)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", tmp, strerror(errno));
-    size_t left = strlen(contents);
-    const char *p = contents;
-    while (left > 0) {
-        ssize_t n = write(fd, p, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        p += n;
-        left -= (size_t)n;
-    }
-    int ok = left == 0 && fsync(fd) == 0;
-    ok = close(fd) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        nn_status st = nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
-        unlink(tmp);
-        return st;
-    }
-    return NN_OK;
 }
 
 const char *report_failure_kind(int status)
@@ -156,7 +129,7 @@ static nn_status write_csv(const trial_table *table, const char *dir, nn_error *
     char path[700];
     snprintf(path, sizeof path, "%s/trials.csv", dir);
     nn_status st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                            : report_write_atomic(path, t.data, err);
+                            : nn_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }
@@ -187,7 +160,7 @@ static nn_status write_best(const trial_table *table, const char *dir, nn_error 
     char path[700];
     snprintf(path, sizeof path, "%s/best.yaml", dir);
     st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                  : report_write_atomic(path, t.data, err);
+                  : nn_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }

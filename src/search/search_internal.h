@@ -176,7 +176,6 @@ void report_leaderboard(const trial_table *table, FILE *out, int max_rows);
 /* "config error", "data error", "numerical failure" or "error", from an nn_status. */
 const char *report_failure_kind(int status);
 /* Writes text to path through a temporary file, fsync and rename. */
-nn_status report_write_atomic(const char *path, const char *text, nn_error *err);
 
 /* An aligned text table (leaderboard, plan, predictions). */
 typedef struct text_table {

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "nn/ckpt.h"
 #include "train/train_internal.h"
 
@@ -291,21 +292,23 @@ static nn_status rewrite_metrics(trainer *t, nn_error *err)
 {
     if (!t->is_root)
         return NN_OK;
-    char path[700], tmp[720];
+    char path[700];
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
     if (!f)
-        return nn_fail(err, NN_ERR_OTHER, "%s: %s", tmp, strerror(errno));
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
     fprintf(f, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n");
     for (int i = 0; i < t->n_history; i++) {
         const double *r = t->history + (size_t)i * NN_HISTORY_COLUMNS;
         fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.4f,%.1f\n", (int)r[0], r[1], r[2], r[3], r[4],
                 r[5], r[6], r[7]);
     }
-    if (fclose(f) != 0 || rename(tmp, path) != 0)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot rewrite: %s", path, strerror(errno));
-    return NN_OK;
+    nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
+                                  : nn_write_file_atomic(path, text, size, err);
+    free(text);
+    return st;
 }
 
 nn_status nn_trainer_resume(trainer *t, nn_error *err)

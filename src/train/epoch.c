@@ -6,14 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "train/train_internal.h"
-
-double nn_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void nn_trainer_say(trainer *t, const char *fmt, ...)
 {

@@ -527,33 +527,12 @@ static const char *const *loss_names(void)
 
 static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
 {
-    const char *name = nn_cfg_scalar(node);
-    const nn_cfg *map = NULL;
-    if (!name) {
-        if (nn_cfg_kind_of(node) != NN_CFG_MAP)
-            return nn_cfg_fail(err, node, "a loss is a name, {type: name, ...} or a list");
-        map = node;
-        nn_status st = nn_cfg_read_string(map, "type", NULL, &name, err);
-        if (st)
-            return st;
-        if (!name)
-            return nn_cfg_fail(err, node, "loss needs a 'type'");
-    }
-    const loss_kind *kind = NULL;
-    for (int i = 0; i < N_LOSSES; i++)
-        if (strcmp(loss_table[i].name, name) == 0)
-            kind = &loss_table[i];
-    if (!kind) {
-        const char *closest = nn_cfg_closest(name, loss_names());
-        char list[512] = "";
-        size_t used = 0;
-        for (int i = 0; i < N_LOSSES; i++)
-            used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "",
-                                     loss_table[i].name);
-        return nn_cfg_fail(err, node, "unknown loss '%s'%s%s%s; valid: %s", name,
-                           closest ? " (did you mean '" : "", closest ? closest : "",
-                           closest ? "'?)" : "", list);
-    }
+    int index;
+    const nn_cfg *map;
+    nn_status read = nn_cfg_read_variant(node, "loss", loss_names(), &index, &map, err);
+    if (read)
+        return read;
+    const loss_kind *kind = &loss_table[index];
     loss_term *t = &loss->terms[loss->n_terms];
     memset(t, 0, sizeof *t);
     t->kind = kind;

@@ -390,37 +390,15 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
                          nn_error *err)
 {
     *out = NULL;
-    const char *name = cfg ? nn_cfg_scalar(cfg) : NULL;
-    const nn_cfg *map = NULL;
     if (!cfg)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing train.optimizer (e.g. {type: adam, "
                        "lr: 0.001})");
-    if (!name) {
-        if (nn_cfg_kind_of(cfg) != NN_CFG_MAP)
-            return nn_cfg_fail(err, cfg, "an optimizer is a name or {type: name, lr: ...}");
-        map = cfg;
-        nn_status st = nn_cfg_read_string(map, "type", NULL, &name, err);
-        if (st)
-            return st;
-        if (!name)
-            return nn_cfg_fail(err, cfg, "optimizer needs a 'type'");
-    }
-    const optim_kind *kind = NULL;
-    for (int i = 0; i < N_OPTIMS; i++)
-        if (strcmp(optim_table[i].name, name) == 0)
-            kind = &optim_table[i];
-    if (!kind) {
-        const char *closest = nn_cfg_closest(name, optim_names());
-        char valid[256];
-        int used = 0;
-        for (int i = 0; i < N_OPTIMS; i++)
-            used += snprintf(valid + used, sizeof valid - (size_t)used, "%s%s", i ? ", " : "",
-                             optim_table[i].name);
-        return nn_cfg_fail(err, map ? nn_cfg_get(map, "type") : cfg,
-                           "unknown optimizer '%s'%s%s%s; valid: %s", name,
-                           closest ? " (did you mean '" : "", closest ? closest : "",
-                           closest ? "'?)" : "", valid);
-    }
+    int index;
+    const nn_cfg *map;
+    nn_status read = nn_cfg_read_variant(cfg, "optimizer", optim_names(), &index, &map, err);
+    if (read)
+        return read;
+    const optim_kind *kind = &optim_table[index];
     nn_optim *opt = calloc(1, sizeof *opt);
     if (!opt)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");

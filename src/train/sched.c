@@ -154,24 +154,17 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
     nn_status st = NN_OK;
     if (!cfg) {
         map = empty = nn_cfg_new_map();
-    } else if (nn_cfg_scalar(cfg)) {
-        /* `schedule: cosine`; an unknown name is reported where it was written. */
-        const char *name = nn_cfg_scalar(cfg);
-        int found = 0;
-        for (int i = 0; sched_names[i]; i++)
-            found |= strcmp(sched_names[i], name) == 0;
-        const char *closest = nn_cfg_closest(name, sched_names);
-        if (!found)
-            st = nn_cfg_fail(err, cfg, "unknown schedule '%s'%s%s%s; valid: constant, step, "
-                             "multistep, exponential, cosine, reduce_on_plateau", name,
-                             closest ? " (did you mean '" : "", closest ? closest : "",
-                             closest ? "'?)" : "");
-        else if (!(map = empty = nn_cfg_new_map()))
-            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
-        else
-            st = nn_cfg_put(empty, "type", name, err);
-    } else if (nn_cfg_kind_of(cfg) != NN_CFG_MAP) {
-        st = nn_cfg_fail(err, cfg, "a schedule is a name or {type: name, ...}");
+    } else if (nn_cfg_kind_of(cfg) != NN_CFG_MAP || nn_cfg_get(cfg, "type")) {
+        /* `schedule: cosine` or `{type: cosine, ...}`; a map without a type is constant. */
+        int kind;
+        const nn_cfg *named_map;
+        st = nn_cfg_read_variant(cfg, "schedule", sched_names, &kind, &named_map, err);
+        if (!st && !named_map) {
+            if (!(map = empty = nn_cfg_new_map()))
+                st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+            else
+                st = nn_cfg_put(empty, "type", sched_names[kind], err);
+        }
     }
     if (!st)
         st = read_settings(s, map, epochs, err);

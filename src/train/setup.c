@@ -182,13 +182,8 @@ static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *
     int known = 0;
     for (int i = 0; metrics[i]; i++)
         known |= strcmp(metrics[i], monitor) == 0;
-    if (!known) {
-        const char *closest = nn_cfg_closest(monitor, metrics);
-        return nn_cfg_fail(err, nn_cfg_get(node, "monitor"), "unknown metric '%s'%s%s%s; "
-                           "valid: loss, accuracy, val_loss, val_accuracy", monitor,
-                           closest ? " (did you mean '" : "", closest ? closest : "",
-                           closest ? "'?)" : "");
-    }
+    if (!known)
+        return nn_cfg_fail_unknown(err, nn_cfg_get(node, "monitor"), "metric", monitor, metrics);
     if (strncmp(monitor, "val_", 4) == 0 && !t->has_val)
         return nn_cfg_fail(err, nn_cfg_get(node, "monitor") ? nn_cfg_get(node, "monitor") : node,
                            "monitoring '%s'%s needs a validation split (data.val)", monitor,
@@ -343,16 +338,6 @@ static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
     return NN_OK;
 }
 
-static nn_status write_text_file(const char *path, const char *text, nn_error *err)
-{
-    char tmp[720];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
-    return NN_OK;
-}
-
 static nn_status prepare_run_dir(trainer *t, nn_error *err)
 {
     /* Rank 0 decides; every rank learns the directory and whether to resume. */
@@ -386,7 +371,7 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
     if (t->resume_note[0])
         nn_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    if ((st = write_text_file(path, t->config_yaml, err)))
+    if ((st = nn_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
         return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
     t->metrics_csv = fopen(path, decision.resume ? "a" : "w");

@@ -143,7 +143,6 @@ void nn_progress_clear(trainer *t);
 /* printf to rank 0's output and the run log. */
 void nn_trainer_say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-double nn_now(void);
 int nn_is_terminal(FILE *f);
 
 #endif

@@ -35,6 +35,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/gemm.h"
 #include "nn/config.h"
 #include "nn/data.h"
@@ -63,13 +64,6 @@ static const char default_config[] =
     "seed: 42\n";
 
 enum { NUM_CLASSES = 10, DATA_ROWS = 8192, MAX_REPEATS = 64 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* CPU time of the whole process: unlike wall time it does not count the time other work on
  * a shared machine holds the core, which makes 1-core runs comparable on a busy machine. */
@@ -131,17 +125,17 @@ typedef struct bench {
 static double step(bench *b, int timed)
 {
     nn_pass pass = {.batch = b->batch, .training = 1, .seed = 42};
-    double t0 = timed ? now() : 0;
+    double t0 = timed ? nn_clock_seconds() : 0;
     nn_model_forward(b->model, &pass);
-    double t1 = timed ? now() : 0;
+    double t1 = timed ? nn_clock_seconds() : 0;
     double loss = nn_loss_eval(b->loss, b->model->output->out, &b->targets, b->batch,
                                1.0f / (float)b->batch, b->model->output->dout);
-    double t2 = timed ? now() : 0;
+    double t2 = timed ? nn_clock_seconds() : 0;
     nn_model_backward(b->model, &pass);
-    double t3 = timed ? now() : 0;
+    double t3 = timed ? nn_clock_seconds() : 0;
     nn_optim_step(b->opt, b->model, b->lr);
     if (timed) {
-        double t4 = now();
+        double t4 = nn_clock_seconds();
         b->phase[0] += t1 - t0;
         b->phase[1] += t2 - t1;
         b->phase[2] += t3 - t2;
@@ -268,10 +262,10 @@ static double time_gemms(const gemm_call *calls, int count, int threads, int rep
         run_gemms(calls, count, threads);
     double times[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        double t = now();
+        double t = nn_clock_seconds();
         for (int i = 0; i < reps; i++)
             run_gemms(calls, count, threads);
-        times[r] = 1e3 * (now() - t) / reps;
+        times[r] = 1e3 * (nn_clock_seconds() - t) / reps;
     }
     return median(times, repeats);
 }
@@ -281,10 +275,10 @@ static double time_gemms(const gemm_call *calls, int count, int threads, int rep
 static double time_gemms_openblas(const gemm_call *calls, int count, int threads, int reps)
 {
     openblas_set_num_threads(threads);
-    double t = now();
+    double t = nn_clock_seconds();
     for (int i = 0; i < reps; i++)
         run_gemms(calls, count, 0);
-    double ms = 1e3 * (now() - t) / reps;
+    double ms = 1e3 * (nn_clock_seconds() - t) / reps;
     nn_set_threads(threads); /* OpenBLAS back to one thread */
     return ms;
 }
@@ -385,18 +379,18 @@ int main(int argc, char **argv)
     double gemm_cpu_times[MAX_REPEATS], openblas_times[MAX_REPEATS], ratios[MAX_REPEATS];
     double cpu_ratios[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        double t = now(), c = cpu_now();
+        double t = nn_clock_seconds(), c = cpu_now();
         for (int i = 0; i < steps; i++)
             step(&b, 1);
-        rates[r] = (double)(steps * batch) / (now() - t);
+        rates[r] = (double)(steps * batch) / (nn_clock_seconds() - t);
         cpu_rates[r] = (double)(steps * batch) / (cpu_now() - c);
         if (!with_gemm)
             continue;
-        t = now();
+        t = nn_clock_seconds();
         c = cpu_now();
         for (int i = 0; i < steps; i++)
             run_gemms(calls, n_calls, threads);
-        gemm_times[r] = 1e3 * (now() - t) / steps;
+        gemm_times[r] = 1e3 * (nn_clock_seconds() - t) / steps;
         gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
         cpu_ratios[r] = 1e3 * batch / cpu_rates[r] / gemm_cpu_times[r];
     }
@@ -454,7 +448,7 @@ int main(int argc, char **argv)
         int64_t next = 0;
         double rates_data[MAX_REPEATS];
         for (int r = -1; r < repeats; r++) { /* r = -1: warm-up */
-            double t = now();
+            double t = nn_clock_seconds();
             int n = r < 0 ? warmup : steps;
             for (int i = 0; i < n; i++, next = (next + 1) % batches) {
                 const int64_t *rows = order + next * batch;
@@ -464,7 +458,7 @@ int main(int argc, char **argv)
                 step(&b, 0);
             }
             if (r >= 0)
-                rates_data[r] = (double)(steps * batch) / (now() - t);
+                rates_data[r] = (double)(steps * batch) / (nn_clock_seconds() - t);
         }
         data_rate = median(rates_data, repeats);
         free(order);

@@ -52,8 +52,7 @@ names=$(valid_names train opt.yaml --run-dir r)
 [ "$(echo "$names" | wc -l)" -eq 8 ] || fail "optimizer list: $names"
 for n in $names; do in_help "$n"; done
 printf '%s\ntrain: {epochs: 1, loss: mse, optimizer: sgd, schedule: {type: nope}}\n' "$base" > s.yaml
-expect_exit 2 "$NNTRAIN" train s.yaml --run-dir r
-names=$(sed -n 's/.*expected one of \(.*\), got.*/\1/p' err.txt | tr ',' '\n' | tr -d ' ')
+names=$(valid_names train s.yaml --run-dir r)
 [ "$(echo "$names" | wc -l)" -eq 6 ] || fail "schedule list: $names"
 for n in $names; do in_help "$n"; done
 printf 'model: {input: [3], init: nope, layers: [{type: dense, units: 2}]}\n' > init.yaml

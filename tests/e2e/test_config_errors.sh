@@ -58,7 +58,7 @@ bad model.layers[0].type=dens "model.layers[0].type" "did you mean 'dense'" "val
 bad model.init=glorot "model.init" "unknown initializer 'glorot'" "$INITS"
 bad 'model.layers[2].bias_init={type: normal, std: -1}' "model.layers[2].bias_init" "std must be >= 0"
 bad train.schedule=cosinus "train.schedule" "did you mean 'cosine'" "valid: $SCHEDULES"
-bad 'train.schedule={type: expo}' "train.schedule.type" "expected one of $SCHEDULES" "did you mean 'exponential'"
+bad 'train.schedule={type: expo}' "train.schedule.type" "unknown schedule 'expo'" "did you mean 'exponential'" "valid: $SCHEDULES"
 bad 'train.schedule={type: step, gamma: -1}' "train.schedule.gamma" "must be > 0"
 bad 'train.schedule={type: step, milestones: [2]}' "train.schedule" "unknown key 'milestones'"
 bad 'train.schedule={type: reduce_on_plateau, factor: 1}' "train.schedule.factor" "must be in (0, 1)"

@@ -1,0 +1,29 @@
+/* HDF5 plumbing shared by datasets, checkpoints, initializers and predictions.
+ *
+ * HDF5 prints its error stack to stderr by default; nntrain reports one line of its own
+ * instead. Every function that calls HDF5 silences the stack for the call (quiet_begin /
+ * quiet_end) and, where the reason matters, asks for the innermost error's text. */
+#ifndef NN_IO_HDF5_UTIL_H
+#define NN_IO_HDF5_UTIL_H
+
+#include <hdf5.h>
+
+typedef struct nn_h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+} nn_h5_quiet;
+
+nn_h5_quiet nn_h5_quiet_begin(void);
+void nn_h5_quiet_end(nn_h5_quiet saved);
+
+/* What HDF5 says went wrong, from its error stack. Call it right after the failing call:
+ * the next HDF5 API call clears the stack. */
+typedef struct nn_h5_detail {
+    char text[160];
+} nn_h5_detail;
+nn_h5_detail nn_h5_last_error(void);
+
+/* Closes any HDF5 identifier and sets it to H5I_INVALID_HID (no-op when already invalid). */
+void nn_h5_close(hid_t *id);
+
+#endif
