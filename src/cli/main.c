@@ -1,33 +1,48 @@
-/* nntrain: the command-line entry point. MPI is initialized for every command (a singleton
- * when started without a launcher), so one code path serves a laptop and a cluster. */
+/* nntrain: the command-line entry point. Every verb is one row of the table below (its
+ * name, its function and its lines of the usage text); main() looks the verb up, starts MPI
+ * (a singleton when started without a launcher, so one code path serves a laptop and a
+ * cluster) and runs it. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 
+typedef struct cli_verb {
+    const char *name;
+    int (*run)(int argc, char **argv, const nn_comm *world);
+    const char *usage; /* lines of `nntrain --help`, each "  name ARGS   what it does" */
+} cli_verb;
+
+static const cli_verb verbs[] = {
+    {"train", cmd_train,
+     "  train CONFIG [--set key=value ...]    train a model (mpirun -np N for N ranks)\n"
+     "  train --help-catalogue                 list layers, activations, losses,\n"
+     "                                         optimizers, schedules, initializers\n"
+     "  train CONFIG --resume runs/NAME        continue a run from its last checkpoint\n"},
+    {"search", cmd_search,
+     "  search CONFIG [--set key=value ...]   hyperparameter search (grid, random, halving)\n"
+     "         [--dry-run] [--final-test]      over groups of ranks; resumable\n"
+     "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n"},
+    {"summary", cmd_summary,
+     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"},
+    {"eval", cmd_eval, "  eval CHECKPOINT [--split test] [--data FILE]\n"},
+    {"predict", cmd_predict, "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"},
+    {"verify", cmd_verify,
+     "  verify CHECKPOINT...                   check that checkpoints are complete\n"},
+    {"import", cmd_import,
+     "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
+     "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
+     "             [--targets N] -o OUT.h5\n"},
+};
+enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
+
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: nntrain <command> [arguments]\n"
-            "\n"
-            "commands:\n"
-            "  train CONFIG [--set key=value ...]    train a model (mpirun -np N for N ranks)\n"
-            "  train --help-catalogue                 list layers, activations, losses,\n"
-            "                                         optimizers, schedules, initializers\n"
-            "  train CONFIG --resume runs/NAME        continue a run from its last checkpoint\n"
-            "  search CONFIG [--set key=value ...]   hyperparameter search (grid, random, halving)\n"
-            "         [--dry-run] [--final-test]      over groups of ranks; resumable\n"
-            "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n"
-            "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
-            "  eval CHECKPOINT [--split test] [--data FILE]\n"
-            "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"
-            "  verify CHECKPOINT...                   check that checkpoints are complete\n"
-            "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
-            "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-            "             [--targets N] -o OUT.h5\n"
-            "\n"
-            "exit codes: 0 ok, 1 other failure, 2 usage or config error, 3 data error,\n"
-            "            4 numerical failure\n");
+    fprintf(out, "usage: nntrain <command> [arguments]\n\ncommands:\n");
+    for (int i = 0; i < N_VERBS; i++)
+        fputs(verbs[i].usage, out);
+    fprintf(out, "\nexit codes: 0 ok, 1 other failure, 2 usage or config error, 3 data error,\n"
+                 "            4 numerical failure\n");
 }
 
 int main(int argc, char **argv)
@@ -38,24 +53,18 @@ int main(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     const char *command = argv[1];
-    int (*run)(int, char **, const nn_comm *) = NULL;
-    if (!strcmp(command, "train"))
-        run = cmd_train;
-    else if (!strcmp(command, "summary"))
-        run = cmd_summary;
-    else if (!strcmp(command, "import"))
-        run = cmd_import;
-    else if (!strcmp(command, "eval"))
-        run = cmd_eval;
-    else if (!strcmp(command, "predict"))
-        run = cmd_predict;
-    else if (!strcmp(command, "verify"))
-        run = cmd_verify;
-    else if (!strcmp(command, "search"))
-        run = cmd_search;
-    if (!run) {
-        fprintf(stderr, "nntrain: unknown command '%s' (commands: train, search, summary, eval, predict, verify, import; see "
-                        "nntrain --help)\n", command);
+    const cli_verb *verb = NULL;
+    for (int i = 0; i < N_VERBS; i++)
+        if (!strcmp(command, verbs[i].name))
+            verb = &verbs[i];
+    if (!verb) {
+        char names[256] = "";
+        size_t used = 0;
+        for (int i = 0; i < N_VERBS; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", i ? ", " : "",
+                                     verbs[i].name);
+        fprintf(stderr, "nntrain: unknown command '%s' (commands: %s; see nntrain --help)\n",
+                command, names);
         return 2;
     }
     nn_comm world;
@@ -64,7 +73,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "nntrain: %s\n", err.msg);
         return 1;
     }
-    int code = run(argc - 1, argv + 1, &world);
+    int code = verb->run(argc - 1, argv + 1, &world);
     nn_dist_finalize();
     return code;
 }
