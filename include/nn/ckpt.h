@@ -5,7 +5,8 @@
  *   /meta                           attributes: format_version, epoch, step, optim_steps,
  *                                   seed, world_size, hashes, schedule and early-stopping
  *                                   state; datasets: config (resolved YAML text), history
- *                                   (one row per epoch: NN_HISTORY_COLUMNS), data_fingerprint
+ *                                   (one row per epoch, its `columns` attribute naming
+ *                                   the columns; see nn/history.h), data_fingerprint
  * Every dataset carries HDF5's Fletcher-32 checksum and the file uses the object-header
  * format with metadata checksums, so corruption is found on load. A checkpoint is written to
  * a temporary file in the same directory, flushed, fsync'ed and renamed: it is complete or
@@ -16,12 +17,12 @@
 #include <stdint.h>
 
 #include "nn/error.h"
+#include "nn/history.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/sched.h"
 
 #define NN_CKPT_FORMAT_VERSION 1
-#define NN_HISTORY_COLUMNS 8 /* epoch, lr, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second */
 
 typedef struct nn_ckpt_meta {
     int format_version;
@@ -39,7 +40,7 @@ typedef struct nn_ckpt_meta {
     char data_fingerprint[512]; /* human-readable: path, sizes */
     char *config_yaml;          /* malloc'ed */
     int n_history;
-    double *history;            /* malloc'ed, n_history x NN_HISTORY_COLUMNS */
+    nn_epoch_record *history;   /* malloc'ed, n_history records */
 } nn_ckpt_meta;
 
 nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,

@@ -100,6 +100,41 @@ static herr_t write_text(hid_t group, const char *name, const char *text)
     return status;
 }
 
+/* /meta/history: one row of NN_HISTORY_COLUMNS doubles per epoch, the column names in its
+ * `columns` attribute ("epoch,lr,..."), so readers (h5py users, later versions) find a
+ * column by name. */
+static herr_t write_history(hid_t group, const nn_epoch_record *records, int n)
+{
+    double *rows = malloc(((size_t)n + 1) * NN_HISTORY_COLUMNS * sizeof *rows);
+    if (!rows)
+        return -1;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
+            rows[(size_t)i * NN_HISTORY_COLUMNS + c] = nn_epoch_record_value(&records[i], c);
+    herr_t s = write_doubles(group, "history", rows, (hsize_t)n, NN_HISTORY_COLUMNS);
+    free(rows);
+    char names[512] = "";
+    size_t used = 0;
+    for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
+        used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", c ? "," : "",
+                                 nn_history_column_name(c));
+    hid_t dset = s < 0 ? -1 : H5Dopen2(group, "history", H5P_DEFAULT);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = dset < 0 ? -1 : H5Acreate2(dset, "columns", type, space, H5P_DEFAULT,
+                                            H5P_DEFAULT);
+    const char *text = names;
+    if (attr < 0 || H5Awrite(attr, type, &text) < 0)
+        s = -1;
+    nn_h5_close(&attr);
+    nn_h5_close(&space);
+    nn_h5_close(&type);
+    nn_h5_close(&dset);
+    return s;
+}
+
 /* A scalar attribute stored as file_type, from a value of memory type mem_type. */
 static herr_t write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type,
                          const void *value)
@@ -154,8 +189,7 @@ static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta)
                           meta->partial[0], meta->partial[1], meta->partial[2],
                           (double)meta->seed, 0};
     s |= write_doubles(group, "counters", counters, 1, 8);
-    s |= write_doubles(group, "history", meta->history, (hsize_t)meta->n_history,
-                       NN_HISTORY_COLUMNS);
+    s |= write_history(group, meta->history, meta->n_history);
     s |= write_text(group, "config", meta->config_yaml ? meta->config_yaml : "");
     s |= write_text(group, "data_fingerprint", meta->data_fingerprint);
     H5Gclose(group);
@@ -243,6 +277,61 @@ static char *read_text(hid_t group, const char *name)
     return copy;
 }
 
+/* The column each stored column is, by the `columns` attribute (checkpoints written before
+ * it existed have the 8 columns of NN_HISTORY_COLUMNS in its order). */
+static int stored_columns(hid_t dset, int *which, int n_stored)
+{
+    for (int c = 0; c < n_stored; c++)
+        which[c] = c < NN_HISTORY_COLUMNS ? c : -1;
+    if (H5Aexists(dset, "columns") <= 0)
+        return n_stored == NN_HISTORY_COLUMNS;
+    char *text = NULL;
+    hid_t attr = H5Aopen(dset, "columns", H5P_DEFAULT);
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    int ok = attr >= 0 && H5Aread(attr, type, &text) >= 0 && text;
+    char *allocated = ok ? text : NULL;
+    for (int c = 0; ok && c < n_stored; c++) {
+        char *comma = strchr(text, ',');
+        char name[64];
+        size_t len = comma ? (size_t)(comma - text) : strlen(text);
+        snprintf(name, sizeof name, "%.*s", (int)len, text);
+        which[c] = nn_history_column_index(name);
+        text = comma ? comma + 1 : text + len;
+    }
+    if (allocated)
+        H5free_memory(allocated);
+    nn_h5_close(&attr);
+    nn_h5_close(&type);
+    return ok;
+}
+
+static nn_status read_history(hid_t group, const char *path, nn_ckpt_meta *meta, nn_error *err)
+{
+    hid_t dset = H5Dopen2(group, "history", H5P_DEFAULT);
+    hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
+    hsize_t dims[2] = {0, 0};
+    if (space >= 0)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    nn_h5_close(&space);
+    int n_stored = (int)dims[1], which[64];
+    meta->n_history = (int)dims[0];
+    meta->history = calloc(dims[0] ? dims[0] : 1, sizeof *meta->history);
+    double *rows = malloc((dims[0] ? dims[0] : 1) * (dims[1] ? dims[1] : 1) * sizeof *rows);
+    nn_status st = NN_OK;
+    if (dset < 0 || n_stored < 1 || n_stored > 64 || !meta->history || !rows ||
+        !stored_columns(dset, which, n_stored) ||
+        (dims[0] && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
+        st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
+    for (int i = 0; !st && i < meta->n_history; i++)
+        for (int c = 0; c < n_stored; c++)
+            nn_epoch_record_set(&meta->history[i], which[c], rows[(size_t)i * n_stored + c]);
+    free(rows);
+    nn_h5_close(&dset);
+    return st;
+}
+
 nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
 {
     memset(meta, 0, sizeof *meta);
@@ -290,21 +379,7 @@ nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
         st = nn_fail(err, NN_ERR_DATA, "%s: checkpoint format %lld, this nntrain reads %d",
                      path, (long long)version, NN_CKPT_FORMAT_VERSION);
     if (!st) {
-        hid_t dset = H5Dopen2(group, "history", H5P_DEFAULT);
-        hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
-        hsize_t dims[2] = {0, 0};
-        if (space >= 0)
-            H5Sget_simple_extent_dims(space, dims, NULL);
-        meta->n_history = (int)dims[0];
-        meta->history = malloc((dims[0] ? dims[0] : 1) * NN_HISTORY_COLUMNS * sizeof(double));
-        if (dset < 0 || dims[1] != NN_HISTORY_COLUMNS || !meta->history ||
-            (dims[0] && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                                meta->history) < 0))
-            st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
-        if (space >= 0)
-            H5Sclose(space);
-        if (dset >= 0)
-            H5Dclose(dset);
+        st = read_history(group, path, meta, err);
     }
     if (!st) {
         meta->config_yaml = read_text(group, "config");

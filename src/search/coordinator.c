@@ -296,11 +296,6 @@ static void record_result(coordinator *co, const trial_report *rep)
 
 /* ---- rank 0: choosing the next trial --------------------------------------------------- */
 
-static int history_column(const char *metric)
-{
-    return !strcmp(metric, "val_loss") ? 4 : 5; /* NN_HISTORY_COLUMNS order, see ckpt.h */
-}
-
 /* Epochs a trial trains to at a rung: the rung's, or the trial config's own. */
 static int rung_target(const coordinator *co, int trial, int rung, int *early_patience)
 {
@@ -342,18 +337,15 @@ static int recover_result(coordinator *co, int trial, int rung, int group)
         search_event e = {.kind = EVENT_END, .trial = trial, .rung = rung, .group = group,
                           .outcome = OUTCOME_OK, .paused = done && rung < s->n_rungs - 1,
                           .epochs = meta.epoch, .metric = NAN};
-        int column = history_column(s->metric);
         int from = rung > 0 ? s->rung_epochs[rung - 1] : 0;
-        for (int i = 0; i < meta.n_history; i++) {
-            const double *row = meta.history + (size_t)i * NN_HISTORY_COLUMNS;
-            double v = row[column];
-            if (!isnan(v) && (isnan(e.metric) || (s->maximize ? v > e.metric : v < e.metric))) {
-                e.metric = v;
-                e.best_epoch = (int)row[0];
-            }
-            if ((int)row[0] > from)
-                e.seconds += row[6];
+        int best = nn_history_best(meta.history, meta.n_history, s->metric, s->maximize);
+        if (best >= 0) {
+            e.metric = nn_epoch_record_metric(&meta.history[best], s->metric);
+            e.best_epoch = meta.history[best].epoch;
         }
+        for (int i = 0; i < meta.n_history; i++)
+            if (meta.history[i].epoch > from)
+                e.seconds += meta.history[i].seconds;
         say(co, "trial %d/%d: its checkpoint already holds epoch %d; recording the result the "
                 "interrupted search did not\n", trial, s->n_trials, meta.epoch);
         record(co, &e);

@@ -73,7 +73,7 @@ nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
     snprintf(t->ckpt_monitor, sizeof t->ckpt_monitor, "%s", monitor);
     t->ckpt_monitor_max = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
     t->ckpt_best_value = t->ckpt_monitor_max ? -INFINITY : INFINITY;
-    t->history = calloc((size_t)t->epochs * NN_HISTORY_COLUMNS + 1, sizeof *t->history);
+    t->history = calloc((size_t)t->epochs + 1, sizeof *t->history);
     t->config_yaml = nn_cfg_to_yaml(t->cfg);
     if (!t->history || !t->config_yaml)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
@@ -151,36 +151,16 @@ static nn_status keep_epoch_file(trainer *t, int epochs_done, nn_error *err)
     return NN_OK;
 }
 
-static double history_value(const double *row, const char *metric)
-{
-    static const char *const columns[NN_HISTORY_COLUMNS] = {
-        "epoch", "lr", "loss", "accuracy", "val_loss", "val_accuracy", "seconds",
-        "samples_per_second"};
-    for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
-        if (strcmp(columns[c], metric) == 0)
-            return row[c];
-    return NAN;
-}
-
 void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
                         int *epoch)
 {
-    *value = NAN;
-    *epoch = 0;
-    for (int i = 0; i < t->n_history; i++) {
-        const double *row = t->history + (size_t)i * NN_HISTORY_COLUMNS;
-        double v = history_value(row, metric);
-        if (isnan(v))
-            continue;
-        if (isnan(*value) || (maximize ? v > *value : v < *value)) {
-            *value = v;
-            *epoch = (int)row[0];
-        }
-    }
+    int best = nn_history_best(t->history, t->n_history, metric, maximize);
+    *value = best >= 0 ? nn_epoch_record_metric(&t->history[best], metric) : NAN;
+    *epoch = best >= 0 ? t->history[best].epoch : 0;
 }
 
 nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
-                                const double *epoch_row, nn_error *err)
+                                const nn_epoch_record *record, nn_error *err)
 {
     /* At the end of an epoch the state was averaged before validation already. */
     if (step > 0)
@@ -191,15 +171,13 @@ nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_
     if (step > 0) /* mid-epoch: a requeue or every_steps checkpoint */
         return write_checkpoint(t, "last.h5", epoch, step, tot, err);
     int epochs_done = epoch + 1;
-    memcpy(t->history + (size_t)t->n_history * NN_HISTORY_COLUMNS, epoch_row,
-           NN_HISTORY_COLUMNS * sizeof *epoch_row);
-    t->n_history++;
+    t->history[t->n_history++] = *record;
     /* A pause (opts.stop_after_epochs) always leaves a checkpoint to continue from. */
     int pausing = t->opts.stop_after_epochs > 0 && epochs_done >= t->opts.stop_after_epochs;
     int periodic = pausing || (t->ckpt_every > 0 &&
                                (epochs_done % t->ckpt_every == 0 || epochs_done == t->epochs ||
                                 t->stop_requested));
-    double value = history_value(epoch_row, t->ckpt_monitor);
+    double value = nn_epoch_record_metric(record, t->ckpt_monitor);
     int improved = t->ckpt_monitor_max ? value > t->ckpt_best_value : value < t->ckpt_best_value;
     if (improved)
         t->ckpt_best_value = value;
@@ -221,7 +199,7 @@ nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
         return NN_OK;
     /* epoch-NNN.h5 links keep the weights each epoch ended with; last.h5 (rewritten, not
      * linked) becomes the final model, as `nntrain eval` and the test evaluation see it. */
-    int epochs_done = (int)t->history[(size_t)(t->n_history - 1) * NN_HISTORY_COLUMNS];
+    int epochs_done = t->history[t->n_history - 1].epoch;
     return write_checkpoint(t, "last.h5", epochs_done, 0, NULL, err);
 }
 
@@ -299,12 +277,9 @@ static nn_status rewrite_metrics(trainer *t, nn_error *err)
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    fprintf(f, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,samples_per_second\n");
-    for (int i = 0; i < t->n_history; i++) {
-        const double *r = t->history + (size_t)i * NN_HISTORY_COLUMNS;
-        fprintf(f, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.4f,%.1f\n", (int)r[0], r[1], r[2], r[3], r[4],
-                r[5], r[6], r[7]);
-    }
+    nn_history_write_csv_header(f);
+    for (int i = 0; i < t->n_history; i++)
+        nn_epoch_record_write_csv(&t->history[i], f);
     nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                                   : nn_write_file_atomic(path, text, size, err);
     free(text);
@@ -352,9 +327,9 @@ nn_status nn_trainer_resume(trainer *t, nn_error *err)
     t->start_totals.correct = meta.partial[1];
     t->start_totals.samples = (int64_t)meta.partial[2];
     t->n_history = meta.n_history < t->epochs ? meta.n_history : t->epochs;
-    memcpy(t->history, meta.history, (size_t)t->n_history * NN_HISTORY_COLUMNS * sizeof(double));
+    memcpy(t->history, meta.history, (size_t)t->n_history * sizeof *t->history);
     for (int i = 0; i < t->n_history; i++) {
-        double v = history_value(t->history + (size_t)i * NN_HISTORY_COLUMNS, t->ckpt_monitor);
+        double v = nn_epoch_record_metric(&t->history[i], t->ckpt_monitor);
         if (t->ckpt_monitor_max ? v > t->ckpt_best_value : v < t->ckpt_best_value)
             t->ckpt_best_value = v;
     }

@@ -63,24 +63,11 @@ void nn_trainer_begin(trainer *t)
     t->progress = t->opts.progress < 0 ? nn_is_terminal(t->out) : t->opts.progress;
 }
 
-static double metric_value(const epoch_metrics *m, const char *name)
-{
-    if (strcmp(name, "loss") == 0)
-        return m->loss;
-    if (strcmp(name, "accuracy") == 0)
-        return m->accuracy;
-    if (strcmp(name, "val_loss") == 0)
-        return m->val_loss;
-    if (strcmp(name, "val_accuracy") == 0)
-        return m->val_accuracy;
-    return NAN;
-}
-
 /* Early stopping: returns 1 when training should stop now. */
-static int early_stopping_update(trainer *t, const epoch_metrics *m, nn_train_result *result)
+static int early_stopping_update(trainer *t, const nn_epoch_record *m, nn_train_result *result)
 {
     early_stopping *e = &t->early;
-    double value = metric_value(m, e->monitor);
+    double value = nn_epoch_record_metric(m, e->monitor);
     int improved = e->maximize ? value > e->best + e->min_delta : value < e->best - e->min_delta;
     if (improved) {
         e->best = value;
@@ -110,7 +97,7 @@ static void fmt_metric(char *buf, size_t size, const char *name, double value)
         snprintf(buf, size, "  %s %.4f", name, value);
 }
 
-nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_result *result,
+nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_result *result,
                                nn_error *err)
 {
     (void)err;
@@ -122,9 +109,7 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
                    m->epoch, t->epochs, m->loss, acc, vl, va, m->lr, m->samples_per_second,
                    m->seconds);
     if (t->metrics_csv) {
-        fprintf(t->metrics_csv, "%d,%.9g,%.9g,%.9g,%.9g,%.9g,%.4f,%.1f\n", m->epoch, m->lr,
-                m->loss, m->accuracy, m->val_loss, m->val_accuracy, m->seconds,
-                m->samples_per_second);
+        nn_epoch_record_write_csv(m, t->metrics_csv);
         fflush(t->metrics_csv);
     }
     if (t->log_grad_norms) {
@@ -150,7 +135,7 @@ nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_resu
     result->samples_per_second = m->samples_per_second;
     const char *plateau = nn_sched_monitor(t->sched, NULL);
     if (plateau)
-        nn_sched_epoch_end(t->sched, metric_value(m, plateau));
+        nn_sched_epoch_end(t->sched, nn_epoch_record_metric(m, plateau));
     if (t->early.enabled && early_stopping_update(t, m, result)) {
         nn_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f at "
                           "epoch %d)\n", t->early.monitor, t->early.bad_epochs, t->early.best,

@@ -379,8 +379,7 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
                        strerror(errno));
     if (!decision.resume)
-        fprintf(t->metrics_csv, "epoch,lr,loss,accuracy,val_loss,val_accuracy,seconds,"
-                                "samples_per_second\n");
+        nn_history_write_csv_header(t->metrics_csv);
     fflush(t->metrics_csv);
     return NN_OK;
 }

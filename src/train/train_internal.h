@@ -8,6 +8,7 @@
 
 #include "nn/data.h"
 #include "nn/dist.h"
+#include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -25,11 +26,6 @@ typedef struct step_totals {
     double loss_sum, correct;
     int64_t samples;
 } step_totals;
-
-typedef struct epoch_metrics {
-    int epoch; /* 1-based, as printed */
-    double lr, loss, accuracy, val_loss, val_accuracy, seconds, samples_per_second;
-} epoch_metrics;
 
 typedef struct early_stopping {
     int enabled;
@@ -96,7 +92,7 @@ typedef struct trainer {
     double ckpt_best_value;
     int64_t start_step;           /* first step of start_epoch (resume mid-epoch) */
     step_totals start_totals;     /* totals of start_epoch's steps done before resuming */
-    double *history;              /* epochs x NN_HISTORY_COLUMNS */
+    nn_epoch_record *history;     /* one per epoch run */
     int n_history;
     uint64_t data_hash;
     char data_fingerprint[512];
@@ -116,14 +112,14 @@ void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, doub
 nn_status nn_trainer_resume(trainer *t, nn_error *err);
 /* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
 nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
-                                const double *epoch_row, nn_error *err);
+                                const nn_epoch_record *record, nn_error *err);
 /* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
 nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err);
 
 nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err);
 void nn_trainer_begin(trainer *t);
-nn_status nn_trainer_end_epoch(trainer *t, const epoch_metrics *m, nn_train_result *result,
+nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_result *result,
                                nn_error *err);
 nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err);
 void nn_trainer_teardown(trainer *t);

@@ -260,7 +260,7 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
         }
         if (st)
             break;
-        epoch_metrics m = {.epoch = epoch + 1, .lr = lr,
+        nn_epoch_record m = {.epoch = epoch + 1, .lr = lr,
                            .loss = tot.loss_sum / (double)tot.samples,
                            .accuracy = t->classification ? tot.correct / (double)tot.samples : NAN,
                            .val_loss = NAN, .val_accuracy = NAN};
@@ -272,10 +272,8 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
         m.samples_per_second = (double)tot.samples / m.seconds;
         int signalled = t->stop_requested;
         st = nn_trainer_end_epoch(t, &m, result, err);
-        double row[NN_HISTORY_COLUMNS] = {m.epoch, m.lr, m.loss, m.accuracy, m.val_loss,
-                                          m.val_accuracy, m.seconds, m.samples_per_second};
         if (!st)
-            st = nn_trainer_checkpoint(t, epoch, 0, NULL, row, err);
+            st = nn_trainer_checkpoint(t, epoch, 0, NULL, &m, err);
         if (!st && !t->stop_requested && t->opts.stop_after_epochs > 0 &&
             epoch + 1 >= t->opts.stop_after_epochs && epoch + 1 < t->epochs) {
             result->paused = 1;
