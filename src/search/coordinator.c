@@ -55,8 +55,8 @@ typedef struct trial_report {
 /* Rank 0's state. */
 typedef struct coordinator {
     nn_search *s;
-    trial_table table;
-    search_journal journal;
+    nni_trial_table table;
+    nni_search_journal journal;
     MPI_Comm control;
     int n_groups, own_group; /* own_group: -1 when rank 0 does not train */
     int *waiting;            /* the group asked for work and has no answer yet */
@@ -99,7 +99,7 @@ static void wait_idle(MPI_Request *request)
 
 /* ---- layout ------------------------------------------------------------------------------ */
 
-nn_status search_layout(const nn_search *s, int world_size, int *n_groups, nn_error *err)
+nn_status nni_search_layout(const nn_search *s, int world_size, int *n_groups, nn_error *err)
 {
     int trainers = s->coordinator_trains ? world_size : world_size - 1;
     const nn_cfg *node = nn_cfg_lookup(s->cfg, "search.ranks_per_trial");
@@ -121,7 +121,7 @@ nn_status search_layout(const nn_search *s, int world_size, int *n_groups, nn_er
     return NN_OK;
 }
 
-int search_group_first_rank(const nn_search *s, int group)
+int nni_search_group_first_rank(const nn_search *s, int group)
 {
     return (s->coordinator_trains ? 0 : 1) + group * s->ranks_per_trial;
 }
@@ -172,7 +172,7 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
     nn_cfg *cfg = NULL;
     nn_error err = {0};
     double started = nn_clock_seconds();
-    nn_status st = search_build_config(w->s, a->trial, &cfg, &err);
+    nn_status st = nni_search_build_config(w->s, a->trial, &cfg, &err);
     if (!st) {
         nn_train_options opts = {
             .run_dir = run_dir, .resume_dir = a->resume ? run_dir : NULL, .quiet = 1,
@@ -243,14 +243,14 @@ static void note_promotions(coordinator *co)
 }
 
 /* Journals the event first, then updates the table and the files. */
-static void record(coordinator *co, const search_event *e)
+static void record(coordinator *co, const nni_search_event *e)
 {
     if (co->failure)
         return;
-    nn_status st = journal_append(&co->journal, e, &co->failure_err);
+    nn_status st = nni_journal_append(&co->journal, e, &co->failure_err);
     if (!st) {
-        trials_apply(&co->table, e);
-        st = report_write_files(&co->table, co->s->dir, &co->failure_err);
+        nni_trials_apply(&co->table, e);
+        st = nni_report_write_files(&co->table, co->s->dir, &co->failure_err);
     }
     if (st) {
         co->failure = st;
@@ -261,7 +261,7 @@ static void record(coordinator *co, const search_event *e)
 static void record_result(coordinator *co, const trial_report *rep)
 {
     const nn_search *s = co->s;
-    search_event e = {.kind = EVENT_END, .trial = rep->trial, .rung = rep->rung,
+    nni_search_event e = {.kind = EVENT_END, .trial = rep->trial, .rung = rep->rung,
                       .group = rep->group, .status = rep->status, .paused = rep->paused,
                       .epochs = rep->epochs, .best_epoch = rep->best_epoch,
                       .metric = rep->metric, .seconds = rep->seconds};
@@ -283,7 +283,7 @@ static void record_result(coordinator *co, const trial_report *rep)
     char head[64];
     snprintf(head, sizeof head, "trial %d/%d (group %d)", rep->trial, s->n_trials, rep->group);
     if (e.outcome == OUTCOME_FAILED)
-        say(co, "%s failed (%s): %s\n", head, report_failure_kind(e.status), e.reason);
+        say(co, "%s failed (%s): %s\n", head, nni_report_failure_kind(e.status), e.reason);
     else if (e.outcome == OUTCOME_INTERRUPTED)
         say(co, "%s stopped by a signal after a checkpoint; it continues when the search "
                 "resumes\n", head);
@@ -303,7 +303,7 @@ static int rung_target(const coordinator *co, int trial, int rung, int *early_pa
     nn_cfg *cfg = NULL;
     nn_error ignored = {0};
     int64_t epochs = 10, patience = -1;
-    if (search_build_config(s, trial, &cfg, &ignored) == NN_OK) {
+    if (nni_search_build_config(s, trial, &cfg, &ignored) == NN_OK) {
         const nn_cfg *train = nn_cfg_get(cfg, "train");
         nn_cfg_read_int(train, "epochs", 10, &epochs, &ignored);
         const nn_cfg *early = nn_cfg_get(train, "early_stopping");
@@ -334,7 +334,7 @@ static int recover_result(coordinator *co, int trial, int rung, int group)
     int stopped_early = meta.step == 0 && meta.epoch > 0 && !done && patience >= 0 &&
                         meta.early_bad_epochs > patience;
     if (done || stopped_early) {
-        search_event e = {.kind = EVENT_END, .trial = trial, .rung = rung, .group = group,
+        nni_search_event e = {.kind = EVENT_END, .trial = trial, .rung = rung, .group = group,
                           .outcome = OUTCOME_OK, .paused = done && rung < s->n_rungs - 1,
                           .epochs = meta.epoch, .metric = NAN};
         int from = rung > 0 ? s->rung_epochs[rung - 1] : 0;
@@ -376,20 +376,20 @@ static int choose(coordinator *co, int group, assignment *a)
     note_promotions(co);
     while (!co->stopping && !co->failure) {
         int trial = 0, rung = 0;
-        int next = trials_next(&co->table, &trial, &rung);
+        int next = nni_trials_next(&co->table, &trial, &rung);
         if (next <= 0)
             return next;
-        trial_record *r = &co->table.t[trial - 1];
+        nni_trial_record *r = &co->table.t[trial - 1];
         if (r->open_starts > s->max_restarts) {
-            search_event e = {.kind = EVENT_END, .trial = trial, .rung = rung, .group = r->group,
-                              .outcome = OUTCOME_FAILED, .status = NN_ERR_OTHER,
-                              .metric = NAN};
+            nni_search_event e = {.kind = EVENT_END, .trial = trial, .rung = rung,
+                                  .group = r->group, .outcome = OUTCOME_FAILED,
+                                  .status = NN_ERR_OTHER, .metric = NAN};
             snprintf(e.reason, sizeof e.reason, "the search ended %d times while this trial "
                      "was training (search.max_restarts: %d); see %.400s/trial-%03d/log.txt",
                      r->open_starts, s->max_restarts, s->dir, trial);
             record(co, &e);
             say(co, "trial %d/%d failed (%s): %s\n", trial, s->n_trials,
-                report_failure_kind(e.status), e.reason);
+                nni_report_failure_kind(e.status), e.reason);
             continue;
         }
         if (recover_result(co, trial, rung, group))
@@ -399,7 +399,7 @@ static int choose(coordinator *co, int group, assignment *a)
         *a = (assignment){.kind = ASSIGN_RUN, .trial = trial, .rung = rung,
                           .stop_after = rung < s->n_rungs - 1 ? s->rung_epochs[rung] : 0,
                           .resume = has_checkpoint(run_dir)};
-        search_event e = {.kind = EVENT_START, .trial = trial, .rung = rung, .group = group};
+        nni_search_event e = {.kind = EVENT_START, .trial = trial, .rung = rung, .group = group};
         record(co, &e);
         if (co->failure)
             break;
@@ -431,7 +431,7 @@ static void dispatch(coordinator *co)
             co->stopped[g] = 1;
         }
         co->waiting[g] = 0;
-        MPI_Send(&a, (int)sizeof a, MPI_BYTE, search_group_first_rank(co->s, g), TAG_ASSIGN,
+        MPI_Send(&a, (int)sizeof a, MPI_BYTE, nni_search_group_first_rank(co->s, g), TAG_ASSIGN,
                  co->control);
     }
 }
@@ -537,16 +537,16 @@ static void member_loop(worker *w)
 
 /* ---- rank 0: the search directory ------------------------------------------------------ */
 
-static void visit_event(void *ctx, const search_event *e)
+static void visit_event(void *ctx, const nni_search_event *e)
 {
-    trials_apply(ctx, e);
+    nni_trials_apply(ctx, e);
 }
 
 /* Refuses a directory whose journal belongs to another search, naming the first change. */
 static nn_status check_same_search(const nn_search *s, const char *header, nn_error *err)
 {
     char expected[512];
-    journal_header(s, expected, sizeof expected);
+    nni_journal_header(s, expected, sizeof expected);
     if (!strcmp(header, expected))
         return NN_OK;
     char path[700], diff[800] = "";
@@ -560,10 +560,10 @@ static nn_status check_same_search(const nn_search *s, const char *header, nn_er
                                                 "max_restarts", NULL};
         static const char *const not_base[] = {"search", NULL};
         if (space_changed)
-            search_first_difference(nn_cfg_get(old, "search"), nn_cfg_get(s->cfg, "search"),
-                                    not_space, diff, sizeof diff);
+            nni_search_first_difference(nn_cfg_get(old, "search"), nn_cfg_get(s->cfg, "search"),
+                                        not_space, diff, sizeof diff);
         else
-            search_first_difference(old, s->cfg, not_base, diff, sizeof diff);
+            nni_search_first_difference(old, s->cfg, not_base, diff, sizeof diff);
     }
     nn_cfg_free(old);
     return nn_fail(err, NN_ERR_CONFIG, "search: %s holds a search with a different %s%s%.700s%s;"
@@ -580,17 +580,17 @@ static nn_status open_directory(coordinator *co, nn_error *err)
                        strerror(errno));
     char path[700], header[512];
     snprintf(path, sizeof path, "%s/journal", s->dir);
-    nn_status st = trials_init(&co->table, s, err);
+    nn_status st = nni_trials_init(&co->table, s, err);
     if (st)
         return st;
     if (access(path, F_OK) == 0) {
         char found[512];
-        if ((st = journal_read(path, found, sizeof found, NULL, NULL, err)))
+        if ((st = nni_journal_read(path, found, sizeof found, NULL, NULL, err)))
             return st;
         if (found[0] && (st = check_same_search(s, found, err)))
             return st;
-        if (found[0] && (st = journal_read(path, found, sizeof found, visit_event, &co->table,
-                                           err)))
+        if (found[0] && (st = nni_journal_read(path, found, sizeof found, visit_event, &co->table,
+                                               err)))
             return st;
     }
     /* search.yaml before the journal: a journal always has its space next to it. */
@@ -600,11 +600,11 @@ static nn_status open_directory(coordinator *co, nn_error *err)
     st = yaml ? nn_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
               : nn_fail(err, NN_ERR_OTHER, "out of memory");
     free(yaml);
-    journal_header(s, header, sizeof header);
+    nni_journal_header(s, header, sizeof header);
     if (!st)
-        st = journal_open(path, header, &co->journal, err);
+        st = nni_journal_open(path, header, &co->journal, err);
     if (!st)
-        st = report_write_files(&co->table, s->dir, err);
+        st = nni_report_write_files(&co->table, s->dir, err);
     co->table.live = 1;
     return st;
 }
@@ -613,10 +613,10 @@ static void say_start(coordinator *co, int world_size)
 {
     const nn_search *s = co->s;
     int counts[TRIAL_FAILED + 1];
-    trials_count(&co->table, counts);
+    nni_trials_count(&co->table, counts);
     int done = counts[TRIAL_FINISHED] + counts[TRIAL_FAILED] + counts[TRIAL_PRUNED];
     say(co, "search %s: %s, %d trial%s, %d group%s of %d rank%s (world %d)%s; metric %s (%s)\n",
-        s->dir, search_method_name(s), s->n_trials, s->n_trials == 1 ? "" : "s", co->n_groups,
+        s->dir, nni_search_method_name(s), s->n_trials, s->n_trials == 1 ? "" : "s", co->n_groups,
         co->n_groups == 1 ? "" : "s", s->ranks_per_trial, s->ranks_per_trial == 1 ? "" : "s",
         world_size, s->coordinator_trains ? "" : ", rank 0 coordinates only", s->metric,
         s->maximize ? "maximize" : "minimize");
@@ -635,11 +635,11 @@ static void say_start(coordinator *co, int world_size)
 static nn_status final_test(coordinator *co, nn_error *err)
 {
     const nn_search *s = co->s;
-    int best = trials_best(&co->table);
+    int best = nni_trials_best(&co->table);
     if (!best)
         return nn_fail(err, NN_ERR_OTHER, "--final-test: no finished trial to test");
     nn_cfg *cfg = NULL;
-    nn_status st = search_build_config(s, best, &cfg, err);
+    nn_status st = nni_search_build_config(s, best, &cfg, err);
     if (st)
         return st;
     const char *split = "test";
@@ -672,14 +672,14 @@ static nn_status final_test(coordinator *co, nn_error *err)
 static void fill_outcome(const coordinator *co, nn_search_outcome *out)
 {
     int counts[TRIAL_FAILED + 1];
-    trials_count(&co->table, counts);
+    nni_trials_count(&co->table, counts);
     out->trials = co->table.n;
     out->finished = counts[TRIAL_FINISHED];
     out->failed = counts[TRIAL_FAILED];
     out->pending = co->table.n - counts[TRIAL_FINISHED] - counts[TRIAL_FAILED] -
                    counts[TRIAL_PRUNED];
-    out->best_trial = trials_best(&co->table);
-    out->best_metric = out->best_trial ? trials_metric(&co->table, out->best_trial, NULL, NULL)
+    out->best_trial = nni_trials_best(&co->table);
+    out->best_metric = out->best_trial ? nni_trials_metric(&co->table, out->best_trial, NULL, NULL)
                                        : NAN;
     out->interrupted = co->stopping && out->pending > 0;
     for (int i = 0; i < co->table.n && !out->first_failure; i++)
@@ -717,7 +717,7 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     memset(outcome, 0, sizeof *outcome);
     outcome->best_metric = NAN;
     int n_groups = 0;
-    nn_status st = search_layout(s, world->size, &n_groups, err);
+    nn_status st = nni_search_layout(s, world->size, &n_groups, err);
     if (st)
         return st; /* the same on every rank */
     coordinator co = {.s = s, .n_groups = n_groups, .journal = {.fd = -1},
@@ -757,14 +757,14 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     if (!st)
         nn_comm_free(&w.group);
     if (world->rank == 0 && co.table.t) {
-        journal_close(&co.journal);
+        nni_journal_close(&co.journal);
         if (!st && co.failure) {
             st = co.failure;
             *err = co.failure_err;
         }
         if (!st) {
             say(&co, "\n");
-            report_leaderboard(&co.table, co.log, 100);
+            nni_report_leaderboard(&co.table, co.log, 100);
             fill_outcome(&co, outcome);
             if (outcome->interrupted)
                 say(&co, "search stopped with %d trial%s to go; run the same command again to "
@@ -774,7 +774,7 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
         }
     }
     if (world->rank == 0)
-        trials_free(&co.table);
+        nni_trials_free(&co.table);
     free(co.waiting);
     free(co.stopped);
     return agree(world, st, err);

@@ -24,14 +24,14 @@ typedef enum param_kind {
     PARAM_NORMAL,      /* mu + sigma z */
 } param_kind;
 
-typedef struct search_param {
+typedef struct nni_search_param {
     const char *path;     /* the config key it sets, as written ("model.layers[2].units") */
     const nn_cfg *spec;   /* its entry in search.parameters, for messages */
     param_kind kind;
     const nn_cfg *values; /* PARAM_VALUES: the list */
     int n_values;
     double min, max, mu, sigma;
-} search_param;
+} nni_search_param;
 
 typedef enum search_method { METHOD_GRID, METHOD_RANDOM, METHOD_HALVING } search_method;
 
@@ -46,7 +46,7 @@ struct nn_search {
     uint64_t seed;
     int ranks_per_trial, coordinator_trains, max_restarts;
     char dir[512];
-    search_param *params;
+    nni_search_param *params;
     int n_params;
     /* Rungs: epochs each rung trains to and how many trials it takes. Grid and random
      * searches have one rung (epochs 0: the trial's own train.epochs). */
@@ -57,19 +57,19 @@ struct nn_search {
     uint64_t space_hash, base_hash;
 };
 
-const char *search_method_name(const nn_search *s);
+const char *nni_search_method_name(const nn_search *s);
 /* Parameter p's value in trial t (1-based): a new tree, freed with nn_cfg_free. */
-nn_status search_param_value(const nn_search *s, int p, int64_t t, nn_cfg **out, nn_error *err);
+nn_status nni_search_param_value(const nn_search *s, int p, int64_t t, nn_cfg **out, nn_error *err);
 /* The same value as one line of text ("0.01", "[64, 32]", "{type: sgd}"). */
-void search_param_text(const nn_search *s, int p, int64_t t, char *out, size_t size);
+void nni_search_param_text(const nn_search *s, int p, int64_t t, char *out, size_t size);
 /* A trial configuration for any trial number (also past n_trials: --predict's draws). */
-nn_status search_build_config(const nn_search *s, int64_t t, nn_cfg **out, nn_error *err);
+nn_status nni_search_build_config(const nn_search *s, int64_t t, nn_cfg **out, nn_error *err);
 /* One-line YAML flow text of a node. */
-void search_flow_text(const nn_cfg *node, char *out, size_t size);
+void nni_search_flow_text(const nn_cfg *node, char *out, size_t size);
 /* The first place where two trees differ, skipping the keys `skip` of a and b's top map:
  * "search.parameters.train.optimizer.lr.max: 0.1 -> 0.2". 0 when equal. */
-int search_first_difference(const nn_cfg *a, const nn_cfg *b, const char *const *skip,
-                            char *out, size_t size);
+int nni_search_first_difference(const nn_cfg *a, const nn_cfg *b, const char *const *skip,
+                                char *out, size_t size);
 
 /* ---- journal.c ----------------------------------------------------------------------- */
 
@@ -80,7 +80,7 @@ typedef enum trial_outcome {
     OUTCOME_INTERRUPTED, /* stopped by a signal after a checkpoint: continues on resume */
 } trial_outcome;
 
-typedef struct search_event {
+typedef struct nni_search_event {
     event_kind kind;
     int trial, rung, group;
     /* EVENT_END: */
@@ -90,27 +90,28 @@ typedef struct search_event {
     int epochs, best_epoch;
     double metric, seconds;
     char reason[SEARCH_REASON];
-} search_event;
+} nni_search_event;
 
-typedef struct search_journal {
+typedef struct nni_search_journal {
     int fd;
     char path[600];
-} search_journal;
+} nni_search_journal;
 
 /* Reads every complete line; an unfinished last line (the job died while writing it) is
  * ignored. NN_ERR_DATA for a file that is not a journal. header receives the first line
  * ("" when the file holds no complete line). */
-nn_status journal_read(const char *path, char *header, size_t header_size,
-                       void (*visit)(void *ctx, const search_event *event), void *ctx,
-                       nn_error *err);
+nn_status nni_journal_read(const char *path, char *header, size_t header_size,
+                           void (*visit)(void *ctx, const nni_search_event *event), void *ctx,
+                           nn_error *err);
 /* Opens for appending (creating it with `header` when absent), cutting off an unfinished
  * last line first. */
-nn_status journal_open(const char *path, const char *header, search_journal *j, nn_error *err);
+nn_status nni_journal_open(const char *path, const char *header, nni_search_journal *j,
+                           nn_error *err);
 /* One line, written and fsync'ed before returning. */
-nn_status journal_append(search_journal *j, const search_event *event, nn_error *err);
-void journal_close(search_journal *j);
+nn_status nni_journal_append(nni_search_journal *j, const nni_search_event *event, nn_error *err);
+void nni_journal_close(nni_search_journal *j);
 /* The header line that identifies a search (method, trials, hashes). */
-void journal_header(const nn_search *s, char *out, size_t size);
+void nni_journal_header(const nn_search *s, char *out, size_t size);
 
 /* ---- trials.c ------------------------------------------------------------------------ */
 
@@ -124,7 +125,7 @@ typedef enum trial_state {
     TRIAL_FAILED,
 } trial_state;
 
-typedef struct trial_record {
+typedef struct nni_trial_record {
     /* Facts, from the events. */
     int has_result[SEARCH_MAX_RUNGS];
     double rung_metric[SEARCH_MAX_RUNGS];
@@ -141,64 +142,64 @@ typedef struct trial_record {
     trial_state state;
     int rung; /* the highest rung the trial belongs to */
     int last_result; /* rung of its latest result, -1 none */
-} trial_record;
+} nni_trial_record;
 
-typedef struct trial_table {
+typedef struct nni_trial_table {
     const nn_search *search;
     int n;
-    trial_record *t; /* trial k is t[k - 1] */
+    nni_trial_record *t; /* trial k is t[k - 1] */
     int live;        /* events come from this process (else: replayed from the journal) */
-} trial_table;
+} nni_trial_table;
 
-nn_status trials_init(trial_table *table, const nn_search *s, nn_error *err);
-void trials_free(trial_table *table);
+nn_status nni_trials_init(nni_trial_table *table, const nn_search *s, nn_error *err);
+void nni_trials_free(nni_trial_table *table);
 /* Applies an event and derives every state again. */
-void trials_apply(trial_table *table, const search_event *event);
-void trials_derive(trial_table *table);
+void nni_trials_apply(nni_trial_table *table, const nni_search_event *event);
+void nni_trials_derive(nni_trial_table *table);
 /* The next trial to run: 1 with *trial and *rung set; 0 when nothing is runnable now but
  * running trials may still make some (halving rungs); -1 when nothing is left to run. */
-int trials_next(const trial_table *table, int *trial, int *rung);
+int nni_trials_next(const nni_trial_table *table, int *trial, int *rung);
 /* Counts by state. */
-void trials_count(const trial_table *table, int counts[TRIAL_FAILED + 1]);
+void nni_trials_count(const nni_trial_table *table, int counts[TRIAL_FAILED + 1]);
 /* The best finished trial (0: none) and the latest metric of a trial. */
-int trials_best(const trial_table *table);
-double trials_metric(const trial_table *table, int trial, int *best_epoch, int *epochs);
-const char *trials_state_name(trial_state state);
+int nni_trials_best(const nni_trial_table *table);
+double nni_trials_metric(const nni_trial_table *table, int trial, int *best_epoch, int *epochs);
+const char *nni_trials_state_name(trial_state state);
 /* Trial ids ordered for the leaderboard: finished by metric, then halving's waiting and
  * pruned trials by rung and metric, then unfinished ones, then failed ones. */
-void trials_ranking(const trial_table *table, int *order);
+void nni_trials_ranking(const nni_trial_table *table, int *order);
 
 /* ---- report.c ------------------------------------------------------------------------ */
 
 /* Rewrites dir/trials.csv and dir/best.yaml atomically from the table. */
-nn_status report_write_files(const trial_table *table, const char *dir, nn_error *err);
-void report_leaderboard(const trial_table *table, FILE *out, int max_rows);
+nn_status nni_report_write_files(const nni_trial_table *table, const char *dir, nn_error *err);
+void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_rows);
 /* "config error", "data error", "numerical failure" or "error", from an nn_status. */
-const char *report_failure_kind(int status);
+const char *nni_report_failure_kind(int status);
 /* Writes text to path through a temporary file, fsync and rename. */
 
 /* An aligned text table (leaderboard, plan, predictions). */
-typedef struct text_table {
+typedef struct nni_text_table {
     int rows, cols;
     char **cells; /* rows x cols, malloc'ed strings */
-} text_table;
-int table_alloc(text_table *t, int rows, int cols); /* 0 when out of memory */
-void table_set(text_table *t, int row, int col, const char *value);
+} nni_text_table;
+int nni_text_table_alloc(nni_text_table *t, int rows, int cols); /* 0 when out of memory */
+void nni_text_table_set(nni_text_table *t, int row, int col, const char *value);
 /* Columns before `left_from` are right-aligned (numbers), the others left-aligned. */
-void table_print(const text_table *t, int left_from, FILE *out);
-void table_free(text_table *t);
+void nni_text_table_print(const nni_text_table *t, int left_from, FILE *out);
+void nni_text_table_free(nni_text_table *t);
 
 /* ---- coordinator.c -------------------------------------------------------------------- */
 
 /* Groups of ranks_per_trial consecutive ranks, from rank 0 (or from rank 1 when the
  * coordinator does not train). NN_ERR_CONFIG when the world does not divide into groups. */
-nn_status search_layout(const nn_search *s, int world_size, int *n_groups, nn_error *err);
-int search_group_first_rank(const nn_search *s, int group);
+nn_status nni_search_layout(const nn_search *s, int world_size, int *n_groups, nn_error *err);
+int nni_search_group_first_rank(const nn_search *s, int group);
 
 /* ---- shared by coordinator.c and the status/predict readers ---------------------------- */
 
 /* Loads dir/search.yaml and replays dir/journal into a table (for --status, --predict). */
-nn_status search_load_dir(const char *dir, nn_search **search, trial_table *table,
-                          nn_error *err);
+nn_status nni_search_load_dir(const char *dir, nn_search **search, nni_trial_table *table,
+                              nn_error *err);
 
 #endif

@@ -25,7 +25,7 @@ static const char *const metric_names[] = {"val_loss", "val_accuracy", NULL};
 static const char *const metric_keys[] = {"name", "goal", NULL};
 static const char *const goal_names[] = {"maximize", "minimize", NULL};
 
-const char *search_method_name(const nn_search *s)
+const char *nni_search_method_name(const nn_search *s)
 {
     return method_names[s->method];
 }
@@ -90,7 +90,7 @@ static void flow(const nn_cfg *node, char *out, size_t size, size_t *used)
     append(out, size, used, is_map ? "}" : "]");
 }
 
-void search_flow_text(const nn_cfg *node, char *out, size_t size)
+void nni_search_flow_text(const nn_cfg *node, char *out, size_t size)
 {
     size_t used = 0;
     if (size)
@@ -111,7 +111,7 @@ static int grid_index(const nn_search *s, int p, int64_t t)
  * the value shown, so `nntrain train --set key=<text>` reproduces a trial. */
 static void draw_text(const nn_search *s, int p, int64_t t, char *out, size_t size, int *index)
 {
-    const search_param *sp = &s->params[p];
+    const nni_search_param *sp = &s->params[p];
     nn_rng rng = nn_rng_stream(s->seed, NN_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
     *index = -1;
     switch (sp->kind) {
@@ -135,9 +135,9 @@ static void draw_text(const nn_search *s, int p, int64_t t, char *out, size_t si
     }
 }
 
-nn_status search_param_value(const nn_search *s, int p, int64_t t, nn_cfg **out, nn_error *err)
+nn_status nni_search_param_value(const nn_search *s, int p, int64_t t, nn_cfg **out, nn_error *err)
 {
-    const search_param *sp = &s->params[p];
+    const nni_search_param *sp = &s->params[p];
     char text[64];
     int index = s->random_draws ? -1 : grid_index(s, p, t);
     if (s->random_draws)
@@ -152,12 +152,12 @@ nn_status search_param_value(const nn_search *s, int p, int64_t t, nn_cfg **out,
     return nn_cfg_parse_value(text, name, out, err);
 }
 
-void search_param_text(const nn_search *s, int p, int64_t t, char *out, size_t size)
+void nni_search_param_text(const nn_search *s, int p, int64_t t, char *out, size_t size)
 {
     nn_cfg *value = NULL;
     nn_error ignored = {0};
-    if (search_param_value(s, p, t, &value, &ignored) == NN_OK)
-        search_flow_text(value, out, size);
+    if (nni_search_param_value(s, p, t, &value, &ignored) == NN_OK)
+        nni_search_flow_text(value, out, size);
     else
         snprintf(out, size, "?");
     nn_cfg_free(value);
@@ -170,7 +170,7 @@ void nn_search_describe_trial(const nn_search *s, int trial, char *out, size_t s
         out[0] = '\0';
     for (int p = 0; p < s->n_params; p++) {
         char value[256];
-        search_param_text(s, p, trial, value, sizeof value);
+        nni_search_param_text(s, p, trial, value, sizeof value);
         if (p)
             append(out, size, &used, " ");
         append(out, size, &used, s->params[p].path);
@@ -179,7 +179,7 @@ void nn_search_describe_trial(const nn_search *s, int trial, char *out, size_t s
     }
 }
 
-nn_status search_build_config(const nn_search *s, int64_t t, nn_cfg **out, nn_error *err)
+nn_status nni_search_build_config(const nn_search *s, int64_t t, nn_cfg **out, nn_error *err)
 {
     *out = nn_cfg_clone(s->base);
     if (!*out)
@@ -187,7 +187,7 @@ nn_status search_build_config(const nn_search *s, int64_t t, nn_cfg **out, nn_er
     nn_status st = NN_OK;
     for (int p = 0; p < s->n_params && !st; p++) {
         nn_cfg *value = NULL;
-        st = search_param_value(s, p, t, &value, err);
+        st = nni_search_param_value(s, p, t, &value, err);
         if (!st)
             st = nn_cfg_set_node(*out, s->params[p].path, value, err);
         nn_cfg_free(value);
@@ -218,7 +218,7 @@ nn_status nn_search_trial_config(const nn_search *s, int trial, nn_cfg **out, nn
     if (trial < 1 || trial > s->n_trials)
         return nn_fail(err, NN_ERR_CONFIG, "no trial %d (the search has %d)", trial,
                        s->n_trials);
-    return search_build_config(s, trial, out, err);
+    return nni_search_build_config(s, trial, out, err);
 }
 
 /* ---- differences --------------------------------------------------------------------- */
@@ -243,8 +243,8 @@ static int differ(const nn_cfg *a, const nn_cfg *b, const char *const *skip, cha
     char what[600], ta[256], tb[256];
     if (nn_cfg_kind_of(a) != nn_cfg_kind_of(b) ||
         (nn_cfg_kind_of(a) == NN_CFG_SCALAR && strcmp(nn_cfg_scalar(a), nn_cfg_scalar(b)))) {
-        search_flow_text(a, ta, sizeof ta);
-        search_flow_text(b, tb, sizeof tb);
+        nni_search_flow_text(a, ta, sizeof ta);
+        nni_search_flow_text(b, tb, sizeof tb);
         snprintf(what, sizeof what, "%s -> %s", ta, tb);
         return describe(nn_cfg_path(b), what, out, size);
     }
@@ -265,7 +265,7 @@ static int differ(const nn_cfg *a, const nn_cfg *b, const char *const *skip, cha
                 continue;
             const nn_cfg *other = nn_cfg_get(b, key);
             if (!other) {
-                search_flow_text(nn_cfg_at(a, i), ta, sizeof ta);
+                nni_search_flow_text(nn_cfg_at(a, i), ta, sizeof ta);
                 snprintf(what, sizeof what, "%s -> (absent)", ta);
                 return describe(nn_cfg_path(nn_cfg_at(a, i)), what, out, size);
             }
@@ -276,7 +276,7 @@ static int differ(const nn_cfg *a, const nn_cfg *b, const char *const *skip, cha
             const char *key = nn_cfg_key_at(b, i);
             if (in_list(key, skip) || nn_cfg_get(a, key))
                 continue;
-            search_flow_text(nn_cfg_at(b, i), tb, sizeof tb);
+            nni_search_flow_text(nn_cfg_at(b, i), tb, sizeof tb);
             snprintf(what, sizeof what, "(absent) -> %s", tb);
             return describe(nn_cfg_path(nn_cfg_at(b, i)), what, out, size);
         }
@@ -284,8 +284,8 @@ static int differ(const nn_cfg *a, const nn_cfg *b, const char *const *skip, cha
     return 0;
 }
 
-int search_first_difference(const nn_cfg *a, const nn_cfg *b, const char *const *skip,
-                            char *out, size_t size)
+int nni_search_first_difference(const nn_cfg *a, const nn_cfg *b, const char *const *skip,
+                                char *out, size_t size)
 {
     out[0] = '\0';
     if (!a || !b)
@@ -324,7 +324,7 @@ static nn_status parse_metric(nn_search *s, const nn_cfg *search, nn_error *err)
     return NN_OK;
 }
 
-static nn_status parse_param(nn_search *s, search_param *p, const char *key, const nn_cfg *spec,
+static nn_status parse_param(nn_search *s, nni_search_param *p, const char *key, const nn_cfg *spec,
                              nn_error *err)
 {
     p->path = key;
@@ -436,7 +436,7 @@ static nn_status parse_params(nn_search *s, const nn_cfg *search, nn_error *err)
         if (!s->random_draws && s->params[p].kind != PARAM_VALUES)
             return nn_cfg_fail(err, nn_cfg_at(params, p), "a %s search takes values: [...] "
                                "for every parameter (distributions need method: random, or "
-                               "search.trials for halving)", search_method_name(s));
+                               "search.trials for halving)", nni_search_method_name(s));
     }
     return NN_OK;
 }
@@ -449,7 +449,7 @@ static nn_status check_paths(const nn_search *s, nn_error *err)
         nn_cfg *cfg = nn_cfg_clone(s->base), *value = NULL;
         if (!cfg)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
-        nn_status st = search_param_value(s, p, 1, &value, err);
+        nn_status st = nni_search_param_value(s, p, 1, &value, err);
         if (!st && (st = nn_cfg_set_node(cfg, s->params[p].path, value, err)))
             nn_fail_prefix(err, "%s: search.parameters.%s: ", nn_cfg_where(s->params[p].spec),
                            s->params[p].path);
@@ -503,8 +503,8 @@ static void compute_hashes(nn_search *s)
 {
     char line[1024];
     uint64_t h = NN_HASH_INIT;
-    snprintf(line, sizeof line, "method=%s metric=%s maximize=%d trials=%d", search_method_name(s),
-             s->metric, s->maximize, s->n_trials);
+    snprintf(line, sizeof line, "method=%s metric=%s maximize=%d trials=%d",
+             nni_search_method_name(s), s->metric, s->maximize, s->n_trials);
     h = nn_hash_bytes(h, line, strlen(line));
     if (s->random_draws) {
         snprintf(line, sizeof line, " seed=%llu", (unsigned long long)s->seed);
@@ -516,7 +516,7 @@ static void compute_hashes(nn_search *s)
     }
     for (int p = 0; p < s->n_params; p++) {
         h = nn_hash_bytes(h, s->params[p].path, strlen(s->params[p].path) + 1);
-        search_flow_text(s->params[p].spec, line, sizeof line);
+        nni_search_flow_text(s->params[p].spec, line, sizeof line);
         h = nn_hash_bytes(h, line, strlen(line) + 1);
     }
     s->space_hash = h;

@@ -5,13 +5,13 @@
 
 #include "search/search_internal.h"
 
-static void visit_event(void *ctx, const search_event *e)
+static void visit_event(void *ctx, const nni_search_event *e)
 {
-    trials_apply(ctx, e);
+    nni_trials_apply(ctx, e);
 }
 
-nn_status search_load_dir(const char *dir, nn_search **search, trial_table *table,
-                          nn_error *err)
+nn_status nni_search_load_dir(const char *dir, nn_search **search, nni_trial_table *table,
+                              nn_error *err)
 {
     *search = NULL;
     memset(table, 0, sizeof *table);
@@ -28,13 +28,13 @@ nn_status search_load_dir(const char *dir, nn_search **search, trial_table *tabl
     if (st)
         return st;
     snprintf((*search)->dir, sizeof (*search)->dir, "%s", dir);
-    if ((st = trials_init(table, *search, err)))
+    if ((st = nni_trials_init(table, *search, err)))
         goto fail;
     char header[512], expected[512];
     snprintf(path, sizeof path, "%s/journal", dir);
-    if ((st = journal_read(path, header, sizeof header, visit_event, table, err)))
+    if ((st = nni_journal_read(path, header, sizeof header, visit_event, table, err)))
         goto fail;
-    journal_header(*search, expected, sizeof expected);
+    nni_journal_header(*search, expected, sizeof expected);
     if (header[0] && strcmp(header, expected)) {
         st = nn_fail(err, NN_ERR_DATA, "%s: the journal does not belong to %s/search.yaml",
                      path, dir);
@@ -42,7 +42,7 @@ nn_status search_load_dir(const char *dir, nn_search **search, trial_table *tabl
     }
     return NN_OK;
 fail:
-    trials_free(table);
+    nni_trials_free(table);
     nn_search_free(*search);
     *search = NULL;
     return st;
@@ -51,17 +51,17 @@ fail:
 nn_status nn_search_print_status(const char *dir, FILE *out, nn_error *err)
 {
     nn_search *s = NULL;
-    trial_table table;
-    nn_status st = search_load_dir(dir, &s, &table, err);
+    nni_trial_table table;
+    nn_status st = nni_search_load_dir(dir, &s, &table, err);
     if (st)
         return st;
-    report_leaderboard(&table, out, 0);
+    nni_report_leaderboard(&table, out, 0);
     int counts[TRIAL_FAILED + 1];
-    trials_count(&table, counts);
+    nni_trials_count(&table, counts);
     if (counts[TRIAL_STARTED])
         fprintf(out, "(started: training now, or stopped with the job; a re-run continues "
                      "them from their checkpoints)\n");
-    trials_free(&table);
+    nni_trials_free(&table);
     nn_search_free(s);
     return NN_OK;
 }

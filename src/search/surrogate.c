@@ -246,7 +246,7 @@ static nn_status plan_encoding(const nn_search *s, encoding *enc, int *n_feature
 {
     int offset = 0;
     for (int p = 0; p < s->n_params; p++) {
-        const search_param *sp = &s->params[p];
+        const nni_search_param *sp = &s->params[p];
         encoding *e = &enc[p];
         e->offset = offset;
         e->width = 1;
@@ -261,7 +261,7 @@ static nn_status plan_encoding(const nn_search *s, encoding *enc, int *n_feature
             int numeric = 1;
             double lo = INFINITY, hi = -INFINITY;
             for (int i = 0; i < sp->n_values; i++) {
-                search_flow_text(nn_cfg_at(sp->values, i), e->categories[i], TEXT);
+                nni_search_flow_text(nn_cfg_at(sp->values, i), e->categories[i], TEXT);
                 double v;
                 if (parse_number(e->categories[i], &v)) {
                     lo = v < lo ? v : lo;
@@ -343,10 +343,10 @@ static int compare_doubles(const void *a, const void *b)
 static int refined_values(const nn_search *s, const encoding *e, int p, char (*out)[TEXT],
                           int cap)
 {
-    const search_param *sp = &s->params[p];
+    const nni_search_param *sp = &s->params[p];
     int n = 0;
     for (int i = 0; i < sp->n_values && n < cap; i++)
-        search_flow_text(nn_cfg_at(sp->values, i), out[n++], TEXT);
+        nni_search_flow_text(nn_cfg_at(sp->values, i), out[n++], TEXT);
     if (e->kind == FEATURE_ONE_HOT || sp->n_values < 2)
         return n;
     double *sorted = malloc((size_t)sp->n_values * sizeof *sorted);
@@ -376,7 +376,7 @@ static int refined_values(const nn_search *s, const encoding *e, int p, char (*o
     return n;
 }
 
-static void grid_candidates(const nn_search *s, const trial_table *table, const encoding *enc,
+static void grid_candidates(const nn_search *s, const nni_trial_table *table, const encoding *enc,
                             candidates *c)
 {
     const int np = s->n_params;
@@ -402,10 +402,10 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
         trial_state st = table->t[k - 1].state;
         if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
             continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, trials_state_name(st));
+        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < np; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_param_text(s, p, k, texts[p], TEXT);
     }
     if (total <= MAX_CANDIDATES) {
         /* Every combination that uses at least one in-between value. */
@@ -425,7 +425,7 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
         }
     } else {
         /* Too many: vary one parameter at a time around the best trial. */
-        int best = trials_best(table);
+        int best = nni_trials_best(table);
         for (int p = 0; best && p < np; p++)
             for (int v = s->params[p].n_values; v < count[p]; v++) {
                 char (*texts)[TEXT] = add_candidate(c, "near the best trial");
@@ -433,7 +433,7 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
                     if (q == p)
                         memcpy(texts[q], values[p][v], TEXT);
                     else
-                        search_param_text(s, q, best, texts[q], TEXT);
+                        nni_search_param_text(s, q, best, texts[q], TEXT);
                 }
             }
     }
@@ -442,17 +442,17 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
     free(values);
 }
 
-static void random_candidates(const nn_search *s, const trial_table *table, candidates *c)
+static void random_candidates(const nn_search *s, const nni_trial_table *table, candidates *c)
 {
     char source[48];
     for (int k = 1; k <= table->n; k++) {
         trial_state st = table->t[k - 1].state;
         if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
             continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, trials_state_name(st));
+        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < s->n_params; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_param_text(s, p, k, texts[p], TEXT);
     }
     int extra = 4 * s->n_trials < 50 ? 50 : 4 * s->n_trials;
     if (extra > 1000)
@@ -461,7 +461,7 @@ static void random_candidates(const nn_search *s, const trial_table *table, cand
         snprintf(source, sizeof source, "draw %d", k);
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < s->n_params; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_param_text(s, p, k, texts[p], TEXT);
     }
 }
 
@@ -487,7 +487,7 @@ static int compare_fit_rows(const void *pa, const void *pb)
     return a[1] < b[1] ? -1 : 1;
 }
 
-static nn_status predict(const nn_search *s, const trial_table *table, int top, FILE *out,
+static nn_status predict(const nn_search *s, const nni_trial_table *table, int top, FILE *out,
                          nn_error *err)
 {
     const int np = s->n_params;
@@ -497,7 +497,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     int n = 0;
     for (int k = 1; k <= table->n; k++) {
-        double m = trials_metric(table, k, NULL, NULL);
+        double m = nni_trials_metric(table, k, NULL, NULL);
         if (table->t[k - 1].state == TRIAL_FINISHED && isfinite(m)) {
             rows[n][0] = m;
             rows[n++][1] = k;
@@ -535,7 +535,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     for (int i = 0; i < n; i++) {
         y[i] = rows[i][0];
         for (int p = 0; p < np; p++)
-            search_param_text(s, p, (int)rows[i][1], texts[(size_t)i * np + p], TEXT);
+            nni_search_param_text(s, p, (int)rows[i][1], texts[(size_t)i * np + p], TEXT);
     }
     standardize(s, enc, texts, n);
     x = malloc((size_t)(n > 1 ? n : 1) * (size_t)d * sizeof *x);
@@ -582,29 +582,29 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     int shown = top > 0 && top < c.n ? top : c.n;
     fprintf(out, "predicted %s for the %d best of %d configuration%s not yet run:\n", s->metric,
             shown, c.n, c.n == 1 ? "" : "s");
-    text_table t = {0};
-    if (!table_alloc(&t, shown + 1, 4 + np)) {
+    nni_text_table t = {0};
+    if (!nni_text_table_alloc(&t, shown + 1, 4 + np)) {
         st = nn_fail(err, NN_ERR_OTHER, "out of memory");
         goto done;
     }
     static const char *const heads[] = {"rank", "predicted", "sd", "source"};
     for (int col = 0; col < 4 + np; col++)
-        table_set(&t, 0, col, col < 4 ? heads[col] : s->params[col - 4].path);
+        nni_text_table_set(&t, 0, col, col < 4 ? heads[col] : s->params[col - 4].path);
     char cell[64];
     for (int r = 0; r < shown; r++) {
         int i = order[r];
         snprintf(cell, sizeof cell, "%d", r + 1);
-        table_set(&t, r + 1, 0, cell);
+        nni_text_table_set(&t, r + 1, 0, cell);
         snprintf(cell, sizeof cell, "%.4f", c.mean[i]);
-        table_set(&t, r + 1, 1, cell);
+        nni_text_table_set(&t, r + 1, 1, cell);
         snprintf(cell, sizeof cell, "%.4f", c.sd[i]);
-        table_set(&t, r + 1, 2, cell);
-        table_set(&t, r + 1, 3, c.source[i]);
+        nni_text_table_set(&t, r + 1, 2, cell);
+        nni_text_table_set(&t, r + 1, 3, c.source[i]);
         for (int p = 0; p < np; p++)
-            table_set(&t, r + 1, 4 + p, c.texts[(size_t)i * np + p]);
+            nni_text_table_set(&t, r + 1, 4 + p, c.texts[(size_t)i * np + p]);
     }
-    table_print(&t, 3, out);
-    table_free(&t);
+    nni_text_table_print(&t, 3, out);
+    nni_text_table_free(&t);
 done:
     for (int p = 0; enc && p < np; p++)
         free(enc[p].categories);
@@ -626,8 +626,8 @@ done:
 nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_error *err)
 {
     nn_search *s = NULL;
-    trial_table table;
-    nn_status st = search_load_dir(dir, &s, &table, err);
+    nni_trial_table table;
+    nn_status st = nni_search_load_dir(dir, &s, &table, err);
     if (st)
         return st;
     if (s->method == METHOD_HALVING)
@@ -636,7 +636,7 @@ nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_er
                      "search", dir);
     else
         st = predict(s, &table, top, out, err);
-    trials_free(&table);
+    nni_trials_free(&table);
     nn_search_free(s);
     return st;
 }

@@ -10,7 +10,7 @@
 
 #include "search/search_internal.h"
 
-nn_status trials_init(trial_table *table, const nn_search *s, nn_error *err)
+nn_status nni_trials_init(nni_trial_table *table, const nn_search *s, nn_error *err)
 {
     memset(table, 0, sizeof *table);
     table->search = s;
@@ -20,26 +20,26 @@ nn_status trials_init(trial_table *table, const nn_search *s, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     for (int i = 0; i < table->n; i++)
         table->t[i].group = -1;
-    trials_derive(table);
+    nni_trials_derive(table);
     return NN_OK;
 }
 
-void trials_free(trial_table *table)
+void nni_trials_free(nni_trial_table *table)
 {
     free(table->t);
     memset(table, 0, sizeof *table);
 }
 
-void trials_apply(trial_table *table, const search_event *e)
+void nni_trials_apply(nni_trial_table *table, const nni_search_event *e)
 {
     if (e->trial < 1 || e->trial > table->n || e->rung >= table->search->n_rungs)
         return; /* not a trial of this space (the journal header is checked before) */
-    trial_record *r = &table->t[e->trial - 1];
+    nni_trial_record *r = &table->t[e->trial - 1];
     r->group = e->group;
     if (e->kind == EVENT_START) {
         r->open_starts++;
         r->running = table->live;
-        trials_derive(table);
+        nni_trials_derive(table);
         return;
     }
     r->open_starts = 0;
@@ -65,7 +65,7 @@ void trials_apply(trial_table *table, const search_event *e)
     case OUTCOME_INTERRUPTED:
         break; /* continues from its checkpoint */
     }
-    trials_derive(table);
+    nni_trials_derive(table);
 }
 
 static int better(double a, double b, int maximize)
@@ -92,7 +92,7 @@ static int compare_keys(const void *pa, const void *pb)
     return a->trial - b->trial;
 }
 
-void trials_derive(trial_table *table)
+void nni_trials_derive(nni_trial_table *table)
 {
     const nn_search *s = table->search;
     const int last = s->n_rungs - 1;
@@ -103,7 +103,7 @@ void trials_derive(trial_table *table)
     for (int k = 0; k < last && keys; k++) {
         int resolved = 1, n_keys = 0;
         for (int i = 0; i < table->n && resolved; i++) {
-            trial_record *r = &table->t[i];
+            nni_trial_record *r = &table->t[i];
             if (r->rung != k)
                 continue;
             /* Only what happened at rung k counts: later results do not change the
@@ -123,7 +123,7 @@ void trials_derive(trial_table *table)
     }
     free(keys);
     for (int i = 0; i < table->n; i++) {
-        trial_record *r = &table->t[i];
+        nni_trial_record *r = &table->t[i];
         r->last_result = -1;
         for (int k = 0; k <= last; k++)
             if (r->has_result[k])
@@ -143,11 +143,11 @@ void trials_derive(trial_table *table)
     }
 }
 
-int trials_next(const trial_table *table, int *trial, int *rung)
+int nni_trials_next(const nni_trial_table *table, int *trial, int *rung)
 {
     int found = 0, running = 0;
     for (int i = 0; i < table->n; i++) {
-        const trial_record *r = &table->t[i];
+        const nni_trial_record *r = &table->t[i];
         running |= r->state == TRIAL_RUNNING;
         if ((r->state == TRIAL_PENDING || r->state == TRIAL_STARTED) &&
             (!found || r->rung < *rung)) {
@@ -162,16 +162,16 @@ int trials_next(const trial_table *table, int *trial, int *rung)
     return running && table->search->method == METHOD_HALVING ? 0 : -1;
 }
 
-void trials_count(const trial_table *table, int counts[TRIAL_FAILED + 1])
+void nni_trials_count(const nni_trial_table *table, int counts[TRIAL_FAILED + 1])
 {
     memset(counts, 0, sizeof(int) * (TRIAL_FAILED + 1));
     for (int i = 0; i < table->n; i++)
         counts[table->t[i].state]++;
 }
 
-double trials_metric(const trial_table *table, int trial, int *best_epoch, int *epochs)
+double nni_trials_metric(const nni_trial_table *table, int trial, int *best_epoch, int *epochs)
 {
-    const trial_record *r = &table->t[trial - 1];
+    const nni_trial_record *r = &table->t[trial - 1];
     int k = r->last_result;
     if (best_epoch)
         *best_epoch = k >= 0 ? r->rung_best_epoch[k] : 0;
@@ -180,14 +180,14 @@ double trials_metric(const trial_table *table, int trial, int *best_epoch, int *
     return k >= 0 ? r->rung_metric[k] : NAN;
 }
 
-int trials_best(const trial_table *table)
+int nni_trials_best(const nni_trial_table *table)
 {
     int best = 0;
     double best_metric = NAN;
     for (int i = 0; i < table->n; i++) {
         if (table->t[i].state != TRIAL_FINISHED)
             continue;
-        double m = trials_metric(table, i + 1, NULL, NULL);
+        double m = nni_trials_metric(table, i + 1, NULL, NULL);
         if (!isnan(m) && (!best || better(m, best_metric, table->search->maximize))) {
             best = i + 1;
             best_metric = m;
@@ -196,14 +196,14 @@ int trials_best(const trial_table *table)
     return best;
 }
 
-const char *trials_state_name(trial_state state)
+const char *nni_trials_state_name(trial_state state)
 {
     static const char *const names[] = {"pending", "started", "running", "waiting",
                                         "finished", "pruned", "failed"};
     return names[state];
 }
 
-static const trial_table *ranking_table;
+static const nni_trial_table *ranking_table;
 
 static int state_class(trial_state state)
 {
@@ -223,15 +223,15 @@ static int state_class(trial_state state)
 static int compare_ranking(const void *pa, const void *pb)
 {
     int a = *(const int *)pa, b = *(const int *)pb;
-    const trial_record *ra = &ranking_table->t[a - 1], *rb = &ranking_table->t[b - 1];
+    const nni_trial_record *ra = &ranking_table->t[a - 1], *rb = &ranking_table->t[b - 1];
     int ca = state_class(ra->state), cb = state_class(rb->state);
     if (ca != cb)
         return ca - cb;
     if (ca == 1 && ra->last_result != rb->last_result)
         return rb->last_result - ra->last_result;
     if (ca <= 1) {
-        double ma = trials_metric(ranking_table, a, NULL, NULL);
-        double mb = trials_metric(ranking_table, b, NULL, NULL);
+        double ma = nni_trials_metric(ranking_table, a, NULL, NULL);
+        double mb = nni_trials_metric(ranking_table, b, NULL, NULL);
         if (better(ma, mb, ranking_table->search->maximize))
             return -1;
         if (better(mb, ma, ranking_table->search->maximize))
@@ -240,7 +240,7 @@ static int compare_ranking(const void *pa, const void *pb)
     return a - b;
 }
 
-void trials_ranking(const trial_table *table, int *order)
+void nni_trials_ranking(const nni_trial_table *table, int *order)
 {
     for (int i = 0; i < table->n; i++)
         order[i] = i + 1;

@@ -100,7 +100,7 @@ static void test_whole_sections_as_values(void **state)
     assert_null(nn_cfg_lookup(cfg, "train.optimizer.lr"));
     nn_cfg_free(cfg);
     char text[128];
-    search_param_text(s, 0, 1, text, sizeof text);
+    nni_search_param_text(s, 0, 1, text, sizeof text);
     assert_string_equal(text, "{type: sgd, lr: 0.1}");
     nn_search_free(s);
 }
@@ -139,20 +139,20 @@ static void test_random_draws(void **state)
         assert_string_equal(x, y);
         differ += strcmp(x, z) != 0;
         char v[64];
-        search_param_text(a, 0, t, v, sizeof v);
+        nni_search_param_text(a, 0, t, v, sizeof v);
         double lr = atof(v);
         assert_true(lr >= 1e-4 && lr <= 0.1);
         lr_log_mean += log10(lr) / 200;
-        search_param_text(a, 1, t, v, sizeof v);
+        nni_search_param_text(a, 1, t, v, sizeof v);
         int units = atoi(v);
         assert_true(units >= 3 && units <= 6);
         assert_null(strchr(v, '.'));
         seen_units[units]++;
-        search_param_text(a, 2, t, v, sizeof v);
+        nni_search_param_text(a, 2, t, v, sizeof v);
         assert_true(atof(v) >= 0.5 && atof(v) <= 0.9);
-        search_param_text(a, 3, t, v, sizeof v);
+        nni_search_param_text(a, 3, t, v, sizeof v);
         mu += atof(v) / 200;
-        search_param_text(a, 4, t, v, sizeof v);
+        nni_search_param_text(a, 4, t, v, sizeof v);
         seen_type[!strcmp(v, "sgd") ? 0 : !strcmp(v, "adam") ? 1 : 2]++;
     }
     assert_true(differ > 190);
@@ -164,7 +164,7 @@ static void test_random_draws(void **state)
     assert_true(fabs(mu - 1) < 0.05);
     /* Draws past the budget continue the same stream (--predict's candidates). */
     nn_cfg *cfg = NULL;
-    assert_int_equal(search_build_config(a, 201, &cfg, &err), NN_OK);
+    assert_int_equal(nni_search_build_config(a, 201, &cfg, &err), NN_OK);
     nn_cfg_free(cfg);
     nn_search_free(a);
     nn_search_free(b);
@@ -235,27 +235,27 @@ static void test_halving_rungs(void **state)
     assert_int_equal(s->rung_size[2], 1);
 
     /* val_loss: lower is better. Trials with higher lr get lower loss here. */
-    trial_table table;
-    assert_int_equal(trials_init(&table, s, &err), NN_OK);
+    nni_trial_table table;
+    assert_int_equal(nni_trials_init(&table, s, &err), NN_OK);
     table.live = 1;
     int trial, rung;
     for (int t = 1; t <= 9; t++) {
-        assert_int_equal(trials_next(&table, &trial, &rung), 1);
+        assert_int_equal(nni_trials_next(&table, &trial, &rung), 1);
         assert_int_equal(trial, t);
         assert_int_equal(rung, 0);
-        search_event start = {.kind = EVENT_START, .trial = t, .rung = 0};
-        trials_apply(&table, &start);
+        nni_search_event start = {.kind = EVENT_START, .trial = t, .rung = 0};
+        nni_trials_apply(&table, &start);
         assert_int_equal(table.t[t - 1].state, TRIAL_RUNNING);
     }
-    assert_int_equal(trials_next(&table, &trial, &rung), 0); /* a rung is training */
+    assert_int_equal(nni_trials_next(&table, &trial, &rung), 0); /* a rung is training */
     for (int t = 1; t <= 9; t++) {
-        search_event end = {.kind = EVENT_END, .trial = t, .rung = 0, .outcome = OUTCOME_OK,
+        nni_search_event end = {.kind = EVENT_END, .trial = t, .rung = 0, .outcome = OUTCOME_OK,
                             .paused = 1, .epochs = 1, .best_epoch = 1, .metric = 10.0 - t};
         if (t == 9) { /* the best would be trial 9, but it fails */
             end.outcome = OUTCOME_FAILED;
             end.status = NN_ERR_NUMERIC;
         }
-        trials_apply(&table, &end);
+        nni_trials_apply(&table, &end);
         if (t < 9)
             assert_int_equal(table.t[t - 1].state, TRIAL_WAITING);
     }
@@ -264,49 +264,49 @@ static void test_halving_rungs(void **state)
         assert_int_equal(table.t[t - 1].state, TRIAL_PRUNED);
     for (int t = 6; t <= 8; t++)
         assert_int_equal(table.t[t - 1].state, TRIAL_PENDING);
-    assert_int_equal(trials_next(&table, &trial, &rung), 1);
+    assert_int_equal(nni_trials_next(&table, &trial, &rung), 1);
     assert_int_equal(trial, 6);
     assert_int_equal(rung, 1);
     /* Rung 1: trial 7 stops early (early stopping): finished, not continued. */
     for (int t = 6; t <= 8; t++) {
-        search_event end = {.kind = EVENT_END, .trial = t, .rung = 1, .outcome = OUTCOME_OK,
+        nni_search_event end = {.kind = EVENT_END, .trial = t, .rung = 1, .outcome = OUTCOME_OK,
                             .paused = t != 7, .epochs = t == 7 ? 2 : 3, .metric = 5.0 - t};
-        trials_apply(&table, &end);
+        nni_trials_apply(&table, &end);
     }
     assert_int_equal(table.t[6].state, TRIAL_FINISHED);
     assert_int_equal(table.t[7].state, TRIAL_PENDING); /* 8 is best of the others */
     assert_int_equal(table.t[5].state, TRIAL_PRUNED);
-    search_event start = {.kind = EVENT_START, .trial = 8, .rung = 2};
-    trials_apply(&table, &start);
-    assert_int_equal(trials_next(&table, &trial, &rung), 0);
+    nni_search_event start = {.kind = EVENT_START, .trial = 8, .rung = 2};
+    nni_trials_apply(&table, &start);
+    assert_int_equal(nni_trials_next(&table, &trial, &rung), 0);
     /* An interrupted trial is pending again; a finished one ends the search. */
-    search_event stop = {.kind = EVENT_END, .trial = 8, .rung = 2,
+    nni_search_event stop = {.kind = EVENT_END, .trial = 8, .rung = 2,
                          .outcome = OUTCOME_INTERRUPTED};
-    trials_apply(&table, &stop);
+    nni_trials_apply(&table, &stop);
     assert_int_equal(table.t[7].state, TRIAL_PENDING);
-    trials_apply(&table, &start);
-    search_event end = {.kind = EVENT_END, .trial = 8, .rung = 2, .outcome = OUTCOME_OK,
+    nni_trials_apply(&table, &start);
+    nni_search_event end = {.kind = EVENT_END, .trial = 8, .rung = 2, .outcome = OUTCOME_OK,
                         .epochs = 9, .best_epoch = 8, .metric = -5};
-    trials_apply(&table, &end);
-    assert_int_equal(trials_next(&table, &trial, &rung), -1);
-    assert_int_equal(trials_best(&table), 8);
+    nni_trials_apply(&table, &end);
+    assert_int_equal(nni_trials_next(&table, &trial, &rung), -1);
+    assert_int_equal(nni_trials_best(&table), 8);
     int counts[TRIAL_FAILED + 1];
-    trials_count(&table, counts);
+    nni_trials_count(&table, counts);
     assert_int_equal(counts[TRIAL_FINISHED], 2);
     assert_int_equal(counts[TRIAL_PRUNED], 6);
     assert_int_equal(counts[TRIAL_FAILED], 1);
     int order[9];
-    trials_ranking(&table, order);
+    nni_trials_ranking(&table, order);
     assert_int_equal(order[0], 8);
     assert_int_equal(order[1], 7);
     assert_int_equal(order[8], 9);
-    trials_free(&table);
+    nni_trials_free(&table);
     nn_search_free(s);
 }
 
-static void collect(void *ctx, const search_event *e)
+static void collect(void *ctx, const nni_search_event *e)
 {
-    search_event *out = ctx;
+    nni_search_event *out = ctx;
     while (out->kind)
         out++;
     *out = *e;
@@ -320,9 +320,9 @@ static void test_journal(void **state)
     char path[256];
     snprintf(path, sizeof path, "%s/journal", dir);
     nn_error err = {0};
-    search_journal j;
-    assert_int_equal(journal_open(path, "nntrain-search 1 method=grid", &j, &err), NN_OK);
-    search_event events[3] = {
+    nni_search_journal j;
+    assert_int_equal(nni_journal_open(path, "nntrain-search 1 method=grid", &j, &err), NN_OK);
+    nni_search_event events[3] = {
         {.kind = EVENT_START, .trial = 3, .rung = 1, .group = 2},
         {.kind = EVENT_END, .trial = 3, .rung = 1, .group = 2, .outcome = OUTCOME_OK,
          .paused = 1, .epochs = 4, .best_epoch = 2, .metric = 0.1 + 0.2, .seconds = 1.5},
@@ -330,16 +330,16 @@ static void test_journal(void **state)
          .metric = NAN, .reason = "non-finite loss at epoch 1, step 2; reason=x\nsecond line"},
     };
     for (int i = 0; i < 3; i++)
-        assert_int_equal(journal_append(&j, &events[i], &err), NN_OK);
-    journal_close(&j);
+        assert_int_equal(nni_journal_append(&j, &events[i], &err), NN_OK);
+    nni_journal_close(&j);
     /* A line the job did not finish writing. */
     FILE *f = fopen(path, "a");
     fputs("end trial=5 rung=0 gro", f);
     fclose(f);
-    search_event read[8];
+    nni_search_event read[8];
     memset(read, 0, sizeof read);
     char header[128];
-    assert_int_equal(journal_read(path, header, sizeof header, collect, read, &err), NN_OK);
+    assert_int_equal(nni_journal_read(path, header, sizeof header, collect, read, &err), NN_OK);
     assert_string_equal(header, "nntrain-search 1 method=grid");
     assert_int_equal(read[0].kind, EVENT_START);
     assert_int_equal(read[0].group, 2);
@@ -352,17 +352,17 @@ static void test_journal(void **state)
     assert_string_equal(read[2].reason, "non-finite loss at epoch 1, step 2; reason=x second line");
     assert_int_equal(read[3].kind, 0); /* the unfinished line is not an event */
     /* Reopening cuts it off, so the next event starts on a line of its own. */
-    assert_int_equal(journal_open(path, "ignored", &j, &err), NN_OK);
-    assert_int_equal(journal_append(&j, &events[0], &err), NN_OK);
-    journal_close(&j);
+    assert_int_equal(nni_journal_open(path, "ignored", &j, &err), NN_OK);
+    assert_int_equal(nni_journal_append(&j, &events[0], &err), NN_OK);
+    nni_journal_close(&j);
     memset(read, 0, sizeof read);
-    assert_int_equal(journal_read(path, header, sizeof header, collect, read, &err), NN_OK);
+    assert_int_equal(nni_journal_read(path, header, sizeof header, collect, read, &err), NN_OK);
     assert_int_equal(read[3].kind, EVENT_START);
     assert_int_equal(read[4].kind, 0);
     f = fopen(path, "a");
     fputs("bogus line\n", f);
     fclose(f);
-    assert_int_equal(journal_read(path, header, sizeof header, NULL, NULL, &err), NN_ERR_DATA);
+    assert_int_equal(nni_journal_read(path, header, sizeof header, NULL, NULL, &err), NN_ERR_DATA);
     unlink(path);
     rmdir(dir);
 }
