@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "nn/search.h"
+#include "search/gp.h"
 #include "search/search_internal.h"
 
 #define BASE                                                                                 \
@@ -376,27 +377,27 @@ static void test_gaussian_process(void **state)
         x[i] = 2.0 * i / 11;
         y[i] = sin(3 * x[i]) + x[i];
     }
-    nn_gp *gp = NULL;
+    nni_gp *gp = NULL;
     nn_error err = {0};
-    assert_int_equal(nn_gp_fit(x, y, 12, 1, &gp, &err), NN_OK);
+    assert_int_equal(nni_gp_fit(x, y, 12, 1, &gp, &err), NN_OK);
     double worst = 0;
     for (int i = 0; i < 11; i++) {
         double at = (x[i] + x[i + 1]) / 2, mean, sd;
-        nn_gp_predict(gp, &at, &mean, &sd);
+        nni_gp_predict(gp, &at, &mean, &sd);
         double miss = fabs(mean - (sin(3 * at) + at));
         worst = miss > worst ? miss : worst;
         assert_true(sd >= 0);
     }
     assert_true(worst < 0.05);
     double mean, sd, at = x[4];
-    nn_gp_predict(gp, &at, &mean, &sd);
+    nni_gp_predict(gp, &at, &mean, &sd);
     assert_true(fabs(mean - y[4]) < 0.05);
     double far = 10;
     double far_sd;
-    nn_gp_predict(gp, &far, &mean, &far_sd);
+    nni_gp_predict(gp, &far, &mean, &far_sd);
     assert_true(far_sd > 5 * sd); /* unsure away from the data */
-    assert_true(nn_gp_loo_rmse(gp) < 0.2);
-    nn_gp_free(gp);
+    assert_true(nni_gp_loo_rmse(gp) < 0.2);
+    nni_gp_free(gp);
 }
 
 int main(void)
