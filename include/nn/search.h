@@ -81,6 +81,10 @@ typedef struct nn_search_outcome {
 nn_status nn_search_run(nn_search *search, const nn_comm *world, const nn_search_options *opts,
                         nn_search_outcome *outcome, nn_error *err);
 
+/* The methods (search.method) with what each does and the keys it reads, one indented
+ * entry each: the list `nntrain search --help` shows. */
+void nn_search_print_methods(FILE *out);
+
 /* The leaderboard of a search directory (running or not). */
 nn_status nn_search_print_status(const char *dir, FILE *out, nn_error *err);
 

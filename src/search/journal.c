@@ -18,14 +18,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "search/search_internal.h"
+#include "search/journal.h"
+#include "search/method.h"
 
 #define MAGIC "nntrain-search 1 "
 
 void nni_journal_header(const nn_search *s, char *out, size_t size)
 {
     snprintf(out, size, MAGIC "method=%s trials=%d space=%016llx base=%016llx",
-             nni_search_method_name(s), s->n_trials, (unsigned long long)s->space_hash,
+             s->method->name, s->n_trials, (unsigned long long)s->space_hash,
              (unsigned long long)s->base_hash);
 }
 

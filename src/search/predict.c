@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "search/directory.h"
 #include "search/gp.h"
-#include "search/search_internal.h"
+#include "search/method.h"
+#include "search/report.h"
 
 #define TEXT 128
 #define SQRT_HALF 0.70710678118654752440
@@ -432,6 +434,12 @@ done:
     return st;
 }
 
+static int predicts(const nni_search_method *m, const void *ignored)
+{
+    (void)ignored;
+    return m->no_prediction == NULL;
+}
+
 nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_error *err)
 {
     nn_search *s = NULL;
@@ -439,10 +447,11 @@ nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_er
     nn_status st = nni_search_load_dir(dir, &s, &table, err);
     if (st)
         return st;
-    if (s->method == METHOD_HALVING)
-        st = nn_fail(err, NN_ERR_CONFIG, "--predict: %s is a halving search, whose trials ran "
-                     "for different numbers of epochs; predictions need a grid or random "
-                     "search", dir);
+    char methods[256];
+    nni_search_method_list(predicts, NULL, methods, sizeof methods);
+    if (s->method->no_prediction)
+        st = nn_fail(err, NN_ERR_CONFIG, "--predict: %s is a %s search, %s; predictions need a "
+                     "%s search", dir, s->method->name, s->method->no_prediction, methods);
     else
         st = predict(s, &table, top, out, err);
     nni_trials_free(&table);

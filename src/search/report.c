@@ -10,7 +10,10 @@
 #include <unistd.h>
 
 #include "core/files.h"
-#include "search/search_internal.h"
+#include "search/coordinator.h"
+#include "search/directory.h"
+#include "search/method.h"
+#include "search/report.h"
 
 /* ---- a growing text buffer --------------------------------------------------------------- */
 
@@ -233,7 +236,7 @@ void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_row
     const nn_search *s = table->search;
     int counts[TRIAL_FAILED + 1];
     nni_trials_count(table, counts);
-    fprintf(out, "search %s: %s, %d trial%s:", s->dir, nni_search_method_name(s), table->n,
+    fprintf(out, "search %s: %s, %d trial%s:", s->dir, s->method->name, table->n,
             table->n == 1 ? "" : "s");
     const char *sep = " ";
     static const trial_state shown[] = {TRIAL_FINISHED, TRIAL_PRUNED, TRIAL_WAITING,
@@ -329,25 +332,14 @@ nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn
     if (st)
         return st;
     fprintf(out, "search: %s over %d parameter%s, %d trial%s; metric %s (%s); directory %s\n",
-            nni_search_method_name(s), s->n_params, s->n_params == 1 ? "" : "s", s->n_trials,
+            s->method->name, s->n_params, s->n_params == 1 ? "" : "s", s->n_trials,
             s->n_trials == 1 ? "" : "s", s->metric, s->maximize ? "maximize" : "minimize",
             s->dir);
     if (s->random_draws)
         fprintf(out, "draws: seed %llu (trial k, parameter p: stream (seed, search, 0, k, p))\n",
                 (unsigned long long)s->seed);
-    if (s->method == METHOD_HALVING) {
-        long long total = 0;
-        fprintf(out, "rungs:");
-        for (int k = 0; k < s->n_rungs; k++) {
-            fprintf(out, "%s %d trial%s to epoch %d", k ? "," : "", s->rung_size[k],
-                    s->rung_size[k] == 1 ? "" : "s", s->rung_epochs[k]);
-            total += (long long)s->rung_size[k] *
-                     (s->rung_epochs[k] - (k ? s->rung_epochs[k - 1] : 0));
-        }
-        fprintf(out, " (at most %lld trial-epochs; %lld for every trial to epoch %d)\n", total,
-                (long long)s->n_trials * s->rung_epochs[s->n_rungs - 1],
-                s->rung_epochs[s->n_rungs - 1]);
-    }
+    if (s->method->describe_plan)
+        s->method->describe_plan(s, out);
     fprintf(out, "layout: %d rank%s, %d per trial, %d group%s:", world_size,
             world_size == 1 ? "" : "s", s->ranks_per_trial, groups, groups == 1 ? "" : "s");
     for (int g = 0; g < groups; g++) {
@@ -388,5 +380,25 @@ nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn
     nni_text_table_print(&g, 1, out);
     nni_text_table_free(&g);
     fflush(out);
+    return NN_OK;
+}
+
+/* ---- --status ------------------------------------------------------------------------- */
+
+nn_status nn_search_print_status(const char *dir, FILE *out, nn_error *err)
+{
+    nn_search *s = NULL;
+    nni_trial_table table;
+    nn_status st = nni_search_load_dir(dir, &s, &table, err);
+    if (st)
+        return st;
+    nni_report_leaderboard(&table, out, 0);
+    int counts[TRIAL_FAILED + 1];
+    nni_trials_count(&table, counts);
+    if (counts[TRIAL_STARTED])
+        fprintf(out, "(started: training now, or stopped with the job; a re-run continues "
+                     "them from their checkpoints)\n");
+    nni_trials_free(&table);
+    nn_search_free(s);
     return NN_OK;
 }

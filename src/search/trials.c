@@ -1,14 +1,12 @@
 /* The state of every trial, derived from the journal's events alone: a live search and a
  * resumed one (which replays the journal) go through the same function, so they reach the
- * same decisions. Successive halving's promotions are a pure function of the rung results:
- * when every trial of rung k has a result (or failed, or stopped early), the best
- * rung_size[k + 1] of them by the metric (ties: the lower trial number) go on to rung k + 1
- * and the others are pruned. */
+ * same decisions. Promotions from rung to rung are the method's (nni_search_method.promote,
+ * a pure function of the rung results). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/search_internal.h"
+#include "search/method.h"
 
 nn_status nni_trials_init(nni_trial_table *table, const nn_search *s, nn_error *err)
 {
@@ -68,60 +66,22 @@ void nni_trials_apply(nni_trial_table *table, const nni_search_event *e)
     nni_trials_derive(table);
 }
 
-static int better(double a, double b, int maximize)
+int nni_search_better(double a, double b, int maximize)
 {
     if (isnan(a) || isnan(b))
         return !isnan(a) && isnan(b);
     return maximize ? a > b : a < b;
 }
 
-typedef struct rank_key {
-    int trial;
-    double metric;
-} rank_key;
-
-static int maximize_order; /* qsort has no context argument in C11 */
-
-static int compare_keys(const void *pa, const void *pb)
-{
-    const rank_key *a = pa, *b = pb;
-    if (better(a->metric, b->metric, maximize_order))
-        return -1;
-    if (better(b->metric, a->metric, maximize_order))
-        return 1;
-    return a->trial - b->trial;
-}
-
 void nni_trials_derive(nni_trial_table *table)
 {
     const nn_search *s = table->search;
     const int last = s->n_rungs - 1;
-    int decided[SEARCH_MAX_RUNGS] = {0};
     for (int i = 0; i < table->n; i++)
         table->t[i].rung = 0;
-    rank_key *keys = malloc((size_t)(table->n ? table->n : 1) * sizeof *keys);
-    for (int k = 0; k < last && keys; k++) {
-        int resolved = 1, n_keys = 0;
-        for (int i = 0; i < table->n && resolved; i++) {
-            nni_trial_record *r = &table->t[i];
-            if (r->rung != k)
-                continue;
-            /* Only what happened at rung k counts: later results do not change the
-             * decision (a resumed search replays to the same promotions). */
-            int stopped_here = r->stopped_early && r->stopped_rung == k;
-            resolved = (r->failed && r->failed_rung == k) || r->has_result[k];
-            if (r->has_result[k] && !stopped_here)
-                keys[n_keys++] = (rank_key){i + 1, r->rung_metric[k]};
-        }
-        if (!resolved)
-            break;
-        maximize_order = s->maximize;
-        qsort(keys, (size_t)n_keys, sizeof *keys, compare_keys);
-        for (int j = 0; j < n_keys && j < s->rung_size[k + 1]; j++)
-            table->t[keys[j].trial - 1].rung = k + 1;
-        decided[k] = 1;
-    }
-    free(keys);
+    memset(table->rung_decided, 0, sizeof table->rung_decided);
+    if (s->method->promote)
+        s->method->promote(table);
     for (int i = 0; i < table->n; i++) {
         nni_trial_record *r = &table->t[i];
         r->last_result = -1;
@@ -133,7 +93,7 @@ void nni_trials_derive(nni_trial_table *table)
         else if (r->stopped_early || r->has_result[last])
             r->state = TRIAL_FINISHED;
         else if (r->has_result[r->rung])
-            r->state = decided[r->rung] ? TRIAL_PRUNED : TRIAL_WAITING;
+            r->state = table->rung_decided[r->rung] ? TRIAL_PRUNED : TRIAL_WAITING;
         else if (r->running)
             r->state = TRIAL_RUNNING;
         else if (r->open_starts > 0)
@@ -145,10 +105,14 @@ void nni_trials_derive(nni_trial_table *table)
 
 int nni_trials_next(const nni_trial_table *table, int *trial, int *rung)
 {
-    int found = 0, running = 0;
+    return table->search->method->next(table, trial, rung);
+}
+
+int nni_trials_next_pending(const nni_trial_table *table, int *trial, int *rung)
+{
+    int found = 0;
     for (int i = 0; i < table->n; i++) {
         const nni_trial_record *r = &table->t[i];
-        running |= r->state == TRIAL_RUNNING;
         if ((r->state == TRIAL_PENDING || r->state == TRIAL_STARTED) &&
             (!found || r->rung < *rung)) {
             found = 1;
@@ -156,10 +120,15 @@ int nni_trials_next(const nni_trial_table *table, int *trial, int *rung)
             *rung = r->rung;
         }
     }
-    if (found)
-        return 1;
-    /* Only successive halving makes new work out of results. */
-    return running && table->search->method == METHOD_HALVING ? 0 : -1;
+    return found ? 1 : -1;
+}
+
+int nni_trials_any_running(const nni_trial_table *table)
+{
+    for (int i = 0; i < table->n; i++)
+        if (table->t[i].state == TRIAL_RUNNING)
+            return 1;
+    return 0;
 }
 
 void nni_trials_count(const nni_trial_table *table, int counts[TRIAL_FAILED + 1])
@@ -188,7 +157,7 @@ int nni_trials_best(const nni_trial_table *table)
         if (table->t[i].state != TRIAL_FINISHED)
             continue;
         double m = nni_trials_metric(table, i + 1, NULL, NULL);
-        if (!isnan(m) && (!best || better(m, best_metric, table->search->maximize))) {
+        if (!isnan(m) && (!best || nni_search_better(m, best_metric, table->search->maximize))) {
             best = i + 1;
             best_metric = m;
         }
@@ -232,9 +201,9 @@ static int compare_ranking(const void *pa, const void *pb)
     if (ca <= 1) {
         double ma = nni_trials_metric(ranking_table, a, NULL, NULL);
         double mb = nni_trials_metric(ranking_table, b, NULL, NULL);
-        if (better(ma, mb, ranking_table->search->maximize))
+        if (nni_search_better(ma, mb, ranking_table->search->maximize))
             return -1;
-        if (better(mb, ma, ranking_table->search->maximize))
+        if (nni_search_better(mb, ma, ranking_table->search->maximize))
             return 1;
     }
     return a - b;

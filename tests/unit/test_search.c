@@ -14,7 +14,7 @@
 
 #include "nn/search.h"
 #include "search/gp.h"
-#include "search/search_internal.h"
+#include "search/method.h"
 
 #define BASE                                                                                 \
     "data: {path: d.h5, val: {split: 0.1}}\n"                                                \
