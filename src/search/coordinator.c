@@ -15,9 +15,9 @@
  *
  * Control messages travel on a duplicate of the world communicator, so they never mix with
  * the trainer's collectives. Waits for control messages sleep between polls: a group waiting
- * for a rung to finish (successive halving) costs no CPU. A signal (SIGTERM, SIGUSR1, SIGINT) makes every
- * running trial checkpoint and stop; rank 0 then hands out no more trials and the search
- * ends, to be resumed by running the same command again. */
+ * for a rung to finish (successive halving) costs no CPU. A signal (SIGTERM, SIGUSR1,
+ * SIGINT) makes every running trial checkpoint and stop; rank 0 then hands out no more
+ * trials and the search ends, to be resumed by running the same command again. */
 #define _GNU_SOURCE /* sched_getaffinity: the CPUs this rank may use */
 #include <math.h>
 #include <mpi.h>

@@ -400,6 +400,73 @@ static void test_gaussian_process(void **state)
     nni_gp_free(gp);
 }
 
+/* Every row of the method table is complete, found by its name, and listed by the help. */
+static void test_method_table(void **state)
+{
+    (void)state;
+    char help[4096] = "";
+    FILE *out = fmemopen(help, sizeof help - 1, "w");
+    assert_non_null(out);
+    nn_search_print_methods(out);
+    fclose(out);
+    int rows = 0;
+    for (int i = 0; nni_search_methods[i]; i++, rows++) {
+        const nni_search_method *m = nni_search_methods[i];
+        assert_non_null(m->name);
+        assert_non_null(m->help);
+        assert_non_null(m->parse);
+        assert_non_null(m->value);
+        assert_non_null(m->next);
+        assert_ptr_equal(nni_search_method_find(m->name), m);
+        /* Its line, then the keys it reads. */
+        char entry[512];
+        int used = snprintf(entry, sizeof entry, "    %-8s %s\n", m->name, m->help);
+        for (int k = 0; m->keys && m->keys[k]; k++)
+            used += snprintf(entry + used, sizeof entry - (size_t)used, "%s%s",
+                             k ? ", search." : "             keys: search.", m->keys[k]);
+        if (m->keys && m->keys[0])
+            snprintf(entry + used, sizeof entry - (size_t)used, "\n");
+        if (!strstr(help, entry))
+            fail_msg("--help does not list method %s as\n%s\nin\n%s", m->name, entry, help);
+    }
+    assert_true(rows >= 3);
+    assert_null(nni_search_method_find("bogus"));
+}
+
+/* A key of another method is refused by every method that does not read it, and the
+ * message names each method that does (the names come from the table). */
+static void test_method_keys_refused(void **state)
+{
+    (void)state;
+    for (int i = 0; nni_search_methods[i]; i++) {
+        const nni_search_method *owner = nni_search_methods[i];
+        for (int k = 0; owner->keys && owner->keys[k]; k++) {
+            const char *key = owner->keys[k];
+            for (int j = 0; nni_search_methods[j]; j++) {
+                const nni_search_method *other = nni_search_methods[j];
+                if (nni_search_method_takes_key(other, key))
+                    continue;
+                char yaml[2048];
+                snprintf(yaml, sizeof yaml, BASE "search:\n  method: %s\n%s  %s: 2\n"
+                         "  parameters:\n    train.optimizer.lr: [1, 2]\n", other->name,
+                         nni_search_method_takes_key(other, "trials") ? "  trials: 4\n" : "",
+                         key);
+                nn_error err = {0};
+                nn_search *s = parse(yaml, &err);
+                if (s)
+                    fail_msg("method %s accepted %s", other->name, key);
+                assert_int_equal(err.status, NN_ERR_CONFIG);
+                assert_non_null(strstr(err.msg, key));
+                for (int m = 0; nni_search_methods[m]; m++)
+                    if (nni_search_method_takes_key(nni_search_methods[m], key) &&
+                        !strstr(err.msg, nni_search_methods[m]->name))
+                        fail_msg("'%s' does not name method %s", err.msg,
+                                 nni_search_methods[m]->name);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -410,6 +477,8 @@ int main(void)
         cmocka_unit_test(test_halving_rungs),
         cmocka_unit_test(test_journal),
         cmocka_unit_test(test_gaussian_process),
+        cmocka_unit_test(test_method_table),
+        cmocka_unit_test(test_method_keys_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
