@@ -143,6 +143,21 @@ static char (*add_candidate(candidates *c, const char *source))[TEXT]
     return c->texts + (size_t)c->n++ * c->n_params;
 }
 
+/* The search's own trials that did not run (or did not finish). */
+static void add_trials_not_run(const nn_search *s, const nni_trial_table *table, candidates *c)
+{
+    char source[48];
+    for (int k = 1; k <= table->n; k++) {
+        trial_state st = table->t[k - 1].state;
+        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
+            continue;
+        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
+        char (*texts)[TEXT] = add_candidate(c, source);
+        for (int p = 0; texts && p < s->n_params; p++)
+            nni_search_param_text(s, p, k, texts[p], TEXT);
+    }
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -207,17 +222,7 @@ static void grid_candidates(const nn_search *s, const nni_trial_table *table, co
         if (total > MAX_CANDIDATES)
             total = MAX_CANDIDATES + 1;
     }
-    char source[48];
-    /* The grid's own points that did not run. */
-    for (int k = 1; k <= table->n; k++) {
-        trial_state st = table->t[k - 1].state;
-        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
-            continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
-        char (*texts)[TEXT] = add_candidate(c, source);
-        for (int p = 0; texts && p < np; p++)
-            nni_search_param_text(s, p, k, texts[p], TEXT);
-    }
+    add_trials_not_run(s, table, c);
     if (total <= MAX_CANDIDATES) {
         /* Every combination that uses at least one in-between value. */
         for (long long i = 0; i < total; i++) {
@@ -255,16 +260,8 @@ static void grid_candidates(const nn_search *s, const nni_trial_table *table, co
 
 static void random_candidates(const nn_search *s, const nni_trial_table *table, candidates *c)
 {
+    add_trials_not_run(s, table, c);
     char source[48];
-    for (int k = 1; k <= table->n; k++) {
-        trial_state st = table->t[k - 1].state;
-        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
-            continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
-        char (*texts)[TEXT] = add_candidate(c, source);
-        for (int p = 0; texts && p < s->n_params; p++)
-            nni_search_param_text(s, p, k, texts[p], TEXT);
-    }
     int extra = 4 * s->n_trials < 50 ? 50 : 4 * s->n_trials;
     if (extra > 1000)
         extra = 1000;

@@ -6,7 +6,6 @@
  * final test of the best trial. */
 #include <math.h>
 #include <stdarg.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
