@@ -182,7 +182,6 @@ static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report
 
 /* ---- rank 0: serving the groups -------------------------------------------------------- */
 
-
 static void dispatch(coordinator *co)
 {
     for (int g = 0; g < co->n_groups; g++) {
