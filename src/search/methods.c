@@ -5,11 +5,13 @@
 #include "search/method.h"
 
 /* One row per method, in the order help and messages list them; each row names a
- * `const nni_search_method nni_search_method_<name>` defined in the method's own file. */
+ * `const nni_search_method nni_search_method_<name>` defined in the method's own file. The
+ * first is the default. */
 #define SEARCH_METHODS(row) \
     row(grid)               \
     row(random)             \
-    row(halving)
+    row(halving)            \
+    /* end of the table */
 
 #define DECLARE_METHOD(name) extern const nni_search_method nni_search_method_##name;
 #define METHOD_ENTRY(name) &nni_search_method_##name,
