@@ -1,7 +1,8 @@
 /* What a search shows: trials.csv (one row per trial, in trial order), best.yaml (the
  * winning trial's configuration, ready for `nntrain train`), the leaderboard (also what
- * --status prints of a search directory), and the plan that --dry-run prints. Files are written to a temporary name, fsync'ed and renamed, so
- * a reader sees the previous version or the new one, never half of one. */
+ * --status prints of a search directory), and the plan that --dry-run prints. Files are
+ * written to a temporary name, fsync'ed and renamed, so a reader sees the previous version
+ * or the new one, never half of one. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

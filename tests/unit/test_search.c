@@ -90,7 +90,8 @@ static void test_whole_sections_as_values(void **state)
     nn_error err = {0};
     nn_search *s = parse(BASE "search:\n"
                               "  parameters:\n"
-                              "    train.optimizer: {values: [{type: sgd, lr: 0.1}, {type: adam}]}\n",
+                              "    train.optimizer:\n"
+                              "      {values: [{type: sgd, lr: 0.1}, {type: adam}]}\n",
                          &err);
     assert_non_null(s);
     nn_cfg *cfg = NULL;
@@ -186,7 +187,8 @@ static void expect_error(const char *search_section, const char *fragment)
 static void test_config_errors(void **state)
 {
     (void)state;
-    expect_error("search: {parameters: {train.epochs: [1, 2]}, metod: grid}", "did you mean 'method'");
+    expect_error("search: {parameters: {train.epochs: [1, 2]}, metod: grid}",
+                 "did you mean 'method'");
     expect_error("search: {method: grid, parameters: {train.optimizer.lr: {distribution: uniform, "
                  "min: 0.1, max: 0.2}}}", "values: [...] for every parameter");
     expect_error("search: {method: random, parameters: {train.optimizer.lr: [0.1]}}",
