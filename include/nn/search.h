@@ -1,4 +1,4 @@
-/* Hyperparameter search: the `search:` section of a config (DESIGN.md section 8).
+/* Hyperparameter search: the `search:` section of a config.
  *
  *   search:
  *     method: grid              # grid | random | halving
@@ -81,25 +81,15 @@ typedef struct nn_search_outcome {
 nn_status nn_search_run(nn_search *search, const nn_comm *world, const nn_search_options *opts,
                         nn_search_outcome *outcome, nn_error *err);
 
+/* The methods (search.method) with what each does and the keys it reads, one indented
+ * entry each: the list `nntrain search --help` shows. */
+void nn_search_print_methods(FILE *out);
+
 /* The leaderboard of a search directory (running or not). */
 nn_status nn_search_print_status(const char *dir, FILE *out, nn_error *err);
 
 /* Fits a Gaussian process to the finished trials of a grid or random search and prints the
  * predicted metric of the `top` best configurations not yet run. */
 nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_error *err);
-
-/* ---- Surrogate model ------------------------------------------------------------------
- * A Gaussian process with a squared-exponential kernel on encoded parameters; its length
- * scale and noise are chosen by marginal likelihood, targets are standardized. */
-typedef struct nn_gp nn_gp;
-
-/* x: n rows of d features. */
-nn_status nn_gp_fit(const double *x, const double *y, int n, int d, nn_gp **out,
-                    nn_error *err);
-void nn_gp_predict(const nn_gp *gp, const double *x, double *mean, double *sd);
-/* Root mean squared leave-one-out error, in the units of y. */
-double nn_gp_loo_rmse(const nn_gp *gp);
-double nn_gp_length_scale(const nn_gp *gp);
-void nn_gp_free(nn_gp *gp);
 
 #endif

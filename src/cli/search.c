@@ -15,9 +15,9 @@ static void usage(FILE *out)
             "       nntrain search --status DIR\n"
             "       nntrain search --predict DIR [--top N]\n"
             "\n"
-            "  CONFIG's search: section names the method (grid, random, halving), the metric\n"
-            "  (val_loss or val_accuracy), the parameters (any config key) and the ranks per\n"
-            "  trial; under mpirun the world is split into groups that train trials while\n"
+            "  CONFIG's search: section names the method, the metric (val_loss or\n"
+            "  val_accuracy), the parameters (any config key) and the ranks per trial;\n"
+            "  under mpirun the world is split into groups that train trials while\n"
             "  rank 0 coordinates. Results go to search.dir (default searches/<name>):\n"
             "  trials.csv, best.yaml, trial-NNN/ runs. Running the same command again\n"
             "  resumes an interrupted search.\n"
@@ -25,7 +25,10 @@ static void usage(FILE *out)
             "  --final-test  evaluate the best trial on the test split at the end\n"
             "  --status DIR  print the leaderboard of a search directory\n"
             "  --predict DIR fit a surrogate to the finished trials and rank configurations\n"
-            "                not yet run by their predicted metric (--top N: how many)\n");
+            "                not yet run by their predicted metric (--top N: how many)\n"
+            "\n"
+            "  search.method (the first is the default):\n");
+    nn_search_print_methods(out);
 }
 
 /* Flags taking a value: the value follows the flag. */

@@ -18,20 +18,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "search/search_internal.h"
+#include "search/journal.h"
+#include "search/method.h"
 
 #define MAGIC "nntrain-search 1 "
 
-void journal_header(const nn_search *s, char *out, size_t size)
+void nni_journal_header(const nn_search *s, char *out, size_t size)
 {
     snprintf(out, size, MAGIC "method=%s trials=%d space=%016llx base=%016llx",
-             search_method_name(s), s->n_trials, (unsigned long long)s->space_hash,
+             s->method->name, s->n_trials, (unsigned long long)s->space_hash,
              (unsigned long long)s->base_hash);
 }
 
 static const char *const outcome_names[] = {"ok", "failed", "interrupted"};
 
-static void format_event(const search_event *e, char *line, size_t size)
+static void format_event(const nni_search_event *e, char *line, size_t size)
 {
     if (e->kind == EVENT_START) {
         snprintf(line, size, "start trial=%d rung=%d group=%d\n", e->trial, e->rung, e->group);
@@ -49,7 +50,7 @@ static void format_event(const search_event *e, char *line, size_t size)
 }
 
 /* "key=value" fields up to reason=, which takes the rest of the line. */
-static int parse_event(char *line, search_event *e)
+static int parse_event(char *line, nni_search_event *e)
 {
     memset(e, 0, sizeof *e);
     e->metric = NAN;
@@ -105,9 +106,9 @@ static int parse_event(char *line, search_event *e)
            e->rung < SEARCH_MAX_RUNGS;
 }
 
-nn_status journal_read(const char *path, char *header, size_t header_size,
-                       void (*visit)(void *ctx, const search_event *event), void *ctx,
-                       nn_error *err)
+nn_status nni_journal_read(const char *path, char *header, size_t header_size,
+                           void (*visit)(void *ctx, const nni_search_event *event), void *ctx,
+                           nn_error *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
@@ -132,7 +133,7 @@ nn_status journal_read(const char *path, char *header, size_t header_size,
             snprintf(header, header_size, "%s", line);
             continue;
         }
-        search_event e;
+        nni_search_event e;
         if (!parse_event(line, &e)) {
             st = nn_fail(err, NN_ERR_DATA, "%s:%d: unreadable journal line", path, number);
             break;
@@ -179,7 +180,8 @@ static nn_status cut_unfinished_line(int fd, const char *path, nn_error *err)
     return NN_OK;
 }
 
-nn_status journal_open(const char *path, const char *header, search_journal *j, nn_error *err)
+nn_status nni_journal_open(const char *path, const char *header, nni_search_journal *j,
+                           nn_error *err)
 {
     j->fd = -1;
     snprintf(j->path, sizeof j->path, "%s", path);
@@ -194,11 +196,11 @@ nn_status journal_open(const char *path, const char *header, search_journal *j, 
         st = write_all(j->fd, line, path, err);
     }
     if (st)
-        journal_close(j);
+        nni_journal_close(j);
     return st;
 }
 
-nn_status journal_append(search_journal *j, const search_event *event, nn_error *err)
+nn_status nni_journal_append(nni_search_journal *j, const nni_search_event *event, nn_error *err)
 {
     char line[2048];
     format_event(event, line, sizeof line);
@@ -207,7 +209,7 @@ nn_status journal_append(search_journal *j, const search_event *event, nn_error 
     return write_all(j->fd, line, j->path, err);
 }
 
-void journal_close(search_journal *j)
+void nni_journal_close(nni_search_journal *j)
 {
     if (j->fd >= 0)
         close(j->fd);

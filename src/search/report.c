@@ -1,16 +1,17 @@
 /* What a search shows: trials.csv (one row per trial, in trial order), best.yaml (the
- * winning trial's configuration, ready for `nntrain train`), the leaderboard, and the plan
- * that --dry-run prints. Files are written to a temporary name, fsync'ed and renamed, so
- * a reader sees the previous version or the new one, never half of one. */
-#include <errno.h>
-#include <fcntl.h>
+ * winning trial's configuration, ready for `nntrain train`), the leaderboard (also what
+ * --status prints of a search directory), and the plan that --dry-run prints. Files are
+ * written to a temporary name, fsync'ed and renamed, so a reader sees the previous version
+ * or the new one, never half of one. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/files.h"
-#include "search/search_internal.h"
+#include "search/coordinator.h"
+#include "search/directory.h"
+#include "search/method.h"
+#include "search/report.h"
 
 /* ---- a growing text buffer --------------------------------------------------------------- */
 
@@ -61,7 +62,7 @@ static void put_csv(text *t, const char *cell)
     put(t, "\"", 1);
 }
 
-const char *report_failure_kind(int status)
+const char *nni_report_failure_kind(int status)
 {
     switch (status) {
     case NN_ERR_CONFIG:
@@ -85,7 +86,7 @@ static void format_metric(char *out, size_t size, double value)
         snprintf(out, size, "%.10g", value);
 }
 
-static nn_status write_csv(const trial_table *table, const char *dir, nn_error *err)
+static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_error *err)
 {
     const nn_search *s = table->search;
     text t = {0};
@@ -98,20 +99,20 @@ static nn_status write_csv(const trial_table *table, const char *dir, nn_error *
     puts_text(&t, s->metric);
     puts_text(&t, ",best_epoch,epochs,seconds,group,reason\n");
     for (int k = 1; k <= table->n; k++) {
-        const trial_record *r = &table->t[k - 1];
+        const nni_trial_record *r = &table->t[k - 1];
         char cell[512];
         snprintf(cell, sizeof cell, "%d", k);
         puts_text(&t, cell);
         for (int p = 0; p < s->n_params; p++) {
-            search_param_text(s, p, k, cell, sizeof cell);
+            nni_search_param_text(s, p, k, cell, sizeof cell);
             put(&t, ",", 1);
             put_csv(&t, cell);
         }
         int best_epoch, epochs;
-        double metric = trials_metric(table, k, &best_epoch, &epochs);
+        double metric = nni_trials_metric(table, k, &best_epoch, &epochs);
         char value[64];
         format_metric(value, sizeof value, r->state == TRIAL_FAILED ? NAN : metric);
-        snprintf(cell, sizeof cell, ",%s,%s,", trials_state_name(r->state), value);
+        snprintf(cell, sizeof cell, ",%s,%s,", nni_trials_state_name(r->state), value);
         puts_text(&t, cell);
         if (r->last_result >= 0 && r->state != TRIAL_FAILED)
             snprintf(cell, sizeof cell, "%d,%d,", best_epoch, epochs);
@@ -134,13 +135,13 @@ static nn_status write_csv(const trial_table *table, const char *dir, nn_error *
     return st;
 }
 
-static nn_status write_best(const trial_table *table, const char *dir, nn_error *err)
+static nn_status write_best(const nni_trial_table *table, const char *dir, nn_error *err)
 {
-    int best = trials_best(table);
+    int best = nni_trials_best(table);
     if (!best)
         return NN_OK;
     nn_cfg *cfg = NULL;
-    nn_status st = search_build_config(table->search, best, &cfg, err);
+    nn_status st = nni_search_build_config(table->search, best, &cfg, err);
     if (st)
         return st;
     char *yaml = nn_cfg_to_yaml(cfg);
@@ -148,7 +149,7 @@ static nn_status write_best(const trial_table *table, const char *dir, nn_error 
     if (!yaml)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     int best_epoch, epochs;
-    double metric = trials_metric(table, best, &best_epoch, &epochs);
+    double metric = nni_trials_metric(table, best, &best_epoch, &epochs);
     text t = {0};
     char line[1024];
     snprintf(line, sizeof line, "# best trial %d of the search in %s: %s %.6g at epoch %d of "
@@ -165,7 +166,7 @@ static nn_status write_best(const trial_table *table, const char *dir, nn_error 
     return st;
 }
 
-nn_status report_write_files(const trial_table *table, const char *dir, nn_error *err)
+nn_status nni_report_write_files(const nni_trial_table *table, const char *dir, nn_error *err)
 {
     nn_status st = write_csv(table, dir, err);
     return st ? st : write_best(table, dir, err);
@@ -173,7 +174,7 @@ nn_status report_write_files(const trial_table *table, const char *dir, nn_error
 
 /* ---- aligned tables -------------------------------------------------------------------- */
 
-int table_alloc(text_table *g, int rows, int cols)
+int nni_text_table_alloc(nni_text_table *g, int rows, int cols)
 {
     g->rows = rows;
     g->cols = cols;
@@ -181,7 +182,7 @@ int table_alloc(text_table *g, int rows, int cols)
     return g->cells != NULL;
 }
 
-void table_set(text_table *g, int row, int col, const char *value)
+void nni_text_table_set(nni_text_table *g, int row, int col, const char *value)
 {
     size_t n = strlen(value);
     char *copy = malloc(n + 1);
@@ -190,7 +191,7 @@ void table_set(text_table *g, int row, int col, const char *value)
     g->cells[(size_t)row * (size_t)g->cols + (size_t)col] = copy;
 }
 
-void table_print(const text_table *g, int left_from, FILE *out)
+void nni_text_table_print(const nni_text_table *g, int left_from, FILE *out)
 {
     int *width = calloc((size_t)g->cols, sizeof *width);
     size_t line_size = 2;
@@ -219,7 +220,7 @@ void table_print(const text_table *g, int left_from, FILE *out)
     free(width);
 }
 
-void table_free(text_table *g)
+void nni_text_table_free(nni_text_table *g)
 {
     for (int i = 0; g->cells && i < g->rows * g->cols; i++)
         free(g->cells[i]);
@@ -228,12 +229,12 @@ void table_free(text_table *g)
 
 /* ---- the leaderboard ------------------------------------------------------------------- */
 
-void report_leaderboard(const trial_table *table, FILE *out, int max_rows)
+void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_rows)
 {
     const nn_search *s = table->search;
     int counts[TRIAL_FAILED + 1];
-    trials_count(table, counts);
-    fprintf(out, "search %s: %s, %d trial%s:", s->dir, search_method_name(s), table->n,
+    nni_trials_count(table, counts);
+    fprintf(out, "search %s: %s, %d trial%s:", s->dir, s->method->name, table->n,
             table->n == 1 ? "" : "s");
     const char *sep = " ";
     static const trial_state shown[] = {TRIAL_FINISHED, TRIAL_PRUNED, TRIAL_WAITING,
@@ -242,7 +243,7 @@ void report_leaderboard(const trial_table *table, FILE *out, int max_rows)
     for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++) {
         if (!counts[shown[i]])
             continue;
-        fprintf(out, "%s%d %s", sep, counts[shown[i]], trials_state_name(shown[i]));
+        fprintf(out, "%s%d %s", sep, counts[shown[i]], nni_trials_state_name(shown[i]));
         sep = ", ";
     }
     fprintf(out, "; metric %s (%s)\n", s->metric, s->maximize ? "maximize" : "minimize");
@@ -251,61 +252,61 @@ void report_leaderboard(const trial_table *table, FILE *out, int max_rows)
     int rows = table->n;
     if (max_rows > 0 && rows > max_rows)
         rows = max_rows;
-    text_table g = {0};
+    nni_text_table g = {0};
     const int fixed = 8;
-    if (!order || !table_alloc(&g, rows + 1, fixed + s->n_params)) {
+    if (!order || !nni_text_table_alloc(&g, rows + 1, fixed + s->n_params)) {
         free(order);
         return;
     }
-    trials_ranking(table, order);
+    nni_trials_ranking(table, order);
     static const char *const heads[] = {"rank", "trial", "", "best_epoch", "epochs", "seconds",
                                         "group", "status"};
     for (int c = 0; c < fixed; c++)
-        table_set(&g, 0, c, c == 2 ? s->metric : heads[c]);
+        nni_text_table_set(&g, 0, c, c == 2 ? s->metric : heads[c]);
     for (int p = 0; p < s->n_params; p++)
-        table_set(&g, 0, fixed + p, s->params[p].path);
+        nni_text_table_set(&g, 0, fixed + p, s->params[p].path);
     for (int i = 0; i < rows; i++) {
         int k = order[i];
-        const trial_record *r = &table->t[k - 1];
+        const nni_trial_record *r = &table->t[k - 1];
         char cell[512];
         int best_epoch, epochs;
-        double metric = trials_metric(table, k, &best_epoch, &epochs);
+        double metric = nni_trials_metric(table, k, &best_epoch, &epochs);
         int has = r->last_result >= 0 && r->state != TRIAL_FAILED;
         snprintf(cell, sizeof cell, "%d", i + 1);
-        table_set(&g, i + 1, 0, r->state == TRIAL_FINISHED ? cell : "-");
+        nni_text_table_set(&g, i + 1, 0, r->state == TRIAL_FINISHED ? cell : "-");
         snprintf(cell, sizeof cell, "%d", k);
-        table_set(&g, i + 1, 1, cell);
+        nni_text_table_set(&g, i + 1, 1, cell);
         snprintf(cell, sizeof cell, "%.4f", metric);
-        table_set(&g, i + 1, 2, has && !isnan(metric) ? cell : "-");
+        nni_text_table_set(&g, i + 1, 2, has && !isnan(metric) ? cell : "-");
         snprintf(cell, sizeof cell, "%d", best_epoch);
-        table_set(&g, i + 1, 3, has ? cell : "-");
+        nni_text_table_set(&g, i + 1, 3, has ? cell : "-");
         snprintf(cell, sizeof cell, "%d", epochs);
-        table_set(&g, i + 1, 4, has ? cell : "-");
+        nni_text_table_set(&g, i + 1, 4, has ? cell : "-");
         snprintf(cell, sizeof cell, "%.1f", r->seconds);
-        table_set(&g, i + 1, 5, r->group >= 0 ? cell : "-");
+        nni_text_table_set(&g, i + 1, 5, r->group >= 0 ? cell : "-");
         snprintf(cell, sizeof cell, "%d", r->group);
-        table_set(&g, i + 1, 6, r->group >= 0 ? cell : "-");
-        table_set(&g, i + 1, 7, trials_state_name(r->state));
+        nni_text_table_set(&g, i + 1, 6, r->group >= 0 ? cell : "-");
+        nni_text_table_set(&g, i + 1, 7, nni_trials_state_name(r->state));
         for (int p = 0; p < s->n_params; p++) {
-            search_param_text(s, p, k, cell, sizeof cell);
-            table_set(&g, i + 1, fixed + p, cell);
+            nni_search_param_text(s, p, k, cell, sizeof cell);
+            nni_text_table_set(&g, i + 1, fixed + p, cell);
         }
     }
-    table_print(&g, 7, out);
-    table_free(&g);
+    nni_text_table_print(&g, 7, out);
+    nni_text_table_free(&g);
     if (rows < table->n)
         fprintf(out, "... %d more in %s/trials.csv\n", table->n - rows, s->dir);
     for (int i = 0; i < table->n; i++) {
-        const trial_record *r = &table->t[order[i] - 1];
+        const nni_trial_record *r = &table->t[order[i] - 1];
         if (r->state == TRIAL_FAILED)
-            fprintf(out, "trial %d failed (%s): %s\n", order[i], report_failure_kind(r->status),
+            fprintf(out, "trial %d failed (%s): %s\n", order[i], nni_report_failure_kind(r->status),
                     r->reason);
     }
     free(order);
-    int best = trials_best(table);
+    int best = nni_trials_best(table);
     if (best) {
         int best_epoch, epochs;
-        double metric = trials_metric(table, best, &best_epoch, &epochs);
+        double metric = nni_trials_metric(table, best, &best_epoch, &epochs);
         fprintf(out, "best: trial %d, %s %.4f at epoch %d (%s/trial-%03d); config: %s/best.yaml\n",
                 best, s->metric, metric, best_epoch, s->dir, best, s->dir);
     }
@@ -325,34 +326,23 @@ static void describe_ranks(char *out, size_t size, int first, int count)
 nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn_error *err)
 {
     int groups = 0;
-    nn_status st = search_layout(s, world_size, &groups, err);
+    nn_status st = nni_search_layout(s, world_size, &groups, err);
     if (st)
         return st;
     fprintf(out, "search: %s over %d parameter%s, %d trial%s; metric %s (%s); directory %s\n",
-            search_method_name(s), s->n_params, s->n_params == 1 ? "" : "s", s->n_trials,
+            s->method->name, s->n_params, s->n_params == 1 ? "" : "s", s->n_trials,
             s->n_trials == 1 ? "" : "s", s->metric, s->maximize ? "maximize" : "minimize",
             s->dir);
     if (s->random_draws)
         fprintf(out, "draws: seed %llu (trial k, parameter p: stream (seed, search, 0, k, p))\n",
                 (unsigned long long)s->seed);
-    if (s->method == METHOD_HALVING) {
-        long long total = 0;
-        fprintf(out, "rungs:");
-        for (int k = 0; k < s->n_rungs; k++) {
-            fprintf(out, "%s %d trial%s to epoch %d", k ? "," : "", s->rung_size[k],
-                    s->rung_size[k] == 1 ? "" : "s", s->rung_epochs[k]);
-            total += (long long)s->rung_size[k] *
-                     (s->rung_epochs[k] - (k ? s->rung_epochs[k - 1] : 0));
-        }
-        fprintf(out, " (at most %lld trial-epochs; %lld for every trial to epoch %d)\n", total,
-                (long long)s->n_trials * s->rung_epochs[s->n_rungs - 1],
-                s->rung_epochs[s->n_rungs - 1]);
-    }
+    if (s->method->describe_plan)
+        s->method->describe_plan(s, out);
     fprintf(out, "layout: %d rank%s, %d per trial, %d group%s:", world_size,
             world_size == 1 ? "" : "s", s->ranks_per_trial, groups, groups == 1 ? "" : "s");
     for (int g = 0; g < groups; g++) {
         char ranks[64];
-        int first = search_group_first_rank(s, g);
+        int first = nni_search_group_first_rank(s, g);
         describe_ranks(ranks, sizeof ranks, first, s->ranks_per_trial);
         fprintf(out, "%s group %d: %s%s", g ? "," : "", g, ranks,
                 first == 0 ? " (rank 0 also coordinates)" : "");
@@ -361,32 +351,52 @@ nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn
         fprintf(out, "; rank 0 coordinates only");
     fprintf(out, "\n");
 
-    text_table g = {0};
-    if (!table_alloc(&g, s->n_trials + 1, s->n_params + 2))
+    nni_text_table g = {0};
+    if (!nni_text_table_alloc(&g, s->n_trials + 1, s->n_params + 2))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    table_set(&g, 0, 0, "trial");
+    nni_text_table_set(&g, 0, 0, "trial");
     for (int p = 0; p < s->n_params; p++)
-        table_set(&g, 0, p + 1, s->params[p].path);
-    table_set(&g, 0, s->n_params + 1, "");
+        nni_text_table_set(&g, 0, p + 1, s->params[p].path);
+    nni_text_table_set(&g, 0, s->n_params + 1, "");
     for (int k = 1; k <= s->n_trials; k++) {
         char cell[512];
         snprintf(cell, sizeof cell, "%d", k);
-        table_set(&g, k, 0, cell);
+        nni_text_table_set(&g, k, 0, cell);
         for (int p = 0; p < s->n_params; p++) {
-            search_param_text(s, p, k, cell, sizeof cell);
-            table_set(&g, k, p + 1, cell);
+            nni_search_param_text(s, p, k, cell, sizeof cell);
+            nni_text_table_set(&g, k, p + 1, cell);
         }
         nn_cfg *cfg = NULL;
         nn_error why = {0};
-        if (search_build_config(s, k, &cfg, &why))
+        if (nni_search_build_config(s, k, &cfg, &why))
             snprintf(cell, sizeof cell, "does not fit the config: %.480s", why.msg);
         else
             cell[0] = '\0';
         nn_cfg_free(cfg);
-        table_set(&g, k, s->n_params + 1, cell);
+        nni_text_table_set(&g, k, s->n_params + 1, cell);
     }
-    table_print(&g, 1, out);
-    table_free(&g);
+    nni_text_table_print(&g, 1, out);
+    nni_text_table_free(&g);
     fflush(out);
+    return NN_OK;
+}
+
+/* ---- --status ------------------------------------------------------------------------- */
+
+nn_status nn_search_print_status(const char *dir, FILE *out, nn_error *err)
+{
+    nn_search *s = NULL;
+    nni_trial_table table;
+    nn_status st = nni_search_load_dir(dir, &s, &table, err);
+    if (st)
+        return st;
+    nni_report_leaderboard(&table, out, 0);
+    int counts[TRIAL_FAILED + 1];
+    nni_trials_count(&table, counts);
+    if (counts[TRIAL_STARTED])
+        fprintf(out, "(started: training now, or stopped with the job; a re-run continues "
+                     "them from their checkpoints)\n");
+    nni_trials_free(&table);
+    nn_search_free(s);
     return NN_OK;
 }

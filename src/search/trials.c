@@ -1,16 +1,14 @@
 /* The state of every trial, derived from the journal's events alone: a live search and a
  * resumed one (which replays the journal) go through the same function, so they reach the
- * same decisions. Successive halving's promotions are a pure function of the rung results:
- * when every trial of rung k has a result (or failed, or stopped early), the best
- * rung_size[k + 1] of them by the metric (ties: the lower trial number) go on to rung k + 1
- * and the others are pruned. */
+ * same decisions. Promotions from rung to rung are the method's (nni_search_method.promote,
+ * a pure function of the rung results). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/search_internal.h"
+#include "search/method.h"
 
-nn_status trials_init(trial_table *table, const nn_search *s, nn_error *err)
+nn_status nni_trials_init(nni_trial_table *table, const nn_search *s, nn_error *err)
 {
     memset(table, 0, sizeof *table);
     table->search = s;
@@ -20,26 +18,26 @@ nn_status trials_init(trial_table *table, const nn_search *s, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     for (int i = 0; i < table->n; i++)
         table->t[i].group = -1;
-    trials_derive(table);
+    nni_trials_derive(table);
     return NN_OK;
 }
 
-void trials_free(trial_table *table)
+void nni_trials_free(nni_trial_table *table)
 {
     free(table->t);
     memset(table, 0, sizeof *table);
 }
 
-void trials_apply(trial_table *table, const search_event *e)
+void nni_trials_apply(nni_trial_table *table, const nni_search_event *e)
 {
     if (e->trial < 1 || e->trial > table->n || e->rung >= table->search->n_rungs)
         return; /* not a trial of this space (the journal header is checked before) */
-    trial_record *r = &table->t[e->trial - 1];
+    nni_trial_record *r = &table->t[e->trial - 1];
     r->group = e->group;
     if (e->kind == EVENT_START) {
         r->open_starts++;
         r->running = table->live;
-        trials_derive(table);
+        nni_trials_derive(table);
         return;
     }
     r->open_starts = 0;
@@ -65,65 +63,27 @@ void trials_apply(trial_table *table, const search_event *e)
     case OUTCOME_INTERRUPTED:
         break; /* continues from its checkpoint */
     }
-    trials_derive(table);
+    nni_trials_derive(table);
 }
 
-static int better(double a, double b, int maximize)
+int nni_search_better(double a, double b, int maximize)
 {
     if (isnan(a) || isnan(b))
         return !isnan(a) && isnan(b);
     return maximize ? a > b : a < b;
 }
 
-typedef struct rank_key {
-    int trial;
-    double metric;
-} rank_key;
-
-static int maximize_order; /* qsort has no context argument in C11 */
-
-static int compare_keys(const void *pa, const void *pb)
-{
-    const rank_key *a = pa, *b = pb;
-    if (better(a->metric, b->metric, maximize_order))
-        return -1;
-    if (better(b->metric, a->metric, maximize_order))
-        return 1;
-    return a->trial - b->trial;
-}
-
-void trials_derive(trial_table *table)
+void nni_trials_derive(nni_trial_table *table)
 {
     const nn_search *s = table->search;
     const int last = s->n_rungs - 1;
-    int decided[SEARCH_MAX_RUNGS] = {0};
     for (int i = 0; i < table->n; i++)
         table->t[i].rung = 0;
-    rank_key *keys = malloc((size_t)(table->n ? table->n : 1) * sizeof *keys);
-    for (int k = 0; k < last && keys; k++) {
-        int resolved = 1, n_keys = 0;
-        for (int i = 0; i < table->n && resolved; i++) {
-            trial_record *r = &table->t[i];
-            if (r->rung != k)
-                continue;
-            /* Only what happened at rung k counts: later results do not change the
-             * decision (a resumed search replays to the same promotions). */
-            int stopped_here = r->stopped_early && r->stopped_rung == k;
-            resolved = (r->failed && r->failed_rung == k) || r->has_result[k];
-            if (r->has_result[k] && !stopped_here)
-                keys[n_keys++] = (rank_key){i + 1, r->rung_metric[k]};
-        }
-        if (!resolved)
-            break;
-        maximize_order = s->maximize;
-        qsort(keys, (size_t)n_keys, sizeof *keys, compare_keys);
-        for (int j = 0; j < n_keys && j < s->rung_size[k + 1]; j++)
-            table->t[keys[j].trial - 1].rung = k + 1;
-        decided[k] = 1;
-    }
-    free(keys);
+    memset(table->rung_decided, 0, sizeof table->rung_decided);
+    if (s->method->promote)
+        s->method->promote(table);
     for (int i = 0; i < table->n; i++) {
-        trial_record *r = &table->t[i];
+        nni_trial_record *r = &table->t[i];
         r->last_result = -1;
         for (int k = 0; k <= last; k++)
             if (r->has_result[k])
@@ -133,7 +93,7 @@ void trials_derive(trial_table *table)
         else if (r->stopped_early || r->has_result[last])
             r->state = TRIAL_FINISHED;
         else if (r->has_result[r->rung])
-            r->state = decided[r->rung] ? TRIAL_PRUNED : TRIAL_WAITING;
+            r->state = table->rung_decided[r->rung] ? TRIAL_PRUNED : TRIAL_WAITING;
         else if (r->running)
             r->state = TRIAL_RUNNING;
         else if (r->open_starts > 0)
@@ -143,12 +103,16 @@ void trials_derive(trial_table *table)
     }
 }
 
-int trials_next(const trial_table *table, int *trial, int *rung)
+int nni_trials_next(const nni_trial_table *table, int *trial, int *rung)
 {
-    int found = 0, running = 0;
+    return table->search->method->next(table, trial, rung);
+}
+
+int nni_trials_next_pending(const nni_trial_table *table, int *trial, int *rung)
+{
+    int found = 0;
     for (int i = 0; i < table->n; i++) {
-        const trial_record *r = &table->t[i];
-        running |= r->state == TRIAL_RUNNING;
+        const nni_trial_record *r = &table->t[i];
         if ((r->state == TRIAL_PENDING || r->state == TRIAL_STARTED) &&
             (!found || r->rung < *rung)) {
             found = 1;
@@ -156,22 +120,27 @@ int trials_next(const trial_table *table, int *trial, int *rung)
             *rung = r->rung;
         }
     }
-    if (found)
-        return 1;
-    /* Only successive halving makes new work out of results. */
-    return running && table->search->method == METHOD_HALVING ? 0 : -1;
+    return found ? 1 : -1;
 }
 
-void trials_count(const trial_table *table, int counts[TRIAL_FAILED + 1])
+int nni_trials_any_running(const nni_trial_table *table)
+{
+    for (int i = 0; i < table->n; i++)
+        if (table->t[i].state == TRIAL_RUNNING)
+            return 1;
+    return 0;
+}
+
+void nni_trials_count(const nni_trial_table *table, int counts[TRIAL_FAILED + 1])
 {
     memset(counts, 0, sizeof(int) * (TRIAL_FAILED + 1));
     for (int i = 0; i < table->n; i++)
         counts[table->t[i].state]++;
 }
 
-double trials_metric(const trial_table *table, int trial, int *best_epoch, int *epochs)
+double nni_trials_metric(const nni_trial_table *table, int trial, int *best_epoch, int *epochs)
 {
-    const trial_record *r = &table->t[trial - 1];
+    const nni_trial_record *r = &table->t[trial - 1];
     int k = r->last_result;
     if (best_epoch)
         *best_epoch = k >= 0 ? r->rung_best_epoch[k] : 0;
@@ -180,15 +149,15 @@ double trials_metric(const trial_table *table, int trial, int *best_epoch, int *
     return k >= 0 ? r->rung_metric[k] : NAN;
 }
 
-int trials_best(const trial_table *table)
+int nni_trials_best(const nni_trial_table *table)
 {
     int best = 0;
     double best_metric = NAN;
     for (int i = 0; i < table->n; i++) {
         if (table->t[i].state != TRIAL_FINISHED)
             continue;
-        double m = trials_metric(table, i + 1, NULL, NULL);
-        if (!isnan(m) && (!best || better(m, best_metric, table->search->maximize))) {
+        double m = nni_trials_metric(table, i + 1, NULL, NULL);
+        if (!isnan(m) && (!best || nni_search_better(m, best_metric, table->search->maximize))) {
             best = i + 1;
             best_metric = m;
         }
@@ -196,14 +165,14 @@ int trials_best(const trial_table *table)
     return best;
 }
 
-const char *trials_state_name(trial_state state)
+const char *nni_trials_state_name(trial_state state)
 {
     static const char *const names[] = {"pending", "started", "running", "waiting",
                                         "finished", "pruned", "failed"};
     return names[state];
 }
 
-static const trial_table *ranking_table;
+static const nni_trial_table *ranking_table;
 
 static int state_class(trial_state state)
 {
@@ -223,24 +192,24 @@ static int state_class(trial_state state)
 static int compare_ranking(const void *pa, const void *pb)
 {
     int a = *(const int *)pa, b = *(const int *)pb;
-    const trial_record *ra = &ranking_table->t[a - 1], *rb = &ranking_table->t[b - 1];
+    const nni_trial_record *ra = &ranking_table->t[a - 1], *rb = &ranking_table->t[b - 1];
     int ca = state_class(ra->state), cb = state_class(rb->state);
     if (ca != cb)
         return ca - cb;
     if (ca == 1 && ra->last_result != rb->last_result)
         return rb->last_result - ra->last_result;
     if (ca <= 1) {
-        double ma = trials_metric(ranking_table, a, NULL, NULL);
-        double mb = trials_metric(ranking_table, b, NULL, NULL);
-        if (better(ma, mb, ranking_table->search->maximize))
+        double ma = nni_trials_metric(ranking_table, a, NULL, NULL);
+        double mb = nni_trials_metric(ranking_table, b, NULL, NULL);
+        if (nni_search_better(ma, mb, ranking_table->search->maximize))
             return -1;
-        if (better(mb, ma, ranking_table->search->maximize))
+        if (nni_search_better(mb, ma, ranking_table->search->maximize))
             return 1;
     }
     return a - b;
 }
 
-void trials_ranking(const trial_table *table, int *order)
+void nni_trials_ranking(const nni_trial_table *table, int *order)
 {
     for (int i = 0; i < table->n; i++)
         order[i] = i + 1;

@@ -5,8 +5,7 @@
  * of positive numbers spanning a factor of 10 or more, such as learning rates), standardized
  * over the finished trials; any other parameter is one-hot over its values, scaled so two
  * different values are at distance 1. The kernel is exp(-|a - b|^2 / (2 l^2)) on standardized
- * targets; the length scale l and the noise variance are picked from a small grid by the log
- * marginal likelihood.
+ * targets (search/gp.c).
  *
  * Candidates: the grid points and random draws not yet run, and, for a grid, the points
  * between its values (the midpoint of each pair of neighbouring numeric values, geometric
@@ -16,203 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "search/search_internal.h"
+#include "search/directory.h"
+#include "search/gp.h"
+#include "search/method.h"
+#include "search/report.h"
 
 #define TEXT 128
-#define PI 3.14159265358979323846
 #define SQRT_HALF 0.70710678118654752440
 #define MAX_CANDIDATES 5000
 #define MAX_FIT 400
-
-/* ---- the Gaussian process ------------------------------------------------------------- */
-
-struct nn_gp {
-    int n, d;
-    double *x, *alpha, *chol;
-    double y_mean, y_sd, length, noise, loo_rmse;
-};
-
-void nn_gp_free(nn_gp *gp)
-{
-    if (!gp)
-        return;
-    free(gp->x);
-    free(gp->alpha);
-    free(gp->chol);
-    free(gp);
-}
-
-static double kernel(const double *a, const double *b, int d, double length)
-{
-    double sq = 0;
-    for (int j = 0; j < d; j++)
-        sq += (a[j] - b[j]) * (a[j] - b[j]);
-    return exp(-sq / (2 * length * length));
-}
-
-/* In place: the lower triangle of a becomes L with L L^T = a. 0 when positive definite. */
-static int cholesky(double *a, int n)
-{
-    for (int j = 0; j < n; j++) {
-        double diag = a[(size_t)j * n + j];
-        for (int k = 0; k < j; k++)
-            diag -= a[(size_t)j * n + k] * a[(size_t)j * n + k];
-        if (!(diag > 0))
-            return -1;
-        diag = sqrt(diag);
-        a[(size_t)j * n + j] = diag;
-        for (int i = j + 1; i < n; i++) {
-            double v = a[(size_t)i * n + j];
-            for (int k = 0; k < j; k++)
-                v -= a[(size_t)i * n + k] * a[(size_t)j * n + k];
-            a[(size_t)i * n + j] = v / diag;
-        }
-    }
-    return 0;
-}
-
-static void solve_lower(const double *l, int n, double *b)
-{
-    for (int i = 0; i < n; i++) {
-        double v = b[i];
-        for (int k = 0; k < i; k++)
-            v -= l[(size_t)i * n + k] * b[k];
-        b[i] = v / l[(size_t)i * n + i];
-    }
-}
-
-static void solve_lower_transposed(const double *l, int n, double *b)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        double v = b[i];
-        for (int k = i + 1; k < n; k++)
-            v -= l[(size_t)k * n + i] * b[k];
-        b[i] = v / l[(size_t)i * n + i];
-    }
-}
-
-/* Factorizes K + noise I for the given hyperparameters; returns the log marginal
- * likelihood (-inf when the matrix is not positive definite). */
-static double factorize(const double *x, const double *y, int n, int d, double length,
-                        double noise, double *chol, double *alpha)
-{
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j <= i; j++) {
-            double k = kernel(x + (size_t)i * d, x + (size_t)j * d, d, length);
-            chol[(size_t)i * n + j] = chol[(size_t)j * n + i] = k + (i == j ? noise : 0);
-        }
-    if (cholesky(chol, n))
-        return -INFINITY;
-    memcpy(alpha, y, (size_t)n * sizeof *alpha);
-    solve_lower(chol, n, alpha);
-    double fit = 0, logdet = 0;
-    for (int i = 0; i < n; i++) {
-        fit += alpha[i] * alpha[i];
-        logdet += log(chol[(size_t)i * n + i]);
-    }
-    solve_lower_transposed(chol, n, alpha);
-    return -0.5 * fit - logdet - 0.5 * n * log(2 * PI);
-}
-
-nn_status nn_gp_fit(const double *x, const double *y, int n, int d, nn_gp **out, nn_error *err)
-{
-    *out = NULL;
-    if (n < 1 || d < 1)
-        return nn_fail(err, NN_ERR_CONFIG, "a surrogate needs at least one point and feature");
-    nn_gp *gp = calloc(1, sizeof *gp);
-    double *ys = malloc((size_t)n * sizeof *ys);
-    if (gp) {
-        gp->x = malloc((size_t)n * (size_t)d * sizeof *gp->x);
-        gp->alpha = malloc((size_t)n * sizeof *gp->alpha);
-        gp->chol = malloc((size_t)n * (size_t)n * sizeof *gp->chol);
-    }
-    if (!gp || !ys || !gp->x || !gp->alpha || !gp->chol) {
-        nn_gp_free(gp);
-        free(ys);
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    }
-    gp->n = n;
-    gp->d = d;
-    memcpy(gp->x, x, (size_t)n * (size_t)d * sizeof *x);
-    double mean = 0, var = 0;
-    for (int i = 0; i < n; i++)
-        mean += y[i] / n;
-    for (int i = 0; i < n; i++)
-        var += (y[i] - mean) * (y[i] - mean) / n;
-    gp->y_mean = mean;
-    gp->y_sd = var > 0 ? sqrt(var) : 1;
-    for (int i = 0; i < n; i++)
-        ys[i] = (y[i] - mean) / gp->y_sd;
-    /* Standardized features put two typical points sqrt(2 d) apart. */
-    static const double lengths[] = {0.25, 0.5, 1, 2, 4, 8};
-    static const double noises[] = {1e-4, 1e-3, 1e-2, 1e-1};
-    double best = -INFINITY;
-    for (size_t a = 0; a < sizeof lengths / sizeof *lengths; a++)
-        for (size_t b = 0; b < sizeof noises / sizeof *noises; b++) {
-            double length = lengths[a] * sqrt((double)d);
-            double lml = factorize(gp->x, ys, n, d, length, noises[b], gp->chol, gp->alpha);
-            if (lml > best) {
-                best = lml;
-                gp->length = length;
-                gp->noise = noises[b];
-            }
-        }
-    if (!isfinite(best)) {
-        nn_gp_free(gp);
-        free(ys);
-        return nn_fail(err, NN_ERR_NUMERIC, "the surrogate's kernel matrix is singular");
-    }
-    factorize(gp->x, ys, n, d, gp->length, gp->noise, gp->chol, gp->alpha);
-    /* Leave-one-out residuals in closed form: alpha_i / (K^-1)_ii. */
-    double *column = malloc((size_t)n * sizeof *column);
-    double sq = 0;
-    for (int i = 0; column && i < n; i++) {
-        memset(column, 0, (size_t)n * sizeof *column);
-        column[i] = 1;
-        solve_lower(gp->chol, n, column);
-        double inv_ii = 0;
-        for (int k = 0; k < n; k++)
-            inv_ii += column[k] * column[k];
-        double r = gp->alpha[i] / inv_ii;
-        sq += r * r;
-    }
-    gp->loo_rmse = column ? sqrt(sq / n) * gp->y_sd : NAN;
-    free(column);
-    free(ys);
-    *out = gp;
-    return NN_OK;
-}
-
-void nn_gp_predict(const nn_gp *gp, const double *x, double *mean, double *sd)
-{
-    double *k = malloc((size_t)gp->n * sizeof *k);
-    if (!k) {
-        *mean = *sd = NAN;
-        return;
-    }
-    double m = 0;
-    for (int i = 0; i < gp->n; i++) {
-        k[i] = kernel(x, gp->x + (size_t)i * gp->d, gp->d, gp->length);
-        m += k[i] * gp->alpha[i];
-    }
-    solve_lower(gp->chol, gp->n, k);
-    double var = 1;
-    for (int i = 0; i < gp->n; i++)
-        var -= k[i] * k[i];
-    free(k);
-    *mean = gp->y_mean + gp->y_sd * m;
-    *sd = gp->y_sd * sqrt(var > 0 ? var : 0);
-}
-
-double nn_gp_loo_rmse(const nn_gp *gp)
-{
-    return gp->loo_rmse;
-}
-
-double nn_gp_length_scale(const nn_gp *gp)
-{
-    return gp->length;
-}
 
 /* ---- encoding parameters ------------------------------------------------------------- */
 
@@ -246,7 +57,7 @@ static nn_status plan_encoding(const nn_search *s, encoding *enc, int *n_feature
 {
     int offset = 0;
     for (int p = 0; p < s->n_params; p++) {
-        const search_param *sp = &s->params[p];
+        const nni_search_param *sp = &s->params[p];
         encoding *e = &enc[p];
         e->offset = offset;
         e->width = 1;
@@ -261,7 +72,7 @@ static nn_status plan_encoding(const nn_search *s, encoding *enc, int *n_feature
             int numeric = 1;
             double lo = INFINITY, hi = -INFINITY;
             for (int i = 0; i < sp->n_values; i++) {
-                search_flow_text(nn_cfg_at(sp->values, i), e->categories[i], TEXT);
+                nni_search_flow_text(nn_cfg_at(sp->values, i), e->categories[i], TEXT);
                 double v;
                 if (parse_number(e->categories[i], &v)) {
                     lo = v < lo ? v : lo;
@@ -332,6 +143,21 @@ static char (*add_candidate(candidates *c, const char *source))[TEXT]
     return c->texts + (size_t)c->n++ * c->n_params;
 }
 
+/* The search's own trials that did not run (or did not finish). */
+static void add_trials_not_run(const nn_search *s, const nni_trial_table *table, candidates *c)
+{
+    char source[48];
+    for (int k = 1; k <= table->n; k++) {
+        trial_state st = table->t[k - 1].state;
+        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
+            continue;
+        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
+        char (*texts)[TEXT] = add_candidate(c, source);
+        for (int p = 0; texts && p < s->n_params; p++)
+            nni_search_param_text(s, p, k, texts[p], TEXT);
+    }
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -343,10 +169,10 @@ static int compare_doubles(const void *a, const void *b)
 static int refined_values(const nn_search *s, const encoding *e, int p, char (*out)[TEXT],
                           int cap)
 {
-    const search_param *sp = &s->params[p];
+    const nni_search_param *sp = &s->params[p];
     int n = 0;
     for (int i = 0; i < sp->n_values && n < cap; i++)
-        search_flow_text(nn_cfg_at(sp->values, i), out[n++], TEXT);
+        nni_search_flow_text(nn_cfg_at(sp->values, i), out[n++], TEXT);
     if (e->kind == FEATURE_ONE_HOT || sp->n_values < 2)
         return n;
     double *sorted = malloc((size_t)sp->n_values * sizeof *sorted);
@@ -376,7 +202,7 @@ static int refined_values(const nn_search *s, const encoding *e, int p, char (*o
     return n;
 }
 
-static void grid_candidates(const nn_search *s, const trial_table *table, const encoding *enc,
+static void grid_candidates(const nn_search *s, const nni_trial_table *table, const encoding *enc,
                             candidates *c)
 {
     const int np = s->n_params;
@@ -396,17 +222,7 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
         if (total > MAX_CANDIDATES)
             total = MAX_CANDIDATES + 1;
     }
-    char source[48];
-    /* The grid's own points that did not run. */
-    for (int k = 1; k <= table->n; k++) {
-        trial_state st = table->t[k - 1].state;
-        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
-            continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, trials_state_name(st));
-        char (*texts)[TEXT] = add_candidate(c, source);
-        for (int p = 0; texts && p < np; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
-    }
+    add_trials_not_run(s, table, c);
     if (total <= MAX_CANDIDATES) {
         /* Every combination that uses at least one in-between value. */
         for (long long i = 0; i < total; i++) {
@@ -425,7 +241,7 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
         }
     } else {
         /* Too many: vary one parameter at a time around the best trial. */
-        int best = trials_best(table);
+        int best = nni_trials_best(table);
         for (int p = 0; best && p < np; p++)
             for (int v = s->params[p].n_values; v < count[p]; v++) {
                 char (*texts)[TEXT] = add_candidate(c, "near the best trial");
@@ -433,7 +249,7 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
                     if (q == p)
                         memcpy(texts[q], values[p][v], TEXT);
                     else
-                        search_param_text(s, q, best, texts[q], TEXT);
+                        nni_search_param_text(s, q, best, texts[q], TEXT);
                 }
             }
     }
@@ -442,18 +258,10 @@ static void grid_candidates(const nn_search *s, const trial_table *table, const 
     free(values);
 }
 
-static void random_candidates(const nn_search *s, const trial_table *table, candidates *c)
+static void random_candidates(const nn_search *s, const nni_trial_table *table, candidates *c)
 {
+    add_trials_not_run(s, table, c);
     char source[48];
-    for (int k = 1; k <= table->n; k++) {
-        trial_state st = table->t[k - 1].state;
-        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
-            continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, trials_state_name(st));
-        char (*texts)[TEXT] = add_candidate(c, source);
-        for (int p = 0; texts && p < s->n_params; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
-    }
     int extra = 4 * s->n_trials < 50 ? 50 : 4 * s->n_trials;
     if (extra > 1000)
         extra = 1000;
@@ -461,7 +269,7 @@ static void random_candidates(const nn_search *s, const trial_table *table, cand
         snprintf(source, sizeof source, "draw %d", k);
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < s->n_params; p++)
-            search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_param_text(s, p, k, texts[p], TEXT);
     }
 }
 
@@ -487,7 +295,7 @@ static int compare_fit_rows(const void *pa, const void *pb)
     return a[1] < b[1] ? -1 : 1;
 }
 
-static nn_status predict(const nn_search *s, const trial_table *table, int top, FILE *out,
+static nn_status predict(const nn_search *s, const nni_trial_table *table, int top, FILE *out,
                          nn_error *err)
 {
     const int np = s->n_params;
@@ -497,7 +305,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     int n = 0;
     for (int k = 1; k <= table->n; k++) {
-        double m = trials_metric(table, k, NULL, NULL);
+        double m = nni_trials_metric(table, k, NULL, NULL);
         if (table->t[k - 1].state == TRIAL_FINISHED && isfinite(m)) {
             rows[n][0] = m;
             rows[n++][1] = k;
@@ -523,7 +331,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     c.sd = malloc((size_t)c.cap * sizeof *c.sd);
     int d = 0;
     nn_status st = NN_OK;
-    nn_gp *gp = NULL;
+    nni_gp *gp = NULL;
     double *x = NULL;
     int *order = NULL;
     if (!enc || !texts || !y || !c.texts || !c.source || !c.mean || !c.sd) {
@@ -535,7 +343,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     for (int i = 0; i < n; i++) {
         y[i] = rows[i][0];
         for (int p = 0; p < np; p++)
-            search_param_text(s, p, (int)rows[i][1], texts[(size_t)i * np + p], TEXT);
+            nni_search_param_text(s, p, (int)rows[i][1], texts[(size_t)i * np + p], TEXT);
     }
     standardize(s, enc, texts, n);
     x = malloc((size_t)(n > 1 ? n : 1) * (size_t)d * sizeof *x);
@@ -545,7 +353,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     }
     for (int i = 0; i < n; i++)
         encode(s, enc, texts + (size_t)i * np, x + (size_t)i * d);
-    if ((st = nn_gp_fit(x, y, n, d, &gp, err)))
+    if ((st = nni_gp_fit(x, y, n, d, &gp, err)))
         goto done;
     if (s->random_draws)
         random_candidates(s, table, &c);
@@ -557,8 +365,8 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     static const char *const kinds[] = {"", " (log10)", " (one-hot)"};
     for (int p = 0; p < np; p++)
         fprintf(out, "%s %s%s", p ? "," : "", s->params[p].path, kinds[enc[p].kind]);
-    fprintf(out, "\nlength scale %.3g, leave-one-out RMSE %.4g (%s)\n", nn_gp_length_scale(gp),
-            nn_gp_loo_rmse(gp), s->metric);
+    fprintf(out, "\nlength scale %.3g, leave-one-out RMSE %.4g (%s)\n", nni_gp_length_scale(gp),
+            nni_gp_loo_rmse(gp), s->metric);
     if (c.n == 0) {
         fprintf(out, "no configurations left to predict\n");
         goto done;
@@ -572,7 +380,7 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     }
     for (int i = 0; i < c.n; i++) {
         encode(s, enc, c.texts + (size_t)i * np, point);
-        nn_gp_predict(gp, point, &c.mean[i], &c.sd[i]);
+        nni_gp_predict(gp, point, &c.mean[i], &c.sd[i]);
         order[i] = i;
     }
     free(point);
@@ -582,29 +390,29 @@ static nn_status predict(const nn_search *s, const trial_table *table, int top, 
     int shown = top > 0 && top < c.n ? top : c.n;
     fprintf(out, "predicted %s for the %d best of %d configuration%s not yet run:\n", s->metric,
             shown, c.n, c.n == 1 ? "" : "s");
-    text_table t = {0};
-    if (!table_alloc(&t, shown + 1, 4 + np)) {
+    nni_text_table t = {0};
+    if (!nni_text_table_alloc(&t, shown + 1, 4 + np)) {
         st = nn_fail(err, NN_ERR_OTHER, "out of memory");
         goto done;
     }
     static const char *const heads[] = {"rank", "predicted", "sd", "source"};
     for (int col = 0; col < 4 + np; col++)
-        table_set(&t, 0, col, col < 4 ? heads[col] : s->params[col - 4].path);
+        nni_text_table_set(&t, 0, col, col < 4 ? heads[col] : s->params[col - 4].path);
     char cell[64];
     for (int r = 0; r < shown; r++) {
         int i = order[r];
         snprintf(cell, sizeof cell, "%d", r + 1);
-        table_set(&t, r + 1, 0, cell);
+        nni_text_table_set(&t, r + 1, 0, cell);
         snprintf(cell, sizeof cell, "%.4f", c.mean[i]);
-        table_set(&t, r + 1, 1, cell);
+        nni_text_table_set(&t, r + 1, 1, cell);
         snprintf(cell, sizeof cell, "%.4f", c.sd[i]);
-        table_set(&t, r + 1, 2, cell);
-        table_set(&t, r + 1, 3, c.source[i]);
+        nni_text_table_set(&t, r + 1, 2, cell);
+        nni_text_table_set(&t, r + 1, 3, c.source[i]);
         for (int p = 0; p < np; p++)
-            table_set(&t, r + 1, 4 + p, c.texts[(size_t)i * np + p]);
+            nni_text_table_set(&t, r + 1, 4 + p, c.texts[(size_t)i * np + p]);
     }
-    table_print(&t, 3, out);
-    table_free(&t);
+    nni_text_table_print(&t, 3, out);
+    nni_text_table_free(&t);
 done:
     for (int p = 0; enc && p < np; p++)
         free(enc[p].categories);
@@ -618,25 +426,32 @@ done:
     free(c.source);
     free(c.mean);
     free(c.sd);
-    nn_gp_free(gp);
+    nni_gp_free(gp);
     fflush(out);
     return st;
+}
+
+static int predicts(const nni_search_method *m, const void *ignored)
+{
+    (void)ignored;
+    return m->no_prediction == NULL;
 }
 
 nn_status nn_search_print_predictions(const char *dir, int top, FILE *out, nn_error *err)
 {
     nn_search *s = NULL;
-    trial_table table;
-    nn_status st = search_load_dir(dir, &s, &table, err);
+    nni_trial_table table;
+    nn_status st = nni_search_load_dir(dir, &s, &table, err);
     if (st)
         return st;
-    if (s->method == METHOD_HALVING)
-        st = nn_fail(err, NN_ERR_CONFIG, "--predict: %s is a halving search, whose trials ran "
-                     "for different numbers of epochs; predictions need a grid or random "
-                     "search", dir);
+    char methods[256];
+    nni_search_method_list(predicts, NULL, methods, sizeof methods);
+    if (s->method->no_prediction)
+        st = nn_fail(err, NN_ERR_CONFIG, "--predict: %s is a %s search, %s; predictions need a "
+                     "%s search", dir, s->method->name, s->method->no_prediction, methods);
     else
         st = predict(s, &table, top, out, err);
-    trials_free(&table);
+    nni_trials_free(&table);
     nn_search_free(s);
     return st;
 }

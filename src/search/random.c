@@ -1,0 +1,71 @@
+/* Random search: search.trials draws. Trial k draws parameter p from the counter-based
+ * stream (seed, NN_RNG_SEARCH, 0, k, p), so trial k is the same on every rank, in every run
+ * and whatever the number of trials (--predict continues the stream past the budget). A
+ * drawn number is kept as the text the trial's config holds: the value trained with is
+ * exactly the value shown, and `nntrain train --set key=<text>` reproduces a trial. */
+#include <math.h>
+
+#include "nn/rng.h"
+#include "search/method.h"
+
+nn_status nni_search_random_count(nn_search *s, const nn_cfg *section, nn_error *err)
+{
+    const nn_cfg *node = nn_cfg_get(section, "trials");
+    int64_t trials = 0;
+    nn_status st = nn_cfg_read_int(section, "trials", 0, &trials, err);
+    if (st)
+        return st;
+    if (trials < 1 || trials > SEARCH_MAX_TRIALS) {
+        char what[64];
+        snprintf(what, sizeof what, "a %s search", s->method->name);
+        return nn_cfg_fail(err, node ? node : section, "%s needs trials: N (1 to %d)",
+                           node ? "search.trials" : what, SEARCH_MAX_TRIALS);
+    }
+    s->random_draws = 1;
+    s->n_trials = (int)trials;
+    return NN_OK;
+}
+
+int nni_search_random_value(const nn_search *s, int p, int64_t t, char *text, size_t size)
+{
+    const nni_search_param *sp = &s->params[p];
+    nn_rng rng = nn_rng_stream(s->seed, NN_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
+    switch (sp->kind) {
+    case PARAM_VALUES:
+        return (int)nn_rng_below(&rng, (uint32_t)sp->n_values);
+    case PARAM_UNIFORM:
+        snprintf(text, size, "%.6g", sp->min + (sp->max - sp->min) * nn_rng_uniform_double(&rng));
+        break;
+    case PARAM_LOG_UNIFORM:
+        snprintf(text, size, "%.6g", exp(log(sp->min) + (log(sp->max) - log(sp->min)) *
+                                                           nn_rng_uniform_double(&rng)));
+        break;
+    case PARAM_INT_UNIFORM:
+        snprintf(text, size, "%lld", (long long)sp->min +
+                 (long long)nn_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
+        break;
+    case PARAM_NORMAL:
+        snprintf(text, size, "%.6g", sp->mu + sp->sigma * (double)nn_rng_normal(&rng));
+        break;
+    }
+    return -1;
+}
+
+static nn_status random_parse(nn_search *s, const nn_cfg *section, nn_error *err)
+{
+    nn_status st = nni_search_random_count(s, section, err);
+    if (!st)
+        nni_search_single_rung(s);
+    return st;
+}
+
+static const char *const random_keys[] = {"trials", NULL};
+
+const nni_search_method nni_search_method_random = {
+    .name = "random",
+    .help = "search.trials draws from the values and distributions",
+    .keys = random_keys,
+    .parse = random_parse,
+    .value = nni_search_random_value,
+    .next = nni_trials_next_pending,
+};
