@@ -28,7 +28,4 @@ nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *d
                        int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
                        uint32_t param_index, nn_error *err);
 
-/* For --help-catalogue: "name(params): description" lines. */
-void nn_init_list(void (*emit)(const char *line, void *ctx), void *ctx);
-
 #endif

@@ -42,6 +42,10 @@ typedef struct nn_layer_ops {
     /* Config keys understood besides the common ones (name, type, inputs, activation,
      * trainable, init, bias_init); NULL-terminated. */
     const char *const *keys;
+    /* For --help-catalogue: those keys with their defaults ("units bias=true"), and one line
+     * saying what the layer computes (and its PyTorch name where it has one). */
+    const char *params;
+    const char *help;
     nn_status (*build)(nn_layer *layer, const nn_cfg *cfg, nn_error *err);
     void (*forward)(nn_layer *layer, const nn_pass *pass);
     void (*backward)(nn_layer *layer, const nn_pass *pass);
@@ -107,7 +111,5 @@ static inline int64_t nn_layer_out_size(const nn_layer *layer)
 
 /* The layer types, looked up by config `type:` (src/layers/registry.c). */
 const nn_layer_ops *nn_layer_find(const char *type);
-/* NULL-terminated list of type names for messages and --help-catalogue. */
-const char *const *nn_layer_type_names(void);
 
 #endif

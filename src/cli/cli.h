@@ -3,6 +3,7 @@
 #define NN_CLI_H
 
 #include <signal.h>
+#include <stdio.h>
 
 #include "nn/config.h"
 #include "nn/dist.h"
@@ -25,6 +26,10 @@ int cli_fail_job(const nn_comm *world, const nn_error *err);
 /* Installs the SIGINT/SIGTERM/SIGUSR1 handlers: the flag is set when a run should
  * checkpoint and stop (a second SIGINT exits at once). */
 const volatile sig_atomic_t *cli_install_stop_signals(void);
+
+/* Every name the config accepts, from the catalogues' tables (nntrain train
+ * --help-catalogue). */
+void cli_print_catalogue(FILE *out);
 
 int cmd_train(int argc, char **argv, const nn_comm *world);
 int cmd_summary(int argc, char **argv, const nn_comm *world);

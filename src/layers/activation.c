@@ -10,6 +10,7 @@
 
 #include "layers/activation.h"
 #include "layers/layer_util.h"
+#include "layers/registry.h"
 #include "model/model_internal.h"
 
 typedef struct act_params {
@@ -120,7 +121,9 @@ ACTIVATION(isrlu, x >= 0.0f ? x : x * isru_scale(x, alpha),
            x >= 0.0f ? dy : dy * isru_scale(x, alpha) * isru_scale(x, alpha) * isru_scale(x, alpha))
 ACTIVATION(sqnl,
            x > 2.0f ? 1.0f : x >= 0.0f ? x - 0.25f * x * x : x >= -2.0f ? x + 0.25f * x * x : -1.0f,
-           x > 2.0f || x < -2.0f ? 0.0f : x >= 0.0f ? dy * (1.0f - 0.5f * x) : dy * (1.0f + 0.5f * x))
+           x > 2.0f || x < -2.0f ? 0.0f
+           : x >= 0.0f          ? dy * (1.0f - 0.5f * x)
+                                : dy * (1.0f + 0.5f * x))
 /* Bipolar ReLU (Eidnes & Nokland, 2017): even units relu(x), odd units -relu(-x), so the
  * layer's mean activation stays near zero. */
 ACTIVATION(bipolar_relu,
@@ -320,19 +323,16 @@ const char *nn_activation_name(int i)
     return act_table[i].name;
 }
 
-void nn_activation_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_activation_catalogue(nni_catalogue_emit emit, void *ctx)
 {
     for (int i = 0; i < N_ACTS; i++) {
-        char line[256];
         const act_entry *e = &act_table[i];
+        char params[64] = "";
         if (e->alpha_key)
-            snprintf(line, sizeof line, "%-14s alpha=%g: %s", e->name, e->default_alpha,
-                     e->formula);
+            snprintf(params, sizeof params, "%s=%g", e->alpha_key, e->default_alpha);
         else if (e->beta_key)
-            snprintf(line, sizeof line, "%-14s beta=%g: %s", e->name, e->default_beta,
-                     e->formula);
-        else
-            snprintf(line, sizeof line, "%-14s %s", e->name, e->formula);
-        emit(line, ctx);
+            snprintf(params, sizeof params, "%s=%g", e->beta_key, e->default_beta);
+        nni_catalogue_row row = {e->name, params, e->formula};
+        emit(&row, ctx);
     }
 }

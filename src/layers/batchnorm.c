@@ -374,6 +374,10 @@ static void batchnorm_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_batchnorm_ops = {
     .type = "batchnorm",
     .keys = batchnorm_keys,
+    .params = "momentum=0.1 eps=1e-5 sync=false",
+    .help = "normalization over the batch (and the pixels of (C, H, W) inputs), as torch "
+            "BatchNorm1d/2d; parameters weight, bias; state running_mean, running_var; sync "
+            "normalizes with the statistics of the whole group's batch",
     .build = batchnorm_build,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,

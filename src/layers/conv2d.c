@@ -314,6 +314,10 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_conv2d_ops = {
     .type = "conv2d",
     .keys = conv2d_keys,
+    .params = "filters kernel (k or [kh, kw]) stride=1 padding=valid dilation=1 groups=1 "
+              "bias=true",
+    .help = "cross-correlation as torch Conv2d, weight[out][in/groups][kh][kw]; padding: same "
+            "| valid | p | [ph, pw] | [top, bottom, left, right]",
     .build = conv2d_build,
     .forward = conv2d_forward,
     .backward = conv2d_backward,

@@ -167,6 +167,8 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_dense_ops = {
     .type = "dense",
     .keys = dense_keys,
+    .params = "units bias=true",
+    .help = "y = x W^T + b (inputs of any shape are flattened)",
     .build = dense_build,
     .forward = dense_forward,
     .backward = dense_backward,

@@ -91,6 +91,9 @@ static void dropout_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_dropout_ops = {
     .type = "dropout",
     .keys = dropout_keys,
+    .params = "p=0.5",
+    .help = "zero each value with probability p in training, scale the rest by 1/(1-p); "
+            "identity in evaluation",
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,

@@ -31,6 +31,8 @@ static void flatten_backward(nn_layer *layer, const nn_pass *pass)
 const nn_layer_ops nn_flatten_ops = {
     .type = "flatten",
     .keys = flatten_keys,
+    .params = "",
+    .help = "(C, H, W) -> (C*H*W)",
     .build = flatten_build,
     .forward = flatten_forward,
     .backward = flatten_backward,

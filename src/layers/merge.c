@@ -66,6 +66,8 @@ static int64_t add_flops(const nn_layer *layer)
 const nn_layer_ops nn_add_ops = {
     .type = "add",
     .keys = no_keys,
+    .params = "inputs=[a, b, ...]",
+    .help = "elementwise sum of inputs of one shape (residual connections)",
     .build = add_build,
     .forward = add_forward,
     .backward = add_backward,
@@ -135,6 +137,9 @@ static void concat_backward(nn_layer *layer, const nn_pass *pass)
 const nn_layer_ops nn_concat_ops = {
     .type = "concat",
     .keys = no_keys,
+    .params = "inputs=[a, b, ...]",
+    .help = "inputs stacked along channels (features of flat inputs); spatial sizes must "
+            "match (inception)",
     .build = concat_build,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -576,6 +576,8 @@ static void pool_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_maxpool_ops = {
     .type = "maxpool",
     .keys = maxpool_keys,
+    .params = "size stride=size padding=valid",
+    .help = "maximum over each window (padding as conv2d, at most half the window)",
     .build = maxpool_build,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -587,6 +589,9 @@ const nn_layer_ops nn_maxpool_ops = {
 const nn_layer_ops nn_avgpool_ops = {
     .type = "avgpool",
     .keys = avgpool_keys,
+    .params = "size stride=size padding=valid count_include_pad=true",
+    .help = "mean over each window; with count_include_pad (torch's default) padding counts "
+            "in the divisor",
     .build = avgpool_build,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -647,6 +652,8 @@ static int64_t global_avgpool_flops(const nn_layer *layer)
 const nn_layer_ops nn_global_avgpool_ops = {
     .type = "global_avgpool",
     .keys = no_keys,
+    .params = "",
+    .help = "mean of each channel: (C, H, W) -> (C)",
     .build = global_avgpool_build,
     .forward = global_avgpool_forward,
     .backward = global_avgpool_backward,

@@ -1,13 +1,16 @@
-/* The layer types known to the config: one line per type. Elementwise activation
- * functions (activation.c's table) are layer types too, all served by one ops table. */
+/* The layer types known to the config: one line per type (its ops, in its own file, carry
+ * its keys and help). Elementwise activation functions (activation.c's table) are layer
+ * types too, all served by one ops table. */
+#include <stdio.h>
 #include <string.h>
 
 #include "layers/layer_util.h"
+#include "layers/registry.h"
 #include "model/model_internal.h"
 
 extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
-    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops, nn_conv2d_ops, nn_maxpool_ops, nn_avgpool_ops,
-    nn_global_avgpool_ops, nn_flatten_ops, nn_batchnorm_ops;
+    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops, nn_conv2d_ops,
+    nn_maxpool_ops, nn_avgpool_ops, nn_global_avgpool_ops, nn_flatten_ops, nn_batchnorm_ops;
 
 int nn_activation_is_elementwise(const char *function);
 int nn_activation_count(void);
@@ -70,9 +73,26 @@ static const char *const *all_names(int activations_only)
     return list;
 }
 
-const char *const *nn_layer_type_names(void)
+const char *const *nni_layer_type_names(void)
 {
     return all_names(0);
+}
+
+void nni_layer_catalogue(nni_catalogue_emit emit, void *ctx)
+{
+    for (int i = 0; i < N_LAYER_TYPES; i++) {
+        const nn_layer_ops *ops = layer_table[i].ops;
+        char help[512];
+        snprintf(help, sizeof help, "%s%s", ops->help,
+                 layer_table[i].is_activation ? "; also as a layer's activation:" : "");
+        nni_catalogue_row row = {ops->type, ops->params, help};
+        emit(&row, ctx);
+    }
+}
+
+const char *const *nni_activation_names(void)
+{
+    return all_names(1);
 }
 
 nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function)

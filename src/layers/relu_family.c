@@ -120,6 +120,9 @@ static void prelu_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_prelu_ops = {
     .type = "prelu",
     .keys = prelu_keys,
+    .params = "shared=false",
+    .help = "x > 0 ? x : a x, learned slope a per channel (dim 0 of the sample shape) or one "
+            "shared; parameter 'weight', init 0.25 (torch PReLU)",
     .build = prelu_build,
     .forward = prelu_forward,
     .backward = prelu_backward,
@@ -229,6 +232,9 @@ static void rrelu_describe(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nn_rrelu_ops = {
     .type = "rrelu",
     .keys = rrelu_keys,
+    .params = "lower=1/8 upper=1/3",
+    .help = "x > 0 ? x : s x, s ~ U(lower, upper) per value in training, (lower+upper)/2 in "
+            "evaluation (torch RReLU)",
     .build = rrelu_build,
     .forward = rrelu_forward,
     .backward = rrelu_backward,

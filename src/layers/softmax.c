@@ -87,6 +87,8 @@ static int64_t softmax_flops(const nn_layer *layer)
 const nn_layer_ops nn_softmax_ops = {
     .type = "softmax",
     .keys = softmax_keys,
+    .params = "",
+    .help = "softmax over each sample's features",
     .build = softmax_build,
     .forward = softmax_forward,
     .backward = softmax_backward,
@@ -96,6 +98,8 @@ const nn_layer_ops nn_softmax_ops = {
 const nn_layer_ops nn_log_softmax_ops = {
     .type = "log_softmax",
     .keys = softmax_keys,
+    .params = "",
+    .help = "log of softmax",
     .build = softmax_build,
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "layers/activation.h"
+#include "layers/registry.h"
 #include "model/model_internal.h"
 
 static const char *const common_layer_keys[] = {
@@ -233,7 +234,7 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         const nn_layer_ops *ops = nn_layer_find(type);
         if (!ops) {
             st = nn_cfg_fail_unknown(err, nn_cfg_get(cfg, "type"), "layer type", type,
-                                     nn_layer_type_names());
+                                     nni_layer_type_names());
             break;
         }
         /* Unknown keys are errors: the common keys plus the type's own. */

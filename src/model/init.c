@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "io/hdf5_util.h"
+#include "model/init_internal.h"
 #include "nn/rng.h"
 
 typedef struct init_args {
@@ -205,12 +206,14 @@ static const init_entry init_table[] = {
      "U(-l, l), l = gain*sqrt(6/(fan_in+fan_out)) (Xavier)"},
     {"glorot_normal", init_glorot_normal, 1, 0, "gain", NULL,
      "N(0, s^2), s = gain*sqrt(2/(fan_in+fan_out))"},
-    {"he_uniform", init_he_uniform, 1, 0, "gain", NULL, "U(-l, l), l = gain*sqrt(6/fan_in) (Kaiming)"},
+    {"he_uniform", init_he_uniform, 1, 0, "gain", NULL,
+     "U(-l, l), l = gain*sqrt(6/fan_in) (Kaiming)"},
     {"he_normal", init_he_normal, 1, 0, "gain", NULL, "N(0, s^2), s = gain*sqrt(2/fan_in)"},
     {"lecun_uniform", init_lecun_uniform, 1, 0, "gain", NULL, "U(-l, l), l = gain*sqrt(3/fan_in)"},
     {"lecun_normal", init_lecun_normal, 1, 0, "gain", NULL, "N(0, s^2), s = gain*sqrt(1/fan_in)"},
     {"orthogonal", init_orthogonal, 1, 0, "gain", NULL, "gain * a random orthogonal matrix"},
-    {"file", init_file, 0, 0, NULL, NULL, "from an HDF5 dataset: {type: file, path: F, dataset: D}"},
+    {"file", init_file, 0, 0, NULL, NULL,
+     "the values of an HDF5 dataset, e.g. {type: file, path: pca.h5, dataset: /components}"},
 };
 enum { N_INITS = sizeof init_table / sizeof init_table[0] };
 
@@ -313,19 +316,19 @@ nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *d
     return init_table[init->kind].fill(&args, err);
 }
 
-void nn_init_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_init_catalogue(nni_catalogue_emit emit, void *ctx)
 {
     for (int i = 0; i < N_INITS; i++) {
-        char line[256];
         const init_entry *e = &init_table[i];
-        if (e->key_a && e->key_b)
-            snprintf(line, sizeof line, "%-15s %s=%g, %s=%g: %s", e->name, e->key_a,
-                     e->default_a, e->key_b, e->default_b, e->help);
+        char params[128] = "";
+        if (e->fill == init_file)
+            snprintf(params, sizeof params, "path=F dataset=D (both required)");
+        else if (e->key_a && e->key_b)
+            snprintf(params, sizeof params, "%s=%g %s=%g", e->key_a, e->default_a, e->key_b,
+                     e->default_b);
         else if (e->key_a)
-            snprintf(line, sizeof line, "%-15s %s=%g: %s", e->name, e->key_a, e->default_a,
-                     e->help);
-        else
-            snprintf(line, sizeof line, "%-15s %s", e->name, e->help);
-        emit(line, ctx);
+            snprintf(params, sizeof params, "%s=%g", e->key_a, e->default_a);
+        nni_catalogue_row row = {e->name, params, e->help};
+        emit(&row, ctx);
     }
 }
