@@ -1,5 +1,5 @@
-/* Datasets: HDF5 files in the layout of DESIGN.md section 5, held in memory per split, and
- * the importers that write them (IDX, CSV).
+/* Datasets: HDF5 files in the layout below, held in memory per split, and the importers that
+ * write them (IDX, CSV).
  *
  * File layout: groups /train, /test, optional /val; each holds `x` (N x F or N x C x H x W,
  * uint8 or float32, chunked along N, attributes `scale` and `offset`: value = raw * scale +

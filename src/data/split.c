@@ -1,4 +1,4 @@
-/* The validation split carved from train (DESIGN.md section 5): stratified by label and fixed
+/* The validation split carved from train (`data.val.split`): stratified by label and fixed
  * by the seed.
  *
  * Class c gives round(fraction * count_c) of its rows to validation, chosen by a partial
