@@ -14,6 +14,10 @@ void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg);
 const nn_layer_ops *nn_activation_layer_ops(const char *function);
 nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function);
 
+/* After the layers are built: gradients, memory, initial parameter values and activation
+ * fusion (src/model/plan.c). input_grad: also d loss / d input. */
+nn_status nni_model_plan(nn_model *model, int input_grad, nn_error *err);
+
 /* Architecture shorthands (`mlp: [256, 128, 10]`, `repeat:` blocks): *expanded receives a
  * new layer list owned by the caller, or NULL when the config has none. */
 nn_status nn_model_expand_shorthands(const nn_cfg *model_cfg, nn_cfg **expanded,
