@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "cli/cli.h"
 #include "nn/model.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 /* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
 static double forward_seconds_per_sample(nn_model *model, int64_t batch)

@@ -1,7 +1,7 @@
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
  * The 128-bit counter holds (block, index low, index high ^ epoch mix, purpose|layer);
  * the 64-bit key is the seed. */
-#include "nn/rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 

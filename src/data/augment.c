@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nn/data.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 #define NN_PI 3.14159265358979323846
 

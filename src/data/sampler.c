@@ -2,7 +2,7 @@
 #include <stdlib.h>
 
 #include "nn/data.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static void share(int64_t total, int rank, int size, int64_t *first, int64_t *count)
 {

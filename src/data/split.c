@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 
 /* Moves a uniformly random choice of `take` of rows[0..count) to rows[0..take). */
 static void choose(int64_t *rows, int64_t count, int64_t take, uint64_t seed, uint64_t stream)

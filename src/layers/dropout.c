@@ -7,7 +7,7 @@
  * re-draws the forward's mask instead of storing it (one uniform per value: cheaper than
  * a capacity-sized mask buffer written and read back). */
 #include "layers/layer_util.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 typedef struct dropout {
     float p;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "layers/layer_util.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 /* ---- prelu ------------------------------------------------------------------------ */
 

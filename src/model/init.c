@@ -10,7 +10,7 @@
 
 #include "io/hdf5_util.h"
 #include "model/init_internal.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 typedef struct init_args {
     const nn_init *init;

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nn/ckpt.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 #include "search/search_internal.h"
 
 #define MAX_TRIALS 100000

@@ -13,7 +13,7 @@
 #include "core/files.h"
 #include "core/threads.h"
 #include "model/model_internal.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 #include "train/train_internal.h"
 
 

@@ -21,7 +21,7 @@
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 #include "nn/sched.h"
 #include "train/train_internal.h"
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "core/gemm.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static double now(void)
 {

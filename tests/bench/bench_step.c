@@ -18,7 +18,7 @@
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 /* Per-layer times are CPU time of the process (all threads), the least of all steps, which
  * other load on the machine inflates least; the step rate is wall time. */

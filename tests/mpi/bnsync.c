@@ -13,7 +13,7 @@
 #include "nn/dist.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 enum { GLOBAL = 7 };
 

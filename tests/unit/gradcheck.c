@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 
 int nn_gradcheck(nn_objective_fn f, void *ctx, float *x, const float *analytic, int64_t n,
                  double eps, double atol, double rtol, char *report, size_t report_size)

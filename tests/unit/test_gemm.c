@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static float *random_floats(int64_t n, uint64_t key)
 {

@@ -14,7 +14,7 @@
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 /* Distinct values 0.01 apart in random order: a +-1e-3 probe never changes which element
  * of a window is the maximum. */

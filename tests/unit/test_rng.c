@@ -8,7 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static void test_same_key_same_stream(void **state)
 {

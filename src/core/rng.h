@@ -1,12 +1,12 @@
-/* Counter-based random numbers (Philox4x32-10).
+/* Counter-based random numbers (Philox4x32-10), inside nntrain.
  *
  * Every random draw in nntrain is a pure function of (seed, purpose, epoch, index, layer)
  * plus a position inside that stream. Nothing carries hidden state from one step to the
  * next, so a run is reproducible bit for bit, resumes exactly from a checkpoint, and does
  * not depend on how many ranks share the work: a dropout mask for global sample 1234 is
  * the same whichever rank computes it. */
-#ifndef NN_RNG_H
-#define NN_RNG_H
+#ifndef NNI_CORE_RNG_H
+#define NNI_CORE_RNG_H
 
 #include <stdint.h>
 
