@@ -188,7 +188,7 @@ int64_t nn_sampler_batch(const nn_sampler *s, int64_t b, int64_t *local_rows,
  *                zero fill
  *   noise: s     add gaussian noise of standard deviation s to every value
  * Geometric options need image samples (C, H, W); noise works on any. Each sample's draws
- * come from the stream (seed, NN_RNG_AUGMENT, epoch, global sample index), so a batch is
+ * come from the stream (seed, NNI_RNG_AUGMENT, epoch, global sample index), so a batch is
  * augmented the same whatever rank holds it, and differently every epoch. */
 typedef struct nn_augment {
     int enabled;

@@ -16,9 +16,9 @@ static double forward_seconds_per_sample(nn_model *model, int64_t batch)
 {
     nn_pass pass = {.batch = batch, .training = 0};
     float *x = nn_model_input(model);
-    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
-        x[i] = nn_rng_uniform(&rng);
+        x[i] = nni_rng_uniform(&rng);
     nn_model_forward(model, &pass);
     int runs = 0;
     double start = nn_clock_seconds(), elapsed = 0;

@@ -113,23 +113,23 @@ void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64
         return;
     for (int64_t r = 0; r < rows; r++) {
         float *sample = x + r * aug->sample_size;
-        nn_rng rng = nn_rng_stream(seed, NN_RNG_AUGMENT, epoch, (uint64_t)sample_ids[r], 0);
+        nni_rng rng = nni_rng_stream(seed, NNI_RNG_AUGMENT, epoch, (uint64_t)sample_ids[r], 0);
         /* Draws in a fixed order, each only when its option is on. */
-        int flip = aug->flip && (nn_rng_u32(&rng) >> 31);
+        int flip = aug->flip && (nni_rng_u32(&rng) >> 31);
         int64_t dx = 0, dy = 0;
         if (aug->shift > 0) {
             uint32_t span = (uint32_t)(2 * aug->shift + 1);
-            dx = (int64_t)nn_rng_below(&rng, span) - aug->shift;
-            dy = (int64_t)nn_rng_below(&rng, span) - aug->shift;
+            dx = (int64_t)nni_rng_below(&rng, span) - aug->shift;
+            dy = (int64_t)nni_rng_below(&rng, span) - aug->shift;
         }
         double angle = 0;
         if (aug->rotate > 0)
-            angle = (2 * nn_rng_uniform_double(&rng) - 1) * aug->rotate * (NN_PI / 180);
+            angle = (2 * nni_rng_uniform_double(&rng) - 1) * aug->rotate * (NN_PI / 180);
         if (flip || dx || dy || angle != 0)
             resample(aug, sample, flip, dx, dy, angle);
         if (aug->noise > 0)
             for (int64_t i = 0; i < aug->sample_size; i++)
-                sample[i] += (float)aug->noise * nn_rng_normal(&rng);
+                sample[i] += (float)aug->noise * nni_rng_normal(&rng);
     }
 }
 

@@ -45,7 +45,7 @@ void nn_sampler_epoch(nn_sampler *s, int epoch)
     uint64_t seed = s->mode == NN_SAMPLING_SHARD
                         ? s->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(s->rank + 1))
                         : s->seed;
-    nn_rng_permutation(seed, NN_RNG_SHUFFLE, (uint32_t)epoch, s->perm, s->n_rows);
+    nni_rng_permutation(seed, NNI_RNG_SHUFFLE, (uint32_t)epoch, s->perm, s->n_rows);
 }
 
 int64_t nn_sampler_batch(const nn_sampler *s, int64_t b, int64_t *local_rows,

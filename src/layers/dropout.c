@@ -2,7 +2,7 @@
  * probability p and the survivors are scaled by 1 / (1 - p), so the expected activation is
  * unchanged and evaluation is the identity.
  *
- * The mask of a sample comes from the stream (seed, NN_RNG_DROPOUT, epoch, global sample
+ * The mask of a sample comes from the stream (seed, NNI_RNG_DROPOUT, epoch, global sample
  * index, layer): the same sample gets the same mask whichever rank runs it, and backward
  * re-draws the forward's mask instead of storing it (one uniform per value: cheaper than
  * a capacity-sized mask buffer written and read back). */
@@ -38,10 +38,10 @@ static nn_status dropout_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err
     return NN_OK;
 }
 
-static nn_rng dropout_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
+static nni_rng dropout_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
 {
     uint64_t sample = pass->sample_ids ? (uint64_t)pass->sample_ids[row] : (uint64_t)row;
-    return nn_rng_stream(pass->seed, NN_RNG_DROPOUT, pass->epoch, sample, (uint32_t)layer->id);
+    return nni_rng_stream(pass->seed, NNI_RNG_DROPOUT, pass->epoch, sample, (uint32_t)layer->id);
 }
 
 /* y = mask(x) * scale in training, or copy; the same loop serves forward (x -> y) and
@@ -57,9 +57,9 @@ static void dropout_apply(const nn_layer *layer, const nn_pass *pass, const floa
     }
     const float keep_scale = 1.0f / (1.0f - d->p);
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = dropout_stream(layer, pass, r);
+        nni_rng rng = dropout_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float v = nn_rng_uniform(&rng) < d->p ? 0.0f : src[i] * keep_scale;
+            const float v = nni_rng_uniform(&rng) < d->p ? 0.0f : src[i] * keep_scale;
             dst[i] = accumulate ? dst[i] + v : v;
         }
     }

@@ -8,7 +8,7 @@
  *         Gradients: dx = x > 0 ? dy : a dy; da[c] = sum over x <= 0 of x dy.
  *
  *  rrelu  y = x > 0 ? x : s x (Xu et al., 2015; torch.nn.RReLU). Training: s ~ U(lower,
- *         upper) for every element, drawn from the stream (seed, NN_RNG_RRELU, epoch,
+ *         upper) for every element, drawn from the stream (seed, NNI_RNG_RRELU, epoch,
  *         global sample index, layer), so a sample gets the same slopes whichever rank runs
  *         it, and backward re-draws the forward's slopes instead of storing them.
  *         Evaluation: s = (lower + upper) / 2.
@@ -169,10 +169,10 @@ static nn_status rrelu_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
 /* The slope stream of one row; draws happen for every element, negative or not, so the
  * k-th element's slope depends only on (sample, k). */
-static nn_rng rrelu_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
+static nni_rng rrelu_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
 {
     uint64_t sample = pass->sample_ids ? (uint64_t)pass->sample_ids[row] : (uint64_t)row;
-    return nn_rng_stream(pass->seed, NN_RNG_RRELU, pass->epoch, sample, (uint32_t)layer->id);
+    return nni_rng_stream(pass->seed, NNI_RNG_RRELU, pass->epoch, sample, (uint32_t)layer->id);
 }
 
 static void rrelu_forward(nn_layer *layer, const nn_pass *pass)
@@ -189,9 +189,9 @@ static void rrelu_forward(nn_layer *layer, const nn_pass *pass)
     }
     const float width = p->upper - p->lower;
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = rrelu_stream(layer, pass, r);
+        nni_rng rng = rrelu_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float s = p->lower + width * nn_rng_uniform(&rng);
+            const float s = p->lower + width * nni_rng_uniform(&rng);
             y[i] = x[i] > 0.0f ? x[i] : s * x[i];
         }
     }
@@ -208,9 +208,9 @@ static void rrelu_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t n = p->sample_size;
     const float width = p->upper - p->lower;
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = rrelu_stream(layer, pass, r);
+        nni_rng rng = rrelu_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float s = pass->training ? p->lower + width * nn_rng_uniform(&rng)
+            const float s = pass->training ? p->lower + width * nni_rng_uniform(&rng)
                                            : 0.5f * (p->lower + p->upper);
             const float g = x[i] > 0.0f ? dy[i] : s * dy[i];
             dx[i] = accumulate ? dx[i] + g : g;

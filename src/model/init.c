@@ -1,5 +1,5 @@
 /* Parameter initializers: one table entry per name, each a fill function. Random ones draw
- * from the counter-based stream (seed, NN_RNG_INIT, layer id, parameter index), so a
+ * from the counter-based stream (seed, NNI_RNG_INIT, layer id, parameter index), so a
  * layer's initial weights do not depend on other layers or on the number of ranks. */
 #include "nn/init.h"
 
@@ -19,7 +19,7 @@ typedef struct init_args {
     int ndim;
     const int64_t *dims;
     int64_t fan_in, fan_out;
-    nn_rng *rng;
+    nni_rng *rng;
 } init_args;
 
 typedef nn_status (*init_fill_fn)(const init_args *args, nn_error *err);
@@ -35,13 +35,13 @@ typedef struct init_entry {
 static void fill_uniform(const init_args *args, double lo, double hi)
 {
     for (int64_t i = 0; i < args->count; i++)
-        args->w[i] = (float)(lo + (hi - lo) * nn_rng_uniform_double(args->rng));
+        args->w[i] = (float)(lo + (hi - lo) * nni_rng_uniform_double(args->rng));
 }
 
 static void fill_normal(const init_args *args, double mean, double std)
 {
     for (int64_t i = 0; i < args->count; i++)
-        args->w[i] = (float)(mean + std * nn_rng_normal(args->rng));
+        args->w[i] = (float)(mean + std * nni_rng_normal(args->rng));
 }
 
 static nn_status init_constant(const init_args *args, nn_error *err)
@@ -127,7 +127,7 @@ static nn_status init_orthogonal(const init_args *args, nn_error *err)
     if (!v)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     for (int64_t i = 0; i < n * m; i++)
-        v[i] = nn_rng_normal(args->rng);
+        v[i] = nni_rng_normal(args->rng);
     for (int64_t i = 0; i < n; i++) {
         double *vi = v + i * m;
         for (int pass = 0; pass < 2; pass++) /* twice: re-orthogonalization for stability */
@@ -311,7 +311,7 @@ nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *d
         args.count *= dims[i];
     args.rows = ndim > 0 ? dims[0] : 1;
     args.cols = args.rows ? args.count / args.rows : 0;
-    nn_rng rng = nn_rng_stream(seed, NN_RNG_INIT, 0, param_index, layer_id);
+    nni_rng rng = nni_rng_stream(seed, NNI_RNG_INIT, 0, param_index, layer_id);
     args.rng = &rng;
     return init_table[init->kind].fill(&args, err);
 }

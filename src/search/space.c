@@ -1,6 +1,6 @@
 /* The search space: the `search:` section read and checked, trial k's parameter values
  * (grid: the k-th point of the cartesian product, last parameter fastest; random: draws from
- * the counter-based stream (seed, NN_RNG_SEARCH, 0, k, parameter)), the trial configurations
+ * the counter-based stream (seed, NNI_RNG_SEARCH, 0, k, parameter)), the trial configurations
  * built from them, the rungs of successive halving, and the hashes that tell a resumed search
  * whether its space changed. */
 #include <math.h>
@@ -112,25 +112,25 @@ static int grid_index(const nn_search *s, int p, int64_t t)
 static void draw_text(const nn_search *s, int p, int64_t t, char *out, size_t size, int *index)
 {
     const search_param *sp = &s->params[p];
-    nn_rng rng = nn_rng_stream(s->seed, NN_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
+    nni_rng rng = nni_rng_stream(s->seed, NNI_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
     *index = -1;
     switch (sp->kind) {
     case PARAM_VALUES:
-        *index = (int)nn_rng_below(&rng, (uint32_t)sp->n_values);
+        *index = (int)nni_rng_below(&rng, (uint32_t)sp->n_values);
         break;
     case PARAM_UNIFORM:
-        snprintf(out, size, "%.6g", sp->min + (sp->max - sp->min) * nn_rng_uniform_double(&rng));
+        snprintf(out, size, "%.6g", sp->min + (sp->max - sp->min) * nni_rng_uniform_double(&rng));
         break;
     case PARAM_LOG_UNIFORM:
         snprintf(out, size, "%.6g", exp(log(sp->min) + (log(sp->max) - log(sp->min)) *
-                                                          nn_rng_uniform_double(&rng)));
+                                                          nni_rng_uniform_double(&rng)));
         break;
     case PARAM_INT_UNIFORM:
         snprintf(out, size, "%lld",
-                 (long long)sp->min + (long long)nn_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
+                 (long long)sp->min + (long long)nni_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
         break;
     case PARAM_NORMAL:
-        snprintf(out, size, "%.6g", sp->mu + sp->sigma * (double)nn_rng_normal(&rng));
+        snprintf(out, size, "%.6g", sp->mu + sp->sigma * (double)nni_rng_normal(&rng));
         break;
     }
 }

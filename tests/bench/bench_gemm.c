@@ -82,11 +82,11 @@ int main(int argc, char **argv)
         float *b = malloc((size_t)s->k * s->n * sizeof *b);
         float *c1 = malloc((size_t)s->m * s->n * sizeof *c1);
         float *c2 = malloc((size_t)s->m * s->n * sizeof *c2);
-        nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, (uint32_t)i);
+        nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, (uint32_t)i);
         for (int64_t j = 0; j < (int64_t)s->m * s->k; j++)
-            a[j] = nn_rng_uniform(&rng) - 0.5f;
+            a[j] = nni_rng_uniform(&rng) - 0.5f;
         for (int64_t j = 0; j < (int64_t)s->k * s->n; j++)
-            b[j] = nn_rng_uniform(&rng) - 0.5f;
+            b[j] = nni_rng_uniform(&rng) - 0.5f;
         double ours = rate(1, s, a, b, c1, seconds), theirs = rate(0, s, a, b, c2, seconds);
         double diff = 0;
         for (int64_t j = 0; j < (int64_t)s->m * s->n; j++)

@@ -97,10 +97,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     float *x = nn_model_input(model);
     for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
-        x[i] = nn_rng_uniform(&rng);
+        x[i] = nni_rng_uniform(&rng);
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
     int64_t *ids = malloc((size_t)batch * sizeof *ids);
     for (int64_t i = 0; i < batch; i++) {

@@ -18,9 +18,9 @@ static float *random_floats(int64_t n, uint64_t key)
 {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
     assert_non_null(p);
-    nn_rng rng = nn_rng_stream(7, NN_RNG_INIT, key, 0, 0);
+    nni_rng rng = nni_rng_stream(7, NNI_RNG_INIT, key, 0, 0);
     for (int64_t i = 0; i < n; i++)
-        p[i] = (float)nn_rng_uniform_double(&rng) - 0.5f;
+        p[i] = (float)nni_rng_uniform_double(&rng) - 0.5f;
     return p;
 }
 

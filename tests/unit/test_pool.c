@@ -22,7 +22,7 @@ static float *spaced_input(int64_t n, uint64_t seed)
 {
     float *x = malloc((size_t)n * sizeof *x);
     int64_t *perm = malloc((size_t)n * sizeof *perm);
-    nn_rng_permutation(seed, NN_RNG_NOISE, 0, perm, n);
+    nni_rng_permutation(seed, NNI_RNG_NOISE, 0, perm, n);
     for (int64_t i = 0; i < n; i++)
         x[i] = 0.01f * (float)perm[i] - 0.005f * (float)n;
     free(perm);
