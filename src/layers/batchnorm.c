@@ -29,6 +29,7 @@
 
 #include "core/threads.h"
 #include "layers/layer_util.h"
+#include "model/init_internal.h"
 #include "nn/dist.h"
 
 typedef struct batchnorm {

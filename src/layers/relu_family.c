@@ -16,8 +16,9 @@
  * Both are also usable as a layer's `activation:`. */
 #include <string.h>
 
-#include "layers/layer_util.h"
 #include "core/rng.h"
+#include "layers/layer_util.h"
+#include "model/init_internal.h"
 
 /* ---- prelu ------------------------------------------------------------------------ */
 

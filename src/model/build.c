@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "layers/registry.h"
+#include "model/init_internal.h"
 #include "model/model_internal.h"
 
 static const char *const common_layer_keys[] = {

@@ -245,11 +245,6 @@ nn_status nn_init_named(const char *name, nn_init *out, nn_error *err)
     return NN_OK;
 }
 
-const char *nn_init_name(const nn_init *init)
-{
-    return init_table[init->kind].name;
-}
-
 nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
 {
     int kind;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layers/activation.h"
+#include "model/init_internal.h"
 #include "model/model_internal.h"
 
 /* Mark which nodes need gradients, reject dead branches, decide overwrite/add per edge. */

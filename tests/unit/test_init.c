@@ -17,6 +17,7 @@
 
 #include "model_fixture.h"
 #include "nn/config.h"
+#include "model/init_internal.h"
 #include "nn/init.h"
 
 enum { ROWS = 400, COLS = 500 }; /* fan_out = 400, fan_in = 500 */
