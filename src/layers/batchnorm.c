@@ -100,9 +100,9 @@ static nn_status batchnorm_build(nn_layer *layer, const nn_cfg *cfg, nn_error *e
     layer->out_shape = in;
 
     nn_init ones, zeros;
-    nn_init_named("constant", &ones, NULL);
+    nni_init_named("constant", &ones, NULL);
     ones.a = 1.0;
-    nn_init_named("zeros", &zeros, NULL);
+    nni_init_named("zeros", &zeros, NULL);
     const unsigned learned = NN_PARAM_NO_DECAY | NN_PARAM_NORM;
     nn_layer_add_param(layer, "weight", 1, &b->channels, b->channels, b->channels, &ones,
                        learned);

@@ -50,7 +50,7 @@ static nn_status prelu_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (nn_cfg_get(cfg, "init")) {
         slope_init = layer->weight_init; /* the layer's own init: */
     } else {
-        nn_init_named("constant", &slope_init, NULL);
+        nni_init_named("constant", &slope_init, NULL);
         slope_init.a = 0.25;
     }
     nn_layer_add_param(layer, "weight", 1, &p->channels, 1, 1, &slope_init, NN_PARAM_NO_DECAY);

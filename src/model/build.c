@@ -51,7 +51,7 @@ static nn_layer *new_layer(nn_model *model, const nn_layer_ops *ops, const char 
     layer->model = model;
     layer->trainable = 1;
     layer->weight_init = model->default_init;
-    nn_init_named("zeros", &layer->bias_init, NULL);
+    nni_init_named("zeros", &layer->bias_init, NULL);
     snprintf(layer->name, sizeof layer->name, "%s", name);
     layer->id = model->n_layers;
     return layer;
@@ -285,8 +285,8 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         layer->trainable = trainable;
         const nn_cfg *init_cfg = nn_cfg_get(cfg, "init");
         const nn_cfg *bias_cfg = nn_cfg_get(cfg, "bias_init");
-        if ((init_cfg && (st = nn_init_parse(init_cfg, &layer->weight_init, err))) ||
-            (bias_cfg && (st = nn_init_parse(bias_cfg, &layer->bias_init, err)))) {
+        if ((init_cfg && (st = nni_init_parse(init_cfg, &layer->weight_init, err))) ||
+            (bias_cfg && (st = nni_init_parse(bias_cfg, &layer->bias_init, err)))) {
             free(layer);
             break;
         }
@@ -323,12 +323,12 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     model->capacity = capacity;
     model->seed = seed;
-    nn_init_named("glorot_uniform", &model->default_init, NULL);
+    nni_init_named("glorot_uniform", &model->default_init, NULL);
     const nn_cfg *init_cfg = nn_cfg_get(model_cfg, "init");
     const nn_cfg *layers_cfg = NULL;
     nn_cfg *expanded = NULL;
     if ((st = read_input_shape(model_cfg, &model->input_shape, err)) ||
-        (init_cfg && (st = nn_init_parse(init_cfg, &model->default_init, err))) ||
+        (init_cfg && (st = nni_init_parse(init_cfg, &model->default_init, err))) ||
         (st = nn_cfg_read_bool(model_cfg, "train_only_batchnorm", 0, &model->train_only_norm,
                                err)) ||
         (st = nn_model_expand_shorthands(model_cfg, &expanded, err)))

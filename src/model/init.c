@@ -233,7 +233,7 @@ static int find_init(const char *name)
     return -1;
 }
 
-nn_status nn_init_named(const char *name, nn_init *out, nn_error *err)
+nn_status nni_init_named(const char *name, nn_init *out, nn_error *err)
 {
     int kind = find_init(name);
     if (kind < 0)
@@ -245,7 +245,7 @@ nn_status nn_init_named(const char *name, nn_init *out, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
+nn_status nni_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
 {
     int kind;
     const nn_cfg *map;
@@ -253,7 +253,7 @@ nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
     if (read)
         return read;
     const char *name = init_table[kind].name;
-    nn_init_named(name, out, err);
+    nni_init_named(name, out, err);
     if (!map)
         return kind == find_init("file")
                    ? nn_cfg_fail(err, node, "initializer 'file' needs {type: file, path: F, "
@@ -294,9 +294,9 @@ nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *dims,
-                       int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
-                       uint32_t param_index, nn_error *err)
+nn_status nni_init_fill(const nn_init *init, float *w, int ndim, const int64_t *dims,
+                        int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
+                        uint32_t param_index, nn_error *err)
 {
     init_args args = {.init = init, .w = w, .ndim = ndim, .dims = dims,
                       .fan_in = fan_in > 0 ? fan_in : 1,

@@ -113,8 +113,8 @@ static nn_status init_params(nn_model *model, nn_error *err)
         for (int j = 0; j < p->layer->n_params; j++)
             if (p->layer->param_ids[j] == k)
                 index = j;
-        nn_status st = nn_init_fill(&p->init, data, p->ndim, p->dims, p->fan_in, p->fan_out,
-                                    model->seed, (uint32_t)p->layer->id, (uint32_t)index, err);
+        nn_status st = nni_init_fill(&p->init, data, p->ndim, p->dims, p->fan_in, p->fan_out,
+                                     model->seed, (uint32_t)p->layer->id, (uint32_t)index, err);
         if (st)
             return nn_fail_prefix(err, "layer '%s', parameter '%s': ", p->layer->name,
                                   p->param_name);

@@ -28,7 +28,7 @@ static nn_init parse(const char *yaml)
     nn_error err = {0};
     nn_init init;
     assert_int_equal(nn_cfg_parse_value(yaml, "init.yaml", &cfg, &err), NN_OK);
-    if (nn_init_parse(cfg, &init, &err))
+    if (nni_init_parse(cfg, &init, &err))
         fail_msg("%s: %s", yaml, err.msg);
     nn_cfg_free(cfg);
     return init;
@@ -43,7 +43,7 @@ static stats fill_stats(const char *yaml, float *w)
     nn_init init = parse(yaml);
     int64_t dims[2] = {ROWS, COLS};
     nn_error err = {0};
-    assert_int_equal(nn_init_fill(&init, w, 2, dims, COLS, ROWS, 7, 3, 0, &err), NN_OK);
+    assert_int_equal(nni_init_fill(&init, w, 2, dims, COLS, ROWS, 7, 3, 0, &err), NN_OK);
     double sum = 0, sq = 0;
     stats s = {.min = INFINITY, .max = -INFINITY};
     for (int64_t i = 0; i < ROWS * COLS; i++) {
@@ -144,8 +144,8 @@ static void test_orthogonal(void **state)
             count *= cases[c].dims[i];
         float *w = malloc(sizeof(float) * (size_t)count);
         nn_error err = {0};
-        assert_int_equal(nn_init_fill(&init, w, cases[c].ndim, cases[c].dims, count / rows,
-                                      rows, 1, 1, 0, &err), NN_OK);
+        assert_int_equal(nni_init_fill(&init, w, cases[c].ndim, cases[c].dims, count / rows,
+                                       rows, 1, 1, 0, &err), NN_OK);
         double error = orthogonality_error(w, rows, count / rows, cases[c].gain);
         free(w);
         if (error > 1e-5)
@@ -337,7 +337,7 @@ static void test_parse_errors(void **state)
         nn_error err = {0};
         nn_init init;
         assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "init.yaml", &cfg, &err), NN_OK);
-        nn_status st = nn_init_parse(cfg, &init, &err);
+        nn_status st = nni_init_parse(cfg, &init, &err);
         if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
             fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);
         nn_cfg_free(cfg);
