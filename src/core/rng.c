@@ -105,7 +105,7 @@ uint32_t nni_rng_below(nni_rng *rng, uint32_t bound)
 }
 
 void nni_rng_permutation(uint64_t seed, nni_rng_purpose purpose, uint32_t epoch, int64_t *perm,
-                        int64_t n)
+                         int64_t n)
 {
     nni_rng rng = nni_rng_stream(seed, purpose, epoch, 0, 0);
     for (int64_t i = 0; i < n; i++)

@@ -47,6 +47,6 @@ uint32_t nni_rng_below(nni_rng *rng, uint32_t bound);
 /* perm[0..n) = a uniformly random permutation of 0..n-1 (Fisher-Yates driven by the
  * stream (seed, purpose, epoch, 0, 0)). */
 void nni_rng_permutation(uint64_t seed, nni_rng_purpose purpose, uint32_t epoch, int64_t *perm,
-                        int64_t n);
+                         int64_t n);
 
 #endif
