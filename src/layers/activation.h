@@ -4,7 +4,12 @@
 #ifndef NN_LAYERS_ACTIVATION_H
 #define NN_LAYERS_ACTIVATION_H
 
-#include "nn/layer.h"
+#include "layers/layer_internal.h"
+
+/* The elementwise functions of the table: whether a name is one, how many, the i-th name. */
+int nn_activation_is_elementwise(const char *function);
+int nn_activation_count(void);
+const char *nn_activation_name(int i);
 
 /* An activation layer whose function reads each value alone (not its position in the
  * sample), so any contiguous piece of a batch can be computed on its own. */

@@ -4,7 +4,7 @@
 #define NN_CONV_UTIL_H
 
 #include "core/im2col.h"
-#include "nn/layer.h"
+#include "layers/layer_internal.h"
 
 enum { NN_PAD_VALID, NN_PAD_SAME, NN_PAD_EXPLICIT };
 

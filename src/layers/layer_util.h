@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "nn/layer.h"
+#include "layers/layer_internal.h"
 #include "nn/model.h"
 
 void nn_layer_free_priv(nn_layer *layer);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "layers/activation.h"
 #include "layers/layer_util.h"
 #include "layers/registry.h"
 #include "model/model_internal.h"
@@ -11,10 +12,6 @@
 extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
     nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops, nn_conv2d_ops,
     nn_maxpool_ops, nn_avgpool_ops, nn_global_avgpool_ops, nn_flatten_ops, nn_batchnorm_ops;
-
-int nn_activation_is_elementwise(const char *function);
-int nn_activation_count(void);
-const char *nn_activation_name(int i);
 
 typedef struct layer_entry {
     const nn_layer_ops *ops;

@@ -2,6 +2,7 @@
 #ifndef NN_MODEL_INTERNAL_H
 #define NN_MODEL_INTERNAL_H
 
+#include "layers/layer_internal.h"
 #include "nn/model.h"
 
 /* 64-byte aligned, zeroed float buffer; release with free(). */
@@ -9,10 +10,6 @@ float *nn_alloc_floats(int64_t count);
 
 /* The model takes ownership of a config tree made during the build. */
 void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg);
-
-/* Activation layers by function name (src/layers/activation.c); NULL if unknown. */
-const nn_layer_ops *nn_activation_layer_ops(const char *function);
-nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function);
 
 /* After the layers are built: gradients, memory, initial parameter values and activation
  * fusion (src/model/plan.c). input_grad: also d loss / d input. */

@@ -37,6 +37,7 @@
 
 #include "core/clock.h"
 #include "core/gemm.h"
+#include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/data.h"
 #include "nn/loss.h"

@@ -13,12 +13,13 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/rng.h"
 #include "core/threads.h"
+#include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "core/rng.h"
 
 /* Per-layer times are CPU time of the process (all threads), the least of all steps, which
  * other load on the machine inflates least; the step rate is wall time. */
