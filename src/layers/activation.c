@@ -196,7 +196,7 @@ static nn_status activation_build(nn_layer *layer, const nn_cfg *cfg, nn_error *
     layer->priv = a;
     a->entry = type ? find_activation(type) : NULL;
     if (!a->entry)
-        return nn_activation_unknown(err, cfg, type ? type : "?");
+        return nni_activation_unknown(err, cfg, type ? type : "?");
     const act_entry *e = a->entry;
     /* Only the parameters this function has; layers written out in full carry the common
      * layer keys too, which the builder has checked already. */
@@ -233,7 +233,7 @@ static void activation_forward(nn_layer *layer, const nn_pass *pass)
 {
     const activation *a = layer->priv;
     const int64_t size = a->params.sample_size, batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
@@ -249,7 +249,7 @@ static void activation_backward(nn_layer *layer, const nn_pass *pass)
     if (!dx)
         return;
     const int64_t size = a->params.sample_size, batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
@@ -273,52 +273,52 @@ static void activation_describe(const nn_layer *layer, char *buf, int size)
 
 static int64_t activation_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
-const nn_layer_ops nn_activation_ops = {
+const nn_layer_ops nni_activation_ops = {
     .type = "activation",
     .keys = activation_keys,
     .build = activation_build,
     .forward = activation_forward,
     .backward = activation_backward,
     .flops = activation_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = activation_describe,
 };
 
-int nn_activation_fusable(const nn_layer *layer)
+int nni_activation_fusable(const nn_layer *layer)
 {
-    if (layer->ops != &nn_activation_ops || layer->n_inputs != 1)
+    if (layer->ops != &nni_activation_ops || layer->n_inputs != 1)
         return 0;
     const activation *a = layer->priv;
     return a->entry->forward != bipolar_relu_forward; /* alternates by position */
 }
 
-void nn_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
+void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
 {
     const activation *a = layer->priv;
     a->entry->forward(x, y, n, &a->params);
 }
 
-void nn_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
-                                  const float *dy, float *dx, int64_t n, int accumulate)
+void nni_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
+                                   const float *dy, float *dx, int64_t n, int accumulate)
 {
     const activation *a = layer->priv;
     a->entry->backward(x, y, dy, dx, n, accumulate, &a->params);
 }
 
-int nn_activation_is_elementwise(const char *function)
+int nni_activation_is_elementwise(const char *function)
 {
     return find_activation(function) != NULL;
 }
 
-int nn_activation_count(void)
+int nni_activation_count(void)
 {
     return N_ACTS;
 }
 
-const char *nn_activation_name(int i)
+const char *nni_activation_name(int i)
 {
     return act_table[i].name;
 }

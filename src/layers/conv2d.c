@@ -37,7 +37,7 @@
 typedef struct conv2d {
     int64_t in_c, out_c, groups;
     nn_conv_geom geom;       /* of one group: channels = in_c / groups */
-    nn_conv_padding padding;
+    nni_conv_padding padding;
     int has_bias;
     int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
@@ -83,15 +83,15 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (!c)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     layer->priv = c;
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     const nn_shape in = layer->inputs[0]->out_shape;
     int64_t filters = 0, kernel[2], stride[2], dilation[2];
     if ((st = nn_cfg_read_int(cfg, "filters", 0, &filters, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "kernel", 0, kernel, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "stride", 1, stride, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "dilation", 1, dilation, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "kernel", 0, kernel, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "stride", 1, stride, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "dilation", 1, dilation, err)) ||
         (st = nn_cfg_read_int(cfg, "groups", 1, &c->groups, err)) ||
         (st = nn_cfg_read_bool(cfg, "bias", 1, &c->has_bias, err)))
         return st;
@@ -115,7 +115,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     g->stride_w = stride[1];
     g->dilation_h = dilation[0];
     g->dilation_w = dilation[1];
-    if ((st = nn_conv_read_padding(layer, cfg, g, &c->padding, err)))
+    if ((st = nni_conv_read_padding(layer, cfg, g, &c->padding, err)))
         return st;
 
     c->pixels = g->out_h * g->out_w;
@@ -136,11 +136,11 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
-    nn_layer_add_param(layer, "weight", 4, wdims, g->channels * receptive, c->out_c * receptive,
-                       NULL, 0);
+    nni_layer_add_param(layer, "weight", 4, wdims, g->channels * receptive, c->out_c * receptive,
+                        NULL, 0);
     if (c->has_bias)
-        nn_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
-                           c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
+        nni_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
+                            c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
@@ -155,9 +155,9 @@ static int call_threads(const conv2d *c, int64_t batch)
 static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
-    const float *w = nn_layer_param(layer, 0);
-    const float *bias = c->has_bias ? nn_layer_param(layer, 1) : NULL;
-    float *workspace = nn_layer_workspace(layer);
+    const float *w = nni_layer_param(layer, 0);
+    const float *bias = c->has_bias ? nni_layer_param(layer, 1) : NULL;
+    float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out;
     const int64_t in_group = c->geom.channels * c->in_pixels;
@@ -199,7 +199,7 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     const int64_t wg_size = c->group_out * c->col_rows;
     if (bias_grad)
         for (int64_t o = 0; o < c->out_c; o++)
-            slot->db[o] += nn_sum(dy + o * c->pixels, c->pixels);
+            slot->db[o] += nni_layer_sum(dy + o * c->pixels, c->pixels);
     if (dx && !c->direct && !dx_accumulate)
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
@@ -236,12 +236,12 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
     const nn_conv_geom *g = &c->geom;
-    const float *w = nn_layer_param(layer, 0);
-    const int weight_grad = !nn_layer_param_frozen(layer, 0);
-    const int bias_grad = c->has_bias && !nn_layer_param_frozen(layer, 1);
+    const float *w = nni_layer_param(layer, 0);
+    const int weight_grad = !nni_layer_param_frozen(layer, 0);
+    const int bias_grad = c->has_bias && !nni_layer_param_frozen(layer, 1);
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
-    float *workspace = nn_layer_workspace(layer);
+    float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
     const int threads = call_threads(c, pass->batch);
@@ -262,7 +262,7 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
      * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */
     const int acc = pass->grad_accumulate;
     if (weight_grad) {
-        float *dw = nn_layer_grad(layer, 0);
+        float *dw = nni_layer_grad(layer, 0);
         const int64_t C = g->channels, kk = g->kernel_h * g->kernel_w;
         for (int64_t o = 0; o < c->out_c; o++)
             for (int64_t ci = 0; ci < C; ci++)
@@ -275,7 +275,7 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
                 }
     }
     if (bias_grad) {
-        float *db = nn_layer_grad(layer, 1);
+        float *db = nni_layer_grad(layer, 1);
         for (int64_t o = 0; o < c->out_c; o++) {
             float sum = 0.0f;
             for (int t = 0; t < threads; t++)
@@ -296,7 +296,7 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
     const conv2d *c = layer->priv;
     const nn_conv_geom *g = &c->geom;
     char pad[48], extra[64] = "";
-    nn_conv_format_padding(&c->padding, pad, sizeof pad);
+    nni_conv_format_padding(&c->padding, pad, sizeof pad);
     int used = 0;
     if (g->dilation_h != 1 || g->dilation_w != 1)
         used += snprintf(extra + used, sizeof extra - (size_t)used, " dilation=%lldx%lld",
@@ -311,7 +311,7 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
              (long long)g->stride_w, pad, extra);
 }
 
-const nn_layer_ops nn_conv2d_ops = {
+const nn_layer_ops nni_conv2d_ops = {
     .type = "conv2d",
     .keys = conv2d_keys,
     .params = "filters kernel (k or [kh, kw]) stride=1 padding=valid dilation=1 groups=1 "
@@ -322,6 +322,6 @@ const nn_layer_ops nn_conv2d_ops = {
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .flops = conv2d_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
 };

@@ -48,14 +48,14 @@ static nn_status dense_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (units <= 0)
         return nn_cfg_fail(err, nn_cfg_get(cfg, "units") ? nn_cfg_get(cfg, "units") : cfg,
                            "dense layer '%s' needs 'units' >= 1", layer->name);
-    d->in = nn_layer_in_size(layer, 0);
+    d->in = nni_layer_in_size(layer, 0);
     d->out = units;
     layer->out_shape = nn_shape_1d(units);
     int64_t wdims[2] = {d->out, d->in};
-    nn_layer_add_param(layer, "weight", 2, wdims, d->in, d->out, NULL, 0);
+    nni_layer_add_param(layer, "weight", 2, wdims, d->in, d->out, NULL, 0);
     if (d->has_bias)
-        nn_layer_add_param(layer, "bias", 1, &d->out, d->in, d->out, &layer->bias_init,
-                           NN_PARAM_NO_DECAY);
+        nni_layer_add_param(layer, "bias", 1, &d->out, d->in, d->out, &layer->bias_init,
+                            NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
@@ -79,8 +79,8 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     const dense *d = layer->priv;
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
-    const float *w = nn_layer_param(layer, 0);
-    const float *b = d->has_bias ? nn_layer_param(layer, 1) : NULL;
+    const float *w = nni_layer_param(layer, 0);
+    const float *b = d->has_bias ? nni_layer_param(layer, 1) : NULL;
     float *y = layer->out;
     const int threads = dense_threads(d, n);
     const int by_units = threads > 1 && d->out > n;
@@ -98,11 +98,11 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
             nn_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
                        w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
         if (d->activation && !by_units)
-            nn_activation_apply(d->activation, y + rows * d->out, d->activation->out +
-                                rows * d->out, (rows_end - rows) * d->out);
+            nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
+                                 rows * d->out, (rows_end - rows) * d->out);
         for (int64_t r = 0; d->activation && by_units && r < n; r++)
-            nn_activation_apply(d->activation, y + r * d->out + units,
-                                d->activation->out + r * d->out + units, units_end - units);
+            nni_activation_apply(d->activation, y + r * d->out + units,
+                                 d->activation->out + r * d->out + units, units_end - units);
     }
 }
 
@@ -112,9 +112,9 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
     const float *dy = layer->dout;
-    const float *w = nn_layer_param(layer, 0);
-    float *dw = nn_layer_param_frozen(layer, 0) ? NULL : nn_layer_grad(layer, 0);
-    float *db = d->has_bias && !nn_layer_param_frozen(layer, 1) ? nn_layer_grad(layer, 1) : NULL;
+    const float *w = nni_layer_param(layer, 0);
+    float *dw = nni_layer_param_frozen(layer, 0) ? NULL : nni_layer_grad(layer, 0);
+    float *db = d->has_bias && !nni_layer_param_frozen(layer, 1) ? nni_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
     const int threads = dense_threads(d, n);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -126,10 +126,10 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
              * the next layer's dx wrote on this thread; every row is needed below. */
             const nn_layer *act = d->activation;
             nn_thread_share(n, t, threads, &first, &end);
-            nn_activation_apply_backward(act, layer->out + first * d->out,
-                                         act->out + first * d->out, act->dout + first * d->out,
-                                         layer->dout + first * d->out, (end - first) * d->out,
-                                         0);
+            nni_activation_apply_backward(act, layer->out + first * d->out,
+                                          act->out + first * d->out, act->dout + first * d->out,
+                                          layer->dout + first * d->out, (end - first) * d->out,
+                                          0);
 #pragma omp barrier
         }
         nn_thread_share(d->out, t, threads, &first, &end);
@@ -137,7 +137,7 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
             nn_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
                        dw + first * d->in, d->in, pass->grad_accumulate);
         if (db)
-            nn_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
+            nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
         nn_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
             nn_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
@@ -164,7 +164,7 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "units=%lld%s", (long long)d->out, d->has_bias ? "" : " no-bias");
 }
 
-const nn_layer_ops nn_dense_ops = {
+const nn_layer_ops nni_dense_ops = {
     .type = "dense",
     .keys = dense_keys,
     .params = "units bias=true",
@@ -173,7 +173,7 @@ const nn_layer_ops nn_dense_ops = {
     .forward = dense_forward,
     .backward = dense_backward,
     .flops = dense_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = dense_describe,
     .fuse_activation = dense_fuse_activation,
 };

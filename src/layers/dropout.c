@@ -52,7 +52,7 @@ static void dropout_apply(const nn_layer *layer, const nn_pass *pass, const floa
     const dropout *d = layer->priv;
     const int64_t n = d->sample_size;
     if (!pass->training || d->p == 0.0f) {
-        nn_store(dst, src, pass->batch * n, accumulate);
+        nni_layer_store(dst, src, pass->batch * n, accumulate);
         return;
     }
     const float keep_scale = 1.0f / (1.0f - d->p);
@@ -79,7 +79,7 @@ static void dropout_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t dropout_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void dropout_describe(const nn_layer *layer, char *buf, int size)
@@ -88,7 +88,7 @@ static void dropout_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "p=%g", d->p);
 }
 
-const nn_layer_ops nn_dropout_ops = {
+const nn_layer_ops nni_dropout_ops = {
     .type = "dropout",
     .keys = dropout_keys,
     .params = "p=0.5",
@@ -98,6 +98,6 @@ const nn_layer_ops nn_dropout_ops = {
     .forward = dropout_forward,
     .backward = dropout_backward,
     .flops = dropout_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = dropout_describe,
 };

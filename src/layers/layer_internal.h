@@ -2,7 +2,7 @@
  *
  * Life cycle: the model builder creates the node, sets its inputs, and calls ops->build,
  * which reads the layer's config, checks the input shapes, sets out_shape and declares its
- * parameters (nn_layer_add_param) and scratch needs. The builder then lays out all memory at
+ * parameters (nni_layer_add_param) and scratch needs. The builder then lays out all memory at
  * once and forward/backward run on planned buffers only: nothing allocates during a step.
  *
  * Gradients: backward receives dout (gradient of the loss w.r.t. `out`) and must
@@ -46,18 +46,18 @@ struct nn_layer_ops {
 
 /* Declare a parameter at build time. fan_in/fan_out feed the initializer. Returns its slot
  * in layer->param_ids (0, 1, ...). init == NULL uses layer->weight_init. */
-int nn_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
-                       int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags);
+int nni_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
+                        int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags);
 /* Planned memory of parameter slot k (valid after the model is built). */
-float *nn_layer_param(const nn_layer *layer, int k);
-float *nn_layer_grad(const nn_layer *layer, int k);
-int nn_layer_param_frozen(const nn_layer *layer, int k);
-float *nn_layer_workspace(const nn_layer *layer);
-static inline int64_t nn_layer_in_size(const nn_layer *layer, int i)
+float *nni_layer_param(const nn_layer *layer, int k);
+float *nni_layer_grad(const nn_layer *layer, int k);
+int nni_layer_param_frozen(const nn_layer *layer, int k);
+float *nni_layer_workspace(const nn_layer *layer);
+static inline int64_t nni_layer_in_size(const nn_layer *layer, int i)
 {
     return nn_shape_size(layer->inputs[i]->out_shape);
 }
-static inline int64_t nn_layer_out_size(const nn_layer *layer)
+static inline int64_t nni_layer_out_size(const nn_layer *layer)
 {
     return nn_shape_size(layer->out_shape);
 }

@@ -33,7 +33,7 @@ typedef struct pool {
     int kind;
     int count_include_pad;
     nn_conv_geom geom; /* channels = all channels, dilation 1 */
-    nn_conv_padding padding;
+    nni_conv_padding padding;
     int64_t in_plane, out_plane;
     int padded;                    /* some window reaches into the padding */
     int64_t padded_h, padded_w;    /* the plane the loops read (the input when !padded) */
@@ -49,7 +49,7 @@ static void pool_destroy(nn_layer *layer)
         free(p->row_count);
         free(p->col_count);
     }
-    nn_layer_free_priv(layer);
+    nni_layer_free_priv(layer);
 }
 
 /* torch's avgpool divisor along one axis for output o: the window clipped to the padded
@@ -78,14 +78,14 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     layer->priv = p;
     p->kind = kind;
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     const nn_shape in = layer->inputs[0]->out_shape;
     int64_t size[2], stride[2];
-    if ((st = nn_conv_read_pair(layer, cfg, "size", 0, size, err)))
+    if ((st = nni_conv_read_pair(layer, cfg, "size", 0, size, err)))
         return st;
-    if ((st = nn_conv_read_pair(layer, cfg, "stride", size[0], stride, err)))
+    if ((st = nni_conv_read_pair(layer, cfg, "stride", size[0], stride, err)))
         return st;
     if (!nn_cfg_get(cfg, "stride")) {
         stride[0] = size[0];
@@ -103,9 +103,9 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
     g->stride_h = stride[0];
     g->stride_w = stride[1];
     g->dilation_h = g->dilation_w = 1;
-    if ((st = nn_conv_read_padding(layer, cfg, g, &p->padding, err)))
+    if ((st = nni_conv_read_padding(layer, cfg, g, &p->padding, err)))
         return st;
-    const nn_conv_padding *pad = &p->padding;
+    const nni_conv_padding *pad = &p->padding;
     if (2 * pad->top > size[0] || 2 * pad->bottom > size[0] || 2 * pad->left > size[1] ||
         2 * pad->right > size[1])
         return nn_cfg_fail(err, nn_cfg_get(cfg, "padding") ? nn_cfg_get(cfg, "padding") : cfg,
@@ -185,8 +185,8 @@ static void store_interior(const pool *p, const float *buf, float *dx, int accum
 {
     const nn_conv_geom *g = &p->geom;
     for (int64_t iy = 0; iy < g->in_h; iy++)
-        nn_store(dx + iy * g->in_w, buf + (iy + g->pad_top) * p->padded_w + g->pad_left,
-                 g->in_w, accumulate);
+        nni_layer_store(dx + iy * g->in_w, buf + (iy + g->pad_top) * p->padded_w + g->pad_left,
+                        g->in_w, accumulate);
 }
 
 /* The fast loops use the plain maximum, a single vector instruction. torch's maximum lets
@@ -484,7 +484,7 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
     const pool *p = layer->priv;
     const int64_t planes = pass->batch * p->geom.channels;
     const float *x_all = layer->inputs[0]->out;
-    float *y_all = layer->out, *workspace = nn_layer_workspace(layer);
+    float *y_all = layer->out, *workspace = nni_layer_workspace(layer);
     const int kind = loop_kind(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     const int threads = pool_call_threads(p, planes);
@@ -519,7 +519,7 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
     const int accumulate = layer->input_accumulate[0];
     const int kind = loop_kind(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
-    float *workspace = nn_layer_workspace(layer);
+    float *workspace = nni_layer_workspace(layer);
     const int threads = pool_call_threads(p, planes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -559,7 +559,7 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
 static int64_t pool_flops(const nn_layer *layer)
 {
     const pool *p = layer->priv;
-    return nn_layer_out_size(layer) * p->geom.kernel_h * p->geom.kernel_w;
+    return nni_layer_out_size(layer) * p->geom.kernel_h * p->geom.kernel_w;
 }
 
 static void pool_describe(const nn_layer *layer, char *buf, int size)
@@ -567,13 +567,13 @@ static void pool_describe(const nn_layer *layer, char *buf, int size)
     const pool *p = layer->priv;
     const nn_conv_geom *g = &p->geom;
     char pad[48];
-    nn_conv_format_padding(&p->padding, pad, sizeof pad);
+    nni_conv_format_padding(&p->padding, pad, sizeof pad);
     snprintf(buf, (size_t)size, "%lldx%lld /%lldx%lld pad=%s%s", (long long)g->kernel_h,
              (long long)g->kernel_w, (long long)g->stride_h, (long long)g->stride_w, pad,
              p->kind == POOL_AVG && !p->count_include_pad ? " exclude-pad" : "");
 }
 
-const nn_layer_ops nn_maxpool_ops = {
+const nn_layer_ops nni_maxpool_ops = {
     .type = "maxpool",
     .keys = maxpool_keys,
     .params = "size stride=size padding=valid",
@@ -586,7 +586,7 @@ const nn_layer_ops nn_maxpool_ops = {
     .describe = pool_describe,
 };
 
-const nn_layer_ops nn_avgpool_ops = {
+const nn_layer_ops nni_avgpool_ops = {
     .type = "avgpool",
     .keys = avgpool_keys,
     .params = "size stride=size padding=valid count_include_pad=true",
@@ -606,7 +606,7 @@ static const char *const no_keys[] = {NULL};
 
 static nn_status global_avgpool_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 {
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     layer->out_shape = nn_shape_1d(layer->inputs[0]->out_shape.dim[0]);
@@ -619,7 +619,7 @@ static void global_avgpool_forward(nn_layer *layer, const nn_pass *pass)
     const int64_t planes = pass->batch * in.dim[0], plane_size = in.dim[1] * in.dim[2];
     const float scale = 1.0f / (float)plane_size;
     for (int64_t k = 0; k < planes; k++) {
-        layer->out[k] = nn_sum(layer->inputs[0]->out + k * plane_size, plane_size) * scale;
+        layer->out[k] = nni_layer_sum(layer->inputs[0]->out + k * plane_size, plane_size) * scale;
     }
 }
 
@@ -646,10 +646,10 @@ static void global_avgpool_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t global_avgpool_flops(const nn_layer *layer)
 {
-    return nn_layer_in_size(layer, 0);
+    return nni_layer_in_size(layer, 0);
 }
 
-const nn_layer_ops nn_global_avgpool_ops = {
+const nn_layer_ops nni_global_avgpool_ops = {
     .type = "global_avgpool",
     .keys = no_keys,
     .params = "",

@@ -8,11 +8,11 @@
 
 /* The layer type named by a config's `type:` (an elementwise activation's name gives the
  * activation layer type); NULL if there is none. */
-const nn_layer_ops *nn_layer_find(const char *type);
+const nn_layer_ops *nni_layer_find(const char *type);
 /* The layer type that computes `function` as a layer's `activation:`; NULL if none. */
-const nn_layer_ops *nn_activation_layer_ops(const char *function);
+const nn_layer_ops *nni_activation_layer_ops(const char *function);
 /* "unknown activation 'x' (did you mean ...); valid: ..." at `where`. */
-nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function);
+nn_status nni_activation_unknown(nn_error *err, const nn_cfg *where, const char *function);
 
 /* NULL-terminated names of every layer type: the table's, then the elementwise activations
  * (for messages). */

@@ -53,14 +53,14 @@ static nn_status prelu_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
         nni_init_named("constant", &slope_init, NULL);
         slope_init.a = 0.25;
     }
-    nn_layer_add_param(layer, "weight", 1, &p->channels, 1, 1, &slope_init, NN_PARAM_NO_DECAY);
+    nni_layer_add_param(layer, "weight", 1, &p->channels, 1, 1, &slope_init, NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
 static void prelu_forward(nn_layer *layer, const nn_pass *pass)
 {
     const prelu *p = layer->priv;
-    const float *slope = nn_layer_param(layer, 0);
+    const float *slope = nni_layer_param(layer, 0);
     const float *x = layer->inputs[0]->out;
     float *y = layer->out;
     const int64_t per_sample = p->shared ? 1 : p->channels;
@@ -76,12 +76,12 @@ static void prelu_forward(nn_layer *layer, const nn_pass *pass)
 static void prelu_backward(nn_layer *layer, const nn_pass *pass)
 {
     const prelu *p = layer->priv;
-    const float *slope = nn_layer_param(layer, 0);
+    const float *slope = nni_layer_param(layer, 0);
     const float *x = layer->inputs[0]->out, *dy = layer->dout;
     float *dx = layer->inputs[0]->dout;
     const int accumulate = layer->input_accumulate[0];
-    const int learn = !nn_layer_param_frozen(layer, 0);
-    float *dslope = learn ? nn_layer_grad(layer, 0) : NULL;
+    const int learn = !nni_layer_param_frozen(layer, 0);
+    float *dslope = learn ? nni_layer_grad(layer, 0) : NULL;
     if (learn && !pass->grad_accumulate)
         memset(dslope, 0, (size_t)p->channels * sizeof *dslope);
     const int64_t per_sample = p->shared ? 1 : p->channels;
@@ -106,7 +106,7 @@ static void prelu_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t prelu_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void prelu_describe(const nn_layer *layer, char *buf, int size)
@@ -118,7 +118,7 @@ static void prelu_describe(const nn_layer *layer, char *buf, int size)
         snprintf(buf, (size_t)size, "%lld slopes", (long long)p->channels);
 }
 
-const nn_layer_ops nn_prelu_ops = {
+const nn_layer_ops nni_prelu_ops = {
     .type = "prelu",
     .keys = prelu_keys,
     .params = "shared=false",
@@ -128,7 +128,7 @@ const nn_layer_ops nn_prelu_ops = {
     .forward = prelu_forward,
     .backward = prelu_backward,
     .flops = prelu_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = prelu_describe,
 };
 
@@ -221,7 +221,7 @@ static void rrelu_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t rrelu_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void rrelu_describe(const nn_layer *layer, char *buf, int size)
@@ -230,7 +230,7 @@ static void rrelu_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "slope U(%g, %g)", p->lower, p->upper);
 }
 
-const nn_layer_ops nn_rrelu_ops = {
+const nn_layer_ops nni_rrelu_ops = {
     .type = "rrelu",
     .keys = rrelu_keys,
     .params = "lower=1/8 upper=1/3",
@@ -240,6 +240,6 @@ const nn_layer_ops nn_rrelu_ops = {
     .forward = rrelu_forward,
     .backward = rrelu_backward,
     .flops = rrelu_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = rrelu_describe,
 };

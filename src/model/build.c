@@ -165,10 +165,10 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
         if (!function)
             return nn_cfg_fail(err, act_cfg, "activation needs a 'type'");
     }
-    const nn_layer_ops *ops = nn_activation_layer_ops(function);
+    const nn_layer_ops *ops = nni_activation_layer_ops(function);
     if (!ops) {
         const nn_cfg *type_node = nn_cfg_get(act_cfg, "type");
-        return nn_activation_unknown(err, type_node ? type_node : act_cfg, function);
+        return nni_activation_unknown(err, type_node ? type_node : act_cfg, function);
     }
     if (spec == act_cfg) {
         /* A map: `type` plus the function's own parameters. */
@@ -232,7 +232,7 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
             st = nn_cfg_fail(err, cfg, "layer needs a 'type'");
             break;
         }
-        const nn_layer_ops *ops = nn_layer_find(type);
+        const nn_layer_ops *ops = nni_layer_find(type);
         if (!ops) {
             st = nn_cfg_fail_unknown(err, nn_cfg_get(cfg, "type"), "layer type", type,
                                      nni_layer_type_names());

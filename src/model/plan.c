@@ -129,7 +129,7 @@ static void fuse_activations(nn_model *model)
 {
     for (int i = 1; i < model->n_layers; i++) {
         nn_layer *act = model->layers[i];
-        if (!nn_activation_fusable(act))
+        if (!nni_activation_fusable(act))
             continue;
         nn_layer *producer = act->inputs[0];
         if (!producer->ops->fuse_activation || (producer->dout == NULL) != (act->dout == NULL) ||

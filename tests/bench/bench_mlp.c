@@ -182,19 +182,19 @@ static int step_gemms(const nn_model *model, int threads, gemm_call *calls)
                 calls[count++] = (gemm_call){"", team, threads > 1 && out > n ? SPLIT_COLUMNS
                                                                              : SPLIT_ROWS,
                                              CblasNoTrans, CblasTrans, n, out, in, in, in,
-                                             out, l->inputs[0]->out, nn_layer_param(l, 0),
+                                             out, l->inputs[0]->out, nni_layer_param(l, 0),
                                              l->out, 1.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s forward", l->name);
                 continue;
             }
             calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasTrans, CblasNoTrans, out,
                                          in, n, out, in, in, l->dout, l->inputs[0]->out,
-                                         nn_layer_grad(l, 0), 0.0f};
+                                         nni_layer_grad(l, 0), 0.0f};
             snprintf(calls[count - 1].what, sizeof calls->what, "%s dW", l->name);
             if (l->inputs[0]->dout) {
                 calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasNoTrans, CblasNoTrans,
                                              n, in, out, out, in, in, l->dout,
-                                             nn_layer_param(l, 0), l->inputs[0]->dout, 0.0f};
+                                             nni_layer_param(l, 0), l->inputs[0]->dout, 0.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s dx", l->name);
             }
         }

@@ -74,7 +74,7 @@ static int names_key(const char *text, const char *key)
 static void check_layer_keys(const nni_catalogue_row *row, void *ctx)
 {
     int *missing = ctx;
-    const nn_layer_ops *ops = nn_layer_find(row->name);
+    const nn_layer_ops *ops = nni_layer_find(row->name);
     if (!ops) {
         print_error("layer type '%s' of the catalogue is not found by name\n", row->name);
         (*missing)++;
