@@ -158,7 +158,7 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
             nn_cfg_free(map);
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
         }
-        nn_model_keep_cfg(model, map);
+        nni_model_keep_cfg(model, map);
         spec = map;
     } else {
         nn_cfg_read_string(act_cfg, "type", NULL, &function, err);
@@ -331,10 +331,10 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
         (init_cfg && (st = nni_init_parse(init_cfg, &model->default_init, err))) ||
         (st = nn_cfg_read_bool(model_cfg, "train_only_batchnorm", 0, &model->train_only_norm,
                                err)) ||
-        (st = nn_model_expand_shorthands(model_cfg, &expanded, err)))
+        (st = nni_model_expand_shorthands(model_cfg, &expanded, err)))
         goto fail;
     if (expanded)
-        nn_model_keep_cfg(model, expanded);
+        nni_model_keep_cfg(model, expanded);
     layers_cfg = expanded ? expanded : nn_cfg_get(model_cfg, "layers");
     if (!layers_cfg || nn_cfg_kind_of(layers_cfg) != NN_CFG_SEQ || nn_cfg_size(layers_cfg) == 0) {
         st = nn_cfg_fail(err, layers_cfg ? layers_cfg : model_cfg,

@@ -82,11 +82,11 @@ static nn_status plan_memory(nn_model *model, const int *needs_grad, nn_error *e
     model->workspace_floats = workspace;
     model->n_param_floats = trained;
     model->n_state_floats = state;
-    model->arena = nn_alloc_floats(arena);
-    model->workspace = nn_alloc_floats(workspace ? workspace : 1);
-    model->param_data = nn_alloc_floats(trained ? trained : 1);
-    model->grad_data = nn_alloc_floats(trained + NN_GRAD_TAIL);
-    model->state_data = nn_alloc_floats(state ? state : 1);
+    model->arena = nni_alloc_floats(arena);
+    model->workspace = nni_alloc_floats(workspace ? workspace : 1);
+    model->param_data = nni_alloc_floats(trained ? trained : 1);
+    model->grad_data = nni_alloc_floats(trained + NN_GRAD_TAIL);
+    model->state_data = nni_alloc_floats(state ? state : 1);
     if (!model->arena || !model->workspace || !model->param_data || !model->grad_data ||
         !model->state_data)
         return nn_fail(err, NN_ERR_OTHER, "out of memory planning %.1f MiB of activations",

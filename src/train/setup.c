@@ -198,8 +198,8 @@ static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *
     e->patience = (int)patience;
     e->best = e->maximize ? -INFINITY : INFINITY;
     if (e->restore_best) {
-        e->best_params = nn_alloc_floats(t->model->n_param_floats + 1);
-        e->best_state = nn_alloc_floats(t->model->n_state_floats + 1);
+        e->best_params = nni_alloc_floats(t->model->n_param_floats + 1);
+        e->best_state = nni_alloc_floats(t->model->n_state_floats + 1);
         if (!e->best_params || !e->best_state)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
@@ -520,7 +520,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (has_labels)
         t->targets_buf.labels = malloc((size_t)t->capacity * sizeof(int32_t));
     else
-        t->targets_buf.values = nn_alloc_floats(t->capacity * t->train.target_width);
+        t->targets_buf.values = nni_alloc_floats(t->capacity * t->train.target_width);
     t->targets_buf.view.labels = t->targets_buf.labels;
     t->targets_buf.view.values = t->targets_buf.values;
     if (!t->batch_rows || !t->sample_ids ||
