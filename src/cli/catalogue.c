@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "config/catalogue.h"
+#include "data/augment.h"
 #include "layers/registry.h"
 #include "model/init_internal.h"
 #include "nn/data.h"

@@ -7,8 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/data.h"
 #include "core/rng.h"
+#include "data/augment.h"
+#include "nn/data.h"
 
 #define NN_PI 3.14159265358979323846
 

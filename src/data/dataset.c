@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "data/dataset_internal.h"
+#include "data/gather.h"
 
 void nni_dataset_free_strings(char **strings, int count)
 {

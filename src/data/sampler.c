@@ -1,8 +1,9 @@
 /* Batch sampling (see include/nn/data.h). */
 #include <stdlib.h>
 
-#include "nn/data.h"
 #include "core/rng.h"
+#include "data/sampler.h"
+#include "nn/data.h"
 
 static void share(int64_t total, int rank, int size, int64_t *first, int64_t *count)
 {

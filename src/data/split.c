@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/rng.h"
+#include "data/split.h"
 
 /* Moves a uniformly random choice of `take` of rows[0..count) to rows[0..take). */
 static void choose(int64_t *rows, int64_t count, int64_t take, uint64_t seed, uint64_t stream)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/gather.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 

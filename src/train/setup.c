@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "core/files.h"
-#include "core/threads.h"
-#include "model/model_internal.h"
 #include "core/rng.h"
+#include "core/threads.h"
+#include "data/gather.h"
+#include "data/split.h"
+#include "model/model_internal.h"
 #include "train/train_internal.h"
 
 

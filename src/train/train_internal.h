@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "data/augment.h"
+#include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/dist.h"
 #include "nn/history.h"

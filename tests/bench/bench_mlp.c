@@ -45,6 +45,7 @@
 #include "nn/optim.h"
 
 #include "core/threads.h"
+#include "data/gather.h"
 
 extern void openblas_set_num_threads(int num_threads);
 

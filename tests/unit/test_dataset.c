@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/gather.h"
+#include "data/split.h"
 #include "nn/data.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
