@@ -106,7 +106,7 @@ void cli_print_catalogue(FILE *out)
                                  "or {type: NAME, key: value}):",
                             nni_init_catalogue);
     fprintf(out, "\naugmentation (train.augment, training batches only):\n");
-    nn_augment_list(print_line, out);
+    nni_augment_list(print_line, out);
     fprintf(out, "\nearly stopping (train.early_stopping):\n");
     static const char *const early_lines[] = {
         "monitor=val_loss  loss, accuracy, val_loss or val_accuracy",

@@ -15,8 +15,8 @@
 
 static const char *const augment_keys[] = {"shift", "flip", "rotate", "noise", NULL};
 
-nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment *out,
-                           nn_error *err)
+nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augment *out,
+                            nn_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!node || nn_cfg_is_null(node))
@@ -62,7 +62,7 @@ nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment
     return NN_OK;
 }
 
-void nn_augment_free(nn_augment *aug)
+void nni_augment_free(nni_augment *aug)
 {
     free(aug->scratch);
     memset(aug, 0, sizeof *aug);
@@ -75,7 +75,7 @@ static inline float pixel(const float *plane, int64_t width, int64_t height, int
     return x >= 0 && x < width && y >= 0 && y < height ? plane[y * width + x] : 0.0f;
 }
 
-static void resample(const nn_augment *a, float *x, int flip, int64_t dx, int64_t dy,
+static void resample(const nni_augment *a, float *x, int flip, int64_t dx, int64_t dy,
                      double angle)
 {
     const int64_t w = a->width, h = a->height, plane = w * h;
@@ -107,8 +107,8 @@ static void resample(const nn_augment *a, float *x, int flip, int64_t dx, int64_
     }
 }
 
-void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
-                      uint64_t seed, uint32_t epoch)
+void nni_augment_batch(const nni_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
+                       uint64_t seed, uint32_t epoch)
 {
     if (!aug->enabled)
         return;
@@ -134,7 +134,7 @@ void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64
     }
 }
 
-void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
 {
     static const char *const lines[] = {
         "shift=0           pixels: translate by (dx, dy) uniform in [-shift, shift]^2, zero "

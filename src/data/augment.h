@@ -19,24 +19,24 @@
  * Geometric options need image samples (C, H, W); noise works on any. Each sample's draws
  * come from the stream (seed, NNI_RNG_AUGMENT, epoch, global sample index), so a batch is
  * augmented the same whatever rank holds it, and differently every epoch. */
-typedef struct nn_augment {
+typedef struct nni_augment {
     int enabled;
     int64_t shift;
     int flip;
     double rotate; /* degrees */
     double noise;
     int64_t channels, height, width, sample_size;
-    float *scratch; /* one sample, allocated by nn_augment_parse */
-} nn_augment;
+    float *scratch; /* one sample, allocated by nni_augment_parse */
+} nni_augment;
 
 /* node may be NULL (no augmentation). Errors name the offending key. */
-nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment *out,
-                           nn_error *err);
+nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augment *out,
+                            nn_error *err);
 /* Augments rows x sample_size floats in place; sample_ids are the rows' global indices. */
-void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
-                      uint64_t seed, uint32_t epoch);
-void nn_augment_free(nn_augment *aug);
+void nni_augment_batch(const nni_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
+                       uint64_t seed, uint32_t epoch);
+void nni_augment_free(nni_augment *aug);
 /* For --help-catalogue. */
-void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx);
+void nni_augment_list(void (*emit)(const char *line, void *ctx), void *ctx);
 
 #endif

@@ -29,7 +29,7 @@ void nn_dataset_free(nn_dataset *ds)
 
 /* The training step's input copy. Kept to plain loops over restrict pointers so the compiler
  * vectorizes the byte-to-float conversion; no allocation, no checks (indices are trusted). */
-void nn_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out)
+void nni_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out)
 {
     const int64_t width = ds->sample_size;
     const float scale = ds->scale, offset = ds->offset;

@@ -195,7 +195,7 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
                     uint8_x ? (const void *)ds->x_u8 : (const void *)ds->x_f32, &detail);
     if (x < 0)
         goto fail;
-    /* Stored as float32: exactly the values nn_dataset_gather_x multiplies by. */
+    /* Stored as float32: exactly the values nni_dataset_gather_x multiplies by. */
     if (write_scalar_attr(x, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->scale) < 0 ||
         write_scalar_attr(x, "offset", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->offset) < 0) {
         detail = nn_h5_last_error();

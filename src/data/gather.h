@@ -10,6 +10,6 @@
 /* Gather rows idx[0..count) (indices local to ds) as float32 into out (count x sample_size),
  * applying scale/offset. Hot path: no allocation and no bounds checks; every idx must be in
  * [0, ds->n). */
-void nn_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out);
+void nni_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out);
 
 #endif

@@ -28,9 +28,9 @@ static void choose(int64_t *rows, int64_t count, int64_t take, uint64_t seed, ui
     }
 }
 
-nn_status nn_split_stratified(const nn_dataset *train, double fraction, uint64_t seed,
-                              int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
-                              int64_t *n_val, nn_error *err)
+nn_status nni_split_stratified(const nn_dataset *train, double fraction, uint64_t seed,
+                               int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
+                               int64_t *n_val, nn_error *err)
 {
     *train_rows = *val_rows = NULL;
     *n_train = *n_val = 0;

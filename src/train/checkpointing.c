@@ -23,7 +23,7 @@ static void fingerprint_data(trainer *t)
     hash = nn_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
     hash = nn_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
     hash = nn_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
-    if (t->sampling == NN_SAMPLING_GLOBAL) {
+    if (t->sampling == NNI_SAMPLING_GLOBAL) {
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)
             hash = nn_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);

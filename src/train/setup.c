@@ -80,8 +80,8 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
     int sampling = 0;
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
-    t->sampling = sampling == 1 ? NN_SAMPLING_SHARD : NN_SAMPLING_GLOBAL;
-    if (t->sampling == NN_SAMPLING_SHARD) {
+    t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
+    if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
             return st;
@@ -112,8 +112,8 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
         if (fraction > 0) {
             if (fraction >= 1)
                 return nn_cfg_fail(err, nn_cfg_get(val, "split"), "must be in (0, 1)");
-            if ((st = nn_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
-                                          &t->n_train, &t->val_rows, &t->n_val, err)))
+            if ((st = nni_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
+                                           &t->n_train, &t->val_rows, &t->n_val, err)))
                 return st;
             t->has_val = t->val_from_train = 1;
         } else if (last > 0) {
@@ -467,7 +467,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         (st = nn_optim_build(nn_cfg_get(train_cfg, "optimizer"), t->model, &t->opt, err)))
         return st;
     t->classification = has_labels && nn_loss_is_classification(t->loss);
-    int64_t batches = (t->n_train * (t->sampling == NN_SAMPLING_SHARD ? comm->size : 1) +
+    int64_t batches = (t->n_train * (t->sampling == NNI_SAMPLING_SHARD ? comm->size : 1) +
                        batch - 1) / batch;
     int64_t steps_per_epoch = (batches + t->accumulate - 1) / t->accumulate;
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
@@ -481,13 +481,13 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                        "which needs a validation split (data.val)", monitor);
 
     int64_t n_total = t->n_train;
-    if (t->sampling == NN_SAMPLING_SHARD) {
+    if (t->sampling == NNI_SAMPLING_SHARD) {
         double total = (double)t->n_train;
         nn_comm_sum_doubles(comm, &total, 1);
         n_total = (int64_t)total;
     }
-    if ((st = nn_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
-                              t->global_batch, comm->rank, comm->size, t->seed, err)))
+    if ((st = nni_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
+                               t->global_batch, comm->rank, comm->size, t->seed, err)))
         return st;
     double bucket_mb = 0, watchdog = 300; /* bucket_mb 0: sized from the model */
     int overlap = 1;
@@ -534,8 +534,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                                 ? nn_shape_3d(t->train.sample_shape[0], t->train.sample_shape[1],
                                               t->train.sample_shape[2])
                                 : t->model->input_shape;
-    if ((st = nn_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
-                               err)))
+    if ((st = nni_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
+                                err)))
         return st;
     if ((st = nn_trainer_setup_checkpoints(t, err)))
         return st;
@@ -551,13 +551,13 @@ void nn_trainer_teardown(trainer *t)
     nn_dataset_free(&t->test);
     free(t->train_rows);
     free(t->val_rows);
-    nn_sampler_free(&t->sampler);
+    nni_sampler_free(&t->sampler);
     nn_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
-    nn_augment_free(&t->augment);
+    nni_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
     free(t->early.best_params);
@@ -576,7 +576,7 @@ void nn_trainer_teardown(trainer *t)
 void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
                    target_buffer *tb)
 {
-    nn_dataset_gather_x(ds, rows, count, x);
+    nni_dataset_gather_x(ds, rows, count, x);
     if (tb->labels)
         for (int64_t i = 0; i < count; i++)
             tb->labels[i] = ds->labels[rows[i]];

@@ -102,13 +102,13 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     int64_t step_rows = 0;
     for (int64_t m = 0; m < micro; m++) {
         int64_t global_rows = 0;
-        int64_t rows = nn_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
-                                        &global_rows);
+        int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
+                                         &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
         nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
-        nn_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
-                         (uint32_t)epoch);
+        nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
+                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
@@ -234,7 +234,7 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
             tot = t->start_totals;
             first_step = t->start_step;
         }
-        nn_sampler_epoch(&t->sampler, epoch);
+        nni_sampler_epoch(&t->sampler, epoch);
         double lr = 0;
         for (int64_t step = first_step; step < steps && !st; step++) {
             int64_t first = step * t->accumulate;

@@ -18,7 +18,7 @@
  *    as many runs of the GEMMs, so the two meet the same load on a shared machine. Also the
  *    same products unsplit through cblas_sgemm, threaded by OpenBLAS itself (the usual way
  *    to use more cores: what the threads would give without nntrain's own products);
- *  - the step with the batch gathered from an in-memory uint8 dataset (nn_dataset_gather_x
+ *  - the step with the batch gathered from an in-memory uint8 dataset (nni_dataset_gather_x
  *    over a shuffled order, as the trainer fetches it);
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
  *  - time to first step, from BENCH_T0 (wall-clock seconds, set by the caller just before
@@ -454,7 +454,7 @@ int main(int argc, char **argv)
             int n = r < 0 ? warmup : steps;
             for (int i = 0; i < n; i++, next = (next + 1) % batches) {
                 const int64_t *rows = order + next * batch;
-                nn_dataset_gather_x(&ds, rows, batch, x);
+                nni_dataset_gather_x(&ds, rows, batch, x);
                 for (int64_t k = 0; k < batch; k++)
                     b.labels[k] = ds.labels[rows[k]];
                 step(&b, 0);
