@@ -103,7 +103,7 @@ static void on_stop_signal(int sig)
 {
     if (sig == SIGINT && stop_signal) {
         const char *pending;
-        for (int i = 0; (pending = nn_atomic_pending_path(i)); i++)
+        for (int i = 0; (pending = nni_atomic_pending_path(i)); i++)
             unlink(pending);
         _exit(130);
     }

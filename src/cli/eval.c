@@ -89,8 +89,8 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
 static nn_status write_predictions(const char *path, const predictions *p, int64_t rows,
                                    nn_error *err)
 {
-    nn_atomic_file target;
-    nn_status st = nn_atomic_begin(&target, path, err);
+    nni_atomic_file target;
+    nn_status st = nni_atomic_begin(&target, path, err);
     if (st)
         return st;
     nn_h5_quiet quiet = nn_h5_quiet_begin();
@@ -117,10 +117,10 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         s = -1;
     nn_h5_quiet_end(quiet);
     if (s < 0) {
-        nn_atomic_abort(&target);
+        nni_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write predictions", path);
     }
-    return nn_atomic_commit(&target, err);
+    return nni_atomic_commit(&target, err);
 }
 
 int cmd_predict(int argc, char **argv, const nn_comm *world)

@@ -21,11 +21,11 @@ static double forward_seconds_per_sample(nn_model *model, int64_t batch)
         x[i] = nni_rng_uniform(&rng);
     nn_model_forward(model, &pass);
     int runs = 0;
-    double start = nn_clock_seconds(), elapsed = 0;
+    double start = nni_clock_seconds(), elapsed = 0;
     do {
         nn_model_forward(model, &pass);
         runs++;
-        elapsed = nn_clock_seconds() - start;
+        elapsed = nni_clock_seconds() - start;
     } while (elapsed < 0.2);
     return elapsed / runs / (double)batch;
 }

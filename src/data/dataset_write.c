@@ -23,7 +23,7 @@
 #define CHUNK_TARGET_BYTES ((size_t)1 << 20)
 
 struct nn_dataset_writer {
-    nn_atomic_file target; /* path and the temporary file */
+    nni_atomic_file target; /* path and the temporary file */
     hid_t file;     /* the temporary file being written */
     hid_t existing; /* the file currently at path, read-only, whose other splits are kept */
     int classes_set;
@@ -51,7 +51,7 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
     w->file = w->existing = H5I_INVALID_HID;
-    nn_status begun = nn_atomic_begin(&w->target, path, err);
+    nn_status begun = nni_atomic_begin(&w->target, path, err);
     if (begun) {
         writer_free(w);
         return begun;
@@ -84,7 +84,7 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
 done:
     nn_h5_quiet_end(quiet);
     if (status != NN_OK) {
-        nn_atomic_abort(&w->target);
+        nni_atomic_abort(&w->target);
         writer_free(w);
         return status;
     }
@@ -383,13 +383,13 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
         goto fail;
     }
     w->file = H5I_INVALID_HID;
-    status = nn_atomic_commit(&w->target, err);
+    status = nni_atomic_commit(&w->target, err);
     nn_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 fail:
     nn_h5_close(&w->file);
-    nn_atomic_abort(&w->target);
+    nni_atomic_abort(&w->target);
     nn_h5_quiet_end(quiet);
     writer_free(w);
     return status;
@@ -402,7 +402,7 @@ void nn_dataset_writer_abort(nn_dataset_writer *w)
     nn_h5_quiet quiet = nn_h5_quiet_begin();
     nn_h5_close(&w->file);
     nn_h5_close(&w->existing);
-    nn_atomic_abort(&w->target);
+    nni_atomic_abort(&w->target);
     nn_h5_quiet_end(quiet);
     writer_free(w);
 }

@@ -128,7 +128,7 @@ static int spatial_threads(const batchnorm *b, int64_t batch)
 {
     if (b->spatial == 1 || batch * b->channels * b->spatial < 32768)
         return 1;
-    int threads = nn_threads();
+    int threads = nni_threads();
     return threads < b->channels ? threads : (int)b->channels;
 }
 

@@ -12,9 +12,9 @@
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nn_gemm_nn is built for (src/core/gemm.c); nothing is packed.
+ * shape nni_gemm_nn is built for (src/core/gemm.c); nothing is packed.
  *
- * Threads: samples are split over nn_threads() threads (OpenMP), each with its own slice of
+ * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
  * count.
@@ -36,7 +36,7 @@
 
 typedef struct conv2d {
     int64_t in_c, out_c, groups;
-    nn_conv_geom geom;       /* of one group: channels = in_c / groups */
+    nni_conv_geom geom;       /* of one group: channels = in_c / groups */
     nni_conv_padding padding;
     int has_bias;
     int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
@@ -105,7 +105,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                            "conv2d layer '%s': groups (%lld) must divide both the input "
                            "channels (%lld) and filters (%lld)", layer->name,
                            (long long)c->groups, (long long)c->in_c, (long long)c->out_c);
-    nn_conv_geom *g = &c->geom;
+    nni_conv_geom *g = &c->geom;
     g->channels = c->in_c / c->groups;
     g->in_h = in.dim[1];
     g->in_w = in.dim[2];
@@ -119,7 +119,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
         return st;
 
     c->pixels = g->out_h * g->out_w;
-    c->col_rows = nn_conv_geom_col_rows(g);
+    c->col_rows = nni_conv_geom_col_rows(g);
     c->group_out = c->out_c / c->groups;
     c->in_size = nn_shape_size(in);
     c->out_size = c->out_c * c->pixels;
@@ -128,7 +128,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                 g->stride_w == 1 && c->padding.top == 0 && c->padding.bottom == 0 &&
                 c->padding.left == 0 && c->padding.right == 0;
     layer->out_shape = nn_shape_3d(c->out_c, g->out_h, g->out_w);
-    c->threads = nn_threads();
+    c->threads = nni_threads();
     const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
     c->slot_floats = 2 * lowered + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c);
@@ -147,7 +147,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 /* Threads for a call: as many as are set, planned for and useful. */
 static int call_threads(const conv2d *c, int64_t batch)
 {
-    int threads = nn_threads();
+    int threads = nni_threads();
     threads = threads < c->threads ? threads : c->threads;
     return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
 }
@@ -177,12 +177,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
                 if (!c->direct) {
-                    nn_im2col(&c->geom, col, slot.col);
+                    nni_im2col(&c->geom, col, slot.col);
                     col = slot.col;
                 }
-                nn_gemm_nn(c->group_out, c->pixels, c->col_rows,
-                           w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
-                           y + grp * out_group, c->pixels, bias != NULL);
+                nni_gemm_nn(c->group_out, c->pixels, c->col_rows,
+                            w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
+                            y + grp * out_group, c->pixels, bias != NULL);
             }
         }
     }
@@ -206,27 +206,27 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         const float *dyg = dy + grp * out_group;
         if (weight_grad) {
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
-            nn_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
-                         slot->xt, c->geom.channels);
+            nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
+                          slot->xt, c->geom.channels);
             const float *rows = slot->xt;
             if (!c->direct) {
-                nn_im2row(&c->geom, slot->xt, slot->rows);
+                nni_im2row(&c->geom, slot->xt, slot->rows);
                 rows = slot->rows;
             }
-            nn_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
-                       c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            nni_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
+                        c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
             const float *wg = w + grp * wg_size;
             float *dxg = dx + grp * in_group;
             if (c->direct) {
-                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                           c->pixels, dxg, c->pixels, dx_accumulate);
+                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                            c->pixels, dxg, c->pixels, dx_accumulate);
             } else {
-                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                           c->pixels, slot->dcol, c->pixels, 0);
-                nn_col2im(&c->geom, slot->dcol, dxg);
+                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                            c->pixels, slot->dcol, c->pixels, 0);
+                nni_col2im(&c->geom, slot->dcol, dxg);
             }
         }
     }
@@ -235,7 +235,7 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
 static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
-    const nn_conv_geom *g = &c->geom;
+    const nni_conv_geom *g = &c->geom;
     const float *w = nni_layer_param(layer, 0);
     const int weight_grad = !nni_layer_param_frozen(layer, 0);
     const int bias_grad = c->has_bias && !nni_layer_param_frozen(layer, 1);
@@ -294,7 +294,7 @@ static int64_t conv2d_flops(const nn_layer *layer)
 static void conv2d_describe(const nn_layer *layer, char *buf, int size)
 {
     const conv2d *c = layer->priv;
-    const nn_conv_geom *g = &c->geom;
+    const nni_conv_geom *g = &c->geom;
     char pad[48], extra[64] = "";
     nni_conv_format_padding(&c->padding, pad, sizeof pad);
     int used = 0;

@@ -51,7 +51,7 @@ static int64_t ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
-nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nn_conv_geom *g,
+nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nni_conv_geom *g,
                                 nni_conv_padding *pad, nn_error *err)
 {
     const nn_cfg *node = nn_cfg_get(cfg, "padding");

@@ -24,7 +24,7 @@ nn_status nni_conv_read_pair(const nn_layer *layer, const nn_cfg *cfg, const cha
 /* `padding: same | valid | p | [ph, pw] | [top, bottom, left, right]` (default valid).
  * Needs g's input size, kernel, stride and dilation; fills g->pad_top/pad_left and
  * g->out_h/out_w, and fails when the output would be empty. */
-nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nn_conv_geom *g,
+nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nni_conv_geom *g,
                                 nni_conv_padding *pad, nn_error *err);
 
 /* "same(1,1,1,1)", "valid", "2,2,1,1". */

@@ -4,7 +4,7 @@
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
- * The products are nn_gemm_nt (forward) and nn_gemm_nn (dW, dx): core/gemm.c says why not
+ * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why not
  * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
  * units; each thread runs the single-threaded product on its share (core/threads.h says
  * why). Each output element sums its terms in the same order however the product is cut,
@@ -66,7 +66,7 @@ static int dense_threads(const dense *d, int64_t batch)
 {
     if (batch * d->in * d->out < DENSE_MIN_PARALLEL_WORK)
         return 1;
-    return nn_threads();
+    return nni_threads();
 }
 
 /* The forward splits the batch rows, or the output units when the weights outweigh the
@@ -88,15 +88,15 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     {
         int64_t rows = 0, rows_end = n, units = 0, units_end = d->out;
         if (by_units)
-            nn_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
+            nni_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
         else
-            nn_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
+            nni_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
         /* Start y from the bias and let the product add x W^T on top. */
         for (int64_t r = rows; b && r < rows_end; r++)
             memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
         if (rows_end > rows && units_end > units)
-            nn_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
-                       w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
+            nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
+                        w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
         if (d->activation && !by_units)
             nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
                                  rows * d->out, (rows_end - rows) * d->out);
@@ -125,23 +125,23 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
             /* dy = f'(y before, y after) * (the activation's output gradient), on the rows
              * the next layer's dx wrote on this thread; every row is needed below. */
             const nn_layer *act = d->activation;
-            nn_thread_share(n, t, threads, &first, &end);
+            nni_thread_share(n, t, threads, &first, &end);
             nni_activation_apply_backward(act, layer->out + first * d->out,
                                           act->out + first * d->out, act->dout + first * d->out,
                                           layer->dout + first * d->out, (end - first) * d->out,
                                           0);
 #pragma omp barrier
         }
-        nn_thread_share(d->out, t, threads, &first, &end);
+        nni_thread_share(d->out, t, threads, &first, &end);
         if (dw && end > first)
-            nn_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
-                       dw + first * d->in, d->in, pass->grad_accumulate);
+            nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
+                        dw + first * d->in, d->in, pass->grad_accumulate);
         if (db)
             nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
-        nn_thread_share(n, t, threads, &first, &end);
+        nni_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
-            nn_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
-                       dx + first * d->in, d->in, layer->input_accumulate[0]);
+            nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
+                        dx + first * d->in, d->in, layer->input_accumulate[0]);
     }
 }
 

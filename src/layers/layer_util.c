@@ -15,7 +15,7 @@ int nni_layer_elementwise_threads(int64_t values, int64_t batch)
 {
     if (values < (int64_t)1 << 13 || batch < 2)
         return 1;
-    int threads = nn_threads();
+    int threads = nni_threads();
     return batch < threads ? (int)batch : threads;
 }
 

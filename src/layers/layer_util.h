@@ -17,9 +17,9 @@ void nni_layer_column_sums(const float *m, int64_t rows, int64_t ld, int64_t fir
 /* Writes (or adds when accumulate) src into dst. */
 void nni_layer_store(float *dst, const float *src, int64_t n, int accumulate);
 
-/* Threads for an elementwise pass over `values` floats: nn_threads() unless the pass is too
+/* Threads for an elementwise pass over `values` floats: nni_threads() unless the pass is too
  * small to pay for the team (a few microseconds at one thread), else 1. Split the batch into
- * contiguous sample ranges with nn_thread_share, as the dense layers split theirs, so each
+ * contiguous sample ranges with nni_thread_share, as the dense layers split theirs, so each
  * thread finds the rows it wrote in its own cache. */
 int nni_layer_elementwise_threads(int64_t values, int64_t batch);
 

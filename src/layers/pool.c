@@ -18,7 +18,7 @@
  * (-inf for max, 0 for average), so every window is whole and the loops have no clipping
  * and no data-dependent branches (maxima and first-maximum searches are selects and bit
  * masks, not jumps), and they vectorize; the loop shapes are described at the kernels
- * below. Planes are split over nn_threads() threads. */
+ * below. Planes are split over nni_threads() threads. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -32,7 +32,7 @@ enum { POOL_MAX, POOL_AVG };
 typedef struct pool {
     int kind;
     int count_include_pad;
-    nn_conv_geom geom; /* channels = all channels, dilation 1 */
+    nni_conv_geom geom; /* channels = all channels, dilation 1 */
     nni_conv_padding padding;
     int64_t in_plane, out_plane;
     int padded;                    /* some window reaches into the padding */
@@ -94,7 +94,7 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
     if (kind == POOL_AVG &&
         (st = nn_cfg_read_bool(cfg, "count_include_pad", 1, &p->count_include_pad, err)))
         return st;
-    nn_conv_geom *g = &p->geom;
+    nni_conv_geom *g = &p->geom;
     g->channels = in.dim[0];
     g->in_h = in.dim[1];
     g->in_w = in.dim[2];
@@ -131,7 +131,7 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
                                      g->in_w);
     /* Per thread: padded input and gradient planes, two stride-1 grids and a row (or grid)
      * of flags, each at most a padded plane. */
-    p->threads = nn_threads();
+    p->threads = nni_threads();
     p->slot_floats = (5 * p->padded_h * p->padded_w + 15) & ~(int64_t)15;
     layer->workspace_floats = p->threads * p->slot_floats;
     return NN_OK;
@@ -170,7 +170,7 @@ static const float *source_plane(const pool *p, const float *x, float *buf, floa
 {
     if (!p->padded)
         return x;
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w;
     for (int64_t i = 0; i < p->padded_h * pw; i++)
         buf[i] = fill;
@@ -183,7 +183,7 @@ static const float *source_plane(const pool *p, const float *x, float *buf, floa
 /* dx (+)= the interior of the padded gradient plane. */
 static void store_interior(const pool *p, const float *buf, float *dx, int accumulate)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     for (int64_t iy = 0; iy < g->in_h; iy++)
         nni_layer_store(dx + iy * g->in_w, buf + (iy + g->pad_top) * p->padded_w + g->pad_left,
                         g->in_w, accumulate);
@@ -239,7 +239,7 @@ enum { LOOP_2X2, LOOP_STRIDE1, LOOP_GENERAL };
 
 static int loop_kind(const pool *p)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     if (g->kernel_h == 2 && g->kernel_w == 2 && g->stride_h == 2 && g->stride_w == 2 &&
         !p->padded)
         return LOOP_2X2;
@@ -251,7 +251,7 @@ static int loop_kind(const pool *p)
 /* 2x2 / 2. */
 static void pool2x2_forward(const pool *p, const float *restrict x, float *restrict y)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, w = g->in_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         const float *restrict r0 = x + 2 * oy * w, *restrict r1 = r0 + w;
@@ -270,7 +270,7 @@ static void pool2x2_forward(const pool *p, const float *restrict x, float *restr
 static void pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y,
                              const float *restrict dy, float *restrict dx)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, w = g->in_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         const float *restrict r0 = x + 2 * oy * w, *restrict r1 = r0 + w;
@@ -308,7 +308,7 @@ static int64_t grid_cells(const pool *p)
 static void stride1_forward(const pool *p, const float *restrict src, float *restrict y,
                             const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w, cells = grid_cells(p);
     const int64_t row_cells = cells + (g->kernel_h - 1) * pw;
     const int is_max_pool = p->kind == POOL_MAX;
@@ -353,7 +353,7 @@ static void stride1_backward(const pool *p, const float *restrict src, const flo
                              const float *restrict dy, float *restrict dx,
                              const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w, cells = grid_cells(p);
     float *restrict grad = buf->tmp, *restrict max = buf->grid;
     int32_t *restrict found = buf->found;
@@ -402,7 +402,7 @@ static inline __attribute__((always_inline)) void general_forward(const pool *p,
                                                                   const float *restrict src,
                                                                   float *restrict y)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, pw = p->padded_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         float *restrict yr = y + oy * ow;
@@ -432,7 +432,7 @@ static inline __attribute__((always_inline)) void general_backward(
     const float *restrict y,
     const float *restrict dy, float *restrict dx, const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, pw = p->padded_w;
     int32_t *restrict found = buf->found;
     float *restrict share = buf->tmp;
@@ -474,7 +474,7 @@ static plane_buffers slot_buffers(const pool *p, float *workspace, int t)
 
 static int pool_call_threads(const pool *p, int64_t planes)
 {
-    int threads = nn_threads();
+    int threads = nni_threads();
     threads = threads < p->threads ? threads : p->threads;
     return planes < threads ? 1 : threads;
 }
@@ -565,7 +565,7 @@ static int64_t pool_flops(const nn_layer *layer)
 static void pool_describe(const nn_layer *layer, char *buf, int size)
 {
     const pool *p = layer->priv;
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     char pad[48];
     nni_conv_format_padding(&p->padding, pad, sizeof pad);
     snprintf(buf, (size_t)size, "%lldx%lld /%lldx%lld pad=%s%s", (long long)g->kernel_h,

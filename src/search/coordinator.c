@@ -171,7 +171,7 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
     snprintf(run_dir, sizeof run_dir, "%s/trial-%03d", w->s->dir, a->trial);
     nn_cfg *cfg = NULL;
     nn_error err = {0};
-    double started = nn_clock_seconds();
+    double started = nni_clock_seconds();
     nn_status st = search_build_config(w->s, a->trial, &cfg, &err);
     if (!st) {
         nn_train_options opts = {
@@ -192,7 +192,7 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
         rep->metric = result.best_metric;
     }
     nn_cfg_free(cfg);
-    rep->seconds = nn_clock_seconds() - started;
+    rep->seconds = nni_clock_seconds() - started;
     /* The group agrees on the outcome (an error on one rank fails the trial). */
     int code = (int)st;
     nn_comm_max_int(&w->group, &code);
@@ -575,7 +575,7 @@ static nn_status check_same_search(const nn_search *s, const char *header, nn_er
 static nn_status open_directory(coordinator *co, nn_error *err)
 {
     nn_search *s = co->s;
-    if (nn_make_dirs(s->dir) != 0)
+    if (nni_make_dirs(s->dir) != 0)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create the search directory: %s", s->dir,
                        strerror(errno));
     char path[700], header[512];
@@ -597,7 +597,7 @@ static nn_status open_directory(coordinator *co, nn_error *err)
     char *yaml = nn_cfg_to_yaml(s->cfg);
     char yaml_path[700];
     snprintf(yaml_path, sizeof yaml_path, "%s/search.yaml", s->dir);
-    st = yaml ? nn_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
+    st = yaml ? nni_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
               : nn_fail(err, NN_ERR_OTHER, "out of memory");
     free(yaml);
     journal_header(s, header, sizeof header);

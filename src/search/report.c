@@ -129,7 +129,7 @@ static nn_status write_csv(const trial_table *table, const char *dir, nn_error *
     char path[700];
     snprintf(path, sizeof path, "%s/trials.csv", dir);
     nn_status st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                            : nn_write_file_atomic(path, t.data, strlen(t.data), err);
+                            : nni_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }
@@ -160,7 +160,7 @@ static nn_status write_best(const trial_table *table, const char *dir, nn_error 
     char path[700];
     snprintf(path, sizeof path, "%s/best.yaml", dir);
     st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                  : nn_write_file_atomic(path, t.data, strlen(t.data), err);
+                  : nni_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }

@@ -281,7 +281,7 @@ static nn_status rewrite_metrics(trainer *t, nn_error *err)
     for (int i = 0; i < t->n_history; i++)
         nn_epoch_record_write_csv(&t->history[i], f);
     nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                                  : nn_write_file_atomic(path, text, size, err);
+                                  : nni_write_file_atomic(path, text, size, err);
     free(text);
     return st;
 }

@@ -309,11 +309,11 @@ static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
     }
     if (t->opts.run_dir) {
         snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (nn_make_dirs(t->run_dir) != 0)
+        if (nni_make_dirs(t->run_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                            t->run_dir, strerror(errno));
     } else {
-        if (nn_make_dirs(runs_dir) != 0)
+        if (nni_make_dirs(runs_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
                            strerror(errno));
         snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
@@ -373,7 +373,7 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
     if (t->resume_note[0])
         nn_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    if ((st = nn_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
+    if ((st = nni_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
         return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
     t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
@@ -444,7 +444,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
-    nn_set_threads(t->threads);
+    nni_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 
     if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))

@@ -78,7 +78,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--batch"))
             batch = atoll(argv[i + 1]);
     }
-    nn_set_threads(threads);
+    nni_set_threads(threads);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     if (nn_cfg_load_file(argv[1], &cfg, &err)) {
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
     const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
     const int timed = steps - 2;
     printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s\n", argv[1], (long long)batch,
-           threads, nn_gemm_core());
+           threads, nni_gemm_core());
     printf("%-22s %-14s %10s %10s %10s %10s  (CPU time of all threads)\n", "layer", "type",
            "fwd ms", "bwd ms", "fwd min", "bwd min");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;
