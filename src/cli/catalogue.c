@@ -70,7 +70,7 @@ static void layer_rows(nni_catalogue_emit emit, void *ctx)
     emit(&any, ctx);
 }
 
-void cli_print_catalogue(FILE *out)
+void nni_cli_print_catalogue(FILE *out)
 {
     print_catalogue_section(out, "layer types (model.layers[].type):", layer_rows);
     fprintf(out, "common layer keys: name, type, inputs, activation, trainable=true, "

@@ -47,18 +47,18 @@ static nn_status parse_args(int argc, char **argv, int need_output, eval_args *a
     return NN_OK;
 }
 
-int cmd_eval(int argc, char **argv, const nn_comm *world)
+int nni_cmd_eval(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
     if (parse_args(argc, argv, 0, &a, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (world->rank != 0)
         return 0;
     double loss, accuracy;
     int64_t samples;
     if (nn_evaluate_checkpoint(a.checkpoint, a.split, a.data, &loss, &accuracy, &samples, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (!isnan(accuracy))
         printf("%s: loss %.4f  accuracy %.4f  (%lld samples)\n", a.split, loss, accuracy,
                (long long)samples);
@@ -123,18 +123,18 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
     return nni_atomic_commit(&target, err);
 }
 
-int cmd_predict(int argc, char **argv, const nn_comm *world)
+int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
     nn_ckpt_runner l;
     if (parse_args(argc, argv, 1, &a, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (world->rank != 0)
         return 0;
     if (nn_ckpt_runner_open(a.checkpoint, a.split, a.data, &l, &err)) {
         nn_ckpt_runner_close(&l);
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     predictions p = {.width = nn_model_output_size(l.model)};
     p.values = malloc((size_t)(l.data.n * p.width) * sizeof *p.values);
@@ -150,16 +150,16 @@ int cmd_predict(int argc, char **argv, const nn_comm *world)
     free(p.values);
     free(p.classes);
     nn_ckpt_runner_close(&l);
-    return st ? cli_report(world, &err) : 0;
+    return st ? nni_cli_report(world, &err) : 0;
 }
 
 /* nntrain verify CHECKPOINT...: reads every dataset of each file (checksums included). */
-int cmd_verify(int argc, char **argv, const nn_comm *world)
+int nni_cmd_verify(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     if (argc < 2) {
         nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain verify CHECKPOINT.h5 ...");
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     if (world->rank != 0)
         return 0;
@@ -170,7 +170,7 @@ int cmd_verify(int argc, char **argv, const nn_comm *world)
         if (!st)
             st = nn_ckpt_read_meta(argv[i], &meta, &err);
         if (st) {
-            cli_report(world, &err);
+            nni_cli_report(world, &err);
             worst = worst ? worst : (int)st;
             continue;
         }

@@ -30,7 +30,7 @@ static double forward_seconds_per_sample(nn_model *model, int64_t batch)
     return elapsed / runs / (double)batch;
 }
 
-int cmd_summary(int argc, char **argv, const nn_comm *world)
+int nni_cmd_summary(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     nn_cfg *cfg = NULL;
@@ -39,10 +39,10 @@ int cmd_summary(int argc, char **argv, const nn_comm *world)
         if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
             strncmp(argv[i], "--set=", 6)) {
             nn_fail(&err, NN_ERR_CONFIG, "summary: unknown option '%s'", argv[i]);
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         }
-    if (cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
-        return cli_report(world, &err);
+    if (nni_cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
+        return nni_cli_report(world, &err);
     int64_t batch = 32, seed = 42;
     const nn_cfg *train = nn_cfg_get(cfg, "train");
     nn_model *model = NULL;
@@ -57,7 +57,7 @@ int cmd_summary(int argc, char **argv, const nn_comm *world)
         st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &model, &err);
     if (st) {
         nn_cfg_free(cfg);
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     if (world->rank == 0) {
         printf("model from %s\n", path);

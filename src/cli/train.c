@@ -6,7 +6,7 @@
 #include "cli/cli.h"
 #include "nn/trainer.h"
 
-int cmd_train(int argc, char **argv, const nn_comm *world)
+int nni_cmd_train(int argc, char **argv, const nn_comm *world)
 {
     nn_train_options opts = {.progress = -1};
     for (int i = 1; i < argc; i++) {
@@ -14,7 +14,7 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
             continue;
         if (!strcmp(argv[i], "--help-catalogue")) {
             if (world->rank == 0)
-                cli_print_catalogue(stdout);
+                nni_cli_print_catalogue(stdout);
             return 0;
         }
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -38,7 +38,7 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
         } else if (!strcmp(argv[i], "--resume")) {
             if (i + 1 >= argc) {
                 nn_fail(&err, NN_ERR_CONFIG, "--resume needs a run directory (runs/NAME)");
-                return cli_report(world, &err);
+                return nni_cli_report(world, &err);
             }
             opts.resume_dir = argv[i + 1];
             argv[i] = argv[i + 1] = NULL;
@@ -46,7 +46,7 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
         } else if (!strcmp(argv[i], "--run-dir")) {
             if (i + 1 >= argc) {
                 nn_fail(&err, NN_ERR_CONFIG, "--run-dir needs a directory");
-                return cli_report(world, &err);
+                return nni_cli_report(world, &err);
             }
             opts.run_dir = argv[i + 1];
             argv[i] = argv[i + 1] = NULL;
@@ -58,19 +58,19 @@ int cmd_train(int argc, char **argv, const nn_comm *world)
             strcmp(argv[i], "--rank-set") && strncmp(argv[i], "--set=", 6)) {
             nn_fail(&err, NN_ERR_CONFIG, "train: unknown option '%s' (see nntrain train --help)",
                     argv[i]);
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         }
     nn_cfg *cfg = NULL;
     const char *path = NULL;
-    if (cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
-        return cli_fail_job(world, &err);
+    if (nni_cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
+        return nni_cli_fail_job(world, &err);
     opts.config_name = path;
-    opts.stop_flag = cli_install_stop_signals();
+    opts.stop_flag = nni_cli_install_stop_signals();
     nn_train_result result;
     nn_status st = nn_train(cfg, world, &opts, &result, &err);
     nn_cfg_free(cfg);
     if (st)
-        return cli_fail_job(world, &err);
+        return nni_cli_fail_job(world, &err);
     if (result.stopped_by_signal && world->rank == 0) {
         printf("nntrain: stopped on a signal; resume with: nntrain train %s --resume %s\n", path,
                result.run_dir);
