@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/cfg_internal.h"
 #include "nn/config.h"
 
 /* The configuration of DESIGN.md section 4; line numbers below refer to it. */
