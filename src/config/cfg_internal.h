@@ -97,7 +97,7 @@ int nni_cfg_is_null_text(const char *text);
 
 /* Closest candidate by edit distance (NULL if nothing is reasonably close), for "did you
  * mean". */
-const char *nn_cfg_closest(const char *word, const char *const *candidates);
+const char *nni_cfg_closest(const char *word, const char *const *candidates);
 
 /* Marks used by readers (see nn_cfg_check_unread). */
 void nni_cfg_mark_read(const nn_cfg *node);

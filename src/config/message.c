@@ -138,7 +138,7 @@ static int starts_with_word(const char *s, const char *prefix)
     return 1;
 }
 
-const char *nn_cfg_closest(const char *word, const char *const *candidates)
+const char *nni_cfg_closest(const char *word, const char *const *candidates)
 {
     if (!word || !candidates)
         return NULL;

@@ -223,7 +223,7 @@ nn_status nn_cfg_read_choice(const nn_cfg *map, const char *key, const char *con
     char names[512], got[128];
     join_names(choices, count_names(choices), names, sizeof names);
     nni_cfg_describe(v, got, sizeof got);
-    const char *close = nn_cfg_closest(text, choices);
+    const char *close = nni_cfg_closest(text, choices);
     if (close)
         return nn_cfg_fail(err, v, "expected one of %s, got %s (did you mean '%s'?)", names, got,
                            close);
@@ -235,7 +235,7 @@ nn_status nn_cfg_fail_unknown(nn_error *err, const nn_cfg *where, const char *wh
 {
     char list[900];
     join_names(names, count_names(names), list, sizeof list);
-    const char *closest = nn_cfg_closest(name, names);
+    const char *closest = nni_cfg_closest(name, names);
     if (closest)
         return nn_cfg_fail(err, where, "unknown %s '%s' (did you mean '%s'?); valid: %s", what,
                            name, closest, list);
@@ -308,7 +308,7 @@ static nn_status unknown_key(const nn_cfg *map, const cfg_entry *e, const char *
 {
     char key[128], names[512];
     nni_cfg_quote_text(e->key, key, sizeof key);
-    const char *close = n_known ? nn_cfg_closest(e->key, known) : NULL;
+    const char *close = n_known ? nni_cfg_closest(e->key, known) : NULL;
     if (close)
         return nni_cfg_fail_at(err, e->key_where, map->path,
                                "unknown key '%s' (did you mean '%s'?)", key, close);
@@ -358,7 +358,7 @@ nn_status nn_cfg_check_unread(const nn_cfg *node, nn_error *err)
         const cfg_entry *e = &node->entries[i];
         if (!subtree_read(e->value)) {
             if (node->kind == NN_CFG_MAP) {
-                /* The asked list is NULL-terminated for nn_cfg_closest(). */
+                /* The asked list is NULL-terminated for nni_cfg_closest(). */
                 char **known = calloc((size_t)node->n_asked + 1, sizeof *known);
                 if (!known)
                     return nni_cfg_oom(err);
