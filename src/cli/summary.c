@@ -6,10 +6,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
 #include "cli/cli.h"
-#include "nn/model.h"
+#include "core/clock.h"
 #include "core/rng.h"
+#include "nn/model.h"
 
 /* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
 static double forward_seconds_per_sample(nn_model *model, int64_t batch)

@@ -29,8 +29,8 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "core/threads.h"
 #include "core/im2col.h"
+#include "core/threads.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
 

@@ -6,8 +6,8 @@
  * index, layer): the same sample gets the same mask whichever rank runs it, and backward
  * re-draws the forward's mask instead of storing it (one uniform per value: cheaper than
  * a capacity-sized mask buffer written and read back). */
-#include "layers/layer_util.h"
 #include "core/rng.h"
+#include "layers/layer_util.h"
 
 typedef struct dropout {
     float p;

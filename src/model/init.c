@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "io/hdf5_util.h"
 #include "model/init_internal.h"
-#include "core/rng.h"
 
 typedef struct init_args {
     const nn_init *init;

@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "nn/config.h"
 #include "nn/dist.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "core/rng.h"
 
 enum { GLOBAL = 7 };
 

@@ -15,9 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/init_internal.h"
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "model/init_internal.h"
 #include "nn/init.h"
 
 enum { ROWS = 400, COLS = 500 }; /* fan_out = 400, fan_in = 500 */

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "core/rng.h"
 
 /* Distinct values 0.01 apart in random order: a +-1e-3 probe never changes which element
  * of a window is the maximum. */
