@@ -28,12 +28,15 @@ size_t nni_dataset_checked_bytes(uint64_t a, uint64_t b, uint64_t c)
     return (size_t)(a * b * c);
 }
 
-int64_t nni_dataset_first_non_finite(const float *v, int64_t n)
+nn_status nni_dataset_check_finite(const float *values, int64_t rows, int64_t width,
+                                   int64_t first_row, const char *path, const char *split,
+                                   const char *member, nn_error *err)
 {
-    for (int64_t i = 0; i < n; i++)
-        if (!isfinite(v[i]))
-            return i;
-    return -1;
+    for (int64_t i = 0; i < rows * width; i++)
+        if (!isfinite(values[i]))
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s/%s[%lld]: %s", path, split, member,
+                           (long long)(first_row + i / width), isnan(values[i]) ? "NaN" : "Inf");
+    return NN_OK;
 }
 
 nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const char *split,
@@ -169,10 +172,9 @@ nn_status nni_dataset_check_split(const char *path, const char *split, const nn_
                        "1 for raw values)",
                        path, split, (double)ds->scale, (double)ds->offset);
     if (!ds->x_u8) {
-        int64_t bad = nni_dataset_first_non_finite(ds->x_f32, ds->n * size);
-        if (bad >= 0)
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s/x[%lld]: %s", path, split,
-                           (long long)(bad / size), isnan(ds->x_f32[bad]) ? "NaN" : "Inf");
+        nn_status st = nni_dataset_check_finite(ds->x_f32, ds->n, size, 0, path, split, "x", err);
+        if (st)
+            return st;
     }
     if (ds->target_kind == NN_TARGET_LABELS) {
         if (!ds->labels)
@@ -186,11 +188,8 @@ nn_status nni_dataset_check_split(const char *path, const char *split, const nn_
         if (!ds->targets || ds->target_width <= 0 ||
             !nni_dataset_checked_bytes((uint64_t)ds->n, (uint64_t)ds->target_width, sizeof(float)))
             return nn_fail(err, NN_ERR_OTHER, "%s: /%s: no targets", path, split);
-        int64_t bad = nni_dataset_first_non_finite(ds->targets, ds->n * ds->target_width);
-        if (bad >= 0)
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: %s", path, split,
-                           (long long)(bad / ds->target_width),
-                           isnan(ds->targets[bad]) ? "NaN" : "Inf");
+        return nni_dataset_check_finite(ds->targets, ds->n, ds->target_width, 0, path, split,
+                                        "y", err);
     }
     return NN_OK;
 }

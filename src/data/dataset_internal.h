@@ -40,8 +40,11 @@ nn_status nni_dataset_open_for_reading(const char *path, hid_t *file, nn_error *
 int nni_dataset_valid_split_name(const char *split);
 /* a * b * c as a size_t, or 0 when it overflows (callers never ask for zero-size buffers). */
 size_t nni_dataset_checked_bytes(uint64_t a, uint64_t b, uint64_t c);
-/* Index of the first NaN or Inf of v[0..n), or -1. */
-int64_t nni_dataset_first_non_finite(const float *v, int64_t n);
+/* rows x width floats of `member` ("x", "y") must be finite: else NN_ERR_DATA naming the
+ * file row (first_row + the row) and whether it is NaN or Inf. */
+nn_status nni_dataset_check_finite(const float *values, int64_t rows, int64_t width,
+                                   int64_t first_row, const char *path, const char *split,
+                                   const char *member, nn_error *err);
 /* Reading: the shapes and types of a split's x and y (NN_ERR_DATA naming the dataset). */
 nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const char *split,
                                    dataset_split_layout *layout, nn_error *err);

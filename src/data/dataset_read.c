@@ -386,15 +386,10 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
                              detail.text);
             goto done;
         }
-        if (!layout.x_is_uint8) {
-            int64_t bad = nni_dataset_first_non_finite(ds.x_f32, count * ds.sample_size);
-            if (bad >= 0) {
-                status = nn_fail(err, NN_ERR_DATA, "%s: /%s/x[%lld]: %s", path, split,
-                                 (long long)(first + bad / ds.sample_size),
-                                 isnan(ds.x_f32[bad]) ? "NaN" : "Inf");
-                goto done;
-            }
-        }
+        if (!layout.x_is_uint8 &&
+            (status = nni_dataset_check_finite(ds.x_f32, count, ds.sample_size, first, path,
+                                               split, "x", err)))
+            goto done;
     }
 
     ds.target_kind = layout.target_kind;
@@ -416,13 +411,9 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
                              detail.text);
             goto done;
         }
-        int64_t bad = nni_dataset_first_non_finite(ds.targets, count * ds.target_width);
-        if (bad >= 0) {
-            status = nn_fail(err, NN_ERR_DATA, "%s: /%s/y[%lld]: %s", path, split,
-                             (long long)(first + bad / ds.target_width),
-                             isnan(ds.targets[bad]) ? "NaN" : "Inf");
+        if ((status = nni_dataset_check_finite(ds.targets, count, ds.target_width, first, path,
+                                               split, "y", err)))
             goto done;
-        }
     }
 
 done:

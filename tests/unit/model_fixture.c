@@ -1,6 +1,7 @@
 /* Model fixtures for unit tests (see model_fixture.h). */
 #include "model_fixture.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,16 @@ int fixture_config_error(const char *model_yaml, const char *expect)
                 err.msg, expect);
     nn_model_free(model);
     return ok;
+}
+
+int fixture_mentions(const char *text, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *at = strstr(text, word); at; at = strstr(at + 1, word)) {
+        int starts = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+        int ends = !(isalnum((unsigned char)at[len]) || at[len] == '_');
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
 }

@@ -27,4 +27,8 @@ int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double at
  * when it does; otherwise prints what happened and returns 0. */
 int fixture_config_error(const char *model_yaml, const char *expect);
 
+/* Whether `word` stands in text as a word of its own: "l1" is in "{type: l1}" but not in
+ * "l1_penalty" (for tests that find catalogue names in config specs or help text). */
+int fixture_mentions(const char *text, const char *word);
+
 #endif

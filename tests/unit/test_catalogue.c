@@ -7,12 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ctype.h>
 #include <string.h>
 
 #include "config/catalogue.h"
 #include "layers/registry.h"
 #include "model/init_internal.h"
+#include "model_fixture.h"
 #include "nn/layer.h"
 #include "train/loss_internal.h"
 #include "train/sched_internal.h"
@@ -58,19 +58,6 @@ static void test_rows_complete_and_unique(void **state)
     check_catalogue("initializers", nni_init_catalogue);
 }
 
-/* Whether `key` stands in text as a word of its own. */
-static int names_key(const char *text, const char *key)
-{
-    size_t len = strlen(key);
-    for (const char *at = strstr(text, key); at; at = strstr(at + 1, key)) {
-        int starts = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
-        int ends = !(isalnum((unsigned char)at[len]) || at[len] == '_');
-        if (starts && ends)
-            return 1;
-    }
-    return 0;
-}
-
 static void check_layer_keys(const nni_catalogue_row *row, void *ctx)
 {
     int *missing = ctx;
@@ -81,7 +68,7 @@ static void check_layer_keys(const nni_catalogue_row *row, void *ctx)
         return;
     }
     for (const char *const *key = ops->keys; key && *key; key++)
-        if (!names_key(row->params, *key)) {
+        if (!fixture_mentions(row->params, *key)) {
             print_error("layer type '%s': its help does not name key '%s'\n", row->name, *key);
             (*missing)++;
         }

@@ -6,7 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -370,19 +369,6 @@ static void append_name(const nni_catalogue_row *row, void *ctx)
     strcat(list, ", ");
 }
 
-/* Whether `name` stands in spec as a word of its own ("l1" is not in "l1_penalty"). */
-static int mentions(const char *spec, const char *name)
-{
-    size_t len = strlen(name);
-    for (const char *at = strstr(spec, name); at; at = strstr(at + 1, name)) {
-        int starts = at == spec || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
-        int ends = !(isalnum((unsigned char)at[len]) || at[len] == '_');
-        if (starts && ends)
-            return 1;
-    }
-    return 0;
-}
-
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -435,7 +421,7 @@ static void mark_checked(const nni_catalogue_row *row, void *ctx)
     for (size_t i = 0; i < sizeof penalty_specs / sizeof penalty_specs[0]; i++)
         specs[n++] = penalty_specs[i];
     for (size_t i = 0; i < n; i++)
-        if (mentions(specs[i], row->name))
+        if (fixture_mentions(specs[i], row->name))
             return;
     print_error("loss '%s' has no gradient check\n", row->name);
     (*unchecked)++;
