@@ -39,13 +39,21 @@ nn_status nni_dataset_check_finite(const float *values, int64_t rows, int64_t wi
     return NN_OK;
 }
 
+static nn_status unsupported_dtype(hid_t type, const char *path, const char *split,
+                                   const char *member, const char *expected, nn_error *err)
+{
+    char tname[64];
+    nni_dataset_type_name(type, tname, sizeof tname);
+    return nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: unsupported dtype %s (expected %s)", path,
+                   split, member, tname, expected);
+}
+
 nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const char *split,
                                    dataset_split_layout *layout, nn_error *err)
 {
     nn_status status = NN_OK;
     hid_t x_space = H5Dget_space(x), y_space = H5Dget_space(y);
     hid_t x_type = H5Dget_type(x), y_type = H5Dget_type(y);
-    char tname[64];
     if (x_space < 0 || y_space < 0 || x_type < 0 || y_type < 0) {
         status = nn_fail(err, NN_ERR_DATA, "%s: /%s: cannot read the shape of x or y", path,
                          split);
@@ -97,11 +105,8 @@ nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const cha
     } else if (x_class == H5T_INTEGER || x_class == H5T_FLOAT) {
         layout->x_is_uint8 = 0;
     } else {
-        nni_dataset_type_name(x_type, tname, sizeof tname);
-        status = nn_fail(err, NN_ERR_DATA,
-                         "%s: /%s/x: unsupported dtype %s (expected uint8 or float32; other "
-                         "integer and float types are converted)",
-                         path, split, tname);
+        status = unsupported_dtype(x_type, path, split, "x", "uint8 or float32; other integer "
+                                   "and float types are converted", err);
         goto done;
     }
 
@@ -125,11 +130,8 @@ nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const cha
             goto done;
         }
     } else {
-        nni_dataset_type_name(y_type, tname, sizeof tname);
-        status = nn_fail(err, NN_ERR_DATA,
-                         "%s: /%s/y: unsupported dtype %s (expected integer labels or float "
-                         "targets)",
-                         path, split, tname);
+        status = unsupported_dtype(y_type, path, split, "y", "integer labels or float targets",
+                                   err);
         goto done;
     }
 done:
