@@ -112,3 +112,12 @@ void nni_params_describe(const nni_param *params, char *buf, size_t size)
         used += n > 0 ? (size_t)n : 0;
     }
 }
+
+void nni_catalogue_emit_entry(nni_catalogue_emit emit, void *ctx, const char *name,
+                              const nni_param *params, const char *help)
+{
+    char text[512];
+    nni_params_describe(params, text, sizeof text);
+    nni_catalogue_row row = {name, text, help};
+    emit(&row, ctx);
+}

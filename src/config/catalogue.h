@@ -80,4 +80,8 @@ typedef struct nni_catalogue_row {
 
 typedef void (*nni_catalogue_emit)(const nni_catalogue_row *row, void *ctx);
 
+/* Emits the row of an entry whose parameters are a list: {name, "key=default ...", help}. */
+void nni_catalogue_emit_entry(nni_catalogue_emit emit, void *ctx, const char *name,
+                              const nni_param *params, const char *help);
+
 #endif

@@ -636,10 +636,7 @@ int nn_loss_is_classification(const nn_loss *loss)
 
 void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx)
 {
-    for (int i = 0; i < N_LOSSES; i++) {
-        char params[256];
-        nni_params_describe(loss_table[i].params, params, sizeof params);
-        nni_catalogue_row row = {loss_table[i].name, params, loss_table[i].help};
-        emit(&row, ctx);
-    }
+    for (int i = 0; i < N_LOSSES; i++)
+        nni_catalogue_emit_entry(emit, ctx, loss_table[i].name, loss_table[i].params,
+                                 loss_table[i].help);
 }

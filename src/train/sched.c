@@ -339,16 +339,11 @@ nn_sched_state *nn_sched_state_of(nn_sched *s)
 
 void nni_sched_catalogue(nni_catalogue_emit emit, void *ctx)
 {
-    char params[512];
-    for (int i = 0; i < N_SCHEDS; i++) {
-        nni_params_describe(sched_table[i].params, params, sizeof params);
-        nni_catalogue_row row = {sched_table[i].name, params, sched_table[i].help};
-        emit(&row, ctx);
-    }
-    nni_params_describe(warmup_params, params, sizeof params);
-    nni_catalogue_row warmup = {"(any type)", params,
-                                "lr * (start + (1 - start) step / warmup_steps) over the first "
-                                "optimizer steps, warmup_epochs counting whole epochs of steps "
-                                "(torch LinearLR)"};
-    emit(&warmup, ctx);
+    for (int i = 0; i < N_SCHEDS; i++)
+        nni_catalogue_emit_entry(emit, ctx, sched_table[i].name, sched_table[i].params,
+                                 sched_table[i].help);
+    nni_catalogue_emit_entry(emit, ctx, "(any type)", warmup_params,
+                             "lr * (start + (1 - start) step / warmup_steps) over the first "
+                             "optimizer steps, warmup_epochs counting whole epochs of steps "
+                             "(torch LinearLR)");
 }
