@@ -14,7 +14,7 @@
 #include "config/cfg_internal.h"
 #include "nn/config.h"
 
-/* The configuration of DESIGN.md section 4; line numbers below refer to it. */
+/* A complete configuration, every section; line numbers below refer to it. */
 static const char *const example =
     "data: {path: datasets/fashion-mnist.h5, train: train, val: {split: 0.1}, test: test}\n"
     "model:\n"
