@@ -65,16 +65,19 @@ same_list "schedules" "$(valid_names train s.yaml --run-dir r)" "$(catalogue_nam
 printf 'model: {input: [3], init: nope, layers: [{type: dense, units: 2}]}\n' > init.yaml
 same_list "initializers" "$(valid_names summary init.yaml)" "$(catalogue_names initializers)"
 
-# Each optimizer's line carries its own keys and defaults (torch.optim's where torch has it).
-for line in "sgd       lr=0.01 weight_decay=0 l1=0" \
-            "momentum  lr=0.01 momentum=0.9 dampening=0 form=classic|ema" \
-            "nesterov  lr=0.01 momentum=0.9 weight_decay=0" \
-            "adam      lr=0.001 beta1=0.9 beta2=0.999 eps=1e-08 amsgrad=false weight_decay=0" \
-            "adamw     lr=0.001 beta1=0.9 beta2=0.999 eps=1e-08 amsgrad=false weight_decay=0.01" \
-            "rmsprop   lr=0.01 alpha=0.99 eps=1e-08 momentum=0 centered=false" \
-            "adagrad   lr=0.01 lr_decay=0 eps=1e-10 initial_accumulator_value=0" \
-            "lars      lr=0.01 momentum=0.9 trust=0.001 eps=1e-08"; do
-    grep -qF "  $line" help.txt || fail "--help-catalogue lacks '$line'"
+# Each optimizer's row carries its own keys and defaults (torch.optim's where torch has it).
+for line in "sgd lr=0.01 weight_decay=0 l1=0" \
+            "momentum lr=0.01 momentum=0.9 dampening=0 form=classic|ema" \
+            "nesterov lr=0.01 momentum=0.9 weight_decay=0" \
+            "adam lr=0.001 beta1=0.9 beta2=0.999 eps=1e-08 amsgrad=false weight_decay=0" \
+            "adamw lr=0.001 beta1=0.9 beta2=0.999 eps=1e-08 amsgrad=false weight_decay=0.01" \
+            "rmsprop lr=0.01 alpha=0.99 eps=1e-08 momentum=0 centered=false" \
+            "adagrad lr=0.01 lr_decay=0 eps=1e-10 initial_accumulator_value=0" \
+            "lars lr=0.01 momentum=0.9 trust=0.001 eps=1e-08"; do
+    # The name, then its keys after the name column's padding.
+    awk -v name="${line%% *}" -v keys="${line#* }" \
+        '$1 == name && index($0, "  " name " ") == 1 && index($0, keys) { found = 1 }
+         END { exit !found }' help.txt || fail "--help-catalogue lacks '$line'"
 done
 [ "$(grep -c 'decay_exempt_bias_and_norm=false' help.txt)" -eq "$(echo "$optimizers" | wc -l)" ] ||
     fail "not every optimizer lists its penalties"
