@@ -138,3 +138,23 @@ int fixture_mentions(const char *text, const char *word)
     }
     return 0;
 }
+
+typedef struct name_list {
+    char *buf;
+    size_t size, used;
+} name_list;
+
+static void append_name(const nni_catalogue_row *row, void *ctx)
+{
+    name_list *list = ctx;
+    if (list->used < list->size)
+        list->used += (size_t)snprintf(list->buf + list->used, list->size - list->used, "%s%s",
+                                       list->used > strlen("valid: ") ? ", " : "", row->name);
+}
+
+void fixture_valid_list(void (*catalogue)(nni_catalogue_emit emit, void *ctx), char *buf,
+                        size_t size)
+{
+    name_list list = {buf, size, (size_t)snprintf(buf, size, "valid: ")};
+    catalogue(append_name, &list);
+}

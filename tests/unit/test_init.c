@@ -336,13 +336,6 @@ static void expect_parse_error(const char *yaml, const char *expect)
     nn_cfg_free(cfg);
 }
 
-static void append_name(const nni_catalogue_row *row, void *ctx)
-{
-    char *list = ctx;
-    strcat(list, row->name);
-    strcat(list, ", ");
-}
-
 static void test_parse_errors(void **state)
 {
     (void)state;
@@ -359,9 +352,8 @@ static void test_parse_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_parse_error(cases[i].yaml, cases[i].expect);
     /* An unknown name lists every initializer of the table, in its order. */
-    char valid[1024] = "valid: ";
-    nni_init_catalogue(append_name, valid);
-    valid[strlen(valid) - 2] = '\0';
+    char valid[1024];
+    fixture_valid_list(nni_init_catalogue, valid, sizeof valid);
     expect_parse_error("{type: glorot}", valid);
 }
 

@@ -362,13 +362,6 @@ static void expect_config_error(const char *yaml, const char *expect)
     nn_cfg_free(cfg);
 }
 
-static void append_name(const nni_catalogue_row *row, void *ctx)
-{
-    char *list = ctx;
-    strcat(list, row->name);
-    strcat(list, ", ");
-}
-
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -400,9 +393,8 @@ static void test_config_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         expect_config_error(cases[i].yaml, cases[i].expect);
     /* An unknown name lists every loss of the table, in its order. */
-    char valid[1024] = "valid: ";
-    nni_loss_catalogue(append_name, valid);
-    valid[strlen(valid) - 2] = '\0';
+    char valid[1024];
+    fixture_valid_list(nni_loss_catalogue, valid, sizeof valid);
     expect_config_error("nope", valid);
 }
 
