@@ -115,9 +115,6 @@ nn_status nn_cfg_check_unread(const nn_cfg *node, nn_error *err);
 nn_status nn_cfg_fail(nn_error *err, const nn_cfg *node, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Closest candidate by edit distance (NULL if nothing is reasonably close). */
-const char *nn_cfg_closest(const char *word, const char *const *candidates);
-
 /* Emit the tree as YAML text (block style; short lists and flat maps inside lists, such as
  * layers, on one line), for runs/<name>/config.yaml and checkpoints. It parses back to an
  * equal tree; strings that were quoted and would read as numbers or booleans stay quoted.

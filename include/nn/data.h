@@ -1,5 +1,6 @@
-/* Datasets: HDF5 files in the layout of DESIGN.md section 5, held in memory per split, and
- * the importers that write them (IDX, CSV).
+/* Datasets: HDF5 files in the layout below, held in memory per split, and the importers that
+ * write them (IDX, CSV). How the trainer samples, splits, gathers and augments batches is
+ * internal (src/data/sampler.h, split.h, gather.h, augment.h).
  *
  * File layout: groups /train, /test, optional /val; each holds `x` (N x F or N x C x H x W,
  * uint8 or float32, chunked along N, attributes `scale` and `offset`: value = raw * scale +
@@ -70,11 +71,6 @@ nn_status nn_dataset_count_rows(const char *path, const char *split, int64_t *ro
 int nn_dataset_has_split(const char *path, const char *split);
 void nn_dataset_free(nn_dataset *ds);
 
-/* Gather rows idx[0..count) (indices local to ds) as float32 into out (count x sample_size),
- * applying scale/offset. Hot path: no allocation and no bounds checks; every idx must be in
- * [0, ds->n). */
-void nn_dataset_gather_x(const nn_dataset *ds, const int64_t *idx, int64_t count, float *out);
-
 /* Writing (importers, tests). Creates `path` if it does not exist, otherwise opens it for
  * writing; replaces the split group if present. x is uint8 when x_u8 != NULL, else float.
  * The file is written to "<path>.tmp" and renamed by nn_dataset_writer_commit(), so a crash
@@ -102,15 +98,9 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
 nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
                                         const char *const *class_names, int n_names,
                                         nn_error *err);
-nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err); /* fsync + rename; frees w */
+/* fsync + rename; frees w */
+nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err);
 void nn_dataset_writer_abort(nn_dataset_writer *w); /* removes the temporary file; frees w */
-
-/* Validation split carved from train: stratified by label (for label targets; plain random
- * for value targets), fixed by the seed. Writes the row indices of each part in ascending
- * order into malloc'ed arrays. fraction in (0, 1). */
-nn_status nn_split_stratified(const nn_dataset *train, double fraction, uint64_t seed,
-                              int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
-                              int64_t *n_val, nn_error *err);
 
 /* Importers. Both write a fresh file (nn_dataset_writer_create): splits "train" and, when
  * given, "test".
@@ -148,66 +138,5 @@ typedef struct nn_csv_options {
     char delimiter;          /* ',' when 0 */
 } nn_csv_options;
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err);
-
-/* Batch sampling. `global`: every rank draws the same permutation of the whole training set
- * per epoch, global batch b is perm[bB, (b+1)B) and each rank takes its contiguous share, so
- * the trained model does not depend on the number of ranks. `shard`: each rank holds only
- * its own contiguous part of the file and shuffles it alone (for data larger than one node's
- * memory); every rank contributes its share of each global batch, cycling its shard. */
-typedef enum nn_sampling { NN_SAMPLING_GLOBAL, NN_SAMPLING_SHARD } nn_sampling;
-
-typedef struct nn_sampler {
-    nn_sampling mode;
-    const int64_t *rows;     /* candidate rows (indices into the local dataset) */
-    int64_t n_rows;          /* local candidates (all of them in global mode) */
-    int64_t n_total;         /* rows over all ranks */
-    int64_t global_batch;
-    int64_t batches;         /* per epoch */
-    int rank, size;
-    uint64_t seed;
-    int64_t *perm;           /* n_rows */
-} nn_sampler;
-
-/* n_total: rows over all ranks (== n_rows in global mode). */
-nn_status nn_sampler_init(nn_sampler *s, nn_sampling mode, const int64_t *rows, int64_t n_rows,
-                          int64_t n_total, int64_t global_batch, int rank, int size,
-                          uint64_t seed, nn_error *err);
-void nn_sampler_free(nn_sampler *s);
-void nn_sampler_epoch(nn_sampler *s, int epoch);
-/* This rank's rows of global batch b into local_rows (capacity: ceil(B / size)); returns
- * their count; *global_rows = rows of the whole global batch. */
-int64_t nn_sampler_batch(const nn_sampler *s, int64_t b, int64_t *local_rows,
-                         int64_t *global_rows);
-
-/* Augmentation of training batches (`train.augment`), applied in place to the gathered float
- * batch after normalization, never to validation or test data:
- *   shift: S     translate by (dx, dy) uniform in [-S, S]^2, zero fill (a random crop of the
- *                image padded with S zeros on each side)
- *   flip: true   mirror left-right with probability 1/2
- *   rotate: D    rotate about the centre by an angle uniform in [-D, D] degrees, bilinear,
- *                zero fill
- *   noise: s     add gaussian noise of standard deviation s to every value
- * Geometric options need image samples (C, H, W); noise works on any. Each sample's draws
- * come from the stream (seed, NN_RNG_AUGMENT, epoch, global sample index), so a batch is
- * augmented the same whatever rank holds it, and differently every epoch. */
-typedef struct nn_augment {
-    int enabled;
-    int64_t shift;
-    int flip;
-    double rotate; /* degrees */
-    double noise;
-    int64_t channels, height, width, sample_size;
-    float *scratch; /* one sample, allocated by nn_augment_parse */
-} nn_augment;
-
-/* node may be NULL (no augmentation). Errors name the offending key. */
-nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment *out,
-                           nn_error *err);
-/* Augments rows x sample_size floats in place; sample_ids are the rows' global indices. */
-void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
-                      uint64_t seed, uint32_t epoch);
-void nn_augment_free(nn_augment *aug);
-/* For --help-catalogue. */
-void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx);
 
 #endif

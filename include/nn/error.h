@@ -4,7 +4,7 @@
 #ifndef NN_ERROR_H
 #define NN_ERROR_H
 
-/* Status values double as the process exit codes of DESIGN.md section 9. */
+/* Status values double as the process exit codes of the command line. */
 typedef enum nn_status {
     NN_OK = 0,
     NN_ERR_OTHER = 1,   /* I/O, out of memory, MPI, anything else */

@@ -1,14 +1,7 @@
-/* A layer is a node of the model DAG: a small ops table plus its own private state.
- *
- * Life cycle: the model builder creates the node, sets its inputs, and calls ops->build,
- * which reads the layer's config, checks the input shapes, sets out_shape and declares its
- * parameters (nn_layer_add_param) and scratch needs. The builder then lays out all memory at
- * once and forward/backward run on planned buffers only: nothing allocates during a step.
- *
- * Gradients: backward receives dout (gradient of the loss w.r.t. `out`) and must
- *  - write parameter gradients (overwrite when pass->grad_accumulate is 0, add when 1),
- *  - for every input i with inputs[i]->dout != NULL, write d input into inputs[i]->dout,
- *    adding to it when input_accumulate[i] is set (the input feeds several layers). */
+/* A layer is a node of the model DAG: its name, inputs, output shape and planned buffers, and
+ * the parameters it declared. What a forward or backward pass is told travels in nn_pass.
+ * How a layer type is written (its ops table, declaring parameters, the catalogue of types)
+ * is internal: src/layers/layer_internal.h. */
 #ifndef NN_LAYER_H
 #define NN_LAYER_H
 
@@ -37,31 +30,14 @@ typedef struct nn_pass {
     void *comm;                 /* group communicator for synchronized statistics (or NULL) */
 } nn_pass;
 
-typedef struct nn_layer_ops {
-    const char *type;
-    /* Config keys understood besides the common ones (name, type, inputs, activation,
-     * trainable, init, bias_init); NULL-terminated. */
-    const char *const *keys;
-    nn_status (*build)(nn_layer *layer, const nn_cfg *cfg, nn_error *err);
-    void (*forward)(nn_layer *layer, const nn_pass *pass);
-    void (*backward)(nn_layer *layer, const nn_pass *pass);
-    /* Forward multiply-adds x2 per sample, for the summary (may be NULL: counted as 0). */
-    int64_t (*flops)(const nn_layer *layer);
-    void (*destroy)(nn_layer *layer); /* frees priv (may be NULL) */
-    /* One-line description of hyperparameters for the summary (may be NULL). */
-    void (*describe)(const nn_layer *layer, char *buf, int size);
-    /* Offered, at the end of the build, the elementwise activation that is this layer's only
-     * consumer (may be NULL). Returns 1 when the layer will compute it from now on, inside its
-     * own forward and backward; the model then skips the activation's. */
-    int (*fuse_activation)(nn_layer *layer, nn_layer *activation);
-} nn_layer_ops;
-
 /* Parameter flags. */
 enum {
     NN_PARAM_NO_DECAY = 1 << 0, /* biases and normalization scales: exempt from weight decay */
     NN_PARAM_STATE = 1 << 1,    /* not trained (running statistics): lives in /state */
     NN_PARAM_NORM = 1 << 2,     /* belongs to a normalization layer ("train only batchnorm") */
 };
+
+typedef struct nn_layer_ops nn_layer_ops; /* the layer type (src/layers/layer_internal.h) */
 
 struct nn_layer {
     const nn_layer_ops *ops;
@@ -86,28 +62,5 @@ struct nn_layer {
     int fused;                       /* computed by its input layer (fuse_activation) */
     void *priv;
 };
-
-/* Declare a parameter at build time. fan_in/fan_out feed the initializer. Returns its slot
- * in layer->param_ids (0, 1, ...). init == NULL uses layer->weight_init. */
-int nn_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
-                       int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags);
-/* Planned memory of parameter slot k (valid after the model is built). */
-float *nn_layer_param(const nn_layer *layer, int k);
-float *nn_layer_grad(const nn_layer *layer, int k);
-int nn_layer_param_frozen(const nn_layer *layer, int k);
-float *nn_layer_workspace(const nn_layer *layer);
-static inline int64_t nn_layer_in_size(const nn_layer *layer, int i)
-{
-    return nn_shape_size(layer->inputs[i]->out_shape);
-}
-static inline int64_t nn_layer_out_size(const nn_layer *layer)
-{
-    return nn_shape_size(layer->out_shape);
-}
-
-/* The layer types, looked up by config `type:` (src/layers/registry.c). */
-const nn_layer_ops *nn_layer_find(const char *type);
-/* NULL-terminated list of type names for messages and --help-catalogue. */
-const char *const *nn_layer_type_names(void);
 
 #endif

@@ -43,7 +43,4 @@ double nn_loss_add_penalties(const nn_loss *loss, struct nn_model *model);
 /* Whether accuracy makes sense (classification by argmax of logits). */
 int nn_loss_is_classification(const nn_loss *loss);
 
-/* For --help-catalogue. */
-void nn_loss_list(void (*emit)(const char *line, void *ctx), void *ctx);
-
 #endif

@@ -30,6 +30,4 @@ void nn_sched_epoch_end(nn_sched *sched, double metric);
 const char *nn_sched_monitor(const nn_sched *sched, int *maximize);
 nn_sched_state *nn_sched_state_of(nn_sched *sched);
 
-void nn_sched_list(void (*emit)(const char *line, void *ctx), void *ctx);
-
 #endif

@@ -19,7 +19,7 @@
  * whole sections (`train.optimizer: {values: [{type: sgd, lr: 0.1}, {type: adam}]}`).
  * Trial k of a search is the same configuration on every rank and in every run: grid trials
  * are the cartesian product in the order written (the last parameter varies fastest), random
- * trials draw parameter p from the counter-based stream (seed, NN_RNG_SEARCH, 0, k, p).
+ * trials draw parameter p from the counter-based stream (seed, NNI_RNG_SEARCH, 0, k, p).
  *
  * The search directory holds `search.yaml` (the config the search started from), `journal`
  * (an append-only record of every trial start and end, each line fsync'ed), `trials.csv`

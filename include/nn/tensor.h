@@ -28,11 +28,4 @@ int nn_shape_equal(nn_shape a, nn_shape b);
 /* "(64, 28, 28)" */
 const char *nn_shape_format(nn_shape s, char *buf, size_t size);
 
-/* A view of planned memory: `capacity` rows of `shape`. */
-typedef struct nn_tensor {
-    float *data;
-    nn_shape shape;
-    int64_t capacity;
-} nn_tensor;
-
 #endif

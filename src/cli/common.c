@@ -10,8 +10,8 @@
 #include "core/files.h"
 #include "nn/ckpt.h"
 
-nn_status cli_load_config(int argc, char **argv, const char *command, int world_rank,
-                          nn_cfg **out, const char **config_path, nn_error *err)
+nn_status nni_cli_load_config(int argc, char **argv, const char *command, int world_rank,
+                              nn_cfg **out, const char **config_path, nn_error *err)
 {
     *out = NULL;
     *config_path = NULL;
@@ -76,7 +76,7 @@ nn_status cli_load_config(int argc, char **argv, const char *command, int world_
     return st;
 }
 
-int cli_report(const nn_comm *world, const nn_error *err)
+int nni_cli_report(const nn_comm *world, const nn_error *err)
 {
     if (world && world->size > 1)
         fprintf(stderr, "rank %d: %s\n", world->rank, err->msg);
@@ -86,9 +86,9 @@ int cli_report(const nn_comm *world, const nn_error *err)
     return err->status ? (int)err->status : 1;
 }
 
-int cli_fail_job(const nn_comm *world, const nn_error *err)
+int nni_cli_fail_job(const nn_comm *world, const nn_error *err)
 {
-    int code = cli_report(world, err);
+    int code = nni_cli_report(world, err);
     if (world && world->size > 1)
         nn_dist_abort(code);
     return code;
@@ -103,14 +103,14 @@ static void on_stop_signal(int sig)
 {
     if (sig == SIGINT && stop_signal) {
         const char *pending;
-        for (int i = 0; (pending = nn_atomic_pending_path(i)); i++)
+        for (int i = 0; (pending = nni_atomic_pending_path(i)); i++)
             unlink(pending);
         _exit(130);
     }
     stop_signal = 1;
 }
 
-const volatile sig_atomic_t *cli_install_stop_signals(void)
+const volatile sig_atomic_t *nni_cli_install_stop_signals(void)
 {
     struct sigaction action;
     memset(&action, 0, sizeof action);

@@ -47,18 +47,18 @@ static nn_status parse_args(int argc, char **argv, int need_output, eval_args *a
     return NN_OK;
 }
 
-int cmd_eval(int argc, char **argv, const nn_comm *world)
+int nni_cmd_eval(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
     if (parse_args(argc, argv, 0, &a, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (world->rank != 0)
         return 0;
     double loss, accuracy;
     int64_t samples;
     if (nn_evaluate_checkpoint(a.checkpoint, a.split, a.data, &loss, &accuracy, &samples, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (!isnan(accuracy))
         printf("%s: loss %.4f  accuracy %.4f  (%lld samples)\n", a.split, loss, accuracy,
                (long long)samples);
@@ -89,8 +89,8 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
 static nn_status write_predictions(const char *path, const predictions *p, int64_t rows,
                                    nn_error *err)
 {
-    nn_atomic_file target;
-    nn_status st = nn_atomic_begin(&target, path, err);
+    nni_atomic_file target;
+    nn_status st = nni_atomic_begin(&target, path, err);
     if (st)
         return st;
     nn_h5_quiet quiet = nn_h5_quiet_begin();
@@ -117,24 +117,24 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         s = -1;
     nn_h5_quiet_end(quiet);
     if (s < 0) {
-        nn_atomic_abort(&target);
+        nni_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write predictions", path);
     }
-    return nn_atomic_commit(&target, err);
+    return nni_atomic_commit(&target, err);
 }
 
-int cmd_predict(int argc, char **argv, const nn_comm *world)
+int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
     nn_ckpt_runner l;
     if (parse_args(argc, argv, 1, &a, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     if (world->rank != 0)
         return 0;
     if (nn_ckpt_runner_open(a.checkpoint, a.split, a.data, &l, &err)) {
         nn_ckpt_runner_close(&l);
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     predictions p = {.width = nn_model_output_size(l.model)};
     p.values = malloc((size_t)(l.data.n * p.width) * sizeof *p.values);
@@ -150,33 +150,5 @@ int cmd_predict(int argc, char **argv, const nn_comm *world)
     free(p.values);
     free(p.classes);
     nn_ckpt_runner_close(&l);
-    return st ? cli_report(world, &err) : 0;
-}
-
-/* nntrain verify CHECKPOINT...: reads every dataset of each file (checksums included). */
-int cmd_verify(int argc, char **argv, const nn_comm *world)
-{
-    nn_error err = {0};
-    if (argc < 2) {
-        nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain verify CHECKPOINT.h5 ...");
-        return cli_report(world, &err);
-    }
-    if (world->rank != 0)
-        return 0;
-    int worst = 0;
-    for (int i = 1; i < argc; i++) {
-        nn_ckpt_meta meta;
-        nn_status st = nn_ckpt_verify(argv[i], &err);
-        if (!st)
-            st = nn_ckpt_read_meta(argv[i], &meta, &err);
-        if (st) {
-            cli_report(world, &err);
-            worst = worst ? worst : (int)st;
-            continue;
-        }
-        printf("%s: ok (epoch %d%s, %d history rows)\n", argv[i], meta.epoch,
-               meta.step ? ", mid-epoch" : "", meta.n_history);
-        nn_ckpt_meta_free(&meta);
-    }
-    return worst;
+    return st ? nni_cli_report(world, &err) : 0;
 }

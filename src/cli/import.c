@@ -35,20 +35,20 @@ static int import_idx(int argc, char **argv, const nn_comm *world)
             slot = &out;
         else {
             nn_fail(&err, NN_ERR_CONFIG, "import idx: unknown argument '%s'", argv[i]);
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         }
         if (!(*slot = take_value(argc, argv, &i, &err)))
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
     }
     if (!images || !labels || !out || (!test_images != !test_labels)) {
         nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain import idx --images F --labels F "
                 "[--test-images F --test-labels F] -o OUT.h5");
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     if (world->rank != 0)
         return 0;
     if (nn_import_idx(images, labels, test_images, test_labels, out, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     printf("wrote %s\n", out);
     return 0;
 }
@@ -74,11 +74,11 @@ static int import_csv(int argc, char **argv, const nn_comm *world)
                     !strcmp(argv[i], "--output");
         if (!known) {
             nn_fail(&err, NN_ERR_CONFIG, "import csv: unknown argument '%s'", argv[i]);
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         }
         const char *flag = argv[i];
         if (!(value = take_value(argc, argv, &i, &err)))
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         char *end = NULL;
         if (!strcmp(flag, "--train"))
             opts.train_csv = value;
@@ -93,7 +93,7 @@ static int import_csv(int argc, char **argv, const nn_comm *world)
             if (*end || end == value) {
                 nn_fail(&err, NN_ERR_CONFIG, "import csv: %s expects an integer, got '%s'",
                         flag, value);
-                return cli_report(world, &err);
+                return nni_cli_report(world, &err);
             }
             if (!strcmp(flag, "--label-column"))
                 opts.label_column = (int)number;
@@ -106,17 +106,17 @@ static int import_csv(int argc, char **argv, const nn_comm *world)
     if (!opts.train_csv || !out) {
         nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain import csv --train F [--test F] "
                 "[--label-column K] [--header|--no-header] [--targets N] -o OUT.h5");
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     if (world->rank != 0)
         return 0;
     if (nn_import_csv(&opts, out, &err))
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     printf("wrote %s\n", out);
     return 0;
 }
 
-int cmd_import(int argc, char **argv, const nn_comm *world)
+int nni_cmd_import(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     if (argc >= 2 && !strcmp(argv[1], "idx"))
@@ -124,5 +124,5 @@ int cmd_import(int argc, char **argv, const nn_comm *world)
     if (argc >= 2 && !strcmp(argv[1], "csv"))
         return import_csv(argc - 1, argv + 1, world);
     nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain import idx|csv ... (see nntrain --help)");
-    return cli_report(world, &err);
+    return nni_cli_report(world, &err);
 }

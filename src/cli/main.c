@@ -14,22 +14,22 @@ typedef struct cli_verb {
 } cli_verb;
 
 static const cli_verb verbs[] = {
-    {"train", cmd_train,
+    {"train", nni_cmd_train,
      "  train CONFIG [--set key=value ...]    train a model (mpirun -np N for N ranks)\n"
      "  train --help-catalogue                 list layers, activations, losses,\n"
      "                                         optimizers, schedules, initializers\n"
      "  train CONFIG --resume runs/NAME        continue a run from its last checkpoint\n"},
-    {"search", cmd_search,
+    {"search", nni_cmd_search,
      "  search CONFIG [--set key=value ...]   hyperparameter search (grid, random, halving)\n"
      "         [--dry-run] [--final-test]      over groups of ranks; resumable\n"
      "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n"},
-    {"summary", cmd_summary,
+    {"summary", nni_cmd_summary,
      "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"},
-    {"eval", cmd_eval, "  eval CHECKPOINT [--split test] [--data FILE]\n"},
-    {"predict", cmd_predict, "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"},
-    {"verify", cmd_verify,
+    {"eval", nni_cmd_eval, "  eval CHECKPOINT [--split test] [--data FILE]\n"},
+    {"predict", nni_cmd_predict, "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"},
+    {"verify", nni_cmd_verify,
      "  verify CHECKPOINT...                   check that checkpoints are complete\n"},
-    {"import", cmd_import,
+    {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
      "             [--targets N] -o OUT.h5\n"},

@@ -48,10 +48,10 @@ static const char *take_value(int argc, char **argv, int *i, nn_error *err)
 /* Errors of the search command are the same on every rank: rank 0 prints them. */
 static int fail(const nn_comm *world, const nn_error *err)
 {
-    return world->rank == 0 ? cli_report(NULL, err) : (int)err->status;
+    return world->rank == 0 ? nni_cli_report(NULL, err) : (int)err->status;
 }
 
-int cmd_search(int argc, char **argv, const nn_comm *world)
+int nni_cmd_search(int argc, char **argv, const nn_comm *world)
 {
     int dry_run = 0, final_test = 0, top = 10;
     const char *status_dir = NULL, *predict_dir = NULL;
@@ -103,7 +103,7 @@ int cmd_search(int argc, char **argv, const nn_comm *world)
             return 0;
         nn_status st = status_dir ? nn_search_print_status(status_dir, stdout, &err)
                                   : nn_search_print_predictions(predict_dir, top, stdout, &err);
-        return st ? cli_report(NULL, &err) : 0;
+        return st ? nni_cli_report(NULL, &err) : 0;
     }
 
     /* Every rank reads the config and the space: the same on all, so a config error is
@@ -111,7 +111,7 @@ int cmd_search(int argc, char **argv, const nn_comm *world)
     nn_cfg *cfg = NULL;
     const char *path = NULL;
     nn_search *search = NULL;
-    nn_status st = cli_load_config(argc, argv, "search", world->rank, &cfg, &path, &err);
+    nn_status st = nni_cli_load_config(argc, argv, "search", world->rank, &cfg, &path, &err);
     if (!st)
         st = nn_search_parse(cfg, path, &search, &err);
     nn_cfg_free(cfg);
@@ -119,7 +119,7 @@ int cmd_search(int argc, char **argv, const nn_comm *world)
         if (world->rank == 0)
             st = nn_search_print_plan(search, world->size, stdout, &err);
     } else if (!st) {
-        nn_search_options opts = {.log = stdout, .stop_flag = cli_install_stop_signals(),
+        nn_search_options opts = {.log = stdout, .stop_flag = nni_cli_install_stop_signals(),
                                   .final_test = final_test};
         nn_search_outcome outcome;
         st = nn_search_run(search, world, &opts, &outcome, &err);

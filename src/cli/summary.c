@@ -6,31 +6,31 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/clock.h"
 #include "cli/cli.h"
+#include "core/clock.h"
+#include "core/rng.h"
 #include "nn/model.h"
-#include "nn/rng.h"
 
 /* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
 static double forward_seconds_per_sample(nn_model *model, int64_t batch)
 {
     nn_pass pass = {.batch = batch, .training = 0};
     float *x = nn_model_input(model);
-    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
-        x[i] = nn_rng_uniform(&rng);
+        x[i] = nni_rng_uniform(&rng);
     nn_model_forward(model, &pass);
     int runs = 0;
-    double start = nn_clock_seconds(), elapsed = 0;
+    double start = nni_clock_seconds(), elapsed = 0;
     do {
         nn_model_forward(model, &pass);
         runs++;
-        elapsed = nn_clock_seconds() - start;
+        elapsed = nni_clock_seconds() - start;
     } while (elapsed < 0.2);
     return elapsed / runs / (double)batch;
 }
 
-int cmd_summary(int argc, char **argv, const nn_comm *world)
+int nni_cmd_summary(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     nn_cfg *cfg = NULL;
@@ -39,10 +39,10 @@ int cmd_summary(int argc, char **argv, const nn_comm *world)
         if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
             strncmp(argv[i], "--set=", 6)) {
             nn_fail(&err, NN_ERR_CONFIG, "summary: unknown option '%s'", argv[i]);
-            return cli_report(world, &err);
+            return nni_cli_report(world, &err);
         }
-    if (cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
-        return cli_report(world, &err);
+    if (nni_cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
+        return nni_cli_report(world, &err);
     int64_t batch = 32, seed = 42;
     const nn_cfg *train = nn_cfg_get(cfg, "train");
     nn_model *model = NULL;
@@ -57,7 +57,7 @@ int cmd_summary(int argc, char **argv, const nn_comm *world)
         st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &model, &err);
     if (st) {
         nn_cfg_free(cfg);
-        return cli_report(world, &err);
+        return nni_cli_report(world, &err);
     }
     if (world->rank == 0) {
         printf("model from %s\n", path);

@@ -56,9 +56,9 @@ static int reads_as_non_string(const char *text)
     long long i;
     int b;
     const char *unsigned_text = text[0] == '+' || text[0] == '-' ? text + 1 : text;
-    return cfg_is_null_text(text) || cfg_parse_bool(text, &b) || cfg_parse_double(text, &d) != 0 ||
-           cfg_parse_int(text, &i) != 0 || same_ascii_lower(unsigned_text, ".nan") ||
-           strcmp(text, "<<") == 0;
+    return nni_cfg_is_null_text(text) || nni_cfg_parse_bool(text, &b) ||
+           nni_cfg_parse_double(text, &d) != 0 || nni_cfg_parse_int(text, &i) != 0 ||
+           same_ascii_lower(unsigned_text, ".nan") || strcmp(text, "<<") == 0;
 }
 
 static int is_flat_scalar(const nn_cfg *node)

@@ -13,8 +13,8 @@ static int path_within(const char *path, const char *prefix)
     return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '.' || path[n] == '[');
 }
 
-nn_status cfg_vfail_at(nn_error *err, const char *where, const char *path, const char *fmt,
-                       va_list ap)
+nn_status nni_cfg_vfail_at(nn_error *err, const char *where, const char *path, const char *fmt,
+                           va_list ap)
 {
     char what[sizeof err->msg];
     vsnprintf(what, sizeof what, fmt, ap);
@@ -28,16 +28,16 @@ nn_status cfg_vfail_at(nn_error *err, const char *where, const char *path, const
                    show_path ? path : "", show_path ? ": " : "", what);
 }
 
-nn_status cfg_fail_at(nn_error *err, const char *where, const char *path, const char *fmt, ...)
+nn_status nni_cfg_fail_at(nn_error *err, const char *where, const char *path, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    nn_status st = cfg_vfail_at(err, where, path, fmt, ap);
+    nn_status st = nni_cfg_vfail_at(err, where, path, fmt, ap);
     va_end(ap);
     return st;
 }
 
-nn_status cfg_oom(nn_error *err)
+nn_status nni_cfg_oom(nn_error *err)
 {
     return nn_fail(err, NN_ERR_OTHER, "out of memory while handling the configuration");
 }
@@ -46,12 +46,12 @@ nn_status nn_cfg_fail(nn_error *err, const nn_cfg *node, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    nn_status st = cfg_vfail_at(err, node ? node->where : "", node ? node->path : "", fmt, ap);
+    nn_status st = nni_cfg_vfail_at(err, node ? node->where : "", node ? node->path : "", fmt, ap);
     va_end(ap);
     return st;
 }
 
-void cfg_quote_text(const char *text, char *buf, size_t size)
+void nni_cfg_quote_text(const char *text, char *buf, size_t size)
 {
     const size_t limit = 60; /* characters of text shown before "..." */
     size_t n = 0, shown = 0;
@@ -81,7 +81,7 @@ void cfg_quote_text(const char *text, char *buf, size_t size)
     buf[n] = '\0';
 }
 
-void cfg_describe(const nn_cfg *node, char *buf, size_t size)
+void nni_cfg_describe(const nn_cfg *node, char *buf, size_t size)
 {
     if (!node) {
         snprintf(buf, size, "nothing");
@@ -91,7 +91,7 @@ void cfg_describe(const nn_cfg *node, char *buf, size_t size)
         snprintf(buf, size, "a list");
     } else if (size > 2) {
         buf[0] = '\'';
-        cfg_quote_text(node->text, buf + 1, size - 2);
+        nni_cfg_quote_text(node->text, buf + 1, size - 2);
         strcat(buf, "'");
     }
 }
@@ -138,7 +138,7 @@ static int starts_with_word(const char *s, const char *prefix)
     return 1;
 }
 
-const char *nn_cfg_closest(const char *word, const char *const *candidates)
+const char *nni_cfg_closest(const char *word, const char *const *candidates)
 {
     if (!word || !candidates)
         return NULL;

@@ -36,46 +36,46 @@ static nn_status step_into(nn_cfg *node, const cfg_step *step, int last, const c
     *created = 0;
     if (step->is_index) {
         if (node->kind != NN_CFG_SEQ)
-            return cfg_fail_at(err, label, "", "%s is not a list, it cannot take [%ld]",
-                               shown_path(node), step->index);
+            return nni_cfg_fail_at(err, label, "", "%s is not a list, it cannot take [%ld]",
+                                   shown_path(node), step->index);
         if (step->index >= node->count)
-            return cfg_fail_at(err, label, "", "index %ld is past the end of %s (%d entr%s)",
-                               step->index, shown_path(node), node->count,
-                               node->count == 1 ? "y" : "ies");
+            return nni_cfg_fail_at(err, label, "", "index %ld is past the end of %s (%d entr%s)",
+                                   step->index, shown_path(node), node->count,
+                                   node->count == 1 ? "y" : "ies");
         *slot = &node->entries[step->index];
         return NN_OK;
     }
     if (node->kind == NN_CFG_SEQ)
-        return cfg_fail_at(err, label, "", "%s is a list; use %s[N] to pick an entry",
-                           shown_path(node), node->path);
+        return nni_cfg_fail_at(err, label, "", "%s is a list; use %s[N] to pick an entry",
+                               shown_path(node), node->path);
     if (node->kind == NN_CFG_SCALAR) {
         char what[128];
-        cfg_describe(node, what, sizeof what);
-        return cfg_fail_at(err, label, "", "%s is %s, not a mapping", shown_path(node), what);
+        nni_cfg_describe(node, what, sizeof what);
+        return nni_cfg_fail_at(err, label, "", "%s is %s, not a mapping", shown_path(node), what);
     }
-    if (!(*key = cfg_strndup(step->key, step->key_len)))
-        return cfg_oom(err);
-    int i = cfg_find(node, *key);
+    if (!(*key = nni_cfg_strndup(step->key, step->key_len)))
+        return nni_cfg_oom(err);
+    int i = nni_cfg_find(node, *key);
     if (i >= 0) {
         *slot = &node->entries[i];
         return NN_OK;
     }
     if (last)
         return NN_OK;
-    char *child_path = cfg_child_path(node->path, *key, 0);
+    char *child_path = nni_cfg_child_path(node->path, *key, 0);
     if (!child_path)
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     if (*next == '[') {
         nn_status st =
-            cfg_fail_at(err, label, "", "%s does not exist, it cannot be indexed", child_path);
+            nni_cfg_fail_at(err, label, "", "%s does not exist, it cannot be indexed", child_path);
         free(child_path);
         return st;
     }
-    nn_cfg *child = cfg_node_new(NN_CFG_MAP, child_path, where_new);
+    nn_cfg *child = nni_cfg_node_new(NN_CFG_MAP, child_path, where_new);
     free(child_path);
-    if (!child || !cfg_append(node, *key, where_new, child)) {
+    if (!child || !nni_cfg_append(node, *key, where_new, child)) {
         nn_cfg_free(child);
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     }
     *slot = &node->entries[node->count - 1];
     *created = 1;
@@ -91,14 +91,14 @@ static nn_status place(nn_cfg *root, const char *path, nn_cfg *value, const char
     const char *cursor = path;
     cfg_step step;
     nn_status st = NN_OK;
-    int r = cfg_next_step(node, &cursor, 1, &step);
+    int r = nni_cfg_next_step(node, &cursor, 1, &step);
     if (r == 0)
-        return cfg_fail_at(err, label, "", "missing the key to set");
+        return nni_cfg_fail_at(err, label, "", "missing the key to set");
     for (;;) {
         if (r < 0) {
-            st = cfg_fail_at(err, label, "",
-                             "malformed key path (expected names joined by '.', with [N] to "
-                             "index lists)");
+            st = nni_cfg_fail_at(err, label, "",
+                                 "malformed key path (expected names joined by '.', with [N] to "
+                                 "index lists)");
             break;
         }
         int last = !*cursor, created;
@@ -106,15 +106,15 @@ static nn_status place(nn_cfg *root, const char *path, nn_cfg *value, const char
         char *key;
         st = step_into(node, &step, last, cursor, label, where_new, &slot, &key, &created, err);
         if (!st && last) {
-            char *child_path = cfg_child_path(node->path, key, (int)step.index);
-            if (!child_path || !cfg_rebase(value, child_path)) {
-                st = cfg_oom(err);
+            char *child_path = nni_cfg_child_path(node->path, key, (int)step.index);
+            if (!child_path || !nni_cfg_rebase(value, child_path)) {
+                st = nni_cfg_oom(err);
             } else if (slot) {
                 nn_cfg_free(slot->value);
                 slot->value = value;
                 slot->merged = 0;
-            } else if (!cfg_append(node, key, where_new, value)) {
-                st = cfg_oom(err);
+            } else if (!nni_cfg_append(node, key, where_new, value)) {
+                st = nni_cfg_oom(err);
             }
             free(child_path);
             free(key);
@@ -128,7 +128,7 @@ static nn_status place(nn_cfg *root, const char *path, nn_cfg *value, const char
         if (created && !created_below)
             created_below = node;
         node = slot->value;
-        r = cfg_next_step(node, &cursor, 0, &step);
+        r = nni_cfg_next_step(node, &cursor, 0, &step);
     }
     if (created_below)
         remove_last_entry(created_below);
@@ -141,27 +141,27 @@ static char *trimmed(const char *begin, const char *end)
         begin++;
     while (end > begin && (end[-1] == ' ' || end[-1] == '\t'))
         end--;
-    return cfg_strndup(begin, (size_t)(end - begin));
+    return nni_cfg_strndup(begin, (size_t)(end - begin));
 }
 
 nn_status nn_cfg_set(nn_cfg *root, const char *assignment, nn_error *err)
 {
     if (!root || root->kind != NN_CFG_MAP)
         return nn_fail(err, NN_ERR_OTHER, "overrides need a configuration mapping");
-    char *label = cfg_printf("--set %s", assignment), *path = NULL, *origin = NULL;
+    char *label = nni_cfg_printf("--set %s", assignment), *path = NULL, *origin = NULL;
     nn_cfg *value = NULL;
     nn_status st = NN_OK;
     const char *eq = strchr(assignment, '=');
     if (!label) {
-        st = cfg_oom(err);
+        st = nni_cfg_oom(err);
     } else if (!eq) {
-        st = cfg_fail_at(err, label, "", "expected KEY=VALUE, e.g. train.optimizer.lr=0.01");
-    } else if (!(path = trimmed(assignment, eq)) || !(origin = cfg_printf("--set %s", path))) {
-        st = cfg_oom(err);
+        st = nni_cfg_fail_at(err, label, "", "expected KEY=VALUE, e.g. train.optimizer.lr=0.01");
+    } else if (!(path = trimmed(assignment, eq)) || !(origin = nni_cfg_printf("--set %s", path))) {
+        st = nni_cfg_oom(err);
     } else if (!path[0]) {
-        st = cfg_fail_at(err, label, "", "missing the key before '='");
+        st = nni_cfg_fail_at(err, label, "", "missing the key before '='");
     } else {
-        st = cfg_parse(eq + 1, strlen(eq + 1), origin, origin, path, 1, &value, err);
+        st = nni_cfg_parse(eq + 1, strlen(eq + 1), origin, origin, path, 1, &value, err);
         if (!st)
             st = place(root, path, value, label, origin, err);
         if (st)
@@ -180,7 +180,7 @@ nn_status nn_cfg_set_node(nn_cfg *root, const char *path, const nn_cfg *value, n
                        "setting a configuration node needs a mapping and a value");
     nn_cfg *copy = nn_cfg_clone(value);
     if (!copy)
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     nn_status st = place(root, path, copy, path, copy->where, err);
     if (st)
         nn_cfg_free(copy);

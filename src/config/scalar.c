@@ -55,7 +55,7 @@ static int scan_digits(const char **p, int base, char *buf, size_t *n)
     }
 }
 
-int cfg_parse_double(const char *text, double *out)
+int nni_cfg_parse_double(const char *text, double *out)
 {
     char buf[512];
     size_t n = 0;
@@ -97,7 +97,7 @@ int cfg_parse_double(const char *text, double *out)
     return 1;
 }
 
-int cfg_parse_int(const char *text, long long *out)
+int nni_cfg_parse_int(const char *text, long long *out)
 {
     char buf[512];
     size_t n = 0;
@@ -125,7 +125,7 @@ int cfg_parse_int(const char *text, long long *out)
     if (base != 10)
         return 0;
     double value;
-    int r = cfg_parse_double(text, &value);
+    int r = nni_cfg_parse_double(text, &value);
     if (r != 1)
         return r;
     if (isinf(value) || fabs(value) >= 9223372036854775808.0)
@@ -136,7 +136,7 @@ int cfg_parse_int(const char *text, long long *out)
     return 1;
 }
 
-int cfg_parse_bool(const char *text, int *out)
+int nni_cfg_parse_bool(const char *text, int *out)
 {
     static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
     for (int i = 0; i < 3; i++) {

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cfg_mark_read(const nn_cfg *node)
+void nni_cfg_mark_read(const nn_cfg *node)
 {
     if (node)
         ((nn_cfg *)node)->read = 1; /* bookkeeping only; the tree's content is unchanged */
@@ -20,12 +20,12 @@ void nn_cfg_mark(const nn_cfg *node)
 {
     if (!node)
         return;
-    cfg_mark_read(node);
+    nni_cfg_mark_read(node);
     for (int i = 0; i < node->count; i++)
         nn_cfg_mark(node->entries[i].value);
 }
 
-void cfg_note_asked(const nn_cfg *map, const char *key)
+void nni_cfg_note_asked(const nn_cfg *map, const char *key)
 {
     nn_cfg *m = (nn_cfg *)map;
     for (int i = 0; i < m->n_asked; i++)
@@ -36,7 +36,7 @@ void cfg_note_asked(const nn_cfg *map, const char *key)
     if (!grown)
         return;
     m->asked = grown;
-    if ((m->asked[m->n_asked] = cfg_strdup(key)))
+    if ((m->asked[m->n_asked] = nni_cfg_strdup(key)))
         m->n_asked++;
 }
 
@@ -45,7 +45,7 @@ static nn_status expect_map(const nn_cfg *map, nn_error *err)
     if (map->kind == NN_CFG_MAP)
         return NN_OK;
     char what[128];
-    cfg_describe(map, what, sizeof what);
+    nni_cfg_describe(map, what, sizeof what);
     return nn_cfg_fail(err, map, "expected a mapping of keys, got %s", what);
 }
 
@@ -59,17 +59,17 @@ static nn_status entry_value(const nn_cfg *map, const char *key, const nn_cfg **
     nn_status st = expect_map(map, err);
     if (st)
         return st;
-    cfg_mark_read(map);
-    cfg_note_asked(map, key);
+    nni_cfg_mark_read(map);
+    nni_cfg_note_asked(map, key);
     *value = nn_cfg_get(map, key);
-    cfg_mark_read(*value);
+    nni_cfg_mark_read(*value);
     return NN_OK;
 }
 
 static nn_status expected(const nn_cfg *node, const char *what, nn_error *err)
 {
     char got[128];
-    cfg_describe(node, got, sizeof got);
+    nni_cfg_describe(node, got, sizeof got);
     return nn_cfg_fail(err, node, "expected %s, got %s", what, got);
 }
 
@@ -85,7 +85,7 @@ nn_status nn_cfg_read_double(const nn_cfg *map, const char *key, double def, dou
         return NN_OK;
     }
     double value;
-    int r = v->kind == NN_CFG_SCALAR ? cfg_parse_double(v->text, &value) : 0;
+    int r = v->kind == NN_CFG_SCALAR ? nni_cfg_parse_double(v->text, &value) : 0;
     if (r == -1)
         return expected(v, "a number in double range", err);
     if (r != 1)
@@ -97,7 +97,7 @@ nn_status nn_cfg_read_double(const nn_cfg *map, const char *key, double def, dou
 static nn_status scalar_int(const nn_cfg *v, int64_t *out, nn_error *err)
 {
     long long value;
-    int r = v->kind == NN_CFG_SCALAR ? cfg_parse_int(v->text, &value) : 0;
+    int r = v->kind == NN_CFG_SCALAR ? nni_cfg_parse_int(v->text, &value) : 0;
     if (r == -1)
         return expected(v, "an integer in 64-bit range", err);
     if (r != 1) /* not a number, or one with a fraction */
@@ -130,7 +130,7 @@ nn_status nn_cfg_read_bool(const nn_cfg *map, const char *key, int def, int *out
         *out = def;
         return NN_OK;
     }
-    if (v->kind != NN_CFG_SCALAR || !cfg_parse_bool(v->text, out))
+    if (v->kind != NN_CFG_SCALAR || !nni_cfg_parse_bool(v->text, out))
         return expected(v, "true or false", err);
     return NN_OK;
 }
@@ -222,8 +222,8 @@ nn_status nn_cfg_read_choice(const nn_cfg *map, const char *key, const char *con
                        def);
     char names[512], got[128];
     join_names(choices, count_names(choices), names, sizeof names);
-    cfg_describe(v, got, sizeof got);
-    const char *close = nn_cfg_closest(text, choices);
+    nni_cfg_describe(v, got, sizeof got);
+    const char *close = nni_cfg_closest(text, choices);
     if (close)
         return nn_cfg_fail(err, v, "expected one of %s, got %s (did you mean '%s'?)", names, got,
                            close);
@@ -235,7 +235,7 @@ nn_status nn_cfg_fail_unknown(nn_error *err, const nn_cfg *where, const char *wh
 {
     char list[900];
     join_names(names, count_names(names), list, sizeof list);
-    const char *closest = nn_cfg_closest(name, names);
+    const char *closest = nni_cfg_closest(name, names);
     if (closest)
         return nn_cfg_fail(err, where, "unknown %s '%s' (did you mean '%s'?); valid: %s", what,
                            name, closest, list);
@@ -295,7 +295,7 @@ nn_status nn_cfg_read_ints(const nn_cfg *map, const char *key, int64_t *values, 
                            capacity == 1 ? "" : "s", v->count);
     for (int i = 0; i < v->count; i++) {
         const nn_cfg *item = v->entries[i].value;
-        cfg_mark_read(item);
+        nni_cfg_mark_read(item);
         if ((st = scalar_int(item, &values[i], err)))
             return st;
     }
@@ -307,16 +307,16 @@ static nn_status unknown_key(const nn_cfg *map, const cfg_entry *e, const char *
                              int n_known, nn_error *err)
 {
     char key[128], names[512];
-    cfg_quote_text(e->key, key, sizeof key);
-    const char *close = n_known ? nn_cfg_closest(e->key, known) : NULL;
+    nni_cfg_quote_text(e->key, key, sizeof key);
+    const char *close = n_known ? nni_cfg_closest(e->key, known) : NULL;
     if (close)
-        return cfg_fail_at(err, e->key_where, map->path, "unknown key '%s' (did you mean '%s'?)",
-                           key, close);
+        return nni_cfg_fail_at(err, e->key_where, map->path,
+                               "unknown key '%s' (did you mean '%s'?)", key, close);
     if (!n_known)
-        return cfg_fail_at(err, e->key_where, map->path, "unknown key '%s'", key);
+        return nni_cfg_fail_at(err, e->key_where, map->path, "unknown key '%s'", key);
     join_names(known, n_known, names, sizeof names);
-    return cfg_fail_at(err, e->key_where, map->path, "unknown key '%s' (valid keys: %s)", key,
-                       names);
+    return nni_cfg_fail_at(err, e->key_where, map->path, "unknown key '%s' (valid keys: %s)", key,
+                           names);
 }
 
 nn_status nn_cfg_check_keys(const nn_cfg *map, const char *const *allowed, nn_error *err)
@@ -326,10 +326,10 @@ nn_status nn_cfg_check_keys(const nn_cfg *map, const char *const *allowed, nn_er
     nn_status st = expect_map(map, err);
     if (st)
         return st;
-    cfg_mark_read(map);
+    nni_cfg_mark_read(map);
     int n_allowed = allowed ? count_names(allowed) : 0;
     for (int i = 0; i < n_allowed; i++)
-        cfg_note_asked(map, allowed[i]);
+        nni_cfg_note_asked(map, allowed[i]);
     for (int i = 0; i < map->count; i++) {
         int known = 0;
         for (int j = 0; j < n_allowed && !known; j++)
@@ -358,10 +358,10 @@ nn_status nn_cfg_check_unread(const nn_cfg *node, nn_error *err)
         const cfg_entry *e = &node->entries[i];
         if (!subtree_read(e->value)) {
             if (node->kind == NN_CFG_MAP) {
-                /* The asked list is NULL-terminated for nn_cfg_closest(). */
+                /* The asked list is NULL-terminated for nni_cfg_closest(). */
                 char **known = calloc((size_t)node->n_asked + 1, sizeof *known);
                 if (!known)
-                    return cfg_oom(err);
+                    return nni_cfg_oom(err);
                 if (node->n_asked)
                     memcpy(known, node->asked, (size_t)node->n_asked * sizeof *known);
                 nn_status st = unknown_key(node, e, (const char *const *)known, node->n_asked, err);

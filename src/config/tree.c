@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-char *cfg_strndup(const char *s, size_t n)
+char *nni_cfg_strndup(const char *s, size_t n)
 {
     char *copy = malloc(n + 1);
     if (copy) {
@@ -18,12 +18,12 @@ char *cfg_strndup(const char *s, size_t n)
     return copy;
 }
 
-char *cfg_strdup(const char *s)
+char *nni_cfg_strdup(const char *s)
 {
-    return cfg_strndup(s, strlen(s));
+    return nni_cfg_strndup(s, strlen(s));
 }
 
-char *cfg_printf(const char *fmt, ...)
+char *nni_cfg_printf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -40,14 +40,14 @@ char *cfg_printf(const char *fmt, ...)
     return s;
 }
 
-nn_cfg *cfg_node_new(nn_cfg_kind kind, const char *path, const char *where)
+nn_cfg *nni_cfg_node_new(nn_cfg_kind kind, const char *path, const char *where)
 {
     nn_cfg *node = calloc(1, sizeof *node);
     if (!node)
         return NULL;
     node->kind = kind;
-    node->path = cfg_strdup(path);
-    node->where = cfg_strdup(where);
+    node->path = nni_cfg_strdup(path);
+    node->where = nni_cfg_strdup(where);
     if (!node->path || !node->where) {
         nn_cfg_free(node);
         return NULL;
@@ -55,13 +55,13 @@ nn_cfg *cfg_node_new(nn_cfg_kind kind, const char *path, const char *where)
     return node;
 }
 
-nn_cfg *cfg_scalar_new(const char *text, int quoted, const char *path, const char *where)
+nn_cfg *nni_cfg_scalar_new(const char *text, int quoted, const char *path, const char *where)
 {
-    nn_cfg *node = cfg_node_new(NN_CFG_SCALAR, path, where);
+    nn_cfg *node = nni_cfg_node_new(NN_CFG_SCALAR, path, where);
     if (!node)
         return NULL;
     node->quoted = quoted;
-    node->text = cfg_strdup(text);
+    node->text = nni_cfg_strdup(text);
     if (!node->text) {
         nn_cfg_free(node);
         return NULL;
@@ -69,7 +69,7 @@ nn_cfg *cfg_scalar_new(const char *text, int quoted, const char *path, const cha
     return node;
 }
 
-int cfg_append(nn_cfg *node, const char *key, const char *key_where, nn_cfg *value)
+int nni_cfg_append(nn_cfg *node, const char *key, const char *key_where, nn_cfg *value)
 {
     if (node->count == node->cap) {
         int cap = node->cap ? 2 * node->cap : 4;
@@ -82,8 +82,8 @@ int cfg_append(nn_cfg *node, const char *key, const char *key_where, nn_cfg *val
     cfg_entry *e = &node->entries[node->count];
     memset(e, 0, sizeof *e);
     if (key) {
-        e->key = cfg_strdup(key);
-        e->key_where = cfg_strdup(key_where ? key_where : "");
+        e->key = nni_cfg_strdup(key);
+        e->key_where = nni_cfg_strdup(key_where ? key_where : "");
         if (!e->key || !e->key_where) {
             free(e->key);
             free(e->key_where);
@@ -95,7 +95,7 @@ int cfg_append(nn_cfg *node, const char *key, const char *key_where, nn_cfg *val
     return 1;
 }
 
-int cfg_find(const nn_cfg *map, const char *key)
+int nni_cfg_find(const nn_cfg *map, const char *key)
 {
     if (!map || map->kind != NN_CFG_MAP)
         return -1;
@@ -105,26 +105,26 @@ int cfg_find(const nn_cfg *map, const char *key)
     return -1;
 }
 
-char *cfg_child_path(const char *parent, const char *key, int index)
+char *nni_cfg_child_path(const char *parent, const char *key, int index)
 {
     if (!key)
-        return cfg_printf("%s[%d]", parent, index);
+        return nni_cfg_printf("%s[%d]", parent, index);
     if (!parent[0])
-        return cfg_strdup(key);
-    return cfg_printf("%s.%s", parent, key);
+        return nni_cfg_strdup(key);
+    return nni_cfg_printf("%s.%s", parent, key);
 }
 
-int cfg_rebase(nn_cfg *node, const char *path)
+int nni_cfg_rebase(nn_cfg *node, const char *path)
 {
-    char *new_path = cfg_strdup(path);
+    char *new_path = nni_cfg_strdup(path);
     if (!new_path)
         return 0;
     free(node->path);
     node->path = new_path;
     for (int i = 0; i < node->count; i++) {
         cfg_entry *e = &node->entries[i];
-        char *child = cfg_child_path(path, e->key, i);
-        int ok = child && cfg_rebase(e->value, child);
+        char *child = nni_cfg_child_path(path, e->key, i);
+        int ok = child && nni_cfg_rebase(e->value, child);
         free(child);
         if (!ok)
             return 0;
@@ -132,11 +132,11 @@ int cfg_rebase(nn_cfg *node, const char *path)
     return 1;
 }
 
-long cfg_count_nodes(const nn_cfg *node)
+long nni_cfg_count_nodes(const nn_cfg *node)
 {
     long n = 1;
     for (int i = 0; i < node->count; i++)
-        n += cfg_count_nodes(node->entries[i].value);
+        n += nni_cfg_count_nodes(node->entries[i].value);
     return n;
 }
 
@@ -165,18 +165,18 @@ nn_cfg *nn_cfg_clone(const nn_cfg *node)
 {
     if (!node)
         return NULL;
-    nn_cfg *copy = cfg_node_new(node->kind, node->path, node->where);
+    nn_cfg *copy = nni_cfg_node_new(node->kind, node->path, node->where);
     if (!copy)
         return NULL;
     copy->quoted = node->quoted;
-    if (node->text && !(copy->text = cfg_strdup(node->text)))
+    if (node->text && !(copy->text = nni_cfg_strdup(node->text)))
         goto oom;
     for (int i = 0; i < node->count; i++) {
         const cfg_entry *e = &node->entries[i];
         nn_cfg *child = nn_cfg_clone(e->value);
         if (!child)
             goto oom;
-        if (!cfg_append(copy, e->key, e->key_where, child)) {
+        if (!nni_cfg_append(copy, e->key, e->key_where, child)) {
             nn_cfg_free(child);
             goto oom;
         }
@@ -226,11 +226,11 @@ const char *nn_cfg_scalar(const nn_cfg *node)
 {
     if (!node || node->kind != NN_CFG_SCALAR)
         return NULL;
-    cfg_mark_read(node);
+    nni_cfg_mark_read(node);
     return node->text;
 }
 
-int cfg_is_null_text(const char *text)
+int nni_cfg_is_null_text(const char *text)
 {
     return !text[0] || strcmp(text, "~") == 0 || strcmp(text, "null") == 0 ||
            strcmp(text, "Null") == 0 || strcmp(text, "NULL") == 0;
@@ -238,16 +238,16 @@ int cfg_is_null_text(const char *text)
 
 int nn_cfg_is_null(const nn_cfg *node)
 {
-    return node && node->kind == NN_CFG_SCALAR && !node->quoted && cfg_is_null_text(node->text);
+    return node && node->kind == NN_CFG_SCALAR && !node->quoted && nni_cfg_is_null_text(node->text);
 }
 
 nn_cfg *nn_cfg_get(const nn_cfg *map, const char *key)
 {
-    int i = cfg_find(map, key);
+    int i = nni_cfg_find(map, key);
     return i < 0 ? NULL : map->entries[i].value;
 }
 
-int cfg_next_step(const nn_cfg *node, const char **cursor, int first, cfg_step *step)
+int nni_cfg_next_step(const nn_cfg *node, const char **cursor, int first, cfg_step *step)
 {
     const char *p = *cursor;
     if (!*p)
@@ -304,7 +304,7 @@ nn_cfg *nn_cfg_lookup(const nn_cfg *root, const char *path)
     const char *cursor = path;
     cfg_step step;
     int r, first = 1;
-    while ((r = cfg_next_step(node, &cursor, first, &step)) == 1) {
+    while ((r = nni_cfg_next_step(node, &cursor, first, &step)) == 1) {
         first = 0;
         if (step.is_index) {
             if (node->kind != NN_CFG_SEQ || step.index >= node->count)
@@ -345,46 +345,46 @@ int nn_cfg_equal(const nn_cfg *a, const nn_cfg *b)
 
 nn_cfg *nn_cfg_new_map(void)
 {
-    return cfg_node_new(NN_CFG_MAP, "", "");
+    return nni_cfg_node_new(NN_CFG_MAP, "", "");
 }
 
 nn_status nn_cfg_put(nn_cfg *map, const char *key, const char *scalar_text, nn_error *err)
 {
     if (!map || map->kind != NN_CFG_MAP)
-        return cfg_fail_at(err, map ? map->where : "", map ? map->path : "",
-                           "cannot put key '%s': not a mapping", key);
-    char *path = cfg_child_path(map->path, key, 0);
+        return nni_cfg_fail_at(err, map ? map->where : "", map ? map->path : "",
+                               "cannot put key '%s': not a mapping", key);
+    char *path = nni_cfg_child_path(map->path, key, 0);
     if (!path)
-        return cfg_oom(err);
-    nn_cfg *value = cfg_scalar_new(scalar_text, 0, path, "");
+        return nni_cfg_oom(err);
+    nn_cfg *value = nni_cfg_scalar_new(scalar_text, 0, path, "");
     free(path);
     if (!value)
-        return cfg_oom(err);
-    int i = cfg_find(map, key);
+        return nni_cfg_oom(err);
+    int i = nni_cfg_find(map, key);
     if (i >= 0) {
         nn_cfg_free(map->entries[i].value);
         map->entries[i].value = value;
         map->entries[i].merged = 0;
         return NN_OK;
     }
-    if (!cfg_append(map, key, "", value)) {
+    if (!nni_cfg_append(map, key, "", value)) {
         nn_cfg_free(value);
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     }
     return NN_OK;
 }
 
 nn_cfg *nn_cfg_new_seq(void)
 {
-    return cfg_node_new(NN_CFG_SEQ, "", "");
+    return nni_cfg_node_new(NN_CFG_SEQ, "", "");
 }
 
 nn_status nn_cfg_append(nn_cfg *seq, nn_cfg *value, nn_error *err)
 {
     if (!seq || seq->kind != NN_CFG_SEQ || !value)
         return nn_fail(err, NN_ERR_OTHER, "appending needs a sequence and a value");
-    if (!cfg_append(seq, NULL, NULL, value))
-        return cfg_oom(err);
+    if (!nni_cfg_append(seq, NULL, NULL, value))
+        return nni_cfg_oom(err);
     return NN_OK;
 }
 
@@ -392,9 +392,9 @@ nn_status nn_cfg_set_text(nn_cfg *scalar, const char *text, nn_error *err)
 {
     if (!scalar || scalar->kind != NN_CFG_SCALAR)
         return nn_fail(err, NN_ERR_OTHER, "setting text needs a scalar");
-    char *copy = cfg_strdup(text);
+    char *copy = nni_cfg_strdup(text);
     if (!copy)
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     free(scalar->text);
     scalar->text = copy;
     return NN_OK;

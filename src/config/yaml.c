@@ -38,8 +38,8 @@ typedef struct parse_state {
 static char *where_of(const parse_state *s, yaml_mark_t mark)
 {
     if (s->origin)
-        return cfg_strdup(s->origin);
-    return cfg_printf("%s:%zu:%zu", s->name, mark.line + 1, mark.column + 1);
+        return nni_cfg_strdup(s->origin);
+    return nni_cfg_printf("%s:%zu:%zu", s->name, mark.line + 1, mark.column + 1);
 }
 
 static nn_status fail_at_mark(parse_state *s, yaml_mark_t mark, const char *path, const char *fmt,
@@ -49,10 +49,10 @@ static nn_status fail_at_mark(parse_state *s, yaml_mark_t mark, const char *path
 {
     char *where = where_of(s, mark);
     if (!where)
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     va_list ap;
     va_start(ap, fmt);
-    nn_status st = cfg_vfail_at(s->err, where, path, fmt, ap);
+    nn_status st = nni_cfg_vfail_at(s->err, where, path, fmt, ap);
     va_end(ap);
     free(where);
     return st;
@@ -62,7 +62,7 @@ static nn_status syntax_error(parse_state *s)
 {
     yaml_parser_t *p = &s->parser;
     if (p->error == YAML_MEMORY_ERROR)
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     yaml_mark_t mark = p->problem_mark;
     if (p->error == YAML_READER_ERROR) {
         /* The reader reports a byte offset only. */
@@ -80,13 +80,14 @@ static nn_status syntax_error(parse_state *s)
     const char *problem = p->problem ? p->problem : "malformed YAML";
     if (s->origin) {
         char value[128];
-        cfg_quote_text(s->text, value, sizeof value);
+        nni_cfg_quote_text(s->text, value, sizeof value);
         /* Values are usually one line: say where in the text, not which line. */
         if (mark.index >= s->len)
-            return cfg_fail_at(s->err, s->origin, "", "invalid YAML value '%s': %s (at the end)",
-                               value, problem);
-        return cfg_fail_at(s->err, s->origin, "", "invalid YAML value '%s': %s (at character %zu)",
-                           value, problem, mark.index + 1);
+            return nni_cfg_fail_at(s->err, s->origin, "",
+                                   "invalid YAML value '%s': %s (at the end)", value, problem);
+        return nni_cfg_fail_at(s->err, s->origin, "",
+                               "invalid YAML value '%s': %s (at character %zu)", value, problem,
+                               mark.index + 1);
     }
     if (p->context && p->error != YAML_READER_ERROR)
         return nn_fail(s->err, NN_ERR_CONFIG, "%s:%zu:%zu: YAML syntax error: %s (%s at line %zu)",
@@ -117,7 +118,7 @@ static nn_status define_anchor(parse_state *s, const char *name, const nn_cfg *n
 {
     nn_cfg *copy = nn_cfg_clone(node);
     if (!copy)
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     anchor *a = find_anchor(s, name);
     if (a) {
         nn_cfg_free(a->node);
@@ -127,20 +128,20 @@ static nn_status define_anchor(parse_state *s, const char *name, const nn_cfg *n
             anchor *grown = realloc(s->anchors, (size_t)cap * sizeof *grown);
             if (!grown) {
                 nn_cfg_free(copy);
-                return cfg_oom(s->err);
+                return nni_cfg_oom(s->err);
             }
             s->anchors = grown;
             s->cap_anchors = cap;
         }
         a = &s->anchors[s->n_anchors];
-        if (!(a->name = cfg_strdup(name))) {
+        if (!(a->name = nni_cfg_strdup(name))) {
             nn_cfg_free(copy);
-            return cfg_oom(s->err);
+            return nni_cfg_oom(s->err);
         }
         s->n_anchors++;
     }
     a->node = copy;
-    a->size = cfg_count_nodes(copy);
+    a->size = nni_cfg_count_nodes(copy);
     return NN_OK;
 }
 
@@ -166,13 +167,13 @@ static nn_status parse_scalar(parse_state *s, const yaml_event_t *ev, const char
                               nn_cfg **out)
 {
     char *where = where_of(s, ev->start_mark);
-    char *text = cfg_strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
+    char *text = nni_cfg_strndup((const char *)ev->data.scalar.value, ev->data.scalar.length);
     int quoted =
         ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE || is_str_tag(ev->data.scalar.tag);
-    *out = where && text ? cfg_scalar_new(text, quoted, path, where) : NULL;
+    *out = where && text ? nni_cfg_scalar_new(text, quoted, path, where) : NULL;
     free(where);
     free(text);
-    return *out ? NN_OK : cfg_oom(s->err);
+    return *out ? NN_OK : nni_cfg_oom(s->err);
 }
 
 static nn_status parse_alias(parse_state *s, const yaml_event_t *ev, const char *path, nn_cfg **out)
@@ -186,10 +187,10 @@ static nn_status parse_alias(parse_state *s, const yaml_event_t *ev, const char 
         return st;
     /* The copy keeps the anchored text's locations: that is where its values are written. */
     *out = nn_cfg_clone(a->node);
-    if (!*out || !cfg_rebase(*out, path)) {
+    if (!*out || !nni_cfg_rebase(*out, path)) {
         nn_cfg_free(*out);
         *out = NULL;
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     }
     return NN_OK;
 }
@@ -198,10 +199,10 @@ static nn_status parse_seq(parse_state *s, const yaml_event_t *start, const char
                            nn_cfg **out)
 {
     char *where = where_of(s, start->start_mark);
-    nn_cfg *seq = where ? cfg_node_new(NN_CFG_SEQ, path, where) : NULL;
+    nn_cfg *seq = where ? nni_cfg_node_new(NN_CFG_SEQ, path, where) : NULL;
     free(where);
     if (!seq)
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     nn_status st;
     for (;;) {
         yaml_event_t ev;
@@ -212,16 +213,16 @@ static nn_status parse_seq(parse_state *s, const yaml_event_t *start, const char
             *out = seq;
             return NN_OK;
         }
-        char *child_path = cfg_child_path(path, NULL, seq->count);
+        char *child_path = nni_cfg_child_path(path, NULL, seq->count);
         nn_cfg *child = NULL;
-        st = child_path ? parse_node(s, &ev, child_path, &child) : cfg_oom(s->err);
+        st = child_path ? parse_node(s, &ev, child_path, &child) : nni_cfg_oom(s->err);
         free(child_path);
         yaml_event_delete(&ev);
         if (st)
             break;
-        if (!cfg_append(seq, NULL, NULL, child)) {
+        if (!nni_cfg_append(seq, NULL, NULL, child)) {
             nn_cfg_free(child);
-            st = cfg_oom(s->err);
+            st = nni_cfg_oom(s->err);
             break;
         }
     }
@@ -248,14 +249,14 @@ static nn_status merge_from(parse_state *s, nn_cfg *map, nn_cfg *src, yaml_mark_
                             "the merge key '<<' takes a mapping or a list of mappings");
     for (int i = 0; i < src->count; i++) {
         cfg_entry *e = &src->entries[i];
-        if (cfg_find(map, e->key) >= 0)
+        if (nni_cfg_find(map, e->key) >= 0)
             continue;
-        char *child_path = cfg_child_path(map->path, e->key, 0);
-        int ok = child_path && cfg_rebase(e->value, child_path) &&
-                 cfg_append(map, e->key, e->key_where, e->value);
+        char *child_path = nni_cfg_child_path(map->path, e->key, 0);
+        int ok = child_path && nni_cfg_rebase(e->value, child_path) &&
+                 nni_cfg_append(map, e->key, e->key_where, e->value);
         free(child_path);
         if (!ok)
-            return cfg_oom(s->err);
+            return nni_cfg_oom(s->err);
         map->entries[map->count - 1].merged = 1;
         e->value = NULL;
     }
@@ -295,12 +296,12 @@ static nn_status parse_entry(parse_state *s, nn_cfg *map, const yaml_event_t *ke
     int is_merge = key_ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
                    !key_ev->data.scalar.tag && strcmp(key, "<<") == 0;
     char *key_where = where_of(s, key_ev->start_mark);
-    char *child_path = cfg_child_path(map->path, key, 0);
+    char *child_path = nni_cfg_child_path(map->path, key, 0);
     nn_cfg *value = NULL;
     nn_status st;
     yaml_event_t ev;
     if (!key_where || !child_path) {
-        st = cfg_oom(s->err);
+        st = nni_cfg_oom(s->err);
         goto done;
     }
     if ((st = next_event(s, &ev)))
@@ -313,7 +314,7 @@ static nn_status parse_entry(parse_state *s, nn_cfg *map, const yaml_event_t *ke
         st = merge_value(s, map, value, key_ev->start_mark);
         goto done;
     }
-    int i = cfg_find(map, key);
+    int i = nni_cfg_find(map, key);
     if (i >= 0 && !map->entries[i].merged) {
         st = fail_at_mark(s, key_ev->start_mark, map->path,
                           "duplicate key '%s' at lines %ld and %zu", key,
@@ -330,10 +331,10 @@ static nn_status parse_entry(parse_state *s, nn_cfg *map, const yaml_event_t *ke
         e->merged = 0;
         key_where = NULL;
         value = NULL;
-    } else if (cfg_append(map, key, key_where, value)) {
+    } else if (nni_cfg_append(map, key, key_where, value)) {
         value = NULL;
     } else {
-        st = cfg_oom(s->err);
+        st = nni_cfg_oom(s->err);
     }
 done:
     nn_cfg_free(value);
@@ -346,10 +347,10 @@ static nn_status parse_map(parse_state *s, const yaml_event_t *start, const char
                            nn_cfg **out)
 {
     char *where = where_of(s, start->start_mark);
-    nn_cfg *map = where ? cfg_node_new(NN_CFG_MAP, path, where) : NULL;
+    nn_cfg *map = where ? nni_cfg_node_new(NN_CFG_MAP, path, where) : NULL;
     free(where);
     if (!map)
-        return cfg_oom(s->err);
+        return nni_cfg_oom(s->err);
     nn_status st;
     for (;;) {
         yaml_event_t ev;
@@ -437,10 +438,10 @@ static nn_status parse_stream(parse_state *s, const char *path, int any_root, nn
         yaml_event_delete(&ev);
         char *where = where_of(s, (yaml_mark_t){0, 0, 0});
         if (where)
-            *out = any_root ? cfg_scalar_new("", 0, path, where)
-                            : cfg_node_new(NN_CFG_MAP, path, where);
+            *out = any_root ? nni_cfg_scalar_new("", 0, path, where)
+                            : nni_cfg_node_new(NN_CFG_MAP, path, where);
         free(where);
-        return *out ? NN_OK : cfg_oom(s->err);
+        return *out ? NN_OK : nni_cfg_oom(s->err);
     }
     yaml_event_delete(&ev); /* document start */
     if ((st = next_event(s, &ev)))
@@ -450,9 +451,9 @@ static nn_status parse_stream(parse_state *s, const char *path, int any_root, nn
     yaml_event_delete(&ev);
     if (!st && !any_root && root->kind != NN_CFG_MAP) {
         char what[128];
-        cfg_describe(root, what, sizeof what);
-        st = cfg_fail_at(s->err, root->where, "",
-                         "a configuration must be a mapping of keys, got %s", what);
+        nni_cfg_describe(root, what, sizeof what);
+        st = nni_cfg_fail_at(s->err, root->where, "",
+                             "a configuration must be a mapping of keys, got %s", what);
     }
     if (!st)
         st = expect_event(s, YAML_DOCUMENT_END_EVENT);
@@ -466,8 +467,8 @@ static nn_status parse_stream(parse_state *s, const char *path, int any_root, nn
     return NN_OK;
 }
 
-nn_status cfg_parse(const char *text, size_t len, const char *name, const char *origin,
-                    const char *path, int any_root, nn_cfg **out, nn_error *err)
+nn_status nni_cfg_parse(const char *text, size_t len, const char *name, const char *origin,
+                        const char *path, int any_root, nn_cfg **out, nn_error *err)
 {
     parse_state s;
     memset(&s, 0, sizeof s);
@@ -478,7 +479,7 @@ nn_status cfg_parse(const char *text, size_t len, const char *name, const char *
     s.err = err;
     *out = NULL;
     if (!yaml_parser_initialize(&s.parser))
-        return cfg_oom(err);
+        return nni_cfg_oom(err);
     yaml_parser_set_input_string(&s.parser, (const unsigned char *)text, len);
     nn_status st = parse_stream(&s, path, any_root, out);
     yaml_parser_delete(&s.parser);
@@ -495,7 +496,7 @@ nn_status nn_cfg_load_string(const char *text, const char *name, nn_cfg **out, n
     *out = NULL;
     if (!text)
         return nn_fail(err, NN_ERR_CONFIG, "%s: no configuration text", name);
-    return cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 0, out, err);
+    return nni_cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 0, out, err);
 }
 
 nn_status nn_cfg_parse_value(const char *text, const char *name, nn_cfg **out, nn_error *err)
@@ -503,7 +504,7 @@ nn_status nn_cfg_parse_value(const char *text, const char *name, nn_cfg **out, n
     *out = NULL;
     if (!text)
         return nn_fail(err, NN_ERR_CONFIG, "%s: no text", name);
-    return cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 1, out, err);
+    return nni_cfg_parse(text, strlen(text), name ? name : "<string>", NULL, "", 1, out, err);
 }
 
 nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err)
@@ -521,7 +522,7 @@ nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err)
             if (!grown) {
                 free(text);
                 fclose(f);
-                return cfg_oom(err);
+                return nni_cfg_oom(err);
             }
             text = grown;
         }
@@ -536,7 +537,7 @@ nn_status nn_cfg_load_file(const char *path, nn_cfg **out, nn_error *err)
         free(text);
         return nn_fail(err, NN_ERR_CONFIG, "cannot read config '%s'", path);
     }
-    nn_status st = cfg_parse(text, len, path, NULL, "", 0, out, err);
+    nn_status st = nni_cfg_parse(text, len, path, NULL, "", 0, out, err);
     free(text);
     return st;
 }

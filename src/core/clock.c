@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-double nn_clock_seconds(void)
+double nni_clock_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -3,6 +3,6 @@
 #ifndef NN_CORE_CLOCK_H
 #define NN_CORE_CLOCK_H
 
-double nn_clock_seconds(void);
+double nni_clock_seconds(void);
 
 #endif

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int nn_make_dirs(const char *path)
+int nni_make_dirs(const char *path)
 {
     char partial[PATH_MAX];
     if (snprintf(partial, sizeof partial, "%s", path) >= (int)sizeof partial) {
@@ -35,7 +35,7 @@ int nn_make_dirs(const char *path)
 static char pending_paths[PENDING_SLOTS][1040];
 static volatile sig_atomic_t pending_active[PENDING_SLOTS];
 
-const char *nn_atomic_pending_path(int i)
+const char *nni_atomic_pending_path(int i)
 {
     for (int k = 0, seen = 0; k < PENDING_SLOTS; k++)
         if (pending_active[k] && seen++ == i)
@@ -43,7 +43,7 @@ const char *nn_atomic_pending_path(int i)
     return NULL;
 }
 
-nn_status nn_sync_path(const char *path, int is_directory, nn_error *err)
+nn_status nni_sync_path(const char *path, int is_directory, nn_error *err)
 {
     int fd = open(path, is_directory ? O_RDONLY : O_RDWR);
     if (fd < 0)
@@ -57,7 +57,7 @@ nn_status nn_sync_path(const char *path, int is_directory, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_atomic_begin(nn_atomic_file *f, const char *path, nn_error *err)
+nn_status nni_atomic_begin(nni_atomic_file *f, const char *path, nn_error *err)
 {
     f->slot = -1;
     if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path ||
@@ -73,27 +73,27 @@ nn_status nn_atomic_begin(nn_atomic_file *f, const char *path, nn_error *err)
     return NN_OK;
 }
 
-static void release(nn_atomic_file *f)
+static void release(nni_atomic_file *f)
 {
     if (f->slot >= 0)
         pending_active[f->slot] = 0;
     f->slot = -1;
 }
 
-void nn_atomic_abort(nn_atomic_file *f)
+void nni_atomic_abort(nni_atomic_file *f)
 {
     unlink(f->tmp_path);
     release(f);
 }
 
-nn_status nn_atomic_commit(nn_atomic_file *f, nn_error *err)
+nn_status nni_atomic_commit(nni_atomic_file *f, nn_error *err)
 {
-    nn_status st = nn_sync_path(f->tmp_path, 0, err);
+    nn_status st = nni_sync_path(f->tmp_path, 0, err);
     if (!st && rename(f->tmp_path, f->path) != 0)
         st = nn_fail(err, NN_ERR_OTHER, "%s: cannot rename to %s: %s", f->tmp_path, f->path,
                      strerror(errno));
     if (st) {
-        nn_atomic_abort(f);
+        nni_atomic_abort(f);
         return st;
     }
     release(f);
@@ -105,13 +105,13 @@ nn_status nn_atomic_commit(nn_atomic_file *f, nn_error *err)
         slash[1] = '\0';
     else if (slash)
         *slash = '\0';
-    return nn_sync_path(slash ? dir : ".", 1, err);
+    return nni_sync_path(slash ? dir : ".", 1, err);
 }
 
-nn_status nn_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err)
+nn_status nni_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err)
 {
-    nn_atomic_file f;
-    nn_status st = nn_atomic_begin(&f, path, err);
+    nni_atomic_file f;
+    nn_status st = nni_atomic_begin(&f, path, err);
     if (st)
         return st;
     int fd = open(f.tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
@@ -139,8 +139,8 @@ nn_status nn_write_file_atomic(const char *path, const void *data, size_t size, 
     if (left > 0) {
         st = nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path,
                      strerror(saved ? saved : ENOSPC));
-        nn_atomic_abort(&f);
+        nni_atomic_abort(&f);
         return st;
     }
-    return nn_atomic_commit(&f, err);
+    return nni_atomic_commit(&f, err);
 }

@@ -5,7 +5,7 @@
  * directory. A reader then finds the old file or the new one, never a part of either, even
  * after a crash or a full disk; the previous good file is only replaced by a complete one.
  * The temporary files in flight are registered so that a signal handler that ends the
- * process at once can remove them (nn_atomic_pending_path). */
+ * process at once can remove them (nni_atomic_pending_path). */
 #ifndef NN_CORE_FILES_H
 #define NN_CORE_FILES_H
 
@@ -15,31 +15,31 @@
 
 /* mkdir -p: creates `path` and its missing parents. 0 on success (also when it exists),
  * -1 with errno set otherwise. */
-int nn_make_dirs(const char *path);
+int nni_make_dirs(const char *path);
 
-typedef struct nn_atomic_file {
+typedef struct nni_atomic_file {
     char path[1024];     /* the file being replaced */
     char tmp_path[1040]; /* where it is written until the commit */
     int slot;            /* registration for the signal handler, -1 when none */
-} nn_atomic_file;
+} nni_atomic_file;
 
 /* Starts writing `path`: fills f->tmp_path (the caller creates and writes that file, e.g.
  * with H5Fcreate) and registers it. */
-nn_status nn_atomic_begin(nn_atomic_file *f, const char *path, nn_error *err);
+nn_status nni_atomic_begin(nni_atomic_file *f, const char *path, nn_error *err);
 /* After the temporary file is written and closed: fsync, rename over the target, fsync the
  * directory. On failure the temporary file is removed and the target is untouched. */
-nn_status nn_atomic_commit(nn_atomic_file *f, nn_error *err);
+nn_status nni_atomic_commit(nni_atomic_file *f, nn_error *err);
 /* Gives up: removes the temporary file. */
-void nn_atomic_abort(nn_atomic_file *f);
+void nni_atomic_abort(nni_atomic_file *f);
 
 /* The whole contents at once, by the same protocol. */
-nn_status nn_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err);
+nn_status nni_write_file_atomic(const char *path, const void *data, size_t size, nn_error *err);
 
 /* The temporary files being written now (i = 0, 1, ... until NULL), for a signal handler:
  * async-signal-safe. */
-const char *nn_atomic_pending_path(int i);
+const char *nni_atomic_pending_path(int i);
 
 /* fsync of a file or directory by path (directories that cannot be synced are accepted). */
-nn_status nn_sync_path(const char *path, int is_directory, nn_error *err);
+nn_status nni_sync_path(const char *path, int is_directory, nn_error *err);
 
 #endif

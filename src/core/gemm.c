@@ -1,6 +1,6 @@
-/* The products of the convolution and dense layers (nn_gemm_nn, nn_gemm_nt).
+/* The products of the convolution and dense layers (nni_gemm_nn, nni_gemm_nt).
  *
- * nn_gemm_nn: C (MR x NR tiles) accumulates rank-1 updates, one per k: NR/VEC vector loads
+ * nni_gemm_nn: C (MR x NR tiles) accumulates rank-1 updates, one per k: NR/VEC vector loads
  * of B's row k times MR broadcast elements of A's column k. MR x NR/VEC accumulators fill
  * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
  * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
@@ -8,7 +8,7 @@
  * This file is compiled with floating-point contraction (-ffp-contract=fast, see
  * CMakeLists.txt), so the multiply-adds become FMAs.
  *
- * nn_gemm_nt reads B transposed (the dense layer's forward, x W^T): it copies each NR x KC
+ * nni_gemm_nt reads B transposed (the dense layer's forward, x W^T): it copies each NR x KC
  * block of B into a k-major panel first, then runs the same tiles.
  *
  * Every element of C sums its k terms in order, one FMA each, whatever M, N and the tile
@@ -151,8 +151,8 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
         memset(C + m * ldc, 0, (size_t)N * sizeof *C);
 }
 
-void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
-                const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
+                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -238,8 +238,8 @@ static void pack_transposed(float *restrict panel, const float *restrict b, int6
     }
 }
 
-void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                int64_t ldb, float *C, int64_t ldc, int accumulate)
+void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                 int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -258,7 +258,7 @@ void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, co
     }
 }
 
-const char *nn_gemm_core(void)
+const char *nni_gemm_core(void)
 {
     const char *core = openblas_get_corename();
     return core ? core : "unknown";

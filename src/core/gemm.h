@@ -1,6 +1,6 @@
 /* Matrix products for the convolution and dense layers.
  *
- * nn_gemm_nn is a single-threaded register-blocked product written with portable vector
+ * nni_gemm_nn is a single-threaded register-blocked product written with portable vector
  * types (AVX-512, AVX2 or SSE from the same source); the layers run one per thread on
  * separate samples. It reads A through two strides, so A, A^T and a row range of either
  * need no copies, and it streams the rows of B directly (no packing): the three products of
@@ -14,15 +14,15 @@
 /* C[m][n] (+)= sum_k A(m, k) * B[k][n] for m < M, n < N, k < K, where
  * A(m, k) = A[m * a_rs + k * a_cs], B[k][n] = B[k * ldb + n], C[m][n] = C[m * ldc + n].
  * accumulate = 0 overwrites C (which may then hold anything, even NaN). */
-void nn_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
-                const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
+                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
 /* C[m][n] (+)= sum_k A[m * lda + k] * B[n * ldb + k]: A B^T with both read along rows
- * (x W^T for W[out][in]). accumulate as in nn_gemm_nn. */
-void nn_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                int64_t ldb, float *C, int64_t ldc, int accumulate);
+ * (x W^T for W[out][in]). accumulate as in nni_gemm_nn. */
+void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
+                 int64_t ldb, float *C, int64_t ldc, int accumulate);
 
 /* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
-const char *nn_gemm_core(void);
+const char *nni_gemm_core(void);
 
 #endif

@@ -31,14 +31,14 @@ static inline void valid_range(int64_t offset, int64_t stride, int64_t width, in
 }
 
 /* Stride 1 and out_w == in_w: lowering rows are shifted planes. */
-static int flat_rows(const nn_conv_geom *g)
+static int flat_rows(const nni_conv_geom *g)
 {
     return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
 }
 
 /* Zeroes, in every output row of a shifted-plane lowering row, the columns whose source
  * column ox + x_off falls outside the input row (the shift wrapped them into a neighbour). */
-static void clear_wrapped_columns(const nn_conv_geom *g, int64_t x_off, float *row)
+static void clear_wrapped_columns(const nni_conv_geom *g, int64_t x_off, float *row)
 {
     int64_t lo = x_off < 0 ? -x_off : 0, hi = x_off > 0 ? g->out_w - x_off : g->out_w;
     lo = lo < g->out_w ? lo : g->out_w;
@@ -52,7 +52,7 @@ static void clear_wrapped_columns(const nn_conv_geom *g, int64_t x_off, float *r
     }
 }
 
-static void im2col_flat(const nn_conv_geom *g, const float *restrict x, float *restrict col)
+static void im2col_flat(const nni_conv_geom *g, const float *restrict x, float *restrict col)
 {
     const int64_t w = g->in_w, plane = g->in_h * w, ohw = g->out_h * g->out_w;
     for (int64_t c = 0; c < g->channels; c++) {
@@ -81,7 +81,7 @@ static void im2col_flat(const nn_conv_geom *g, const float *restrict x, float *r
 
 /* The columns that wrapped are cleared in col itself (it is scratch) so the add is one
  * long loop. */
-static void col2im_flat(const nn_conv_geom *g, float *restrict col, float *restrict x)
+static void col2im_flat(const nni_conv_geom *g, float *restrict col, float *restrict x)
 {
     const int64_t w = g->in_w, plane = g->in_h * w, ohw = g->out_h * g->out_w;
     for (int64_t c = 0; c < g->channels; c++) {
@@ -102,7 +102,7 @@ static void col2im_flat(const nn_conv_geom *g, float *restrict col, float *restr
     }
 }
 
-void nn_im2col(const nn_conv_geom *g, const float *restrict x, float *restrict col)
+void nni_im2col(const nni_conv_geom *g, const float *restrict x, float *restrict col)
 {
     if (flat_rows(g)) {
         im2col_flat(g, x, col);
@@ -143,7 +143,7 @@ void nn_im2col(const nn_conv_geom *g, const float *restrict x, float *restrict c
     }
 }
 
-void nn_col2im(const nn_conv_geom *g, float *restrict col, float *restrict x)
+void nni_col2im(const nni_conv_geom *g, float *restrict col, float *restrict x)
 {
     if (flat_rows(g)) {
         col2im_flat(g, col, x);
@@ -178,7 +178,7 @@ void nn_col2im(const nn_conv_geom *g, float *restrict col, float *restrict x)
     }
 }
 
-void nn_im2row(const nn_conv_geom *g, const float *restrict xt, float *restrict rows)
+void nni_im2row(const nni_conv_geom *g, const float *restrict xt, float *restrict rows)
 {
     const int64_t C = g->channels, row_len = C * g->kernel_h * g->kernel_w;
     for (int64_t oy = 0; oy < g->out_h; oy++)
@@ -204,8 +204,8 @@ void nn_im2row(const nn_conv_geom *g, const float *restrict xt, float *restrict 
 /* Whole 16 x 16 tiles go through a local tile with constant trip counts, which the compiler
  * turns into vector loads and shuffles (twice as fast as a plain blocked loop); the edges
  * are copied element by element. */
-void nn_transpose(const float *restrict src, int64_t rows, int64_t cols, int64_t lds,
-                  float *restrict dst, int64_t ldd)
+void nni_transpose(const float *restrict src, int64_t rows, int64_t cols, int64_t lds,
+                   float *restrict dst, int64_t ldd)
 {
     enum { B = 16 };
     int64_t r0 = 0;

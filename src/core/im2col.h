@@ -10,34 +10,34 @@
 
 #include <stdint.h>
 
-typedef struct nn_conv_geom {
+typedef struct nni_conv_geom {
     int64_t channels, in_h, in_w;
     int64_t out_h, out_w;
     int64_t kernel_h, kernel_w;
     int64_t stride_h, stride_w;
     int64_t dilation_h, dilation_w;
     int64_t pad_top, pad_left; /* bottom/right padding is implied by out_h/out_w */
-} nn_conv_geom;
+} nni_conv_geom;
 
 /* Rows of col: channels * kernel_h * kernel_w; columns: out_h * out_w. */
-static inline int64_t nn_conv_geom_col_rows(const nn_conv_geom *g)
+static inline int64_t nni_conv_geom_col_rows(const nni_conv_geom *g)
 {
     return g->channels * g->kernel_h * g->kernel_w;
 }
 
-void nn_im2col(const nn_conv_geom *g, const float *x, float *col);
+void nni_im2col(const nni_conv_geom *g, const float *x, float *col);
 /* x += col2im(col). col is scratch: its padding entries may be overwritten. */
-void nn_col2im(const nn_conv_geom *g, float *col, float *x);
+void nni_col2im(const nni_conv_geom *g, float *col, float *x);
 
 /* The transposed lowering from a channels-last image xt[iy][ix][c] (in_h x in_w x
  * channels): rows[oy * out_w + ox][(ki * kernel_w + kj) * channels + c] = xt[iy][ix][c], 0 in
  * the padding. One output pixel's receptive field is one row, copied channel vectors at a
  * time; the weight gradient is then a product with long contiguous rows. Note the column
  * order (ki, kj, c): conv2d reorders the weight gradient it yields into torch's. */
-void nn_im2row(const nn_conv_geom *g, const float *xt, float *rows);
+void nni_im2row(const nni_conv_geom *g, const float *xt, float *rows);
 
 /* dst[c][r] = src[r][c] for a rows x cols block (leading dimensions lds, ldd). */
-void nn_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
-                  int64_t ldd);
+void nni_transpose(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
+                   int64_t ldd);
 
 #endif

@@ -1,7 +1,7 @@
 /* Philox4x32-10 (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11).
  * The 128-bit counter holds (block, index low, index high ^ epoch mix, purpose|layer);
  * the 64-bit key is the seed. */
-#include "nn/rng.h"
+#include "core/rng.h"
 
 #include <math.h>
 
@@ -37,10 +37,10 @@ static void philox_block(const uint32_t counter[4], const uint32_t key_in[2], ui
         out[i] = ctr[i];
 }
 
-nn_rng nn_rng_stream(uint64_t seed, nn_rng_purpose purpose, uint32_t epoch, uint64_t index,
+nni_rng nni_rng_stream(uint64_t seed, nni_rng_purpose purpose, uint32_t epoch, uint64_t index,
                      uint32_t layer)
 {
-    nn_rng rng = {0};
+    nni_rng rng = {0};
     rng.key[0] = (uint32_t)seed;
     rng.key[1] = (uint32_t)(seed >> 32);
     rng.counter[0] = 0; /* block counter inside the stream */
@@ -53,7 +53,7 @@ nn_rng nn_rng_stream(uint64_t seed, nn_rng_purpose purpose, uint32_t epoch, uint
     return rng;
 }
 
-uint32_t nn_rng_u32(nn_rng *rng)
+uint32_t nni_rng_u32(nni_rng *rng)
 {
     if (rng->used == 4) {
         philox_block(rng->counter, rng->key, rng->block);
@@ -63,25 +63,25 @@ uint32_t nn_rng_u32(nn_rng *rng)
     return rng->block[rng->used++];
 }
 
-float nn_rng_uniform(nn_rng *rng)
+float nni_rng_uniform(nni_rng *rng)
 {
-    return (float)(nn_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
+    return (float)(nni_rng_u32(rng) >> 8) * (1.0f / 16777216.0f);
 }
 
-double nn_rng_uniform_double(nn_rng *rng)
+double nni_rng_uniform_double(nni_rng *rng)
 {
-    uint64_t hi = nn_rng_u32(rng) >> 5, lo = nn_rng_u32(rng) >> 6;
+    uint64_t hi = nni_rng_u32(rng) >> 5, lo = nni_rng_u32(rng) >> 6;
     return ((double)hi * 67108864.0 + (double)lo) * (1.0 / 9007199254740992.0);
 }
 
-float nn_rng_normal(nn_rng *rng)
+float nni_rng_normal(nni_rng *rng)
 {
     if (rng->has_spare_normal) {
         rng->has_spare_normal = 0;
         return rng->spare_normal;
     }
-    double u1 = 1.0 - nn_rng_uniform_double(rng); /* (0, 1]: log stays finite */
-    double u2 = nn_rng_uniform_double(rng);
+    double u1 = 1.0 - nni_rng_uniform_double(rng); /* (0, 1]: log stays finite */
+    double u2 = nni_rng_uniform_double(rng);
     double radius = sqrt(-2.0 * log(u1));
     double angle = 6.283185307179586 * u2;
     rng->spare_normal = (float)(radius * sin(angle));
@@ -89,29 +89,29 @@ float nn_rng_normal(nn_rng *rng)
     return (float)(radius * cos(angle));
 }
 
-uint32_t nn_rng_below(nn_rng *rng, uint32_t bound)
+uint32_t nni_rng_below(nni_rng *rng, uint32_t bound)
 {
     /* Lemire's nearly divisionless method. */
-    uint64_t m = (uint64_t)nn_rng_u32(rng) * bound;
+    uint64_t m = (uint64_t)nni_rng_u32(rng) * bound;
     uint32_t low = (uint32_t)m;
     if (low < bound) {
         uint32_t threshold = (uint32_t)(-bound) % bound;
         while (low < threshold) {
-            m = (uint64_t)nn_rng_u32(rng) * bound;
+            m = (uint64_t)nni_rng_u32(rng) * bound;
             low = (uint32_t)m;
         }
     }
     return (uint32_t)(m >> 32);
 }
 
-void nn_rng_permutation(uint64_t seed, nn_rng_purpose purpose, uint32_t epoch, int64_t *perm,
-                        int64_t n)
+void nni_rng_permutation(uint64_t seed, nni_rng_purpose purpose, uint32_t epoch, int64_t *perm,
+                         int64_t n)
 {
-    nn_rng rng = nn_rng_stream(seed, purpose, epoch, 0, 0);
+    nni_rng rng = nni_rng_stream(seed, purpose, epoch, 0, 0);
     for (int64_t i = 0; i < n; i++)
         perm[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
-        int64_t j = (int64_t)nn_rng_below(&rng, (uint32_t)(i + 1));
+        int64_t j = (int64_t)nni_rng_below(&rng, (uint32_t)(i + 1));
         int64_t t = perm[i];
         perm[i] = perm[j];
         perm[j] = t;

@@ -4,15 +4,15 @@
 
 static int team_size; /* 0: not set yet */
 
-void nn_set_threads(int threads)
+void nni_set_threads(int threads)
 {
     team_size = threads >= 1 ? threads : 1;
     openblas_set_num_threads(1);
 }
 
-int nn_threads(void)
+int nni_threads(void)
 {
     if (!team_size)
-        nn_set_threads(openblas_get_num_threads());
+        nni_set_threads(openblas_get_num_threads());
     return team_size;
 }

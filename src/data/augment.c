@@ -7,15 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
+#include "data/augment.h"
 #include "nn/data.h"
-#include "nn/rng.h"
 
 #define NN_PI 3.14159265358979323846
 
 static const char *const augment_keys[] = {"shift", "flip", "rotate", "noise", NULL};
 
-nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment *out,
-                           nn_error *err)
+nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augment *out,
+                            nn_error *err)
 {
     memset(out, 0, sizeof *out);
     if (!node || nn_cfg_is_null(node))
@@ -61,7 +62,7 @@ nn_status nn_augment_parse(const nn_cfg *node, nn_shape sample_shape, nn_augment
     return NN_OK;
 }
 
-void nn_augment_free(nn_augment *aug)
+void nni_augment_free(nni_augment *aug)
 {
     free(aug->scratch);
     memset(aug, 0, sizeof *aug);
@@ -74,7 +75,7 @@ static inline float pixel(const float *plane, int64_t width, int64_t height, int
     return x >= 0 && x < width && y >= 0 && y < height ? plane[y * width + x] : 0.0f;
 }
 
-static void resample(const nn_augment *a, float *x, int flip, int64_t dx, int64_t dy,
+static void resample(const nni_augment *a, float *x, int flip, int64_t dx, int64_t dy,
                      double angle)
 {
     const int64_t w = a->width, h = a->height, plane = w * h;
@@ -106,34 +107,34 @@ static void resample(const nn_augment *a, float *x, int flip, int64_t dx, int64_
     }
 }
 
-void nn_augment_batch(const nn_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
-                      uint64_t seed, uint32_t epoch)
+void nni_augment_batch(const nni_augment *aug, float *x, int64_t rows, const int64_t *sample_ids,
+                       uint64_t seed, uint32_t epoch)
 {
     if (!aug->enabled)
         return;
     for (int64_t r = 0; r < rows; r++) {
         float *sample = x + r * aug->sample_size;
-        nn_rng rng = nn_rng_stream(seed, NN_RNG_AUGMENT, epoch, (uint64_t)sample_ids[r], 0);
+        nni_rng rng = nni_rng_stream(seed, NNI_RNG_AUGMENT, epoch, (uint64_t)sample_ids[r], 0);
         /* Draws in a fixed order, each only when its option is on. */
-        int flip = aug->flip && (nn_rng_u32(&rng) >> 31);
+        int flip = aug->flip && (nni_rng_u32(&rng) >> 31);
         int64_t dx = 0, dy = 0;
         if (aug->shift > 0) {
             uint32_t span = (uint32_t)(2 * aug->shift + 1);
-            dx = (int64_t)nn_rng_below(&rng, span) - aug->shift;
-            dy = (int64_t)nn_rng_below(&rng, span) - aug->shift;
+            dx = (int64_t)nni_rng_below(&rng, span) - aug->shift;
+            dy = (int64_t)nni_rng_below(&rng, span) - aug->shift;
         }
         double angle = 0;
         if (aug->rotate > 0)
-            angle = (2 * nn_rng_uniform_double(&rng) - 1) * aug->rotate * (NN_PI / 180);
+            angle = (2 * nni_rng_uniform_double(&rng) - 1) * aug->rotate * (NN_PI / 180);
         if (flip || dx || dy || angle != 0)
             resample(aug, sample, flip, dx, dy, angle);
         if (aug->noise > 0)
             for (int64_t i = 0; i < aug->sample_size; i++)
-                sample[i] += (float)aug->noise * nn_rng_normal(&rng);
+                sample[i] += (float)aug->noise * nni_rng_normal(&rng);
     }
 }
 
-void nn_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_augment_list(void (*emit)(const char *line, void *ctx), void *ctx)
 {
     static const char *const lines[] = {
         "shift=0           pixels: translate by (dx, dy) uniform in [-shift, shift]^2, zero "

@@ -1,8 +1,9 @@
 /* Batch sampling (see include/nn/data.h). */
 #include <stdlib.h>
 
+#include "core/rng.h"
+#include "data/sampler.h"
 #include "nn/data.h"
-#include "nn/rng.h"
 
 static void share(int64_t total, int rank, int size, int64_t *first, int64_t *count)
 {
@@ -11,9 +12,9 @@ static void share(int64_t total, int rank, int size, int64_t *first, int64_t *co
     *first = rank * base + (rank < extra ? rank : extra);
 }
 
-nn_status nn_sampler_init(nn_sampler *s, nn_sampling mode, const int64_t *rows, int64_t n_rows,
-                          int64_t n_total, int64_t global_batch, int rank, int size,
-                          uint64_t seed, nn_error *err)
+nn_status nni_sampler_init(nni_sampler *s, nni_sampling mode, const int64_t *rows, int64_t n_rows,
+                           int64_t n_total, int64_t global_batch, int rank, int size,
+                           uint64_t seed, nn_error *err)
 {
     s->mode = mode;
     s->rows = rows;
@@ -27,36 +28,36 @@ nn_status nn_sampler_init(nn_sampler *s, nn_sampling mode, const int64_t *rows, 
     s->perm = malloc((size_t)(n_rows ? n_rows : 1) * sizeof *s->perm);
     if (!s->perm)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    if (mode == NN_SAMPLING_SHARD && n_rows == 0)
+    if (mode == NNI_SAMPLING_SHARD && n_rows == 0)
         return nn_fail(err, NN_ERR_DATA, "rank %d: its shard of the training data is empty "
                        "(more ranks than rows?)", rank);
     return NN_OK;
 }
 
-void nn_sampler_free(nn_sampler *s)
+void nni_sampler_free(nni_sampler *s)
 {
     free(s->perm);
     s->perm = NULL;
 }
 
-void nn_sampler_epoch(nn_sampler *s, int epoch)
+void nni_sampler_epoch(nni_sampler *s, int epoch)
 {
     /* Shards shuffle independently: each rank's stream gets its own seed. */
-    uint64_t seed = s->mode == NN_SAMPLING_SHARD
+    uint64_t seed = s->mode == NNI_SAMPLING_SHARD
                         ? s->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(s->rank + 1))
                         : s->seed;
-    nn_rng_permutation(seed, NN_RNG_SHUFFLE, (uint32_t)epoch, s->perm, s->n_rows);
+    nni_rng_permutation(seed, NNI_RNG_SHUFFLE, (uint32_t)epoch, s->perm, s->n_rows);
 }
 
-int64_t nn_sampler_batch(const nn_sampler *s, int64_t b, int64_t *local_rows,
-                         int64_t *global_rows)
+int64_t nni_sampler_batch(const nni_sampler *s, int64_t b, int64_t *local_rows,
+                          int64_t *global_rows)
 {
     int64_t start = b * s->global_batch;
     int64_t rows = s->n_total - start < s->global_batch ? s->n_total - start : s->global_batch;
     int64_t first, count;
     share(rows, s->rank, s->size, &first, &count);
     *global_rows = rows;
-    if (s->mode == NN_SAMPLING_GLOBAL) {
+    if (s->mode == NNI_SAMPLING_GLOBAL) {
         for (int64_t i = 0; i < count; i++)
             local_rows[i] = s->rows[s->perm[start + first + i]];
     } else {

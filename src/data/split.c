@@ -1,9 +1,9 @@
-/* The validation split carved from train (DESIGN.md section 5): stratified by label and fixed
+/* The validation split carved from train (`data.val.split`): stratified by label and fixed
  * by the seed.
  *
  * Class c gives round(fraction * count_c) of its rows to validation, chosen by a partial
  * Fisher-Yates shuffle of its rows (in file order) driven by the stream
- * (seed, NN_RNG_SPLIT, epoch 0, index c). Each class's choice depends only on the seed and
+ * (seed, NNI_RNG_SPLIT, epoch 0, index c). Each class's choice depends only on the seed and
  * that class's rows, so the split is the same on every rank and for every number of ranks,
  * and the total is a fixed function of the per-class counts. Value targets have no classes:
  * round(fraction * n) rows are chosen the same way from stream index 0. */
@@ -13,23 +13,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
+#include "data/split.h"
 
 /* Moves a uniformly random choice of `take` of rows[0..count) to rows[0..take). */
 static void choose(int64_t *rows, int64_t count, int64_t take, uint64_t seed, uint64_t stream)
 {
-    nn_rng rng = nn_rng_stream(seed, NN_RNG_SPLIT, 0, stream, 0);
+    nni_rng rng = nni_rng_stream(seed, NNI_RNG_SPLIT, 0, stream, 0);
     for (int64_t i = 0; i < take; i++) {
-        int64_t j = i + (int64_t)nn_rng_below(&rng, (uint32_t)(count - i));
+        int64_t j = i + (int64_t)nni_rng_below(&rng, (uint32_t)(count - i));
         int64_t t = rows[i];
         rows[i] = rows[j];
         rows[j] = t;
     }
 }
 
-nn_status nn_split_stratified(const nn_dataset *train, double fraction, uint64_t seed,
-                              int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
-                              int64_t *n_val, nn_error *err)
+nn_status nni_split_stratified(const nn_dataset *train, double fraction, uint64_t seed,
+                               int64_t **train_rows, int64_t *n_train, int64_t **val_rows,
+                               int64_t *n_val, nn_error *err)
 {
     *train_rows = *val_rows = NULL;
     *n_train = *n_val = 0;

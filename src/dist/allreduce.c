@@ -289,9 +289,9 @@ void nn_grad_sync_update_end(nn_grad_sync *sync)
 {
     if (!sync->update)
         return;
-    const double start = nn_clock_seconds();
+    const double start = nni_clock_seconds();
     nn_shared_update_exchange(sync->update, sync->model->param_data);
-    sync->stats.wait_seconds += nn_clock_seconds() - start;
+    sync->stats.wait_seconds += nni_clock_seconds() - start;
 }
 
 void nn_grad_sync_free(nn_grad_sync *sync)
@@ -364,15 +364,15 @@ nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
         return NN_OK;
     double start;
     if (sync->shared) {
-        start = nn_clock_seconds();
+        start = nni_clock_seconds();
         nn_shared_sum_finish(sync->shared);
     } else {
         while (sync->next < sync->n_buckets)
             start_next_bucket(sync);
-        start = nn_clock_seconds();
+        start = nni_clock_seconds();
         nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
     }
-    sync->stats.wait_seconds += nn_clock_seconds() - start;
+    sync->stats.wait_seconds += nni_clock_seconds() - start;
     sync->stats.steps++;
     return NN_OK;
 }

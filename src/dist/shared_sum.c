@@ -133,7 +133,7 @@ static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, floa
 {
     const int size = sum->comm->size;
     const int64_t blocks = (end - first + SUM_BLOCK - 1) / SUM_BLOCK;
-    const int threads = end - first >= SUM_PARALLEL_FLOATS ? nn_threads() : 1;
+    const int threads = end - first >= SUM_PARALLEL_FLOATS ? nni_threads() : 1;
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t k = 0; k < blocks; k++) {
         const int64_t at = first + k * SUM_BLOCK;

@@ -141,14 +141,14 @@ void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, 
 {
     if (first_behind(comm, flags, index, step) < 0)
         return;
-    double start = nn_clock_seconds();
+    double start = nni_clock_seconds();
     for (long spins = 1;; spins++) {
         if (first_behind(comm, flags, index, step) < 0)
             return;
         if (spins < 256)
             continue;
         sched_yield();
-        if (spins % 1024 != 0 || nn_clock_seconds() - start < nn_watchdog_timeout())
+        if (spins % 1024 != 0 || nni_clock_seconds() - start < nn_watchdog_timeout())
             continue;
         char missing[512] = "";
         size_t used = 0;

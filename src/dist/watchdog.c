@@ -82,7 +82,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
         return;
     int64_t *entered = count_of(comm->comm);
     int64_t mine = ++*entered;
-    double start = nn_clock_seconds();
+    double start = nni_clock_seconds();
     int noticed = 0;
     int64_t *waiting_in = NULL;
     static int64_t notice; /* the send buffer must outlive the freed request */
@@ -93,7 +93,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
             break;
         if (spins % 1024 != 1023)
             continue;
-        double waited = nn_clock_seconds() - start;
+        double waited = nni_clock_seconds() - start;
         if (comm->size > 1 && waited > NOTICE_AFTER_SECONDS) {
             if (comm->rank != 0 && !noticed) {
                 MPI_Request request;
@@ -124,7 +124,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
     }
     /* Notices that arrived after this collective completed are stale; drop them. */
     if (comm->rank == 0 && comm->size > 1 && noticed == 0 &&
-        nn_clock_seconds() - start > NOTICE_AFTER_SECONDS)
+        nni_clock_seconds() - start > NOTICE_AFTER_SECONDS)
         drain_notices(comm, NULL);
     free(waiting_in);
 }

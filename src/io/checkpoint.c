@@ -199,8 +199,8 @@ static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta)
 nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
                         const nn_ckpt_meta *meta, nn_error *err)
 {
-    nn_atomic_file target;
-    nn_status st = nn_atomic_begin(&target, path, err);
+    nni_atomic_file target;
+    nn_status st = nni_atomic_begin(&target, path, err);
     if (st)
         return st;
     nn_h5_quiet q = nn_h5_quiet_begin();
@@ -227,11 +227,11 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         s = -1;
     nn_h5_quiet_end(q);
     if (s < 0) {
-        nn_atomic_abort(&target);
+        nni_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
                        target.tmp_path);
     }
-    return nn_atomic_commit(&target, err);
+    return nni_atomic_commit(&target, err);
 }
 
 /* ---- reading ----------------------------------------------------------------------------- */

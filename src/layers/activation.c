@@ -10,6 +10,7 @@
 
 #include "layers/activation.h"
 #include "layers/layer_util.h"
+#include "layers/registry.h"
 #include "model/model_internal.h"
 
 typedef struct act_params {
@@ -120,7 +121,9 @@ ACTIVATION(isrlu, x >= 0.0f ? x : x * isru_scale(x, alpha),
            x >= 0.0f ? dy : dy * isru_scale(x, alpha) * isru_scale(x, alpha) * isru_scale(x, alpha))
 ACTIVATION(sqnl,
            x > 2.0f ? 1.0f : x >= 0.0f ? x - 0.25f * x * x : x >= -2.0f ? x + 0.25f * x * x : -1.0f,
-           x > 2.0f || x < -2.0f ? 0.0f : x >= 0.0f ? dy * (1.0f - 0.5f * x) : dy * (1.0f + 0.5f * x))
+           x > 2.0f || x < -2.0f ? 0.0f
+           : x >= 0.0f          ? dy * (1.0f - 0.5f * x)
+                                : dy * (1.0f + 0.5f * x))
 /* Bipolar ReLU (Eidnes & Nokland, 2017): even units relu(x), odd units -relu(-x), so the
  * layer's mean activation stays near zero. */
 ACTIVATION(bipolar_relu,
@@ -193,7 +196,7 @@ static nn_status activation_build(nn_layer *layer, const nn_cfg *cfg, nn_error *
     layer->priv = a;
     a->entry = type ? find_activation(type) : NULL;
     if (!a->entry)
-        return nn_activation_unknown(err, cfg, type ? type : "?");
+        return nni_activation_unknown(err, cfg, type ? type : "?");
     const act_entry *e = a->entry;
     /* Only the parameters this function has; layers written out in full carry the common
      * layer keys too, which the builder has checked already. */
@@ -230,7 +233,7 @@ static void activation_forward(nn_layer *layer, const nn_pass *pass)
 {
     const activation *a = layer->priv;
     const int64_t size = a->params.sample_size, batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
@@ -246,7 +249,7 @@ static void activation_backward(nn_layer *layer, const nn_pass *pass)
     if (!dx)
         return;
     const int64_t size = a->params.sample_size, batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads, end = batch * (t + 1) / threads;
@@ -270,69 +273,66 @@ static void activation_describe(const nn_layer *layer, char *buf, int size)
 
 static int64_t activation_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
-const nn_layer_ops nn_activation_ops = {
+const nn_layer_ops nni_activation_ops = {
     .type = "activation",
     .keys = activation_keys,
     .build = activation_build,
     .forward = activation_forward,
     .backward = activation_backward,
     .flops = activation_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = activation_describe,
 };
 
-int nn_activation_fusable(const nn_layer *layer)
+int nni_activation_fusable(const nn_layer *layer)
 {
-    if (layer->ops != &nn_activation_ops || layer->n_inputs != 1)
+    if (layer->ops != &nni_activation_ops || layer->n_inputs != 1)
         return 0;
     const activation *a = layer->priv;
     return a->entry->forward != bipolar_relu_forward; /* alternates by position */
 }
 
-void nn_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
+void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
 {
     const activation *a = layer->priv;
     a->entry->forward(x, y, n, &a->params);
 }
 
-void nn_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
-                                  const float *dy, float *dx, int64_t n, int accumulate)
+void nni_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
+                                   const float *dy, float *dx, int64_t n, int accumulate)
 {
     const activation *a = layer->priv;
     a->entry->backward(x, y, dy, dx, n, accumulate, &a->params);
 }
 
-int nn_activation_is_elementwise(const char *function)
+int nni_activation_is_elementwise(const char *function)
 {
     return find_activation(function) != NULL;
 }
 
-int nn_activation_count(void)
+int nni_activation_count(void)
 {
     return N_ACTS;
 }
 
-const char *nn_activation_name(int i)
+const char *nni_activation_name(int i)
 {
     return act_table[i].name;
 }
 
-void nn_activation_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_activation_catalogue(nni_catalogue_emit emit, void *ctx)
 {
     for (int i = 0; i < N_ACTS; i++) {
-        char line[256];
         const act_entry *e = &act_table[i];
+        char params[64] = "";
         if (e->alpha_key)
-            snprintf(line, sizeof line, "%-14s alpha=%g: %s", e->name, e->default_alpha,
-                     e->formula);
+            snprintf(params, sizeof params, "%s=%g", e->alpha_key, e->default_alpha);
         else if (e->beta_key)
-            snprintf(line, sizeof line, "%-14s beta=%g: %s", e->name, e->default_beta,
-                     e->formula);
-        else
-            snprintf(line, sizeof line, "%-14s %s", e->name, e->formula);
-        emit(line, ctx);
+            snprintf(params, sizeof params, "%s=%g", e->beta_key, e->default_beta);
+        nni_catalogue_row row = {e->name, params, e->formula};
+        emit(&row, ctx);
     }
 }

@@ -4,15 +4,20 @@
 #ifndef NN_LAYERS_ACTIVATION_H
 #define NN_LAYERS_ACTIVATION_H
 
-#include "nn/layer.h"
+#include "layers/layer_internal.h"
+
+/* The elementwise functions of the table: whether a name is one, how many, the i-th name. */
+int nni_activation_is_elementwise(const char *function);
+int nni_activation_count(void);
+const char *nni_activation_name(int i);
 
 /* An activation layer whose function reads each value alone (not its position in the
  * sample), so any contiguous piece of a batch can be computed on its own. */
-int nn_activation_fusable(const nn_layer *layer);
+int nni_activation_fusable(const nn_layer *layer);
 
 /* y = f(x) and dx (+)= f'(x, y) dy over n values, as the layer's own forward and backward. */
-void nn_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n);
-void nn_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
-                                  const float *dy, float *dx, int64_t n, int accumulate);
+void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n);
+void nni_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
+                                   const float *dy, float *dx, int64_t n, int accumulate);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/threads.h"
 #include "layers/layer_util.h"
+#include "model/init_internal.h"
 #include "nn/dist.h"
 
 typedef struct batchnorm {
@@ -55,7 +56,7 @@ static void batchnorm_destroy(nn_layer *layer)
         free(b->sums);
         free(b->coef);
     }
-    nn_layer_free_priv(layer);
+    nni_layer_free_priv(layer);
 }
 
 static nn_status batchnorm_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
@@ -99,18 +100,18 @@ static nn_status batchnorm_build(nn_layer *layer, const nn_cfg *cfg, nn_error *e
     layer->out_shape = in;
 
     nn_init ones, zeros;
-    nn_init_named("constant", &ones, NULL);
+    nni_init_named("constant", &ones, NULL);
     ones.a = 1.0;
-    nn_init_named("zeros", &zeros, NULL);
+    nni_init_named("zeros", &zeros, NULL);
     const unsigned learned = NN_PARAM_NO_DECAY | NN_PARAM_NORM;
-    nn_layer_add_param(layer, "weight", 1, &b->channels, b->channels, b->channels, &ones,
-                       learned);
-    nn_layer_add_param(layer, "bias", 1, &b->channels, b->channels, b->channels, &zeros,
-                       learned);
-    nn_layer_add_param(layer, "running_mean", 1, &b->channels, b->channels, b->channels, &zeros,
-                       NN_PARAM_STATE);
-    nn_layer_add_param(layer, "running_var", 1, &b->channels, b->channels, b->channels, &ones,
-                       NN_PARAM_STATE);
+    nni_layer_add_param(layer, "weight", 1, &b->channels, b->channels, b->channels, &ones,
+                        learned);
+    nni_layer_add_param(layer, "bias", 1, &b->channels, b->channels, b->channels, &zeros,
+                        learned);
+    nni_layer_add_param(layer, "running_mean", 1, &b->channels, b->channels, b->channels, &zeros,
+                        NN_PARAM_STATE);
+    nni_layer_add_param(layer, "running_var", 1, &b->channels, b->channels, b->channels, &ones,
+                        NN_PARAM_STATE);
     return NN_OK;
 }
 
@@ -127,7 +128,7 @@ static int spatial_threads(const batchnorm *b, int64_t batch)
 {
     if (b->spatial == 1 || batch * b->channels * b->spatial < 32768)
         return 1;
-    int threads = nn_threads();
+    int threads = nni_threads();
     return threads < b->channels ? threads : (int)b->channels;
 }
 
@@ -181,7 +182,7 @@ static void channel_sums(const batchnorm *b, const float *x, int64_t batch, doub
     for (int64_t c = 0; c < C; c++)
         for (int64_t n = 0; n < batch; n++) {
             const float *plane = x + (n * C + c) * S;
-            const float p = nn_sum(plane, S) / (float)S;
+            const float p = nni_layer_sum(plane, S) / (float)S;
             float d, q;
             plane_moments(plane, S, p, &d, &q);
             sum[c] += (double)S * p + d;
@@ -221,10 +222,10 @@ static void batchnorm_forward(nn_layer *layer, const nn_pass *pass)
     batchnorm *b = layer->priv;
     const int64_t C = b->channels;
     const float *x = layer->inputs[0]->out;
-    const float *weight = nn_layer_param(layer, P_WEIGHT);
-    const float *bias = nn_layer_param(layer, P_BIAS);
-    float *running_mean = nn_layer_param(layer, P_RUNNING_MEAN);
-    float *running_var = nn_layer_param(layer, P_RUNNING_VAR);
+    const float *weight = nni_layer_param(layer, P_WEIGHT);
+    const float *bias = nni_layer_param(layer, P_BIAS);
+    float *running_mean = nni_layer_param(layer, P_RUNNING_MEAN);
+    float *running_var = nni_layer_param(layer, P_RUNNING_VAR);
     float *center = b->coef, *scale = b->coef + C, *shift = b->coef + 2 * C;
 
     if (pass->training) {
@@ -268,9 +269,9 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t C = b->channels, S = b->spatial, batch = pass->batch;
     const float *x = layer->inputs[0]->out;
     const float *dy = layer->dout;
-    const float *weight = nn_layer_param(layer, P_WEIGHT);
-    const float *running_mean = nn_layer_param(layer, P_RUNNING_MEAN);
-    const float *running_var = nn_layer_param(layer, P_RUNNING_VAR);
+    const float *weight = nni_layer_param(layer, P_WEIGHT);
+    const float *running_mean = nni_layer_param(layer, P_RUNNING_MEAN);
+    const float *running_var = nni_layer_param(layer, P_RUNNING_VAR);
     double *mean = b->mean, *invstd = b->invstd;
     if (!pass->training)
         for (int64_t c = 0; c < C; c++) {
@@ -295,20 +296,20 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
         for (int64_t c = 0; c < C; c++)
             for (int64_t n = 0; n < batch; n++) {
                 const int64_t at = (n * C + c) * S;
-                sum_dy[c] += nn_sum(dy + at, S);
-                sum_dy_xc[c] += nn_dot_dev(dy + at, x + at, S, (float)mean[c]);
+                sum_dy[c] += nni_layer_sum(dy + at, S);
+                sum_dy_xc[c] += nni_layer_dot_dev(dy + at, x + at, S, (float)mean[c]);
             }
     }
     const int acc = pass->grad_accumulate;
-    if (!nn_layer_param_frozen(layer, P_WEIGHT)) {
-        float *dweight = nn_layer_grad(layer, P_WEIGHT);
+    if (!nni_layer_param_frozen(layer, P_WEIGHT)) {
+        float *dweight = nni_layer_grad(layer, P_WEIGHT);
         for (int64_t c = 0; c < C; c++) {
             float g = (float)(sum_dy_xc[c] * invstd[c]);
             dweight[c] = acc ? dweight[c] + g : g;
         }
     }
-    if (!nn_layer_param_frozen(layer, P_BIAS)) {
-        float *dbias = nn_layer_grad(layer, P_BIAS);
+    if (!nni_layer_param_frozen(layer, P_BIAS)) {
+        float *dbias = nni_layer_grad(layer, P_BIAS);
         for (int64_t c = 0; c < C; c++)
             dbias[c] = acc ? dbias[c] + (float)sum_dy[c] : (float)sum_dy[c];
     }
@@ -361,7 +362,7 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t batchnorm_flops(const nn_layer *layer)
 {
-    return 2 * nn_layer_out_size(layer);
+    return 2 * nni_layer_out_size(layer);
 }
 
 static void batchnorm_describe(const nn_layer *layer, char *buf, int size)
@@ -371,9 +372,13 @@ static void batchnorm_describe(const nn_layer *layer, char *buf, int size)
              b->momentum, b->eps, b->sync ? " sync" : "");
 }
 
-const nn_layer_ops nn_batchnorm_ops = {
+const nn_layer_ops nni_batchnorm_ops = {
     .type = "batchnorm",
     .keys = batchnorm_keys,
+    .params = "momentum=0.1 eps=1e-5 sync=false",
+    .help = "normalization over the batch (and the pixels of (C, H, W) inputs), as torch "
+            "BatchNorm1d/2d; parameters weight, bias; state running_mean, running_var; sync "
+            "normalizes with the statistics of the whole group's batch",
     .build = batchnorm_build,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,

@@ -12,9 +12,9 @@
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nn_gemm_nn is built for (src/core/gemm.c); nothing is packed.
+ * shape nni_gemm_nn is built for (src/core/gemm.c); nothing is packed.
  *
- * Threads: samples are split over nn_threads() threads (OpenMP), each with its own slice of
+ * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
  * count.
@@ -29,15 +29,15 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "core/threads.h"
 #include "core/im2col.h"
+#include "core/threads.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
 
 typedef struct conv2d {
     int64_t in_c, out_c, groups;
-    nn_conv_geom geom;       /* of one group: channels = in_c / groups */
-    nn_conv_padding padding;
+    nni_conv_geom geom;       /* of one group: channels = in_c / groups */
+    nni_conv_padding padding;
     int has_bias;
     int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
@@ -83,15 +83,15 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (!c)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     layer->priv = c;
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     const nn_shape in = layer->inputs[0]->out_shape;
     int64_t filters = 0, kernel[2], stride[2], dilation[2];
     if ((st = nn_cfg_read_int(cfg, "filters", 0, &filters, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "kernel", 0, kernel, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "stride", 1, stride, err)) ||
-        (st = nn_conv_read_pair(layer, cfg, "dilation", 1, dilation, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "kernel", 0, kernel, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "stride", 1, stride, err)) ||
+        (st = nni_conv_read_pair(layer, cfg, "dilation", 1, dilation, err)) ||
         (st = nn_cfg_read_int(cfg, "groups", 1, &c->groups, err)) ||
         (st = nn_cfg_read_bool(cfg, "bias", 1, &c->has_bias, err)))
         return st;
@@ -105,7 +105,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                            "conv2d layer '%s': groups (%lld) must divide both the input "
                            "channels (%lld) and filters (%lld)", layer->name,
                            (long long)c->groups, (long long)c->in_c, (long long)c->out_c);
-    nn_conv_geom *g = &c->geom;
+    nni_conv_geom *g = &c->geom;
     g->channels = c->in_c / c->groups;
     g->in_h = in.dim[1];
     g->in_w = in.dim[2];
@@ -115,11 +115,11 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     g->stride_w = stride[1];
     g->dilation_h = dilation[0];
     g->dilation_w = dilation[1];
-    if ((st = nn_conv_read_padding(layer, cfg, g, &c->padding, err)))
+    if ((st = nni_conv_read_padding(layer, cfg, g, &c->padding, err)))
         return st;
 
     c->pixels = g->out_h * g->out_w;
-    c->col_rows = nn_conv_geom_col_rows(g);
+    c->col_rows = nni_conv_geom_col_rows(g);
     c->group_out = c->out_c / c->groups;
     c->in_size = nn_shape_size(in);
     c->out_size = c->out_c * c->pixels;
@@ -128,7 +128,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                 g->stride_w == 1 && c->padding.top == 0 && c->padding.bottom == 0 &&
                 c->padding.left == 0 && c->padding.right == 0;
     layer->out_shape = nn_shape_3d(c->out_c, g->out_h, g->out_w);
-    c->threads = nn_threads();
+    c->threads = nni_threads();
     const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
     c->slot_floats = 2 * lowered + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c);
@@ -136,18 +136,18 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
-    nn_layer_add_param(layer, "weight", 4, wdims, g->channels * receptive, c->out_c * receptive,
-                       NULL, 0);
+    nni_layer_add_param(layer, "weight", 4, wdims, g->channels * receptive, c->out_c * receptive,
+                        NULL, 0);
     if (c->has_bias)
-        nn_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
-                           c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
+        nni_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
+                            c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
 /* Threads for a call: as many as are set, planned for and useful. */
 static int call_threads(const conv2d *c, int64_t batch)
 {
-    int threads = nn_threads();
+    int threads = nni_threads();
     threads = threads < c->threads ? threads : c->threads;
     return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
 }
@@ -155,9 +155,9 @@ static int call_threads(const conv2d *c, int64_t batch)
 static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
-    const float *w = nn_layer_param(layer, 0);
-    const float *bias = c->has_bias ? nn_layer_param(layer, 1) : NULL;
-    float *workspace = nn_layer_workspace(layer);
+    const float *w = nni_layer_param(layer, 0);
+    const float *bias = c->has_bias ? nni_layer_param(layer, 1) : NULL;
+    float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out;
     const int64_t in_group = c->geom.channels * c->in_pixels;
@@ -177,12 +177,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
                 if (!c->direct) {
-                    nn_im2col(&c->geom, col, slot.col);
+                    nni_im2col(&c->geom, col, slot.col);
                     col = slot.col;
                 }
-                nn_gemm_nn(c->group_out, c->pixels, c->col_rows,
-                           w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
-                           y + grp * out_group, c->pixels, bias != NULL);
+                nni_gemm_nn(c->group_out, c->pixels, c->col_rows,
+                            w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
+                            y + grp * out_group, c->pixels, bias != NULL);
             }
         }
     }
@@ -199,34 +199,34 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     const int64_t wg_size = c->group_out * c->col_rows;
     if (bias_grad)
         for (int64_t o = 0; o < c->out_c; o++)
-            slot->db[o] += nn_sum(dy + o * c->pixels, c->pixels);
+            slot->db[o] += nni_layer_sum(dy + o * c->pixels, c->pixels);
     if (dx && !c->direct && !dx_accumulate)
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
         if (weight_grad) {
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
-            nn_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
-                         slot->xt, c->geom.channels);
+            nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
+                          slot->xt, c->geom.channels);
             const float *rows = slot->xt;
             if (!c->direct) {
-                nn_im2row(&c->geom, slot->xt, slot->rows);
+                nni_im2row(&c->geom, slot->xt, slot->rows);
                 rows = slot->rows;
             }
-            nn_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
-                       c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            nni_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
+                        c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
             const float *wg = w + grp * wg_size;
             float *dxg = dx + grp * in_group;
             if (c->direct) {
-                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                           c->pixels, dxg, c->pixels, dx_accumulate);
+                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                            c->pixels, dxg, c->pixels, dx_accumulate);
             } else {
-                nn_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                           c->pixels, slot->dcol, c->pixels, 0);
-                nn_col2im(&c->geom, slot->dcol, dxg);
+                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
+                            c->pixels, slot->dcol, c->pixels, 0);
+                nni_col2im(&c->geom, slot->dcol, dxg);
             }
         }
     }
@@ -235,13 +235,13 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
 static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
-    const nn_conv_geom *g = &c->geom;
-    const float *w = nn_layer_param(layer, 0);
-    const int weight_grad = !nn_layer_param_frozen(layer, 0);
-    const int bias_grad = c->has_bias && !nn_layer_param_frozen(layer, 1);
+    const nni_conv_geom *g = &c->geom;
+    const float *w = nni_layer_param(layer, 0);
+    const int weight_grad = !nni_layer_param_frozen(layer, 0);
+    const int bias_grad = c->has_bias && !nni_layer_param_frozen(layer, 1);
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
-    float *workspace = nn_layer_workspace(layer);
+    float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
     const int threads = call_threads(c, pass->batch);
@@ -262,7 +262,7 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
      * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */
     const int acc = pass->grad_accumulate;
     if (weight_grad) {
-        float *dw = nn_layer_grad(layer, 0);
+        float *dw = nni_layer_grad(layer, 0);
         const int64_t C = g->channels, kk = g->kernel_h * g->kernel_w;
         for (int64_t o = 0; o < c->out_c; o++)
             for (int64_t ci = 0; ci < C; ci++)
@@ -275,7 +275,7 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
                 }
     }
     if (bias_grad) {
-        float *db = nn_layer_grad(layer, 1);
+        float *db = nni_layer_grad(layer, 1);
         for (int64_t o = 0; o < c->out_c; o++) {
             float sum = 0.0f;
             for (int t = 0; t < threads; t++)
@@ -294,9 +294,9 @@ static int64_t conv2d_flops(const nn_layer *layer)
 static void conv2d_describe(const nn_layer *layer, char *buf, int size)
 {
     const conv2d *c = layer->priv;
-    const nn_conv_geom *g = &c->geom;
+    const nni_conv_geom *g = &c->geom;
     char pad[48], extra[64] = "";
-    nn_conv_format_padding(&c->padding, pad, sizeof pad);
+    nni_conv_format_padding(&c->padding, pad, sizeof pad);
     int used = 0;
     if (g->dilation_h != 1 || g->dilation_w != 1)
         used += snprintf(extra + used, sizeof extra - (size_t)used, " dilation=%lldx%lld",
@@ -311,13 +311,17 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
              (long long)g->stride_w, pad, extra);
 }
 
-const nn_layer_ops nn_conv2d_ops = {
+const nn_layer_ops nni_conv2d_ops = {
     .type = "conv2d",
     .keys = conv2d_keys,
+    .params = "filters kernel (k or [kh, kw]) stride=1 padding=valid dilation=1 groups=1 "
+              "bias=true",
+    .help = "cross-correlation as torch Conv2d, weight[out][in/groups][kh][kw]; padding: same "
+            "| valid | p | [ph, pw] | [top, bottom, left, right]",
     .build = conv2d_build,
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .flops = conv2d_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
 };

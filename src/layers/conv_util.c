@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <strings.h>
 
-nn_status nn_conv_single_image_input(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
+nn_status nni_conv_single_image_input(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 {
     if (layer->n_inputs != 1)
         return nn_cfg_fail(err, cfg, "%s layer '%s' takes exactly one input", layer->ops->type,
@@ -19,8 +19,8 @@ nn_status nn_conv_single_image_input(nn_layer *layer, const nn_cfg *cfg, nn_erro
     return NN_OK;
 }
 
-nn_status nn_conv_read_pair(const nn_layer *layer, const nn_cfg *cfg, const char *key,
-                            int64_t def, int64_t out[2], nn_error *err)
+nn_status nni_conv_read_pair(const nn_layer *layer, const nn_cfg *cfg, const char *key,
+                             int64_t def, int64_t out[2], nn_error *err)
 {
     const nn_cfg *node = nn_cfg_get(cfg, key);
     if (!node) {
@@ -51,13 +51,13 @@ static int64_t ceil_div(int64_t a, int64_t b)
     return (a + b - 1) / b;
 }
 
-nn_status nn_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nn_conv_geom *g,
-                               nn_conv_padding *pad, nn_error *err)
+nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nni_conv_geom *g,
+                                nni_conv_padding *pad, nn_error *err)
 {
     const nn_cfg *node = nn_cfg_get(cfg, "padding");
     const int64_t span_h = g->dilation_h * (g->kernel_h - 1) + 1;
     const int64_t span_w = g->dilation_w * (g->kernel_w - 1) + 1;
-    *pad = (nn_conv_padding){.mode = NN_PAD_VALID};
+    *pad = (nni_conv_padding){.mode = NN_PAD_VALID};
     const char *text = node && nn_cfg_kind_of(node) == NN_CFG_SCALAR ? nn_cfg_scalar(node)
                                                                      : NULL;
     if (text && strcasecmp(text, "same") == 0) {
@@ -115,7 +115,7 @@ nn_status nn_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nn_conv
     return NN_OK;
 }
 
-void nn_conv_format_padding(const nn_conv_padding *pad, char *buf, size_t size)
+void nni_conv_format_padding(const nni_conv_padding *pad, char *buf, size_t size)
 {
     const char *mode = pad->mode == NN_PAD_SAME ? "same" : pad->mode == NN_PAD_VALID ? "valid"
                                                                                       : "";

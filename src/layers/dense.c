@@ -4,7 +4,7 @@
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
- * The products are nn_gemm_nt (forward) and nn_gemm_nn (dW, dx): core/gemm.c says why not
+ * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why not
  * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
  * units; each thread runs the single-threaded product on its share (core/threads.h says
  * why). Each output element sums its terms in the same order however the product is cut,
@@ -48,14 +48,14 @@ static nn_status dense_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (units <= 0)
         return nn_cfg_fail(err, nn_cfg_get(cfg, "units") ? nn_cfg_get(cfg, "units") : cfg,
                            "dense layer '%s' needs 'units' >= 1", layer->name);
-    d->in = nn_layer_in_size(layer, 0);
+    d->in = nni_layer_in_size(layer, 0);
     d->out = units;
     layer->out_shape = nn_shape_1d(units);
     int64_t wdims[2] = {d->out, d->in};
-    nn_layer_add_param(layer, "weight", 2, wdims, d->in, d->out, NULL, 0);
+    nni_layer_add_param(layer, "weight", 2, wdims, d->in, d->out, NULL, 0);
     if (d->has_bias)
-        nn_layer_add_param(layer, "bias", 1, &d->out, d->in, d->out, &layer->bias_init,
-                           NN_PARAM_NO_DECAY);
+        nni_layer_add_param(layer, "bias", 1, &d->out, d->in, d->out, &layer->bias_init,
+                            NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
@@ -66,7 +66,7 @@ static int dense_threads(const dense *d, int64_t batch)
 {
     if (batch * d->in * d->out < DENSE_MIN_PARALLEL_WORK)
         return 1;
-    return nn_threads();
+    return nni_threads();
 }
 
 /* The forward splits the batch rows, or the output units when the weights outweigh the
@@ -79,8 +79,8 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     const dense *d = layer->priv;
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
-    const float *w = nn_layer_param(layer, 0);
-    const float *b = d->has_bias ? nn_layer_param(layer, 1) : NULL;
+    const float *w = nni_layer_param(layer, 0);
+    const float *b = d->has_bias ? nni_layer_param(layer, 1) : NULL;
     float *y = layer->out;
     const int threads = dense_threads(d, n);
     const int by_units = threads > 1 && d->out > n;
@@ -88,21 +88,21 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     {
         int64_t rows = 0, rows_end = n, units = 0, units_end = d->out;
         if (by_units)
-            nn_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
+            nni_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
         else
-            nn_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
+            nni_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
         /* Start y from the bias and let the product add x W^T on top. */
         for (int64_t r = rows; b && r < rows_end; r++)
             memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
         if (rows_end > rows && units_end > units)
-            nn_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
-                       w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
+            nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
+                        w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
         if (d->activation && !by_units)
-            nn_activation_apply(d->activation, y + rows * d->out, d->activation->out +
-                                rows * d->out, (rows_end - rows) * d->out);
+            nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
+                                 rows * d->out, (rows_end - rows) * d->out);
         for (int64_t r = 0; d->activation && by_units && r < n; r++)
-            nn_activation_apply(d->activation, y + r * d->out + units,
-                                d->activation->out + r * d->out + units, units_end - units);
+            nni_activation_apply(d->activation, y + r * d->out + units,
+                                 d->activation->out + r * d->out + units, units_end - units);
     }
 }
 
@@ -112,9 +112,9 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t n = pass->batch;
     const float *x = layer->inputs[0]->out;
     const float *dy = layer->dout;
-    const float *w = nn_layer_param(layer, 0);
-    float *dw = nn_layer_param_frozen(layer, 0) ? NULL : nn_layer_grad(layer, 0);
-    float *db = d->has_bias && !nn_layer_param_frozen(layer, 1) ? nn_layer_grad(layer, 1) : NULL;
+    const float *w = nni_layer_param(layer, 0);
+    float *dw = nni_layer_param_frozen(layer, 0) ? NULL : nni_layer_grad(layer, 0);
+    float *db = d->has_bias && !nni_layer_param_frozen(layer, 1) ? nni_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
     const int threads = dense_threads(d, n);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -125,23 +125,23 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
             /* dy = f'(y before, y after) * (the activation's output gradient), on the rows
              * the next layer's dx wrote on this thread; every row is needed below. */
             const nn_layer *act = d->activation;
-            nn_thread_share(n, t, threads, &first, &end);
-            nn_activation_apply_backward(act, layer->out + first * d->out,
-                                         act->out + first * d->out, act->dout + first * d->out,
-                                         layer->dout + first * d->out, (end - first) * d->out,
-                                         0);
+            nni_thread_share(n, t, threads, &first, &end);
+            nni_activation_apply_backward(act, layer->out + first * d->out,
+                                          act->out + first * d->out, act->dout + first * d->out,
+                                          layer->dout + first * d->out, (end - first) * d->out,
+                                          0);
 #pragma omp barrier
         }
-        nn_thread_share(d->out, t, threads, &first, &end);
+        nni_thread_share(d->out, t, threads, &first, &end);
         if (dw && end > first)
-            nn_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
-                       dw + first * d->in, d->in, pass->grad_accumulate);
+            nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
+                        dw + first * d->in, d->in, pass->grad_accumulate);
         if (db)
-            nn_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
-        nn_thread_share(n, t, threads, &first, &end);
+            nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
+        nni_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
-            nn_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
-                       dx + first * d->in, d->in, layer->input_accumulate[0]);
+            nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
+                        dx + first * d->in, d->in, layer->input_accumulate[0]);
     }
 }
 
@@ -164,14 +164,16 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "units=%lld%s", (long long)d->out, d->has_bias ? "" : " no-bias");
 }
 
-const nn_layer_ops nn_dense_ops = {
+const nn_layer_ops nni_dense_ops = {
     .type = "dense",
     .keys = dense_keys,
+    .params = "units bias=true",
+    .help = "y = x W^T + b (inputs of any shape are flattened)",
     .build = dense_build,
     .forward = dense_forward,
     .backward = dense_backward,
     .flops = dense_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = dense_describe,
     .fuse_activation = dense_fuse_activation,
 };

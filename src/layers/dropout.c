@@ -2,12 +2,12 @@
  * probability p and the survivors are scaled by 1 / (1 - p), so the expected activation is
  * unchanged and evaluation is the identity.
  *
- * The mask of a sample comes from the stream (seed, NN_RNG_DROPOUT, epoch, global sample
+ * The mask of a sample comes from the stream (seed, NNI_RNG_DROPOUT, epoch, global sample
  * index, layer): the same sample gets the same mask whichever rank runs it, and backward
  * re-draws the forward's mask instead of storing it (one uniform per value: cheaper than
  * a capacity-sized mask buffer written and read back). */
+#include "core/rng.h"
 #include "layers/layer_util.h"
-#include "nn/rng.h"
 
 typedef struct dropout {
     float p;
@@ -38,10 +38,10 @@ static nn_status dropout_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err
     return NN_OK;
 }
 
-static nn_rng dropout_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
+static nni_rng dropout_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
 {
     uint64_t sample = pass->sample_ids ? (uint64_t)pass->sample_ids[row] : (uint64_t)row;
-    return nn_rng_stream(pass->seed, NN_RNG_DROPOUT, pass->epoch, sample, (uint32_t)layer->id);
+    return nni_rng_stream(pass->seed, NNI_RNG_DROPOUT, pass->epoch, sample, (uint32_t)layer->id);
 }
 
 /* y = mask(x) * scale in training, or copy; the same loop serves forward (x -> y) and
@@ -52,14 +52,14 @@ static void dropout_apply(const nn_layer *layer, const nn_pass *pass, const floa
     const dropout *d = layer->priv;
     const int64_t n = d->sample_size;
     if (!pass->training || d->p == 0.0f) {
-        nn_store(dst, src, pass->batch * n, accumulate);
+        nni_layer_store(dst, src, pass->batch * n, accumulate);
         return;
     }
     const float keep_scale = 1.0f / (1.0f - d->p);
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = dropout_stream(layer, pass, r);
+        nni_rng rng = dropout_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float v = nn_rng_uniform(&rng) < d->p ? 0.0f : src[i] * keep_scale;
+            const float v = nni_rng_uniform(&rng) < d->p ? 0.0f : src[i] * keep_scale;
             dst[i] = accumulate ? dst[i] + v : v;
         }
     }
@@ -79,7 +79,7 @@ static void dropout_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t dropout_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void dropout_describe(const nn_layer *layer, char *buf, int size)
@@ -88,13 +88,16 @@ static void dropout_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "p=%g", d->p);
 }
 
-const nn_layer_ops nn_dropout_ops = {
+const nn_layer_ops nni_dropout_ops = {
     .type = "dropout",
     .keys = dropout_keys,
+    .params = "p=0.5",
+    .help = "zero each value with probability p in training, scale the rest by 1/(1-p); "
+            "identity in evaluation",
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,
     .flops = dropout_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = dropout_describe,
 };

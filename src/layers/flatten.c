@@ -11,26 +11,28 @@ static nn_status flatten_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err
 {
     if (layer->n_inputs != 1)
         return nn_cfg_fail(err, cfg, "flatten layer '%s' takes exactly one input", layer->name);
-    layer->out_shape = nn_shape_1d(nn_layer_in_size(layer, 0));
+    layer->out_shape = nn_shape_1d(nni_layer_in_size(layer, 0));
     return NN_OK;
 }
 
 static void flatten_forward(nn_layer *layer, const nn_pass *pass)
 {
     memcpy(layer->out, layer->inputs[0]->out,
-           (size_t)(pass->batch * nn_layer_out_size(layer)) * sizeof *layer->out);
+           (size_t)(pass->batch * nni_layer_out_size(layer)) * sizeof *layer->out);
 }
 
 static void flatten_backward(nn_layer *layer, const nn_pass *pass)
 {
     if (layer->inputs[0]->dout)
-        nn_store(layer->inputs[0]->dout, layer->dout, pass->batch * nn_layer_out_size(layer),
-                 layer->input_accumulate[0]);
+        nni_layer_store(layer->inputs[0]->dout, layer->dout,
+                        pass->batch * nni_layer_out_size(layer), layer->input_accumulate[0]);
 }
 
-const nn_layer_ops nn_flatten_ops = {
+const nn_layer_ops nni_flatten_ops = {
     .type = "flatten",
     .keys = flatten_keys,
+    .params = "",
+    .help = "(C, H, W) -> (C*H*W)",
     .build = flatten_build,
     .forward = flatten_forward,
     .backward = flatten_backward,

@@ -5,22 +5,22 @@
 
 #include "core/threads.h"
 
-void nn_layer_free_priv(nn_layer *layer)
+void nni_layer_free_priv(nn_layer *layer)
 {
     free(layer->priv);
     layer->priv = NULL;
 }
 
-int nn_elementwise_threads(int64_t values, int64_t batch)
+int nni_layer_elementwise_threads(int64_t values, int64_t batch)
 {
     if (values < (int64_t)1 << 13 || batch < 2)
         return 1;
-    int threads = nn_threads();
+    int threads = nni_threads();
     return batch < threads ? (int)batch : threads;
 }
 
-void nn_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int64_t end,
-                    float *sums, int accumulate)
+void nni_layer_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int64_t end,
+                           float *sums, int accumulate)
 {
     if (!accumulate)
         memset(sums + first, 0, (size_t)(end - first) * sizeof *sums);
@@ -31,7 +31,7 @@ void nn_column_sums(const float *m, int64_t rows, int64_t ld, int64_t first, int
     }
 }
 
-void nn_store(float *dst, const float *src, int64_t n, int accumulate)
+void nni_layer_store(float *dst, const float *src, int64_t n, int accumulate)
 {
     if (accumulate)
         for (int64_t i = 0; i < n; i++)
@@ -42,7 +42,7 @@ void nn_store(float *dst, const float *src, int64_t n, int accumulate)
 
 enum { LANES = 16 };
 
-float nn_sum(const float *restrict x, int64_t n)
+float nni_layer_sum(const float *restrict x, int64_t n)
 {
     float acc[LANES] = {0};
     int64_t i = 0;
@@ -57,7 +57,7 @@ float nn_sum(const float *restrict x, int64_t n)
     return sum;
 }
 
-float nn_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float center)
+float nni_layer_dot_dev(const float *restrict dy, const float *restrict x, int64_t n, float center)
 {
     float acc[LANES] = {0};
     int64_t i = 0;

@@ -26,11 +26,11 @@ static nn_status add_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
-/* add and concat split large batches over threads by samples (nn_elementwise_threads). */
+/* add and concat split large batches over threads by samples (nni_layer_elementwise_threads). */
 static void add_forward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t size = nn_layer_out_size(layer), batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
@@ -46,26 +46,28 @@ static void add_forward(nn_layer *layer, const nn_pass *pass)
 
 static void add_backward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t size = nn_layer_out_size(layer), batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * size, batch);
+    const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
+    const int threads = nni_layer_elementwise_threads(batch * size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
         const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
         for (int i = 0; i < layer->n_inputs; i++)
             if (layer->inputs[i]->dout)
-                nn_store(layer->inputs[i]->dout + first, layer->dout + first, n - first,
-                         layer->input_accumulate[i]);
+                nni_layer_store(layer->inputs[i]->dout + first, layer->dout + first, n - first,
+                                layer->input_accumulate[i]);
     }
 }
 
 static int64_t add_flops(const nn_layer *layer)
 {
-    return (layer->n_inputs - 1) * nn_layer_out_size(layer);
+    return (layer->n_inputs - 1) * nni_layer_out_size(layer);
 }
 
-const nn_layer_ops nn_add_ops = {
+const nn_layer_ops nni_add_ops = {
     .type = "add",
     .keys = no_keys,
+    .params = "inputs=[a, b, ...]",
+    .help = "elementwise sum of inputs of one shape (residual connections)",
     .build = add_build,
     .forward = add_forward,
     .backward = add_backward,
@@ -100,13 +102,13 @@ static nn_status concat_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
 static void concat_forward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t out_size = nn_layer_out_size(layer), batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * out_size, batch);
+    const int64_t out_size = nni_layer_out_size(layer), batch = pass->batch;
+    const int threads = nni_layer_elementwise_threads(batch * out_size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t r = 0; r < batch; r++) {
         int64_t offset = 0;
         for (int i = 0; i < layer->n_inputs; i++) {
-            const int64_t in_size = nn_layer_in_size(layer, i);
+            const int64_t in_size = nni_layer_in_size(layer, i);
             memcpy(layer->out + r * out_size + offset, layer->inputs[i]->out + r * in_size,
                    (size_t)in_size * sizeof *layer->out);
             offset += in_size;
@@ -116,25 +118,28 @@ static void concat_forward(nn_layer *layer, const nn_pass *pass)
 
 static void concat_backward(nn_layer *layer, const nn_pass *pass)
 {
-    const int64_t out_size = nn_layer_out_size(layer), batch = pass->batch;
-    const int threads = nn_elementwise_threads(batch * out_size, batch);
+    const int64_t out_size = nni_layer_out_size(layer), batch = pass->batch;
+    const int threads = nni_layer_elementwise_threads(batch * out_size, batch);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int64_t r = 0; r < batch; r++) {
         int64_t offset = 0;
         for (int i = 0; i < layer->n_inputs; i++) {
-            const int64_t in_size = nn_layer_in_size(layer, i);
+            const int64_t in_size = nni_layer_in_size(layer, i);
             float *dx = layer->inputs[i]->dout;
             if (dx)
-                nn_store(dx + r * in_size, layer->dout + r * out_size + offset, in_size,
-                         layer->input_accumulate[i]);
+                nni_layer_store(dx + r * in_size, layer->dout + r * out_size + offset, in_size,
+                                layer->input_accumulate[i]);
             offset += in_size;
         }
     }
 }
 
-const nn_layer_ops nn_concat_ops = {
+const nn_layer_ops nni_concat_ops = {
     .type = "concat",
     .keys = no_keys,
+    .params = "inputs=[a, b, ...]",
+    .help = "inputs stacked along channels (features of flat inputs); spatial sizes must "
+            "match (inception)",
     .build = concat_build,
     .forward = concat_forward,
     .backward = concat_backward,

@@ -18,7 +18,7 @@
  * (-inf for max, 0 for average), so every window is whole and the loops have no clipping
  * and no data-dependent branches (maxima and first-maximum searches are selects and bit
  * masks, not jumps), and they vectorize; the loop shapes are described at the kernels
- * below. Planes are split over nn_threads() threads. */
+ * below. Planes are split over nni_threads() threads. */
 #include <math.h>
 #include <omp.h>
 #include <string.h>
@@ -32,8 +32,8 @@ enum { POOL_MAX, POOL_AVG };
 typedef struct pool {
     int kind;
     int count_include_pad;
-    nn_conv_geom geom; /* channels = all channels, dilation 1 */
-    nn_conv_padding padding;
+    nni_conv_geom geom; /* channels = all channels, dilation 1 */
+    nni_conv_padding padding;
     int64_t in_plane, out_plane;
     int padded;                    /* some window reaches into the padding */
     int64_t padded_h, padded_w;    /* the plane the loops read (the input when !padded) */
@@ -49,7 +49,7 @@ static void pool_destroy(nn_layer *layer)
         free(p->row_count);
         free(p->col_count);
     }
-    nn_layer_free_priv(layer);
+    nni_layer_free_priv(layer);
 }
 
 /* torch's avgpool divisor along one axis for output o: the window clipped to the padded
@@ -78,14 +78,14 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     layer->priv = p;
     p->kind = kind;
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     const nn_shape in = layer->inputs[0]->out_shape;
     int64_t size[2], stride[2];
-    if ((st = nn_conv_read_pair(layer, cfg, "size", 0, size, err)))
+    if ((st = nni_conv_read_pair(layer, cfg, "size", 0, size, err)))
         return st;
-    if ((st = nn_conv_read_pair(layer, cfg, "stride", size[0], stride, err)))
+    if ((st = nni_conv_read_pair(layer, cfg, "stride", size[0], stride, err)))
         return st;
     if (!nn_cfg_get(cfg, "stride")) {
         stride[0] = size[0];
@@ -94,7 +94,7 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
     if (kind == POOL_AVG &&
         (st = nn_cfg_read_bool(cfg, "count_include_pad", 1, &p->count_include_pad, err)))
         return st;
-    nn_conv_geom *g = &p->geom;
+    nni_conv_geom *g = &p->geom;
     g->channels = in.dim[0];
     g->in_h = in.dim[1];
     g->in_w = in.dim[2];
@@ -103,9 +103,9 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
     g->stride_h = stride[0];
     g->stride_w = stride[1];
     g->dilation_h = g->dilation_w = 1;
-    if ((st = nn_conv_read_padding(layer, cfg, g, &p->padding, err)))
+    if ((st = nni_conv_read_padding(layer, cfg, g, &p->padding, err)))
         return st;
-    const nn_conv_padding *pad = &p->padding;
+    const nni_conv_padding *pad = &p->padding;
     if (2 * pad->top > size[0] || 2 * pad->bottom > size[0] || 2 * pad->left > size[1] ||
         2 * pad->right > size[1])
         return nn_cfg_fail(err, nn_cfg_get(cfg, "padding") ? nn_cfg_get(cfg, "padding") : cfg,
@@ -131,7 +131,7 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
                                      g->in_w);
     /* Per thread: padded input and gradient planes, two stride-1 grids and a row (or grid)
      * of flags, each at most a padded plane. */
-    p->threads = nn_threads();
+    p->threads = nni_threads();
     p->slot_floats = (5 * p->padded_h * p->padded_w + 15) & ~(int64_t)15;
     layer->workspace_floats = p->threads * p->slot_floats;
     return NN_OK;
@@ -170,7 +170,7 @@ static const float *source_plane(const pool *p, const float *x, float *buf, floa
 {
     if (!p->padded)
         return x;
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w;
     for (int64_t i = 0; i < p->padded_h * pw; i++)
         buf[i] = fill;
@@ -183,10 +183,10 @@ static const float *source_plane(const pool *p, const float *x, float *buf, floa
 /* dx (+)= the interior of the padded gradient plane. */
 static void store_interior(const pool *p, const float *buf, float *dx, int accumulate)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     for (int64_t iy = 0; iy < g->in_h; iy++)
-        nn_store(dx + iy * g->in_w, buf + (iy + g->pad_top) * p->padded_w + g->pad_left,
-                 g->in_w, accumulate);
+        nni_layer_store(dx + iy * g->in_w, buf + (iy + g->pad_top) * p->padded_w + g->pad_left,
+                        g->in_w, accumulate);
 }
 
 /* The fast loops use the plain maximum, a single vector instruction. torch's maximum lets
@@ -239,7 +239,7 @@ enum { LOOP_2X2, LOOP_STRIDE1, LOOP_GENERAL };
 
 static int loop_kind(const pool *p)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     if (g->kernel_h == 2 && g->kernel_w == 2 && g->stride_h == 2 && g->stride_w == 2 &&
         !p->padded)
         return LOOP_2X2;
@@ -251,7 +251,7 @@ static int loop_kind(const pool *p)
 /* 2x2 / 2. */
 static void pool2x2_forward(const pool *p, const float *restrict x, float *restrict y)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, w = g->in_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         const float *restrict r0 = x + 2 * oy * w, *restrict r1 = r0 + w;
@@ -270,7 +270,7 @@ static void pool2x2_forward(const pool *p, const float *restrict x, float *restr
 static void pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y,
                              const float *restrict dy, float *restrict dx)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, w = g->in_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         const float *restrict r0 = x + 2 * oy * w, *restrict r1 = r0 + w;
@@ -308,7 +308,7 @@ static int64_t grid_cells(const pool *p)
 static void stride1_forward(const pool *p, const float *restrict src, float *restrict y,
                             const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w, cells = grid_cells(p);
     const int64_t row_cells = cells + (g->kernel_h - 1) * pw;
     const int is_max_pool = p->kind == POOL_MAX;
@@ -353,7 +353,7 @@ static void stride1_backward(const pool *p, const float *restrict src, const flo
                              const float *restrict dy, float *restrict dx,
                              const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t pw = p->padded_w, cells = grid_cells(p);
     float *restrict grad = buf->tmp, *restrict max = buf->grid;
     int32_t *restrict found = buf->found;
@@ -402,7 +402,7 @@ static inline __attribute__((always_inline)) void general_forward(const pool *p,
                                                                   const float *restrict src,
                                                                   float *restrict y)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, pw = p->padded_w;
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         float *restrict yr = y + oy * ow;
@@ -432,7 +432,7 @@ static inline __attribute__((always_inline)) void general_backward(
     const float *restrict y,
     const float *restrict dy, float *restrict dx, const plane_buffers *buf)
 {
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, pw = p->padded_w;
     int32_t *restrict found = buf->found;
     float *restrict share = buf->tmp;
@@ -474,7 +474,7 @@ static plane_buffers slot_buffers(const pool *p, float *workspace, int t)
 
 static int pool_call_threads(const pool *p, int64_t planes)
 {
-    int threads = nn_threads();
+    int threads = nni_threads();
     threads = threads < p->threads ? threads : p->threads;
     return planes < threads ? 1 : threads;
 }
@@ -484,7 +484,7 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
     const pool *p = layer->priv;
     const int64_t planes = pass->batch * p->geom.channels;
     const float *x_all = layer->inputs[0]->out;
-    float *y_all = layer->out, *workspace = nn_layer_workspace(layer);
+    float *y_all = layer->out, *workspace = nni_layer_workspace(layer);
     const int kind = loop_kind(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     const int threads = pool_call_threads(p, planes);
@@ -519,7 +519,7 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
     const int accumulate = layer->input_accumulate[0];
     const int kind = loop_kind(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
-    float *workspace = nn_layer_workspace(layer);
+    float *workspace = nni_layer_workspace(layer);
     const int threads = pool_call_threads(p, planes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -559,23 +559,25 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
 static int64_t pool_flops(const nn_layer *layer)
 {
     const pool *p = layer->priv;
-    return nn_layer_out_size(layer) * p->geom.kernel_h * p->geom.kernel_w;
+    return nni_layer_out_size(layer) * p->geom.kernel_h * p->geom.kernel_w;
 }
 
 static void pool_describe(const nn_layer *layer, char *buf, int size)
 {
     const pool *p = layer->priv;
-    const nn_conv_geom *g = &p->geom;
+    const nni_conv_geom *g = &p->geom;
     char pad[48];
-    nn_conv_format_padding(&p->padding, pad, sizeof pad);
+    nni_conv_format_padding(&p->padding, pad, sizeof pad);
     snprintf(buf, (size_t)size, "%lldx%lld /%lldx%lld pad=%s%s", (long long)g->kernel_h,
              (long long)g->kernel_w, (long long)g->stride_h, (long long)g->stride_w, pad,
              p->kind == POOL_AVG && !p->count_include_pad ? " exclude-pad" : "");
 }
 
-const nn_layer_ops nn_maxpool_ops = {
+const nn_layer_ops nni_maxpool_ops = {
     .type = "maxpool",
     .keys = maxpool_keys,
+    .params = "size stride=size padding=valid",
+    .help = "maximum over each window (padding as conv2d, at most half the window)",
     .build = maxpool_build,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -584,9 +586,12 @@ const nn_layer_ops nn_maxpool_ops = {
     .describe = pool_describe,
 };
 
-const nn_layer_ops nn_avgpool_ops = {
+const nn_layer_ops nni_avgpool_ops = {
     .type = "avgpool",
     .keys = avgpool_keys,
+    .params = "size stride=size padding=valid count_include_pad=true",
+    .help = "mean over each window; with count_include_pad (torch's default) padding counts "
+            "in the divisor",
     .build = avgpool_build,
     .forward = pool_forward,
     .backward = pool_backward,
@@ -601,7 +606,7 @@ static const char *const no_keys[] = {NULL};
 
 static nn_status global_avgpool_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 {
-    nn_status st = nn_conv_single_image_input(layer, cfg, err);
+    nn_status st = nni_conv_single_image_input(layer, cfg, err);
     if (st)
         return st;
     layer->out_shape = nn_shape_1d(layer->inputs[0]->out_shape.dim[0]);
@@ -614,7 +619,7 @@ static void global_avgpool_forward(nn_layer *layer, const nn_pass *pass)
     const int64_t planes = pass->batch * in.dim[0], plane_size = in.dim[1] * in.dim[2];
     const float scale = 1.0f / (float)plane_size;
     for (int64_t k = 0; k < planes; k++) {
-        layer->out[k] = nn_sum(layer->inputs[0]->out + k * plane_size, plane_size) * scale;
+        layer->out[k] = nni_layer_sum(layer->inputs[0]->out + k * plane_size, plane_size) * scale;
     }
 }
 
@@ -641,12 +646,14 @@ static void global_avgpool_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t global_avgpool_flops(const nn_layer *layer)
 {
-    return nn_layer_in_size(layer, 0);
+    return nni_layer_in_size(layer, 0);
 }
 
-const nn_layer_ops nn_global_avgpool_ops = {
+const nn_layer_ops nni_global_avgpool_ops = {
     .type = "global_avgpool",
     .keys = no_keys,
+    .params = "",
+    .help = "mean of each channel: (C, H, W) -> (C)",
     .build = global_avgpool_build,
     .forward = global_avgpool_forward,
     .backward = global_avgpool_backward,

@@ -1,17 +1,17 @@
-/* The layer types known to the config: one line per type. Elementwise activation
- * functions (activation.c's table) are layer types too, all served by one ops table. */
+/* The layer types known to the config: one line per type (its ops, in its own file, carry
+ * its keys and help). Elementwise activation functions (activation.c's table) are layer
+ * types too, all served by one ops table. */
+#include <stdio.h>
 #include <string.h>
 
+#include "layers/activation.h"
 #include "layers/layer_util.h"
+#include "layers/registry.h"
 #include "model/model_internal.h"
 
-extern const nn_layer_ops nn_dense_ops, nn_activation_ops, nn_softmax_ops, nn_log_softmax_ops,
-    nn_add_ops, nn_concat_ops, nn_prelu_ops, nn_rrelu_ops, nn_dropout_ops, nn_conv2d_ops, nn_maxpool_ops, nn_avgpool_ops,
-    nn_global_avgpool_ops, nn_flatten_ops, nn_batchnorm_ops;
-
-int nn_activation_is_elementwise(const char *function);
-int nn_activation_count(void);
-const char *nn_activation_name(int i);
+extern const nn_layer_ops nni_dense_ops, nni_activation_ops, nni_softmax_ops, nni_log_softmax_ops,
+    nni_add_ops, nni_concat_ops, nni_prelu_ops, nni_rrelu_ops, nni_dropout_ops, nni_conv2d_ops,
+    nni_maxpool_ops, nni_avgpool_ops, nni_global_avgpool_ops, nni_flatten_ops, nni_batchnorm_ops;
 
 typedef struct layer_entry {
     const nn_layer_ops *ops;
@@ -19,37 +19,37 @@ typedef struct layer_entry {
 } layer_entry;
 
 static const layer_entry layer_table[] = {
-    {&nn_dense_ops, 0},
-    {&nn_softmax_ops, 1},
-    {&nn_log_softmax_ops, 1},
-    {&nn_add_ops, 0},
-    {&nn_concat_ops, 0},
-    {&nn_prelu_ops, 1},
-    {&nn_rrelu_ops, 1},
-    {&nn_dropout_ops, 0},
-    {&nn_conv2d_ops, 0},
-    {&nn_maxpool_ops, 0},
-    {&nn_avgpool_ops, 0},
-    {&nn_global_avgpool_ops, 0},
-    {&nn_flatten_ops, 0},
-    {&nn_batchnorm_ops, 0},
+    {&nni_dense_ops, 0},
+    {&nni_softmax_ops, 1},
+    {&nni_log_softmax_ops, 1},
+    {&nni_add_ops, 0},
+    {&nni_concat_ops, 0},
+    {&nni_prelu_ops, 1},
+    {&nni_rrelu_ops, 1},
+    {&nni_dropout_ops, 0},
+    {&nni_conv2d_ops, 0},
+    {&nni_maxpool_ops, 0},
+    {&nni_avgpool_ops, 0},
+    {&nni_global_avgpool_ops, 0},
+    {&nni_flatten_ops, 0},
+    {&nni_batchnorm_ops, 0},
 };
 enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
 
-const nn_layer_ops *nn_layer_find(const char *type)
+const nn_layer_ops *nni_layer_find(const char *type)
 {
     for (int i = 0; i < N_LAYER_TYPES; i++)
         if (strcmp(layer_table[i].ops->type, type) == 0)
             return layer_table[i].ops;
-    if (nn_activation_is_elementwise(type))
-        return &nn_activation_ops;
+    if (nni_activation_is_elementwise(type))
+        return &nni_activation_ops;
     return NULL;
 }
 
-const nn_layer_ops *nn_activation_layer_ops(const char *function)
+const nn_layer_ops *nni_activation_layer_ops(const char *function)
 {
-    if (nn_activation_is_elementwise(function))
-        return &nn_activation_ops;
+    if (nni_activation_is_elementwise(function))
+        return &nni_activation_ops;
     for (int i = 0; i < N_LAYER_TYPES; i++)
         if (layer_table[i].is_activation && strcmp(layer_table[i].ops->type, function) == 0)
             return layer_table[i].ops;
@@ -64,18 +64,35 @@ static const char *const *all_names(int activations_only)
     for (int i = 0; i < N_LAYER_TYPES; i++)
         if (!activations_only || layer_table[i].is_activation)
             list[n++] = layer_table[i].ops->type;
-    for (int i = 0; i < nn_activation_count() && n < N_LAYER_TYPES + 62; i++)
-        list[n++] = nn_activation_name(i);
+    for (int i = 0; i < nni_activation_count() && n < N_LAYER_TYPES + 62; i++)
+        list[n++] = nni_activation_name(i);
     list[n] = NULL;
     return list;
 }
 
-const char *const *nn_layer_type_names(void)
+const char *const *nni_layer_type_names(void)
 {
     return all_names(0);
 }
 
-nn_status nn_activation_unknown(nn_error *err, const nn_cfg *where, const char *function)
+void nni_layer_catalogue(nni_catalogue_emit emit, void *ctx)
+{
+    for (int i = 0; i < N_LAYER_TYPES; i++) {
+        const nn_layer_ops *ops = layer_table[i].ops;
+        char help[512];
+        snprintf(help, sizeof help, "%s%s", ops->help,
+                 layer_table[i].is_activation ? "; also as a layer's activation:" : "");
+        nni_catalogue_row row = {ops->type, ops->params, help};
+        emit(&row, ctx);
+    }
+}
+
+const char *const *nni_activation_names(void)
+{
+    return all_names(1);
+}
+
+nn_status nni_activation_unknown(nn_error *err, const nn_cfg *where, const char *function)
 {
     return nn_cfg_fail_unknown(err, where, "activation", function, all_names(1));
 }

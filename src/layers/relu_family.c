@@ -8,7 +8,7 @@
  *         Gradients: dx = x > 0 ? dy : a dy; da[c] = sum over x <= 0 of x dy.
  *
  *  rrelu  y = x > 0 ? x : s x (Xu et al., 2015; torch.nn.RReLU). Training: s ~ U(lower,
- *         upper) for every element, drawn from the stream (seed, NN_RNG_RRELU, epoch,
+ *         upper) for every element, drawn from the stream (seed, NNI_RNG_RRELU, epoch,
  *         global sample index, layer), so a sample gets the same slopes whichever rank runs
  *         it, and backward re-draws the forward's slopes instead of storing them.
  *         Evaluation: s = (lower + upper) / 2.
@@ -16,8 +16,9 @@
  * Both are also usable as a layer's `activation:`. */
 #include <string.h>
 
+#include "core/rng.h"
 #include "layers/layer_util.h"
-#include "nn/rng.h"
+#include "model/init_internal.h"
 
 /* ---- prelu ------------------------------------------------------------------------ */
 
@@ -49,17 +50,17 @@ static nn_status prelu_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (nn_cfg_get(cfg, "init")) {
         slope_init = layer->weight_init; /* the layer's own init: */
     } else {
-        nn_init_named("constant", &slope_init, NULL);
+        nni_init_named("constant", &slope_init, NULL);
         slope_init.a = 0.25;
     }
-    nn_layer_add_param(layer, "weight", 1, &p->channels, 1, 1, &slope_init, NN_PARAM_NO_DECAY);
+    nni_layer_add_param(layer, "weight", 1, &p->channels, 1, 1, &slope_init, NN_PARAM_NO_DECAY);
     return NN_OK;
 }
 
 static void prelu_forward(nn_layer *layer, const nn_pass *pass)
 {
     const prelu *p = layer->priv;
-    const float *slope = nn_layer_param(layer, 0);
+    const float *slope = nni_layer_param(layer, 0);
     const float *x = layer->inputs[0]->out;
     float *y = layer->out;
     const int64_t per_sample = p->shared ? 1 : p->channels;
@@ -75,12 +76,12 @@ static void prelu_forward(nn_layer *layer, const nn_pass *pass)
 static void prelu_backward(nn_layer *layer, const nn_pass *pass)
 {
     const prelu *p = layer->priv;
-    const float *slope = nn_layer_param(layer, 0);
+    const float *slope = nni_layer_param(layer, 0);
     const float *x = layer->inputs[0]->out, *dy = layer->dout;
     float *dx = layer->inputs[0]->dout;
     const int accumulate = layer->input_accumulate[0];
-    const int learn = !nn_layer_param_frozen(layer, 0);
-    float *dslope = learn ? nn_layer_grad(layer, 0) : NULL;
+    const int learn = !nni_layer_param_frozen(layer, 0);
+    float *dslope = learn ? nni_layer_grad(layer, 0) : NULL;
     if (learn && !pass->grad_accumulate)
         memset(dslope, 0, (size_t)p->channels * sizeof *dslope);
     const int64_t per_sample = p->shared ? 1 : p->channels;
@@ -105,7 +106,7 @@ static void prelu_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t prelu_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void prelu_describe(const nn_layer *layer, char *buf, int size)
@@ -117,14 +118,17 @@ static void prelu_describe(const nn_layer *layer, char *buf, int size)
         snprintf(buf, (size_t)size, "%lld slopes", (long long)p->channels);
 }
 
-const nn_layer_ops nn_prelu_ops = {
+const nn_layer_ops nni_prelu_ops = {
     .type = "prelu",
     .keys = prelu_keys,
+    .params = "shared=false",
+    .help = "x > 0 ? x : a x, learned slope a per channel (dim 0 of the sample shape) or one "
+            "shared; parameter 'weight', init 0.25 (torch PReLU)",
     .build = prelu_build,
     .forward = prelu_forward,
     .backward = prelu_backward,
     .flops = prelu_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = prelu_describe,
 };
 
@@ -166,10 +170,10 @@ static nn_status rrelu_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 
 /* The slope stream of one row; draws happen for every element, negative or not, so the
  * k-th element's slope depends only on (sample, k). */
-static nn_rng rrelu_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
+static nni_rng rrelu_stream(const nn_layer *layer, const nn_pass *pass, int64_t row)
 {
     uint64_t sample = pass->sample_ids ? (uint64_t)pass->sample_ids[row] : (uint64_t)row;
-    return nn_rng_stream(pass->seed, NN_RNG_RRELU, pass->epoch, sample, (uint32_t)layer->id);
+    return nni_rng_stream(pass->seed, NNI_RNG_RRELU, pass->epoch, sample, (uint32_t)layer->id);
 }
 
 static void rrelu_forward(nn_layer *layer, const nn_pass *pass)
@@ -186,9 +190,9 @@ static void rrelu_forward(nn_layer *layer, const nn_pass *pass)
     }
     const float width = p->upper - p->lower;
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = rrelu_stream(layer, pass, r);
+        nni_rng rng = rrelu_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float s = p->lower + width * nn_rng_uniform(&rng);
+            const float s = p->lower + width * nni_rng_uniform(&rng);
             y[i] = x[i] > 0.0f ? x[i] : s * x[i];
         }
     }
@@ -205,9 +209,9 @@ static void rrelu_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t n = p->sample_size;
     const float width = p->upper - p->lower;
     for (int64_t r = 0; r < pass->batch; r++) {
-        nn_rng rng = rrelu_stream(layer, pass, r);
+        nni_rng rng = rrelu_stream(layer, pass, r);
         for (int64_t i = r * n; i < (r + 1) * n; i++) {
-            const float s = pass->training ? p->lower + width * nn_rng_uniform(&rng)
+            const float s = pass->training ? p->lower + width * nni_rng_uniform(&rng)
                                            : 0.5f * (p->lower + p->upper);
             const float g = x[i] > 0.0f ? dy[i] : s * dy[i];
             dx[i] = accumulate ? dx[i] + g : g;
@@ -217,7 +221,7 @@ static void rrelu_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t rrelu_flops(const nn_layer *layer)
 {
-    return nn_layer_out_size(layer);
+    return nni_layer_out_size(layer);
 }
 
 static void rrelu_describe(const nn_layer *layer, char *buf, int size)
@@ -226,13 +230,16 @@ static void rrelu_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "slope U(%g, %g)", p->lower, p->upper);
 }
 
-const nn_layer_ops nn_rrelu_ops = {
+const nn_layer_ops nni_rrelu_ops = {
     .type = "rrelu",
     .keys = rrelu_keys,
+    .params = "lower=1/8 upper=1/3",
+    .help = "x > 0 ? x : s x, s ~ U(lower, upper) per value in training, (lower+upper)/2 in "
+            "evaluation (torch RReLU)",
     .build = rrelu_build,
     .forward = rrelu_forward,
     .backward = rrelu_backward,
     .flops = rrelu_flops,
-    .destroy = nn_layer_free_priv,
+    .destroy = nni_layer_free_priv,
     .describe = rrelu_describe,
 };

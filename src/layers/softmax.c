@@ -41,12 +41,12 @@ static void softmax_rows(const float *x, float *y, int64_t rows, int64_t cols, i
 
 static void softmax_forward(nn_layer *layer, const nn_pass *pass)
 {
-    softmax_rows(layer->inputs[0]->out, layer->out, pass->batch, nn_layer_out_size(layer), 0);
+    softmax_rows(layer->inputs[0]->out, layer->out, pass->batch, nni_layer_out_size(layer), 0);
 }
 
 static void log_softmax_forward(nn_layer *layer, const nn_pass *pass)
 {
-    softmax_rows(layer->inputs[0]->out, layer->out, pass->batch, nn_layer_out_size(layer), 1);
+    softmax_rows(layer->inputs[0]->out, layer->out, pass->batch, nni_layer_out_size(layer), 1);
 }
 
 static void softmax_backward_rows(nn_layer *layer, const nn_pass *pass, int log_space)
@@ -54,7 +54,7 @@ static void softmax_backward_rows(nn_layer *layer, const nn_pass *pass, int log_
     float *dx = layer->inputs[0]->dout;
     if (!dx)
         return;
-    const int64_t cols = nn_layer_out_size(layer);
+    const int64_t cols = nni_layer_out_size(layer);
     const int accumulate = layer->input_accumulate[0];
     for (int64_t r = 0; r < pass->batch; r++) {
         const float *y = layer->out + r * cols, *dy = layer->dout + r * cols;
@@ -81,21 +81,25 @@ static void log_softmax_backward(nn_layer *layer, const nn_pass *pass)
 
 static int64_t softmax_flops(const nn_layer *layer)
 {
-    return 3 * nn_layer_out_size(layer);
+    return 3 * nni_layer_out_size(layer);
 }
 
-const nn_layer_ops nn_softmax_ops = {
+const nn_layer_ops nni_softmax_ops = {
     .type = "softmax",
     .keys = softmax_keys,
+    .params = "",
+    .help = "softmax over each sample's features",
     .build = softmax_build,
     .forward = softmax_forward,
     .backward = softmax_backward,
     .flops = softmax_flops,
 };
 
-const nn_layer_ops nn_log_softmax_ops = {
+const nn_layer_ops nni_log_softmax_ops = {
     .type = "log_softmax",
     .keys = softmax_keys,
+    .params = "",
+    .help = "log of softmax",
     .build = softmax_build,
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,

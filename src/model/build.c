@@ -1,4 +1,5 @@
-/* Model construction: config -> DAG of layers -> shapes -> one memory plan.
+/* Model construction: config -> DAG of layers with their shapes and parameters; the memory
+ * plan that follows is in plan.c.
  *
  * Layers appear in the config in an order where every `inputs:` reference points to an
  * earlier layer, so the config order is already a topological order; a reference to a
@@ -10,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers/activation.h"
+#include "layers/registry.h"
+#include "model/init_internal.h"
 #include "model/model_internal.h"
 
 static const char *const common_layer_keys[] = {
@@ -49,7 +51,7 @@ static nn_layer *new_layer(nn_model *model, const nn_layer_ops *ops, const char 
     layer->model = model;
     layer->trainable = 1;
     layer->weight_init = model->default_init;
-    nn_init_named("zeros", &layer->bias_init, NULL);
+    nni_init_named("zeros", &layer->bias_init, NULL);
     snprintf(layer->name, sizeof layer->name, "%s", name);
     layer->id = model->n_layers;
     return layer;
@@ -156,17 +158,17 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
             nn_cfg_free(map);
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
         }
-        nn_model_keep_cfg(model, map);
+        nni_model_keep_cfg(model, map);
         spec = map;
     } else {
         nn_cfg_read_string(act_cfg, "type", NULL, &function, err);
         if (!function)
             return nn_cfg_fail(err, act_cfg, "activation needs a 'type'");
     }
-    const nn_layer_ops *ops = nn_activation_layer_ops(function);
+    const nn_layer_ops *ops = nni_activation_layer_ops(function);
     if (!ops) {
         const nn_cfg *type_node = nn_cfg_get(act_cfg, "type");
-        return nn_activation_unknown(err, type_node ? type_node : act_cfg, function);
+        return nni_activation_unknown(err, type_node ? type_node : act_cfg, function);
     }
     if (spec == act_cfg) {
         /* A map: `type` plus the function's own parameters. */
@@ -230,10 +232,10 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
             st = nn_cfg_fail(err, cfg, "layer needs a 'type'");
             break;
         }
-        const nn_layer_ops *ops = nn_layer_find(type);
+        const nn_layer_ops *ops = nni_layer_find(type);
         if (!ops) {
             st = nn_cfg_fail_unknown(err, nn_cfg_get(cfg, "type"), "layer type", type,
-                                     nn_layer_type_names());
+                                     nni_layer_type_names());
             break;
         }
         /* Unknown keys are errors: the common keys plus the type's own. */
@@ -283,8 +285,8 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         layer->trainable = trainable;
         const nn_cfg *init_cfg = nn_cfg_get(cfg, "init");
         const nn_cfg *bias_cfg = nn_cfg_get(cfg, "bias_init");
-        if ((init_cfg && (st = nn_init_parse(init_cfg, &layer->weight_init, err))) ||
-            (bias_cfg && (st = nn_init_parse(bias_cfg, &layer->bias_init, err)))) {
+        if ((init_cfg && (st = nni_init_parse(init_cfg, &layer->weight_init, err))) ||
+            (bias_cfg && (st = nni_init_parse(bias_cfg, &layer->bias_init, err)))) {
             free(layer);
             break;
         }
@@ -304,140 +306,6 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
     return st;
 }
 
-/* Mark which nodes need gradients, reject dead branches, decide overwrite/add per edge. */
-static nn_status plan_gradients(nn_model *model, int *needs_grad, nn_error *err)
-{
-    int n = model->n_layers;
-    int *used = calloc((size_t)n, sizeof *used);
-    if (!used)
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    for (int i = 1; i < n; i++) {
-        nn_layer *layer = model->layers[i];
-        int need = 0;
-        for (int k = 0; k < layer->n_params; k++) {
-            const nn_param *p = &model->params[layer->param_ids[k]];
-            if (!(p->flags & NN_PARAM_STATE) && !p->frozen)
-                need = 1;
-        }
-        for (int j = 0; j < layer->n_inputs; j++)
-            need |= needs_grad[layer->inputs[j]->id];
-        needs_grad[i] = need;
-    }
-    /* Reachability from the output, in reverse topological order. */
-    used[model->output->id] = 1;
-    for (int i = n - 1; i >= 0; i--)
-        if (used[i])
-            for (int j = 0; j < model->layers[i]->n_inputs; j++)
-                used[model->layers[i]->inputs[j]->id] = 1;
-    for (int i = 1; i < n; i++)
-        if (!used[i]) {
-            nn_layer *layer = model->layers[i];
-            free(used);
-            return nn_cfg_fail(err, layer->cfg, "layer '%s' does not lead to the model output "
-                                                "'%s'", layer->name, model->output->name);
-        }
-    /* Backward runs in reverse topological order; the first consumer of a node to run
-     * overwrites its gradient and the others add to it. */
-    int *written = used;
-    memset(written, 0, (size_t)n * sizeof *written);
-    for (int i = n - 1; i > 0; i--) {
-        nn_layer *layer = model->layers[i];
-        if (!needs_grad[i])
-            continue;
-        for (int j = 0; j < layer->n_inputs; j++) {
-            int src = layer->inputs[j]->id;
-            layer->input_accumulate[j] = written[src];
-            written[src] = 1;
-        }
-    }
-    free(used);
-    return NN_OK;
-}
-
-static nn_status plan_memory(nn_model *model, const int *needs_grad, nn_error *err)
-{
-    int64_t arena = 0, workspace = 0;
-    for (int i = 0; i < model->n_layers; i++) {
-        nn_layer *layer = model->layers[i];
-        int64_t size = nn_shape_size(layer->out_shape) * model->capacity;
-        arena += size + (needs_grad[i] ? size : 0);
-        if (layer->workspace_floats > workspace)
-            workspace = layer->workspace_floats;
-    }
-    int64_t trained = 0, state = 0;
-    for (int k = 0; k < model->n_params; k++) {
-        nn_param *p = &model->params[k];
-        int64_t *cursor = (p->flags & NN_PARAM_STATE) ? &state : &trained;
-        p->offset = *cursor;
-        /* 16-float alignment keeps every view on its own 64-byte boundary. */
-        *cursor += (p->size + 15) & ~(int64_t)15;
-    }
-    model->arena_floats = arena;
-    model->workspace_floats = workspace;
-    model->n_param_floats = trained;
-    model->n_state_floats = state;
-    model->arena = nn_alloc_floats(arena);
-    model->workspace = nn_alloc_floats(workspace ? workspace : 1);
-    model->param_data = nn_alloc_floats(trained ? trained : 1);
-    model->grad_data = nn_alloc_floats(trained + NN_GRAD_TAIL);
-    model->state_data = nn_alloc_floats(state ? state : 1);
-    if (!model->arena || !model->workspace || !model->param_data || !model->grad_data ||
-        !model->state_data)
-        return nn_fail(err, NN_ERR_OTHER, "out of memory planning %.1f MiB of activations",
-                       (double)arena * 4 / (1 << 20));
-    float *cursor = model->arena;
-    for (int i = 0; i < model->n_layers; i++) {
-        nn_layer *layer = model->layers[i];
-        int64_t size = nn_shape_size(layer->out_shape) * model->capacity;
-        layer->out = cursor;
-        cursor += size;
-        layer->dout = needs_grad[i] ? cursor : NULL;
-        cursor += needs_grad[i] ? size : 0;
-    }
-    return NN_OK;
-}
-
-static nn_status init_params(nn_model *model, nn_error *err)
-{
-    for (int k = 0; k < model->n_params; k++) {
-        nn_param *p = &model->params[k];
-        float *data = (p->flags & NN_PARAM_STATE) ? model->state_data + p->offset
-                                                  : model->param_data + p->offset;
-        int index = 0;
-        for (int j = 0; j < p->layer->n_params; j++)
-            if (p->layer->param_ids[j] == k)
-                index = j;
-        nn_status st = nn_init_fill(&p->init, data, p->ndim, p->dims, p->fan_in, p->fan_out,
-                                    model->seed, (uint32_t)p->layer->id, (uint32_t)index, err);
-        if (st)
-            return nn_fail_prefix(err, "layer '%s', parameter '%s': ", p->layer->name,
-                                  p->param_name);
-    }
-    return NN_OK;
-}
-
-/* Offers every elementwise activation to the layer before it when it is that layer's only
- * consumer and both carry gradients (or neither does): a dense layer then applies the
- * function on its own thread shares, while they are in cache, instead of a separate pass. */
-static void fuse_activations(nn_model *model)
-{
-    for (int i = 1; i < model->n_layers; i++) {
-        nn_layer *act = model->layers[i];
-        if (!nn_activation_fusable(act))
-            continue;
-        nn_layer *producer = act->inputs[0];
-        if (!producer->ops->fuse_activation || (producer->dout == NULL) != (act->dout == NULL) ||
-            act->input_accumulate[0])
-            continue;
-        int consumers = 0;
-        for (int j = 1; j < model->n_layers; j++)
-            for (int k = 0; k < model->layers[j]->n_inputs; k++)
-                consumers += model->layers[j]->inputs[k] == producer;
-        if (consumers == 1 && producer != model->output)
-            act->fused = producer->ops->fuse_activation(producer, act);
-    }
-}
-
 static const char *const model_keys[] = {"input", "layers", "init", "train_only_batchnorm",
                                          "mlp", "output", NULL};
 
@@ -455,18 +323,18 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     model->capacity = capacity;
     model->seed = seed;
-    nn_init_named("glorot_uniform", &model->default_init, NULL);
+    nni_init_named("glorot_uniform", &model->default_init, NULL);
     const nn_cfg *init_cfg = nn_cfg_get(model_cfg, "init");
     const nn_cfg *layers_cfg = NULL;
     nn_cfg *expanded = NULL;
     if ((st = read_input_shape(model_cfg, &model->input_shape, err)) ||
-        (init_cfg && (st = nn_init_parse(init_cfg, &model->default_init, err))) ||
+        (init_cfg && (st = nni_init_parse(init_cfg, &model->default_init, err))) ||
         (st = nn_cfg_read_bool(model_cfg, "train_only_batchnorm", 0, &model->train_only_norm,
                                err)) ||
-        (st = nn_model_expand_shorthands(model_cfg, &expanded, err)))
+        (st = nni_model_expand_shorthands(model_cfg, &expanded, err)))
         goto fail;
     if (expanded)
-        nn_model_keep_cfg(model, expanded);
+        nni_model_keep_cfg(model, expanded);
     layers_cfg = expanded ? expanded : nn_cfg_get(model_cfg, "layers");
     if (!layers_cfg || nn_cfg_kind_of(layers_cfg) != NN_CFG_SEQ || nn_cfg_size(layers_cfg) == 0) {
         st = nn_cfg_fail(err, layers_cfg ? layers_cfg : model_cfg,
@@ -480,19 +348,8 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
         p->frozen = !p->layer->trainable ||
                     (model->train_only_norm && !(p->flags & NN_PARAM_NORM));
     }
-    int *needs_grad = calloc((size_t)model->n_layers, sizeof *needs_grad);
-    if (!needs_grad) {
-        st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if ((st = nni_model_plan(model, (flags & NN_MODEL_INPUT_GRAD) != 0, err)))
         goto fail;
-    }
-    needs_grad[0] = (flags & NN_MODEL_INPUT_GRAD) != 0;
-    st = plan_gradients(model, needs_grad, err);
-    if (!st)
-        st = plan_memory(model, needs_grad, err);
-    free(needs_grad);
-    if (st || (st = init_params(model, err)))
-        goto fail;
-    fuse_activations(model);
     /* The caller owns the config; layers must not hold on to it after the build. */
     for (int i = 0; i < model->n_layers; i++)
         model->layers[i]->cfg = NULL;

@@ -1,5 +1,5 @@
 /* Parameter initializers: one table entry per name, each a fill function. Random ones draw
- * from the counter-based stream (seed, NN_RNG_INIT, layer id, parameter index), so a
+ * from the counter-based stream (seed, NNI_RNG_INIT, layer id, parameter index), so a
  * layer's initial weights do not depend on other layers or on the number of ranks. */
 #include "nn/init.h"
 
@@ -8,8 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "io/hdf5_util.h"
-#include "nn/rng.h"
+#include "model/init_internal.h"
 
 typedef struct init_args {
     const nn_init *init;
@@ -18,7 +19,7 @@ typedef struct init_args {
     int ndim;
     const int64_t *dims;
     int64_t fan_in, fan_out;
-    nn_rng *rng;
+    nni_rng *rng;
 } init_args;
 
 typedef nn_status (*init_fill_fn)(const init_args *args, nn_error *err);
@@ -34,13 +35,13 @@ typedef struct init_entry {
 static void fill_uniform(const init_args *args, double lo, double hi)
 {
     for (int64_t i = 0; i < args->count; i++)
-        args->w[i] = (float)(lo + (hi - lo) * nn_rng_uniform_double(args->rng));
+        args->w[i] = (float)(lo + (hi - lo) * nni_rng_uniform_double(args->rng));
 }
 
 static void fill_normal(const init_args *args, double mean, double std)
 {
     for (int64_t i = 0; i < args->count; i++)
-        args->w[i] = (float)(mean + std * nn_rng_normal(args->rng));
+        args->w[i] = (float)(mean + std * nni_rng_normal(args->rng));
 }
 
 static nn_status init_constant(const init_args *args, nn_error *err)
@@ -126,7 +127,7 @@ static nn_status init_orthogonal(const init_args *args, nn_error *err)
     if (!v)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     for (int64_t i = 0; i < n * m; i++)
-        v[i] = nn_rng_normal(args->rng);
+        v[i] = nni_rng_normal(args->rng);
     for (int64_t i = 0; i < n; i++) {
         double *vi = v + i * m;
         for (int pass = 0; pass < 2; pass++) /* twice: re-orthogonalization for stability */
@@ -205,12 +206,14 @@ static const init_entry init_table[] = {
      "U(-l, l), l = gain*sqrt(6/(fan_in+fan_out)) (Xavier)"},
     {"glorot_normal", init_glorot_normal, 1, 0, "gain", NULL,
      "N(0, s^2), s = gain*sqrt(2/(fan_in+fan_out))"},
-    {"he_uniform", init_he_uniform, 1, 0, "gain", NULL, "U(-l, l), l = gain*sqrt(6/fan_in) (Kaiming)"},
+    {"he_uniform", init_he_uniform, 1, 0, "gain", NULL,
+     "U(-l, l), l = gain*sqrt(6/fan_in) (Kaiming)"},
     {"he_normal", init_he_normal, 1, 0, "gain", NULL, "N(0, s^2), s = gain*sqrt(2/fan_in)"},
     {"lecun_uniform", init_lecun_uniform, 1, 0, "gain", NULL, "U(-l, l), l = gain*sqrt(3/fan_in)"},
     {"lecun_normal", init_lecun_normal, 1, 0, "gain", NULL, "N(0, s^2), s = gain*sqrt(1/fan_in)"},
     {"orthogonal", init_orthogonal, 1, 0, "gain", NULL, "gain * a random orthogonal matrix"},
-    {"file", init_file, 0, 0, NULL, NULL, "from an HDF5 dataset: {type: file, path: F, dataset: D}"},
+    {"file", init_file, 0, 0, NULL, NULL,
+     "the values of an HDF5 dataset, e.g. {type: file, path: pca.h5, dataset: /components}"},
 };
 enum { N_INITS = sizeof init_table / sizeof init_table[0] };
 
@@ -230,7 +233,7 @@ static int find_init(const char *name)
     return -1;
 }
 
-nn_status nn_init_named(const char *name, nn_init *out, nn_error *err)
+nn_status nni_init_named(const char *name, nn_init *out, nn_error *err)
 {
     int kind = find_init(name);
     if (kind < 0)
@@ -242,12 +245,7 @@ nn_status nn_init_named(const char *name, nn_init *out, nn_error *err)
     return NN_OK;
 }
 
-const char *nn_init_name(const nn_init *init)
-{
-    return init_table[init->kind].name;
-}
-
-nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
+nn_status nni_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
 {
     int kind;
     const nn_cfg *map;
@@ -255,7 +253,7 @@ nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
     if (read)
         return read;
     const char *name = init_table[kind].name;
-    nn_init_named(name, out, err);
+    nni_init_named(name, out, err);
     if (!map)
         return kind == find_init("file")
                    ? nn_cfg_fail(err, node, "initializer 'file' needs {type: file, path: F, "
@@ -296,9 +294,9 @@ nn_status nn_init_parse(const nn_cfg *node, nn_init *out, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *dims,
-                       int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
-                       uint32_t param_index, nn_error *err)
+nn_status nni_init_fill(const nn_init *init, float *w, int ndim, const int64_t *dims,
+                        int64_t fan_in, int64_t fan_out, uint64_t seed, uint32_t layer_id,
+                        uint32_t param_index, nn_error *err)
 {
     init_args args = {.init = init, .w = w, .ndim = ndim, .dims = dims,
                       .fan_in = fan_in > 0 ? fan_in : 1,
@@ -308,24 +306,24 @@ nn_status nn_init_fill(const nn_init *init, float *w, int ndim, const int64_t *d
         args.count *= dims[i];
     args.rows = ndim > 0 ? dims[0] : 1;
     args.cols = args.rows ? args.count / args.rows : 0;
-    nn_rng rng = nn_rng_stream(seed, NN_RNG_INIT, 0, param_index, layer_id);
+    nni_rng rng = nni_rng_stream(seed, NNI_RNG_INIT, 0, param_index, layer_id);
     args.rng = &rng;
     return init_table[init->kind].fill(&args, err);
 }
 
-void nn_init_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_init_catalogue(nni_catalogue_emit emit, void *ctx)
 {
     for (int i = 0; i < N_INITS; i++) {
-        char line[256];
         const init_entry *e = &init_table[i];
-        if (e->key_a && e->key_b)
-            snprintf(line, sizeof line, "%-15s %s=%g, %s=%g: %s", e->name, e->key_a,
-                     e->default_a, e->key_b, e->default_b, e->help);
+        char params[128] = "";
+        if (e->fill == init_file)
+            snprintf(params, sizeof params, "path=F dataset=D (both required)");
+        else if (e->key_a && e->key_b)
+            snprintf(params, sizeof params, "%s=%g %s=%g", e->key_a, e->default_a, e->key_b,
+                     e->default_b);
         else if (e->key_a)
-            snprintf(line, sizeof line, "%-15s %s=%g: %s", e->name, e->key_a, e->default_a,
-                     e->help);
-        else
-            snprintf(line, sizeof line, "%-15s %s", e->name, e->help);
-        emit(line, ctx);
+            snprintf(params, sizeof params, "%s=%g", e->key_a, e->default_a);
+        nni_catalogue_row row = {e->name, params, e->help};
+        emit(&row, ctx);
     }
 }

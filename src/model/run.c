@@ -5,7 +5,7 @@
 
 #include "model/model_internal.h"
 
-float *nn_alloc_floats(int64_t count)
+float *nni_alloc_floats(int64_t count)
 {
     size_t bytes = ((size_t)count * sizeof(float) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes ? bytes : 64);
@@ -14,7 +14,7 @@ float *nn_alloc_floats(int64_t count)
     return p;
 }
 
-void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg)
+void nni_model_keep_cfg(nn_model *model, nn_cfg *cfg)
 {
     nn_cfg **grown = realloc(model->owned_cfgs, (size_t)(model->n_owned_cfgs + 1) * sizeof *grown);
     if (!grown) {
@@ -25,8 +25,8 @@ void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg)
     model->owned_cfgs[model->n_owned_cfgs++] = cfg;
 }
 
-int nn_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
-                       int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags)
+int nni_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
+                        int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags)
 {
     nn_model *model = layer->model;
     if (layer->n_params >= NN_MAX_LAYER_PARAMS)
@@ -54,24 +54,24 @@ int nn_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_
     return layer->n_params++;
 }
 
-float *nn_layer_param(const nn_layer *layer, int k)
+float *nni_layer_param(const nn_layer *layer, int k)
 {
     const nn_param *p = &layer->model->params[layer->param_ids[k]];
     return nn_model_param_data(layer->model, p);
 }
 
-float *nn_layer_grad(const nn_layer *layer, int k)
+float *nni_layer_grad(const nn_layer *layer, int k)
 {
     const nn_param *p = &layer->model->params[layer->param_ids[k]];
     return nn_model_param_grad(layer->model, p);
 }
 
-int nn_layer_param_frozen(const nn_layer *layer, int k)
+int nni_layer_param_frozen(const nn_layer *layer, int k)
 {
     return layer->model->params[layer->param_ids[k]].frozen;
 }
 
-float *nn_layer_workspace(const nn_layer *layer)
+float *nni_layer_workspace(const nn_layer *layer)
 {
     return layer->model->workspace;
 }

@@ -255,8 +255,8 @@ static nn_status expand_repeats(const nn_cfg *layers, nn_cfg **expanded, nn_erro
     return NN_OK;
 }
 
-nn_status nn_model_expand_shorthands(const nn_cfg *model_cfg, nn_cfg **expanded,
-                                     nn_error *err)
+nn_status nni_model_expand_shorthands(const nn_cfg *model_cfg, nn_cfg **expanded,
+                                      nn_error *err)
 {
     *expanded = NULL;
     const nn_cfg *mlp = nn_cfg_get(model_cfg, "mlp");

@@ -147,7 +147,7 @@ static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report
     nni_trial_run_dir(w->s, a->trial, run_dir, sizeof run_dir);
     nn_cfg *cfg = NULL;
     nn_error err = {0};
-    double started = nn_clock_seconds();
+    double started = nni_clock_seconds();
     nn_status st = nni_search_build_config(w->s, a->trial, &cfg, &err);
     if (!st) {
         nn_train_options opts = {
@@ -168,7 +168,7 @@ static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report
         rep->metric = result.best_metric;
     }
     nn_cfg_free(cfg);
-    rep->seconds = nn_clock_seconds() - started;
+    rep->seconds = nni_clock_seconds() - started;
     /* The group agrees on the outcome (an error on one rank fails the trial). */
     int code = (int)st;
     nn_comm_max_int(&w->group, &code);

@@ -58,7 +58,7 @@ static nn_status check_same_search(const nn_search *s, const char *header, nn_er
 nn_status nni_search_dir_open(const nn_search *s, nni_trial_table *table,
                               nni_search_journal *journal, nn_error *err)
 {
-    if (nn_make_dirs(s->dir) != 0)
+    if (nni_make_dirs(s->dir) != 0)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create the search directory: %s", s->dir,
                        strerror(errno));
     char path[700], header[512];
@@ -80,7 +80,7 @@ nn_status nni_search_dir_open(const nn_search *s, nni_trial_table *table,
     char *yaml = nn_cfg_to_yaml(s->cfg);
     char yaml_path[700];
     snprintf(yaml_path, sizeof yaml_path, "%s/search.yaml", s->dir);
-    st = yaml ? nn_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
+    st = yaml ? nni_write_file_atomic(yaml_path, yaml, strlen(yaml), err)
               : nn_fail(err, NN_ERR_OTHER, "out of memory");
     free(yaml);
     nni_journal_header(s, header, sizeof header);

@@ -1,11 +1,11 @@
 /* Random search: search.trials draws. Trial k draws parameter p from the counter-based
- * stream (seed, NN_RNG_SEARCH, 0, k, p), so trial k is the same on every rank, in every run
+ * stream (seed, NNI_RNG_SEARCH, 0, k, p), so trial k is the same on every rank, in every run
  * and whatever the number of trials (--predict continues the stream past the budget). A
  * drawn number is kept as the text the trial's config holds: the value trained with is
  * exactly the value shown, and `nntrain train --set key=<text>` reproduces a trial. */
 #include <math.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 #include "search/method.h"
 
 nn_status nni_search_random_count(nn_search *s, const nn_cfg *section, nn_error *err)
@@ -29,23 +29,23 @@ nn_status nni_search_random_count(nn_search *s, const nn_cfg *section, nn_error 
 int nni_search_random_value(const nn_search *s, int p, int64_t t, char *text, size_t size)
 {
     const nni_search_param *sp = &s->params[p];
-    nn_rng rng = nn_rng_stream(s->seed, NN_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
+    nni_rng rng = nni_rng_stream(s->seed, NNI_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
     switch (sp->kind) {
     case PARAM_VALUES:
-        return (int)nn_rng_below(&rng, (uint32_t)sp->n_values);
+        return (int)nni_rng_below(&rng, (uint32_t)sp->n_values);
     case PARAM_UNIFORM:
-        snprintf(text, size, "%.6g", sp->min + (sp->max - sp->min) * nn_rng_uniform_double(&rng));
+        snprintf(text, size, "%.6g", sp->min + (sp->max - sp->min) * nni_rng_uniform_double(&rng));
         break;
     case PARAM_LOG_UNIFORM:
         snprintf(text, size, "%.6g", exp(log(sp->min) + (log(sp->max) - log(sp->min)) *
-                                                           nn_rng_uniform_double(&rng)));
+                                                           nni_rng_uniform_double(&rng)));
         break;
     case PARAM_INT_UNIFORM:
         snprintf(text, size, "%lld", (long long)sp->min +
-                 (long long)nn_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
+                 (long long)nni_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
         break;
     case PARAM_NORMAL:
-        snprintf(text, size, "%.6g", sp->mu + sp->sigma * (double)nn_rng_normal(&rng));
+        snprintf(text, size, "%.6g", sp->mu + sp->sigma * (double)nni_rng_normal(&rng));
         break;
     }
     return -1;

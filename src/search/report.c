@@ -130,7 +130,7 @@ static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_err
     char path[700];
     snprintf(path, sizeof path, "%s/trials.csv", dir);
     nn_status st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                            : nn_write_file_atomic(path, t.data, strlen(t.data), err);
+                            : nni_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }
@@ -161,7 +161,7 @@ static nn_status write_best(const nni_trial_table *table, const char *dir, nn_er
     char path[700];
     snprintf(path, sizeof path, "%s/best.yaml", dir);
     st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                  : nn_write_file_atomic(path, t.data, strlen(t.data), err);
+                  : nni_write_file_atomic(path, t.data, strlen(t.data), err);
     free(t.data);
     return st;
 }

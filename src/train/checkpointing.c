@@ -23,7 +23,7 @@ static void fingerprint_data(trainer *t)
     hash = nn_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
     hash = nn_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
     hash = nn_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
-    if (t->sampling == NN_SAMPLING_GLOBAL) {
+    if (t->sampling == NNI_SAMPLING_GLOBAL) {
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)
             hash = nn_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);
@@ -281,7 +281,7 @@ static nn_status rewrite_metrics(trainer *t, nn_error *err)
     for (int i = 0; i < t->n_history; i++)
         nn_epoch_record_write_csv(&t->history[i], f);
     nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
-                                  : nn_write_file_atomic(path, text, size, err);
+                                  : nni_write_file_atomic(path, text, size, err);
     free(text);
     return st;
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/gather.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 
@@ -61,7 +62,7 @@ void nn_ckpt_runner_run(nn_ckpt_runner *l,
         int64_t count = l->data.n - first < l->capacity ? l->data.n - first : l->capacity;
         for (int64_t i = 0; i < count; i++)
             rows[i] = first + i;
-        nn_dataset_gather_x(&l->data, rows, count, nn_model_input(l->model));
+        nni_dataset_gather_x(&l->data, rows, count, nn_model_input(l->model));
         pass.batch = count;
         nn_model_forward(l->model, &pass);
         visit(ctx, l->model->output->out, first, count);

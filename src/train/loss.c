@@ -4,6 +4,7 @@
 #include "nn/loss.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,7 +56,7 @@ static nn_status read_floats(loss_term *t, const nn_cfg *cfg, const char *key, i
 }
 
 /* Checks shared by the losses over class scores (cross_entropy, nll). */
-static nn_status class_targets_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+static nn_status class_targets_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
     const char *name = t->kind->name;
     if (t->out_size < 2)
@@ -71,19 +72,6 @@ static nn_status class_targets_parse(loss_term *t, const nn_cfg *cfg, nn_error *
     return read_floats(t, cfg, "class_weights", t->out_size, 0, err);
 }
 
-static nn_status cross_entropy_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
-{
-    double eps = 0;
-    nn_status st = cfg ? nn_cfg_read_double(cfg, "label_smoothing", 0, &eps, err) : NN_OK;
-    if (st)
-        return st;
-    if (!(eps >= 0 && eps < 1))
-        return nn_cfg_fail(err, nn_cfg_get(cfg, "label_smoothing"),
-                           "label_smoothing must be in [0, 1), got %g", eps);
-    t->param[0] = (float)eps;
-    return class_targets_parse(t, cfg, err);
-}
-
 /* The target of class c: the label's one-hot vector or the given distribution, smoothed. */
 static double class_target(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c,
                            double eps)
@@ -96,7 +84,7 @@ static double cross_entropy_eval(const loss_term *t, const float *out, const nn_
                                  int64_t rows, float scale, float *dout, int accumulate)
 {
     const int64_t classes = t->out_size;
-    const double eps = t->param[0];
+    const double eps = t->settings.label_smoothing;
     const float *w = t->vec;
     double total = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -158,7 +146,7 @@ static float target_at(const loss_term *t, const nn_targets *tg, int64_t r, int6
     return tg->values[r * tg->width + c];
 }
 
-static nn_status regression_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+static nn_status regression_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
     (void)cfg;
     if (t->has_labels && t->out_size > 1 && t->num_classes > t->out_size)
@@ -236,7 +224,7 @@ static double pointwise_eval(const loss_term *t, const float *out, const nn_targ
 static double huber_point(const loss_term *t, float x, float y, int64_t c, double *grad)
 {
     (void)c;
-    const double delta = t->param[0], d = (double)x - y, ad = fabs(d);
+    const double delta = t->settings.delta, d = (double)x - y, ad = fabs(d);
     if (ad < delta) {
         *grad = d;
         return 0.5 * d * d;
@@ -250,28 +238,13 @@ static double huber_point(const loss_term *t, float x, float y, int64_t c, doubl
 static double smooth_l1_point(const loss_term *t, float x, float y, int64_t c, double *grad)
 {
     (void)c;
-    const double beta = t->param[0], d = (double)x - y, ad = fabs(d);
+    const double beta = t->settings.beta, d = (double)x - y, ad = fabs(d);
     if (ad < beta) {
         *grad = d / beta;
         return 0.5 * d * d / beta;
     }
     *grad = d > 0 ? 1 : d < 0 ? -1 : 0;
     return ad - 0.5 * beta;
-}
-
-static nn_status huber_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
-{
-    const char *key = t->kind->keys[0]; /* delta or beta */
-    int is_huber = strcmp(key, "delta") == 0;
-    double v = 1;
-    nn_status st = cfg ? nn_cfg_read_double(cfg, key, 1, &v, err) : NN_OK;
-    if (st)
-        return st;
-    if (!(is_huber ? v > 0 : v >= 0) || !isfinite(v))
-        return nn_cfg_fail(err, nn_cfg_get(cfg, key), "%s must be %s, got %g", key,
-                           is_huber ? "> 0" : ">= 0", v);
-    t->param[0] = (float)v;
-    return regression_parse(t, cfg, err);
 }
 
 /* bce (torch.nn.BCELoss): the outputs are probabilities in [0, 1]; each log is clamped at
@@ -297,12 +270,12 @@ static double bce_logits_point(const loss_term *t, float x, float y, int64_t c, 
     return (1 - (double)y) * xd + lw * (log1p(exp(-fabs(xd))) + fmax(-xd, 0.0));
 }
 
-static nn_status binary_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+static nn_status binary_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
     if (t->has_labels && t->out_size == 1 && t->num_classes > 2)
         return nn_cfg_fail(err, t->node, "loss %s: one model output takes labels 0 and 1, "
                            "but the data has %d classes", t->kind->name, t->num_classes);
-    nn_status st = regression_parse(t, cfg, err);
+    nn_status st = regression_check(t, cfg, err);
     if (!st && cfg)
         st = read_floats(t, cfg, "pos_weight", t->out_size, 1, err);
     return st;
@@ -314,19 +287,13 @@ static nn_status binary_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
 static double kl_div_point(const loss_term *t, float x, float y, int64_t c, double *grad)
 {
     (void)c;
-    if (t->flag[0]) {
+    if (t->settings.log_target) {
         double p = exp((double)y);
         *grad = -p;
         return p * ((double)y - x);
     }
     *grad = -(double)y;
     return y > 0 ? (double)y * (log((double)y) - x) : -(double)y * x;
-}
-
-static nn_status kl_div_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
-{
-    nn_status st = cfg ? nn_cfg_read_bool(cfg, "log_target", 0, &t->flag[0], err) : NN_OK;
-    return st ? st : regression_parse(t, cfg, err);
 }
 
 /* poisson_nll (torch.nn.PoissonNLLLoss): log_input (default) reads the output as log(rate):
@@ -336,32 +303,17 @@ static double poisson_point(const loss_term *t, float x, float y, int64_t c, dou
 {
     (void)c;
     double loss;
-    if (t->flag[0]) {
+    if (t->settings.log_input) {
         double e = exp((double)x);
         *grad = e - y;
         loss = e - (double)y * x;
     } else {
-        *grad = 1 - (double)y / ((double)x + t->param[0]);
-        loss = (double)x - (double)y * log((double)x + t->param[0]);
+        *grad = 1 - (double)y / ((double)x + t->settings.eps);
+        loss = (double)x - (double)y * log((double)x + t->settings.eps);
     }
-    if (t->flag[1] && y > 1)
+    if (t->settings.full && y > 1)
         loss += (double)y * log((double)y) - y + 0.5 * log(TWO_PI * (double)y);
     return loss;
-}
-
-static nn_status poisson_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
-{
-    double eps = 1e-8;
-    t->flag[0] = 1;
-    nn_status st = NN_OK;
-    if (cfg && ((st = nn_cfg_read_bool(cfg, "log_input", 1, &t->flag[0], err)) ||
-                (st = nn_cfg_read_bool(cfg, "full", 0, &t->flag[1], err)) ||
-                (st = nn_cfg_read_double(cfg, "eps", eps, &eps, err))))
-        return st;
-    if (!(eps > 0) || !isfinite(eps))
-        return nn_cfg_fail(err, nn_cfg_get(cfg, "eps"), "eps must be > 0, got %g", eps);
-    t->param[0] = (float)eps;
-    return regression_parse(t, cfg, err);
 }
 
 /* ---- gaussian_nll (torch.nn.GaussianNLLLoss): the model outputs 2T values per sample for
@@ -370,16 +322,9 @@ static nn_status poisson_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
  * max(var, eps); as in torch the clamp does not stop the gradient. full adds 0.5 log(2 pi).
  * Mean over the T elements. */
 
-static nn_status gaussian_nll_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+static nn_status gaussian_nll_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
-    double eps = 1e-6;
-    nn_status st = NN_OK;
-    if (cfg && ((st = nn_cfg_read_bool(cfg, "full", 0, &t->flag[0], err)) ||
-                (st = nn_cfg_read_double(cfg, "eps", eps, &eps, err))))
-        return st;
-    if (!(eps > 0) || !isfinite(eps))
-        return nn_cfg_fail(err, nn_cfg_get(cfg, "eps"), "eps must be > 0, got %g", eps);
-    t->param[0] = (float)eps;
+    (void)cfg;
     if (t->has_labels)
         return nn_cfg_fail(err, t->node, "loss gaussian_nll needs float targets (y of "
                            "shape N x T), not integer labels");
@@ -395,7 +340,8 @@ static double gaussian_nll_eval(const loss_term *t, const float *out, const nn_t
                                 int64_t rows, float scale, float *dout, int accumulate)
 {
     const int64_t width = t->target_width, out_width = t->out_size;
-    const double eps = t->param[0], constant = t->flag[0] ? 0.5 * log(TWO_PI) : 0.0;
+    const double eps = t->settings.eps;
+    const double constant = t->settings.full ? 0.5 * log(TWO_PI) : 0.0;
     const double gscale = (double)scale / (double)width;
     double total = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -421,12 +367,12 @@ static double gaussian_nll_eval(const loss_term *t, const float *out, const nn_t
  * include_bias: true. They are a property of the model, not of the samples: the trainer
  * adds them once per step after the gradient sum (nn_loss_add_penalties). */
 
-static nn_status penalty_parse(loss_term *t, const nn_cfg *cfg, nn_error *err)
+static nn_status penalty_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
 {
     if (!cfg || !nn_cfg_get(cfg, "weight"))
         return nn_cfg_fail(err, t->node, "loss %s needs 'weight' (the coefficient), e.g. "
                            "{type: %s, weight: 1e-4}", t->kind->name, t->kind->name);
-    return nn_cfg_read_bool(cfg, "include_bias", 0, &t->flag[0], err);
+    return NN_OK;
 }
 
 static double penalty_sum(const loss_term *t, nn_model *model, float scale, int l2)
@@ -435,7 +381,7 @@ static double penalty_sum(const loss_term *t, nn_model *model, float scale, int 
     for (int k = 0; k < model->n_params; k++) {
         const nn_param *p = &model->params[k];
         if ((p->flags & NN_PARAM_STATE) || p->frozen ||
-            (!t->flag[0] && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM))))
+            (!t->settings.include_bias && (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM))))
             continue;
         const float *w = nn_model_param_data(model, p);
         float *g = nn_model_param_grad(model, p);
@@ -462,58 +408,96 @@ static double l2_penalty(const loss_term *t, nn_model *model, float scale)
     return penalty_sum(t, model, scale, 1);
 }
 
-static const char *const ce_keys[] = {"label_smoothing", "class_weights", NULL};
-static const char *const nll_keys[] = {"class_weights", NULL};
-static const char *const bce_logits_keys[] = {"pos_weight", NULL};
-static const char *const huber_keys[] = {"delta", NULL};
-static const char *const smooth_l1_keys[] = {"beta", NULL};
-static const char *const kl_keys[] = {"log_target", NULL};
-static const char *const poisson_keys[] = {"log_input", "full", "eps", NULL};
-static const char *const gaussian_keys[] = {"full", "eps", NULL};
-static const char *const penalty_keys[] = {"include_bias", NULL};
-static const char *const no_keys[] = {NULL};
+/* The named parameters of each kind (see config/catalogue.h); the lists of numbers
+ * (class_weights, pos_weight) are read by the kind's check, which knows their length. */
+#define SETTING(field) offsetof(loss_settings, field)
+static const nni_param cross_entropy_params[] = {
+    {"label_smoothing", NNI_PARAM_FLOAT, 0, SETTING(label_smoothing), NNI_RANGE_UNIT_OPEN, NULL},
+    {"class_weights", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "[w per class]"},
+    {NULL}};
+static const nni_param nll_params[] = {
+    {"class_weights", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "[w per class]"},
+    {NULL}};
+static const nni_param bce_with_logits_params[] = {
+    {"pos_weight", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "1|[w per output]"},
+    {NULL}};
+static const nni_param huber_params[] = {
+    {"delta", NNI_PARAM_FLOAT, 1, SETTING(delta), NNI_RANGE_POSITIVE, NULL},
+    {NULL}};
+static const nni_param smooth_l1_params[] = {
+    {"beta", NNI_PARAM_FLOAT, 1, SETTING(beta), NNI_RANGE_NON_NEGATIVE, NULL},
+    {NULL}};
+static const nni_param kl_div_params[] = {
+    {"log_target", NNI_PARAM_BOOL, 0, SETTING(log_target), NNI_RANGE_ANY, NULL},
+    {NULL}};
+static const nni_param poisson_nll_params[] = {
+    {"log_input", NNI_PARAM_BOOL, 1, SETTING(log_input), NNI_RANGE_ANY, NULL},
+    {"full", NNI_PARAM_BOOL, 0, SETTING(full), NNI_RANGE_ANY, NULL},
+    {"eps", NNI_PARAM_FLOAT, 1e-8, SETTING(eps), NNI_RANGE_POSITIVE, NULL},
+    {NULL}};
+static const nni_param gaussian_nll_params[] = {
+    {"full", NNI_PARAM_BOOL, 0, SETTING(full), NNI_RANGE_ANY, NULL},
+    {"eps", NNI_PARAM_FLOAT, 1e-6, SETTING(eps), NNI_RANGE_POSITIVE, NULL},
+    {NULL}};
+static const nni_param penalty_params[] = {
+    {"include_bias", NNI_PARAM_BOOL, 0, SETTING(include_bias), NNI_RANGE_ANY, NULL},
+    {NULL}};
+#undef SETTING
 
 /* Every loss is a mean over the global batch of per-sample losses; "mean over outputs"
  * below is torch's reduction='mean' over all N x T elements. */
 static const loss_kind loss_table[] = {
-    {"cross_entropy", ce_keys, cross_entropy_parse, cross_entropy_eval, NULL, 0, NULL, 1,
-     "softmax cross-entropy from logits; int labels or target distributions (one-hot or "
-     "soft); label_smoothing=0; class_weights=[w per class], none by default: the mean is "
-     "sum_i w[y_i] loss_i / N (torch divides by sum_i w[y_i] for int labels)"},
-    {"nll", nll_keys, class_targets_parse, nll_eval, NULL, 0, NULL, 1,
-     "negative log-likelihood of log-probabilities (after log_softmax); int labels or "
-     "target distributions; class_weights=[w per class], mean as for cross_entropy"},
-    {"bce", no_keys, binary_parse, pointwise_eval, bce_point, 0, NULL, 1,
-     "binary cross-entropy of probabilities in [0, 1] (after sigmoid), log clamped at -100; "
-     "mean over outputs; one output takes labels 0/1"},
-    {"bce_with_logits", bce_logits_keys, binary_parse, pointwise_eval, bce_logits_point, 0,
-     NULL, 1, "binary cross-entropy from logits (stable); pos_weight=1 (number or one per "
-     "output); mean over outputs; one output takes labels 0/1"},
-    {"mse", no_keys, regression_parse, mse_eval, NULL, 0, NULL, 0,
-     "mean squared error (mean over outputs)"},
-    {"l1", no_keys, regression_parse, l1_eval, NULL, 0, NULL, 0,
-     "mean absolute error (mean over outputs)"},
-    {"huber", huber_keys, huber_parse, pointwise_eval, huber_point, 0, NULL, 0,
-     "delta=1: 0.5 d^2 if |d| < delta else delta (|d| - delta/2); mean over outputs"},
-    {"smooth_l1", smooth_l1_keys, huber_parse, pointwise_eval, smooth_l1_point, 0, NULL, 0,
-     "beta=1: 0.5 d^2 / beta if |d| < beta else |d| - beta/2 (= huber / beta); mean over "
-     "outputs"},
-    {"kl_div", kl_keys, kl_div_parse, pointwise_eval, kl_div_point, 1, NULL, 1,
-     "KL(target || model), model outputs log-probabilities, targets probabilities "
-     "(log_target=false); sum over outputs, mean over batch (torch 'batchmean')"},
-    {"poisson_nll", poisson_keys, poisson_parse, pointwise_eval, poisson_point, 0, NULL, 0,
-     "log_input=true: exp(x) - y x, else x - y log(x + eps); full=false (Stirling term); "
-     "eps=1e-8; mean over outputs"},
-    {"gaussian_nll", gaussian_keys, gaussian_nll_parse, gaussian_nll_eval, NULL, 0, NULL, 0,
-     "model outputs 2T values for T float targets: T means then T variances; "
-     "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); eps=1e-6; full=false; mean over "
-     "outputs"},
-    {"l1_penalty", penalty_keys, penalty_parse, NULL, NULL, 0, l1_penalty, 0,
-     "weight (required) * sum |w| over trained weights; include_bias=false; in a loss list "
-     "beside a data term"},
-    {"l2_penalty", penalty_keys, penalty_parse, NULL, NULL, 0, l2_penalty, 0,
-     "weight (required) * sum w^2 over trained weights; include_bias=false; in a loss list "
-     "beside a data term"},
+    {.name = "cross_entropy", .params = cross_entropy_params, .check = class_targets_check,
+     .eval = cross_entropy_eval, .classification = 1,
+     .help = "softmax cross-entropy from logits; int labels or target distributions (one-hot "
+             "or soft); with class_weights the mean is sum_i w[y_i] loss_i / N (torch divides "
+             "by sum_i w[y_i] for int labels)"},
+    {.name = "nll", .params = nll_params, .check = class_targets_check, .eval = nll_eval,
+     .classification = 1,
+     .help = "negative log-likelihood of log-probabilities (after log_softmax); int labels or "
+             "target distributions; class_weights as for cross_entropy"},
+    {.name = "bce", .check = binary_check, .eval = pointwise_eval, .pointwise = bce_point,
+     .classification = 1,
+     .help = "binary cross-entropy of probabilities in [0, 1] (after sigmoid), log clamped at "
+             "-100; mean over outputs; one output takes labels 0/1"},
+    {.name = "bce_with_logits", .params = bce_with_logits_params, .check = binary_check,
+     .eval = pointwise_eval, .pointwise = bce_logits_point, .classification = 1,
+     .help = "binary cross-entropy from logits (stable); pos_weight a number or one per "
+             "output; mean over outputs; one output takes labels 0/1"},
+    {.name = "mse", .check = regression_check, .eval = mse_eval,
+     .help = "mean squared error (mean over outputs)"},
+    {.name = "l1", .check = regression_check, .eval = l1_eval,
+     .help = "mean absolute error (mean over outputs)"},
+    {.name = "huber", .params = huber_params, .check = regression_check,
+     .eval = pointwise_eval, .pointwise = huber_point,
+     .help = "0.5 d^2 if |d| < delta else delta (|d| - delta/2); mean over outputs"},
+    {.name = "smooth_l1", .params = smooth_l1_params, .check = regression_check,
+     .eval = pointwise_eval, .pointwise = smooth_l1_point,
+     .help = "0.5 d^2 / beta if |d| < beta else |d| - beta/2 (= huber / beta); mean over "
+             "outputs"},
+    {.name = "kl_div", .params = kl_div_params, .check = regression_check,
+     .eval = pointwise_eval, .pointwise = kl_div_point, .sum_over_outputs = 1,
+     .classification = 1,
+     .help = "KL(target || model), model outputs log-probabilities, targets probabilities "
+             "(log-probabilities with log_target); sum over outputs, mean over batch (torch "
+             "'batchmean')"},
+    {.name = "poisson_nll", .params = poisson_nll_params, .check = regression_check,
+     .eval = pointwise_eval, .pointwise = poisson_point,
+     .help = "log_input: exp(x) - y x, else x - y log(x + eps); full adds Stirling's term; "
+             "mean over outputs"},
+    {.name = "gaussian_nll", .params = gaussian_nll_params, .check = gaussian_nll_check,
+     .eval = gaussian_nll_eval,
+     .help = "model outputs 2T values for T float targets: T means then T variances; "
+             "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); full adds 0.5 log(2 pi); mean "
+             "over outputs"},
+    {.name = "l1_penalty", .params = penalty_params, .check = penalty_check,
+     .penalty = l1_penalty,
+     .help = "weight (required) * sum |w| over trained weights (biases and normalization "
+             "parameters with include_bias); in a loss list beside a data term"},
+    {.name = "l2_penalty", .params = penalty_params, .check = penalty_check,
+     .penalty = l2_penalty,
+     .help = "weight (required) * sum w^2 over trained weights (biases and normalization "
+             "parameters with include_bias); in a loss list beside a data term"},
 };
 enum { N_LOSSES = sizeof loss_table / sizeof loss_table[0] };
 
@@ -542,13 +526,10 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
     t->target_width = loss->target_width;
     t->num_classes = loss->num_classes;
     t->node = node;
+    static const char *const common_keys[] = {"type", "weight", NULL};
+    nn_status st = NN_OK;
     if (map) {
-        const char *allowed[16] = {"type", "weight"};
-        int n = 2;
-        for (const char *const *k = kind->keys; *k && n < 15; k++)
-            allowed[n++] = *k;
-        allowed[n] = NULL;
-        nn_status st = nn_cfg_check_keys(map, allowed, err);
+        st = nni_params_check_keys(map, common_keys, kind->params, NULL, err);
         if (!st)
             st = nn_cfg_read_double(map, "weight", 1, &t->weight, err);
         if (st)
@@ -556,7 +537,9 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
         if (!(t->weight >= 0))
             return nn_cfg_fail(err, nn_cfg_get(map, "weight"), "loss weight must be >= 0");
     }
-    nn_status st = kind->parse(t, map, err);
+    st = nni_params_read(map, kind->params, &t->settings, err);
+    if (!st)
+        st = kind->check(t, map, err);
     if (st) {
         free(t->vec);
         t->vec = NULL;
@@ -651,11 +634,9 @@ int nn_loss_is_classification(const nn_loss *loss)
     return 0;
 }
 
-void nn_loss_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx)
 {
-    for (int i = 0; i < N_LOSSES; i++) {
-        char line[512];
-        snprintf(line, sizeof line, "%-16s %s", loss_table[i].name, loss_table[i].help);
-        emit(line, ctx);
-    }
+    for (int i = 0; i < N_LOSSES; i++)
+        nni_catalogue_emit_entry(emit, ctx, loss_table[i].name, loss_table[i].params,
+                                 loss_table[i].help);
 }

@@ -2,6 +2,7 @@
 #ifndef NN_LOSS_INTERNAL_H
 #define NN_LOSS_INTERNAL_H
 
+#include "config/catalogue.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 
@@ -9,10 +10,24 @@
 
 typedef struct loss_term loss_term;
 
+/* The named parameters of every loss kind; each kind reads only those its row lists. */
+typedef struct loss_settings {
+    float label_smoothing; /* cross_entropy: weight of the uniform distribution in the target */
+    float delta;           /* huber: where the quadratic part ends */
+    float beta;            /* smooth_l1: the same, with the loss divided by it */
+    float eps;             /* poisson_nll: added to the rate; gaussian_nll: variance clamp */
+    int log_target;        /* kl_div: the targets are log-probabilities */
+    int log_input;         /* poisson_nll: the output is log(rate) */
+    int full;              /* poisson_nll, gaussian_nll: add the constant terms */
+    int include_bias;      /* penalties: biases and normalization parameters too */
+} loss_settings;
+
 typedef struct loss_kind {
     const char *name;
-    const char *const *keys;
-    nn_status (*parse)(loss_term *term, const nn_cfg *cfg, nn_error *err); /* cfg may be NULL */
+    const nni_param *params; /* its keys besides type and weight (NULL: none) */
+    /* Checks the term against the model output and the targets, after its parameters are
+     * read (cfg may be NULL), and reads what the parameter table leaves to it (lists). */
+    nn_status (*check)(loss_term *term, const nn_cfg *cfg, nn_error *err);
     /* Sum over rows of the per-sample loss; writes scale * gradient into dout (adding when
      * accumulate) unless dout is NULL. NULL for parameter penalties. */
     double (*eval)(const loss_term *term, const float *out, const nn_targets *targets,
@@ -24,8 +39,8 @@ typedef struct loss_kind {
     /* Parameter penalties: adds scale * d penalty / d w to the model's gradients and returns
      * the penalty. */
     double (*penalty)(const loss_term *term, nn_model *model, float scale);
-    int classification;
-    const char *help;
+    int classification;   /* accuracy makes sense even for float targets */
+    const char *help;     /* what it computes, for --help-catalogue */
 } loss_kind;
 
 struct loss_term {
@@ -35,8 +50,7 @@ struct loss_term {
     int has_labels;
     int64_t target_width;
     int num_classes;
-    float param[4];
-    int flag[2];
+    loss_settings settings;
     float *vec;      /* class weights or pos_weight (NULL: none); owned by the term */
     int64_t vec_len;
     const nn_cfg *node; /* the term's config, for errors during the build only */
@@ -50,5 +64,8 @@ struct nn_loss {
     int64_t target_width;
     int num_classes;
 };
+
+/* Every loss kind's help row, in table order (for --help-catalogue). */
+void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx);
 
 #endif

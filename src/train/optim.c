@@ -442,14 +442,14 @@ void nn_optim_free(nn_optim *opt)
 enum { OPTIM_MIN_PARALLEL_FLOATS = 1 << 15 };
 
 /* Every tensor's part in [first, end) is split over the threads as the dense layers split
- * their weight-gradient rows (nn_thread_share), so a thread updates what it has just
+ * their weight-gradient rows (nni_thread_share), so a thread updates what it has just
  * computed. The updates are elementwise, so neither split changes a result. */
 void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
 {
     opt->steps++;
     const int threads = opt->kind->whole_tensors || end - first < OPTIM_MIN_PARALLEL_FLOATS
                             ? 1
-                            : nn_threads();
+                            : nni_threads();
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const int t = omp_get_thread_num();
@@ -462,7 +462,7 @@ void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t firs
             if (to <= from)
                 continue;
             int64_t part_first, part_end;
-            nn_thread_share(to - from, t, threads, &part_first, &part_end);
+            nni_thread_share(to - from, t, threads, &part_first, &part_end);
             if (part_end == part_first)
                 continue;
             const int64_t at = from + part_first;

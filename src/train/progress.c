@@ -30,7 +30,7 @@ void nn_progress_update(trainer *t, int epoch, int64_t done, int64_t total,
 {
     if (!t->progress || !t->is_root || t->opts.quiet)
         return;
-    double now = nn_clock_seconds();
+    double now = nni_clock_seconds();
     if (done < total && now - t->last_progress < 0.1)
         return;
     t->last_progress = now;

@@ -3,138 +3,272 @@
  * after `epochs` instead of rising again) and ReduceLROnPlateau (mode, factor, patience,
  * threshold rel, cooldown, min_lr). Warmup is torch's LinearLR stepped per optimizer step:
  * factor start + (1 - start) * step / warmup_steps until warmup_steps, multiplying the
- * schedule's lr (as torch's ChainedScheduler does). */
+ * schedule's lr (as torch's ChainedScheduler does).
+ *
+ * One table row per schedule: its named parameters, its lr as a function of the epoch, what
+ * it does after an epoch (reduce_on_plateau only) and its help. */
 #include "nn/sched.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/sched_internal.h"
+
 #define NN_PI 3.14159265358979323846
-
-enum { SCHED_CONSTANT, SCHED_STEP, SCHED_MULTISTEP, SCHED_EXPONENTIAL, SCHED_COSINE,
-       SCHED_PLATEAU, N_SCHEDS };
-static const char *const sched_names[] = {"constant", "step", "multistep", "exponential",
-                                          "cosine", "reduce_on_plateau", NULL};
-
-/* The keys of each type, besides `type` and the warmup keys every type takes. */
-#define WARMUP_KEYS "warmup_epochs", "warmup_steps", "warmup_start_factor"
-static const char *const sched_keys[N_SCHEDS][12] = {
-    [SCHED_CONSTANT] = {"type", WARMUP_KEYS, NULL},
-    [SCHED_STEP] = {"type", "gamma", "step_size", WARMUP_KEYS, NULL},
-    [SCHED_MULTISTEP] = {"type", "gamma", "milestones", WARMUP_KEYS, NULL},
-    [SCHED_EXPONENTIAL] = {"type", "gamma", WARMUP_KEYS, NULL},
-    [SCHED_COSINE] = {"type", "eta_min", "epochs", WARMUP_KEYS, NULL},
-    [SCHED_PLATEAU] = {"type", "monitor", "mode", "factor", "patience", "threshold", "cooldown",
-                       "min_lr", WARMUP_KEYS, NULL},
-};
 
 /* torch's LinearLR default start_factor. */
 #define WARMUP_START_DEFAULT (1.0 / 3.0)
 
 #define MAX_MILESTONES 32
 
+/* The named parameters of every schedule; each kind reads only those its row lists, plus
+ * the warmup keys every kind takes. */
+typedef struct sched_settings {
+    double gamma, eta_min, factor, threshold, min_lr, warmup_start;
+    int64_t step_size, patience, cooldown, warmup_epochs, warmup_steps;
+} sched_settings;
+
+typedef struct sched_kind sched_kind;
+
 struct nn_sched {
-    int kind;
-    double base_lr, gamma, min_lr, factor, threshold;
-    int step_size, epochs, patience, cooldown, maximize;
+    const sched_kind *kind;
+    double base_lr;
+    sched_settings set;
+    int epochs;           /* cosine: epochs to reach eta_min */
+    int maximize;         /* reduce_on_plateau: the monitored metric should grow */
     int n_milestones;
     int64_t milestones[MAX_MILESTONES];
     int64_t warmup_steps, steps_per_epoch;
-    double warmup_start;
     char monitor[64];
     nn_sched_state state;
 };
 
-static nn_status read_settings(nn_sched *s, const nn_cfg *map, int epochs, nn_error *err)
+struct sched_kind {
+    const char *name;
+    const nni_param *params; /* its keys besides type and the warmup keys (NULL: none) */
+    /* Reads and checks what the parameter table leaves to it (NULL: nothing); map may be
+     * NULL (a bare name), `where` is the schedule's node for messages. */
+    nn_status (*check)(nn_sched *s, const nn_cfg *map, const nn_cfg *where, nn_error *err);
+    /* The learning rate of an epoch, before warmup. */
+    double (*lr)(const nn_sched *s, int epoch);
+    /* After each epoch, with the monitored metric (NULL: the schedule watches nothing). */
+    void (*epoch_end)(nn_sched *s, double metric);
+    const char *help;
+};
+
+static double constant_lr(const nn_sched *s, int epoch)
 {
-    nn_status st;
-    if ((st = nn_cfg_read_choice(map, "type", sched_names, "constant", &s->kind, err)) ||
-        (st = nn_cfg_check_keys(map, sched_keys[s->kind], err)))
+    (void)epoch;
+    return s->base_lr;
+}
+
+static double step_lr(const nn_sched *s, int epoch)
+{
+    return s->base_lr * pow(s->set.gamma, (double)(epoch / s->set.step_size));
+}
+
+static double multistep_lr(const nn_sched *s, int epoch)
+{
+    double lr = s->base_lr;
+    for (int i = 0; i < s->n_milestones; i++)
+        if (epoch >= s->milestones[i])
+            lr *= s->set.gamma;
+    return lr;
+}
+
+static nn_status multistep_check(nn_sched *s, const nn_cfg *map, const nn_cfg *where,
+                                 nn_error *err)
+{
+    s->n_milestones = MAX_MILESTONES;
+    if (!nn_cfg_get(map, "milestones"))
+        return nn_cfg_fail(err, where, "multistep needs 'milestones' (epochs, e.g. [30, 60])");
+    nn_status st = nn_cfg_read_ints(map, "milestones", s->milestones, &s->n_milestones, err);
+    if (st)
         return st;
-    int64_t step_size = 1, patience = 10, cooldown = 0, warmup_epochs = 0, warmup_steps = 0;
-    int64_t cosine_epochs = epochs;
-    int mode = 0;
+    for (int i = 0; i < s->n_milestones; i++)
+        if (s->milestones[i] < 1)
+            return nn_cfg_fail(err, nn_cfg_get(map, "milestones"),
+                               "milestones must be epochs >= 1");
+    return NN_OK;
+}
+
+static double exponential_lr(const nn_sched *s, int epoch)
+{
+    return s->base_lr * pow(s->set.gamma, epoch);
+}
+
+/* Held at eta_min after `epochs` instead of rising again. */
+static double cosine_lr(const nn_sched *s, int epoch)
+{
+    int e = epoch < s->epochs ? epoch : s->epochs;
+    const double eta_min = s->set.eta_min;
+    return eta_min + (s->base_lr - eta_min) * (1 + cos(NN_PI * e / s->epochs)) / 2;
+}
+
+/* `epochs` defaults to train.epochs, which the parameter table cannot know. */
+static nn_status cosine_check(nn_sched *s, const nn_cfg *map, const nn_cfg *where,
+                              nn_error *err)
+{
+    int64_t epochs = s->epochs;
+    nn_status st = nn_cfg_read_int(map, "epochs", epochs, &epochs, err);
+    if (st)
+        return st;
+    if (epochs < 1) {
+        const nn_cfg *at = nn_cfg_get(map, "epochs");
+        return at ? nn_cfg_fail(err, at, "epochs must be >= 1, got %lld", (long long)epochs)
+                  : nn_cfg_fail(err, where, "epochs must be >= 1 (train.epochs)");
+    }
+    s->epochs = (int)epochs;
+    return NN_OK;
+}
+
+static double plateau_lr(const nn_sched *s, int epoch)
+{
+    (void)epoch;
+    return fmax(s->base_lr * s->state.plateau_scale, s->set.min_lr);
+}
+
+/* The monitored metric and whether it should grow; by default losses go down, the rest up. */
+static nn_status plateau_check(nn_sched *s, const nn_cfg *map, const nn_cfg *where,
+                               nn_error *err)
+{
+    (void)where;
     static const char *const modes[] = {"min", "max", NULL};
+    static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy",
+                                          NULL};
     const char *monitor = "val_loss";
-    if ((st = nn_cfg_read_double(map, "gamma", 0.1, &s->gamma, err)) ||
-        (st = nn_cfg_read_int(map, "step_size", 1, &step_size, err)) ||
-        (st = nn_cfg_read_double(map, "eta_min", 0, &s->min_lr, err)) ||
-        (st = nn_cfg_read_int(map, "epochs", epochs, &cosine_epochs, err)) ||
-        (st = nn_cfg_read_string(map, "monitor", "val_loss", &monitor, err)) ||
-        (st = nn_cfg_read_choice(map, "mode", modes, NULL, &mode, err)) ||
-        (st = nn_cfg_read_double(map, "factor", 0.1, &s->factor, err)) ||
-        (st = nn_cfg_read_int(map, "patience", 10, &patience, err)) ||
-        (st = nn_cfg_read_double(map, "threshold", 1e-4, &s->threshold, err)) ||
-        (st = nn_cfg_read_int(map, "cooldown", 0, &cooldown, err)) ||
-        (st = nn_cfg_read_int(map, "warmup_epochs", 0, &warmup_epochs, err)) ||
-        (st = nn_cfg_read_int(map, "warmup_steps", 0, &warmup_steps, err)) ||
-        (st = nn_cfg_read_double(map, "warmup_start_factor", WARMUP_START_DEFAULT,
-                                 &s->warmup_start, err)))
+    int mode = 0;
+    nn_status st;
+    if ((st = nn_cfg_read_string(map, "monitor", "val_loss", &monitor, err)) ||
+        (st = nn_cfg_read_choice(map, "mode", modes, NULL, &mode, err)))
         return st;
-    if (s->kind == SCHED_PLATEAU) {
-        static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy",
-                                              NULL};
-        int known = 0;
-        for (int i = 0; metrics[i]; i++)
-            known |= strcmp(metrics[i], monitor) == 0;
-        if (!known)
-            return nn_cfg_fail(err, nn_cfg_get(map, "monitor"), "unknown metric '%s'; valid: "
-                               "loss, accuracy, val_loss, val_accuracy", monitor);
-        if ((st = nn_cfg_read_double(map, "min_lr", 0, &s->min_lr, err)))
-            return st;
-    }
-    if (s->kind == SCHED_MULTISTEP) {
-        s->n_milestones = MAX_MILESTONES;
-        if (!nn_cfg_get(map, "milestones"))
-            return nn_cfg_fail(err, map, "multistep needs 'milestones' (epochs, e.g. [30, 60])");
-        if ((st = nn_cfg_read_ints(map, "milestones", s->milestones, &s->n_milestones, err)))
-            return st;
-        for (int i = 0; i < s->n_milestones; i++)
-            if (s->milestones[i] < 1)
-                return nn_cfg_fail(err, nn_cfg_get(map, "milestones"),
-                                   "milestones must be epochs >= 1");
-    }
-    const char *problem = NULL, *key = NULL;
-    if (!(s->gamma > 0))
-        problem = "must be > 0", key = "gamma";
-    else if (step_size < 1)
-        problem = "must be >= 1", key = "step_size";
-    else if (cosine_epochs < 1)
-        problem = "must be >= 1", key = "epochs";
-    else if (s->min_lr < 0)
-        problem = "must be >= 0", key = s->kind == SCHED_PLATEAU ? "min_lr" : "eta_min";
-    else if (!(s->factor > 0 && s->factor < 1))
-        problem = "must be in (0, 1)", key = "factor";
-    else if (!(s->threshold >= 0))
-        problem = "must be >= 0", key = "threshold";
-    else if (patience < 0)
-        problem = "must be >= 0", key = "patience";
-    else if (cooldown < 0)
-        problem = "must be >= 0", key = "cooldown";
-    else if (warmup_epochs < 0)
-        problem = "must be >= 0", key = "warmup_epochs";
-    else if (warmup_steps < 0)
-        problem = "must be >= 0", key = "warmup_steps";
-    else if (warmup_epochs > 0 && warmup_steps > 0)
-        problem = "give warmup_epochs or warmup_steps, not both", key = "warmup_steps";
-    else if (!(s->warmup_start >= 0 && s->warmup_start <= 1))
-        problem = "must be in [0, 1]", key = "warmup_start_factor";
-    if (problem) {
-        const nn_cfg *at = nn_cfg_get(map, key);
-        return at ? nn_cfg_fail(err, at, "%s", problem)
-                  : nn_cfg_fail(err, map, "%s %s", key, problem);
-    }
-    s->step_size = (int)step_size;
-    s->epochs = (int)cosine_epochs;
-    s->patience = (int)patience;
-    s->cooldown = (int)cooldown;
-    s->warmup_steps = warmup_steps ? warmup_steps : warmup_epochs * s->steps_per_epoch;
-    /* The default mode follows the metric's name: losses go down, the rest up. */
+    int known = 0;
+    for (int i = 0; metrics[i]; i++)
+        known |= strcmp(metrics[i], monitor) == 0;
+    if (!known)
+        return nn_cfg_fail(err, nn_cfg_get(map, "monitor"), "unknown metric '%s'; valid: "
+                           "loss, accuracy, val_loss, val_accuracy", monitor);
     s->maximize = nn_cfg_get(map, "mode") ? mode == 1 : strstr(monitor, "loss") == NULL;
     snprintf(s->monitor, sizeof s->monitor, "%s", monitor);
     s->state.plateau_best = s->maximize ? -INFINITY : INFINITY;
+    return NN_OK;
+}
+
+static void plateau_epoch_end(nn_sched *s, double metric)
+{
+    if (isnan(metric))
+        return;
+    nn_sched_state *st = &s->state;
+    /* torch's threshold_mode 'rel': better than best * (1 -+ threshold). */
+    int better = s->maximize ? metric > st->plateau_best * (1 + s->set.threshold)
+                             : metric < st->plateau_best * (1 - s->set.threshold);
+    if (isinf(st->plateau_best))
+        better = 1;
+    if (better) {
+        st->plateau_best = metric;
+        st->plateau_bad_epochs = 0;
+    } else {
+        st->plateau_bad_epochs++;
+    }
+    if (st->plateau_cooldown > 0) {
+        st->plateau_cooldown--;
+        st->plateau_bad_epochs = 0;
+    }
+    if (st->plateau_bad_epochs > s->set.patience) {
+        /* torch skips a reduction smaller than its eps = 1e-8 (e.g. already at min_lr). */
+        double current = fmax(s->base_lr * st->plateau_scale, s->set.min_lr);
+        if (current - fmax(current * s->set.factor, s->set.min_lr) > 1e-8)
+            st->plateau_scale *= s->set.factor;
+        st->plateau_cooldown = (int)s->set.cooldown;
+        st->plateau_bad_epochs = 0;
+    }
+}
+
+#define SETTING(field) offsetof(sched_settings, field)
+#define GAMMA {"gamma", NNI_PARAM_NUMBER, 0.1, SETTING(gamma), NNI_RANGE_POSITIVE, NULL}
+static const nni_param step_params[] = {
+    GAMMA, {"step_size", NNI_PARAM_INT, 1, SETTING(step_size), NNI_RANGE_AT_LEAST_ONE, NULL},
+    {NULL}};
+static const nni_param multistep_params[] = {
+    {"milestones", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "[e1, e2, ...] (required)"}, GAMMA,
+    {NULL}};
+static const nni_param exponential_params[] = {GAMMA, {NULL}};
+static const nni_param cosine_params[] = {
+    {"epochs", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "train.epochs"},
+    {"eta_min", NNI_PARAM_NUMBER, 0, SETTING(eta_min), NNI_RANGE_NON_NEGATIVE, NULL},
+    {NULL}};
+static const nni_param plateau_params[] = {
+    {"monitor", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "val_loss"},
+    {"mode", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "min|max"},
+    {"factor", NNI_PARAM_NUMBER, 0.1, SETTING(factor), NNI_RANGE_UNIT_INTERIOR, NULL},
+    {"patience", NNI_PARAM_INT, 10, SETTING(patience), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"threshold", NNI_PARAM_NUMBER, 1e-4, SETTING(threshold), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"cooldown", NNI_PARAM_INT, 0, SETTING(cooldown), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"min_lr", NNI_PARAM_NUMBER, 0, SETTING(min_lr), NNI_RANGE_NON_NEGATIVE, NULL},
+    {NULL}};
+/* Linear warmup, torch's LinearLR stepped per optimizer step, before any schedule. */
+static const nni_param warmup_params[] = {
+    {"warmup_epochs", NNI_PARAM_INT, 0, SETTING(warmup_epochs), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"warmup_steps", NNI_PARAM_INT, 0, SETTING(warmup_steps), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"warmup_start_factor", NNI_PARAM_NUMBER, WARMUP_START_DEFAULT, SETTING(warmup_start),
+     NNI_RANGE_UNIT_CLOSED, "1/3"},
+    {NULL}};
+#undef GAMMA
+#undef SETTING
+
+static const sched_kind sched_table[] = {
+    {.name = "constant", .lr = constant_lr, .help = "lr = optimizer.lr"},
+    {.name = "step", .params = step_params, .lr = step_lr,
+     .help = "lr gamma^(epoch // step_size) (torch StepLR)"},
+    {.name = "multistep", .params = multistep_params, .check = multistep_check,
+     .lr = multistep_lr, .help = "lr gamma^(milestones reached) (torch MultiStepLR)"},
+    {.name = "exponential", .params = exponential_params, .lr = exponential_lr,
+     .help = "lr gamma^epoch (torch ExponentialLR; gamma 0.951 ~ exp(-0.05))"},
+    {.name = "cosine", .params = cosine_params, .check = cosine_check, .lr = cosine_lr,
+     .help = "eta_min + (lr - eta_min)(1 + cos(pi epoch / epochs)) / 2, then eta_min (torch "
+             "CosineAnnealingLR)"},
+    {.name = "reduce_on_plateau", .params = plateau_params, .check = plateau_check,
+     .lr = plateau_lr, .epoch_end = plateau_epoch_end,
+     .help = "lr * factor when monitor has not improved (by a relative threshold) for more "
+             "than patience epochs; mode is max unless the monitor's name has 'loss' (torch "
+             "ReduceLROnPlateau)"},
+};
+enum { N_SCHEDS = sizeof sched_table / sizeof sched_table[0] };
+
+static const char *const *sched_names(void)
+{
+    static const char *names[N_SCHEDS + 1];
+    for (int i = 0; i < N_SCHEDS; i++)
+        names[i] = sched_table[i].name;
+    return names;
+}
+
+/* Reads the kind's parameters and the warmup's from map (NULL: every default); errors
+ * without a key of their own point at `where`, the schedule's node. */
+static nn_status read_settings(nn_sched *s, const nn_cfg *map, const nn_cfg *where,
+                               nn_error *err)
+{
+    static const char *const common_keys[] = {"type", NULL};
+    const sched_kind *kind = s->kind;
+    nn_status st = NN_OK;
+    if (map)
+        st = nni_params_check_keys(map, common_keys, kind->params, warmup_params, err);
+    if (!st)
+        st = nni_params_read(map, kind->params, &s->set, err);
+    if (!st)
+        st = nni_params_read(map, warmup_params, &s->set, err);
+    if (!st && kind->check)
+        st = kind->check(s, map, where, err);
+    if (st)
+        return st;
+    if (s->set.warmup_epochs > 0 && s->set.warmup_steps > 0)
+        return nn_cfg_fail(err, nn_cfg_get(map, "warmup_steps"),
+                           "give warmup_epochs or warmup_steps, not both");
+    s->warmup_steps = s->set.warmup_steps ? s->set.warmup_steps
+                                          : s->set.warmup_epochs * s->steps_per_epoch;
     return NN_OK;
 }
 
@@ -149,26 +283,18 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
     s->steps_per_epoch = steps_per_epoch > 0 ? steps_per_epoch : 1;
     s->epochs = epochs;
     s->state.plateau_scale = 1;
-    nn_cfg *empty = NULL;
+    s->state.plateau_best = INFINITY; /* as reduce_on_plateau minimizing, for every kind */
+    s->kind = &sched_table[0];
     const nn_cfg *map = cfg;
     nn_status st = NN_OK;
-    if (!cfg) {
-        map = empty = nn_cfg_new_map();
-    } else if (nn_cfg_kind_of(cfg) != NN_CFG_MAP || nn_cfg_get(cfg, "type")) {
+    if (cfg && (nn_cfg_kind_of(cfg) != NN_CFG_MAP || nn_cfg_get(cfg, "type"))) {
         /* `schedule: cosine` or `{type: cosine, ...}`; a map without a type is constant. */
-        int kind;
-        const nn_cfg *named_map;
-        st = nn_cfg_read_variant(cfg, "schedule", sched_names, &kind, &named_map, err);
-        if (!st && !named_map) {
-            if (!(map = empty = nn_cfg_new_map()))
-                st = nn_fail(err, NN_ERR_OTHER, "out of memory");
-            else
-                st = nn_cfg_put(empty, "type", sched_names[kind], err);
-        }
+        int kind = 0;
+        st = nn_cfg_read_variant(cfg, "schedule", sched_names(), &kind, &map, err);
+        s->kind = &sched_table[kind];
     }
     if (!st)
-        st = read_settings(s, map, epochs, err);
-    nn_cfg_free(empty);
+        st = read_settings(s, map, map ? map : cfg, err);
     if (st) {
         free(s);
         return st;
@@ -184,72 +310,26 @@ void nn_sched_free(nn_sched *sched)
 
 double nn_sched_lr(const nn_sched *s, int epoch, int64_t step_in_epoch)
 {
-    double lr = s->base_lr;
-    switch (s->kind) {
-    case SCHED_STEP:
-        lr *= pow(s->gamma, epoch / s->step_size);
-        break;
-    case SCHED_MULTISTEP:
-        for (int i = 0; i < s->n_milestones; i++)
-            if (epoch >= s->milestones[i])
-                lr *= s->gamma;
-        break;
-    case SCHED_EXPONENTIAL:
-        lr *= pow(s->gamma, epoch);
-        break;
-    case SCHED_COSINE: {
-        int e = epoch < s->epochs ? epoch : s->epochs;
-        lr = s->min_lr + (s->base_lr - s->min_lr) * (1 + cos(NN_PI * e / s->epochs)) / 2;
-        break;
-    }
-    case SCHED_PLATEAU:
-        lr = fmax(lr * s->state.plateau_scale, s->min_lr);
-        break;
-    default:
-        break;
-    }
+    double lr = s->kind->lr(s, epoch);
     int64_t global_step = (int64_t)epoch * s->steps_per_epoch + step_in_epoch;
-    if (global_step < s->warmup_steps)
-        lr *= s->warmup_start +
-              (1 - s->warmup_start) * (double)global_step / (double)s->warmup_steps;
+    if (global_step < s->warmup_steps) {
+        const double start = s->set.warmup_start;
+        lr *= start + (1 - start) * (double)global_step / (double)s->warmup_steps;
+    }
     return lr;
 }
 
 void nn_sched_epoch_end(nn_sched *s, double metric)
 {
-    if (s->kind != SCHED_PLATEAU || isnan(metric))
-        return;
-    nn_sched_state *st = &s->state;
-    /* torch's threshold_mode 'rel': better than best * (1 -+ threshold). */
-    int better = s->maximize ? metric > st->plateau_best * (1 + s->threshold)
-                             : metric < st->plateau_best * (1 - s->threshold);
-    if (isinf(st->plateau_best))
-        better = 1;
-    if (better) {
-        st->plateau_best = metric;
-        st->plateau_bad_epochs = 0;
-    } else {
-        st->plateau_bad_epochs++;
-    }
-    if (st->plateau_cooldown > 0) {
-        st->plateau_cooldown--;
-        st->plateau_bad_epochs = 0;
-    }
-    if (st->plateau_bad_epochs > s->patience) {
-        /* torch skips a reduction smaller than its eps = 1e-8 (e.g. already at min_lr). */
-        double current = fmax(s->base_lr * st->plateau_scale, s->min_lr);
-        if (current - fmax(current * s->factor, s->min_lr) > 1e-8)
-            st->plateau_scale *= s->factor;
-        st->plateau_cooldown = s->cooldown;
-        st->plateau_bad_epochs = 0;
-    }
+    if (s->kind->epoch_end)
+        s->kind->epoch_end(s, metric);
 }
 
 const char *nn_sched_monitor(const nn_sched *s, int *maximize)
 {
     if (maximize)
         *maximize = s->maximize;
-    return s->kind == SCHED_PLATEAU ? s->monitor : NULL;
+    return s->kind->epoch_end ? s->monitor : NULL;
 }
 
 nn_sched_state *nn_sched_state_of(nn_sched *s)
@@ -257,26 +337,13 @@ nn_sched_state *nn_sched_state_of(nn_sched *s)
     return &s->state;
 }
 
-void nn_sched_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_sched_catalogue(nni_catalogue_emit emit, void *ctx)
 {
-    static const char *const lines[] = {
-        "constant          lr = optimizer.lr",
-        "step              gamma=0.1 step_size=1: lr gamma^(epoch // step_size) (torch StepLR)",
-        "multistep         milestones=[e1, e2, ...] (required) gamma=0.1: lr gamma^(milestones "
-        "reached) (torch MultiStepLR)",
-        "exponential       gamma=0.1: lr gamma^epoch (torch ExponentialLR; gamma 0.951 ~ "
-        "exp(-0.05))",
-        "cosine            epochs=train.epochs eta_min=0: eta_min + (lr - eta_min)(1 + cos(pi "
-        "epoch / epochs)) / 2, then eta_min (torch CosineAnnealingLR)",
-        "reduce_on_plateau monitor=val_loss mode=min|max (max unless the name has 'loss') "
-        "factor=0.1 patience=10 threshold=1e-4 (relative) cooldown=0 min_lr=0: lr * factor "
-        "when monitor has not improved for more than patience epochs (torch ReduceLROnPlateau)",
-        "(any type)        warmup_epochs=0 | warmup_steps=0, warmup_start_factor=1/3: "
-        "lr * (start + (1 - start) step / warmup_steps) over the first optimizer steps (torch "
-        "LinearLR)",
-        "(train keys)      lr_scaling: none|linear, lr_reference_batch=256: linear scales every "
-        "lr by batch_size / lr_reference_batch",
-    };
-    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
-        emit(lines[i], ctx);
+    for (int i = 0; i < N_SCHEDS; i++)
+        nni_catalogue_emit_entry(emit, ctx, sched_table[i].name, sched_table[i].params,
+                                 sched_table[i].help);
+    nni_catalogue_emit_entry(emit, ctx, "(any type)", warmup_params,
+                             "lr * (start + (1 - start) step / warmup_steps) over the first "
+                             "optimizer steps, warmup_epochs counting whole epochs of steps "
+                             "(torch LinearLR)");
 }

@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "core/rng.h"
 #include "core/threads.h"
+#include "data/gather.h"
+#include "data/split.h"
 #include "model/model_internal.h"
-#include "nn/rng.h"
 #include "train/train_internal.h"
 
 
@@ -78,8 +80,8 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
     int sampling = 0;
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
-    t->sampling = sampling == 1 ? NN_SAMPLING_SHARD : NN_SAMPLING_GLOBAL;
-    if (t->sampling == NN_SAMPLING_SHARD) {
+    t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
+    if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
             return st;
@@ -110,8 +112,8 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
         if (fraction > 0) {
             if (fraction >= 1)
                 return nn_cfg_fail(err, nn_cfg_get(val, "split"), "must be in (0, 1)");
-            if ((st = nn_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
-                                          &t->n_train, &t->val_rows, &t->n_val, err)))
+            if ((st = nni_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
+                                           &t->n_train, &t->val_rows, &t->n_val, err)))
                 return st;
             t->has_val = t->val_from_train = 1;
         } else if (last > 0) {
@@ -198,8 +200,8 @@ static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *
     e->patience = (int)patience;
     e->best = e->maximize ? -INFINITY : INFINITY;
     if (e->restore_best) {
-        e->best_params = nn_alloc_floats(t->model->n_param_floats + 1);
-        e->best_state = nn_alloc_floats(t->model->n_state_floats + 1);
+        e->best_params = nni_alloc_floats(t->model->n_param_floats + 1);
+        e->best_state = nni_alloc_floats(t->model->n_state_floats + 1);
         if (!e->best_params || !e->best_state)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
@@ -307,11 +309,11 @@ static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
     }
     if (t->opts.run_dir) {
         snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (nn_make_dirs(t->run_dir) != 0)
+        if (nni_make_dirs(t->run_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
                            t->run_dir, strerror(errno));
     } else {
-        if (nn_make_dirs(runs_dir) != 0)
+        if (nni_make_dirs(runs_dir) != 0)
             return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
                            strerror(errno));
         snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
@@ -371,7 +373,7 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
     if (t->resume_note[0])
         nn_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    if ((st = nn_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
+    if ((st = nni_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
         return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
     t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
@@ -442,7 +444,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
-    nn_set_threads(t->threads);
+    nni_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 
     if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))
@@ -465,7 +467,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         (st = nn_optim_build(nn_cfg_get(train_cfg, "optimizer"), t->model, &t->opt, err)))
         return st;
     t->classification = has_labels && nn_loss_is_classification(t->loss);
-    int64_t batches = (t->n_train * (t->sampling == NN_SAMPLING_SHARD ? comm->size : 1) +
+    int64_t batches = (t->n_train * (t->sampling == NNI_SAMPLING_SHARD ? comm->size : 1) +
                        batch - 1) / batch;
     int64_t steps_per_epoch = (batches + t->accumulate - 1) / t->accumulate;
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
@@ -479,13 +481,13 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                        "which needs a validation split (data.val)", monitor);
 
     int64_t n_total = t->n_train;
-    if (t->sampling == NN_SAMPLING_SHARD) {
+    if (t->sampling == NNI_SAMPLING_SHARD) {
         double total = (double)t->n_train;
         nn_comm_sum_doubles(comm, &total, 1);
         n_total = (int64_t)total;
     }
-    if ((st = nn_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
-                              t->global_batch, comm->rank, comm->size, t->seed, err)))
+    if ((st = nni_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
+                               t->global_batch, comm->rank, comm->size, t->seed, err)))
         return st;
     double bucket_mb = 0, watchdog = 300; /* bucket_mb 0: sized from the model */
     int overlap = 1;
@@ -520,7 +522,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (has_labels)
         t->targets_buf.labels = malloc((size_t)t->capacity * sizeof(int32_t));
     else
-        t->targets_buf.values = nn_alloc_floats(t->capacity * t->train.target_width);
+        t->targets_buf.values = nni_alloc_floats(t->capacity * t->train.target_width);
     t->targets_buf.view.labels = t->targets_buf.labels;
     t->targets_buf.view.values = t->targets_buf.values;
     if (!t->batch_rows || !t->sample_ids ||
@@ -532,8 +534,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                                 ? nn_shape_3d(t->train.sample_shape[0], t->train.sample_shape[1],
                                               t->train.sample_shape[2])
                                 : t->model->input_shape;
-    if ((st = nn_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
-                               err)))
+    if ((st = nni_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
+                                err)))
         return st;
     if ((st = nn_trainer_setup_checkpoints(t, err)))
         return st;
@@ -549,13 +551,13 @@ void nn_trainer_teardown(trainer *t)
     nn_dataset_free(&t->test);
     free(t->train_rows);
     free(t->val_rows);
-    nn_sampler_free(&t->sampler);
+    nni_sampler_free(&t->sampler);
     nn_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
     free(t->targets_buf.labels);
     free(t->targets_buf.values);
-    nn_augment_free(&t->augment);
+    nni_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
     free(t->early.best_params);
@@ -574,7 +576,7 @@ void nn_trainer_teardown(trainer *t)
 void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
                    target_buffer *tb)
 {
-    nn_dataset_gather_x(ds, rows, count, x);
+    nni_dataset_gather_x(ds, rows, count, x);
     if (tb->labels)
         for (int64_t i = 0; i < count; i++)
             tb->labels[i] = ds->labels[rows[i]];

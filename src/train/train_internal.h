@@ -6,6 +6,8 @@
 
 #include <stdio.h>
 
+#include "data/augment.h"
+#include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/dist.h"
 #include "nn/history.h"
@@ -53,8 +55,8 @@ typedef struct trainer {
     int has_val, has_test, val_from_train;
     int64_t *train_rows, n_train; /* rows of `train` used for training */
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
-    nn_sampler sampler;
-    nn_sampling sampling;
+    nni_sampler sampler;
+    nni_sampling sampling;
     nn_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -75,7 +77,7 @@ typedef struct trainer {
 
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
-    nn_augment augment; /* training batches only */
+    nni_augment augment; /* training batches only */
 
     char run_dir[512];
     FILE *metrics_csv, *log_file, *out;

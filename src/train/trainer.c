@@ -21,7 +21,7 @@
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 #include "nn/sched.h"
 #include "train/train_internal.h"
 
@@ -102,13 +102,13 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     int64_t step_rows = 0;
     for (int64_t m = 0; m < micro; m++) {
         int64_t global_rows = 0;
-        int64_t rows = nn_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
-                                        &global_rows);
+        int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
+                                         &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
         nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
-        nn_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
-                         (uint32_t)epoch);
+        nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
+                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
@@ -225,24 +225,24 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
     nn_status st = NN_OK;
     const int64_t batches = t->sampler.batches;
     const int64_t steps = (batches + t->accumulate - 1) / t->accumulate;
-    double started = nn_clock_seconds();
+    double started = nni_clock_seconds();
     for (int epoch = t->start_epoch; epoch < t->epochs && !st; epoch++) {
-        double epoch_start = nn_clock_seconds();
+        double epoch_start = nni_clock_seconds();
         step_totals tot = {0};
         int64_t first_step = 0;
         if (epoch == t->start_epoch) { /* resuming inside this epoch */
             tot = t->start_totals;
             first_step = t->start_step;
         }
-        nn_sampler_epoch(&t->sampler, epoch);
+        nni_sampler_epoch(&t->sampler, epoch);
         double lr = 0;
         for (int64_t step = first_step; step < steps && !st; step++) {
             int64_t first = step * t->accumulate;
             int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
             lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
-            double step_start = nn_clock_seconds();
+            double step_start = nni_clock_seconds();
             st = train_step(t, epoch, first, micro, lr, &tot, err);
-            t->step_seconds += nn_clock_seconds() - step_start;
+            t->step_seconds += nni_clock_seconds() - step_start;
             if (t->opts.on_step)
                 t->opts.on_step(t->opts.on_step_ctx);
             nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
@@ -268,7 +268,7 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
         if (t->has_val)
             nn_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
                                 t->n_val, &m.val_loss, &m.val_accuracy);
-        m.seconds = nn_clock_seconds() - epoch_start;
+        m.seconds = nni_clock_seconds() - epoch_start;
         m.samples_per_second = (double)tot.samples / m.seconds;
         int signalled = t->stop_requested;
         st = nn_trainer_end_epoch(t, &m, result, err);
@@ -288,7 +288,7 @@ static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
         if (t->stop_requested)
             break;
     }
-    result->train_seconds = nn_clock_seconds() - started;
+    result->train_seconds = nni_clock_seconds() - started;
     if (t->comm->size > 1)
         report_allreduce_wait(t, result);
     return st;

@@ -1,4 +1,4 @@
-/* nn_gemm_nn and nn_gemm_nt (src/core/gemm.c) against OpenBLAS cblas_sgemm, one thread, on
+/* nni_gemm_nn and nni_gemm_nt (src/core/gemm.c) against OpenBLAS cblas_sgemm, one thread, on
  * the products of the convolution layers of launch/configs/resnet-inception.yaml (per
  * sample) and of the dense layers of launch/configs/mlp.yaml (batch 128), with the largest
  * difference between the two results. Not a test: it prints GFLOP/s.
@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "core/gemm.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static double now(void)
 {
@@ -53,10 +53,10 @@ static double rate(int ours, const shape *s, const float *a, const float *b, flo
     const int ldb = s->b_trans ? s->k : s->n;
     do {
         if (ours && s->b_trans)
-            nn_gemm_nt(s->m, s->n, s->k, a, lda, b, ldb, c, s->n, 0);
+            nni_gemm_nt(s->m, s->n, s->k, a, lda, b, ldb, c, s->n, 0);
         else if (ours)
-            nn_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b, ldb,
-                       c, s->n, 0);
+            nni_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b, ldb,
+                        c, s->n, 0);
         else
             cblas_sgemm(CblasRowMajor, s->a_trans ? CblasTrans : CblasNoTrans,
                         s->b_trans ? CblasTrans : CblasNoTrans, s->m, s->n, s->k, 1.0f, a, lda,
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--seconds"))
         seconds = atof(argv[2]);
     openblas_set_num_threads(1);
-    printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nn_gemm_core());
+    printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nni_gemm_core());
     printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nntrain",
            "openblas", "max diff");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
@@ -82,11 +82,11 @@ int main(int argc, char **argv)
         float *b = malloc((size_t)s->k * s->n * sizeof *b);
         float *c1 = malloc((size_t)s->m * s->n * sizeof *c1);
         float *c2 = malloc((size_t)s->m * s->n * sizeof *c2);
-        nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, (uint32_t)i);
+        nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, (uint32_t)i);
         for (int64_t j = 0; j < (int64_t)s->m * s->k; j++)
-            a[j] = nn_rng_uniform(&rng) - 0.5f;
+            a[j] = nni_rng_uniform(&rng) - 0.5f;
         for (int64_t j = 0; j < (int64_t)s->k * s->n; j++)
-            b[j] = nn_rng_uniform(&rng) - 0.5f;
+            b[j] = nni_rng_uniform(&rng) - 0.5f;
         double ours = rate(1, s, a, b, c1, seconds), theirs = rate(0, s, a, b, c2, seconds);
         double diff = 0;
         for (int64_t j = 0; j < (int64_t)s->m * s->n; j++)

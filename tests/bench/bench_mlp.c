@@ -18,7 +18,7 @@
  *    as many runs of the GEMMs, so the two meet the same load on a shared machine. Also the
  *    same products unsplit through cblas_sgemm, threaded by OpenBLAS itself (the usual way
  *    to use more cores: what the threads would give without nntrain's own products);
- *  - the step with the batch gathered from an in-memory uint8 dataset (nn_dataset_gather_x
+ *  - the step with the batch gathered from an in-memory uint8 dataset (nni_dataset_gather_x
  *    over a shuffled order, as the trainer fetches it);
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
  *  - time to first step, from BENCH_T0 (wall-clock seconds, set by the caller just before
@@ -37,6 +37,7 @@
 
 #include "core/clock.h"
 #include "core/gemm.h"
+#include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/data.h"
 #include "nn/loss.h"
@@ -44,6 +45,7 @@
 #include "nn/optim.h"
 
 #include "core/threads.h"
+#include "data/gather.h"
 
 extern void openblas_set_num_threads(int num_threads);
 
@@ -125,17 +127,17 @@ typedef struct bench {
 static double step(bench *b, int timed)
 {
     nn_pass pass = {.batch = b->batch, .training = 1, .seed = 42};
-    double t0 = timed ? nn_clock_seconds() : 0;
+    double t0 = timed ? nni_clock_seconds() : 0;
     nn_model_forward(b->model, &pass);
-    double t1 = timed ? nn_clock_seconds() : 0;
+    double t1 = timed ? nni_clock_seconds() : 0;
     double loss = nn_loss_eval(b->loss, b->model->output->out, &b->targets, b->batch,
                                1.0f / (float)b->batch, b->model->output->dout);
-    double t2 = timed ? nn_clock_seconds() : 0;
+    double t2 = timed ? nni_clock_seconds() : 0;
     nn_model_backward(b->model, &pass);
-    double t3 = timed ? nn_clock_seconds() : 0;
+    double t3 = timed ? nni_clock_seconds() : 0;
     nn_optim_step(b->opt, b->model, b->lr);
     if (timed) {
-        double t4 = nn_clock_seconds();
+        double t4 = nni_clock_seconds();
         b->phase[0] += t1 - t0;
         b->phase[1] += t2 - t1;
         b->phase[2] += t3 - t2;
@@ -181,19 +183,19 @@ static int step_gemms(const nn_model *model, int threads, gemm_call *calls)
                 calls[count++] = (gemm_call){"", team, threads > 1 && out > n ? SPLIT_COLUMNS
                                                                              : SPLIT_ROWS,
                                              CblasNoTrans, CblasTrans, n, out, in, in, in,
-                                             out, l->inputs[0]->out, nn_layer_param(l, 0),
+                                             out, l->inputs[0]->out, nni_layer_param(l, 0),
                                              l->out, 1.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s forward", l->name);
                 continue;
             }
             calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasTrans, CblasNoTrans, out,
                                          in, n, out, in, in, l->dout, l->inputs[0]->out,
-                                         nn_layer_grad(l, 0), 0.0f};
+                                         nni_layer_grad(l, 0), 0.0f};
             snprintf(calls[count - 1].what, sizeof calls->what, "%s dW", l->name);
             if (l->inputs[0]->dout) {
                 calls[count++] = (gemm_call){"", team, SPLIT_ROWS, CblasNoTrans, CblasNoTrans,
                                              n, in, out, out, in, in, l->dout,
-                                             nn_layer_param(l, 0), l->inputs[0]->dout, 0.0f};
+                                             nni_layer_param(l, 0), l->inputs[0]->dout, 0.0f};
                 snprintf(calls[count - 1].what, sizeof calls->what, "%s dx", l->name);
             }
         }
@@ -209,12 +211,12 @@ static void run_share(const gemm_call *g, int t, int threads)
     float *c = g->c;
     int m = g->m, n = g->n;
     if (g->split == SPLIT_ROWS) {
-        nn_thread_share(g->m, t, threads, &first, &end);
+        nni_thread_share(g->m, t, threads, &first, &end);
         a += g->ta == CblasNoTrans ? first * g->lda : first;
         c += first * g->ldc;
         m = (int)(end - first);
     } else {
-        nn_thread_share(g->n, t, threads, &first, &end);
+        nni_thread_share(g->n, t, threads, &first, &end);
         b += g->tb == CblasTrans ? first * g->ldb : first;
         c += first;
         n = (int)(end - first);
@@ -223,11 +225,11 @@ static void run_share(const gemm_call *g, int t, int threads)
         return;
     /* The layer's own products (core/gemm.h): x W^T, dy^T x and dy W. */
     if (g->tb == CblasTrans)
-        nn_gemm_nt(m, n, g->k, a, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
+        nni_gemm_nt(m, n, g->k, a, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
     else if (g->ta == CblasTrans)
-        nn_gemm_nn(m, n, g->k, a, 1, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
+        nni_gemm_nn(m, n, g->k, a, 1, g->lda, b, g->ldb, c, g->ldc, g->beta != 0);
     else
-        nn_gemm_nn(m, n, g->k, a, g->lda, 1, b, g->ldb, c, g->ldc, g->beta != 0);
+        nni_gemm_nn(m, n, g->k, a, g->lda, 1, b, g->ldb, c, g->ldc, g->beta != 0);
 }
 
 /* Runs calls[0..count) split over `threads` as the layers split them; threads = 0 runs each
@@ -262,10 +264,10 @@ static double time_gemms(const gemm_call *calls, int count, int threads, int rep
         run_gemms(calls, count, threads);
     double times[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        double t = nn_clock_seconds();
+        double t = nni_clock_seconds();
         for (int i = 0; i < reps; i++)
             run_gemms(calls, count, threads);
-        times[r] = 1e3 * (nn_clock_seconds() - t) / reps;
+        times[r] = 1e3 * (nni_clock_seconds() - t) / reps;
     }
     return median(times, repeats);
 }
@@ -275,11 +277,11 @@ static double time_gemms(const gemm_call *calls, int count, int threads, int rep
 static double time_gemms_openblas(const gemm_call *calls, int count, int threads, int reps)
 {
     openblas_set_num_threads(threads);
-    double t = nn_clock_seconds();
+    double t = nni_clock_seconds();
     for (int i = 0; i < reps; i++)
         run_gemms(calls, count, 0);
-    double ms = 1e3 * (nn_clock_seconds() - t) / reps;
-    nn_set_threads(threads); /* OpenBLAS back to one thread */
+    double ms = 1e3 * (nni_clock_seconds() - t) / reps;
+    nni_set_threads(threads); /* OpenBLAS back to one thread */
     return ms;
 }
 
@@ -323,7 +325,7 @@ int main(int argc, char **argv)
     const char *t0_text = getenv("BENCH_T0");
     double process_t0 = t0_text ? atof(t0_text) : wall_now();
 
-    nn_set_threads(threads);
+    nni_set_threads(threads);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     nn_status st = config_path ? nn_cfg_load_file(config_path, &cfg, &err)
@@ -379,18 +381,18 @@ int main(int argc, char **argv)
     double gemm_cpu_times[MAX_REPEATS], openblas_times[MAX_REPEATS], ratios[MAX_REPEATS];
     double cpu_ratios[MAX_REPEATS];
     for (int r = 0; r < repeats; r++) {
-        double t = nn_clock_seconds(), c = cpu_now();
+        double t = nni_clock_seconds(), c = cpu_now();
         for (int i = 0; i < steps; i++)
             step(&b, 1);
-        rates[r] = (double)(steps * batch) / (nn_clock_seconds() - t);
+        rates[r] = (double)(steps * batch) / (nni_clock_seconds() - t);
         cpu_rates[r] = (double)(steps * batch) / (cpu_now() - c);
         if (!with_gemm)
             continue;
-        t = nn_clock_seconds();
+        t = nni_clock_seconds();
         c = cpu_now();
         for (int i = 0; i < steps; i++)
             run_gemms(calls, n_calls, threads);
-        gemm_times[r] = 1e3 * (nn_clock_seconds() - t) / steps;
+        gemm_times[r] = 1e3 * (nni_clock_seconds() - t) / steps;
         gemm_cpu_times[r] = 1e3 * (cpu_now() - c) / steps;
         cpu_ratios[r] = 1e3 * batch / cpu_rates[r] / gemm_cpu_times[r];
     }
@@ -448,17 +450,17 @@ int main(int argc, char **argv)
         int64_t next = 0;
         double rates_data[MAX_REPEATS];
         for (int r = -1; r < repeats; r++) { /* r = -1: warm-up */
-            double t = nn_clock_seconds();
+            double t = nni_clock_seconds();
             int n = r < 0 ? warmup : steps;
             for (int i = 0; i < n; i++, next = (next + 1) % batches) {
                 const int64_t *rows = order + next * batch;
-                nn_dataset_gather_x(&ds, rows, batch, x);
+                nni_dataset_gather_x(&ds, rows, batch, x);
                 for (int64_t k = 0; k < batch; k++)
                     b.labels[k] = ds.labels[rows[k]];
                 step(&b, 0);
             }
             if (r >= 0)
-                rates_data[r] = (double)(steps * batch) / (nn_clock_seconds() - t);
+                rates_data[r] = (double)(steps * batch) / (nni_clock_seconds() - t);
         }
         data_rate = median(rates_data, repeats);
         free(order);

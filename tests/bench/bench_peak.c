@@ -70,14 +70,14 @@ typedef float (*fma_loop)(long rounds);
 /* GFLOP/s of `threads` threads each running the loop for `rounds` (2 flops per lane). */
 static double measure(fma_loop loop, int lanes, long rounds, int threads, volatile float *sink)
 {
-    double start = nn_clock_seconds();
+    double start = nni_clock_seconds();
 #pragma omp parallel num_threads(threads)
     {
         float s = loop(rounds);
 #pragma omp critical
         *sink += s;
     }
-    double seconds = nn_clock_seconds() - start;
+    double seconds = nni_clock_seconds() - start;
     return 2.0 * lanes * ACCUMULATORS * INNER * (double)rounds * threads / seconds / 1e9;
 }
 
@@ -96,9 +96,9 @@ int main(void)
     /* Calibrate to about 0.5 s on one thread, warming the clock up on the way. */
     long rounds = 100;
     for (;;) {
-        double start = nn_clock_seconds();
+        double start = nni_clock_seconds();
         loop(rounds);
-        double seconds = nn_clock_seconds() - start;
+        double seconds = nni_clock_seconds() - start;
         if (seconds > 0.1) {
             rounds = (long)((double)rounds * 0.5 / seconds) + 1;
             break;

@@ -13,12 +13,13 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/rng.h"
 #include "core/threads.h"
+#include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
-#include "nn/rng.h"
 
 /* Per-layer times are CPU time of the process (all threads), the least of all steps, which
  * other load on the machine inflates least; the step rate is wall time. */
@@ -77,7 +78,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--batch"))
             batch = atoll(argv[i + 1]);
     }
-    nn_set_threads(threads);
+    nni_set_threads(threads);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     if (nn_cfg_load_file(argv[1], &cfg, &err)) {
@@ -97,10 +98,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     float *x = nn_model_input(model);
     for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
-        x[i] = nn_rng_uniform(&rng);
+        x[i] = nni_rng_uniform(&rng);
     int32_t *labels = malloc((size_t)batch * sizeof *labels);
     int64_t *ids = malloc((size_t)batch * sizeof *ids);
     for (int64_t i = 0; i < batch; i++) {
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
     const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
     const int timed = steps - 2;
     printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s\n", argv[1], (long long)batch,
-           threads, nn_gemm_core());
+           threads, nni_gemm_core());
     printf("%-22s %-14s %10s %10s %10s %10s  (CPU time of all threads)\n", "layer", "type",
            "fwd ms", "bwd ms", "fwd min", "bwd min");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;

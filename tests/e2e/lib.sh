@@ -67,3 +67,13 @@ YAML
 epoch_lines() {
     grep '^epoch ' "$1" | sed 's/  lr .*//'
 }
+
+# catalogue_names TITLE: the names of the catalogue section of `nntrain train --help-catalogue`
+# whose title starts with TITLE ("losses", "schedules", ...), in table order, one a line.
+# A row is "  name ..."; rows in brackets ("(any type)") and continuation lines are not names.
+catalogue_names() {
+    "$NNTRAIN" train --help-catalogue |
+        awk -v title="$1" 'index($0, title) == 1 { on = 1; next }
+                           /^[^ ]/ { on = 0 }
+                           on && /^  [a-z0-9_]+( |$)/ { print $1 }'
+}

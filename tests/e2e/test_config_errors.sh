@@ -33,10 +33,17 @@ bad() {
         grep -qF -- "$want" err.txt || { cat err.txt; fail "--set $set: message lacks '$want'"; }
     done
 }
-OPTIMIZERS="valid: sgd, momentum, nesterov, adam, adamw, rmsprop, adagrad, lars"
-SCHEDULES="constant, step, multistep, exponential, cosine, reduce_on_plateau"
-INITS="valid: zeros, ones, constant, normal, uniform, glorot_uniform, glorot_normal, he_uniform, he_normal, lecun_uniform, lecun_normal, orthogonal, file"
+# The "valid:" lists name every entry of the catalogue's table, in table order, which
+# --help-catalogue prints from the same table.
+names_list() { catalogue_names "$1" | paste -sd, | sed 's/,/, /g'; }
+OPTIMIZERS="valid: $(names_list optimizers)"
+SCHEDULES="$(names_list schedules)"
+INITS="valid: $(names_list initializers)"
+LOSSES="valid: $(names_list losses)"
 METRICS="valid: loss, accuracy, val_loss, val_accuracy"
+for list in "$OPTIMIZERS" "$SCHEDULES" "$INITS" "$LOSSES"; do
+    [ "$(echo "$list" | tr ',' '\n' | wc -l)" -ge 5 ] || fail "short catalogue list: $list"
+done
 
 bad train.optimizer.lr=-0.1 "train.optimizer.lr" "lr must be > 0"
 bad train.optimizer.lr=0 "train.optimizer.lr" "lr must be > 0"
@@ -52,7 +59,7 @@ bad 'train.optimizer={type: momentum, form: nest}' "train.optimizer.form" "expec
 bad model.layers[1].p=1 "model.layers[1].p" "must be in [0, 1)"
 bad model.layers[1].p=-0.1 "model.layers[1].p" "must be in [0, 1)"
 bad 'model.layers[1]={type: rrelu, lower: 0.5, upper: 0.1}' "model.layers[1].upper" "upper must be in [lower, 1]"
-bad train.loss=crossentropy "train.loss" "did you mean 'cross_entropy'" "valid: cross_entropy, nll, bce"
+bad train.loss=crossentropy "train.loss" "did you mean 'cross_entropy'" "$LOSSES"
 bad model.layers[0].activation=rleu "model.layers[0].activation" "did you mean 'relu'" "valid: " "gelu"
 bad model.layers[0].type=dens "model.layers[0].type" "did you mean 'dense'" "valid: dense"
 bad model.init=glorot "model.init" "unknown initializer 'glorot'" "$INITS"

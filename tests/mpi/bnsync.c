@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "nn/config.h"
 #include "nn/dist.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "nn/rng.h"
 
 enum { GLOBAL = 7 };
 
@@ -87,9 +87,9 @@ static double compare(const nn_comm *comm, const char *fmt, const char *sync, in
     const int64_t in = nn_model_input_size(whole), out = nn_model_output_size(whole);
     float *x = malloc((size_t)(GLOBAL * in) * sizeof *x);
     int32_t labels[GLOBAL];
-    nn_rng rng = nn_rng_stream(4, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(4, NNI_RNG_NOISE, 0, 0, 0);
     for (int64_t i = 0; i < GLOBAL * in; i++)
-        x[i] = 2.0f * nn_rng_uniform(&rng) - 1.0f;
+        x[i] = 2.0f * nni_rng_uniform(&rng) - 1.0f;
     for (int i = 0; i < GLOBAL; i++)
         labels[i] = i % 4;
 

@@ -2,6 +2,7 @@
 HDF5, run nntrain's refdriver on them, read back outputs, gradients and updated weights,
 and compare with what PyTorch computed."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -98,11 +99,47 @@ class Checker:
                 f"of elements by > 0.1 lr); torch float32 by {worst_theirs:.3g} lr "
                 f"({100 * off_theirs:.2f}%)")
 
+    def covers(self, what, names, checked):
+        """Every name of a catalogue (catalogue_names) has a check here: a new table row
+        without its reference check fails."""
+        self.count += 1
+        missing = [n for n in names if n not in checked]
+        if not names:
+            self.failures.append(f"{what}: no names in --help-catalogue")
+        elif missing:
+            self.failures.append(f"{what}: no reference check for {', '.join(missing)}")
+
     def finish(self):
         for f in self.failures:
             print("FAIL", f)
         print(f"{self.count - len(self.failures)} passed, {len(self.failures)} failed")
         sys.exit(1 if self.failures else 0)
+
+
+def catalogue_rows(title):
+    """(name, row text) of the `nntrain train --help-catalogue` section whose title starts
+    with `title`, in table order (as tests/e2e/lib.sh's catalogue_names reads them)."""
+    text = subprocess.run([os.environ["NNTRAIN"], "train", "--help-catalogue"], check=True,
+                          capture_output=True, text=True).stdout
+    rows, inside = [], False
+    for line in text.splitlines():
+        if line.startswith(title):
+            inside = True
+        elif line and not line.startswith(" "):
+            inside = False
+        elif inside and re.match(r"  [a-z0-9_]+( |$)", line):
+            rows.append((line.split()[0], line))
+    return rows
+
+
+def catalogue_names(title):
+    return [name for name, _ in catalogue_rows(title)]
+
+
+def mentioned(names, specs):
+    """The names that appear as words in any of the config specs."""
+    text = " ".join(specs)
+    return {n for n in names if re.search(rf"(?<![a-z0-9_]){n}(?![a-z0-9_])", text)}
 
 
 def torch_params(module_by_layer):

@@ -9,9 +9,12 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from reflib import Checker, run_driver, torch_params
+from reflib import Checker, catalogue_names, catalogue_rows, mentioned, run_driver, torch_params
 
 BATCH, IN, HIDDEN, OUT = 8, 6, 10, 3
+
+# Checked against their formulas in tests/unit/test_layers_catalogue.c instead.
+WITHOUT_TORCH = {"isru", "isrlu", "sqnl", "bipolar_relu", "binary_step"}
 
 # (config spec, torch module factory)
 ACTIVATIONS = [
@@ -158,6 +161,11 @@ def main():
         check_in_mlp(check, rng, spec, make)
         check_on_points(check, spec, make)
     check_prelu_channels(check, rng)
+    names = catalogue_names("activations") + [
+        name for name, row in catalogue_rows("layer types")
+        if row.endswith("also as a layer's activation:")]
+    check.covers("activations", names,
+                 mentioned(names, [spec for spec, _ in ACTIVATIONS]) | WITHOUT_TORCH)
     check.finish()
 
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from reflib import Checker, run_driver, torch_params
+from reflib import Checker, catalogue_names, mentioned, run_driver, torch_params
 
 N, IN, C, T = 12, 7, 5, 3
 W = [1.0, 2.0, 0.5, 3.0, 0.25]
@@ -215,6 +215,9 @@ def main():
     gaussian_at_clamp(check)
     penalties(check, include_bias=False)
     penalties(check, include_bias=True)
+    losses = catalogue_names("losses")
+    check.covers("losses", losses,
+                 mentioned(losses, [case[0] for case in CASES] + ["l1_penalty l2_penalty"]))
     check.finish()
 
 

@@ -12,7 +12,7 @@ import warnings
 import torch
 from torch.optim import lr_scheduler as S
 
-from reflib import Checker
+from reflib import Checker, catalogue_names, mentioned
 
 warnings.filterwarnings("ignore")
 
@@ -107,6 +107,8 @@ def main():
     # After `epochs`, cosine stays at eta_min.
     got = ours("{type: cosine, epochs: 10, eta_min: 0.002}", 0.1, 25, 1)
     check.close("cosine after its epochs", got[10:], [0.002] * 15, atol=0)
+    schedules = catalogue_names("schedules")
+    check.covers("schedules", schedules, mentioned(schedules, [case[0] for case in CASES]))
     check.finish()
 
 

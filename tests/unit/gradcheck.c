@@ -4,7 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 
 int nn_gradcheck(nn_objective_fn f, void *ctx, float *x, const float *analytic, int64_t n,
                  double eps, double atol, double rtol, char *report, size_t report_size)
@@ -43,7 +43,7 @@ int nn_gradcheck(nn_objective_fn f, void *ctx, float *x, const float *analytic, 
 
 void nn_test_fill(float *x, int64_t n, uint64_t seed, float lo, float hi)
 {
-    nn_rng rng = nn_rng_stream(seed, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(seed, NNI_RNG_NOISE, 0, 0, 0);
     for (int64_t i = 0; i < n; i++)
-        x[i] = lo + (hi - lo) * nn_rng_uniform(&rng);
+        x[i] = lo + (hi - lo) * nni_rng_uniform(&rng);
 }

@@ -1,6 +1,7 @@
 /* Model fixtures for unit tests (see model_fixture.h). */
 #include "model_fixture.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,36 @@ int fixture_config_error(const char *model_yaml, const char *expect)
                 err.msg, expect);
     nn_model_free(model);
     return ok;
+}
+
+int fixture_mentions(const char *text, const char *word)
+{
+    size_t len = strlen(word);
+    for (const char *at = strstr(text, word); at; at = strstr(at + 1, word)) {
+        int starts = at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+        int ends = !(isalnum((unsigned char)at[len]) || at[len] == '_');
+        if (starts && ends)
+            return 1;
+    }
+    return 0;
+}
+
+typedef struct name_list {
+    char *buf;
+    size_t size, used;
+} name_list;
+
+static void append_name(const nni_catalogue_row *row, void *ctx)
+{
+    name_list *list = ctx;
+    if (list->used < list->size)
+        list->used += (size_t)snprintf(list->buf + list->used, list->size - list->used, "%s%s",
+                                       list->used > strlen("valid: ") ? ", " : "", row->name);
+}
+
+void fixture_valid_list(void (*catalogue)(nni_catalogue_emit emit, void *ctx), char *buf,
+                        size_t size)
+{
+    name_list list = {buf, size, (size_t)snprintf(buf, size, "valid: ")};
+    catalogue(append_name, &list);
 }

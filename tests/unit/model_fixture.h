@@ -2,6 +2,9 @@
 #ifndef NN_TEST_MODEL_FIXTURE_H
 #define NN_TEST_MODEL_FIXTURE_H
 
+#include <stddef.h>
+
+#include "config/catalogue.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 
@@ -26,5 +29,14 @@ int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double at
 /* Building the model must fail with a config error whose message contains `expect`. Returns 1
  * when it does; otherwise prints what happened and returns 0. */
 int fixture_config_error(const char *model_yaml, const char *expect);
+
+/* Whether `word` stands in text as a word of its own: "l1" is in "{type: l1}" but not in
+ * "l1_penalty" (for tests that find catalogue names in config specs or help text). */
+int fixture_mentions(const char *text, const char *word);
+
+/* "valid: a, b, c": the names of a catalogue's rows in table order, as an unknown name's
+ * config error lists them. */
+void fixture_valid_list(void (*catalogue)(nni_catalogue_emit emit, void *ctx), char *buf,
+                        size_t size);
 
 #endif

@@ -13,18 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/augment.h"
 #include "nn/config.h"
 #include "nn/data.h"
 
 enum { C = 2, H = 7, W = 9, SIZE = C * H * W, ROWS = 400 };
 
-static nn_augment make(const char *yaml, nn_shape shape)
+static nni_augment make(const char *yaml, nn_shape shape)
 {
     nn_cfg *cfg = NULL;
     nn_error err = {0};
-    nn_augment aug;
+    nni_augment aug;
     assert_int_equal(nn_cfg_parse_value(yaml, "augment.yaml", &cfg, &err), NN_OK);
-    if (nn_augment_parse(cfg, shape, &aug, &err))
+    if (nni_augment_parse(cfg, shape, &aug, &err))
         fail_msg("%s: %s", yaml, err.msg);
     nn_cfg_free(cfg);
     return aug;
@@ -41,9 +42,9 @@ static int64_t ids[ROWS];
 
 static void augment(const char *yaml, float *x, int64_t rows, uint64_t seed, uint32_t epoch)
 {
-    nn_augment aug = make(yaml, nn_shape_3d(C, H, W));
-    nn_augment_batch(&aug, x, rows, ids, seed, epoch);
-    nn_augment_free(&aug);
+    nni_augment aug = make(yaml, nn_shape_3d(C, H, W));
+    nni_augment_batch(&aug, x, rows, ids, seed, epoch);
+    nni_augment_free(&aug);
 }
 
 static void test_reproducible(void **state)
@@ -76,9 +77,9 @@ static void test_reproducible(void **state)
         single[i] += 0.001f * 17;
     int64_t saved = ids[0];
     ids[0] = 17;
-    nn_augment aug = make(all, nn_shape_3d(C, H, W));
-    nn_augment_batch(&aug, single, 1, ids, 42, 3);
-    nn_augment_free(&aug);
+    nni_augment aug = make(all, nn_shape_3d(C, H, W));
+    nni_augment_batch(&aug, single, 1, ids, 42, 3);
+    nni_augment_free(&aug);
     ids[0] = saved;
     assert_memory_equal(single, a + 17 * SIZE, sizeof single);
 }
@@ -132,9 +133,9 @@ static void test_shift(void **state)
     for (int64_t id = 0; id < 1000; id++) {
         float x[9];
         memcpy(x, image, sizeof x);
-        nn_augment aug = make("{shift: 1}", nn_shape_3d(1, 3, 3));
-        nn_augment_batch(&aug, x, 1, &id, 5, 0);
-        nn_augment_free(&aug);
+        nni_augment aug = make("{shift: 1}", nn_shape_3d(1, 3, 3));
+        nni_augment_batch(&aug, x, 1, &id, 5, 0);
+        nni_augment_free(&aug);
         if (x[4] == 3) { /* the centre shows in[0][2]: this draw is (1, -1) */
             assert_memory_equal(x, expected, sizeof x);
             return;
@@ -182,9 +183,9 @@ static void test_rotate(void **state)
         }
     for (int r = 0; r < ROWS; r++)
         memcpy(x + r * P, disc, sizeof disc);
-    nn_augment aug = make("{rotate: 30}", nn_shape_3d(1, N, N));
-    nn_augment_batch(&aug, x, ROWS, ids, 11, 2);
-    nn_augment_free(&aug);
+    nni_augment aug = make("{rotate: 30}", nn_shape_3d(1, N, N));
+    nni_augment_batch(&aug, x, ROWS, ids, 11, 2);
+    nni_augment_free(&aug);
     int changed = 0;
     for (int r = 0; r < ROWS; r++) {
         const float *img = x + r * P;
@@ -203,9 +204,9 @@ static void test_rotate(void **state)
     for (int64_t id = 0; id < 50; id++) {
         float dot[P] = {0};
         dot[7 * N + 12] = 1; /* 5 pixels right of the centre */
-        nn_augment rot = make("{rotate: 90}", nn_shape_3d(1, N, N));
-        nn_augment_batch(&rot, dot, 1, &id, 1, 0);
-        nn_augment_free(&rot);
+        nni_augment rot = make("{rotate: 90}", nn_shape_3d(1, N, N));
+        nni_augment_batch(&rot, dot, 1, &id, 1, 0);
+        nni_augment_free(&rot);
         double mass = 0, mx = 0, my = 0;
         for (int y = 0; y < N; y++)
             for (int i = 0; i < N; i++) {
@@ -238,10 +239,10 @@ static void test_noise(void **state)
 
     /* Noise alone works on flat samples too. */
     float flat[6] = {1, 2, 3, 4, 5, 6};
-    nn_augment aug = make("{noise: 0.5}", nn_shape_1d(6));
+    nni_augment aug = make("{noise: 0.5}", nn_shape_1d(6));
     int64_t id = 4;
-    nn_augment_batch(&aug, flat, 1, &id, 1, 0);
-    nn_augment_free(&aug);
+    nni_augment_batch(&aug, flat, 1, &id, 1, 0);
+    nni_augment_free(&aug);
     assert_true(flat[0] != 1 && fabsf(flat[0] - 1) < 3);
 }
 
@@ -253,13 +254,13 @@ static void test_disabled(void **state)
     fill_batch(b, ROWS);
     augment("{shift: 0, flip: false, rotate: 0, noise: 0}", a, ROWS, 1, 0);
     assert_memory_equal(a, b, sizeof a);
-    nn_augment none;
+    nni_augment none;
     nn_error err = {0};
-    assert_int_equal(nn_augment_parse(NULL, nn_shape_3d(C, H, W), &none, &err), NN_OK);
+    assert_int_equal(nni_augment_parse(NULL, nn_shape_3d(C, H, W), &none, &err), NN_OK);
     assert_int_equal(none.enabled, 0);
-    nn_augment_batch(&none, a, ROWS, ids, 1, 0);
+    nni_augment_batch(&none, a, ROWS, ids, 1, 0);
     assert_memory_equal(a, b, sizeof a);
-    nn_augment_free(&none);
+    nni_augment_free(&none);
 }
 
 static void test_errors(void **state)
@@ -285,9 +286,9 @@ static void test_errors(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         nn_cfg *cfg = NULL;
         nn_error err = {0};
-        nn_augment aug;
+        nni_augment aug;
         assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "augment.yaml", &cfg, &err), NN_OK);
-        nn_status st = nn_augment_parse(cfg, cases[i].flat ? nn_shape_1d(6)
+        nn_status st = nni_augment_parse(cfg, cases[i].flat ? nn_shape_1d(6)
                                                            : nn_shape_3d(C, H, W), &aug, &err);
         if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
             fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);

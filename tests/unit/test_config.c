@@ -11,9 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config/cfg_internal.h"
 #include "nn/config.h"
 
-/* The configuration of DESIGN.md section 4; line numbers below refer to it. */
+/* A complete configuration, every section; line numbers below refer to it. */
 static const char *const example =
     "data: {path: datasets/fashion-mnist.h5, train: train, val: {split: 0.1}, test: test}\n"
     "model:\n"
@@ -359,13 +360,13 @@ static void test_unknown_key_suggestion(void **state)
     nn_cfg_free(root);
 
     static const char *const names[] = {"batch_size", "epochs", "learning_rate", "lr", NULL};
-    assert_string_equal(nn_cfg_closest("batchsize", names), "batch_size");
-    assert_string_equal(nn_cfg_closest("epoch", names), "epochs");
-    assert_string_equal(nn_cfg_closest("LR", names), "lr");
-    assert_string_equal(nn_cfg_closest("learnig_rate", names), "learning_rate");
-    assert_string_equal(nn_cfg_closest("batch", names), "batch_size");
-    assert_null(nn_cfg_closest("momentum", names));
-    assert_null(nn_cfg_closest("x", names));
+    assert_string_equal(nni_cfg_closest("batchsize", names), "batch_size");
+    assert_string_equal(nni_cfg_closest("epoch", names), "epochs");
+    assert_string_equal(nni_cfg_closest("LR", names), "lr");
+    assert_string_equal(nni_cfg_closest("learnig_rate", names), "learning_rate");
+    assert_string_equal(nni_cfg_closest("batch", names), "batch_size");
+    assert_null(nni_cfg_closest("momentum", names));
+    assert_null(nni_cfg_closest("x", names));
 }
 
 static void test_choice(void **state)

@@ -257,7 +257,7 @@ static void test_transpose(void **state)
         float *dst = malloc((size_t)(cols * ldd) * sizeof *dst);
         for (int64_t i = 0; i < rows * lds; i++)
             src[i] = (float)i;
-        nn_transpose(src, rows, cols, lds, dst, ldd);
+        nni_transpose(src, rows, cols, lds, dst, ldd);
         for (int64_t r = 0; r < rows; r++)
             for (int64_t c = 0; c < cols; c++)
                 if (dst[c * ldd + r] != src[r * lds + c])

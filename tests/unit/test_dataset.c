@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data/gather.h"
+#include "data/split.h"
 #include "nn/data.h"
 
 /* ---- helpers ------------------------------------------------------------------------- */
@@ -335,7 +337,7 @@ static void test_gather(void **state)
     u8.offset = -0.5f;
     int64_t idx[3] = {5, 0, 5};
     float out[3 * 12];
-    nn_dataset_gather_x(&u8, idx, 3, out);
+    nni_dataset_gather_x(&u8, idx, 3, out);
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 12; j++)
             assert_float_equal(out[i * 12 + j], (float)u8_value(4, idx[i], j) / 255.0f - 0.5f,
@@ -344,13 +346,13 @@ static void test_gather(void **state)
 
     nn_dataset f = make_split(6, 0, 1, 2, 3);
     float out_f[3 * 5];
-    nn_dataset_gather_x(&f, idx, 3, out_f); /* scale 2, offset -1 */
+    nni_dataset_gather_x(&f, idx, 3, out_f); /* scale 2, offset -1 */
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 5; j++)
             assert_float_equal(out_f[i * 5 + j], f32_value(2, idx[i], j) * 2.0f - 1.0f, 0);
     f.scale = 1.0f;
     f.offset = 0.0f;
-    nn_dataset_gather_x(&f, idx, 3, out_f);
+    nni_dataset_gather_x(&f, idx, 3, out_f);
     for (int i = 0; i < 3; i++)
         for (int j = 0; j < 5; j++)
             assert_float_equal(out_f[i * 5 + j], f32_value(2, idx[i], j), 0);
@@ -361,7 +363,7 @@ static void test_gather(void **state)
     nn_dataset ds;
     load_ok(path, "train", &ds);
     float from_file[3 * 12];
-    nn_dataset_gather_x(&ds, idx, 3, from_file);
+    nni_dataset_gather_x(&ds, idx, 3, from_file);
     assert_memory_equal(from_file, out, sizeof out);
     nn_dataset_free(&ds);
     nn_dataset_free(&u8);
@@ -696,7 +698,7 @@ static void test_split_stratified(void **state)
     nn_dataset ds = labelled(sizes, 5);
     nn_error err = {0};
     int64_t *train = NULL, *val = NULL, n_train = 0, n_val = 0;
-    assert_int_equal(nn_split_stratified(&ds, 0.2, 42, &train, &n_train, &val, &n_val, &err),
+    assert_int_equal(nni_split_stratified(&ds, 0.2, 42, &train, &n_train, &val, &n_val, &err),
                      NN_OK);
     /* round(0.2 * size) per class: 20 + 10 + 5 + 2 (1.6) + 0 (0.2). */
     const int want[5] = {20, 10, 5, 2, 0};
@@ -710,13 +712,13 @@ static void test_split_stratified(void **state)
 
     /* Same seed, same split; another seed, another split. */
     int64_t *train2, *val2, n_train2, n_val2;
-    assert_int_equal(nn_split_stratified(&ds, 0.2, 42, &train2, &n_train2, &val2, &n_val2, &err),
+    assert_int_equal(nni_split_stratified(&ds, 0.2, 42, &train2, &n_train2, &val2, &n_val2, &err),
                      NN_OK);
     assert_int_equal(n_val2, n_val);
     assert_memory_equal(val2, val, (size_t)n_val * sizeof *val);
     free(train2);
     free(val2);
-    assert_int_equal(nn_split_stratified(&ds, 0.2, 43, &train2, &n_train2, &val2, &n_val2, &err),
+    assert_int_equal(nni_split_stratified(&ds, 0.2, 43, &train2, &n_train2, &val2, &n_val2, &err),
                      NN_OK);
     assert_int_equal(n_val2, n_val);
     assert_true(memcmp(val2, val, (size_t)n_val * sizeof *val) != 0);
@@ -725,12 +727,12 @@ static void test_split_stratified(void **state)
     free(train);
     free(val);
 
-    assert_int_equal(nn_split_stratified(&ds, 0.0, 42, &train, &n_train, &val, &n_val, &err),
+    assert_int_equal(nni_split_stratified(&ds, 0.0, 42, &train, &n_train, &val, &n_val, &err),
                      NN_ERR_CONFIG);
-    assert_int_equal(nn_split_stratified(&ds, 1.0, 42, &train, &n_train, &val, &n_val, &err),
+    assert_int_equal(nni_split_stratified(&ds, 1.0, 42, &train, &n_train, &val, &n_val, &err),
                      NN_ERR_CONFIG);
     assert_null(train);
-    assert_int_equal(nn_split_stratified(&ds, 0.001, 42, &train, &n_train, &val, &n_val, &err),
+    assert_int_equal(nni_split_stratified(&ds, 0.001, 42, &train, &n_train, &val, &n_val, &err),
                      NN_ERR_DATA);
     assert_non_null(strstr(err.msg, "mem.h5: /train:"));
     assert_null(val);
@@ -741,7 +743,7 @@ static void test_split_stratified(void **state)
     memset(&values, 0, sizeof values);
     values.n = 101;
     values.target_kind = NN_TARGET_VALUES;
-    assert_int_equal(nn_split_stratified(&values, 0.25, 7, &train, &n_train, &val, &n_val, &err),
+    assert_int_equal(nni_split_stratified(&values, 0.25, 7, &train, &n_train, &val, &n_val, &err),
                      NN_OK);
     assert_int_equal(n_val, 25);
     check_partition(101, train, n_train, val, n_val);

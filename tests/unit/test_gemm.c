@@ -12,15 +12,15 @@
 #include <string.h>
 
 #include "core/gemm.h"
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static float *random_floats(int64_t n, uint64_t key)
 {
     float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
     assert_non_null(p);
-    nn_rng rng = nn_rng_stream(7, NN_RNG_INIT, key, 0, 0);
+    nni_rng rng = nni_rng_stream(7, NNI_RNG_INIT, key, 0, 0);
     for (int64_t i = 0; i < n; i++)
-        p[i] = (float)nn_rng_uniform_double(&rng) - 0.5f;
+        p[i] = (float)nni_rng_uniform_double(&rng) - 0.5f;
     return p;
 }
 
@@ -52,7 +52,7 @@ static void test_nt_matches_float64(void **state)
         float *a = random_floats(d.m * lda, 1), *b = random_floats(d.n * ldb, 2);
         for (int accumulate = 0; accumulate <= 1; accumulate++) {
             float *c = random_floats(d.m * ldc, 3), *c0 = random_floats(d.m * ldc, 3);
-            nn_gemm_nt(d.m, d.n, d.k, a, lda, b, ldb, c, ldc, accumulate);
+            nni_gemm_nt(d.m, d.n, d.k, a, lda, b, ldb, c, ldc, accumulate);
             for (int64_t i = 0; i < d.m; i++)
                 for (int64_t j = 0; j < ldc; j++) {
                     if (j >= d.n) { /* columns beyond N are left alone */
@@ -86,7 +86,7 @@ static void test_nn_matches_float64(void **state)
             const int64_t a_rs = transposed ? 1 : d.k, a_cs = transposed ? d.m : 1;
             for (int accumulate = 0; accumulate <= 1; accumulate++) {
                 float *c = random_floats(d.m * ldc, 6), *c0 = random_floats(d.m * ldc, 6);
-                nn_gemm_nn(d.m, d.n, d.k, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
+                nni_gemm_nn(d.m, d.n, d.k, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);
                 for (int64_t i = 0; i < d.m; i++)
                     for (int64_t j = 0; j < d.n; j++) {
                         double want = accumulate ? c0[i * ldc + j] : 0, mag = fabs(want);
@@ -118,20 +118,20 @@ static void test_cut_products_same_bits(void **state)
     assert_non_null(whole);
     assert_non_null(parts);
     for (int64_t cut = 1; cut < 20; cut += 3) {
-        nn_gemm_nt(m, n, k, a, k, b, k, whole, n, 0);
-        nn_gemm_nt(cut, n, k, a, k, b, k, parts, n, 0);
-        nn_gemm_nt(m - cut, n, k, a + cut * k, k, b, k, parts + cut * n, n, 0);
+        nni_gemm_nt(m, n, k, a, k, b, k, whole, n, 0);
+        nni_gemm_nt(cut, n, k, a, k, b, k, parts, n, 0);
+        nni_gemm_nt(m - cut, n, k, a + cut * k, k, b, k, parts + cut * n, n, 0);
         assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
-        nn_gemm_nt(m, cut, k, a, k, b, k, parts, n, 0);
-        nn_gemm_nt(m, n - cut, k, a, k, b + cut * k, k, parts + cut, n, 0);
+        nni_gemm_nt(m, cut, k, a, k, b, k, parts, n, 0);
+        nni_gemm_nt(m, n - cut, k, a, k, b + cut * k, k, parts + cut, n, 0);
         assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
 
-        nn_gemm_nn(m, n, k, a, k, 1, bt, n, whole, n, 0);
-        nn_gemm_nn(cut, n, k, a, k, 1, bt, n, parts, n, 0);
-        nn_gemm_nn(m - cut, n, k, a + cut * k, k, 1, bt, n, parts + cut * n, n, 0);
+        nni_gemm_nn(m, n, k, a, k, 1, bt, n, whole, n, 0);
+        nni_gemm_nn(cut, n, k, a, k, 1, bt, n, parts, n, 0);
+        nni_gemm_nn(m - cut, n, k, a + cut * k, k, 1, bt, n, parts + cut * n, n, 0);
         assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
-        nn_gemm_nn(m, cut, k, a, k, 1, bt, n, parts, n, 0);
-        nn_gemm_nn(m, n - cut, k, a, k, 1, bt + cut, n, parts + cut, n, 0);
+        nni_gemm_nn(m, cut, k, a, k, 1, bt, n, parts, n, 0);
+        nni_gemm_nn(m, n - cut, k, a, k, 1, bt + cut, n, parts + cut, n, 0);
         assert_memory_equal(whole, parts, sizeof(float) * (size_t)(m * n));
     }
     free(a);

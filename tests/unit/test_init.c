@@ -15,11 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/init_internal.h"
 #include "model_fixture.h"
 #include "nn/config.h"
 #include "nn/init.h"
 
 enum { ROWS = 400, COLS = 500 }; /* fan_out = 400, fan_in = 500 */
+
+/* The initializers whose values a test below checked, by table index (nn_init.kind). */
+static int values_checked[64];
 
 static nn_init parse(const char *yaml)
 {
@@ -27,7 +31,7 @@ static nn_init parse(const char *yaml)
     nn_error err = {0};
     nn_init init;
     assert_int_equal(nn_cfg_parse_value(yaml, "init.yaml", &cfg, &err), NN_OK);
-    if (nn_init_parse(cfg, &init, &err))
+    if (nni_init_parse(cfg, &init, &err))
         fail_msg("%s: %s", yaml, err.msg);
     nn_cfg_free(cfg);
     return init;
@@ -40,9 +44,10 @@ typedef struct stats {
 static stats fill_stats(const char *yaml, float *w)
 {
     nn_init init = parse(yaml);
+    values_checked[init.kind] = 1;
     int64_t dims[2] = {ROWS, COLS};
     nn_error err = {0};
-    assert_int_equal(nn_init_fill(&init, w, 2, dims, COLS, ROWS, 7, 3, 0, &err), NN_OK);
+    assert_int_equal(nni_init_fill(&init, w, 2, dims, COLS, ROWS, 7, 3, 0, &err), NN_OK);
     double sum = 0, sq = 0;
     stats s = {.min = INFINITY, .max = -INFINITY};
     for (int64_t i = 0; i < ROWS * COLS; i++) {
@@ -143,12 +148,13 @@ static void test_orthogonal(void **state)
             count *= cases[c].dims[i];
         float *w = malloc(sizeof(float) * (size_t)count);
         nn_error err = {0};
-        assert_int_equal(nn_init_fill(&init, w, cases[c].ndim, cases[c].dims, count / rows,
-                                      rows, 1, 1, 0, &err), NN_OK);
+        assert_int_equal(nni_init_fill(&init, w, cases[c].ndim, cases[c].dims, count / rows,
+                                       rows, 1, 1, 0, &err), NN_OK);
         double error = orthogonality_error(w, rows, count / rows, cases[c].gain);
         free(w);
         if (error > 1e-5)
             fail_msg("orthogonal case %zu: off by %g", c, error);
+        values_checked[init.kind] = 1;
     }
 }
 
@@ -205,6 +211,7 @@ static void test_file(void **state)
     for (int i = 0; i < 15; i++) /* weight[out][in], as written */
         assert_float_equal(w[i], 0.01f * (float)(i + 1), 0);
     nn_model_free(model);
+    values_checked[parse("{type: file, path: p.h5, dataset: /d}").kind] = 1;
 
     /* Wrong size: the message names file, dataset, both sizes and the layer. */
     write_h5(path, "/pca/components", 2, wrong_dims);
@@ -317,6 +324,18 @@ static void test_deterministic_by_seed(void **state)
     assert_memory_equal(b1, b2, sizeof b1);
 }
 
+static void expect_parse_error(const char *yaml, const char *expect)
+{
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_init init;
+    assert_int_equal(nn_cfg_parse_value(yaml, "init.yaml", &cfg, &err), NN_OK);
+    nn_status st = nni_init_parse(cfg, &init, &err);
+    if (st != NN_ERR_CONFIG || !strstr(err.msg, expect))
+        fail_msg("'%s': status %d, message '%s'", yaml, st, err.msg);
+    nn_cfg_free(cfg);
+}
+
 static void test_parse_errors(void **state)
 {
     (void)state;
@@ -324,23 +343,41 @@ static void test_parse_errors(void **state)
         const char *yaml, *expect;
     } cases[] = {
         {"he_normall", "did you mean 'he_normal'"},
-        {"{type: glorot}", "valid: zeros, ones, constant, normal, uniform, glorot_uniform"},
         {"{type: normal, std: -1}", "std must be >= 0"},
         {"{type: uniform, a: 1, b: 0}", "a <= b"},
         {"{type: uniform, low: 1}", "unknown key 'low'"},
         {"{type: file, path: x.h5}", "'path' and 'dataset'"},
         {"[1, 2]", "a name or {type: name"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        nn_cfg *cfg = NULL;
-        nn_error err = {0};
-        nn_init init;
-        assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "init.yaml", &cfg, &err), NN_OK);
-        nn_status st = nn_init_parse(cfg, &init, &err);
-        if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
-            fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);
-        nn_cfg_free(cfg);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_parse_error(cases[i].yaml, cases[i].expect);
+    /* An unknown name lists every initializer of the table, in its order. */
+    char valid[1024];
+    fixture_valid_list(nni_init_catalogue, valid, sizeof valid);
+    expect_parse_error("{type: glorot}", valid);
+}
+
+typedef struct coverage {
+    int index, unchecked;
+} coverage;
+
+static void check_covered(const nni_catalogue_row *row, void *ctx)
+{
+    coverage *c = ctx;
+    if (!values_checked[c->index++]) {
+        print_error("initializer '%s': no test checks its values\n", row->name);
+        c->unchecked++;
     }
+}
+
+/* Runs last: every initializer of the table had its values checked above. */
+static void test_every_initializer_checked(void **state)
+{
+    (void)state;
+    coverage c = {0, 0};
+    nni_init_catalogue(check_covered, &c);
+    assert_true(c.index > 0);
+    assert_int_equal(c.unchecked, 0);
 }
 
 int main(void)
@@ -353,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_per_layer_and_model_default),
         cmocka_unit_test(test_deterministic_by_seed),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_every_initializer_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include "model_fixture.h"
 #include "nn/config.h"
 #include "nn/loss.h"
+#include "train/loss_internal.h"
 
 enum { ROWS = 4, WIDTH = 5 };
 
@@ -99,15 +100,15 @@ static void check_loss_gradient(const char *yaml, int has_labels)
     check_case(&lc);
 }
 
+static const char *const with_labels[] = {
+    "cross_entropy", "{type: cross_entropy, label_smoothing: 0.1}", "mse", "l1",
+    "[{type: cross_entropy}, {type: mse, weight: 0.5}]"};
+static const char *const with_values[] = {
+    "cross_entropy # soft", "{type: cross_entropy, label_smoothing: 0.2} # soft", "mse", "l1"};
+
 static void test_gradients(void **state)
 {
     (void)state;
-    static const char *const with_labels[] = {
-        "cross_entropy", "{type: cross_entropy, label_smoothing: 0.1}", "mse", "l1",
-        "[{type: cross_entropy}, {type: mse, weight: 0.5}]"};
-    static const char *const with_values[] = {
-        "cross_entropy # soft", "{type: cross_entropy, label_smoothing: 0.2} # soft", "mse",
-        "l1"};
     for (size_t i = 0; i < sizeof with_labels / sizeof with_labels[0]; i++)
         check_loss_gradient(with_labels[i], 1);
     for (size_t i = 0; i < sizeof with_values / sizeof with_values[0]; i++)
@@ -115,45 +116,46 @@ static void test_gradients(void **state)
 }
 
 /* Every other loss, with label and float targets where it takes both. */
+static const loss_case catalogue_cases[] = {
+    {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1]}", 1, -2, 2, 0, 1, 0, 0},
+    {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1], label_smoothing: 0.1}", 1,
+     -2, 2, 0, 1, 0, 0},
+    {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1], label_smoothing: 0.1}", 0,
+     -2, 2, 0.05f, 1, 1, 0},
+    {"nll", 1, -3, -0.1f, 0, 1, 0, 0},
+    {"{type: nll, class_weights: [1, 2, 0.5, 3, 1]}", 1, -3, -0.1f, 0, 1, 0, 0},
+    {"nll", 0, -3, -0.1f, 0.05f, 1, 1, 0},
+    {"bce", 1, 0.05f, 0.95f, 0, 1, 0, 0},
+    {"bce", 0, 0.05f, 0.95f, 0, 1, 0, 0},
+    {"bce_with_logits", 1, -3, 3, 0, 1, 0, 0},
+    {"bce_with_logits", 0, -3, 3, 0, 1, 0, 0},
+    {"{type: bce_with_logits, pos_weight: 3}", 0, -3, 3, 0, 1, 0, 0},
+    {"{type: bce_with_logits, pos_weight: [1, 2, 0.5, 3, 0]}", 1, -3, 3, 0, 1, 0, 0},
+    {"huber", 0, -2, 2, -1, 1, 0, 0},
+    {"{type: huber, delta: 0.4}", 0, -2, 2, -1, 1, 0, 0},
+    {"{type: huber, delta: 0.4}", 1, -2, 2, 0, 1, 0, 0},
+    {"smooth_l1", 0, -2, 2, -1, 1, 0, 0},
+    {"{type: smooth_l1, beta: 0.3}", 0, -2, 2, -1, 1, 0, 0},
+    {"kl_div", 0, -3, -0.1f, 0.05f, 1, 1, 0},
+    {"kl_div", 1, -3, -0.1f, 0, 1, 0, 0},
+    {"{type: kl_div, log_target: true}", 0, -3, -0.1f, -3, -0.1f, 0, 0},
+    {"poisson_nll", 0, -2, 2, 0, 5, 0, 0},
+    {"{type: poisson_nll, full: true}", 0, -2, 2, 0, 5, 0, 0},
+    {"{type: poisson_nll, log_input: false}", 0, 0.2f, 3, 0, 5, 0, 0},
+    {"{type: poisson_nll, log_input: false, full: true, eps: 1e-3}", 0, 0.2f, 3, 0, 5, 0,
+     0},
+    {"gaussian_nll", 0, -2, 2, -1, 1, 0, 1},
+    {"{type: gaussian_nll, full: true}", 0, -2, 2, -1, 1, 0, 1},
+    {"[{type: cross_entropy}, {type: huber, weight: 0.3}, {type: l2_penalty, weight: 1}]",
+     1, -2, 2, 0, 1, 0, 0},
+    {"[{type: kl_div}, {type: mse, weight: 2}]", 0, -3, -0.1f, 0.05f, 1, 1, 0},
+};
+
 static void test_gradients_catalogue(void **state)
 {
     (void)state;
-    static const loss_case cases[] = {
-        {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1]}", 1, -2, 2, 0, 1, 0, 0},
-        {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1], label_smoothing: 0.1}", 1,
-         -2, 2, 0, 1, 0, 0},
-        {"{type: cross_entropy, class_weights: [1, 2, 0.5, 3, 1], label_smoothing: 0.1}", 0,
-         -2, 2, 0.05f, 1, 1, 0},
-        {"nll", 1, -3, -0.1f, 0, 1, 0, 0},
-        {"{type: nll, class_weights: [1, 2, 0.5, 3, 1]}", 1, -3, -0.1f, 0, 1, 0, 0},
-        {"nll", 0, -3, -0.1f, 0.05f, 1, 1, 0},
-        {"bce", 1, 0.05f, 0.95f, 0, 1, 0, 0},
-        {"bce", 0, 0.05f, 0.95f, 0, 1, 0, 0},
-        {"bce_with_logits", 1, -3, 3, 0, 1, 0, 0},
-        {"bce_with_logits", 0, -3, 3, 0, 1, 0, 0},
-        {"{type: bce_with_logits, pos_weight: 3}", 0, -3, 3, 0, 1, 0, 0},
-        {"{type: bce_with_logits, pos_weight: [1, 2, 0.5, 3, 0]}", 1, -3, 3, 0, 1, 0, 0},
-        {"huber", 0, -2, 2, -1, 1, 0, 0},
-        {"{type: huber, delta: 0.4}", 0, -2, 2, -1, 1, 0, 0},
-        {"{type: huber, delta: 0.4}", 1, -2, 2, 0, 1, 0, 0},
-        {"smooth_l1", 0, -2, 2, -1, 1, 0, 0},
-        {"{type: smooth_l1, beta: 0.3}", 0, -2, 2, -1, 1, 0, 0},
-        {"kl_div", 0, -3, -0.1f, 0.05f, 1, 1, 0},
-        {"kl_div", 1, -3, -0.1f, 0, 1, 0, 0},
-        {"{type: kl_div, log_target: true}", 0, -3, -0.1f, -3, -0.1f, 0, 0},
-        {"poisson_nll", 0, -2, 2, 0, 5, 0, 0},
-        {"{type: poisson_nll, full: true}", 0, -2, 2, 0, 5, 0, 0},
-        {"{type: poisson_nll, log_input: false}", 0, 0.2f, 3, 0, 5, 0, 0},
-        {"{type: poisson_nll, log_input: false, full: true, eps: 1e-3}", 0, 0.2f, 3, 0, 5, 0,
-         0},
-        {"gaussian_nll", 0, -2, 2, -1, 1, 0, 1},
-        {"{type: gaussian_nll, full: true}", 0, -2, 2, -1, 1, 0, 1},
-        {"[{type: cross_entropy}, {type: huber, weight: 0.3}, {type: l2_penalty, weight: 1}]",
-         1, -2, 2, 0, 1, 0, 0},
-        {"[{type: kl_div}, {type: mse, weight: 2}]", 0, -3, -0.1f, 0.05f, 1, 1, 0},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        check_case(&cases[i]);
+    for (size_t i = 0; i < sizeof catalogue_cases / sizeof catalogue_cases[0]; i++)
+        check_case(&catalogue_cases[i]);
 }
 
 static void test_known_values(void **state)
@@ -299,6 +301,11 @@ static void test_known_values_catalogue(void **state)
 
 /* Penalties: value and gradient over trained weights; biases and frozen layers excluded
  * unless asked; added on top of gradients already there. */
+static const char *const penalty_specs[] = {
+    "[{type: mse}, {type: l2_penalty, weight: 0.1}]",
+    "[{type: mse}, {type: l1_penalty, weight: 0.5, include_bias: true}, "
+    "{type: l2_penalty, weight: 0.1}]"};
+
 static void test_penalties(void **state)
 {
     (void)state;
@@ -318,7 +325,7 @@ static void test_penalties(void **state)
     memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
     gw[0] = 10;
 
-    nn_loss *l2 = make_loss("[{type: mse}, {type: l2_penalty, weight: 0.1}]", 0, WIDTH);
+    nn_loss *l2 = make_loss(penalty_specs[0], 0, WIDTH);
     assert_float_equal(nn_loss_add_penalties(l2, model), 0.1 * (1 + 4 + 0 + 0.25 + 9 + 1),
                        1e-6);
     assert_float_equal(gw[0], 10 + 0.2 * 1, 1e-6);
@@ -328,8 +335,7 @@ static void test_penalties(void **state)
     nn_loss_free(l2);
 
     memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
-    nn_loss *l1 = make_loss("[{type: mse}, {type: l1_penalty, weight: 0.5, include_bias: true},"
-                            " {type: l2_penalty, weight: 0.1}]", 0, WIDTH);
+    nn_loss *l1 = make_loss(penalty_specs[1], 0, WIDTH);
     assert_float_equal(nn_loss_add_penalties(l1, model),
                        0.5 * (1 + 2 + 0 + 0.5 + 3 + 1 + 2 + 4) + 0.1 * 15.25, 1e-5);
     assert_float_equal(gw[1], -0.5 + 0.2 * -2, 1e-6);
@@ -344,6 +350,18 @@ static void test_penalties(void **state)
     nn_model_free(model);
 }
 
+static void expect_config_error(const char *yaml, const char *expect)
+{
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_loss *loss = NULL;
+    assert_int_equal(nn_cfg_parse_value(yaml, "loss.yaml", &cfg, &err), NN_OK);
+    nn_status st = nn_loss_build(cfg, WIDTH, 1, 1, WIDTH, &loss, &err);
+    if (st != NN_ERR_CONFIG || !strstr(err.msg, expect))
+        fail_msg("'%s': status %d, message '%s'", yaml, st, err.msg);
+    nn_cfg_free(cfg);
+}
+
 static void test_config_errors(void **state)
 {
     (void)state;
@@ -355,8 +373,6 @@ static void test_config_errors(void **state)
         {"{type: mse, weight: -1}", "weight"},
         {"{type: mse, delta: 1}", "delta"},
         {"hubber", "did you mean 'huber'"},
-        {"nope", "valid: cross_entropy, nll, bce, bce_with_logits, mse, l1, huber, smooth_l1, "
-                 "kl_div, poisson_nll, gaussian_nll, l1_penalty, l2_penalty"},
         {"{type: cross_entropy, class_weights: [1, 2]}", "class_weights"},
         {"{type: nll, class_weights: [1, 2, -1, 1, 1]}", "class_weights must be >= 0"},
         {"{type: cross_entropy, class_weights: [1, 2, x, 1, 1]}", "expected a number, got 'x'"},
@@ -374,16 +390,41 @@ static void test_config_errors(void **state)
         {"[{type: mse}, {type: l1_penalty, weight: 0.1, include_biases: true}]",
          "did you mean 'include_bias'"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        nn_cfg *cfg = NULL;
-        nn_error err = {0};
-        nn_loss *loss = NULL;
-        assert_int_equal(nn_cfg_parse_value(cases[i].yaml, "loss.yaml", &cfg, &err), NN_OK);
-        nn_status st = nn_loss_build(cfg, WIDTH, 1, 1, WIDTH, &loss, &err);
-        if (st != NN_ERR_CONFIG || !strstr(err.msg, cases[i].expect))
-            fail_msg("'%s': status %d, message '%s'", cases[i].yaml, st, err.msg);
-        nn_cfg_free(cfg);
-    }
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_config_error(cases[i].yaml, cases[i].expect);
+    /* An unknown name lists every loss of the table, in its order. */
+    char valid[1024];
+    fixture_valid_list(nni_loss_catalogue, valid, sizeof valid);
+    expect_config_error("nope", valid);
+}
+
+/* Every loss of the table has a gradient check above (a new row without one fails here). */
+static void mark_checked(const nni_catalogue_row *row, void *ctx)
+{
+    int *unchecked = ctx;
+    const char *specs[64];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof with_labels / sizeof with_labels[0]; i++)
+        specs[n++] = with_labels[i];
+    for (size_t i = 0; i < sizeof with_values / sizeof with_values[0]; i++)
+        specs[n++] = with_values[i];
+    for (size_t i = 0; i < sizeof catalogue_cases / sizeof catalogue_cases[0]; i++)
+        specs[n++] = catalogue_cases[i].yaml;
+    for (size_t i = 0; i < sizeof penalty_specs / sizeof penalty_specs[0]; i++)
+        specs[n++] = penalty_specs[i];
+    for (size_t i = 0; i < n; i++)
+        if (fixture_mentions(specs[i], row->name))
+            return;
+    print_error("loss '%s' has no gradient check\n", row->name);
+    (*unchecked)++;
+}
+
+static void test_every_loss_checked(void **state)
+{
+    (void)state;
+    int unchecked = 0;
+    nni_loss_catalogue(mark_checked, &unchecked);
+    assert_int_equal(unchecked, 0);
 }
 
 int main(void)
@@ -395,6 +436,7 @@ int main(void)
         cmocka_unit_test(test_known_values_catalogue),
         cmocka_unit_test(test_penalties),
         cmocka_unit_test(test_config_errors),
+        cmocka_unit_test(test_every_loss_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/rng.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "nn/rng.h"
 
 /* Distinct values 0.01 apart in random order: a +-1e-3 probe never changes which element
  * of a window is the maximum. */
@@ -22,7 +22,7 @@ static float *spaced_input(int64_t n, uint64_t seed)
 {
     float *x = malloc((size_t)n * sizeof *x);
     int64_t *perm = malloc((size_t)n * sizeof *perm);
-    nn_rng_permutation(seed, NN_RNG_NOISE, 0, perm, n);
+    nni_rng_permutation(seed, NNI_RNG_NOISE, 0, perm, n);
     for (int64_t i = 0; i < n; i++)
         x[i] = 0.01f * (float)perm[i] - 0.005f * (float)n;
     free(perm);

@@ -8,32 +8,32 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "nn/rng.h"
+#include "core/rng.h"
 
 static void test_same_key_same_stream(void **state)
 {
     (void)state;
-    nn_rng a = nn_rng_stream(42, NN_RNG_DROPOUT, 3, 1234, 7);
-    nn_rng b = nn_rng_stream(42, NN_RNG_DROPOUT, 3, 1234, 7);
+    nni_rng a = nni_rng_stream(42, NNI_RNG_DROPOUT, 3, 1234, 7);
+    nni_rng b = nni_rng_stream(42, NNI_RNG_DROPOUT, 3, 1234, 7);
     for (int i = 0; i < 1000; i++)
-        assert_int_equal(nn_rng_u32(&a), nn_rng_u32(&b));
+        assert_int_equal(nni_rng_u32(&a), nni_rng_u32(&b));
 }
 
 static void test_keys_differ(void **state)
 {
     (void)state;
-    nn_rng base = nn_rng_stream(42, NN_RNG_DROPOUT, 3, 1234, 7);
-    nn_rng variants[5] = {
-        nn_rng_stream(43, NN_RNG_DROPOUT, 3, 1234, 7),
-        nn_rng_stream(42, NN_RNG_AUGMENT, 3, 1234, 7),
-        nn_rng_stream(42, NN_RNG_DROPOUT, 4, 1234, 7),
-        nn_rng_stream(42, NN_RNG_DROPOUT, 3, 1235, 7),
-        nn_rng_stream(42, NN_RNG_DROPOUT, 3, 1234, 8),
+    nni_rng base = nni_rng_stream(42, NNI_RNG_DROPOUT, 3, 1234, 7);
+    nni_rng variants[5] = {
+        nni_rng_stream(43, NNI_RNG_DROPOUT, 3, 1234, 7),
+        nni_rng_stream(42, NNI_RNG_AUGMENT, 3, 1234, 7),
+        nni_rng_stream(42, NNI_RNG_DROPOUT, 4, 1234, 7),
+        nni_rng_stream(42, NNI_RNG_DROPOUT, 3, 1235, 7),
+        nni_rng_stream(42, NNI_RNG_DROPOUT, 3, 1234, 8),
     };
-    uint32_t first = nn_rng_u32(&base);
-    uint32_t second = nn_rng_u32(&base);
+    uint32_t first = nni_rng_u32(&base);
+    uint32_t second = nni_rng_u32(&base);
     for (int v = 0; v < 5; v++) {
-        uint32_t a = nn_rng_u32(&variants[v]), b = nn_rng_u32(&variants[v]);
+        uint32_t a = nni_rng_u32(&variants[v]), b = nni_rng_u32(&variants[v]);
         assert_false(a == first && b == second);
     }
 }
@@ -43,25 +43,25 @@ static void test_known_answer(void **state)
     /* Philox4x32-10 known-answer vector from the Random123 distribution: counter and key
      * all zero give 6627e8d5 e169c58d bc57ac4c 9b00dbd8. */
     (void)state;
-    nn_rng rng = nn_rng_stream(0, 0, 0, 0, 0);
-    assert_int_equal(nn_rng_u32(&rng), 0x6627e8d5u);
-    assert_int_equal(nn_rng_u32(&rng), 0xe169c58du);
-    assert_int_equal(nn_rng_u32(&rng), 0xbc57ac4cu);
-    assert_int_equal(nn_rng_u32(&rng), 0x9b00dbd8u);
+    nni_rng rng = nni_rng_stream(0, 0, 0, 0, 0);
+    assert_int_equal(nni_rng_u32(&rng), 0x6627e8d5u);
+    assert_int_equal(nni_rng_u32(&rng), 0xe169c58du);
+    assert_int_equal(nni_rng_u32(&rng), 0xbc57ac4cu);
+    assert_int_equal(nni_rng_u32(&rng), 0x9b00dbd8u);
 }
 
 static void test_uniform_and_normal_moments(void **state)
 {
     (void)state;
-    nn_rng rng = nn_rng_stream(1, NN_RNG_NOISE, 0, 0, 0);
+    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     const int n = 200000;
     double su = 0, su2 = 0, sn = 0, sn2 = 0;
     for (int i = 0; i < n; i++) {
-        double u = nn_rng_uniform(&rng);
+        double u = nni_rng_uniform(&rng);
         assert_true(u >= 0 && u < 1);
         su += u;
         su2 += u * u;
-        double z = nn_rng_normal(&rng);
+        double z = nni_rng_normal(&rng);
         sn += z;
         sn2 += z * z;
     }
@@ -76,9 +76,9 @@ static void test_permutation(void **state)
     (void)state;
     enum { N = 1000 };
     int64_t p1[N], p2[N], p3[N];
-    nn_rng_permutation(5, NN_RNG_SHUFFLE, 0, p1, N);
-    nn_rng_permutation(5, NN_RNG_SHUFFLE, 0, p2, N);
-    nn_rng_permutation(5, NN_RNG_SHUFFLE, 1, p3, N);
+    nni_rng_permutation(5, NNI_RNG_SHUFFLE, 0, p1, N);
+    nni_rng_permutation(5, NNI_RNG_SHUFFLE, 0, p2, N);
+    nni_rng_permutation(5, NNI_RNG_SHUFFLE, 1, p3, N);
     int seen[N] = {0}, same_as_next_epoch = 0, fixed = 0;
     for (int i = 0; i < N; i++) {
         assert_int_equal(p1[i], p2[i]);

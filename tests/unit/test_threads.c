@@ -43,7 +43,7 @@ static float *copy_of(const float *x, int64_t n)
  * what the second leaves. */
 static step_result train_steps(const char *model_yaml, int64_t batch, int threads)
 {
-    nn_set_threads(threads);
+    nni_set_threads(threads);
     nn_model *model = fixture_model(model_yaml, batch, 7);
     assert_non_null(model);
     nn_optim *opt = make_optim("{type: sgd, lr: 0.01}", model);
@@ -131,7 +131,7 @@ static void test_tiny_batch(void **state)
 /* Three updates from the same gradients at `threads` threads; the parameters after them. */
 static float *optimizer_steps(const char *optim_yaml, int threads)
 {
-    nn_set_threads(threads);
+    nni_set_threads(threads);
     /* 40,811 parameters: enough for the update to be split. */
     nn_model *model = fixture_model("{input: [100], layers: [{type: dense, units: 401},"
                                     " {type: dense, units: 1}]}", 1, 7);

@@ -1,0 +1,148 @@
+/* nntrain train --help-catalogue: every name the config accepts, printed from the tables
+ * that define them (config/catalogue.h), so a new layer type, activation, loss, schedule or
+ * initializer shows up here by being added to its table. The keys of the config sections
+ * that are not catalogues (model, early stopping, checkpoints, search) follow as text.
+ *
+ * A catalogue row is "  <name> <key=default ...>: <what it computes>", the names of one
+ * section in one column; rows whose name is not a config name are written in brackets
+ * ("(any type)", "<activation>"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "config/catalogue.h"
+#include "data/augment.h"
+#include "layers/registry.h"
+#include "model/init_internal.h"
+#include "nn/data.h"
+#include "nn/optim.h"
+#include "train/loss_internal.h"
+#include "train/sched_internal.h"
+
+typedef void (*catalogue_fn)(nni_catalogue_emit emit, void *ctx);
+
+typedef struct row_printer {
+    FILE *out;
+    int name_width;
+} row_printer;
+
+static void measure_name(const nni_catalogue_row *row, void *ctx)
+{
+    int *width = ctx, len = (int)strlen(row->name);
+    if (len > *width)
+        *width = len;
+}
+
+static void print_row(const nni_catalogue_row *row, void *ctx)
+{
+    const row_printer *p = ctx;
+    if (row->params && row->params[0])
+        fprintf(p->out, "  %-*s %s: %s\n", p->name_width, row->name, row->params, row->help);
+    else
+        fprintf(p->out, "  %-*s %s\n", p->name_width, row->name, row->help);
+}
+
+static void print_catalogue_section(FILE *out, const char *title, catalogue_fn catalogue)
+{
+    row_printer p = {out, 0};
+    catalogue(measure_name, &p.name_width);
+    fprintf(out, "%s\n", title);
+    catalogue(print_row, &p);
+}
+
+static void print_line(const char *line, void *ctx)
+{
+    fprintf((FILE *)ctx, "  %s\n", line);
+}
+
+static void print_lines(FILE *out, const char *const *lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        print_line(lines[i], out);
+}
+
+/* The layer types, then the row that stands for every activation used as a layer. */
+static void layer_rows(nni_catalogue_emit emit, void *ctx)
+{
+    nni_layer_catalogue(emit, ctx);
+    nni_catalogue_row any = {"<activation>", "",
+                             "any activation below, as a layer of its own"};
+    emit(&any, ctx);
+}
+
+void nni_cli_print_catalogue(FILE *out)
+{
+    print_catalogue_section(out, "layer types (model.layers[].type):", layer_rows);
+    fprintf(out, "common layer keys: name, type, inputs, activation, trainable=true, "
+                 "init (weights; default model.init), bias_init=zeros\n");
+    fprintf(out, "\nmodel keys (model:):\n");
+    static const char *const model_lines[] = {
+        "input           [features] or [channels, height, width]",
+        "layers          list of layers; a layer without inputs: takes the previous one",
+        "                {repeat: N, layers: [...]}: N copies of a block (N in [1, 1000]); "
+        "copy k renames layer n to n_k, inputs: inside a copy name its own layers, "
+        "block_input names what enters the copy",
+        "mlp             [w1, w2, ...] or {units: [...], activation=relu, dropout=0, "
+        "batchnorm=false}: dense layers (instead of layers)",
+        "init            default weight initializer (glorot_uniform)",
+        "train_only_batchnorm=false  freeze every parameter except normalization layers'",
+    };
+    print_lines(out, model_lines, sizeof model_lines / sizeof model_lines[0]);
+    print_catalogue_section(out, "\nactivations (a layer's activation: or type:):",
+                            nni_activation_catalogue);
+    print_catalogue_section(out, "\nlosses (train.loss: NAME or {type: NAME, key: value, ...}; a "
+                                 "list of {type, weight} terms is a weighted sum; each is a "
+                                 "mean over the global batch):",
+                            nni_loss_catalogue);
+    fprintf(out, "\noptimizers (train.optimizer: NAME or {type: NAME, key: value, ...}; keys "
+                 "with their defaults; weight_decay is L2 added to the gradient, l1 adds "
+                 "l1 sign(w), decay_exempt_bias_and_norm spares biases and normalization "
+                 "parameters):\n");
+    nn_optim_list(print_line, out);
+    print_catalogue_section(out, "\nschedules (train.schedule: NAME or {type: NAME, key: value, "
+                                 "...}; keys with their defaults; epochs count from 0):",
+                            nni_sched_catalogue);
+    print_catalogue_section(out, "\ninitializers (model.init, a layer's init: or bias_init: NAME "
+                                 "or {type: NAME, key: value}):",
+                            nni_init_catalogue);
+    fprintf(out, "\naugmentation (train.augment, training batches only):\n");
+    nni_augment_list(print_line, out);
+    fprintf(out, "\nearly stopping (train.early_stopping):\n");
+    static const char *const early_lines[] = {
+        "monitor=val_loss  loss, accuracy, val_loss or val_accuracy",
+        "mode=min|max      max unless the monitor's name has 'loss'",
+        "patience=5        stop after this many epochs without improvement (0: the first)",
+        "min_delta=0       smaller changes do not count as improvement",
+        "restore_best=false  end with the best epoch's weights (also in last.h5)",
+    };
+    print_lines(out, early_lines, sizeof early_lines / sizeof early_lines[0]);
+    fprintf(out, "\ncheckpoints (train.checkpoint; files in the run directory):\n");
+    static const char *const ckpt_lines[] = {
+        "every=1           write last.h5 every N epochs (0: never) and at the end",
+        "keep=3            keep epoch-NNN.h5 of the last N checkpointed epochs",
+        "every_steps=0     also write last.h5 every N steps inside an epoch",
+        "best=true         write best.h5 when the monitored metric improves",
+        "monitor, mode     the early stopping monitor, else val_loss (loss without "
+        "validation); mode as for early stopping",
+    };
+    print_lines(out, ckpt_lines, sizeof ckpt_lines / sizeof ckpt_lines[0]);
+    fprintf(out, "\nother train keys: epochs=10, batch_size=32 (global, split across ranks), "
+                 "accumulate=1 (micro-batches per step), clip: {norm, value} (0: off), "
+                 "lr_scaling=none|linear (linear scales every lr by batch_size / "
+                 "lr_reference_batch), lr_reference_batch=256, threads (per rank), "
+                 "bucket_mb=auto (a quarter of the model, at most 4), allreduce=auto (node shared "
+                 "memory when the ranks share a node) or mpi, overlap=true, "
+                 "watchdog_seconds=300, resume=never|auto, log_grad_norms=false\n");
+    fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
+    static const char *const search_lines[] = {
+        "method=grid       grid (every combination), random (trials: N, seed), halving "
+        "(min_epochs=1, eta=3, max_epochs=train.epochs; over the grid, or trials: N draws)",
+        "metric=val_loss   val_loss or val_accuracy, or {name, goal: maximize|minimize}",
+        "parameters        config key -> {values: [...]} or [...] (categorical), "
+        "{distribution: uniform|log_uniform|int_uniform, min, max}, "
+        "{distribution: normal, mu, sigma}",
+        "ranks_per_trial=1, coordinator_trains=true, dir=searches/<name>, "
+        "max_restarts=3 (times a trial may be running when the job dies)",
+    };
+    print_lines(out, search_lines, sizeof search_lines / sizeof search_lines[0]);
+}

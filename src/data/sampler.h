@@ -1,0 +1,39 @@
+/* Which rows make each global batch, on every rank (src/data/sampler.c). */
+#ifndef NNI_DATA_SAMPLER_H
+#define NNI_DATA_SAMPLER_H
+
+#include <stdint.h>
+
+#include "nn/error.h"
+
+/* Batch sampling. `global`: every rank draws the same permutation of the whole training set
+ * per epoch, global batch b is perm[bB, (b+1)B) and each rank takes its contiguous share, so
+ * the trained model does not depend on the number of ranks. `shard`: each rank holds only
+ * its own contiguous part of the file and shuffles it alone (for data larger than one node's
+ * memory); every rank contributes its share of each global batch, cycling its shard. */
+typedef enum nni_sampling { NNI_SAMPLING_GLOBAL, NNI_SAMPLING_SHARD } nni_sampling;
+
+typedef struct nni_sampler {
+    nni_sampling mode;
+    const int64_t *rows;     /* candidate rows (indices into the local dataset) */
+    int64_t n_rows;          /* local candidates (all of them in global mode) */
+    int64_t n_total;         /* rows over all ranks */
+    int64_t global_batch;
+    int64_t batches;         /* per epoch */
+    int rank, size;
+    uint64_t seed;
+    int64_t *perm;           /* n_rows */
+} nni_sampler;
+
+/* n_total: rows over all ranks (== n_rows in global mode). */
+nn_status nni_sampler_init(nni_sampler *s, nni_sampling mode, const int64_t *rows, int64_t n_rows,
+                           int64_t n_total, int64_t global_batch, int rank, int size,
+                           uint64_t seed, nn_error *err);
+void nni_sampler_free(nni_sampler *s);
+void nni_sampler_epoch(nni_sampler *s, int epoch);
+/* This rank's rows of global batch b into local_rows (capacity: ceil(B / size)); returns
+ * their count; *global_rows = rows of the whole global batch. */
+int64_t nni_sampler_batch(const nni_sampler *s, int64_t b, int64_t *local_rows,
+                          int64_t *global_rows);
+
+#endif
