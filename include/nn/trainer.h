@@ -8,7 +8,7 @@
 #include <stdio.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/data.h"
 #include "nn/error.h"
 #include "nn/loss.h"

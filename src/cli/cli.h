@@ -5,7 +5,7 @@
 #include <signal.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/error.h"
 
 /* Loads argv's config file and applies every `--set k=v` (also `--set=k=v`) and, on world

@@ -7,7 +7,7 @@
 #include <stdio.h>
 
 #include "nn/data.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"

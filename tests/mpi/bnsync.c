@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/rng.h"
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
 {
     nn_comm world;
     nn_error err = {0};
-    if (nn_dist_init(&argc, &argv, &world, &err)) {
+    if (nn_parallel_init(&argc, &argv, &world, &err)) {
         fprintf(stderr, "bnsync: %s\n", err.msg);
         return 2;
     }
@@ -148,6 +148,6 @@ int main(int argc, char **argv)
     }
     if (world.rank == 0)
         printf("%s\n", failed ? "FAIL" : "ok");
-    nn_dist_finalize();
+    nn_parallel_finalize();
     return failed;
 }

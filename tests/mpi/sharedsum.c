@@ -1,4 +1,4 @@
-/* Gradient sums through node shared memory (src/dist/shared_sum.c), on real ranks: every
+/* Gradient sums through node shared memory (src/parallel/shared_sum.c), on real ranks: every
  * bucket's slices summed into every buffer, and owned ranges, where each rank's gradients
  * stay in its private memory and it sums only its own range. Values are small integers, so
  * every sum is exact and the expected totals are known. Checks, over several steps: with
@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dist/shared_sum.h"
-#include "nn/dist.h"
+#include "parallel/shared_sum.h"
+#include "nn/parallel.h"
 
 enum { FLOATS = 1003, COMMON_FROM = 1000, STEPS = 3 };
 
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
 {
     nn_comm comm;
     nn_error err = {0};
-    if (nn_dist_init(&argc, &argv, &comm, &err)) {
+    if (nn_parallel_init(&argc, &argv, &comm, &err)) {
         fprintf(stderr, "sharedsum: %s\n", err.msg);
         return 2;
     }
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 
     nn_comm_max_int(&comm, &failures);
     nn_shared_sum_free(sum);
-    nn_dist_finalize();
+    nn_parallel_finalize();
     if (rank == 0)
         printf("sharedsum: %d ranks: %s\n", size, failures ? "FAILED" : "sums agree");
     return failures ? 1 : 0;

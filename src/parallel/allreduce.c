@@ -1,4 +1,4 @@
-/* Bucketed, overlapped gradient allreduce (see include/nn/dist.h): through the node's
+/* Bucketed, overlapped gradient allreduce (see include/nn/parallel.h): through the node's
  * shared memory when the group's ranks share a node (shared_sum.c), else MPI_Iallreduce. */
 #include <stdint.h>
 #include <stdio.h>
@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/model.h"
-#include "dist_internal.h"
+#include "watchdog.h"
 #include "shared_sum.h"
 #include "shared_update.h"
 

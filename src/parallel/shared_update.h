@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 typedef struct nn_shared_update nn_shared_update;
 

@@ -1,4 +1,4 @@
-/* The hang watchdog (see include/nn/dist.h). Each rank tells rank 0 which step it has
+/* The hang watchdog (see include/nn/parallel.h). Each rank tells rank 0 which step it has
  * reached with a tiny nonblocking message before the step's collective; when a wait exceeds
  * the timeout, rank 0 lists the ranks whose latest notice is behind its own step, and every
  * rank that times out aborts the job rather than waiting until the allocation ends. */
@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "core/clock.h"
-#include "dist_internal.h"
+#include "watchdog.h"
 
 #define NOTICE_TAG 7301
 #define NOTICE_AFTER_SECONDS 1.0

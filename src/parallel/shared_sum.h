@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 typedef struct nn_shared_sum nn_shared_sum;
 

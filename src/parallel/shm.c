@@ -16,7 +16,7 @@
 #include <immintrin.h>
 #endif
 
-#include "dist_internal.h"
+#include "watchdog.h"
 
 /* Rank 0 creates the object and maps it; the others open the name rank 0 sends. Returns 0
  * or an errno value. */

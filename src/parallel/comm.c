@@ -1,14 +1,14 @@
-/* Communicators and collectives (see include/nn/dist.h). Sums over large buffers are cut
+/* Communicators and collectives (see include/nn/parallel.h). Sums over large buffers are cut
  * into pieces of at most 16 MiB: Open MPI's allreduce bandwidth drops sharply above that. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_PIECE_FLOATS ((int64_t)4 << 20)
 
-nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
+nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
 {
     int initialized = 0;
     MPI_Initialized(&initialized);
@@ -33,7 +33,7 @@ nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
     return NN_OK;
 }
 
-void nn_dist_finalize(void)
+void nn_parallel_finalize(void)
 {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -41,7 +41,7 @@ void nn_dist_finalize(void)
         MPI_Finalize();
 }
 
-void nn_dist_abort(int code)
+void nn_parallel_abort(int code)
 {
     MPI_Abort(MPI_COMM_WORLD, code);
 }

@@ -1,5 +1,5 @@
 /* Memory shared by the ranks of a group that sits on one node, and the flags through which
- * they wait for one another in it (src/dist only). */
+ * they wait for one another in it (src/parallel only). */
 #ifndef NN_SHM_H
 #define NN_SHM_H
 
@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 #define NN_SHM_CACHE_LINE 64
 #define NN_SHM_PAGE 4096

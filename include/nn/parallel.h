@@ -1,8 +1,8 @@
-/* Distribution over MPI ranks: the communicator of a training group (the world, or a
+/* Data parallelism over MPI ranks: the communicator of a training group (the world, or a
  * sub-communicator per search trial) and the collective operations the trainer needs.
  * A group of one rank takes the same code path with the collectives reduced to no-ops. */
-#ifndef NN_DIST_H
-#define NN_DIST_H
+#ifndef NN_PARALLEL_H
+#define NN_PARALLEL_H
 
 #include <mpi.h>
 #include <stddef.h>
@@ -17,10 +17,10 @@ typedef struct nn_comm {
 } nn_comm;
 
 /* MPI_Init (singleton init when started without a launcher) and the world group. */
-nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err);
-void nn_dist_finalize(void);
+nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err);
+void nn_parallel_finalize(void);
 /* Ends every rank of the job promptly with the given exit code. */
-void nn_dist_abort(int code);
+void nn_parallel_abort(int code);
 
 /* Split `parent` into groups of `group_size` consecutive ranks. */
 nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error *err);

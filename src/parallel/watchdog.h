@@ -1,8 +1,8 @@
-/* What the gradient sums share with the watchdog (src/dist only). */
-#ifndef NN_DIST_INTERNAL_H
-#define NN_DIST_INTERNAL_H
+/* What the gradient sums share with the watchdog (src/parallel only). */
+#ifndef NN_PARALLEL_WATCHDOG_H
+#define NN_PARALLEL_WATCHDOG_H
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 /* train.watchdog_seconds: how long a wait may take. */
 double nn_watchdog_timeout(void);
