@@ -1,7 +1,7 @@
 /* Communicators and collectives (see include/nn/parallel.h). Sums over large buffers are cut
  * into pieces of at most 16 MiB: Open MPI's allreduce bandwidth drops sharply above that. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
-#include "nn/parallel.h"
+#include "parallel/watchdog.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +25,7 @@ nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *er
     /* Errors in collectives come back as codes so a failing rank can report and abort. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     memset(world, 0, sizeof *world);
-    world->comm = MPI_COMM_WORLD;
+    nn_comm_set_mpi(world, MPI_COMM_WORLD);
     MPI_Comm_rank(MPI_COMM_WORLD, &world->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world->size);
     world->world_rank = world->rank;
@@ -49,10 +49,12 @@ void nn_parallel_abort(int code)
 nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (MPI_Comm_split(parent->comm, color, parent->rank, &out->comm) != MPI_SUCCESS)
+    MPI_Comm group;
+    if (MPI_Comm_split(nn_comm_mpi(parent), color, parent->rank, &group) != MPI_SUCCESS)
         return nn_fail(err, NN_ERR_OTHER, "MPI_Comm_split failed");
-    MPI_Comm_rank(out->comm, &out->rank);
-    MPI_Comm_size(out->comm, &out->size);
+    nn_comm_set_mpi(out, group);
+    MPI_Comm_rank(group, &out->rank);
+    MPI_Comm_size(group, &out->size);
     out->world_rank = parent->world_rank;
     out->world_size = parent->world_size;
     return NN_OK;
@@ -60,8 +62,11 @@ nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error
 
 void nn_comm_free(nn_comm *comm)
 {
-    if (comm->comm != MPI_COMM_WORLD && comm->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&comm->comm);
+    MPI_Comm group = nn_comm_mpi(comm);
+    if (group != MPI_COMM_WORLD && group != MPI_COMM_NULL) {
+        MPI_Comm_free(&group);
+        nn_comm_set_mpi(comm, group);
+    }
 }
 
 /* Every collective is nonblocking plus nn_comm_wait, so the watchdog covers them all. */
@@ -73,8 +78,8 @@ void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
     for (int64_t done = 0; done < count; done += MAX_PIECE_FLOATS) {
         int64_t piece = count - done < MAX_PIECE_FLOATS ? count - done : MAX_PIECE_FLOATS;
         MPI_Request request;
-        MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM, comm->comm,
-                       &request);
+        MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM,
+                       nn_comm_mpi(comm), &request);
         nn_comm_wait(comm, 1, &request, "allreduce");
     }
 }
@@ -84,7 +89,8 @@ void nn_comm_sum_doubles(const nn_comm *comm, double *data, int64_t count)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, comm->comm, &request);
+    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, nn_comm_mpi(comm),
+                   &request);
     nn_comm_wait(comm, 1, &request, "allreduce");
 }
 
@@ -93,7 +99,7 @@ void nn_comm_max_int(const nn_comm *comm, int *value)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, comm->comm, &request);
+    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, nn_comm_mpi(comm), &request);
     nn_comm_wait(comm, 1, &request, "allreduce");
 }
 
@@ -102,7 +108,7 @@ void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, comm->comm, &request);
+    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, nn_comm_mpi(comm), &request);
     nn_comm_wait(comm, 1, &request, "broadcast");
 }
 
@@ -111,7 +117,7 @@ void nn_comm_barrier(const nn_comm *comm)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibarrier(comm->comm, &request);
+    MPI_Ibarrier(nn_comm_mpi(comm), &request);
     nn_comm_wait(comm, 1, &request, "barrier");
 }
 

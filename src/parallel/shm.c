@@ -60,7 +60,7 @@ void *nn_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
 {
     MPI_Comm node;
     int node_size = 0;
-    MPI_Comm_split_type(comm->comm, MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_split_type(nn_comm_mpi(comm), MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &node_size);
     MPI_Comm_free(&node);
     /* Every rank sees the same answer: its node holds the whole group or it does not. */

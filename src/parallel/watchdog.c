@@ -1,4 +1,4 @@
-/* The hang watchdog (see include/nn/parallel.h). Each rank tells rank 0 which step it has
+/* The hang watchdog (see watchdog.h). Each rank tells rank 0 which step it has
  * reached with a tiny nonblocking message before the step's collective; when a wait exceeds
  * the timeout, rank 0 lists the ranks whose latest notice is behind its own step, and every
  * rank that times out aborts the job rather than waiting until the allocation ends. */
@@ -62,11 +62,11 @@ static void drain_notices(const nn_comm *comm, int64_t *waiting_in)
     for (;;) {
         int pending = 0;
         MPI_Status status;
-        MPI_Iprobe(MPI_ANY_SOURCE, NOTICE_TAG, comm->comm, &pending, &status);
+        MPI_Iprobe(MPI_ANY_SOURCE, NOTICE_TAG, nn_comm_mpi(comm), &pending, &status);
         if (!pending)
             break;
         int64_t entered;
-        MPI_Recv(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, comm->comm,
+        MPI_Recv(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, nn_comm_mpi(comm),
                  MPI_STATUS_IGNORE);
         if (waiting_in && entered > waiting_in[status.MPI_SOURCE])
             waiting_in[status.MPI_SOURCE] = entered;
@@ -80,7 +80,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
 {
     if (count == 0)
         return;
-    int64_t *entered = count_of(comm->comm);
+    int64_t *entered = count_of(nn_comm_mpi(comm));
     int64_t mine = ++*entered;
     double start = nn_clock_seconds();
     int noticed = 0;
@@ -98,7 +98,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
             if (comm->rank != 0 && !noticed) {
                 MPI_Request request;
                 notice = mine;
-                MPI_Isend(&notice, 1, MPI_INT64_T, 0, NOTICE_TAG, comm->comm, &request);
+                MPI_Isend(&notice, 1, MPI_INT64_T, 0, NOTICE_TAG, nn_comm_mpi(comm), &request);
                 MPI_Request_free(&request);
                 noticed = 1;
             } else if (comm->rank == 0) {

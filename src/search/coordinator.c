@@ -31,6 +31,7 @@
 #include "core/files.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
+#include "parallel/parallel_internal.h"
 #include "search/search_internal.h"
 
 #define TAG_REPORT 7401
@@ -473,7 +474,7 @@ static void group_broadcast(const nn_comm *group, assignment *a)
     if (group->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, group->comm, &request);
+    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, nn_comm_mpi(group), &request);
     wait_idle(&request);
 }
 
@@ -703,7 +704,7 @@ static nn_status agree(const nn_comm *world, nn_status st, nn_error *err)
     }
     if (world->size > 1) {
         MPI_Request request;
-        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, world->comm, &request);
+        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, nn_comm_mpi(world), &request);
         wait_idle(&request);
     }
     if (world->rank != 0 && shared.status)
@@ -739,7 +740,7 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     if (!st)
         st = nn_comm_split(world, w.group_index, &w.group, err);
     MPI_Comm control = MPI_COMM_NULL;
-    if (!st && MPI_Comm_dup(world->comm, &control) != MPI_SUCCESS)
+    if (!st && MPI_Comm_dup(nn_comm_mpi(world), &control) != MPI_SUCCESS)
         st = nn_fail(err, NN_ERR_OTHER, "MPI_Comm_dup failed");
     if (!st) {
         co.control = control;

@@ -14,6 +14,7 @@
 #include "core/threads.h"
 #include "model/model_internal.h"
 #include "nn/rng.h"
+#include "parallel/parallel_internal.h"
 #include "train/train_internal.h"
 
 
@@ -231,7 +232,7 @@ static void describe_layout(const trainer *t, char *out, size_t size)
     mine[NAME - 1] = '\0';
     int n = t->comm->size;
     char *all = t->comm->rank == 0 ? calloc((size_t)n, NAME) : NULL;
-    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, t->comm->comm);
+    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, nn_comm_mpi(t->comm));
     out[0] = '\0';
     if (!all)
         return;
@@ -261,7 +262,7 @@ static int choose_threads(const trainer *t, int64_t requested)
         cpus = CPU_COUNT(&set);
     MPI_Comm node;
     int ranks_on_node = 1;
-    if (MPI_Comm_split_type(t->comm->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+    if (MPI_Comm_split_type(nn_comm_mpi(t->comm), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
         MPI_SUCCESS) {
         MPI_Comm_size(node, &ranks_on_node);
         MPI_Comm_free(&node);

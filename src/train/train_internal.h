@@ -8,6 +8,7 @@
 
 #include "nn/data.h"
 #include "nn/parallel.h"
+#include "parallel/grad_sync.h"
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"

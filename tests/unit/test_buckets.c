@@ -9,7 +9,7 @@
 
 #include "model/model_internal.h"
 #include "model_fixture.h"
-#include "nn/parallel.h"
+#include "parallel/grad_sync.h"
 
 static const char mlp[] = "{input: [784], layers: [{name: fc1, type: dense, units: 256},"
                           " {name: fc2, type: dense, units: 128},"

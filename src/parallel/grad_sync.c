@@ -1,4 +1,4 @@
-/* Bucketed, overlapped gradient allreduce (see include/nn/parallel.h): through the node's
+/* Bucketed, overlapped gradient allreduce (see grad_sync.h): through the node's
  * shared memory when the group's ranks share a node (shared_sum.c), else MPI_Iallreduce. */
 #include <stdint.h>
 #include <stdio.h>
@@ -6,8 +6,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "nn/parallel.h"
-#include "nn/model.h"
+#include "grad_sync.h"
 #include "watchdog.h"
 #include "shared_sum.h"
 #include "shared_update.h"
@@ -315,7 +314,7 @@ static void start_next_bucket(nn_grad_sync *sync)
 {
     const bucket *b = &sync->buckets[sync->next];
     MPI_Iallreduce(MPI_IN_PLACE, sync->model->grad_data + b->start, (int)(b->end - b->start),
-                   MPI_FLOAT, MPI_SUM, sync->comm->comm, &sync->requests[sync->next]);
+                   MPI_FLOAT, MPI_SUM, nn_comm_mpi(sync->comm), &sync->requests[sync->next]);
     sync->next++;
 }
 

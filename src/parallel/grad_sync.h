@@ -1,0 +1,88 @@
+/* Gradient summation in buckets, overlapped with backward.
+ *
+ * The gradient buffer is cut into buckets of whole layers of about `bucket_bytes` each
+ * (0: a quarter of the model, at most 4 MiB; a layer larger than the size is a bucket of its
+ * own, cut at 16 MiB), from its end (the output layers, whose gradients backward produces
+ * first) to its start. As soon as backward has finished every layer of a bucket, that
+ * bucket's sum starts, so communication runs while earlier layers are still computing.
+ * Bucket boundaries do not depend on the overlap switch, so results with overlap on and off
+ * are identical. */
+#ifndef NN_PARALLEL_GRAD_SYNC_H
+#define NN_PARALLEL_GRAD_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/model.h"
+#include "nn/parallel.h"
+
+typedef struct nn_grad_sync nn_grad_sync;
+
+/* How the buckets are summed: through shared memory when the group's ranks share a node
+ * (else MPI_Iallreduce), or always with MPI_Iallreduce. */
+typedef enum nn_grad_transport {
+    NN_GRAD_TRANSPORT_AUTO,
+    NN_GRAD_TRANSPORT_MPI,
+} nn_grad_transport;
+
+typedef struct nn_grad_sync_stats {
+    double wait_seconds;  /* time spent in the final wait, summing what was left (and,
+                           * with a shared optimizer update, exchanging the ranges) */
+    int64_t steps;
+} nn_grad_sync_stats;
+
+/* With node shared memory, model->grad_data points into the shared mapping until
+ * nn_grad_sync_free, which copies the gradients back to the model's own buffer (or until
+ * nn_grad_sync_sum_own_range_only, which gives the model its own buffer back at once). */
+nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+                              int overlap, nn_grad_transport transport, double timeout_seconds,
+                              nn_grad_sync **out, nn_error *err);
+void nn_grad_sync_free(nn_grad_sync *sync);
+/* What sums the buckets, for the start-up message: "node shared memory" or
+ * "MPI_Iallreduce (<why not shared memory>)". */
+const char *nn_grad_sync_transport(const nn_grad_sync *sync);
+int nn_grad_sync_bucket_count(const nn_grad_sync *sync);
+/* Bucket b covers gradient offsets [*start, *end); bucket 0 is the last of the buffer. */
+void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end);
+/* Before backward. */
+void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step);
+/* Backward's hook, called after every layer (in backward order). */
+void nn_grad_sync_layer_done(void *sync, const nn_layer *layer);
+/* Starts what is left and waits for every bucket. NN_ERR_OTHER if the watchdog fired
+ * (the job is aborted before this returns in that case). */
+nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err);
+nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
+
+/* ---- The optimizer update, shared by the ranks of a node -----------------------------
+ * With node shared memory, the optimizer's `slots` buffers (each parallel to the parameters)
+ * can live in the mapping too, and each rank then updates only its own range of the
+ * parameters and slots: the update, which every rank would otherwise repeat in full, costs
+ * each 1/size of it, and the ranks exchange their updated ranges. The slots in the mapping
+ * start as slot_data[k] (the same on every rank); `whole_tensors`: ranges hold whole tensors
+ * (updates that read tensor norms). The optimizer is to use nn_grad_sync_update_slot(k) for
+ * its slots. Without node shared memory nothing changes and the range is every parameter. */
+nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
+                                    int whole_tensors, nn_error *err);
+/* Collective, after nn_grad_sync_share_update, for a caller that reads the summed gradients
+ * only in its own update range (no clipping, no gradient norms): with a shared update, each
+ * rank then sums only its range, and nothing but the per-step scalars after the gradients
+ * (nn_grad_sync_summed_tail) is summed for every rank. Otherwise nothing changes. */
+nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err);
+/* The summed NN_GRAD_TAIL scalars after the gradients, after nn_grad_sync_finish. */
+const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync);
+/* After a finished step that no rank goes past (a failure every rank reports): makes every
+ * summed gradient readable in model->grad_data, whatever nn_grad_sync_sum_own_range_only
+ * left out. Every rank calls it. */
+void nn_grad_sync_gather(nn_grad_sync *sync);
+/* For the start-up message: how the update is split, or why it is not. */
+void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size);
+/* Slot k in the mapping, or NULL when the update is not shared. */
+float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k);
+/* Around the optimizer step, on every rank of the group, right after nn_grad_sync_finish:
+ * begin gives this rank's range of parameter offsets (every parameter when the update is
+ * not shared); end hands the range to the other ranks and takes theirs into
+ * model->param_data, which every rank keeps whole. */
+void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end);
+void nn_grad_sync_update_end(nn_grad_sync *sync);
+
+#endif
