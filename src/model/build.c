@@ -379,7 +379,7 @@ static nn_status plan_memory(nn_model *model, const int *needs_grad, nn_error *e
     model->arena = nn_alloc_floats(arena);
     model->workspace = nn_alloc_floats(workspace ? workspace : 1);
     model->param_data = nn_alloc_floats(trained ? trained : 1);
-    model->grad_data = nn_alloc_floats(trained + NN_GRAD_TAIL);
+    model->grad_data = model->own_grad_data = nn_alloc_floats(trained + NN_GRAD_ROOM);
     model->state_data = nn_alloc_floats(state ? state : 1);
     if (!model->arena || !model->workspace || !model->param_data || !model->grad_data ||
         !model->state_data)
@@ -518,7 +518,7 @@ void nn_model_free(nn_model *model)
     free(model->arena);
     free(model->workspace);
     free(model->param_data);
-    free(model->grad_data);
+    free(model->own_grad_data);
     free(model->state_data);
     for (int i = 0; i < model->n_owned_cfgs; i++)
         nn_cfg_free(model->owned_cfgs[i]);

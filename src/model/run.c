@@ -135,21 +135,26 @@ void nn_model_forward(nn_model *model, const nn_pass *pass)
             model->layers[i]->ops->forward(model->layers[i], pass);
 }
 
-void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
-                              void *ctx)
+void nn_model_backward_layer(nn_model *model, int i, const nn_pass *pass)
 {
-    for (int i = model->n_layers - 1; i > 0; i--) {
-        nn_layer *layer = model->layers[i];
-        if (layer->dout && !layer->fused)
-            layer->ops->backward(layer, pass);
-        if (after_layer)
-            after_layer(ctx, layer);
-    }
+    nn_layer *layer = model->layers[i];
+    if (layer->dout && !layer->fused)
+        layer->ops->backward(layer, pass);
 }
 
 void nn_model_backward(nn_model *model, const nn_pass *pass)
 {
-    nn_model_backward_hooked(model, pass, NULL, NULL);
+    for (int i = model->n_layers - 1; i > 0; i--)
+        nn_model_backward_layer(model, i, pass);
+}
+
+void nn_model_use_grads(nn_model *model, float *memory)
+{
+    float *target = memory ? memory : model->own_grad_data;
+    if (target != model->grad_data)
+        memcpy(target, model->grad_data,
+               (size_t)(model->n_param_floats + NN_GRAD_ROOM) * sizeof(float));
+    model->grad_data = target;
 }
 
 int64_t nn_model_flops_per_sample(const nn_model *model)

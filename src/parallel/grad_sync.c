@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "grad_sync.h"
+#include "model/model_internal.h"
 #include "watchdog.h"
 #include "shared_sum.h"
 #include "shared_update.h"
@@ -25,7 +26,10 @@ typedef struct bucket {
 
 struct nn_grad_sync {
     const nn_comm *comm;
-    nn_model *model;
+    const nn_model *model; /* its parameter table: where each layer's gradients are */
+    float *own_grads;      /* the model's own gradient buffer */
+    float *grads;          /* where backward writes this rank's gradients and step scalars:
+                            * own_grads, or this rank's buffer in the node's mapping */
     int overlap;
     int n_buckets;
     bucket *buckets;      /* buckets[0] covers the end of the buffer */
@@ -34,7 +38,6 @@ struct nn_grad_sync {
     int64_t ready_from;   /* gradients at offsets >= ready_from are final */
     int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
     nn_shared_sum *shared; /* NULL: MPI_Iallreduce */
-    float *own_grads;     /* the model's gradient buffer while it uses the shared one */
     nn_shared_update *update; /* NULL: every rank updates every parameter */
     char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
@@ -95,8 +98,8 @@ static int plan_buckets(const int64_t *starts, int n_starts, int64_t total, int6
     return count;
 }
 
-/* Shared memory when asked for (auto) and the ranks share a node; the model's gradients
- * then live in the shared mapping. */
+/* Shared memory when asked for (auto) and the ranks share a node; backward then writes the
+ * gradients into this rank's buffer in the mapping. */
 static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_transport transport,
                                   nn_error *err)
 {
@@ -119,15 +122,12 @@ static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_tra
         snprintf(sync->transport, sizeof sync->transport, "MPI_Iallreduce (%s)", why);
         return NN_OK;
     }
-    float *shared = nn_shared_sum_buffer(sync->shared);
-    memcpy(shared, sync->model->grad_data, (size_t)total * sizeof(float));
-    sync->own_grads = sync->model->grad_data;
-    sync->model->grad_data = shared;
+    sync->grads = nn_shared_sum_buffer(sync->shared);
     snprintf(sync->transport, sizeof sync->transport, "node shared memory");
     return NN_OK;
 }
 
-nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+nn_status nn_grad_sync_create(const nn_comm *comm, const nn_model *model, int64_t bucket_bytes,
                               int overlap, nn_grad_transport transport, double timeout_seconds,
                               nn_grad_sync **out, nn_error *err)
 {
@@ -137,10 +137,11 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     sync->comm = comm;
     sync->model = model;
+    sync->own_grads = sync->grads = model->grad_data;
     sync->overlap = overlap;
     nn_watchdog_configure(timeout_seconds);
     /* The per-step scalars after the gradients ride in the last bucket. */
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     if (bucket_bytes <= 0) {
         bucket_bytes = total * (int64_t)sizeof(float) / AUTO_BUCKETS_PER_MODEL;
         if (bucket_bytes > AUTO_MAX_BUCKET_BYTES)
@@ -211,7 +212,7 @@ nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const 
     snprintf(sync->update_why, sizeof sync->update_why, "not asked for");
     if (!sync->shared)
         return NN_OK;
-    nn_model *model = sync->model;
+    const nn_model *model = sync->model;
     const int64_t floats = model->n_param_floats;
     int n_cuts = 0;
     int64_t *cuts = whole_tensors ? tensor_starts(model, &n_cuts) : NULL;
@@ -241,18 +242,14 @@ nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err)
                                             sync->own_grads, err);
     if (st)
         return st;
-    /* The model's gradients go back to its own memory; the buffers only carry copies. */
-    memcpy(sync->own_grads, sync->model->grad_data,
-           (size_t)(sync->model->n_param_floats + NN_GRAD_TAIL) * sizeof(float));
-    sync->model->grad_data = sync->own_grads;
-    sync->own_grads = NULL;
+    /* Backward writes into the model's own memory; the buffers only carry copies. */
+    sync->grads = sync->own_grads;
     return NN_OK;
 }
 
-const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync)
+float *nn_grad_sync_gradients(const nn_grad_sync *sync)
 {
-    const float *common = sync->shared ? nn_shared_sum_common(sync->shared) : NULL;
-    return common ? common : sync->model->grad_data + sync->model->n_param_floats;
+    return sync->grads;
 }
 
 void nn_grad_sync_gather(nn_grad_sync *sync)
@@ -298,11 +295,6 @@ void nn_grad_sync_free(nn_grad_sync *sync)
     if (!sync)
         return;
     nn_shared_update_free(sync->update);
-    if (sync->own_grads) {
-        const int64_t total = sync->model->n_param_floats + NN_GRAD_TAIL;
-        memcpy(sync->own_grads, sync->model->grad_data, (size_t)total * sizeof(float));
-        sync->model->grad_data = sync->own_grads;
-    }
     nn_shared_sum_free(sync->shared);
     free(sync->buckets);
     free(sync->requests);
@@ -313,13 +305,16 @@ void nn_grad_sync_free(nn_grad_sync *sync)
 static void start_next_bucket(nn_grad_sync *sync)
 {
     const bucket *b = &sync->buckets[sync->next];
-    MPI_Iallreduce(MPI_IN_PLACE, sync->model->grad_data + b->start, (int)(b->end - b->start),
+    MPI_Iallreduce(MPI_IN_PLACE, sync->grads + b->start, (int)(b->end - b->start),
                    MPI_FLOAT, MPI_SUM, nn_comm_mpi(sync->comm), &sync->requests[sync->next]);
     sync->next++;
 }
 
-void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step)
+void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine, int epoch,
+                        int64_t step)
 {
+    /* Before any bucket starts: a bucket being summed must not change. */
+    memcpy(sync->grads + sync->model->n_param_floats, mine, sizeof *mine);
     sync->next = 0;
     sync->ready_from = sync->model->n_param_floats;
     sync->epoch = epoch;
@@ -340,9 +335,8 @@ static void start_ready_buckets(nn_grad_sync *sync)
     }
 }
 
-void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
+void nn_grad_sync_layer_done(nn_grad_sync *sync, const nn_layer *layer)
 {
-    nn_grad_sync *sync = opaque;
     if (sync->comm->size == 1 || !sync->overlap)
         return;
     int64_t start = sync->layer_start[layer->id];
@@ -356,23 +350,26 @@ void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
     }
 }
 
-nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
+nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_step_scalars *summed, nn_error *err)
 {
     (void)err;
-    if (sync->comm->size == 1)
-        return NN_OK;
-    double start;
-    if (sync->shared) {
-        start = nn_clock_seconds();
-        nn_shared_sum_finish(sync->shared);
-    } else {
-        while (sync->next < sync->n_buckets)
-            start_next_bucket(sync);
-        start = nn_clock_seconds();
-        nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+    if (sync->comm->size > 1) {
+        double start;
+        if (sync->shared) {
+            start = nn_clock_seconds();
+            nn_shared_sum_finish(sync->shared);
+        } else {
+            while (sync->next < sync->n_buckets)
+                start_next_bucket(sync);
+            start = nn_clock_seconds();
+            nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+        }
+        sync->stats.wait_seconds += nn_clock_seconds() - start;
+        sync->stats.steps++;
     }
-    sync->stats.wait_seconds += nn_clock_seconds() - start;
-    sync->stats.steps++;
+    /* With owned ranges, the sums after the gradients come back in memory of their own. */
+    const float *common = sync->shared ? nn_shared_sum_common(sync->shared) : NULL;
+    memcpy(summed, common ? common : sync->grads + sync->model->n_param_floats, sizeof *summed);
     return NN_OK;
 }
 

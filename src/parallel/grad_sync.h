@@ -13,10 +13,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/model.h"
+#include "model/model_internal.h"
 #include "nn/parallel.h"
 
 typedef struct nn_grad_sync nn_grad_sync;
+
+/* The step's scalars. They are summed over the ranks with the last gradient bucket, in the
+ * room after the gradients (NN_GRAD_ROOM), instead of in a second collective; every rank
+ * gets the same sums, so all agree when the loss is not finite or one rank was asked to
+ * stop. Floats, as the gradients they travel with. */
+typedef struct nn_step_scalars {
+    float loss_sum;       /* per-sample losses of this rank's rows (summed: the group's) */
+    float correct;        /* rows classified correctly */
+    float stop_requested; /* 1 on a rank asked to stop (summed: > 0 when any rank was) */
+} nn_step_scalars;
+_Static_assert(sizeof(nn_step_scalars) <= NN_GRAD_ROOM * sizeof(float),
+               "the step scalars must fit in the room after the gradients");
 
 /* How the buckets are summed: through shared memory when the group's ranks share a node
  * (else MPI_Iallreduce), or always with MPI_Iallreduce. */
@@ -31,26 +43,34 @@ typedef struct nn_grad_sync_stats {
     int64_t steps;
 } nn_grad_sync_stats;
 
-/* With node shared memory, model->grad_data points into the shared mapping until
- * nn_grad_sync_free, which copies the gradients back to the model's own buffer (or until
- * nn_grad_sync_sum_own_range_only, which gives the model its own buffer back at once). */
-nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
+/* Plans the buckets over the model's gradients (and the room after them) and, with node
+ * shared memory, maps the buffers the ranks sum in. The model is only read: the caller
+ * points the model's gradients at nn_grad_sync_gradients once the sync is set up. */
+nn_status nn_grad_sync_create(const nn_comm *comm, const nn_model *model, int64_t bucket_bytes,
                               int overlap, nn_grad_transport transport, double timeout_seconds,
                               nn_grad_sync **out, nn_error *err);
+/* The caller first gives the model its own gradient buffer back (nn_model_use_grads). */
 void nn_grad_sync_free(nn_grad_sync *sync);
+/* Where backward must write this rank's gradients (n_param_floats + NN_GRAD_ROOM floats):
+ * the model's own buffer, or this rank's buffer in the node's shared mapping, where the
+ * ranks sum them without copies. Final after nn_grad_sync_sum_own_range_only. */
+float *nn_grad_sync_gradients(const nn_grad_sync *sync);
 /* What sums the buckets, for the start-up message: "node shared memory" or
  * "MPI_Iallreduce (<why not shared memory>)". */
 const char *nn_grad_sync_transport(const nn_grad_sync *sync);
 int nn_grad_sync_bucket_count(const nn_grad_sync *sync);
 /* Bucket b covers gradient offsets [*start, *end); bucket 0 is the last of the buffer. */
 void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end);
-/* Before backward. */
-void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step);
-/* Backward's hook, called after every layer (in backward order). */
-void nn_grad_sync_layer_done(void *sync, const nn_layer *layer);
-/* Starts what is left and waits for every bucket. NN_ERR_OTHER if the watchdog fired
- * (the job is aborted before this returns in that case). */
-nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err);
+/* Before the backward pass whose gradients are summed, with this rank's step scalars. */
+void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine, int epoch,
+                        int64_t step);
+/* After backward has finished `layer` (called for every layer, in backward order): starts
+ * the sum of every bucket whose layers are all done. */
+void nn_grad_sync_layer_done(nn_grad_sync *sync, const nn_layer *layer);
+/* Starts what is left and waits for every bucket; *summed receives the group's scalars.
+ * NN_ERR_OTHER if the watchdog fired (the job is aborted before this returns in that
+ * case). */
+nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_step_scalars *summed, nn_error *err);
 nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync);
 
 /* ---- The optimizer update, shared by the ranks of a node -----------------------------
@@ -65,13 +85,11 @@ nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const 
                                     int whole_tensors, nn_error *err);
 /* Collective, after nn_grad_sync_share_update, for a caller that reads the summed gradients
  * only in its own update range (no clipping, no gradient norms): with a shared update, each
- * rank then sums only its range, and nothing but the per-step scalars after the gradients
- * (nn_grad_sync_summed_tail) is summed for every rank. Otherwise nothing changes. */
+ * rank then sums only its range, and nothing but the step scalars after the gradients is
+ * summed for every rank. Otherwise nothing changes. */
 nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err);
-/* The summed NN_GRAD_TAIL scalars after the gradients, after nn_grad_sync_finish. */
-const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync);
 /* After a finished step that no rank goes past (a failure every rank reports): makes every
- * summed gradient readable in model->grad_data, whatever nn_grad_sync_sum_own_range_only
+ * summed gradient readable in nn_grad_sync_gradients, whatever nn_grad_sync_sum_own_range_only
  * left out. Every rank calls it. */
 void nn_grad_sync_gather(nn_grad_sync *sync);
 /* For the start-up message: how the update is split, or why it is not. */

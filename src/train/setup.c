@@ -515,6 +515,8 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (!(t->clip.value > 0) && !(t->clip.norm > 0) && !t->log_grad_norms &&
         (st = nn_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
+    /* Backward writes where the sums are made (the node's shared mapping, or its own). */
+    nn_model_use_grads(t->model, nn_grad_sync_gradients(t->sync));
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     t->targets_buf.view.width = t->train.target_width;
@@ -551,6 +553,8 @@ void nn_trainer_teardown(trainer *t)
     free(t->train_rows);
     free(t->val_rows);
     nn_sampler_free(&t->sampler);
+    if (t->model)
+        nn_model_use_grads(t->model, NULL);
     nn_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);

@@ -76,17 +76,26 @@ static int64_t rows_in_batches(const trainer *t, int64_t first, int64_t count)
     return end - first * t->global_batch;
 }
 
-/* The step's loss, accuracy and stop request ride after the gradients in the last bucket:
- * one collective per step, and every rank sees the same sums, so all agree when the loss is
- * not finite or a rank was signalled. They are written before the sum starts: a bucket
- * already being summed must not change. */
-static void begin_grad_sync(trainer *t, float *grad_tail, double loss_sum, double correct,
-                            int epoch, int64_t first_batch)
+/* The step's loss, accuracy and stop request travel with the gradients' sum
+ * (nn_step_scalars). */
+static void begin_grad_sync(trainer *t, double loss_sum, double correct, int epoch,
+                            int64_t first_batch)
 {
-    grad_tail[0] = (float)loss_sum;
-    grad_tail[1] = (float)correct;
-    grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
-    nn_grad_sync_begin(t->sync, epoch, first_batch);
+    const nn_step_scalars mine = {
+        .loss_sum = (float)loss_sum, .correct = (float)correct,
+        .stop_requested = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f};
+    nn_grad_sync_begin(t->sync, &mine, epoch, first_batch);
+}
+
+/* Backward of the step's last micro-batch, starting each bucket's sum over the ranks as soon
+ * as backward has finished its layers. */
+static void backward_and_sync(trainer *t, const nn_pass *pass)
+{
+    nn_model *model = t->model;
+    for (int i = model->n_layers - 1; i > 0; i--) {
+        nn_model_backward_layer(model, i, pass);
+        nn_grad_sync_layer_done(t->sync, model->layers[i]);
+    }
 }
 
 /* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
@@ -96,7 +105,6 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
                             double lr, step_totals *tot, nn_error *err)
 {
     nn_model *model = t->model;
-    float *grad_tail = model->grad_data + model->n_param_floats;
     const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
@@ -119,7 +127,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
             if (m == 0)
                 memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
             if (last)
-                begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
+                begin_grad_sync(t, loss_sum, correct, epoch, first_batch);
             continue;
         }
 
@@ -131,20 +139,20 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
                                              t->targets_buf.view.labels, rows);
         nn_fault_stall(t->comm, epoch, first_batch);
         if (last) {
-            begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
-            nn_model_backward_hooked(model, &pass, nn_grad_sync_layer_done, t->sync);
+            begin_grad_sync(t, loss_sum, correct, epoch, first_batch);
+            backward_and_sync(t, &pass);
         } else {
             nn_model_backward(model, &pass);
         }
     }
-    nn_status st = nn_grad_sync_finish(t->sync, err);
+    nn_step_scalars summed;
+    nn_status st = nn_grad_sync_finish(t->sync, &summed, err);
     if (st)
         return st;
-    const float *summed_tail = nn_grad_sync_summed_tail(t->sync);
-    /* Every rank sees the same summed flag, so all stop after this same step. */
-    if (summed_tail[2] > 0)
+    /* Every rank sees the same summed request, so all stop after this same step. */
+    if (summed.stop_requested > 0)
         t->stop_requested = 1;
-    loss_sum = summed_tail[0];
+    loss_sum = summed.loss_sum;
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
@@ -157,7 +165,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
     nn_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
-    tot->correct += summed_tail[1];
+    tot->correct += summed.correct;
     tot->samples += step_rows;
     return NN_OK;
 }

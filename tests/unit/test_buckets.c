@@ -35,7 +35,7 @@ static nn_grad_sync *buckets_of(nn_model *model, int64_t bucket_bytes)
     assert_int_equal(nn_grad_sync_create(&single, model, bucket_bytes, 1,
                                          NN_GRAD_TRANSPORT_AUTO, 60, &sync, &err),
                      NN_OK);
-    int64_t expect_end = model->n_param_floats + NN_GRAD_TAIL;
+    int64_t expect_end = model->n_param_floats + NN_GRAD_ROOM;
     for (int b = 0; b < nn_grad_sync_bucket_count(sync); b++) {
         int64_t start, end;
         nn_grad_sync_bucket_range(sync, b, &start, &end);
@@ -63,7 +63,7 @@ static void test_default_is_a_quarter_of_the_model(void **state)
     /* fc2..fc4 (0.16 MiB) fit in a quarter of the model; fc1 (0.77 MiB) is alone. */
     nn_grad_sync *sync = buckets_of(model, 0);
     assert_int_equal(nn_grad_sync_bucket_count(sync), 2);
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     assert_bucket(sync, 0, layer_start(model, "fc2"), total);
     assert_bucket(sync, 1, 0, layer_start(model, "fc2"));
     nn_grad_sync_free(sync);
@@ -75,7 +75,7 @@ static void test_explicit_size(void **state)
     (void)state;
     nn_model *model = fixture_model(mlp, 4, 1);
     assert_non_null(model);
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     /* 0.05 MiB: fc3 + fc4 (35 KiB) fit, fc2 (129 KiB) and fc1 are buckets of their own. */
     nn_grad_sync *sync = buckets_of(model, 52429);
     assert_int_equal(nn_grad_sync_bucket_count(sync), 3);
@@ -100,7 +100,7 @@ static void test_huge_layer_is_cut(void **state)
     nn_grad_sync *sync = buckets_of(model, 0);
     const int64_t max_floats = ((int64_t)16 << 20) / 4;
     const int64_t out_start = layer_start(model, "out");
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     assert_int_equal(nn_grad_sync_bucket_count(sync), 3);
     assert_bucket(sync, 0, out_start, total);
     assert_bucket(sync, 1, out_start - max_floats, out_start);
