@@ -41,8 +41,6 @@ struct nn_grad_sync {
     nn_shared_update *update; /* NULL: every rank updates every parameter */
     char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
-    int epoch;
-    int64_t step;
     nn_grad_sync_stats stats;
 };
 
@@ -310,16 +308,12 @@ static void start_next_bucket(nn_grad_sync *sync)
     sync->next++;
 }
 
-void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine, int epoch,
-                        int64_t step)
+void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine)
 {
     /* Before any bucket starts: a bucket being summed must not change. */
     memcpy(sync->grads + sync->model->n_param_floats, mine, sizeof *mine);
     sync->next = 0;
     sync->ready_from = sync->model->n_param_floats;
-    sync->epoch = epoch;
-    sync->step = step;
-    nn_watchdog_arrive(sync->comm, epoch, step);
     if (sync->shared)
         nn_shared_sum_begin(sync->shared);
 }

@@ -62,8 +62,7 @@ int nn_grad_sync_bucket_count(const nn_grad_sync *sync);
 /* Bucket b covers gradient offsets [*start, *end); bucket 0 is the last of the buffer. */
 void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end);
 /* Before the backward pass whose gradients are summed, with this rank's step scalars. */
-void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine, int epoch,
-                        int64_t step);
+void nn_grad_sync_begin(nn_grad_sync *sync, const nn_step_scalars *mine);
 /* After backward has finished `layer` (called for every layer, in backward order): starts
  * the sum of every bucket whose layers are all done. */
 void nn_grad_sync_layer_done(nn_grad_sync *sync, const nn_layer *layer);

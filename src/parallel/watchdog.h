@@ -12,7 +12,7 @@
 /* train.watchdog_seconds: how long a wait may take. */
 void nn_watchdog_configure(double timeout_seconds);
 double nn_watchdog_timeout(void);
-/* Where training is, for the messages. */
+/* Where training is, for the messages: the trainer says so as each step begins. */
 void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step);
 /* Waits for the requests of a collective on the group, giving up after the time. */
 void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what);

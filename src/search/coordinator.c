@@ -9,7 +9,7 @@
  *   - rank 0 answers whoever asks first (trials go to groups as they free up), journals each
  *     start and end before acting on it, and rewrites trials.csv and best.yaml;
  *   - rank 0 also trains in group 0 (unless search.coordinator_trains is false) and serves
- *     the other groups between its own optimizer steps (the trainer's on_step hook) and while
+ *     the other groups between its own optimizer steps (nn_trainer_step) and while
  *     its group is idle.
  *
  * Control messages travel on a duplicate of the world communicator, so they never mix with
@@ -156,9 +156,22 @@ static int threads_per_rank(void)
 
 static void serve(coordinator *co);
 
-static void serve_hook(void *ctx)
+/* Trains the trial one optimizer step at a time; rank 0 (w->co) answers the other groups
+ * between its own steps, so that they never wait for its trial to end. */
+static nn_status train_serving(const worker *w, const nn_cfg *cfg, const nn_train_options *opts,
+                               nn_train_result *result, nn_error *err)
 {
-    serve(ctx);
+    nn_trainer *trainer = NULL;
+    nn_status st = nn_trainer_open(cfg, &w->group, opts, &trainer, err);
+    while (!st && !nn_trainer_done(trainer)) {
+        st = nn_trainer_step(trainer, err);
+        if (w->co)
+            serve(w->co);
+    }
+    if (!st)
+        st = nn_trainer_finish(trainer, err);
+    nn_trainer_close(trainer, result);
+    return st;
 }
 
 static void run_trial(worker *w, const assignment *a, trial_report *rep)
@@ -180,12 +193,8 @@ static void run_trial(worker *w, const assignment *a, trial_report *rep)
             .progress = 0, .skip_test = 1, .metric = w->s->metric,
             .metric_maximize = w->s->maximize, .stop_flag = w->stop_flag,
             .stop_after_epochs = a->stop_after, .threads = w->threads};
-        if (w->co) {
-            opts.on_step = serve_hook;
-            opts.on_step_ctx = w->co;
-        }
         nn_train_result result;
-        st = nn_train(cfg, &w->group, &opts, &result, &err);
+        st = train_serving(w, cfg, &opts, &result, &err);
         rep->paused = result.paused;
         rep->interrupted = result.stopped_by_signal;
         rep->epochs = result.epochs_run;

@@ -16,7 +16,7 @@ static const char *const ckpt_keys[] = {"every", "keep", "every_steps", "best", 
                                         NULL};
 
 /* What identifies the data: file, split sizes, sample shape and a hash of the labels. */
-static void fingerprint_data(trainer *t)
+static void fingerprint_data(nn_trainer *t)
 {
     const nn_dataset *d = &t->train;
     uint64_t hash = NN_HASH_INIT;
@@ -38,7 +38,7 @@ static void fingerprint_data(trainer *t)
              (long long)d->sample_size, (unsigned long long)hash);
 }
 
-nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
+nn_status nn_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
 {
     const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
     const nn_cfg *node = nn_cfg_get(train_cfg, "checkpoint");
@@ -83,7 +83,7 @@ nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err)
 
 /* Running statistics computed per rank (batchnorm without sync) are averaged before they are
  * saved or used for evaluation, as PyTorch DDP users do by hand. */
-void nn_trainer_average_state(trainer *t)
+void nn_trainer_average_state(nn_trainer *t)
 {
     if (t->comm->size == 1 || !t->model->unsynced_state || !t->model->n_state_floats)
         return;
@@ -93,7 +93,7 @@ void nn_trainer_average_state(trainer *t)
         t->model->state_data[i] *= inv;
 }
 
-static void fill_meta(const trainer *t, nn_ckpt_meta *meta, int epochs_done, int64_t step,
+static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, int epochs_done, int64_t step,
                       const step_totals *tot)
 {
     memset(meta, 0, sizeof *meta);
@@ -119,7 +119,7 @@ static void fill_meta(const trainer *t, nn_ckpt_meta *meta, int epochs_done, int
     meta->history = t->history;
 }
 
-static nn_status write_checkpoint(trainer *t, const char *name, int epochs_done, int64_t step,
+static nn_status write_checkpoint(nn_trainer *t, const char *name, int epochs_done, int64_t step,
                                   const step_totals *tot, nn_error *err)
 {
     char path[700];
@@ -131,7 +131,7 @@ static nn_status write_checkpoint(trainer *t, const char *name, int epochs_done,
 
 /* epoch-NNN.h5 as a hard link to the last.h5 just written (no second write); the oldest
  * beyond `keep` are removed. */
-static nn_status keep_epoch_file(trainer *t, int epochs_done, nn_error *err)
+static nn_status keep_epoch_file(nn_trainer *t, int epochs_done, nn_error *err)
 {
     char last[700], kept[700];
     snprintf(last, sizeof last, "%s/last.h5", t->run_dir);
@@ -151,7 +151,7 @@ static nn_status keep_epoch_file(trainer *t, int epochs_done, nn_error *err)
     return NN_OK;
 }
 
-void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
+void nn_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
                         int *epoch)
 {
     int best = nn_history_best(t->history, t->n_history, metric, maximize);
@@ -159,7 +159,7 @@ void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, doub
     *epoch = best >= 0 ? t->history[best].epoch : 0;
 }
 
-nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
+nn_status nn_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
                                 const nn_epoch_record *record, nn_error *err)
 {
     /* At the end of an epoch the state was averaged before validation already. */
@@ -191,7 +191,7 @@ nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_
     return st;
 }
 
-nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
+nn_status nn_trainer_checkpoint_final(nn_trainer *t, nn_error *err)
 {
     if (t->ckpt_every <= 0 || t->n_history == 0)
         return NN_OK;
@@ -206,7 +206,7 @@ nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err)
 /* ---- resuming ------------------------------------------------------------------------ */
 
 /* The newest checkpoint in dir that verifies: last.h5, else the highest epoch-NNN.h5. */
-static nn_status find_checkpoint(trainer *t, const char *dir, char *path, size_t size,
+static nn_status find_checkpoint(nn_trainer *t, const char *dir, char *path, size_t size,
                                  nn_error *err)
 {
     snprintf(path, size, "%s/last.h5", dir);
@@ -232,7 +232,7 @@ static nn_status find_checkpoint(trainer *t, const char *dir, char *path, size_t
 }
 
 /* Lists the scalar settings that differ between the checkpoint's config and this one. */
-static void describe_changes(trainer *t, const nn_cfg *old_node, const nn_cfg *new_node,
+static void describe_changes(nn_trainer *t, const nn_cfg *old_node, const nn_cfg *new_node,
                              char *out, size_t size, size_t *used)
 {
     if (*used >= size - 64)
@@ -266,7 +266,7 @@ static void describe_changes(trainer *t, const nn_cfg *old_node, const nn_cfg *n
             describe_changes(t, nn_cfg_at(old_node, i), NULL, out, size, used);
 }
 
-static nn_status rewrite_metrics(trainer *t, nn_error *err)
+static nn_status rewrite_metrics(nn_trainer *t, nn_error *err)
 {
     if (!t->is_root)
         return NN_OK;
@@ -286,7 +286,7 @@ static nn_status rewrite_metrics(trainer *t, nn_error *err)
     return st;
 }
 
-nn_status nn_trainer_resume(trainer *t, nn_error *err)
+nn_status nn_trainer_resume(nn_trainer *t, nn_error *err)
 {
     char path[700];
     nn_status st = find_checkpoint(t, t->run_dir, path, sizeof path, err);

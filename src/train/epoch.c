@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "train/train_internal.h"
 
-void nn_trainer_say(trainer *t, const char *fmt, ...)
+void nn_trainer_say(nn_trainer *t, const char *fmt, ...)
 {
     if (!t->is_root)
         return;
@@ -29,7 +29,7 @@ void nn_trainer_say(trainer *t, const char *fmt, ...)
     }
 }
 
-void nn_trainer_begin(trainer *t)
+void nn_trainer_begin(nn_trainer *t)
 {
     char shape[64];
     nn_trainer_say(t, "nntrain: %d rank%s x %d thread%s (%s), global batch %lld "
@@ -64,7 +64,7 @@ void nn_trainer_begin(trainer *t)
 }
 
 /* Early stopping: returns 1 when training should stop now. */
-static int early_stopping_update(trainer *t, const nn_epoch_record *m, nn_train_result *result)
+static int early_stopping_update(nn_trainer *t, const nn_epoch_record *m, nn_train_result *result)
 {
     early_stopping *e = &t->early;
     double value = nn_epoch_record_metric(m, e->monitor);
@@ -97,7 +97,7 @@ static void fmt_metric(char *buf, size_t size, const char *name, double value)
         snprintf(buf, size, "  %s %.4f", name, value);
 }
 
-nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_result *result,
+nn_status nn_trainer_end_epoch(nn_trainer *t, const nn_epoch_record *m, nn_train_result *result,
                                nn_error *err)
 {
     (void)err;
@@ -145,7 +145,7 @@ nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_re
     return NN_OK;
 }
 
-nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
+nn_status nn_trainer_end_run(nn_trainer *t, nn_train_result *result, nn_error *err)
 {
     early_stopping *e = &t->early;
     if (e->enabled && e->restore_best && e->best_epoch > 0) {
@@ -173,7 +173,7 @@ nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err)
     return NN_OK;
 }
 
-void nn_clip_gradients(trainer *t)
+void nn_clip_gradients(nn_trainer *t)
 {
     nn_model *model = t->model;
     float *g = model->grad_data;
@@ -197,7 +197,7 @@ void nn_clip_gradients(trainer *t)
     }
 }
 
-nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_error *err)
+nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)
 {
     /* Name the layer whose gradient is not finite or has the largest norm: where the
      * blow-up shows first when reading the model from the output back. */

@@ -17,7 +17,7 @@ int nn_is_terminal(FILE *f)
     return isatty(fileno(f));
 }
 
-void nn_progress_clear(trainer *t)
+void nn_progress_clear(nn_trainer *t)
 {
     if (t->progress && t->last_progress > 0) {
         fprintf(t->out, "\r\033[K");
@@ -25,7 +25,7 @@ void nn_progress_clear(trainer *t)
     }
 }
 
-void nn_progress_update(trainer *t, int epoch, int64_t done, int64_t total,
+void nn_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
                         const step_totals *tot, double epoch_start)
 {
     if (!t->progress || !t->is_root || t->opts.quiet)

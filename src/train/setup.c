@@ -63,7 +63,7 @@ static int64_t *all_rows(int64_t n)
     return rows;
 }
 
-static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
+static nn_status setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err)
 {
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
@@ -163,7 +163,7 @@ static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
     return NN_OK;
 }
 
-static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *err)
+static nn_status setup_early_stopping(nn_trainer *t, const nn_cfg *node, nn_error *err)
 {
     early_stopping *e = &t->early;
     if (!node)
@@ -207,7 +207,7 @@ static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *
     return NN_OK;
 }
 
-static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
+static nn_status setup_clip(nn_trainer *t, const nn_cfg *node, nn_error *err)
 {
     if (!node)
         return NN_OK;
@@ -223,7 +223,7 @@ static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
 }
 
 /* "vm: ranks 0-3" per node, for the start-up banner (rank 0's copy is the full one). */
-static void describe_layout(const trainer *t, char *out, size_t size)
+static void describe_layout(const nn_trainer *t, char *out, size_t size)
 {
     enum { NAME = 64 };
     char mine[NAME] = {0};
@@ -252,7 +252,7 @@ static void describe_layout(const trainer *t, char *out, size_t size)
 
 /* Threads per rank: the CPUs this process may run on, divided among the ranks that
  * share the node, so ranks x threads never oversubscribes the cores. */
-static int choose_threads(const trainer *t, int64_t requested)
+static int choose_threads(const nn_trainer *t, int64_t requested)
 {
     if (requested > 0)
         return (int)requested;
@@ -274,7 +274,7 @@ static int choose_threads(const trainer *t, int64_t requested)
 /* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
  * auto and it holds last.h5, or a new <runs_dir>/<name>[-k] (an earlier run is never
  * written into). Returns 1 in *resume when the run continues from a checkpoint. */
-static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
+static nn_status choose_run_dir(nn_trainer *t, int *resume, nn_error *err)
 {
     const char *runs_dir = "runs", *name = NULL, *resume_mode = "never";
     static const char *const resume_modes[] = {"never", "auto", NULL};
@@ -339,7 +339,7 @@ static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
     return NN_OK;
 }
 
-static nn_status prepare_run_dir(trainer *t, nn_error *err)
+static nn_status prepare_run_dir(nn_trainer *t, nn_error *err)
 {
     /* Rank 0 decides; every rank learns the directory and whether to resume. */
     struct {
@@ -387,7 +387,7 @@ static nn_status prepare_run_dir(trainer *t, nn_error *err)
 
 /* Ranks of one node update one shared copy of the parameters, each its own range, instead
  * of each repeating the whole update (see nn_grad_sync_share_update). */
-static nn_status share_optimizer_update(trainer *t, nn_error *err)
+static nn_status share_optimizer_update(nn_trainer *t, nn_error *err)
 {
     const int slots = nn_optim_slot_count(t->opt);
     float *values[NN_MAX_OPTIM_SLOTS];
@@ -403,7 +403,7 @@ static nn_status share_optimizer_update(trainer *t, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err)
 {
     memset(t, 0, sizeof *t);
@@ -543,7 +543,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     return prepare_run_dir(t, err);
 }
 
-void nn_trainer_teardown(trainer *t)
+void nn_trainer_teardown(nn_trainer *t)
 {
     if (t->opt)
         nn_optim_use_slots(t->opt, NULL);

@@ -9,6 +9,7 @@
 #include "nn/data.h"
 #include "nn/parallel.h"
 #include "parallel/grad_sync.h"
+#include "parallel/watchdog.h"
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
@@ -43,7 +44,7 @@ typedef struct clip_options {
     double value; /* 0: off */
 } clip_options;
 
-typedef struct trainer {
+struct nn_trainer {
     const nn_cfg *cfg;
     const nn_comm *comm;
     nn_train_options opts;
@@ -74,6 +75,16 @@ typedef struct trainer {
     early_stopping early;
     int stop_requested;
 
+    /* Where the run is (trainer.c). */
+    int epoch;                   /* 0-based */
+    int in_epoch;                /* the epoch has begun */
+    int64_t step;                /* the epoch's next step */
+    step_totals totals;          /* of the epoch's steps so far */
+    double lr;                   /* of the latest step */
+    double run_start, epoch_start;
+    int done;                    /* no step left */
+    nn_train_result result;      /* filled in as the run goes */
+
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nn_augment augment; /* training batches only */
@@ -100,45 +111,45 @@ typedef struct trainer {
     char *config_yaml;
     int resumed;
     char resume_note[1400]; /* what resuming found and changed, for the log */
-} trainer;
+};
 
-nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
+nn_status nn_trainer_setup_checkpoints(nn_trainer *t, nn_error *err);
 /* Averages running statistics computed per rank (batchnorm without sync) over the group, as
  * DDP users do by hand, before evaluating or saving them. */
-void nn_trainer_average_state(trainer *t);
+void nn_trainer_average_state(nn_trainer *t);
 /* Best value of a history column over the epochs run so far (NaN, 0 when none). */
-void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
+void nn_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
                         int *epoch);
 /* Resume from opts.resume_dir (or the run directory, when train.resume is auto). */
-nn_status nn_trainer_resume(trainer *t, nn_error *err);
+nn_status nn_trainer_resume(nn_trainer *t, nn_error *err);
 /* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
-nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
+nn_status nn_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
                                 const nn_epoch_record *record, nn_error *err);
 /* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
-nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err);
+nn_status nn_trainer_checkpoint_final(nn_trainer *t, nn_error *err);
 
-nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                            const nn_train_options *opts, nn_error *err);
-void nn_trainer_begin(trainer *t);
-nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_result *result,
+void nn_trainer_begin(nn_trainer *t);
+nn_status nn_trainer_end_epoch(nn_trainer *t, const nn_epoch_record *m, nn_train_result *result,
                                nn_error *err);
-nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err);
-void nn_trainer_teardown(trainer *t);
-nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *rows,
+nn_status nn_trainer_end_run(nn_trainer *t, nn_train_result *result, nn_error *err);
+void nn_trainer_teardown(nn_trainer *t);
+nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
                               int64_t n_rows, double *loss, double *accuracy);
-nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_error *err);
+nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
 
 /* Gather rows of ds into x (rows x sample_size) and their targets into tb. */
 void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
                    target_buffer *tb);
 
-void nn_clip_gradients(trainer *t);
+void nn_clip_gradients(nn_trainer *t);
 
-void nn_progress_update(trainer *t, int epoch, int64_t done, int64_t total,
+void nn_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
                         const step_totals *tot, double epoch_start);
-void nn_progress_clear(trainer *t);
+void nn_progress_clear(nn_trainer *t);
 /* printf to rank 0's output and the run log. */
-void nn_trainer_say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nn_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int nn_is_terminal(FILE *f);
 
