@@ -17,7 +17,6 @@
 #include "parallel/parallel_internal.h"
 #include "train/train_internal.h"
 
-
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
@@ -519,16 +518,10 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     nn_model_use_grads(t->model, nn_grad_sync_gradients(t->sync));
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
-    t->targets_buf.view.width = t->train.target_width;
-    if (has_labels)
-        t->targets_buf.labels = malloc((size_t)t->capacity * sizeof(int32_t));
-    else
-        t->targets_buf.values = nn_alloc_floats(t->capacity * t->train.target_width);
-    t->targets_buf.view.labels = t->targets_buf.labels;
-    t->targets_buf.view.values = t->targets_buf.values;
-    if (!t->batch_rows || !t->sample_ids ||
-        (!t->targets_buf.labels && !t->targets_buf.values))
+    if (!t->batch_rows || !t->sample_ids)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if ((st = nn_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
+        return st;
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
     nn_shape sample_shape = t->train.sample_ndim == 3
@@ -558,8 +551,7 @@ void nn_trainer_teardown(nn_trainer *t)
     nn_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
-    free(t->targets_buf.labels);
-    free(t->targets_buf.values);
+    nn_target_buffer_free(&t->targets_buf);
     nn_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
@@ -576,15 +568,3 @@ void nn_trainer_teardown(nn_trainer *t)
     memset(t, 0, sizeof *t);
 }
 
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb)
-{
-    nn_dataset_gather_x(ds, rows, count, x);
-    if (tb->labels)
-        for (int64_t i = 0; i < count; i++)
-            tb->labels[i] = ds->labels[rows[i]];
-    else
-        for (int64_t i = 0; i < count; i++)
-            memcpy(tb->values + i * ds->target_width, ds->targets + rows[i] * ds->target_width,
-                   (size_t)ds->target_width * sizeof(float));
-}

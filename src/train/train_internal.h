@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 
+#include "data/batch.h"
 #include "nn/data.h"
 #include "nn/parallel.h"
 #include "parallel/grad_sync.h"
@@ -16,13 +17,6 @@
 #include "nn/optim.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
-
-/* Targets of the rows currently in the model input. */
-typedef struct target_buffer {
-    int32_t *labels;
-    float *values;
-    nn_targets view;
-} target_buffer;
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -138,10 +132,6 @@ void nn_trainer_teardown(nn_trainer *t);
 nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
                               int64_t n_rows, double *loss, double *accuracy);
 nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
-
-/* Gather rows of ds into x (rows x sample_size) and their targets into tb. */
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb);
 
 void nn_clip_gradients(nn_trainer *t);
 
