@@ -1,5 +1,5 @@
 /* What happens around the loop: the start-up banner, the end of each epoch (metrics line,
- * metrics.csv, early stopping), gradient clipping, the numerical-failure report, and the
+ * metrics.csv, early stopping), the numerical-failure report, and the
  * final test evaluation. */
 #include <math.h>
 #include <stdarg.h>
@@ -171,30 +171,6 @@ nn_status nn_trainer_end_run(nn_trainer *t, nn_train_result *result, nn_error *e
     }
     snprintf(result->run_dir, sizeof result->run_dir, "%s", t->run_dir);
     return NN_OK;
-}
-
-void nn_clip_gradients(nn_trainer *t)
-{
-    nn_model *model = t->model;
-    float *g = model->grad_data;
-    const int64_t n = model->n_param_floats;
-    if (t->clip.value > 0) {
-        const float v = (float)t->clip.value;
-        for (int64_t i = 0; i < n; i++)
-            g[i] = g[i] > v ? v : g[i] < -v ? -v : g[i];
-    }
-    if (t->clip.norm > 0) {
-        double sq = 0;
-        for (int64_t i = 0; i < n; i++)
-            sq += (double)g[i] * g[i];
-        double norm = sqrt(sq);
-        /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6) when above. */
-        if (norm > t->clip.norm) {
-            const float scale = (float)(t->clip.norm / (norm + 1e-6));
-            for (int64_t i = 0; i < n; i++)
-                g[i] *= scale;
-        }
-    }
 }
 
 nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)

@@ -23,7 +23,6 @@ static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
                                          "restore_best", NULL};
-static const char *const clip_keys[] = {"norm", "value", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
 static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
@@ -203,21 +202,6 @@ static nn_status setup_early_stopping(nn_trainer *t, const nn_cfg *node, nn_erro
         if (!e->best_params || !e->best_state)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
-    return NN_OK;
-}
-
-static nn_status setup_clip(nn_trainer *t, const nn_cfg *node, nn_error *err)
-{
-    if (!node)
-        return NN_OK;
-    nn_status st = nn_cfg_check_keys(node, clip_keys, err);
-    if (st || (st = nn_cfg_read_double(node, "norm", 0, &t->clip.norm, err)) ||
-        (st = nn_cfg_read_double(node, "value", 0, &t->clip.value, err)))
-        return st;
-    if (!(t->clip.norm >= 0))
-        return nn_cfg_fail(err, nn_cfg_get(node, "norm"), "must be > 0 (0: no clipping)");
-    if (!(t->clip.value >= 0))
-        return nn_cfg_fail(err, nn_cfg_get(node, "value"), "must be > 0 (0: no clipping)");
     return NN_OK;
 }
 
@@ -471,7 +455,7 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
                              steps_per_epoch, t->epochs, &t->sched, err)) ||
         (st = setup_early_stopping(t, nn_cfg_get(train_cfg, "early_stopping"), err)) ||
-        (st = setup_clip(t, nn_cfg_get(train_cfg, "clip"), err)))
+        (st = nn_clip_parse(nn_cfg_get(train_cfg, "clip"), &t->clip, err)))
         return st;
     const char *monitor = nn_sched_monitor(t->sched, NULL);
     if (monitor && strncmp(monitor, "val_", 4) == 0 && !t->has_val)
@@ -511,7 +495,7 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     if ((st = share_optimizer_update(t, err)))
         return st;
     /* Clipping and the gradient-norm log read every summed gradient on every rank. */
-    if (!(t->clip.value > 0) && !(t->clip.norm > 0) && !t->log_grad_norms &&
+    if (!nn_clip_enabled(&t->clip) && !t->log_grad_norms &&
         (st = nn_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */

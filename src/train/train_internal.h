@@ -133,7 +133,11 @@ nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t
                               int64_t n_rows, double *loss, double *accuracy);
 nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
 
-void nn_clip_gradients(nn_trainer *t);
+/* train.clip (clip.c). */
+nn_status nn_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
+int nn_clip_enabled(const clip_options *clip);
+/* Clips model->grad_data in place (every summed gradient). */
+void nn_clip_gradients(const clip_options *clip, nn_model *model);
 
 void nn_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
                         const step_totals *tot, double epoch_start);

@@ -139,7 +139,7 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     if (!isfinite(loss_sum))
         return nn_trainer_numeric_failure(t, epoch, first_batch, err);
 
-    nn_clip_gradients(t);
+    nn_clip_gradients(&t->clip, model);
     /* The ranks of a node may share one copy of the parameters, each updating its range. */
     int64_t first, end;
     nn_grad_sync_update_begin(t->sync, &first, &end);
