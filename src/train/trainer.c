@@ -185,31 +185,6 @@ nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t
 
 /* ---- the epoch loop ------------------------------------------------------------------ */
 
-/* How much of the step the gradient allreduce could not hide behind backward, on average
- * over the ranks. The slowest rank waits least (only for the communication itself); the
- * others also wait for it, so the spread shows how evenly the ranks ran. */
-static void report_allreduce_wait(nn_trainer *t, nn_train_result *result)
-{
-    const int n = t->comm->size;
-    double *fractions = calloc((size_t)n, sizeof *fractions);
-    if (!fractions)
-        return;
-    if (t->step_seconds > 0)
-        fractions[t->comm->rank] = nn_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
-    nn_comm_sum_doubles(t->comm, fractions, n);
-    double sum = 0, low = fractions[0], high = fractions[0];
-    for (int r = 0; r < n; r++) {
-        sum += fractions[r];
-        low = fractions[r] < low ? fractions[r] : low;
-        high = fractions[r] > high ? fractions[r] : high;
-    }
-    free(fractions);
-    result->allreduce_wait_fraction = sum / n;
-    nn_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
-                      "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
-                   t->overlap ? "on" : "off", n);
-}
-
 /* ---- the run, one step at a time -------------------------------------------------- */
 
 static void begin_epoch(nn_trainer *t)
@@ -232,7 +207,7 @@ static void end_training(nn_trainer *t)
     t->done = 1;
     t->result.train_seconds = nn_clock_seconds() - t->run_start;
     if (t->comm->size > 1)
-        report_allreduce_wait(t, &t->result);
+        nn_trainer_report_allreduce_wait(t, &t->result);
 }
 
 /* After a step inside an epoch: a checkpoint every train.checkpoint.every_steps steps, and
@@ -268,9 +243,27 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     m.seconds = nn_clock_seconds() - t->epoch_start;
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
-    nn_status st = nn_trainer_end_epoch(t, &m, &t->result, err);
-    if (!st)
-        st = nn_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    nn_trainer_print_epoch(t, &m);
+    nn_trainer_write_metrics(t, &m);
+    t->result.epochs_run = m.epoch;
+    t->result.final_val_loss = m.val_loss;
+    t->result.final_val_accuracy = m.val_accuracy;
+    t->result.samples_per_second = m.samples_per_second;
+    const char *plateau = nn_sched_monitor(t->sched, NULL);
+    if (plateau)
+        nn_sched_epoch_end(t->sched, nn_epoch_record_metric(&m, plateau));
+    if (t->early.enabled) {
+        const int stop = nn_early_stopping_update(&t->early, &m, t->model);
+        t->result.best_metric = t->early.best;
+        t->result.best_epoch = t->early.best_epoch;
+        if (stop) {
+            nn_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f "
+                              "at epoch %d)\n", t->early.monitor, t->early.bad_epochs,
+                           t->early.best, t->early.best_epoch);
+            t->stop_requested = 1;
+        }
+    }
+    nn_status st = nn_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
@@ -346,7 +339,7 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
     }
     t->result.test_loss = t->result.test_accuracy = NAN;
     t->result.best_metric = NAN;
-    nn_trainer_begin(t);
+    nn_trainer_print_start(t);
     t->epoch = t->start_epoch;
     t->run_start = nn_clock_seconds();
     if (t->epoch >= t->epochs)
@@ -361,7 +354,24 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "nn_trainer_finish: the run has steps left");
     if (t->result.stopped_by_signal || t->result.paused)
         return NN_OK;
-    return nn_trainer_end_run(t, &t->result, err);
+    if (nn_early_stopping_restore(&t->early, t->model)) {
+        nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n",
+                       t->early.best_epoch, t->early.monitor, t->early.best);
+        nn_status st = nn_trainer_checkpoint_final(t, err);
+        if (st)
+            return st;
+    }
+    if (t->has_test && !t->opts.skip_test) {
+        nn_train_result *r = &t->result;
+        nn_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        if (t->classification)
+            nn_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
+                           r->test_accuracy, (long long)t->test.n);
+        else
+            nn_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
+                           (long long)t->test.n);
+    }
+    return NN_OK;
 }
 
 void nn_trainer_close(nn_trainer *t, nn_train_result *result)
