@@ -183,9 +183,7 @@ nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t
     return NN_OK;
 }
 
-/* ---- the epoch loop ------------------------------------------------------------------ */
-
-/* ---- the run, one step at a time -------------------------------------------------- */
+/* ---- the run, one step at a time ----------------------------------------------------- */
 
 static void begin_epoch(nn_trainer *t)
 {
