@@ -14,6 +14,10 @@
  * own buffer, copying the gradients into it. */
 void nn_model_use_grads(nn_model *model, float *memory);
 
+/* A hash of the parameter table (names and shapes): a checkpoint's model_hash, which resuming
+ * compares. */
+uint64_t nn_model_hash(const nn_model *model);
+
 /* 64-byte aligned, zeroed float buffer; release with free(). */
 float *nn_alloc_floats(int64_t count);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "model/model_internal.h"
 
 int nn_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
@@ -98,4 +99,16 @@ void nn_model_use_grads(nn_model *model, float *memory)
         memcpy(target, model->grad_data,
                (size_t)(model->n_param_floats + NN_GRAD_ROOM) * sizeof(float));
     model->grad_data = target;
+}
+
+uint64_t nn_model_hash(const nn_model *model)
+{
+    uint64_t hash = NN_HASH_INIT;
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        hash = nn_hash_bytes(hash, p->name, strlen(p->name) + 1);
+        hash = nn_hash_bytes(hash, &p->ndim, sizeof p->ndim);
+        hash = nn_hash_bytes(hash, p->dims, (size_t)p->ndim * sizeof p->dims[0]);
+    }
+    return hash;
 }

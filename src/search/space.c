@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nn/ckpt.h"
+#include "core/hash.h"
 #include "nn/rng.h"
 #include "search/search_internal.h"
 

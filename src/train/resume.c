@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model/model_internal.h"
 #include "nn/ckpt.h"
 #include "train/train_internal.h"
 

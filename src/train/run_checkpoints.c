@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/hash.h"
 #include "nn/ckpt.h"
 #include "train/train_internal.h"
 
@@ -110,7 +111,6 @@ static void fill_meta(const nn_trainer *t, nn_ckpt_meta *meta, int epochs_done, 
     meta->early_best = t->early.best;
     meta->early_best_epoch = t->early.best_epoch;
     meta->early_bad_epochs = t->early.bad_epochs;
-    meta->model_hash = nn_model_hash(t->model);
     meta->data_hash = t->data_hash;
     snprintf(meta->data_fingerprint, sizeof meta->data_fingerprint, "%s", t->data_fingerprint);
     meta->config_yaml = t->config_yaml;
