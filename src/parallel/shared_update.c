@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 #include "shm.h"
 
 enum { FLAG_UPDATED, N_FLAGS };

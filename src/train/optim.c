@@ -5,7 +5,7 @@
  *
  * Common options: weight_decay (L2 added to the gradient; decoupled for adamw), l1,
  * decay_exempt_bias_and_norm (biases and normalization parameters get neither). */
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 
 #include <math.h>
 #include <omp.h>

@@ -14,7 +14,7 @@
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
 

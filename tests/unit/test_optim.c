@@ -10,7 +10,7 @@
 
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 
 /* A model with one weight tensor of 2 values: dense 2 -> 1 without bias. */
 static nn_model *two_weights(void)
