@@ -13,6 +13,7 @@
 
 #include "io/ckpt_internal.h"
 #include "io/hdf5_util.h"
+#include "io/history_internal.h"
 #include "train/optim_internal.h"
 
 static nn_status open_checkpoint(const char *path, hid_t *file, nn_error *err)

@@ -11,8 +11,8 @@
 #include "core/files.h"
 #include "io/ckpt_internal.h"
 #include "io/hdf5_util.h"
-#include "train/optim_internal.h"
 #include "model/model_internal.h"
+#include "train/optim_internal.h"
 
 static herr_t write_floats(hid_t file, const char *name, const float *data, int ndim,
                            const int64_t *dims64)

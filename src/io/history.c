@@ -1,6 +1,6 @@
 /* The epoch record's columns: their names, how each is printed in metrics.csv, and where it
  * lives in the struct (see include/nn/history.h). */
-#include "nn/history.h"
+#include "io/history_internal.h"
 
 #include <math.h>
 #include <stddef.h>

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/files.h"
+#include "io/history_internal.h"
 #include "train/train_internal.h"
 
 /* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
