@@ -1,6 +1,7 @@
 /* Training a model described by a whole config: data, model, loss, optimizer, schedule, the
- * epoch loop, evaluation and the run directory. Used by `nntrain train` and by each search
- * trial. */
+ * epochs (in one call, or one optimizer step at a time), evaluation and the run directory;
+ * and evaluating or predicting from a checkpoint alone. Used by `nntrain train`, `eval`,
+ * `predict` and by each search trial. */
 #ifndef NN_TRAINER_H
 #define NN_TRAINER_H
 
@@ -8,11 +9,11 @@
 #include <stdio.h>
 
 #include "nn/config.h"
-#include "nn/parallel.h"
 #include "nn/data.h"
 #include "nn/error.h"
 #include "nn/loss.h"
 #include "nn/model.h"
+#include "nn/parallel.h"
 
 typedef struct nn_train_options {
     const char *config_name;   /* file name of the config, for the default run name */
