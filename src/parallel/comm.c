@@ -25,7 +25,7 @@ nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *er
     /* Errors in collectives come back as codes so a failing rank can report and abort. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     memset(world, 0, sizeof *world);
-    nn_comm_set_mpi(world, MPI_COMM_WORLD);
+    nni_comm_set_mpi(world, MPI_COMM_WORLD);
     MPI_Comm_rank(MPI_COMM_WORLD, &world->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &world->size);
     world->world_rank = world->rank;
@@ -50,9 +50,9 @@ nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error
 {
     memset(out, 0, sizeof *out);
     MPI_Comm group;
-    if (MPI_Comm_split(nn_comm_mpi(parent), color, parent->rank, &group) != MPI_SUCCESS)
+    if (MPI_Comm_split(nni_comm_mpi(parent), color, parent->rank, &group) != MPI_SUCCESS)
         return nn_fail(err, NN_ERR_OTHER, "MPI_Comm_split failed");
-    nn_comm_set_mpi(out, group);
+    nni_comm_set_mpi(out, group);
     MPI_Comm_rank(group, &out->rank);
     MPI_Comm_size(group, &out->size);
     out->world_rank = parent->world_rank;
@@ -62,14 +62,14 @@ nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error
 
 void nn_comm_free(nn_comm *comm)
 {
-    MPI_Comm group = nn_comm_mpi(comm);
+    MPI_Comm group = nni_comm_mpi(comm);
     if (group != MPI_COMM_WORLD && group != MPI_COMM_NULL) {
         MPI_Comm_free(&group);
-        nn_comm_set_mpi(comm, group);
+        nni_comm_set_mpi(comm, group);
     }
 }
 
-/* Every collective is nonblocking plus nn_comm_wait, so the watchdog covers them all. */
+/* Every collective is nonblocking plus nni_comm_wait, so the watchdog covers them all. */
 
 void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
 {
@@ -79,8 +79,8 @@ void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
         int64_t piece = count - done < MAX_PIECE_FLOATS ? count - done : MAX_PIECE_FLOATS;
         MPI_Request request;
         MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM,
-                       nn_comm_mpi(comm), &request);
-        nn_comm_wait(comm, 1, &request, "allreduce");
+                       nni_comm_mpi(comm), &request);
+        nni_comm_wait(comm, 1, &request, "allreduce");
     }
 }
 
@@ -89,9 +89,9 @@ void nn_comm_sum_doubles(const nn_comm *comm, double *data, int64_t count)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, nn_comm_mpi(comm),
+    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, nni_comm_mpi(comm),
                    &request);
-    nn_comm_wait(comm, 1, &request, "allreduce");
+    nni_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_max_int(const nn_comm *comm, int *value)
@@ -99,8 +99,8 @@ void nn_comm_max_int(const nn_comm *comm, int *value)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, nn_comm_mpi(comm), &request);
-    nn_comm_wait(comm, 1, &request, "allreduce");
+    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
@@ -108,8 +108,8 @@ void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, nn_comm_mpi(comm), &request);
-    nn_comm_wait(comm, 1, &request, "broadcast");
+    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "broadcast");
 }
 
 void nn_comm_barrier(const nn_comm *comm)
@@ -117,8 +117,8 @@ void nn_comm_barrier(const nn_comm *comm)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibarrier(nn_comm_mpi(comm), &request);
-    nn_comm_wait(comm, 1, &request, "barrier");
+    MPI_Ibarrier(nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "barrier");
 }
 
 void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count)

@@ -14,14 +14,14 @@ _Static_assert(sizeof(MPI_Comm) <= sizeof(((nn_comm *)0)->mpi_handle) &&
                "nn_comm.mpi_handle must be able to hold an MPI_Comm");
 
 /* The MPI communicator of a group (a copy of the handle; MPI_Comm is a handle type). */
-static inline MPI_Comm nn_comm_mpi(const nn_comm *comm)
+static inline MPI_Comm nni_comm_mpi(const nn_comm *comm)
 {
     MPI_Comm mpi;
     memcpy(&mpi, comm->mpi_handle, sizeof mpi);
     return mpi;
 }
 
-static inline void nn_comm_set_mpi(nn_comm *comm, MPI_Comm mpi)
+static inline void nni_comm_set_mpi(nn_comm *comm, MPI_Comm mpi)
 {
     memcpy(comm->mpi_handle, &mpi, sizeof mpi);
 }

@@ -483,7 +483,7 @@ static void group_broadcast(const nn_comm *group, assignment *a)
     if (group->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, nn_comm_mpi(group), &request);
+    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, nni_comm_mpi(group), &request);
     wait_idle(&request);
 }
 
@@ -713,7 +713,7 @@ static nn_status agree(const nn_comm *world, nn_status st, nn_error *err)
     }
     if (world->size > 1) {
         MPI_Request request;
-        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, nn_comm_mpi(world), &request);
+        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, nni_comm_mpi(world), &request);
         wait_idle(&request);
     }
     if (world->rank != 0 && shared.status)
@@ -749,7 +749,7 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     if (!st)
         st = nn_comm_split(world, w.group_index, &w.group, err);
     MPI_Comm control = MPI_COMM_NULL;
-    if (!st && MPI_Comm_dup(nn_comm_mpi(world), &control) != MPI_SUCCESS)
+    if (!st && MPI_Comm_dup(nni_comm_mpi(world), &control) != MPI_SUCCESS)
         st = nn_fail(err, NN_ERR_OTHER, "MPI_Comm_dup failed");
     if (!st) {
         co.control = control;

@@ -45,18 +45,18 @@ void nn_trainer_print_start(nn_trainer *t)
     if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;
-        const int n = nn_grad_sync_bucket_count(t->sync);
+        const int n = nni_grad_sync_bucket_count(t->sync);
         for (int b = 0; b < n && used < sizeof sizes - 32; b++) {
             int64_t start, end;
-            nn_grad_sync_bucket_range(t->sync, b, &start, &end);
+            nni_grad_sync_bucket_range(t->sync, b, &start, &end);
             used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%.2f", b ? ", " : "",
                                      (double)(end - start) * sizeof(float) / (1 << 20));
         }
         nn_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
-                          "overlap %s\n", nn_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
+                          "overlap %s\n", nni_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
                        sizes, t->overlap ? "on" : "off");
         char update[256];
-        nn_grad_sync_describe_update(t->sync, update, sizeof update);
+        nni_grad_sync_describe_update(t->sync, update, sizeof update);
         nn_trainer_say(t, "optimizer update: %s\n", update);
     }
     nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
@@ -114,7 +114,7 @@ nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn
     /* Name the layer whose gradient is not finite or has the largest norm: where the
      * blow-up shows first when reading the model from the output back. */
     nn_model *model = t->model;
-    nn_grad_sync_gather(t->sync);
+    nni_grad_sync_gather(t->sync);
     const char *worst = "?";
     double worst_norm = -1;
     for (int k = 0; k < model->n_params; k++) {
@@ -145,7 +145,7 @@ void nn_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
     if (!fractions)
         return;
     if (t->step_seconds > 0)
-        fractions[t->comm->rank] = nn_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
+        fractions[t->comm->rank] = nni_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
     nn_comm_sum_doubles(t->comm, fractions, n);
     double sum = 0, low = fractions[0], high = fractions[0];
     for (int r = 0; r < n; r++) {

@@ -23,7 +23,7 @@ static void describe_layout(const nn_trainer *t, char *out, size_t size)
     mine[NAME - 1] = '\0';
     int n = t->comm->size;
     char *all = t->comm->rank == 0 ? calloc((size_t)n, NAME) : NULL;
-    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, nn_comm_mpi(t->comm));
+    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, nni_comm_mpi(t->comm));
     out[0] = '\0';
     if (!all)
         return;
@@ -53,7 +53,7 @@ static int choose_threads(const nn_trainer *t, int64_t requested)
         cpus = CPU_COUNT(&set);
     MPI_Comm node;
     int ranks_on_node = 1;
-    if (MPI_Comm_split_type(nn_comm_mpi(t->comm), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+    if (MPI_Comm_split_type(nni_comm_mpi(t->comm), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
         MPI_SUCCESS) {
         MPI_Comm_size(node, &ranks_on_node);
         MPI_Comm_free(&node);
@@ -63,19 +63,19 @@ static int choose_threads(const nn_trainer *t, int64_t requested)
 }
 
 /* Ranks of one node update one shared copy of the parameters, each its own range, instead
- * of each repeating the whole update (see nn_grad_sync_share_update). */
+ * of each repeating the whole update (see nni_grad_sync_share_update). */
 static nn_status share_optimizer_update(nn_trainer *t, nn_error *err)
 {
     const int slots = nn_optim_slot_count(t->opt);
     float *values[NN_MAX_OPTIM_SLOTS];
     for (int k = 0; k < slots; k++)
         values[k] = nn_optim_slot(t->opt, k);
-    nn_status st = nn_grad_sync_share_update(t->sync, slots, values,
-                                             nn_optim_whole_tensors(t->opt), err);
-    if (st || slots == 0 || !nn_grad_sync_update_slot(t->sync, 0))
+    nn_status st = nni_grad_sync_share_update(t->sync, slots, values,
+                                              nn_optim_whole_tensors(t->opt), err);
+    if (st || slots == 0 || !nni_grad_sync_update_slot(t->sync, 0))
         return st; /* nothing to place: no slots, or the update is not shared */
     for (int k = 0; k < slots; k++)
-        values[k] = nn_grad_sync_update_slot(t->sync, k);
+        values[k] = nni_grad_sync_update_slot(t->sync, k);
     nn_optim_use_slots(t->opt, values);
     return NN_OK;
 }
@@ -184,17 +184,17 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
-    if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
-                                  (nn_grad_transport)transport, watchdog, &t->sync, err)))
+    if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
+                                   (nni_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
     if ((st = share_optimizer_update(t, err)))
         return st;
     /* Clipping and the gradient-norm log read every summed gradient on every rank. */
     if (!nn_clip_enabled(&t->clip) && !t->log_grad_norms &&
-        (st = nn_grad_sync_sum_own_range_only(t->sync, err)))
+        (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
-    nn_model_use_grads(t->model, nn_grad_sync_gradients(t->sync));
+    nn_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     if (!t->batch_rows || !t->sample_ids)
@@ -227,7 +227,7 @@ void nn_trainer_teardown(nn_trainer *t)
     nn_sampler_free(&t->sampler);
     if (t->model)
         nn_model_use_grads(t->model, NULL);
-    nn_grad_sync_free(t->sync);
+    nni_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
     nn_target_buffer_free(&t->targets_buf);

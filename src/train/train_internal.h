@@ -51,7 +51,7 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nn_sampler sampler;
     nn_sampling sampling;
-    nn_grad_sync *sync;
+    nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
     double step_seconds;         /* time inside train_step, summed */

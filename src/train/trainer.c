@@ -59,13 +59,13 @@ static int64_t rows_in_batches(const nn_trainer *t, int64_t first, int64_t count
 }
 
 /* The step's loss, accuracy and stop request travel with the gradients' sum
- * (nn_step_scalars). */
+ * (nni_step_scalars). */
 static void begin_grad_sync(nn_trainer *t, double loss_sum, double correct)
 {
-    const nn_step_scalars mine = {
+    const nni_step_scalars mine = {
         .loss_sum = (float)loss_sum, .correct = (float)correct,
         .stop_requested = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f};
-    nn_grad_sync_begin(t->sync, &mine);
+    nni_grad_sync_begin(t->sync, &mine);
 }
 
 /* Backward of the step's last micro-batch, starting each bucket's sum over the ranks as soon
@@ -75,7 +75,7 @@ static void backward_and_sync(nn_trainer *t, const nn_pass *pass)
     nn_model *model = t->model;
     for (int i = model->n_layers - 1; i > 0; i--) {
         nn_model_backward_layer(model, i, pass);
-        nn_grad_sync_layer_done(t->sync, model->layers[i]);
+        nni_grad_sync_layer_done(t->sync, model->layers[i]);
     }
 }
 
@@ -87,7 +87,7 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
 {
     nn_model *model = t->model;
     /* Any collective of the step that never completes is reported at this step. */
-    nn_watchdog_arrive(t->comm, epoch, first_batch);
+    nni_watchdog_arrive(t->comm, epoch, first_batch);
     const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
@@ -127,8 +127,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
             nn_model_backward(model, &pass);
         }
     }
-    nn_step_scalars summed;
-    nn_status st = nn_grad_sync_finish(t->sync, &summed, err);
+    nni_step_scalars summed;
+    nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
     if (st)
         return st;
     /* Every rank sees the same summed request, so all stop after this same step. */
@@ -142,9 +142,9 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     nn_clip_gradients(&t->clip, model);
     /* The ranks of a node may share one copy of the parameters, each updating its range. */
     int64_t first, end;
-    nn_grad_sync_update_begin(t->sync, &first, &end);
+    nni_grad_sync_update_begin(t->sync, &first, &end);
     nn_optim_step_range(t->opt, model, lr, first, end);
-    nn_grad_sync_update_end(t->sync);
+    nni_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
     tot->correct += summed.correct;
