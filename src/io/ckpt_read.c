@@ -242,9 +242,9 @@ nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_erro
         int state = (p->flags & NN_PARAM_STATE) != 0;
         nn_ckpt_tensor_path(name, sizeof name, p);
         st = read_tensor(file, path, name, nn_model_param_data(model, p), p, err);
-        for (int slot = 0; !st && opt && !state && slot < nn_optim_slot_count(opt); slot++) {
-            nn_ckpt_slot_path(name, sizeof name, p, nn_optim_slot_name(opt, slot));
-            st = read_tensor(file, path, name, nn_optim_slot(opt, slot) + p->offset, p, err);
+        for (int slot = 0; !st && opt && !state && slot < nni_optim_slot_count(opt); slot++) {
+            nn_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
+            st = read_tensor(file, path, name, nni_optim_slot(opt, slot) + p->offset, p, err);
             if (st == NN_ERR_CONFIG)
                 nn_fail(err, NN_ERR_CONFIG, "%s: %s is missing: the checkpoint was written with "
                         "another optimizer", path, name);

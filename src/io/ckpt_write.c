@@ -194,9 +194,9 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         int state = (p->flags & NN_PARAM_STATE) != 0;
         nn_ckpt_tensor_path(name, sizeof name, p);
         s = write_floats(file, name, nn_model_param_data(model, p), p->ndim, p->dims);
-        for (int slot = 0; s >= 0 && opt && !state && slot < nn_optim_slot_count(opt); slot++) {
-            nn_ckpt_slot_path(name, sizeof name, p, nn_optim_slot_name(opt, slot));
-            s = write_floats(file, name, nn_optim_slot(opt, slot) + p->offset, p->ndim, p->dims);
+        for (int slot = 0; s >= 0 && opt && !state && slot < nni_optim_slot_count(opt); slot++) {
+            nn_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
+            s = write_floats(file, name, nni_optim_slot(opt, slot) + p->offset, p->ndim, p->dims);
         }
     }
     if (s >= 0)

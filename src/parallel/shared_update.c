@@ -78,7 +78,7 @@ nn_status nni_shared_update_create(const nn_comm *comm, int64_t floats, int slot
     const size_t flags_bytes = nni_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
     /* Laid out as the optimizer's own slots, so that slot k starts where they do within a
      * page (NN_OPTIM_SLOT_PAGE_OFFSET). */
-    const size_t buffer_bytes = nn_optim_slot_stride(floats);
+    const size_t buffer_bytes = nni_optim_slot_stride(floats);
     const size_t bytes = flags_bytes + (size_t)(1 + slots) * buffer_bytes;
     if (!(update->base = nni_shm_map(comm, bytes, why, why_size))) {
         nni_shared_update_free(update);

@@ -7,7 +7,7 @@
 
 static const char *const clip_keys[] = {"norm", "value", NULL};
 
-nn_status nn_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err)
+nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err)
 {
     clip->norm = clip->value = 0;
     if (!node)
@@ -23,12 +23,12 @@ nn_status nn_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err)
     return NN_OK;
 }
 
-int nn_clip_enabled(const clip_options *clip)
+int nni_clip_enabled(const clip_options *clip)
 {
     return clip->value > 0 || clip->norm > 0;
 }
 
-void nn_clip_gradients(const clip_options *clip, nn_model *model)
+void nni_clip_gradients(const clip_options *clip, nn_model *model)
 {
     float *g = model->grad_data;
     const int64_t n = model->n_param_floats;

@@ -49,7 +49,7 @@ static int64_t *all_rows(int64_t n)
     return rows;
 }
 
-nn_status nn_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err)
+nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err)
 {
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");

@@ -10,8 +10,8 @@
 static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
                                          "restore_best", NULL};
 
-nn_status nn_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
-                                  early_stopping *e, nn_error *err)
+nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
+                                   early_stopping *e, nn_error *err)
 {
     memset(e, 0, sizeof *e);
     if (!node)
@@ -55,14 +55,14 @@ nn_status nn_early_stopping_parse(const nn_cfg *node, int has_val, const nn_mode
     return NN_OK;
 }
 
-void nn_early_stopping_free(early_stopping *e)
+void nni_early_stopping_free(early_stopping *e)
 {
     free(e->best_params);
     free(e->best_state);
     e->best_params = e->best_state = NULL;
 }
 
-int nn_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const nn_model *model)
+int nni_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const nn_model *model)
 {
     double value = nn_epoch_record_metric(m, e->monitor);
     int improved = e->maximize ? value > e->best + e->min_delta : value < e->best - e->min_delta;
@@ -84,7 +84,7 @@ int nn_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const 
     return e->bad_epochs > 0 && e->bad_epochs >= e->patience;
 }
 
-int nn_early_stopping_restore(const early_stopping *e, nn_model *model)
+int nni_early_stopping_restore(const early_stopping *e, nn_model *model)
 {
     if (!e->enabled || !e->restore_best || e->best_epoch <= 0)
         return 0;

@@ -13,13 +13,13 @@
 #include "core/clock.h"
 #include "train/train_internal.h"
 
-void nn_trainer_say(nn_trainer *t, const char *fmt, ...)
+void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
 {
     if (!t->is_root)
         return;
     va_list ap;
     if (!t->opts.quiet) {
-        nn_progress_clear(t);
+        nni_progress_clear(t);
         va_start(ap, fmt);
         vfprintf(t->out, fmt, ap);
         va_end(ap);
@@ -33,11 +33,11 @@ void nn_trainer_say(nn_trainer *t, const char *fmt, ...)
     }
 }
 
-void nn_trainer_print_start(nn_trainer *t)
+void nni_trainer_print_start(nn_trainer *t)
 {
     char shape[64];
-    nn_trainer_say(t, "nntrain: %d rank%s x %d thread%s (%s), global batch %lld "
-                      "(%lld per rank), %lld training samples%s%s\n",
+    nni_trainer_say(t, "nntrain: %d rank%s x %d thread%s (%s), global batch %lld "
+                       "(%lld per rank), %lld training samples%s%s\n",
                    t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
                    t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
                    (long long)t->capacity, (long long)t->sampler.n_total,
@@ -52,19 +52,19 @@ void nn_trainer_print_start(nn_trainer *t)
             used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%.2f", b ? ", " : "",
                                      (double)(end - start) * sizeof(float) / (1 << 20));
         }
-        nn_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
-                          "overlap %s\n", nni_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
+        nni_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
+                           "overlap %s\n", nni_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
                        sizes, t->overlap ? "on" : "off");
         char update[256];
         nni_grad_sync_describe_update(t->sync, update, sizeof update);
-        nn_trainer_say(t, "optimizer update: %s\n", update);
+        nni_trainer_say(t, "optimizer update: %s\n", update);
     }
-    nn_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
-                   nn_shape_format(t->model->input_shape, shape, sizeof shape),
-                   (long long)nn_model_count_params(t->model),
-                   (long long)nn_model_count_trainable(t->model), nn_optim_name(t->opt),
-                   t->run_dir);
-    t->progress = t->opts.progress < 0 ? nn_is_terminal(t->out) : t->opts.progress;
+    nni_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
+                    nn_shape_format(t->model->input_shape, shape, sizeof shape),
+                    (long long)nn_model_count_params(t->model),
+                    (long long)nn_model_count_trainable(t->model), nn_optim_name(t->opt),
+                    t->run_dir);
+    t->progress = t->opts.progress < 0 ? nni_is_terminal(t->out) : t->opts.progress;
 }
 
 static void fmt_metric(char *buf, size_t size, const char *name, double value)
@@ -85,15 +85,15 @@ static double grad_sum_of_squares(const nn_model *model, const nn_param *p)
     return sq;
 }
 
-void nn_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m)
+void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m)
 {
     char acc[48], vl[48], va[48];
     fmt_metric(acc, sizeof acc, "accuracy", m->accuracy);
     fmt_metric(vl, sizeof vl, "val_loss", m->val_loss);
     fmt_metric(va, sizeof va, "val_accuracy", m->val_accuracy);
-    nn_trainer_say(t, "epoch %d/%d  loss %.4f%s%s%s  lr %.3g  %.0f samples/s  %.1fs\n",
-                   m->epoch, t->epochs, m->loss, acc, vl, va, m->lr, m->samples_per_second,
-                   m->seconds);
+    nni_trainer_say(t, "epoch %d/%d  loss %.4f%s%s%s  lr %.3g  %.0f samples/s  %.1fs\n",
+                    m->epoch, t->epochs, m->loss, acc, vl, va, m->lr, m->samples_per_second,
+                    m->seconds);
     if (!t->log_grad_norms)
         return;
     /* Gradient norms of the epoch's last step, per parameter tensor. */
@@ -106,10 +106,10 @@ void nn_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m)
         used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.3g", used ? ", " : "",
                                  p->name, sqrt(grad_sum_of_squares(t->model, p)));
     }
-    nn_trainer_say(t, "gradient norms: %s\n", line);
+    nni_trainer_say(t, "gradient norms: %s\n", line);
 }
 
-nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)
+nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)
 {
     /* Name the layer whose gradient is not finite or has the largest norm: where the
      * blow-up shows first when reading the model from the output back. */
@@ -128,7 +128,7 @@ nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn
             worst = p->layer->name;
         }
     }
-    nn_progress_clear(t);
+    nni_progress_clear(t);
     return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; largest "
                    "gradient norm in layer '%s' (%g); lower the learning rate or clip "
                    "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst,
@@ -138,7 +138,7 @@ nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn
 /* How much of the step the gradient allreduce could not hide behind backward, on average
  * over the ranks. The slowest rank waits least (only for the communication itself); the
  * others also wait for it, so the spread shows how evenly the ranks ran. */
-void nn_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
+void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
 {
     const int n = t->comm->size;
     double *fractions = calloc((size_t)n, sizeof *fractions);
@@ -155,14 +155,14 @@ void nn_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
     }
     free(fractions);
     result->allreduce_wait_fraction = sum / n;
-    nn_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
-                      "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
+    nni_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
+                       "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
                    t->overlap ? "on" : "off", n);
 }
 
 /* ---- the progress bar ------------------------------------------------------------------ */
 
-int nn_is_terminal(FILE *f)
+int nni_is_terminal(FILE *f)
 {
     /* mpirun hands its ranks a pseudo-terminal even when its own output goes to a file or a
      * pipe, so under mpirun the bar is drawn only on request (--progress). */
@@ -171,7 +171,7 @@ int nn_is_terminal(FILE *f)
     return isatty(fileno(f));
 }
 
-void nn_progress_clear(nn_trainer *t)
+void nni_progress_clear(nn_trainer *t)
 {
     if (t->progress && t->last_progress > 0) {
         fprintf(t->out, "\r\033[K");
@@ -179,8 +179,8 @@ void nn_progress_clear(nn_trainer *t)
     }
 }
 
-void nn_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
-                        const step_totals *tot, double epoch_start)
+void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
+                         const step_totals *tot, double epoch_start)
 {
     if (!t->progress || !t->is_root || t->opts.quiet)
         return;

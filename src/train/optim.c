@@ -375,7 +375,7 @@ static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim 
  * NN_OPTIM_SLOT_PAGE_OFFSET). */
 static int allocate_slots(nn_optim *opt)
 {
-    const size_t stride = nn_optim_slot_stride(opt->n_floats);
+    const size_t stride = nni_optim_slot_stride(opt->n_floats);
     opt->slot_block = aligned_alloc(4096, stride * (size_t)opt->n_used);
     if (!opt->slot_block)
         return 0;
@@ -444,7 +444,7 @@ enum { OPTIM_MIN_PARALLEL_FLOATS = 1 << 15 };
 /* Every tensor's part in [first, end) is split over the threads as the dense layers split
  * their weight-gradient rows (nn_thread_share), so a thread updates what it has just
  * computed. The updates are elementwise, so neither split changes a result. */
-void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
+void nni_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
 {
     opt->steps++;
     const int threads = opt->kind->whole_tensors || end - first < OPTIM_MIN_PARALLEL_FLOATS
@@ -485,15 +485,15 @@ void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t firs
 
 void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
 {
-    nn_optim_step_range(opt, model, lr, 0, model->n_param_floats);
+    nni_optim_step_range(opt, model, lr, 0, model->n_param_floats);
 }
 
-int nn_optim_whole_tensors(const nn_optim *opt)
+int nni_optim_whole_tensors(const nn_optim *opt)
 {
     return opt->kind->whole_tensors;
 }
 
-void nn_optim_use_slots(nn_optim *opt, float *const *memory)
+void nni_optim_use_slots(nn_optim *opt, float *const *memory)
 {
     for (int k = 0; k < opt->n_used; k++) {
         if (!memory && opt->slots[k] != opt->own_slots[k])
@@ -517,22 +517,22 @@ int64_t nn_optim_steps(const nn_optim *opt)
     return opt->steps;
 }
 
-void nn_optim_set_steps(nn_optim *opt, int64_t steps)
+void nni_optim_set_steps(nn_optim *opt, int64_t steps)
 {
     opt->steps = steps;
 }
 
-int nn_optim_slot_count(const nn_optim *opt)
+int nni_optim_slot_count(const nn_optim *opt)
 {
     return opt->n_used;
 }
 
-const char *nn_optim_slot_name(const nn_optim *opt, int k)
+const char *nni_optim_slot_name(const nn_optim *opt, int k)
 {
     return opt->kind->slot_names[k];
 }
 
-float *nn_optim_slot(nn_optim *opt, int k)
+float *nni_optim_slot(nn_optim *opt, int k)
 {
     return opt->slots[k];
 }

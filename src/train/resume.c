@@ -72,7 +72,7 @@ static void describe_changes(nn_trainer *t, const nn_cfg *old_node, const nn_cfg
             describe_changes(t, nn_cfg_at(old_node, i), NULL, out, size, used);
 }
 
-nn_status nn_trainer_resume(nn_trainer *t, nn_error *err)
+nn_status nni_trainer_resume(nn_trainer *t, nn_error *err)
 {
     char path[700];
     nn_status st = find_checkpoint(t, t->run_dir, path, sizeof path, err);
@@ -102,7 +102,7 @@ nn_status nn_trainer_resume(nn_trainer *t, nn_error *err)
         nn_ckpt_meta_free(&meta);
         return st;
     }
-    nn_optim_set_steps(t->opt, meta.optim_steps);
+    nni_optim_set_steps(t->opt, meta.optim_steps);
     *nn_sched_state_of(t->sched) = meta.sched;
     t->early.best = meta.early_best;
     t->early.best_epoch = meta.early_best_epoch;
@@ -161,5 +161,5 @@ nn_status nn_trainer_resume(nn_trainer *t, nn_error *err)
              meta.world_size > 1 ? "s" : "", changes[0] ? "; changed: " : "", changes);
     nn_ckpt_meta_free(&meta);
     t->resumed = 1;
-    return nn_trainer_rewrite_metrics(t, err);
+    return nni_trainer_rewrite_metrics(t, err);
 }

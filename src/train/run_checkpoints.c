@@ -38,7 +38,7 @@ static void fingerprint_data(nn_trainer *t)
              (long long)d->sample_size, (unsigned long long)hash);
 }
 
-nn_status nn_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
+nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
 {
     const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
     const nn_cfg *node = nn_cfg_get(train_cfg, "checkpoint");
@@ -83,7 +83,7 @@ nn_status nn_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
 
 /* Running statistics computed per rank (batchnorm without sync) are averaged before they are
  * saved or used for evaluation, as PyTorch DDP users do by hand. */
-void nn_trainer_average_state(nn_trainer *t)
+void nni_trainer_average_state(nn_trainer *t)
 {
     if (t->comm->size == 1 || !t->model->unsynced_state || !t->model->n_state_floats)
         return;
@@ -150,20 +150,20 @@ static nn_status keep_epoch_file(nn_trainer *t, int epochs_done, nn_error *err)
     return NN_OK;
 }
 
-void nn_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
-                        int *epoch)
+void nni_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
+                         int *epoch)
 {
     int best = nn_history_best(t->history, t->n_history, metric, maximize);
     *value = best >= 0 ? nn_epoch_record_metric(&t->history[best], metric) : NAN;
     *epoch = best >= 0 ? t->history[best].epoch : 0;
 }
 
-nn_status nn_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
-                                const nn_epoch_record *record, nn_error *err)
+nn_status nni_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
+                                 const nn_epoch_record *record, nn_error *err)
 {
     /* At the end of an epoch the state was averaged before validation already. */
     if (step > 0)
-        nn_trainer_average_state(t);
+        nni_trainer_average_state(t);
     if (!t->is_root)
         return NN_OK;
     nn_status st = NN_OK;
@@ -190,7 +190,7 @@ nn_status nn_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const st
     return st;
 }
 
-nn_status nn_trainer_checkpoint_final(nn_trainer *t, nn_error *err)
+nn_status nni_trainer_checkpoint_final(nn_trainer *t, nn_error *err)
 {
     if (t->ckpt_every <= 0 || t->n_history == 0)
         return NN_OK;

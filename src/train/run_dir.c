@@ -81,7 +81,7 @@ static nn_status choose_run_dir(nn_trainer *t, int *resume, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
+nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
 {
     /* Rank 0 decides; every rank learns the directory and whether to resume. */
     struct {
@@ -102,7 +102,7 @@ nn_status nn_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     snprintf(t->run_dir, sizeof t->run_dir, "%s", decision.dir);
     char path[600];
     nn_status st;
-    if (decision.resume && (st = nn_trainer_resume(t, err)))
+    if (decision.resume && (st = nni_trainer_resume(t, err)))
         return st;
     if (!t->is_root)
         return NN_OK;
@@ -112,7 +112,7 @@ nn_status nn_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     if (!t->log_file)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
     if (t->resume_note[0])
-        nn_trainer_say(t, "%s\n", t->resume_note);
+        nni_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
     if ((st = nn_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
         return st;
@@ -127,7 +127,7 @@ nn_status nn_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     return NN_OK;
 }
 
-nn_status nn_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
+nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
 {
     if (!t->is_root)
         return NN_OK;
@@ -147,7 +147,7 @@ nn_status nn_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
     return st;
 }
 
-void nn_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record)
+void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record)
 {
     if (!t->metrics_csv)
         return;

@@ -66,22 +66,22 @@ static int choose_threads(const nn_trainer *t, int64_t requested)
  * of each repeating the whole update (see nni_grad_sync_share_update). */
 static nn_status share_optimizer_update(nn_trainer *t, nn_error *err)
 {
-    const int slots = nn_optim_slot_count(t->opt);
+    const int slots = nni_optim_slot_count(t->opt);
     float *values[NN_MAX_OPTIM_SLOTS];
     for (int k = 0; k < slots; k++)
-        values[k] = nn_optim_slot(t->opt, k);
+        values[k] = nni_optim_slot(t->opt, k);
     nn_status st = nni_grad_sync_share_update(t->sync, slots, values,
-                                              nn_optim_whole_tensors(t->opt), err);
+                                              nni_optim_whole_tensors(t->opt), err);
     if (st || slots == 0 || !nni_grad_sync_update_slot(t->sync, 0))
         return st; /* nothing to place: no slots, or the update is not shared */
     for (int k = 0; k < slots; k++)
         values[k] = nni_grad_sync_update_slot(t->sync, k);
-    nn_optim_use_slots(t->opt, values);
+    nni_optim_use_slots(t->opt, values);
     return NN_OK;
 }
 
-nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
-                           const nn_train_options *opts, nn_error *err)
+nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                            const nn_train_options *opts, nn_error *err)
 {
     memset(t, 0, sizeof *t);
     t->cfg = cfg;
@@ -123,7 +123,7 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     nn_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 
-    if ((st = nn_trainer_setup_data(t, nn_cfg_get(cfg, "data"), err)))
+    if ((st = nni_trainer_setup_data(t, nn_cfg_get(cfg, "data"), err)))
         return st;
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
@@ -148,9 +148,9 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     int64_t steps_per_epoch = (batches + t->accumulate - 1) / t->accumulate;
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
                              steps_per_epoch, t->epochs, &t->sched, err)) ||
-        (st = nn_early_stopping_parse(nn_cfg_get(train_cfg, "early_stopping"), t->has_val,
-                                      t->model, &t->early, err)) ||
-        (st = nn_clip_parse(nn_cfg_get(train_cfg, "clip"), &t->clip, err)))
+        (st = nni_early_stopping_parse(nn_cfg_get(train_cfg, "early_stopping"), t->has_val,
+                                       t->model, &t->early, err)) ||
+        (st = nni_clip_parse(nn_cfg_get(train_cfg, "clip"), &t->clip, err)))
         return st;
     const char *monitor = nn_sched_monitor(t->sched, NULL);
     if (monitor && strncmp(monitor, "val_", 4) == 0 && !t->has_val)
@@ -190,7 +190,7 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     if ((st = share_optimizer_update(t, err)))
         return st;
     /* Clipping and the gradient-norm log read every summed gradient on every rank. */
-    if (!nn_clip_enabled(&t->clip) && !t->log_grad_norms &&
+    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms &&
         (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
@@ -210,15 +210,15 @@ nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm
     if ((st = nn_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
                                err)))
         return st;
-    if ((st = nn_trainer_setup_checkpoints(t, err)))
+    if ((st = nni_trainer_setup_checkpoints(t, err)))
         return st;
-    return nn_trainer_prepare_run_dir(t, err);
+    return nni_trainer_prepare_run_dir(t, err);
 }
 
-void nn_trainer_teardown(nn_trainer *t)
+void nni_trainer_teardown(nn_trainer *t)
 {
     if (t->opt)
-        nn_optim_use_slots(t->opt, NULL);
+        nni_optim_use_slots(t->opt, NULL);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
@@ -234,7 +234,7 @@ void nn_trainer_teardown(nn_trainer *t)
     nn_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
-    nn_early_stopping_free(&t->early);
+    nni_early_stopping_free(&t->early);
     nn_model_free(t->model);
     nn_loss_free(t->loss);
     nn_optim_free(t->opt);

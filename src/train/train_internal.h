@@ -108,71 +108,71 @@ struct nn_trainer {
 };
 
 /* setup.c: everything from the config, and back. */
-nn_status nn_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
-                           const nn_train_options *opts, nn_error *err);
-void nn_trainer_teardown(nn_trainer *t);
+nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                            const nn_train_options *opts, nn_error *err);
+void nni_trainer_teardown(nn_trainer *t);
 
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
-nn_status nn_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
 
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
-nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                              int64_t n_rows, double *loss, double *accuracy);
+nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                               int64_t n_rows, double *loss, double *accuracy);
 
 /* clip.c: train.clip. */
-nn_status nn_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
-int nn_clip_enabled(const clip_options *clip);
+nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
+int nni_clip_enabled(const clip_options *clip);
 /* Clips model->grad_data in place (every summed gradient). */
-void nn_clip_gradients(const clip_options *clip, nn_model *model);
+void nni_clip_gradients(const clip_options *clip, nn_model *model);
 
 /* early_stopping.c: train.early_stopping. */
-nn_status nn_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
-                                  early_stopping *e, nn_error *err);
-void nn_early_stopping_free(early_stopping *e);
+nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
+                                   early_stopping *e, nn_error *err);
+void nni_early_stopping_free(early_stopping *e);
 /* After an epoch: records its metric (and the weights, for restore_best); 1 when training
  * should stop now. */
-int nn_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const nn_model *model);
+int nni_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const nn_model *model);
 /* At the end of the run: puts the best epoch's weights back when restore_best asks for them;
  * 1 when it did. */
-int nn_early_stopping_restore(const early_stopping *e, nn_model *model);
+int nni_early_stopping_restore(const early_stopping *e, nn_model *model);
 
 /* run_checkpoints.c: train.checkpoint. */
-nn_status nn_trainer_setup_checkpoints(nn_trainer *t, nn_error *err);
+nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err);
 /* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
-nn_status nn_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
-                                const nn_epoch_record *record, nn_error *err);
+nn_status nni_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
+                                 const nn_epoch_record *record, nn_error *err);
 /* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
-nn_status nn_trainer_checkpoint_final(nn_trainer *t, nn_error *err);
+nn_status nni_trainer_checkpoint_final(nn_trainer *t, nn_error *err);
 /* Averages running statistics computed per rank (batchnorm without sync) over the group, as
  * DDP users do by hand, before evaluating or saving them. */
-void nn_trainer_average_state(nn_trainer *t);
+void nni_trainer_average_state(nn_trainer *t);
 /* Best value of a history column over the epochs run so far (NaN, 0 when none). */
-void nn_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
-                        int *epoch);
+void nni_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
+                         int *epoch);
 
 /* resume.c: continue the run in t->run_dir from its newest good checkpoint. */
-nn_status nn_trainer_resume(nn_trainer *t, nn_error *err);
+nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
 /* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
-nn_status nn_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
-void nn_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
+void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
 /* metrics.csv rewritten from the history (a resumed run). */
-nn_status nn_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
+nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 
 /* messages.c: what rank 0 prints (and logs). */
 /* printf to rank 0's output and the run log. */
-void nn_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void nn_trainer_print_start(nn_trainer *t);
-void nn_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
+void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nni_trainer_print_start(nn_trainer *t);
+void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
 /* The share of step time spent waiting for gradient sums (collective). */
-void nn_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
+void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
 /* The error for a non-finite loss, naming the layer with the largest gradient norm
  * (collective: every rank fails the same step). */
-nn_status nn_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
-void nn_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
-                        const step_totals *tot, double epoch_start);
-void nn_progress_clear(nn_trainer *t);
-int nn_is_terminal(FILE *f);
+nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
+void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
+                         const step_totals *tot, double epoch_start);
+void nni_progress_clear(nn_trainer *t);
+int nni_is_terminal(FILE *f);
 
 #endif

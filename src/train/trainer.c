@@ -137,13 +137,13 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     loss_sum = summed.loss_sum;
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
-        return nn_trainer_numeric_failure(t, epoch, first_batch, err);
+        return nni_trainer_numeric_failure(t, epoch, first_batch, err);
 
-    nn_clip_gradients(&t->clip, model);
+    nni_clip_gradients(&t->clip, model);
     /* The ranks of a node may share one copy of the parameters, each updating its range. */
     int64_t first, end;
     nni_grad_sync_update_begin(t->sync, &first, &end);
-    nn_optim_step_range(t->opt, model, lr, first, end);
+    nni_optim_step_range(t->opt, model, lr, first, end);
     nni_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
@@ -154,8 +154,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
 
 /* ---- evaluation ---------------------------------------------------------------------- */
 
-nn_status nn_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                              int64_t n_rows, double *loss, double *accuracy)
+nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                               int64_t n_rows, double *loss, double *accuracy)
 {
     int64_t first, count;
     nn_comm_share(t->comm, n_rows, &first, &count);
@@ -205,7 +205,7 @@ static void end_training(nn_trainer *t)
     t->done = 1;
     t->result.train_seconds = nn_clock_seconds() - t->run_start;
     if (t->comm->size > 1)
-        nn_trainer_report_allreduce_wait(t, &t->result);
+        nni_trainer_report_allreduce_wait(t, &t->result);
 }
 
 /* After a step inside an epoch: a checkpoint every train.checkpoint.every_steps steps, and
@@ -214,11 +214,11 @@ static nn_status after_step_in_epoch(nn_trainer *t, nn_error *err)
 {
     nn_status st = NN_OK;
     if (t->stop_requested || (t->ckpt_every_steps > 0 && t->step % t->ckpt_every_steps == 0))
-        st = nn_trainer_checkpoint(t, t->epoch, t->step, &t->totals, NULL, err);
+        st = nni_trainer_checkpoint(t, t->epoch, t->step, &t->totals, NULL, err);
     if (t->stop_requested) {
         t->result.stopped_by_signal = 1;
-        nn_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 written\n",
-                       t->epoch + 1, (long long)t->step, t->run_dir);
+        nni_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 written\n",
+                        t->epoch + 1, (long long)t->step, t->run_dir);
         t->done = 1;
     }
     return st;
@@ -234,15 +234,15 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
                          .accuracy = t->classification ? tot->correct / (double)tot->samples
                                                        : NAN,
                          .val_loss = NAN, .val_accuracy = NAN};
-    nn_trainer_average_state(t);
+    nni_trainer_average_state(t);
     if (t->has_val)
-        nn_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows, t->n_val,
-                            &m.val_loss, &m.val_accuracy);
+        nni_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows, t->n_val,
+                             &m.val_loss, &m.val_accuracy);
     m.seconds = nn_clock_seconds() - t->epoch_start;
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
-    nn_trainer_print_epoch(t, &m);
-    nn_trainer_write_metrics(t, &m);
+    nni_trainer_print_epoch(t, &m);
+    nni_trainer_write_metrics(t, &m);
     t->result.epochs_run = m.epoch;
     t->result.final_val_loss = m.val_loss;
     t->result.final_val_accuracy = m.val_accuracy;
@@ -251,17 +251,17 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     if (plateau)
         nn_sched_epoch_end(t->sched, nn_epoch_record_metric(&m, plateau));
     if (t->early.enabled) {
-        const int stop = nn_early_stopping_update(&t->early, &m, t->model);
+        const int stop = nni_early_stopping_update(&t->early, &m, t->model);
         t->result.best_metric = t->early.best;
         t->result.best_epoch = t->early.best_epoch;
         if (stop) {
-            nn_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f "
-                              "at epoch %d)\n", t->early.monitor, t->early.bad_epochs,
+            nni_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f "
+                               "at epoch %d)\n", t->early.monitor, t->early.bad_epochs,
                            t->early.best, t->early.best_epoch);
             t->stop_requested = 1;
         }
     }
-    nn_status st = nn_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    nn_status st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
@@ -274,8 +274,8 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
         end_training(t);
     } else if (signalled) {
         t->result.stopped_by_signal = 1;
-        nn_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n", t->epoch,
-                       t->run_dir);
+        nni_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n", t->epoch,
+                        t->run_dir);
         end_training(t);
     } else if (t->stop_requested) { /* early stopping */
         end_training(t);
@@ -297,7 +297,7 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         nn_status st = train_step(t, t->epoch, first, micro, t->lr, &t->totals, err);
         t->step_seconds += nn_clock_seconds() - step_start;
         t->step++;
-        nn_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
+        nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
         if (st) {
             end_training(t);
             return st;
@@ -330,14 +330,14 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
     nn_trainer *t = calloc(1, sizeof *t);
     if (!t)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    if ((st = nn_trainer_setup(t, cfg, comm, opts, err))) {
-        nn_trainer_teardown(t);
+    if ((st = nni_trainer_setup(t, cfg, comm, opts, err))) {
+        nni_trainer_teardown(t);
         free(t);
         return st;
     }
     t->result.test_loss = t->result.test_accuracy = NAN;
     t->result.best_metric = NAN;
-    nn_trainer_print_start(t);
+    nni_trainer_print_start(t);
     t->epoch = t->start_epoch;
     t->run_start = nn_clock_seconds();
     if (t->epoch >= t->epochs)
@@ -352,22 +352,22 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "nn_trainer_finish: the run has steps left");
     if (t->result.stopped_by_signal || t->result.paused)
         return NN_OK;
-    if (nn_early_stopping_restore(&t->early, t->model)) {
-        nn_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n",
-                       t->early.best_epoch, t->early.monitor, t->early.best);
-        nn_status st = nn_trainer_checkpoint_final(t, err);
+    if (nni_early_stopping_restore(&t->early, t->model)) {
+        nni_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n",
+                        t->early.best_epoch, t->early.monitor, t->early.best);
+        nn_status st = nni_trainer_checkpoint_final(t, err);
         if (st)
             return st;
     }
     if (t->has_test && !t->opts.skip_test) {
         nn_train_result *r = &t->result;
-        nn_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
         if (t->classification)
-            nn_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
-                           r->test_accuracy, (long long)t->test.n);
+            nni_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
+                            r->test_accuracy, (long long)t->test.n);
         else
-            nn_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
-                           (long long)t->test.n);
+            nni_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
+                            (long long)t->test.n);
     }
     return NN_OK;
 }
@@ -383,11 +383,11 @@ void nn_trainer_close(nn_trainer *t, nn_train_result *result)
     if (result) {
         *result = t->result;
         if (t->opts.metric)
-            nn_trainer_best_of(t, t->opts.metric, t->opts.metric_maximize,
-                               &result->best_metric, &result->best_epoch);
+            nni_trainer_best_of(t, t->opts.metric, t->opts.metric_maximize,
+                                &result->best_metric, &result->best_epoch);
         snprintf(result->run_dir, sizeof result->run_dir, "%s", t->run_dir);
     }
-    nn_trainer_teardown(t);
+    nni_trainer_teardown(t);
     free(t);
 }
 

@@ -183,36 +183,36 @@ static void test_split_update(void **state)
         nn_optim *reference = make_optim(cases[c].yaml, whole);
         nn_optim *first = make_optim(cases[c].yaml, split);
         nn_optim *second = make_optim(cases[c].yaml, split);
-        assert_int_equal(nn_optim_whole_tensors(first), cases[c].whole_tensors);
+        assert_int_equal(nni_optim_whole_tensors(first), cases[c].whole_tensors);
         const int64_t n = split->n_param_floats;
         /* Inside the first weight tensor, or where the second tensor starts. */
         const int64_t cut = cases[c].whole_tensors ? split->params[1].offset : 13;
-        const int slots = nn_optim_slot_count(first);
-        const size_t stride = nn_optim_slot_stride(n);
+        const int slots = nni_optim_slot_count(first);
+        const size_t stride = nni_optim_slot_stride(n);
         char *block = aligned_alloc(4096, stride * (size_t)(slots ? slots : 1));
         assert_non_null(block);
         memset(block, 0, stride * (size_t)(slots ? slots : 1));
         float *memory[NN_MAX_OPTIM_SLOTS];
         for (int k = 0; k < slots; k++)
             memory[k] = (float *)(block + stride * (size_t)k + NN_OPTIM_SLOT_PAGE_OFFSET(k));
-        nn_optim_use_slots(first, memory);
-        nn_optim_use_slots(second, memory);
+        nni_optim_use_slots(first, memory);
+        nni_optim_use_slots(second, memory);
         for (int step = 0; step < 4; step++) {
             for (int64_t i = 0; i < n; i++)
                 whole->grad_data[i] = split->grad_data[i] =
                     0.3f - 0.07f * (float)(i % 9) * (float)(step + 1);
             nn_optim_step(reference, whole, 0.05);
-            nn_optim_step_range(first, split, 0.05, 0, cut);
-            nn_optim_step_range(second, split, 0.05, cut, n);
+            nni_optim_step_range(first, split, 0.05, 0, cut);
+            nni_optim_step_range(second, split, 0.05, cut, n);
         }
         if (memcmp(whole->param_data, split->param_data, (size_t)n * sizeof(float)) != 0)
             fail_msg("%s: split update differs", cases[c].yaml);
-        nn_optim_use_slots(first, NULL);
+        nni_optim_use_slots(first, NULL);
         for (int k = 0; k < slots; k++)
-            if (memcmp(nn_optim_slot(reference, k), nn_optim_slot(first, k),
+            if (memcmp(nni_optim_slot(reference, k), nni_optim_slot(first, k),
                        (size_t)n * sizeof(float)) != 0)
-                fail_msg("%s: slot %s differs", cases[c].yaml, nn_optim_slot_name(first, k));
-        nn_optim_use_slots(second, NULL);
+                fail_msg("%s: slot %s differs", cases[c].yaml, nni_optim_slot_name(first, k));
+        nni_optim_use_slots(second, NULL);
         free(block);
         nn_optim_free(reference);
         nn_optim_free(first);
