@@ -85,8 +85,8 @@ static nn_status open_for_reading(const char *path, hid_t *file, nn_error *err)
         return nn_fail(err, NN_ERR_DATA, "%s: %s", path, strerror(errno));
     hid_t fapl = file_access_plist();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    nn_h5_detail detail = nn_h5_last_error();
-    nn_h5_close(&fapl);
+    nni_h5_detail detail = nni_h5_last_error();
+    nni_h5_close(&fapl);
     if (*file >= 0)
         return NN_OK;
     if (H5Fis_hdf5(path) <= 0)
@@ -125,7 +125,7 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
     int rc = -1;
     if (exists < 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
         (type = H5Aget_type(attr)) < 0 || (space = H5Aget_space(attr)) < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
         goto done;
@@ -141,16 +141,16 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
         nn_fail(err, NN_ERR_DATA, "%s: %s: attribute %s holds %lld values, expected one", path,
                 where, name, (long long)points);
     } else if (H5Aread(attr, H5T_NATIVE_DOUBLE, value) < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
     } else {
         rc = 1;
     }
 done:
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -233,7 +233,7 @@ static int read_strings_attr(hid_t obj, const char *name, char ***out, int *coun
     rc = 1;
     goto done;
 h5_failed:;
-    nn_h5_detail detail = nn_h5_last_error();
+    nni_h5_detail detail = nni_h5_last_error();
     nn_fail(err, NN_ERR_DATA, "%s: /: cannot read attribute %s (%s)", path, name, detail.text);
     goto done;
 no_memory:
@@ -242,10 +242,10 @@ done:
     free_strings(strings, (int)points);
     free(vlen);
     free(fixed);
-    nn_h5_close(&mem_type);
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&mem_type);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -253,7 +253,7 @@ done:
 
 /* Rows [first, first + count) of a dataset of the given rank and dims, into buf. */
 static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dims,
-                        int64_t first, int64_t count, void *buf, nn_h5_detail *detail)
+                        int64_t first, int64_t count, void *buf, nni_h5_detail *detail)
 {
     hsize_t start[MAX_X_RANK] = {0}, block[MAX_X_RANK];
     for (int d = 0; d < rank; d++)
@@ -267,9 +267,9 @@ static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dim
         H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, block, NULL) >= 0)
         rc = H5Dread(dset, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
     if (rc < 0)
-        *detail = nn_h5_last_error();
-    nn_h5_close(&mem_space);
-    nn_h5_close(&file_space);
+        *detail = nni_h5_last_error();
+    nni_h5_close(&mem_space);
+    nni_h5_close(&file_space);
     return rc;
 }
 
@@ -396,10 +396,10 @@ static nn_status check_layout(hid_t x, hid_t y, const char *path, const char *sp
         goto done;
     }
 done:
-    nn_h5_close(&x_space);
-    nn_h5_close(&y_space);
-    nn_h5_close(&x_type);
-    nn_h5_close(&y_type);
+    nni_h5_close(&x_space);
+    nni_h5_close(&y_space);
+    nni_h5_close(&x_type);
+    nni_h5_close(&y_type);
     return status;
 }
 
@@ -430,7 +430,7 @@ static nn_status load_labels(hid_t y, const split_layout *layout, int64_t first,
                              const char *path, const char *split, nn_dataset *ds, nn_error *err)
 {
     nn_status status = NN_OK;
-    nn_h5_detail detail;
+    nni_h5_detail detail;
     int64_t *raw = NULL, *all = NULL;
     size_t bytes = checked_bytes((uint64_t)count, sizeof *raw, 1);
     if (count > 0 && (!bytes || !(raw = malloc(bytes)) ||
@@ -513,8 +513,8 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
           y = H5I_INVALID_HID;
     split_layout layout;
     memset(&layout, 0, sizeof layout);
-    nn_h5_detail detail;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_detail detail;
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = open_for_reading(path, &file, err);
     if (status != NN_OK)
         goto done;
@@ -642,11 +642,11 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
     }
 
 done:
-    nn_h5_close(&y);
-    nn_h5_close(&x);
-    nn_h5_close(&group);
-    nn_h5_close(&file);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&y);
+    nni_h5_close(&x);
+    nni_h5_close(&group);
+    nni_h5_close(&file);
+    nni_h5_quiet_end(quiet);
     if (status == NN_OK)
         *out = ds;
     else
@@ -681,15 +681,15 @@ int nn_dataset_has_split(const char *path, const char *split)
     struct stat st;
     if (!path || !valid_split_name(split) || stat(path, &st) != 0 || S_ISDIR(st.st_mode))
         return 0;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     hid_t fapl = file_access_plist();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl), group = H5I_INVALID_HID;
     int found = file >= 0 && H5Lexists(file, split, H5P_DEFAULT) > 0 &&
                 (group = H5Gopen2(file, split, H5P_DEFAULT)) >= 0;
-    nn_h5_close(&group);
-    nn_h5_close(&file);
-    nn_h5_close(&fapl);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&group);
+    nni_h5_close(&file);
+    nni_h5_close(&fapl);
+    nni_h5_quiet_end(quiet);
     return found;
 }
 
@@ -746,8 +746,8 @@ static void writer_free(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    nn_h5_close(&w->file);
-    nn_h5_close(&w->existing);
+    nni_h5_close(&w->file);
+    nni_h5_close(&w->existing);
     free(w->splits);
     free(w);
 }
@@ -768,7 +768,7 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
         return begun;
     }
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = NN_OK;
     struct stat st;
     if (keep_existing && stat(path, &st) == 0) {
@@ -787,13 +787,13 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
     }
     hid_t fapl = file_access_plist();
     w->file = H5Fcreate(w->target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    nn_h5_detail detail = nn_h5_last_error();
-    nn_h5_close(&fapl);
+    nni_h5_detail detail = nni_h5_last_error();
+    nni_h5_close(&fapl);
     if (w->file < 0)
         status = nn_fail(err, NN_ERR_OTHER, "%s: cannot create (%s)", w->target.tmp_path,
                          detail.text);
 done:
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     if (status != NN_OK) {
         nn_atomic_abort(&w->target);
         writer_free(w);
@@ -827,7 +827,7 @@ static hsize_t chunk_rows(int64_t rows, size_t row_bytes)
  * identical files) and no fill values (every byte is written right away). */
 static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t mem_type,
                          int rank, const hsize_t *dims, size_t row_bytes, const void *data,
-                         nn_h5_detail *detail)
+                         nni_h5_detail *detail)
 {
     hsize_t chunk[MAX_X_RANK];
     chunk[0] = chunk_rows((int64_t)dims[0], row_bytes);
@@ -840,11 +840,11 @@ static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t m
         H5Pset_obj_track_times(dcpl, 0) >= 0 &&
         (dset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0 &&
         H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        nn_h5_close(&dset);
+        nni_h5_close(&dset);
     if (dset < 0)
-        *detail = nn_h5_last_error();
-    nn_h5_close(&space);
-    nn_h5_close(&dcpl);
+        *detail = nni_h5_last_error();
+    nni_h5_close(&space);
+    nni_h5_close(&dcpl);
     return dset;
 }
 
@@ -857,8 +857,8 @@ static herr_t write_scalar_attr(hid_t obj, const char *name, hid_t file_type, hi
     herr_t rc = -1;
     if (space >= 0 && (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
         rc = H5Awrite(attr, mem_type, value);
-    nn_h5_close(&attr);
-    nn_h5_close(&space);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
     return rc;
 }
 
@@ -937,14 +937,14 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", w->target.path);
     w->splits = grown;
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), group = H5I_INVALID_HID;
     hid_t x = H5I_INVALID_HID, y = H5I_INVALID_HID;
-    nn_h5_detail detail = {"unknown HDF5 error"};
+    nni_h5_detail detail = {"unknown HDF5 error"};
     const char *failed = "group";
     if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0 ||
         (group = H5Gcreate2(w->file, split, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
-        detail = nn_h5_last_error();
+        detail = nni_h5_last_error();
         goto fail;
     }
 
@@ -965,7 +965,7 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
     /* Stored as float32: exactly the values nn_dataset_gather_x multiplies by. */
     if (write_scalar_attr(x, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->scale) < 0 ||
         write_scalar_attr(x, "offset", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->offset) < 0) {
-        detail = nn_h5_last_error();
+        detail = nni_h5_last_error();
         goto fail;
     }
 
@@ -987,11 +987,11 @@ fail:
     status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/%s: write failed (%s)", w->target.tmp_path, split,
                      failed, detail.text);
 done:
-    nn_h5_close(&y);
-    nn_h5_close(&x);
-    nn_h5_close(&group);
-    nn_h5_close(&gcpl);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&y);
+    nni_h5_close(&x);
+    nni_h5_close(&group);
+    nni_h5_close(&gcpl);
+    nni_h5_quiet_end(quiet);
     return status;
 }
 
@@ -1012,7 +1012,7 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
         if (!class_names || !class_names[i])
             return nn_fail(err, NN_ERR_OTHER, "%s: class name %d missing", w->target.path, i);
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = NN_OK;
     int64_t count = num_classes;
     hid_t str_type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
@@ -1034,15 +1034,15 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
     w->classes_set = 1;
     goto done;
 fail:;
-    nn_h5_detail detail = nn_h5_last_error();
+    nni_h5_detail detail = nni_h5_last_error();
     status = nn_fail(err, NN_ERR_OTHER, "%s: /: cannot write class attributes (%s)",
                      w->target.tmp_path,
                      detail.text);
 done:
-    nn_h5_close(&attr);
-    nn_h5_close(&space);
-    nn_h5_close(&str_type);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&str_type);
+    nni_h5_quiet_end(quiet);
     return status;
 }
 
@@ -1076,7 +1076,7 @@ static herr_t keep_link(hid_t root, const char *name, const H5L_info_t *info, vo
         return -1;
     }
     if (rc < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /%s: cannot copy into %s (%s)",
                               w->target.path, name, w->target.tmp_path, detail.text);
     }
@@ -1109,17 +1109,17 @@ static herr_t keep_root_attr(hid_t root, const char *name, const H5A_info_t *inf
             rc = H5Awrite(copy, type, buf);
     }
     if (rc < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /: cannot copy attribute %s (%s)",
                               w->target.path, name, detail.text);
     }
     if (buf && is_vlen)
         H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
     free(buf);
-    nn_h5_close(&copy);
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&copy);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -1127,7 +1127,7 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
 {
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "dataset writer: not open");
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     keep_context ctx = {w, err, NN_OK};
     nn_status status = NN_OK;
     if (w->existing >= 0) {
@@ -1140,24 +1140,24 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
                                    w->target.path);
             goto fail;
         }
-        nn_h5_close(&w->existing);
+        nni_h5_close(&w->existing);
     }
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(w->file) < 0) {
         w->file = H5I_INVALID_HID;
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         status = nn_fail(err, NN_ERR_OTHER, "%s: cannot write (%s)", w->target.tmp_path,
                          detail.text);
         goto fail;
     }
     w->file = H5I_INVALID_HID;
     status = nn_atomic_commit(&w->target, err);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 fail:
-    nn_h5_close(&w->file);
+    nni_h5_close(&w->file);
     nn_atomic_abort(&w->target);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 }
@@ -1166,10 +1166,10 @@ void nn_dataset_writer_abort(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
-    nn_h5_close(&w->file);
-    nn_h5_close(&w->existing);
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
+    nni_h5_close(&w->file);
+    nni_h5_close(&w->existing);
     nn_atomic_abort(&w->target);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
 }

@@ -77,13 +77,13 @@ static int stored_columns(hid_t dset, int *which, int n_stored)
         char name[64];
         size_t len = comma ? (size_t)(comma - text) : strlen(text);
         snprintf(name, sizeof name, "%.*s", (int)len, text);
-        which[c] = nn_history_column_index(name);
+        which[c] = nni_history_column_index(name);
         text = comma ? comma + 1 : text + len;
     }
     if (allocated)
         H5free_memory(allocated);
-    nn_h5_close(&attr);
-    nn_h5_close(&type);
+    nni_h5_close(&attr);
+    nni_h5_close(&type);
     return ok;
 }
 
@@ -94,7 +94,7 @@ static nn_status read_history(hid_t group, const char *path, nn_ckpt_meta *meta,
     hsize_t dims[2] = {0, 0};
     if (space >= 0)
         H5Sget_simple_extent_dims(space, dims, NULL);
-    nn_h5_close(&space);
+    nni_h5_close(&space);
     int n_stored = (int)dims[1], which[64];
     meta->n_history = (int)dims[0];
     meta->history = calloc(dims[0] ? dims[0] : 1, sizeof *meta->history);
@@ -106,16 +106,16 @@ static nn_status read_history(hid_t group, const char *path, nn_ckpt_meta *meta,
         st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
     for (int i = 0; !st && i < meta->n_history; i++)
         for (int c = 0; c < n_stored; c++)
-            nn_epoch_record_set(&meta->history[i], which[c], rows[(size_t)i * n_stored + c]);
+            nni_epoch_record_set(&meta->history[i], which[c], rows[(size_t)i * n_stored + c]);
     free(rows);
-    nn_h5_close(&dset);
+    nni_h5_close(&dset);
     return st;
 }
 
 nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
 {
     memset(meta, 0, sizeof *meta);
-    nn_h5_quiet q = nn_h5_quiet_begin();
+    nni_h5_quiet q = nni_h5_quiet_begin();
     hid_t file = -1;
     nn_status st = open_checkpoint(path, &file, err);
     hid_t group = st ? -1 : H5Gopen2(file, "meta", H5P_DEFAULT);
@@ -174,7 +174,7 @@ nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
         H5Gclose(group);
     if (file >= 0)
         H5Fclose(file);
-    nn_h5_quiet_end(q);
+    nni_h5_quiet_end(q);
     if (st) {
         nn_ckpt_meta_free(meta);
         return st;
@@ -233,17 +233,17 @@ static nn_status read_tensor(hid_t file, const char *path, const char *name, flo
 
 nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_error *err)
 {
-    nn_h5_quiet q = nn_h5_quiet_begin();
+    nni_h5_quiet q = nni_h5_quiet_begin();
     hid_t file = -1;
     nn_status st = open_checkpoint(path, &file, err);
     for (int k = 0; !st && k < model->n_params; k++) {
         const nn_param *p = &model->params[k];
         char name[512];
         int state = (p->flags & NN_PARAM_STATE) != 0;
-        nn_ckpt_tensor_path(name, sizeof name, p);
+        nni_ckpt_tensor_path(name, sizeof name, p);
         st = read_tensor(file, path, name, nn_model_param_data(model, p), p, err);
         for (int slot = 0; !st && opt && !state && slot < nni_optim_slot_count(opt); slot++) {
-            nn_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
+            nni_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
             st = read_tensor(file, path, name, nni_optim_slot(opt, slot) + p->offset, p, err);
             if (st == NN_ERR_CONFIG)
                 nn_fail(err, NN_ERR_CONFIG, "%s: %s is missing: the checkpoint was written with "
@@ -252,7 +252,7 @@ nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_erro
     }
     if (file >= 0)
         H5Fclose(file);
-    nn_h5_quiet_end(q);
+    nni_h5_quiet_end(q);
     return st;
 }
 
@@ -286,7 +286,7 @@ nn_status nn_ckpt_verify(const char *path, nn_error *err)
     if (st)
         return st;
     nn_ckpt_meta_free(&meta);
-    nn_h5_quiet q = nn_h5_quiet_begin();
+    nni_h5_quiet q = nni_h5_quiet_begin();
     hid_t file = -1;
     st = open_checkpoint(path, &file, err);
     char bad[256] = "";
@@ -295,6 +295,6 @@ nn_status nn_ckpt_verify(const char *path, nn_error *err)
                      bad[0] ? bad : "?");
     if (file >= 0)
         H5Fclose(file);
-    nn_h5_quiet_end(q);
+    nni_h5_quiet_end(q);
     return st;
 }

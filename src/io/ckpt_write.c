@@ -106,10 +106,10 @@ static herr_t write_history(hid_t group, const nn_epoch_record *records, int n)
     const char *text = names;
     if (attr < 0 || H5Awrite(attr, type, &text) < 0)
         s = -1;
-    nn_h5_close(&attr);
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&dset);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&dset);
     return s;
 }
 
@@ -181,7 +181,7 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
     nn_status st = nn_atomic_begin(&target, path, err);
     if (st)
         return st;
-    nn_h5_quiet q = nn_h5_quiet_begin();
+    nni_h5_quiet q = nni_h5_quiet_begin();
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* The 1.8+ object headers carry metadata checksums. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
@@ -192,10 +192,10 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         const nn_param *p = &model->params[k];
         char name[512];
         int state = (p->flags & NN_PARAM_STATE) != 0;
-        nn_ckpt_tensor_path(name, sizeof name, p);
+        nni_ckpt_tensor_path(name, sizeof name, p);
         s = write_floats(file, name, nn_model_param_data(model, p), p->ndim, p->dims);
         for (int slot = 0; s >= 0 && opt && !state && slot < nni_optim_slot_count(opt); slot++) {
-            nn_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
+            nni_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
             s = write_floats(file, name, nni_optim_slot(opt, slot) + p->offset, p->ndim, p->dims);
         }
     }
@@ -203,7 +203,7 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         s = write_meta(file, meta, nn_model_hash(model));
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
-    nn_h5_quiet_end(q);
+    nni_h5_quiet_end(q);
     if (s < 0) {
         nn_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",

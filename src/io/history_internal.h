@@ -8,11 +8,11 @@
 #include "nn/history.h"
 
 /* The column's index, or -1 when no column has that name. */
-int nn_history_column_index(const char *name);
-void nn_epoch_record_set(nn_epoch_record *r, int column, double value);
+int nni_history_column_index(const char *name);
+void nni_epoch_record_set(nn_epoch_record *r, int column, double value);
 
 /* "epoch,lr,...\n" and one record as a CSV line, as metrics.csv holds them. */
-void nn_history_write_csv_header(FILE *out);
-void nn_epoch_record_write_csv(const nn_epoch_record *r, FILE *out);
+void nni_history_write_csv_header(FILE *out);
+void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out);
 
 #endif

@@ -122,7 +122,7 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
                        strerror(errno));
     if (!decision.resume)
-        nn_history_write_csv_header(t->metrics_csv);
+        nni_history_write_csv_header(t->metrics_csv);
     fflush(t->metrics_csv);
     return NN_OK;
 }
@@ -138,9 +138,9 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    nn_history_write_csv_header(f);
+    nni_history_write_csv_header(f);
     for (int i = 0; i < t->n_history; i++)
-        nn_epoch_record_write_csv(&t->history[i], f);
+        nni_epoch_record_write_csv(&t->history[i], f);
     nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                                   : nn_write_file_atomic(path, text, size, err);
     free(text);
@@ -151,6 +151,6 @@ void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record)
 {
     if (!t->metrics_csv)
         return;
-    nn_epoch_record_write_csv(record, t->metrics_csv);
+    nni_epoch_record_write_csv(record, t->metrics_csv);
     fflush(t->metrics_csv);
 }
