@@ -46,7 +46,7 @@ struct nn_model {
     int64_t n_state_floats;
     float *param_data;
     float *grad_data;           /* where backward writes: own_grad_data, or memory a
-                                 * data-parallel trainer placed it in (nn_model_use_grads) */
+                                 * data-parallel trainer placed it in (nni_model_use_grads) */
     float *own_grad_data;
     float *state_data;
 

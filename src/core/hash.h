@@ -7,6 +7,6 @@
 #include <stdint.h>
 
 #define NN_HASH_INIT 0xcbf29ce484222325ull
-uint64_t nn_hash_bytes(uint64_t hash, const void *data, size_t size);
+uint64_t nni_hash_bytes(uint64_t hash, const void *data, size_t size);
 
 #endif

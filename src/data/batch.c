@@ -6,15 +6,15 @@
 
 #include "model/model_internal.h"
 
-nn_status nn_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
-                                 nn_error *err)
+nn_status nni_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
+                                  nn_error *err)
 {
     memset(tb, 0, sizeof *tb);
     tb->view.width = ds->target_width;
     if (ds->target_kind == NN_TARGET_LABELS)
         tb->labels = malloc((size_t)capacity * sizeof(int32_t));
     else
-        tb->values = nn_alloc_floats(capacity * ds->target_width);
+        tb->values = nni_alloc_floats(capacity * ds->target_width);
     tb->view.labels = tb->labels;
     tb->view.values = tb->values;
     if (!tb->labels && !tb->values)
@@ -22,15 +22,15 @@ nn_status nn_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_
     return NN_OK;
 }
 
-void nn_target_buffer_free(target_buffer *tb)
+void nni_target_buffer_free(target_buffer *tb)
 {
     free(tb->labels);
     free(tb->values);
     memset(tb, 0, sizeof *tb);
 }
 
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb)
+void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                    target_buffer *tb)
 {
     nn_dataset_gather_x(ds, rows, count, x);
     if (tb->labels)

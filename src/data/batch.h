@@ -18,12 +18,12 @@ typedef struct target_buffer {
 } target_buffer;
 
 /* Room for the targets of `capacity` rows of datasets shaped like ds. */
-nn_status nn_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
-                                 nn_error *err);
-void nn_target_buffer_free(target_buffer *tb);
+nn_status nni_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
+                                  nn_error *err);
+void nni_target_buffer_free(target_buffer *tb);
 
 /* Gathers rows of ds into x (count x sample_size) and their targets into tb. */
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb);
+void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                    target_buffer *tb);
 
 #endif

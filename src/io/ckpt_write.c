@@ -200,7 +200,7 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         }
     }
     if (s >= 0)
-        s = write_meta(file, meta, nn_model_hash(model));
+        s = write_meta(file, meta, nni_model_hash(model));
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
     nni_h5_quiet_end(q);

@@ -156,7 +156,7 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
             nn_cfg_free(map);
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
         }
-        nn_model_keep_cfg(model, map);
+        nni_model_keep_cfg(model, map);
         spec = map;
     } else {
         nn_cfg_read_string(act_cfg, "type", NULL, &function, err);
@@ -376,11 +376,11 @@ static nn_status plan_memory(nn_model *model, const int *needs_grad, nn_error *e
     model->workspace_floats = workspace;
     model->n_param_floats = trained;
     model->n_state_floats = state;
-    model->arena = nn_alloc_floats(arena);
-    model->workspace = nn_alloc_floats(workspace ? workspace : 1);
-    model->param_data = nn_alloc_floats(trained ? trained : 1);
-    model->grad_data = model->own_grad_data = nn_alloc_floats(trained + NN_GRAD_ROOM);
-    model->state_data = nn_alloc_floats(state ? state : 1);
+    model->arena = nni_alloc_floats(arena);
+    model->workspace = nni_alloc_floats(workspace ? workspace : 1);
+    model->param_data = nni_alloc_floats(trained ? trained : 1);
+    model->grad_data = model->own_grad_data = nni_alloc_floats(trained + NN_GRAD_ROOM);
+    model->state_data = nni_alloc_floats(state ? state : 1);
     if (!model->arena || !model->workspace || !model->param_data || !model->grad_data ||
         !model->state_data)
         return nn_fail(err, NN_ERR_OTHER, "out of memory planning %.1f MiB of activations",
@@ -466,7 +466,7 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
         (st = nn_model_expand_shorthands(model_cfg, &expanded, err)))
         goto fail;
     if (expanded)
-        nn_model_keep_cfg(model, expanded);
+        nni_model_keep_cfg(model, expanded);
     layers_cfg = expanded ? expanded : nn_cfg_get(model_cfg, "layers");
     if (!layers_cfg || nn_cfg_kind_of(layers_cfg) != NN_CFG_SEQ || nn_cfg_size(layers_cfg) == 0) {
         st = nn_cfg_fail(err, layers_cfg ? layers_cfg : model_cfg,

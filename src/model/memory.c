@@ -1,12 +1,12 @@
 /* Memory the model owns besides its plan's views: 64-byte aligned float buffers (every
- * planned buffer, here and in the layers, comes from nn_alloc_floats) and the config nodes a
+ * planned buffer, here and in the layers, comes from nni_alloc_floats) and the config nodes a
  * build makes for implicit layers. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/model_internal.h"
 
-float *nn_alloc_floats(int64_t count)
+float *nni_alloc_floats(int64_t count)
 {
     size_t bytes = ((size_t)count * sizeof(float) + 63) & ~(size_t)63;
     float *p = aligned_alloc(64, bytes ? bytes : 64);
@@ -15,7 +15,7 @@ float *nn_alloc_floats(int64_t count)
     return p;
 }
 
-void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg)
+void nni_model_keep_cfg(nn_model *model, nn_cfg *cfg)
 {
     nn_cfg **grown = realloc(model->owned_cfgs, (size_t)(model->n_owned_cfgs + 1) * sizeof *grown);
     if (!grown) {

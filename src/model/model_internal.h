@@ -12,17 +12,17 @@
 /* Backward writes the gradients into `memory` (n_param_floats + NN_GRAD_ROOM floats, page
  * or cache aligned, given the current gradients) from now on; NULL goes back to the model's
  * own buffer, copying the gradients into it. */
-void nn_model_use_grads(nn_model *model, float *memory);
+void nni_model_use_grads(nn_model *model, float *memory);
 
 /* A hash of the parameter table (names and shapes): a checkpoint's model_hash, which resuming
  * compares. */
-uint64_t nn_model_hash(const nn_model *model);
+uint64_t nni_model_hash(const nn_model *model);
 
 /* 64-byte aligned, zeroed float buffer; release with free(). */
-float *nn_alloc_floats(int64_t count);
+float *nni_alloc_floats(int64_t count);
 
 /* The model takes ownership of a config tree made during the build. */
-void nn_model_keep_cfg(nn_model *model, nn_cfg *cfg);
+void nni_model_keep_cfg(nn_model *model, nn_cfg *cfg);
 
 /* Activation layers by function name (src/layers/activation.c); NULL if unknown. */
 const nn_layer_ops *nn_activation_layer_ops(const char *function);

@@ -92,7 +92,7 @@ int64_t nn_model_count_params(const nn_model *model)
     return count;
 }
 
-void nn_model_use_grads(nn_model *model, float *memory)
+void nni_model_use_grads(nn_model *model, float *memory)
 {
     float *target = memory ? memory : model->own_grad_data;
     if (target != model->grad_data)
@@ -101,14 +101,14 @@ void nn_model_use_grads(nn_model *model, float *memory)
     model->grad_data = target;
 }
 
-uint64_t nn_model_hash(const nn_model *model)
+uint64_t nni_model_hash(const nn_model *model)
 {
     uint64_t hash = NN_HASH_INIT;
     for (int k = 0; k < model->n_params; k++) {
         const nn_param *p = &model->params[k];
-        hash = nn_hash_bytes(hash, p->name, strlen(p->name) + 1);
-        hash = nn_hash_bytes(hash, &p->ndim, sizeof p->ndim);
-        hash = nn_hash_bytes(hash, p->dims, (size_t)p->ndim * sizeof p->dims[0]);
+        hash = nni_hash_bytes(hash, p->name, strlen(p->name) + 1);
+        hash = nni_hash_bytes(hash, &p->ndim, sizeof p->ndim);
+        hash = nni_hash_bytes(hash, p->dims, (size_t)p->ndim * sizeof p->dims[0]);
     }
     return hash;
 }

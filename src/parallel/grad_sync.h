@@ -49,7 +49,7 @@ typedef struct nni_grad_sync_stats {
 nn_status nni_grad_sync_create(const nn_comm *comm, const nn_model *model, int64_t bucket_bytes,
                                int overlap, nni_grad_transport transport, double timeout_seconds,
                                nni_grad_sync **out, nn_error *err);
-/* The caller first gives the model its own gradient buffer back (nn_model_use_grads). */
+/* The caller first gives the model its own gradient buffer back (nni_model_use_grads). */
 void nni_grad_sync_free(nni_grad_sync *sync);
 /* Where backward must write this rank's gradients (n_param_floats + NN_GRAD_ROOM floats):
  * the model's own buffer, or this rank's buffer in the node's shared mapping, where the

@@ -47,8 +47,8 @@ nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_mod
     e->patience = (int)patience;
     e->best = e->maximize ? -INFINITY : INFINITY;
     if (e->restore_best) {
-        e->best_params = nn_alloc_floats(model->n_param_floats + 1);
-        e->best_state = nn_alloc_floats(model->n_state_floats + 1);
+        e->best_params = nni_alloc_floats(model->n_param_floats + 1);
+        e->best_state = nni_alloc_floats(model->n_state_floats + 1);
         if (!e->best_params || !e->best_state)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }

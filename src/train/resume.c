@@ -79,7 +79,7 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err)
     nn_ckpt_meta meta;
     if (st || (st = nn_ckpt_read_meta(path, &meta, err)))
         return st;
-    if (meta.model_hash != nn_model_hash(t->model)) {
+    if (meta.model_hash != nni_model_hash(t->model)) {
         /* Loading names the first parameter that differs. */
         st = nn_ckpt_load(path, t->model, NULL, err);
         if (!st)

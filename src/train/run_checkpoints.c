@@ -20,16 +20,16 @@ static void fingerprint_data(nn_trainer *t)
 {
     const nn_dataset *d = &t->train;
     uint64_t hash = NN_HASH_INIT;
-    hash = nn_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
-    hash = nn_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
-    hash = nn_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
+    hash = nni_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
+    hash = nni_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
+    hash = nni_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
     if (t->sampling == NN_SAMPLING_GLOBAL) {
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)
-            hash = nn_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);
+            hash = nni_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);
         else
-            hash = nn_hash_bytes(hash, d->targets,
-                                 (size_t)(d->n * d->target_width) * sizeof *d->targets);
+            hash = nni_hash_bytes(hash, d->targets,
+                                  (size_t)(d->n * d->target_width) * sizeof *d->targets);
     }
     t->data_hash = hash;
     snprintf(t->data_fingerprint, sizeof t->data_fingerprint,

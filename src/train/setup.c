@@ -194,12 +194,12 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
-    nn_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
+    nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     if (!t->batch_rows || !t->sample_ids)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    if ((st = nn_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
+    if ((st = nni_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
         return st;
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
@@ -226,11 +226,11 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->val_rows);
     nn_sampler_free(&t->sampler);
     if (t->model)
-        nn_model_use_grads(t->model, NULL);
+        nni_model_use_grads(t->model, NULL);
     nni_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
-    nn_target_buffer_free(&t->targets_buf);
+    nni_target_buffer_free(&t->targets_buf);
     nn_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);

@@ -97,7 +97,7 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
                                         &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
-        nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nni_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
         nn_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
@@ -167,7 +167,7 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
             t->batch_rows[i] = rows ? rows[first + done + i] : first + done + i;
             t->sample_ids[i] = ds->first + t->batch_rows[i];
         }
-        nn_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
+        nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
         pass.batch = chunk;
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
