@@ -25,7 +25,4 @@ double nn_optim_base_lr(const nn_optim *opt);
 const char *nn_optim_name(const nn_optim *opt);
 int64_t nn_optim_steps(const nn_optim *opt); /* updates done so far */
 
-/* For --help-catalogue. */
-void nn_optim_list(void (*emit)(const char *line, void *ctx), void *ctx);
-
 #endif

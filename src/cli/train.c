@@ -6,9 +6,9 @@
 #include "cli/cli.h"
 #include "nn/init.h"
 #include "nn/loss.h"
-#include "nn/optim.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
+#include "train/optim_internal.h"
 
 void nn_activation_list(void (*emit)(const char *line, void *ctx), void *ctx);
 const char *const *nn_layer_type_names(void);
@@ -16,6 +16,11 @@ const char *const *nn_layer_type_names(void);
 static void print_line(const char *line, void *ctx)
 {
     fprintf((FILE *)ctx, "  %s\n", line);
+}
+
+static void print_row(const nni_catalogue_row *row, void *ctx)
+{
+    fprintf((FILE *)ctx, "  %-9s %s: %s\n", row->name, row->params, row->help);
 }
 
 static void print_catalogue(FILE *out)
@@ -77,7 +82,7 @@ static void print_catalogue(FILE *out)
                  "with their defaults; weight_decay is L2 added to the gradient, l1 adds "
                  "l1 sign(w), decay_exempt_bias_and_norm spares biases and normalization "
                  "parameters):\n");
-    nn_optim_list(print_line, out);
+    nni_optim_catalogue(print_row, out);
     fprintf(out, "\nschedules (train.schedule: NAME or {type: NAME, key: value, ...}; keys "
                  "with their defaults; epochs count from 0):\n");
     nn_sched_list(print_line, out);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config/catalogue.h"
 #include "nn/optim.h"
 
 #define NN_MAX_OPTIM_SLOTS 3
@@ -38,5 +39,8 @@ void nni_optim_set_steps(nn_optim *opt, int64_t steps);
 int nni_optim_slot_count(const nn_optim *opt);
 const char *nni_optim_slot_name(const nn_optim *opt, int k);
 float *nni_optim_slot(nn_optim *opt, int k); /* parallel to model->param_data */
+
+/* Every optimizer's help row, in table order (for --help-catalogue). */
+void nni_optim_catalogue(nni_catalogue_emit emit, void *ctx);
 
 #endif

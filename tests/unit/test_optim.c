@@ -248,6 +248,52 @@ static void test_bad_values(void **state)
     nn_model_free(model);
 }
 
+/* Every row of the catalogue builds under its name with its shown defaults, says what it
+ * computes, and an unknown name's error lists the rows' names. */
+typedef struct catalogue_rows {
+    int count;
+    char names[512];
+} catalogue_rows;
+
+static void check_row(const nni_catalogue_row *row, void *ctx)
+{
+    catalogue_rows *rows = ctx;
+    rows->count++;
+    size_t used = strlen(rows->names);
+    snprintf(rows->names + used, sizeof rows->names - used, "%s%s", used ? ", " : "", row->name);
+    assert_true(strlen(row->help) > 8);
+    assert_true(strncmp(row->params, "lr=", 3) == 0);
+    nn_model *model = two_weights();
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "{type: %s}", row->name);
+    nn_optim *opt = make_optim(yaml, model);
+    assert_string_equal(nn_optim_name(opt), row->name);
+    /* The shown default of lr is the one the optimizer uses. */
+    assert_true(fabs(nn_optim_base_lr(opt) - strtod(row->params + 3, NULL)) < 1e-12);
+    nn_optim_free(opt);
+    nn_model_free(model);
+}
+
+static void test_catalogue_rows(void **state)
+{
+    (void)state;
+    catalogue_rows rows = {0};
+    nni_optim_catalogue(check_row, &rows);
+    assert_true(rows.count >= 8);
+    nn_model *model = two_weights();
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_optim *opt = NULL;
+    assert_int_equal(nn_cfg_parse_value("{type: nope}", "opt.yaml", &cfg, &err), NN_OK);
+    assert_int_equal(nn_optim_build(cfg, model, &opt, &err), NN_ERR_CONFIG);
+    char valid[600];
+    snprintf(valid, sizeof valid, "valid: %s", rows.names);
+    if (!strstr(err.msg, valid))
+        fail_msg("'%s' does not list '%s'", err.msg, valid);
+    nn_cfg_free(cfg);
+    nn_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_frozen_parameters),
         cmocka_unit_test(test_split_update),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_catalogue_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
