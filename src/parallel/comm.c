@@ -8,6 +8,18 @@
 
 #define MAX_PIECE_FLOATS ((int64_t)4 << 20)
 
+/* The group behind an MPI communicator as this rank sees it; `parent` gives the place in
+ * the world (NULL: the group is the world). */
+static void set_group(nn_comm *out, MPI_Comm group, const nn_comm *parent)
+{
+    memset(out, 0, sizeof *out);
+    nni_comm_set_mpi(out, group);
+    MPI_Comm_rank(group, &out->rank);
+    MPI_Comm_size(group, &out->size);
+    out->world_rank = parent ? parent->world_rank : out->rank;
+    out->world_size = parent ? parent->world_size : out->size;
+}
+
 nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
 {
     int initialized = 0;
@@ -24,12 +36,7 @@ nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *er
     }
     /* Errors in collectives come back as codes so a failing rank can report and abort. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    memset(world, 0, sizeof *world);
-    nni_comm_set_mpi(world, MPI_COMM_WORLD);
-    MPI_Comm_rank(MPI_COMM_WORLD, &world->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &world->size);
-    world->world_rank = world->rank;
-    world->world_size = world->size;
+    set_group(world, MPI_COMM_WORLD, NULL);
     return NN_OK;
 }
 
@@ -52,11 +59,7 @@ nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error
     MPI_Comm group;
     if (MPI_Comm_split(nni_comm_mpi(parent), color, parent->rank, &group) != MPI_SUCCESS)
         return nn_fail(err, NN_ERR_OTHER, "MPI_Comm_split failed");
-    nni_comm_set_mpi(out, group);
-    MPI_Comm_rank(group, &out->rank);
-    MPI_Comm_size(group, &out->size);
-    out->world_rank = parent->world_rank;
-    out->world_size = parent->world_size;
+    set_group(out, group, parent);
     return NN_OK;
 }
 
