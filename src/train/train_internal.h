@@ -8,15 +8,15 @@
 
 #include "data/batch.h"
 #include "nn/data.h"
-#include "nn/parallel.h"
-#include "parallel/grad_sync.h"
-#include "parallel/watchdog.h"
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "train/optim_internal.h"
+#include "nn/parallel.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
+#include "parallel/grad_sync.h"
+#include "parallel/watchdog.h"
+#include "train/optim_internal.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -90,7 +90,7 @@ struct nn_trainer {
     int threads;
     char layout[256]; /* ranks per node, for the banner */
 
-    /* Checkpoints (checkpointing.c). */
+    /* Checkpoints (run_checkpoints.c) and resuming (resume.c). */
     int ckpt_every, ckpt_keep, ckpt_best;
     int64_t ckpt_every_steps;
     char ckpt_monitor[64];
