@@ -35,7 +35,7 @@ typedef struct nn_ckpt_meta {
     nn_sched_state sched;
     double early_best;
     int early_best_epoch, early_bad_epochs;
-    uint64_t model_hash;        /* parameter names and shapes */
+    uint64_t model_hash;        /* parameter names and shapes (nn_ckpt_write computes it) */
     uint64_t data_hash;         /* dataset fingerprint */
     char data_fingerprint[512]; /* human-readable: path, sizes */
     char *config_yaml;          /* malloc'ed */
@@ -54,10 +54,5 @@ nn_status nn_ckpt_load(const char *path, nn_model *model, nn_optim *opt, nn_erro
 /* Opens the file and reads every dataset: NN_OK only for a complete, uncorrupted checkpoint. */
 nn_status nn_ckpt_verify(const char *path, nn_error *err);
 void nn_ckpt_meta_free(nn_ckpt_meta *meta);
-
-/* FNV-1a 64-bit, for hashes of names, shapes and labels. */
-uint64_t nn_hash_bytes(uint64_t hash, const void *data, size_t size);
-#define NN_HASH_INIT 0xcbf29ce484222325ull
-uint64_t nn_model_hash(const nn_model *model);
 
 #endif

@@ -6,8 +6,6 @@
 #ifndef NN_HISTORY_H
 #define NN_HISTORY_H
 
-#include <stdio.h>
-
 typedef struct nn_epoch_record {
     int epoch; /* 1-based */
     double lr, loss, accuracy, val_loss, val_accuracy; /* NaN when not measured */
@@ -18,16 +16,9 @@ typedef struct nn_epoch_record {
  * samples_per_second. */
 #define NN_HISTORY_COLUMNS 8
 const char *nn_history_column_name(int column);
-/* The column's index, or -1 when no column has that name. */
-int nn_history_column_index(const char *name);
 /* A column's value (the epoch as a double); NaN for an unknown name. */
 double nn_epoch_record_value(const nn_epoch_record *r, int column);
 double nn_epoch_record_metric(const nn_epoch_record *r, const char *name);
-void nn_epoch_record_set(nn_epoch_record *r, int column, double value);
-
-/* "epoch,lr,...\n" and one record as a CSV line, as metrics.csv holds them. */
-void nn_history_write_csv_header(FILE *out);
-void nn_epoch_record_write_csv(const nn_epoch_record *r, FILE *out);
 
 /* The best value of a metric over records (maximize or minimize), skipping NaN; returns the
  * index of the record or -1 when none has a value. */

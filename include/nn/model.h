@@ -17,10 +17,6 @@
 #include "nn/layer.h"
 #include "nn/tensor.h"
 
-/* Floats after the gradients in grad_data: per-step scalars (loss sum, correct count,
- * non-finite flag) ride along with the gradient allreduce instead of a second collective. */
-#define NN_GRAD_TAIL 16
-
 typedef struct nn_param {
     char name[2 * NN_NAME_MAX]; /* "<layer>/<param>", as in checkpoints */
     char param_name[32];
@@ -46,10 +42,12 @@ struct nn_model {
 
     int n_params;               /* views, trained and state alike */
     nn_param *params;
-    int64_t n_param_floats;     /* trained parameters; the gradient buffer has NN_GRAD_TAIL more */
+    int64_t n_param_floats;     /* trained parameters */
     int64_t n_state_floats;
     float *param_data;
-    float *grad_data;
+    float *grad_data;           /* where backward writes: own_grad_data, or memory a
+                                 * data-parallel trainer placed it in (nni_model_use_grads) */
+    float *own_grad_data;
     float *state_data;
 
     float *arena;               /* activations and their gradients, one allocation */
@@ -82,11 +80,10 @@ int64_t nn_model_output_size(const nn_model *model);
 void nn_model_forward(nn_model *model, const nn_pass *pass);
 /* Expects model->output->dout filled by the loss. */
 void nn_model_backward(nn_model *model, const nn_pass *pass);
-/* The same, calling after_layer(ctx, layer) once for every layer in backward order (also
- * for layers that needed no backward), e.g. to start gradient allreduce buckets early. */
-typedef void (*nn_layer_hook)(void *ctx, const nn_layer *layer);
-void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
-                              void *ctx);
+/* Backward of model->layers[i] alone: nn_model_backward is this for i from n_layers - 1
+ * down to 1. A caller that acts as each layer finishes (a data-parallel trainer starting
+ * gradient sums early) runs the loop itself. */
+void nn_model_backward_layer(nn_model *model, int i, const nn_pass *pass);
 
 /* Views. */
 nn_param *nn_model_find_param(nn_model *model, const char *name);

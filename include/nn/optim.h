@@ -2,7 +2,8 @@
  * name ({type: adam, lr: 0.001, ...}); per-parameter flags from the model (frozen,
  * no-decay) are honoured here, so no optimizer knows about layer types. Slots (momentum,
  * Adam moments, ...) are buffers parallel to the parameters; checkpoints save them as
- * /optim/<layer>/<param>/<slot>. Hyperparameters and update rules follow torch.optim. */
+ * /optim/<layer>/<param>/<slot>. Hyperparameters and update rules follow torch.optim. How
+ * the slots are laid out and shared between ranks is src/train/optim_internal.h's. */
 #ifndef NN_OPTIM_H
 #define NN_OPTIM_H
 
@@ -12,21 +13,6 @@
 #include "nn/error.h"
 #include "nn/model.h"
 
-#define NN_MAX_OPTIM_SLOTS 3
-/* Where slot k starts within a page (bytes). An update stores to one buffer and then loads
- * from the next at the same index; when the buffers start at the same offset within a page,
- * the CPU takes each such load for a possible reload of the store just made (4K aliasing)
- * and holds it back. With the parameters, gradients and slots all page-aligned alike, the
- * Adam update ran three to four times slower. Memory given to nn_optim_use_slots should
- * follow the same offsets. */
-#define NN_OPTIM_SLOT_PAGE_OFFSET(k) ((size_t)((k) + 1) * 1024)
-/* Bytes from one slot buffer of `floats` values to the next when buffers start on pages and
- * slot k begins NN_OPTIM_SLOT_PAGE_OFFSET(k) into its own: whole pages, and one more. */
-static inline size_t nn_optim_slot_stride(int64_t floats)
-{
-    return ((size_t)floats * sizeof(float) + 4095) / 4096 * 4096 + 4096;
-}
-
 typedef struct nn_optim nn_optim;
 
 nn_status nn_optim_build(const nn_cfg *optim_cfg, const nn_model *model, nn_optim **out,
@@ -35,25 +21,8 @@ void nn_optim_free(nn_optim *opt);
 
 /* One update of every trainable parameter from the model's gradient buffer. */
 void nn_optim_step(nn_optim *opt, nn_model *model, double lr);
-/* The same step for the parameter offsets in [first, end) only: ranks that share one copy
- * of the parameters each update their own range. Counts as a step like nn_optim_step. */
-void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first,
-                         int64_t end);
-/* 1 when the update reads whole tensors (norms): a range must then hold whole tensors. */
-int nn_optim_whole_tensors(const nn_optim *opt);
-/* Uses memory[k] (n_param_floats each, already holding the values) for the slots from now
- * on; NULL goes back to the optimizer's own buffers, copying the values into them. */
-void nn_optim_use_slots(nn_optim *opt, float *const *memory);
-
 double nn_optim_base_lr(const nn_optim *opt);
 const char *nn_optim_name(const nn_optim *opt);
 int64_t nn_optim_steps(const nn_optim *opt); /* updates done so far */
-void nn_optim_set_steps(nn_optim *opt, int64_t steps);
-int nn_optim_slot_count(const nn_optim *opt);
-const char *nn_optim_slot_name(const nn_optim *opt, int k);
-float *nn_optim_slot(nn_optim *opt, int k); /* parallel to model->param_data */
-
-/* For --help-catalogue. */
-void nn_optim_list(void (*emit)(const char *line, void *ctx), void *ctx);
 
 #endif

@@ -32,7 +32,7 @@
 #include <stdio.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/error.h"
 
 typedef struct nn_search nn_search;

@@ -1,6 +1,7 @@
 /* Training a model described by a whole config: data, model, loss, optimizer, schedule, the
- * epoch loop, evaluation and the run directory. Used by `nntrain train` and by each search
- * trial. */
+ * epochs (in one call, or one optimizer step at a time), evaluation and the run directory;
+ * and evaluating or predicting from a checkpoint alone. Used by `nntrain train`, `eval`,
+ * `predict` and by each search trial. */
 #ifndef NN_TRAINER_H
 #define NN_TRAINER_H
 
@@ -8,11 +9,11 @@
 #include <stdio.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
 #include "nn/data.h"
 #include "nn/error.h"
 #include "nn/loss.h"
 #include "nn/model.h"
+#include "nn/parallel.h"
 
 typedef struct nn_train_options {
     const char *config_name;   /* file name of the config, for the default run name */
@@ -24,10 +25,6 @@ typedef struct nn_train_options {
     int skip_test;             /* never evaluate the test split (search trials) */
     const char *metric;        /* result->best_metric tracks this metric ... */
     int metric_maximize;       /* ... in this direction */
-    /* Called on every rank after every optimizer step (the search coordinator serves its
-     * queue from here while its own group trains). */
-    void (*on_step)(void *ctx);
-    void *on_step_ctx;
     const volatile sig_atomic_t *stop_flag; /* set by a signal handler: checkpoint, stop */
     /* Pause after this many epochs (0: never): write last.h5 and return with result->paused
      * set; resuming the run continues it exactly as if it had not stopped (successive
@@ -51,8 +48,32 @@ typedef struct nn_train_result {
     char run_dir[512];
 } nn_train_result;
 
+/* A whole run: nn_trainer_open, nn_trainer_step until nn_trainer_done, nn_trainer_finish,
+ * nn_trainer_close. Collective over the group, as every function below. */
 nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_options *opts,
                    nn_train_result *result, nn_error *err);
+
+/* The same run one optimizer step at a time, for a caller with work of its own between
+ * steps (the search's rank 0 answers the other groups there). */
+typedef struct nn_trainer nn_trainer;
+/* Builds data, model, loss, optimizer and schedule from the config, prepares the run
+ * directory (or resumes the run in it) and prints the start-up lines. On failure *out is
+ * NULL and nothing is left to free. */
+nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train_options *opts,
+                          nn_trainer **out, nn_error *err);
+/* One optimizer step; after the last step of an epoch also the epoch's end (validation, the
+ * epoch line, metrics.csv, checkpoints, early stopping). */
+nn_status nn_trainer_step(nn_trainer *trainer, nn_error *err);
+/* 1 when no step is left: every epoch ran, early stopping or a signal ended the run, it
+ * paused (opts.stop_after_epochs), or a step failed. */
+int nn_trainer_done(const nn_trainer *trainer);
+/* After the last step of a run that did not fail: restores the best weights when early
+ * stopping asks for them and evaluates the test split (nothing for a stopped or paused
+ * run, which is to be resumed). */
+nn_status nn_trainer_finish(nn_trainer *trainer, nn_error *err);
+/* What the run achieved so far into *result (NULL: not wanted; a NULL trainer gives an empty
+ * result), then frees everything. */
+void nn_trainer_close(nn_trainer *trainer, nn_train_result *result);
 
 /* A model, its loss and a data split rebuilt from a checkpoint alone (eval, predict, the
  * search's final test). */

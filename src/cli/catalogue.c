@@ -17,6 +17,7 @@
 #include "nn/data.h"
 #include "nn/optim.h"
 #include "train/loss_internal.h"
+#include "train/optim_internal.h"
 #include "train/sched_internal.h"
 
 typedef void (*catalogue_fn)(nni_catalogue_emit emit, void *ctx);
@@ -94,11 +95,12 @@ void nni_cli_print_catalogue(FILE *out)
                                  "list of {type, weight} terms is a weighted sum; each is a "
                                  "mean over the global batch):",
                             nni_loss_catalogue);
-    fprintf(out, "\noptimizers (train.optimizer: NAME or {type: NAME, key: value, ...}; keys "
-                 "with their defaults; weight_decay is L2 added to the gradient, l1 adds "
-                 "l1 sign(w), decay_exempt_bias_and_norm spares biases and normalization "
-                 "parameters):\n");
-    nn_optim_list(print_line, out);
+    print_catalogue_section(out, "\noptimizers (train.optimizer: NAME or {type: NAME, key: "
+                                 "value, ...}; keys with their defaults; weight_decay is L2 "
+                                 "added to the gradient, l1 adds l1 sign(w), "
+                                 "decay_exempt_bias_and_norm spares biases and normalization "
+                                 "parameters):",
+                            nni_optim_catalogue);
     print_catalogue_section(out, "\nschedules (train.schedule: NAME or {type: NAME, key: value, "
                                  "...}; keys with their defaults; epochs count from 0):",
                             nni_sched_catalogue);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/error.h"
 
 /* Loads argv's config file and applies every `--set k=v` (also `--set=k=v`) and, on world

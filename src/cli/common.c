@@ -90,7 +90,7 @@ int nni_cli_fail_job(const nn_comm *world, const nn_error *err)
 {
     int code = nni_cli_report(world, err);
     if (world && world->size > 1)
-        nn_dist_abort(code);
+        nn_parallel_abort(code);
     return code;
 }
 

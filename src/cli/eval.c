@@ -93,7 +93,7 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
     nn_status st = nni_atomic_begin(&target, path, err);
     if (st)
         return st;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     herr_t s = file < 0 ? -1 : 0;
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)p->width};
@@ -102,20 +102,20 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         hid_t d = H5Dcreate2(file, "outputs", H5T_IEEE_F32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT);
         s = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, p->values);
-        nn_h5_close(&d);
-        nn_h5_close(&space);
+        nni_h5_close(&d);
+        nni_h5_close(&space);
     }
     if (s >= 0) {
         hid_t space = H5Screate_simple(1, dims, NULL);
         hid_t d = H5Dcreate2(file, "classes", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT);
         s = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, p->classes);
-        nn_h5_close(&d);
-        nn_h5_close(&space);
+        nni_h5_close(&d);
+        nni_h5_close(&space);
     }
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     if (s < 0) {
         nni_atomic_abort(&target);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write predictions", path);

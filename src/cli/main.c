@@ -69,11 +69,11 @@ int main(int argc, char **argv)
     }
     nn_comm world;
     nn_error err = {0};
-    if (nn_dist_init(&argc, &argv, &world, &err)) {
+    if (nn_parallel_init(&argc, &argv, &world, &err)) {
         fprintf(stderr, "nntrain: %s\n", err.msg);
         return 1;
     }
     int code = verb->run(argc - 1, argv + 1, &world);
-    nn_dist_finalize();
+    nn_parallel_finalize();
     return code;
 }

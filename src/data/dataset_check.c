@@ -135,10 +135,10 @@ nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const cha
         goto done;
     }
 done:
-    nn_h5_close(&x_space);
-    nn_h5_close(&y_space);
-    nn_h5_close(&x_type);
-    nn_h5_close(&y_type);
+    nni_h5_close(&x_space);
+    nni_h5_close(&y_space);
+    nni_h5_close(&x_type);
+    nni_h5_close(&y_type);
     return status;
 }
 

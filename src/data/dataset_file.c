@@ -1,6 +1,6 @@
 /* Opening HDF5 dataset files: the file access properties every reader and writer uses, and
  * opening for reading with one clear message for each way it fails. HDF5's own error stack
- * is silenced by the callers (nn_h5_quiet_begin), which report one nn_error instead. */
+ * is silenced by the callers (nni_h5_quiet_begin), which report one nn_error instead. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,8 +57,8 @@ nn_status nni_dataset_open_for_reading(const char *path, hid_t *file, nn_error *
         return nn_fail(err, NN_ERR_DATA, "%s: %s", path, strerror(errno));
     hid_t fapl = nni_dataset_file_access();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    nn_h5_detail detail = nn_h5_last_error();
-    nn_h5_close(&fapl);
+    nni_h5_detail detail = nni_h5_last_error();
+    nni_h5_close(&fapl);
     if (*file >= 0)
         return NN_OK;
     if (H5Fis_hdf5(path) <= 0)

@@ -28,7 +28,7 @@ typedef struct dataset_split_layout {
 /* "uint8", "float32", "string", ... for messages. */
 void nni_dataset_type_name(hid_t type, char *buf, size_t size);
 /* File access properties for every dataset file we open or create (close with
- * nn_h5_close). */
+ * nni_h5_close). */
 hid_t nni_dataset_file_access(void);
 /* Opens path read-only, with one clear message for a missing file, a directory, a file that
  * is not HDF5 or one HDF5 cannot open. */

@@ -34,7 +34,7 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
     int rc = -1;
     if (exists < 0 || (attr = H5Aopen(obj, name, H5P_DEFAULT)) < 0 ||
         (type = H5Aget_type(attr)) < 0 || (space = H5Aget_space(attr)) < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
         goto done;
@@ -50,16 +50,16 @@ static int read_number_attr(hid_t obj, const char *name, double *value, const ch
         nn_fail(err, NN_ERR_DATA, "%s: %s: attribute %s holds %lld values, expected one", path,
                 where, name, (long long)points);
     } else if (H5Aread(attr, H5T_NATIVE_DOUBLE, value) < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         nn_fail(err, NN_ERR_DATA, "%s: %s: cannot read attribute %s (%s)", path, where, name,
                 detail.text);
     } else {
         rc = 1;
     }
 done:
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -133,7 +133,7 @@ static int read_strings_attr(hid_t obj, const char *name, char ***out, int *coun
     rc = 1;
     goto done;
 h5_failed:;
-    nn_h5_detail detail = nn_h5_last_error();
+    nni_h5_detail detail = nni_h5_last_error();
     nn_fail(err, NN_ERR_DATA, "%s: /: cannot read attribute %s (%s)", path, name, detail.text);
     goto done;
 no_memory:
@@ -142,10 +142,10 @@ done:
     nni_dataset_free_strings(strings, (int)points);
     free(vlen);
     free(fixed);
-    nn_h5_close(&mem_type);
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&mem_type);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -153,7 +153,7 @@ done:
 
 /* Rows [first, first + count) of a dataset of the given rank and dims, into buf. */
 static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dims,
-                        int64_t first, int64_t count, void *buf, nn_h5_detail *detail)
+                        int64_t first, int64_t count, void *buf, nni_h5_detail *detail)
 {
     hsize_t start[NNI_DATASET_MAX_X_RANK] = {0}, block[NNI_DATASET_MAX_X_RANK];
     for (int d = 0; d < rank; d++)
@@ -167,9 +167,9 @@ static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dim
         H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, NULL, block, NULL) >= 0)
         rc = H5Dread(dset, mem_type, mem_space, file_space, H5P_DEFAULT, buf);
     if (rc < 0)
-        *detail = nn_h5_last_error();
-    nn_h5_close(&mem_space);
-    nn_h5_close(&file_space);
+        *detail = nni_h5_last_error();
+    nni_h5_close(&mem_space);
+    nni_h5_close(&file_space);
     return rc;
 }
 
@@ -212,7 +212,7 @@ static nn_status load_labels(hid_t y, const dataset_split_layout *layout, int64_
                              nn_error *err)
 {
     nn_status status = NN_OK;
-    nn_h5_detail detail;
+    nni_h5_detail detail;
     int64_t *raw = NULL, *all = NULL;
     size_t bytes = nni_dataset_checked_bytes((uint64_t)count, sizeof *raw, 1);
     if (count > 0 && (!bytes || !(raw = malloc(bytes)) ||
@@ -295,8 +295,8 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
           y = H5I_INVALID_HID;
     dataset_split_layout layout;
     memset(&layout, 0, sizeof layout);
-    nn_h5_detail detail;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_detail detail;
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = nni_dataset_open_for_reading(path, &file, err);
     if (status != NN_OK)
         goto done;
@@ -417,11 +417,11 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
     }
 
 done:
-    nn_h5_close(&y);
-    nn_h5_close(&x);
-    nn_h5_close(&group);
-    nn_h5_close(&file);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&y);
+    nni_h5_close(&x);
+    nni_h5_close(&group);
+    nni_h5_close(&file);
+    nni_h5_quiet_end(quiet);
     if (status == NN_OK)
         *out = ds;
     else
@@ -457,14 +457,14 @@ int nn_dataset_has_split(const char *path, const char *split)
     if (!path || !nni_dataset_valid_split_name(split) || stat(path, &st) != 0 ||
         S_ISDIR(st.st_mode))
         return 0;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     hid_t fapl = nni_dataset_file_access();
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, fapl), group = H5I_INVALID_HID;
     int found = file >= 0 && H5Lexists(file, split, H5P_DEFAULT) > 0 &&
                 (group = H5Gopen2(file, split, H5P_DEFAULT)) >= 0;
-    nn_h5_close(&group);
-    nn_h5_close(&file);
-    nn_h5_close(&fapl);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&group);
+    nni_h5_close(&file);
+    nni_h5_close(&fapl);
+    nni_h5_quiet_end(quiet);
     return found;
 }

@@ -35,8 +35,8 @@ static void writer_free(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    nn_h5_close(&w->file);
-    nn_h5_close(&w->existing);
+    nni_h5_close(&w->file);
+    nni_h5_close(&w->existing);
     free(w->splits);
     free(w);
 }
@@ -57,7 +57,7 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
         return begun;
     }
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = NN_OK;
     struct stat st;
     if (keep_existing && stat(path, &st) == 0) {
@@ -76,13 +76,13 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
     }
     hid_t fapl = nni_dataset_file_access();
     w->file = H5Fcreate(w->target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    nn_h5_detail detail = nn_h5_last_error();
-    nn_h5_close(&fapl);
+    nni_h5_detail detail = nni_h5_last_error();
+    nni_h5_close(&fapl);
     if (w->file < 0)
         status = nn_fail(err, NN_ERR_OTHER, "%s: cannot create (%s)", w->target.tmp_path,
                          detail.text);
 done:
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     if (status != NN_OK) {
         nni_atomic_abort(&w->target);
         writer_free(w);
@@ -116,7 +116,7 @@ static hsize_t chunk_rows(int64_t rows, size_t row_bytes)
  * identical files) and no fill values (every byte is written right away). */
 static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t mem_type,
                          int rank, const hsize_t *dims, size_t row_bytes, const void *data,
-                         nn_h5_detail *detail)
+                         nni_h5_detail *detail)
 {
     hsize_t chunk[NNI_DATASET_MAX_X_RANK];
     chunk[0] = chunk_rows((int64_t)dims[0], row_bytes);
@@ -129,11 +129,11 @@ static hid_t write_array(hid_t group, const char *name, hid_t file_type, hid_t m
         H5Pset_obj_track_times(dcpl, 0) >= 0 &&
         (dset = H5Dcreate2(group, name, file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) >= 0 &&
         H5Dwrite(dset, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-        nn_h5_close(&dset);
+        nni_h5_close(&dset);
     if (dset < 0)
-        *detail = nn_h5_last_error();
-    nn_h5_close(&space);
-    nn_h5_close(&dcpl);
+        *detail = nni_h5_last_error();
+    nni_h5_close(&space);
+    nni_h5_close(&dcpl);
     return dset;
 }
 
@@ -147,8 +147,8 @@ static herr_t write_scalar_attr(hid_t obj, const char *name, hid_t file_type, hi
     if (space >= 0 &&
         (attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
         rc = H5Awrite(attr, mem_type, value);
-    nn_h5_close(&attr);
-    nn_h5_close(&space);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
     return rc;
 }
 
@@ -170,14 +170,14 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", w->target.path);
     w->splits = grown;
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE), group = H5I_INVALID_HID;
     hid_t x = H5I_INVALID_HID, y = H5I_INVALID_HID;
-    nn_h5_detail detail = {"unknown HDF5 error"};
+    nni_h5_detail detail = {"unknown HDF5 error"};
     const char *failed = "group";
     if (gcpl < 0 || H5Pset_obj_track_times(gcpl, 0) < 0 ||
         (group = H5Gcreate2(w->file, split, H5P_DEFAULT, gcpl, H5P_DEFAULT)) < 0) {
-        detail = nn_h5_last_error();
+        detail = nni_h5_last_error();
         goto fail;
     }
 
@@ -198,7 +198,7 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
     /* Stored as float32: exactly the values nni_dataset_gather_x multiplies by. */
     if (write_scalar_attr(x, "scale", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->scale) < 0 ||
         write_scalar_attr(x, "offset", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, &ds->offset) < 0) {
-        detail = nn_h5_last_error();
+        detail = nni_h5_last_error();
         goto fail;
     }
 
@@ -220,11 +220,11 @@ fail:
     status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/%s: write failed (%s)", w->target.tmp_path, split,
                      failed, detail.text);
 done:
-    nn_h5_close(&y);
-    nn_h5_close(&x);
-    nn_h5_close(&group);
-    nn_h5_close(&gcpl);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&y);
+    nni_h5_close(&x);
+    nni_h5_close(&group);
+    nni_h5_close(&gcpl);
+    nni_h5_quiet_end(quiet);
     return status;
 }
 
@@ -245,7 +245,7 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
         if (!class_names || !class_names[i])
             return nn_fail(err, NN_ERR_OTHER, "%s: class name %d missing", w->target.path, i);
 
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status status = NN_OK;
     int64_t count = num_classes;
     hid_t str_type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
@@ -267,15 +267,15 @@ nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
     w->classes_set = 1;
     goto done;
 fail:;
-    nn_h5_detail detail = nn_h5_last_error();
+    nni_h5_detail detail = nni_h5_last_error();
     status = nn_fail(err, NN_ERR_OTHER, "%s: /: cannot write class attributes (%s)",
                      w->target.tmp_path,
                      detail.text);
 done:
-    nn_h5_close(&attr);
-    nn_h5_close(&space);
-    nn_h5_close(&str_type);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&str_type);
+    nni_h5_quiet_end(quiet);
     return status;
 }
 
@@ -309,7 +309,7 @@ static herr_t keep_link(hid_t root, const char *name, const H5L_info_t *info, vo
         return -1;
     }
     if (rc < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /%s: cannot copy into %s (%s)",
                               w->target.path, name, w->target.tmp_path, detail.text);
     }
@@ -342,17 +342,17 @@ static herr_t keep_root_attr(hid_t root, const char *name, const H5A_info_t *inf
             rc = H5Awrite(copy, type, buf);
     }
     if (rc < 0) {
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         ctx->status = nn_fail(ctx->err, NN_ERR_OTHER, "%s: /: cannot copy attribute %s (%s)",
                               w->target.path, name, detail.text);
     }
     if (buf && is_vlen)
         H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
     free(buf);
-    nn_h5_close(&copy);
-    nn_h5_close(&space);
-    nn_h5_close(&type);
-    nn_h5_close(&attr);
+    nni_h5_close(&copy);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    nni_h5_close(&attr);
     return rc;
 }
 
@@ -360,7 +360,7 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
 {
     if (!w)
         return nn_fail(err, NN_ERR_OTHER, "dataset writer: not open");
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     keep_context ctx = {w, err, NN_OK};
     nn_status status = NN_OK;
     if (w->existing >= 0) {
@@ -373,24 +373,24 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
                                    w->target.path);
             goto fail;
         }
-        nn_h5_close(&w->existing);
+        nni_h5_close(&w->existing);
     }
     if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(w->file) < 0) {
         w->file = H5I_INVALID_HID;
-        nn_h5_detail detail = nn_h5_last_error();
+        nni_h5_detail detail = nni_h5_last_error();
         status = nn_fail(err, NN_ERR_OTHER, "%s: cannot write (%s)", w->target.tmp_path,
                          detail.text);
         goto fail;
     }
     w->file = H5I_INVALID_HID;
     status = nni_atomic_commit(&w->target, err);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 fail:
-    nn_h5_close(&w->file);
+    nni_h5_close(&w->file);
     nni_atomic_abort(&w->target);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
     return status;
 }
@@ -399,10 +399,10 @@ void nn_dataset_writer_abort(nn_dataset_writer *w)
 {
     if (!w)
         return;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
-    nn_h5_close(&w->file);
-    nn_h5_close(&w->existing);
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
+    nni_h5_close(&w->file);
+    nni_h5_close(&w->existing);
     nni_atomic_abort(&w->target);
-    nn_h5_quiet_end(quiet);
+    nni_h5_quiet_end(quiet);
     writer_free(w);
 }

@@ -2,35 +2,35 @@
 
 #include <stdio.h>
 
-nn_h5_quiet nn_h5_quiet_begin(void)
+nni_h5_quiet nni_h5_quiet_begin(void)
 {
-    nn_h5_quiet saved = {0};
+    nni_h5_quiet saved = {0};
     H5Eget_auto2(H5E_DEFAULT, &saved.func, &saved.data);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     return saved;
 }
 
-void nn_h5_quiet_end(nn_h5_quiet saved)
+void nni_h5_quiet_end(nni_h5_quiet saved)
 {
     H5Eset_auto2(H5E_DEFAULT, saved.func, saved.data);
 }
 
 static herr_t innermost_error(unsigned n, const H5E_error2_t *e, void *data)
 {
-    nn_h5_detail *detail = data;
+    nni_h5_detail *detail = data;
     if (n == 0 && e->desc)
         snprintf(detail->text, sizeof detail->text, "%s", e->desc);
     return 0;
 }
 
-nn_h5_detail nn_h5_last_error(void)
+nni_h5_detail nni_h5_last_error(void)
 {
-    nn_h5_detail detail = {"unknown HDF5 error"};
+    nni_h5_detail detail = {"unknown HDF5 error"};
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_error, &detail);
     return detail;
 }
 
-void nn_h5_close(hid_t *id)
+void nni_h5_close(hid_t *id)
 {
     if (*id < 0)
         return;

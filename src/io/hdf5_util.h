@@ -8,22 +8,22 @@
 
 #include <hdf5.h>
 
-typedef struct nn_h5_quiet {
+typedef struct nni_h5_quiet {
     H5E_auto2_t func;
     void *data;
-} nn_h5_quiet;
+} nni_h5_quiet;
 
-nn_h5_quiet nn_h5_quiet_begin(void);
-void nn_h5_quiet_end(nn_h5_quiet saved);
+nni_h5_quiet nni_h5_quiet_begin(void);
+void nni_h5_quiet_end(nni_h5_quiet saved);
 
 /* What HDF5 says went wrong, from its error stack. Call it right after the failing call:
  * the next HDF5 API call clears the stack. */
-typedef struct nn_h5_detail {
+typedef struct nni_h5_detail {
     char text[160];
-} nn_h5_detail;
-nn_h5_detail nn_h5_last_error(void);
+} nni_h5_detail;
+nni_h5_detail nni_h5_last_error(void);
 
 /* Closes any HDF5 identifier and sets it to H5I_INVALID_HID (no-op when already invalid). */
-void nn_h5_close(hid_t *id);
+void nni_h5_close(hid_t *id);
 
 #endif

@@ -1,6 +1,6 @@
 /* The epoch record's columns: their names, how each is printed in metrics.csv, and where it
  * lives in the struct (see include/nn/history.h). */
-#include "nn/history.h"
+#include "io/history_internal.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -29,7 +29,7 @@ const char *nn_history_column_name(int column)
     return column >= 0 && column < NN_HISTORY_COLUMNS ? columns[column].name : NULL;
 }
 
-int nn_history_column_index(const char *name)
+int nni_history_column_index(const char *name)
 {
     for (int c = 0; name && c < NN_HISTORY_COLUMNS; c++)
         if (strcmp(columns[c].name, name) == 0)
@@ -50,10 +50,10 @@ double nn_epoch_record_value(const nn_epoch_record *r, int column)
 
 double nn_epoch_record_metric(const nn_epoch_record *r, const char *name)
 {
-    return nn_epoch_record_value(r, nn_history_column_index(name));
+    return nn_epoch_record_value(r, nni_history_column_index(name));
 }
 
-void nn_epoch_record_set(nn_epoch_record *r, int column, double value)
+void nni_epoch_record_set(nn_epoch_record *r, int column, double value)
 {
     if (column == 0)
         r->epoch = (int)value;
@@ -61,14 +61,14 @@ void nn_epoch_record_set(nn_epoch_record *r, int column, double value)
         memcpy((char *)r + columns[column].offset, &value, sizeof value);
 }
 
-void nn_history_write_csv_header(FILE *out)
+void nni_history_write_csv_header(FILE *out)
 {
     for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
         fprintf(out, "%s%s", c ? "," : "", columns[c].name);
     fputc('\n', out);
 }
 
-void nn_epoch_record_write_csv(const nn_epoch_record *r, FILE *out)
+void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out)
 {
     for (int c = 0; c < NN_HISTORY_COLUMNS; c++) {
         if (c)

@@ -30,7 +30,7 @@
 #include "core/threads.h"
 #include "layers/layer_util.h"
 #include "model/init_internal.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
 typedef struct batchnorm {
     int64_t channels, spatial; /* spatial = H * W, or 1 for dense input */

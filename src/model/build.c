@@ -375,7 +375,7 @@ void nn_model_free(nn_model *model)
     free(model->arena);
     free(model->workspace);
     free(model->param_data);
-    free(model->grad_data);
+    free(model->own_grad_data);
     free(model->state_data);
     for (int i = 0; i < model->n_owned_cfgs; i++)
         nn_cfg_free(model->owned_cfgs[i]);

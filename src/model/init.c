@@ -157,7 +157,7 @@ static nn_status init_orthogonal(const init_args *args, nn_error *err)
 static nn_status init_file(const init_args *args, nn_error *err)
 {
     const nn_init *init = args->init;
-    nn_h5_quiet quiet = nn_h5_quiet_begin();
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
     nn_status st = NN_OK;
     hid_t file = H5Fopen(init->path, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t dset = file < 0 ? -1 : H5Dopen2(file, init->dataset, H5P_DEFAULT);
@@ -189,10 +189,10 @@ static nn_status init_file(const init_args *args, nn_error *err)
         if (!isfinite(args->w[i]))
             st = nn_fail(err, NN_ERR_DATA, "%s: %s[%lld]: not finite", init->path,
                          init->dataset, (long long)i);
-    nn_h5_close(&space);
-    nn_h5_close(&dset);
-    nn_h5_close(&file);
-    nn_h5_quiet_end(quiet);
+    nni_h5_close(&space);
+    nni_h5_close(&dset);
+    nni_h5_close(&file);
+    nni_h5_quiet_end(quiet);
     return st;
 }
 

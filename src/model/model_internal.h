@@ -5,6 +5,20 @@
 #include "layers/layer_internal.h"
 #include "nn/model.h"
 
+/* Floats the gradient buffer holds after the gradients: the data-parallel step sums its
+ * scalars (loss, accuracy, stop request) there, with the last gradient bucket, instead of
+ * in a second collective (src/parallel/grad_sync.h). */
+#define NN_GRAD_ROOM 16
+
+/* Backward writes the gradients into `memory` (n_param_floats + NN_GRAD_ROOM floats, page
+ * or cache aligned, given the current gradients) from now on; NULL goes back to the model's
+ * own buffer, copying the gradients into it. */
+void nni_model_use_grads(nn_model *model, float *memory);
+
+/* A hash of the parameter table (names and shapes): a checkpoint's model_hash, which resuming
+ * compares. */
+uint64_t nni_model_hash(const nn_model *model);
+
 /* 64-byte aligned, zeroed float buffer; release with free(). */
 float *nni_alloc_floats(int64_t count);
 

@@ -85,7 +85,7 @@ static nn_status plan_memory(nn_model *model, const int *needs_grad, nn_error *e
     model->arena = nni_alloc_floats(arena);
     model->workspace = nni_alloc_floats(workspace ? workspace : 1);
     model->param_data = nni_alloc_floats(trained ? trained : 1);
-    model->grad_data = nni_alloc_floats(trained + NN_GRAD_TAIL);
+    model->grad_data = model->own_grad_data = nni_alloc_floats(trained + NN_GRAD_ROOM);
     model->state_data = nni_alloc_floats(state ? state : 1);
     if (!model->arena || !model->workspace || !model->param_data || !model->grad_data ||
         !model->state_data)

@@ -1,116 +1,11 @@
-/* Running the model: forward in topological order, backward in reverse, and the parameter
- * views every other module iterates over. */
-#include <stdlib.h>
-#include <string.h>
-
+/* Running the model: rows in at the input layer, forward in topological order, backward
+ * in reverse (whole, or layer by layer for a caller that acts as each layer finishes), the
+ * output out; and the scratch workspace the layers share while they run. */
 #include "model/model_internal.h"
-
-float *nni_alloc_floats(int64_t count)
-{
-    size_t bytes = ((size_t)count * sizeof(float) + 63) & ~(size_t)63;
-    float *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
-}
-
-void nni_model_keep_cfg(nn_model *model, nn_cfg *cfg)
-{
-    nn_cfg **grown = realloc(model->owned_cfgs, (size_t)(model->n_owned_cfgs + 1) * sizeof *grown);
-    if (!grown) {
-        nn_cfg_free(cfg); /* the build fails later on the missing node's consumer */
-        return;
-    }
-    model->owned_cfgs = grown;
-    model->owned_cfgs[model->n_owned_cfgs++] = cfg;
-}
-
-int nni_layer_add_param(nn_layer *layer, const char *name, int ndim, const int64_t *dims,
-                        int64_t fan_in, int64_t fan_out, const nn_init *init, unsigned flags)
-{
-    nn_model *model = layer->model;
-    if (layer->n_params >= NN_MAX_LAYER_PARAMS)
-        return -1;
-    nn_param *grown = realloc(model->params, (size_t)(model->n_params + 1) * sizeof *grown);
-    if (!grown)
-        return -1;
-    model->params = grown;
-    nn_param *p = &model->params[model->n_params];
-    memset(p, 0, sizeof *p);
-    snprintf(p->name, sizeof p->name, "%s/%s", layer->name, name);
-    snprintf(p->param_name, sizeof p->param_name, "%s", name);
-    p->layer = layer;
-    p->ndim = ndim;
-    p->size = 1;
-    for (int i = 0; i < ndim; i++) {
-        p->dims[i] = dims[i];
-        p->size *= dims[i];
-    }
-    p->fan_in = fan_in;
-    p->fan_out = fan_out;
-    p->flags = flags;
-    p->init = init ? *init : layer->weight_init;
-    layer->param_ids[layer->n_params] = model->n_params++;
-    return layer->n_params++;
-}
-
-float *nni_layer_param(const nn_layer *layer, int k)
-{
-    const nn_param *p = &layer->model->params[layer->param_ids[k]];
-    return nn_model_param_data(layer->model, p);
-}
-
-float *nni_layer_grad(const nn_layer *layer, int k)
-{
-    const nn_param *p = &layer->model->params[layer->param_ids[k]];
-    return nn_model_param_grad(layer->model, p);
-}
-
-int nni_layer_param_frozen(const nn_layer *layer, int k)
-{
-    return layer->model->params[layer->param_ids[k]].frozen;
-}
 
 float *nni_layer_workspace(const nn_layer *layer)
 {
     return layer->model->workspace;
-}
-
-float *nn_model_param_data(const nn_model *model, const nn_param *p)
-{
-    return (p->flags & NN_PARAM_STATE) ? model->state_data + p->offset
-                                       : model->param_data + p->offset;
-}
-
-float *nn_model_param_grad(const nn_model *model, const nn_param *p)
-{
-    return (p->flags & NN_PARAM_STATE) ? NULL : model->grad_data + p->offset;
-}
-
-nn_param *nn_model_find_param(nn_model *model, const char *name)
-{
-    for (int k = 0; k < model->n_params; k++)
-        if (strcmp(model->params[k].name, name) == 0)
-            return &model->params[k];
-    return NULL;
-}
-
-int64_t nn_model_count_trainable(const nn_model *model)
-{
-    int64_t count = 0;
-    for (int k = 0; k < model->n_params; k++)
-        if (!(model->params[k].flags & NN_PARAM_STATE) && !model->params[k].frozen)
-            count += model->params[k].size;
-    return count;
-}
-
-int64_t nn_model_count_params(const nn_model *model)
-{
-    int64_t count = 0;
-    for (int k = 0; k < model->n_params; k++)
-        if (!(model->params[k].flags & NN_PARAM_STATE))
-            count += model->params[k].size;
-    return count;
 }
 
 float *nn_model_input(nn_model *model)
@@ -135,21 +30,17 @@ void nn_model_forward(nn_model *model, const nn_pass *pass)
             model->layers[i]->ops->forward(model->layers[i], pass);
 }
 
-void nn_model_backward_hooked(nn_model *model, const nn_pass *pass, nn_layer_hook after_layer,
-                              void *ctx)
+void nn_model_backward_layer(nn_model *model, int i, const nn_pass *pass)
 {
-    for (int i = model->n_layers - 1; i > 0; i--) {
-        nn_layer *layer = model->layers[i];
-        if (layer->dout && !layer->fused)
-            layer->ops->backward(layer, pass);
-        if (after_layer)
-            after_layer(ctx, layer);
-    }
+    nn_layer *layer = model->layers[i];
+    if (layer->dout && !layer->fused)
+        layer->ops->backward(layer, pass);
 }
 
 void nn_model_backward(nn_model *model, const nn_pass *pass)
 {
-    nn_model_backward_hooked(model, pass, NULL, NULL);
+    for (int i = model->n_layers - 1; i > 0; i--)
+        nn_model_backward_layer(model, i, pass);
 }
 
 int64_t nn_model_flops_per_sample(const nn_model *model)

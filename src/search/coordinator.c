@@ -10,7 +10,7 @@
  *     answers, and the records it keeps of each start and end, are the schedule's
  *     (src/search/schedule.c);
  *   - rank 0 also trains in group 0 (unless search.coordinator_trains is false) and serves
- *     the other groups between its own optimizer steps (the trainer's on_step hook) and while
+ *     the other groups between its own optimizer steps (nn_trainer_step) and while
  *     its group is idle.
  *
  * Control messages travel on a duplicate of the world communicator, so they never mix with
@@ -28,6 +28,7 @@
 
 #include "core/clock.h"
 #include "nn/trainer.h"
+#include "parallel/parallel_internal.h"
 #include "search/coordinator.h"
 #include "search/directory.h"
 #include "search/schedule.h"
@@ -131,9 +132,22 @@ static int threads_per_rank(void)
 
 static void serve(coordinator *co);
 
-static void serve_hook(void *ctx)
+/* Trains the trial one optimizer step at a time; rank 0 (w->co) answers the other groups
+ * between its own steps, so that they never wait for its trial to end. */
+static nn_status train_serving(const worker *w, const nn_cfg *cfg, const nn_train_options *opts,
+                               nn_train_result *result, nn_error *err)
 {
-    serve(ctx);
+    nn_trainer *trainer = NULL;
+    nn_status st = nn_trainer_open(cfg, &w->group, opts, &trainer, err);
+    while (!st && !nn_trainer_done(trainer)) {
+        st = nn_trainer_step(trainer, err);
+        if (w->co)
+            serve(w->co);
+    }
+    if (!st)
+        st = nn_trainer_finish(trainer, err);
+    nn_trainer_close(trainer, result);
+    return st;
 }
 
 static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report *rep)
@@ -155,12 +169,8 @@ static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report
             .progress = 0, .skip_test = 1, .metric = w->s->metric,
             .metric_maximize = w->s->maximize, .stop_flag = w->stop_flag,
             .stop_after_epochs = a->stop_after, .threads = w->threads};
-        if (w->co) {
-            opts.on_step = serve_hook;
-            opts.on_step_ctx = w->co;
-        }
         nn_train_result result;
-        st = nn_train(cfg, &w->group, &opts, &result, &err);
+        st = train_serving(w, cfg, &opts, &result, &err);
         rep->paused = result.paused;
         rep->interrupted = result.stopped_by_signal;
         rep->epochs = result.epochs_run;
@@ -235,7 +245,7 @@ static void group_broadcast(const nn_comm *group, nni_trial_assignment *a)
     if (group->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, group->comm, &request);
+    MPI_Ibcast(a, (int)sizeof *a, MPI_BYTE, 0, nni_comm_mpi(group), &request);
     wait_idle(&request);
 }
 
@@ -313,7 +323,7 @@ static nn_status agree(const nn_comm *world, nn_status st, nn_error *err)
     }
     if (world->size > 1) {
         MPI_Request request;
-        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, world->comm, &request);
+        MPI_Ibcast(&shared, (int)sizeof shared, MPI_BYTE, 0, nni_comm_mpi(world), &request);
         wait_idle(&request);
     }
     if (world->rank != 0 && shared.status)
@@ -346,7 +356,7 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     if (!st)
         st = nn_comm_split(world, w.group_index, &w.group, err);
     MPI_Comm control = MPI_COMM_NULL;
-    if (!st && MPI_Comm_dup(world->comm, &control) != MPI_SUCCESS)
+    if (!st && MPI_Comm_dup(nni_comm_mpi(world), &control) != MPI_SUCCESS)
         st = nn_fail(err, NN_ERR_OTHER, "MPI_Comm_dup failed");
     if (!st) {
         co.control = control;

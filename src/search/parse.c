@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/hash.h"
 #include "nn/ckpt.h"
 #include "search/method.h"
 
@@ -237,23 +238,23 @@ static void compute_hashes(nn_search *s)
     uint64_t h = NN_HASH_INIT;
     snprintf(line, sizeof line, "method=%s metric=%s maximize=%d trials=%d",
              s->method->name, s->metric, s->maximize, s->n_trials);
-    h = nn_hash_bytes(h, line, strlen(line));
+    h = nni_hash_bytes(h, line, strlen(line));
     if (s->random_draws) {
         snprintf(line, sizeof line, " seed=%llu", (unsigned long long)s->seed);
-        h = nn_hash_bytes(h, line, strlen(line));
+        h = nni_hash_bytes(h, line, strlen(line));
     }
     for (int k = 0; k < s->n_rungs; k++) {
         snprintf(line, sizeof line, " rung=%d:%d", s->rung_epochs[k], s->rung_size[k]);
-        h = nn_hash_bytes(h, line, strlen(line));
+        h = nni_hash_bytes(h, line, strlen(line));
     }
     for (int p = 0; p < s->n_params; p++) {
-        h = nn_hash_bytes(h, s->params[p].path, strlen(s->params[p].path) + 1);
+        h = nni_hash_bytes(h, s->params[p].path, strlen(s->params[p].path) + 1);
         nni_search_flow_text(s->params[p].spec, line, sizeof line);
-        h = nn_hash_bytes(h, line, strlen(line) + 1);
+        h = nni_hash_bytes(h, line, strlen(line) + 1);
     }
     s->space_hash = h;
     char *yaml = nn_cfg_to_yaml(s->base);
-    s->base_hash = yaml ? nn_hash_bytes(NN_HASH_INIT, yaml, strlen(yaml)) : 0;
+    s->base_hash = yaml ? nni_hash_bytes(NN_HASH_INIT, yaml, strlen(yaml)) : 0;
     free(yaml);
 }
 

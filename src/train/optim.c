@@ -5,7 +5,7 @@
  *
  * Common options: weight_decay (L2 added to the gradient; decoupled for adamw), l1,
  * decay_exempt_bias_and_norm (biases and normalization parameters get neither). */
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 
 #include <math.h>
 #include <omp.h>
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config/catalogue.h"
 #include "core/threads.h"
 #include "model/model_internal.h"
 
@@ -32,15 +33,10 @@ typedef struct optim_view {
     int adapt;               /* lars: apply the trust ratio (not to biases/norm params) */
 } optim_view;
 
-/* A config key the optimizer takes and its default (0/1 for booleans, an index into
- * momentum_forms for `form`). */
-typedef struct optim_param {
-    const char *key;
-    double def;
-} optim_param;
-
 #define MAX_OPTIM_PARAMS 12
 
+/* One row of the table: the optimizer's name, its slots, its update, the config keys it
+ * takes (their types, defaults, ranges and where they land in optim_hyper) and its help. */
 typedef struct optim_kind {
     const char *name;
     int n_slots;
@@ -48,7 +44,7 @@ typedef struct optim_kind {
     /* step = updates done before this one + 1 */
     void (*update)(const optim_view *v, const optim_hyper *h, double lr, int64_t step);
     int whole_tensors; /* the update reads whole tensors (norms): threads cannot take parts */
-    optim_param params[MAX_OPTIM_PARAMS]; /* ends at key NULL */
+    nni_param params[MAX_OPTIM_PARAMS]; /* ends at key NULL */
     const char *help;
 } optim_kind;
 
@@ -228,88 +224,70 @@ static void lars_update(const optim_view *v, const optim_hyper *h, double lr, in
 }
 
 /* ---- hyperparameters ------------------------------------------------------------------
- * Every config key an optimizer may take, where it lands in optim_hyper and its valid range;
- * each optimizer then lists the keys it takes with its own defaults (torch.optim's where
- * torch has the optimizer). The same tables drive reading, range checks and the catalogue. */
+ * Every config key an optimizer may take, once: its type, where it lands in optim_hyper and
+ * its valid range; each optimizer's row then lists the keys it takes with its own defaults
+ * (torch.optim's where torch has the optimizer), and its help says what it computes. The
+ * same rows drive reading, range checks, the accepted keys and --help-catalogue
+ * (config/catalogue.h). */
 
-typedef enum { HYPER_NUMBER, HYPER_BOOL, HYPER_FORM } hyper_type;
-typedef enum { RANGE_ANY, RANGE_POSITIVE, RANGE_NON_NEGATIVE, RANGE_UNIT_OPEN, RANGE_UNIT_CLOSED }
-    hyper_range;
-
-typedef struct hyper_field {
-    const char *key;
-    size_t offset; /* into optim_hyper (double for numbers, int otherwise) */
-    hyper_type type;
-    hyper_range range;
-} hyper_field;
-
-static const hyper_field hyper_fields[] = {
-    {"lr", offsetof(optim_hyper, lr), HYPER_NUMBER, RANGE_POSITIVE},
-    {"momentum", offsetof(optim_hyper, momentum), HYPER_NUMBER, RANGE_UNIT_OPEN},
-    {"dampening", offsetof(optim_hyper, dampening), HYPER_NUMBER, RANGE_UNIT_CLOSED},
-    {"form", offsetof(optim_hyper, ema), HYPER_FORM, RANGE_ANY},
-    {"beta1", offsetof(optim_hyper, beta1), HYPER_NUMBER, RANGE_UNIT_OPEN},
-    {"beta2", offsetof(optim_hyper, beta2), HYPER_NUMBER, RANGE_UNIT_OPEN},
-    {"eps", offsetof(optim_hyper, eps), HYPER_NUMBER, RANGE_POSITIVE},
-    {"amsgrad", offsetof(optim_hyper, amsgrad), HYPER_BOOL, RANGE_ANY},
-    {"alpha", offsetof(optim_hyper, alpha), HYPER_NUMBER, RANGE_UNIT_OPEN},
-    {"centered", offsetof(optim_hyper, centered), HYPER_BOOL, RANGE_ANY},
-    {"lr_decay", offsetof(optim_hyper, lr_decay), HYPER_NUMBER, RANGE_NON_NEGATIVE},
-    {"initial_accumulator_value", offsetof(optim_hyper, initial_accumulator), HYPER_NUMBER,
-     RANGE_NON_NEGATIVE},
-    {"trust", offsetof(optim_hyper, trust), HYPER_NUMBER, RANGE_POSITIVE},
-    {"weight_decay", offsetof(optim_hyper, weight_decay), HYPER_NUMBER, RANGE_NON_NEGATIVE},
-    {"l1", offsetof(optim_hyper, l1), HYPER_NUMBER, RANGE_NON_NEGATIVE},
-    {"decay_exempt_bias_and_norm", offsetof(optim_hyper, exempt_bias_and_norm), HYPER_BOOL,
-     RANGE_ANY},
-};
-enum { N_HYPER_FIELDS = sizeof hyper_fields / sizeof hyper_fields[0] };
+#define HYPER(key, type, field, range, def) \
+    {key, type, def, offsetof(optim_hyper, field), range, NULL}
+#define LR(def) HYPER("lr", NNI_PARAM_NUMBER, lr, NNI_RANGE_POSITIVE, def)
+#define MOMENTUM(def) HYPER("momentum", NNI_PARAM_NUMBER, momentum, NNI_RANGE_UNIT_OPEN, def)
+#define DAMPENING(def) \
+    HYPER("dampening", NNI_PARAM_NUMBER, dampening, NNI_RANGE_UNIT_CLOSED, def)
+#define BETA1(def) HYPER("beta1", NNI_PARAM_NUMBER, beta1, NNI_RANGE_UNIT_OPEN, def)
+#define BETA2(def) HYPER("beta2", NNI_PARAM_NUMBER, beta2, NNI_RANGE_UNIT_OPEN, def)
+#define EPS(def) HYPER("eps", NNI_PARAM_NUMBER, eps, NNI_RANGE_POSITIVE, def)
+#define AMSGRAD(def) HYPER("amsgrad", NNI_PARAM_BOOL, amsgrad, NNI_RANGE_ANY, def)
+#define ALPHA(def) HYPER("alpha", NNI_PARAM_NUMBER, alpha, NNI_RANGE_UNIT_OPEN, def)
+#define CENTERED(def) HYPER("centered", NNI_PARAM_BOOL, centered, NNI_RANGE_ANY, def)
+#define LR_DECAY(def) HYPER("lr_decay", NNI_PARAM_NUMBER, lr_decay, NNI_RANGE_NON_NEGATIVE, def)
+#define INITIAL_ACCUMULATOR(def)                                                              \
+    HYPER("initial_accumulator_value", NNI_PARAM_NUMBER, initial_accumulator,                \
+          NNI_RANGE_NON_NEGATIVE, def)
+#define TRUST(def) HYPER("trust", NNI_PARAM_NUMBER, trust, NNI_RANGE_POSITIVE, def)
+/* classic or ema (momentum_forms), read by read_form. */
+#define FORM {"form", NNI_PARAM_OTHER, 0, offsetof(optim_hyper, ema), NNI_RANGE_ANY, "classic|ema"}
+/* The penalties every optimizer takes, with weight_decay's default. */
+#define PENALTIES(wd)                                                                         \
+    HYPER("weight_decay", NNI_PARAM_NUMBER, weight_decay, NNI_RANGE_NON_NEGATIVE, wd),        \
+        HYPER("l1", NNI_PARAM_NUMBER, l1, NNI_RANGE_NON_NEGATIVE, 0),                         \
+        HYPER("decay_exempt_bias_and_norm", NNI_PARAM_BOOL, exempt_bias_and_norm,             \
+              NNI_RANGE_ANY, 0)
 
 static const char *const momentum_forms[] = {"classic", "ema", NULL};
 
-/* The penalties every optimizer takes, with weight_decay's default. */
-#define PENALTIES(wd) {"weight_decay", wd}, {"l1", 0}, {"decay_exempt_bias_and_norm", 0}
-
 static const optim_kind optim_table[] = {
-    {"sgd", 0, {NULL}, sgd_update, 0, {{"lr", 0.01}, PENALTIES(0)},
-     "w -= lr g"},
+    {"sgd", 0, {NULL}, sgd_update, 0, {LR(0.01), PENALTIES(0)},
+     "w -= lr g (torch SGD)"},
     {"momentum", 1, {"momentum"}, momentum_update, 0,
-     {{"lr", 0.01}, {"momentum", 0.9}, {"dampening", 0}, {"form", 0}, PENALTIES(0)},
+     {LR(0.01), MOMENTUM(0.9), DAMPENING(0), FORM, PENALTIES(0)},
      "form classic: v = m v + (1-dampening) g (v = g at the first step, as torch SGD); "
      "form ema: v = m v + (1-m) g from v = 0; w -= lr v"},
     {"nesterov", 1, {"momentum"}, momentum_update, 0,
-     {{"lr", 0.01}, {"momentum", 0.9}, PENALTIES(0)},
+     {LR(0.01), MOMENTUM(0.9), PENALTIES(0)},
      "v = m v + g; w -= lr (g + m v) (torch SGD nesterov=True)"},
     {"adam", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adam_update, 0,
-     {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
-      PENALTIES(0)},
-     "torch Adam; weight_decay is L2 added to the gradient"},
+     {LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-8), AMSGRAD(0), PENALTIES(0)},
+     "m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2, w -= lr m' / (sqrt(v') + eps) with "
+     "m', v' bias-corrected (torch Adam; weight_decay is L2 added to the gradient)"},
     {"adamw", 3, {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}, adamw_update, 0,
-     {{"lr", 0.001}, {"beta1", 0.9}, {"beta2", 0.999}, {"eps", 1e-8}, {"amsgrad", 0},
-      PENALTIES(0.01)},
-     "torch AdamW: w *= 1 - lr weight_decay before the Adam step"},
+     {LR(0.001), BETA1(0.9), BETA2(0.999), EPS(1e-8), AMSGRAD(0), PENALTIES(0.01)},
+     "w *= 1 - lr weight_decay, then the Adam step (torch AdamW)"},
     {"rmsprop", 3, {"square_avg", "momentum_buffer", "grad_avg"}, rmsprop_update, 0,
-     {{"lr", 0.01}, {"alpha", 0.99}, {"eps", 1e-8}, {"momentum", 0}, {"centered", 0},
-      PENALTIES(0)},
-     "torch RMSprop"},
+     {LR(0.01), ALPHA(0.99), EPS(1e-8), MOMENTUM(0), CENTERED(0), PENALTIES(0)},
+     "s = alpha s + (1-alpha) g^2, w -= lr g / (sqrt(s) + eps); centered subtracts the "
+     "running mean of g from s, momentum > 0 keeps a buffer of the steps (torch RMSprop)"},
     {"adagrad", 1, {"sum"}, adagrad_update, 0,
-     {{"lr", 0.01}, {"lr_decay", 0}, {"eps", 1e-10}, {"initial_accumulator_value", 0},
-      PENALTIES(0)},
-     "torch Adagrad: lr / (1 + (t-1) lr_decay) g / (sqrt(sum g^2) + eps)"},
+     {LR(0.01), LR_DECAY(0), EPS(1e-10), INITIAL_ACCUMULATOR(0), PENALTIES(0)},
+     "w -= lr / (1 + (t-1) lr_decay) g / (sqrt(sum g^2) + eps) (torch Adagrad)"},
     {"lars", 1, {"momentum"}, lars_update, 1,
-     {{"lr", 0.01}, {"momentum", 0.9}, {"trust", 0.001}, {"eps", 1e-8}, PENALTIES(0)},
+     {LR(0.01), MOMENTUM(0.9), TRUST(0.001), EPS(1e-8), PENALTIES(0)},
      "v = m v + lr r (g + wd w), r = trust ||w|| / (||g|| + wd ||w|| + eps) per weight "
      "tensor (1 for biases and norm parameters); w -= v"},
 };
 enum { N_OPTIMS = sizeof optim_table / sizeof optim_table[0] };
-
-static const hyper_field *find_field(const char *key)
-{
-    for (int i = 0; i < N_HYPER_FIELDS; i++)
-        if (strcmp(hyper_fields[i].key, key) == 0)
-            return &hyper_fields[i];
-    return NULL;
-}
 
 static const char *const *optim_names(void)
 {
@@ -319,54 +297,33 @@ static const char *const *optim_names(void)
     return names;
 }
 
-static const char *range_problem(hyper_range range, double value)
+static int takes_key(const optim_kind *kind, const char *key)
 {
-    switch (range) {
-    case RANGE_POSITIVE:
-        return value > 0 ? NULL : "must be > 0";
-    case RANGE_NON_NEGATIVE:
-        return value >= 0 ? NULL : "must be >= 0";
-    case RANGE_UNIT_OPEN:
-        return value >= 0 && value < 1 ? NULL : "must be in [0, 1)";
-    case RANGE_UNIT_CLOSED:
-        return value >= 0 && value <= 1 ? NULL : "must be in [0, 1]";
-    default:
-        return NULL;
-    }
+    for (const nni_param *p = kind->params; p->key; p++)
+        if (!strcmp(p->key, key))
+            return 1;
+    return 0;
 }
 
-/* Reads the kind's keys from cfg (an empty map gives every default) into opt->hyper. */
-static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim *opt,
+/* Reads the kind's keys from map (NULL: every default) into opt->hyper. */
+static nn_status read_hyper(const nn_cfg *map, const optim_kind *kind, nn_optim *opt,
                             nn_error *err)
 {
     optim_hyper *h = &opt->hyper;
     memset(h, 0, sizeof *h);
-    for (const optim_param *p = kind->params; p->key; p++) {
-        const hyper_field *f = find_field(p->key);
-        char *slot = (char *)h + f->offset;
-        nn_status st = NN_OK;
-        if (f->type == HYPER_NUMBER) {
-            double *value = (double *)(void *)slot;
-            st = nn_cfg_read_double(cfg, p->key, p->def, value, err);
-            const char *problem = st ? NULL : range_problem(f->range, *value);
-            if (problem) {
-                const nn_cfg *at = nn_cfg_get(cfg, p->key);
-                return nn_cfg_fail(err, at ? at : cfg, "%s %s", p->key, problem);
-            }
-        } else if (f->type == HYPER_BOOL) {
-            st = nn_cfg_read_bool(cfg, p->key, p->def != 0, (int *)(void *)slot, err);
-        } else {
-            int index = 0;
-            st = nn_cfg_read_choice(cfg, p->key, momentum_forms, momentum_forms[(int)p->def],
-                                    &index, err);
-            *(int *)(void *)slot = index == 1;
-        }
-        if (st)
+    nn_status st = nni_params_read(map, kind->params, h, err);
+    if (st)
+        return st;
+    if (takes_key(kind, "form")) {
+        int index = 0;
+        if ((st = nn_cfg_read_choice(map, "form", momentum_forms, momentum_forms[0], &index,
+                                     err)))
             return st;
+        h->ema = index == 1;
     }
     h->nesterov = strcmp(kind->name, "nesterov") == 0;
-    if (h->ema && nn_cfg_get(cfg, "dampening"))
-        return nn_cfg_fail(err, nn_cfg_get(cfg, "dampening"), "dampening applies to form "
+    if (h->ema && nn_cfg_get(map, "dampening"))
+        return nn_cfg_fail(err, nn_cfg_get(map, "dampening"), "dampening applies to form "
                            "classic only (form ema already weighs g by 1 - momentum)");
     return NN_OK;
 }
@@ -375,7 +332,7 @@ static nn_status read_hyper(const nn_cfg *cfg, const optim_kind *kind, nn_optim 
  * NN_OPTIM_SLOT_PAGE_OFFSET). */
 static int allocate_slots(nn_optim *opt)
 {
-    const size_t stride = nn_optim_slot_stride(opt->n_floats);
+    const size_t stride = nni_optim_slot_stride(opt->n_floats);
     opt->slot_block = aligned_alloc(4096, stride * (size_t)opt->n_used);
     if (!opt->slot_block)
         return 0;
@@ -403,21 +360,10 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
     if (!opt)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     opt->kind = kind;
-    nn_status st = NN_OK;
-    if (map) {
-        const char *allowed[MAX_OPTIM_PARAMS + 2] = {"type"};
-        int n = 1;
-        for (const optim_param *p = kind->params; p->key; p++)
-            allowed[n++] = p->key;
-        allowed[n] = NULL;
-        st = nn_cfg_check_keys(map, allowed, err);
-    }
-    if (!st) {
-        /* An empty map gives every hyperparameter its default. */
-        nn_cfg *empty = map ? NULL : nn_cfg_new_map();
-        st = read_hyper(map ? map : empty, kind, opt, err);
-        nn_cfg_free(empty);
-    }
+    static const char *const common_keys[] = {"type", NULL};
+    nn_status st = map ? nni_params_check_keys(map, common_keys, kind->params, NULL, err) : NN_OK;
+    if (!st)
+        st = read_hyper(map, kind, opt, err);
     opt->n_floats = model->n_param_floats;
     opt->n_used = slots_used(opt);
     if (!st && opt->n_used > 0 && !allocate_slots(opt))
@@ -444,7 +390,7 @@ enum { OPTIM_MIN_PARALLEL_FLOATS = 1 << 15 };
 /* Every tensor's part in [first, end) is split over the threads as the dense layers split
  * their weight-gradient rows (nni_thread_share), so a thread updates what it has just
  * computed. The updates are elementwise, so neither split changes a result. */
-void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
+void nni_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t first, int64_t end)
 {
     opt->steps++;
     const int threads = opt->kind->whole_tensors || end - first < OPTIM_MIN_PARALLEL_FLOATS
@@ -485,15 +431,15 @@ void nn_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t firs
 
 void nn_optim_step(nn_optim *opt, nn_model *model, double lr)
 {
-    nn_optim_step_range(opt, model, lr, 0, model->n_param_floats);
+    nni_optim_step_range(opt, model, lr, 0, model->n_param_floats);
 }
 
-int nn_optim_whole_tensors(const nn_optim *opt)
+int nni_optim_whole_tensors(const nn_optim *opt)
 {
     return opt->kind->whole_tensors;
 }
 
-void nn_optim_use_slots(nn_optim *opt, float *const *memory)
+void nni_optim_use_slots(nn_optim *opt, float *const *memory)
 {
     for (int k = 0; k < opt->n_used; k++) {
         if (!memory && opt->slots[k] != opt->own_slots[k])
@@ -517,46 +463,33 @@ int64_t nn_optim_steps(const nn_optim *opt)
     return opt->steps;
 }
 
-void nn_optim_set_steps(nn_optim *opt, int64_t steps)
+void nni_optim_set_steps(nn_optim *opt, int64_t steps)
 {
     opt->steps = steps;
 }
 
-int nn_optim_slot_count(const nn_optim *opt)
+int nni_optim_slot_count(const nn_optim *opt)
 {
     return opt->n_used;
 }
 
-const char *nn_optim_slot_name(const nn_optim *opt, int k)
+const char *nni_optim_slot_name(const nn_optim *opt, int k)
 {
     return opt->kind->slot_names[k];
 }
 
-float *nn_optim_slot(nn_optim *opt, int k)
+float *nni_optim_slot(nn_optim *opt, int k)
 {
     return opt->slots[k];
 }
 
-void nn_optim_list(void (*emit)(const char *line, void *ctx), void *ctx)
+void nni_optim_catalogue(nni_catalogue_emit emit, void *ctx)
 {
     for (int i = 0; i < N_OPTIMS; i++) {
         const optim_kind *kind = &optim_table[i];
-        char line[512];
-        int used = snprintf(line, sizeof line, "%-9s", kind->name);
-        for (const optim_param *p = kind->params; p->key && used < (int)sizeof line; p++) {
-            const hyper_field *f = find_field(p->key);
-            if (f->type == HYPER_NUMBER)
-                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%g", p->key,
-                                 p->def);
-            else if (f->type == HYPER_BOOL)
-                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%s", p->key,
-                                 p->def != 0 ? "true" : "false");
-            else
-                used += snprintf(line + used, sizeof line - (size_t)used, " %s=%s|%s", p->key,
-                                 momentum_forms[(int)p->def], momentum_forms[1 - (int)p->def]);
-        }
-        emit(line, ctx);
-        snprintf(line, sizeof line, "          %s", kind->help);
-        emit(line, ctx);
+        char params[512];
+        nni_params_describe(kind->params, params, sizeof params);
+        const nni_catalogue_row row = {kind->name, params, kind->help};
+        emit(&row, ctx);
     }
 }

@@ -1,230 +1,20 @@
-/* Building a trainer from the config: data splits, model, loss, optimizer, schedule,
- * buffers, threads and the run directory. Everything the loop needs is allocated
- * here; the loop itself allocates nothing. */
+/* Building a trainer from the config: the train settings, model, loss, optimizer,
+ * schedule, the gradient sums over the group, buffers and threads, then the data splits
+ * (data_splits.c), early stopping, clipping, checkpoints and the run directory (run_dir.c)
+ * through their own files. Everything the loop needs is allocated here; the loop itself
+ * allocates nothing. */
 #define _GNU_SOURCE /* sched_getaffinity: honour taskset / SLURM CPU binding */
-#include <errno.h>
-#include <math.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/files.h"
-#include "core/rng.h"
 #include "core/threads.h"
-#include "data/gather.h"
-#include "data/split.h"
-#include "model/model_internal.h"
+#include "core/rng.h"
+#include "parallel/parallel_internal.h"
 #include "train/train_internal.h"
 
-
-static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
-                                        "test_rows", "sampling", NULL};
-static const char *const sampling_names[] = {"global", "shard", NULL};
-static const char *const val_keys[] = {"split", "rows", "name", NULL};
-static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
-                                         "restore_best", NULL};
-static const char *const clip_keys[] = {"norm", "value", NULL};
-
-/* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
-static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
-                            nn_error *err)
-{
-    *first = 0;
-    *last = -1;
-    const nn_cfg *node = nn_cfg_get(map, key);
-    if (!node)
-        return NN_OK;
-    int64_t values[2];
-    int count = 2;
-    nn_status st = nn_cfg_read_ints(map, key, values, &count, err);
-    if (st)
-        return st;
-    if (count != 2 || values[0] < 0 || values[1] <= values[0])
-        return nn_cfg_fail(err, node, "expected [first, last) row numbers with first < last");
-    *first = values[0];
-    *last = values[1];
-    return NN_OK;
-}
-
-static nn_status load_split(const char *path, const char *split, int64_t first, int64_t last,
-                            nn_dataset *ds, nn_error *err)
-{
-    if (last < 0)
-        return nn_dataset_load(path, split, ds, err);
-    return nn_dataset_load_rows(path, split, first, last - first, ds, err);
-}
-
-static int64_t *all_rows(int64_t n)
-{
-    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows);
-    for (int64_t i = 0; rows && i < n; i++)
-        rows[i] = i;
-    return rows;
-}
-
-static nn_status setup_data(trainer *t, const nn_cfg *data, nn_error *err)
-{
-    if (!data)
-        return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
-    nn_status st = nn_cfg_check_keys(data, data_keys, err);
-    const char *path = NULL, *train_split = NULL;
-    int64_t first, last;
-    if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
-        (st = nn_cfg_read_string(data, "train", "train", &train_split, err)) ||
-        (st = read_range(data, "train_rows", &first, &last, err)))
-        return st;
-    if (!path)
-        return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
-    int sampling = 0;
-    if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
-        return st;
-    t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
-    if (t->sampling == NNI_SAMPLING_SHARD) {
-        /* Each rank reads only its contiguous part of the training rows. */
-        if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
-            return st;
-        int64_t shard_first, shard_count;
-        nn_comm_share(t->comm, last - first, &shard_first, &shard_count);
-        if (shard_count == 0)
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s: %lld rows cannot be sharded over %d "
-                           "ranks", path, train_split, (long long)(last - first),
-                           t->comm->size);
-        first += shard_first;
-        last = first + shard_count;
-    }
-    if ((st = load_split(path, train_split, first, last, &t->train, err)))
-        return st;
-
-    /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
-     * or the name of a split in the file. */
-    const nn_cfg *val = nn_cfg_get(data, "val");
-    const char *val_name = val ? nn_cfg_scalar(val) : NULL;
-    if (val && !val_name) {
-        if ((st = nn_cfg_check_keys(val, val_keys, err)))
-            return st;
-        double fraction = 0;
-        if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||
-            (st = read_range(val, "rows", &first, &last, err)) ||
-            (st = nn_cfg_read_string(val, "name", NULL, &val_name, err)))
-            return st;
-        if (fraction > 0) {
-            if (fraction >= 1)
-                return nn_cfg_fail(err, nn_cfg_get(val, "split"), "must be in (0, 1)");
-            if ((st = nni_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
-                                           &t->n_train, &t->val_rows, &t->n_val, err)))
-                return st;
-            t->has_val = t->val_from_train = 1;
-        } else if (last > 0) {
-            if ((st = load_split(path, train_split, first, last, &t->val, err)))
-                return st;
-            t->has_val = 1;
-        } else if (!val_name) {
-            return nn_cfg_fail(err, val, "expected {split: fraction}, {rows: [first, last]} or "
-                                         "a split name");
-        }
-    }
-    if (val_name && strcmp(val_name, "none") != 0) {
-        if ((st = nn_dataset_load(path, val_name, &t->val, err)))
-            return st;
-        t->has_val = 1;
-    }
-    if (t->has_val && !t->val_from_train) {
-        t->n_val = t->val.n;
-        t->val_rows = all_rows(t->n_val);
-    }
-    if (!t->train_rows) {
-        t->n_train = t->train.n;
-        t->train_rows = all_rows(t->n_train);
-    }
-
-    const char *test_split = nn_dataset_has_split(path, "test") ? "test" : "none";
-    if ((st = nn_cfg_read_string(data, "test", test_split, &test_split, err)) ||
-        (st = read_range(data, "test_rows", &first, &last, err)))
-        return st;
-    if (strcmp(test_split, "none") != 0) {
-        if ((st = load_split(path, test_split, first, last, &t->test, err)))
-            return st;
-        t->has_test = 1;
-    }
-    if (!t->train_rows || (t->has_val && !t->val_rows))
-        return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    if (t->n_train == 0)
-        return nn_fail(err, NN_ERR_DATA, "%s: /%s: no training rows left", path, train_split);
-    /* Every split must look like the training data. */
-    const nn_dataset *others[2] = {t->has_val && !t->val_from_train ? &t->val : NULL,
-                                   t->has_test ? &t->test : NULL};
-    for (int i = 0; i < 2; i++)
-        if (others[i] && (others[i]->sample_size != t->train.sample_size ||
-                          others[i]->target_kind != t->train.target_kind ||
-                          others[i]->target_width != t->train.target_width))
-            return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
-                           "shape than /%s", path, others[i]->split, train_split);
-    return NN_OK;
-}
-
-static nn_status setup_early_stopping(trainer *t, const nn_cfg *node, nn_error *err)
-{
-    early_stopping *e = &t->early;
-    if (!node)
-        return NN_OK;
-    nn_status st = nn_cfg_check_keys(node, early_keys, err);
-    const char *monitor = "val_loss";
-    int64_t patience = 5;
-    int mode = -1;
-    static const char *const modes[] = {"min", "max", NULL};
-    if (st || (st = nn_cfg_read_string(node, "monitor", "val_loss", &monitor, err)) ||
-        (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err)) ||
-        (st = nn_cfg_read_int(node, "patience", 5, &patience, err)) ||
-        (st = nn_cfg_read_double(node, "min_delta", 0, &e->min_delta, err)) ||
-        (st = nn_cfg_read_bool(node, "restore_best", 0, &e->restore_best, err)))
-        return st;
-    static const char *const metrics[] = {"loss", "accuracy", "val_loss", "val_accuracy", NULL};
-    int known = 0;
-    for (int i = 0; metrics[i]; i++)
-        known |= strcmp(metrics[i], monitor) == 0;
-    if (!known)
-        return nn_cfg_fail_unknown(err, nn_cfg_get(node, "monitor"), "metric", monitor, metrics);
-    if (strncmp(monitor, "val_", 4) == 0 && !t->has_val)
-        return nn_cfg_fail(err, nn_cfg_get(node, "monitor") ? nn_cfg_get(node, "monitor") : node,
-                           "monitoring '%s'%s needs a validation split (data.val)", monitor,
-                           nn_cfg_get(node, "monitor") ? "" : " (the default monitor)");
-    if (patience < 0)
-        return nn_cfg_fail(err, nn_cfg_get(node, "patience"), "must be >= 0 (epochs)");
-    if (!(e->min_delta >= 0))
-        return nn_cfg_fail(err, nn_cfg_get(node, "min_delta"), "must be >= 0");
-    e->enabled = 1;
-    snprintf(e->monitor, sizeof e->monitor, "%s", monitor);
-    e->maximize = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
-    e->patience = (int)patience;
-    e->best = e->maximize ? -INFINITY : INFINITY;
-    if (e->restore_best) {
-        e->best_params = nni_alloc_floats(t->model->n_param_floats + 1);
-        e->best_state = nni_alloc_floats(t->model->n_state_floats + 1);
-        if (!e->best_params || !e->best_state)
-            return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    }
-    return NN_OK;
-}
-
-static nn_status setup_clip(trainer *t, const nn_cfg *node, nn_error *err)
-{
-    if (!node)
-        return NN_OK;
-    nn_status st = nn_cfg_check_keys(node, clip_keys, err);
-    if (st || (st = nn_cfg_read_double(node, "norm", 0, &t->clip.norm, err)) ||
-        (st = nn_cfg_read_double(node, "value", 0, &t->clip.value, err)))
-        return st;
-    if (!(t->clip.norm >= 0))
-        return nn_cfg_fail(err, nn_cfg_get(node, "norm"), "must be > 0 (0: no clipping)");
-    if (!(t->clip.value >= 0))
-        return nn_cfg_fail(err, nn_cfg_get(node, "value"), "must be > 0 (0: no clipping)");
-    return NN_OK;
-}
-
 /* "vm: ranks 0-3" per node, for the start-up banner (rank 0's copy is the full one). */
-static void describe_layout(const trainer *t, char *out, size_t size)
+static void describe_layout(const nn_trainer *t, char *out, size_t size)
 {
     enum { NAME = 64 };
     char mine[NAME] = {0};
@@ -233,7 +23,7 @@ static void describe_layout(const trainer *t, char *out, size_t size)
     mine[NAME - 1] = '\0';
     int n = t->comm->size;
     char *all = t->comm->rank == 0 ? calloc((size_t)n, NAME) : NULL;
-    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, t->comm->comm);
+    MPI_Gather(mine, NAME, MPI_CHAR, all, NAME, MPI_CHAR, 0, nni_comm_mpi(t->comm));
     out[0] = '\0';
     if (!all)
         return;
@@ -253,7 +43,7 @@ static void describe_layout(const trainer *t, char *out, size_t size)
 
 /* Threads per rank: the CPUs this process may run on, divided among the ranks that
  * share the node, so ranks x threads never oversubscribes the cores. */
-static int choose_threads(const trainer *t, int64_t requested)
+static int choose_threads(const nn_trainer *t, int64_t requested)
 {
     if (requested > 0)
         return (int)requested;
@@ -263,7 +53,7 @@ static int choose_threads(const trainer *t, int64_t requested)
         cpus = CPU_COUNT(&set);
     MPI_Comm node;
     int ranks_on_node = 1;
-    if (MPI_Comm_split_type(t->comm->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+    if (MPI_Comm_split_type(nni_comm_mpi(t->comm), MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
         MPI_SUCCESS) {
         MPI_Comm_size(node, &ranks_on_node);
         MPI_Comm_free(&node);
@@ -272,140 +62,26 @@ static int choose_threads(const trainer *t, int64_t requested)
     return threads >= 1 ? threads : 1;
 }
 
-/* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
- * auto and it holds last.h5, or a new <runs_dir>/<name>[-k] (an earlier run is never
- * written into). Returns 1 in *resume when the run continues from a checkpoint. */
-static nn_status choose_run_dir(trainer *t, int *resume, nn_error *err)
-{
-    const char *runs_dir = "runs", *name = NULL, *resume_mode = "never";
-    static const char *const resume_modes[] = {"never", "auto", NULL};
-    int auto_resume = 0;
-    const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
-    nn_status st;
-    if ((st = nn_cfg_read_string(t->cfg, "runs_dir", "runs", &runs_dir, err)) ||
-        (st = nn_cfg_read_string(t->cfg, "name", NULL, &name, err)) ||
-        (st = nn_cfg_read_choice(train_cfg, "resume", resume_modes, resume_mode, &auto_resume,
-                                 err)))
-        return st;
-    char stem[128] = "run";
-    if (!name && t->opts.config_name) {
-        const char *base = strrchr(t->opts.config_name, '/');
-        base = base ? base + 1 : t->opts.config_name;
-        snprintf(stem, sizeof stem, "%s", base);
-        char *dot = strrchr(stem, '.');
-        if (dot && dot != stem)
-            *dot = '\0';
-    }
-    if (!name)
-        name = stem;
-    *resume = 0;
-    if (t->opts.resume_dir) {
-        snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.resume_dir);
-        struct stat info;
-        if (stat(t->run_dir, &info) != 0 || !S_ISDIR(info.st_mode))
-            return nn_fail(err, NN_ERR_CONFIG, "--resume %s: no such run directory", t->run_dir);
-        *resume = 1;
-        return NN_OK;
-    }
-    if (t->opts.run_dir) {
-        snprintf(t->run_dir, sizeof t->run_dir, "%s", t->opts.run_dir);
-        if (nni_make_dirs(t->run_dir) != 0)
-            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
-                           t->run_dir, strerror(errno));
-    } else {
-        if (nni_make_dirs(runs_dir) != 0)
-            return nn_fail(err, NN_ERR_OTHER, "%s: cannot create directory: %s", runs_dir,
-                           strerror(errno));
-        snprintf(t->run_dir, sizeof t->run_dir, "%s/%s", runs_dir, name);
-        if (auto_resume) {
-            char last[600];
-            snprintf(last, sizeof last, "%s/last.h5", t->run_dir);
-            if (access(last, F_OK) == 0) {
-                *resume = 1;
-                return NN_OK;
-            }
-        }
-        for (int k = 1;; k++) {
-            if (k > 1)
-                snprintf(t->run_dir, sizeof t->run_dir, "%s/%s-%d", runs_dir, name, k);
-            if (mkdir(t->run_dir, 0777) == 0)
-                break;
-            if (errno != EEXIST)
-                return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run directory: %s",
-                               t->run_dir, strerror(errno));
-            if (auto_resume && k == 1)
-                break; /* requeued before the first checkpoint: start over in place */
-        }
-    }
-    return NN_OK;
-}
-
-static nn_status prepare_run_dir(trainer *t, nn_error *err)
-{
-    /* Rank 0 decides; every rank learns the directory and whether to resume. */
-    struct {
-        int status, resume;
-        char dir[512];
-        char msg[512];
-    } decision = {0};
-    if (t->is_root) {
-        decision.status = choose_run_dir(t, &decision.resume, err);
-        snprintf(decision.dir, sizeof decision.dir, "%s", t->run_dir);
-        if (decision.status)
-            snprintf(decision.msg, sizeof decision.msg, "%.500s", err->msg);
-    }
-    nn_comm_broadcast(t->comm, &decision, sizeof decision, 0);
-    if (decision.status)
-        return t->is_root ? (nn_status)decision.status
-                          : nn_fail(err, (nn_status)decision.status, "%s", decision.msg);
-    snprintf(t->run_dir, sizeof t->run_dir, "%s", decision.dir);
-    char path[600];
-    nn_status st;
-    if (decision.resume && (st = nn_trainer_resume(t, err)))
-        return st;
-    if (!t->is_root)
-        return NN_OK;
-    /* Files are touched only once resuming has succeeded: a refused resume changes nothing. */
-    snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
-    t->log_file = fopen(path, decision.resume ? "a" : "w");
-    if (!t->log_file)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
-    if (t->resume_note[0])
-        nn_trainer_say(t, "%s\n", t->resume_note);
-    snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    if ((st = nni_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
-        return st;
-    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
-    if (!t->metrics_csv)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
-                       strerror(errno));
-    if (!decision.resume)
-        nn_history_write_csv_header(t->metrics_csv);
-    fflush(t->metrics_csv);
-    return NN_OK;
-}
-
 /* Ranks of one node update one shared copy of the parameters, each its own range, instead
- * of each repeating the whole update (see nn_grad_sync_share_update). */
-static nn_status share_optimizer_update(trainer *t, nn_error *err)
+ * of each repeating the whole update (see nni_grad_sync_share_update). */
+static nn_status share_optimizer_update(nn_trainer *t, nn_error *err)
 {
-    const int slots = nn_optim_slot_count(t->opt);
+    const int slots = nni_optim_slot_count(t->opt);
     float *values[NN_MAX_OPTIM_SLOTS];
     for (int k = 0; k < slots; k++)
-        values[k] = nn_optim_slot(t->opt, k);
-    nn_status st = nn_grad_sync_share_update(t->sync, slots, values,
-                                             nn_optim_whole_tensors(t->opt), err);
-    if (st || slots == 0 || !nn_grad_sync_update_slot(t->sync, 0))
+        values[k] = nni_optim_slot(t->opt, k);
+    nn_status st = nni_grad_sync_share_update(t->sync, slots, values,
+                                              nni_optim_whole_tensors(t->opt), err);
+    if (st || slots == 0 || !nni_grad_sync_update_slot(t->sync, 0))
         return st; /* nothing to place: no slots, or the update is not shared */
     for (int k = 0; k < slots; k++)
-        values[k] = nn_grad_sync_update_slot(t->sync, k);
-    nn_optim_use_slots(t->opt, values);
+        values[k] = nni_grad_sync_update_slot(t->sync, k);
+    nni_optim_use_slots(t->opt, values);
     return NN_OK;
 }
 
-nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
-                           const nn_train_options *opts, nn_error *err)
+nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                            const nn_train_options *opts, nn_error *err)
 {
     memset(t, 0, sizeof *t);
     t->cfg = cfg;
@@ -447,7 +123,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     nni_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
 
-    if ((st = setup_data(t, nn_cfg_get(cfg, "data"), err)))
+    if ((st = nni_trainer_setup_data(t, nn_cfg_get(cfg, "data"), err)))
         return st;
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
@@ -472,8 +148,9 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     int64_t steps_per_epoch = (batches + t->accumulate - 1) / t->accumulate;
     if ((st = nn_sched_build(nn_cfg_get(train_cfg, "schedule"), nn_optim_base_lr(t->opt),
                              steps_per_epoch, t->epochs, &t->sched, err)) ||
-        (st = setup_early_stopping(t, nn_cfg_get(train_cfg, "early_stopping"), err)) ||
-        (st = setup_clip(t, nn_cfg_get(train_cfg, "clip"), err)))
+        (st = nni_early_stopping_parse(nn_cfg_get(train_cfg, "early_stopping"), t->has_val,
+                                       t->model, &t->early, err)) ||
+        (st = nni_clip_parse(nn_cfg_get(train_cfg, "clip"), &t->clip, err)))
         return st;
     const char *monitor = nn_sched_monitor(t->sched, NULL);
     if (monitor && strncmp(monitor, "val_", 4) == 0 && !t->has_val)
@@ -487,7 +164,7 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
         n_total = (int64_t)total;
     }
     if ((st = nni_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
-                               t->global_batch, comm->rank, comm->size, t->seed, err)))
+                              t->global_batch, comm->rank, comm->size, t->seed, err)))
         return st;
     double bucket_mb = 0, watchdog = 300; /* bucket_mb 0: sized from the model */
     int overlap = 1;
@@ -507,27 +184,23 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
-    if ((st = nn_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
-                                  (nn_grad_transport)transport, watchdog, &t->sync, err)))
+    if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
+                                   (nni_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
     if ((st = share_optimizer_update(t, err)))
         return st;
     /* Clipping and the gradient-norm log read every summed gradient on every rank. */
-    if (!(t->clip.value > 0) && !(t->clip.norm > 0) && !t->log_grad_norms &&
-        (st = nn_grad_sync_sum_own_range_only(t->sync, err)))
+    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms &&
+        (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
+    /* Backward writes where the sums are made (the node's shared mapping, or its own). */
+    nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
-    t->targets_buf.view.width = t->train.target_width;
-    if (has_labels)
-        t->targets_buf.labels = malloc((size_t)t->capacity * sizeof(int32_t));
-    else
-        t->targets_buf.values = nni_alloc_floats(t->capacity * t->train.target_width);
-    t->targets_buf.view.labels = t->targets_buf.labels;
-    t->targets_buf.view.values = t->targets_buf.values;
-    if (!t->batch_rows || !t->sample_ids ||
-        (!t->targets_buf.labels && !t->targets_buf.values))
+    if (!t->batch_rows || !t->sample_ids)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if ((st = nni_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
+        return st;
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
     nn_shape sample_shape = t->train.sample_ndim == 3
@@ -535,33 +208,33 @@ nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
                                               t->train.sample_shape[2])
                                 : t->model->input_shape;
     if ((st = nni_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
-                                err)))
+                               err)))
         return st;
-    if ((st = nn_trainer_setup_checkpoints(t, err)))
+    if ((st = nni_trainer_setup_checkpoints(t, err)))
         return st;
-    return prepare_run_dir(t, err);
+    return nni_trainer_prepare_run_dir(t, err);
 }
 
-void nn_trainer_teardown(trainer *t)
+void nni_trainer_teardown(nn_trainer *t)
 {
     if (t->opt)
-        nn_optim_use_slots(t->opt, NULL);
+        nni_optim_use_slots(t->opt, NULL);
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);
-    nn_grad_sync_free(t->sync);
+    if (t->model)
+        nni_model_use_grads(t->model, NULL);
+    nni_grad_sync_free(t->sync);
     free(t->batch_rows);
     free(t->sample_ids);
-    free(t->targets_buf.labels);
-    free(t->targets_buf.values);
+    nni_target_buffer_free(&t->targets_buf);
     nni_augment_free(&t->augment);
     free(t->history);
     free(t->config_yaml);
-    free(t->early.best_params);
-    free(t->early.best_state);
+    nni_early_stopping_free(&t->early);
     nn_model_free(t->model);
     nn_loss_free(t->loss);
     nn_optim_free(t->opt);
@@ -573,15 +246,3 @@ void nn_trainer_teardown(trainer *t)
     memset(t, 0, sizeof *t);
 }
 
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb)
-{
-    nni_dataset_gather_x(ds, rows, count, x);
-    if (tb->labels)
-        for (int64_t i = 0; i < count; i++)
-            tb->labels[i] = ds->labels[rows[i]];
-    else
-        for (int64_t i = 0; i < count; i++)
-            memcpy(tb->values + i * ds->target_width, ds->targets + rows[i] * ds->target_width,
-                   (size_t)ds->target_width * sizeof(float));
-}

@@ -1,28 +1,24 @@
-/* State shared by the trainer's files: trainer.c (the loop), setup.c (building everything
- * from the config), epoch.c (metrics, early stopping, run directory output) and
- * progress.c (what rank 0 prints). */
+/* The trainer's state, shared by its files: trainer.c (the run, step by step), setup.c and
+ * data_splits.c (building it from the config), clip.c, early_stopping.c, run_checkpoints.c,
+ * resume.c, run_dir.c and messages.c. */
 #ifndef NN_TRAIN_INTERNAL_H
 #define NN_TRAIN_INTERNAL_H
 
 #include <stdio.h>
 
 #include "data/augment.h"
+#include "data/batch.h"
 #include "data/sampler.h"
 #include "nn/data.h"
-#include "nn/dist.h"
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
-#include "nn/optim.h"
+#include "nn/parallel.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
-
-/* Targets of the rows currently in the model input. */
-typedef struct target_buffer {
-    int32_t *labels;
-    float *values;
-    nn_targets view;
-} target_buffer;
+#include "parallel/grad_sync.h"
+#include "parallel/watchdog.h"
+#include "train/optim_internal.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -44,7 +40,7 @@ typedef struct clip_options {
     double value; /* 0: off */
 } clip_options;
 
-typedef struct trainer {
+struct nn_trainer {
     const nn_cfg *cfg;
     const nn_comm *comm;
     nn_train_options opts;
@@ -57,7 +53,7 @@ typedef struct trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
-    nn_grad_sync *sync;
+    nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
     double step_seconds;         /* time inside train_step, summed */
@@ -75,6 +71,16 @@ typedef struct trainer {
     early_stopping early;
     int stop_requested;
 
+    /* Where the run is (trainer.c). */
+    int epoch;                   /* 0-based */
+    int in_epoch;                /* the epoch has begun */
+    int64_t step;                /* the epoch's next step */
+    step_totals totals;          /* of the epoch's steps so far */
+    double lr;                   /* of the latest step */
+    double run_start, epoch_start;
+    int done;                    /* no step left */
+    nn_train_result result;      /* filled in as the run goes */
+
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nni_augment augment; /* training batches only */
@@ -86,7 +92,7 @@ typedef struct trainer {
     int threads;
     char layout[256]; /* ranks per node, for the banner */
 
-    /* Checkpoints (checkpointing.c). */
+    /* Checkpoints (run_checkpoints.c) and resuming (resume.c). */
     int ckpt_every, ckpt_keep, ckpt_best;
     int64_t ckpt_every_steps;
     char ckpt_monitor[64];
@@ -101,46 +107,74 @@ typedef struct trainer {
     char *config_yaml;
     int resumed;
     char resume_note[1400]; /* what resuming found and changed, for the log */
-} trainer;
+};
 
-nn_status nn_trainer_setup_checkpoints(trainer *t, nn_error *err);
+/* setup.c: everything from the config, and back. */
+nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *comm,
+                            const nn_train_options *opts, nn_error *err);
+void nni_trainer_teardown(nn_trainer *t);
+
+/* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
+nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+
+/* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
+ * row), split over the group. */
+nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                               int64_t n_rows, double *loss, double *accuracy);
+
+/* clip.c: train.clip. */
+nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
+int nni_clip_enabled(const clip_options *clip);
+/* Clips model->grad_data in place (every summed gradient). */
+void nni_clip_gradients(const clip_options *clip, nn_model *model);
+
+/* early_stopping.c: train.early_stopping. */
+nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
+                                   early_stopping *e, nn_error *err);
+void nni_early_stopping_free(early_stopping *e);
+/* After an epoch: records its metric (and the weights, for restore_best); 1 when training
+ * should stop now. */
+int nni_early_stopping_update(early_stopping *e, const nn_epoch_record *m, const nn_model *model);
+/* At the end of the run: puts the best epoch's weights back when restore_best asks for them;
+ * 1 when it did. */
+int nni_early_stopping_restore(const early_stopping *e, nn_model *model);
+
+/* run_checkpoints.c: train.checkpoint. */
+nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err);
+/* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
+nn_status nni_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const step_totals *tot,
+                                 const nn_epoch_record *record, nn_error *err);
+/* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
+nn_status nni_trainer_checkpoint_final(nn_trainer *t, nn_error *err);
 /* Averages running statistics computed per rank (batchnorm without sync) over the group, as
  * DDP users do by hand, before evaluating or saving them. */
-void nn_trainer_average_state(trainer *t);
+void nni_trainer_average_state(nn_trainer *t);
 /* Best value of a history column over the epochs run so far (NaN, 0 when none). */
-void nn_trainer_best_of(const trainer *t, const char *metric, int maximize, double *value,
-                        int *epoch);
-/* Resume from opts.resume_dir (or the run directory, when train.resume is auto). */
-nn_status nn_trainer_resume(trainer *t, nn_error *err);
-/* After an epoch (step == 0) or mid-epoch (step > 0, totals of the epoch so far). */
-nn_status nn_trainer_checkpoint(trainer *t, int epoch, int64_t step, const step_totals *tot,
-                                const nn_epoch_record *record, nn_error *err);
-/* After restore_best: rewrites last.h5 so that it holds the weights the run ends with. */
-nn_status nn_trainer_checkpoint_final(trainer *t, nn_error *err);
+void nni_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
+                         int *epoch);
 
-nn_status nn_trainer_setup(trainer *t, const nn_cfg *cfg, const nn_comm *comm,
-                           const nn_train_options *opts, nn_error *err);
-void nn_trainer_begin(trainer *t);
-nn_status nn_trainer_end_epoch(trainer *t, const nn_epoch_record *m, nn_train_result *result,
-                               nn_error *err);
-nn_status nn_trainer_finish(trainer *t, nn_train_result *result, nn_error *err);
-void nn_trainer_teardown(trainer *t);
-nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *rows,
-                              int64_t n_rows, double *loss, double *accuracy);
-nn_status nn_trainer_numeric_failure(trainer *t, int epoch, int64_t batch, nn_error *err);
+/* resume.c: continue the run in t->run_dir from its newest good checkpoint. */
+nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
-/* Gather rows of ds into x (rows x sample_size) and their targets into tb. */
-void nn_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
-                   target_buffer *tb);
+/* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
+nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
+void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+/* metrics.csv rewritten from the history (a resumed run). */
+nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 
-void nn_clip_gradients(trainer *t);
-
-void nn_progress_update(trainer *t, int epoch, int64_t done, int64_t total,
-                        const step_totals *tot, double epoch_start);
-void nn_progress_clear(trainer *t);
+/* messages.c: what rank 0 prints (and logs). */
 /* printf to rank 0's output and the run log. */
-void nn_trainer_say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-int nn_is_terminal(FILE *f);
+void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void nni_trainer_print_start(nn_trainer *t);
+void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
+/* The share of step time spent waiting for gradient sums (collective). */
+void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
+/* The error for a non-finite loss, naming the layer with the largest gradient norm
+ * (collective: every rank fails the same step). */
+nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err);
+void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
+                         const step_totals *tot, double epoch_start);
+void nni_progress_clear(nn_trainer *t);
+int nni_is_terminal(FILE *f);
 
 #endif

@@ -1,7 +1,8 @@
-/* The training loop. nn_train reads top to bottom: set up data, model, loss, optimizer and
- * schedule from the config; then for each epoch, for each global batch: fetch this rank's
- * slice, forward, loss, backward, sum gradients over the group, clip, step; then evaluate,
- * log, and decide whether to stop early.
+/* The training run. nn_train is nn_trainer_open, nn_trainer_step until nn_trainer_done,
+ * nn_trainer_finish and nn_trainer_close; a step reads top to bottom: fetch this rank's
+ * slice of the global batch, forward, loss, backward with the gradient sums over the group
+ * started layer by layer, penalties, clip, optimizer update. After an epoch's last step come
+ * validation, the epoch's line and checkpoints, and the decision whether to go on.
  *
  * Sampling is global: every rank computes the same permutation of the training rows for
  * the epoch, global batch b is rows perm[bB, (b+1)B) and each rank takes its contiguous
@@ -14,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "nn/ckpt.h"
 #include "nn/data.h"
@@ -49,26 +49,8 @@ static int64_t count_correct(const float *out, int64_t width, const int32_t *lab
     return correct;
 }
 
-/* Fault injection for the hang tests: NN_FAULT_STALL="RANK:STEP" makes that world rank stop
- * answering (sleep for good) before the backward pass of that step of any epoch. */
-static void nn_fault_stall(const nn_comm *comm, int epoch, int64_t step)
-{
-    static int parsed, stall_rank = -1;
-    static long stall_step = -1;
-    if (!parsed) {
-        const char *spec = getenv("NN_FAULT_STALL");
-        parsed = 1;
-        if (spec && sscanf(spec, "%d:%ld", &stall_rank, &stall_step) != 2)
-            stall_rank = -1;
-    }
-    (void)epoch;
-    if (comm->world_rank == stall_rank && step == stall_step)
-        for (;;)
-            sleep(60);
-}
-
 /* Rows of the global batches [first, first + count): the denominator of the step's mean. */
-static int64_t rows_in_batches(const trainer *t, int64_t first, int64_t count)
+static int64_t rows_in_batches(const nn_trainer *t, int64_t first, int64_t count)
 {
     int64_t end = (first + count) * t->global_batch;
     if (end > t->sampler.n_total)
@@ -76,39 +58,48 @@ static int64_t rows_in_batches(const trainer *t, int64_t first, int64_t count)
     return end - first * t->global_batch;
 }
 
-/* The step's loss, accuracy and stop request ride after the gradients in the last bucket:
- * one collective per step, and every rank sees the same sums, so all agree when the loss is
- * not finite or a rank was signalled. They are written before the sum starts: a bucket
- * already being summed must not change. */
-static void begin_grad_sync(trainer *t, float *grad_tail, double loss_sum, double correct,
-                            int epoch, int64_t first_batch)
+/* The step's loss, accuracy and stop request travel with the gradients' sum
+ * (nni_step_scalars). */
+static void begin_grad_sync(nn_trainer *t, double loss_sum, double correct)
 {
-    grad_tail[0] = (float)loss_sum;
-    grad_tail[1] = (float)correct;
-    grad_tail[2] = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f;
-    nn_grad_sync_begin(t->sync, epoch, first_batch);
+    const nni_step_scalars mine = {
+        .loss_sum = (float)loss_sum, .correct = (float)correct,
+        .stop_requested = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f};
+    nni_grad_sync_begin(t->sync, &mine);
+}
+
+/* Backward of the step's last micro-batch, starting each bucket's sum over the ranks as soon
+ * as backward has finished its layers. */
+static void backward_and_sync(nn_trainer *t, const nn_pass *pass)
+{
+    nn_model *model = t->model;
+    for (int i = model->n_layers - 1; i > 0; i--) {
+        nn_model_backward_layer(model, i, pass);
+        nni_grad_sync_layer_done(t->sync, model->layers[i]);
+    }
 }
 
 /* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
  * normally). Gradients are summed over ranks once, after the last micro-batch, in buckets
  * that start while backward is still running. */
-static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t micro,
+static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
                             double lr, step_totals *tot, nn_error *err)
 {
     nn_model *model = t->model;
-    float *grad_tail = model->grad_data + model->n_param_floats;
+    /* Any collective of the step that never completes is reported at this step. */
+    nni_watchdog_arrive(t->comm, epoch, first_batch);
     const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
     for (int64_t m = 0; m < micro; m++) {
         int64_t global_rows = 0;
         int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
-                                         &global_rows);
+                                        &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
-        nn_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nni_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
         nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
-                          (uint32_t)epoch);
+                         (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
@@ -119,7 +110,7 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
             if (m == 0)
                 memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
             if (last)
-                begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
+                begin_grad_sync(t, loss_sum, correct);
             continue;
         }
 
@@ -129,43 +120,42 @@ static nn_status train_step(trainer *t, int epoch, int64_t first_batch, int64_t 
         if (t->classification)
             correct += (double)count_correct(model->output->out, nn_model_output_size(model),
                                              t->targets_buf.view.labels, rows);
-        nn_fault_stall(t->comm, epoch, first_batch);
         if (last) {
-            begin_grad_sync(t, grad_tail, loss_sum, correct, epoch, first_batch);
-            nn_model_backward_hooked(model, &pass, nn_grad_sync_layer_done, t->sync);
+            begin_grad_sync(t, loss_sum, correct);
+            backward_and_sync(t, &pass);
         } else {
             nn_model_backward(model, &pass);
         }
     }
-    nn_status st = nn_grad_sync_finish(t->sync, err);
+    nni_step_scalars summed;
+    nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
     if (st)
         return st;
-    const float *summed_tail = nn_grad_sync_summed_tail(t->sync);
-    /* Every rank sees the same summed flag, so all stop after this same step. */
-    if (summed_tail[2] > 0)
+    /* Every rank sees the same summed request, so all stop after this same step. */
+    if (summed.stop_requested > 0)
         t->stop_requested = 1;
-    loss_sum = summed_tail[0];
+    loss_sum = summed.loss_sum;
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
-        return nn_trainer_numeric_failure(t, epoch, first_batch, err);
+        return nni_trainer_numeric_failure(t, epoch, first_batch, err);
 
-    nn_clip_gradients(t);
+    nni_clip_gradients(&t->clip, model);
     /* The ranks of a node may share one copy of the parameters, each updating its range. */
     int64_t first, end;
-    nn_grad_sync_update_begin(t->sync, &first, &end);
-    nn_optim_step_range(t->opt, model, lr, first, end);
-    nn_grad_sync_update_end(t->sync);
+    nni_grad_sync_update_begin(t->sync, &first, &end);
+    nni_optim_step_range(t->opt, model, lr, first, end);
+    nni_grad_sync_update_end(t->sync);
 
     tot->loss_sum += loss_sum;
-    tot->correct += summed_tail[1];
+    tot->correct += summed.correct;
     tot->samples += step_rows;
     return NN_OK;
 }
 
 /* ---- evaluation ---------------------------------------------------------------------- */
 
-nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *rows,
-                              int64_t n_rows, double *loss, double *accuracy)
+nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                               int64_t n_rows, double *loss, double *accuracy)
 {
     int64_t first, count;
     nn_comm_share(t->comm, n_rows, &first, &count);
@@ -177,7 +167,7 @@ nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *r
             t->batch_rows[i] = rows ? rows[first + done + i] : first + done + i;
             t->sample_ids[i] = ds->first + t->batch_rows[i];
         }
-        nn_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
+        nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
         pass.batch = chunk;
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
@@ -193,114 +183,140 @@ nn_status nn_trainer_evaluate(trainer *t, const nn_dataset *ds, const int64_t *r
     return NN_OK;
 }
 
-/* ---- the epoch loop ------------------------------------------------------------------ */
+/* ---- the run, one step at a time ----------------------------------------------------- */
 
-/* How much of the step the gradient allreduce could not hide behind backward, on average
- * over the ranks. The slowest rank waits least (only for the communication itself); the
- * others also wait for it, so the spread shows how evenly the ranks ran. */
-static void report_allreduce_wait(trainer *t, nn_train_result *result)
+static void begin_epoch(nn_trainer *t)
 {
-    const int n = t->comm->size;
-    double *fractions = calloc((size_t)n, sizeof *fractions);
-    if (!fractions)
-        return;
-    if (t->step_seconds > 0)
-        fractions[t->comm->rank] = nn_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
-    nn_comm_sum_doubles(t->comm, fractions, n);
-    double sum = 0, low = fractions[0], high = fractions[0];
-    for (int r = 0; r < n; r++) {
-        sum += fractions[r];
-        low = fractions[r] < low ? fractions[r] : low;
-        high = fractions[r] > high ? fractions[r] : high;
+    t->epoch_start = nni_clock_seconds();
+    t->totals = (step_totals){0};
+    t->step = 0;
+    if (t->epoch == t->start_epoch) { /* resuming inside this epoch */
+        t->totals = t->start_totals;
+        t->step = t->start_step;
     }
-    free(fractions);
-    result->allreduce_wait_fraction = sum / n;
-    nn_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
-                      "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
-                   t->overlap ? "on" : "off", n);
+    nni_sampler_epoch(&t->sampler, t->epoch);
+    t->lr = 0;
+    t->in_epoch = 1;
 }
 
-static nn_status run_epochs(trainer *t, nn_train_result *result, nn_error *err)
+/* No step is left: how long training took, and how much of it the gradient sums added. */
+static void end_training(nn_trainer *t)
+{
+    t->done = 1;
+    t->result.train_seconds = nni_clock_seconds() - t->run_start;
+    if (t->comm->size > 1)
+        nni_trainer_report_allreduce_wait(t, &t->result);
+}
+
+/* After a step inside an epoch: a checkpoint every train.checkpoint.every_steps steps, and
+ * one to stop at when a rank was signalled. */
+static nn_status after_step_in_epoch(nn_trainer *t, nn_error *err)
 {
     nn_status st = NN_OK;
-    const int64_t batches = t->sampler.batches;
-    const int64_t steps = (batches + t->accumulate - 1) / t->accumulate;
-    double started = nni_clock_seconds();
-    for (int epoch = t->start_epoch; epoch < t->epochs && !st; epoch++) {
-        double epoch_start = nni_clock_seconds();
-        step_totals tot = {0};
-        int64_t first_step = 0;
-        if (epoch == t->start_epoch) { /* resuming inside this epoch */
-            tot = t->start_totals;
-            first_step = t->start_step;
-        }
-        nni_sampler_epoch(&t->sampler, epoch);
-        double lr = 0;
-        for (int64_t step = first_step; step < steps && !st; step++) {
-            int64_t first = step * t->accumulate;
-            int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
-            lr = nn_sched_lr(t->sched, epoch, step) * t->lr_scale;
-            double step_start = nni_clock_seconds();
-            st = train_step(t, epoch, first, micro, lr, &tot, err);
-            t->step_seconds += nni_clock_seconds() - step_start;
-            if (t->opts.on_step)
-                t->opts.on_step(t->opts.on_step_ctx);
-            nn_progress_update(t, epoch, step + 1, steps, &tot, epoch_start);
-            int mid_epoch = step + 1 < steps;
-            if (!st && mid_epoch &&
-                (t->stop_requested ||
-                 (t->ckpt_every_steps > 0 && (step + 1) % t->ckpt_every_steps == 0)))
-                st = nn_trainer_checkpoint(t, epoch, step + 1, &tot, NULL, err);
-            if (t->stop_requested && mid_epoch) {
-                result->stopped_by_signal = 1;
-                nn_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 "
-                                  "written\n", epoch + 1, (long long)step + 1, t->run_dir);
-                return st;
-            }
-        }
-        if (st)
-            break;
-        nn_epoch_record m = {.epoch = epoch + 1, .lr = lr,
-                           .loss = tot.loss_sum / (double)tot.samples,
-                           .accuracy = t->classification ? tot.correct / (double)tot.samples : NAN,
-                           .val_loss = NAN, .val_accuracy = NAN};
-        nn_trainer_average_state(t);
-        if (t->has_val)
-            nn_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
-                                t->n_val, &m.val_loss, &m.val_accuracy);
-        m.seconds = nni_clock_seconds() - epoch_start;
-        m.samples_per_second = (double)tot.samples / m.seconds;
-        int signalled = t->stop_requested;
-        st = nn_trainer_end_epoch(t, &m, result, err);
-        if (!st)
-            st = nn_trainer_checkpoint(t, epoch, 0, NULL, &m, err);
-        if (!st && !t->stop_requested && t->opts.stop_after_epochs > 0 &&
-            epoch + 1 >= t->opts.stop_after_epochs && epoch + 1 < t->epochs) {
-            result->paused = 1;
-            break;
-        }
-        if (signalled && epoch + 1 < t->epochs) {
-            result->stopped_by_signal = 1;
-            nn_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n",
-                           epoch + 1, t->run_dir);
-            break;
-        }
-        if (t->stop_requested)
-            break;
+    if (t->stop_requested || (t->ckpt_every_steps > 0 && t->step % t->ckpt_every_steps == 0))
+        st = nni_trainer_checkpoint(t, t->epoch, t->step, &t->totals, NULL, err);
+    if (t->stop_requested) {
+        t->result.stopped_by_signal = 1;
+        nni_trainer_say(t, "stopping after epoch %d step %lld: checkpoint %s/last.h5 written\n",
+                        t->epoch + 1, (long long)t->step, t->run_dir);
+        t->done = 1;
     }
-    result->train_seconds = nni_clock_seconds() - started;
-    if (t->comm->size > 1)
-        report_allreduce_wait(t, result);
     return st;
 }
 
-nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_options *opts,
-                   nn_train_result *result, nn_error *err)
+/* After an epoch's last step: validation, the epoch's record and line, its checkpoints, and
+ * whether the run goes on (early stopping, a signal, a pause). */
+static nn_status end_epoch(nn_trainer *t, nn_error *err)
 {
-    trainer t;
-    memset(result, 0, sizeof *result);
-    result->test_loss = result->test_accuracy = NAN;
-    result->best_metric = NAN;
+    const step_totals *tot = &t->totals;
+    nn_epoch_record m = {.epoch = t->epoch + 1, .lr = t->lr,
+                         .loss = tot->loss_sum / (double)tot->samples,
+                         .accuracy = t->classification ? tot->correct / (double)tot->samples
+                                                       : NAN,
+                         .val_loss = NAN, .val_accuracy = NAN};
+    nni_trainer_average_state(t);
+    if (t->has_val)
+        nni_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows, t->n_val,
+                             &m.val_loss, &m.val_accuracy);
+    m.seconds = nni_clock_seconds() - t->epoch_start;
+    m.samples_per_second = (double)tot->samples / m.seconds;
+    const int signalled = t->stop_requested;
+    nni_trainer_print_epoch(t, &m);
+    nni_trainer_write_metrics(t, &m);
+    t->result.epochs_run = m.epoch;
+    t->result.final_val_loss = m.val_loss;
+    t->result.final_val_accuracy = m.val_accuracy;
+    t->result.samples_per_second = m.samples_per_second;
+    const char *plateau = nn_sched_monitor(t->sched, NULL);
+    if (plateau)
+        nn_sched_epoch_end(t->sched, nn_epoch_record_metric(&m, plateau));
+    if (t->early.enabled) {
+        const int stop = nni_early_stopping_update(&t->early, &m, t->model);
+        t->result.best_metric = t->early.best;
+        t->result.best_epoch = t->early.best_epoch;
+        if (stop) {
+            nni_trainer_say(t, "early stopping: %s has not improved for %d epochs (best %.4f "
+                               "at epoch %d)\n", t->early.monitor, t->early.bad_epochs,
+                           t->early.best, t->early.best_epoch);
+            t->stop_requested = 1;
+        }
+    }
+    nn_status st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    t->epoch++;
+    t->in_epoch = 0;
+    if (st || t->epoch >= t->epochs) {
+        end_training(t);
+        return st;
+    }
+    if (!t->stop_requested && t->opts.stop_after_epochs > 0 &&
+        t->epoch >= t->opts.stop_after_epochs) {
+        t->result.paused = 1;
+        end_training(t);
+    } else if (signalled) {
+        t->result.stopped_by_signal = 1;
+        nni_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n", t->epoch,
+                        t->run_dir);
+        end_training(t);
+    } else if (t->stop_requested) { /* early stopping */
+        end_training(t);
+    }
+    return NN_OK;
+}
+
+nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
+{
+    if (!t->in_epoch)
+        begin_epoch(t);
+    const int64_t batches = t->sampler.batches;
+    const int64_t steps = (batches + t->accumulate - 1) / t->accumulate;
+    if (t->step < steps) {
+        const int64_t first = t->step * t->accumulate;
+        const int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
+        t->lr = nn_sched_lr(t->sched, t->epoch, t->step) * t->lr_scale;
+        const double step_start = nni_clock_seconds();
+        nn_status st = train_step(t, t->epoch, first, micro, t->lr, &t->totals, err);
+        t->step_seconds += nni_clock_seconds() - step_start;
+        t->step++;
+        nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
+        if (st) {
+            end_training(t);
+            return st;
+        }
+        if (t->step < steps)
+            return after_step_in_epoch(t, err);
+    }
+    return end_epoch(t, err);
+}
+
+int nn_trainer_done(const nn_trainer *t)
+{
+    return t->done;
+}
+
+nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train_options *opts,
+                          nn_trainer **out, nn_error *err)
+{
+    *out = NULL;
     nn_status st = nn_cfg_check_keys(cfg, top_keys, err);
     if (!st) {
         const nn_cfg *train_cfg = nn_cfg_get(cfg, "train");
@@ -311,16 +327,79 @@ nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_option
     }
     if (st)
         return st;
-    if ((st = nn_trainer_setup(&t, cfg, comm, opts, err)) == NN_OK) {
-        nn_trainer_begin(&t);
-        st = run_epochs(&t, result, err);
-        if (!st && !result->stopped_by_signal && !result->paused)
-            st = nn_trainer_finish(&t, result, err);
-        if (t.opts.metric)
-            nn_trainer_best_of(&t, t.opts.metric, t.opts.metric_maximize, &result->best_metric,
-                               &result->best_epoch);
-        snprintf(result->run_dir, sizeof result->run_dir, "%s", t.run_dir);
+    nn_trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if ((st = nni_trainer_setup(t, cfg, comm, opts, err))) {
+        nni_trainer_teardown(t);
+        free(t);
+        return st;
     }
-    nn_trainer_teardown(&t);
+    t->result.test_loss = t->result.test_accuracy = NAN;
+    t->result.best_metric = NAN;
+    nni_trainer_print_start(t);
+    t->epoch = t->start_epoch;
+    t->run_start = nni_clock_seconds();
+    if (t->epoch >= t->epochs)
+        end_training(t);
+    *out = t;
+    return NN_OK;
+}
+
+nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
+{
+    if (!t->done)
+        return nn_fail(err, NN_ERR_OTHER, "nn_trainer_finish: the run has steps left");
+    if (t->result.stopped_by_signal || t->result.paused)
+        return NN_OK;
+    if (nni_early_stopping_restore(&t->early, t->model)) {
+        nni_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n",
+                        t->early.best_epoch, t->early.monitor, t->early.best);
+        nn_status st = nni_trainer_checkpoint_final(t, err);
+        if (st)
+            return st;
+    }
+    if (t->has_test && !t->opts.skip_test) {
+        nn_train_result *r = &t->result;
+        nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        if (t->classification)
+            nni_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
+                            r->test_accuracy, (long long)t->test.n);
+        else
+            nni_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
+                            (long long)t->test.n);
+    }
+    return NN_OK;
+}
+
+void nn_trainer_close(nn_trainer *t, nn_train_result *result)
+{
+    if (result) {
+        memset(result, 0, sizeof *result);
+        result->test_loss = result->test_accuracy = result->best_metric = NAN;
+    }
+    if (!t)
+        return;
+    if (result) {
+        *result = t->result;
+        if (t->opts.metric)
+            nni_trainer_best_of(t, t->opts.metric, t->opts.metric_maximize,
+                                &result->best_metric, &result->best_epoch);
+        snprintf(result->run_dir, sizeof result->run_dir, "%s", t->run_dir);
+    }
+    nni_trainer_teardown(t);
+    free(t);
+}
+
+nn_status nn_train(const nn_cfg *cfg, const nn_comm *comm, const nn_train_options *opts,
+                   nn_train_result *result, nn_error *err)
+{
+    nn_trainer *trainer = NULL;
+    nn_status st = nn_trainer_open(cfg, comm, opts, &trainer, err);
+    while (!st && !nn_trainer_done(trainer))
+        st = nn_trainer_step(trainer, err);
+    if (!st)
+        st = nn_trainer_finish(trainer, err);
+    nn_trainer_close(trainer, result);
     return st;
 }

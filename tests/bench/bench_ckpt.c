@@ -47,8 +47,7 @@ int main(int argc, char **argv)
         return 1;
     }
     char *yaml = nn_cfg_to_yaml(cfg);
-    nn_ckpt_meta meta = {.epoch = 1, .world_size = 1, .config_yaml = yaml,
-                         .model_hash = nn_model_hash(model)};
+    nn_ckpt_meta meta = {.epoch = 1, .world_size = 1, .config_yaml = yaml};
     char path[1024];
     snprintf(path, sizeof path, "%s/last.h5", argv[2]);
     double *writes = calloc((size_t)repeats, sizeof *writes);

@@ -88,7 +88,7 @@ bad 'model.layers[0]={repeat: 0, layers: [{type: dense, units: 4}]}' "model.laye
 # From the file, the message starts with file:line:col of the value.
 sed 's/lr: 0.1/lr: -2/' good.yaml > neg.yaml
 expect_exit 2 "$NNTRAIN" train neg.yaml
-grep -q "^nntrain: neg.yaml:12:[0-9]*: train.optimizer.lr: lr must be > 0$" err.txt ||
+grep -q "^nntrain: neg.yaml:12:[0-9]*: train.optimizer.lr: lr must be > 0, got -2$" err.txt ||
     { cat err.txt; fail "negative lr in the file"; }
 sed 's/p: 0.2/p: 1.2/' good.yaml > p.yaml
 expect_exit 2 "$NNTRAIN" train p.yaml

@@ -5,13 +5,14 @@
  * must NOT agree, so the check can tell. Run under mpirun with any number of ranks (the
  * global batch of 7 rows splits unevenly over 2 or 3). Exit status 0 when all agree. */
 #include <math.h>
+#include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/rng.h"
 #include "nn/config.h"
-#include "nn/dist.h"
+#include "nn/parallel.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 
@@ -115,9 +116,9 @@ static double compare(const nn_comm *comm, const char *fmt, const char *sync, in
         if (d / scale > worst)
             worst = d / scale, where = p->name;
     }
-    /* every rank must agree; report the worst */
+    /* every rank must agree; report the worst (comm is the world) */
     double worst_all = worst;
-    MPI_Allreduce(MPI_IN_PLACE, &worst_all, 1, MPI_DOUBLE, MPI_MAX, comm->comm);
+    MPI_Allreduce(MPI_IN_PLACE, &worst_all, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (verbose && comm->rank == 0)
         printf("sync: %-5s ranks %d: largest relative difference %.3g%s%s\n", sync, comm->size,
                worst_all, worst == worst_all ? " at " : "", worst == worst_all ? where : "");
@@ -132,7 +133,7 @@ int main(int argc, char **argv)
 {
     nn_comm world;
     nn_error err = {0};
-    if (nn_dist_init(&argc, &argv, &world, &err)) {
+    if (nn_parallel_init(&argc, &argv, &world, &err)) {
         fprintf(stderr, "bnsync: %s\n", err.msg);
         return 2;
     }
@@ -148,6 +149,6 @@ int main(int argc, char **argv)
     }
     if (world.rank == 0)
         printf("%s\n", failed ? "FAIL" : "ok");
-    nn_dist_finalize();
+    nn_parallel_finalize();
     return failed;
 }

@@ -1,4 +1,4 @@
-/* Gradient sums through node shared memory (src/dist/shared_sum.c), on real ranks: every
+/* Gradient sums through node shared memory (src/parallel/shared_sum.c), on real ranks: every
  * bucket's slices summed into every buffer, and owned ranges, where each rank's gradients
  * stay in its private memory and it sums only its own range. Values are small integers, so
  * every sum is exact and the expected totals are known. Checks, over several steps: with
@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "dist/shared_sum.h"
-#include "nn/dist.h"
+#include "parallel/shared_sum.h"
+#include "nn/parallel.h"
 
 enum { FLOATS = 1003, COMMON_FROM = 1000, STEPS = 3 };
 
@@ -42,32 +42,32 @@ static void expect(int ok, const char *what, int rank, int64_t i, float got, flo
 }
 
 /* One step: fill this rank's gradients, publish the buckets one by one, finish. */
-static void run_step(nn_shared_sum *sum, float *grads, int rank, int step)
+static void run_step(nni_shared_sum *sum, float *grads, int rank, int step)
 {
     for (int64_t i = 0; i < FLOATS; i++)
         grads[i] = value(rank, step, i);
-    nn_shared_sum_begin(sum);
+    nni_shared_sum_begin(sum);
     for (int b = 0; b < 3; b++)
-        nn_shared_sum_publish(sum, b);
-    nn_shared_sum_finish(sum);
+        nni_shared_sum_publish(sum, b);
+    nni_shared_sum_finish(sum);
 }
 
 int main(int argc, char **argv)
 {
     nn_comm comm;
     nn_error err = {0};
-    if (nn_dist_init(&argc, &argv, &comm, &err)) {
+    if (nn_parallel_init(&argc, &argv, &comm, &err)) {
         fprintf(stderr, "sharedsum: %s\n", err.msg);
         return 2;
     }
     const int rank = comm.rank, size = comm.size;
     char why[128] = "";
-    nn_shared_sum *sum = NULL;
-    if (nn_shared_sum_create(&comm, FLOATS, 3, BOUNDS, &sum, why, sizeof why, &err) || !sum) {
+    nni_shared_sum *sum = NULL;
+    if (nni_shared_sum_create(&comm, FLOATS, 3, BOUNDS, &sum, why, sizeof why, &err) || !sum) {
         fprintf(stderr, "sharedsum: no shared sum: %s%s\n", err.msg, why);
         return 2;
     }
-    float *buffer = nn_shared_sum_buffer(sum);
+    float *buffer = nni_shared_sum_buffer(sum);
 
     /* Every bucket's slices, into every buffer. */
     for (int step = 0; step < STEPS; step++) {
@@ -84,13 +84,13 @@ int main(int argc, char **argv)
         starts[r] = r == size ? COMMON_FROM : r == 1 && size > 2 ? 0 : COMMON_FROM * r * r /
                                                                        (size * size);
     static float grads[FLOATS];
-    if (nn_shared_sum_own_ranges(sum, starts, COMMON_FROM, grads, &err)) {
+    if (nni_shared_sum_own_ranges(sum, starts, COMMON_FROM, grads, &err)) {
         fprintf(stderr, "sharedsum: %s\n", err.msg);
         return 2;
     }
     for (int step = 0; step < STEPS; step++) {
         run_step(sum, grads, rank, step);
-        const float *common = nn_shared_sum_common(sum);
+        const float *common = nni_shared_sum_common(sum);
         for (int64_t i = 0; i < COMMON_FROM; i++) {
             const int mine = i >= starts[rank] && i < starts[rank + 1];
             const float want = mine ? total(size, step, i) : value(rank, step, i);
@@ -108,14 +108,14 @@ int main(int argc, char **argv)
         /* The caller's wait before publishing again (the shared update's). */
         nn_comm_barrier(&comm);
     }
-    nn_shared_sum_gather(sum);
+    nni_shared_sum_gather(sum);
     for (int64_t i = 0; i < FLOATS; i++)
         expect(grads[i] == total(size, STEPS - 1, i), "gathered sum", rank, i, grads[i],
                total(size, STEPS - 1, i));
 
     nn_comm_max_int(&comm, &failures);
-    nn_shared_sum_free(sum);
-    nn_dist_finalize();
+    nni_shared_sum_free(sum);
+    nn_parallel_finalize();
     if (rank == 0)
         printf("sharedsum: %d ranks: %s\n", size, failures ? "FAILED" : "sums agree");
     return failures ? 1 : 0;

@@ -9,7 +9,7 @@
 
 #include "model/model_internal.h"
 #include "model_fixture.h"
-#include "nn/dist.h"
+#include "parallel/grad_sync.h"
 
 static const char mlp[] = "{input: [784], layers: [{name: fc1, type: dense, units: 256},"
                           " {name: fc2, type: dense, units: 128},"
@@ -27,18 +27,18 @@ static int64_t layer_start(const nn_model *model, const char *name)
 }
 
 /* Buckets of `model` at `bucket_bytes`; checks they tile [0, total) from the end. */
-static nn_grad_sync *buckets_of(nn_model *model, int64_t bucket_bytes)
+static nni_grad_sync *buckets_of(nn_model *model, int64_t bucket_bytes)
 {
     static const nn_comm single = {.size = 1, .world_size = 1};
-    nn_grad_sync *sync = NULL;
+    nni_grad_sync *sync = NULL;
     nn_error err = {0};
-    assert_int_equal(nn_grad_sync_create(&single, model, bucket_bytes, 1,
-                                         NN_GRAD_TRANSPORT_AUTO, 60, &sync, &err),
+    assert_int_equal(nni_grad_sync_create(&single, model, bucket_bytes, 1,
+                                          NN_GRAD_TRANSPORT_AUTO, 60, &sync, &err),
                      NN_OK);
-    int64_t expect_end = model->n_param_floats + NN_GRAD_TAIL;
-    for (int b = 0; b < nn_grad_sync_bucket_count(sync); b++) {
+    int64_t expect_end = model->n_param_floats + NN_GRAD_ROOM;
+    for (int b = 0; b < nni_grad_sync_bucket_count(sync); b++) {
         int64_t start, end;
-        nn_grad_sync_bucket_range(sync, b, &start, &end);
+        nni_grad_sync_bucket_range(sync, b, &start, &end);
         assert_int_equal(end, expect_end);
         assert_true(start < end);
         expect_end = start;
@@ -47,10 +47,10 @@ static nn_grad_sync *buckets_of(nn_model *model, int64_t bucket_bytes)
     return sync;
 }
 
-static void assert_bucket(const nn_grad_sync *sync, int b, int64_t start, int64_t end)
+static void assert_bucket(const nni_grad_sync *sync, int b, int64_t start, int64_t end)
 {
     int64_t s, e;
-    nn_grad_sync_bucket_range(sync, b, &s, &e);
+    nni_grad_sync_bucket_range(sync, b, &s, &e);
     assert_int_equal(s, start);
     assert_int_equal(e, end);
 }
@@ -61,12 +61,12 @@ static void test_default_is_a_quarter_of_the_model(void **state)
     nn_model *model = fixture_model(mlp, 4, 1);
     assert_non_null(model);
     /* fc2..fc4 (0.16 MiB) fit in a quarter of the model; fc1 (0.77 MiB) is alone. */
-    nn_grad_sync *sync = buckets_of(model, 0);
-    assert_int_equal(nn_grad_sync_bucket_count(sync), 2);
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    nni_grad_sync *sync = buckets_of(model, 0);
+    assert_int_equal(nni_grad_sync_bucket_count(sync), 2);
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     assert_bucket(sync, 0, layer_start(model, "fc2"), total);
     assert_bucket(sync, 1, 0, layer_start(model, "fc2"));
-    nn_grad_sync_free(sync);
+    nni_grad_sync_free(sync);
     nn_model_free(model);
 }
 
@@ -75,18 +75,18 @@ static void test_explicit_size(void **state)
     (void)state;
     nn_model *model = fixture_model(mlp, 4, 1);
     assert_non_null(model);
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     /* 0.05 MiB: fc3 + fc4 (35 KiB) fit, fc2 (129 KiB) and fc1 are buckets of their own. */
-    nn_grad_sync *sync = buckets_of(model, 52429);
-    assert_int_equal(nn_grad_sync_bucket_count(sync), 3);
+    nni_grad_sync *sync = buckets_of(model, 52429);
+    assert_int_equal(nni_grad_sync_bucket_count(sync), 3);
     assert_bucket(sync, 0, layer_start(model, "fc3"), total);
     assert_bucket(sync, 1, layer_start(model, "fc2"), layer_start(model, "fc3"));
     assert_bucket(sync, 2, 0, layer_start(model, "fc2"));
-    nn_grad_sync_free(sync);
+    nni_grad_sync_free(sync);
     /* 16 MiB: everything in one. */
     sync = buckets_of(model, (int64_t)16 << 20);
-    assert_int_equal(nn_grad_sync_bucket_count(sync), 1);
-    nn_grad_sync_free(sync);
+    assert_int_equal(nni_grad_sync_bucket_count(sync), 1);
+    nni_grad_sync_free(sync);
     nn_model_free(model);
 }
 
@@ -97,15 +97,15 @@ static void test_huge_layer_is_cut(void **state)
     nn_model *model = fixture_model("{input: [4500], layers: [{type: dense, units: 1000},"
                                     " {name: out, type: dense, units: 2}]}", 1, 1);
     assert_non_null(model);
-    nn_grad_sync *sync = buckets_of(model, 0);
+    nni_grad_sync *sync = buckets_of(model, 0);
     const int64_t max_floats = ((int64_t)16 << 20) / 4;
     const int64_t out_start = layer_start(model, "out");
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
-    assert_int_equal(nn_grad_sync_bucket_count(sync), 3);
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
+    assert_int_equal(nni_grad_sync_bucket_count(sync), 3);
     assert_bucket(sync, 0, out_start, total);
     assert_bucket(sync, 1, out_start - max_floats, out_start);
     assert_bucket(sync, 2, 0, out_start - max_floats);
-    nn_grad_sync_free(sync);
+    nni_grad_sync_free(sync);
     nn_model_free(model);
 }
 

@@ -10,7 +10,7 @@
 
 #include "model_fixture.h"
 #include "nn/config.h"
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 
 /* A model with one weight tensor of 2 values: dense 2 -> 1 without bias. */
 static nn_model *two_weights(void)
@@ -183,36 +183,36 @@ static void test_split_update(void **state)
         nn_optim *reference = make_optim(cases[c].yaml, whole);
         nn_optim *first = make_optim(cases[c].yaml, split);
         nn_optim *second = make_optim(cases[c].yaml, split);
-        assert_int_equal(nn_optim_whole_tensors(first), cases[c].whole_tensors);
+        assert_int_equal(nni_optim_whole_tensors(first), cases[c].whole_tensors);
         const int64_t n = split->n_param_floats;
         /* Inside the first weight tensor, or where the second tensor starts. */
         const int64_t cut = cases[c].whole_tensors ? split->params[1].offset : 13;
-        const int slots = nn_optim_slot_count(first);
-        const size_t stride = nn_optim_slot_stride(n);
+        const int slots = nni_optim_slot_count(first);
+        const size_t stride = nni_optim_slot_stride(n);
         char *block = aligned_alloc(4096, stride * (size_t)(slots ? slots : 1));
         assert_non_null(block);
         memset(block, 0, stride * (size_t)(slots ? slots : 1));
         float *memory[NN_MAX_OPTIM_SLOTS];
         for (int k = 0; k < slots; k++)
             memory[k] = (float *)(block + stride * (size_t)k + NN_OPTIM_SLOT_PAGE_OFFSET(k));
-        nn_optim_use_slots(first, memory);
-        nn_optim_use_slots(second, memory);
+        nni_optim_use_slots(first, memory);
+        nni_optim_use_slots(second, memory);
         for (int step = 0; step < 4; step++) {
             for (int64_t i = 0; i < n; i++)
                 whole->grad_data[i] = split->grad_data[i] =
                     0.3f - 0.07f * (float)(i % 9) * (float)(step + 1);
             nn_optim_step(reference, whole, 0.05);
-            nn_optim_step_range(first, split, 0.05, 0, cut);
-            nn_optim_step_range(second, split, 0.05, cut, n);
+            nni_optim_step_range(first, split, 0.05, 0, cut);
+            nni_optim_step_range(second, split, 0.05, cut, n);
         }
         if (memcmp(whole->param_data, split->param_data, (size_t)n * sizeof(float)) != 0)
             fail_msg("%s: split update differs", cases[c].yaml);
-        nn_optim_use_slots(first, NULL);
+        nni_optim_use_slots(first, NULL);
         for (int k = 0; k < slots; k++)
-            if (memcmp(nn_optim_slot(reference, k), nn_optim_slot(first, k),
+            if (memcmp(nni_optim_slot(reference, k), nni_optim_slot(first, k),
                        (size_t)n * sizeof(float)) != 0)
-                fail_msg("%s: slot %s differs", cases[c].yaml, nn_optim_slot_name(first, k));
-        nn_optim_use_slots(second, NULL);
+                fail_msg("%s: slot %s differs", cases[c].yaml, nni_optim_slot_name(first, k));
+        nni_optim_use_slots(second, NULL);
         free(block);
         nn_optim_free(reference);
         nn_optim_free(first);
@@ -248,6 +248,52 @@ static void test_bad_values(void **state)
     nn_model_free(model);
 }
 
+/* Every row of the catalogue builds under its name with its shown defaults, says what it
+ * computes, and an unknown name's error lists the rows' names. */
+typedef struct catalogue_rows {
+    int count;
+    char names[512];
+} catalogue_rows;
+
+static void check_row(const nni_catalogue_row *row, void *ctx)
+{
+    catalogue_rows *rows = ctx;
+    rows->count++;
+    size_t used = strlen(rows->names);
+    snprintf(rows->names + used, sizeof rows->names - used, "%s%s", used ? ", " : "", row->name);
+    assert_true(strlen(row->help) > 8);
+    assert_true(strncmp(row->params, "lr=", 3) == 0);
+    nn_model *model = two_weights();
+    char yaml[128];
+    snprintf(yaml, sizeof yaml, "{type: %s}", row->name);
+    nn_optim *opt = make_optim(yaml, model);
+    assert_string_equal(nn_optim_name(opt), row->name);
+    /* The shown default of lr is the one the optimizer uses. */
+    assert_true(fabs(nn_optim_base_lr(opt) - strtod(row->params + 3, NULL)) < 1e-12);
+    nn_optim_free(opt);
+    nn_model_free(model);
+}
+
+static void test_catalogue_rows(void **state)
+{
+    (void)state;
+    catalogue_rows rows = {0};
+    nni_optim_catalogue(check_row, &rows);
+    assert_true(rows.count >= 8);
+    nn_model *model = two_weights();
+    nn_cfg *cfg = NULL;
+    nn_error err = {0};
+    nn_optim *opt = NULL;
+    assert_int_equal(nn_cfg_parse_value("{type: nope}", "opt.yaml", &cfg, &err), NN_OK);
+    assert_int_equal(nn_optim_build(cfg, model, &opt, &err), NN_ERR_CONFIG);
+    char valid[600];
+    snprintf(valid, sizeof valid, "valid: %s", rows.names);
+    if (!strstr(err.msg, valid))
+        fail_msg("'%s' does not list '%s'", err.msg, valid);
+    nn_cfg_free(cfg);
+    nn_model_free(model);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -259,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_frozen_parameters),
         cmocka_unit_test(test_split_update),
         cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_catalogue_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

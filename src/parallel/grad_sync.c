@@ -1,4 +1,4 @@
-/* Bucketed, overlapped gradient allreduce (see include/nn/dist.h): through the node's
+/* Bucketed, overlapped gradient allreduce (see grad_sync.h): through the node's
  * shared memory when the group's ranks share a node (shared_sum.c), else MPI_Iallreduce. */
 #include <stdint.h>
 #include <stdio.h>
@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "nn/dist.h"
-#include "nn/model.h"
-#include "dist_internal.h"
+#include "grad_sync.h"
+#include "model/model_internal.h"
+#include "watchdog.h"
 #include "shared_sum.h"
 #include "shared_update.h"
 
@@ -24,9 +24,12 @@ typedef struct bucket {
     int64_t start, end; /* float offsets into grad_data */
 } bucket;
 
-struct nn_grad_sync {
+struct nni_grad_sync {
     const nn_comm *comm;
-    nn_model *model;
+    const nn_model *model; /* its parameter table: where each layer's gradients are */
+    float *own_grads;      /* the model's own gradient buffer */
+    float *grads;          /* where backward writes this rank's gradients and step scalars:
+                            * own_grads, or this rank's buffer in the node's mapping */
     int overlap;
     int n_buckets;
     bucket *buckets;      /* buckets[0] covers the end of the buffer */
@@ -34,14 +37,11 @@ struct nn_grad_sync {
     int next;             /* first bucket not started */
     int64_t ready_from;   /* gradients at offsets >= ready_from are final */
     int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
-    nn_shared_sum *shared; /* NULL: MPI_Iallreduce */
-    float *own_grads;     /* the model's gradient buffer while it uses the shared one */
-    nn_shared_update *update; /* NULL: every rank updates every parameter */
+    nni_shared_sum *shared; /* NULL: MPI_Iallreduce */
+    nni_shared_update *update; /* NULL: every rank updates every parameter */
     char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
-    int epoch;
-    int64_t step;
-    nn_grad_sync_stats stats;
+    nni_grad_sync_stats stats;
 };
 
 /* Lowest gradient offset of each layer's trained parameters (-1: none). */
@@ -96,9 +96,9 @@ static int plan_buckets(const int64_t *starts, int n_starts, int64_t total, int6
     return count;
 }
 
-/* Shared memory when asked for (auto) and the ranks share a node; the model's gradients
- * then live in the shared mapping. */
-static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_transport transport,
+/* Shared memory when asked for (auto) and the ranks share a node; backward then writes the
+ * gradients into this rank's buffer in the mapping. */
+static nn_status choose_transport(nni_grad_sync *sync, int64_t total, nni_grad_transport transport,
                                   nn_error *err)
 {
     char why[128] = "train.allreduce: mpi";
@@ -110,8 +110,8 @@ static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_tra
             bounds[2 * b] = sync->buckets[b].start;
             bounds[2 * b + 1] = sync->buckets[b].end;
         }
-        nn_status st = nn_shared_sum_create(sync->comm, total, sync->n_buckets, bounds,
-                                            &sync->shared, why, sizeof why, err);
+        nn_status st = nni_shared_sum_create(sync->comm, total, sync->n_buckets, bounds,
+                                             &sync->shared, why, sizeof why, err);
         free(bounds);
         if (st)
             return st;
@@ -120,28 +120,26 @@ static nn_status choose_transport(nn_grad_sync *sync, int64_t total, nn_grad_tra
         snprintf(sync->transport, sizeof sync->transport, "MPI_Iallreduce (%s)", why);
         return NN_OK;
     }
-    float *shared = nn_shared_sum_buffer(sync->shared);
-    memcpy(shared, sync->model->grad_data, (size_t)total * sizeof(float));
-    sync->own_grads = sync->model->grad_data;
-    sync->model->grad_data = shared;
+    sync->grads = nni_shared_sum_buffer(sync->shared);
     snprintf(sync->transport, sizeof sync->transport, "node shared memory");
     return NN_OK;
 }
 
-nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t bucket_bytes,
-                              int overlap, nn_grad_transport transport, double timeout_seconds,
-                              nn_grad_sync **out, nn_error *err)
+nn_status nni_grad_sync_create(const nn_comm *comm, const nn_model *model, int64_t bucket_bytes,
+                               int overlap, nni_grad_transport transport, double timeout_seconds,
+                               nni_grad_sync **out, nn_error *err)
 {
     *out = NULL;
-    nn_grad_sync *sync = calloc(1, sizeof *sync);
+    nni_grad_sync *sync = calloc(1, sizeof *sync);
     if (!sync)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     sync->comm = comm;
     sync->model = model;
+    sync->own_grads = sync->grads = model->grad_data;
     sync->overlap = overlap;
-    nn_watchdog_configure(timeout_seconds);
+    nni_watchdog_configure(timeout_seconds);
     /* The per-step scalars after the gradients ride in the last bucket. */
-    const int64_t total = model->n_param_floats + NN_GRAD_TAIL;
+    const int64_t total = model->n_param_floats + NN_GRAD_ROOM;
     if (bucket_bytes <= 0) {
         bucket_bytes = total * (int64_t)sizeof(float) / AUTO_BUCKETS_PER_MODEL;
         if (bucket_bytes > AUTO_MAX_BUCKET_BYTES)
@@ -155,7 +153,7 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
     int64_t *starts = malloc((size_t)(model->n_layers + 1) * sizeof *starts);
     if (!sync->layer_start || !starts) {
         free(starts);
-        nn_grad_sync_free(sync);
+        nni_grad_sync_free(sync);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     find_layer_starts(model, sync->layer_start);
@@ -169,7 +167,7 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
     sync->requests = calloc((size_t)sync->n_buckets, sizeof *sync->requests);
     if (!sync->buckets || !sync->requests) {
         free(starts);
-        nn_grad_sync_free(sync);
+        nni_grad_sync_free(sync);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     plan_buckets(starts, n_starts, total, target, sync->buckets);
@@ -178,18 +176,18 @@ nn_status nn_grad_sync_create(const nn_comm *comm, nn_model *model, int64_t buck
     return comm->size > 1 ? choose_transport(sync, total, transport, err) : NN_OK;
 }
 
-int nn_grad_sync_bucket_count(const nn_grad_sync *sync)
+int nni_grad_sync_bucket_count(const nni_grad_sync *sync)
 {
     return sync->n_buckets;
 }
 
-void nn_grad_sync_bucket_range(const nn_grad_sync *sync, int b, int64_t *start, int64_t *end)
+void nni_grad_sync_bucket_range(const nni_grad_sync *sync, int b, int64_t *start, int64_t *end)
 {
     *start = sync->buckets[b].start;
     *end = sync->buckets[b].end;
 }
 
-const char *nn_grad_sync_transport(const nn_grad_sync *sync)
+const char *nni_grad_sync_transport(const nni_grad_sync *sync)
 {
     return sync->transport;
 }
@@ -206,63 +204,59 @@ static int64_t *tensor_starts(const nn_model *model, int *n_cuts)
     return cuts;
 }
 
-nn_status nn_grad_sync_share_update(nn_grad_sync *sync, int slots, float *const *slot_data,
-                                    int whole_tensors, nn_error *err)
+nn_status nni_grad_sync_share_update(nni_grad_sync *sync, int slots, float *const *slot_data,
+                                     int whole_tensors, nn_error *err)
 {
     snprintf(sync->update_why, sizeof sync->update_why, "not asked for");
     if (!sync->shared)
         return NN_OK;
-    nn_model *model = sync->model;
+    const nn_model *model = sync->model;
     const int64_t floats = model->n_param_floats;
     int n_cuts = 0;
     int64_t *cuts = whole_tensors ? tensor_starts(model, &n_cuts) : NULL;
     if (whole_tensors && !cuts)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    nn_status st = nn_shared_update_create(sync->comm, floats, slots, cuts, n_cuts,
-                                           &sync->update, sync->update_why,
-                                           sizeof sync->update_why, err);
+    nn_status st = nni_shared_update_create(sync->comm, floats, slots, cuts, n_cuts,
+                                            &sync->update, sync->update_why,
+                                            sizeof sync->update_why, err);
     free(cuts);
     if (st || !sync->update)
         return st;
     /* The ranks hold the same values: rank 0 copies them in, then all use them. */
     if (sync->comm->rank == 0)
         for (int k = 0; k < slots; k++)
-            memcpy(nn_shared_update_slot(sync->update, k), slot_data[k],
+            memcpy(nni_shared_update_slot(sync->update, k), slot_data[k],
                    (size_t)floats * sizeof(float));
     nn_comm_barrier(sync->comm);
     return NN_OK;
 }
 
-nn_status nn_grad_sync_sum_own_range_only(nn_grad_sync *sync, nn_error *err)
+nn_status nni_grad_sync_sum_own_range_only(nni_grad_sync *sync, nn_error *err)
 {
     if (!sync->update)
         return NN_OK;
-    const int64_t *starts = nn_shared_update_starts(sync->update);
-    nn_status st = nn_shared_sum_own_ranges(sync->shared, starts, starts[sync->comm->size],
-                                            sync->own_grads, err);
+    const int64_t *starts = nni_shared_update_starts(sync->update);
+    nn_status st = nni_shared_sum_own_ranges(sync->shared, starts, starts[sync->comm->size],
+                                             sync->own_grads, err);
     if (st)
         return st;
-    /* The model's gradients go back to its own memory; the buffers only carry copies. */
-    memcpy(sync->own_grads, sync->model->grad_data,
-           (size_t)(sync->model->n_param_floats + NN_GRAD_TAIL) * sizeof(float));
-    sync->model->grad_data = sync->own_grads;
-    sync->own_grads = NULL;
+    /* Backward writes into the model's own memory; the buffers only carry copies. */
+    sync->grads = sync->own_grads;
     return NN_OK;
 }
 
-const float *nn_grad_sync_summed_tail(const nn_grad_sync *sync)
+float *nni_grad_sync_gradients(const nni_grad_sync *sync)
 {
-    const float *common = sync->shared ? nn_shared_sum_common(sync->shared) : NULL;
-    return common ? common : sync->model->grad_data + sync->model->n_param_floats;
+    return sync->grads;
 }
 
-void nn_grad_sync_gather(nn_grad_sync *sync)
+void nni_grad_sync_gather(nni_grad_sync *sync)
 {
     if (sync->shared)
-        nn_shared_sum_gather(sync->shared);
+        nni_shared_sum_gather(sync->shared);
 }
 
-void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t size)
+void nni_grad_sync_describe_update(const nni_grad_sync *sync, char *text, size_t size)
 {
     if (sync->update)
         snprintf(text, size, "split over the %d ranks through node shared memory (each "
@@ -272,78 +266,71 @@ void nn_grad_sync_describe_update(const nn_grad_sync *sync, char *text, size_t s
                  sync->shared ? sync->update_why : "the gradients are not in shared memory");
 }
 
-float *nn_grad_sync_update_slot(const nn_grad_sync *sync, int k)
+float *nni_grad_sync_update_slot(const nni_grad_sync *sync, int k)
 {
-    return sync->update ? nn_shared_update_slot(sync->update, k) : NULL;
+    return sync->update ? nni_shared_update_slot(sync->update, k) : NULL;
 }
 
-void nn_grad_sync_update_begin(nn_grad_sync *sync, int64_t *first, int64_t *end)
+void nni_grad_sync_update_begin(nni_grad_sync *sync, int64_t *first, int64_t *end)
 {
     *first = 0;
     *end = sync->model->n_param_floats;
     if (sync->update)
-        nn_shared_update_range(sync->update, first, end);
+        nni_shared_update_range(sync->update, first, end);
 }
 
-void nn_grad_sync_update_end(nn_grad_sync *sync)
+void nni_grad_sync_update_end(nni_grad_sync *sync)
 {
     if (!sync->update)
         return;
     const double start = nni_clock_seconds();
-    nn_shared_update_exchange(sync->update, sync->model->param_data);
+    nni_shared_update_exchange(sync->update, sync->model->param_data);
     sync->stats.wait_seconds += nni_clock_seconds() - start;
 }
 
-void nn_grad_sync_free(nn_grad_sync *sync)
+void nni_grad_sync_free(nni_grad_sync *sync)
 {
     if (!sync)
         return;
-    nn_shared_update_free(sync->update);
-    if (sync->own_grads) {
-        const int64_t total = sync->model->n_param_floats + NN_GRAD_TAIL;
-        memcpy(sync->own_grads, sync->model->grad_data, (size_t)total * sizeof(float));
-        sync->model->grad_data = sync->own_grads;
-    }
-    nn_shared_sum_free(sync->shared);
+    nni_shared_update_free(sync->update);
+    nni_shared_sum_free(sync->shared);
     free(sync->buckets);
     free(sync->requests);
     free(sync->layer_start);
     free(sync);
 }
 
-static void start_next_bucket(nn_grad_sync *sync)
+static void start_next_bucket(nni_grad_sync *sync)
 {
     const bucket *b = &sync->buckets[sync->next];
-    MPI_Iallreduce(MPI_IN_PLACE, sync->model->grad_data + b->start, (int)(b->end - b->start),
-                   MPI_FLOAT, MPI_SUM, sync->comm->comm, &sync->requests[sync->next]);
+    MPI_Iallreduce(MPI_IN_PLACE, sync->grads + b->start, (int)(b->end - b->start),
+                   MPI_FLOAT, MPI_SUM, nni_comm_mpi(sync->comm), &sync->requests[sync->next]);
     sync->next++;
 }
 
-void nn_grad_sync_begin(nn_grad_sync *sync, int epoch, int64_t step)
+void nni_grad_sync_begin(nni_grad_sync *sync, const nni_step_scalars *mine)
 {
+    /* Before any bucket starts: a bucket being summed must not change. */
+    memcpy(sync->grads + sync->model->n_param_floats, mine, sizeof *mine);
     sync->next = 0;
     sync->ready_from = sync->model->n_param_floats;
-    sync->epoch = epoch;
-    sync->step = step;
-    nn_watchdog_arrive(sync->comm, epoch, step);
     if (sync->shared)
-        nn_shared_sum_begin(sync->shared);
+        nni_shared_sum_begin(sync->shared);
 }
 
 /* Starts every bucket whose layers are all final. */
-static void start_ready_buckets(nn_grad_sync *sync)
+static void start_ready_buckets(nni_grad_sync *sync)
 {
     while (sync->next < sync->n_buckets && sync->buckets[sync->next].start >= sync->ready_from) {
         if (sync->shared)
-            nn_shared_sum_publish(sync->shared, sync->next++);
+            nni_shared_sum_publish(sync->shared, sync->next++);
         else
             start_next_bucket(sync);
     }
 }
 
-void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
+void nni_grad_sync_layer_done(nni_grad_sync *sync, const nn_layer *layer)
 {
-    nn_grad_sync *sync = opaque;
     if (sync->comm->size == 1 || !sync->overlap)
         return;
     int64_t start = sync->layer_start[layer->id];
@@ -357,27 +344,30 @@ void nn_grad_sync_layer_done(void *opaque, const nn_layer *layer)
     }
 }
 
-nn_status nn_grad_sync_finish(nn_grad_sync *sync, nn_error *err)
+nn_status nni_grad_sync_finish(nni_grad_sync *sync, nni_step_scalars *summed, nn_error *err)
 {
     (void)err;
-    if (sync->comm->size == 1)
-        return NN_OK;
-    double start;
-    if (sync->shared) {
-        start = nni_clock_seconds();
-        nn_shared_sum_finish(sync->shared);
-    } else {
-        while (sync->next < sync->n_buckets)
-            start_next_bucket(sync);
-        start = nni_clock_seconds();
-        nn_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+    if (sync->comm->size > 1) {
+        double start;
+        if (sync->shared) {
+            start = nni_clock_seconds();
+            nni_shared_sum_finish(sync->shared);
+        } else {
+            while (sync->next < sync->n_buckets)
+                start_next_bucket(sync);
+            start = nni_clock_seconds();
+            nni_comm_wait(sync->comm, sync->n_buckets, sync->requests, "gradient allreduce");
+        }
+        sync->stats.wait_seconds += nni_clock_seconds() - start;
+        sync->stats.steps++;
     }
-    sync->stats.wait_seconds += nni_clock_seconds() - start;
-    sync->stats.steps++;
+    /* With owned ranges, the sums after the gradients come back in memory of their own. */
+    const float *common = sync->shared ? nni_shared_sum_common(sync->shared) : NULL;
+    memcpy(summed, common ? common : sync->grads + sync->model->n_param_floats, sizeof *summed);
     return NN_OK;
 }
 
-nn_grad_sync_stats nn_grad_sync_get_stats(const nn_grad_sync *sync)
+nni_grad_sync_stats nni_grad_sync_get_stats(const nni_grad_sync *sync)
 {
     return sync->stats;
 }

@@ -1,4 +1,4 @@
-/* The hang watchdog (see include/nn/dist.h). Each rank tells rank 0 which step it has
+/* The hang watchdog (see watchdog.h). Each rank tells rank 0 which step it has
  * reached with a tiny nonblocking message before the step's collective; when a wait exceeds
  * the timeout, rank 0 lists the ranks whose latest notice is behind its own step, and every
  * rank that times out aborts the job rather than waiting until the allocation ends. */
@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "core/clock.h"
-#include "dist_internal.h"
+#include "watchdog.h"
 
 #define NOTICE_TAG 7301
 #define NOTICE_AFTER_SECONDS 1.0
@@ -38,20 +38,20 @@ static int64_t *count_of(MPI_Comm comm)
     return &counts[0].entered; /* more communicators than slots: names may be imprecise */
 }
 
-void nn_watchdog_configure(double seconds)
+void nni_watchdog_configure(double seconds)
 {
     if (seconds > 0)
         timeout_seconds = seconds;
 }
 
-void nn_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step)
+void nni_watchdog_arrive(const nn_comm *comm, int epoch, int64_t step)
 {
     (void)comm;
     current_epoch = epoch;
     current_step = step;
 }
 
-double nn_watchdog_timeout(void)
+double nni_watchdog_timeout(void)
 {
     return timeout_seconds;
 }
@@ -62,11 +62,11 @@ static void drain_notices(const nn_comm *comm, int64_t *waiting_in)
     for (;;) {
         int pending = 0;
         MPI_Status status;
-        MPI_Iprobe(MPI_ANY_SOURCE, NOTICE_TAG, comm->comm, &pending, &status);
+        MPI_Iprobe(MPI_ANY_SOURCE, NOTICE_TAG, nni_comm_mpi(comm), &pending, &status);
         if (!pending)
             break;
         int64_t entered;
-        MPI_Recv(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, comm->comm,
+        MPI_Recv(&entered, 1, MPI_INT64_T, status.MPI_SOURCE, NOTICE_TAG, nni_comm_mpi(comm),
                  MPI_STATUS_IGNORE);
         if (waiting_in && entered > waiting_in[status.MPI_SOURCE])
             waiting_in[status.MPI_SOURCE] = entered;
@@ -76,11 +76,11 @@ static void drain_notices(const nn_comm *comm, int64_t *waiting_in)
 /* Waits for the requests. Nothing extra happens while collectives complete promptly; a rank
  * that has waited a second tells rank 0 which collective it is waiting in, so that on a
  * timeout rank 0 can name the ranks that never got there. */
-void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what)
+void nni_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const char *what)
 {
     if (count == 0)
         return;
-    int64_t *entered = count_of(comm->comm);
+    int64_t *entered = count_of(nni_comm_mpi(comm));
     int64_t mine = ++*entered;
     double start = nni_clock_seconds();
     int noticed = 0;
@@ -98,7 +98,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
             if (comm->rank != 0 && !noticed) {
                 MPI_Request request;
                 notice = mine;
-                MPI_Isend(&notice, 1, MPI_INT64_T, 0, NOTICE_TAG, comm->comm, &request);
+                MPI_Isend(&notice, 1, MPI_INT64_T, 0, NOTICE_TAG, nni_comm_mpi(comm), &request);
                 MPI_Request_free(&request);
                 noticed = 1;
             } else if (comm->rank == 0) {
@@ -120,7 +120,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
                     used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                              used ? ", " : "", r);
         }
-        nn_watchdog_give_up(comm, what, missing);
+        nni_watchdog_give_up(comm, what, missing);
     }
     /* Notices that arrived after this collective completed are stale; drop them. */
     if (comm->rank == 0 && comm->size > 1 && noticed == 0 &&
@@ -129,7 +129,7 @@ void nn_comm_wait(const nn_comm *comm, int count, MPI_Request *requests, const c
     free(waiting_in);
 }
 
-void nn_watchdog_give_up(const nn_comm *comm, const char *what, const char *missing)
+void nni_watchdog_give_up(const nn_comm *comm, const char *what, const char *missing)
 {
     const char *detail = missing[0] ? "; ranks that have not arrived: "
                          : comm->rank == 0 && comm->size > 1

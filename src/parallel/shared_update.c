@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "nn/optim.h"
+#include "train/optim_internal.h"
 #include "shm.h"
 
 enum { FLAG_UPDATED, N_FLAGS };
@@ -24,11 +24,11 @@ enum { FLAG_UPDATED, N_FLAGS };
 /* Ranges start on a cache line, so that no two ranks write the same line. */
 #define RANGE_ALIGN_FLOATS (NN_SHM_CACHE_LINE / (int64_t)sizeof(float))
 
-struct nn_shared_update {
+struct nni_shared_update {
     const nn_comm *comm;
     void *base;
     size_t bytes;
-    nn_shm_flag **flags;
+    nni_shm_flag **flags;
     float *params;
     float **slots;
     int64_t *starts; /* rank r's range: [starts[r], starts[r + 1]) */
@@ -58,35 +58,35 @@ static int64_t rank_start(const nn_comm *comm, int64_t floats, const int64_t *cu
     return even / RANGE_ALIGN_FLOATS * RANGE_ALIGN_FLOATS;
 }
 
-nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots,
-                                  const int64_t *cuts, int n_cuts, nn_shared_update **out,
-                                  char *why, size_t why_size, nn_error *err)
+nn_status nni_shared_update_create(const nn_comm *comm, int64_t floats, int slots,
+                                   const int64_t *cuts, int n_cuts, nni_shared_update **out,
+                                   char *why, size_t why_size, nn_error *err)
 {
     *out = NULL;
-    nn_shared_update *update = calloc(1, sizeof *update);
+    nni_shared_update *update = calloc(1, sizeof *update);
     if (update) {
         update->flags = calloc((size_t)comm->size, sizeof *update->flags);
         update->slots = calloc((size_t)(slots > 0 ? slots : 1), sizeof *update->slots);
         update->starts = calloc((size_t)comm->size + 1, sizeof *update->starts);
     }
     if (!update || !update->flags || !update->slots || !update->starts) {
-        nn_shared_update_free(update);
+        nni_shared_update_free(update);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     update->comm = comm;
-    const size_t flag_block = nn_shm_round_up(N_FLAGS * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
-    const size_t flags_bytes = nn_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
+    const size_t flag_block = nni_shm_round_up(N_FLAGS * sizeof(nni_shm_flag), NN_SHM_CACHE_LINE);
+    const size_t flags_bytes = nni_shm_round_up((size_t)comm->size * flag_block, NN_SHM_PAGE);
     /* Laid out as the optimizer's own slots, so that slot k starts where they do within a
      * page (NN_OPTIM_SLOT_PAGE_OFFSET). */
-    const size_t buffer_bytes = nn_optim_slot_stride(floats);
+    const size_t buffer_bytes = nni_optim_slot_stride(floats);
     const size_t bytes = flags_bytes + (size_t)(1 + slots) * buffer_bytes;
-    if (!(update->base = nn_shm_map(comm, bytes, why, why_size))) {
-        nn_shared_update_free(update);
+    if (!(update->base = nni_shm_map(comm, bytes, why, why_size))) {
+        nni_shared_update_free(update);
         return NN_OK;
     }
     update->bytes = bytes;
     for (int r = 0; r < comm->size; r++)
-        update->flags[r] = (nn_shm_flag *)((char *)update->base + (size_t)r * flag_block);
+        update->flags[r] = (nni_shm_flag *)((char *)update->base + (size_t)r * flag_block);
     update->params = (float *)((char *)update->base + flags_bytes);
     for (int k = 0; k < slots; k++)
         update->slots[k] = (float *)((char *)update->params + (size_t)(1 + k) * buffer_bytes +
@@ -97,7 +97,7 @@ nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots
     return NN_OK;
 }
 
-void nn_shared_update_free(nn_shared_update *update)
+void nni_shared_update_free(nni_shared_update *update)
 {
     if (!update)
         return;
@@ -109,31 +109,31 @@ void nn_shared_update_free(nn_shared_update *update)
     free(update);
 }
 
-float *nn_shared_update_slot(const nn_shared_update *update, int k)
+float *nni_shared_update_slot(const nni_shared_update *update, int k)
 {
     return update->slots[k];
 }
 
-void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int64_t *end)
+void nni_shared_update_range(const nni_shared_update *update, int64_t *first, int64_t *end)
 {
     *first = update->starts[update->comm->rank];
     *end = update->starts[update->comm->rank + 1];
 }
 
-const int64_t *nn_shared_update_starts(const nn_shared_update *update)
+const int64_t *nni_shared_update_starts(const nni_shared_update *update)
 {
     return update->starts;
 }
 
-void nn_shared_update_exchange(nn_shared_update *update, float *params)
+void nni_shared_update_exchange(nni_shared_update *update, float *params)
 {
     const nn_comm *comm = update->comm;
     const int64_t first = update->starts[comm->rank], end = update->starts[comm->rank + 1];
     update->step++;
-    nn_shm_stream_copy(update->params + first, params + first, end - first);
+    nni_shm_stream_copy(update->params + first, params + first, end - first);
     atomic_store_explicit(&update->flags[comm->rank][FLAG_UPDATED], update->step,
                           memory_order_release);
-    nn_shm_wait_all(comm, update->flags, FLAG_UPDATED, update->step, "optimizer update");
+    nni_shm_wait_all(comm, update->flags, FLAG_UPDATED, update->step, "optimizer update");
     for (int r = 0; r < comm->size; r++)
         if (r != comm->rank)
             memcpy(params + update->starts[r], update->params + update->starts[r],

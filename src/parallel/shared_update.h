@@ -14,25 +14,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
-typedef struct nn_shared_update nn_shared_update;
+typedef struct nni_shared_update nni_shared_update;
 
 /* Collective over the group. `floats` parameters and `slots` buffers of as many floats;
  * the ranks' ranges are cut only at the offsets in `cuts` (sorted, each < floats). Sets
  * *out to NULL and returns NN_OK when the shared memory cannot be had; `why` then says why. */
-nn_status nn_shared_update_create(const nn_comm *comm, int64_t floats, int slots,
-                                  const int64_t *cuts, int n_cuts, nn_shared_update **out,
-                                  char *why, size_t why_size, nn_error *err);
+nn_status nni_shared_update_create(const nn_comm *comm, int64_t floats, int slots,
+                                   const int64_t *cuts, int n_cuts, nni_shared_update **out,
+                                   char *why, size_t why_size, nn_error *err);
 /* Local: unmaps this rank's view. */
-void nn_shared_update_free(nn_shared_update *update);
-float *nn_shared_update_slot(const nn_shared_update *update, int k);
+void nni_shared_update_free(nni_shared_update *update);
+float *nni_shared_update_slot(const nni_shared_update *update, int k);
 /* This rank's range of parameter offsets. */
-void nn_shared_update_range(const nn_shared_update *update, int64_t *first, int64_t *end);
+void nni_shared_update_range(const nni_shared_update *update, int64_t *first, int64_t *end);
 /* The ranges of every rank: rank r's is [starts[r], starts[r + 1]), size + 1 entries. */
-const int64_t *nn_shared_update_starts(const nn_shared_update *update);
+const int64_t *nni_shared_update_starts(const nni_shared_update *update);
 /* After this rank has updated its range of `params` (its own copy): hands the range to the
  * other ranks, waits until every rank has, and copies theirs into `params`. */
-void nn_shared_update_exchange(nn_shared_update *update, float *params);
+void nni_shared_update_exchange(nni_shared_update *update, float *params);
 
 #endif

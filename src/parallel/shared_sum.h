@@ -13,44 +13,44 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nn/dist.h"
+#include "nn/parallel.h"
 
-typedef struct nn_shared_sum nn_shared_sum;
+typedef struct nni_shared_sum nni_shared_sum;
 
 /* Collective over the group. Maps `floats` floats per rank; bucket b is
  * [bounds[2b], bounds[2b + 1]). Sets *out to NULL and returns NN_OK when the ranks do not
  * share a node or the shared memory cannot be had; `why` then says which. */
-nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
-                               const int64_t *bounds, nn_shared_sum **out, char *why,
-                               size_t why_size, nn_error *err);
+nn_status nni_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
+                                const int64_t *bounds, nni_shared_sum **out, char *why,
+                                size_t why_size, nn_error *err);
 /* Local: unmaps this rank's view (the memory goes when the last rank lets go of it). */
-void nn_shared_sum_free(nn_shared_sum *sum);
+void nni_shared_sum_free(nni_shared_sum *sum);
 /* This rank's gradient buffer inside the mapping. */
-float *nn_shared_sum_buffer(const nn_shared_sum *sum);
+float *nni_shared_sum_buffer(const nni_shared_sum *sum);
 /* A new step: every rank calls it once per step. */
-void nn_shared_sum_begin(nn_shared_sum *sum);
+void nni_shared_sum_begin(nni_shared_sum *sum);
 /* Bucket b is final on this rank (buckets are published in index order). Then sums this
  * rank's slice of every bucket that all ranks have published, without waiting. */
-void nn_shared_sum_publish(nn_shared_sum *sum, int b);
+void nni_shared_sum_publish(nni_shared_sum *sum, int b);
 /* Publishes what is left, sums this rank's remaining slices (waiting for the other ranks as
  * needed) and waits until every rank has summed its slices: on return this rank's buffer
  * holds the sums. Aborts the job after the watchdog's time, naming the ranks that never
  * came. With owned ranges (below) it does not wait for the others to finish: the private
- * gradients hold the sums over this rank's range, nn_shared_sum_common the common part, and
+ * gradients hold the sums over this rank's range, nni_shared_sum_common the common part, and
  * the caller must not publish again before every rank has returned from here. */
-void nn_shared_sum_finish(nn_shared_sum *sum);
+void nni_shared_sum_finish(nni_shared_sum *sum);
 /* Every rank calls it alike, before the first step: rank r sums only [starts[r],
  * starts[r + 1]), and every rank sums [common_from, floats) into private memory. A rank's
  * gradients then stay in its own memory (`grads`, instead of its buffer); publishing a
  * bucket streams the part that other ranks sum into its buffer, with stores that do not
  * wait on the cores that read it last. For an update split over the ranks, where each reads
  * only its own range of the sums. */
-nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
-                                   int64_t common_from, float *grads, nn_error *err);
+nn_status nni_shared_sum_own_ranges(nni_shared_sum *sum, const int64_t *starts,
+                                    int64_t common_from, float *grads, nn_error *err);
 /* With owned ranges: the sums of [common_from, floats) of the last finished step. */
-const float *nn_shared_sum_common(const nn_shared_sum *sum);
+const float *nni_shared_sum_common(const nni_shared_sum *sum);
 /* With owned ranges: after a finished step that no rank goes past (a failed step's report),
  * every rank calls it; it fills the private gradients with every sum. */
-void nn_shared_sum_gather(nn_shared_sum *sum);
+void nni_shared_sum_gather(nni_shared_sum *sum);
 
 #endif

@@ -4,7 +4,7 @@
  *
  *   flags of rank r:  published[b] (the step that last published bucket b), summed (the
  *                     step whose slices rank r last finished summing), gathered (a failed
- *                     step's sums, see nn_shared_sum_gather); a rank writes only its own
+ *                     step's sums, see nni_shared_sum_gather); a rank writes only its own
  *                     block, each on its own cache lines
  *   buffer of rank r: the gradients, page-aligned: the model's own, or, with owned ranges,
  *                     a copy of those outside rank r's range, streamed in as buckets are
@@ -30,13 +30,13 @@
 /* A slice at least this large is summed by the rank's whole thread team. */
 #define SUM_PARALLEL_FLOATS ((int64_t)1 << 16)
 
-struct nn_shared_sum {
+struct nni_shared_sum {
     const nn_comm *comm;
     int n_buckets;
     int64_t *bounds;     /* bucket b: [bounds[2b], bounds[2b + 1]) */
     void *base;
     size_t bytes;
-    nn_shm_flag **flags; /* flags[r]: see FLAG_SUMMED below */
+    nni_shm_flag **flags; /* flags[r]: see FLAG_SUMMED below */
     float **buffers;     /* buffers[r] */
     int64_t *owned;      /* rank r sums [owned[r], owned[r + 1]) only (NULL: every bucket's
                           * slices, into every buffer) */
@@ -55,22 +55,22 @@ struct nn_shared_sum {
 
 static size_t flag_block_bytes(int n_buckets)
 {
-    return nn_shm_round_up((size_t)(n_buckets + 2) * sizeof(nn_shm_flag), NN_SHM_CACHE_LINE);
+    return nni_shm_round_up((size_t)(n_buckets + 2) * sizeof(nni_shm_flag), NN_SHM_CACHE_LINE);
 }
 
-nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
-                               const int64_t *bounds, nn_shared_sum **out, char *why,
-                               size_t why_size, nn_error *err)
+nn_status nni_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
+                                const int64_t *bounds, nni_shared_sum **out, char *why,
+                                size_t why_size, nn_error *err)
 {
     *out = NULL;
-    nn_shared_sum *sum = calloc(1, sizeof *sum);
+    nni_shared_sum *sum = calloc(1, sizeof *sum);
     if (sum) {
         sum->bounds = malloc((size_t)n_buckets * 2 * sizeof *sum->bounds);
         sum->flags = calloc((size_t)comm->size, sizeof *sum->flags);
         sum->buffers = calloc((size_t)comm->size, sizeof *sum->buffers);
     }
     if (!sum || !sum->bounds || !sum->flags || !sum->buffers) {
-        nn_shared_sum_free(sum);
+        nni_shared_sum_free(sum);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     sum->comm = comm;
@@ -78,24 +78,24 @@ nn_status nn_shared_sum_create(const nn_comm *comm, int64_t floats, int n_bucket
     sum->floats = floats;
     memcpy(sum->bounds, bounds, (size_t)n_buckets * 2 * sizeof *bounds);
     const size_t flags_bytes =
-        nn_shm_round_up((size_t)comm->size * flag_block_bytes(n_buckets), NN_SHM_PAGE);
-    const size_t buffer_bytes = nn_shm_round_up((size_t)floats * sizeof(float), NN_SHM_PAGE);
+        nni_shm_round_up((size_t)comm->size * flag_block_bytes(n_buckets), NN_SHM_PAGE);
+    const size_t buffer_bytes = nni_shm_round_up((size_t)floats * sizeof(float), NN_SHM_PAGE);
     const size_t bytes = flags_bytes + (size_t)comm->size * buffer_bytes;
-    if (!(sum->base = nn_shm_map(comm, bytes, why, why_size))) {
-        nn_shared_sum_free(sum);
+    if (!(sum->base = nni_shm_map(comm, bytes, why, why_size))) {
+        nni_shared_sum_free(sum);
         return NN_OK;
     }
     sum->bytes = bytes;
     for (int r = 0; r < comm->size; r++) {
         sum->flags[r] =
-            (nn_shm_flag *)((char *)sum->base + (size_t)r * flag_block_bytes(n_buckets));
+            (nni_shm_flag *)((char *)sum->base + (size_t)r * flag_block_bytes(n_buckets));
         sum->buffers[r] = (float *)((char *)sum->base + flags_bytes + (size_t)r * buffer_bytes);
     }
     *out = sum;
     return NN_OK;
 }
 
-void nn_shared_sum_free(nn_shared_sum *sum)
+void nni_shared_sum_free(nni_shared_sum *sum)
 {
     if (!sum)
         return;
@@ -109,12 +109,12 @@ void nn_shared_sum_free(nn_shared_sum *sum)
     free(sum);
 }
 
-float *nn_shared_sum_buffer(const nn_shared_sum *sum)
+float *nni_shared_sum_buffer(const nni_shared_sum *sum)
 {
     return sum->buffers[sum->comm->rank];
 }
 
-void nn_shared_sum_begin(nn_shared_sum *sum)
+void nni_shared_sum_begin(nni_shared_sum *sum)
 {
     sum->step++;
     sum->published = 0;
@@ -122,14 +122,14 @@ void nn_shared_sum_begin(nn_shared_sum *sum)
 }
 
 /* Where rank r's gradients are read from: its buffer, or this rank's private memory. */
-static const float *source(const nn_shared_sum *sum, int r)
+static const float *source(const nni_shared_sum *sum, int r)
 {
     return sum->grads && r == sum->comm->rank ? sum->grads : sum->buffers[r];
 }
 
 /* Sums [first, end) over every rank's gradients, in rank order; writes the sums into every
  * buffer, or only to `out` (where element `first` goes) when it is not NULL. */
-static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, float *out)
+static void sum_range(const nni_shared_sum *sum, int64_t first, int64_t end, float *out)
 {
     const int size = sum->comm->size;
     const int64_t blocks = (end - first + SUM_BLOCK - 1) / SUM_BLOCK;
@@ -155,7 +155,7 @@ static void sum_range(const nn_shared_sum *sum, int64_t first, int64_t end, floa
 
 /* This rank's slice of bucket b: the bucket cut into as many equal parts as ranks, or, with
  * owned ranges, the part of the bucket this rank owns and the common part. */
-static void sum_my_slice(const nn_shared_sum *sum, int b)
+static void sum_my_slice(const nni_shared_sum *sum, int b)
 {
     const int64_t start = sum->bounds[2 * b], end = sum->bounds[2 * b + 1];
     const int rank = sum->comm->rank, size = sum->comm->size;
@@ -173,8 +173,8 @@ static void sum_my_slice(const nn_shared_sum *sum, int b)
         sum_range(sum, first, end, sum->common + (first - sum->common_from));
 }
 
-nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
-                                   int64_t common_from, float *grads, nn_error *err)
+nn_status nni_shared_sum_own_ranges(nni_shared_sum *sum, const int64_t *starts,
+                                    int64_t common_from, float *grads, nn_error *err)
 {
     const int size = sum->comm->size;
     sum->owned = malloc((size_t)(size + 1) * sizeof *sum->owned);
@@ -192,14 +192,14 @@ nn_status nn_shared_sum_own_ranges(nn_shared_sum *sum, const int64_t *starts,
     return NN_OK;
 }
 
-const float *nn_shared_sum_common(const nn_shared_sum *sum)
+const float *nni_shared_sum_common(const nni_shared_sum *sum)
 {
     return sum->common;
 }
 
 /* Marks bucket b final on this rank; with owned ranges, first streams the part of it that
  * other ranks sum into this rank's buffer. */
-static void publish_bucket(nn_shared_sum *sum, int b)
+static void publish_bucket(nni_shared_sum *sum, int b)
 {
     const int rank = sum->comm->rank;
     if (sum->owned) {
@@ -208,32 +208,32 @@ static void publish_bucket(nn_shared_sum *sum, int b)
         float *buffer = sum->buffers[rank];
         const int64_t below = end < mine ? end : mine;
         if (below > start)
-            nn_shm_stream_copy(buffer + start, sum->grads + start, below - start);
+            nni_shm_stream_copy(buffer + start, sum->grads + start, below - start);
         const int64_t above = start > mine_end ? start : mine_end;
         if (end > above)
-            nn_shm_stream_copy(buffer + above, sum->grads + above, end - above);
+            nni_shm_stream_copy(buffer + above, sum->grads + above, end - above);
     }
     atomic_store_explicit(&sum->flags[rank][b], sum->step, memory_order_release);
 }
 
-void nn_shared_sum_publish(nn_shared_sum *sum, int b)
+void nni_shared_sum_publish(nni_shared_sum *sum, int b)
 {
     publish_bucket(sum, b);
     sum->published = b + 1;
     while (sum->next_to_sum < sum->published &&
-           nn_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
+           nni_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
         sum_my_slice(sum, sum->next_to_sum++);
 }
 
-void nn_shared_sum_finish(nn_shared_sum *sum)
+void nni_shared_sum_finish(nni_shared_sum *sum)
 {
     const int rank = sum->comm->rank;
     for (int b = sum->published; b < sum->n_buckets; b++)
         publish_bucket(sum, b);
     sum->published = sum->n_buckets;
     for (; sum->next_to_sum < sum->n_buckets; sum->next_to_sum++) {
-        nn_shm_wait_all(sum->comm, sum->flags, sum->next_to_sum, sum->step,
-                        "gradient allreduce");
+        nni_shm_wait_all(sum->comm, sum->flags, sum->next_to_sum, sum->step,
+                         "gradient allreduce");
         sum_my_slice(sum, sum->next_to_sum);
     }
     atomic_store_explicit(&sum->flags[rank][FLAG_SUMMED(sum)], sum->step, memory_order_release);
@@ -241,11 +241,11 @@ void nn_shared_sum_finish(nn_shared_sum *sum)
      * own: the caller's wait before the next step's backward (the shared update's) keeps
      * the buffers until every rank has read them. */
     if (!sum->owned)
-        nn_shm_wait_all(sum->comm, sum->flags, FLAG_SUMMED(sum), sum->step,
-                        "gradient allreduce");
+        nni_shm_wait_all(sum->comm, sum->flags, FLAG_SUMMED(sum), sum->step,
+                         "gradient allreduce");
 }
 
-void nn_shared_sum_gather(nn_shared_sum *sum)
+void nni_shared_sum_gather(nni_shared_sum *sum)
 {
     if (!sum->owned)
         return;
@@ -255,7 +255,7 @@ void nn_shared_sum_gather(nn_shared_sum *sum)
            (size_t)(sum->owned[rank + 1] - sum->owned[rank]) * sizeof(float));
     atomic_store_explicit(&sum->flags[rank][FLAG_GATHERED(sum)], sum->step,
                           memory_order_release);
-    nn_shm_wait_all(sum->comm, sum->flags, FLAG_GATHERED(sum), sum->step, "gradient gather");
+    nni_shm_wait_all(sum->comm, sum->flags, FLAG_GATHERED(sum), sum->step, "gradient gather");
     for (int r = 0; r < sum->comm->size; r++)
         if (r != rank && sum->owned[r + 1] > sum->owned[r])
             memcpy(sum->grads + sum->owned[r], sum->buffers[r] + sum->owned[r],

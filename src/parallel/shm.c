@@ -16,7 +16,7 @@
 #include <immintrin.h>
 #endif
 
-#include "dist_internal.h"
+#include "watchdog.h"
 
 /* Rank 0 creates the object and maps it; the others open the name rank 0 sends. Returns 0
  * or an errno value. */
@@ -56,11 +56,11 @@ static int map_object(const nn_comm *comm, size_t bytes, char *name, size_t name
     return 0;
 }
 
-void *nn_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
+void *nni_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
 {
     MPI_Comm node;
     int node_size = 0;
-    MPI_Comm_split_type(comm->comm, MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
+    MPI_Comm_split_type(nni_comm_mpi(comm), MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
     MPI_Comm_size(node, &node_size);
     MPI_Comm_free(&node);
     /* Every rank sees the same answer: its node holds the whole group or it does not. */
@@ -92,7 +92,7 @@ void *nn_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
     return base;
 }
 
-void nn_shm_stream_copy(float *dst, const float *src, int64_t n)
+void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
 {
 #if defined(__AVX512F__)
     enum { VEC = 16, ALIGN = 64 };
@@ -121,7 +121,7 @@ void nn_shm_stream_copy(float *dst, const float *src, int64_t n)
 }
 
 /* The first rank whose flag has not reached the step, or -1 when all have. */
-static int first_behind(const nn_comm *comm, nn_shm_flag *const *flags, int index,
+static int first_behind(const nn_comm *comm, nni_shm_flag *const *flags, int index,
                         uint64_t step)
 {
     for (int r = 0; r < comm->size; r++)
@@ -130,14 +130,14 @@ static int first_behind(const nn_comm *comm, nn_shm_flag *const *flags, int inde
     return -1;
 }
 
-int nn_shm_all_arrived(const nn_comm *comm, nn_shm_flag *const *flags, int index,
-                       uint64_t step)
+int nni_shm_all_arrived(const nn_comm *comm, nni_shm_flag *const *flags, int index,
+                        uint64_t step)
 {
     return first_behind(comm, flags, index, step) < 0;
 }
 
-void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, uint64_t step,
-                     const char *what)
+void nni_shm_wait_all(const nn_comm *comm, nni_shm_flag *const *flags, int index, uint64_t step,
+                      const char *what)
 {
     if (first_behind(comm, flags, index, step) < 0)
         return;
@@ -148,7 +148,7 @@ void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, 
         if (spins < 256)
             continue;
         sched_yield();
-        if (spins % 1024 != 0 || nni_clock_seconds() - start < nn_watchdog_timeout())
+        if (spins % 1024 != 0 || nni_clock_seconds() - start < nni_watchdog_timeout())
             continue;
         char missing[512] = "";
         size_t used = 0;
@@ -156,6 +156,6 @@ void nn_shm_wait_all(const nn_comm *comm, nn_shm_flag *const *flags, int index, 
             if (atomic_load_explicit(&flags[r][index], memory_order_acquire) != step)
                 used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                          used ? ", " : "", r);
-        nn_watchdog_give_up(comm, what, missing);
+        nni_watchdog_give_up(comm, what, missing);
     }
 }

@@ -1,14 +1,26 @@
-/* Communicators and collectives (see include/nn/dist.h). Sums over large buffers are cut
+/* Communicators and collectives (see include/nn/parallel.h). Sums over large buffers are cut
  * into pieces of at most 16 MiB: Open MPI's allreduce bandwidth drops sharply above that. */
 #define _POSIX_C_SOURCE 200809L /* setenv */
-#include "nn/dist.h"
+#include "parallel/watchdog.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_PIECE_FLOATS ((int64_t)4 << 20)
 
-nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
+/* The group behind an MPI communicator as this rank sees it; `parent` gives the place in
+ * the world (NULL: the group is the world). */
+static void set_group(nn_comm *out, MPI_Comm group, const nn_comm *parent)
+{
+    memset(out, 0, sizeof *out);
+    nni_comm_set_mpi(out, group);
+    MPI_Comm_rank(group, &out->rank);
+    MPI_Comm_size(group, &out->size);
+    out->world_rank = parent ? parent->world_rank : out->rank;
+    out->world_size = parent ? parent->world_size : out->size;
+}
+
+nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
 {
     int initialized = 0;
     MPI_Initialized(&initialized);
@@ -24,16 +36,11 @@ nn_status nn_dist_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
     }
     /* Errors in collectives come back as codes so a failing rank can report and abort. */
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-    memset(world, 0, sizeof *world);
-    world->comm = MPI_COMM_WORLD;
-    MPI_Comm_rank(MPI_COMM_WORLD, &world->rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &world->size);
-    world->world_rank = world->rank;
-    world->world_size = world->size;
+    set_group(world, MPI_COMM_WORLD, NULL);
     return NN_OK;
 }
 
-void nn_dist_finalize(void)
+void nn_parallel_finalize(void)
 {
     int finalized = 0;
     MPI_Finalized(&finalized);
@@ -41,7 +48,7 @@ void nn_dist_finalize(void)
         MPI_Finalize();
 }
 
-void nn_dist_abort(int code)
+void nn_parallel_abort(int code)
 {
     MPI_Abort(MPI_COMM_WORLD, code);
 }
@@ -49,22 +56,23 @@ void nn_dist_abort(int code)
 nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error *err)
 {
     memset(out, 0, sizeof *out);
-    if (MPI_Comm_split(parent->comm, color, parent->rank, &out->comm) != MPI_SUCCESS)
+    MPI_Comm group;
+    if (MPI_Comm_split(nni_comm_mpi(parent), color, parent->rank, &group) != MPI_SUCCESS)
         return nn_fail(err, NN_ERR_OTHER, "MPI_Comm_split failed");
-    MPI_Comm_rank(out->comm, &out->rank);
-    MPI_Comm_size(out->comm, &out->size);
-    out->world_rank = parent->world_rank;
-    out->world_size = parent->world_size;
+    set_group(out, group, parent);
     return NN_OK;
 }
 
 void nn_comm_free(nn_comm *comm)
 {
-    if (comm->comm != MPI_COMM_WORLD && comm->comm != MPI_COMM_NULL)
-        MPI_Comm_free(&comm->comm);
+    MPI_Comm group = nni_comm_mpi(comm);
+    if (group != MPI_COMM_WORLD && group != MPI_COMM_NULL) {
+        MPI_Comm_free(&group);
+        nni_comm_set_mpi(comm, group);
+    }
 }
 
-/* Every collective is nonblocking plus nn_comm_wait, so the watchdog covers them all. */
+/* Every collective is nonblocking plus nni_comm_wait, so the watchdog covers them all. */
 
 void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
 {
@@ -73,9 +81,9 @@ void nn_comm_sum_floats(const nn_comm *comm, float *data, int64_t count)
     for (int64_t done = 0; done < count; done += MAX_PIECE_FLOATS) {
         int64_t piece = count - done < MAX_PIECE_FLOATS ? count - done : MAX_PIECE_FLOATS;
         MPI_Request request;
-        MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM, comm->comm,
-                       &request);
-        nn_comm_wait(comm, 1, &request, "allreduce");
+        MPI_Iallreduce(MPI_IN_PLACE, data + done, (int)piece, MPI_FLOAT, MPI_SUM,
+                       nni_comm_mpi(comm), &request);
+        nni_comm_wait(comm, 1, &request, "allreduce");
     }
 }
 
@@ -84,8 +92,9 @@ void nn_comm_sum_doubles(const nn_comm *comm, double *data, int64_t count)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, comm->comm, &request);
-    nn_comm_wait(comm, 1, &request, "allreduce");
+    MPI_Iallreduce(MPI_IN_PLACE, data, (int)count, MPI_DOUBLE, MPI_SUM, nni_comm_mpi(comm),
+                   &request);
+    nni_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_max_int(const nn_comm *comm, int *value)
@@ -93,8 +102,8 @@ void nn_comm_max_int(const nn_comm *comm, int *value)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, comm->comm, &request);
-    nn_comm_wait(comm, 1, &request, "allreduce");
+    MPI_Iallreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "allreduce");
 }
 
 void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
@@ -102,8 +111,8 @@ void nn_comm_broadcast(const nn_comm *comm, void *data, int64_t bytes, int root)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, comm->comm, &request);
-    nn_comm_wait(comm, 1, &request, "broadcast");
+    MPI_Ibcast(data, (int)bytes, MPI_BYTE, root, nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "broadcast");
 }
 
 void nn_comm_barrier(const nn_comm *comm)
@@ -111,8 +120,8 @@ void nn_comm_barrier(const nn_comm *comm)
     if (comm->size == 1)
         return;
     MPI_Request request;
-    MPI_Ibarrier(comm->comm, &request);
-    nn_comm_wait(comm, 1, &request, "barrier");
+    MPI_Ibarrier(nni_comm_mpi(comm), &request);
+    nni_comm_wait(comm, 1, &request, "barrier");
 }
 
 void nn_comm_share(const nn_comm *comm, int64_t total, int64_t *first, int64_t *count)

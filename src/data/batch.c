@@ -1,0 +1,43 @@
+/* Batches gathered from a dataset (see batch.h). */
+#include "data/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+nn_status nni_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
+                                  nn_error *err)
+{
+    memset(tb, 0, sizeof *tb);
+    tb->view.width = ds->target_width;
+    if (ds->target_kind == NN_TARGET_LABELS)
+        tb->labels = malloc((size_t)capacity * sizeof(int32_t));
+    else
+        tb->values = nni_alloc_floats(capacity * ds->target_width);
+    tb->view.labels = tb->labels;
+    tb->view.values = tb->values;
+    if (!tb->labels && !tb->values)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    return NN_OK;
+}
+
+void nni_target_buffer_free(target_buffer *tb)
+{
+    free(tb->labels);
+    free(tb->values);
+    memset(tb, 0, sizeof *tb);
+}
+
+void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                    target_buffer *tb)
+{
+    nni_dataset_gather_x(ds, rows, count, x);
+    if (tb->labels)
+        for (int64_t i = 0; i < count; i++)
+            tb->labels[i] = ds->labels[rows[i]];
+    else
+        for (int64_t i = 0; i < count; i++)
+            memcpy(tb->values + i * ds->target_width, ds->targets + rows[i] * ds->target_width,
+                   (size_t)ds->target_width * sizeof(float));
+}

@@ -1,0 +1,29 @@
+/* A batch gathered from a dataset for a training step or an evaluation: the rows' samples go
+ * straight into the model's input, their targets into a buffer planned once for the largest
+ * batch (nothing is allocated per batch). */
+#ifndef NN_DATA_BATCH_H
+#define NN_DATA_BATCH_H
+
+#include <stdint.h>
+
+#include "nn/data.h"
+#include "nn/error.h"
+#include "nn/loss.h"
+
+/* Targets of the rows currently in the model input. */
+typedef struct target_buffer {
+    int32_t *labels; /* `capacity` rows of labels, for label targets (else NULL) */
+    float *values;   /* `capacity` rows of target_width values, for float targets */
+    nn_targets view; /* what the loss reads */
+} target_buffer;
+
+/* Room for the targets of `capacity` rows of datasets shaped like ds. */
+nn_status nni_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64_t capacity,
+                                  nn_error *err);
+void nni_target_buffer_free(target_buffer *tb);
+
+/* Gathers rows of ds into x (count x sample_size) and their targets into tb. */
+void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
+                    target_buffer *tb);
+
+#endif

@@ -1,0 +1,151 @@
+/* The data splits of a run (`data:`): the training rows (all of a split, a row range, or
+ * this rank's shard), the validation rows (carved from the training split, a row range of
+ * it, or a split of their own) and the test split, each checked to look like the training
+ * data. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/split.h"
+#include "train/train_internal.h"
+
+static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
+                                        "test_rows", "sampling", NULL};
+static const char *const sampling_names[] = {"global", "shard", NULL};
+static const char *const val_keys[] = {"split", "rows", "name", NULL};
+
+/* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
+static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
+                            nn_error *err)
+{
+    *first = 0;
+    *last = -1;
+    const nn_cfg *node = nn_cfg_get(map, key);
+    if (!node)
+        return NN_OK;
+    int64_t values[2];
+    int count = 2;
+    nn_status st = nn_cfg_read_ints(map, key, values, &count, err);
+    if (st)
+        return st;
+    if (count != 2 || values[0] < 0 || values[1] <= values[0])
+        return nn_cfg_fail(err, node, "expected [first, last) row numbers with first < last");
+    *first = values[0];
+    *last = values[1];
+    return NN_OK;
+}
+
+static nn_status load_split(const char *path, const char *split, int64_t first, int64_t last,
+                            nn_dataset *ds, nn_error *err)
+{
+    if (last < 0)
+        return nn_dataset_load(path, split, ds, err);
+    return nn_dataset_load_rows(path, split, first, last - first, ds, err);
+}
+
+static int64_t *all_rows(int64_t n)
+{
+    int64_t *rows = malloc((size_t)(n ? n : 1) * sizeof *rows);
+    for (int64_t i = 0; rows && i < n; i++)
+        rows[i] = i;
+    return rows;
+}
+
+nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err)
+{
+    if (!data)
+        return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
+    nn_status st = nn_cfg_check_keys(data, data_keys, err);
+    const char *path = NULL, *train_split = NULL;
+    int64_t first, last;
+    if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
+        (st = nn_cfg_read_string(data, "train", "train", &train_split, err)) ||
+        (st = read_range(data, "train_rows", &first, &last, err)))
+        return st;
+    if (!path)
+        return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    int sampling = 0;
+    if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
+        return st;
+    t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
+    if (t->sampling == NNI_SAMPLING_SHARD) {
+        /* Each rank reads only its contiguous part of the training rows. */
+        if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
+            return st;
+        int64_t shard_first, shard_count;
+        nn_comm_share(t->comm, last - first, &shard_first, &shard_count);
+        if (shard_count == 0)
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s: %lld rows cannot be sharded over %d "
+                           "ranks", path, train_split, (long long)(last - first),
+                           t->comm->size);
+        first += shard_first;
+        last = first + shard_count;
+    }
+    if ((st = load_split(path, train_split, first, last, &t->train, err)))
+        return st;
+
+    /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
+     * or the name of a split in the file. */
+    const nn_cfg *val = nn_cfg_get(data, "val");
+    const char *val_name = val ? nn_cfg_scalar(val) : NULL;
+    if (val && !val_name) {
+        if ((st = nn_cfg_check_keys(val, val_keys, err)))
+            return st;
+        double fraction = 0;
+        if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||
+            (st = read_range(val, "rows", &first, &last, err)) ||
+            (st = nn_cfg_read_string(val, "name", NULL, &val_name, err)))
+            return st;
+        if (fraction > 0) {
+            if (fraction >= 1)
+                return nn_cfg_fail(err, nn_cfg_get(val, "split"), "must be in (0, 1)");
+            if ((st = nni_split_stratified(&t->train, fraction, t->seed, &t->train_rows,
+                                          &t->n_train, &t->val_rows, &t->n_val, err)))
+                return st;
+            t->has_val = t->val_from_train = 1;
+        } else if (last > 0) {
+            if ((st = load_split(path, train_split, first, last, &t->val, err)))
+                return st;
+            t->has_val = 1;
+        } else if (!val_name) {
+            return nn_cfg_fail(err, val, "expected {split: fraction}, {rows: [first, last]} or "
+                                         "a split name");
+        }
+    }
+    if (val_name && strcmp(val_name, "none") != 0) {
+        if ((st = nn_dataset_load(path, val_name, &t->val, err)))
+            return st;
+        t->has_val = 1;
+    }
+    if (t->has_val && !t->val_from_train) {
+        t->n_val = t->val.n;
+        t->val_rows = all_rows(t->n_val);
+    }
+    if (!t->train_rows) {
+        t->n_train = t->train.n;
+        t->train_rows = all_rows(t->n_train);
+    }
+
+    const char *test_split = nn_dataset_has_split(path, "test") ? "test" : "none";
+    if ((st = nn_cfg_read_string(data, "test", test_split, &test_split, err)) ||
+        (st = read_range(data, "test_rows", &first, &last, err)))
+        return st;
+    if (strcmp(test_split, "none") != 0) {
+        if ((st = load_split(path, test_split, first, last, &t->test, err)))
+            return st;
+        t->has_test = 1;
+    }
+    if (!t->train_rows || (t->has_val && !t->val_rows))
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if (t->n_train == 0)
+        return nn_fail(err, NN_ERR_DATA, "%s: /%s: no training rows left", path, train_split);
+    /* Every split must look like the training data. */
+    const nn_dataset *others[2] = {t->has_val && !t->val_from_train ? &t->val : NULL,
+                                   t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 2; i++)
+        if (others[i] && (others[i]->sample_size != t->train.sample_size ||
+                          others[i]->target_kind != t->train.target_kind ||
+                          others[i]->target_width != t->train.target_width))
+            return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
+                           "shape than /%s", path, others[i]->split, train_split);
+    return NN_OK;
+}

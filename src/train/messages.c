@@ -1,0 +1,207 @@
+/* What the trainer tells the user (rank 0 prints, and copies into the run's log.txt): the
+ * start-up lines, each epoch's line (and gradient norms on request), the allreduce wait at
+ * the end, the numerical-failure message, and the progress bar on a terminal: one line
+ * rewritten in place at most ten times a second, with samples/s, ETA and the running loss
+ * and accuracy. When output is not a terminal (SLURM logs, pipes) no bar is drawn and only
+ * the per-epoch lines appear. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+#include "train/train_internal.h"
+
+void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
+{
+    if (!t->is_root)
+        return;
+    va_list ap;
+    if (!t->opts.quiet) {
+        nni_progress_clear(t);
+        va_start(ap, fmt);
+        vfprintf(t->out, fmt, ap);
+        va_end(ap);
+        fflush(t->out);
+    }
+    if (t->log_file) {
+        va_start(ap, fmt);
+        vfprintf(t->log_file, fmt, ap);
+        va_end(ap);
+        fflush(t->log_file);
+    }
+}
+
+void nni_trainer_print_start(nn_trainer *t)
+{
+    char shape[64];
+    nni_trainer_say(t, "nntrain: %d rank%s x %d thread%s (%s), global batch %lld "
+                       "(%lld per rank), %lld training samples%s%s\n",
+                   t->comm->size, t->comm->size > 1 ? "s" : "", t->threads,
+                   t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
+                   (long long)t->capacity, (long long)t->sampler.n_total,
+                   t->has_val ? ", validation " : "", t->has_val ? "on" : "");
+    if (t->comm->size > 1) {
+        char sizes[256] = "";
+        size_t used = 0;
+        const int n = nni_grad_sync_bucket_count(t->sync);
+        for (int b = 0; b < n && used < sizeof sizes - 32; b++) {
+            int64_t start, end;
+            nni_grad_sync_bucket_range(t->sync, b, &start, &end);
+            used += (size_t)snprintf(sizes + used, sizeof sizes - used, "%s%.2f", b ? ", " : "",
+                                     (double)(end - start) * sizeof(float) / (1 << 20));
+        }
+        nni_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
+                           "overlap %s\n", nni_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
+                       sizes, t->overlap ? "on" : "off");
+        char update[256];
+        nni_grad_sync_describe_update(t->sync, update, sizeof update);
+        nni_trainer_say(t, "optimizer update: %s\n", update);
+    }
+    nni_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
+                    nn_shape_format(t->model->input_shape, shape, sizeof shape),
+                    (long long)nn_model_count_params(t->model),
+                    (long long)nn_model_count_trainable(t->model), nn_optim_name(t->opt),
+                    t->run_dir);
+    t->progress = t->opts.progress < 0 ? nni_is_terminal(t->out) : t->opts.progress;
+}
+
+static void fmt_metric(char *buf, size_t size, const char *name, double value)
+{
+    if (isnan(value))
+        buf[0] = '\0';
+    else
+        snprintf(buf, size, "  %s %.4f", name, value);
+}
+
+/* The sum of squares of one parameter tensor's gradients. */
+static double grad_sum_of_squares(const nn_model *model, const nn_param *p)
+{
+    const float *g = model->grad_data + p->offset;
+    double sq = 0;
+    for (int64_t i = 0; i < p->size; i++)
+        sq += (double)g[i] * g[i];
+    return sq;
+}
+
+void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m)
+{
+    char acc[48], vl[48], va[48];
+    fmt_metric(acc, sizeof acc, "accuracy", m->accuracy);
+    fmt_metric(vl, sizeof vl, "val_loss", m->val_loss);
+    fmt_metric(va, sizeof va, "val_accuracy", m->val_accuracy);
+    nni_trainer_say(t, "epoch %d/%d  loss %.4f%s%s%s  lr %.3g  %.0f samples/s  %.1fs\n",
+                    m->epoch, t->epochs, m->loss, acc, vl, va, m->lr, m->samples_per_second,
+                    m->seconds);
+    if (!t->log_grad_norms)
+        return;
+    /* Gradient norms of the epoch's last step, per parameter tensor. */
+    char line[2048];
+    size_t used = 0;
+    for (int k = 0; k < t->model->n_params && used < sizeof line - 64; k++) {
+        const nn_param *p = &t->model->params[k];
+        if (p->flags & NN_PARAM_STATE)
+            continue;
+        used += (size_t)snprintf(line + used, sizeof line - used, "%s%s %.3g", used ? ", " : "",
+                                 p->name, sqrt(grad_sum_of_squares(t->model, p)));
+    }
+    nni_trainer_say(t, "gradient norms: %s\n", line);
+}
+
+nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)
+{
+    /* Name the layer whose gradient is not finite or has the largest norm: where the
+     * blow-up shows first when reading the model from the output back. */
+    nn_model *model = t->model;
+    nni_grad_sync_gather(t->sync);
+    const char *worst = "?";
+    double worst_norm = -1;
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if (p->flags & NN_PARAM_STATE)
+            continue;
+        const double sq = grad_sum_of_squares(model, p);
+        double norm = isfinite(sq) ? sqrt(sq) : INFINITY;
+        if (!(norm <= worst_norm)) {
+            worst_norm = norm;
+            worst = p->layer->name;
+        }
+    }
+    nni_progress_clear(t);
+    return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; largest "
+                   "gradient norm in layer '%s' (%g); lower the learning rate or clip "
+                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst,
+                   worst_norm);
+}
+
+/* How much of the step the gradient allreduce could not hide behind backward, on average
+ * over the ranks. The slowest rank waits least (only for the communication itself); the
+ * others also wait for it, so the spread shows how evenly the ranks ran. */
+void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
+{
+    const int n = t->comm->size;
+    double *fractions = calloc((size_t)n, sizeof *fractions);
+    if (!fractions)
+        return;
+    if (t->step_seconds > 0)
+        fractions[t->comm->rank] = nni_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
+    nn_comm_sum_doubles(t->comm, fractions, n);
+    double sum = 0, low = fractions[0], high = fractions[0];
+    for (int r = 0; r < n; r++) {
+        sum += fractions[r];
+        low = fractions[r] < low ? fractions[r] : low;
+        high = fractions[r] > high ? fractions[r] : high;
+    }
+    free(fractions);
+    result->allreduce_wait_fraction = sum / n;
+    nni_trainer_say(t, "allreduce wait: %.1f%% of step time (mean over ranks; %.1f%% to %.1f%%), "
+                       "overlap %s, %d ranks\n", 100 * sum / n, 100 * low, 100 * high,
+                   t->overlap ? "on" : "off", n);
+}
+
+/* ---- the progress bar ------------------------------------------------------------------ */
+
+int nni_is_terminal(FILE *f)
+{
+    /* mpirun hands its ranks a pseudo-terminal even when its own output goes to a file or a
+     * pipe, so under mpirun the bar is drawn only on request (--progress). */
+    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") || getenv("PMIX_RANK"))
+        return 0;
+    return isatty(fileno(f));
+}
+
+void nni_progress_clear(nn_trainer *t)
+{
+    if (t->progress && t->last_progress > 0) {
+        fprintf(t->out, "\r\033[K");
+        t->last_progress = 0;
+    }
+}
+
+void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
+                         const step_totals *tot, double epoch_start)
+{
+    if (!t->progress || !t->is_root || t->opts.quiet)
+        return;
+    double now = nni_clock_seconds();
+    if (done < total && now - t->last_progress < 0.1)
+        return;
+    t->last_progress = now;
+    double elapsed = now - epoch_start;
+    double rate = elapsed > 0 ? (double)tot->samples / elapsed : 0;
+    double eta = done > 0 ? elapsed * (double)(total - done) / (double)done : 0;
+    enum { WIDTH = 24 };
+    char bar[WIDTH + 1];
+    int filled = (int)(WIDTH * done / total);
+    for (int i = 0; i < WIDTH; i++)
+        bar[i] = i < filled ? '=' : i == filled ? '>' : ' ';
+    bar[WIDTH] = '\0';
+    fprintf(t->out, "\r\033[Kepoch %d/%d [%s] %lld/%lld  %.0f samples/s  ETA %d:%02d  loss %.4f",
+            epoch + 1, t->epochs, bar, (long long)done, (long long)total, rate,
+            (int)eta / 60, (int)eta % 60,
+            tot->samples ? tot->loss_sum / (double)tot->samples : 0.0);
+    if (t->classification && tot->samples)
+        fprintf(t->out, "  accuracy %.4f", tot->correct / (double)tot->samples);
+    fflush(t->out);
+}
