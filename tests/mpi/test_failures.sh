@@ -6,12 +6,19 @@ small_config > small.yaml
 # Kill one rank of a 2-rank run mid-epoch, with the gradients summed through shared memory
 # (the default on one node) and through MPI.
 for transport in auto mpi; do
+    : > kill.txt
     $MPIRUN -np 2 "$NNTRAIN" train small.yaml --set train.epochs=200 --set train.allreduce=$transport \
         --run-dir runs/kill-$transport > kill.txt 2>&1 &
     job=$!
-    for _ in $(seq 100); do grep -q '^epoch 1/' kill.txt && break; sleep 0.1; done
-    victim=$(pgrep -f "nntrain train small.yaml --set train.epochs=200" | grep -v "^$job\$" | tail -1)
-    [ -n "$victim" ] || fail "no rank process found"
+    # kill.txt is emptied here, not by the background job's redirection, which happens only
+    # once that job has started: a stale epoch line from the last run must not count.
+    victim=""
+    for _ in $(seq 200); do
+        victim=$(pgrep -f "nntrain train small.yaml --set train.epochs=200" | grep -v "^$job\$" | tail -1 || true)
+        [ -n "$victim" ] && grep -q '^epoch 1/' kill.txt && break
+        sleep 0.1
+    done
+    [ -n "$victim" ] || { cat kill.txt; fail "$transport: no rank process found"; }
     kill -9 "$victim"
     start=$(date +%s)
     code=0
