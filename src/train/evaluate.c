@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/corrupt.h"
 #include "data/gather.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
+#include "train/train_internal.h"
 
 void nn_ckpt_runner_close(nn_ckpt_runner *l)
 {
@@ -35,6 +37,12 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                      checkpoint);
     if (!st)
         st = nn_dataset_load(path, split, &l->data, err);
+    int shuffle = 0;
+    int64_t seed = 42;
+    if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
+        st = nni_data_read_pixel_shuffle(nn_cfg_get(l->cfg, "data"), &shuffle, err);
+    if (!st) /* a model trained on shuffled pixels sees them shuffled the same way */
+        st = nni_shuffle_pixels(&l->data, (nni_pixel_shuffle)shuffle, (uint64_t)seed, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)

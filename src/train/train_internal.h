@@ -114,6 +114,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
                             const nn_train_options *opts, nn_error *err);
 void nni_trainer_teardown(nn_trainer *t);
 
+/* data_splits.c: `data.shuffle_pixels` (an nni_pixel_shuffle), also for evaluation. */
+nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
 
