@@ -101,18 +101,23 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
     }
 }
 
+void nn_ckpt_runner_evaluate(nn_ckpt_runner *l, double *loss, double *accuracy)
+{
+    eval_sums sums = {.l = l};
+    nn_ckpt_runner_run(l, accumulate, &sums);
+    *loss = sums.loss / (double)l->data.n;
+    *accuracy = l->data.labels && nn_loss_is_classification(l->loss)
+                    ? sums.correct / (double)l->data.n : NAN;
+}
+
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,
                                  double *loss, double *accuracy, int64_t *samples, nn_error *err)
 {
     nn_ckpt_runner l;
     nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
     if (!st) {
-        eval_sums sums = {.l = &l};
-        nn_ckpt_runner_run(&l, accumulate, &sums);
+        nn_ckpt_runner_evaluate(&l, loss, accuracy);
         *samples = l.data.n;
-        *loss = sums.loss / (double)l.data.n;
-        *accuracy = l.data.labels && nn_loss_is_classification(l.loss)
-                        ? sums.correct / (double)l.data.n : NAN;
     }
     nn_ckpt_runner_close(&l);
     return st;

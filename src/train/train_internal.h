@@ -94,6 +94,7 @@ struct nn_trainer {
 
     /* Checkpoints (run_checkpoints.c) and resuming (resume.c). */
     int ckpt_every, ckpt_keep, ckpt_best;
+    int ckpt_keep_initial;        /* epoch-000.h5: the weights before the first step */
     int64_t ckpt_every_steps;
     char ckpt_monitor[64];
     int ckpt_monitor_max;
@@ -155,6 +156,9 @@ void nni_trainer_average_state(nn_trainer *t);
 void nni_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
                          int *epoch);
 
+/* run_checkpoints.c: epoch-000.h5 before training when train.checkpoint.keep_initial asks
+ * for it (for `nntrain reinit`); nothing on resume. */
+nn_status nni_trainer_checkpoint_initial(nn_trainer *t, nn_error *err);
 /* resume.c: continue the run in t->run_dir from its newest good checkpoint. */
 nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
