@@ -33,6 +33,10 @@ static const cli_verb verbs[] = {
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
      "             [--targets N] -o OUT.h5\n"},
+    {"extract", nni_cmd_extract,
+     "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n"},
+    {"cka", nni_cmd_cka,
+     "  cka CKPT_A [CKPT_B] [--layers ...] [--kernel linear|rbf] [--minibatch M] -o DIR\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
