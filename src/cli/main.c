@@ -37,6 +37,9 @@ static const cli_verb verbs[] = {
      "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n"},
     {"cka", nni_cmd_cka,
      "  cka CKPT_A [CKPT_B] [--layers ...] [--kernel linear|rbf] [--minibatch M] -o DIR\n"},
+    {"probe", nni_cmd_probe,
+     "  probe CHECKPOINT [--layers ...] [--concat L1,L2] [--train-split S] [--eval-split S]\n"
+     "        -o DIR                           linear probe accuracy per layer\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 

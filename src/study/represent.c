@@ -93,8 +93,11 @@ static nn_status resolve_layers(const nn_model *model, const char *spec, nni_rep
         if (r->n_layers == 0)
             return nn_fail(err, NN_ERR_CONFIG, "--layers: no layer named");
     }
+    r->output_index = -1;
     for (int k = 0; k < r->n_layers; k++) {
         const nn_layer *layer = model->layers[(*ids)[k]];
+        if (layer == model->output)
+            r->output_index = k;
         snprintf(r->names[k], sizeof r->names[k], "%s", layer->name);
         r->width[k] = nn_shape_size(layer->out_shape);
     }

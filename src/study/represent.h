@@ -28,6 +28,7 @@ typedef struct nni_reps {
     int64_t row_first;     /* first row of the split held */
     int32_t *labels;       /* rows, or NULL for value targets */
     int num_classes;
+    int output_index;      /* which of the layers is the model's output, or -1 */
     int64_t input_size;    /* values per sample of the model input */
     char data_path[512];   /* the dataset file the rows came from */
 } nni_reps;
