@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "core/files.h"
+#include "core/threads.h"
 #include "study/output.h"
 #include "study/plot.h"
 #include "study/probe.h"
@@ -255,6 +256,10 @@ int nni_cmd_probe(int argc, char **argv, const nn_comm *world)
     nn_status st = nni_reps_extract(&p.train, world, &train, &err);
     if (!st)
         st = nni_reps_extract(&p.eval, world, &eval, &err);
+    /* A probe's step is about 10^5 multiply-adds: less than what waking a second thread
+     * and meeting it at a barrier costs (on a busy machine a barrier can wait for a whole
+     * scheduler time slice), so the probes run on one thread. */
+    nni_set_threads(1);
     if (!st && world->rank == 0)
         st = run_probes(&p, &train, &eval, &err);
     nni_reps_free(&train);
