@@ -40,6 +40,8 @@ static const cli_verb verbs[] = {
     {"probe", nni_cmd_probe,
      "  probe CHECKPOINT [--layers ...] [--concat L1,L2] [--train-split S] [--eval-split S]\n"
      "        -o DIR                           linear probe accuracy per layer\n"},
+    {"pca", nni_cmd_pca,
+     "  pca DATA.h5 --components K [--split S] -o PCA.h5   PCA as a dense layer's weights\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
