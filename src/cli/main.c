@@ -42,6 +42,8 @@ static const cli_verb verbs[] = {
      "        -o DIR                           linear probe accuracy per layer\n"},
     {"pca", nni_cmd_pca,
      "  pca DATA.h5 --components K [--split S] -o PCA.h5   PCA as a dense layer's weights\n"},
+    {"ensemble", nni_cmd_ensemble,
+     "  ensemble CKPT... [--split S] [--combine mean_prob|mean_logit|vote] [-o DIR]\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
