@@ -39,6 +39,7 @@ typedef struct probe_args {
     nni_reps_request train, eval;
     const char *concat, *output;
     char layers[1024];
+    int n_probed; /* the first n_probed extracted layers are probed; -1: all of them */
     nni_probe_options opts;
 } probe_args;
 
@@ -64,6 +65,12 @@ static nn_status read_args(const nni_cli_args *args, probe_args *p, nn_error *er
     p->concat = nni_cli_value(args, "concat");
     /* The probed layers and the concatenated ones come from one extraction. */
     snprintf(p->layers, sizeof p->layers, "%s", layers);
+    p->n_probed = -1;
+    if (strcmp(layers, "all")) {
+        p->n_probed = 1;
+        for (const char *c = layers; *c; c++)
+            p->n_probed += *c == ',';
+    }
     if (p->concat && strcmp(layers, "all")) {
         char names[1024];
         snprintf(names, sizeof names, "%s", p->concat);
@@ -193,7 +200,8 @@ static nn_status write_results(const probe_args *p, int n, const char *const *na
 static nn_status run_probes(const probe_args *p, const nni_reps *train, const nni_reps *eval,
                             nn_error *err)
 {
-    int n = train->n_layers + (p->concat ? 1 : 0);
+    int probed = p->n_probed < 0 ? train->n_layers : p->n_probed;
+    int n = probed + (p->concat ? 1 : 0);
     const char **names = calloc((size_t)n, sizeof *names);
     int64_t *widths = calloc((size_t)n, sizeof *widths);
     double *train_acc = calloc((size_t)n, sizeof *train_acc);
@@ -203,7 +211,10 @@ static nn_status run_probes(const probe_args *p, const nni_reps *train, const nn
     nn_status st = names && widths && train_acc && eval_acc
                        ? NN_OK : nn_fail(err, NN_ERR_OTHER, "out of memory");
     if (!st && p->concat) {
+        /* "concat(a+b)": the name stays one CSV field. */
         snprintf(cat_name, sizeof cat_name, "concat(%s)", p->concat);
+        for (char *c = cat_name; *c; c++)
+            *c = *c == ',' ? '+' : *c;
         st = concatenate(train, p->concat, &cat_train, &widths[n - 1], err);
         if (!st)
             st = concatenate(eval, p->concat, &cat_eval, &widths[n - 1], err);
