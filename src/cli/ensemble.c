@@ -117,12 +117,12 @@ static nn_status score(char **names, int members, const nni_reps *reps,
     const float **logits = calloc((size_t)members, sizeof *logits);
     nn_status st = probs && accuracy && nll && logits
                        ? NN_OK : nn_fail(err, NN_ERR_OTHER, "out of memory");
-    printf("%-40s %9s %9s\n", "model", "accuracy", "loss");
+    printf("%-50s %9s %9s\n", "model", "accuracy", "loss");
     for (int m = 0; !st && m < members; m++) {
         logits[m] = reps[m].values[0];
         nni_softmax_rows(logits[m], rows, classes, probs);
         nni_ensemble_score(probs, first->labels, rows, classes, &accuracy[m], &nll[m]);
-        printf("%-40.40s %9.4f %9.4f\n", names[m], accuracy[m], nll[m]);
+        printf("%-50.50s %9.4f %9.4f\n", names[m], accuracy[m], nll[m]);
     }
     if (!st) {
         nni_ensemble_combine(method, logits, members, rows, classes, probs);
@@ -132,7 +132,7 @@ static nn_status score(char **names, int members, const nni_reps *reps,
             nll[members] = NAN; /* vote shares are not a probability model */
         char label[64];
         snprintf(label, sizeof label, "ensemble (%s)", nni_ensemble_name(method));
-        printf("%-40s %9.4f %9.4f\n", label, accuracy[members], nll[members]);
+        printf("%-50s %9.4f %9.4f\n", label, accuracy[members], nll[members]);
         double best = 0;
         for (int m = 0; m < members; m++)
             best = fmax(best, accuracy[m]);

@@ -190,7 +190,11 @@ static nn_status write_results(const probe_args *p, int n, const char *const *na
         const char *series_names[2] = {p->train.split, p->eval.split};
         char title[256];
         snprintf(title, sizeof title, "linear probe accuracy by layer (%s)", p->train.checkpoint);
-        st = nni_svg_lines(svg, title, "accuracy", names, n, series, series_names, 2, 0, err);
+        double low = 1;
+        for (int i = 0; i < n; i++)
+            low = fmin(low, fmin(train_acc[i], eval_acc[i]));
+        st = nni_svg_lines(svg, title, "accuracy", names, n, series, series_names, 2,
+                           fmax(0, floor(low * 10) / 10), err);
     }
     if (!st)
         printf("wrote %s and %s\n", csv, svg);
