@@ -325,7 +325,13 @@ nn_status nni_cka_matrix(const nni_cka_input *a, int n_a, const nni_cka_input *b
     list.offset_b = same ? 0 : n_a;
     for (int j = 0; !same && j < n_b; j++)
         list.layer[list.count++] = &b[j];
-    if (kernel == NNI_CKA_LINEAR && !minibatch)
+    /* Feature space costs n p q a pair, Gram matrices n^2 p a layer: the first wins while
+     * layers are narrower than the rows (dense layers), the second for wide ones
+     * (convolution outputs of tens of thousands of values on a thousand samples). */
+    int64_t widest = 0;
+    for (int i = 0; i < list.count; i++)
+        widest = list.layer[i]->width > widest ? list.layer[i]->width : widest;
+    if (kernel == NNI_CKA_LINEAR && !minibatch && widest <= n)
         return cka_linear(&list, n_a, n_b, same, n, matrix, err);
     return cka_gram(&list, n_a, n_b, same, n, kernel, minibatch, matrix, err);
 }

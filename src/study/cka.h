@@ -3,7 +3,8 @@
  * same n samples, X (n x p) and Y (n x q), row-major:
  *   CKA = HSIC(K, L) / sqrt(HSIC(K, K) HSIC(L, L)),  K, L the samples' Gram matrices.
  * Linear kernel: computed in feature space, ||Yc^T Xc||_F^2 / (||Xc^T Xc||_F ||Yc^T Yc||_F)
- * with Xc, Yc the column-centered matrices, so the cost grows with n p q, not n^2.
+ * with Xc, Yc the column-centered matrices, so the cost grows with n p q, not n^2 (when a
+ * layer is wider than the rows, through the n x n Gram matrices instead, the same value).
  * RBF kernel: exp(-d^2 / (2 median(d^2))) over the n x n squared distances d^2.
  * Minibatch CKA (Nguyen, Raghu and Kornblith, ICLR 2021): the unbiased HSIC estimator
  * averaged over consecutive batches of m rows, for sample counts whose Gram matrices do not

@@ -46,6 +46,11 @@ def main():
     if np.max(np.abs(np.diag(linear) - 1)) > 1e-6:
         failures.append("linear CKA of a layer with itself is not 1")
 
+    # Fewer rows (20) than features (up to 32): the Gram-matrix path.
+    rows, cols, narrow = cka_of("narrow", ckpt_a, "--rows", "0:20")
+    few = {k: v[:20] for k, v in a.items()}
+    expect(failures, "linear, 20 rows", narrow, reference(few, few, rows, cols, lin))
+
     rows, cols, rbf = cka_of("rbf", ckpt_a, "--kernel", "rbf", "--rows", "0:200")
     sub = {k: v[:200] for k, v in a.items()}
     rbf_fn = lambda x, y: s.cka(s.gram_rbf(x), s.gram_rbf(y))  # noqa: E731
