@@ -1,5 +1,6 @@
-/* bench_study CHECKPOINT [--probe-layer NAME] [--threads N]: the study commands' speeds on
- * a checkpoint and its dataset's test split (10,000 images for Fashion-MNIST):
+/* bench_study CHECKPOINT [--data FILE] [--probe-layer NAME] [--threads N]: the study
+ * commands' speeds on a checkpoint and its dataset's test split (10,000 images for
+ * Fashion-MNIST):
  *   extraction of every layer against the forward-only pass of `nntrain eval` (samples/s,
  *     best of three; both include opening the checkpoint and reading the split),
  *   linear CKA on every pair of the extracted layers (best of three),
@@ -26,15 +27,18 @@ static void fail(const nn_error *err)
 
 int main(int argc, char **argv)
 {
-    const char *ckpt = argc > 1 ? argv[1] : NULL, *probe_layer = NULL;
+    const char *ckpt = argc > 1 ? argv[1] : NULL, *probe_layer = NULL, *data = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--probe-layer"))
+        if (!strcmp(argv[i], "--data"))
+            data = argv[i + 1];
+        else if (!strcmp(argv[i], "--probe-layer"))
             probe_layer = argv[i + 1];
         else if (!strcmp(argv[i], "--threads"))
             nni_set_threads(atoi(argv[i + 1]));
     }
     if (!ckpt) {
-        fprintf(stderr, "usage: bench_study CHECKPOINT [--probe-layer NAME] [--threads N]\n");
+        fprintf(stderr, "usage: bench_study CHECKPOINT [--data FILE] [--probe-layer NAME] "
+                        "[--threads N]\n");
         return 2;
     }
     nn_comm world;
@@ -45,11 +49,12 @@ int main(int argc, char **argv)
     double eval_best = INFINITY, extract_best = INFINITY, cka_best = INFINITY;
     int64_t samples = 0;
     nni_reps reps = {0};
-    nni_reps_request req = {.checkpoint = ckpt, .split = "test", .layers = "all",
+    nni_reps_request req = {.checkpoint = ckpt, .split = "test", .data_path = data,
+                            .layers = "all",
                             .row_end = -1};
     for (int round = 0; round < 3; round++) {
         double loss, accuracy, t0 = nni_clock_seconds();
-        if (nn_evaluate_checkpoint(ckpt, "test", NULL, &loss, &accuracy, &samples, &err))
+        if (nn_evaluate_checkpoint(ckpt, "test", data, &loss, &accuracy, &samples, &err))
             fail(&err);
         double t1 = nni_clock_seconds();
         nni_reps_free(&reps);
@@ -86,7 +91,8 @@ int main(int argc, char **argv)
     char layer[NN_NAME_MAX];
     snprintf(layer, sizeof layer, "%s", reps.names[index]);
     nni_reps train = {0};
-    nni_reps_request treq = {.checkpoint = ckpt, .split = "train", .layers = layer,
+    nni_reps_request treq = {.checkpoint = ckpt, .split = "train", .data_path = data,
+                             .layers = layer,
                              .row_end = -1};
     if (nni_reps_extract(&treq, &world, &train, &err))
         fail(&err);

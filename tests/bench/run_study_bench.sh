@@ -20,5 +20,5 @@ fi
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
 for threads in 1 2; do
     echo "== $threads thread(s)"
-    "$BENCH_STUDY" "$ckpt" --threads "$threads"
+    "$BENCH_STUDY" "$ckpt" --data "$data" --threads "$threads"
 done
