@@ -232,7 +232,8 @@ static nn_status cka_linear(const layer_list *list, int n_a, int n_b, int same, 
 /* HSIC between every pair of a's and b's layers on one set of rows: full (centered Gram
  * matrices, biased estimator) or one minibatch (zero diagonals, unbiased estimator); the
  * values are added to hsic[] (pairs) and self[] (each layer with itself). */
-static void add_hsic(const layer_list *list, int n_a, int n_b, int same, int64_t first, int64_t m, nni_cka_kernel kernel, int unbiased,
+static void add_hsic(const layer_list *list, int n_a, int n_b, int same, int64_t first,
+                     int64_t m, nni_cka_kernel kernel, int unbiased,
                      float **gram, double **row_sum, float *scratch, double *hsic, double *self)
 {
     for (int i = 0; i < list->count; i++) {

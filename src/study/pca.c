@@ -86,7 +86,8 @@ nn_status nni_pca_fit(const nn_dataset *ds, int64_t first, int64_t end, int k,
     p->weight = malloc((size_t)(k * f) * sizeof *p->weight);
     p->bias = malloc((size_t)k * sizeof *p->bias);
     p->variance = malloc((size_t)k * sizeof *p->variance);
-    double *cov = calloc((size_t)(f * f), sizeof *cov), *values = malloc((size_t)f * sizeof *values);
+    double *cov = calloc((size_t)(f * f), sizeof *cov);
+    double *values = malloc((size_t)f * sizeof *values);
     double *block = malloc((size_t)(PCA_BLOCK * f) * sizeof *block);
     float *x = malloc((size_t)(PCA_BLOCK * f) * sizeof *x);
     int64_t *idx = malloc(PCA_BLOCK * sizeof *idx);
