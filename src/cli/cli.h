@@ -35,6 +35,8 @@ void nni_cli_print_catalogue(FILE *out);
 /* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
 extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
     nni_coreset_spec;
+extern const nni_cli_spec nni_extract_spec, nni_cka_spec, nni_probe_spec, nni_pca_spec,
+    nni_ensemble_spec;
 
 int nni_cmd_train(int argc, char **argv, const nn_comm *world);
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world);
@@ -45,5 +47,10 @@ int nni_cmd_verify(int argc, char **argv, const nn_comm *world);
 int nni_cmd_search(int argc, char **argv, const nn_comm *world);
 int nni_cmd_reinit(int argc, char **argv, const nn_comm *world);
 int nni_cmd_coreset(int argc, char **argv, const nn_comm *world);
+int nni_cmd_extract(int argc, char **argv, const nn_comm *world);
+int nni_cmd_cka(int argc, char **argv, const nn_comm *world);
+int nni_cmd_probe(int argc, char **argv, const nn_comm *world);
+int nni_cmd_pca(int argc, char **argv, const nn_comm *world);
+int nni_cmd_ensemble(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -40,6 +40,17 @@ static const cli_verb verbs[] = {
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
      "             [--targets N] -o OUT.h5\n"},
+    {"extract", nni_cmd_extract,
+     "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n"},
+    {"cka", nni_cmd_cka,
+     "  cka CKPT_A [CKPT_B] [--layers ...] [--kernel linear|rbf] [--minibatch M] -o DIR\n"},
+    {"probe", nni_cmd_probe,
+     "  probe CHECKPOINT [--layers ...] [--concat L1,L2] [--train-split S] [--eval-split S]\n"
+     "        -o DIR                           linear probe accuracy per layer\n"},
+    {"pca", nni_cmd_pca,
+     "  pca DATA.h5 --components K [--split S] -o PCA.h5   PCA as a dense layer's weights\n"},
+    {"ensemble", nni_cmd_ensemble,
+     "  ensemble CKPT... [--split S] [--combine mean_prob|mean_logit|vote] [-o DIR]\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
