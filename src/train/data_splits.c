@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "data/split.h"
+#include "data/target_input.h"
 #include "train/train_internal.h"
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
-                                        "test_rows", "sampling", NULL};
+                                        "test_rows", "sampling", "target", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 
@@ -136,6 +137,15 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     }
     if (!t->train_rows || (t->has_val && !t->val_rows))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    /* Targets from the inputs: after the stratified validation split, which reads labels. */
+    int from_input = 0;
+    if ((st = nni_data_read_target(data, &from_input, err)))
+        return st;
+    nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
+                             t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 3 && from_input; i++)
+        if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
+            return st;
     if (t->n_train == 0)
         return nn_fail(err, NN_ERR_DATA, "%s: /%s: no training rows left", path, train_split);
     /* Every split must look like the training data. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/gather.h"
+#include "data/target_input.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 
@@ -35,6 +36,11 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                      checkpoint);
     if (!st)
         st = nn_dataset_load(path, split, &l->data, err);
+    int from_input = 0;
+    if (!st)
+        st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
+    if (!st && from_input)
+        st = nni_dataset_target_from_input(&l->data, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
