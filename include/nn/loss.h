@@ -40,6 +40,12 @@ double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *target
  * the ranks, so every rank adds the same amount whatever their number. */
 double nn_loss_add_penalties(const nn_loss *loss, struct nn_model *model);
 
+/* Checks the targets of a dataset against what the loss's terms accept (ctc: label ids in
+ * range, never the blank, emittable in the model's steps); NN_ERR_DATA naming `where` and the
+ * row. Terms without such rules accept any targets. */
+nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, int64_t rows,
+                                const char *where, nn_error *err);
+
 /* Whether accuracy makes sense (classification by argmax of logits). */
 int nn_loss_is_classification(const nn_loss *loss);
 

@@ -1,6 +1,7 @@
 /* Evaluation and prediction from a checkpoint alone: the resolved config travels inside the
  * checkpoint, so the model, the loss and the data file are all rebuilt from it. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,6 +55,13 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                            nn_model_output_size(l->model),
                            l->data.target_kind == NN_TARGET_LABELS, l->data.target_width,
                            l->data.num_classes, &l->loss, err);
+    if (!st) {
+        char where[600];
+        snprintf(where, sizeof where, "%s /%s/y", path, split);
+        nn_targets targets = {.labels = l->data.labels, .values = l->data.targets,
+                              .width = l->data.target_width};
+        st = nn_loss_check_targets(l->loss, &targets, l->data.n, where, err);
+    }
     return st;
 }
 

@@ -1,6 +1,6 @@
 /* The recurrent layers rnn (tanh, relu), lstm and gru: finite-difference gradient checks of
  * the input and every parameter through time, one- and bidirectional, with and without
- * return_sequences, stacked and followed by dense layers; the lstm's forward against a step
+ * return_sequences, stacked and followed by dense layers (per step on sequences); the lstm's forward against a step
  * by step evaluation of its equations; output shapes, parameter names and config errors. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,6 +54,15 @@ static void test_recurrent_stacked(void **state)
                  "{type: dense, units: 2}]}", cells[c], cells[c]);
         check_model(yaml, 2);
     }
+    /* dense on a sequence applies per step (with a fused activation) */
+    check_model("{input: [5, 3], layers: [{type: gru, units: 4, return_sequences: true},"
+                " {type: dense, units: 3, activation: tanh}, {type: dense, units: 2}]}", 3);
+    nn_model *m = fixture_model("{input: [5, 3], layers: [{type: dense, units: 4}]}", 1, 1);
+    assert_int_equal(m->output->out_shape.ndim, 2);
+    assert_int_equal(m->output->out_shape.dim[0], 5);
+    assert_int_equal(m->output->out_shape.dim[1], 4);
+    assert_int_equal(nn_model_find_param(m, "dense1/weight")->dims[1], 3);
+    nn_model_free(m);
     /* one step, one unit, batch 1 */
     check_model("{input: [1, 1], layers: [{type: lstm, units: 1, bidirectional: true}]}", 1);
     check_model("{input: [1, 1], layers: [{type: gru, units: 1}]}", 1);
