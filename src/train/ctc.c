@@ -16,7 +16,10 @@
  * reduction `mean` as torch: -log p divided by the target length (at least 1), averaged over
  * the batch (the trainer's division by the global batch). A target the input cannot emit
  * (more labels plus repeats than steps) has p = 0: with zero_infinity its loss and gradient
- * are 0, otherwise the loss is infinite (the target checks refuse such data up front). */
+ * are 0, otherwise the loss is infinite (the target checks refuse such data up front).
+ *
+ * Decoding (predict, eval's label error rate) is the greedy best path: the highest score of
+ * every step, repeats merged, blanks dropped. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +218,21 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
         }
     }
     return total;
+}
+
+int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels)
+{
+    const int64_t C = t->settings.classes, T = ctc_steps(t), blank = t->settings.blank;
+    int64_t n = 0, previous = -1;
+    for (int64_t step = 0; step < T; step++) {
+        const float *xs = out + step * C;
+        int64_t best = 0;
+        for (int64_t c = 1; c < C; c++)
+            if (xs[c] > xs[best])
+                best = c;
+        if (best != blank && best != previous)
+            labels[n++] = (int32_t)best;
+        previous = best;
+    }
+    return n;
 }

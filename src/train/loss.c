@@ -496,7 +496,7 @@ static const loss_kind loss_table[] = {
              "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); full adds 0.5 log(2 pi); mean "
              "over outputs"},
     {.name = "ctc", .params = ctc_params, .check = nni_ctc_check, .eval = nni_ctc_eval,
-     .check_targets = nni_ctc_check_targets,
+     .check_targets = nni_ctc_check_targets, .decode = nni_ctc_decode,
      .help = "connectionist temporal classification as torch CTCLoss (reduction mean) on "
              "(steps, classes) scores, log-softmax per step inside; targets N x S label ids "
              "padded with -1"},
@@ -648,6 +648,22 @@ nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, 
             return st;
     }
     return NN_OK;
+}
+
+int nn_loss_decodes(const nn_loss *loss)
+{
+    for (int i = 0; i < loss->n_terms; i++)
+        if (loss->terms[i].kind->decode)
+            return 1;
+    return 0;
+}
+
+int64_t nn_loss_decode(const nn_loss *loss, const float *row, int32_t *labels)
+{
+    for (int i = 0; i < loss->n_terms; i++)
+        if (loss->terms[i].kind->decode)
+            return loss->terms[i].kind->decode(&loss->terms[i], row, labels);
+    return -1;
 }
 
 int nn_loss_is_classification(const nn_loss *loss)

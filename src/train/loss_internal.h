@@ -45,6 +45,9 @@ typedef struct loss_kind {
     /* Checks a dataset's targets once, before training (NULL: any finite targets). */
     nn_status (*check_targets)(const loss_term *term, const nn_targets *targets, int64_t rows,
                                const char *where, nn_error *err);
+    /* Sequence losses: decodes one row of outputs into labels (room for one per output
+     * value); returns how many (NULL: the loss does not read sequences). */
+    int64_t (*decode)(const loss_term *term, const float *out, int32_t *labels);
     int classification;   /* accuracy makes sense even for float targets */
     const char *help;     /* what it computes, for --help-catalogue */
 } loss_kind;
@@ -80,6 +83,7 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
                     float scale, float *dout, int accumulate);
 nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_t rows,
                                 const char *where, nn_error *err);
+int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels);
 
 /* Every loss kind's help row, in table order (for --help-catalogue). */
 void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx);

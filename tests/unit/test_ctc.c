@@ -2,7 +2,7 @@
  * empty targets, targets as long as the steps allow, another blank index and zero_infinity;
  * values computed by hand (every path of a two-step input, an empty target); the target
  * checks (a blank label, ids out of range or not integral, padding inside a sequence, a
- * target the steps cannot emit) and config errors. */
+ * target the steps cannot emit), config errors, and greedy decoding checked by hand. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,6 +200,40 @@ static void test_ctc_config_errors(void **state)
     }
 }
 
+/* Greedy decoding by hand: best class per step, repeats merged, blanks dropped (a blank
+ * between two equal labels keeps both). */
+static void test_ctc_greedy_decoding(void **state)
+{
+    (void)state;
+    nn_error err = {0};
+    nn_loss *loss = make_loss("{type: ctc, classes: 3}", 7 * 3, 4, &err);
+    assert_non_null(loss);
+    /* best per step: 1 1 0 1 2 2 0  ->  1 1 2 */
+    const float x[21] = {0, 5, 1, 0, 3, 2, 4, 0, 1, 0, 2, 1, 0, 1, 3, 1, 0, 2, 9, 8, 7};
+    int32_t labels[21];
+    assert_int_equal(nn_loss_decode(loss, x, labels), 3);
+    assert_int_equal(labels[0], 1);
+    assert_int_equal(labels[1], 1);
+    assert_int_equal(labels[2], 2);
+    const float blanks[21] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0};
+    assert_int_equal(nn_loss_decode(loss, blanks, labels), 0);
+    assert_true(nn_loss_decodes(loss));
+    nn_loss_free(loss);
+    /* blank 2: class 0 is a label */
+    loss = make_loss("{type: ctc, classes: 3, blank: 2}", 7 * 3, 4, &err);
+    assert_int_equal(nn_loss_decode(loss, x, labels), 4); /* 1 0 1 ; then 2 2 blank, 0 */
+    assert_int_equal(labels[0], 1);
+    assert_int_equal(labels[1], 0);
+    assert_int_equal(labels[2], 1);
+    assert_int_equal(labels[3], 0);
+    nn_loss_free(loss);
+    /* other losses do not decode */
+    loss = make_loss("mse", 4, 4, &err);
+    assert_false(nn_loss_decodes(loss));
+    assert_int_equal(nn_loss_decode(loss, x, labels), -1);
+    nn_loss_free(loss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +241,7 @@ int main(void)
         cmocka_unit_test(test_ctc_known_values),
         cmocka_unit_test(test_ctc_target_checks),
         cmocka_unit_test(test_ctc_config_errors),
+        cmocka_unit_test(test_ctc_greedy_decoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
