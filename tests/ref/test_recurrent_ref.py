@@ -4,7 +4,8 @@ as torch.nn.RNN / LSTM / GRU (batch_first), one- and bidirectional, one layer or
 return_sequences (torch's output) or without (the final hidden state of each direction,
 torch's h_n). Each case compares the output, the loss (mse against random targets), the
 input gradient and the gradient of every weight and bias, within 1e-5 relative to each
-tensor's scale."""
+tensor's scale. Also an embedding layer (torch.nn.Embedding) feeding an lstm: the output and
+the gradients of the embedding's weight and the lstm's."""
 import numpy as np
 import torch
 import torch.nn as nn
@@ -66,6 +67,31 @@ def case(check, kind, nonlinearity="tanh", bidirectional=False, layers=1, sequen
         check.close(f"{label}: grad {name}", ours["grad/" + name], grad)
 
 
+def embedding_case(check):
+    torch.manual_seed(11)
+    rng = np.random.default_rng(11)
+    emb, lstm = nn.Embedding(9, 5), nn.LSTM(5, UNITS, batch_first=True)
+    ids = rng.integers(0, 9, (BATCH, STEPS))
+    out, _ = lstm(emb(torch.tensor(ids)))
+    flat = out.reshape(BATCH, -1)
+    y = rng.standard_normal(flat.shape).astype(np.float32)
+    loss = F.mse_loss(flat, torch.tensor(y))
+    loss.backward()
+    params = {"e/weight": emb.weight.detach().numpy().copy()}
+    grads = {"e/weight": emb.weight.grad.numpy()}
+    for name, p in lstm.named_parameters():
+        params["r/" + name.replace("_l0", "")] = p.detach().numpy().copy()
+        grads["r/" + name.replace("_l0", "")] = p.grad.numpy()
+    spec = (f"model:\n  input: [{STEPS}]\n  layers:\n    - {{name: e, type: embedding, num: 9, "
+            f"dim: 5}}\n    - {{name: r, type: lstm, units: {UNITS}, return_sequences: true}}\n"
+            f"loss: mse\ntraining: 1\n")
+    ours = run_driver(spec, ids.astype(np.float32), y, params)
+    check.close("embedding + lstm: output", ours["output"], flat.detach().numpy())
+    check.close("embedding + lstm: loss", ours["loss"], loss.item())
+    for name, grad in grads.items():
+        check.close(f"embedding + lstm: grad {name}", ours["grad/" + name], grad)
+
+
 def main():
     check = Checker(rtol=1e-5)
     seed = 0
@@ -76,6 +102,7 @@ def main():
                 for sequences in (True, False):
                     seed += 1
                     case(check, kind, nonlinearity, bidirectional, layers, sequences, seed)
+    embedding_case(check)
     check.finish()
 
 

@@ -1,7 +1,8 @@
 /* The recurrent layers rnn (tanh, relu), lstm and gru: finite-difference gradient checks of
  * the input and every parameter through time, one- and bidirectional, with and without
  * return_sequences, stacked and followed by dense layers (per step on sequences); the lstm's forward against a step
- * by step evaluation of its equations; output shapes, parameter names and config errors. */
+ * by step evaluation of its equations; output shapes, parameter names and config errors;
+ * the embedding layer's gradients (at integer ids) and values. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +153,37 @@ static void test_shapes_and_errors(void **state)
             fail_msg("config error case %zu", i);
 }
 
+/* embedding: gradients of the vectors through an lstm, at integer ids (where the id's
+ * rounding makes the input gradient 0 on both sides); values are the weight rows. */
+static void test_embedding(void **state)
+{
+    (void)state;
+    nn_model *m = fixture_model("{input: [6], layers: [{name: e, type: embedding, num: 5, "
+                                "dim: 3}, {type: lstm, units: 4}]}", 2, 3);
+    const float ids[12] = {0, 4, 2, 2, 1, 3, 4, 4, 0, 1, 3, 2};
+    if (!fixture_gradcheck_at(m, 2, 1, 1e-3, 1e-2, ids))
+        fail_msg("embedding gradient check failed");
+    nn_model_free(m);
+    m = fixture_model("{input: [3], layers: [{name: e, type: embedding, num: 4, dim: 2}]}", 1, 3);
+    assert_int_equal(m->output->out_shape.ndim, 2);
+    assert_int_equal(m->output->out_shape.dim[0], 3);
+    assert_int_equal(m->output->out_shape.dim[1], 2);
+    const float *w = nn_model_param_data(m, nn_model_find_param(m, "e/weight"));
+    float *x = nn_model_input(m);
+    x[0] = 3, x[1] = 0, x[2] = 1.0000001f;
+    nn_pass pass = {.batch = 1, .training = 0};
+    nn_model_forward(m, &pass);
+    const int rows[3] = {3, 0, 1};
+    for (int p = 0; p < 3; p++)
+        for (int j = 0; j < 2; j++)
+            assert_float_equal(m->output->out[p * 2 + j], w[rows[p] * 2 + j], 0);
+    nn_model_free(m);
+    assert_true(fixture_config_error("{input: [3], layers: [{name: e, type: embedding, dim: 2}]}",
+                                     "embedding layer 'e' needs 'num' >= 1"));
+    assert_true(fixture_config_error("{input: [3, 2], layers: [{name: e, type: embedding, "
+                                     "num: 3, dim: 2}]}", "needs a (steps) input of ids"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +191,7 @@ int main(void)
         cmocka_unit_test(test_recurrent_stacked),
         cmocka_unit_test(test_lstm_forward_matches_equations),
         cmocka_unit_test(test_shapes_and_errors),
+        cmocka_unit_test(test_embedding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
