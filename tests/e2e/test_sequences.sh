@@ -1,7 +1,8 @@
 # Sequences end to end: (steps, features) data written by h5py (N x T x F), a bidirectional
 # lstm and a gru stacked, a dense layer per step and the ctc loss learn to read 1-3 symbols
 # out of noisy sequences; eval reports the label error rate, which equals the one computed
-# here from predict's greedy decodings; 2 ranks give the same epoch losses as 1. Bad data is
+# here from predict's greedy decodings; 2 ranks give the same epoch losses as 1, and a resumed
+# run ends with the same bits as an uninterrupted one. Bad data is
 # refused before training with one line and exit 3: a label equal to the blank, a target the
 # steps cannot emit, sequences whose steps do not match the model's.
 source "$(dirname "$0")/lib.sh"
@@ -93,6 +94,11 @@ paste -d, one/metrics.csv two/metrics.csv | awk -F, 'NR > 1 {
             if (d > 1e-4 * (1 + (a < 0 ? -a : a))) { print "epoch " $1 ": " a " vs " b; bad = 1 }
         }
     } END { exit bad }' || fail "2 ranks differ from 1 rank"
+
+# Resuming continues bit for bit: 6 + 6 epochs equal the 12 above.
+"$NNTRAIN" train seq.yaml --no-progress --run-dir half --set train.epochs=6 > /dev/null
+"$NNTRAIN" train seq.yaml --no-progress --resume half > /dev/null
+$COMPARE one/last.h5 half/last.h5 --exact --groups params,optim || fail "6 + 6 epochs differ from 12"
 
 expect_exit 3 "$NNTRAIN" train seq.yaml --no-progress --run-dir bad --set data.train=blank \
     --set data.val=none
