@@ -4,6 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/setup.sh --tests
+# The reference tests import Debian's python3-torch and python3-h5py: its interpreter first,
+# ahead of any other python3 on PATH.
+export PATH="/usr/bin:$PATH"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs=$(nproc)
 (cd build && ctest --output-on-failure -j"$jobs")

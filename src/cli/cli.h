@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "cli/options.h"
 #include "nn/config.h"
 #include "nn/parallel.h"
 #include "nn/error.h"
@@ -31,6 +32,10 @@ const volatile sig_atomic_t *nni_cli_install_stop_signals(void);
  * --help-catalogue). */
 void nni_cli_print_catalogue(FILE *out);
 
+/* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
+extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
+    nni_coreset_spec;
+
 int nni_cmd_train(int argc, char **argv, const nn_comm *world);
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world);
 int nni_cmd_import(int argc, char **argv, const nn_comm *world);
@@ -38,5 +43,7 @@ int nni_cmd_eval(int argc, char **argv, const nn_comm *world);
 int nni_cmd_predict(int argc, char **argv, const nn_comm *world);
 int nni_cmd_verify(int argc, char **argv, const nn_comm *world);
 int nni_cmd_search(int argc, char **argv, const nn_comm *world);
+int nni_cmd_reinit(int argc, char **argv, const nn_comm *world);
+int nni_cmd_coreset(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -20,30 +20,41 @@ typedef struct eval_args {
     const char *checkpoint, *split, *data, *output;
 } eval_args;
 
-static nn_status parse_args(int argc, char **argv, int need_output, eval_args *a, nn_error *err)
+static const nni_cli_flag eval_flags[] = {
+    {"split", 0, "NAME", "the dataset split to evaluate (default: test)"},
+    {"data", 0, "FILE", "another dataset file than the one the config names"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const nni_cli_flag predict_flags[] = {
+    {"split", 0, "NAME", "the dataset split to predict (default: test)"},
+    {"data", 0, "FILE", "another dataset file than the one the config names"},
+    {"output", 'o', "OUT.h5", "where to write the predictions (required)"},
+    {NULL, 0, NULL, NULL},
+};
+
+const nni_cli_spec nni_eval_spec = {
+    "eval", "CHECKPOINT", "loss and accuracy of a checkpoint on a dataset split", 1, 1,
+    eval_flags};
+const nni_cli_spec nni_predict_spec = {
+    "predict", "CHECKPOINT", "a checkpoint's outputs and predicted classes, written to HDF5",
+    1, 1, predict_flags};
+
+/* Returns NN_OK with args->help set when --help was asked (already printed). */
+static nn_status parse_args(int argc, char **argv, const nni_cli_spec *spec, eval_args *a,
+                            nni_cli_args *args, nn_error *err)
 {
     memset(a, 0, sizeof *a);
-    a->split = "test";
-    for (int i = 1; i < argc; i++) {
-        const char **slot = NULL;
-        if (!strcmp(argv[i], "--split"))
-            slot = &a->split;
-        else if (!strcmp(argv[i], "--data"))
-            slot = &a->data;
-        else if (need_output && (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")))
-            slot = &a->output;
-        else if (argv[i][0] != '-' && !a->checkpoint) {
-            a->checkpoint = argv[i];
-            continue;
-        } else
-            return nn_fail(err, NN_ERR_CONFIG, "%s: unexpected argument '%s'", argv[0], argv[i]);
-        if (i + 1 >= argc)
-            return nn_fail(err, NN_ERR_CONFIG, "%s: %s needs a value", argv[0], argv[i]);
-        *slot = argv[++i];
-    }
-    if (!a->checkpoint || (need_output && !a->output))
-        return nn_fail(err, NN_ERR_CONFIG, "usage: nntrain %s CHECKPOINT.h5 [--split NAME] "
-                       "[--data FILE]%s", argv[0], need_output ? " -o OUT.h5" : "");
+    nn_status st = nni_cli_parse(argc, argv, spec, args, err);
+    if (st || args->help)
+        return st;
+    a->checkpoint = args->operands[0];
+    a->split = nni_cli_value(args, "split") ? nni_cli_value(args, "split") : "test";
+    a->data = nni_cli_value(args, "data");
+    a->output = spec == &nni_predict_spec ? nni_cli_value(args, "output") : NULL;
+    if (spec == &nni_predict_spec && !a->output)
+        return nn_fail(err, NN_ERR_CONFIG, "predict: -o OUT.h5 is required (see nntrain "
+                       "predict --help)");
     return NN_OK;
 }
 
@@ -51,8 +62,11 @@ int nni_cmd_eval(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     eval_args a;
-    if (parse_args(argc, argv, 0, &a, &err))
+    nni_cli_args args;
+    if (parse_args(argc, argv, &nni_eval_spec, &a, &args, &err))
         return nni_cli_report(world, &err);
+    if (args.help)
+        return 0;
     if (world->rank != 0)
         return 0;
     nn_eval_result r;
@@ -145,8 +159,11 @@ int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
     nn_error err = {0};
     eval_args a;
     nn_ckpt_runner l;
-    if (parse_args(argc, argv, 1, &a, &err))
+    nni_cli_args args;
+    if (parse_args(argc, argv, &nni_predict_spec, &a, &args, &err))
         return nni_cli_report(world, &err);
+    if (args.help)
+        return 0;
     if (world->rank != 0)
         return 0;
     if (nn_ckpt_runner_open(a.checkpoint, a.split, a.data, &l, &err)) {

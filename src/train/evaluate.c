@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/corrupt.h"
 #include "data/gather.h"
 #include "data/target_input.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
+#include "train/train_internal.h"
 
 void nn_ckpt_runner_close(nn_ckpt_runner *l)
 {
@@ -37,7 +39,13 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                      checkpoint);
     if (!st)
         st = nn_dataset_load(path, split, &l->data, err);
-    int from_input = 0;
+    int shuffle = 0;
+    int64_t seed = 42;
+    if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
+        st = nni_data_read_pixel_shuffle(nn_cfg_get(l->cfg, "data"), &shuffle, err);
+    if (!st) /* a model trained on shuffled pixels sees them shuffled the same way */
+        st = nni_shuffle_pixels(&l->data, (nni_pixel_shuffle)shuffle, (uint64_t)seed, err);
+    int from_input = 0; /* after the shuffle: the target is what the model sees */
     if (!st)
         st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
     if (!st && from_input)
@@ -142,32 +150,53 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
     }
 }
 
-nn_status nn_evaluate_split(const char *checkpoint, const char *split, const char *data_path,
-                            nn_eval_result *result, nn_error *err)
+/* Loss, accuracy and (sequence losses) label error rate of the runner's split. */
+static nn_status evaluate_runner(nn_ckpt_runner *l, nn_eval_result *result, nn_error *err)
 {
-    nn_ckpt_runner l;
-    nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
-    eval_sums sums = {.l = &l};
-    if (!st && l.data.targets && nn_loss_decodes(l.loss)) {
-        const int64_t width = nn_model_output_size(l.model);
+    eval_sums sums = {.l = l};
+    nn_status st = NN_OK;
+    if (l->data.targets && nn_loss_decodes(l->loss)) {
+        const int64_t width = nn_model_output_size(l->model);
         sums.decoded = malloc((size_t)width * sizeof *sums.decoded);
-        sums.distance = malloc((size_t)(2 * (l.data.target_width + 1)) * sizeof *sums.distance);
+        sums.distance = malloc((size_t)(2 * (l->data.target_width + 1)) * sizeof *sums.distance);
         if (!sums.decoded || !sums.distance)
             st = nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     if (!st) {
-        nn_ckpt_runner_run(&l, accumulate, &sums);
-        result->samples = l.data.n;
-        result->loss = sums.loss / (double)l.data.n;
-        result->accuracy = l.data.labels && nn_loss_is_classification(l.loss)
-                               ? sums.correct / (double)l.data.n : NAN;
+        nn_ckpt_runner_run(l, accumulate, &sums);
+        result->samples = l->data.n;
+        result->loss = sums.loss / (double)l->data.n;
+        result->accuracy = l->data.labels && nn_loss_is_classification(l->loss)
+                               ? sums.correct / (double)l->data.n : NAN;
         result->label_error_rate = sums.decoded ? sums.edits / fmax(sums.target_labels, 1.0)
                                                 : NAN;
     }
     free(sums.decoded);
     free(sums.distance);
+    return st;
+}
+
+nn_status nn_evaluate_split(const char *checkpoint, const char *split, const char *data_path,
+                            nn_eval_result *result, nn_error *err)
+{
+    nn_ckpt_runner l;
+    nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
+    if (!st)
+        st = evaluate_runner(&l, result, err);
     nn_ckpt_runner_close(&l);
     return st;
+}
+
+void nn_ckpt_runner_evaluate(nn_ckpt_runner *l, double *loss, double *accuracy)
+{
+    nn_eval_result result;
+    nn_error err = {0};
+    if (evaluate_runner(l, &result, &err)) {
+        *loss = *accuracy = NAN;
+        return;
+    }
+    *loss = result.loss;
+    *accuracy = result.accuracy;
 }
 
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,
