@@ -13,7 +13,7 @@
 #include "nn/tensor.h"
 
 #define NN_MAX_INPUTS 8
-#define NN_MAX_LAYER_PARAMS 6
+#define NN_MAX_LAYER_PARAMS 8 /* a bidirectional lstm has 8 */
 #define NN_NAME_MAX 64
 
 typedef struct nn_model nn_model;

@@ -40,6 +40,19 @@ double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *target
  * the ranks, so every rank adds the same amount whatever their number. */
 double nn_loss_add_penalties(const nn_loss *loss, struct nn_model *model);
 
+/* Checks the targets of a dataset against what the loss's terms accept (ctc: label ids in
+ * range, never the blank, emittable in the model's steps); NN_ERR_DATA naming `where` and the
+ * row. Terms without such rules accept any targets. */
+nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, int64_t rows,
+                                const char *where, nn_error *err);
+
+/* For a loss that reads label sequences (ctc): decodes one row of model outputs (greedy
+ * best path) into labels, which needs room for one label per output value, and returns how
+ * many; -1 for the other losses. */
+int64_t nn_loss_decode(const nn_loss *loss, const float *row, int32_t *labels);
+/* Whether nn_loss_decode applies. */
+int nn_loss_decodes(const nn_loss *loss);
+
 /* Whether accuracy makes sense (classification by argmax of logits). */
 int nn_loss_is_classification(const nn_loss *loss);
 

@@ -95,6 +95,16 @@ void nn_ckpt_runner_run(nn_ckpt_runner *runner,
 /* Mean loss and accuracy (NaN without class labels) of the runner's model on its split. */
 void nn_ckpt_runner_evaluate(nn_ckpt_runner *runner, double *loss, double *accuracy);
 void nn_ckpt_runner_close(nn_ckpt_runner *runner);
+/* What evaluating a split gives: the mean loss, the accuracy (NaN unless classification)
+ * and, for losses that read label sequences (ctc), the label error rate: the edit distance
+ * of the greedy decodings to the targets, summed over the rows, over the number of target
+ * labels (NaN for other losses). */
+typedef struct nn_eval_result {
+    double loss, accuracy, label_error_rate;
+    int64_t samples;
+} nn_eval_result;
+nn_status nn_evaluate_split(const char *checkpoint, const char *split, const char *data_path,
+                            nn_eval_result *result, nn_error *err);
 /* Mean loss and accuracy (NaN unless classification) of a split. */
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,
                                  double *loss, double *accuracy, int64_t *samples, nn_error *err);

@@ -69,15 +69,15 @@ int nni_cmd_eval(int argc, char **argv, const nn_comm *world)
         return 0;
     if (world->rank != 0)
         return 0;
-    double loss, accuracy;
-    int64_t samples;
-    if (nn_evaluate_checkpoint(a.checkpoint, a.split, a.data, &loss, &accuracy, &samples, &err))
+    nn_eval_result r;
+    if (nn_evaluate_split(a.checkpoint, a.split, a.data, &r, &err))
         return nni_cli_report(world, &err);
-    if (!isnan(accuracy))
-        printf("%s: loss %.4f  accuracy %.4f  (%lld samples)\n", a.split, loss, accuracy,
-               (long long)samples);
-    else
-        printf("%s: loss %.4f  (%lld samples)\n", a.split, loss, (long long)samples);
+    printf("%s: loss %.4f", a.split, r.loss);
+    if (!isnan(r.accuracy))
+        printf("  accuracy %.4f", r.accuracy);
+    if (!isnan(r.label_error_rate))
+        printf("  label_error_rate %.4f", r.label_error_rate);
+    printf("  (%lld samples)\n", (long long)r.samples);
     return 0;
 }
 
@@ -85,12 +85,20 @@ typedef struct predictions {
     float *values;
     int32_t *classes;
     int64_t width;
+    const nn_loss *loss;
+    int32_t *decoded; /* sequence losses: rows of `width` labels, padded with -1 */
 } predictions;
 
 static void collect(void *opaque, const float *out, int64_t first, int64_t count)
 {
     predictions *p = opaque;
     memcpy(p->values + first * p->width, out, (size_t)(count * p->width) * sizeof *out);
+    for (int64_t r = 0; p->decoded && r < count; r++) {
+        int32_t *row = p->decoded + (first + r) * p->width;
+        int64_t n = nn_loss_decode(p->loss, out + r * p->width, row);
+        for (int64_t j = n; j < p->width; j++)
+            row[j] = -1;
+    }
     for (int64_t r = 0; r < count; r++) {
         int64_t best = 0;
         for (int64_t c = 1; c < p->width; c++)
@@ -127,6 +135,15 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         nni_h5_close(&d);
         nni_h5_close(&space);
     }
+    if (s >= 0 && p->decoded) {
+        hid_t space = H5Screate_simple(2, dims, NULL);
+        hid_t d = H5Dcreate2(file, "decoded", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
+                             H5P_DEFAULT);
+        s = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                                  p->decoded);
+        nni_h5_close(&d);
+        nni_h5_close(&space);
+    }
     if (file >= 0 && H5Fclose(file) < 0)
         s = -1;
     nni_h5_quiet_end(quiet);
@@ -156,15 +173,21 @@ int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
     predictions p = {.width = nn_model_output_size(l.model)};
     p.values = malloc((size_t)(l.data.n * p.width) * sizeof *p.values);
     p.classes = malloc((size_t)l.data.n * sizeof *p.classes);
-    nn_status st = p.values && p.classes ? NN_OK : nn_fail(&err, NN_ERR_OTHER, "out of memory");
+    p.loss = l.loss;
+    if (nn_loss_decodes(l.loss))
+        p.decoded = malloc((size_t)(l.data.n * p.width) * sizeof *p.decoded);
+    nn_status st = p.values && p.classes && (p.decoded || !nn_loss_decodes(l.loss))
+                       ? NN_OK : nn_fail(&err, NN_ERR_OTHER, "out of memory");
     if (!st) {
         nn_ckpt_runner_run(&l, collect, &p);
         st = write_predictions(a.output, &p, l.data.n, &err);
     }
     if (!st)
-        printf("wrote %s: outputs (%lld x %lld) and classes for /%s\n", a.output,
-               (long long)l.data.n, (long long)p.width, a.split);
+        printf("wrote %s: outputs (%lld x %lld), classes%s for /%s\n", a.output,
+               (long long)l.data.n, (long long)p.width,
+               p.decoded ? " and decoded label sequences (greedy, padded with -1)" : "", a.split);
     free(p.values);
+    free(p.decoded);
     free(p.classes);
     nn_ckpt_runner_close(&l);
     return st ? nni_cli_report(world, &err) : 0;

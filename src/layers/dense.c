@@ -1,5 +1,8 @@
 /* Dense (fully connected) layer: y = x W^T + b, with W[out][in] as in torch.nn.Linear.
- * Inputs of any shape are read as flat feature vectors (an implicit flatten).
+ * Inputs of any shape are read as flat feature vectors (an implicit flatten), except
+ * sequences (steps, features): there the layer applies to every step alike (torch.nn.Linear
+ * on the last dimension, Keras' Dense on a 3-D tensor) and outputs (steps, units); the steps
+ * are then simply more rows of the same products.
  *
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
@@ -25,6 +28,7 @@
 
 typedef struct dense {
     int64_t in, out;
+    int64_t steps; /* rows per sample: the steps of a sequence input, else 1 */
     int has_bias;
     const nn_layer *activation; /* fused (fuse_activation), or NULL */
 } dense;
@@ -48,9 +52,16 @@ static nn_status dense_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     if (units <= 0)
         return nn_cfg_fail(err, nn_cfg_get(cfg, "units") ? nn_cfg_get(cfg, "units") : cfg,
                            "dense layer '%s' needs 'units' >= 1", layer->name);
-    d->in = nni_layer_in_size(layer, 0);
+    const nn_shape in = layer->inputs[0]->out_shape;
+    d->steps = in.ndim == 2 ? in.dim[0] : 1;
+    d->in = nni_layer_in_size(layer, 0) / d->steps;
     d->out = units;
     layer->out_shape = nn_shape_1d(units);
+    if (in.ndim == 2) {
+        layer->out_shape.ndim = 2;
+        layer->out_shape.dim[0] = d->steps;
+        layer->out_shape.dim[1] = units;
+    }
     int64_t wdims[2] = {d->out, d->in};
     nni_layer_add_param(layer, "weight", 2, wdims, d->in, d->out, NULL, 0);
     if (d->has_bias)
@@ -77,7 +88,7 @@ static int dense_threads(const dense *d, int64_t batch)
 static void dense_forward(nn_layer *layer, const nn_pass *pass)
 {
     const dense *d = layer->priv;
-    const int64_t n = pass->batch;
+    const int64_t n = pass->batch * d->steps;
     const float *x = layer->inputs[0]->out;
     const float *w = nni_layer_param(layer, 0);
     const float *b = d->has_bias ? nni_layer_param(layer, 1) : NULL;
@@ -109,7 +120,7 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
 static void dense_backward(nn_layer *layer, const nn_pass *pass)
 {
     const dense *d = layer->priv;
-    const int64_t n = pass->batch;
+    const int64_t n = pass->batch * d->steps;
     const float *x = layer->inputs[0]->out;
     const float *dy = layer->dout;
     const float *w = nni_layer_param(layer, 0);
@@ -155,7 +166,7 @@ static int dense_fuse_activation(nn_layer *layer, nn_layer *activation)
 static int64_t dense_flops(const nn_layer *layer)
 {
     const dense *d = layer->priv;
-    return 2 * d->in * d->out;
+    return 2 * d->steps * d->in * d->out;
 }
 
 static void dense_describe(const nn_layer *layer, char *buf, int size)
@@ -168,7 +179,8 @@ const nn_layer_ops nni_dense_ops = {
     .type = "dense",
     .keys = dense_keys,
     .params = "units bias=true",
-    .help = "y = x W^T + b (inputs of any shape are flattened)",
+    .help = "y = x W^T + b (inputs of any shape are flattened; on (steps, features) "
+            "sequences it applies per step)",
     .build = dense_build,
     .forward = dense_forward,
     .backward = dense_backward,

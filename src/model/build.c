@@ -83,13 +83,17 @@ static nn_status read_input_shape(const nn_cfg *model_cfg, nn_shape *shape, nn_e
     nn_status st = nn_cfg_read_ints(model_cfg, "input", dims, &count, err);
     if (st)
         return st;
-    if (count != 1 && count != 3)
-        return nn_cfg_fail(err, node, "expected [features] or [channels, height, width], got "
-                                      "%d dimensions", count);
+    if (count < 1 || count > 3)
+        return nn_cfg_fail(err, node, "expected [features], [steps, features] or [channels, "
+                                      "height, width], got %d dimensions", count);
     for (int i = 0; i < count; i++)
         if (dims[i] <= 0)
             return nn_cfg_fail(err, node, "dimensions must be positive");
-    *shape = count == 1 ? nn_shape_1d(dims[0]) : nn_shape_3d(dims[0], dims[1], dims[2]);
+    *shape = count == 3 ? nn_shape_3d(dims[0], dims[1], dims[2]) : nn_shape_1d(dims[0]);
+    if (count == 2) { /* a sequence: steps x features */
+        shape->ndim = 2;
+        shape->dim[1] = dims[1];
+    }
     return NN_OK;
 }
 

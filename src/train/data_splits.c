@@ -7,11 +7,12 @@
 
 #include "data/corrupt.h"
 #include "data/split.h"
+#include "data/target_input.h"
 #include "train/train_internal.h"
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "label_noise",
-                                        "shuffle_pixels", NULL};
+                                        "shuffle_pixels", "target", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
@@ -180,5 +181,18 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                           others[i]->target_width != t->train.target_width))
             return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
                            "shape than /%s", path, others[i]->split, train_split);
-    return corrupt_splits(t, data, err);
+    if ((st = corrupt_splits(t, data, err)))
+        return st;
+    /* Targets from the inputs: after the stratified validation split and the label noise,
+     * which read labels, and after the pixel shuffle, so that the target is what the model
+     * sees. */
+    int from_input = 0;
+    if ((st = nni_data_read_target(data, &from_input, err)))
+        return st;
+    nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
+                             t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 3 && from_input; i++)
+        if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
+            return st;
+    return NN_OK;
 }

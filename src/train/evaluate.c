@@ -1,11 +1,13 @@
 /* Evaluation and prediction from a checkpoint alone: the resolved config travels inside the
  * checkpoint, so the model, the loss and the data file are all rebuilt from it. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/corrupt.h"
 #include "data/gather.h"
+#include "data/target_input.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 #include "train/train_internal.h"
@@ -43,6 +45,11 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         st = nni_data_read_pixel_shuffle(nn_cfg_get(l->cfg, "data"), &shuffle, err);
     if (!st) /* a model trained on shuffled pixels sees them shuffled the same way */
         st = nni_shuffle_pixels(&l->data, (nni_pixel_shuffle)shuffle, (uint64_t)seed, err);
+    int from_input = 0; /* after the shuffle: the target is what the model sees */
+    if (!st)
+        st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
+    if (!st && from_input)
+        st = nni_dataset_target_from_input(&l->data, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
@@ -56,6 +63,13 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                            nn_model_output_size(l->model),
                            l->data.target_kind == NN_TARGET_LABELS, l->data.target_width,
                            l->data.num_classes, &l->loss, err);
+    if (!st) {
+        char where[600];
+        snprintf(where, sizeof where, "%s /%s/y", path, split);
+        nn_targets targets = {.labels = l->data.labels, .values = l->data.targets,
+                              .width = l->data.target_width};
+        st = nn_loss_check_targets(l->loss, &targets, l->data.n, where, err);
+    }
     return st;
 }
 
@@ -81,7 +95,35 @@ void nn_ckpt_runner_run(nn_ckpt_runner *l,
 typedef struct eval_sums {
     nn_ckpt_runner *l;
     double loss, correct;
+    /* sequence losses: the greedy decoding of a row, the edit distance's two rows */
+    int32_t *decoded;
+    int64_t *distance;
+    double edits, target_labels;
 } eval_sums;
+
+/* Levenshtein distance between a decoded row and its target labels (padded with -1). */
+static int64_t edit_distance(const int32_t *a, int64_t na, const float *target, int64_t width,
+                             int64_t *row)
+{
+    int64_t nb = 0;
+    while (nb < width && target[nb] >= 0)
+        nb++;
+    int64_t *prev = row, *cur = row + nb + 1;
+    for (int64_t j = 0; j <= nb; j++)
+        prev[j] = j;
+    for (int64_t i = 1; i <= na; i++) {
+        cur[0] = i;
+        for (int64_t j = 1; j <= nb; j++) {
+            int64_t best = prev[j - 1] + (a[i - 1] != (int32_t)target[j - 1]);
+            best = prev[j] + 1 < best ? prev[j] + 1 : best;
+            cur[j] = cur[j - 1] + 1 < best ? cur[j - 1] + 1 : best;
+        }
+        int64_t *swap = prev;
+        prev = cur;
+        cur = swap;
+    }
+    return prev[nb];
+}
 
 static void accumulate(void *opaque, const float *out, int64_t first, int64_t count)
 {
@@ -99,26 +141,73 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
                 best = c;
         s->correct += best == d->labels[first + r];
     }
+    for (int64_t r = 0; s->decoded && r < count; r++) {
+        const float *target = t.values + r * t.width;
+        int64_t n = nn_loss_decode(s->l->loss, out + r * width, s->decoded);
+        s->edits += (double)edit_distance(s->decoded, n, target, t.width, s->distance);
+        for (int64_t j = 0; j < t.width && target[j] >= 0; j++)
+            s->target_labels++;
+    }
+}
+
+/* Loss, accuracy and (sequence losses) label error rate of the runner's split. */
+static nn_status evaluate_runner(nn_ckpt_runner *l, nn_eval_result *result, nn_error *err)
+{
+    eval_sums sums = {.l = l};
+    nn_status st = NN_OK;
+    if (l->data.targets && nn_loss_decodes(l->loss)) {
+        const int64_t width = nn_model_output_size(l->model);
+        sums.decoded = malloc((size_t)width * sizeof *sums.decoded);
+        sums.distance = malloc((size_t)(2 * (l->data.target_width + 1)) * sizeof *sums.distance);
+        if (!sums.decoded || !sums.distance)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    if (!st) {
+        nn_ckpt_runner_run(l, accumulate, &sums);
+        result->samples = l->data.n;
+        result->loss = sums.loss / (double)l->data.n;
+        result->accuracy = l->data.labels && nn_loss_is_classification(l->loss)
+                               ? sums.correct / (double)l->data.n : NAN;
+        result->label_error_rate = sums.decoded ? sums.edits / fmax(sums.target_labels, 1.0)
+                                                : NAN;
+    }
+    free(sums.decoded);
+    free(sums.distance);
+    return st;
+}
+
+nn_status nn_evaluate_split(const char *checkpoint, const char *split, const char *data_path,
+                            nn_eval_result *result, nn_error *err)
+{
+    nn_ckpt_runner l;
+    nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
+    if (!st)
+        st = evaluate_runner(&l, result, err);
+    nn_ckpt_runner_close(&l);
+    return st;
 }
 
 void nn_ckpt_runner_evaluate(nn_ckpt_runner *l, double *loss, double *accuracy)
 {
-    eval_sums sums = {.l = l};
-    nn_ckpt_runner_run(l, accumulate, &sums);
-    *loss = sums.loss / (double)l->data.n;
-    *accuracy = l->data.labels && nn_loss_is_classification(l->loss)
-                    ? sums.correct / (double)l->data.n : NAN;
+    nn_eval_result result;
+    nn_error err = {0};
+    if (evaluate_runner(l, &result, &err)) {
+        *loss = *accuracy = NAN;
+        return;
+    }
+    *loss = result.loss;
+    *accuracy = result.accuracy;
 }
 
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,
                                  double *loss, double *accuracy, int64_t *samples, nn_error *err)
 {
-    nn_ckpt_runner l;
-    nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
+    nn_eval_result result;
+    nn_status st = nn_evaluate_split(checkpoint, split, data_path, &result, err);
     if (!st) {
-        nn_ckpt_runner_evaluate(&l, loss, accuracy);
-        *samples = l.data.n;
+        *loss = result.loss;
+        *accuracy = result.accuracy;
+        *samples = result.samples;
     }
-    nn_ckpt_runner_close(&l);
     return st;
 }

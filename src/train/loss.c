@@ -439,6 +439,11 @@ static const nni_param gaussian_nll_params[] = {
     {"full", NNI_PARAM_BOOL, 0, SETTING(full), NNI_RANGE_ANY, NULL},
     {"eps", NNI_PARAM_FLOAT, 1e-6, SETTING(eps), NNI_RANGE_POSITIVE, NULL},
     {NULL}};
+static const nni_param ctc_params[] = {
+    {"classes", NNI_PARAM_INT, 0, SETTING(classes), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"blank", NNI_PARAM_INT, 0, SETTING(blank), NNI_RANGE_NON_NEGATIVE, NULL},
+    {"zero_infinity", NNI_PARAM_BOOL, 0, SETTING(zero_infinity), NNI_RANGE_ANY, NULL},
+    {NULL}};
 static const nni_param penalty_params[] = {
     {"include_bias", NNI_PARAM_BOOL, 0, SETTING(include_bias), NNI_RANGE_ANY, NULL},
     {NULL}};
@@ -490,6 +495,11 @@ static const loss_kind loss_table[] = {
      .help = "model outputs 2T values for T float targets: T means then T variances; "
              "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); full adds 0.5 log(2 pi); mean "
              "over outputs"},
+    {.name = "ctc", .params = ctc_params, .check = nni_ctc_check, .eval = nni_ctc_eval,
+     .check_targets = nni_ctc_check_targets, .decode = nni_ctc_decode,
+     .help = "connectionist temporal classification as torch CTCLoss (reduction mean) on "
+             "(steps, classes) scores, log-softmax per step inside; targets N x S label ids "
+             "padded with -1"},
     {.name = "l1_penalty", .params = penalty_params, .check = penalty_check,
      .penalty = l1_penalty,
      .help = "weight (required) * sum |w| over trained weights (biases and normalization "
@@ -542,7 +552,9 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
         st = kind->check(t, map, err);
     if (st) {
         free(t->vec);
+        free(t->scratch);
         t->vec = NULL;
+        t->scratch = NULL;
         return st;
     }
     t->node = NULL;
@@ -591,8 +603,10 @@ void nn_loss_free(nn_loss *loss)
 {
     if (!loss)
         return;
-    for (int i = 0; i < loss->n_terms; i++)
+    for (int i = 0; i < loss->n_terms; i++) {
         free(loss->terms[i].vec);
+        free(loss->terms[i].scratch);
+    }
     free(loss);
 }
 
@@ -621,6 +635,35 @@ double nn_loss_add_penalties(const nn_loss *loss, nn_model *model)
             total += t->weight * t->kind->penalty(t, model, (float)t->weight);
     }
     return total;
+}
+
+nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, int64_t rows,
+                                const char *where, nn_error *err)
+{
+    for (int i = 0; i < loss->n_terms; i++) {
+        const loss_term *t = &loss->terms[i];
+        nn_status st = t->kind->check_targets ? t->kind->check_targets(t, targets, rows, where,
+                                                                        err) : NN_OK;
+        if (st)
+            return st;
+    }
+    return NN_OK;
+}
+
+int nn_loss_decodes(const nn_loss *loss)
+{
+    for (int i = 0; i < loss->n_terms; i++)
+        if (loss->terms[i].kind->decode)
+            return 1;
+    return 0;
+}
+
+int64_t nn_loss_decode(const nn_loss *loss, const float *row, int32_t *labels)
+{
+    for (int i = 0; i < loss->n_terms; i++)
+        if (loss->terms[i].kind->decode)
+            return loss->terms[i].kind->decode(&loss->terms[i], row, labels);
+    return -1;
 }
 
 int nn_loss_is_classification(const nn_loss *loss)

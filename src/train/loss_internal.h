@@ -20,6 +20,9 @@ typedef struct loss_settings {
     int log_input;         /* poisson_nll: the output is log(rate) */
     int full;              /* poisson_nll, gaussian_nll: add the constant terms */
     int include_bias;      /* penalties: biases and normalization parameters too */
+    int64_t classes;       /* ctc: scores per step, the blank included */
+    int64_t blank;         /* ctc: the blank's class id */
+    int zero_infinity;     /* ctc: impossible targets cost 0 instead of infinity */
 } loss_settings;
 
 typedef struct loss_kind {
@@ -39,6 +42,12 @@ typedef struct loss_kind {
     /* Parameter penalties: adds scale * d penalty / d w to the model's gradients and returns
      * the penalty. */
     double (*penalty)(const loss_term *term, nn_model *model, float scale);
+    /* Checks a dataset's targets once, before training (NULL: any finite targets). */
+    nn_status (*check_targets)(const loss_term *term, const nn_targets *targets, int64_t rows,
+                               const char *where, nn_error *err);
+    /* Sequence losses: decodes one row of outputs into labels (room for one per output
+     * value); returns how many (NULL: the loss does not read sequences). */
+    int64_t (*decode)(const loss_term *term, const float *out, int32_t *labels);
     int classification;   /* accuracy makes sense even for float targets */
     const char *help;     /* what it computes, for --help-catalogue */
 } loss_kind;
@@ -53,6 +62,7 @@ struct loss_term {
     loss_settings settings;
     float *vec;      /* class weights or pos_weight (NULL: none); owned by the term */
     int64_t vec_len;
+    double *scratch;    /* per-sample work room planned by the check (ctc); owned */
     const nn_cfg *node; /* the term's config, for errors during the build only */
 };
 
@@ -64,6 +74,16 @@ struct nn_loss {
     int64_t target_width;
     int num_classes;
 };
+
+/* ctc (src/train/ctc.c): the kind's check and eval, and the data check of its targets
+ * (labels in range, never the blank, padding -1 only at the end, emittable in the model's
+ * steps unless zero_infinity); `where` names the data in the message. */
+nn_status nni_ctc_check(loss_term *t, const nn_cfg *cfg, nn_error *err);
+double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, int64_t rows,
+                    float scale, float *dout, int accumulate);
+nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_t rows,
+                                const char *where, nn_error *err);
+int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels);
 
 /* Every loss kind's help row, in table order (for --help-catalogue). */
 void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx);

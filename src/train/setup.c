@@ -136,12 +136,31 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
                            (long long)nn_model_input_size(t->model), t->train.path,
                            t->train.split, (long long)t->train.sample_size);
     }
+    const nn_shape in = t->model->input_shape;
+    if (in.ndim == 2 && (t->train.sample_ndim != 3 || t->train.sample_shape[0] != 1 ||
+                         t->train.sample_shape[1] != in.dim[0]))
+        return nn_fail(err, NN_ERR_DATA, "%s /%s: x must hold sequences of %lld steps of %lld "
+                       "features (N x %lld x %lld) for the model input [%lld, %lld]",
+                       t->train.path, t->train.split, (long long)in.dim[0], (long long)in.dim[1],
+                       (long long)in.dim[0], (long long)in.dim[1], (long long)in.dim[0],
+                       (long long)in.dim[1]);
     int has_labels = t->train.target_kind == NN_TARGET_LABELS;
     if ((st = nn_loss_build(nn_cfg_get(train_cfg, "loss"), nn_model_output_size(t->model),
                             has_labels, t->train.target_width, t->train.num_classes, &t->loss,
                             err)) ||
         (st = nn_optim_build(nn_cfg_get(train_cfg, "optimizer"), t->model, &t->opt, err)))
         return st;
+    const nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
+                                   t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 3; i++) {
+        const nn_dataset *d = splits[i];
+        char where[600];
+        snprintf(where, sizeof where, "%s /%s/y", d ? d->path : "", d ? d->split : "");
+        nn_targets targets = {.labels = d ? d->labels : NULL, .values = d ? d->targets : NULL,
+                              .width = d ? d->target_width : 0};
+        if (d && (st = nn_loss_check_targets(t->loss, &targets, d->n, where, err)))
+            return st;
+    }
     t->classification = has_labels && nn_loss_is_classification(t->loss);
     int64_t batches = (t->n_train * (t->sampling == NNI_SAMPLING_SHARD ? comm->size : 1) +
                        batch - 1) / batch;
