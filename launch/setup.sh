@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libopenmpi-dev
-          openmpi-bin libcmocka-dev libyaml-dev zlib1g-dev dataset-fashion-mnist)
+          openmpi-bin libcmocka-dev libyaml-dev zlib1g-dev dataset-fashion-mnist help2man)
 if [ "${1:-}" = "--tests" ]; then
     packages+=(python3-torch python3-h5py python3-numpy hdf5-tools)
 fi

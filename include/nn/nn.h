@@ -10,6 +10,7 @@
  *   files     nn/ckpt.h     read and write checkpoints; nn/history.h their epoch records
  *   parallel  nn/parallel.h MPI groups and their collectives
  *   search    nn/search.h   hyperparameter searches over MPI groups
+ *   version   nn/version.h  the library's version and git commit
  *
  * Every call that can fail returns an nn_status and fills an nn_error (nn/error.h). */
 #ifndef NN_NN_H
@@ -30,5 +31,6 @@
 #include "nn/search.h"
 #include "nn/tensor.h"
 #include "nn/trainer.h"
+#include "nn/version.h"
 
 #endif

@@ -21,7 +21,16 @@ typedef struct nn_comm {
 
 /* MPI_Init (singleton init when started without a launcher) and the world group. */
 nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err);
+/* MPI_Finalize, when MPI was started. */
 void nn_parallel_finalize(void);
+/* The world of a process on its own, without starting MPI (which costs a fraction of a
+ * second): rank 0 of 1, for work that needs no communication (reading checkpoints,
+ * evaluating, importing). The collectives above are then no-ops; training and searches
+ * need nn_parallel_init. */
+void nn_parallel_init_single(nn_comm *world);
+/* 1 when a launcher (mpirun, srun) started this process as a rank of a job, 0 when it was
+ * started on its own (where MPI_Init makes a singleton). */
+int nn_parallel_launched(void);
 /* Ends every rank of the job promptly with the given exit code. */
 void nn_parallel_abort(int code);
 

@@ -1,7 +1,7 @@
 /* nntrain train --help-catalogue: every name the config accepts, printed from the tables
  * that define them (config/catalogue.h), so a new layer type, activation, loss, schedule or
  * initializer shows up here by being added to its table. The keys of the config sections
- * that are not catalogues (model, early stopping, checkpoints, search) follow as text.
+ * that are not catalogues (data, model, early stopping, checkpoints, search) are text.
  *
  * A catalogue row is "  <name> <key=default ...>: <what it computes>", the names of one
  * section in one column; rows whose name is not a config name are written in brackets
@@ -73,6 +73,22 @@ static void layer_rows(nni_catalogue_emit emit, void *ctx)
 
 void nni_cli_print_catalogue(FILE *out)
 {
+    fprintf(out, "data keys (data:):\n");
+    static const char *const data_lines[] = {
+        "path              the HDF5 dataset file (required; nntrain import writes one)",
+        "train=train       the split (HDF5 group) to train on",
+        "train_rows        [first, last): a range of the training split's rows",
+        "val               {split: 0.1} (stratified, fixed by the seed), {rows: [a, b]} of the "
+        "training split, {name: SPLIT} or a split name; none: no validation",
+        "test=test         the split evaluated at the end (none: skip; default test when the "
+        "file has one)",
+        "test_rows         [first, last): a range of the test split's rows",
+        "sampling=global   global (every rank draws from the whole split; results do not "
+        "depend on the rank count) or shard (each rank reads only its contiguous part)",
+    };
+    print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
+    fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "
+                 "runs_dir=runs\n\n");
     print_catalogue_section(out, "layer types (model.layers[].type):", layer_rows);
     fprintf(out, "common layer keys: name, type, inputs, activation, trainable=true, "
                  "init (weights; default model.init), bias_init=zeros\n");

@@ -10,11 +10,16 @@
 #include "nn/parallel.h"
 #include "nn/error.h"
 
-/* Loads argv's config file and applies every `--set k=v` (also `--set=k=v`) and, on world
- * rank R only, `--rank-set R:k=v`; other arguments are left for the caller: consumed ones
- * are set to NULL in argv. */
-nn_status nni_cli_load_config(int argc, char **argv, const char *command, int world_rank,
-                              nn_cfg **out, const char **config_path, nn_error *err);
+/* The flag rows of a verb that reads a config: --set and --rank-set. */
+#define NNI_CLI_SET_FLAG                                                                     \
+    {"set", 0, "KEY=VALUE", "override a config key (repeatable), e.g. train.epochs=5"}
+#define NNI_CLI_RANK_SET_FLAG                                                                \
+    {"rank-set", 0, "R:KEY=VALUE", "override a key on world rank R only (a node-local path)"}
+
+/* Loads the config file (the first operand) and applies, in the order given, every
+ * `--set k=v` and, on world rank R only, `--rank-set R:k=v` of a parsed command line. */
+nn_status nni_cli_load_config(const nni_cli_args *args, int world_rank, nn_cfg **out,
+                              const char **config_path, nn_error *err);
 
 /* Prints the error once ("nntrain: ..." or "rank R: ..." with several ranks) and returns
  * its status as the exit code. */
@@ -52,5 +57,6 @@ int nni_cmd_cka(int argc, char **argv, const nn_comm *world);
 int nni_cmd_probe(int argc, char **argv, const nn_comm *world);
 int nni_cmd_pca(int argc, char **argv, const nn_comm *world);
 int nni_cmd_ensemble(int argc, char **argv, const nn_comm *world);
+int nni_cmd_version(int argc, char **argv, const nn_comm *world);
 
 #endif

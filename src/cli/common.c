@@ -10,64 +10,34 @@
 #include "core/files.h"
 #include "nn/ckpt.h"
 
-nn_status nni_cli_load_config(int argc, char **argv, const char *command, int world_rank,
-                              nn_cfg **out, const char **config_path, nn_error *err)
+nn_status nni_cli_load_config(const nni_cli_args *args, int world_rank, nn_cfg **out,
+                              const char **config_path, nn_error *err)
 {
     *out = NULL;
-    *config_path = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (argv[i] && (!strcmp(argv[i], "--set") || !strcmp(argv[i], "--rank-set"))) {
-            i++; /* its value is not the config path */
-            continue;
-        }
-        if (!argv[i] || argv[i][0] == '-')
-            continue;
-        if (*config_path)
-            return nn_fail(err, NN_ERR_CONFIG, "%s: unexpected argument '%s' (one config file; "
-                           "overrides go after --set)", command, argv[i]);
-        *config_path = argv[i];
-        argv[i] = NULL;
-    }
+    *config_path = args->n_operands > 0 ? args->operands[0] : NULL;
     if (!*config_path)
-        return nn_fail(err, NN_ERR_CONFIG, "usage: nntrain %s CONFIG.yaml [--set key=value ...]",
-                       command);
+        return nn_fail(err, NN_ERR_CONFIG, "usage: nntrain %s CONFIG.yaml [--set key=value ...] "
+                       "(see nntrain %s --help)", args->spec->verb, args->spec->verb);
     nn_status st = nn_cfg_load_file(*config_path, out, err);
-    if (st)
-        return st;
-    for (int i = 1; i < argc; i++) {
-        if (!argv[i])
-            continue;
-        const char *assignment = NULL;
-        if (!strcmp(argv[i], "--set")) {
-            if (i + 1 >= argc || !argv[i + 1]) {
-                st = nn_fail(err, NN_ERR_CONFIG, "--set needs key=value");
-                break;
-            }
-            assignment = argv[i + 1];
-            argv[i] = argv[i + 1] = NULL;
-            i++;
-        } else if (!strncmp(argv[i], "--set=", 6)) {
-            assignment = argv[i] + 6;
-            argv[i] = NULL;
-        } else if (!strcmp(argv[i], "--rank-set")) {
+    for (int i = 0; !st && i < args->n_given; i++) {
+        const char *flag = args->spec->flags[args->given_flag[i]].name;
+        const char *assignment = args->given_value[i];
+        if (!strcmp(flag, "rank-set")) {
             /* --rank-set R:key=value applies on world rank R only (node-local paths). */
-            const char *spec = i + 1 < argc ? argv[i + 1] : NULL;
             char *colon = NULL;
-            long rank = spec ? strtol(spec, &colon, 10) : -1;
-            if (!spec || !colon || *colon != ':' || rank < 0) {
-                st = nn_fail(err, NN_ERR_CONFIG, "--rank-set needs RANK:key=value");
+            long rank = strtol(assignment, &colon, 10);
+            if (colon == assignment || *colon != ':' || rank < 0) {
+                st = nn_fail(err, NN_ERR_CONFIG, "--rank-set needs RANK:key=value, got '%s'",
+                             assignment);
                 break;
             }
-            argv[i] = argv[i + 1] = NULL;
-            i++;
             if (rank != world_rank)
                 continue;
             assignment = colon + 1;
-        } else {
+        } else if (strcmp(flag, "set")) {
             continue;
         }
-        if ((st = nn_cfg_set(*out, assignment, err)))
-            break;
+        st = nn_cfg_set(*out, assignment, err);
     }
     if (st) {
         nn_cfg_free(*out);

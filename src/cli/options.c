@@ -5,7 +5,12 @@
 #include "cli/options.h"
 #include "config/cfg_internal.h"
 
-enum { MAX_FLAGS = 64, FIRST_LONG_ID = 256, HELP_ID = FIRST_LONG_ID + MAX_FLAGS };
+enum {
+    MAX_FLAGS = 64,
+    FIRST_LONG_ID = 256,
+    HELP_ID = FIRST_LONG_ID + MAX_FLAGS,
+    LIST_FLAGS_ID = HELP_ID + 1
+};
 
 static int count_flags(const nni_cli_spec *spec)
 {
@@ -55,6 +60,20 @@ static const char *display_name(const nni_cli_spec *spec, int id, char *buf, siz
     return buf;
 }
 
+/* --list-flags (not in the help): every flag of the table, one per line with its value's
+ * placeholder, for the shell completion and for the test that checks --help against the
+ * table. */
+static void list_flags(FILE *out, const nni_cli_spec *spec)
+{
+    for (int i = 0; spec->flags && spec->flags[i].name; i++) {
+        const nni_cli_flag *f = &spec->flags[i];
+        fprintf(out, "--%s%s%s\n", f->name, f->value ? " " : "", f->value ? f->value : "");
+        if (f->letter)
+            fprintf(out, "-%c%s%s\n", f->letter, f->value ? " " : "", f->value ? f->value : "");
+    }
+    fprintf(out, "--help\n-h\n");
+}
+
 nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli_args *args,
                         nn_error *err)
 {
@@ -64,7 +83,7 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
     if (n_flags > MAX_FLAGS)
         return nn_fail(err, NN_ERR_OTHER, "%s: more than %d flags", spec->verb, MAX_FLAGS);
 
-    struct option long_options[MAX_FLAGS + 2];
+    struct option long_options[MAX_FLAGS + 3];
     char short_options[2 * MAX_FLAGS + 4] = ":h"; /* ':' reports a missing value apart */
     size_t short_used = strlen(short_options);
     for (int i = 0; i < n_flags; i++) {
@@ -79,7 +98,8 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
     }
     short_options[short_used] = '\0';
     long_options[n_flags] = (struct option){"help", no_argument, NULL, HELP_ID};
-    long_options[n_flags + 1] = (struct option){NULL, 0, NULL, 0};
+    long_options[n_flags + 1] = (struct option){"list-flags", no_argument, NULL, LIST_FLAGS_ID};
+    long_options[n_flags + 2] = (struct option){NULL, 0, NULL, 0};
 
     opterr = 0;
     optind = 0; /* 0, not 1: glibc then starts afresh (each verb parses once, tests many) */
@@ -92,8 +112,9 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
             if (optopt >= FIRST_LONG_ID && optopt < HELP_ID)
                 return nn_fail(err, NN_ERR_CONFIG, "%s: %s takes no value", spec->verb,
                                display_name(spec, optopt, name, sizeof name));
-            if (optopt == HELP_ID)
-                return nn_fail(err, NN_ERR_CONFIG, "%s: --help takes no value", spec->verb);
+            if (optopt == HELP_ID || optopt == LIST_FLAGS_ID)
+                return nn_fail(err, NN_ERR_CONFIG, "%s: --%s takes no value", spec->verb,
+                               optopt == HELP_ID ? "help" : "list-flags");
             if (optopt) {
                 char text[3] = {'-', (char)optopt, '\0'};
                 return unknown_flag(spec, text, err);
@@ -106,6 +127,10 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
                            spec->verb);
         if (id == 'h' || id == HELP_ID) {
             args->help = 1;
+            continue;
+        }
+        if (id == LIST_FLAGS_ID) {
+            args->help = 2;
             continue;
         }
         int index = id >= FIRST_LONG_ID ? id - FIRST_LONG_ID : -1;
@@ -122,7 +147,10 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
     args->operands = argv + optind;
     args->n_operands = argc - optind;
     if (args->help) {
-        nni_cli_print_help(stdout, spec);
+        if (args->help == 2)
+            list_flags(stdout, spec);
+        else
+            nni_cli_print_help(stdout, spec);
         return NN_OK;
     }
     if (args->n_operands < spec->min_operands)

@@ -30,8 +30,9 @@ typedef struct nni_cli_spec {
 enum { NNI_CLI_MAX_GIVEN = 128 };
 
 /* What one command line said: the flags in the order given (a flag may repeat, e.g.
- * --set) and the operands. `help` is set when --help (-h) was given; the help text has
- * then been printed and the verb should return 0. */
+ * --set) and the operands. `help` is set when --help (-h) was given, or the hidden
+ * --list-flags (every flag of the table, one a line: for the shell completion and the help
+ * test); the text has then been printed and the verb should return 0. */
 typedef struct nni_cli_args {
     const nni_cli_spec *spec;
     int n_given;

@@ -8,42 +8,31 @@
 #include "cli/cli.h"
 #include "nn/search.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "usage: nntrain search CONFIG.yaml [--set key=value ...] [--dry-run] [--final-test]\n"
-            "       nntrain search --status DIR\n"
-            "       nntrain search --predict DIR [--top N]\n"
-            "\n"
-            "  CONFIG's search: section names the method, the metric (val_loss or\n"
-            "  val_accuracy), the parameters (any config key) and the ranks per trial;\n"
-            "  under mpirun the world is split into groups that train trials while\n"
-            "  rank 0 coordinates. Results go to search.dir (default searches/<name>):\n"
-            "  trials.csv, best.yaml, trial-NNN/ runs. Running the same command again\n"
-            "  resumes an interrupted search.\n"
-            "  --dry-run     print the trials and the rank layout, run nothing\n"
-            "  --final-test  evaluate the best trial on the test split at the end\n"
-            "  --status DIR  print the leaderboard of a search directory\n"
-            "  --predict DIR fit a surrogate to the finished trials and rank configurations\n"
-            "                not yet run by their predicted metric (--top N: how many)\n"
-            "\n"
-            "  search.method (the first is the default):\n");
-    nn_search_print_methods(out);
-}
+static const nni_cli_flag search_flags[] = {
+    NNI_CLI_SET_FLAG,
+    NNI_CLI_RANK_SET_FLAG,
+    {"dry-run", 0, NULL, "print the trials and the rank layout, run nothing"},
+    {"final-test", 0, NULL, "evaluate the best trial on the test split at the end"},
+    {"status", 0, "DIR", "print the leaderboard of a search directory"},
+    {"predict", 0, "DIR", "fit a surrogate to the finished trials and rank configurations "
+                          "not yet run by their predicted metric"},
+    {"top", 0, "N", "with --predict: how many configurations to print (default 10)"},
+    {NULL, 0, NULL, NULL},
+};
 
-/* Flags taking a value: the value follows the flag. */
-static const char *take_value(int argc, char **argv, int *i, nn_error *err)
-{
-    if (*i + 1 >= argc || !argv[*i + 1]) {
-        nn_fail(err, NN_ERR_CONFIG, "search: %s needs a value (see nntrain search --help)",
-                argv[*i]);
-        return NULL;
-    }
-    const char *value = argv[*i + 1];
-    argv[*i] = argv[*i + 1] = NULL;
-    (*i)++;
-    return value;
-}
+static const nni_cli_spec search_spec = {
+    "search", "CONFIG.yaml | --status DIR | --predict DIR",
+    "hyperparameter search (grid, random, halving) over groups of ranks; resumable", 0, 1,
+    search_flags};
+
+static const char search_details[] =
+    "\nCONFIG's search: section names the method, the metric (val_loss or val_accuracy), the\n"
+    "parameters (any config key) and the ranks per trial; under mpirun the world is split\n"
+    "into groups that train trials while rank 0 coordinates. Results go to search.dir\n"
+    "(default searches/<name>): trials.csv, best.yaml, trial-NNN/ runs. Running the same\n"
+    "command again resumes an interrupted search; a directory in use by a running search\n"
+    "is refused. The search: keys: nntrain train --help-catalogue.\n"
+    "\nsearch.method (the first is the default):\n";
 
 /* Errors of the search command are the same on every rank: rank 0 prints them. */
 static int fail(const nn_comm *world, const nn_error *err)
@@ -53,52 +42,39 @@ static int fail(const nn_comm *world, const nn_error *err)
 
 int nni_cmd_search(int argc, char **argv, const nn_comm *world)
 {
-    int dry_run = 0, final_test = 0, top = 10;
-    const char *status_dir = NULL, *predict_dir = NULL;
     nn_error err = {0};
-    for (int i = 1; i < argc; i++) {
-        if (!argv[i])
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            if (world->rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--dry-run")) {
-            dry_run = 1;
-            argv[i] = NULL;
-        } else if (!strcmp(argv[i], "--final-test")) {
-            final_test = 1;
-            argv[i] = NULL;
-        } else if (!strcmp(argv[i], "--status")) {
-            if (!(status_dir = take_value(argc, argv, &i, &err)))
-                return fail(world, &err);
-        } else if (!strcmp(argv[i], "--predict")) {
-            if (!(predict_dir = take_value(argc, argv, &i, &err)))
-                return fail(world, &err);
-        } else if (!strcmp(argv[i], "--top")) {
-            const char *value = take_value(argc, argv, &i, &err);
-            char *end = NULL;
-            top = value ? (int)strtol(value, &end, 10) : 0;
-            if (!value || *end || top < 1) {
-                if (value)
-                    nn_fail(&err, NN_ERR_CONFIG, "search: --top needs a positive number, got "
-                            "'%s'", value);
-                return fail(world, &err);
-            }
-        } else if (argv[i][0] == '-' && strcmp(argv[i], "--set") && strcmp(argv[i], "--rank-set") &&
-                   strncmp(argv[i], "--set=", 6)) {
-            nn_fail(&err, NN_ERR_CONFIG, "search: unknown option '%s' (see nntrain search "
-                    "--help)", argv[i]);
+    nni_cli_args args;
+    if (nni_cli_parse(argc, argv, &search_spec, &args, &err))
+        return fail(world, &err);
+    if (args.help) {
+        if (args.help == 1) {
+            fputs(search_details, stdout);
+            nn_search_print_methods(stdout);
+        }
+        return 0;
+    }
+    const char *status_dir = nni_cli_value(&args, "status");
+    const char *predict_dir = nni_cli_value(&args, "predict");
+    const char *top_text = nni_cli_value(&args, "top");
+    int dry_run = nni_cli_count(&args, "dry-run"), final_test = nni_cli_count(&args, "final-test");
+    int top = 10;
+    if (top_text) {
+        char *end = NULL;
+        long value = strtol(top_text, &end, 10);
+        if (end == top_text || *end || value < 1 || value > 1000000) {
+            nn_fail(&err, NN_ERR_CONFIG, "search: --top needs a positive number, got '%s'",
+                    top_text);
             return fail(world, &err);
         }
+        top = (int)value;
     }
     if (status_dir || predict_dir) {
-        for (int i = 1; i < argc; i++)
-            if (argv[i]) {
-                nn_fail(&err, NN_ERR_CONFIG, "search: --status and --predict take a search "
-                        "directory only (unexpected '%s')", argv[i]);
-                return fail(world, &err);
-            }
+        if (args.n_operands > 0 || (status_dir && predict_dir)) {
+            nn_fail(&err, NN_ERR_CONFIG, "search: --status and --predict take a search "
+                    "directory only (unexpected '%s')",
+                    args.n_operands > 0 ? args.operands[0] : "--status with --predict");
+            return fail(world, &err);
+        }
         if (world->rank != 0)
             return 0;
         nn_status st = status_dir ? nn_search_print_status(status_dir, stdout, &err)
@@ -111,7 +87,7 @@ int nni_cmd_search(int argc, char **argv, const nn_comm *world)
     nn_cfg *cfg = NULL;
     const char *path = NULL;
     nn_search *search = NULL;
-    nn_status st = nni_cli_load_config(argc, argv, "search", world->rank, &cfg, &path, &err);
+    nn_status st = nni_cli_load_config(&args, world->rank, &cfg, &path, &err);
     if (!st)
         st = nn_search_parse(cfg, path, &search, &err);
     nn_cfg_free(cfg);

@@ -30,18 +30,26 @@ static double forward_seconds_per_sample(nn_model *model, int64_t batch)
     return elapsed / runs / (double)batch;
 }
 
+static const nni_cli_flag summary_flags[] = {
+    NNI_CLI_SET_FLAG,
+    {NULL, 0, NULL, NULL},
+};
+
+static const nni_cli_spec summary_spec = {
+    "summary", "CONFIG.yaml", "the model's layers, shapes, parameters, FLOPs and forward latency",
+    1, 1, summary_flags};
+
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     const char *path = NULL;
-    for (int i = 1; i < argc; i++)
-        if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
-            strncmp(argv[i], "--set=", 6)) {
-            nn_fail(&err, NN_ERR_CONFIG, "summary: unknown option '%s'", argv[i]);
-            return nni_cli_report(world, &err);
-        }
-    if (nni_cli_load_config(argc, argv, "summary", world->rank, &cfg, &path, &err))
+    nni_cli_args args;
+    if (nni_cli_parse(argc, argv, &summary_spec, &args, &err))
+        return nni_cli_report(world, &err);
+    if (args.help)
+        return 0;
+    if (nni_cli_load_config(&args, world->rank, &cfg, &path, &err))
         return nni_cli_report(world, &err);
     int64_t batch = 32, seed = 42;
     const nn_cfg *train = nn_cfg_get(cfg, "train");

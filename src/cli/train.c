@@ -1,4 +1,5 @@
-/* nntrain train CONFIG [--set key=value ...] [--run-dir DIR] [--progress|--no-progress]
+/* nntrain train CONFIG [--set key=value ...] [--run-dir DIR] [--resume DIR]
+ *                      [--progress|--no-progress]
  * nntrain train --help-catalogue (src/cli/catalogue.c) */
 #include <stdio.h>
 #include <string.h>
@@ -6,64 +7,75 @@
 #include "cli/cli.h"
 #include "nn/trainer.h"
 
+static const nni_cli_flag train_flags[] = {
+    NNI_CLI_SET_FLAG,
+    NNI_CLI_RANK_SET_FLAG,
+    {"run-dir", 0, "DIR", "write the run into DIR (default: runs/<name>, never reused)"},
+    {"resume", 0, "RUN_DIR", "continue the run in RUN_DIR from its last checkpoint"},
+    {"progress", 0, NULL, "draw the progress bar even when the output is not a terminal"},
+    {"no-progress", 0, NULL, "never draw the progress bar"},
+    {"help-catalogue", 0, NULL, "list every config key and name: layers, activations, "
+                                "losses, optimizers, ..."},
+    {"list-config-keys", 0, NULL, "print the keys CONFIG sets, one a line (for --set and "
+                                  "the shell completion)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const nni_cli_spec train_spec = {
+    "train", "CONFIG.yaml", "train a model (mpirun -np N nntrain train ... for N ranks)", 0, 1,
+    train_flags};
+
+static const char train_details[] =
+    "\nCONFIG.yaml describes the data (data:), the model (model:), the training (train:) and\n"
+    "seed/name; `nntrain train --help-catalogue` lists every key with its default and every\n"
+    "layer, activation, loss, optimizer, schedule and initializer. A run writes\n"
+    "runs/<name>/ (config.yaml, metrics.csv, log.txt, checkpoints).\n";
+
+/* Every key path of a config's maps ("train.optimizer.lr"), one a line. */
+static void print_keys(const nn_cfg *node)
+{
+    for (int i = 0; nn_cfg_kind_of(node) == NN_CFG_MAP && i < nn_cfg_size(node); i++) {
+        const nn_cfg *child = nn_cfg_at(node, i);
+        if (nn_cfg_kind_of(child) == NN_CFG_MAP)
+            print_keys(child);
+        else
+            printf("%s\n", nn_cfg_path(child));
+    }
+}
+
 int nni_cmd_train(int argc, char **argv, const nn_comm *world)
 {
-    nn_train_options opts = {.progress = -1};
-    for (int i = 1; i < argc; i++) {
-        if (!argv[i])
-            continue;
-        if (!strcmp(argv[i], "--help-catalogue")) {
-            if (world->rank == 0)
-                nni_cli_print_catalogue(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            if (world->rank == 0)
-                printf("usage: nntrain train CONFIG.yaml [--set key=value ...] [--run-dir DIR]"
-                       " [--resume RUN_DIR] [--progress|--no-progress]\n"
-                       "       nntrain train --help-catalogue\n");
-            return 0;
-        }
-    }
     nn_error err = {0};
-    for (int i = 1; i < argc; i++) {
-        if (!argv[i])
-            continue;
-        if (!strcmp(argv[i], "--progress")) {
-            opts.progress = 1;
-            argv[i] = NULL;
-        } else if (!strcmp(argv[i], "--no-progress")) {
-            opts.progress = 0;
-            argv[i] = NULL;
-        } else if (!strcmp(argv[i], "--resume")) {
-            if (i + 1 >= argc) {
-                nn_fail(&err, NN_ERR_CONFIG, "--resume needs a run directory (runs/NAME)");
-                return nni_cli_report(world, &err);
-            }
-            opts.resume_dir = argv[i + 1];
-            argv[i] = argv[i + 1] = NULL;
-            i++;
-        } else if (!strcmp(argv[i], "--run-dir")) {
-            if (i + 1 >= argc) {
-                nn_fail(&err, NN_ERR_CONFIG, "--run-dir needs a directory");
-                return nni_cli_report(world, &err);
-            }
-            opts.run_dir = argv[i + 1];
-            argv[i] = argv[i + 1] = NULL;
-            i++;
-        }
+    nni_cli_args args;
+    if (nni_cli_parse(argc, argv, &train_spec, &args, &err))
+        return nni_cli_report(world, &err);
+    if (args.help) {
+        if (args.help == 1)
+            fputs(train_details, stdout);
+        return 0;
     }
-    for (int i = 1; i < argc; i++)
-        if (argv[i] && argv[i][0] == '-' && strcmp(argv[i], "--set") &&
-            strcmp(argv[i], "--rank-set") && strncmp(argv[i], "--set=", 6)) {
-            nn_fail(&err, NN_ERR_CONFIG, "train: unknown option '%s' (see nntrain train --help)",
-                    argv[i]);
-            return nni_cli_report(world, &err);
-        }
+    if (nni_cli_count(&args, "help-catalogue")) {
+        if (world->rank == 0)
+            nni_cli_print_catalogue(stdout);
+        return 0;
+    }
+    nn_train_options opts = {.progress = -1};
+    if (nni_cli_count(&args, "progress"))
+        opts.progress = 1;
+    if (nni_cli_count(&args, "no-progress"))
+        opts.progress = 0;
+    opts.resume_dir = nni_cli_value(&args, "resume");
+    opts.run_dir = nni_cli_value(&args, "run-dir");
     nn_cfg *cfg = NULL;
     const char *path = NULL;
-    if (nni_cli_load_config(argc, argv, "train", world->rank, &cfg, &path, &err))
+    if (nni_cli_load_config(&args, world->rank, &cfg, &path, &err))
         return nni_cli_fail_job(world, &err);
+    if (nni_cli_count(&args, "list-config-keys")) {
+        if (world->rank == 0)
+            print_keys(cfg);
+        nn_cfg_free(cfg);
+        return 0;
+    }
     opts.config_name = path;
     opts.stop_flag = nni_cli_install_stop_signals();
     nn_train_result result;

@@ -12,6 +12,7 @@
 #include "io/ckpt_internal.h"
 #include "io/hdf5_util.h"
 #include "model/model_internal.h"
+#include "nn/version.h"
 #include "train/optim_internal.h"
 
 static herr_t write_floats(hid_t file, const char *name, const float *data, int ndim,
@@ -141,6 +142,21 @@ static herr_t attr_f64(hid_t obj, const char *name, double value)
     return write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
 }
 
+/* A UTF-8 string attribute (h5py reads it as str). */
+static herr_t attr_text(hid_t obj, const char *name, const char *text)
+{
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t status = attr < 0 ? -1 : H5Awrite(attr, type, &text);
+    nni_h5_close(&attr);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    return status;
+}
+
 static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta, uint64_t model_hash)
 {
     hid_t group = H5Gcreate2(file, "meta", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -148,6 +164,7 @@ static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta, uint64_t model_ha
         return -1;
     herr_t s = 0;
     s |= attr_i64(group, "format_version", NN_CKPT_FORMAT_VERSION);
+    s |= attr_text(group, "nntrain_version", nn_version_full());
     s |= attr_i64(group, "epoch", meta->epoch);
     s |= attr_i64(group, "step", meta->step);
     s |= attr_i64(group, "optim_steps", meta->optim_steps);

@@ -20,10 +20,29 @@ static void set_group(nn_comm *out, MPI_Comm group, const nn_comm *parent)
     out->world_size = parent ? parent->world_size : out->size;
 }
 
+/* Read before MPI_Init: Open MPI's singleton start sets PMIX_RANK in the process itself. */
+static int launched_state = -1;
+
+int nn_parallel_launched(void)
+{
+    if (launched_state < 0)
+        launched_state = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") ||
+                         getenv("PMI_RANK") || getenv("PMIX_RANK");
+    return launched_state;
+}
+
+void nn_parallel_init_single(nn_comm *world)
+{
+    memset(world, 0, sizeof *world);
+    nni_comm_set_mpi(world, MPI_COMM_SELF);
+    world->size = world->world_size = 1;
+}
+
 nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *err)
 {
     int initialized = 0;
     MPI_Initialized(&initialized);
+    nn_parallel_launched();
     if (!initialized) {
         /* Open MPI's nonblocking collectives (libnbc) choose the allreduce algorithm by
          * message size; for gradient buckets (a few hundred KiB and up) the ring is the
@@ -42,9 +61,10 @@ nn_status nn_parallel_init(int *argc, char ***argv, nn_comm *world, nn_error *er
 
 void nn_parallel_finalize(void)
 {
-    int finalized = 0;
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
     MPI_Finalized(&finalized);
-    if (!finalized)
+    if (initialized && !finalized)
         MPI_Finalize();
 }
 
@@ -66,7 +86,7 @@ nn_status nn_comm_split(const nn_comm *parent, int color, nn_comm *out, nn_error
 void nn_comm_free(nn_comm *comm)
 {
     MPI_Comm group = nni_comm_mpi(comm);
-    if (group != MPI_COMM_WORLD && group != MPI_COMM_NULL) {
+    if (group != MPI_COMM_WORLD && group != MPI_COMM_SELF && group != MPI_COMM_NULL) {
         MPI_Comm_free(&group);
         nni_comm_set_mpi(comm, group);
     }

@@ -340,7 +340,8 @@ nn_status nn_search_run(nn_search *s, const nn_comm *world, const nn_search_opti
     nn_status st = nni_search_layout(s, world->size, &n_groups, err);
     if (st)
         return st; /* the same on every rank */
-    coordinator co = {.n_groups = n_groups, .own_group = s->coordinator_trains ? 0 : -1};
+    coordinator co = {.n_groups = n_groups, .own_group = s->coordinator_trains ? 0 : -1,
+                      .schedule = {.journal = {.fd = -1}, .dir_lock = -1}};
     if (world->rank == 0) {
         co.waiting = calloc((size_t)n_groups, sizeof *co.waiting);
         co.stopped = calloc((size_t)n_groups, sizeof *co.stopped);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dir_lock.h"
 #include "core/files.h"
 #include "nn/ckpt.h"
 #include "search/directory.h"
@@ -56,14 +57,18 @@ static nn_status check_same_search(const nn_search *s, const char *header, nn_er
 }
 
 nn_status nni_search_dir_open(const nn_search *s, nni_trial_table *table,
-                              nni_search_journal *journal, nn_error *err)
+                              nni_search_journal *journal, int *lock, nn_error *err)
 {
     if (nni_make_dirs(s->dir) != 0)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create the search directory: %s", s->dir,
                        strerror(errno));
+    /* Two searches appending to one journal would corrupt it: the second is refused. */
+    nn_status st = nni_dir_lock(s->dir, "search.dir", lock, err);
+    if (st)
+        return st;
     char path[700], header[512];
     snprintf(path, sizeof path, "%s/journal", s->dir);
-    nn_status st = nni_trials_init(table, s, err);
+    st = nni_trials_init(table, s, err);
     if (st)
         return st;
     if (access(path, F_OK) == 0) {

@@ -10,12 +10,13 @@
 #include "search/journal.h"
 #include "search/trials.h"
 
-/* Creates or reopens s->dir: the table gets the journal's events, search.yaml is written,
- * the journal is opened for appending and trials.csv and best.yaml are rewritten.
- * NN_ERR_CONFIG for a directory whose journal belongs to another search, naming the first
- * difference. */
+/* Creates or reopens s->dir and locks it for this process (*lock, core/dir_lock.h): the
+ * table gets the journal's events, search.yaml is written, the journal is opened for
+ * appending and trials.csv and best.yaml are rewritten. NN_ERR_CONFIG for a directory that
+ * another live search holds, or whose journal belongs to another search (naming the first
+ * difference). */
 nn_status nni_search_dir_open(const nn_search *s, nni_trial_table *table,
-                              nni_search_journal *journal, nn_error *err);
+                              nni_search_journal *journal, int *lock, nn_error *err);
 /* Loads dir/search.yaml and replays dir/journal into a table (for --status, --predict). */
 nn_status nni_search_load_dir(const char *dir, nn_search **search, nni_trial_table *table,
                               nn_error *err);

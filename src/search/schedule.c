@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dir_lock.h"
 #include "nn/trainer.h"
 #include "search/directory.h"
 #include "search/method.h"
@@ -237,9 +238,9 @@ nn_status nni_schedule_open(nni_search_schedule *sch, const nn_search *s, FILE *
                             const volatile sig_atomic_t *stop_flag, int world_size,
                             int n_groups, nn_error *err)
 {
-    *sch = (nni_search_schedule){.s = s, .journal = {.fd = -1}, .log = log ? log : stdout,
-                                 .stop_flag = stop_flag};
-    nn_status st = nni_search_dir_open(s, &sch->table, &sch->journal, err);
+    *sch = (nni_search_schedule){.s = s, .journal = {.fd = -1}, .dir_lock = -1,
+                                 .log = log ? log : stdout, .stop_flag = stop_flag};
+    nn_status st = nni_search_dir_open(s, &sch->table, &sch->journal, &sch->dir_lock, err);
     if (!st)
         say_start(sch, world_size, n_groups);
     return st;
@@ -279,5 +280,6 @@ nn_status nni_schedule_finish(nni_search_schedule *sch, nn_status st, int final_
 void nni_schedule_close(nni_search_schedule *sch)
 {
     nni_journal_close(&sch->journal);
+    nni_dir_unlock(&sch->dir_lock);
     nni_trials_free(&sch->table);
 }

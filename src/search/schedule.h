@@ -32,6 +32,7 @@ typedef struct nni_search_schedule {
     const nn_search *s;
     nni_trial_table table;
     nni_search_journal journal;
+    int dir_lock; /* the search directory's lock (core/dir_lock.h), -1 when none */
     FILE *log;
     const volatile sig_atomic_t *stop_flag;
     int stopping;      /* a signal came, or the schedule failed: no more trials */

@@ -3,11 +3,13 @@
  * the end, the numerical-failure message, and the progress bar on a terminal: one line
  * rewritten in place at most ten times a second, with samples/s, ETA and the running loss
  * and accuracy. When output is not a terminal (SLURM logs, pipes) no bar is drawn and only
- * the per-epoch lines appear. */
+ * the per-epoch lines appear; under mpirun the bar is drawn when mpirun's own output is a
+ * terminal (rank 0 alone draws). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -162,13 +164,31 @@ void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
 
 /* ---- the progress bar ------------------------------------------------------------------ */
 
+/* Whether the launcher that started this rank (its parent: mpirun, orted, slurmstepd)
+ * writes to a terminal. Open MPI hands its ranks pipes and forwards what they write, so the
+ * rank's own descriptor says nothing about where the text ends up; a rank on another node
+ * than mpirun has a daemon as its parent, whose output is not a terminal. */
+static int launcher_on_terminal(void)
+{
+    char link[64], target[256];
+    snprintf(link, sizeof link, "/proc/%ld/fd/1", (long)getppid());
+    ssize_t len = readlink(link, target, sizeof target - 1);
+    if (len <= 0)
+        return 0;
+    target[len] = '\0';
+    return !strncmp(target, "/dev/pts/", 9) || !strncmp(target, "/dev/tty", 8);
+}
+
 int nni_is_terminal(FILE *f)
 {
-    /* mpirun hands its ranks a pseudo-terminal even when its own output goes to a file or a
-     * pipe, so under mpirun the bar is drawn only on request (--progress). */
-    if (getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_RANK") || getenv("PMIX_RANK"))
-        return 0;
-    return isatty(fileno(f));
+    /* Started on its own, the descriptor tells (Open MPI's singleton start sets PMIX_RANK in
+     * the process: nn_parallel_launched() reads the environment from before MPI_Init). */
+    if (!nn_parallel_launched())
+        return isatty(fileno(f));
+    struct stat info;
+    if (fstat(fileno(f), &info) != 0 || !(S_ISFIFO(info.st_mode) || isatty(fileno(f))))
+        return 0; /* the rank's output goes to a file of its own */
+    return launcher_on_terminal();
 }
 
 void nni_progress_clear(nn_trainer *t)

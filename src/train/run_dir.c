@@ -9,8 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/dir_lock.h"
 #include "core/files.h"
 #include "io/history_internal.h"
+#include "nn/version.h"
 #include "train/train_internal.h"
 
 /* Rank 0 picks the run directory: --resume DIR, or <runs_dir>/<name> when train.resume is
@@ -81,6 +83,21 @@ static nn_status choose_run_dir(nn_trainer *t, int *resume, nn_error *err)
     return NN_OK;
 }
 
+/* The resolved config under a comment naming the nntrain that ran it (a comment, so the
+ * file still loads as a config). */
+static nn_status write_config_yaml(const char *path, const char *yaml, nn_error *err)
+{
+    const char *version = nn_version_full();
+    size_t size = strlen(version) + strlen(yaml) + 64;
+    char *text = malloc(size);
+    if (!text)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    int len = snprintf(text, size, "# written by nntrain %s\n%s", version, yaml);
+    nn_status st = nni_write_file_atomic(path, text, (size_t)len, err);
+    free(text);
+    return st;
+}
+
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
 {
     /* Rank 0 decides; every rank learns the directory and whether to resume. */
@@ -91,6 +108,10 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     } decision = {0};
     if (t->is_root) {
         decision.status = choose_run_dir(t, &decision.resume, err);
+        /* Before anything in it is read or written: a second job on the same directory
+         * (a --resume while the run goes on, two --run-dir alike) is refused here. */
+        if (!decision.status)
+            decision.status = nni_dir_lock(t->run_dir, "run directory", &t->run_dir_lock, err);
         snprintf(decision.dir, sizeof decision.dir, "%s", t->run_dir);
         if (decision.status)
             snprintf(decision.msg, sizeof decision.msg, "%.500s", err->msg);
@@ -114,7 +135,7 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     if (t->resume_note[0])
         nni_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);
-    if ((st = nni_write_file_atomic(path, t->config_yaml, strlen(t->config_yaml), err)))
+    if ((st = write_config_yaml(path, t->config_yaml, err)))
         return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
     t->metrics_csv = fopen(path, decision.resume ? "a" : "w");

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/dir_lock.h"
 #include "core/threads.h"
 #include "core/rng.h"
 #include "parallel/parallel_internal.h"
@@ -84,6 +85,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
                             const nn_train_options *opts, nn_error *err)
 {
     memset(t, 0, sizeof *t);
+    t->run_dir_lock = -1;
     t->cfg = cfg;
     t->comm = comm;
     if (opts)
@@ -263,6 +265,7 @@ void nni_trainer_teardown(nn_trainer *t)
         fclose(t->metrics_csv);
     if (t->log_file)
         fclose(t->log_file);
+    nni_dir_unlock(&t->run_dir_lock);
     memset(t, 0, sizeof *t);
 }
 

@@ -86,6 +86,7 @@ struct nn_trainer {
     nni_augment augment; /* training batches only */
 
     char run_dir[512];
+    int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
     FILE *metrics_csv, *log_file, *out;
     int progress; /* draw a progress bar */
     double last_progress;
@@ -181,6 +182,7 @@ nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, n
 void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
                          const step_totals *tot, double epoch_start);
 void nni_progress_clear(nn_trainer *t);
+/* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
 
 #endif

@@ -64,6 +64,6 @@ grep -q "did you mean 'method'" err.txt || { cat err.txt; fail "unknown search k
 expect_exit 2 "$NNTRAIN" search base.yaml
 grep -q "no 'search' section" err.txt || { cat err.txt; fail "missing search section"; }
 expect_exit 2 "$NNTRAIN" search nan.yaml --bogus
-grep -q "unknown option '--bogus'" err.txt || fail "unknown option"
+grep -q "unknown flag '--bogus'" err.txt || fail "unknown flag"
 expect_exit 2 "$NNTRAIN" search --status nowhere
 echo "failing trials are recorded and the search goes on"

@@ -68,7 +68,7 @@ $COMPARE runs/np2-6/last.h5 s/np4/trial-006/last.h5 --exact --groups params,stat
 best=$(sed -n 's/^best: trial \([0-9]*\),.*/\1/p' np1.txt)
 [ -n "$best" ] || fail "no best trial printed"
 grep -q "^# best trial $best " s/np1/best.yaml || fail "best.yaml is not trial $best's"
-diff <(grep -v '^#' s/np1/best.yaml) s/np1/trial-00$best/config.yaml || fail "best.yaml differs from the trial's config"
+diff <(grep -v '^#' s/np1/best.yaml) <(grep -v '^#' s/np1/trial-00$best/config.yaml) || fail "best.yaml differs from the trial's config"
 # The leaderboard: 8 ranked rows, best first, and --status prints the same.
 "$NNTRAIN" search --status s/np1 > status.txt
 grep -q "search s/np1: grid, 8 trials: 8 finished; metric val_accuracy (maximize)" status.txt || { cat status.txt; fail "--status header"; }
