@@ -5,8 +5,9 @@
  * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
  * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
  * at the right edge work on a zero-padded copy of B's last columns and a private C tile.
- * This file is compiled with floating-point contraction (-ffp-contract=fast, see
- * CMakeLists.txt), so the multiply-adds become FMAs.
+ * This file is compiled once per kernel set (core/kernel_set.h): VEC and MR follow the
+ * set's vector width. It is compiled with floating-point contraction (-ffp-contract=fast, see
+ * CMakeLists.txt), so the multiply-adds become FMAs where the set has them.
  *
  * nni_gemm_nt reads B transposed (the dense layer's forward, x W^T): it copies each NR x KC
  * block of B into a k-major panel first, then runs the same tiles.
@@ -27,8 +28,9 @@
  * the forward 2.8x slower there once the backward no longer called OpenBLAS. */
 #include "core/gemm.h"
 
-#include <cblas.h>
 #include <string.h>
+
+#include "core/kernel_set.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -151,8 +153,9 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
         memset(C + m * ldc, 0, (size_t)N * sizeof *C);
 }
 
-void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
-                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                             int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                             int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -238,8 +241,8 @@ static void pack_transposed(float *restrict panel, const float *restrict b, int6
     }
 }
 
-void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                 int64_t ldb, float *C, int64_t ldc, int accumulate)
+void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                             const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -256,10 +259,4 @@ void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
                           accumulate || k0 > 0);
         }
     }
-}
-
-const char *nni_gemm_core(void)
-{
-    const char *core = openblas_get_corename();
-    return core ? core : "unknown";
 }
