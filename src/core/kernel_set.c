@@ -25,11 +25,14 @@
     void nni_col2im_##set(const nni_conv_geom *g, float *col, float *x);                       \
     void nni_im2row_##set(const nni_conv_geom *g, const float *xt, float *rows);               \
     void nni_transpose_##set(const float *src, int64_t rows, int64_t cols, int64_t lds,        \
-                             float *dst, int64_t ldd);
+                             float *dst, int64_t ldd);                                         \
+    void nni_adam_plain_##set(const nni_adam_coefs *c, int64_t n, float *w, float *m1,         \
+                              float *m2, const float *grad);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
-    .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set
+    .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
+    .adam_plain = nni_adam_plain_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)

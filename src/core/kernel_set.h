@@ -1,9 +1,9 @@
-/* Kernel sets: the hot loops (matrix products, image lowering) built once per instruction
+/* Kernel sets: the hot loops (matrix products, image lowering, Adam's update) built once per instruction
  * set and chosen at run time, so one binary runs on every x86-64 machine of a cluster and
  * still uses AVX-512 where the CPU has it.
  *
- * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c)
- * are compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to
+ * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
+ * train/adam_kernel.c) are compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to
  * its name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2,
  * f_avx512). The functions the layers call (nni_gemm_nn, nni_im2col, ...) go through the
  * selected set's table.
@@ -26,6 +26,11 @@
 #define NNI_KERNEL(name) NNI_KERNEL_CAT(name, NNI_KERNEL_SET)
 #endif
 
+/* Adam's coefficients for one step, rounded to float as train/optim.c's adam_update does. */
+typedef struct nni_adam_coefs {
+    float beta1, beta2, one_minus_beta1, one_minus_beta2, eps, step_size, bias2_sqrt;
+} nni_adam_coefs;
+
 typedef struct nni_kernel_set {
     const char *name;  /* the value NN_KERNELS takes */
     const char *needs; /* its instructions, for messages */
@@ -40,6 +45,9 @@ typedef struct nni_kernel_set {
     void (*im2row)(const nni_conv_geom *g, const float *xt, float *rows);
     void (*transpose)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
                       int64_t ldd);
+    /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
+    void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
+                       const float *grad);
 } nni_kernel_set;
 
 /* Chooses the set from NN_KERNELS and the CPU (read again on every call). An unknown name,

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/kernel_set.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "layers/layer_internal.h"
@@ -174,8 +175,10 @@ int main(int argc, char **argv)
     }
     const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
     const int timed = steps - 2;
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s\n", argv[1], (long long)batch,
-           threads, nni_gemm_core());
+    char kernels[128];
+    nni_kernels_describe(kernels, sizeof kernels);
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s\n", argv[1],
+           (long long)batch, threads, nni_gemm_core(), kernels);
     printf("%-22s %-14s %10s %10s %10s %10s  (CPU time of all threads)\n", "layer", "type",
            "fwd ms", "bwd ms", "fwd min", "bwd min");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;

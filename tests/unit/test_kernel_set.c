@@ -1,6 +1,7 @@
 /* Kernel sets (core/kernel_set.h): NN_KERNELS forces a set and a bad value is an error that
  * says what is valid; every set this CPU can run computes the products within float
- * rounding of a float64 loop and lowers images to the same bits as the generic set.
+ * rounding of a float64 loop, and lowers images and updates Adam's moments to the same bits
+ * as the generic set.
  *
  * Run twice by ctest: as unit.test_kernel_set with the CPU's choice, and under the
  * generic-kernels label with NN_KERNELS=generic, where the first test checks that the
@@ -193,6 +194,50 @@ static void test_every_set_lowering_same_bits(void **state)
     }
 }
 
+/* Adam's update is correctly rounded arithmetic without contraction: the same bits on
+ * every set, on a length that leaves a tail after every vector width. */
+static void test_every_set_adam_same_bits(void **state)
+{
+    (void)state;
+    enum { N = 1000 + 13 };
+    const nni_adam_coefs coefs = {0.9f, 0.999f, 0.1f, 0.001f, 1e-8f, 1e-3f / 0.271f, 0.0447f};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    float *g = random_floats(N, 8);
+    float *want[3] = {random_floats(N, 9), random_floats(N, 10), random_floats(N, 11)};
+    for (int64_t i = 0; i < N; i++)
+        want[2][i] = fabsf(want[2][i]); /* a second moment is not negative */
+    float *got[3];
+    for (int k = 0; k < 3; k++) {
+        got[k] = malloc(sizeof(float) * N);
+        assert_non_null(got[k]);
+    }
+    for (int s = 0; s < count - 1; s++) {
+        if (!sets[s].supported())
+            continue;
+        for (int k = 0; k < 3; k++)
+            memcpy(got[k], want[k], sizeof(float) * N);
+        sets[s].adam_plain(&coefs, N, got[0], got[1], got[2], g);
+        float *ref[3];
+        for (int k = 0; k < 3; k++) {
+            ref[k] = malloc(sizeof(float) * N);
+            assert_non_null(ref[k]);
+            memcpy(ref[k], want[k], sizeof(float) * N);
+        }
+        sets[count - 1].adam_plain(&coefs, N, ref[0], ref[1], ref[2], g);
+        for (int k = 0; k < 3; k++) {
+            assert_memory_equal(ref[k], got[k], sizeof(float) * N);
+            assert_memory_not_equal(ref[k], want[k], sizeof(float) * N); /* it did update */
+            free(ref[k]);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        free(want[k]);
+        free(got[k]);
+    }
+    free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -200,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_forcing_and_bad_names),
         cmocka_unit_test(test_every_set_products),
         cmocka_unit_test(test_every_set_lowering_same_bits),
+        cmocka_unit_test(test_every_set_adam_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
