@@ -35,12 +35,6 @@ static inline void valid_range(int64_t offset, int64_t stride, int64_t width, in
     *hi = clamp64(ceil_div(width - offset, stride), *lo, out);
 }
 
-/* Stride 1 and out_w == in_w: lowering rows are shifted planes. */
-static int flat_rows(const nni_conv_geom *g)
-{
-    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
-}
-
 /* Zeroes, in every output row of a shifted-plane lowering row, the columns whose source
  * column ox + x_off falls outside the input row (the shift wrapped them into a neighbour). */
 static void clear_wrapped_columns(const nni_conv_geom *g, int64_t x_off, float *row)
@@ -110,7 +104,7 @@ static void col2im_flat(const nni_conv_geom *g, float *restrict col, float *rest
 void NNI_KERNEL(nni_im2col)(const nni_conv_geom *g, const float *restrict x,
                             float *restrict col)
 {
-    if (flat_rows(g)) {
+    if (nni_conv_geom_flat(g)) {
         im2col_flat(g, x, col);
         return;
     }
@@ -151,7 +145,7 @@ void NNI_KERNEL(nni_im2col)(const nni_conv_geom *g, const float *restrict x,
 
 void NNI_KERNEL(nni_col2im)(const nni_conv_geom *g, float *restrict col, float *restrict x)
 {
-    if (flat_rows(g)) {
+    if (nni_conv_geom_flat(g)) {
         col2im_flat(g, col, x);
         return;
     }

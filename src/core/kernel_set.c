@@ -26,13 +26,15 @@
     void nni_im2row_##set(const nni_conv_geom *g, const float *xt, float *rows);               \
     void nni_transpose_##set(const float *src, int64_t rows, int64_t cols, int64_t lds,        \
                              float *dst, int64_t ldd);                                         \
+    void nni_conv_flat_product_##set(const nni_conv_geom *g, int64_t M, const float *w,       \
+                                     const float *x, float *y, int accumulate);                \
     void nni_adam_plain_##set(const nni_adam_coefs *c, int64_t n, float *w, float *m1,         \
                               float *m2, const float *grad);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
-    .adam_plain = nni_adam_plain_##set
+    .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)
@@ -157,6 +159,12 @@ void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
                  int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     nni_kernels()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
+                           float *y, int accumulate)
+{
+    nni_kernels()->conv_flat_product(g, M, w, x, y, accumulate);
 }
 
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col)

@@ -45,6 +45,8 @@ typedef struct nni_kernel_set {
     void (*im2row)(const nni_conv_geom *g, const float *xt, float *rows);
     void (*transpose)(const float *src, int64_t rows, int64_t cols, int64_t lds, float *dst,
                       int64_t ldd);
+    void (*conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
+                              float *y, int accumulate);
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);

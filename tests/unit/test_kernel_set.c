@@ -194,6 +194,51 @@ static void test_every_set_lowering_same_bits(void **state)
     }
 }
 
+/* The forward product built panel by panel from the image has the bits of im2col followed
+ * by the product, on every set, for 'same' padding with odd, even and dilated kernels, and
+ * with accumulate (the bias already in y). */
+static void test_every_set_conv_flat_same_bits(void **state)
+{
+    (void)state;
+    static const nni_conv_geom geoms[] = {
+        {.channels = 5, .in_h = 14, .in_w = 14, .out_h = 14, .out_w = 14, .kernel_h = 5,
+         .kernel_w = 5, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+         .pad_top = 2, .pad_left = 2},
+        {.channels = 3, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .kernel_h = 2,
+         .kernel_w = 4, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+         .pad_top = 0, .pad_left = 1},
+        {.channels = 60, .in_h = 7, .in_w = 7, .out_h = 7, .out_w = 7, .kernel_h = 3,
+         .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 2, .dilation_w = 2,
+         .pad_top = 2, .pad_left = 2},
+    };
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (size_t i = 0; i < sizeof geoms / sizeof *geoms; i++) {
+        const nni_conv_geom *g = &geoms[i];
+        assert_true(nni_conv_geom_flat(g));
+        const int64_t M = 13, K = nni_conv_geom_col_rows(g), P = g->out_h * g->out_w;
+        float *x = random_floats(g->channels * g->in_h * g->in_w, 12);
+        float *w = random_floats(M * K, 13), *col = malloc(sizeof(float) * (size_t)(K * P));
+        float *want = random_floats(M * P, 14), *got = random_floats(M * P, 14);
+        assert_non_null(col);
+        for (int s = 0; s < count; s++) {
+            if (!sets[s].supported())
+                continue;
+            for (int accumulate = 1; accumulate >= 0; accumulate--) {
+                sets[s].im2col(g, x, col);
+                sets[s].gemm_nn(M, P, K, w, K, 1, col, P, want, P, accumulate);
+                sets[s].conv_flat_product(g, M, w, x, got, accumulate);
+                assert_memory_equal(want, got, sizeof(float) * (size_t)(M * P));
+            }
+        }
+        free(x);
+        free(w);
+        free(col);
+        free(want);
+        free(got);
+    }
+}
+
 /* Adam's update is correctly rounded arithmetic without contraction: the same bits on
  * every set, on a length that leaves a tail after every vector width. */
 static void test_every_set_adam_same_bits(void **state)
@@ -245,6 +290,7 @@ int main(void)
         cmocka_unit_test(test_forcing_and_bad_names),
         cmocka_unit_test(test_every_set_products),
         cmocka_unit_test(test_every_set_lowering_same_bits),
+        cmocka_unit_test(test_every_set_conv_flat_same_bits),
         cmocka_unit_test(test_every_set_adam_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
