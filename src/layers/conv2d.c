@@ -15,7 +15,7 @@
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nni_gemm_nn is built for (src/core/gemm.c); nothing is packed.
+ * shape nni_gemm_nn is built for (src/core/gemm.c); only the flat forward packs (in L1).
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
