@@ -5,8 +5,9 @@
  * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
  * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
  * at the right edge work on a zero-padded copy of B's last columns and a private C tile.
- * This file is compiled with floating-point contraction (-ffp-contract=fast, see
- * CMakeLists.txt), so the multiply-adds become FMAs.
+ * This file is compiled once per kernel set (core/kernel_set.h): VEC and MR follow the
+ * set's vector width. It is compiled with floating-point contraction (-ffp-contract=fast, see
+ * CMakeLists.txt), so the multiply-adds become FMAs where the set has them.
  *
  * nni_gemm_nt reads B transposed (the dense layer's forward, x W^T): it copies each NR x KC
  * block of B into a k-major panel first, then runs the same tiles.
@@ -27,8 +28,10 @@
  * the forward 2.8x slower there once the backward no longer called OpenBLAS. */
 #include "core/gemm.h"
 
-#include <cblas.h>
 #include <string.h>
+
+#include "core/im2col.h"
+#include "core/kernel_set.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -61,9 +64,9 @@ static inline void store(float *p, vfloat v)
     memcpy(p, &v, sizeof v);
 }
 
-/* One mr x NR tile of C over kc values of k. mr is a constant at every call site, so the
- * accumulators are registers. */
-static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
+/* One mr x (nv * VEC) tile of C over kc values of k. mr and nv are constants at every call
+ * site, so the accumulators are registers. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, int64_t kc,
                                                        const float *restrict a, int64_t a_rs,
                                                        int64_t a_cs, const float *restrict b,
                                                        int64_t ldb, float *restrict c,
@@ -71,29 +74,34 @@ static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
 {
     vfloat acc[MR][NV];
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < nv; v++)
             acc[m][v] = accumulate ? load(c + m * ldc + v * VEC) : (vfloat){0};
     for (int64_t k = 0; k < kc; k++) {
         vfloat bv[NV];
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < nv; v++)
             bv[v] = load(b + k * ldb + v * VEC);
         for (int m = 0; m < mr; m++) {
             const float s = a[m * a_rs + k * a_cs];
-            for (int v = 0; v < NV; v++)
+            for (int v = 0; v < nv; v++)
                 acc[m][v] += bv[v] * s;
         }
     }
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < nv; v++)
             store(c + m * ldc + v * VEC, acc[m][v]);
 }
 
+_Static_assert(NV == 2, "tile_rows picks between one vector and NV");
+
 #define TILE_CASE(n)                                                                           \
     case n:                                                                                    \
-        tile(n, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                                \
+        if (nv == 1)                                                                           \
+            tile(n, 1, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                         \
+        else                                                                                   \
+            tile(n, NV, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                        \
         break;
 
-static void tile_rows(int mr, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs,
+static void tile_rows(int mr, int nv, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs,
                       const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
 {
     switch (mr) {
@@ -119,27 +127,37 @@ static void tile_rows(int mr, int64_t kc, const float *a, int64_t a_rs, int64_t 
 }
 
 /* C[:, j..j+n) (+)= A B_panel over one k block, where the panel holds NR columns with row
- * stride ldb. n < NR (the right edge) goes through a private tile of C; the panel's columns
- * from n on must then be zeros (they only feed that private tile). */
+ * stride ldb. n < NR (the right edge) goes through a private tile of C, as few vectors wide
+ * as cover n (a 14-pixel-wide image's 196 columns end in 4: one vector, not two); the
+ * panel's columns from n on must then be zeros (they only feed that private tile).
+ * The M rows are cut into tiles as equal as can be, each at most MR: 64 rows run as six
+ * tiles of 10 or 11 rows rather than five of 12 and one of 4, whose 8 accumulators would
+ * leave the FMA units waiting on latency. Neither choice changes a result: every element
+ * sums its k terms in order whatever tile it falls in. */
 static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int64_t a_rs,
                           int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
                           int acc)
 {
+    const int64_t tiles = (M + MR - 1) / MR;
     if (n == NR) {
-        for (int64_t i = 0; i < M; i += MR)
-            tile_rows(M - i < MR ? (int)(M - i) : MR, kc, a + i * a_rs, a_rs, a_cs, b, ldb,
+        for (int64_t t = 0; t < tiles; t++) {
+            const int64_t i = M * t / tiles;
+            tile_rows((int)(M * (t + 1) / tiles - i), NV, kc, a + i * a_rs, a_rs, a_cs, b, ldb,
                       c + i * ldc, ldc, acc);
+        }
         return;
     }
+    const int nv = (int)((n + VEC - 1) / VEC);
     float c_tail[MR * NR];
     memset(c_tail, 0, sizeof c_tail);
-    for (int64_t i = 0; i < M; i += MR) {
-        const int mr = M - i < MR ? (int)(M - i) : MR;
+    for (int64_t t = 0; t < tiles; t++) {
+        const int64_t i = M * t / tiles;
+        const int mr = (int)(M * (t + 1) / tiles - i);
         float *ci = c + i * ldc;
         if (acc)
             for (int m = 0; m < mr; m++)
                 memcpy(c_tail + m * NR, ci + m * ldc, (size_t)n * sizeof *c);
-        tile_rows(mr, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc);
+        tile_rows(mr, nv, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc);
         for (int m = 0; m < mr; m++)
             memcpy(ci + m * ldc, c_tail + m * NR, (size_t)n * sizeof *c);
     }
@@ -151,8 +169,9 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
         memset(C + m * ldc, 0, (size_t)N * sizeof *C);
 }
 
-void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
-                 const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                             int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                             int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -174,6 +193,78 @@ void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, 
             memset(b_tail + k * NR + n_tail, 0, (size_t)(NR - n_tail) * sizeof *b_tail);
         }
         panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_tail, NR, C + n_full, ldc, acc);
+    }
+}
+
+/* Row r of the lowered matrix (see im2col.h) restricted to the panel's columns j..j+n, for
+ * a stride-1 convolution whose output rows are as wide as its input rows: the input plane
+ * xc shifted by `shift`, zero where that leaves the plane or wraps around a row end (an
+ * output column ox whose input column ox + x_off is outside [0, W)). Columns n..NR-1 of the
+ * panel row are zeros. */
+static void pack_shifted_row(float *restrict dst, const float *restrict xc, int64_t plane,
+                             int64_t w, int64_t off, int64_t x_off, int64_t n,
+                             const int32_t *restrict col_x)
+{
+    int64_t lo = -off > 0 ? -off : 0, hi = plane - off < n ? plane - off : n;
+    lo = lo < n ? lo : n;
+    hi = hi > lo ? hi : lo;
+    for (int64_t q = 0; q < lo; q++)
+        dst[q] = 0.0f;
+    const uint32_t width = (uint32_t)w;
+    const int32_t shift_x = (int32_t)x_off;
+    for (int64_t q = lo; q < hi; q++) {
+        const float v = xc[off + q]; /* in the plane: loaded unconditionally, so it vectorizes */
+        dst[q] = (uint32_t)(col_x[q] + shift_x) < width ? v : 0.0f;
+    }
+    for (int64_t q = hi; q < NR; q++)
+        dst[q] = 0.0f;
+}
+
+/* y (+)= W im2col(x) for one image and group of a stride-1 convolution with out_w == in_w
+ * (padding `same`, any dilation), without the lowered matrix: each KC x NR panel of it is
+ * built from the image right before the tiles use it, so it is written and read in L1
+ * instead of going out to memory and back (for a 64-channel 3x3 layer on 28x28 images the
+ * lowered matrix is 1.8 MB, past L2). The panel holds the same numbers as the lowered
+ * matrix and the tiles sum them in the same order: the result has the same bits. */
+void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w,
+                                       const float *x, float *y, int accumulate)
+{
+    const int64_t width = g->in_w, plane = g->in_h * width, P = g->out_h * g->out_w;
+    const int64_t K = nni_conv_geom_col_rows(g), kw = g->kernel_w;
+    const int64_t kk = g->kernel_h * kw;
+    float panel[KC * NR];
+    int32_t col_x[NR]; /* the output column ox of each panel column */
+    /* The panels read the image in short pieces from every channel at once, more streams
+     * than the hardware prefetchers follow: fetched from memory that way, each piece
+     * waited on its own miss (a 28x28 layer ran at 60% of its speed on a cached image).
+     * One pass of prefetches in address order brings the image into the caches first. */
+    for (int64_t i = 0; i < g->channels * plane; i += 64 / (int64_t)sizeof *x)
+        __builtin_prefetch(x + i, 0, 2);
+    /* k blocks outermost, as in nni_gemm_nn: a block of W serves every panel from L1/L2. */
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = K - k0 < KC ? K - k0 : KC;
+        for (int64_t j = 0; j < P; j += NR) {
+            const int64_t n = P - j < NR ? P - j : NR;
+            for (int64_t q = 0; q < NR; q++)
+                col_x[q] = (int32_t)((j + q) % width);
+            /* row k0 + r is (channel c, kernel row ki, kernel column kj), counted up rather
+             * than divided out: a division per row cost as much as the packing. */
+            int64_t c = k0 / kk, ki = k0 % kk / kw, kj = k0 % kw;
+            for (int64_t r = 0; r < kc; r++) {
+                const int64_t x_off = kj * g->dilation_w - g->pad_left;
+                const int64_t shift = (ki * g->dilation_h - g->pad_top) * width + x_off;
+                pack_shifted_row(panel + r * NR, x + c * plane, plane, width, j + shift, x_off,
+                                 n, col_x);
+                if (++kj == kw) {
+                    kj = 0;
+                    if (++ki == g->kernel_h) {
+                        ki = 0;
+                        c++;
+                    }
+                }
+            }
+            panel_product(M, n, kc, w + k0, K, 1, panel, NR, y + j, P, accumulate || k0 > 0);
+        }
     }
 }
 
@@ -238,8 +329,8 @@ static void pack_transposed(float *restrict panel, const float *restrict b, int6
     }
 }
 
-void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
-                 int64_t ldb, float *C, int64_t ldc, int accumulate)
+void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                             const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     if (K <= 0) {
         if (!accumulate)
@@ -256,10 +347,4 @@ void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, c
                           accumulate || k0 > 0);
         }
     }
-}
-
-const char *nni_gemm_core(void)
-{
-    const char *core = openblas_get_corename();
-    return core ? core : "unknown";
 }

@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "core/im2col.h"
+
 /* C[m][n] (+)= sum_k A(m, k) * B[k][n] for m < M, n < N, k < K, where
  * A(m, k) = A[m * a_rs + k * a_cs], B[k][n] = B[k * ldb + n], C[m][n] = C[m * ldc + n].
  * accumulate = 0 overwrites C (which may then hold anything, even NaN). */
@@ -21,6 +23,12 @@ void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, 
  * (x W^T for W[out][in]). accumulate as in nni_gemm_nn. */
 void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                  int64_t ldb, float *C, int64_t ldc, int accumulate);
+
+/* y[m][p] (+)= sum_k w[m * K + k] * im2col(x)[k][p] for m < M, K = the lowered rows of g, for
+ * a geometry with nni_conv_geom_flat(g): a convolution's forward product without the
+ * lowered matrix, with the bits of nni_im2col followed by nni_gemm_nn. */
+void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
+                           float *y, int accumulate);
 
 /* The OpenBLAS kernel family in use ("SkylakeX", "Haswell", ...), for reports. */
 const char *nni_gemm_core(void);

@@ -6,10 +6,15 @@
  * When the stride is 1 and output rows are as wide as input rows (padding `same`), a whole
  * row of col is the input plane shifted by a constant: one long copy (or add), then the
  * few columns that wrapped around a row end are cleared. Narrow images (14 pixels) would
- * otherwise spend most of their time in loop overhead. */
+ * otherwise spend most of their time in loop overhead.
+ *
+ * This file is compiled once per kernel set (core/kernel_set.h); the copy loops vectorize to
+ * the set's width. */
 #include "core/im2col.h"
 
 #include <string.h>
+
+#include "core/kernel_set.h"
 
 /* ceil(a / b) for b > 0 and any sign of a. */
 static inline int64_t ceil_div(int64_t a, int64_t b)
@@ -28,12 +33,6 @@ static inline void valid_range(int64_t offset, int64_t stride, int64_t width, in
 {
     *lo = clamp64(ceil_div(-offset, stride), 0, out);
     *hi = clamp64(ceil_div(width - offset, stride), *lo, out);
-}
-
-/* Stride 1 and out_w == in_w: lowering rows are shifted planes. */
-static int flat_rows(const nni_conv_geom *g)
-{
-    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
 }
 
 /* Zeroes, in every output row of a shifted-plane lowering row, the columns whose source
@@ -102,9 +101,10 @@ static void col2im_flat(const nni_conv_geom *g, float *restrict col, float *rest
     }
 }
 
-void nni_im2col(const nni_conv_geom *g, const float *restrict x, float *restrict col)
+void NNI_KERNEL(nni_im2col)(const nni_conv_geom *g, const float *restrict x,
+                            float *restrict col)
 {
-    if (flat_rows(g)) {
+    if (nni_conv_geom_flat(g)) {
         im2col_flat(g, x, col);
         return;
     }
@@ -143,9 +143,9 @@ void nni_im2col(const nni_conv_geom *g, const float *restrict x, float *restrict
     }
 }
 
-void nni_col2im(const nni_conv_geom *g, float *restrict col, float *restrict x)
+void NNI_KERNEL(nni_col2im)(const nni_conv_geom *g, float *restrict col, float *restrict x)
 {
-    if (flat_rows(g)) {
+    if (nni_conv_geom_flat(g)) {
         col2im_flat(g, col, x);
         return;
     }
@@ -178,7 +178,8 @@ void nni_col2im(const nni_conv_geom *g, float *restrict col, float *restrict x)
     }
 }
 
-void nni_im2row(const nni_conv_geom *g, const float *restrict xt, float *restrict rows)
+void NNI_KERNEL(nni_im2row)(const nni_conv_geom *g, const float *restrict xt,
+                            float *restrict rows)
 {
     const int64_t C = g->channels, row_len = C * g->kernel_h * g->kernel_w;
     for (int64_t oy = 0; oy < g->out_h; oy++)
@@ -204,8 +205,8 @@ void nni_im2row(const nni_conv_geom *g, const float *restrict xt, float *restric
 /* Whole 16 x 16 tiles go through a local tile with constant trip counts, which the compiler
  * turns into vector loads and shuffles (twice as fast as a plain blocked loop); the edges
  * are copied element by element. */
-void nni_transpose(const float *restrict src, int64_t rows, int64_t cols, int64_t lds,
-                   float *restrict dst, int64_t ldd)
+void NNI_KERNEL(nni_transpose)(const float *restrict src, int64_t rows, int64_t cols,
+                               int64_t lds, float *restrict dst, int64_t ldd)
 {
     enum { B = 16 };
     int64_t r0 = 0;

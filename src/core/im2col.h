@@ -25,6 +25,13 @@ static inline int64_t nni_conv_geom_col_rows(const nni_conv_geom *g)
     return g->channels * g->kernel_h * g->kernel_w;
 }
 
+/* Stride 1 and output rows as wide as input rows (padding `same`): every row of the lowered
+ * matrix is the input plane shifted by a constant, with the wrapped columns zeroed. */
+static inline int nni_conv_geom_flat(const nni_conv_geom *g)
+{
+    return g->stride_h == 1 && g->stride_w == 1 && g->out_w == g->in_w;
+}
+
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col);
 /* x += col2im(col). col is scratch: its padding entries may be overwritten. */
 void nni_col2im(const nni_conv_geom *g, float *col, float *x);

@@ -5,14 +5,17 @@
  * Per sample and group, with K = (in / groups) * kh * kw kernel rows and P output pixels:
  *   forward   col = im2col(x)                 (K x P)
  *             y   = W col                     (out x P; a 1x1, stride 1, unpadded
- *                                              convolution uses x itself as col)
+ *                                              convolution uses x itself as col; stride 1
+ *                                              with padding `same` builds col panel by
+ *                                              panel inside the product,
+ *                                              nni_conv_flat_product)
  *   backward  rows = im2row(x channels-last)  (P x K, columns in (kh, kw, in) order)
  *             dW += dy rows                   (summed over the samples, reordered to torch's
  *                                              layout once per batch)
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nni_gemm_nn is built for (src/core/gemm.c); nothing is packed.
+ * shape nni_gemm_nn is built for (src/core/gemm.c); only the flat forward packs (in L1).
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
@@ -176,6 +179,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
+                if (!c->direct && nni_conv_geom_flat(&c->geom)) {
+                    nni_conv_flat_product(&c->geom, c->group_out,
+                                          w + grp * c->group_out * c->col_rows, col,
+                                          y + grp * out_group, bias != NULL);
+                    continue;
+                }
                 if (!c->direct) {
                     nni_im2col(&c->geom, col, slot.col);
                     col = slot.col;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernel_set.h"
 #include "layers/registry.h"
 #include "model/init_internal.h"
 #include "model/model_internal.h"
@@ -319,7 +320,10 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
     *out = NULL;
     if (!model_cfg || nn_cfg_kind_of(model_cfg) != NN_CFG_MAP)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'model' section");
-    nn_status st = nn_cfg_check_keys(model_cfg, model_keys, err);
+    /* The kernel set is checked here, where a bad NN_KERNELS can still be reported. */
+    nn_status st = nni_kernels_select(err);
+    if (!st)
+        st = nn_cfg_check_keys(model_cfg, model_keys, err);
     if (st)
         return st;
     nn_model *model = calloc(1, sizeof *model);

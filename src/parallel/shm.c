@@ -98,6 +98,8 @@ void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
     enum { VEC = 16, ALIGN = 64 };
 #elif defined(__AVX__)
     enum { VEC = 8, ALIGN = 32 };
+#elif defined(__SSE__)
+    enum { VEC = 4, ALIGN = 16 }; /* every x86-64 CPU: a portable build streams too */
 #else
     enum { VEC = 1, ALIGN = 4 };
 #endif
@@ -112,6 +114,9 @@ void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
 #elif defined(__AVX__)
     for (; i + VEC <= n; i += VEC)
         _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
+#elif defined(__SSE__)
+    for (; i + VEC <= n; i += VEC)
+        _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
 #endif
     for (; i < n; i++)
         dst[i] = src[i];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/kernel_set.h"
 #include "train/train_internal.h"
 
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
@@ -44,6 +45,9 @@ void nni_trainer_print_start(nn_trainer *t)
                    t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
                    (long long)t->capacity, (long long)t->sampler.n_total,
                    t->has_val ? ", validation " : "", t->has_val ? "on" : "");
+    char kernels[128];
+    nni_kernels_describe(kernels, sizeof kernels);
+    nni_trainer_say(t, "kernels: %s\n", kernels);
     if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;

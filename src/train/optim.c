@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "config/catalogue.h"
+#include "core/kernel_set.h"
 #include "core/threads.h"
 #include "model/model_internal.h"
 
@@ -118,18 +119,12 @@ static void adam_update(const optim_view *v, const optim_hyper *h, double lr, in
     const float bias2_sqrt = (float)sqrt(bias2);
     float *m = v->slot[0], *s = v->slot[1], *s_max = v->slot[2];
     if (v->weight_decay == 0 && v->l1 == 0 && !h->amsgrad) {
-        /* The usual case as a loop without branches, which the compiler vectorizes (the
-         * same operations in the same order, so the same results). Parameters, gradients
-         * and slots are distinct buffers. */
-        float *restrict w = v->w, *restrict m1 = m, *restrict m2 = s;
-        const float *restrict grad = v->g;
-        for (int64_t i = 0; i < v->n; i++) {
-            const float g = grad[i];
-            m1[i] = b1 * m1[i] + one_minus_b1 * g;
-            m2[i] = b2 * m2[i] + one_minus_b2 * g * g;
-            const float denom = sqrtf(m2[i]) / bias2_sqrt + eps;
-            w[i] -= step_size * (m1[i] / denom);
-        }
+        /* The usual case as a loop without branches, in the kernel set (the same operations
+         * in the same order, so the same results). Parameters, gradients and slots are
+         * distinct buffers. */
+        const nni_adam_coefs coefs = {b1, b2, one_minus_b1, one_minus_b2, eps, step_size,
+                                      bias2_sqrt};
+        nni_kernels()->adam_plain(&coefs, v->n, v->w, m, s, v->g);
         return;
     }
     for (int64_t i = 0; i < v->n; i++) {

@@ -1,8 +1,11 @@
 /* Training-step benchmark: builds the model of a config at its batch size, runs
  * forward + loss + backward + optimizer step on random data and reports samples/s and
  * where the time goes, layer by layer, and how much the wall time of one step varies: the
- * slower of two ranks' steps is what a synchronous data-parallel step waits for. Not a test
- * (no assertions on time).
+ * slower of two ranks' steps is what a synchronous data-parallel step waits for. For the
+ * convolution and dense layers it prints the GFLOP/s of their products (multiply-adds of
+ * the forward; weight and input gradients in backward) per CPU-second of their fastest
+ * step, and that as a share of the FMA peak it measures first (one thread, CPU time, so
+ * that other load on the machine lowers both alike). Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] */
 #include <cblas.h>
@@ -13,8 +16,10 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/kernel_set.h"
 #include "core/rng.h"
 #include "core/threads.h"
+#include "fma_peak.h"
 #include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/loss.h"
@@ -28,6 +33,34 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* GFLOP/s per CPU-second of one thread's FMA loop, the best of three half-second runs. */
+static double measured_peak(const char **isa)
+{
+    int lanes = 1;
+    const fma_loop loop = fma_widest(&lanes, isa);
+    const long rounds = fma_calibrate(loop, 0.5);
+    volatile float sink = 0;
+    double best = 0;
+    for (int repeat = 0; repeat < 3; repeat++) {
+        double t = now();
+        sink += loop(rounds);
+        t = now() - t;
+        const double gflops = 2.0 * lanes * ACCUMULATORS * INNER * (double)rounds / t / 1e9;
+        best = gflops > best ? gflops : best;
+    }
+    return sink == 12345.0f ? 0 : best;
+}
+
+/* Flops of a layer's products in forward and backward (0: not a product layer). */
+static void product_flops(const nn_layer *layer, int64_t batch, double *fwd, double *bwd)
+{
+    *fwd = *bwd = 0;
+    if (strcmp(layer->ops->type, "conv2d") && strcmp(layer->ops->type, "dense"))
+        return;
+    *fwd = (double)layer->ops->flops(layer) * (double)batch;
+    *bwd = *fwd * (layer->inputs[0]->dout ? 2 : 1);
 }
 
 static int compare_doubles(const void *a, const void *b)
@@ -174,16 +207,30 @@ int main(int argc, char **argv)
     }
     const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
     const int timed = steps - 2;
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s\n", argv[1], (long long)batch,
-           threads, nni_gemm_core());
-    printf("%-22s %-14s %10s %10s %10s %10s  (CPU time of all threads)\n", "layer", "type",
-           "fwd ms", "bwd ms", "fwd min", "bwd min");
+    char kernels[128];
+    nni_kernels_describe(kernels, sizeof kernels);
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s\n", argv[1],
+           (long long)batch, threads, nni_gemm_core(), kernels);
+    const char *isa = "";
+    const double peak = measured_peak(&isa);
+    printf("FMA peak %.1f GFLOP/s per core (%s, measured now, CPU time); GF/s and %%pk below: "
+           "products of the fastest step per CPU-second, and their share of it\n", peak, isa);
+    printf("%-22s %-14s %10s %10s %10s %10s %8s %8s %6s %6s  (CPU time of all threads)\n",
+           "layer", "type", "fwd ms", "bwd ms", "fwd min", "bwd min", "fwd GF/s", "bwd GF/s",
+           "fwd%pk", "bwd%pk");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;
     for (int i = 1; i < n; i++) {
         double bm = model->layers[i]->dout ? bwd_min[i] : 0;
-        printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f\n", model->layers[i]->name,
+        printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f", model->layers[i]->name,
                model->layers[i]->ops->type, 1e3 * fwd[i] / timed, 1e3 * bwd[i] / timed,
                1e3 * fwd_min[i], 1e3 * bm);
+        double flops_f, flops_b;
+        product_flops(model->layers[i], batch, &flops_f, &flops_b);
+        if (flops_f > 0 && bm > 0) {
+            const double gf = flops_f / fwd_min[i] / 1e9, gb = flops_b / bm / 1e9;
+            printf(" %8.1f %8.1f %5.0f%% %5.0f%%", gf, gb, 100 * gf / peak, 100 * gb / peak);
+        }
+        printf("\n");
         total_f += fwd[i];
         total_b += bwd[i];
         min_f += fwd_min[i];

@@ -1,0 +1,297 @@
+/* Kernel sets (core/kernel_set.h): NN_KERNELS forces a set and a bad value is an error that
+ * says what is valid; every set this CPU can run computes the products within float
+ * rounding of a float64 loop, and lowers images and updates Adam's moments to the same bits
+ * as the generic set.
+ *
+ * Run twice by ctest: as unit.test_kernel_set with the CPU's choice, and under the
+ * generic-kernels label with NN_KERNELS=generic, where the first test checks that the
+ * forced set is the one in use (the label's other tests then really ran generic code). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/kernel_set.h"
+#include "core/rng.h"
+
+static float *random_floats(int64_t n, uint64_t key)
+{
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof *p);
+    assert_non_null(p);
+    nni_rng rng = nni_rng_stream(11, NNI_RNG_INIT, key, 0, 0);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (float)nni_rng_uniform_double(&rng) - 0.5f;
+    return p;
+}
+
+/* The first row this CPU supports: the widest. */
+static const char *widest_supported(void)
+{
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int i = 0; i < count; i++)
+        if (sets[i].supported())
+            return sets[i].name;
+    fail_msg("no kernel set runs here, not even generic");
+    return NULL;
+}
+
+/* Before anything selects: the set in use is the one the environment forces (ctest's
+ * generic-kernels label), or the widest this CPU supports. */
+static void test_environment_decides_first_use(void **state)
+{
+    (void)state;
+    const char *forced = getenv("NN_KERNELS");
+    const char *want = forced && *forced && strcmp(forced, "auto") ? forced
+                                                                    : widest_supported();
+    assert_string_equal(nni_kernels()->name, want);
+    char text[160];
+    nni_kernels_describe(text, sizeof text);
+    assert_non_null(strstr(text, want));
+    assert_non_null(strstr(text, want == forced ? "forced by NN_KERNELS" : "from the CPU"));
+}
+
+static void test_forcing_and_bad_names(void **state)
+{
+    (void)state;
+    char *saved = getenv("NN_KERNELS") ? strdup(getenv("NN_KERNELS")) : NULL;
+    nn_error err = {0};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    assert_string_equal(sets[count - 1].name, "generic");
+    for (int i = 0; i < count; i++) {
+        setenv("NN_KERNELS", sets[i].name, 1);
+        nn_status st = nni_kernels_select(&err);
+        if (sets[i].supported()) {
+            assert_int_equal(st, NN_OK);
+            assert_string_equal(nni_kernels()->name, sets[i].name);
+        } else {
+            /* A CPU without the set's instructions: refused, naming them. */
+            assert_int_equal(st, NN_ERR_CONFIG);
+            assert_non_null(strstr(err.msg, sets[i].needs));
+        }
+    }
+    setenv("NN_KERNELS", "generic", 1);
+    assert_int_equal(nni_kernels_select(&err), NN_OK);
+    setenv("NN_KERNELS", "avx1024", 1);
+    assert_int_equal(nni_kernels_select(&err), NN_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "NN_KERNELS=avx1024: unknown kernel set (valid: auto, "));
+    assert_non_null(strstr(err.msg, "generic"));
+    assert_string_equal(nni_kernels()->name, "generic"); /* unchanged by the error */
+    unsetenv("NN_KERNELS");
+    assert_int_equal(nni_kernels_select(&err), NN_OK);
+    assert_string_equal(nni_kernels()->name, widest_supported());
+    if (saved)
+        setenv("NN_KERNELS", saved, 1);
+    assert_int_equal(nni_kernels_select(&err), NN_OK);
+    free(saved);
+}
+
+/* |got - want| within a few float roundings of the sum of |terms|. */
+static void assert_close(float got, double want, double magnitude, int64_t k)
+{
+    const double bound = 4.0 * (double)(k + 2) * 0x1p-24 * (magnitude + fabs(want)) + 1e-30;
+    if (!(fabs((double)got - want) <= bound))
+        fail_msg("got %.9g, want %.9g (bound %.3g)", (double)got, want, bound);
+}
+
+/* Tile edges of every set's tiles (4, 6, 12 rows; 8, 16, 32 columns), K over a block. */
+static void test_every_set_products(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {13, 33, 17}, {25, 70, 300},
+                                        {64, 196, 576}};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int s = 0; s < count; s++) {
+        if (!sets[s].supported())
+            continue;
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+            const int64_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
+            float *a = random_floats(m * k, 1), *b = random_floats(k * n, 2);
+            float *bt = random_floats(n * k, 3), *c = random_floats(m * n, 4);
+            float *c_nt = random_floats(m * n, 5);
+            sets[s].gemm_nn(m, n, k, a, k, 1, b, n, c, n, 0);
+            sets[s].gemm_nt(m, n, k, a, k, bt, k, c_nt, n, 0);
+            for (int64_t r = 0; r < m; r++)
+                for (int64_t j = 0; j < n; j++) {
+                    double want = 0, mag = 0, want_nt = 0, mag_nt = 0;
+                    for (int64_t q = 0; q < k; q++) {
+                        const double t = (double)a[r * k + q] * b[q * n + j];
+                        const double t_nt = (double)a[r * k + q] * bt[j * k + q];
+                        want += t;
+                        mag += fabs(t);
+                        want_nt += t_nt;
+                        mag_nt += fabs(t_nt);
+                    }
+                    assert_close(c[r * n + j], want, mag, k);
+                    assert_close(c_nt[r * n + j], want_nt, mag_nt, k);
+                }
+            free(a);
+            free(b);
+            free(bt);
+            free(c);
+            free(c_nt);
+        }
+    }
+}
+
+/* The lowerings only copy and add in a fixed order per element: every set gives the
+ * generic set's bits, for a padded stride-1 (shifted-plane) and a strided dilated case. */
+static void test_every_set_lowering_same_bits(void **state)
+{
+    (void)state;
+    static const nni_conv_geom geoms[] = {
+        {.channels = 3, .in_h = 14, .in_w = 14, .out_h = 14, .out_w = 14, .kernel_h = 5,
+         .kernel_w = 5, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+         .pad_top = 2, .pad_left = 2},
+        {.channels = 2, .in_h = 11, .in_w = 9, .out_h = 5, .out_w = 4, .kernel_h = 3,
+         .kernel_w = 2, .stride_h = 2, .stride_w = 2, .dilation_h = 1, .dilation_w = 2,
+         .pad_top = 1, .pad_left = 0},
+    };
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    const nni_kernel_set *generic = &sets[count - 1];
+    for (size_t i = 0; i < sizeof geoms / sizeof *geoms; i++) {
+        const nni_conv_geom *g = &geoms[i];
+        const int64_t in = g->channels * g->in_h * g->in_w;
+        const int64_t lowered = nni_conv_geom_col_rows(g) * g->out_h * g->out_w;
+        float *x = random_floats(in, 6), *want = malloc(sizeof(float) * (size_t)lowered);
+        float *got = malloc(sizeof(float) * (size_t)lowered);
+        float *dx_want = random_floats(in, 7), *dx_got = random_floats(in, 7);
+        float *t_want = malloc(sizeof(float) * (size_t)in);
+        float *t_got = malloc(sizeof(float) * (size_t)in);
+        assert_true(want && got && t_want && t_got);
+        for (int s = 0; s < count - 1; s++) {
+            if (!sets[s].supported())
+                continue;
+            generic->im2col(g, x, want);
+            sets[s].im2col(g, x, got);
+            assert_memory_equal(want, got, sizeof(float) * (size_t)lowered);
+            generic->col2im(g, want, dx_want);
+            sets[s].col2im(g, got, dx_got);
+            assert_memory_equal(dx_want, dx_got, sizeof(float) * (size_t)in);
+            generic->transpose(x, g->channels, g->in_h * g->in_w, g->in_h * g->in_w, t_want,
+                               g->channels);
+            sets[s].transpose(x, g->channels, g->in_h * g->in_w, g->in_h * g->in_w, t_got,
+                              g->channels);
+            assert_memory_equal(t_want, t_got, sizeof(float) * (size_t)in);
+            generic->im2row(g, t_want, want);
+            sets[s].im2row(g, t_want, got);
+            assert_memory_equal(want, got, sizeof(float) * (size_t)lowered);
+        }
+        free(x);
+        free(want);
+        free(got);
+        free(dx_want);
+        free(dx_got);
+        free(t_want);
+        free(t_got);
+    }
+}
+
+/* The forward product built panel by panel from the image has the bits of im2col followed
+ * by the product, on every set, for 'same' padding with odd, even and dilated kernels, and
+ * with accumulate (the bias already in y). */
+static void test_every_set_conv_flat_same_bits(void **state)
+{
+    (void)state;
+    static const nni_conv_geom geoms[] = {
+        {.channels = 5, .in_h = 14, .in_w = 14, .out_h = 14, .out_w = 14, .kernel_h = 5,
+         .kernel_w = 5, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+         .pad_top = 2, .pad_left = 2},
+        {.channels = 3, .in_h = 9, .in_w = 11, .out_h = 9, .out_w = 11, .kernel_h = 2,
+         .kernel_w = 4, .stride_h = 1, .stride_w = 1, .dilation_h = 1, .dilation_w = 1,
+         .pad_top = 0, .pad_left = 1},
+        {.channels = 60, .in_h = 7, .in_w = 7, .out_h = 7, .out_w = 7, .kernel_h = 3,
+         .kernel_w = 3, .stride_h = 1, .stride_w = 1, .dilation_h = 2, .dilation_w = 2,
+         .pad_top = 2, .pad_left = 2},
+    };
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (size_t i = 0; i < sizeof geoms / sizeof *geoms; i++) {
+        const nni_conv_geom *g = &geoms[i];
+        assert_true(nni_conv_geom_flat(g));
+        const int64_t M = 13, K = nni_conv_geom_col_rows(g), P = g->out_h * g->out_w;
+        float *x = random_floats(g->channels * g->in_h * g->in_w, 12);
+        float *w = random_floats(M * K, 13), *col = malloc(sizeof(float) * (size_t)(K * P));
+        float *want = random_floats(M * P, 14), *got = random_floats(M * P, 14);
+        assert_non_null(col);
+        for (int s = 0; s < count; s++) {
+            if (!sets[s].supported())
+                continue;
+            for (int accumulate = 1; accumulate >= 0; accumulate--) {
+                sets[s].im2col(g, x, col);
+                sets[s].gemm_nn(M, P, K, w, K, 1, col, P, want, P, accumulate);
+                sets[s].conv_flat_product(g, M, w, x, got, accumulate);
+                assert_memory_equal(want, got, sizeof(float) * (size_t)(M * P));
+            }
+        }
+        free(x);
+        free(w);
+        free(col);
+        free(want);
+        free(got);
+    }
+}
+
+/* Adam's update is correctly rounded arithmetic without contraction: the same bits on
+ * every set, on a length that leaves a tail after every vector width. */
+static void test_every_set_adam_same_bits(void **state)
+{
+    (void)state;
+    enum { N = 1000 + 13 };
+    const nni_adam_coefs coefs = {0.9f, 0.999f, 0.1f, 0.001f, 1e-8f, 1e-3f / 0.271f, 0.0447f};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    float *g = random_floats(N, 8);
+    float *want[3] = {random_floats(N, 9), random_floats(N, 10), random_floats(N, 11)};
+    for (int64_t i = 0; i < N; i++)
+        want[2][i] = fabsf(want[2][i]); /* a second moment is not negative */
+    float *got[3];
+    for (int k = 0; k < 3; k++) {
+        got[k] = malloc(sizeof(float) * N);
+        assert_non_null(got[k]);
+    }
+    for (int s = 0; s < count - 1; s++) {
+        if (!sets[s].supported())
+            continue;
+        for (int k = 0; k < 3; k++)
+            memcpy(got[k], want[k], sizeof(float) * N);
+        sets[s].adam_plain(&coefs, N, got[0], got[1], got[2], g);
+        float *ref[3];
+        for (int k = 0; k < 3; k++) {
+            ref[k] = malloc(sizeof(float) * N);
+            assert_non_null(ref[k]);
+            memcpy(ref[k], want[k], sizeof(float) * N);
+        }
+        sets[count - 1].adam_plain(&coefs, N, ref[0], ref[1], ref[2], g);
+        for (int k = 0; k < 3; k++) {
+            assert_memory_equal(ref[k], got[k], sizeof(float) * N);
+            assert_memory_not_equal(ref[k], want[k], sizeof(float) * N); /* it did update */
+            free(ref[k]);
+        }
+    }
+    for (int k = 0; k < 3; k++) {
+        free(want[k]);
+        free(got[k]);
+    }
+    free(g);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_environment_decides_first_use),
+        cmocka_unit_test(test_forcing_and_bad_names),
+        cmocka_unit_test(test_every_set_products),
+        cmocka_unit_test(test_every_set_lowering_same_bits),
+        cmocka_unit_test(test_every_set_conv_flat_same_bits),
+        cmocka_unit_test(test_every_set_adam_same_bits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
