@@ -108,6 +108,7 @@ static int call(parser *p, const char *name_at, const char *name, int op)
     int args[3] = {-1, -1, -1}, count = 0;
     if (!accept(p, ")")) {
         do {
+            skip_space(p);
             const char *arg_at = p->at;
             int node = expression(p);
             if (node < 0)

@@ -10,7 +10,7 @@
 #include "formula/graph.h"
 
 #define CHUNK 256
-#define MAX_REGISTERS 32
+#define MAX_REGISTERS 48
 #define MAX_CONSTANTS 64
 
 typedef struct instruction {
