@@ -17,6 +17,7 @@
 
 #include <stdint.h>
 
+#include "nn/config.h"
 #include "nn/error.h"
 
 #define NNI_FORMULA_MAX_VARS 16
@@ -41,6 +42,9 @@ const char *nni_formula_text(const nni_formula *f);
  * derivative. Each returns -1 when the graph is full (NNI_FORMULA_MAX_NODES). */
 int nni_formula_root(const nni_formula *f);
 int nni_formula_var(nni_formula *f, int var);
+/* A variable the text cannot name (an output gradient dy, say): its index, -1 when the
+ * formula already has NNI_FORMULA_MAX_VARS. */
+int nni_formula_add_var(nni_formula *f);
 int nni_formula_mul(nni_formula *f, int a, int b);
 int nni_formula_derivative(nni_formula *f, int node, int var);
 /* Whether the value of node depends on variable var. */
@@ -70,5 +74,25 @@ void nni_formula_run(const nni_formula_program *p, const float *const *arrays,
                      const nni_formula_store *stores, double *sums);
 /* One value of every output, in double precision, every variable a number (schedules). */
 void nni_formula_run_scalar(const nni_formula_program *p, const double *vars, double *outputs);
+
+/* ---- reading formulas from the config (config.c) -------------------------------------- */
+
+/* Named numbers a formula uses besides its variables (`params: {beta: 1.5}`). */
+typedef struct nni_formula_params {
+    int count;
+    const char *names[NNI_FORMULA_MAX_VARS + 1]; /* NULL-terminated; owned by the config */
+    double values[NNI_FORMULA_MAX_VARS];
+    const nn_cfg *nodes[NNI_FORMULA_MAX_VARS];
+} nni_formula_params;
+
+/* Reads the map `params` (NULL: none) of names and numbers; a name that is one of `taken`
+ * (the variables, NULL-terminated) or a function is an error at that key. At most
+ * NNI_FORMULA_MAX_VARS - n_taken names. */
+nn_status nni_formula_read_params(const nn_cfg *params, const char *const *taken,
+                                  nni_formula_params *out, nn_error *err);
+/* Parses the scalar `node` as a formula over `vars`; a syntax error is reported at the
+ * node: "cfg.yaml:7:20: train.loss.per_output: formula:1:7: unknown function ...". */
+nn_status nni_formula_parse_cfg(const nn_cfg *node, const char *const *vars, nni_formula **out,
+                                nn_error *err);
 
 #endif

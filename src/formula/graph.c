@@ -55,14 +55,14 @@ int nni_formula_var(nni_formula *f, int var)
  * depend on", not a product to evaluate. Returns -2 when nothing applies. */
 static int simplify(nni_formula *f, formula_op op, int a, int b, int c)
 {
-    const int arity = nni_formula_ops[op].arity;
+    const int arity = nni_formula_op_table[op].arity;
     int all_const = 1;
     for (int k = 0; k < arity; k++)
         all_const &= is_const(f, k == 0 ? a : k == 1 ? b : c);
     if (all_const) {
         double va = f->nodes[a].value, vb = arity > 1 ? f->nodes[b].value : 0,
                vc = arity > 2 ? f->nodes[c].value : 0;
-        return nni_formula_const(f, nni_formula_ops[op].scalar(va, vb, vc));
+        return nni_formula_const(f, nni_formula_op_table[op].scalar(va, vb, vc));
     }
 #define IS(node, v) nni_formula_is_const(f, node, v)
     switch (op) {
@@ -102,7 +102,7 @@ static int simplify(nni_formula *f, formula_op op, int a, int b, int c)
 
 int nni_formula_node(nni_formula *f, formula_op op, int a, int b, int c)
 {
-    const int arity = nni_formula_ops[op].arity;
+    const int arity = nni_formula_op_table[op].arity;
     if (a < 0 || (arity > 1 && b < 0) || (arity > 2 && c < 0))
         return -1; /* an argument could not be made */
     if (arity < 3)
@@ -116,6 +116,11 @@ int nni_formula_node(nni_formula *f, formula_op op, int a, int b, int c)
     }
     int simple = simplify(f, op, a, b, c);
     return simple != -2 ? simple : intern(f, op, a, b, c, 0);
+}
+
+int nni_formula_add_var(nni_formula *f)
+{
+    return f->n_vars < NNI_FORMULA_MAX_VARS ? f->n_vars++ : -1;
 }
 
 int nni_formula_mul(nni_formula *f, int a, int b)
@@ -150,11 +155,11 @@ int nni_formula_derivative(nni_formula *f, int node, int var)
             d[i] = (int)n.value == var ? one : zero;
         else {
             int darg[3] = {zero, zero, zero}, all_zero = 1;
-            for (int k = 0; k < nni_formula_ops[n.op].arity; k++) {
+            for (int k = 0; k < nni_formula_op_table[n.op].arity; k++) {
                 darg[k] = d[n.arg[k]];
                 all_zero &= darg[k] == zero;
             }
-            d[i] = all_zero ? zero : nni_formula_ops[n.op].derivative(f, i, darg);
+            d[i] = all_zero ? zero : nni_formula_op_table[n.op].derivative(f, i, darg);
         }
         result = d[i];
     }
@@ -173,7 +178,7 @@ int nni_formula_uses(const nni_formula *f, int node, int var)
     for (int i = 0; i <= node; i++) {
         const formula_node *n = &f->nodes[i];
         depends[i] = n->op == OP_VAR && (int)n->value == var;
-        for (int k = 0; k < nni_formula_ops[n->op].arity; k++)
+        for (int k = 0; k < nni_formula_op_table[n->op].arity; k++)
             depends[i] |= depends[n->arg[k]];
     }
     int result = depends[node];

@@ -49,7 +49,7 @@ typedef struct formula_op_row {
     formula_rule derivative;
 } formula_op_row;
 
-extern const formula_op_row nni_formula_ops[OP_COUNT];
+extern const formula_op_row nni_formula_op_table[OP_COUNT];
 
 /* The node op(a, b, c) after simplification (constants folded, x + 0, x * 1, ...), shared
  * with an identical node already in the graph; -1 when the graph is full. */

@@ -293,7 +293,7 @@ static int sech2_rule(nni_formula *f, int node, const int *darg)
 
 #define ENTRY(OP, name, NAME, ARITY, RULE) [OP] = {NAME, ARITY, name##_kernel, name##_scalar, RULE}
 
-const formula_op_row nni_formula_ops[OP_COUNT] = {
+const formula_op_row nni_formula_op_table[OP_COUNT] = {
     [OP_CONST] = {NULL, 0, NULL, leaf_scalar, zero_rule},
     [OP_VAR] = {NULL, 0, NULL, leaf_scalar, zero_rule},
     ENTRY(OP_ADD, add, NULL, 2, add_rule),

@@ -96,15 +96,15 @@ static const char *const *function_names(void)
     static const char *names[OP_COUNT + 1];
     int n = 0;
     for (int op = 0; op < OP_COUNT; op++)
-        if (nni_formula_ops[op].name)
-            names[n++] = nni_formula_ops[op].name;
+        if (nni_formula_op_table[op].name)
+            names[n++] = nni_formula_op_table[op].name;
     names[n] = NULL;
     return names;
 }
 
 static int call(parser *p, const char *name_at, const char *name, int op)
 {
-    const int arity = nni_formula_ops[op].arity;
+    const int arity = nni_formula_op_table[op].arity;
     int args[3] = {-1, -1, -1}, count = 0;
     if (!accept(p, ")")) {
         do {
@@ -141,7 +141,7 @@ static int name_or_call(parser *p)
         if (strcmp(p->vars[i], name) == 0)
             var = i;
     for (int i = 0; i < OP_COUNT; i++)
-        if (nni_formula_ops[i].name && strcmp(nni_formula_ops[i].name, name) == 0)
+        if (nni_formula_op_table[i].name && strcmp(nni_formula_op_table[i].name, name) == 0)
             op = i;
     if (accept(p, "(")) {
         if (op >= 0)

@@ -60,7 +60,7 @@ nn_status nni_formula_compile(const nni_formula *f, const int *outputs, int n_ou
         needed[outputs[k]] = 1;
     for (int i = n - 1; i >= 0; i--)
         if (needed[i])
-            for (int k = 0; k < nni_formula_ops[f->nodes[i].op].arity; k++)
+            for (int k = 0; k < nni_formula_op_table[f->nodes[i].op].arity; k++)
                 needed[f->nodes[i].arg[k]] = 1;
     /* Slots: variables, then constants, then registers; needed[i] becomes node i's slot. */
     nn_status st = NN_OK;
@@ -82,7 +82,7 @@ nn_status nni_formula_compile(const nni_formula *f, const int *outputs, int n_ou
     for (int i = 0; i < n && !st; i++) {
         if (!needed[i] || is_leaf(&f->nodes[i]))
             continue;
-        for (int k = 0; k < nni_formula_ops[f->nodes[i].op].arity; k++)
+        for (int k = 0; k < nni_formula_op_table[f->nodes[i].op].arity; k++)
             last_use[f->nodes[i].arg[k]] = order;
         order++;
     }
@@ -117,12 +117,12 @@ nn_status nni_formula_compile(const nni_formula *f, const int *outputs, int n_ou
         busy[reg] = 1;
         p->n_registers = reg + 1 > p->n_registers ? reg + 1 : p->n_registers;
         instruction *in = &code[p->n_instructions++];
-        in->kernel = nni_formula_ops[node->op].kernel;
-        in->scalar = nni_formula_ops[node->op].scalar;
+        in->kernel = nni_formula_op_table[node->op].kernel;
+        in->scalar = nni_formula_op_table[node->op].scalar;
         in->out = reg;
         for (int k = 0; k < 3; k++) {
-            in->arg[k] = k < nni_formula_ops[node->op].arity ? needed[node->arg[k]] : SLOT_NONE;
-            int a = k < nni_formula_ops[node->op].arity ? node->arg[k] : -1;
+            in->arg[k] = k < nni_formula_op_table[node->op].arity ? needed[node->arg[k]] : SLOT_NONE;
+            int a = k < nni_formula_op_table[node->op].arity ? node->arg[k] : -1;
             /* Freed after the output is taken, so no instruction reads what it writes. */
             if (a >= 0 && !is_leaf(&f->nodes[a]) && last_use[a] == order)
                 busy[needed[a] - first_register] = 0;
