@@ -1,6 +1,7 @@
 /* Formulas and their named parameters as written in the config: the errors point at the
  * config text first and at the character of the formula second. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,18 +49,17 @@ nn_status nni_formula_read_params(const nn_cfg *params, const char *const *taken
             if (strcmp(taken[k], name) == 0)
                 return nn_cfg_fail(err, node, "'%s' is a variable of the formula, not a "
                                    "parameter", name);
-        if (is_function(name) || !is_identifier(name))
-            return nn_cfg_fail(err, node, "'%s' cannot be a parameter's name (a function "
-                               "or not a name)", name);
+        if (is_function(name) || !is_identifier(name) || strlen(name) >= NNI_FORMULA_NAME_MAX)
+            return nn_cfg_fail(err, node, "'%s' cannot be a parameter's name (a function, "
+                               "not a name or too long)", name);
         double value = 0;
         nn_status st = nn_cfg_read_double(params, name, 0, &value, err);
         if (st)
             return st;
         if (!isfinite(value))
             return nn_cfg_fail(err, node, "parameter '%s' must be finite", name);
-        out->names[out->count] = name;
+        snprintf(out->names[out->count], NNI_FORMULA_NAME_MAX, "%s", name);
         out->values[out->count] = value;
-        out->nodes[out->count] = node;
         out->count++;
     }
     return NN_OK;

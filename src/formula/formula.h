@@ -78,11 +78,11 @@ void nni_formula_run_scalar(const nni_formula_program *p, const double *vars, do
 /* ---- reading formulas from the config (config.c) -------------------------------------- */
 
 /* Named numbers a formula uses besides its variables (`params: {beta: 1.5}`). */
+#define NNI_FORMULA_NAME_MAX 48
 typedef struct nni_formula_params {
     int count;
-    const char *names[NNI_FORMULA_MAX_VARS + 1]; /* NULL-terminated; owned by the config */
+    char names[NNI_FORMULA_MAX_VARS][NNI_FORMULA_NAME_MAX]; /* copies: the config goes away */
     double values[NNI_FORMULA_MAX_VARS];
-    const nn_cfg *nodes[NNI_FORMULA_MAX_VARS];
 } nni_formula_params;
 
 /* Reads the map `params` (NULL: none) of names and numbers; a name that is one of `taken`

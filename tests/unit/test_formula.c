@@ -240,7 +240,7 @@ static void test_every_function_has_a_case(void **state)
 {
     (void)state;
     for (int op = 0; op < OP_COUNT; op++) {
-        const char *name = nni_formula_ops[op].name;
+        const char *name = nni_formula_op_table[op].name;
         if (!name)
             continue;
         int found = 0;
