@@ -120,9 +120,10 @@ nn_status nni_formula_compile(const nni_formula *f, const int *outputs, int n_ou
         in->kernel = nni_formula_op_table[node->op].kernel;
         in->scalar = nni_formula_op_table[node->op].scalar;
         in->out = reg;
+        const int arity = nni_formula_op_table[node->op].arity;
         for (int k = 0; k < 3; k++) {
-            in->arg[k] = k < nni_formula_op_table[node->op].arity ? needed[node->arg[k]] : SLOT_NONE;
-            int a = k < nni_formula_op_table[node->op].arity ? node->arg[k] : -1;
+            in->arg[k] = k < arity ? needed[node->arg[k]] : SLOT_NONE;
+            int a = k < arity ? node->arg[k] : -1;
             /* Freed after the output is taken, so no instruction reads what it writes. */
             if (a >= 0 && !is_leaf(&f->nodes[a]) && last_use[a] == order)
                 busy[needed[a] - first_register] = 0;
