@@ -257,7 +257,8 @@ const nn_layer_ops nni_formula_ops = {
     .params = "formula=\"...\" params={name: value} learn=[name]",
     .help = "an activation written as a formula of x and named parameters, e.g. "
             "\"x * sigmoid(beta * x)\"; derivatives derived from the formula; learn: makes "
-            "parameters trainable (one per layer); also as a layer's activation: {formula: ...}",
+            "parameters trainable (one per layer); as a layer's activation written "
+            "{formula: ...}",
     .build = formula_build,
     .forward = formula_forward,
     .backward = formula_backward,
