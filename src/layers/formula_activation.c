@@ -196,8 +196,9 @@ static void formula_forward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
-/* Each thread sums its share of the parameters' gradients; the shares are added in thread
- * order, so the result does not depend on which thread finishes first. */
+/* With learned parameters one thread runs the whole batch, so their gradients are summed
+ * in the same order whatever train.threads says (a run resumed at another thread count
+ * continues bit for bit); without, the batch is split over threads like any activation. */
 static void formula_backward(nn_layer *layer, const nn_pass *pass)
 {
     const formula_activation *a = layer->priv;
@@ -208,7 +209,7 @@ static void formula_backward(nn_layer *layer, const nn_pass *pass)
     if (!dx && !learn)
         return;
     const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
-    int threads = nni_layer_elementwise_threads(batch * size, batch);
+    int threads = learn ? 1 : nni_layer_elementwise_threads(batch * size, batch);
     threads = threads > MAX_THREADS ? MAX_THREADS : threads;
     double sums[MAX_THREADS][NNI_FORMULA_MAX_OUTPUTS] = {{0}};
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)

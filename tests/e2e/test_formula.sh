@@ -1,6 +1,7 @@
 # Formulas through the real binary: a config with a formula activation (a learned beta), a
 # formula loss and a formula schedule trains; resuming gives the same bits as training
-# straight through (beta included); 2 ranks match 1 within 1e-4; summary prints the
+# straight through (beta included), at the same and at another thread count; 2 ranks match 1
+# within 1e-4; summary prints the
 # schedule's first epochs; a misspelt function is exit 2 pointing at the character; a
 # division by zero is exit 4 naming the formula's layer; a non-finite lr is exit 4.
 source "$(dirname "$0")/lib.sh"
@@ -39,6 +40,12 @@ awk -v b="$beta" 'BEGIN { exit !(b != 1.5) }' || fail "beta did not train ($beta
 "$NNTRAIN" train formula.yaml --resume runs/split > /dev/null
 $COMPARE runs/full/last.h5 runs/split/last.h5 --exact --groups params,state,optim \
     || fail "2 + 2 epochs differ from 4"
+# At another thread count too (the learned parameter's gradient sums in one order).
+"$NNTRAIN" train formula.yaml --set train.epochs=2 --set train.threads=1 --run-dir runs/t1 \
+    > /dev/null
+"$NNTRAIN" train formula.yaml --set train.threads=2 --resume runs/t1 > /dev/null
+$COMPARE runs/full/last.h5 runs/t1/last.h5 --exact --groups params,state,optim \
+    || fail "2 epochs at 1 thread + 2 at 2 differ from 4 at 2"
 # Two ranks: the learned parameter's gradient is summed like the others'.
 $MPIRUN -np 2 "$NNTRAIN" train formula.yaml --run-dir runs/np2 > np2.txt
 $COMPARE runs/full/last.h5 runs/np2/last.h5 --rtol 1e-4 || fail "2 ranks differ from 1"
