@@ -47,6 +47,8 @@ ACTIVATIONS = [
      lambda: nn.ELU(0.5)),
     ('{type: formula, formula: "x * sigmoid(beta * x)", params: {beta: 1.5}, learn: [beta]}',
      lambda: LearnedSwish(1.5)),
+    ('{type: formula, formula: "x * sigmoid(beta * x)", params: {beta: 1.5}, learn: [beta], '
+     'per_channel: true}', lambda: LearnedSwish(1.5, HIDDEN)),
 ]
 
 
@@ -60,11 +62,12 @@ class Lambda(nn.Module):
 
 
 class LearnedSwish(nn.Module):
-    """x sigmoid(beta x) with beta learned, one per layer."""
+    """x sigmoid(beta x) with beta learned, one per layer or one per feature."""
 
-    def __init__(self, beta):
+    def __init__(self, beta, features=1):
         super().__init__()
-        self.beta = nn.Parameter(torch.tensor([beta]))
+        self.features = features
+        self.beta = nn.Parameter(torch.full((features,), beta))
 
     def forward(self, x):
         return x * torch.sigmoid(self.beta * x)
@@ -129,6 +132,8 @@ def check_on_points(check, spec, make):
         act = nn.PReLU(n if act.weight.numel() > 1 else 1, init=0.25)
         params = torch_params({"a": act})
     elif list(act.parameters()):
+        if getattr(act, "features", 1) > 1:  # one per point
+            act = LearnedSwish(1.5, n)
         params = torch_params({"a": act})
     act = act.double()
     x = np.stack([EDGES, EDGES[::-1]]).astype(np.float32)

@@ -47,6 +47,14 @@ static void test_gradients(void **state)
     check_model("{input: [5], layers: [{type: dense, units: 7, activation: {formula: "
                 "\"a * x + b * sin(x) ^ 2 + c\", params: {a: 0.8, b: 0.3, c: 0.1}, "
                 "learn: [a, b]}}, {type: dense, units: 3}]}", 4, 1e-3, 1e-2);
+    /* One per channel: after a dense layer (parameters as arrays over a sample) and over an
+     * image (a channel's 4 x 4 values at a time). */
+    check_model("{input: [5], layers: [{type: dense, units: 6, activation: {formula: "
+                "\"x * sigmoid(beta * x) + c * x\", params: {beta: 1.5, c: 0.2}, "
+                "learn: [beta, c], per_channel: true}}, {type: dense, units: 2}]}",
+                3, 1e-3, 1e-2);
+    check_model("{input: [3, 4, 4], layers: [{type: formula, formula: \"a * tanh(x) + x\", "
+                "params: {a: 0.7}, learn: [a], per_channel: true}]}", 2, 1e-3, 1e-2);
 }
 
 static void expect_same_training(const char *builtin, const char *formula)
@@ -127,6 +135,24 @@ static void test_learned_parameter(void **state)
     for (int i = 0; i < 8; i++)
         assert_float_equal(act->out[i], 0.5f * d->out[i], 1e-6);
     nn_model_free(model);
+
+    /* Per channel: one value per channel of an image, channel c's used on its values. */
+    model = fixture_model("{input: [3, 2, 2], layers: [{name: f, type: formula, formula: "
+                          "\"a * x\", params: {a: 0.5}, learn: [a], per_channel: true}]}", 2, 1);
+    assert_non_null(model);
+    nn_param *a = nn_model_find_param(model, "f/a");
+    assert_non_null(a);
+    assert_int_equal(a->size, 3);
+    float *slopes = nn_model_param_data(model, a);
+    assert_float_equal(slopes[2], 0.5f, 0);
+    slopes[0] = 1, slopes[1] = 2, slopes[2] = 3;
+    x = nn_model_input(model);
+    for (int i = 0; i < 24; i++)
+        x[i] = 1.0f;
+    nn_model_forward(model, &pass);
+    for (int i = 0; i < 24; i++)
+        assert_float_equal(model->output->out[i], (float)((i % 12) / 4 + 1), 0);
+    nn_model_free(model);
 }
 
 static void test_config_errors(void **state)
@@ -151,6 +177,9 @@ static void test_config_errors(void **state)
         "'exp' cannot be a parameter's name"));
     assert_true(fixture_config_error("{input: [3], layers: [{type: formula}]}",
                                      "a formula activation needs 'formula'"));
+    assert_true(fixture_config_error(
+        "{input: [3], layers: [{type: formula, formula: \"x\", per_channel: true}]}",
+        "per_channel is for learned parameters"));
     assert_true(fixture_config_error(
         "{input: [3], layers: [{type: formula, formula: \"x\", param: {a: 1}}]}",
         "unknown key 'param' (did you mean 'params'?)"));
