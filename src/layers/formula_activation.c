@@ -177,9 +177,8 @@ static void backward_values(const nn_layer *layer, const float *x, const float *
     stores[0] = accumulate ? NNI_FORMULA_ADD : NNI_FORMULA_WRITE;
     for (int k = 1; k <= a->n_learned; k++)
         stores[k] = NNI_FORMULA_SUM;
-    if (!dx) { /* only the parameters' gradients: dx goes into a sum nobody reads */
+    if (!dx) /* only the parameters' gradients: dx goes into a sum nobody reads */
         stores[0] = NNI_FORMULA_SUM;
-    }
     double unused[NNI_FORMULA_MAX_OUTPUTS] = {0};
     nni_formula_run(a->backward, arrays, scalars, n, outputs, stores, sums ? sums : unused);
 }
