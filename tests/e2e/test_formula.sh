@@ -1,8 +1,8 @@
 # Formulas through the real binary: a config with a formula activation (a learned beta), a
 # formula loss and a formula schedule trains; resuming gives the same bits as training
 # straight through (beta included), at the same and at another thread count; 2 ranks match 1
-# within 1e-4; summary prints the
-# schedule's first epochs; a misspelt function is exit 2 pointing at the character; a
+# within 1e-4; summary prints the schedule's first epochs; a misspelt function, an unclosed
+# call, a formula too long or too deeply nested are exit 2 pointing at the character; a
 # division by zero is exit 4 naming the formula's layer; a non-finite lr is exit 4.
 source "$(dirname "$0")/lib.sh"
 data=$(fashion_mnist)
@@ -66,6 +66,14 @@ expect_exit 2 "$NNTRAIN" train formula.yaml \
     --set 'model.layers[1].activation={formula: "max(x, 0"}'
 grep -q "activation.formula: formula:1:9: expected ',' or ')' in the arguments of max()" \
     err.txt || { cat err.txt; fail "unclosed parenthesis"; }
+long=$(printf 'x+%.0s' $(seq 600))x
+expect_exit 2 "$NNTRAIN" train formula.yaml --set "model.layers[1].activation={formula: \"$long\"}"
+grep -q "formula:1:1001: formula too long (1201 characters; at most 1000)" err.txt \
+    || { cat err.txt; fail "too long"; }
+deep=$(printf '(%.0s' $(seq 80))x$(printf ')%.0s' $(seq 80))
+expect_exit 2 "$NNTRAIN" train formula.yaml --set "train.loss={type: formula, per_output: \"$deep\"}"
+grep -q "train.loss.per_output: formula:1:.*: formula nested too deeply" err.txt \
+    || { cat err.txt; fail "too deep"; }
 expect_exit 4 "$NNTRAIN" train formula.yaml --set train.epochs=1 \
     --set 'model.layers[1].activation={formula: "x / (x - x)"}'
 grep -q "the first value that is not finite is in the output of layer 'fc2.formula' (formula: x / (x - x))" \
