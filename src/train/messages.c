@@ -155,10 +155,10 @@ nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, n
     nni_progress_clear(t);
     char origin[384] = "";
     first_non_finite_output(t, origin, sizeof origin);
-    return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; %slargest "
-                   "gradient norm in layer '%s' (%g); lower the learning rate or clip "
-                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, origin, worst,
-                   worst_norm);
+    return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; largest "
+                   "gradient norm in layer '%s' (%g); %slower the learning rate or clip "
+                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst, worst_norm,
+                   origin);
 }
 
 /* How much of the step the gradient allreduce could not hide behind backward, on average
