@@ -1,5 +1,5 @@
 /* Learning-rate schedules (`train.schedule`): constant, step, multistep, exponential (per
- * epoch), cosine, reduce_on_plateau, each optionally preceded by linear warmup
+ * epoch), cosine, reduce_on_plateau, a formula, each optionally preceded by linear warmup
  * (`warmup_epochs` or `warmup_steps`). The lr is a pure function of (epoch, step) plus, for
  * reduce_on_plateau, a small state that checkpoints save. */
 #ifndef NN_SCHED_H
@@ -26,7 +26,8 @@ void nn_sched_free(nn_sched *sched);
 double nn_sched_lr(const nn_sched *sched, int epoch, int64_t step_in_epoch);
 /* After each epoch: feeds reduce_on_plateau its monitored metric. */
 void nn_sched_epoch_end(nn_sched *sched, double metric);
-/* The metric reduce_on_plateau watches (NULL for other schedules) and its goal. */
+/* The metric reduce_on_plateau (or a formula reading best or since_best) watches, NULL for
+ * other schedules, and its goal. */
 const char *nn_sched_monitor(const nn_sched *sched, int *maximize);
 nn_sched_state *nn_sched_state_of(nn_sched *sched);
 

@@ -1,5 +1,6 @@
-/* nntrain summary CONFIG [--set key=value ...]: the model table, plus the measured forward
- * latency per sample at batch 1 and at the training batch. */
+/* nntrain summary CONFIG [--set key=value ...]: the model table, the learning rate of the
+ * first epochs when train.schedule is given, and the measured forward latency per sample
+ * at batch 1 and at the training batch. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -10,8 +11,38 @@
 #include "core/clock.h"
 #include "core/rng.h"
 #include "nn/model.h"
+#include "nn/optim.h"
+#include "nn/sched.h"
 
 /* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
+/* The schedule's lr at the first step of the first epochs. The summary reads no data, so
+ * it counts one optimizer step per epoch (what warmup and a formula's `step` see here). */
+static nn_status print_schedule(const nn_cfg *train, nn_model *model, nn_error *err)
+{
+    enum { SHOWN = 10 };
+    const nn_cfg *schedule = nn_cfg_get(train, "schedule");
+    if (!schedule)
+        return NN_OK;
+    int64_t epochs = 10;
+    nn_optim *opt = NULL;
+    nn_sched *sched = NULL;
+    nn_status st = nn_cfg_read_int(train, "epochs", 10, &epochs, err);
+    if (!st)
+        st = nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, err);
+    if (!st)
+        st = nn_sched_build(schedule, nn_optim_base_lr(opt), 1, (int)epochs, &sched, err);
+    if (!st) {
+        printf("schedule: lr by epoch:");
+        for (int e = 0; e < epochs && e < SHOWN; e++)
+            printf(" %.6g", nn_sched_lr(sched, e, 0));
+        printf("%s (first step of each epoch, counting one step per epoch)\n",
+               epochs > SHOWN ? " ..." : "");
+    }
+    nn_sched_free(sched);
+    nn_optim_free(opt);
+    return st;
+}
+
 static double forward_seconds_per_sample(nn_model *model, int64_t batch)
 {
     nn_pass pass = {.batch = batch, .training = 0};
@@ -70,6 +101,11 @@ int nni_cmd_summary(int argc, char **argv, const nn_comm *world)
     if (world->rank == 0) {
         printf("model from %s\n", path);
         nn_model_summary(model, stdout);
+        if (train && (st = print_schedule(train, model, &err))) {
+            nn_model_free(model);
+            nn_cfg_free(cfg);
+            return nni_cli_report(world, &err);
+        }
         double one = forward_seconds_per_sample(model, 1);
         double many = forward_seconds_per_sample(model, batch);
         printf("forward latency: %.3f ms/sample at batch 1, %.4f ms/sample at batch %lld "

@@ -95,9 +95,8 @@ int nni_cfg_parse_int(const char *text, long long *out); /* 1 ok, 0 not an int, 
 int nni_cfg_parse_bool(const char *text, int *out);
 int nni_cfg_is_null_text(const char *text);
 
-/* Closest candidate by edit distance (NULL if nothing is reasonably close), for "did you
- * mean". */
-const char *nni_cfg_closest(const char *word, const char *const *candidates);
+/* nni_cfg_closest, for "did you mean". */
+#include "config/suggest.h"
 
 /* Marks used by readers (see nn_cfg_check_unread). */
 void nni_cfg_mark_read(const nn_cfg *node);

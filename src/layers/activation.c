@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "layers/activation.h"
+#include "layers/formula_activation.h"
 #include "layers/layer_util.h"
 #include "layers/registry.h"
 #include "model/model_internal.h"
@@ -289,6 +290,8 @@ const nn_layer_ops nni_activation_ops = {
 
 int nni_activation_fusable(const nn_layer *layer)
 {
+    if (layer->ops == &nni_formula_ops)
+        return layer->n_inputs == 1 && nni_formula_activation_fusable(layer);
     if (layer->ops != &nni_activation_ops || layer->n_inputs != 1)
         return 0;
     const activation *a = layer->priv;
@@ -297,6 +300,10 @@ int nni_activation_fusable(const nn_layer *layer)
 
 void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
 {
+    if (layer->ops == &nni_formula_ops) {
+        nni_formula_activation_apply(layer, x, y, n);
+        return;
+    }
     const activation *a = layer->priv;
     a->entry->forward(x, y, n, &a->params);
 }
@@ -304,6 +311,10 @@ void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64
 void nni_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,
                                    const float *dy, float *dx, int64_t n, int accumulate)
 {
+    if (layer->ops == &nni_formula_ops) {
+        nni_formula_activation_apply_backward(layer, x, dy, dx, n, accumulate);
+        return;
+    }
     const activation *a = layer->priv;
     a->entry->backward(x, y, dy, dx, n, accumulate, &a->params);
 }

@@ -11,7 +11,8 @@ int nni_activation_is_elementwise(const char *function);
 int nni_activation_count(void);
 const char *nni_activation_name(int i);
 
-/* An activation layer whose function reads each value alone (not its position in the
+/* An activation layer (or a formula layer without learned parameters) whose function reads
+ * each value alone (not its position in the
  * sample), so any contiguous piece of a batch can be computed on its own. */
 int nni_activation_fusable(const nn_layer *layer);
 

@@ -13,7 +13,7 @@ extern const nn_layer_ops nni_dense_ops, nni_activation_ops, nni_softmax_ops, nn
     nni_add_ops, nni_concat_ops, nni_prelu_ops, nni_rrelu_ops, nni_dropout_ops, nni_conv2d_ops,
     nni_maxpool_ops, nni_avgpool_ops, nni_global_avgpool_ops, nni_flatten_ops, nni_batchnorm_ops,
     nni_conv2d_transpose_ops, nni_upsample_ops, nni_rnn_ops, nni_lstm_ops, nni_gru_ops,
-    nni_embedding_ops;
+    nni_embedding_ops, nni_formula_ops;
 
 typedef struct layer_entry {
     const nn_layer_ops *ops;
@@ -41,6 +41,7 @@ static const layer_entry layer_table[] = {
     {&nni_lstm_ops, 0},
     {&nni_gru_ops, 0},
     {&nni_embedding_ops, 0},
+    {&nni_formula_ops, 1},
 };
 enum { N_LAYER_TYPES = sizeof layer_table / sizeof layer_table[0] };
 

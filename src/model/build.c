@@ -149,7 +149,8 @@ static nn_status build_one(nn_model *model, nn_layer *layer, const nn_cfg *cfg, 
     return NN_OK;
 }
 
-/* `activation: relu` or `activation: {type: leaky_relu, alpha: 0.2}` after a layer. */
+/* `activation: relu`, `activation: {type: leaky_relu, alpha: 0.2}` or `activation:
+ * {formula: "x * sigmoid(x)"}` after a layer. */
 static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cfg *act_cfg,
                                 int *layer_capacity, nn_layer **out, nn_error *err)
 {
@@ -167,8 +168,10 @@ static nn_status add_activation(nn_model *model, nn_layer *producer, const nn_cf
         spec = map;
     } else {
         nn_cfg_read_string(act_cfg, "type", NULL, &function, err);
+        if (!function && nn_cfg_get(act_cfg, "formula"))
+            function = "formula"; /* {formula: "x * sigmoid(x)"} */
         if (!function)
-            return nn_cfg_fail(err, act_cfg, "activation needs a 'type'");
+            return nn_cfg_fail(err, act_cfg, "activation needs a 'type' (or a 'formula')");
     }
     const nn_layer_ops *ops = nni_activation_layer_ops(function);
     if (!ops) {

@@ -139,7 +139,7 @@ static double nll_eval(const loss_term *t, const float *out, const nn_targets *t
  * for a model with one output, where the label's value is the target (0/1 for binary
  * classification with bce, counts for poisson_nll). */
 
-static float target_at(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c)
+float nni_loss_target_at(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c)
 {
     if (tg->labels)
         return t->out_size == 1 ? (float)tg->labels[r] : c == tg->labels[r] ? 1.0f : 0.0f;
@@ -170,7 +170,7 @@ static double mse_eval(const loss_term *t, const float *out, const nn_targets *t
     for (int64_t r = 0; r < rows; r++) {
         double row = 0;
         for (int64_t c = 0; c < width; c++) {
-            float diff = out[r * width + c] - target_at(t, tg, r, c);
+            float diff = out[r * width + c] - nni_loss_target_at(t, tg, r, c);
             row += (double)diff * diff;
             if (dout)
                 store(dout, r * width + c, gscale * diff, accumulate);
@@ -189,7 +189,7 @@ static double l1_eval(const loss_term *t, const float *out, const nn_targets *tg
     for (int64_t r = 0; r < rows; r++) {
         double row = 0;
         for (int64_t c = 0; c < width; c++) {
-            float diff = out[r * width + c] - target_at(t, tg, r, c);
+            float diff = out[r * width + c] - nni_loss_target_at(t, tg, r, c);
             row += fabs((double)diff);
             if (dout)
                 store(dout, r * width + c,
@@ -211,7 +211,8 @@ static double pointwise_eval(const loss_term *t, const float *out, const nn_targ
         double row = 0;
         for (int64_t c = 0; c < width; c++) {
             double grad = 0;
-            row += t->kind->pointwise(t, out[r * width + c], target_at(t, tg, r, c), c, &grad);
+            row += t->kind->pointwise(t, out[r * width + c], nni_loss_target_at(t, tg, r, c), c,
+                                      &grad);
             if (dout)
                 store(dout, r * width + c, (float)(scale * norm * grad), accumulate);
         }
@@ -444,6 +445,11 @@ static const nni_param ctc_params[] = {
     {"blank", NNI_PARAM_INT, 0, SETTING(blank), NNI_RANGE_NON_NEGATIVE, NULL},
     {"zero_infinity", NNI_PARAM_BOOL, 0, SETTING(zero_infinity), NNI_RANGE_ANY, NULL},
     {NULL}};
+static const nni_param formula_params[] = {
+    {"per_output", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "\"...\" (required)"},
+    {"reduce", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "mean|sum"},
+    {"params", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "{name: value}"},
+    {NULL}};
 static const nni_param penalty_params[] = {
     {"include_bias", NNI_PARAM_BOOL, 0, SETTING(include_bias), NNI_RANGE_ANY, NULL},
     {NULL}};
@@ -500,6 +506,11 @@ static const loss_kind loss_table[] = {
      .help = "connectionist temporal classification as torch CTCLoss (reduction mean) on "
              "(steps, classes) scores, log-softmax per step inside; targets N x S label ids "
              "padded with -1"},
+    {.name = "formula", .params = formula_params, .check = nni_loss_formula_check,
+     .eval = nni_loss_formula_eval,
+     .help = "per_output: a formula of the output y, its target t (labels one-hot), p = "
+             "softmax(y), logp = log_softmax(y) and params; mean (or sum) over outputs; "
+             "gradient derived from the formula"},
     {.name = "l1_penalty", .params = penalty_params, .check = penalty_check,
      .penalty = l1_penalty,
      .help = "weight (required) * sum |w| over trained weights (biases and normalization "
@@ -555,6 +566,7 @@ static nn_status parse_term(nn_loss *loss, const nn_cfg *node, nn_error *err)
         free(t->scratch);
         t->vec = NULL;
         t->scratch = NULL;
+        nni_loss_formula_free(t);
         return st;
     }
     t->node = NULL;
@@ -606,6 +618,7 @@ void nn_loss_free(nn_loss *loss)
     for (int i = 0; i < loss->n_terms; i++) {
         free(loss->terms[i].vec);
         free(loss->terms[i].scratch);
+        nni_loss_formula_free(&loss->terms[i]);
     }
     free(loss);
 }

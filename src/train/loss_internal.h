@@ -9,6 +9,7 @@
 #define NN_MAX_LOSS_TERMS 8
 
 typedef struct loss_term loss_term;
+typedef struct formula_loss formula_loss;
 
 /* The named parameters of every loss kind; each kind reads only those its row lists. */
 typedef struct loss_settings {
@@ -64,6 +65,7 @@ struct loss_term {
     int64_t vec_len;
     double *scratch;    /* per-sample work room planned by the check (ctc); owned */
     const nn_cfg *node; /* the term's config, for errors during the build only */
+    formula_loss *formula; /* type: formula (loss_formula.c); owned by the term */
 };
 
 struct nn_loss {
@@ -84,6 +86,16 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
 nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_t rows,
                                 const char *where, nn_error *err);
 int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels);
+/* The target of output c of row r: the value, or the label's one-hot entry (the label
+ * itself for a single output). */
+float nni_loss_target_at(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c);
+
+/* The formula term (loss_formula.c): its check (parses and compiles), evaluation and
+ * release. */
+nn_status nni_loss_formula_check(loss_term *t, const nn_cfg *cfg, nn_error *err);
+double nni_loss_formula_eval(const loss_term *t, const float *out, const nn_targets *targets,
+                             int64_t rows, float scale, float *dout, int accumulate);
+void nni_loss_formula_free(loss_term *t);
 
 /* Every loss kind's help row, in table order (for --help-catalogue). */
 void nni_loss_catalogue(nni_catalogue_emit emit, void *ctx);

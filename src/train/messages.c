@@ -7,6 +7,7 @@
  * terminal (rank 0 alone draws). */
 #include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -115,6 +116,29 @@ void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m)
     nni_trainer_say(t, "gradient norms: %s\n", line);
 }
 
+/* The first layer, in forward order, whose output holds a value that is not finite: where
+ * an overflow or a division by zero (a formula activation's, say) happened, with what the
+ * layer computes. The rows past the last batch hold earlier batches' finite values. */
+static void first_non_finite_output(nn_trainer *t, char *text, size_t size)
+{
+    nn_model *model = t->model;
+    for (int i = 0; i < model->n_layers; i++) {
+        const nn_layer *layer = model->layers[i];
+        const int64_t n = t->capacity * nn_shape_size(layer->out_shape);
+        int64_t k = 0;
+        while (layer->out && k < n && isfinite(layer->out[k]))
+            k++;
+        if (!layer->out || k == n)
+            continue;
+        char what[256] = "";
+        if (layer->ops && layer->ops->describe)
+            layer->ops->describe(layer, what, sizeof what);
+        snprintf(text, size, "the first value that is not finite is in the output of layer "
+                 "'%s' (%s: %s); ", layer->name, layer->ops ? layer->ops->type : "input", what);
+        return;
+    }
+}
+
 nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, nn_error *err)
 {
     /* Name the layer whose gradient is not finite or has the largest norm: where the
@@ -135,10 +159,12 @@ nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, n
         }
     }
     nni_progress_clear(t);
+    char origin[384] = "";
+    first_non_finite_output(t, origin, sizeof origin);
     return nn_fail(err, NN_ERR_NUMERIC, "non-finite loss at epoch %d, step %lld; largest "
-                   "gradient norm in layer '%s' (%g); lower the learning rate or clip "
-                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst,
-                   worst_norm);
+                   "gradient norm in layer '%s' (%g); %slower the learning rate or clip "
+                   "gradients (train.clip)", epoch + 1, (long long)batch + 1, worst, worst_norm,
+                   origin);
 }
 
 /* How much of the step the gradient allreduce could not hide behind backward, on average

@@ -6,7 +6,13 @@
  * schedule's lr (as torch's ChainedScheduler does).
  *
  * One table row per schedule: its named parameters, its lr as a function of the epoch, what
- * it does after an epoch (reduce_on_plateau only) and its help. */
+ * it does after an epoch (reduce_on_plateau, formula) and its help.
+ *
+ * formula: the lr is a formula (src/formula/) of lr (the optimizer's), epoch (0-based),
+ * step (optimizer steps since the start, 0-based), epochs, steps_per_epoch, best and
+ * since_best (the best value of the monitored metric so far and the epochs since it last
+ * improved; +-inf and 0 before the first) and named params, compiled at build and evaluated
+ * in double at every step. Warmup applies on top as for every schedule. */
 #include "nn/sched.h"
 
 #include <math.h>
@@ -15,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "formula/formula.h"
 #include "train/sched_internal.h"
 
 #define NN_PI 3.14159265358979323846
@@ -42,8 +49,11 @@ struct nn_sched {
     int n_milestones;
     int64_t milestones[MAX_MILESTONES];
     int64_t warmup_steps, steps_per_epoch;
-    char monitor[64];
+    char monitor[64];      /* "" when the schedule watches nothing */
     nn_sched_state state;
+    nni_formula *formula;  /* formula: its text and program, and its params */
+    nni_formula_program *program;
+    nni_formula_params params;
 };
 
 struct sched_kind {
@@ -54,6 +64,8 @@ struct sched_kind {
     nn_status (*check)(nn_sched *s, const nn_cfg *map, const nn_cfg *where, nn_error *err);
     /* The learning rate of an epoch, before warmup. */
     double (*lr)(const nn_sched *s, int epoch);
+    /* Instead, for schedules that change within an epoch: the lr at an optimizer step. */
+    double (*lr_at_step)(const nn_sched *s, int epoch, int64_t global_step);
     /* After each epoch, with the monitored metric (NULL: the schedule watches nothing). */
     void (*epoch_end)(nn_sched *s, double metric);
     const char *help;
@@ -187,6 +199,80 @@ static void plateau_epoch_end(nn_sched *s, double metric)
     }
 }
 
+/* ---- formula ------------------------------------------------------------------------- */
+
+enum { VAR_LR, VAR_EPOCH, VAR_STEP, VAR_EPOCHS, VAR_STEPS_PER_EPOCH, VAR_BEST, VAR_SINCE_BEST,
+       N_SCHED_VARS };
+static const char *const sched_vars[] = {"lr", "epoch", "step", "epochs", "steps_per_epoch",
+                                         "best", "since_best", NULL};
+
+static double formula_lr(const nn_sched *s, int epoch, int64_t global_step)
+{
+    double vars[NNI_FORMULA_MAX_VARS] = {0};
+    vars[VAR_LR] = s->base_lr;
+    vars[VAR_EPOCH] = epoch;
+    vars[VAR_STEP] = (double)global_step;
+    vars[VAR_EPOCHS] = s->epochs;
+    vars[VAR_STEPS_PER_EPOCH] = (double)s->steps_per_epoch;
+    vars[VAR_BEST] = s->state.plateau_best;
+    vars[VAR_SINCE_BEST] = s->state.plateau_bad_epochs;
+    for (int k = 0; k < s->params.count; k++)
+        vars[N_SCHED_VARS + k] = s->params.values[k];
+    double lr = 0;
+    nni_formula_run_scalar(s->program, vars, &lr);
+    return lr;
+}
+
+/* The formula, its params, and the metric it watches when it reads best or since_best
+ * (monitor and mode as for reduce_on_plateau). */
+static nn_status formula_check(nn_sched *s, const nn_cfg *map, const nn_cfg *where,
+                               nn_error *err)
+{
+    const nn_cfg *text = map ? nn_cfg_get(map, "formula") : NULL;
+    if (!text)
+        return nn_cfg_fail(err, where, "a formula schedule needs 'formula', e.g. {formula: "
+                           "\"lr * 0.5 ^ floor(epoch / 10)\"}");
+    nn_status st = plateau_check(s, map, where, err);
+    if (!st)
+        st = nni_formula_read_params(nn_cfg_get(map, "params"), sched_vars, &s->params, err);
+    if (st)
+        return st;
+    const char *vars[NNI_FORMULA_MAX_VARS + 1] = {NULL};
+    for (int k = 0; k < N_SCHED_VARS; k++)
+        vars[k] = sched_vars[k];
+    for (int k = 0; k < s->params.count; k++)
+        vars[N_SCHED_VARS + k] = s->params.names[k];
+    if ((st = nni_formula_parse_cfg(text, vars, &s->formula, err)))
+        return st;
+    const int root = nni_formula_root(s->formula);
+    if ((st = nni_formula_compile(s->formula, &root, 1, 0, &s->program, err)))
+        return nn_fail_prefix(err, "%s: ", nn_cfg_where(text));
+    if (!nni_formula_uses(s->formula, root, VAR_BEST) &&
+        !nni_formula_uses(s->formula, root, VAR_SINCE_BEST))
+        s->monitor[0] = '\0';
+    /* A first look: a formula that is not finite at the start will not train. */
+    double first = formula_lr(s, 0, 0);
+    if (!isfinite(first) || first < 0)
+        return nn_cfg_fail(err, text, "the schedule's lr at epoch 0, step 0 is %g; it must be "
+                           "finite and >= 0", first);
+    return NN_OK;
+}
+
+/* best and since_best: the best metric so far (no threshold) and the epochs since. */
+static void formula_epoch_end(nn_sched *s, double metric)
+{
+    if (isnan(metric) || !s->monitor[0])
+        return;
+    nn_sched_state *st = &s->state;
+    int better = s->maximize ? metric > st->plateau_best : metric < st->plateau_best;
+    if (better) {
+        st->plateau_best = metric;
+        st->plateau_bad_epochs = 0;
+    } else {
+        st->plateau_bad_epochs++;
+    }
+}
+
 #define SETTING(field) offsetof(sched_settings, field)
 #define GAMMA {"gamma", NNI_PARAM_NUMBER, 0.1, SETTING(gamma), NNI_RANGE_POSITIVE, NULL}
 static const nni_param step_params[] = {
@@ -208,6 +294,12 @@ static const nni_param plateau_params[] = {
     {"threshold", NNI_PARAM_NUMBER, 1e-4, SETTING(threshold), NNI_RANGE_NON_NEGATIVE, NULL},
     {"cooldown", NNI_PARAM_INT, 0, SETTING(cooldown), NNI_RANGE_NON_NEGATIVE, NULL},
     {"min_lr", NNI_PARAM_NUMBER, 0, SETTING(min_lr), NNI_RANGE_NON_NEGATIVE, NULL},
+    {NULL}};
+static const nni_param formula_params[] = {
+    {"formula", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "\"...\" (required)"},
+    {"params", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "{name: value}"},
+    {"monitor", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "val_loss"},
+    {"mode", NNI_PARAM_OTHER, 0, 0, NNI_RANGE_ANY, "min|max"},
     {NULL}};
 /* Linear warmup, torch's LinearLR stepped per optimizer step, before any schedule. */
 static const nni_param warmup_params[] = {
@@ -235,6 +327,11 @@ static const sched_kind sched_table[] = {
      .help = "lr * factor when monitor has not improved (by a relative threshold) for more "
              "than patience epochs; mode is max unless the monitor's name has 'loss' (torch "
              "ReduceLROnPlateau)"},
+    {.name = "formula", .params = formula_params, .check = formula_check,
+     .lr_at_step = formula_lr, .epoch_end = formula_epoch_end,
+     .help = "lr from a formula of lr, epoch, step, epochs, steps_per_epoch, best and "
+             "since_best (of monitor, as for reduce_on_plateau) and params, e.g. \"lr * 0.5 ^ "
+             "floor(epoch / 10)\"; {formula: ...} without a type is one too"},
 };
 enum { N_SCHEDS = sizeof sched_table / sizeof sched_table[0] };
 
@@ -287,7 +384,13 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
     s->kind = &sched_table[0];
     const nn_cfg *map = cfg;
     nn_status st = NN_OK;
-    if (cfg && (nn_cfg_kind_of(cfg) != NN_CFG_MAP || nn_cfg_get(cfg, "type"))) {
+    if (cfg && nn_cfg_kind_of(cfg) == NN_CFG_MAP && !nn_cfg_get(cfg, "type") &&
+        nn_cfg_get(cfg, "formula")) {
+        /* `schedule: {formula: "..."}` */
+        for (int k = 0; k < N_SCHEDS; k++)
+            if (strcmp(sched_table[k].name, "formula") == 0)
+                s->kind = &sched_table[k];
+    } else if (cfg && (nn_cfg_kind_of(cfg) != NN_CFG_MAP || nn_cfg_get(cfg, "type"))) {
         /* `schedule: cosine` or `{type: cosine, ...}`; a map without a type is constant. */
         int kind = 0;
         st = nn_cfg_read_variant(cfg, "schedule", sched_names(), &kind, &map, err);
@@ -296,7 +399,7 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
     if (!st)
         st = read_settings(s, map, map ? map : cfg, err);
     if (st) {
-        free(s);
+        nn_sched_free(s);
         return st;
     }
     *out = s;
@@ -305,13 +408,18 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
 
 void nn_sched_free(nn_sched *sched)
 {
+    if (!sched)
+        return;
+    nni_formula_program_free(sched->program);
+    nni_formula_free(sched->formula);
     free(sched);
 }
 
 double nn_sched_lr(const nn_sched *s, int epoch, int64_t step_in_epoch)
 {
-    double lr = s->kind->lr(s, epoch);
     int64_t global_step = (int64_t)epoch * s->steps_per_epoch + step_in_epoch;
+    double lr = s->kind->lr_at_step ? s->kind->lr_at_step(s, epoch, global_step)
+                                    : s->kind->lr(s, epoch);
     if (global_step < s->warmup_steps) {
         const double start = s->set.warmup_start;
         lr *= start + (1 - start) * (double)global_step / (double)s->warmup_steps;
@@ -329,7 +437,7 @@ const char *nn_sched_monitor(const nn_sched *s, int *maximize)
 {
     if (maximize)
         *maximize = s->maximize;
-    return s->kind->epoch_end ? s->monitor : NULL;
+    return s->kind->epoch_end && s->monitor[0] ? s->monitor : NULL;
 }
 
 nn_sched_state *nn_sched_state_of(nn_sched *s)

@@ -175,7 +175,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     const char *monitor = nn_sched_monitor(t->sched, NULL);
     if (monitor && strncmp(monitor, "val_", 4) == 0 && !t->has_val)
-        return nn_fail(err, NN_ERR_CONFIG, "train.schedule: reduce_on_plateau monitors '%s', "
+        return nn_fail(err, NN_ERR_CONFIG, "train.schedule: the schedule monitors '%s', "
                        "which needs a validation split (data.val)", monitor);
 
     int64_t n_total = t->n_train;

@@ -293,6 +293,11 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         const int64_t first = t->step * t->accumulate;
         const int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
         t->lr = nn_sched_lr(t->sched, t->epoch, t->step) * t->lr_scale;
+        if (!isfinite(t->lr) || t->lr < 0) { /* a formula schedule can get there */
+            end_training(t);
+            return nn_fail(err, NN_ERR_NUMERIC, "train.schedule: the learning rate at epoch "
+                           "%d, step %lld is %g", t->epoch + 1, (long long)t->step + 1, t->lr);
+        }
         const double step_start = nni_clock_seconds();
         nn_status st = train_step(t, t->epoch, first, micro, t->lr, &t->totals, err);
         t->step_seconds += nni_clock_seconds() - step_start;

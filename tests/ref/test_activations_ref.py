@@ -42,6 +42,13 @@ ACTIVATIONS = [
     ("{type: rrelu, lower: 0.05, upper: 0.6}", lambda: nn.RReLU(0.05, 0.6)),
     ("prelu", lambda: nn.PReLU(HIDDEN, init=0.25)),
     ("{type: prelu, shared: true}", lambda: nn.PReLU(1, init=0.25)),
+    # Formulas: the derivatives come from the formula, the learned parameter's too.
+    ('{type: formula, formula: "x > 0 ? x : a * (exp(x) - 1)", params: {a: 0.5}}',
+     lambda: nn.ELU(0.5)),
+    ('{type: formula, formula: "x * sigmoid(beta * x)", params: {beta: 1.5}, learn: [beta]}',
+     lambda: LearnedSwish(1.5)),
+    ('{type: formula, formula: "x * sigmoid(beta * x)", params: {beta: 1.5}, learn: [beta], '
+     'per_channel: true}', lambda: LearnedSwish(1.5, HIDDEN)),
 ]
 
 
@@ -52,6 +59,18 @@ class Lambda(nn.Module):
 
     def forward(self, x):
         return self.fn(x)
+
+
+class LearnedSwish(nn.Module):
+    """x sigmoid(beta x) with beta learned, one per layer or one per feature."""
+
+    def __init__(self, beta, features=1):
+        super().__init__()
+        self.features = features
+        self.beta = nn.Parameter(torch.full((features,), beta))
+
+    def forward(self, x):
+        return x * torch.sigmoid(self.beta * x)
 
 
 def spec_name(spec):
@@ -81,6 +100,7 @@ def check_in_mlp(check, rng, spec, make):
     if isinstance(act, nn.PReLU):
         with torch.no_grad():  # distinct slopes, so a per-channel mix-up shows
             act.weight.copy_(torch.linspace(0.05, 0.5, act.weight.numel()))
+    if list(act.parameters()):
         modules[act_name] = act
     x = rng.standard_normal((BATCH, IN)).astype(np.float32)
     y = rng.standard_normal((BATCH, OUT)).astype(np.float32)
@@ -110,6 +130,10 @@ def check_on_points(check, spec, make):
     params = {}
     if isinstance(act, nn.PReLU):
         act = nn.PReLU(n if act.weight.numel() > 1 else 1, init=0.25)
+        params = torch_params({"a": act})
+    elif list(act.parameters()):
+        if getattr(act, "features", 1) > 1:  # one per point
+            act = LearnedSwish(1.5, n)
         params = torch_params({"a": act})
     act = act.double()
     x = np.stack([EDGES, EDGES[::-1]]).astype(np.float32)

@@ -115,6 +115,15 @@ CASES = [
     ("[{type: bce_with_logits, weight: 0.5}, {type: huber, delta: 0.3, weight: 2}]", None,
      "unit", C, lambda o, y, yn: 0.5 * F.binary_cross_entropy_with_logits(o, y)
      + 2 * F.huber_loss(o, y, delta=0.3)),
+    # Formulas: a penalized mse, cross-entropy with an entropy penalty (p and logp), huber.
+    ('{type: formula, per_output: "(y - t)^2 + 0.1 * abs(y - t)"}', None, "real", T,
+     lambda o, y, yn: ((o - y) ** 2 + 0.1 * (o - y).abs()).mean()),
+    ('{type: formula, per_output: "-t * logp + 0.2 * p * logp", reduce: sum}', None, "labels",
+     C, lambda o, y, yn: (-(onehot(yn, C) * F.log_softmax(o, 1))
+                          + 0.2 * F.softmax(o, 1) * F.log_softmax(o, 1)).sum(1).mean()),
+    ('{type: formula, per_output: "where(abs(y - t) < d, 0.5 * (y - t)^2, d * (abs(y - t) - '
+     '0.5 * d))", params: {d: 0.6}}', None, "real", T,
+     lambda o, y, yn: F.huber_loss(o, y, delta=0.6)),
 ]
 
 

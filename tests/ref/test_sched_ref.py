@@ -2,7 +2,8 @@
 over 20+ epochs, within 1e-9 relative. StepLR, MultiStepLR (repeated milestones count
 twice), ExponentialLR, CosineAnnealingLR (nntrain holds eta_min after `epochs`, where torch's
 cosine would rise again), ReduceLROnPlateau (min and max modes, threshold, cooldown,
-min_lr), and warmup as LinearLR stepped per optimizer step, chained with the others."""
+min_lr), warmup as LinearLR stepped per optimizer step, chained with the others, and
+formula schedules against the torch scheduler they equal (LambdaLR for the others)."""
 import os
 import subprocess
 import sys
@@ -91,7 +92,29 @@ CASES = [
      0.1, 20, 2, lambda o: S.MultiStepLR(o, milestones=[3, 10]), (0.5, 9), None),
     ("{type: cosine, epochs: 20, warmup_epochs: 3, warmup_start_factor: 0.01}", 0.1, 20, 5,
      lambda o: S.CosineAnnealingLR(o, T_max=20), (0.01, 15), None),
+    # Formulas: the course's step decay, a polynomial decay with a parameter, per-step decay
+    # (one step per epoch, so torch's per-epoch LambdaLR sees the same count), with warmup.
+    ('{formula: "lr * 0.5 ^ floor(epoch / 3)"}', 0.1, 25, 2,
+     lambda o: S.StepLR(o, step_size=3, gamma=0.5), None, None),
+    ('{type: formula, formula: "lr * (1 - epoch / epochs) ^ power", params: {power: 0.9}}',
+     0.1, 20, 2, lambda o: S.LambdaLR(o, lambda e: (1 - e / 20) ** 0.9), None, None),
+    ('{formula: "lr / sqrt(1 + step)"}', 0.05, 20, 1,
+     lambda o: S.LambdaLR(o, lambda e: 1 / (1 + e) ** 0.5), None, None),
+    ('{formula: "lr * 0.9 ^ epoch", warmup_steps: 7, warmup_start_factor: 0.1}', 0.2, 20, 3,
+     lambda o: S.ExponentialLR(o, gamma=0.9), (0.1, 7), None),
 ]
+
+
+def since_best_reference(lr, metrics, patience):
+    """lr * 0.5 ^ floor(since_best / patience), since_best counted after each epoch."""
+    best, since, lrs = float("inf"), 0, []
+    for m in metrics:
+        lrs.append(lr * 0.5 ** (since // patience))
+        if m < best:
+            best, since = m, 0
+        else:
+            since += 1
+    return lrs
 
 
 def main():
@@ -107,6 +130,12 @@ def main():
     # After `epochs`, cosine stays at eta_min.
     got = ours("{type: cosine, epochs: 10, eta_min: 0.002}", 0.1, 25, 1)
     check.close("cosine after its epochs", got[10:], [0.002] * 15, atol=0)
+    # A plateau-like formula over since_best: no torch scheduler has it; its definition.
+    got = ours('{formula: "lr * 0.5 ^ floor(since_best / 2)", monitor: val_loss}', 0.1, 30, 1,
+               LOSSES)
+    check.close("formula over since_best", got, since_best_reference(0.1, LOSSES, 2), atol=0)
+    if len(set(got)) < 3:
+        check.failures.append(f"since_best formula: the lr took only {sorted(set(got))}")
     schedules = catalogue_names("schedules")
     check.covers("schedules", schedules, mentioned(schedules, [case[0] for case in CASES]))
     check.finish()

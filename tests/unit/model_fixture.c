@@ -8,6 +8,7 @@
 
 #include "gradcheck.h"
 #include "nn/config.h"
+#include "nn/loss.h"
 
 nn_model *fixture_model(const char *model_yaml, int64_t batch, uint64_t seed)
 {
@@ -157,4 +158,46 @@ void fixture_valid_list(void (*catalogue)(nni_catalogue_emit emit, void *ctx), c
 {
     name_list list = {buf, size, (size_t)snprintf(buf, size, "valid: ")};
     catalogue(append_name, &list);
+}
+
+float *fixture_train_steps(const char *model_yaml, const char *loss_yaml, int64_t batch,
+                           int steps, int one_hot, int64_t *n_floats)
+{
+    nn_model *model = fixture_model(model_yaml, batch, 1);
+    nn_optim *opt = model ? fixture_optim("{type: sgd, lr: 0.05}", model) : NULL;
+    nn_cfg *cfg = NULL;
+    nn_loss *loss = NULL;
+    nn_error err = {0};
+    const int64_t width = model ? nn_model_output_size(model) : 0;
+    float *result = NULL, *targets = malloc((size_t)(batch * (width ? width : 1)) * sizeof(float));
+    if (!opt || !targets || nn_cfg_parse_value(loss_yaml, "loss.yaml", &cfg, &err) ||
+        nn_loss_build(cfg, width, 0, width, (int)width, &loss, &err)) {
+        fprintf(stderr, "fixture_train_steps: %s\n", err.msg);
+        goto done;
+    }
+    nn_test_fill(nn_model_input(model), batch * nn_model_input_size(model), 11, -2.0f, 2.0f);
+    nn_test_fill(targets, batch * width, 12, -1.0f, 1.0f);
+    for (int64_t r = 0; one_hot && r < batch; r++)
+        for (int64_t c = 0; c < width; c++)
+            targets[r * width + c] = c == (r * 7 + 3) % width ? 1.0f : 0.0f;
+    nn_targets t = {.values = targets, .width = width};
+    nn_pass pass = {.batch = batch, .training = 1};
+    for (int s = 0; s < steps; s++) {
+        nn_model_forward(model, &pass);
+        nn_loss_eval(loss, model->output->out, &t, batch, 1.0f / (float)batch,
+                     model->output->dout);
+        nn_model_backward(model, &pass);
+        nn_optim_step(opt, model, 0.05);
+    }
+    *n_floats = model->n_param_floats;
+    result = malloc((size_t)model->n_param_floats * sizeof *result);
+    if (result)
+        memcpy(result, model->param_data, (size_t)model->n_param_floats * sizeof *result);
+done:
+    free(targets);
+    nn_loss_free(loss);
+    nn_cfg_free(cfg);
+    nn_optim_free(opt);
+    nn_model_free(model);
+    return result;
 }

@@ -26,6 +26,13 @@ int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol,
 int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
                          double rtol, const float *input);
 
+/* Builds a model (seed 1) and a loss from YAML text, then takes `steps` plain SGD steps (lr
+ * 0.05) on one fixed random batch: inputs in [-2, 2), float targets, one-hot rows of
+ * random classes when one_hot, else values in [-1, 1). Returns a malloc'ed copy of every
+ * parameter (*n_floats of them), or NULL with the error printed. */
+float *fixture_train_steps(const char *model_yaml, const char *loss_yaml, int64_t batch,
+                           int steps, int one_hot, int64_t *n_floats);
+
 /* Building the model must fail with a config error whose message contains `expect`. Returns 1
  * when it does; otherwise prints what happened and returns 0. */
 int fixture_config_error(const char *model_yaml, const char *expect);

@@ -346,7 +346,8 @@ static void test_activation_formulas(void **state)
  * but share their edges; every other activation runs with its defaults. */
 static const char *const edge_specs[] = {
     "{type: leaky_relu, alpha: 0.1}", "{type: elu, alpha: 0.7}", "{type: isru, alpha: 2}",
-    "{type: isrlu, alpha: 2}", "{type: softplus, beta: 2}", "silu", "{type: dropout, p: 0.5}"};
+    "{type: isrlu, alpha: 2}", "{type: softplus, beta: 2}", "silu", "{type: dropout, p: 0.5}",
+    "{type: formula, formula: \"x * sigmoid(x)\"}"};
 
 /* Every activation of the catalogue (nni_activation_names): finite values and gradients at
  * 0, +-30, +-1e4, -1e20, and the saturated values it must reach there. */

@@ -149,6 +149,14 @@ static const loss_case catalogue_cases[] = {
     {"[{type: cross_entropy}, {type: huber, weight: 0.3}, {type: l2_penalty, weight: 1}]",
      1, -2, 2, 0, 1, 0, 0},
     {"[{type: kl_div}, {type: mse, weight: 2}]", 0, -3, -0.1f, 0.05f, 1, 1, 0},
+    /* Formulas (more in test_formula_loss.c): over y and t, over p and logp, with params. */
+    {"{type: formula, per_output: \"(y - t)^2 + 0.1 * sqrt(1 + y^2)\"}", 0, -2, 2, -1, 1, 0, 0},
+    {"{type: formula, per_output: \"-t * logp + 0.1 * p * logp\", reduce: sum}", 1, -2, 2,
+     0, 1, 0, 0},
+    {"{type: formula, per_output: \"d * (sqrt(1 + ((y - t) / d)^2) - 1)\", params: {d: 0.4}}",
+     0, -2, 2, -1, 1, 0, 0},
+    {"[{type: formula, per_output: \"(p - t)^2\", weight: 0.5}, {type: cross_entropy}, "
+     "{type: l2_penalty, weight: 1}]", 1, -2, 2, 0, 1, 0, 0},
 };
 
 static void test_gradients_catalogue(void **state)
