@@ -2,6 +2,7 @@
  * name, its function and its lines of the usage text); main() looks the verb up, starts MPI
  * (a singleton when started without a launcher, so one code path serves a laptop and a
  * cluster) and runs it. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,9 @@ int main(int argc, char **argv)
                 command, names);
         return 2;
     }
+    /* A file that reaches the size limit (ulimit -f) then fails to write with EFBIG, which
+     * is reported like a full disk, instead of killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     nn_comm world;
     nn_error err = {0};
     if (nn_parallel_init(&argc, &argv, &world, &err)) {

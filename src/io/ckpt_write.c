@@ -3,6 +3,7 @@
  * temporary file that is fsync'ed and renamed (complete or absent). */
 #include "nn/ckpt.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,7 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     /* The 1.8+ object headers carry metadata checksums. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    errno = 0; /* what a failed write leaves here says why */
     hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     herr_t s = file < 0 ? -1 : 0;
@@ -205,9 +207,11 @@ nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
         s = -1;
     nni_h5_quiet_end(q);
     if (s < 0) {
+        const char *why = nni_write_failure_reason(errno);
+        nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed: %s", target.tmp_path,
+                why);
         nni_atomic_abort(&target);
-        return nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
-                       target.tmp_path);
+        return NN_ERR_OTHER;
     }
     return nni_atomic_commit(&target, err);
 }

@@ -30,6 +30,45 @@ nni_h5_detail nni_h5_last_error(void)
     return detail;
 }
 
+/* deflate's largest ratio is about 1032:1; other filters (checksums) add bytes. */
+#define MAX_COMPRESSION_RATIO 1100
+
+int nni_h5_dataset_stores_shape(hid_t dset)
+{
+    hid_t type = H5Dget_type(dset), space = H5Dget_space(dset), dcpl = H5Dget_create_plist(dset);
+    int ok = 0;
+    if (type >= 0 && space >= 0 && dcpl >= 0) {
+        H5T_class_t cls = H5Tget_class(type);
+        hssize_t points = H5Sget_simple_extent_npoints(space);
+        double declared = (double)points * (double)H5Tget_size(type);
+        double stored = (double)H5Dget_storage_size(dset);
+        int compressed = 0;
+        for (int f = 0; f < H5Pget_nfilters(dcpl); f++) {
+            unsigned flags;
+            size_t n_values = 0;
+            compressed |= H5Pget_filter2(dcpl, (unsigned)f, &flags, &n_values, NULL, 0, NULL,
+                                         NULL) != H5Z_FILTER_FLETCHER32;
+        }
+        ok = (cls != H5T_INTEGER && cls != H5T_FLOAT) || points <= 0 ||
+             declared <= stored * (compressed ? MAX_COMPRESSION_RATIO : 1);
+    }
+    nni_h5_close(&dcpl);
+    nni_h5_close(&space);
+    nni_h5_close(&type);
+    return ok;
+}
+
+long long nni_h5_values_of_rank(hid_t space, int rank, hsize_t *dims)
+{
+    if (space < 0 || H5Sget_simple_extent_ndims(space) != rank)
+        return -1;
+    if (rank == 0)
+        return H5Sget_simple_extent_type(space) == H5S_SCALAR ? 1 : -1;
+    if (dims)
+        H5Sget_simple_extent_dims(space, dims, NULL);
+    return (long long)H5Sget_simple_extent_npoints(space);
+}
+
 void nni_h5_close(hid_t *id)
 {
     if (*id < 0)

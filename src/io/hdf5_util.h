@@ -23,6 +23,17 @@ typedef struct nni_h5_detail {
 } nni_h5_detail;
 nni_h5_detail nni_h5_last_error(void);
 
+/* 1 when the file stores the values a numeric dataset's shape declares (raw, or compressed
+ * at most as far as deflate can: about 1:1032), else 0. Readers ask before allocating what
+ * the shape says: a few hundred bytes of header must not be able to declare terabytes
+ * (HDF5 reads unwritten chunks as fill values). Non-numeric datasets pass. */
+int nni_h5_dataset_stores_shape(hid_t dset);
+
+/* The number of values of a dataset or attribute with exactly `rank` dimensions (0: a
+ * scalar, which has one value); -1 for any other rank. dims (room for rank values, may be
+ * NULL) receives the shape. */
+long long nni_h5_values_of_rank(hid_t space, int rank, hsize_t *dims);
+
 /* Closes any HDF5 identifier and sets it to H5I_INVALID_HID (no-op when already invalid). */
 void nni_h5_close(hid_t *id);
 
