@@ -43,14 +43,6 @@ const char *nni_atomic_pending_path(int i)
     return NULL;
 }
 
-const char *nni_write_failure_reason(int errnum)
-{
-    switch (errnum) {
-    case ENOSPC: case EFBIG: case EDQUOT: case EROFS: case EIO: return strerror(errnum);
-    default: return "disk full or I/O error";
-    }
-}
-
 nn_status nni_sync_path(const char *path, int is_directory, nn_error *err)
 {
     int fd = open(path, is_directory ? O_RDONLY : O_RDWR);

@@ -39,11 +39,6 @@ nn_status nni_write_file_atomic(const char *path, const void *data, size_t size,
  * async-signal-safe. */
 const char *nni_atomic_pending_path(int i);
 
-/* Why a write through a library that keeps errno (HDF5's file driver) failed: the errno
- * text when it names a storage problem (no space, file too large, quota, read-only, I/O
- * error), else "disk full or I/O error". */
-const char *nni_write_failure_reason(int errnum);
-
 /* fsync of a file or directory by path (directories that cannot be synced are accepted). */
 nn_status nni_sync_path(const char *path, int is_directory, nn_error *err);
 
