@@ -5,8 +5,8 @@
 #include "nn/ckpt.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
