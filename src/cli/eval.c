@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "core/files.h"
 #include "io/hdf5_util.h"
 #include "nn/ckpt.h"
 #include "nn/data.h"
@@ -111,12 +110,13 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
 static nn_status write_predictions(const char *path, const predictions *p, int64_t rows,
                                    nn_error *err)
 {
-    nni_atomic_file target;
-    nn_status st = nni_atomic_begin(&target, path, err);
-    if (st)
-        return st;
+    /* Built in memory and written whole (see io/hdf5_util.h). */
     nni_h5_quiet quiet = nni_h5_quiet_begin();
-    hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fapl = nni_h5_memory_access(H5P_DEFAULT);
+    char name[1100];
+    snprintf(name, sizeof name, "%s.in-memory", path);
+    hid_t file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    nni_h5_close(&fapl);
     herr_t s = file < 0 ? -1 : 0;
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)p->width};
     if (s >= 0) {
@@ -144,14 +144,11 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         nni_h5_close(&d);
         nni_h5_close(&space);
     }
-    if (file >= 0 && H5Fclose(file) < 0)
-        s = -1;
+    nn_status st = s < 0 ? nn_fail(err, NN_ERR_OTHER, "%s: cannot build the predictions", path)
+                         : nni_h5_write_image(&file, path, err);
+    nni_h5_close(&file);
     nni_h5_quiet_end(quiet);
-    if (s < 0) {
-        nni_atomic_abort(&target);
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write predictions", path);
-    }
-    return nni_atomic_commit(&target, err);
+    return st;
 }
 
 int nni_cmd_predict(int argc, char **argv, const nn_comm *world)

@@ -4,6 +4,7 @@
  * path serves a laptop and a cluster) and runs it. A VERB_LOCAL verb needs no
  * communication: started on its own it runs without MPI (whose start costs a fraction of a
  * second), under mpirun or srun it gets the job's world as the others do. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,6 +113,9 @@ int main(int argc, char **argv)
                 command, names);
         return 2;
     }
+    /* A file that reaches the size limit (ulimit -f) then fails to write with EFBIG, which
+     * is reported like a full disk, instead of killing the process mid-write. */
+    signal(SIGXFSZ, SIG_IGN);
     nn_comm world;
     nn_error err = {0};
     /* Help needs no communication whatever the verb. */

@@ -5,6 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Messages quote what they are about (a `--set` text, a CSV field, a name from a file),
+ * which may hold line breaks; the message stays one line whatever it quotes. */
+static void one_line(char *msg)
+{
+    for (char *c = msg; *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+}
+
 nn_status nn_fail(nn_error *err, nn_status status, const char *fmt, ...)
 {
     if (err) {
@@ -12,6 +21,7 @@ nn_status nn_fail(nn_error *err, nn_status status, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        one_line(err->msg);
         err->status = status;
     }
     return status;
@@ -36,6 +46,7 @@ nn_status nn_fail_prefix(nn_error *err, const char *fmt, ...)
     memcpy(err->msg, prefix, plen);
     memcpy(err->msg + plen, old, olen);
     err->msg[plen + olen] = '\0';
+    one_line(err->msg);
     return err->status;
 }
 

@@ -99,6 +99,15 @@ nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const cha
         }
     }
 
+    /* Before anything allocates what the shapes declare. */
+    for (int member = 0; member < 2; member++)
+        if (!nni_h5_dataset_stores_shape(member ? y : x)) {
+            status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: its shape declares %llu rows, but "
+                             "the file holds less data (truncated or corrupt)", path, split,
+                             member ? "y" : "x", (unsigned long long)layout->x_dims[0]);
+            goto done;
+        }
+
     H5T_class_t x_class = H5Tget_class(x_type);
     if (x_class == H5T_INTEGER && H5Tget_size(x_type) == 1 && H5Tget_sign(x_type) == H5T_SGN_NONE) {
         layout->x_is_uint8 = 1;

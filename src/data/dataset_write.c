@@ -1,7 +1,8 @@
 /* Writing HDF5 datasets: splits of x and y with their attributes, and the root's class
  * attributes (the layout is in include/nn/data.h).
  *
- * Writing goes to "<path>.tmp", which is flushed, closed, fsync'ed and renamed over <path>.
+ * The file is built in memory and written whole to "<path>.tmp", fsync'ed and renamed over
+ * <path> (io/hdf5_util.h says why HDF5 does not write to the disk itself).
  * Splits of an existing file that the writer does not replace are copied into the temporary
  * file at commit (H5Ocopy), instead of editing a copy of the old file in place: HDF5 never
  * reclaims the space of a deleted group, so in-place replacement would grow the file on
@@ -74,10 +75,14 @@ static nn_status writer_begin(const char *path, int keep_existing, nn_dataset_wr
         status = nn_fail(err, NN_ERR_OTHER, "%s: %s", path, strerror(errno));
         goto done;
     }
-    hid_t fapl = nni_dataset_file_access();
-    w->file = H5Fcreate(w->target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    /* Built in memory, written whole at commit (see io/hdf5_util.h). */
+    hid_t base = nni_dataset_file_access(), fapl = nni_h5_memory_access(base);
+    char name[1100];
+    snprintf(name, sizeof name, "%s.in-memory", w->target.tmp_path);
+    w->file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     nni_h5_detail detail = nni_h5_last_error();
     nni_h5_close(&fapl);
+    nni_h5_close(&base);
     if (w->file < 0)
         status = nn_fail(err, NN_ERR_OTHER, "%s: cannot create (%s)", w->target.tmp_path,
                          detail.text);
@@ -375,15 +380,8 @@ nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err)
         }
         nni_h5_close(&w->existing);
     }
-    if (H5Fflush(w->file, H5F_SCOPE_GLOBAL) < 0 || H5Fclose(w->file) < 0) {
-        w->file = H5I_INVALID_HID;
-        nni_h5_detail detail = nni_h5_last_error();
-        status = nn_fail(err, NN_ERR_OTHER, "%s: cannot write (%s)", w->target.tmp_path,
-                         detail.text);
-        goto fail;
-    }
-    w->file = H5I_INVALID_HID;
-    status = nni_atomic_commit(&w->target, err);
+    status = nni_h5_write_image(&w->file, w->target.path, err);
+    nni_atomic_abort(&w->target); /* the name's registration; the image went through its own */
     nni_h5_quiet_end(quiet);
     writer_free(w);
     return status;

@@ -47,6 +47,38 @@ static int64_t read_fully(gzFile gz, uint8_t *buf, int64_t size)
     return got;
 }
 
+/* The header's size is only a claim: the buffer grows as the data arrives, so a short file
+ * whose header declares terabytes is reported as truncated instead of allocating them.
+ * Returns the bytes read into *data (malloc'ed, NULL when none), -1 on a zlib error, -2
+ * when out of memory. */
+static int64_t read_declared(gzFile gz, int64_t size, uint8_t **data)
+{
+    uint8_t *buf = NULL;
+    int64_t capacity = 0, got = 0;
+    while (got < size) {
+        if (got == capacity) {
+            int64_t next = capacity ? 2 * capacity : (int64_t)1 << 20;
+            uint8_t *grown = realloc(buf, (size_t)(next < size ? next : size));
+            if (!grown) {
+                free(buf);
+                return -2;
+            }
+            buf = grown;
+            capacity = next < size ? next : size;
+        }
+        int64_t n = read_fully(gz, buf + got, capacity - got);
+        if (n < 0) {
+            free(buf);
+            return -1;
+        }
+        got += n;
+        if (got < capacity)
+            break; /* the file ended */
+    }
+    *data = buf;
+    return got;
+}
+
 static uint32_t big_endian32(const uint8_t *b)
 {
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | (uint32_t)b[3];
@@ -94,19 +126,20 @@ static nn_status read_idx(const char *path, int images, idx_array *out, nn_error
                          (long long)out->cols);
         goto done;
     }
-    /* Each dimension is below 2^32, so rows * cols fits; the product with count may not. */
-    int64_t per_item = out->rows * out->cols;
-    if (out->count > INT64_MAX / per_item || (uint64_t)(out->count * per_item) > SIZE_MAX) {
+    /* Each dimension is below 2^32, but rows * cols already may not fit in 63 bits. */
+    if (out->rows > INT64_MAX / out->cols ||
+        out->count > INT64_MAX / (out->rows * out->cols) ||
+        (uint64_t)(out->count * out->rows * out->cols) > SIZE_MAX) {
         status = nn_fail(err, NN_ERR_DATA, "%s: header declares an impossible size", path);
         goto done;
     }
-    int64_t size = out->count * per_item;
-    if (!(out->data = malloc((size_t)size))) {
+    int64_t size = out->count * out->rows * out->cols;
+    got = read_declared(gz, size, &out->data);
+    if (got == -2) {
         status = nn_fail(err, NN_ERR_OTHER, "%s: out of memory for %lld bytes", path,
                          (long long)size);
         goto done;
     }
-    got = read_fully(gz, out->data, size);
     if (got < 0)
         goto corrupt;
     if (got < size) {

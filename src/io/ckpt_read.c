@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,13 +28,29 @@ static nn_status open_checkpoint(const char *path, hid_t *file, nn_error *err)
     return NN_OK;
 }
 
+/* A number: the attribute must hold one numeric value (HDF5 would write as many values as
+ * the attribute holds into *value). */
 static herr_t read_attr(hid_t obj, const char *name, hid_t type, void *value)
 {
     hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t s = attr < 0 ? -1 : H5Aread(attr, type, value);
-    if (attr >= 0)
-        H5Aclose(attr);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr);
+    hid_t stored = attr < 0 ? -1 : H5Aget_type(attr);
+    H5T_class_t cls = stored < 0 ? H5T_NO_CLASS : H5Tget_class(stored);
+    herr_t s = -1;
+    if (space >= 0 && H5Sget_simple_extent_npoints(space) == 1 &&
+        (cls == H5T_INTEGER || cls == H5T_FLOAT))
+        s = H5Aread(attr, type, value);
+    nni_h5_close(&stored);
+    nni_h5_close(&space);
+    nni_h5_close(&attr);
     return s;
+}
+
+/* 1 when obj (a dataset or attribute's type and space) holds exactly one string. */
+static int one_string(hid_t type, hid_t space)
+{
+    return type >= 0 && space >= 0 && H5Tget_class(type) == H5T_STRING &&
+           H5Sget_simple_extent_npoints(space) == 1;
 }
 
 static char *read_text(hid_t group, const char *name)
@@ -46,12 +63,14 @@ static char *read_text(hid_t group, const char *name)
     H5Tset_cset(type, H5T_CSET_UTF8);
     char *value = NULL;
     char *copy = NULL;
-    if (H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0 && value) {
+    hid_t space = H5Dget_space(dset), stored = H5Dget_type(dset);
+    if (one_string(stored, space) &&
+        H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, &value) >= 0 && value) {
         copy = strdup(value);
-        hid_t space = H5Dget_space(dset);
         H5Dvlen_reclaim(type, space, H5P_DEFAULT, &value);
-        H5Sclose(space);
     }
+    nni_h5_close(&stored);
+    nni_h5_close(&space);
     H5Tclose(type);
     H5Dclose(dset);
     return copy;
@@ -67,10 +86,13 @@ static int stored_columns(hid_t dset, int *which, int n_stored)
         return n_stored == NN_HISTORY_COLUMNS;
     char *text = NULL;
     hid_t attr = H5Aopen(dset, "columns", H5P_DEFAULT);
+    hid_t space = attr < 0 ? -1 : H5Aget_space(attr), stored = attr < 0 ? -1 : H5Aget_type(attr);
     hid_t type = H5Tcopy(H5T_C_S1);
     H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
-    int ok = attr >= 0 && H5Aread(attr, type, &text) >= 0 && text;
+    int ok = one_string(stored, space) && H5Aread(attr, type, &text) >= 0 && text;
+    nni_h5_close(&stored);
+    nni_h5_close(&space);
     char *allocated = ok ? text : NULL;
     for (int c = 0; ok && c < n_stored; c++) {
         char *comma = strchr(text, ',');
@@ -92,15 +114,18 @@ static nn_status read_history(hid_t group, const char *path, nn_ckpt_meta *meta,
     hid_t dset = H5Dopen2(group, "history", H5P_DEFAULT);
     hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
     hsize_t dims[2] = {0, 0};
-    if (space >= 0)
-        H5Sget_simple_extent_dims(space, dims, NULL);
+    /* Epochs x columns, and stored in full: only then is its shape worth allocating. */
+    int shaped = nni_h5_values_of_rank(space, 2, dims) >= 0 && dims[1] >= 1 && dims[1] <= 64 &&
+                 dims[0] <= INT_MAX && nni_h5_dataset_stores_shape(dset);
     nni_h5_close(&space);
+    if (!shaped)
+        dims[0] = dims[1] = 0;
     int n_stored = (int)dims[1], which[64];
     meta->n_history = (int)dims[0];
     meta->history = calloc(dims[0] ? dims[0] : 1, sizeof *meta->history);
     double *rows = malloc((dims[0] ? dims[0] : 1) * (dims[1] ? dims[1] : 1) * sizeof *rows);
     nn_status st = NN_OK;
-    if (dset < 0 || n_stored < 1 || n_stored > 64 || !meta->history || !rows ||
+    if (dset < 0 || !shaped || !meta->history || !rows ||
         !stored_columns(dset, which, n_stored) ||
         (dims[0] && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
         st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
@@ -146,7 +171,10 @@ nn_status nn_ckpt_read_meta(const char *path, nn_ckpt_meta *meta, nn_error *err)
     double counters[8];
     if (!st) {
         hid_t dset = H5Dopen2(group, "counters", H5P_DEFAULT);
-        if (dset < 0 ||
+        hid_t space = dset < 0 ? -1 : H5Dget_space(dset);
+        hssize_t values = space < 0 ? -1 : H5Sget_simple_extent_npoints(space);
+        nni_h5_close(&space);
+        if (dset < 0 || values != 8 ||
             H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, counters) < 0 ||
             counters[0] != (double)epoch || counters[1] != (double)step ||
             counters[2] != (double)optim_steps)
@@ -211,9 +239,8 @@ static nn_status read_tensor(hid_t file, const char *path, const char *name, flo
         return nn_fail(err, NN_ERR_CONFIG, "%s: %s is missing: the checkpoint is of a "
                        "different model", path, name);
     hid_t space = H5Dget_space(dset);
-    hsize_t dims[8] = {0};
-    int ndim = H5Sget_simple_extent_ndims(space);
-    H5Sget_simple_extent_dims(space, dims, NULL);
+    hsize_t dims[H5S_MAX_RANK] = {0};
+    int ndim = H5Sget_simple_extent_dims(space, dims, NULL);
     H5Sclose(space);
     int same = ndim == (p->ndim ? p->ndim : 1);
     for (int i = 0; same && i < p->ndim; i++)
@@ -265,8 +292,8 @@ static herr_t verify_visit(hid_t obj, const char *name, const H5O_info_t *info, 
         return -1;
     hid_t space = H5Dget_space(dset), type = H5Dget_type(dset);
     hssize_t n = H5Sget_simple_extent_npoints(space);
-    herr_t s = 0;
-    if (H5Tget_class(type) == H5T_FLOAT && n > 0) {
+    herr_t s = nni_h5_dataset_stores_shape(dset) ? 0 : -1;
+    if (s == 0 && H5Tget_class(type) == H5T_FLOAT && n > 0) {
         double *buf = malloc((size_t)n * sizeof *buf);
         s = buf ? H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) : -1;
         free(buf);
@@ -291,8 +318,8 @@ nn_status nn_ckpt_verify(const char *path, nn_error *err)
     st = open_checkpoint(path, &file, err);
     char bad[256] = "";
     if (!st && H5Ovisit(file, H5_INDEX_NAME, H5_ITER_NATIVE, verify_visit, bad) < 0)
-        st = nn_fail(err, NN_ERR_DATA, "%s: /%s fails its checksum (corrupt checkpoint)", path,
-                     bad[0] ? bad : "?");
+        st = nn_fail(err, NN_ERR_DATA, "%s: /%s fails its checksum or holds less than its "
+                     "shape declares (corrupt checkpoint)", path, bad[0] ? bad : "?");
     if (file >= 0)
         H5Fclose(file);
     nni_h5_quiet_end(q);

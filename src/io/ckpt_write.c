@@ -191,40 +191,41 @@ static herr_t write_meta(hid_t file, const nn_ckpt_meta *meta, uint64_t model_ha
     return s < 0 ? -1 : 0;
 }
 
+/* Built in memory and written whole (see io/hdf5_util.h). */
 nn_status nn_ckpt_write(const char *path, const nn_model *model, nn_optim *opt,
                         const nn_ckpt_meta *meta, nn_error *err)
 {
-    nni_atomic_file target;
-    nn_status st = nni_atomic_begin(&target, path, err);
-    if (st)
-        return st;
     nni_h5_quiet q = nni_h5_quiet_begin();
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    hid_t fapl = nni_h5_memory_access(H5P_DEFAULT);
     /* The 1.8+ object headers carry metadata checksums. */
     H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    hid_t file = H5Fcreate(target.tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    char name[1100];
+    snprintf(name, sizeof name, "%s.in-memory", path);
+    hid_t file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     herr_t s = file < 0 ? -1 : 0;
     for (int k = 0; s >= 0 && k < model->n_params; k++) {
         const nn_param *p = &model->params[k];
-        char name[512];
+        char tensor[512];
         int state = (p->flags & NN_PARAM_STATE) != 0;
-        nni_ckpt_tensor_path(name, sizeof name, p);
-        s = write_floats(file, name, nn_model_param_data(model, p), p->ndim, p->dims);
+        nni_ckpt_tensor_path(tensor, sizeof tensor, p);
+        s = write_floats(file, tensor, nn_model_param_data(model, p), p->ndim, p->dims);
         for (int slot = 0; s >= 0 && opt && !state && slot < nni_optim_slot_count(opt); slot++) {
-            nni_ckpt_slot_path(name, sizeof name, p, nni_optim_slot_name(opt, slot));
-            s = write_floats(file, name, nni_optim_slot(opt, slot) + p->offset, p->ndim, p->dims);
+            nni_ckpt_slot_path(tensor, sizeof tensor, p, nni_optim_slot_name(opt, slot));
+            s = write_floats(file, tensor, nni_optim_slot(opt, slot) + p->offset, p->ndim,
+                             p->dims);
         }
     }
     if (s >= 0)
         s = write_meta(file, meta, nni_model_hash(model));
-    if (file >= 0 && H5Fclose(file) < 0)
-        s = -1;
-    nni_h5_quiet_end(q);
+    nn_status st;
     if (s < 0) {
-        nni_atomic_abort(&target);
-        return nn_fail(err, NN_ERR_OTHER, "%s: writing the checkpoint failed (disk full?)",
-                       target.tmp_path);
+        nni_h5_close(&file);
+        st = nn_fail(err, NN_ERR_OTHER, "%s: building the checkpoint failed (out of memory?)",
+                     path);
+    } else {
+        st = nni_h5_write_image(&file, path, err);
     }
-    return nni_atomic_commit(&target, err);
+    nni_h5_quiet_end(q);
+    return st;
 }

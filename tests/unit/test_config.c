@@ -823,6 +823,19 @@ static void test_load_file(void **state)
     unlink(path);
 }
 
+/* Found by fuzzing (tests/fuzz/corpus/config/bug-set-message-with-newlines): an assignment
+ * with line breaks was quoted as is, and its error spread over several lines. */
+static void test_set_error_is_one_line(void **state)
+{
+    (void)state;
+    nn_cfg *root = load("train:\n  epochs: 3\n");
+    nn_error err = {0};
+    assert_int_equal(nn_cfg_set(root, "train\ntrain=[\n  1", &err), NN_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "--set train train"));
+    assert_null(strchr(err.msg, '\n'));
+    nn_cfg_free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_set_node),
         cmocka_unit_test(test_check_unread),
         cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_set_error_is_one_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -226,6 +226,35 @@ static void test_idx_errors(void **state)
                      NN_ERR_CONFIG);
 }
 
+/* Headers found by fuzzing (tests/fuzz/corpus/idx/bug-*): rows x cols beyond 63 bits was a
+ * signed overflow, and a 16-byte file declaring a terabyte of images was allocated before a
+ * byte of it was read. */
+static void test_idx_hostile_headers(void **state)
+{
+    (void)state;
+    uint8_t header[16];
+    write_idx("t_im_one_label", 0, 0, 1, 0, 0, 0, 3, 0);
+    put_be32(header, 0x00000803u);
+    put_be32(header + 4, 1);
+    put_be32(header + 8, 0xFFFFFFFFu);
+    put_be32(header + 12, 0xFFFFFFFBu);
+    FILE *f = fopen("t_im_huge_dims", "wb");
+    fwrite(header, 1, sizeof header, f);
+    fclose(f);
+    expect_idx_error("t_im_huge_dims", "t_im_one_label",
+                     "t_im_huge_dims: header declares an impossible size");
+    put_be32(header + 4, 256);
+    put_be32(header + 8, 65535);
+    put_be32(header + 12, 65535);
+    f = fopen("t_im_terabyte", "wb");
+    fwrite(header, 1, sizeof header, f);
+    fputs("a few pixels", f);
+    fclose(f);
+    expect_idx_error("t_im_terabyte", "t_im_one_label",
+                     "t_im_terabyte: truncated: the header declares 256 images of 65535 x 65535, "
+                     "the data ends early");
+}
+
 /* ---- CSV ----------------------------------------------------------------------------- */
 
 static void write_text(const char *path, const char *text)
@@ -368,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_idx_gzip_and_plain),
         cmocka_unit_test(test_idx_class_names),
         cmocka_unit_test(test_idx_errors),
+        cmocka_unit_test(test_idx_hostile_headers),
         cmocka_unit_test(test_csv_header_label_last),
         cmocka_unit_test(test_csv_no_header_label_first_and_targets),
         cmocka_unit_test(test_csv_errors),
