@@ -124,7 +124,8 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     if (!decision.resume)
         nni_history_write_csv_header(t->metrics_csv);
     fflush(t->metrics_csv);
-    return NN_OK;
+    return nni_step_log_open(&t->step_log, t->run_dir, decision.resume, t->start_epoch,
+                             t->start_step, err);
 }
 
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)

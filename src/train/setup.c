@@ -110,7 +110,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if (reference < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "lr_reference_batch"), "must be >= 1");
     if ((st = nn_cfg_read_int(train_cfg, "accumulate", 1, &t->accumulate, err)) ||
-        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)))
+        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)) ||
+        (st = nni_step_log_parse(train_cfg, &t->step_log, err)))
         return st;
     if (t->accumulate < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "accumulate"), "must be >= 1");
@@ -189,8 +190,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     if ((st = share_optimizer_update(t, err)))
         return st;
-    /* Clipping and the gradient-norm log read every summed gradient on every rank. */
-    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms &&
+    /* Clipping and the gradient-norm logs read every summed gradient on every rank. */
+    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms && !t->step_log.every &&
         (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
@@ -241,6 +242,7 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_sched_free(t->sched);
     if (t->metrics_csv)
         fclose(t->metrics_csv);
+    nni_step_log_close(&t->step_log);
     if (t->log_file)
         fclose(t->log_file);
     memset(t, 0, sizeof *t);

@@ -19,6 +19,7 @@
 #include "parallel/grad_sync.h"
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
+#include "train/step_log.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -68,6 +69,7 @@ struct nn_trainer {
     double lr_scale;
     clip_options clip;
     int log_grad_norms;
+    nni_step_log step_log;       /* train.log_every_steps */
     early_stopping early;
     int stop_requested;
 
