@@ -33,6 +33,8 @@ static const cli_verb verbs[] = {
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
      "             [--targets N] -o OUT.h5\n"},
+    {"export", nni_cmd_export,
+     "  export CHECKPOINT --format torch|onnx -o OUT   the model as PyTorch or ONNX\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
