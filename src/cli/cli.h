@@ -34,6 +34,7 @@ void nni_cli_print_catalogue(FILE *out);
 
 /* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
 extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_export_spec;
+extern const nni_cli_spec nni_import_idx_spec, nni_import_csv_spec;
 
 int nni_cmd_train(int argc, char **argv, const nn_comm *world);
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world);

@@ -32,7 +32,7 @@ static const cli_verb verbs[] = {
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-     "             [--targets N] -o OUT.h5\n"},
+     "             [--targets N] [--index-column NAME] -o OUT.h5\n"},
     {"export", nni_cmd_export,
      "  export CHECKPOINT --format torch|onnx -o OUT   the model as PyTorch or ONNX\n"},
 };
