@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data/gather.h"
+#include "data/source.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 
@@ -33,16 +34,18 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
     if (!st && !path)
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
+    nn_dataset_source source;
     if (!st)
-        st = nn_dataset_load(path, split, &l->data, err);
+        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
+    if (!st)
+        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
         st = nn_ckpt_load(checkpoint, l->model, NULL, err);
-    if (!st && nn_model_input_size(l->model) != l->data.sample_size)
-        st = nn_fail(err, NN_ERR_DATA, "%s: /%s has %lld values per sample, the model takes "
-                     "%lld", path, split, (long long)l->data.sample_size,
-                     (long long)nn_model_input_size(l->model));
+    if (!st)
+        st = nni_dataset_check_input(&l->data, l->model->input_shape, &source,
+                                     nn_cfg_get(nn_cfg_get(l->cfg, "model"), "input"), err);
     if (!st)
         st = nn_loss_build(nn_cfg_get(nn_cfg_get(l->cfg, "train"), "loss"),
                            nn_model_output_size(l->model),

@@ -10,6 +10,7 @@
 
 #include "core/threads.h"
 #include "core/rng.h"
+#include "data/source.h"
 #include "parallel/parallel_internal.h"
 #include "train/train_internal.h"
 
@@ -129,14 +130,9 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
         return st;
-    if (nn_model_input_size(t->model) != t->train.sample_size) {
-        char shape[64];
-        return nn_cfg_fail(err, nn_cfg_get(nn_cfg_get(cfg, "model"), "input"),
-                           "model input %s has %lld values per sample but %s /%s has %lld",
-                           nn_shape_format(t->model->input_shape, shape, sizeof shape),
-                           (long long)nn_model_input_size(t->model), t->train.path,
-                           t->train.split, (long long)t->train.sample_size);
-    }
+    if ((st = nni_dataset_check_input(&t->train, t->model->input_shape, &t->data_source,
+                                      nn_cfg_get(nn_cfg_get(cfg, "model"), "input"), err)))
+        return st;
     int has_labels = t->train.target_kind == NN_TARGET_LABELS;
     if ((st = nn_loss_build(nn_cfg_get(train_cfg, "loss"), nn_model_output_size(t->model),
                             has_labels, t->train.target_width, t->train.num_classes, &t->loss,

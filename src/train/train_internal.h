@@ -54,6 +54,7 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nn_dataset_source data_source; /* data.x, data.y, data.layout */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
