@@ -369,7 +369,7 @@ static nn_status read_csv(const char *path, const nn_csv_options *opts, char del
                 if (!number || !(value >= 0 && value <= INT32_MAX) || value != floor(value)) {
                     status = nn_fail(err, NN_ERR_DATA,
                                      "%s:%lld:%d: label '%.40s' is not a non-negative integer "
-                                     "class index (as the first row's label is)%s",
+                                     "class index, as the first row's label is%s",
                                      path, line_no, c + 1, field,
                                      column_name(header, c, name, sizeof name));
                     goto done;
