@@ -62,7 +62,7 @@ nn_status nni_dataset_check_input(const nn_dataset *ds, nn_shape input,
     while (model[d] == seen[d])
         d++;
     return nn_cfg_fail(err, where, "model input %s but %s /%s/%s samples are (%lld, %lld, %lld) "
-                       "as (C, H, W): %s %lld vs %lld%s", model_shape, ds->path, ds->split,
+                       "as (C, H, W): %s %lld (model) vs %lld (file)%s", model_shape, ds->path, ds->split,
                        x_name, (long long)seen[0], (long long)seen[1], (long long)seen[2],
                        names[d], (long long)model[d], (long long)seen[d], hint);
 }

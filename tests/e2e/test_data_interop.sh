@@ -46,7 +46,7 @@ grep -q "img.yaml:3:" err.txt || fail "the message names no config line: $(cat e
 expect_exit 2 "$NNTRAIN" train img.yaml --no-progress --run-dir bad2 --set data.layout=nhwc
 grep -q "already channels-first.*remove data.layout" err.txt || fail "NCHW read as NHWC: $(cat err.txt)"
 expect_exit 2 "$NNTRAIN" train img.yaml --no-progress --run-dir bad3 --set "model.input=[3, 5, 6]"
-grep -q "height 5 vs 6" err.txt || fail "dimension not named: $(cat err.txt)"
+grep -q "height 5 (model) vs 6 (file)" err.txt || fail "dimension not named: $(cat err.txt)"
 expect_exit 2 "$NNTRAIN" train img.yaml --no-progress --run-dir bad4 --set data.layout=nhw
 grep -q "nchw" err.txt || fail "unknown layout: $(cat err.txt)"
 

@@ -241,11 +241,11 @@ static void test_channels_last(void **state)
     assert_int_equal(nn_dataset_load_from("nhwc.h5", "train", &plain, 0, -1, &ds, &err), NN_OK);
     assert_int_equal(nni_dataset_check_input(&ds, nn_shape_3d(2, 3, 4), &plain, where, &err),
                      NN_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "channels 2 vs 3: the file looks channels-last (N x H x W x "
+    assert_non_null(strstr(err.msg, "channels 2 (model) vs 3 (file): the file looks channels-last (N x H x W x "
                                     "C); set data.layout: nhwc"));
     assert_int_equal(nni_dataset_check_input(&ds, nn_shape_3d(3, 2, 4), &plain, where, &err),
                      NN_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "(3, 4, 2) as (C, H, W): height 2 vs 4"));
+    assert_non_null(strstr(err.msg, "(3, 4, 2) as (C, H, W): height 2 (model) vs 4 (file)"));
     assert_null(strstr(err.msg, "layout"));
     assert_int_equal(nni_dataset_check_input(&ds, nn_shape_1d(24), &plain, where, &err), NN_OK);
     assert_int_equal(nni_dataset_check_input(&ds, nn_shape_1d(25), &plain, where, &err),
