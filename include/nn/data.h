@@ -64,6 +64,16 @@ nn_status nn_dataset_load(const char *path, const char *split, nn_dataset *out, 
  * a range outside the split is NN_ERR_DATA. Row indices in error messages are file rows. */
 nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t first,
                                int64_t count, nn_dataset *out, nn_error *err);
+/* Which arrays of a split hold the samples and the targets, and how the samples are laid
+ * out (the config's data.x, data.y and data.layout). */
+typedef struct nn_dataset_source {
+    const char *x, *y; /* dataset names in the split's group; NULL: "x", "y" */
+    int channels_last; /* x is N x H x W x C: transposed to N x C x H x W as it is read */
+} nn_dataset_source;
+/* nn_dataset_load_rows from the source's arrays (src NULL: x, y, channels first); count < 0
+ * (with first 0) loads the whole split. */
+nn_status nn_dataset_load_from(const char *path, const char *split, const nn_dataset_source *src,
+                               int64_t first, int64_t count, nn_dataset *out, nn_error *err);
 /* Rows of a split in the file (validating its layout), without loading it. */
 nn_status nn_dataset_count_rows(const char *path, const char *split, int64_t *rows,
                                 nn_error *err);
@@ -126,9 +136,13 @@ nn_status nn_import_idx_named(const char *train_images, const char *train_labels
 /* T-shirt/top, Trouser, Pullover, Dress, Coat, Sandal, Shirt, Sneaker, Bag, Ankle boot. */
 extern const char *const nn_fashion_mnist_class_names[10];
 
-/* CSV: features become x float32 N x F (scale 1, offset 0). Labels must be non-negative
- * integers (integral values such as "3.0" are accepted; strings are not mapped to classes);
- * num_classes = max label + 1 over both files, no class names. With targets_are_values the
+/* CSV: features become x float32 N x F (scale 1, offset 0). Labels are non-negative
+ * integers (integral values such as "3.0" are accepted; num_classes = max label + 1 over both
+ * files, no class names) or, when the first row's label is not a number, class names: the
+ * names of both files sorted are the classes (class k = the k-th name, stored as
+ * `class_names`). index_column names a header column that is dropped (pandas writes its
+ * index as a first column with an empty name, "": a header with an unnamed column is
+ * refused unless index_column names it). With targets_are_values the
  * n_target_columns columns from label_column (at least 1) become float32 targets N x T.
  * Quoted fields, CRLF line ends and blank lines are accepted. Errors name file:line:column
  * (1-based column). The test file must have the train file's number of columns. */
@@ -140,6 +154,7 @@ typedef struct nn_csv_options {
     int targets_are_values;  /* 1: label column(s) are float regression targets */
     int n_target_columns;    /* with targets_are_values: how many columns from label_column */
     char delimiter;          /* ',' when 0 */
+    const char *index_column; /* header name of a column to drop (NULL: none) */
 } nn_csv_options;
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err);
 

@@ -36,8 +36,9 @@ const nni_cli_spec nni_eval_spec = {
     "eval", "CHECKPOINT", "loss and accuracy of a checkpoint on a dataset split", 1, 1,
     eval_flags};
 const nni_cli_spec nni_predict_spec = {
-    "predict", "CHECKPOINT", "a checkpoint's outputs and predicted classes, written to HDF5",
-    1, 1, predict_flags};
+    "predict", "CHECKPOINT",
+    "a checkpoint's outputs (and a classifier's predicted classes), written to HDF5", 1, 1,
+    predict_flags};
 
 /* Returns NN_OK with args->help set when --help was asked (already printed). */
 static nn_status parse_args(int argc, char **argv, const nni_cli_spec *spec, eval_args *a,
@@ -82,7 +83,7 @@ int nni_cmd_eval(int argc, char **argv, const nn_comm *world)
 
 typedef struct predictions {
     float *values;
-    int32_t *classes;
+    int32_t *classes; /* NULL for a regression model: outputs only */
     int64_t width;
     const nn_loss *loss;
     int32_t *decoded; /* sequence losses: rows of `width` labels, padded with -1 */
@@ -98,7 +99,7 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
         for (int64_t j = n; j < p->width; j++)
             row[j] = -1;
     }
-    for (int64_t r = 0; r < count; r++) {
+    for (int64_t r = 0; p->classes && r < count; r++) {
         int64_t best = 0;
         for (int64_t c = 1; c < p->width; c++)
             if (out[r * p->width + c] > out[r * p->width + best])
@@ -127,7 +128,7 @@ static nn_status write_predictions(const char *path, const predictions *p, int64
         nni_h5_close(&d);
         nni_h5_close(&space);
     }
-    if (s >= 0) {
+    if (s >= 0 && p->classes) {
         hid_t space = H5Screate_simple(1, dims, NULL);
         hid_t d = H5Dcreate2(file, "classes", H5T_STD_I32LE, space, H5P_DEFAULT, H5P_DEFAULT,
                              H5P_DEFAULT);
@@ -168,20 +169,22 @@ int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
         return nni_cli_report(world, &err);
     }
     predictions p = {.width = nn_model_output_size(l.model)};
+    const int classification = l.data.labels && nn_loss_is_classification(l.loss);
     p.values = malloc((size_t)(l.data.n * p.width) * sizeof *p.values);
-    p.classes = malloc((size_t)l.data.n * sizeof *p.classes);
+    p.classes = classification ? malloc((size_t)l.data.n * sizeof *p.classes) : NULL;
     p.loss = l.loss;
     if (nn_loss_decodes(l.loss))
         p.decoded = malloc((size_t)(l.data.n * p.width) * sizeof *p.decoded);
-    nn_status st = p.values && p.classes && (p.decoded || !nn_loss_decodes(l.loss))
+    nn_status st = p.values && (p.classes || !classification) &&
+                           (p.decoded || !nn_loss_decodes(l.loss))
                        ? NN_OK : nn_fail(&err, NN_ERR_OTHER, "out of memory");
     if (!st) {
         nn_ckpt_runner_run(&l, collect, &p);
         st = write_predictions(a.output, &p, l.data.n, &err);
     }
     if (!st)
-        printf("wrote %s: outputs (%lld x %lld), classes%s for /%s\n", a.output,
-               (long long)l.data.n, (long long)p.width,
+        printf("wrote %s: outputs (%lld x %lld)%s%s for /%s\n", a.output, (long long)l.data.n,
+               (long long)p.width, classification ? " and classes" : "",
                p.decoded ? " and decoded label sequences (greedy, padded with -1)" : "", a.split);
     free(p.values);
     free(p.decoded);

@@ -57,7 +57,7 @@ static const cli_verb verbs[] = {
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-     "             [--targets N] -o OUT.h5\n",
+     "             [--targets N] [--index-column NAME] -o OUT.h5\n",
      VERB_LOCAL},
     {"extract", nni_cmd_extract,
      "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n",
@@ -75,6 +75,9 @@ static const cli_verb verbs[] = {
     {"ensemble", nni_cmd_ensemble,
      "  ensemble CKPT... [--split S] [--combine mean_prob|mean_logit|vote] [-o DIR]\n",
      VERB_MPI},
+    {"export", nni_cmd_export,
+     "  export CHECKPOINT --format torch|onnx -o OUT   the model as PyTorch or ONNX\n",
+     VERB_LOCAL},
     {"version", nni_cmd_version,
      "  version                                nntrain's version and git commit (--version)\n",
      VERB_LOCAL},

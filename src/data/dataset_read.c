@@ -276,9 +276,33 @@ done:
     return status;
 }
 
-static nn_status load_split(const char *path, const char *split, int64_t first, int64_t count,
-                            int whole_split, nn_dataset *out, nn_error *err)
+/* Samples read as N x H x W x C, rearranged in place to N x C x H x W (through one sample of
+ * scratch). */
+static nn_status channels_first(void *x, size_t elem, int64_t rows, int64_t channels,
+                                int64_t pixels, const char *path, nn_error *err)
 {
+    const size_t sample = (size_t)(channels * pixels) * elem;
+    unsigned char *scratch = malloc(sample ? sample : 1);
+    if (!scratch)
+        return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
+    for (int64_t r = 0; r < rows; r++) {
+        unsigned char *s = (unsigned char *)x + (size_t)r * sample;
+        memcpy(scratch, s, sample);
+        for (int64_t p = 0; p < pixels; p++)
+            for (int64_t c = 0; c < channels; c++)
+                memcpy(s + (size_t)(c * pixels + p) * elem, scratch + (size_t)(p * channels + c) * elem,
+                       elem);
+    }
+    free(scratch);
+    return NN_OK;
+}
+
+static nn_status load_split(const char *path, const char *split, const nn_dataset_source *src,
+                            int64_t first, int64_t count, int whole_split, nn_dataset *out,
+                            nn_error *err)
+{
+    const char *x_name = src && src->x ? src->x : "x", *y_name = src && src->y ? src->y : "y";
+    const int channels_last = src && src->channels_last;
     if (out)
         memset(out, 0, sizeof *out);
     if (!path || !out)
@@ -308,8 +332,8 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
         status = nn_fail(err, NN_ERR_DATA, "%s: /%s: not a group", path, split);
         goto done;
     }
-    if ((status = open_member(group, "x", &x, path, split, err)) != NN_OK ||
-        (status = open_member(group, "y", &y, path, split, err)) != NN_OK ||
+    if ((status = open_member(group, x_name, &x, path, split, err)) != NN_OK ||
+        (status = open_member(group, y_name, &y, path, split, err)) != NN_OK ||
         (status = nni_dataset_check_layout(x, y, path, split, &layout, err)) != NN_OK ||
         (status = read_classes(file, path, &ds, err)) != NN_OK)
         goto done;
@@ -330,9 +354,20 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
     ds.n = count;
     ds.first = first;
     ds.rows_in_file = layout.rows;
+    if (channels_last && layout.x_rank != 4 && layout.x_rank != 3) {
+        status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: data.layout nhwc needs N x H x W x C "
+                         "samples, but the array has rank %d", path, split, x_name,
+                         layout.x_rank);
+        goto done;
+    }
     if (layout.x_rank == 2) {
         ds.sample_ndim = 1;
         ds.sample_shape[0] = (int64_t)layout.x_dims[1];
+    } else if (channels_last && layout.x_rank == 4) {
+        ds.sample_ndim = 3;
+        ds.sample_shape[0] = (int64_t)layout.x_dims[3];
+        ds.sample_shape[1] = (int64_t)layout.x_dims[1];
+        ds.sample_shape[2] = (int64_t)layout.x_dims[2];
     } else {
         /* N x H x W (common for grayscale images saved from numpy) is one channel. */
         ds.sample_ndim = 3;
@@ -382,10 +417,14 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
             ds.x_f32 = buf;
         if (read_rows(x, layout.x_is_uint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, layout.x_rank,
                       layout.x_dims, first, count, buf, &detail) < 0) {
-            status = nn_fail(err, NN_ERR_DATA, "%s: /%s/x: read failed (%s)", path, split,
-                             detail.text);
+            status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: read failed (%s)", path, split,
+                             x_name, detail.text);
             goto done;
         }
+        if (channels_last && layout.x_rank == 4 &&
+            (status = channels_first(buf, elem, count, ds.sample_shape[0],
+                                     ds.sample_shape[1] * ds.sample_shape[2], path, err)))
+            goto done;
         if (!layout.x_is_uint8 &&
             (status = nni_dataset_check_finite(ds.x_f32, count, ds.sample_size, first, path,
                                                split, "x", err)))
@@ -431,13 +470,20 @@ done:
 
 nn_status nn_dataset_load(const char *path, const char *split, nn_dataset *out, nn_error *err)
 {
-    return load_split(path, split, 0, 0, 1, out, err);
+    return load_split(path, split, NULL, 0, 0, 1, out, err);
 }
 
 nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t first,
                                int64_t count, nn_dataset *out, nn_error *err)
 {
-    return load_split(path, split, first, count, 0, out, err);
+    return load_split(path, split, NULL, first, count, 0, out, err);
+}
+
+nn_status nn_dataset_load_from(const char *path, const char *split, const nn_dataset_source *src,
+                               int64_t first, int64_t count, nn_dataset *out, nn_error *err)
+{
+    return load_split(path, split, src, first, count < 0 ? 0 : count, count < 0 && first == 0,
+                      out, err);
 }
 
 nn_status nn_dataset_count_rows(const char *path, const char *split, int64_t *rows,
@@ -445,7 +491,7 @@ nn_status nn_dataset_count_rows(const char *path, const char *split, int64_t *ro
 {
     /* Reading one row validates the split's layout on the way. */
     nn_dataset probe;
-    nn_status status = load_split(path, split, 0, 1, 0, &probe, err);
+    nn_status status = load_split(path, split, NULL, 0, 1, 0, &probe, err);
     *rows = status == NN_OK ? probe.rows_in_file : 0;
     nn_dataset_free(&probe);
     return status;

@@ -1,5 +1,6 @@
 /* CSV importer: one row per sample, numeric feature columns, a label column (non-negative
- * integer class index) or float target columns. Quoted fields ("1.5", "a ""b"""), CRLF line
+ * integer class index, or class names mapped to sorted class indices) or float target
+ * columns, and optionally an index column dropped by its header name. Quoted fields ("1.5", "a ""b"""), CRLF line
  * ends, a UTF-8 byte-order mark and blank lines are accepted; a header row is recognised by
  * a field that is not a number (or forced by the options). Every problem is one line naming
  * file:line:column (1-based column), plus the column's header name when there is one. */
@@ -24,7 +25,16 @@ typedef struct csv_layout {
     int targets;      /* target columns */
     int features;     /* columns - targets */
     int values;       /* targets are float values rather than labels */
+    int named;        /* labels are class names (the first row's label is not a number) */
+    int index_column; /* dropped column, or -1 */
 } csv_layout;
+
+/* Class names in order of first appearance; labels hold indices into it until the files are
+ * read, then are renumbered in sorted name order (sort_classes). */
+typedef struct csv_classes {
+    char **names;
+    int count, cap;
+} csv_classes;
 
 typedef struct csv_table {
     int64_t rows, cap;
@@ -111,10 +121,38 @@ static int parse_number(const char *s, double *value)
     return *end == '\0';
 }
 
+/* The index of a class name, added when new; -1 when out of memory. */
+static int class_index(csv_classes *classes, const char *name)
+{
+    for (int i = classes->count - 1; i >= 0; i--)
+        if (strcmp(classes->names[i], name) == 0)
+            return i;
+    if (classes->count == classes->cap) {
+        int cap = classes->cap ? classes->cap * 2 : 16;
+        char **grown = realloc(classes->names, (size_t)cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        classes->names = grown;
+        classes->cap = cap;
+    }
+    if (!(classes->names[classes->count] = strdup(name)))
+        return -1;
+    return classes->count++;
+}
+
+static void free_classes(csv_classes *classes)
+{
+    for (int i = 0; i < classes->count; i++)
+        free(classes->names[i]);
+    free(classes->names);
+    memset(classes, 0, sizeof *classes);
+}
+
 static nn_status resolve_layout(const nn_csv_options *opts, const char *path, int columns,
                                 csv_layout *layout, nn_error *err)
 {
     layout->columns = columns;
+    layout->index_column = -1;
     layout->values = opts->targets_are_values != 0;
     layout->targets = layout->values && opts->n_target_columns > 1 ? opts->n_target_columns : 1;
     layout->label_column = opts->label_column < 0 ? columns + opts->label_column
@@ -128,7 +166,7 @@ static nn_status resolve_layout(const nn_csv_options *opts, const char *path, in
                        layout->targets, opts->label_column, columns);
     }
     layout->features = columns - layout->targets;
-    if (layout->features < 1)
+    if (layout->features < 1 + (opts->index_column != NULL))
         return nn_fail(err, NN_ERR_CONFIG, "%s: no feature columns besides the %s", path,
                        layout->values ? "targets" : "label");
     return NN_OK;
@@ -179,11 +217,46 @@ static const char *column_name(char **header, int column, char *buf, size_t size
     return buf;
 }
 
+/* With a header: the column to drop (opts->index_column, which must be a column other than
+ * the labels'), or an error for an unnamed column nobody asked to drop. */
+static nn_status resolve_index_column(const nn_csv_options *opts, const char *path,
+                                      char **header, csv_layout *layout, nn_error *err)
+{
+    int found = -1;
+    for (int c = 0; c < layout->columns; c++) {
+        if (opts->index_column && strcmp(header[c], opts->index_column) == 0) {
+            found = c;
+            break;
+        }
+    }
+    if (opts->index_column && found < 0)
+        return nn_fail(err, NN_ERR_DATA, "%s:1: no column named '%s' (--index-column)", path,
+                       opts->index_column);
+    int is_target = found >= layout->label_column &&
+                    found < layout->label_column + layout->targets;
+    if (found >= 0 && is_target)
+        return nn_fail(err, NN_ERR_CONFIG, "%s: the index column '%s' is the %s column", path,
+                       opts->index_column, layout->values ? "target" : "label");
+    for (int c = 0; c < layout->columns && !opts->index_column; c++)
+        if (!header[c][0])
+            return nn_fail(err, NN_ERR_DATA, "%s:1:%d: the column has no name, as pandas writes "
+                           "its index: drop it with --index-column '' or name it", path, c + 1);
+    if (layout->index_column >= 0 && layout->index_column != found)
+        return nn_fail(err, NN_ERR_DATA, "%s:1: the index column '%s' is column %d, but column "
+                       "%d in the training file", path, opts->index_column, found + 1,
+                       layout->index_column + 1);
+    if (found >= 0 && layout->index_column < 0) {
+        layout->index_column = found;
+        layout->features--;
+    }
+    return NN_OK;
+}
+
 /* Reads one CSV file. `train_path` is NULL for the training file, whose layout is then set from
  * its first row; otherwise the file must match it. */
 static nn_status read_csv(const char *path, const nn_csv_options *opts, char delimiter,
                           const char *train_path, csv_layout *layout, csv_table *table,
-                          nn_error *err)
+                          csv_classes *classes, nn_error *err)
 {
     memset(table, 0, sizeof *table);
     table->max_label = -1;
@@ -248,7 +321,14 @@ static nn_status read_csv(const char *path, const nn_csv_options *opts, char del
                         goto done;
                     }
                 }
+                if ((status = resolve_index_column(opts, path, header, layout, err)))
+                    goto done;
                 continue;
+            }
+            if (opts->index_column) {
+                status = nn_fail(err, NN_ERR_DATA, "%s: --index-column '%s' needs a header row",
+                                 path, opts->index_column);
+                goto done;
             }
         }
 
@@ -265,17 +345,31 @@ static nn_status read_csv(const char *path, const nn_csv_options *opts, char del
             const char *field = fields.items[c];
             int is_target = c >= layout->label_column && c < layout->label_column + layout->targets;
             double value;
+            if (c == layout->index_column)
+                continue;
             if (!*field) {
                 status = nn_fail(err, NN_ERR_DATA, "%s:%lld:%d: empty field%s", path, line_no,
                                  c + 1, column_name(header, c, name, sizeof name));
                 goto done;
             }
             int number = parse_number(field, &value);
+            if (is_target && !layout->values && !train_path && table->rows == 0 &&
+                classes->count == 0)
+                layout->named = !number; /* the first row decides */
+            if (is_target && layout->named) {
+                int label = class_index(classes, field);
+                if (label < 0) {
+                    status = nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
+                    goto done;
+                }
+                table->labels[table->rows] = label;
+                continue;
+            }
             if (is_target && !layout->values) {
                 if (!number || !(value >= 0 && value <= INT32_MAX) || value != floor(value)) {
                     status = nn_fail(err, NN_ERR_DATA,
                                      "%s:%lld:%d: label '%.40s' is not a non-negative integer "
-                                     "class index%s",
+                                     "class index, as the first row's label is%s",
                                      path, line_no, c + 1, field,
                                      column_name(header, c, name, sizeof name));
                     goto done;
@@ -347,6 +441,39 @@ static nn_status add_split(nn_dataset_writer *w, const char *name, const csv_lay
     return nn_dataset_writer_add_split(w, name, &ds, err);
 }
 
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Class names sorted, and every label renumbered to its name's place: the classes do not
+ * depend on the order the rows come in. */
+static nn_status sort_classes(csv_classes *classes, csv_table *tables[2], const char *path,
+                              nn_error *err)
+{
+    char **sorted = malloc((size_t)(classes->count ? classes->count : 1) * sizeof *sorted);
+    int32_t *renumber = malloc((size_t)(classes->count ? classes->count : 1) * sizeof *renumber);
+    if (!sorted || !renumber) {
+        free(sorted);
+        free(renumber);
+        return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
+    }
+    memcpy(sorted, classes->names, (size_t)classes->count * sizeof *sorted);
+    qsort(sorted, (size_t)classes->count, sizeof *sorted, compare_names);
+    for (int i = 0; i < classes->count; i++) {
+        char **at = bsearch(&classes->names[i], sorted, (size_t)classes->count, sizeof *sorted,
+                            compare_names);
+        renumber[i] = (int32_t)(at - sorted);
+    }
+    for (int k = 0; k < 2; k++)
+        for (int64_t r = 0; r < tables[k]->rows; r++)
+            tables[k]->labels[r] = renumber[tables[k]->labels[r]];
+    free(classes->names);
+    classes->names = sorted;
+    free(renumber);
+    return NN_OK;
+}
+
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err)
 {
     if (!opts || !opts->train_csv || !out_path)
@@ -361,20 +488,29 @@ nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_err
     memset(&layout, 0, sizeof layout);
     memset(&test, 0, sizeof test);
     nn_dataset_writer *w = NULL;
-    nn_status status = read_csv(opts->train_csv, opts, delimiter, NULL, &layout, &train, err);
-    if (status != NN_OK)
+    csv_classes classes = {0};
+    nn_status status = read_csv(opts->train_csv, opts, delimiter, NULL, &layout, &train,
+                                &classes, err);
+    if (status != NN_OK) {
+        free_classes(&classes);
         return status;
+    }
     if (opts->test_csv &&
         (status = read_csv(opts->test_csv, opts, delimiter, opts->train_csv, &layout, &test,
-                           err)) != NN_OK)
+                           &classes, err)) != NN_OK)
+        goto done;
+    csv_table *tables[2] = {&train, &test};
+    if (layout.named && (status = sort_classes(&classes, tables, opts->train_csv, err)))
         goto done;
     if ((status = nn_dataset_writer_create(out_path, &w, err)) != NN_OK)
         goto done;
     int max_label = train.max_label > test.max_label ? train.max_label : test.max_label;
+    int n_classes = layout.named ? classes.count : max_label + 1;
     if ((status = add_split(w, "train", &layout, &train, err)) != NN_OK ||
         (opts->test_csv && (status = add_split(w, "test", &layout, &test, err)) != NN_OK) ||
         (!layout.values &&
-         (status = nn_dataset_writer_set_classes(w, max_label + 1, NULL, 0, err)) != NN_OK)) {
+         (status = nn_dataset_writer_set_classes(w, n_classes, (const char *const *)classes.names,
+                                                 classes.count, err)) != NN_OK)) {
         nn_dataset_writer_abort(w);
         goto done;
     }
@@ -382,5 +518,6 @@ nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_err
 done:
     free_table(&train);
     free_table(&test);
+    free_classes(&classes);
     return status;
 }

@@ -11,6 +11,7 @@
 #include "core/files.h"
 #include "io/ckpt_internal.h"
 #include "io/hdf5_util.h"
+#include "io/step_record.h"
 #include "model/model_internal.h"
 #include "nn/version.h"
 #include "train/optim_internal.h"
@@ -81,7 +82,7 @@ static herr_t write_text(hid_t group, const char *name, const char *text)
 
 /* /meta/history: one row of NN_HISTORY_COLUMNS doubles per epoch, the column names in its
  * `columns` attribute ("epoch,lr,..."), so readers (h5py users, later versions) find a
- * column by name. */
+ * column by name; `step_columns` names those of the run's metrics-steps.csv. */
 static herr_t write_history(hid_t group, const nn_epoch_record *records, int n)
 {
     double *rows = malloc(((size_t)n + 1) * NN_HISTORY_COLUMNS * sizeof *rows);
@@ -102,12 +103,15 @@ static herr_t write_history(hid_t group, const nn_epoch_record *records, int n)
     H5Tset_size(type, H5T_VARIABLE);
     H5Tset_cset(type, H5T_CSET_UTF8);
     hid_t space = H5Screate(H5S_SCALAR);
-    hid_t attr = dset < 0 ? -1 : H5Acreate2(dset, "columns", type, space, H5P_DEFAULT,
-                                            H5P_DEFAULT);
-    const char *text = names;
-    if (attr < 0 || H5Awrite(attr, type, &text) < 0)
-        s = -1;
-    nni_h5_close(&attr);
+    const char *const attr_names[2] = {"columns", "step_columns"};
+    const char *const texts[2] = {names, nni_step_columns()};
+    for (int k = 0; k < 2; k++) {
+        hid_t attr = dset < 0 ? -1 : H5Acreate2(dset, attr_names[k], type, space, H5P_DEFAULT,
+                                                H5P_DEFAULT);
+        if (attr < 0 || H5Awrite(attr, type, &texts[k]) < 0)
+            s = -1;
+        nni_h5_close(&attr);
+    }
     nni_h5_close(&space);
     nni_h5_close(&type);
     nni_h5_close(&dset);

@@ -61,16 +61,25 @@ void nni_epoch_record_set(nn_epoch_record *r, int column, double value)
         memcpy((char *)r + columns[column].offset, &value, sizeof value);
 }
 
-void nni_history_write_csv_header(FILE *out)
+/* A regression run's metrics.csv has no accuracy columns (they would be all NaN). */
+static int in_csv(int column, int with_accuracy)
+{
+    return with_accuracy || !strstr(columns[column].name, "accuracy");
+}
+
+void nni_history_write_csv_header(FILE *out, int with_accuracy)
 {
     for (int c = 0; c < NN_HISTORY_COLUMNS; c++)
-        fprintf(out, "%s%s", c ? "," : "", columns[c].name);
+        if (in_csv(c, with_accuracy))
+            fprintf(out, "%s%s", c ? "," : "", columns[c].name);
     fputc('\n', out);
 }
 
-void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out)
+void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out, int with_accuracy)
 {
     for (int c = 0; c < NN_HISTORY_COLUMNS; c++) {
+        if (!in_csv(c, with_accuracy))
+            continue;
         if (c)
             fputc(',', out);
         fprintf(out, columns[c].format, nn_epoch_record_value(r, c));

@@ -11,8 +11,9 @@
 int nni_history_column_index(const char *name);
 void nni_epoch_record_set(nn_epoch_record *r, int column, double value);
 
-/* "epoch,lr,...\n" and one record as a CSV line, as metrics.csv holds them. */
-void nni_history_write_csv_header(FILE *out);
-void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out);
+/* "epoch,lr,...\n" and one record as a CSV line, as metrics.csv holds them; without the
+ * accuracy columns unless with_accuracy (a classification run). */
+void nni_history_write_csv_header(FILE *out, int with_accuracy);
+void nni_epoch_record_write_csv(const nn_epoch_record *r, FILE *out, int with_accuracy);
 
 #endif

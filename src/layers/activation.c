@@ -30,6 +30,7 @@ typedef struct act_entry {
     const char *alpha_key, *beta_key; /* parameter names in the config (NULL: none) */
     float default_alpha, default_beta;
     const char *formula;
+    const char *torch; /* the same function in PyTorch: a Python expression of x, alpha, beta */
 } act_entry;
 
 /* The generated loops read these names: x, y, dy, i, alpha, beta, size. */
@@ -141,29 +142,50 @@ ACTIVATION(mish, x * tanhf(softplusf(x, 1.0f)),
 ACTIVATION(hard_sigmoid, x <= -3.0f ? 0.0f : x >= 3.0f ? 1.0f : x / 6.0f + 0.5f,
            x > -3.0f && x < 3.0f ? dy / 6.0f : 0.0f)
 
-#define ENTRY(NAME, A, B, DA, DB, FORMULA) \
-    {#NAME, NAME##_forward, NAME##_backward, A, B, DA, DB, FORMULA}
+#define ENTRY(NAME, A, B, DA, DB, FORMULA, TORCH) \
+    {#NAME, NAME##_forward, NAME##_backward, A, B, DA, DB, FORMULA, TORCH}
 
 static const act_entry act_table[] = {
-    ENTRY(identity, NULL, NULL, 0, 0, "x"),
-    ENTRY(sigmoid, NULL, NULL, 0, 0, "1 / (1 + exp(-x))"),
-    ENTRY(tanh, NULL, NULL, 0, 0, "tanh(x)"),
-    ENTRY(arctan, NULL, NULL, 0, 0, "atan(x)"),
-    ENTRY(relu, NULL, NULL, 0, 0, "max(0, x)"),
-    ENTRY(leaky_relu, "alpha", NULL, 0.01f, 0, "x > 0 ? x : alpha x"),
-    ENTRY(binary_step, NULL, NULL, 0, 0, "x >= 0 ? 1 : 0 (zero gradient)"),
-    ENTRY(elu, "alpha", NULL, 1.0f, 0, "x > 0 ? x : alpha (exp(x) - 1)"),
-    ENTRY(selu, NULL, NULL, 0, 0, "scale * elu(x, 1.6733), scale = 1.0507"),
-    ENTRY(softsign, NULL, NULL, 0, 0, "x / (1 + |x|)"),
-    ENTRY(isru, "alpha", NULL, 1.0f, 0, "x / sqrt(1 + alpha x^2)"),
-    ENTRY(isrlu, "alpha", NULL, 1.0f, 0, "x >= 0 ? x : x / sqrt(1 + alpha x^2)"),
-    ENTRY(sqnl, NULL, NULL, 0, 0, "square nonlinearity, saturating at +-1 beyond |x| = 2"),
-    ENTRY(bipolar_relu, NULL, NULL, 0, 0, "even units max(0, x), odd units min(0, x)"),
-    ENTRY(softplus, NULL, "beta", 0, 1.0f, "log(1 + exp(beta x)) / beta"),
-    ENTRY(swish, NULL, NULL, 0, 0, "x sigmoid(x) (also: silu)"),
-    ENTRY(gelu, NULL, NULL, 0, 0, "x Phi(x), exact erf form"),
-    ENTRY(mish, NULL, NULL, 0, 0, "x tanh(softplus(x))"),
-    ENTRY(hard_sigmoid, NULL, NULL, 0, 0, "clamp(x / 6 + 1/2, 0, 1)"),
+    ENTRY(identity, NULL, NULL, 0, 0, "x",
+          "x"),
+    ENTRY(sigmoid, NULL, NULL, 0, 0, "1 / (1 + exp(-x))",
+          "torch.sigmoid(x)"),
+    ENTRY(tanh, NULL, NULL, 0, 0, "tanh(x)",
+          "torch.tanh(x)"),
+    ENTRY(arctan, NULL, NULL, 0, 0, "atan(x)",
+          "torch.atan(x)"),
+    ENTRY(relu, NULL, NULL, 0, 0, "max(0, x)",
+          "torch.relu(x)"),
+    ENTRY(leaky_relu, "alpha", NULL, 0.01f, 0, "x > 0 ? x : alpha x",
+          "F.leaky_relu(x, alpha)"),
+    ENTRY(binary_step, NULL, NULL, 0, 0, "x >= 0 ? 1 : 0 (zero gradient)",
+          "(x >= 0).to(x.dtype)"),
+    ENTRY(elu, "alpha", NULL, 1.0f, 0, "x > 0 ? x : alpha (exp(x) - 1)",
+          "F.elu(x, alpha)"),
+    ENTRY(selu, NULL, NULL, 0, 0, "scale * elu(x, 1.6733), scale = 1.0507",
+          "F.selu(x)"),
+    ENTRY(softsign, NULL, NULL, 0, 0, "x / (1 + |x|)",
+          "F.softsign(x)"),
+    ENTRY(isru, "alpha", NULL, 1.0f, 0, "x / sqrt(1 + alpha x^2)",
+          "x / torch.sqrt(1 + alpha * x * x)"),
+    ENTRY(isrlu, "alpha", NULL, 1.0f, 0, "x >= 0 ? x : x / sqrt(1 + alpha x^2)",
+          "torch.where(x >= 0, x, x / torch.sqrt(1 + alpha * x * x))"),
+    ENTRY(sqnl, NULL, NULL, 0, 0, "square nonlinearity, saturating at +-1 beyond |x| = 2",
+          "torch.where(x > 2, torch.ones_like(x), torch.where(x >= 0, x - 0.25 * x * x, "
+          "torch.where(x >= -2, x + 0.25 * x * x, -torch.ones_like(x))))"),
+    ENTRY(bipolar_relu, NULL, NULL, 0, 0, "even units max(0, x), odd units min(0, x)",
+          "torch.where((torch.arange(x[0].numel()) % 2 == 0).reshape(x.shape[1:]), "
+          "x.clamp(min=0), x.clamp(max=0))"),
+    ENTRY(softplus, NULL, "beta", 0, 1.0f, "log(1 + exp(beta x)) / beta",
+          "F.softplus(x, beta)"),
+    ENTRY(swish, NULL, NULL, 0, 0, "x sigmoid(x) (also: silu)",
+          "F.silu(x)"),
+    ENTRY(gelu, NULL, NULL, 0, 0, "x Phi(x), exact erf form",
+          "F.gelu(x)"),
+    ENTRY(mish, NULL, NULL, 0, 0, "x tanh(softplus(x))",
+          "x * torch.tanh(F.softplus(x))"),
+    ENTRY(hard_sigmoid, NULL, NULL, 0, 0, "clamp(x / 6 + 1/2, 0, 1)",
+          "F.hardsigmoid(x)"),
 };
 enum { N_ACTS = sizeof act_table / sizeof act_table[0] };
 
@@ -277,6 +299,13 @@ static int64_t activation_flops(const nn_layer *layer)
     return nni_layer_out_size(layer);
 }
 
+static void activation_torch(const nn_layer *layer, char *buf, int size)
+{
+    const activation *a = layer->priv;
+    snprintf(buf, (size_t)size, "Elementwise(\"%s\", lambda x, alpha=%.9g, beta=%.9g: %s)",
+             a->entry->name, a->params.alpha, a->params.beta, a->entry->torch);
+}
+
 const nn_layer_ops nni_activation_ops = {
     .type = "activation",
     .keys = activation_keys,
@@ -286,6 +315,7 @@ const nn_layer_ops nni_activation_ops = {
     .flops = activation_flops,
     .destroy = nni_layer_free_priv,
     .describe = activation_describe,
+    .torch_module = activation_torch,
 };
 
 int nni_activation_fusable(const nn_layer *layer)

@@ -372,6 +372,13 @@ static void batchnorm_describe(const nn_layer *layer, char *buf, int size)
              b->momentum, b->eps, b->sync ? " sync" : "");
 }
 
+static void batchnorm_torch(const nn_layer *layer, char *buf, int size)
+{
+    const batchnorm *b = layer->priv;
+    snprintf(buf, (size_t)size, "nn.BatchNorm%dd(%lld, eps=%.17g, momentum=%.17g)",
+             layer->out_shape.ndim == 3 ? 2 : 1, (long long)b->channels, b->eps, b->momentum);
+}
+
 const nn_layer_ops nni_batchnorm_ops = {
     .type = "batchnorm",
     .keys = batchnorm_keys,
@@ -385,4 +392,5 @@ const nn_layer_ops nni_batchnorm_ops = {
     .flops = batchnorm_flops,
     .destroy = batchnorm_destroy,
     .describe = batchnorm_describe,
+    .torch_module = batchnorm_torch,
 };

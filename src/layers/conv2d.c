@@ -320,6 +320,22 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
              (long long)g->stride_w, pad, extra);
 }
 
+/* Padding goes to F.pad first: 'same' with an even kernel pads unevenly, which
+ * torch.nn.Conv2d's own padding cannot express. */
+static void conv2d_torch(const nn_layer *layer, char *buf, int size)
+{
+    const conv2d *c = layer->priv;
+    const nni_conv_geom *g = &c->geom;
+    const nni_conv_padding *p = &c->padding;
+    snprintf(buf, (size_t)size, "Conv2d((%lld, %lld, %lld, %lld), %lld, %lld, (%lld, %lld), "
+             "stride=(%lld, %lld), dilation=(%lld, %lld), groups=%lld, bias=%s)",
+             (long long)p->left, (long long)p->right, (long long)p->top, (long long)p->bottom,
+             (long long)c->in_c, (long long)c->out_c, (long long)g->kernel_h,
+             (long long)g->kernel_w, (long long)g->stride_h, (long long)g->stride_w,
+             (long long)g->dilation_h, (long long)g->dilation_w, (long long)c->groups,
+             c->has_bias ? "True" : "False");
+}
+
 const nn_layer_ops nni_conv2d_ops = {
     .type = "conv2d",
     .keys = conv2d_keys,
@@ -333,4 +349,5 @@ const nn_layer_ops nni_conv2d_ops = {
     .flops = conv2d_flops,
     .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
+    .torch_module = conv2d_torch,
 };

@@ -175,6 +175,13 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "units=%lld%s", (long long)d->out, d->has_bias ? "" : " no-bias");
 }
 
+static void dense_torch(const nn_layer *layer, char *buf, int size)
+{
+    const dense *d = layer->priv;
+    snprintf(buf, (size_t)size, "Dense(%lld, %lld, bias=%s)", (long long)d->in,
+             (long long)d->out, d->has_bias ? "True" : "False");
+}
+
 const nn_layer_ops nni_dense_ops = {
     .type = "dense",
     .keys = dense_keys,
@@ -187,5 +194,6 @@ const nn_layer_ops nni_dense_ops = {
     .flops = dense_flops,
     .destroy = nni_layer_free_priv,
     .describe = dense_describe,
+    .torch_module = dense_torch,
     .fuse_activation = dense_fuse_activation,
 };

@@ -88,6 +88,12 @@ static void dropout_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "p=%g", d->p);
 }
 
+static void dropout_torch(const nn_layer *layer, char *buf, int size)
+{
+    const dropout *d = layer->priv;
+    snprintf(buf, (size_t)size, "nn.Dropout(%.9g)", d->p);
+}
+
 const nn_layer_ops nni_dropout_ops = {
     .type = "dropout",
     .keys = dropout_keys,
@@ -100,4 +106,5 @@ const nn_layer_ops nni_dropout_ops = {
     .flops = dropout_flops,
     .destroy = nni_layer_free_priv,
     .describe = dropout_describe,
+    .torch_module = dropout_torch,
 };

@@ -1,6 +1,7 @@
 /* flatten: a (channels, height, width) sample as a flat feature vector, in NCHW order (as
  * torch.nn.Flatten). dense flattens its input by itself; this layer is for models that say
  * so explicitly or feed a flat vector to concat/add/batchnorm. */
+#include <stdio.h>
 #include <string.h>
 
 #include "layers/layer_util.h"
@@ -28,6 +29,12 @@ static void flatten_backward(nn_layer *layer, const nn_pass *pass)
                         pass->batch * nni_layer_out_size(layer), layer->input_accumulate[0]);
 }
 
+static void flatten_torch(const nn_layer *layer, char *buf, int size)
+{
+    (void)layer;
+    snprintf(buf, (size_t)size, "nn.Flatten()");
+}
+
 const nn_layer_ops nni_flatten_ops = {
     .type = "flatten",
     .keys = flatten_keys,
@@ -36,4 +43,5 @@ const nn_layer_ops nni_flatten_ops = {
     .build = flatten_build,
     .forward = flatten_forward,
     .backward = flatten_backward,
+    .torch_module = flatten_torch,
 };

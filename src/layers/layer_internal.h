@@ -42,6 +42,11 @@ struct nn_layer_ops {
      * consumer (may be NULL). Returns 1 when the layer will compute it from now on, inside its
      * own forward and backward; the model then skips the activation's. */
     int (*fuse_activation)(nn_layer *layer, nn_layer *activation);
+    /* For `nntrain export --format torch`: the layer as a PyTorch module, one Python
+     * constructor expression over torch.nn (`nn`), torch.nn.functional (`F`) and the helper
+     * classes of model/export_torch.c, whose parameters and buffers carry the names this layer
+     * declared (NULL: the layer cannot be exported). */
+    void (*torch_module)(const nn_layer *layer, char *buf, int size);
 };
 
 /* Declare a parameter at build time. fan_in/fan_out feed the initializer. Returns its slot

@@ -63,6 +63,12 @@ static int64_t add_flops(const nn_layer *layer)
     return (layer->n_inputs - 1) * nni_layer_out_size(layer);
 }
 
+static void add_torch(const nn_layer *layer, char *buf, int size)
+{
+    (void)layer;
+    snprintf(buf, (size_t)size, "Add()");
+}
+
 const nn_layer_ops nni_add_ops = {
     .type = "add",
     .keys = no_keys,
@@ -72,6 +78,7 @@ const nn_layer_ops nni_add_ops = {
     .forward = add_forward,
     .backward = add_backward,
     .flops = add_flops,
+    .torch_module = add_torch,
 };
 
 static nn_status concat_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
@@ -134,6 +141,12 @@ static void concat_backward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
+static void concat_torch(const nn_layer *layer, char *buf, int size)
+{
+    (void)layer;
+    snprintf(buf, (size_t)size, "Concat()");
+}
+
 const nn_layer_ops nni_concat_ops = {
     .type = "concat",
     .keys = no_keys,
@@ -143,4 +156,5 @@ const nn_layer_ops nni_concat_ops = {
     .build = concat_build,
     .forward = concat_forward,
     .backward = concat_backward,
+    .torch_module = concat_torch,
 };

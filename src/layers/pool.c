@@ -573,6 +573,19 @@ static void pool_describe(const nn_layer *layer, char *buf, int size)
              p->kind == POOL_AVG && !p->count_include_pad ? " exclude-pad" : "");
 }
 
+static void pool_torch(const nn_layer *layer, char *buf, int size)
+{
+    const pool *p = layer->priv;
+    const nni_conv_geom *g = &p->geom;
+    const nni_conv_padding *pad = &p->padding;
+    snprintf(buf, (size_t)size, "Pool2d(\"%s\", (%lld, %lld), (%lld, %lld), (%lld, %lld, %lld, "
+             "%lld), count_include_pad=%s)", p->kind == POOL_MAX ? "max" : "avg",
+             (long long)g->kernel_h, (long long)g->kernel_w, (long long)g->stride_h,
+             (long long)g->stride_w, (long long)pad->left, (long long)pad->right,
+             (long long)pad->top, (long long)pad->bottom,
+             p->count_include_pad ? "True" : "False");
+}
+
 const nn_layer_ops nni_maxpool_ops = {
     .type = "maxpool",
     .keys = maxpool_keys,
@@ -584,6 +597,7 @@ const nn_layer_ops nni_maxpool_ops = {
     .flops = pool_flops,
     .destroy = pool_destroy,
     .describe = pool_describe,
+    .torch_module = pool_torch,
 };
 
 const nn_layer_ops nni_avgpool_ops = {
@@ -598,6 +612,7 @@ const nn_layer_ops nni_avgpool_ops = {
     .flops = pool_flops,
     .destroy = pool_destroy,
     .describe = pool_describe,
+    .torch_module = pool_torch,
 };
 
 /* ---- global average pooling -------------------------------------------------------- */
@@ -649,6 +664,12 @@ static int64_t global_avgpool_flops(const nn_layer *layer)
     return nni_layer_in_size(layer, 0);
 }
 
+static void global_avgpool_torch(const nn_layer *layer, char *buf, int size)
+{
+    (void)layer;
+    snprintf(buf, (size_t)size, "GlobalAvgPool()");
+}
+
 const nn_layer_ops nni_global_avgpool_ops = {
     .type = "global_avgpool",
     .keys = no_keys,
@@ -658,4 +679,5 @@ const nn_layer_ops nni_global_avgpool_ops = {
     .forward = global_avgpool_forward,
     .backward = global_avgpool_backward,
     .flops = global_avgpool_flops,
+    .torch_module = global_avgpool_torch,
 };

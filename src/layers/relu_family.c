@@ -118,6 +118,12 @@ static void prelu_describe(const nn_layer *layer, char *buf, int size)
         snprintf(buf, (size_t)size, "%lld slopes", (long long)p->channels);
 }
 
+static void prelu_torch(const nn_layer *layer, char *buf, int size)
+{
+    const prelu *p = layer->priv;
+    snprintf(buf, (size_t)size, "nn.PReLU(%lld)", (long long)p->channels);
+}
+
 const nn_layer_ops nni_prelu_ops = {
     .type = "prelu",
     .keys = prelu_keys,
@@ -130,6 +136,7 @@ const nn_layer_ops nni_prelu_ops = {
     .flops = prelu_flops,
     .destroy = nni_layer_free_priv,
     .describe = prelu_describe,
+    .torch_module = prelu_torch,
 };
 
 /* ---- rrelu ------------------------------------------------------------------------ */
@@ -230,6 +237,13 @@ static void rrelu_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "slope U(%g, %g)", p->lower, p->upper);
 }
 
+/* In evaluation both use the mean slope (lower + upper) / 2. */
+static void rrelu_torch(const nn_layer *layer, char *buf, int size)
+{
+    const rrelu *p = layer->priv;
+    snprintf(buf, (size_t)size, "nn.RReLU(%.9g, %.9g)", p->lower, p->upper);
+}
+
 const nn_layer_ops nni_rrelu_ops = {
     .type = "rrelu",
     .keys = rrelu_keys,
@@ -242,4 +256,5 @@ const nn_layer_ops nni_rrelu_ops = {
     .flops = rrelu_flops,
     .destroy = nni_layer_free_priv,
     .describe = rrelu_describe,
+    .torch_module = rrelu_torch,
 };

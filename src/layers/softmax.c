@@ -84,6 +84,12 @@ static int64_t softmax_flops(const nn_layer *layer)
     return 3 * nni_layer_out_size(layer);
 }
 
+static void softmax_torch(const nn_layer *layer, char *buf, int size)
+{
+    snprintf(buf, (size_t)size, "Softmax(log=%s)",
+             layer->ops->forward == log_softmax_forward ? "True" : "False");
+}
+
 const nn_layer_ops nni_softmax_ops = {
     .type = "softmax",
     .keys = softmax_keys,
@@ -93,6 +99,7 @@ const nn_layer_ops nni_softmax_ops = {
     .forward = softmax_forward,
     .backward = softmax_backward,
     .flops = softmax_flops,
+    .torch_module = softmax_torch,
 };
 
 const nn_layer_ops nni_log_softmax_ops = {
@@ -104,4 +111,5 @@ const nn_layer_ops nni_log_softmax_ops = {
     .forward = log_softmax_forward,
     .backward = log_softmax_backward,
     .flops = softmax_flops,
+    .torch_module = softmax_torch,
 };

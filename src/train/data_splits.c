@@ -6,13 +6,14 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/source.h"
 #include "data/split.h"
 #include "data/target_input.h"
 #include "train/train_internal.h"
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
-                                        "test_rows", "sampling", "label_noise",
-                                        "shuffle_pixels", "target", NULL};
+                                        "test_rows", "sampling", "x", "y", "layout",
+                                        "label_noise", "shuffle_pixels", "target", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
@@ -38,12 +39,11 @@ static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, 
     return NN_OK;
 }
 
-static nn_status load_split(const char *path, const char *split, int64_t first, int64_t last,
-                            nn_dataset *ds, nn_error *err)
+static nn_status load_split(const nn_trainer *t, const char *path, const char *split,
+                            int64_t first, int64_t last, nn_dataset *ds, nn_error *err)
 {
-    if (last < 0)
-        return nn_dataset_load(path, split, ds, err);
-    return nn_dataset_load_rows(path, split, first, last - first, ds, err);
+    return nn_dataset_load_from(path, split, &t->data_source, last < 0 ? 0 : first,
+                                last < 0 ? -1 : last - first, ds, err);
 }
 
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err)
@@ -97,14 +97,21 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         return st;
     if (!path)
         return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    if ((st = nni_dataset_source_read(data, &t->data_source, err)))
+        return st;
     int sampling = 0;
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
     t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
     if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
-        if (last < 0 && (st = nn_dataset_count_rows(path, train_split, &last, err)))
-            return st;
+        if (last < 0) { /* one row read tells the split's size */
+            nn_dataset probe;
+            if ((st = load_split(t, path, train_split, 0, 1, &probe, err)))
+                return st;
+            last = probe.rows_in_file;
+            nn_dataset_free(&probe);
+        }
         int64_t shard_first, shard_count;
         nn_comm_share(t->comm, last - first, &shard_first, &shard_count);
         if (shard_count == 0)
@@ -114,7 +121,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         first += shard_first;
         last = first + shard_count;
     }
-    if ((st = load_split(path, train_split, first, last, &t->train, err)))
+    if ((st = load_split(t, path, train_split, first, last, &t->train, err)))
         return st;
 
     /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
@@ -137,7 +144,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                 return st;
             t->has_val = t->val_from_train = 1;
         } else if (last > 0) {
-            if ((st = load_split(path, train_split, first, last, &t->val, err)))
+            if ((st = load_split(t, path, train_split, first, last, &t->val, err)))
                 return st;
             t->has_val = 1;
         } else if (!val_name) {
@@ -146,7 +153,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         }
     }
     if (val_name && strcmp(val_name, "none") != 0) {
-        if ((st = nn_dataset_load(path, val_name, &t->val, err)))
+        if ((st = load_split(t, path, val_name, 0, -1, &t->val, err)))
             return st;
         t->has_val = 1;
     }
@@ -164,7 +171,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         (st = read_range(data, "test_rows", &first, &last, err)))
         return st;
     if (strcmp(test_split, "none") != 0) {
-        if ((st = load_split(path, test_split, first, last, &t->test, err)))
+        if ((st = load_split(t, path, test_split, first, last, &t->test, err)))
             return st;
         t->has_test = 1;
     }

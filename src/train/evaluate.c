@@ -8,6 +8,7 @@
 #include "data/corrupt.h"
 #include "data/gather.h"
 #include "data/target_input.h"
+#include "data/source.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
 #include "train/train_internal.h"
@@ -37,8 +38,11 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
     if (!st && !path)
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
+    nn_dataset_source source;
     if (!st)
-        st = nn_dataset_load(path, split, &l->data, err);
+        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
+    if (!st)
+        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
     int shuffle = 0;
     int64_t seed = 42;
     if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
@@ -54,10 +58,9 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
         st = nn_ckpt_load(checkpoint, l->model, NULL, err);
-    if (!st && nn_model_input_size(l->model) != l->data.sample_size)
-        st = nn_fail(err, NN_ERR_DATA, "%s: /%s has %lld values per sample, the model takes "
-                     "%lld", path, split, (long long)l->data.sample_size,
-                     (long long)nn_model_input_size(l->model));
+    if (!st)
+        st = nni_dataset_check_input(&l->data, l->model->input_shape, &source,
+                                     nn_cfg_get(nn_cfg_get(l->cfg, "model"), "input"), err);
     if (!st)
         st = nn_loss_build(nn_cfg_get(nn_cfg_get(l->cfg, "train"), "loss"),
                            nn_model_output_size(l->model),

@@ -1,7 +1,8 @@
 /* The run directory and the files in it other than checkpoints: rank 0 chooses the
  * directory (a new runs/<name>[-k], --run-dir, or the one to resume) and every rank learns
- * it; log.txt, config.yaml (the resolved config) and metrics.csv (one row per epoch,
- * rewritten whole when a run resumes). A refused resume leaves every file as it was. */
+ * it; log.txt, config.yaml (the resolved config) and metrics.csv (one row per epoch, without
+ * accuracy columns for a regression run, rewritten whole when a run resumes). A refused
+ * resume leaves every file as it was. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,9 +144,10 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
                        strerror(errno));
     if (!decision.resume)
-        nni_history_write_csv_header(t->metrics_csv);
+        nni_history_write_csv_header(t->metrics_csv, t->classification);
     fflush(t->metrics_csv);
-    return NN_OK;
+    return nni_step_log_open(&t->step_log, t->run_dir, decision.resume, t->start_epoch,
+                             t->start_step, err);
 }
 
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
@@ -159,9 +161,9 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
     FILE *f = open_memstream(&text, &size);
     if (!f)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    nni_history_write_csv_header(f);
+    nni_history_write_csv_header(f, t->classification);
     for (int i = 0; i < t->n_history; i++)
-        nni_epoch_record_write_csv(&t->history[i], f);
+        nni_epoch_record_write_csv(&t->history[i], f, t->classification);
     nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                                   : nni_write_file_atomic(path, text, size, err);
     free(text);
@@ -172,6 +174,6 @@ void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record)
 {
     if (!t->metrics_csv)
         return;
-    nni_epoch_record_write_csv(record, t->metrics_csv);
+    nni_epoch_record_write_csv(record, t->metrics_csv, t->classification);
     fflush(t->metrics_csv);
 }

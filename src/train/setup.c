@@ -11,6 +11,7 @@
 #include "core/dir_lock.h"
 #include "core/threads.h"
 #include "core/rng.h"
+#include "data/source.h"
 #include "parallel/parallel_internal.h"
 #include "train/train_internal.h"
 
@@ -112,7 +113,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if (reference < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "lr_reference_batch"), "must be >= 1");
     if ((st = nn_cfg_read_int(train_cfg, "accumulate", 1, &t->accumulate, err)) ||
-        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)))
+        (st = nn_cfg_read_bool(train_cfg, "log_grad_norms", 0, &t->log_grad_norms, err)) ||
+        (st = nni_step_log_parse(train_cfg, &t->step_log, err)))
         return st;
     if (t->accumulate < 1)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "accumulate"), "must be >= 1");
@@ -130,14 +132,9 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
         return st;
-    if (nn_model_input_size(t->model) != t->train.sample_size) {
-        char shape[64];
-        return nn_cfg_fail(err, nn_cfg_get(nn_cfg_get(cfg, "model"), "input"),
-                           "model input %s has %lld values per sample but %s /%s has %lld",
-                           nn_shape_format(t->model->input_shape, shape, sizeof shape),
-                           (long long)nn_model_input_size(t->model), t->train.path,
-                           t->train.split, (long long)t->train.sample_size);
-    }
+    if ((st = nni_dataset_check_input(&t->train, t->model->input_shape, &t->data_source,
+                                      nn_cfg_get(nn_cfg_get(cfg, "model"), "input"), err)))
+        return st;
     const nn_shape in = t->model->input_shape;
     if (in.ndim == 2 && (t->train.sample_ndim != 3 || t->train.sample_shape[0] != 1 ||
                          t->train.sample_shape[1] != in.dim[0]))
@@ -210,8 +207,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     if ((st = share_optimizer_update(t, err)))
         return st;
-    /* Clipping and the gradient-norm log read every summed gradient on every rank. */
-    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms &&
+    /* Clipping and the gradient-norm logs read every summed gradient on every rank. */
+    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms && !t->step_log.every &&
         (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
@@ -263,6 +260,7 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_sched_free(t->sched);
     if (t->metrics_csv)
         fclose(t->metrics_csv);
+    nni_step_log_close(&t->step_log);
     if (t->log_file)
         fclose(t->log_file);
     nni_dir_unlock(&t->run_dir_lock);

@@ -19,6 +19,7 @@
 #include "parallel/grad_sync.h"
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
+#include "train/step_log.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -53,6 +54,7 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nn_dataset_source data_source; /* data.x, data.y, data.layout */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -68,6 +70,7 @@ struct nn_trainer {
     double lr_scale;
     clip_options clip;
     int log_grad_norms;
+    nni_step_log step_log;       /* train.log_every_steps */
     early_stopping early;
     int stop_requested;
 

@@ -30,7 +30,8 @@ static const char *const top_keys[] = {"data", "model", "train", "search", "seed
 static const char *const train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
-    "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms", NULL};
+    "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
+    "log_every_steps", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
@@ -139,6 +140,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     if (!isfinite(loss_sum))
         return nni_trainer_numeric_failure(t, epoch, first_batch, err);
 
+    nni_step_log_measure(&t->step_log, model, t->step + 1, loss_sum, summed.correct, step_rows,
+                         t->classification);
     nni_clip_gradients(&t->clip, model);
     /* The ranks of a node may share one copy of the parameters, each updating its range. */
     int64_t first, end;
@@ -303,6 +306,8 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         t->step_seconds += nni_clock_seconds() - step_start;
         t->step++;
         nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
+        if (!st)
+            nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr, t->step_seconds);
         if (st) {
             end_training(t);
             return st;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "data/gather.h"
+#include "data/source.h"
 #include "data/split.h"
 #include "nn/data.h"
 
@@ -192,6 +193,75 @@ static void raw_file(const char *path, int64_t n_x, int64_t n_y, int num_classes
     H5Fclose(file);
     free(x);
     free(y);
+}
+
+/* ---- channels-last files (data.layout: nhwc) --------------------------------------------- */
+
+/* /train/X (2 x 3 x 4 x 2, N x H x W x C, value = 100 n + 10 c + pixel) and /train/labels. */
+static void test_channels_last(void **state)
+{
+    (void)state;
+    float x[2 * 3 * 4 * 2];
+    for (int n = 0; n < 2; n++)
+        for (int p = 0; p < 12; p++)
+            for (int c = 0; c < 2; c++)
+                x[(n * 12 + p) * 2 + c] = (float)(100 * n + 10 * c + p);
+    int64_t y[2] = {0, 1};
+    hid_t file = H5Fcreate("nhwc.h5", H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t group = H5Gcreate2(file, "train", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t x_dims[4] = {2, 3, 4, 2}, y_dims[1] = {2};
+    raw_dataset(group, "X", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, x_dims, x);
+    raw_dataset(group, "labels", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, y_dims, y);
+    H5Gclose(group);
+    H5Fclose(file);
+
+    nn_dataset_source src = {.x = "X", .y = "labels", .channels_last = 1};
+    nn_dataset ds;
+    nn_error err = {0};
+    if (nn_dataset_load_from("nhwc.h5", "train", &src, 0, -1, &ds, &err) != NN_OK)
+        fail_msg("%s", err.msg);
+    assert_int_equal(ds.sample_ndim, 3);
+    assert_int_equal(ds.sample_shape[0], 2);
+    assert_int_equal(ds.sample_shape[1], 3);
+    assert_int_equal(ds.sample_shape[2], 4);
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 2; c++)
+            for (int p = 0; p < 12; p++)
+                assert_true(ds.x_f32[n * 24 + c * 12 + p] == (float)(100 * n + 10 * c + p));
+    assert_true(ds.labels[1] == 1);
+
+    /* Against the model input: right, channels-last mix-up, plain mismatch. */
+    nn_cfg *cfg = NULL;
+    assert_int_equal(nn_cfg_load_string("input: [2, 3, 4]\n", "m.yaml", &cfg, &err), NN_OK);
+    const nn_cfg *where = nn_cfg_get(cfg, "input");
+    assert_int_equal(nni_dataset_check_input(&ds, nn_shape_3d(2, 3, 4), &src, where, &err),
+                     NN_OK);
+    nn_dataset_source plain = {.x = "X", .y = "labels"};
+    nn_dataset_free(&ds);
+    assert_int_equal(nn_dataset_load_from("nhwc.h5", "train", &plain, 0, -1, &ds, &err), NN_OK);
+    assert_int_equal(nni_dataset_check_input(&ds, nn_shape_3d(2, 3, 4), &plain, where, &err),
+                     NN_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "channels 2 (model) vs 3 (file): the file looks channels-last (N x H x W x "
+                                    "C); set data.layout: nhwc"));
+    assert_int_equal(nni_dataset_check_input(&ds, nn_shape_3d(3, 2, 4), &plain, where, &err),
+                     NN_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "(3, 4, 2) as (C, H, W): height 2 (model) vs 4 (file)"));
+    assert_null(strstr(err.msg, "layout"));
+    assert_int_equal(nni_dataset_check_input(&ds, nn_shape_1d(24), &plain, where, &err), NN_OK);
+    assert_int_equal(nni_dataset_check_input(&ds, nn_shape_1d(25), &plain, where, &err),
+                     NN_ERR_CONFIG);
+    nn_dataset_free(&ds);
+    nn_cfg_free(cfg);
+
+    /* nhwc asks for images. */
+    raw_file("flat.h5", 4, 4, 0, NULL);
+    assert_int_equal(nn_dataset_load_from("flat.h5", "train", &src, 0, -1, &ds, &err),
+                     NN_ERR_DATA);
+    nn_dataset_source flat = {.channels_last = 1};
+    assert_int_equal(nn_dataset_load_from("flat.h5", "train", &flat, 0, -1, &ds, &err),
+                     NN_ERR_DATA);
+    assert_string_equal(err.msg, "flat.h5: /train/x: data.layout nhwc needs N x H x W x C "
+                                 "samples, but the array has rank 2");
 }
 
 /* ---- round trips --------------------------------------------------------------------- */
@@ -764,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_writer_keeps_other_splits),
         cmocka_unit_test(test_writer_abort_and_refusals),
         cmocka_unit_test(test_split_stratified),
+        cmocka_unit_test(test_channels_last),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -361,12 +361,17 @@ static void test_csv_errors(void **state)
                      "t_im_bad.csv:3:2: 'abc' is not a number (column 'b')");
     expect_csv_error("1,2,0\n\n3,,1\n", NULL, -1, NN_ERR_DATA, "t_im_bad.csv:3:2: empty field");
     expect_csv_error("1,2,0\n3,4,1.5\n", NULL, -1, NN_ERR_DATA,
-                     "t_im_bad.csv:2:3: label '1.5' is not a non-negative integer class index");
+                     "t_im_bad.csv:2:3: label '1.5' is not a non-negative integer class index, "
+                     "as the first row's label is");
     expect_csv_error("1,2,0\n3,4,-1\n", NULL, -1, NN_ERR_DATA,
-                     "t_im_bad.csv:2:3: label '-1' is not a non-negative integer class index");
-    expect_csv_error("x,species\n1,setosa\n", NULL, -1, NN_ERR_DATA,
-                     "t_im_bad.csv:2:2: label 'setosa' is not a non-negative integer class "
-                     "index (column 'species')");
+                     "t_im_bad.csv:2:3: label '-1' is not a non-negative integer class index, "
+                     "as the first row's label is");
+    expect_csv_error("x,species\n1,0\n2,setosa\n", NULL, -1, NN_ERR_DATA,
+                     "t_im_bad.csv:3:2: label 'setosa' is not a non-negative integer class "
+                     "index, as the first row's label is (column 'species')");
+    expect_csv_error(",x,species\n0,1,a\n", NULL, -1, NN_ERR_DATA,
+                     "t_im_bad.csv:1:1: the column has no name, as pandas writes its index: "
+                     "drop it with --index-column '' or name it");
     expect_csv_error("1,2,0\n3,4\n", NULL, -1, NN_ERR_DATA, "t_im_bad.csv:2: 2 fields, expected 3");
     expect_csv_error("1,2,0\n3,nan,1\n", NULL, -1, NN_ERR_DATA,
                      "t_im_bad.csv:2:2: 'nan' is not a finite float32");
@@ -391,6 +396,53 @@ static void test_csv_errors(void **state)
     assert_string_equal(err.msg, "t_im_missing.csv: No such file or directory");
 }
 
+/* Class names become sorted classes shared by both files (a class only in the test file
+ * too); the index column is dropped wherever it stands. */
+static void test_csv_class_names_and_index_column(void **state)
+{
+    (void)state;
+    write_text("t_im_names.csv", "id,a,label,b\n7,1,virginica,2\n8,3,setosa,4\n"
+                                 "9,5,virginica,6\n");
+    write_text("t_im_names_test.csv", "id,a,label,b\n1,7,versicolor,8\n2,9,setosa,10\n");
+    nn_csv_options opts = {.train_csv = "t_im_names.csv", .test_csv = "t_im_names_test.csv",
+                           .label_column = 2, .has_header = -1, .index_column = "id"};
+    nn_error err = {0};
+    if (nn_import_csv(&opts, "t_im_names.h5", &err) != NN_OK)
+        fail_msg("%s", err.msg);
+    nn_dataset ds;
+    load_ok("t_im_names.h5", "train", &ds);
+    assert_int_equal(ds.num_classes, 3);
+    assert_int_equal(ds.n_class_names, 3);
+    assert_string_equal(ds.class_names[0], "setosa");
+    assert_string_equal(ds.class_names[1], "versicolor");
+    assert_string_equal(ds.class_names[2], "virginica");
+    assert_int_equal(ds.sample_shape[0], 2);
+    const float want_x[6] = {1, 2, 3, 4, 5, 6};
+    assert_memory_equal(ds.x_f32, want_x, sizeof want_x);
+    const int32_t want_y[3] = {2, 0, 2};
+    assert_memory_equal(ds.labels, want_y, sizeof want_y);
+    nn_dataset_free(&ds);
+    load_ok("t_im_names.h5", "test", &ds);
+    const int32_t want_test[2] = {1, 0};
+    assert_memory_equal(ds.labels, want_test, sizeof want_test);
+    assert_true(ds.x_f32[0] == 7 && ds.x_f32[1] == 8);
+    nn_dataset_free(&ds);
+
+    /* The index column must exist, have a header, and not be the label. */
+    opts.test_csv = NULL;
+    opts.index_column = "idx";
+    assert_int_equal(nn_import_csv(&opts, "t_im_names.h5", &err), NN_ERR_DATA);
+    assert_string_equal(err.msg, "t_im_names.csv:1: no column named 'idx' (--index-column)");
+    opts.index_column = "label";
+    assert_int_equal(nn_import_csv(&opts, "t_im_names.h5", &err), NN_ERR_CONFIG);
+    assert_string_equal(err.msg, "t_im_names.csv: the index column 'label' is the label column");
+    write_text("t_im_plain2.csv", "1,2,0\n");
+    nn_csv_options plain = {.train_csv = "t_im_plain2.csv", .label_column = -1,
+                            .has_header = -1, .index_column = "id"};
+    assert_int_equal(nn_import_csv(&plain, "t_im_plain2.h5", &err), NN_ERR_DATA);
+    assert_string_equal(err.msg, "t_im_plain2.csv: --index-column 'id' needs a header row");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -401,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_csv_header_label_last),
         cmocka_unit_test(test_csv_no_header_label_first_and_targets),
         cmocka_unit_test(test_csv_errors),
+        cmocka_unit_test(test_csv_class_names_and_index_column),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
