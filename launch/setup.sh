@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libopenmpi-dev
           openmpi-bin libcmocka-dev libyaml-dev zlib1g-dev dataset-fashion-mnist)
 if [ "${1:-}" = "--tests" ]; then
-    packages+=(python3-torch python3-h5py python3-numpy hdf5-tools)
+    packages+=(python3-torch python3-h5py python3-numpy hdf5-tools chromium python3-pil)
 fi
 missing=()
 for p in "${packages[@]}"; do

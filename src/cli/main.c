@@ -33,6 +33,9 @@ static const cli_verb verbs[] = {
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
      "             [--targets N] -o OUT.h5\n"},
+    {"report", nni_cmd_report,
+     "  report PATH... [-o FILE.html]          an HTML page of a run, runs compared, or a search\n"
+     "         [--no-eval] [--watch]\n"},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
