@@ -402,8 +402,8 @@ static void evaluation_section(nni_page *page, const char *dir)
     }
     nni_text_puts(&page->html, "<p id=\"evaluation-source\">Weights: <code>");
     nni_text_escaped(&page->html, path);
-    nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the <b>%s</b> split of the "
-                    "run's data file (%lld samples).</p>\n",
+    nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the whole <b>%s</b> split of the "
+                    "run's data file, as nntrain eval and predict see it (%lld samples).</p>\n",
                     strstr(path, "best.h5") ? "the best checkpoint" : "the last checkpoint; the run "
                     "kept no best.h5", epoch, e.split, (long long)e.samples);
     if (e.classification)
@@ -522,8 +522,15 @@ nn_status nni_report_compare_page(nni_page *page, const char *const *dirs, int n
         }
         nni_text_puts(&page->html, "<tr><td class=\"text\">");
         nni_text_escaped(&page->html, dirs[r]);
-        nni_text_printf(&page->html, "</td><td>%d</td><td>%.4f</td><td>%d</td><td>%.4f</td>"
-                        "<td>%.1f</td></tr>\n", tables[r].rows, best_loss, best_epoch, best_acc,
+        char loss_text[32] = "-", epoch_text[16] = "-", acc_text[32] = "-";
+        if (!isnan(best_loss)) {
+            snprintf(loss_text, sizeof loss_text, "%.4f", best_loss);
+            snprintf(epoch_text, sizeof epoch_text, "%d", best_epoch);
+        }
+        if (!isnan(best_acc))
+            snprintf(acc_text, sizeof acc_text, "%.4f", best_acc);
+        nni_text_printf(&page->html, "</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td>"
+                        "<td>%.1f</td></tr>\n", tables[r].rows, loss_text, epoch_text, acc_text,
                         total);
         free(vl);
         free(va);

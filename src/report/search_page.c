@@ -145,13 +145,13 @@ static void parameter_plot(nni_page *page, const search_view *v, int p, int inde
     if (param_is_numeric(v, p)) {
         double *x = malloc((size_t)rows * sizeof *x), *y = malloc((size_t)rows * sizeof *y);
         for (int r = 0; x && y && r < rows; r++) {
-            x[r] = nni_csv_number(&v->t, r, v->first_param + p);
             y[r] = metric_of(v, r);
+            x[r] = isnan(y[r]) ? NAN : nni_csv_number(&v->t, r, v->first_param + p);
         }
         if (x && y) {
             nni_plot plot = {.title = title, .x_title = name, .y_title = v->metric,
                              .n_series = 1};
-            plot.log_x = v->log_param[p] || nni_report_spans_decades(x, rows, 2);
+            plot.log_x = v->log_param[p] || nni_report_spans_decades(x, rows, 1);
             plot.series[0] = (nni_plot_series){"trials", x, y, rows, 1, 0, 0};
             nni_plot_lines(nni_page_plot_begin(page), &plot, plot_name);
             nni_page_plot_end(page, plot_name);
@@ -206,6 +206,7 @@ static void parallel_plot(nni_page *page, const search_view *v)
         names[p] = v->t.head[v->first_param + p];
         int numeric = param_is_numeric(v, p);
         log[p] = numeric && v->log_param[p]; /* else decided below from the values */
+        int distinct = 0;
         for (int r = 0; r < rows; r++) {
             if (numeric)
                 values[r * dims + p] = nni_csv_number(&v->t, r, v->first_param + p);
@@ -217,20 +218,32 @@ static void parallel_plot(nni_page *page, const search_view *v)
                         first = q;
                         break;
                     }
-                values[r * dims + p] = first == r ? r : values[first * dims + p];
+                values[r * dims + p] = first == r ? distinct++ : values[first * dims + p];
             }
         }
-        if (numeric && !log[p]) {
-            double *column = malloc((size_t)rows * sizeof *column);
-            for (int r = 0; column && r < rows; r++)
-                column[r] = values[r * dims + p];
-            log[p] = column && nni_report_spans_decades(column, rows, 2);
-            free(column);
-        }
+        if (numeric && !log[p])
+            log[p] = -1; /* decided from the trials kept below */
     }
     names[dims - 1] = v->metric;
-    for (int r = 0; r < rows; r++)
-        values[r * dims + dims - 1] = metric_of(v, r);
+    /* trials without a metric (failed, not yet run) would only stretch the axes */
+    int kept = 0;
+    for (int r = 0; r < rows; r++) {
+        if (isnan(metric_of(v, r)))
+            continue;
+        memmove(values + kept * dims, values + r * dims, (size_t)(dims - 1) * sizeof *values);
+        values[kept * dims + dims - 1] = metric_of(v, r);
+        kept++;
+    }
+    rows = kept;
+    for (int p = 0; p < dims - 1; p++) {
+        if (log[p] != -1)
+            continue;
+        double *column = malloc((size_t)(rows ? rows : 1) * sizeof *column);
+        for (int r = 0; column && r < rows; r++)
+            column[r] = values[r * dims + p];
+        log[p] = column && nni_report_spans_decades(column, rows, 1);
+        free(column);
+    }
     nni_parallel pc = {.title = "Parallel coordinates: every parameter and the metric",
                        .dims = dims, .items = rows, .names = names, .log = log,
                        .values = values, .maximize = v->maximize};
@@ -293,8 +306,8 @@ static void curves_plot(nni_page *page, const search_view *v, int max_trials, in
         }
         int k = p.n_series++;
         curves[k] = c;
-        snprintf(labels[k], sizeof labels[k], "trial %s (%s)", nni_csv_cell(&v->t, r, 0),
-                 status_of(v, r));
+        snprintf(labels[k], sizeof labels[k], "trial %s%s", nni_csv_cell(&v->t, r, 0),
+                 strcmp(status_of(v, r), "pruned") == 0 ? ", pruned" : "");
         p.series[k] = (nni_plot_series){labels[k], c.epoch, c.value, c.n, 0, k >= 8, k};
     }
     if (rungs) {
@@ -414,8 +427,11 @@ static void seeds_section(nni_page *page, const search_view *v)
                     sq += (values[g][i] - mean) * (values[g][i] - mean);
             nni_text_puts(&page->html, "<tr><td class=\"text\">");
             nni_text_escaped(&page->html, labels[g]);
-            nni_text_printf(&page->html, "</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>\n", n,
-                            mean, n > 1 ? sqrt(sq / (n - 1)) : 0.0);
+            if (n)
+                nni_text_printf(&page->html, "</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>\n",
+                                n, mean, n > 1 ? sqrt(sq / (n - 1)) : 0.0);
+            else
+                nni_text_puts(&page->html, "</td><td>0</td><td>-</td><td>-</td></tr>\n");
         }
         nni_text_puts(&page->html, "</table>\n");
         nni_page_section_end(page);

@@ -202,11 +202,11 @@ void nni_plot_lines(nni_text *out, const nni_plot *p, const char *id)
     if (empty)
         x_lo = y_lo = 0, x_hi = y_hi = 1;
     int legend = p->n_series > 1;
-    int height = 340, width = legend ? 760 : 600;
+    int height = 340, width = 560;
     if (legend && 56 + 18 * p->n_series > height - 60)
         height = 116 + 18 * p->n_series;
     svg_open(out, id, width, height, p->title);
-    axis x = {.from = 72, .to = width - (legend ? 196 : 24)};
+    axis x = {.from = 72, .to = width - (legend ? 176 : 24)};
     axis y = {.from = height - 58, .to = 36};
     axis_fit(&x, x_lo, x_hi, p->log_x, p->x_integer, 6);
     axis_fit(&y, y_lo, y_hi, p->log_y, 0, 5);
@@ -260,7 +260,7 @@ void nni_plot_lines(nni_text *out, const nni_plot *p, const char *id)
                             "stroke=\"%s\" stroke-width=\"%s\"%s/>\n", lx, ly - 4, lx + 22, ly - 4,
                             colour, ser->points_only ? "6" : "2",
                             ser->dashed ? " stroke-dasharray=\"7 4\"" : "");
-            put_text(out, lx + 28, ly, "start", 0, ser->label ? ser->label : "", 21);
+            put_text(out, lx + 28, ly, "start", 0, ser->label ? ser->label : "", 17);
         }
     }
     nni_text_puts(out, "</svg>\n");
@@ -357,6 +357,22 @@ void nni_plot_spread(nni_text *out, const nni_spread *s, const char *id)
                 lo = fmin(lo, s->values[g][i]);
                 hi = fmax(hi, s->values[g][i]);
             }
+    for (int g = 0; g < s->groups; g++) { /* the whiskers must fit too */
+        double sum = 0, sq = 0;
+        int n = 0;
+        for (int i = 0; i < s->counts[g]; i++)
+            if (isfinite(s->values[g][i])) {
+                sum += s->values[g][i];
+                n++;
+            }
+        for (int i = 0; n > 1 && i < s->counts[g]; i++)
+            if (isfinite(s->values[g][i]))
+                sq += (s->values[g][i] - sum / n) * (s->values[g][i] - sum / n);
+        if (n > 1) {
+            lo = fmin(lo, sum / n - sqrt(sq / (n - 1)));
+            hi = fmax(hi, sum / n + sqrt(sq / (n - 1)));
+        }
+    }
     if (!(lo <= hi))
         lo = 0, hi = 1;
     int label_chars = longest(s->labels, s->groups, 28);
@@ -423,7 +439,7 @@ static void sequential(char *out, size_t size, double t)
     static const int stops[][3] = {{0xfd, 0xe7, 0x25}, {0x5e, 0xc9, 0x62}, {0x21, 0x91, 0x8c},
                                    {0x3b, 0x52, 0x8b}, {0x44, 0x01, 0x54}};
     t = t < 0 ? 0 : t > 1 ? 1 : t;
-    double f = t * 4;
+    double f = 0.6 + t * 3.4; /* from past the palest yellow, which is weak on white */
     int i = f >= 4 ? 3 : (int)f;
     double u = f - i;
     int rgb[3];
@@ -500,15 +516,24 @@ void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id)
             double py = axis_pos(&axes[d], axes[d].ticks[t]);
             nni_text_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                             "stroke=\"#333333\"/>\n", ax - 4, py, ax, py);
-            nni_text_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" "
+            int last = d == dims - 1; /* the metric's labels go right of its axis */
+            nni_text_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"%s\" "
                             "font-size=\"11\" stroke=\"#ffffff\" stroke-width=\"3\" "
-                            "paint-order=\"stroke\">%s</text>\n", ax - 6, py + 4,
-                            axes[d].labels[t]);
+                            "paint-order=\"stroke\">%s</text>\n", last ? ax + 6 : ax - 6, py + 4,
+                            last ? "start" : "end", axes[d].labels[t]);
+        }
+        size_t len = strlen(p->names[d]);
+        const char *tail = p->names[d];
+        char shortened[64];
+        if (len > 16) { /* "train.optimizer.lr" -> "…optimizer.lr" */
+            snprintf(shortened, sizeof shortened, "\xe2\x80\xa6%s", p->names[d] + len - 15);
+            tail = shortened;
         }
         if (rotate)
-            put_text(out, ax, top - 10, "start", -25, p->names[d], 18);
+            put_text(out, ax, top - 10, "start", -25, tail, 40);
         else
-            put_text(out, ax, top - 12, "middle", 0, p->names[d], 16);
+            put_text(out, ax, top - 12, d == 0 ? "start" : d == dims - 1 ? "end" : "middle", 0,
+                     tail, 40);
     }
     put_text(out, width / 2.0, height - 14, "middle", 0,
              "each line is one trial; darker = better metric, the best drawn thickest", 90);
