@@ -33,4 +33,9 @@ nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_eval
                              nn_error *err);
 void nni_evaluation_free(nni_evaluation *e);
 
+/* The last evaluation of this checkpoint (same file, size and time) and split, kept in
+ * report-eval.txt beside it (evaluation_cache.c): 1 when loaded into e. */
+int nni_evaluation_cache_load(const char *checkpoint, const char *split, nni_evaluation *e);
+void nni_evaluation_cache_store(const char *checkpoint, const nni_evaluation *e);
+
 #endif

@@ -395,7 +395,8 @@ static void evaluation_section(nni_page *page, const char *dir)
     if (epoch >= 0)
         nn_ckpt_meta_free(&meta);
     nni_evaluation e;
-    if (nni_evaluation_run(path, "test", &e, &err)) {
+    int cached = nni_evaluation_cache_load(path, "test", &e);
+    if (!cached && nni_evaluation_run(path, "test", &e, &err)) {
         nni_page_note(page, "The weights of %s could not be evaluated: %s", path, err.msg);
         nni_page_section_end(page);
         return;
@@ -406,6 +407,8 @@ static void evaluation_section(nni_page *page, const char *dir)
                     "run's data file, as nntrain eval and predict see it (%lld samples).</p>\n",
                     strstr(path, "best.h5") ? "the best checkpoint" : "the last checkpoint; the run "
                     "kept no best.h5", epoch, e.split, (long long)e.samples);
+    if (!cached)
+        nni_evaluation_cache_store(path, &e);
     if (e.classification)
         classification_view(page, &e);
     else

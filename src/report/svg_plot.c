@@ -40,15 +40,12 @@ static void format_tick(char *out, size_t size, double v, double step)
 {
     if (fabs(v) < step * 1e-6)
         v = 0;
-    double big = fabs(v);
-    if (big >= 1e5 || (big > 0 && big < 1e-3))
-        snprintf(out, size, "%.2g", v);
-    else {
-        int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-        if (decimals > 4)
-            decimals = 4;
+    /* every label of an axis with the same number of decimals: 0.00085, 0.00090, 0.00095 */
+    int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (fabs(v) >= 1e6 || decimals > 6)
+        snprintf(out, size, "%.3g", v);
+    else
         snprintf(out, size, "%.*f", decimals, v);
-    }
 }
 
 /* Round ticks over [lo, hi] (~target of them), and the range widened a little so that no

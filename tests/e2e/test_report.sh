@@ -39,6 +39,15 @@ grep -q 'runs/run/best.h5' run.html || fail "the page does not name the weights 
 "$NNTRAIN" predict runs/run/best.h5 -o predictions.h5 > /dev/null
 $CHECK confusion run.html predictions.h5 "$data"
 [ -f run-plots/confusion.svg ] && [ -f run-plots/step-grad_norm.svg ] || fail "plots beside the page"
+# The evaluation is kept beside the checkpoint: a second report is the same page without a
+# forward pass; a stale record (another checkpoint) is recomputed.
+[ -f runs/run/report-eval.txt ] || fail "no evaluation record beside the checkpoint"
+"$NNTRAIN" report runs/run -o cached.html > /dev/null
+cmp -s cached.html run.html || fail "the cached evaluation gives another page"
+sed -i '2s/.*/key epoch-001.h5 1 2 3 test/; 14s/^[0-9]*/9999/' runs/run/report-eval.txt
+"$NNTRAIN" report runs/run -o stale.html > /dev/null
+$CHECK confusion stale.html predictions.h5 "$data"
+grep -q '^key best.h5 ' runs/run/report-eval.txt || fail "a stale evaluation record was not replaced"
 # Without a checkpoint to evaluate, or with --no-eval: no evaluation, and no error.
 "$NNTRAIN" report runs/run --no-eval -o noeval.html > /dev/null
 $CHECK page noeval.html --sections curves --absent evaluation
