@@ -199,7 +199,8 @@ static void parallel_plot(nni_page *page, const search_view *v)
     int dims = (v->n_params < MAX_PARAMS ? v->n_params : MAX_PARAMS) + 1, rows = v->t.rows;
     double *values = malloc((size_t)rows * (size_t)dims * sizeof *values);
     const char *names[MAX_PARAMS + 1];
-    int log[MAX_PARAMS + 1] = {0};
+    int log[MAX_PARAMS + 1] = {0}, n_categories[MAX_PARAMS + 1] = {0};
+    const char **category_names[MAX_PARAMS + 1] = {0};
     if (!values)
         return;
     for (int p = 0; p < dims - 1; p++) {
@@ -218,9 +219,14 @@ static void parallel_plot(nni_page *page, const search_view *v)
                         first = q;
                         break;
                     }
+                if (first == r && !category_names[p])
+                    category_names[p] = calloc((size_t)rows, sizeof *category_names[p]);
+                if (first == r && category_names[p])
+                    category_names[p][distinct] = nni_csv_cell(&v->t, r, v->first_param + p);
                 values[r * dims + p] = first == r ? distinct++ : values[first * dims + p];
             }
         }
+        n_categories[p] = category_names[p] ? distinct : 0;
         if (numeric && !log[p])
             log[p] = -1; /* decided from the trials kept below */
     }
@@ -246,9 +252,13 @@ static void parallel_plot(nni_page *page, const search_view *v)
     }
     nni_parallel pc = {.title = "Parallel coordinates: every parameter and the metric",
                        .dims = dims, .items = rows, .names = names, .log = log,
-                       .values = values, .maximize = v->maximize};
+                       .values = values, .maximize = v->maximize,
+                       .categories = (const char *const *const *)category_names,
+                       .n_categories = n_categories};
     nni_plot_parallel(nni_page_plot_begin(page), &pc, "parallel");
     nni_page_plot_end(page, "parallel");
+    for (int p = 0; p < dims; p++)
+        free(category_names[p]);
     free(values);
 }
 

@@ -466,7 +466,19 @@ void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id)
         if (!(lo <= hi))
             lo = 0, hi = 1;
         axes[d] = (axis){.from = bottom, .to = top};
-        axis_fit(&axes[d], lo, hi, p->log[d], 0, 4);
+        int named = p->n_categories && p->categories && p->n_categories[d] > 0;
+        if (!named) {
+            axis_fit(&axes[d], lo, hi, p->log[d], 0, 4);
+            continue;
+        }
+        int n = p->n_categories[d] < MAX_TICKS ? p->n_categories[d] : MAX_TICKS;
+        axis_fit(&axes[d], 0, n - 1, 0, 1, 4);
+        axes[d].n_ticks = n; /* one tick per category, labelled with its name */
+        for (int i = 0; i < n; i++) {
+            axes[d].ticks[i] = i;
+            snprintf(axes[d].labels[i], sizeof axes[d].labels[0], "%.12s",
+                     p->categories[d][i]);
+        }
     }
     /* rank of each item by the last dimension: colour and drawing order */
     int order[4096];
@@ -519,13 +531,10 @@ void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id)
                             "paint-order=\"stroke\">%s</text>\n", last ? ax + 6 : ax - 6, py + 4,
                             last ? "start" : "end", axes[d].labels[t]);
         }
-        size_t len = strlen(p->names[d]);
+        /* a long key keeps its last components: "train.optimizer.lr" -> "optimizer.lr" */
         const char *tail = p->names[d];
-        char shortened[64];
-        if (len > 16) { /* "train.optimizer.lr" -> "…optimizer.lr" */
-            snprintf(shortened, sizeof shortened, "\xe2\x80\xa6%s", p->names[d] + len - 15);
-            tail = shortened;
-        }
+        while (strlen(tail) > 16 && strchr(tail, '.'))
+            tail = strchr(tail, '.') + 1;
         if (rotate)
             put_text(out, ax, top - 10, "start", -25, tail, 40);
         else

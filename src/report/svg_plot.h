@@ -61,6 +61,10 @@ typedef struct nni_parallel {
     const char *const *names;
     const int *log;
     const double *values; /* items x dims; NaN: the item has no value there */
+    /* a categorical dimension d: values are 0 .. n_categories[d]-1, named categories[d][i]
+     * (NULL arrays or n_categories[d] == 0: numeric) */
+    const char *const *const *categories;
+    const int *n_categories;
     int maximize;         /* the best item (by the last dimension) is drawn on top */
 } nni_parallel;
 void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id);
