@@ -533,7 +533,7 @@ nn_status nni_report_compare_page(nni_page *page, const char *const *dirs, int n
         if (!isnan(best_acc))
             snprintf(acc_text, sizeof acc_text, "%.4f", best_acc);
         nni_text_printf(&page->html, "</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td>"
-                        "<td>%.1f</td></tr>\n", tables[r].rows, loss_text, epoch_text, acc_text,
+                        "<td>%.2f</td></tr>\n", tables[r].rows, loss_text, epoch_text, acc_text,
                         total);
         free(vl);
         free(va);

@@ -41,6 +41,16 @@ static void format_tick(char *out, size_t size, double v, double step)
     if (fabs(v) < step * 1e-6)
         v = 0;
     /* every label of an axis with the same number of decimals: 0.00085, 0.00090, 0.00095 */
+    if (step >= 1000) { /* 1.5M, 800k: short enough to leave the axis title room */
+        double unit = step >= 1e6 ? 1e6 : 1e3;
+        double scaled = step / unit;
+        int decimals = scaled >= 1 ? 0 : (int)ceil(-log10(scaled) - 1e-9);
+        if (v == 0)
+            snprintf(out, size, "0");
+        else
+            snprintf(out, size, "%.*f%s", decimals, v / unit, unit == 1e6 ? "M" : "k");
+        return;
+    }
     int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
     if (fabs(v) >= 1e6 || decimals > 6)
         snprintf(out, size, "%.3g", v);
