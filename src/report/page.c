@@ -106,21 +106,22 @@ nn_status nni_page_write(nni_page *p, const char *path, nn_error *err)
 {
     if (p->html.failed || !p->html.data)
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory while building the report", path);
-    /* The page's own file must be writable before anything is written beside it. */
-    nni_atomic_file probe;
-    nn_status st = nni_atomic_begin(&probe, path, err);
+    /* The page is written (to its temporary name) before anything beside it, so an output
+     * that cannot be written leaves no plots behind either. */
+    nni_atomic_file page_file;
+    nn_status st = nni_atomic_begin(&page_file, path, err);
     if (st)
         return st;
-    FILE *f = fopen(probe.tmp_path, "wb");
+    FILE *f = fopen(page_file.tmp_path, "wb");
     if (!f) {
         int e = errno;
-        nni_atomic_abort(&probe);
+        nni_atomic_abort(&page_file);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the report here (%s)", path,
                        strerror(e));
     }
     size_t wrote = fwrite(p->html.data, 1, p->html.len, f);
     if (fclose(f) != 0 || wrote != p->html.len) {
-        nni_atomic_abort(&probe);
+        nni_atomic_abort(&page_file);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the report (disk full?)", path);
     }
     char dir[1100];
@@ -129,7 +130,7 @@ nn_status nni_page_write(nni_page *p, const char *path, nn_error *err)
         stem -= 5;
     snprintf(dir, sizeof dir, "%.*s-plots", (int)stem, path);
     if (p->n_plots && nni_make_dirs(dir) != 0) {
-        nni_atomic_abort(&probe);
+        nni_atomic_abort(&page_file);
         return nn_fail(err, NN_ERR_OTHER, "%s: cannot create the plots' directory (%s)", dir,
                        strerror(errno));
     }
@@ -143,11 +144,11 @@ nn_status nni_page_write(nni_page *p, const char *path, nn_error *err)
                         : nni_write_file_atomic(file, svg.data, svg.len, err);
         nni_text_free(&svg);
         if (st) {
-            nni_atomic_abort(&probe);
+            nni_atomic_abort(&page_file);
             return st;
         }
     }
-    return nni_atomic_commit(&probe, err);
+    return nni_atomic_commit(&page_file, err);
 }
 
 void nni_page_free(nni_page *p)

@@ -34,16 +34,16 @@ static double metric_of(const search_view *v, int row)
     return nni_csv_number(&v->t, row, v->metric_col);
 }
 
-static const search_view *sort_view;
-static int better_first(const void *a, const void *b)
+/* Row a before row b in the leaderboard: better metric first, rows without one last, then
+ * trial order. */
+static int ranks_before(const search_view *v, int a, int b)
 {
-    int ra = *(const int *)a, rb = *(const int *)b;
-    double va = metric_of(sort_view, ra), vb = metric_of(sort_view, rb);
+    double va = metric_of(v, a), vb = metric_of(v, b);
     if (isnan(va) != isnan(vb))
-        return isnan(va) ? 1 : -1;
+        return !isnan(va);
     if (!isnan(va) && va != vb)
-        return (sort_view->maximize ? va > vb : va < vb) ? -1 : 1;
-    return ra - rb;
+        return v->maximize ? va > vb : va < vb;
+    return a < b;
 }
 
 /* search.yaml: the goal and the log-scaled parameters; without it the goal follows the
@@ -484,10 +484,14 @@ nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err)
         nni_csv_free(&v.t);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
-    for (int r = 0; r < v.t.rows; r++)
-        v.order[r] = r;
-    sort_view = &v;
-    qsort(v.order, (size_t)v.t.rows, sizeof *v.order, better_first);
+    for (int r = 0; r < v.t.rows; r++) { /* insertion sort: a search has few trials */
+        int k = r;
+        while (k > 0 && ranks_before(&v, r, v.order[k - 1])) {
+            v.order[k] = v.order[k - 1];
+            k--;
+        }
+        v.order[k] = r;
+    }
     snprintf(title, sizeof title, "Search %s", nni_report_base_name(dir, name, sizeof name));
     nni_page_begin(page, title, 0);
     nni_page_note(page, "Search directory: %s", dir);
