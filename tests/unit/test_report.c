@@ -236,6 +236,60 @@ static void test_run_page(void **state)
     assert_non_null(strstr(err.msg, "no/such/dir/page.html"));
 }
 
+static void test_search_page(void **state)
+{
+    (void)state;
+    char dir[300], out[400];
+    snprintf(dir, sizeof dir, "%s/search", scratch);
+    mkdir(dir, 0755);
+    write_file("search/trials.csv",
+               "trial,train.optimizer.lr,train.optimizer.type,seed,status,val_loss,best_epoch,"
+               "epochs,seconds,group,reason\n"
+               "1,0.001,adam,1,finished,0.42,2,2,1.5,0,\n"
+               "2,0.1,sgd,1,pruned,0.9,1,1,0.7,1,\n"
+               "3,1e38,sgd,2,failed,,,,0.1,0,\"non-finite loss, at <dense1>\"\n"
+               "4,0.001,adam,2,finished,0.40,2,2,1.6,1,\n"
+               "5,0.01,adam,1,pending,,,,,,\n");
+    write_file("search/search.yaml", "search:\n  metric: {name: val_loss, goal: minimize}\n"
+                                     "  parameters:\n"
+                                     "    train.optimizer.lr: {distribution: log_uniform, min: "
+                                     "0.0001, max: 1}\n");
+    mkdir(strcat(strcpy(out, dir), "/trial-001"), 0755);
+    mkdir(strcat(strcpy(out, dir), "/trial-002"), 0755);
+    write_file("search/trial-001/metrics.csv", "epoch,val_loss\n1,0.6\n2,0.42\n");
+    write_file("search/trial-002/metrics.csv", "epoch,val_loss\n1,0.9\n");
+    snprintf(out, sizeof out, "%s/search.html", scratch);
+    const char *paths[1] = {dir};
+    nn_report_options options = {0};
+    nn_error err = {0};
+    assert_int_equal(nn_report_kind_of(dir), NN_REPORT_SEARCH);
+    assert_int_equal(nn_report_write(paths, 1, out, &options, &err), NN_OK);
+    char *html = read_file(out);
+    assert_non_null(html);
+    /* the leaderboard in rank order (lower val_loss first), unranked trials last */
+    const char *t4 = strstr(html, "<td>1</td><td>4</td>"), *t1 = strstr(html, "<td>2</td><td>1</td>");
+    const char *t3 = strstr(html, "<td>-</td><td>3</td>");
+    assert_non_null(t4);
+    assert_non_null(t1);
+    assert_non_null(t3);
+    assert_true(t4 < t1 && t1 < t3);
+    assert_non_null(strstr(html, "non-finite loss, at &lt;dense1&gt;"));
+    assert_non_null(strstr(html, "lower is better"));
+    static const char *const ids[] = {"leaderboard", "param-0", "param-1", "param-2", "parallel",
+                                      "best-curves", "rungs", "seeds"};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        char id[64];
+        snprintf(id, sizeof id, "id=\"%s\"", ids[i]);
+        assert_non_null(strstr(html, id));
+    }
+    free(html);
+    /* a search and runs on one page: refused */
+    char run[300];
+    snprintf(run, sizeof run, "%s/run", scratch);
+    const char *mixed[2] = {dir, run};
+    assert_int_equal(nn_report_write(mixed, 2, out, &options, &err), NN_ERR_CONFIG);
+}
+
 int main(void)
 {
     snprintf(scratch, sizeof scratch, "/tmp/nn-test-report-XXXXXX");
@@ -247,6 +301,7 @@ int main(void)
         cmocka_unit_test(test_heatmap_and_spread),
         cmocka_unit_test(test_png),
         cmocka_unit_test(test_run_page),
+        cmocka_unit_test(test_search_page),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char command[300];
