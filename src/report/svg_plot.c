@@ -186,6 +186,17 @@ static void draw_axes(nni_text *out, const axis *x, const axis *y, const char *x
         put_text(out, 16, (top + bottom) / 2, "middle", -90, y_title, 48);
 }
 
+/* Left edge of the plotting area: the axis title, then the widest y tick label. */
+static double y_label_room(const axis *y)
+{
+    int widest = 1;
+    for (int i = 0; i < y->n_ticks; i++)
+        if ((int)strlen(y->labels[i]) > widest)
+            widest = (int)strlen(y->labels[i]);
+    double room = 30 + widest * CHAR_PX + 8;
+    return room < 64 ? 64 : room;
+}
+
 /* ---- line and scatter charts ------------------------------------------------------------ */
 
 void nni_plot_lines(nni_text *out, const nni_plot *p, const char *id)
@@ -213,10 +224,10 @@ void nni_plot_lines(nni_text *out, const nni_plot *p, const char *id)
     if (legend && 56 + 18 * p->n_series > height - 60)
         height = 116 + 18 * p->n_series;
     svg_open(out, id, width, height, p->title);
-    axis x = {.from = 72, .to = width - (legend ? 176 : 24)};
     axis y = {.from = height - 58, .to = 36};
-    axis_fit(&x, x_lo, x_hi, p->log_x, p->x_integer, 6);
     axis_fit(&y, y_lo, y_hi, p->log_y, 0, 5);
+    axis x = {.from = y_label_room(&y), .to = width - (legend ? 176 : 24)};
+    axis_fit(&x, x_lo, x_hi, p->log_x, p->x_integer, 6);
     draw_axes(out, &x, &y, p->x_title, p->y_title);
     if (empty)
         put_text(out, (x.from + x.to) / 2, (y.from + y.to) / 2, "middle", 0, "no data recorded",
@@ -388,13 +399,14 @@ void nni_plot_spread(nni_text *out, const nni_spread *s, const char *id)
         column = 110;
     int rotate = label_chars * CHAR_PX + 6 > column;
     int bottom_room = rotate ? (int)(label_chars * CHAR_PX * 0.72) + 52 : 60;
-    int width = (int)(72 + column * s->groups + 30), height = 300 + bottom_room;
+    int width = (int)(110 + column * s->groups + 30), height = 300 + bottom_room;
     if (width < 420)
         width = 420;
     svg_open(out, id, width, height, s->title);
-    axis x = {.from = 72, .to = 72 + column * s->groups, .lo = 0, .hi = s->groups};
     axis y = {.from = height - bottom_room, .to = 36};
     axis_fit(&y, lo, hi, 0, 0, 5);
+    double left = y_label_room(&y);
+    axis x = {.from = left, .to = left + column * s->groups, .lo = 0, .hi = s->groups};
     draw_axes(out, &x, &y, NULL, s->y_title);
     for (int g = 0; g < s->groups; g++) {
         double centre = x.from + column * (g + 0.5), sum = 0, sq = 0;
