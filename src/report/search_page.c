@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nn/config.h"
+#include "nn/search.h"
 #include "report/pages.h"
 #include "report/svg_plot.h"
 
@@ -22,6 +23,11 @@ typedef struct search_view {
     int maximize;
     int log_param[MAX_PARAMS];
     int *order; /* trial rows, best first; rows without a metric last */
+    /* the surrogate's predictions (nntrain search --predict) for configurations not yet
+     * run: predicted metric, and per parameter the value (NaN when not a number) */
+    int n_predicted;
+    double *predicted;       /* n_predicted */
+    double *predicted_param; /* n_predicted x n_params */
 } search_view;
 
 static const char *status_of(const search_view *v, int row)
@@ -83,6 +89,79 @@ static int param_is_numeric(const search_view *v, int p)
         any = 1;
     }
     return any;
+}
+
+/* Columns of one line of the predictions table, split where two or more spaces are (the
+ * source column holds single spaces: "between grid points"). Returns the count. */
+static int split_columns(char *line, char **cells, int max)
+{
+    int n = 0;
+    char *c = line;
+    while (*c == ' ')
+        c++;
+    while (*c && n < max) {
+        cells[n++] = c;
+        char *gap = strstr(c, "  ");
+        if (!gap)
+            break;
+        *gap = '\0';
+        c = gap + 2;
+        while (*c == ' ')
+            c++;
+    }
+    return n;
+}
+
+/* The surrogate's table as `nntrain search --predict` prints it: a header line
+ * "rank  predicted  sd  source  PARAM...", then one row per configuration. A search the
+ * surrogate cannot model (halving, too few trials) has none. */
+static void load_predictions(search_view *v)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    nn_error ignored = {0};
+    int ok = f && !nn_search_print_predictions(v->dir, 200, f, &ignored);
+    if (f)
+        fclose(f);
+    int param_of_column[MAX_PARAMS + 4];
+    int columns = 0, in_table = 0;
+    for (char *line = ok && text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        char *cells[MAX_PARAMS + 4];
+        int n = split_columns(line, cells, MAX_PARAMS + 4);
+        if (!in_table) {
+            if (n < 4 || strcmp(cells[0], "rank") != 0 || strcmp(cells[1], "predicted") != 0)
+                continue;
+            in_table = 1;
+            columns = n;
+            for (int c = 4; c < n; c++) {
+                param_of_column[c] = -1;
+                for (int p = 0; p < v->n_params; p++)
+                    if (strcmp(cells[c], v->t.head[v->first_param + p]) == 0)
+                        param_of_column[c] = p;
+            }
+            v->predicted = malloc(200 * sizeof *v->predicted);
+            v->predicted_param = malloc(200 * (size_t)(v->n_params ? v->n_params : 1) *
+                                        sizeof *v->predicted_param);
+            if (!v->predicted || !v->predicted_param)
+                break;
+            continue;
+        }
+        if (n != columns || v->n_predicted >= 200)
+            break;
+        int k = v->n_predicted++;
+        v->predicted[k] = strtod(cells[1], NULL);
+        for (int p = 0; p < v->n_params; p++)
+            v->predicted_param[k * v->n_params + p] = NAN;
+        for (int c = 4; c < n; c++)
+            if (param_of_column[c] >= 0) {
+                char *end;
+                double value = strtod(cells[c], &end);
+                v->predicted_param[k * v->n_params + param_of_column[c]] =
+                    end != cells[c] && !*end ? value : NAN;
+            }
+    }
+    free(text);
 }
 
 /* ---- leaderboard ------------------------------------------------------------------------ */
@@ -153,8 +232,19 @@ static void parameter_plot(nni_page *page, const search_view *v, int p, int inde
                              .n_series = 1};
             plot.log_x = v->log_param[p] || nni_report_spans_decades(x, rows, 1);
             plot.series[0] = (nni_plot_series){"trials", x, y, rows, 1, 0, 0};
+            double *px = v->n_predicted ? malloc((size_t)v->n_predicted * sizeof *px) : NULL;
+            for (int k = 0; px && k < v->n_predicted; k++)
+                px[k] = v->predicted_param[k * v->n_params + p];
+            char with[sizeof title + 40];
+            if (px) {
+                plot.series[plot.n_series++] = (nni_plot_series){
+                    "predicted", px, v->predicted, v->n_predicted, 1, 0, 4};
+                snprintf(with, sizeof with, "%s, and predictions", title);
+                plot.title = strlen(title) < 36 ? with : title;
+            }
             nni_plot_lines(nni_page_plot_begin(page), &plot, plot_name);
             nni_page_plot_end(page, plot_name);
+            free(px);
         }
         free(x);
         free(y);
@@ -267,6 +357,10 @@ static void parameters_section(nni_page *page, const search_view *v)
     if (!v->n_params)
         return;
     nni_page_section(page, "parameters", "The metric against each parameter");
+    if (v->n_predicted)
+        nni_page_note(page, "With the predicted %s of %d configurations not yet run, from a "
+                            "Gaussian process fitted to the finished trials (as nntrain search "
+                            "--predict prints them).", v->metric, v->n_predicted);
     nni_text_puts(&page->html, "<div class=\"plots\">\n");
     for (int p = 0; p < v->n_params && p < MAX_PARAMS; p++)
         parameter_plot(page, v, p, p);
@@ -479,6 +573,7 @@ nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err)
     v.metric_col = v.status_col + 1;
     v.metric = v.t.head[v.metric_col];
     read_search_config(&v);
+    load_predictions(&v);
     v.order = malloc((size_t)(v.t.rows ? v.t.rows : 1) * sizeof *v.order);
     if (!v.order) {
         nni_csv_free(&v.t);
@@ -501,6 +596,8 @@ nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err)
     seeds_section(page, &v);
     nni_page_end(page);
     free(v.order);
+    free(v.predicted);
+    free(v.predicted_param);
     nni_csv_free(&v.t);
     return NN_OK;
 }

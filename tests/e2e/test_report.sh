@@ -118,6 +118,20 @@ $CHECK page search.html --sections leaderboard,parameters,param-0,param-1,parall
     --trials searches/search/trials.csv
 grep -q 'failed: non-finite loss' search.html || fail "the search page does not give the failure's reason"
 
+# A grid search: the surrogate's predictions (as `nntrain search --predict` prints them)
+# join the metric-against-parameter chart.
+{ cat run.yaml; printf 'search:\n  metric: val_loss\n  parameters:\n    train.optimizer.lr: [0.0003, 0.003, 0.03]\n'; } > grid.yaml
+"$NNTRAIN" search grid.yaml --set train.epochs=1 > grid.txt 2>&1 || { cat grid.txt; fail "grid search"; }
+"$NNTRAIN" search --predict searches/grid > predict.txt
+want=$(awk '/^rank +predicted/ { on = 1; next } on && NF { n++ } END { print n + 0 }' predict.txt)
+[ "$want" -gt 0 ] || { cat predict.txt; fail "no predictions to compare with"; }
+"$NNTRAIN" report searches/grid -o grid.html > /dev/null
+$CHECK page grid.html --sections leaderboard,param-0,best-curves --absent rungs,seeds \
+    --trials searches/grid/trials.csv
+grep -q "With the predicted val_loss of $want configurations not yet run" grid.html ||
+    { cat predict.txt; grep -o 'With the predicted[^.]*' grid.html; fail "the grid page does not show the $want predictions"; }
+grep -q '>predicted</text>' grid.html || fail "no predictions in the chart's legend"
+
 # Bad input: one line, exit 2 (or 1 for the unwritable output), nothing overwritten.
 cp run.html before.html
 mkdir notarun
