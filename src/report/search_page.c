@@ -1,7 +1,8 @@
 /* The page of a hyperparameter search (see nn/report.h), from its directory: trials.csv
  * (trial, the parameters, status, the metric, best_epoch, epochs, seconds, group, reason),
- * search.yaml (the metric's goal and which parameters are drawn on a log scale) and each
- * trial's run directory (trial-NNN/metrics.csv) for the curves. */
+ * search.yaml (the metric's goal and which parameters are drawn on a log scale), each
+ * trial's run directory (trial-NNN/metrics.csv) for the curves, and the surrogate's
+ * predictions for a grid or random search (nn_search_print_predictions). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
