@@ -98,6 +98,10 @@ nn_status nn_dataset_writer_add_split(nn_dataset_writer *w, const char *split,
 nn_status nn_dataset_writer_set_classes(nn_dataset_writer *w, int num_classes,
                                         const char *const *class_names, int n_names,
                                         nn_error *err);
+/* /<split>/source_rows: the rows of another file a split was taken from (a coreset), int64,
+ * after the split itself was added. */
+nn_status nn_dataset_writer_add_source_rows(nn_dataset_writer *w, const char *split,
+                                            const int64_t *rows, int64_t n, nn_error *err);
 /* fsync + rename; frees w */
 nn_status nn_dataset_writer_commit(nn_dataset_writer *w, nn_error *err);
 void nn_dataset_writer_abort(nn_dataset_writer *w); /* removes the temporary file; frees w */

@@ -92,6 +92,8 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
 void nn_ckpt_runner_run(nn_ckpt_runner *runner,
                         void (*visit)(void *ctx, const float *out, int64_t first, int64_t count),
                         void *ctx);
+/* Mean loss and accuracy (NaN without class labels) of the runner's model on its split. */
+void nn_ckpt_runner_evaluate(nn_ckpt_runner *runner, double *loss, double *accuracy);
 void nn_ckpt_runner_close(nn_ckpt_runner *runner);
 /* Mean loss and accuracy (NaN unless classification) of a split. */
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,

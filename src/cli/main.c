@@ -29,6 +29,10 @@ static const cli_verb verbs[] = {
     {"predict", nni_cmd_predict, "  predict CHECKPOINT [--split test] [--data FILE] -o OUT.h5\n"},
     {"verify", nni_cmd_verify,
      "  verify CHECKPOINT...                   check that checkpoints are complete\n"},
+    {"reinit", nni_cmd_reinit,
+     "  reinit RUN_DIR [--layers L,...] [--to initial|random] [--epochs E,...]\n"
+     "                                         accuracy with each layer reset: critical and\n"
+     "                                         robust layers\n"},
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"

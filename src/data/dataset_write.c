@@ -406,3 +406,31 @@ void nn_dataset_writer_abort(nn_dataset_writer *w)
     nni_h5_quiet_end(quiet);
     writer_free(w);
 }
+
+nn_status nn_dataset_writer_add_source_rows(nn_dataset_writer *w, const char *split,
+                                            const int64_t *rows, int64_t n, nn_error *err)
+{
+    int written = 0;
+    for (int i = 0; w && i < w->n_splits; i++)
+        written |= strcmp(w->splits[i], split) == 0;
+    if (!written)
+        return nn_fail(err, NN_ERR_OTHER, "dataset writer: /%s must be written before its "
+                       "source rows", split);
+    nni_h5_quiet quiet = nni_h5_quiet_begin();
+    nni_h5_detail detail = {"unknown HDF5 error"};
+    hid_t group = H5Gopen2(w->file, split, H5P_DEFAULT), rows_set = H5I_INVALID_HID;
+    hsize_t dims[1] = {(hsize_t)n};
+    if (group >= 0)
+        rows_set = write_array(group, "source_rows", H5T_STD_I64LE, H5T_NATIVE_INT64, 1, dims,
+                               sizeof *rows, rows, &detail);
+    else
+        detail = nni_h5_last_error();
+    nn_status status = rows_set < 0 ? nn_fail(err, NN_ERR_OTHER, "%s: /%s/source_rows: write "
+                                              "failed (%s)", w->target.tmp_path, split,
+                                              detail.text)
+                                    : NN_OK;
+    nni_h5_close(&rows_set);
+    nni_h5_close(&group);
+    nni_h5_quiet_end(quiet);
+    return status;
+}

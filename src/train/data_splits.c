@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/corrupt.h"
 #include "data/split.h"
 #include "train/train_internal.h"
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
-                                        "test_rows", "sampling", NULL};
+                                        "test_rows", "sampling", "label_noise",
+                                        "shuffle_pixels", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
+static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
@@ -40,6 +43,36 @@ static nn_status load_split(const char *path, const char *split, int64_t first, 
     if (last < 0)
         return nn_dataset_load(path, split, ds, err);
     return nn_dataset_load_rows(path, split, first, last - first, ds, err);
+}
+
+nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err)
+{
+    return nn_cfg_read_choice(data, "shuffle_pixels", pixel_shuffle_names, "none", mode, err);
+}
+
+/* data.label_noise and data.shuffle_pixels, once the rows of every split are known: only
+ * the training rows get noisy labels; every split gets the pixel shuffle, so that a model
+ * trained on shuffled pixels is evaluated on the same kind of input. */
+static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err)
+{
+    double noise = 0;
+    int shuffle = 0;
+    nn_status st = nn_cfg_read_double(data, "label_noise", 0, &noise, err);
+    if (!st && (noise < 0 || noise > 1))
+        st = nn_cfg_fail(err, nn_cfg_get(data, "label_noise"), "must be in [0, 1] (the "
+                         "fraction of training labels drawn at random)");
+    if (!st)
+        st = nni_data_read_pixel_shuffle(data, &shuffle, err);
+    int64_t redrawn = 0;
+    if (!st && noise > 0)
+        st = nni_label_noise(&t->train, t->train_rows, t->n_train, noise, t->seed, &redrawn,
+                             err);
+    nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
+                             t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 3 && !st; i++)
+        if (splits[i])
+            st = nni_shuffle_pixels(splits[i], (nni_pixel_shuffle)shuffle, t->seed, err);
+    return st;
 }
 
 static int64_t *all_rows(int64_t n)
@@ -147,5 +180,5 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                           others[i]->target_width != t->train.target_width))
             return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
                            "shape than /%s", path, others[i]->split, train_split);
-    return NN_OK;
+    return corrupt_splits(t, data, err);
 }

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/corrupt.h"
 #include "data/gather.h"
 #include "nn/ckpt.h"
 #include "nn/trainer.h"
+#include "train/train_internal.h"
 
 void nn_ckpt_runner_close(nn_ckpt_runner *l)
 {
@@ -35,6 +37,12 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                      checkpoint);
     if (!st)
         st = nn_dataset_load(path, split, &l->data, err);
+    int shuffle = 0;
+    int64_t seed = 42;
+    if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
+        st = nni_data_read_pixel_shuffle(nn_cfg_get(l->cfg, "data"), &shuffle, err);
+    if (!st) /* a model trained on shuffled pixels sees them shuffled the same way */
+        st = nni_shuffle_pixels(&l->data, (nni_pixel_shuffle)shuffle, (uint64_t)seed, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
@@ -93,18 +101,23 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
     }
 }
 
+void nn_ckpt_runner_evaluate(nn_ckpt_runner *l, double *loss, double *accuracy)
+{
+    eval_sums sums = {.l = l};
+    nn_ckpt_runner_run(l, accumulate, &sums);
+    *loss = sums.loss / (double)l->data.n;
+    *accuracy = l->data.labels && nn_loss_is_classification(l->loss)
+                    ? sums.correct / (double)l->data.n : NAN;
+}
+
 nn_status nn_evaluate_checkpoint(const char *checkpoint, const char *split, const char *data_path,
                                  double *loss, double *accuracy, int64_t *samples, nn_error *err)
 {
     nn_ckpt_runner l;
     nn_status st = nn_ckpt_runner_open(checkpoint, split, data_path, &l, err);
     if (!st) {
-        eval_sums sums = {.l = &l};
-        nn_ckpt_runner_run(&l, accumulate, &sums);
+        nn_ckpt_runner_evaluate(&l, loss, accuracy);
         *samples = l.data.n;
-        *loss = sums.loss / (double)l.data.n;
-        *accuracy = l.data.labels && nn_loss_is_classification(l.loss)
-                        ? sums.correct / (double)l.data.n : NAN;
     }
     nn_ckpt_runner_close(&l);
     return st;

@@ -13,7 +13,7 @@
 #include "train/train_internal.h"
 
 static const char *const ckpt_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
-                                        NULL};
+                                        "keep_initial", NULL};
 
 /* What identifies the data: file, split sizes, sample shape and a hash of the labels. */
 static void fingerprint_data(nn_trainer *t)
@@ -43,7 +43,7 @@ nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
     const nn_cfg *train_cfg = nn_cfg_get(t->cfg, "train");
     const nn_cfg *node = nn_cfg_get(train_cfg, "checkpoint");
     int64_t every = 1, keep = 3, every_steps = 0;
-    int best = 1, mode = -1;
+    int best = 1, mode = -1, keep_initial = 0;
     static const char *const modes[] = {"min", "max", NULL};
     const char *monitor = t->early.enabled ? t->early.monitor : t->has_val ? "val_loss" : "loss";
     nn_status st = NN_OK;
@@ -53,7 +53,8 @@ nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
                  (st = nn_cfg_read_int(node, "every_steps", 0, &every_steps, err)) ||
                  (st = nn_cfg_read_bool(node, "best", 1, &best, err)) ||
                  (st = nn_cfg_read_string(node, "monitor", monitor, &monitor, err)) ||
-                 (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err))))
+                 (st = nn_cfg_read_choice(node, "mode", modes, NULL, &mode, err)) ||
+                 (st = nn_cfg_read_bool(node, "keep_initial", 0, &keep_initial, err))))
         return st;
     const char *negative = every < 0 ? "every" : keep < 0 ? "keep"
                            : every_steps < 0 ? "every_steps" : NULL;
@@ -70,6 +71,7 @@ nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
     t->ckpt_keep = (int)keep;
     t->ckpt_every_steps = every_steps;
     t->ckpt_best = best;
+    t->ckpt_keep_initial = keep_initial;
     snprintf(t->ckpt_monitor, sizeof t->ckpt_monitor, "%s", monitor);
     t->ckpt_monitor_max = mode >= 0 ? mode == 1 : strstr(monitor, "loss") == NULL;
     t->ckpt_best_value = t->ckpt_monitor_max ? -INFINITY : INFINITY;
@@ -188,6 +190,15 @@ nn_status nni_trainer_checkpoint(nn_trainer *t, int epoch, int64_t step, const s
     if (!st && t->ckpt_best && improved)
         st = write_checkpoint(t, "best.h5", epochs_done, 0, NULL, err);
     return st;
+}
+
+nn_status nni_trainer_checkpoint_initial(nn_trainer *t, nn_error *err)
+{
+    /* A resumed run's weights are no longer the initial ones: its epoch-000.h5, if asked
+     * for, was written when the run started. */
+    if (!t->ckpt_keep_initial || t->resumed || !t->is_root)
+        return NN_OK;
+    return write_checkpoint(t, "epoch-000.h5", 0, 0, NULL, err);
 }
 
 nn_status nni_trainer_checkpoint_final(nn_trainer *t, nn_error *err)

@@ -210,9 +210,10 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nni_augment_parse(nn_cfg_get(train_cfg, "augment"), sample_shape, &t->augment,
                                err)))
         return st;
-    if ((st = nni_trainer_setup_checkpoints(t, err)))
+    if ((st = nni_trainer_setup_checkpoints(t, err)) ||
+        (st = nni_trainer_prepare_run_dir(t, err)))
         return st;
-    return nni_trainer_prepare_run_dir(t, err);
+    return nni_trainer_checkpoint_initial(t, err);
 }
 
 void nni_trainer_teardown(nn_trainer *t)

@@ -94,6 +94,7 @@ struct nn_trainer {
 
     /* Checkpoints (run_checkpoints.c) and resuming (resume.c). */
     int ckpt_every, ckpt_keep, ckpt_best;
+    int ckpt_keep_initial;        /* epoch-000.h5: the weights before the first step */
     int64_t ckpt_every_steps;
     char ckpt_monitor[64];
     int ckpt_monitor_max;
@@ -114,6 +115,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
                             const nn_train_options *opts, nn_error *err);
 void nni_trainer_teardown(nn_trainer *t);
 
+/* data_splits.c: `data.shuffle_pixels` (an nni_pixel_shuffle), also for evaluation. */
+nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
 
@@ -153,6 +156,9 @@ void nni_trainer_average_state(nn_trainer *t);
 void nni_trainer_best_of(const nn_trainer *t, const char *metric, int maximize, double *value,
                          int *epoch);
 
+/* run_checkpoints.c: epoch-000.h5 before training when train.checkpoint.keep_initial asks
+ * for it (for `nntrain reinit`); nothing on resume. */
+nn_status nni_trainer_checkpoint_initial(nn_trainer *t, nn_error *err);
 /* resume.c: continue the run in t->run_dir from its newest good checkpoint. */
 nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
