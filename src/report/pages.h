@@ -12,6 +12,12 @@ nn_status nni_report_compare_page(nni_page *page, const char *const *dirs, int n
                                   nn_error *err);
 nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err);
 
+/* The study commands' outputs (study_sections.c): the reinit heatmaps of a run directory,
+ * and the curves of a search over data.label_noise (noise_col: that column of trials.csv). */
+void nni_report_study_sections(nni_page *page, const char *dir);
+void nni_report_label_noise_section(nni_page *page, const char *dir, const nni_csv_table *trials,
+                                    int noise_col);
+
 /* True when the finite positive values span at least `decades` powers of ten (a log axis
  * reads better). */
 int nni_report_spans_decades(const double *v, int n, double decades);

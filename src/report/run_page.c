@@ -443,6 +443,7 @@ nn_status nni_report_run_page(nni_page *page, const char *dir, const nn_report_o
     }
     if (o->evaluate)
         evaluation_section(page, dir);
+    nni_report_study_sections(page, dir);
     model_and_config_sections(page, dir);
     layout_section(page, dir);
     checkpoints_section(page, dir);

@@ -594,6 +594,9 @@ nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err)
     leaderboard_section(page, &v);
     parameters_section(page, &v);
     curves_sections(page, &v);
+    int noise = nni_csv_column(&v.t, "data.label_noise");
+    if (noise >= v.first_param && noise < v.status_col)
+        nni_report_label_noise_section(page, dir, &v.t, noise);
     seeds_section(page, &v);
     nni_page_end(page);
     free(v.order);

@@ -320,22 +320,36 @@ void nni_plot_heatmap(nni_text *out, const nni_heatmap *h, const char *id)
         width = 360;
     svg_open(out, id, width, height, h->title);
     int font = cell >= 30 ? 12 : cell >= 20 ? 10 : 8;
+    double lo = INFINITY, hi = -INFINITY;
+    for (int i = 0; h->values && i < h->rows * h->cols; i++)
+        if (isfinite(h->values[i])) {
+            lo = fmin(lo, h->values[i]);
+            hi = fmax(hi, h->values[i]);
+        }
     for (int r = 0; r < h->rows; r++) {
         long long total = 0;
-        for (int c = 0; c < h->cols; c++)
+        for (int c = 0; !h->values && c < h->cols; c++)
             total += h->counts[r * h->cols + c];
         for (int c = 0; c < h->cols; c++) {
-            long long v = h->counts[r * h->cols + c];
-            double share = total ? (double)v / (double)total : 0;
+            double value = h->values ? h->values[r * h->cols + c] : NAN;
+            long long v = h->values ? 0 : h->counts[r * h->cols + c];
+            double share = h->values ? (isfinite(value) && hi > lo ? (value - lo) / (hi - lo) : 0)
+                                     : total ? (double)v / (double)total : 0;
             char fill[16];
             shade(fill, sizeof fill, share);
             double cx = left + c * cell, cy = top + r * cell;
             nni_text_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
-                            "fill=\"%s\" stroke=\"#ffffff\" data-count=\"%lld\"/>\n", cx, cy, cell,
-                            cell, fill, v);
-            if (cell >= 14 && v) {
+                            "fill=\"%s\" stroke=\"#ffffff\" ", cx, cy, cell, cell, fill);
+            if (h->values)
+                nni_text_printf(out, "data-value=\"%.6g\"/>\n", value);
+            else
+                nni_text_printf(out, "data-count=\"%lld\"/>\n", v);
+            if (cell >= 14 && (v || (h->values && isfinite(value)))) {
                 char count[32];
-                snprintf(count, sizeof count, "%lld", v);
+                if (h->values)
+                    snprintf(count, sizeof count, "%.3f", value);
+                else
+                    snprintf(count, sizeof count, "%lld", v);
                 int fits = (int)strlen(count) * font * 0.62 < cell - 2;
                 if (fits)
                     nni_text_printf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "

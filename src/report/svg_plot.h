@@ -39,6 +39,9 @@ typedef struct nni_heatmap {
     int rows, cols;
     const char *const *row_labels, *const *col_labels;
     const long long *counts; /* rows x cols */
+    /* instead of counts: values (rows x cols, NaN: none) shaded from the smallest to the
+     * largest of all cells and printed with three decimals */
+    const double *values;
 } nni_heatmap;
 void nni_plot_heatmap(nni_text *out, const nni_heatmap *h, const char *id);
 

@@ -132,6 +132,20 @@ grep -q "With the predicted val_loss of $want configurations not yet run" grid.h
     { cat predict.txt; grep -o 'With the predicted[^.]*' grid.html; fail "the grid page does not show the $want predictions"; }
 grep -q '>predicted</text>' grid.html || fail "no predictions in the chart's legend"
 
+# Study outputs: nntrain reinit's table as a heatmap on the run page; a search over
+# data.label_noise draws training (noisy labels) and validation accuracy per noise level.
+"$NNTRAIN" train run.yaml --no-progress --set train.checkpoint.keep_initial=true \
+    --set train.checkpoint.keep=10 --run-dir runs/ri > /dev/null
+"$NNTRAIN" reinit runs/ri --epochs 1 -o runs/ri/reinit.csv > /dev/null
+"$NNTRAIN" report runs/ri --no-eval -o ri.html > /dev/null
+$CHECK page ri.html --sections reinit,reinit-0 --reinit runs/ri/reinit.csv
+{ sed 's/train_rows: \[0, 3000\]/train_rows: [0, 1000]/' run.yaml
+  printf 'search:\n  metric: val_accuracy\n  parameters:\n    data.label_noise: [0, 1]\n'; } > noise.yaml
+"$NNTRAIN" search noise.yaml > noise.txt 2>&1 || { cat noise.txt; fail "label-noise search"; }
+"$NNTRAIN" report searches/noise -o noise.html > /dev/null
+$CHECK page noise.html --sections label-noise,label-noise-train,label-noise-val \
+    --trials searches/noise/trials.csv
+
 # Bad input: one line, exit 2 (or 1 for the unwritable output), nothing overwritten.
 cp run.html before.html
 mkdir notarun
@@ -164,4 +178,6 @@ $CHECK browser run.html "$SHOTS/run.png" --sections $RUN_SECTIONS,steps,confusio
 $CHECK browser search.html "$SHOTS/search.png" --sections leaderboard,parallel,rungs,seeds
 $CHECK browser compare.html "$SHOTS/compare.png" --sections curves,runs
 $CHECK browser reg.html "$SHOTS/regression.png" --sections residuals
+$CHECK browser ri.html "$SHOTS/reinit.png" --sections reinit
+$CHECK browser noise.html "$SHOTS/label-noise.png" --sections label-noise
 echo "screenshots in $SHOTS"

@@ -1,7 +1,7 @@
 """Checks a page written by `nntrain report` (tests/e2e/test_report.sh).
 
   check_report.py page PAGE.html --sections a,b [--absent c] [--metrics CSV] [--steps CSV]
-                  [--trials CSV]
+                  [--trials CSV] [--reinit CSV]
       the page is well-formed (a strict XML parser reads it), refers to nothing outside
       itself, has an element for every section, and its tables equal the CSV files.
   check_report.py confusion PAGE.html PREDICTIONS.h5 DATA.h5
@@ -117,6 +117,13 @@ def cmd_page(a):
         for col in ("loss", "lr", "grad_norm"):
             if by_id(root, "step-" + col) is None:
                 fail(f"{a.page}: no per-step {col} plot")
+    if a.reinit:
+        svg = by_id(root, "reinit-0")
+        got = sorted(float(r.get("data-value")) for r in (svg.iter(SVG + "rect") if svg is not None else [])
+                     if r.get("data-value"))
+        want = sorted(float(r[3]) for r in read_csv(a.reinit)[1:])
+        if len(got) != len(want) or any(abs(g - w) > 1e-6 for g, w in zip(got, want)):
+            fail(f"the reinit heatmap's cells {got} differ from {a.reinit}'s accuracies {want}")
     # every plot also beside the page
     plots_dir = re.sub(r"\.html$", "", a.page) + "-plots"
     for svg in root.iter(SVG + "svg"):
@@ -186,6 +193,7 @@ def main():
     p.add_argument("--metrics")
     p.add_argument("--steps")
     p.add_argument("--trials")
+    p.add_argument("--reinit")
     c = sub.add_parser("confusion")
     c.add_argument("page")
     c.add_argument("predictions")
