@@ -158,7 +158,15 @@ def cmd_confusion(a):
 
 
 def cmd_browser(a):
-    from PIL import Image
+    import shutil
+    try:
+        from PIL import Image
+    except ImportError:
+        print("FAIL: python3-pil is missing (launch/setup.sh --tests installs it)")
+        sys.exit(1)
+    if not shutil.which("chromium"):
+        print("FAIL: chromium is missing (launch/setup.sh --tests installs it)")
+        sys.exit(1)
     page = os.path.abspath(a.page)
     with tempfile.TemporaryDirectory() as profile:
         base = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
