@@ -481,6 +481,15 @@ static void sequential(char *out, size_t size, double t)
     snprintf(out, size, "#%02x%02x%02x", rgb[0], rgb[1], rgb[2]);
 }
 
+/* Item a has a worse metric (the last dimension) than item b; no metric is worst. */
+static int ranks_below(const nni_parallel *p, int a, int b)
+{
+    double va = p->values[a * p->dims + p->dims - 1], vb = p->values[b * p->dims + p->dims - 1];
+    if (isnan(va) || isnan(vb))
+        return isnan(va) && !isnan(vb);
+    return p->maximize ? va < vb : va > vb;
+}
+
 void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id)
 {
     int width = 760, height = 380;
@@ -523,12 +532,7 @@ void nni_plot_parallel(nni_text *out, const nni_parallel *p, const char *id)
         order[i] = i;
     for (int i = 1; i < items; i++) { /* worst first, so the best is drawn on top */
         int k = order[i], j = i;
-        double vk = p->values[k * p->dims + dims - 1];
-        while (j > 0) {
-            double vj = p->values[order[j - 1] * p->dims + dims - 1];
-            int worse_k = isnan(vk) || (p->maximize ? vk < vj : vk > vj);
-            if (isnan(vj) || worse_k)
-                break;
+        while (j > 0 && ranks_below(p, k, order[j - 1])) {
             order[j] = order[j - 1];
             j--;
         }

@@ -140,6 +140,27 @@ static void test_heatmap_and_spread(void **state)
     nni_text_free(&out);
 }
 
+/* The best item (by the last dimension) is drawn last and thickest, whatever the goal. */
+static void test_parallel_order(void **state)
+{
+    (void)state;
+    const char *names[2] = {"lr", "val_accuracy"};
+    int log[2] = {0, 0};
+    double values[6] = {1, 0.4, 2, 0.9, 3, 0.6};
+    for (int maximize = 0; maximize <= 1; maximize++) {
+        nni_parallel p = {.title = "pc", .dims = 2, .items = 3, .names = names, .log = log,
+                          .values = values, .maximize = maximize};
+        nni_text out = {0};
+        nni_plot_parallel(&out, &p, "parallel");
+        const char *thick = strstr(out.data, "stroke-width=\"3\"");
+        assert_non_null(thick);
+        assert_null(strstr(thick + 1, "stroke-width=\"3\""));
+        /* lr axis 1..3 from y 334 to 64: the best item's lr (2 or 1) sets where it starts */
+        assert_non_null(strstr(thick, maximize ? "M70.0 199.0" : "M70.0 324.0"));
+        nni_text_free(&out);
+    }
+}
+
 static uint32_t be32(const unsigned char *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
@@ -299,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_csv),
         cmocka_unit_test(test_line_chart),
         cmocka_unit_test(test_heatmap_and_spread),
+        cmocka_unit_test(test_parallel_order),
         cmocka_unit_test(test_png),
         cmocka_unit_test(test_run_page),
         cmocka_unit_test(test_search_page),
