@@ -152,9 +152,9 @@ static void test_parallel_order(void **state)
                           .values = values, .maximize = maximize};
         nni_text out = {0};
         nni_plot_parallel(&out, &p, "parallel");
-        const char *thick = strstr(out.data, "stroke-width=\"3\"");
+        const char *thick = strstr(out.data, "stroke-width=\"3\" stroke-opacity");
         assert_non_null(thick);
-        assert_null(strstr(thick + 1, "stroke-width=\"3\""));
+        assert_null(strstr(thick + 1, "stroke-width=\"3\" stroke-opacity"));
         /* lr axis 1..3 from y 334 to 64: the best item's lr (2 or 1) sets where it starts */
         assert_non_null(strstr(thick, maximize ? "M70.0 199.0" : "M70.0 324.0"));
         nni_text_free(&out);
