@@ -33,7 +33,8 @@ const volatile sig_atomic_t *nni_cli_install_stop_signals(void);
 void nni_cli_print_catalogue(FILE *out);
 
 /* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
-extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec, nni_report_spec;
+extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
+    nni_coreset_spec, nni_report_spec;
 
 int nni_cmd_train(int argc, char **argv, const nn_comm *world);
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world);
@@ -43,6 +44,7 @@ int nni_cmd_predict(int argc, char **argv, const nn_comm *world);
 int nni_cmd_verify(int argc, char **argv, const nn_comm *world);
 int nni_cmd_search(int argc, char **argv, const nn_comm *world);
 int nni_cmd_reinit(int argc, char **argv, const nn_comm *world);
+int nni_cmd_coreset(int argc, char **argv, const nn_comm *world);
 int nni_cmd_report(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -33,6 +33,9 @@ static const cli_verb verbs[] = {
      "  reinit RUN_DIR [--layers L,...] [--to initial|random] [--epochs E,...]\n"
      "                                         accuracy with each layer reset: critical and\n"
      "                                         robust layers\n"},
+    {"coreset", nni_cmd_coreset,
+     "  coreset DATA.h5 --k K [--method kcenter|herding|random] [--features CKPT:LAYER]\n"
+     "          [--balanced] -o OUT.h5        k representative rows as a dataset file\n"},
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"

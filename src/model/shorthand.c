@@ -1,6 +1,7 @@
 /* Architecture shorthands, expanded into an ordinary layer list before the build:
  *   mlp: [256, 128, 64, 10]                      dense layers, relu between them
  *   mlp: {units: [256, 128, 10], activation: tanh, dropout: 0.2, batchnorm: true}
+ *   mlp: {geometric: {base: 2, layers: 8}, units: [10]}   widths 2, 4, ..., 256, then 10
  *   layers: [..., {repeat: 3, layers: [...]}, ...]   three copies of a block of layers
  * The mlp expansion is written as YAML text and parsed, so the result is exactly what a user
  * would have written by hand (and shows up as such in the summary). Repeated blocks are
@@ -16,7 +17,32 @@
 
 #include "model/model_internal.h"
 
-static const char *const mlp_keys[] = {"units", "activation", "dropout", "batchnorm", NULL};
+static const char *const mlp_keys[] = {"units", "activation", "dropout", "batchnorm", "geometric",
+                                       NULL};
+static const char *const geometric_keys[] = {"base", "layers", NULL};
+
+/* `geometric: {base: k, layers: n}`: the widths k, k^2, ..., k^n (the width-vs-depth
+ * exercise's MLP whose i-th layer has k^i units). */
+static nn_status geometric_widths(const nn_cfg *node, int64_t *units, int *count, nn_error *err)
+{
+    int64_t base = 0, layers = 0;
+    nn_status st;
+    if ((st = nn_cfg_check_keys(node, geometric_keys, err)) ||
+        (st = nn_cfg_read_int(node, "base", 0, &base, err)) ||
+        (st = nn_cfg_read_int(node, "layers", 0, &layers, err)))
+        return st;
+    if (base < 2 || layers < 1 || layers > 64)
+        return nn_cfg_fail(err, node, "geometric needs base >= 2 and layers in [1, 64]");
+    int64_t width = 1;
+    for (int i = 0; i < layers; i++) {
+        if (width > (1 << 24) / base)
+            return nn_cfg_fail(err, node, "%lld^%d units is more than 2^24",
+                               (long long)base, i + 1);
+        width *= base;
+        units[(*count)++] = width;
+    }
+    return NN_OK;
+}
 
 static int append(char **text, size_t *len, size_t *cap, const char *piece)
 {
@@ -50,9 +76,19 @@ static nn_status expand_mlp(const nn_cfg *parent, const nn_cfg *mlp, nn_cfg **ex
             (st = nn_cfg_read_double(map, "dropout", 0, &dropout, err)) ||
             (st = nn_cfg_read_bool(map, "batchnorm", 0, &batchnorm, err)))
             return st;
-        if (!nn_cfg_get(map, "units"))
-            return nn_cfg_fail(err, map, "mlp needs 'units' (a list of layer widths)");
-        st = nn_cfg_read_ints(map, "units", units, &count, err);
+        const nn_cfg *geometric = nn_cfg_get(map, "geometric");
+        if (!nn_cfg_get(map, "units") && !geometric)
+            return nn_cfg_fail(err, map, "mlp needs 'units' (a list of layer widths) or "
+                               "'geometric'");
+        int first = 0;
+        if (geometric && (st = geometric_widths(geometric, units, &first, err)))
+            return st;
+        count = 256 - first;
+        if (nn_cfg_get(map, "units"))
+            st = nn_cfg_read_ints(map, "units", units + first, &count, err);
+        else
+            count = 0;
+        count += first;
     } else {
         st = nn_cfg_read_ints(parent, "mlp", units, &count, err);
     }
