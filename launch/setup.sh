@@ -7,7 +7,7 @@ packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libopenmp
           openmpi-bin libcmocka-dev libyaml-dev zlib1g-dev dataset-fashion-mnist help2man)
 if [ "${1:-}" = "--tests" ]; then
     packages+=(python3-torch python3-h5py python3-numpy hdf5-tools clang libomp-dev
-              python3-onnx)
+              python3-onnx chromium python3-pil)
 fi
 missing=()
 for p in "${packages[@]}"; do

@@ -27,6 +27,7 @@
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/parallel.h"
+#include "nn/report.h"
 #include "nn/sched.h"
 #include "nn/search.h"
 #include "nn/tensor.h"

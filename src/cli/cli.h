@@ -39,7 +39,8 @@ void nni_cli_print_catalogue(FILE *out);
 
 /* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
 extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
-    nni_coreset_spec, nni_export_spec, nni_import_idx_spec, nni_import_csv_spec;
+    nni_coreset_spec, nni_export_spec, nni_import_idx_spec, nni_import_csv_spec,
+    nni_report_spec;
 extern const nni_cli_spec nni_extract_spec, nni_cka_spec, nni_probe_spec, nni_pca_spec,
     nni_ensemble_spec;
 
@@ -59,5 +60,6 @@ int nni_cmd_pca(int argc, char **argv, const nn_comm *world);
 int nni_cmd_ensemble(int argc, char **argv, const nn_comm *world);
 int nni_cmd_version(int argc, char **argv, const nn_comm *world);
 int nni_cmd_export(int argc, char **argv, const nn_comm *world);
+int nni_cmd_report(int argc, char **argv, const nn_comm *world);
 
 #endif

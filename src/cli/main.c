@@ -81,6 +81,10 @@ static const cli_verb verbs[] = {
     {"version", nni_cmd_version,
      "  version                                nntrain's version and git commit (--version)\n",
      VERB_LOCAL},
+    {"report", nni_cmd_report,
+     "  report PATH... [-o FILE.html]          an HTML page of a run, runs compared, or a search\n"
+     "         [--no-eval] [--watch]\n",
+     VERB_LOCAL},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 

@@ -1,0 +1,125 @@
+/* A checkpoint's predictions over a split, reduced to what the report draws (see
+ * evaluation.h). The predicted class is the arg-max of the outputs, as `nntrain predict`
+ * writes it, so the matrix's counts agree with a predictions file. */
+#include "report/evaluation.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/gather.h"
+#include "nn/trainer.h"
+#include "report/png_image.h"
+
+typedef struct visit_state {
+    nn_ckpt_runner *runner;
+    nni_evaluation *e;
+    int64_t width, stride;
+} visit_state;
+
+static void tally(void *opaque, const float *out, int64_t first, int64_t count)
+{
+    visit_state *v = opaque;
+    nni_evaluation *e = v->e;
+    const nn_dataset *d = &v->runner->data;
+    for (int64_t r = 0; r < count; r++) {
+        const float *o = out + r * v->width;
+        int64_t row = first + r;
+        if (e->classification) {
+            int best = 0;
+            for (int c = 1; c < v->width; c++)
+                if (o[c] > o[best])
+                    best = c;
+            int truth = d->labels[row];
+            if (truth >= 0 && truth < e->classes && best < e->classes)
+                e->confusion[truth * e->classes + best]++;
+            if (best != truth && e->n_wrong_shown < NNI_EVAL_MAX_SHOWN) {
+                int k = e->n_wrong_shown++;
+                e->wrong_row[k] = row;
+                e->wrong_true[k] = truth;
+                e->wrong_pred[k] = best;
+            }
+        } else if (row % v->stride == 0 && e->n_points < NNI_EVAL_MAX_POINTS) {
+            e->predicted[e->n_points] = o[0];
+            e->truth[e->n_points] = d->targets ? d->targets[row * d->target_width]
+                                               : (double)d->labels[row];
+            e->n_points++;
+        }
+    }
+}
+
+/* The misclassified samples as images, when the samples are images (C x H x W, 1 or 3
+ * channels). */
+static void draw_wrong(nn_ckpt_runner *l, nni_evaluation *e)
+{
+    const nn_dataset *d = &l->data;
+    if (d->sample_ndim != 3 || (d->sample_shape[0] != 1 && d->sample_shape[0] != 3))
+        return;
+    float *pixels = malloc((size_t)d->sample_size * sizeof *pixels);
+    for (int k = 0; pixels && k < e->n_wrong_shown; k++) {
+        nni_dataset_gather_x(d, &e->wrong_row[k], 1, pixels);
+        nni_png_data_uri(&e->wrong_image[k], pixels, (int)d->sample_shape[0],
+                         (int)d->sample_shape[1], (int)d->sample_shape[2]);
+    }
+    free(pixels);
+}
+
+nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_evaluation *e,
+                             nn_error *err)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->split, sizeof e->split, "%s", split);
+    nn_ckpt_runner l;
+    nn_status st = nn_ckpt_runner_open(checkpoint, split, NULL, &l, err);
+    int64_t width = st ? 0 : nn_model_output_size(l.model);
+    if (!st) {
+        e->samples = l.data.n;
+        e->classification = l.data.labels && nn_loss_is_classification(l.loss);
+        e->classes = e->classification ? (int)width : 0;
+        if (e->classification && l.data.num_classes > e->classes)
+            e->classes = l.data.num_classes;
+    }
+    if (!st && e->classification) {
+        e->confusion = calloc((size_t)e->classes * (size_t)e->classes, sizeof *e->confusion);
+        e->class_names = calloc((size_t)e->classes, sizeof *e->class_names);
+        for (int c = 0; e->class_names && c < e->classes; c++) {
+            char number[16];
+            snprintf(number, sizeof number, "%d", c);
+            e->class_names[c] = strdup(c < l.data.n_class_names && l.data.class_names[c]
+                                           ? l.data.class_names[c] : number);
+            if (!e->class_names[c])
+                st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+        }
+        if (!e->confusion || !e->class_names)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    } else if (!st) {
+        e->predicted = malloc(NNI_EVAL_MAX_POINTS * sizeof *e->predicted);
+        e->truth = malloc(NNI_EVAL_MAX_POINTS * sizeof *e->truth);
+        if (!e->predicted || !e->truth)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    if (!st) {
+        visit_state v = {.runner = &l, .e = e, .width = width,
+                         .stride = l.data.n / NNI_EVAL_MAX_POINTS + 1};
+        nn_ckpt_runner_run(&l, tally, &v);
+        draw_wrong(&l, e);
+    }
+    nn_ckpt_runner_close(&l);
+    if (st)
+        nni_evaluation_free(e);
+    return st;
+}
+
+void nni_evaluation_free(nni_evaluation *e)
+{
+    for (int c = 0; e->class_names && c < e->classes; c++)
+        free(e->class_names[c]);
+    free(e->class_names);
+    free(e->confusion);
+    free(e->predicted);
+    free(e->truth);
+    for (int k = 0; k < NNI_EVAL_MAX_SHOWN; k++)
+        nni_text_free(&e->wrong_image[k]);
+    memset(e, 0, sizeof *e);
+}
