@@ -38,4 +38,20 @@ grep -q "cannot run /no/such/python" err.txt || fail "missing python: $(cat err.
 [ -z "$(ls m.onnx* 2>/dev/null)" ] || fail "a failed ONNX export left $(ls m.onnx*)"
 "$NNTRAIN" export run/last.h5 -o m.py > /dev/null
 grep -q "^CHECKPOINT = \"$PWD/run/last.h5\"" m.py || fail "the module does not name the checkpoint"
+# A layer type without a PyTorch form (tests/ref/test_export_torch.py's NO_TORCH_FORM): one
+# line naming the layer, exit 2, no file.
+cat > f.yaml <<'YAML'
+data: {path: d.h5}
+model:
+  input: [6]
+  layers:
+    - {name: h, type: dense, units: 4}
+    - {name: act, type: formula, formula: "x * sigmoid(x)"}
+    - {name: out, type: dense, units: 3}
+train: {epochs: 1, batch_size: 16, loss: cross_entropy, optimizer: {type: sgd, lr: 0.1}}
+YAML
+"$NNTRAIN" train f.yaml --no-progress --run-dir frun > /dev/null
+expect_exit 2 "$NNTRAIN" export frun/last.h5 -o f.py
+grep -q "layer 'act' (formula) has no PyTorch form" err.txt || fail "formula layer: $(cat err.txt)"
+[ ! -e f.py ] || fail "a refused export left f.py"
 echo "export cli: ok"

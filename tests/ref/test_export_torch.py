@@ -38,6 +38,11 @@ def fashion_mnist():
     return cache
 
 
+# Layer types without a PyTorch form yet: exporting a model with one fails with a one-line
+# error naming the layer (checked in tests/e2e/test_export_cli.sh).
+NO_TORCH_FORM = {"conv2d_transpose", "upsample", "rnn", "lstm", "gru", "embedding", "formula"}
+
+
 def zoo_config():
     """Every layer type, both padding shapes of the pools, uneven 'same' padding, groups and
     dilation, and every elementwise activation as a branch of its own."""
@@ -108,10 +113,11 @@ def main():
               for name in ("mlp", "cnn", "resnet-inception", "mlp-batchnorm")}
     models["zoo"] = zoo
     check = Checker(rtol=1e-5)
-    # A layer type or activation added to the catalogue must join the zoo.
+    # A layer type or activation added to the catalogue must join the zoo, or the list of
+    # types `nntrain export` refuses by name (NO_TORCH_FORM).
     zoo_text = zoo_config()
     for title in ("layer types", "activations"):
-        names = catalogue_names(title)
+        names = [n for n in catalogue_names(title) if n not in NO_TORCH_FORM]
         check.covers(f"export of {title}", names, mentioned(names, [zoo_text]))
     for name, config in models.items():
         run = os.path.join(work, name)
