@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "nn/error.h"
-#include "report/text.h"
+#include "core/text.h"
 
 enum { NNI_EVAL_MAX_SHOWN = 24, NNI_EVAL_MAX_POINTS = 2000 };
 

@@ -7,7 +7,7 @@
 #define NNI_REPORT_PAGE_H
 
 #include "nn/error.h"
-#include "report/text.h"
+#include "core/text.h"
 
 enum { NNI_PAGE_MAX_PLOTS = 64 };
 

@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-#include "report/text.h"
+#include "core/text.h"
 
 /* Appends "data:image/png;base64,..." for the image. Values are scaled from their own
  * minimum..maximum to 0..255. Returns 0 when out of memory. */

@@ -6,7 +6,7 @@
 #ifndef NNI_REPORT_SVG_PLOT_H
 #define NNI_REPORT_SVG_PLOT_H
 
-#include "report/text.h"
+#include "core/text.h"
 
 enum { NNI_PLOT_MAX_SERIES = 24, NNI_PLOT_MAX_MARKS = 64 };
 

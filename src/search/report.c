@@ -8,58 +8,25 @@
 #include <string.h>
 
 #include "core/files.h"
+#include "core/text.h"
 #include "search/coordinator.h"
 #include "search/directory.h"
 #include "search/method.h"
 #include "search/report.h"
 
-/* ---- a growing text buffer --------------------------------------------------------------- */
-
-typedef struct text {
-    char *data;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void put(text *t, const char *s, size_t n)
-{
-    if (t->failed)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t cap = t->cap ? t->cap : 4096;
-        while (t->len + n + 1 > cap)
-            cap *= 2;
-        char *grown = realloc(t->data, cap);
-        if (!grown) {
-            t->failed = 1;
-            return;
-        }
-        t->data = grown;
-        t->cap = cap;
-    }
-    memcpy(t->data + t->len, s, n);
-    t->len += n;
-    t->data[t->len] = '\0';
-}
-
-static void puts_text(text *t, const char *s)
-{
-    put(t, s, strlen(s));
-}
-
-static void put_csv(text *t, const char *cell)
+static void put_csv(nni_text *t, const char *cell)
 {
     if (!strpbrk(cell, ",\"\n\r")) {
-        puts_text(t, cell);
+        nni_text_puts(t, cell);
         return;
     }
-    put(t, "\"", 1);
+    nni_text_put(t, "\"", 1);
     for (const char *c = cell; *c; c++) {
         if (*c == '"')
-            put(t, "\"", 1);
-        put(t, c, 1);
+            nni_text_put(t, "\"", 1);
+        nni_text_put(t, c, 1);
     }
-    put(t, "\"", 1);
+    nni_text_put(t, "\"", 1);
 }
 
 const char *nni_report_failure_kind(int status)
@@ -89,23 +56,23 @@ static void format_metric(char *out, size_t size, double value)
 static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_error *err)
 {
     const nn_search *s = table->search;
-    text t = {0};
-    puts_text(&t, "trial");
+    nni_text t = {0};
+    nni_text_puts(&t, "trial");
     for (int p = 0; p < s->n_params; p++) {
-        put(&t, ",", 1);
+        nni_text_put(&t, ",", 1);
         put_csv(&t, s->params[p].path);
     }
-    puts_text(&t, ",status,");
-    puts_text(&t, s->metric);
-    puts_text(&t, ",best_epoch,epochs,seconds,group,reason\n");
+    nni_text_puts(&t, ",status,");
+    nni_text_puts(&t, s->metric);
+    nni_text_puts(&t, ",best_epoch,epochs,seconds,group,reason\n");
     for (int k = 1; k <= table->n; k++) {
         const nni_trial_record *r = &table->t[k - 1];
         char cell[512];
         snprintf(cell, sizeof cell, "%d", k);
-        puts_text(&t, cell);
+        nni_text_puts(&t, cell);
         for (int p = 0; p < s->n_params; p++) {
             nni_search_param_text(s, p, k, cell, sizeof cell);
-            put(&t, ",", 1);
+            nni_text_put(&t, ",", 1);
             put_csv(&t, cell);
         }
         int best_epoch, epochs;
@@ -113,25 +80,25 @@ static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_err
         char value[64];
         format_metric(value, sizeof value, r->state == TRIAL_FAILED ? NAN : metric);
         snprintf(cell, sizeof cell, ",%s,%s,", nni_trials_state_name(r->state), value);
-        puts_text(&t, cell);
+        nni_text_puts(&t, cell);
         if (r->last_result >= 0 && r->state != TRIAL_FAILED)
             snprintf(cell, sizeof cell, "%d,%d,", best_epoch, epochs);
         else
             snprintf(cell, sizeof cell, ",,");
-        puts_text(&t, cell);
+        nni_text_puts(&t, cell);
         if (r->group >= 0)
             snprintf(cell, sizeof cell, "%.1f,%d,", r->seconds, r->group);
         else
             snprintf(cell, sizeof cell, ",,");
-        puts_text(&t, cell);
+        nni_text_puts(&t, cell);
         put_csv(&t, r->reason);
-        put(&t, "\n", 1);
+        nni_text_put(&t, "\n", 1);
     }
     char path[700];
     snprintf(path, sizeof path, "%s/trials.csv", dir);
     nn_status st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                             : nni_write_file_atomic(path, t.data, strlen(t.data), err);
-    free(t.data);
+    nni_text_free(&t);
     return st;
 }
 
@@ -150,19 +117,19 @@ static nn_status write_best(const nni_trial_table *table, const char *dir, nn_er
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     int best_epoch, epochs;
     double metric = nni_trials_metric(table, best, &best_epoch, &epochs);
-    text t = {0};
+    nni_text t = {0};
     char line[1024];
     snprintf(line, sizeof line, "# best trial %d of the search in %s: %s %.6g at epoch %d of "
              "%d (run: %s/trial-%03d)\n", best, dir, table->search->metric, metric, best_epoch,
              epochs, dir, best);
-    puts_text(&t, line);
-    puts_text(&t, yaml);
+    nni_text_puts(&t, line);
+    nni_text_puts(&t, yaml);
     free(yaml);
     char path[700];
     snprintf(path, sizeof path, "%s/best.yaml", dir);
     st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                   : nni_write_file_atomic(path, t.data, strlen(t.data), err);
-    free(t.data);
+    nni_text_free(&t);
     return st;
 }
 

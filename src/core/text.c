@@ -1,5 +1,5 @@
-/* The report's growing text buffer (see text.h). */
-#include "report/text.h"
+/* A growing text buffer (see text.h). */
+#include "core/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,7 +1,8 @@
-/* A growing text buffer for the report's HTML and SVG: appends never fail one by one; a
- * failed allocation is remembered and reported once when the text is used. */
-#ifndef NNI_REPORT_TEXT_H
-#define NNI_REPORT_TEXT_H
+/* A growing text buffer (the report's HTML and SVG, a search's CSV files): appends never
+ * fail one by one; a failed allocation is remembered and reported once when the text is
+ * used. */
+#ifndef NNI_CORE_TEXT_H
+#define NNI_CORE_TEXT_H
 
 #include <stddef.h>
 
