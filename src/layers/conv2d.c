@@ -147,14 +147,6 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
-/* Threads for a call: as many as are set, planned for and useful. */
-static int call_threads(const conv2d *c, int64_t batch)
-{
-    int threads = nni_threads();
-    threads = threads < c->threads ? threads : c->threads;
-    return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
-}
-
 static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
@@ -165,7 +157,7 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
     float *y_all = layer->out;
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
-    const int threads = call_threads(c, pass->batch);
+    const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
@@ -253,7 +245,7 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
     float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
-    const int threads = call_threads(c, pass->batch);
+    const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());

@@ -155,13 +155,6 @@ static nn_status transpose_build(nn_layer *layer, const nn_cfg *cfg, nn_error *e
     return NN_OK;
 }
 
-static int call_threads(const conv2d_transpose *c, int64_t batch)
-{
-    int threads = nni_threads();
-    threads = threads < c->threads ? threads : c->threads;
-    return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
-}
-
 static void transpose_forward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d_transpose *c = layer->priv;
@@ -170,7 +163,7 @@ static void transpose_forward(nn_layer *layer, const nn_pass *pass)
     float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out;
-    const int threads = call_threads(c, pass->batch);
+    const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const transpose_slot slot = slot_at(c, workspace, omp_get_thread_num());
@@ -199,7 +192,7 @@ static void transpose_backward(nn_layer *layer, const nn_pass *pass)
     float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
-    const int threads = call_threads(c, pass->batch);
+    const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const transpose_slot slot = slot_at(c, workspace, omp_get_thread_num());

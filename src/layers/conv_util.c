@@ -1,8 +1,11 @@
-/* Shared config reading and output geometry of conv2d and the pooling layers. */
+/* Shared config reading, output geometry and thread counts of the convolutions and the
+ * pooling layers. */
 #include "layers/conv_util.h"
 
 #include <stdio.h>
 #include <strings.h>
+
+#include "core/threads.h"
 
 nn_status nni_conv_single_image_input(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 {
@@ -128,4 +131,11 @@ void nni_conv_format_padding(const nni_conv_padding *pad, char *buf, size_t size
         snprintf(buf, size, "%s%s%lld,%lld,%lld,%lld%s", mode, *mode ? "(" : "",
                  (long long)pad->top, (long long)pad->bottom, (long long)pad->left,
                  (long long)pad->right, *mode ? ")" : "");
+}
+
+int nni_conv_call_threads(int planned, int64_t batch)
+{
+    int threads = nni_threads();
+    threads = threads < planned ? threads : planned;
+    return batch < threads ? (int)(batch > 0 ? batch : 1) : threads;
 }

@@ -27,6 +27,10 @@ nn_status nni_conv_read_pair(const nn_layer *layer, const nn_cfg *cfg, const cha
 nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nni_conv_geom *g,
                                 nni_conv_padding *pad, nn_error *err);
 
+/* Threads for one call over `batch` samples: as many as are set (nni_threads), planned for
+ * at build (`planned`, whose workspace slots exist) and useful. */
+int nni_conv_call_threads(int planned, int64_t batch);
+
 /* "same(1,1,1,1)", "valid", "2,2,1,1". */
 void nni_conv_format_padding(const nni_conv_padding *pad, char *buf, size_t size);
 
