@@ -85,6 +85,14 @@ void nni_cli_print_catalogue(FILE *out)
         "test_rows         [first, last): a range of the test split's rows",
         "sampling=global   global (every rank draws from the whole split; results do not "
         "depend on the rank count) or shard (each rank reads only its contiguous part)",
+        "x=x               the name of the sample array in each split's group",
+        "y=y               the name of the target array in each split's group",
+        "layout=nchw       nchw, or nhwc for channels-last image arrays (converted on read)",
+        "label_noise=0     fraction of training labels drawn anew at random (0 to 1; "
+        "validation and test stay clean)",
+        "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
+        "random (one per sample), in every split",
+        "target=y          input: every sample is its own target (autoencoders)",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

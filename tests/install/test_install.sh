@@ -54,7 +54,7 @@ export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
 # shellcheck disable=SC2046
 cc -std=c11 -Wall -Wextra -Werror "$HERE/consumer.c" -o consumer_pc \
     $(pkg-config --cflags --libs nntrain) -Wl,-rpath,"$prefix/lib"
-ldd consumer_pc | grep -q "libnntrain.so.$major => $prefix/lib/" ||
+ldd consumer_pc | grep "libnntrain.so.$major => $prefix/lib/" > /dev/null ||
     fail "consumer_pc does not load the installed library: $(ldd consumer_pc | grep nntrain)"
 check_run pkg-config ./consumer_pc
 
@@ -73,7 +73,7 @@ CMAKE
 cmake -S cmake-src -B cmake-build -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release \
     > cmake.log 2>&1 || { cat cmake.log >&2; fail "find_package(nntrain)"; }
 cmake --build cmake-build > build.log 2>&1 || { cat build.log >&2; fail "build with CMake"; }
-ldd cmake-build/consumer_shared | grep -q "libnntrain.so.$major => $prefix/lib/" ||
+ldd cmake-build/consumer_shared | grep "libnntrain.so.$major => $prefix/lib/" > /dev/null ||
     fail "consumer_shared does not load the installed library"
 ldd cmake-build/consumer_static | grep -q libnntrain && fail "consumer_static loads libnntrain"
 check_run cmake-shared cmake-build/consumer_shared
