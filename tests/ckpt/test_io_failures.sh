@@ -6,7 +6,9 @@
 # bit as if nothing had happened. A dataset import that cannot be written leaves nothing.
 source "$(dirname "$0")/../e2e/lib.sh"
 small_config > small.yaml
-settings=(--set train.epochs=3)
+# 30,000 rows: an epoch long enough (a few tenths of a second even on fast cores) that the
+# limit below is in place before the resumed run's first checkpoint.
+settings=(--set train.epochs=3 --set 'data.train_rows=[0, 30000]')
 # The uninterrupted runs to compare with (summation order, hence the bits, depend on the ranks).
 for np in 1 2; do
     $MPIRUN -np $np "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/full$np > /dev/null
@@ -35,13 +37,14 @@ finish_and_compare() {
 # (written without a limit) stays as it was, byte for byte.
 for np in 1 2; do
     dir=runs/limit$np
-    $MPIRUN -np $np "$NNTRAIN" train small.yaml --set train.epochs=1 --run-dir $dir > /dev/null
+    $MPIRUN -np $np "$NNTRAIN" train small.yaml "${settings[@]}" --set train.epochs=1 \
+        --run-dir $dir > /dev/null
     cp $dir/last.h5 good.h5
     $MPIRUN -np $np "$NNTRAIN" train small.yaml "${settings[@]}" --resume $dir \
         > out$np.txt 2> err$np.txt &
     job=$!
     # Once the run has resumed (its first line in log.txt), limit every rank's file size.
-    for _ in $(seq 600); do grep -q "^resuming" $dir/log.txt 2> /dev/null && break; sleep 0.1; done
+    for _ in $(seq 3000); do grep -q "^resuming" $dir/log.txt 2> /dev/null && break; sleep 0.02; done
     for rank in $(pgrep -P $job); do
         prlimit --pid "$rank" --fsize=$(( checkpoint_bytes / 2 )) || fail "prlimit"
     done
