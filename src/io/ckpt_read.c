@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,8 +131,15 @@ static nn_status read_history(hid_t group, const char *path, nn_ckpt_meta *meta,
         (dims[0] && H5Dread(dset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0))
         st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: missing or corrupt", path);
     for (int i = 0; !st && i < meta->n_history; i++)
-        for (int c = 0; c < n_stored; c++)
-            nni_epoch_record_set(&meta->history[i], which[c], rows[(size_t)i * n_stored + c]);
+        for (int c = 0; !st && c < n_stored; c++) {
+            double value = rows[(size_t)i * n_stored + c];
+            /* The epoch column becomes an int: only a whole number in range is one. */
+            if (which[c] == 0 && !(value >= 0 && value <= INT_MAX && value == floor(value)))
+                st = nn_fail(err, NN_ERR_DATA, "%s: /meta/history: row %d has no valid epoch",
+                             path, i + 1);
+            else
+                nni_epoch_record_set(&meta->history[i], which[c], value);
+        }
     free(rows);
     nni_h5_close(&dset);
     return st;

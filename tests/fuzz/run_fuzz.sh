@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# run_fuzz.sh HARNESS WORK_DIR CORPUS_DIR SECONDS: replays every input of CORPUS_DIR (seeds and
-# the regression inputs of bugs found), then fuzzes for SECONDS, keeping new inputs in
-# WORK_DIR. Prints the executions done; a crash, leak, timeout or out-of-memory fails (the
+# run_fuzz.sh HARNESS WORK_DIR CORPUS_DIR SECONDS [SEED]: replays every input of CORPUS_DIR
+# (seeds and the regression inputs of bugs found), then fuzzes for SECONDS, keeping new inputs
+# in WORK_DIR; SEED fixes libFuzzer's random sequence (the suite's smoke passes one, so that
+# it explores the same inputs on every run; the long runs draw a new one). Prints the executions done; a crash, leak, timeout or out-of-memory fails (the
 # input is left in WORK_DIR as crash-*, leak-*, timeout-* or oom-*).
 set -euo pipefail
-harness=$1 work=$2 corpus=$3 seconds=$4
+harness=$1 work=$2 corpus=$3 seconds=$4 seed=${5:-0}
 mkdir -p "$work"
 # The loaders write and fsync HDF5 files: on tmpfs that costs nothing.
 if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
@@ -13,7 +14,7 @@ export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 log="$work/log.txt"
 # 2 GiB is libFuzzer's default RSS limit; -malloc_limit_mb makes one huge allocation a
 # finding of its own (a file header must not be able to ask for gigabytes).
-if ! "$harness" "$work" "$corpus" -max_total_time="$seconds" -timeout=60 -rss_limit_mb=2048 \
+if ! "$harness" "$work" "$corpus" -max_total_time="$seconds" -seed="$seed" -timeout=60 -rss_limit_mb=2048 \
         -malloc_limit_mb=1024 -max_len=8192 -artifact_prefix="$work/" -print_final_stats=1 \
         > "$log" 2>&1; then
     tail -60 "$log"
