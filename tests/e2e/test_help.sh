@@ -11,8 +11,9 @@ source "$(dirname "$0")/lib.sh"
 commands=$(awk '/^commands:/ { on = 1; next } /^$/ { on = 0 }
     on && /^  [a-z]/ { print $1 ($2 ~ /^[a-z]+$/ ? " " $2 : "") }' top.txt | uniq)
 [ "$(echo "$commands" | wc -l)" -ge 8 ] || fail "too few commands in nntrain --help: $commands"
+# (grep without -q below: -q ends the pipe early, and pipefail counts the writer's SIGPIPE.)
 for expected in train search summary eval predict verify version; do
-    echo "$commands" | grep -qx "$expected" || fail "nntrain --help does not list $expected"
+    echo "$commands" | grep -x "$expected" > /dev/null || fail "nntrain --help does not list $expected"
 done
 
 # Every command is checked; the ones that fail are named together at the end.
@@ -59,10 +60,10 @@ data_keys=$(sed -n '/data_keys\[\] = {/,/};/p' "$NN_SOURCE_DIR/src/train/data_sp
             grep -o '"[a-z_]*"' | tr -d '"')
 [ "$(echo "$data_keys" | wc -w)" -ge 5 ] || fail "could not read data_keys: $data_keys"
 for key in $data_keys; do
-    sed -n '/^data keys/,/^$/p' catalogue.txt | grep -qE "^  $key(=| )" ||
+    sed -n '/^data keys/,/^$/p' catalogue.txt | grep -E "^  $key(=| )" > /dev/null ||
         fail "--help-catalogue's data section does not describe data.$key"
 done
-"$NNTRAIN" train --help | grep -q -- "--help-catalogue" || fail "train --help: no pointer"
+"$NNTRAIN" train --help | grep -- "--help-catalogue" > /dev/null || fail "train --help: no pointer"
 
 # Bash completion: loads, completes commands, a command's flags and --set's keys.
 printf 'data: {path: d.h5}\ntrain: {epochs: 2, optimizer: {lr: 0.1}}\n' > c.yaml
@@ -72,8 +73,8 @@ complete_words() { # words...: the completions of the last word
 }
 bash -c 'source "$1" && complete -p nntrain' _ "$NN_SOURCE_DIR/src/package/nntrain.bash" \
     > /dev/null || fail "the completion script does not load"
-complete_words "$NNTRAIN" ver | grep -qx version || fail "completion: commands"
-complete_words "$NNTRAIN" train c.yaml --res | grep -qx -- --resume || fail "completion: flags"
-complete_words "$NNTRAIN" train c.yaml --set train.optimizer. | grep -qx "train.optimizer.lr=" ||
+complete_words "$NNTRAIN" ver | grep -x version > /dev/null || fail "completion: commands"
+complete_words "$NNTRAIN" train c.yaml --res | grep -x -- --resume > /dev/null || fail "completion: flags"
+complete_words "$NNTRAIN" train c.yaml --set train.optimizer. | grep -x "train.optimizer.lr=" > /dev/null ||
     fail "completion: --set keys: $(complete_words "$NNTRAIN" train c.yaml --set train.)"
 echo "help: ok"
