@@ -394,7 +394,8 @@ nn_status nn_sched_build(const nn_cfg *cfg, double base_lr, int64_t steps_per_ep
         /* `schedule: cosine` or `{type: cosine, ...}`; a map without a type is constant. */
         int kind = 0;
         st = nn_cfg_read_variant(cfg, "schedule", sched_names(), &kind, &map, err);
-        s->kind = &sched_table[kind];
+        if (!st) /* kind is -1 when the name is unknown */
+            s->kind = &sched_table[kind];
     }
     if (!st)
         st = read_settings(s, map, map ? map : cfg, err);
