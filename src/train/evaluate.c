@@ -21,8 +21,11 @@ void nn_ckpt_runner_close(nn_ckpt_runner *l)
     nn_cfg_free(l->cfg);
 }
 
-nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
-                              nn_ckpt_runner *l, nn_error *err)
+/* The checkpoint's config and the split as its model sees it (pixels shuffled, the input as
+ * the target when the run said so); *path_out: the data file's path. */
+static nn_status open_data(const char *checkpoint, const char *split, const char *data_path,
+                           nn_ckpt_runner *l, const char **path_out, nn_dataset_source *source,
+                           nn_error *err)
 {
     memset(l, 0, sizeof *l);
     l->capacity = 256;
@@ -38,11 +41,10 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
     if (!st && !path)
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
-    nn_dataset_source source;
     if (!st)
-        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
+        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), source, err);
     if (!st)
-        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
+        st = nn_dataset_load_from(path, split, source, 0, -1, &l->data, err);
     int shuffle = 0;
     int64_t seed = 42;
     if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
@@ -54,6 +56,24 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
     if (!st && from_input)
         st = nni_dataset_target_from_input(&l->data, err);
+    *path_out = path;
+    return st;
+}
+
+nn_status nn_ckpt_runner_open_data(const char *checkpoint, const char *split,
+                                   const char *data_path, nn_ckpt_runner *l, nn_error *err)
+{
+    const char *path;
+    nn_dataset_source source;
+    return open_data(checkpoint, split, data_path, l, &path, &source, err);
+}
+
+nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
+                              nn_ckpt_runner *l, nn_error *err)
+{
+    const char *path = NULL;
+    nn_dataset_source source;
+    nn_status st = open_data(checkpoint, split, data_path, l, &path, &source, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
