@@ -132,13 +132,16 @@ nn_status nni_page_write(nni_page *p, const char *path, nn_error *err)
     if (!f) {
         int e = errno;
         nni_atomic_abort(&page_file);
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the report here (%s)", path,
-                       strerror(e));
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(e));
     }
     size_t wrote = fwrite(p->html.data, 1, p->html.len, f);
-    if (fclose(f) != 0 || wrote != p->html.len) {
+    int e = wrote != p->html.len ? errno : 0;
+    if (fclose(f) != 0 && !e)
+        e = errno;
+    if (e || wrote != p->html.len) {
         nni_atomic_abort(&page_file);
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write the report (disk full?)", path);
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path,
+                       strerror(e ? e : ENOSPC));
     }
     char dir[1100];
     size_t stem = strlen(path);

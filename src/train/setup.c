@@ -87,6 +87,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
 {
     memset(t, 0, sizeof *t);
     t->run_dir_lock = -1;
+    t->metrics_fd = -1;
+    t->step_log.fd = -1;
     t->cfg = cfg;
     t->comm = comm;
     if (opts)
@@ -258,8 +260,9 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_loss_free(t->loss);
     nn_optim_free(t->opt);
     nn_sched_free(t->sched);
-    if (t->metrics_csv)
-        fclose(t->metrics_csv);
+    if (t->metrics_fd >= 0)
+        close(t->metrics_fd);
+    t->metrics_fd = -1;
     nni_step_log_close(&t->step_log);
     if (t->log_file)
         fclose(t->log_file);

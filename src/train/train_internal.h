@@ -92,7 +92,8 @@ struct nn_trainer {
 
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
-    FILE *metrics_csv, *log_file, *out;
+    int metrics_fd; /* rank 0's metrics.csv, appended a row per epoch; -1 when none */
+    FILE *log_file, *out;
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
@@ -170,7 +171,9 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
 /* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
-void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+/* Appends the epoch's row; a failed write leaves the rows before it and stops the run. */
+nn_status nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record,
+                                    nn_error *err);
 /* metrics.csv rewritten from the history (a resumed run). */
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 

@@ -249,7 +249,11 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
     nni_trainer_print_epoch(t, &m);
-    nni_trainer_write_metrics(t, &m);
+    nn_status st = nni_trainer_write_metrics(t, &m, err);
+    if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
+        end_training(t);
+        return st;
+    }
     t->result.epochs_run = m.epoch;
     t->result.final_val_loss = m.val_loss;
     t->result.final_val_accuracy = m.val_accuracy;
@@ -268,7 +272,7 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
             t->stop_requested = 1;
         }
     }
-    nn_status st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
@@ -311,7 +315,8 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         t->step++;
         nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
         if (!st)
-            nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr, t->step_seconds);
+            st = nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr,
+                                    t->step_seconds, err);
         if (st) {
             end_training(t);
             return st;
