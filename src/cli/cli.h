@@ -61,5 +61,6 @@ int nni_cmd_ensemble(int argc, char **argv, const nn_comm *world);
 int nni_cmd_version(int argc, char **argv, const nn_comm *world);
 int nni_cmd_export(int argc, char **argv, const nn_comm *world);
 int nni_cmd_report(int argc, char **argv, const nn_comm *world);
+int nni_cmd_compare(int argc, char **argv, const nn_comm *world);
 
 #endif

@@ -32,7 +32,8 @@ static const cli_verb verbs[] = {
      "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n",
      VERB_MPI},
     {"summary", nni_cmd_summary,
-     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n",
+     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
+     "          [--measure [--batch 1,32]]     (also of a checkpoint or run directory)\n",
      VERB_LOCAL},
     {"eval", nni_cmd_eval,
      "  eval CHECKPOINT [--split test] [--data FILE]\n"
@@ -84,6 +85,10 @@ static const cli_verb verbs[] = {
     {"report", nni_cmd_report,
      "  report PATH... [-o FILE.html]          an HTML page of a run, runs compared, or a search\n"
      "         [--no-eval] [--watch]\n",
+     VERB_LOCAL},
+    {"compare", nni_cmd_compare,
+     "  compare MODEL... [--batch 1,32,256]    parameters, storage, FLOPs, measured latency\n"
+     "         [--threads T] [-o FILE.csv]     of configs, checkpoints or runs side by side\n",
      VERB_LOCAL},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };

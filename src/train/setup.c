@@ -253,6 +253,8 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->sample_ids);
     nni_target_buffer_free(&t->targets_buf);
     nni_augment_free(&t->augment);
+    free(t->clean_labels);
+    free(t->noisy_labels);
     free(t->history);
     free(t->config_yaml);
     nni_early_stopping_free(&t->early);

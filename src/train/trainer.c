@@ -202,6 +202,10 @@ static void begin_epoch(nn_trainer *t)
         t->step = t->start_step;
     }
     nni_sampler_epoch(&t->sampler, t->epoch);
+    /* Regularizers and deficits with an epoch window (config/epoch_window.h); augmentation
+     * and dropout read the epoch from the step itself. */
+    nni_trainer_label_noise_epoch(t);
+    nni_optim_set_epoch(t->opt, t->epoch);
     t->lr = 0;
     t->in_epoch = 1;
 }
