@@ -228,6 +228,9 @@ static void fill_outcome(const nni_search_schedule *sch, nn_search_outcome *out)
     out->best_metric = out->best_trial
                            ? nni_trials_metric(&sch->table, out->best_trial, NULL, NULL)
                            : NAN;
+    if (out->best_trial && sch->s->repeats > 1) /* the best configuration's mean */
+        out->best_metric = nni_trials_config_interval(
+            &sch->table, (int)nni_search_config_of(sch->s, out->best_trial)).mean;
     out->interrupted = sch->stopping && out->pending > 0;
     for (int i = 0; i < sch->table.n && !out->first_failure; i++)
         if (sch->table.t[i].state == TRIAL_FAILED)
