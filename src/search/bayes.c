@@ -17,9 +17,9 @@
  * p), so proposals lie inside the bounds, on the log scale of log-uniform parameters, are
  * integers for int_uniform and multiples of q for q_*; the one with the highest expected
  * improvement wins (ties: the first drawn). Features: a bounded parameter maps its range
- * (its logarithm's for log-uniform) to [0, 1], normal ones (v - mu) / 6 sigma + 1/2; a list
- * of numbers is a number (its logarithm when positive and spanning a factor 10), any other
- * list one-hot. */
+ * (its logarithm's for log-uniform) to [0, 1], normal ones (v - mu) / 6 sigma + 1/2, then
+ * scaled by sqrt(12); a list of numbers is a number (its logarithm when positive and
+ * spanning a factor 10), any other list one-hot at distance 1. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +32,9 @@
 #define TEXT 64
 #define SQRT_HALF 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
+/* Numbers are scaled to the spread of standardized features (a uniform draw on [0, 1] has
+ * standard deviation 1 / sqrt(12)), the scale gp.c's length-scale grid is made for. */
+#define SPREAD 3.46410161513775458705
 
 typedef struct nni_search_proposals nni_search_proposals;
 
@@ -114,7 +117,7 @@ static double *encode_param(const nni_search_param *sp, int index, const char *t
         parse_number(nn_cfg_scalar(nn_cfg_at(sp->values, index)), &v);
         if (log_scale)
             v = log10(v);
-        x[0] = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+        x[0] = SPREAD * (hi > lo ? (v - lo) / (hi - lo) : 0.5);
         return x + 1;
     }
     parse_number(text, &v);
@@ -129,6 +132,7 @@ static double *encode_param(const nni_search_param *sp, int index, const char *t
         x[0] = sp->max > sp->min ? (v - sp->min) / (sp->max - sp->min) : 0.5;
         break;
     }
+    x[0] *= SPREAD;
     return x + 1;
 }
 
