@@ -11,7 +11,8 @@
  * results of the trials before its batch: the same whatever the number of groups, the
  * order in which results come back, and in a search resumed from its journal (which
  * replays the same results, written with 17 digits). Groups that would run ahead of an
- * undecided batch wait; with G groups, batch: G keeps them all busy.
+ * undecided batch wait; with G groups, batch: G keeps them all busy. Rank 0 decides; the
+ * values reach the group that trains them with its assignment.
  *
  * Candidates: 1000 draws per configuration from the stream (seed, NNI_RNG_SEARCH, 1 + i, c,
  * p), so proposals lie inside the bounds, on the log scale of log-uniform parameters, are
@@ -29,7 +30,7 @@
 #include "search/method.h"
 
 #define CANDIDATES 1000
-#define TEXT 64
+#define TEXT SEARCH_VALUE_TEXT
 #define SQRT_HALF 0.70710678118654752440
 #define INV_SQRT_2PI 0.39894228040143267794
 /* Numbers are scaled to the spread of standardized features (a uniform draw on [0, 1] has
@@ -53,6 +54,25 @@ void nni_search_proposals_free(struct nni_search_proposals *proposals)
     free(proposals->index);
     free(proposals->text);
     free(proposals);
+}
+
+int nni_search_decides_values(const nn_search *s)
+{
+    return s->proposals != NULL;
+}
+
+void nni_search_proposals_install(const nn_search *s, int64_t c, const int *index,
+                                  const char (*text)[SEARCH_VALUE_TEXT])
+{
+    nni_search_proposals *pr = s->proposals;
+    if (!pr || c <= pr->initial || c > s->n_configs)
+        return; /* drawn from the stream on every rank */
+    for (int p = 0; p < s->n_params; p++) {
+        pr->index[(c - 1) * s->n_params + p] = index[p];
+        memcpy(pr->text[(c - 1) * s->n_params + p], text[p], TEXT);
+        pr->text[(c - 1) * s->n_params + p][TEXT - 1] = '\0';
+    }
+    pr->decided[c - 1] = 1;
 }
 
 /* ---- features ---------------------------------------------------------------------------- */
@@ -168,8 +188,8 @@ static void choose(const nn_search *s, int64_t c, const nni_gp *gp, double best,
     nni_search_proposals *pr = s->proposals;
     const int np = s->n_params, d = feature_count(s);
     double best_ei = -1;
-    int index[64];
-    char text[64][TEXT];
+    int index[SEARCH_MAX_DECIDED];
+    char text[SEARCH_MAX_DECIDED][TEXT];
     for (int i = 0; i < CANDIDATES; i++) {
         double *x = work;
         for (int p = 0; p < np; p++) {
@@ -309,9 +329,9 @@ static nn_status bayes_parse(nn_search *s, const nn_cfg *section, nn_error *err)
     if (batch < 1 || batch > s->n_trials)
         return nn_cfg_fail(err, nn_cfg_get(section, "batch"), "must be in [1, trials] (%d)",
                            s->n_trials);
-    if (s->n_params > 64)
-        return nn_cfg_fail(err, nn_cfg_get(section, "parameters"), "bayes searches at most 64 "
-                           "parameters");
+    if (s->n_params > SEARCH_MAX_DECIDED)
+        return nn_cfg_fail(err, nn_cfg_get(section, "parameters"), "bayes searches at most %d "
+                           "parameters", SEARCH_MAX_DECIDED);
     nni_search_proposals *pr = calloc(1, sizeof *pr);
     if (pr) {
         pr->decided = calloc((size_t)s->n_trials, sizeof *pr->decided);

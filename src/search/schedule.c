@@ -139,6 +139,12 @@ int nni_schedule_choose(nni_search_schedule *sch, int group, nni_trial_assignmen
         *a = (nni_trial_assignment){.kind = ASSIGN_RUN, .trial = trial, .rung = rung,
                                     .stop_after = stop_after,
                                     .resume = nni_trial_has_checkpoint(s, trial)};
+        if (nni_search_decides_values(s)) {
+            a->n_values = s->n_params;
+            for (int p = 0; p < s->n_params; p++)
+                a->value_index[p] = s->method->value(s, p, nni_search_config_of(s, trial),
+                                                     a->value_text[p], SEARCH_VALUE_TEXT);
+        }
         e = (nni_search_event){.kind = EVENT_START, .trial = trial, .rung = rung,
                                .group = group};
         record(sch, &e);

@@ -12,6 +12,10 @@
 #define SEARCH_MAX_RUNGS 16
 #define SEARCH_MAX_TRIALS 100000
 #define SEARCH_REASON 600
+/* Values decided from results travel from rank 0 to the groups with the assignment
+ * (src/search/schedule.h): at most this many parameters, of this many characters. */
+#define SEARCH_MAX_DECIDED 64
+#define SEARCH_VALUE_TEXT 64
 
 typedef enum param_kind {
     PARAM_VALUES,      /* one of a list (grid: each in turn) */
@@ -68,6 +72,11 @@ struct nn_search {
 };
 
 void nni_search_proposals_free(struct nni_search_proposals *proposals);
+/* Whether the search decides values from results (then rank 0 sends them with each
+ * assignment), and a group's rank taking configuration c's values from the assignment. */
+int nni_search_decides_values(const nn_search *s);
+void nni_search_proposals_install(const nn_search *s, int64_t c, const int *index,
+                                  const char (*text)[SEARCH_VALUE_TEXT]);
 /* Configuration of trial t (1-based, also past n_trials) and its repeat (0-based). */
 int64_t nni_search_config_of(const nn_search *s, int64_t trial);
 int nni_search_repeat_of(const nn_search *s, int64_t trial);
