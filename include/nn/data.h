@@ -5,7 +5,10 @@
  * File layout: groups /train, /test, optional /val; each holds `x` (N x F or N x C x H x W,
  * uint8 or float32, chunked along N, attributes `scale` and `offset`: value = raw * scale +
  * offset) and `y` (N integer labels, or N x T float32 targets). Root attributes:
- * `num_classes` (int) and `class_names` (strings). */
+ * `num_classes` (int) and `class_names` (strings). Sequences (x N x T x F, or N x T token
+ * ids) of different lengths are padded to T and may carry `x_lengths` (N integers in
+ * [1, T]: the valid steps of each row); label sequences (y N x S) may carry `y_lengths`
+ * (N integers in [0, S]) beside or instead of the -1 padding. */
 #ifndef NN_DATA_H
 #define NN_DATA_H
 
@@ -36,6 +39,9 @@ typedef struct nn_dataset {
     int32_t *labels;                    /* n, when NN_TARGET_LABELS */
     float *targets;                     /* n x target_width, when NN_TARGET_VALUES */
     int64_t target_width;               /* 1 for labels */
+    int64_t steps;                      /* x's second dimension (T of a sequence) */
+    int32_t *x_lengths;                 /* n valid steps per row, or NULL (all T) */
+    int32_t *y_lengths;                 /* n target lengths per row, or NULL */
     int num_classes;                    /* from the root attribute, or max label + 1 */
     int n_class_names;
     char **class_names;
