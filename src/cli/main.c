@@ -58,7 +58,9 @@ static const cli_verb verbs[] = {
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-     "             [--targets N] [--index-column NAME] -o OUT.h5\n",
+     "             [--targets N] [--index-column NAME] -o OUT.h5\n"
+     "  import series --csv F --columns C1,C2 [--target C] [--classes] --window W\n"
+     "             --horizon H [--stride S] [--split-at ROW|FRACTION] -o OUT.h5\n",
      VERB_LOCAL},
     {"extract", nni_cmd_extract,
      "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n",

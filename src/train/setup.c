@@ -157,8 +157,12 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         const nn_dataset *d = splits[i];
         char where[600];
         snprintf(where, sizeof where, "%s /%s/y", d ? d->path : "", d ? d->split : "");
+        const int64_t output_steps = nn_model_output_steps(t->model);
         nn_targets targets = {.labels = d ? d->labels : NULL, .values = d ? d->targets : NULL,
-                              .width = d ? d->target_width : 0};
+                              .width = d ? d->target_width : 0,
+                              .lengths = d ? d->y_lengths : NULL,
+                              .steps = d && output_steps ? d->x_lengths : NULL,
+                              .steps_total = output_steps};
         if (d && (st = nn_loss_check_targets(t->loss, &targets, d->n, where, err)))
             return st;
     }
@@ -221,6 +225,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     if ((st = nni_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
         return st;
+    t->targets_buf.output_steps = nn_model_output_steps(t->model);
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
     nn_shape sample_shape = t->train.sample_ndim == 3

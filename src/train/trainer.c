@@ -103,7 +103,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
-                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
+                        .lengths = nni_batch_steps(&t->targets_buf)};
         step_rows += global_rows;
         int last = m == micro - 1;
         if (rows == 0) {
@@ -172,6 +173,7 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
         }
         nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
         pass.batch = chunk;
+        pass.lengths = nni_batch_steps(&t->targets_buf);
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
                                 NULL);
