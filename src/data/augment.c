@@ -13,7 +13,7 @@
 
 #define NN_PI 3.14159265358979323846
 
-static const char *const augment_keys[] = {"shift", "flip", "rotate", "noise", NULL};
+const char *const nni_augment_keys[] = {"shift", "flip", "rotate", "noise", NULL};
 
 nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augment *out,
                             nn_error *err)
@@ -25,7 +25,7 @@ nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augme
         return nn_cfg_fail(err, node, "expected a map such as {shift: 2, flip: true, rotate: "
                                       "10, noise: 0.05}");
     nn_status st;
-    if ((st = nn_cfg_check_keys(node, augment_keys, err)) ||
+    if ((st = nn_cfg_check_keys(node, nni_augment_keys, err)) ||
         (st = nn_cfg_read_int(node, "shift", 0, &out->shift, err)) ||
         (st = nn_cfg_read_bool(node, "flip", 0, &out->flip, err)) ||
         (st = nn_cfg_read_double(node, "rotate", 0, &out->rotate, err)) ||
