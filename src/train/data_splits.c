@@ -11,12 +11,12 @@
 #include "data/target_input.h"
 #include "train/train_internal.h"
 
-static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
+const char *const nni_data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
                                         "label_noise", "shuffle_pixels", "target", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
-static const char *const val_keys[] = {"split", "rows", "name", NULL};
+const char *const nni_data_val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
 static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
@@ -144,7 +144,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
 {
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
-    nn_status st = nn_cfg_check_keys(data, data_keys, err);
+    nn_status st = nn_cfg_check_keys(data, nni_data_keys, err);
     const char *path = NULL, *train_split = NULL;
     int64_t first, last;
     if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
@@ -185,7 +185,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     const nn_cfg *val = nn_cfg_get(data, "val");
     const char *val_name = val ? nn_cfg_scalar(val) : NULL;
     if (val && !val_name) {
-        if ((st = nn_cfg_check_keys(val, val_keys, err)))
+        if ((st = nn_cfg_check_keys(val, nni_data_val_keys, err)))
             return st;
         double fraction = 0;
         if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||

@@ -201,4 +201,14 @@ void nni_progress_clear(nn_trainer *t);
 /* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
 
+/* The keys each config section accepts, NULL-terminated: the lists its reader checks the
+ * section against, also read by `nntrain train --list-config-keys` (cli/config_keys.c). */
+extern const char *const nni_top_keys[];            /* trainer.c */
+extern const char *const nni_train_keys[];          /* trainer.c: train: */
+extern const char *const nni_data_keys[];           /* data_splits.c: data: */
+extern const char *const nni_data_val_keys[];       /* data_splits.c: data.val: */
+extern const char *const nni_clip_keys[];           /* clip.c: train.clip: */
+extern const char *const nni_early_stopping_keys[]; /* early_stopping.c */
+extern const char *const nni_checkpoint_keys[];     /* run_checkpoints.c: train.checkpoint: */
+
 #endif

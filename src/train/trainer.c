@@ -25,9 +25,9 @@
 #include "nn/sched.h"
 #include "train/train_internal.h"
 
-static const char *const top_keys[] = {"data", "model", "train", "search", "seed", "name",
+const char *const nni_top_keys[] = {"data", "model", "train", "search", "seed", "name",
                                        "runs_dir", NULL};
-static const char *const train_keys[] = {
+const char *const nni_train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
     "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
@@ -342,13 +342,13 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
                           nn_trainer **out, nn_error *err)
 {
     *out = NULL;
-    nn_status st = nn_cfg_check_keys(cfg, top_keys, err);
+    nn_status st = nn_cfg_check_keys(cfg, nni_top_keys, err);
     if (!st) {
         const nn_cfg *train_cfg = nn_cfg_get(cfg, "train");
         if (!train_cfg)
             st = nn_fail(err, NN_ERR_CONFIG, "config: missing 'train' section");
         else
-            st = nn_cfg_check_keys(train_cfg, train_keys, err);
+            st = nn_cfg_check_keys(train_cfg, nni_train_keys, err);
     }
     if (st)
         return st;
