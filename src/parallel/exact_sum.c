@@ -1,6 +1,7 @@
 /* Fixed-point sums with a scale agreed over the group (see exact_sum.h). */
 #include "exact_sum.h"
 
+#include "core/kernel_set.h"
 #include "parallel_internal.h"
 #include "watchdog.h"
 
@@ -24,7 +25,7 @@ int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, d
                        &request);
         nni_comm_wait(comm, 1, &request, "allreduce");
     }
-    const int top = 62 - headroom_bits(terms);
+    const int top = 51 - headroom_bits(terms);
     int bad = 0;
     for (int g = 0; g < n; g++) {
         if (!isfinite(maxes[g])) {
@@ -32,7 +33,8 @@ int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, d
             factors[g] = 1;
             continue;
         }
-        /* max < 2^(e + 1), so max * 2^(top - e - 1) < 2^top. */
+        /* max < 2^(e + 1), so max * 2^(top - e - 1) < 2^top, and the sum of `terms` such
+         * values < 2^51. */
         factors[g] = maxes[g] > 0 ? ldexp(1.0, top - ilogb(maxes[g]) - 1) : 1.0;
     }
     return bad;
@@ -70,4 +72,20 @@ int nni_exact_sum_doubles(const nn_comm *comm, const double *parts, int64_t n_un
     for (int i = 0; i < width; i++)
         out[i] = nni_exact_value(fixed[i], factors[i]);
     return 0;
+}
+
+float nni_exact_abs_max(const float *x, int64_t n)
+{
+    return nni_kernels()->exact_abs_max(x, n);
+}
+
+void nni_exact_add_fixed(const float *x, int64_t n, double factor, int64_t *fixed,
+                         int accumulate)
+{
+    nni_kernels()->exact_add_fixed(x, n, factor, fixed, accumulate);
+}
+
+void nni_exact_to_floats(const int64_t *fixed, int64_t n, double factor, float *x)
+{
+    nni_kernels()->exact_to_floats(fixed, n, factor, x);
 }

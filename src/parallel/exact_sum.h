@@ -6,14 +6,15 @@
  * associative and exact, so any split and any order give the same integer, which is turned
  * back into a float once. The scale of a group is a power of two chosen from the largest
  * |term| of the group over every rank (an MPI MAX, which is exact and order-free), with
- * room for `terms` terms of that size: a term of magnitude m is kept to about
- * 2^-(62 - log2 terms) of the group's largest, far below a float's precision for every
- * term that matters beside it. */
+ * room for `terms` terms of that size below 2^51: every term is kept to about
+ * 2^-(51 - log2 terms) of the group's largest (2^-48 for 8 terms), far below a float's
+ * precision (2^-24) for every term that matters beside it. */
 #ifndef NN_PARALLEL_EXACT_SUM_H
 #define NN_PARALLEL_EXACT_SUM_H
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "nn/parallel.h"
 
@@ -23,17 +24,37 @@
  * max is not finite (a NaN term counts: the caller passes NaN or infinity), the same on
  * every rank; factors are then meaningless. Collective. */
 int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, double *factors);
+/* The fixed-point values stay below 2^51 in magnitude, sums included: then adding and
+ * subtracting 1.5 x 2^52 converts between double and int64 in plain double arithmetic, which
+ * the compiler vectorizes on every instruction set (cvtsd2si and cvtsi2sd it does not). */
+#define NNI_EXACT_MAGIC 6755399441055744.0 /* 1.5 x 2^52 */
+#define NNI_EXACT_MAGIC_BITS INT64_C(0x4338000000000000)
+
 /* One term in fixed point: x * factor is exact (a power of two), then rounded to nearest
- * (even on ties); |x| <= the group's max keeps it below 2^62. */
+ * (even on ties) by the addition; |x| <= the group's max keeps it below 2^51. */
 static inline int64_t nni_exact_fixed(double x, double factor)
 {
-    return llrint(x * factor);
+    const double shifted = x * factor + NNI_EXACT_MAGIC;
+    int64_t bits;
+    memcpy(&bits, &shifted, sizeof bits);
+    return bits - NNI_EXACT_MAGIC_BITS;
 }
-/* The fixed-point value back as a double: v / factor, rounded once. */
+/* The fixed-point value back as a double: v / factor, exact (|v| < 2^51, factor a power of
+ * two) unless it underflows. */
 static inline double nni_exact_value(int64_t v, double factor)
 {
-    return (double)v / factor;
+    const int64_t bits = v + NNI_EXACT_MAGIC_BITS;
+    double shifted;
+    memcpy(&shifted, &bits, sizeof shifted);
+    return (shifted - NNI_EXACT_MAGIC) / factor;
 }
+/* The largest |x[i]|, or infinity when some x[i] is not finite. */
+float nni_exact_abs_max(const float *x, int64_t n);
+/* fixed[i] = (accumulate ? fixed[i] : 0) + x[i] in fixed point (nni_exact_fixed). */
+void nni_exact_add_fixed(const float *x, int64_t n, double factor, int64_t *fixed,
+                         int accumulate);
+/* x[i] = the float nearest fixed[i] / factor. */
+void nni_exact_to_floats(const int64_t *fixed, int64_t n, double factor, float *x);
 /* In-place sum of n fixed-point values over the group (no-op for one rank or NULL).
  * Collective. */
 void nni_exact_sum(const nn_comm *comm, int64_t *values, int64_t n);

@@ -166,22 +166,18 @@ static void unit_losses(nn_trainer *t, int64_t rows, float scale, int64_t slot)
     }
 }
 
-/* Largest |value| of each tensor over the used slots, and of the units' losses. */
+/* Largest |value| of each tensor over the used slots (infinity for a non-finite one), and
+ * of the units' losses. */
 static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
 {
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         float top = 0;
-        int bad = 0;
         for (int64_t j = 0; j < used; j++) {
-            const float *x = r->partials + j * r->stride + p->offset;
-            for (int64_t i = 0; i < p->size; i++) {
-                const float a = fabsf(x[i]);
-                top = a > top ? a : top;
-                bad |= !(a <= INFINITY);
-            }
+            const float m = nni_exact_abs_max(r->partials + j * r->stride + p->offset, p->size);
+            top = m > top ? m : top;
         }
-        r->maxes[g] = bad ? NAN : top;
+        r->maxes[g] = top;
     }
     double top = 0;
     for (int64_t j = 0; j < used; j++) {
@@ -190,6 +186,10 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
     }
     r->maxes[r->n_groups] = top;
 }
+
+/* Floats of a tensor converted per block, so that the block's fixed-point sums stay in L1
+ * while every slot is added to them. */
+#define FIXED_BLOCK 1024
 
 /* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
  * Returns 1 when some gradient or loss is not finite (on every rank alike). */
@@ -211,18 +211,14 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         const double factor = r->factors[g];
-        int64_t *q = fixed + p->offset;
-        const float *x0 = r->partials + p->offset;
-        if (used == 0) {
-            memset(q, 0, (size_t)p->size * sizeof *q);
-            continue;
-        }
-        for (int64_t i = 0; i < p->size; i++)
-            q[i] = nni_exact_fixed(x0[i], factor);
-        for (int64_t j = 1; j < used; j++) {
-            const float *x = r->partials + j * r->stride + p->offset;
-            for (int64_t i = 0; i < p->size; i++)
-                q[i] += nni_exact_fixed(x[i], factor);
+        if (used == 0)
+            memset(fixed + p->offset, 0, (size_t)p->size * sizeof *fixed);
+        for (int64_t i = 0; used && i < p->size; i += FIXED_BLOCK) {
+            const int64_t at = p->offset + i;
+            const int64_t len = p->size - i < FIXED_BLOCK ? p->size - i : FIXED_BLOCK;
+            for (int64_t j = 0; j < used; j++)
+                nni_exact_add_fixed(r->partials + j * r->stride + at, len, factor, fixed + at,
+                                    j > 0);
         }
     }
     int64_t loss = 0, correct = 0;
@@ -238,11 +234,7 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     r->wait_seconds += nni_clock_seconds() - start;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
-        const double factor = r->factors[g];
-        float *x = r->partials + p->offset;
-        const int64_t *q = fixed + p->offset;
-        for (int64_t i = 0; i < p->size; i++)
-            x[i] = (float)nni_exact_value(q[i], factor);
+        nni_exact_to_floats(fixed + p->offset, p->size, r->factors[g], r->partials + p->offset);
     }
     out->loss_sum = nni_exact_value(fixed[n], r->factors[r->n_groups]);
     out->correct = (double)fixed[n + 1];
