@@ -14,17 +14,15 @@ static int headroom_bits(int64_t terms)
     return bits;
 }
 
-int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, double *factors)
+void nni_exact_local_max_ready(double *maxes, int n)
 {
     for (int g = 0; g < n; g++) /* MPI's MAX need not keep a NaN; it keeps infinity */
         if (maxes[g] != maxes[g])
             maxes[g] = INFINITY;
-    if (comm && comm->size > 1) {
-        MPI_Request request;
-        MPI_Iallreduce(MPI_IN_PLACE, maxes, n, MPI_DOUBLE, MPI_MAX, nni_comm_mpi(comm),
-                       &request);
-        nni_comm_wait(comm, 1, &request, "allreduce");
-    }
+}
+
+int nni_exact_factors(const double *maxes, int n, int64_t terms, double *factors)
+{
     const int top = 51 - headroom_bits(terms);
     int bad = 0;
     for (int g = 0; g < n; g++) {
@@ -38,6 +36,18 @@ int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, d
         factors[g] = maxes[g] > 0 ? ldexp(1.0, top - ilogb(maxes[g]) - 1) : 1.0;
     }
     return bad;
+}
+
+int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, double *factors)
+{
+    nni_exact_local_max_ready(maxes, n);
+    if (comm && comm->size > 1) {
+        MPI_Request request;
+        MPI_Iallreduce(MPI_IN_PLACE, maxes, n, MPI_DOUBLE, MPI_MAX, nni_comm_mpi(comm),
+                       &request);
+        nni_comm_wait(comm, 1, &request, "allreduce");
+    }
+    return nni_exact_factors(maxes, n, terms, factors);
 }
 
 void nni_exact_sum(const nn_comm *comm, int64_t *values, int64_t n)

@@ -30,6 +30,11 @@ int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, d
 #define NNI_EXACT_MAGIC 6755399441055744.0 /* 1.5 x 2^52 */
 #define NNI_EXACT_MAGIC_BITS INT64_C(0x4338000000000000)
 
+/* The two halves of nni_exact_scales, for a caller that agrees on the maxima otherwise
+ * (exact_shared.h): NaN maxima become infinity (before agreeing), and the factors from the
+ * agreed maxima (returns 1 when one is not finite). */
+void nni_exact_local_max_ready(double *maxes, int n);
+int nni_exact_factors(const double *maxes, int n, int64_t terms, double *factors);
 /* One term in fixed point: x * factor is exact (a power of two), then rounded to nearest
  * (even on ties) by the addition; |x| <= the group's max keeps it below 2^51. */
 static inline int64_t nni_exact_fixed(double x, double factor)

@@ -51,8 +51,10 @@ void nni_trainer_print_start(nn_trainer *t)
     nni_trainer_say(t, "kernels: %s\n", kernels);
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
-                           "exactly (64-bit fixed point, one integer allreduce per step)\n",
-                        (long long)t->repro.unit);
+                           "exactly in 64-bit fixed point through %s\n",
+                        (long long)t->repro.unit,
+                        t->repro.shared ? "node shared memory" : t->comm->size > 1
+                        ? "MPI_Allreduce" : "this rank alone");
     else if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;

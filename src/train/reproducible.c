@@ -17,10 +17,12 @@
  * Synced batchnorm combines its per-unit statistics the same way; validation and test
  * metrics sum per block of `unit` rows. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
+#include "parallel/exact_shared.h"
 #include "parallel/exact_sum.h"
 #include "train/train_internal.h"
 
@@ -120,6 +122,15 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         if (!(model->params[k].flags & NN_PARAM_STATE))
             r->group_param[g++] = k;
     nni_model_use_grads(model, r->partials);
+    if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
+        st = nni_exact_shared_create(t->comm, model->n_param_floats + 3, r->n_groups + 1,
+                                     &r->shared, r->why, sizeof r->why, err);
+        if (st)
+            return st;
+    } else {
+        snprintf(r->why, sizeof r->why, "%s", t->comm->size > 1 ? "train.allreduce: mpi"
+                                                                 : "one rank");
+    }
     /* Test hook: the last rank adds two of its units in float before the exact sum, the
      * one change of summation order the reproducibility tests must catch. */
     const char *mutate = getenv("NN_TEST_MUTATE_SUM_ORDER");
@@ -141,6 +152,7 @@ void nni_repro_free(nn_trainer *t)
     free(r->unit_loss);
     free(r->unit_correct);
     free(r->eval_parts);
+    nni_exact_shared_free(r->shared);
     memset(r, 0, sizeof *r);
 }
 
@@ -204,9 +216,19 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
         }
     }
     local_maxes(r, model, used);
-    if (nni_exact_scales(t->comm, r->maxes, r->n_groups + 1, terms, r->factors))
+    const double start = nni_clock_seconds();
+    int bad;
+    if (r->shared) {
+        nni_exact_local_max_ready(r->maxes, r->n_groups + 1);
+        nni_exact_shared_max(r->shared, r->maxes);
+        bad = nni_exact_factors(r->maxes, r->n_groups + 1, terms, r->factors);
+    } else {
+        bad = nni_exact_scales(t->comm, r->maxes, r->n_groups + 1, terms, r->factors);
+    }
+    r->wait_seconds += nni_clock_seconds() - start;
+    if (bad)
         return 1;
-    int64_t *fixed = r->fixed;
+    int64_t *fixed = r->shared ? nni_exact_shared_buffer(r->shared) : r->fixed;
     const int64_t n = model->n_param_floats;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
@@ -229,9 +251,12 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     fixed[n] = loss;
     fixed[n + 1] = correct;
     fixed[n + 2] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
-    const double start = nni_clock_seconds();
-    nni_exact_sum(t->comm, fixed, n + 3);
-    r->wait_seconds += nni_clock_seconds() - start;
+    const double sum_start = nni_clock_seconds();
+    if (r->shared)
+        fixed = (int64_t *)nni_exact_shared_sum(r->shared);
+    else
+        nni_exact_sum(t->comm, fixed, n + 3);
+    r->wait_seconds += nni_clock_seconds() - sum_start;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         nni_exact_to_floats(fixed + p->offset, p->size, r->factors[g], r->partials + p->offset);

@@ -204,7 +204,9 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
-    if (t->repro.unit) /* the exact sum is an integer MPI_Allreduce of its own */
+    /* The exact sums have their own shared memory (or MPI_Allreduce) */
+    t->repro.transport = transport;
+    if (t->repro.unit)
         transport = NN_GRAD_TRANSPORT_MPI;
     if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                    (nni_grad_transport)transport, watchdog, &t->sync, err)))

@@ -55,6 +55,9 @@ typedef struct reproducible {
     int64_t *unit_correct; /* slots */
     double *eval_parts;    /* evaluation: loss and correct count of each of this rank's blocks */
     double wait_seconds;   /* in the fixed-point sum over the ranks */
+    int transport;         /* train.allreduce (nni_grad_transport) */
+    struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
+    char why[128];         /* why not shared memory */
     int mutate;            /* test hook NN_TEST_MUTATE_SUM_ORDER (reproducible.c) */
 } reproducible;
 
