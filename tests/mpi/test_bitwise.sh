@@ -2,8 +2,8 @@
 # and the metrics are the same bits at np = 1, 2, 3, 4 (and more, counts that do not divide
 # the batch included), with 1 or 2 threads, shared-memory or MPI sums, overlap on or off,
 # after 2 full epochs of the example MLP on Fashion-MNIST (844 steps); the same with synced
-# batchnorm, dropout, augmentation, clipping, a penalty, gradient accumulation, a CNN, and a
-# run resumed from np=4 onto np=3. One rank adding two of its units in float first (the
+# batchnorm, dropout, augmentation, clipping, a penalty, gradient accumulation, a CNN, a
+# run resumed from np=4 onto np=3, and search trials trained by a group of 3 ranks. One rank adding two of its units in float first (the
 # NN_TEST_MUTATE_SUM_ORDER hook) must break it. The default mode's drift across rank counts
 # is printed, not asserted.
 source "$(dirname "$0")/../e2e/lib.sh"
@@ -34,8 +34,6 @@ sed -e "s#datasets/fashion-mnist.h5#$data#" "$NN_SOURCE_DIR/launch/configs/mlp.y
 MLP=(mlp.yaml --set train.epochs=2 --set train.threads=1 --set train.reproducible=bitwise)
 train mlp1 1 "${MLP[@]}"
 grep -q "^reproducible: bitwise, units of 16 samples" mlp1.txt || fail "no bitwise banner"
-train mlp1-t2 1 "${MLP[@]}" --set train.threads=2
-same mlp1 mlp1-t2 "threads 1 and 2"
 for np in 2 3 4; do
     train mlp$np $np "${MLP[@]}"
     same mlp1 mlp$np "np=$np"
@@ -45,10 +43,14 @@ train mlp2-mpi 2 "${MLP[@]}" --set train.allreduce=mpi --set train.overlap=false
 grep -q "through MPI_Allreduce" mlp2-mpi.txt || fail "train.allreduce=mpi not used"
 same mlp1 mlp2-mpi "MPI sums, overlap off"
 
+# Threads 1 and 2 (one epoch: two threads on a loaded machine wait on each other often).
+train mlp1-e1 1 "${MLP[@]}" --set train.epochs=1
+train mlp1-e1-t2 1 "${MLP[@]}" --set train.epochs=1 --set train.threads=2
+same mlp1-e1 mlp1-e1-t2 "threads 1 and 2"
+
 # The mutation: the last rank adds two of its units in float before the exact sum.
 NN_TEST_MUTATE_SUM_ORDER=1 $MPIRUN -x NN_TEST_MUTATE_SUM_ORDER -np 2 "$NNTRAIN" train "${MLP[@]}" \
     --set train.epochs=1 --no-progress --run-dir runs/mutated > mutated.txt 2>&1
-train mlp1-e1 1 "${MLP[@]}" --set train.epochs=1
 if $COMPARE runs/mlp1-e1/last.h5 runs/mutated/last.h5 --exact $ALL >/dev/null 2>&1; then
     fail "one rank summing in another order went unnoticed"
 fi
@@ -107,6 +109,26 @@ train cnn1-t2 1 cnn.yaml --set train.threads=2
 same cnn1 cnn1-t2 "cnn threads"
 train cnn5 5 cnn.yaml
 same cnn1 cnn5 "cnn np=5"
+
+# ---- Search trials honour the mode: a trial trained by a group of 3 ranks is the bits of
+# the same trial in a search on 1 rank.
+small_config > grid.yaml
+cat >> grid.yaml <<'YAML'
+search:
+  method: grid
+  metric: {name: val_accuracy, goal: maximize}
+  parameters:
+    train.optimizer.lr: [0.001, 0.01]
+YAML
+GRID=(grid.yaml --set train.epochs=2 --set train.reproducible=bitwise)
+"$NNTRAIN" search "${GRID[@]}" --set search.dir=s/np1 > search1.txt 2>&1 || { cat search1.txt; fail "search np=1"; }
+$MPIRUN -np 3 "$NNTRAIN" search "${GRID[@]}" --set search.ranks_per_trial=3 --set search.dir=s/np3 \
+    > search3.txt 2>&1 || { cat search3.txt; fail "search np=3"; }
+for t in 1 2; do
+    $COMPARE s/np1/trial-00$t/last.h5 s/np3/trial-00$t/last.h5 --exact $ALL \
+        || fail "search trial $t differs between 1 rank and a group of 3"
+done
+diff <(cut -d, -f1-4 s/np1/trials.csv) <(cut -d, -f1-4 s/np3/trials.csv) || fail "search metrics differ"
 
 # ---- What bitwise mode refuses ----------------------------------------------------------
 expect_exit 2 "$NNTRAIN" train small.yaml --set train.reproducible=bitwise \
