@@ -86,6 +86,13 @@ static nn_status check_model(const nn_trainer *t, nn_error *err)
     return NN_OK;
 }
 
+/* A tensor whose gradients are summed: trained and not frozen (layers write no gradients
+ * for frozen ones). */
+static int summed_param(const nn_param *p)
+{
+    return !(p->flags & NN_PARAM_STATE) && !p->frozen;
+}
+
 nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
 {
     reproducible *r = &t->repro;
@@ -99,8 +106,7 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     /* Slots 64-byte aligned; slot 0 is where the summed gradients end up. */
     r->stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
     for (int k = 0; k < model->n_params; k++)
-        if (!(model->params[k].flags & NN_PARAM_STATE))
-            r->n_groups++;
+        r->n_groups += summed_param(&model->params[k]);
     r->partials = aligned_alloc(64, (size_t)(r->slots * r->stride) * sizeof(float));
     r->fixed = malloc((size_t)(model->n_param_floats + 3) * sizeof *r->fixed);
     r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
@@ -119,7 +125,7 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     memset(r->partials, 0, (size_t)(r->slots * r->stride) * sizeof(float));
     for (int k = 0, g = 0; k < model->n_params; k++)
-        if (!(model->params[k].flags & NN_PARAM_STATE))
+        if (summed_param(&model->params[k]))
             r->group_param[g++] = k;
     nni_model_use_grads(model, r->partials);
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
