@@ -4,7 +4,7 @@
 # after 2 full epochs of the example MLP on Fashion-MNIST (844 steps); the same with synced
 # batchnorm, dropout, augmentation, clipping, a penalty, gradient accumulation, a CNN, a
 # run resumed from np=4 onto np=3, and search trials trained by a group of 3 ranks. One rank adding two of its units in float first (the
-# NN_TEST_MUTATE_SUM_ORDER hook) must break it. The default mode's drift across rank counts
+# NN_TEST_MUTATE_SUM_ORDER hook) must break it. A blow-up stops np=1 and np=3 at the same step. The default mode's drift across rank counts
 # is printed, not asserted.
 source "$(dirname "$0")/../e2e/lib.sh"
 data=$(fashion_mnist)
@@ -129,6 +129,15 @@ for t in 1 2; do
         || fail "search trial $t differs between 1 rank and a group of 3"
 done
 diff <(cut -d, -f1-4 s/np1/trials.csv) <(cut -d, -f1-4 s/np3/trials.csv) || fail "search metrics differ"
+
+# ---- The non-finite check: the same step fails on 1 and on 3 ranks --------------------
+BLOWUP=(small.yaml --set train.reproducible=bitwise --set 'train.optimizer={type: sgd, lr: 1e30}'
+        --set 'model.layers=[{name: fc1, type: dense, units: 64, activation: relu}, {name: out, type: dense, units: 10}]')
+expect_exit 4 "$NNTRAIN" train "${BLOWUP[@]}" --no-progress --run-dir runs/blowup1
+grep -o "non-finite loss at epoch [0-9]*, step [0-9]*" err.txt > blowup1.txt || fail "no non-finite report"
+expect_exit 4 $MPIRUN -np 3 "$NNTRAIN" train "${BLOWUP[@]}" --no-progress --run-dir runs/blowup3
+grep -o "non-finite loss at epoch [0-9]*, step [0-9]*" err.txt | sort -u > blowup3.txt
+diff blowup1.txt blowup3.txt || fail "np=1 and np=3 stop at different steps"
 
 # ---- What bitwise mode refuses ----------------------------------------------------------
 expect_exit 2 "$NNTRAIN" train small.yaml --set train.reproducible=bitwise \
