@@ -31,8 +31,8 @@
     void nni_adam_plain_##set(const nni_adam_coefs *c, int64_t n, float *w, float *m1,         \
                               float *m2, const float *grad);                                   \
     float nni_exact_abs_max_##set(const float *x, int64_t n);                                  \
-    void nni_exact_add_fixed_##set(const float *x, int64_t n, double factor, int64_t *fixed,   \
-                                   int accumulate);                                            \
+    void nni_exact_add_fixed_##set(const float *x, int64_t stride, int64_t slots, int64_t n,   \
+                                   double factor, int64_t *fixed);                             \
     void nni_exact_to_floats_##set(const int64_t *fixed, int64_t n, double factor, float *x);
 
 #define KERNELS(set)                                                                           \

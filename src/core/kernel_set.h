@@ -53,8 +53,8 @@ typedef struct nni_kernel_set {
     /* parallel/exact_kernel.c: the loops of parallel/exact_sum.h's functions of the same
      * names. */
     float (*exact_abs_max)(const float *x, int64_t n);
-    void (*exact_add_fixed)(const float *x, int64_t n, double factor, int64_t *fixed,
-                            int accumulate);
+    void (*exact_add_fixed)(const float *x, int64_t stride, int64_t slots, int64_t n,
+                            double factor, int64_t *fixed);
     void (*exact_to_floats)(const int64_t *fixed, int64_t n, double factor, float *x);
 } nni_kernel_set;
 

@@ -27,15 +27,29 @@ float NNI_KERNEL(nni_exact_abs_max)(const float *x, int64_t n)
     return value;
 }
 
-void NNI_KERNEL(nni_exact_add_fixed)(const float *restrict x, int64_t n, double factor,
-                                     int64_t *restrict fixed, int accumulate)
+/* Elements per block: the block's sums stay in registers (8 AVX-512 vectors) while every
+ * slot is added to them, and are stored once. */
+#define SUM_BLOCK 64
+
+void NNI_KERNEL(nni_exact_add_fixed)(const float *restrict x, int64_t stride, int64_t slots,
+                                     int64_t n, double factor, int64_t *restrict fixed)
 {
-    if (accumulate)
-        for (int64_t i = 0; i < n; i++)
-            fixed[i] += nni_exact_fixed(x[i], factor);
-    else
-        for (int64_t i = 0; i < n; i++)
-            fixed[i] = nni_exact_fixed(x[i], factor);
+    int64_t i0 = 0;
+    for (; i0 + SUM_BLOCK <= n; i0 += SUM_BLOCK) {
+        int64_t sum[SUM_BLOCK] = {0};
+        for (int64_t j = 0; j < slots; j++) {
+            const float *xj = x + j * stride + i0;
+            for (int i = 0; i < SUM_BLOCK; i++)
+                sum[i] += nni_exact_fixed(xj[i], factor);
+        }
+        memcpy(fixed + i0, sum, sizeof sum);
+    }
+    for (int64_t i = i0; i < n; i++) {
+        int64_t sum = 0;
+        for (int64_t j = 0; j < slots; j++)
+            sum += nni_exact_fixed(x[j * stride + i], factor);
+        fixed[i] = sum;
+    }
 }
 
 void NNI_KERNEL(nni_exact_to_floats)(const int64_t *restrict fixed, int64_t n, double factor,

@@ -89,10 +89,10 @@ float nni_exact_abs_max(const float *x, int64_t n)
     return nni_kernels()->exact_abs_max(x, n);
 }
 
-void nni_exact_add_fixed(const float *x, int64_t n, double factor, int64_t *fixed,
-                         int accumulate)
+void nni_exact_add_fixed(const float *x, int64_t stride, int64_t slots, int64_t n,
+                         double factor, int64_t *fixed)
 {
-    nni_kernels()->exact_add_fixed(x, n, factor, fixed, accumulate);
+    nni_kernels()->exact_add_fixed(x, stride, slots, n, factor, fixed);
 }
 
 void nni_exact_to_floats(const int64_t *fixed, int64_t n, double factor, float *x)

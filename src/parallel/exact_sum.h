@@ -55,9 +55,10 @@ static inline double nni_exact_value(int64_t v, double factor)
 }
 /* The largest |x[i]|, or infinity when some x[i] is not finite. */
 float nni_exact_abs_max(const float *x, int64_t n);
-/* fixed[i] = (accumulate ? fixed[i] : 0) + x[i] in fixed point (nni_exact_fixed). */
-void nni_exact_add_fixed(const float *x, int64_t n, double factor, int64_t *fixed,
-                         int accumulate);
+/* fixed[i] = the sum over j < slots of x[j * stride + i] in fixed point (nni_exact_fixed):
+ * every slot's value of element i added in one pass. */
+void nni_exact_add_fixed(const float *x, int64_t stride, int64_t slots, int64_t n,
+                         double factor, int64_t *fixed);
 /* x[i] = the float nearest fixed[i] / factor. */
 void nni_exact_to_floats(const int64_t *fixed, int64_t n, double factor, float *x);
 /* In-place sum of n fixed-point values over the group (no-op for one rank or NULL).

@@ -205,10 +205,6 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
     r->maxes[r->n_groups] = top;
 }
 
-/* Floats of a tensor converted per block, so that the block's fixed-point sums stay in L1
- * while every slot is added to them. */
-#define FIXED_BLOCK 1024
-
 /* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
  * Returns 1 when some gradient or loss is not finite (on every rank alike). */
 static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
@@ -239,15 +235,8 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         const double factor = r->factors[g];
-        if (used == 0)
-            memset(fixed + p->offset, 0, (size_t)p->size * sizeof *fixed);
-        for (int64_t i = 0; used && i < p->size; i += FIXED_BLOCK) {
-            const int64_t at = p->offset + i;
-            const int64_t len = p->size - i < FIXED_BLOCK ? p->size - i : FIXED_BLOCK;
-            for (int64_t j = 0; j < used; j++)
-                nni_exact_add_fixed(r->partials + j * r->stride + at, len, factor, fixed + at,
-                                    j > 0);
-        }
+        nni_exact_add_fixed(r->partials + p->offset, r->stride, used, p->size, factor,
+                            fixed + p->offset);
     }
     int64_t loss = 0, correct = 0;
     for (int64_t j = 0; j < used; j++) {

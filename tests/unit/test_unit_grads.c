@@ -196,8 +196,7 @@ static void test_exact_float_loops(void **state)
     assert_true(nni_exact_abs_max(x, N) == 7.5f);
     double maxes[1] = {7.5}, factors[1];
     nni_exact_factors(maxes, 1, 2, factors);
-    nni_exact_add_fixed(x, N, factors[0], fixed, 0);
-    nni_exact_add_fixed(x, N, factors[0], fixed, 1);
+    nni_exact_add_fixed(x, 0, 2, N, factors[0], fixed); /* two slots: x twice */
     for (int i = 0; i < N; i++)
         assert_true(fixed[i] == 2 * nni_exact_fixed(x[i], factors[0]));
     nni_exact_to_floats(fixed, N, factors[0], back);
