@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "data/gather.h"
+#include "report/csv_table.h"
 #include "nn/trainer.h"
 #include "report/png_image.h"
 
@@ -109,6 +110,63 @@ nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_eval
     if (st)
         nni_evaluation_free(e);
     return st;
+}
+
+/* test-confusion.csv and test-misclassified.csv (train/test_record.c) as an evaluation of
+ * `checkpoint` on the test split; the images come from the data file, the model is not run. */
+int nni_evaluation_recorded(const char *dir, const char *checkpoint, nni_evaluation *e)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->split, sizeof e->split, "test");
+    char path[1100];
+    nni_csv_table c, w;
+    nn_error ignored = {0};
+    snprintf(path, sizeof path, "%s/test-confusion.csv", dir);
+    if (nni_csv_read(path, &c, &ignored))
+        return 0;
+    snprintf(path, sizeof path, "%s/test-misclassified.csv", dir);
+    if (nni_csv_read(path, &w, &ignored)) {
+        nni_csv_free(&c);
+        return 0;
+    }
+    const int k = c.cols - 1;
+    int ok = k >= 1 && c.rows == k && w.cols == 3 && w.rows <= NNI_EVAL_MAX_SHOWN;
+    e->classification = 1;
+    e->classes = k;
+    e->confusion = ok ? calloc((size_t)k * (size_t)k, sizeof *e->confusion) : NULL;
+    e->class_names = ok ? calloc((size_t)k, sizeof *e->class_names) : NULL;
+    ok = ok && e->confusion && e->class_names;
+    for (int a = 0; ok && a < k; a++) {
+        ok = (e->class_names[a] = strdup(c.head[a + 1])) != NULL;
+        for (int b = 0; ok && b < k; b++) {
+            double v = nni_csv_number(&c, a, b + 1);
+            ok = v >= 0 && v == floor(v);
+            e->confusion[a * k + b] = ok ? (long long)v : 0;
+            e->samples += e->confusion[a * k + b];
+        }
+    }
+    for (int r = 0; ok && r < w.rows; r++) {
+        double row = nni_csv_number(&w, r, 0), truth = nni_csv_number(&w, r, 1),
+               pred = nni_csv_number(&w, r, 2);
+        ok = row >= 0 && truth >= 0 && truth < k && pred >= 0 && pred < k;
+        e->wrong_row[r] = (int64_t)row;
+        e->wrong_true[r] = (int)truth;
+        e->wrong_pred[r] = (int)pred;
+        e->n_wrong_shown = r + 1;
+    }
+    nni_csv_free(&c);
+    nni_csv_free(&w);
+    nn_ckpt_runner l;
+    if (ok && !nn_ckpt_runner_open(checkpoint, "test", NULL, &l, &ignored)) {
+        for (int r = 0; r < e->n_wrong_shown; r++)
+            ok = ok && e->wrong_row[r] < l.data.n;
+        if (ok)
+            draw_wrong(&l, e);
+        nn_ckpt_runner_close(&l);
+    }
+    if (!ok)
+        nni_evaluation_free(e);
+    return ok;
 }
 
 void nni_evaluation_free(nni_evaluation *e)

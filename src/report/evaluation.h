@@ -31,6 +31,9 @@ typedef struct nni_evaluation {
 /* Runs the checkpoint over the split of the data file its config names. */
 nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_evaluation *e,
                              nn_error *err);
+/* The test evaluation the run recorded when it ended (test-confusion.csv and
+ * test-misclassified.csv in dir, written with the weights of `checkpoint`): 1 when loaded. */
+int nni_evaluation_recorded(const char *dir, const char *checkpoint, nni_evaluation *e);
 void nni_evaluation_free(nni_evaluation *e);
 
 /* The last evaluation of this checkpoint (same file, size and time) and split, kept in

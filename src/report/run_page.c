@@ -395,7 +395,26 @@ static void evaluation_section(nni_page *page, const char *dir)
     if (epoch >= 0)
         nn_ckpt_meta_free(&meta);
     nni_evaluation e;
-    int cached = nni_evaluation_cache_load(path, "test", &e);
+    /* The run's own closing test evaluation (final weights, last.h5), when no later epoch
+     * has rewritten last.h5 since: no forward pass needed. */
+    char last[1100], record[1100];
+    snprintf(last, sizeof last, "%s/last.h5", dir);
+    snprintf(record, sizeof record, "%s/test-confusion.csv", dir);
+    struct stat last_st, record_st;
+    int recorded = stat(last, &last_st) == 0 && stat(record, &record_st) == 0 &&
+                   (record_st.st_mtim.tv_sec > last_st.st_mtim.tv_sec ||
+                    (record_st.st_mtim.tv_sec == last_st.st_mtim.tv_sec &&
+                     record_st.st_mtim.tv_nsec >= last_st.st_mtim.tv_nsec)) &&
+                   nni_evaluation_recorded(dir, last, &e);
+    if (recorded) {
+        snprintf(path, sizeof path, "%s", last);
+        nn_ckpt_meta last_meta;
+        if (!nn_ckpt_read_meta(path, &last_meta, &err)) {
+            epoch = last_meta.epoch;
+            nn_ckpt_meta_free(&last_meta);
+        }
+    }
+    int cached = recorded || nni_evaluation_cache_load(path, "test", &e);
     if (!cached && nni_evaluation_run(path, "test", &e, &err)) {
         nni_page_note(page, "The weights of %s could not be evaluated: %s", path, err.msg);
         nni_page_section_end(page);
@@ -403,10 +422,16 @@ static void evaluation_section(nni_page *page, const char *dir)
     }
     nni_text_puts(&page->html, "<p id=\"evaluation-source\">Weights: <code>");
     nni_text_escaped(&page->html, path);
-    nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the whole <b>%s</b> split of the "
-                    "run's data file, as nntrain eval and predict see it (%lld samples).</p>\n",
-                    strstr(path, "best.h5") ? "the best checkpoint" : "the last checkpoint; the run "
-                    "kept no best.h5", epoch, e.split, (long long)e.samples);
+    if (recorded)
+        nni_text_printf(&page->html, "</code> (the final model, after epoch %d), over the run's "
+                        "<b>test</b> rows, as the run evaluated them when it ended (%lld "
+                        "samples).</p>\n", epoch, (long long)e.samples);
+    else
+        nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the whole <b>%s</b> "
+                        "split of the run's data file, as nntrain eval and predict see it (%lld "
+                        "samples).</p>\n", strstr(path, "best.h5") ? "the best checkpoint"
+                        : "the last checkpoint; the run kept no best.h5", epoch, e.split,
+                        (long long)e.samples);
     if (!cached)
         nni_evaluation_cache_store(path, &e);
     if (e.classification)

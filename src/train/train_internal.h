@@ -20,6 +20,7 @@
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
 #include "train/step_log.h"
+#include "train/test_record.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -93,6 +94,7 @@ struct nn_trainer {
     nn_optim *opt;
     nn_sched *sched;
     int classification;
+    nni_test_record *test_record; /* set while the final test evaluation runs */
     int64_t global_batch, capacity;
     int epochs, start_epoch;
     double lr_scale;

@@ -197,6 +197,10 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
             sums[1] += (double)nni_trainer_count_correct(t->model->output->out,
                                              nn_model_output_size(t->model),
                                              t->targets_buf.view.labels, chunk);
+        if (t->test_record)
+            nni_test_record_tally(t->test_record, t->comm->rank, t->model->output->out,
+                                  nn_model_output_size(t->model), t->targets_buf.view.labels,
+                                  t->batch_rows, chunk);
     }
     nn_comm_sum_doubles(t->comm, sums, 3);
     *loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
@@ -389,7 +393,23 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
     }
     if (t->has_test && !t->opts.skip_test) {
         nn_train_result *r = &t->result;
+        nni_test_record record;
+        int keep = t->classification && t->run_dir[0];
+        nn_status st = keep ? nni_test_record_init(&record, (int)nn_model_output_size(t->model),
+                                                   t->comm->size, err) : NN_OK;
+        if (st)
+            return st;
+        t->test_record = keep ? &record : NULL;
         nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        t->test_record = NULL;
+        if (keep) {
+            st = nni_test_record_write(&record, t->comm, t->run_dir,
+                                       (const char *const *)t->test.class_names,
+                                       t->test.n_class_names, err);
+            nni_test_record_free(&record);
+            if (st)
+                return st;
+        }
         if (t->classification)
             nni_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
                             r->test_accuracy, (long long)t->test.n);

@@ -31,8 +31,34 @@ awk 'BEGIN { print "epoch,step,loss,accuracy,lr,grad_norm,samples_per_s"
                         0.1 + 0.8 * t / (t + 10), 0.003 * 0.98 ^ t, 30 * exp(-t / 12) + 0.5,
                         4000 + 10 * s }
            }' > runs/run/metrics-steps.csv
+# The run's closing test evaluation is kept (test-confusion.csv, test-misclassified.csv): its
+# counts sum to the split, its diagonal is the accuracy the run printed, and the page draws
+# it for last.h5 without running the model; it equals `nntrain predict` on last.h5.
+/usr/bin/python3 - runs/run train.txt <<'PY' || fail "test-confusion.csv"
+import csv, re, sys
+rows = list(csv.reader(open(sys.argv[1] + "/test-confusion.csv")))
+counts = [[int(v) for v in r[1:]] for r in rows[1:]]
+assert len(counts) == 10 and all(len(r) == 10 for r in counts), rows[0]
+total = sum(map(sum, counts))
+assert total == 500, total
+printed = float(re.search(r"test: loss \S+  accuracy (\S+)", open(sys.argv[2]).read()).group(1))
+diag = sum(counts[i][i] for i in range(10)) / total
+assert abs(diag - printed) < 6e-5, (diag, printed)
+wrong = list(csv.reader(open(sys.argv[1] + "/test-misclassified.csv")))[1:]
+assert 0 < len(wrong) <= 24 and all(r[1] != r[2] for r in wrong), wrong
+assert [int(r[0]) for r in wrong] == sorted(int(r[0]) for r in wrong)
+PY
+"$NNTRAIN" report runs/run -o recorded.html > report.txt
+grep -q "^wrote recorded.html$" report.txt || fail "report did not say what it wrote"
+grep -q 'runs/run/last.h5</code> (the final model, after epoch 2), over the run.s <b>test</b> rows' recorded.html ||
+    fail "the page does not use the run's own test evaluation"
+$CHECK page recorded.html --sections evaluation,misclassified,per-class-table
+"$NNTRAIN" predict runs/run/last.h5 -o predictions-last.h5 > /dev/null
+$CHECK confusion recorded.html predictions-last.h5 "$data" --rows 500
+# A record older than last.h5 (a later epoch rewrote it) is not used: the best checkpoint is
+# evaluated instead.
+touch runs/run/last.h5
 "$NNTRAIN" report runs/run -o run.html > report.txt
-grep -q "^wrote run.html$" report.txt || fail "report did not say what it wrote"
 $CHECK page run.html --sections $RUN_SECTIONS,steps,misclassified,per-class-table \
     --metrics runs/run/metrics.csv --steps runs/run/metrics-steps.csv
 grep -q 'runs/run/best.h5' run.html || fail "the page does not name the weights of the confusion matrix"
