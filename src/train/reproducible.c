@@ -179,8 +179,9 @@ static void unit_losses(nn_trainer *t, int64_t rows, float scale, int64_t slot)
         r->unit_loss[slot] = nn_loss_eval(t->loss, model->output->out + first * width, &view,
                                           n, scale, model->output->dout + first * width);
         r->unit_correct[slot] =
-            t->classification ? nni_trainer_count_correct(model->output->out + first * width, width,
-                                              view.labels, n) : 0;
+            t->classification
+                ? nni_trainer_count_correct(model->output->out + first * width, width,
+                                            view.labels, n) : 0;
     }
 }
 
@@ -328,17 +329,20 @@ nn_status nni_repro_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t 
         pass.batch = chunk;
         nn_model_forward(model, &pass);
         const nn_targets *all = &t->targets_buf.view;
+        if (t->test_record) /* integer counts: summed over ranks exactly */
+            nni_test_record_tally(t->test_record, t->comm->rank, model->output->out, width,
+                                  all->labels, t->batch_rows, chunk);
         for (int64_t b = 0; b < chunk; b += unit, block++) {
             const int64_t n = chunk - b < unit ? chunk - b : unit;
             const nn_targets view = {
                 .labels = all->labels ? all->labels + b : NULL,
                 .values = all->values ? all->values + b * all->width : NULL,
                 .width = all->width};
-            parts[2 * block] = nn_loss_eval(t->loss, model->output->out + b * width, &view, n,
-                                            0, NULL);
+            const float *scores = model->output->out + b * width;
+            parts[2 * block] = nn_loss_eval(t->loss, scores, &view, n, 0, NULL);
             parts[2 * block + 1] =
-                t->classification ? (double)nni_trainer_count_correct(model->output->out + b * width,
-                                                          width, view.labels, n) : 0;
+                t->classification
+                    ? (double)nni_trainer_count_correct(scores, width, view.labels, n) : 0;
         }
     }
     double maxes[2], factors[2], sums[2];

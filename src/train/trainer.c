@@ -116,8 +116,9 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
         loss_sum += nn_loss_eval(t->loss, model->output->out, &t->targets_buf.view, rows, scale,
                                  model->output->dout);
         if (t->classification)
-            correct += (double)nni_trainer_count_correct(model->output->out, nn_model_output_size(model),
-                                             t->targets_buf.view.labels, rows);
+            correct += (double)nni_trainer_count_correct(model->output->out,
+                                                         nn_model_output_size(model),
+                                                         t->targets_buf.view.labels, rows);
         if (last) {
             begin_grad_sync(t, loss_sum, correct);
             backward_and_sync(t, &pass);
@@ -195,8 +196,8 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
                                 NULL);
         if (t->classification)
             sums[1] += (double)nni_trainer_count_correct(t->model->output->out,
-                                             nn_model_output_size(t->model),
-                                             t->targets_buf.view.labels, chunk);
+                                                         nn_model_output_size(t->model),
+                                                         t->targets_buf.view.labels, chunk);
         if (t->test_record)
             nni_test_record_tally(t->test_record, t->comm->rank, t->model->output->out,
                                   nn_model_output_size(t->model), t->targets_buf.view.labels,

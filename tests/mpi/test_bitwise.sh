@@ -21,6 +21,10 @@ same() { # A B what: bit-identical checkpoints, metrics (but time) and test line
         fail "$3: $1 and $2 differ"; }
     diff <(metrics "$1") <(metrics "$2") || fail "$3: metrics of $1 and $2 differ"
     diff <(grep '^test:' "$1.txt") <(grep '^test:' "$2.txt") || fail "$3: test metrics differ"
+    if [ -f "runs/$1/test-confusion.csv" ]; then
+        cmp "runs/$1/test-confusion.csv" "runs/$2/test-confusion.csv" \
+            || fail "$3: test confusion matrices differ"
+    fi
 }
 train() { # name np args...
     local name=$1 np=$2
