@@ -159,7 +159,10 @@ void nni_cli_print_catalogue(FILE *out)
                  "bucket_mb=auto (a quarter of the model, at most 4), allreduce=auto (node shared "
                  "memory when the ranks share a node) or mpi, overlap=true, "
                  "watchdog_seconds=300, resume=never|auto, log_grad_norms=false, "
-                 "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps)\n");
+                 "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps), "
+                 "reproducible=default|bitwise (bitwise: the same bits on any number of ranks "
+                 "and threads), reproducible_unit (samples per unit, default batch_size x "
+                 "accumulate / 8)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "

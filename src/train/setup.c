@@ -125,6 +125,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     t->global_batch = batch;
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
+    if ((st = nni_repro_parse(t, train_cfg, err)))
+        return st;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
     nni_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
@@ -208,6 +210,10 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
+    /* The exact sums have their own shared memory (or MPI_Allreduce) */
+    t->repro.transport = transport;
+    if (t->repro.unit)
+        transport = NN_GRAD_TRANSPORT_MPI;
     if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                    (nni_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
@@ -219,6 +225,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
     nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
+    if ((st = nni_repro_setup(t, err)))
+        return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     if (!t->batch_rows || !t->sample_ids)
@@ -251,6 +259,7 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);
+    nni_repro_free(t);
     if (t->model)
         nni_model_use_grads(t->model, NULL);
     nni_grad_sync_free(t->sync);

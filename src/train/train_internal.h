@@ -42,6 +42,33 @@ typedef struct clip_options {
     double value; /* 0: off */
 } clip_options;
 
+/* train.reproducible: bitwise (reproducible.c); unit 0 in the default mode. */
+typedef struct reproducible {
+    int64_t unit;          /* samples per unit */
+    int64_t slots;         /* units per step on this rank at most */
+    int64_t stride;        /* floats per unit slot */
+    float *partials;       /* slots x stride: each unit's gradients; slot 0 gets the sums */
+    int64_t *fixed;        /* n_param_floats + 3: the fixed-point sums and step scalars */
+    int n_groups;          /* trained tensors, each with its own scale */
+    int *group_param;      /* their parameter indices */
+    double *maxes, *factors; /* per tensor, and one for the loss */
+    double *unit_loss;     /* slots */
+    int64_t *unit_correct; /* slots */
+    double *eval_parts;    /* evaluation: loss and correct count of each of this rank's blocks */
+    double wait_seconds;   /* in the fixed-point sum over the ranks */
+    int transport;         /* train.allreduce (nni_grad_transport) */
+    struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
+    char why[128];         /* why not shared memory */
+    int mutate;            /* test hook NN_TEST_MUTATE_SUM_ORDER (reproducible.c) */
+} reproducible;
+
+/* The step's sums over the group. */
+typedef struct step_sums {
+    double loss_sum, correct;
+    int stop_requested;
+    int64_t rows;
+} step_sums;
+
 struct nn_trainer {
     const nn_cfg *cfg;
     const nn_comm *comm;
@@ -59,6 +86,7 @@ struct nn_trainer {
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
+    reproducible repro;          /* train.reproducible */
     double step_seconds;         /* time inside train_step, summed */
 
     nn_model *model;
@@ -135,10 +163,25 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
  * data.label_noise's epoch window, clean outside). */
 void nni_trainer_label_noise_epoch(nn_trainer *t);
 
+/* trainer.c: rows of `out` (width scores each) whose largest score is at their label. */
+int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t *labels,
+                                  int64_t rows);
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
                                int64_t n_rows, double *loss, double *accuracy);
+
+/* reproducible.c: train.reproducible. parse reads the mode and the unit (before the model
+ * is built: it may raise t->capacity); setup checks the model and plans the unit slots. */
+nn_status nni_repro_parse(nn_trainer *t, const nn_cfg *train_cfg, nn_error *err);
+nn_status nni_repro_setup(nn_trainer *t, nn_error *err);
+void nni_repro_free(nn_trainer *t);
+/* The gradients of `micro` global batches from first_batch, summed exactly over the group
+ * into the model's gradients; the loss sum is NaN when anything was not finite. */
+nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                              float scale, step_sums *out);
+nn_status nni_repro_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                             int64_t n_rows, double *loss, double *accuracy);
 
 /* clip.c: train.clip. */
 nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);

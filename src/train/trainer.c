@@ -31,12 +31,12 @@ const char *const nni_train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
     "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
-    "log_every_steps", NULL};
+    "log_every_steps", "reproducible", "reproducible_unit", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
-static int64_t count_correct(const float *out, int64_t width, const int32_t *labels,
-                             int64_t rows)
+int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t *labels,
+                                  int64_t rows)
 {
     int64_t correct = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -80,16 +80,13 @@ static void backward_and_sync(nn_trainer *t, const nn_pass *pass)
     }
 }
 
-/* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
- * normally). Gradients are summed over ranks once, after the last micro-batch, in buckets
- * that start while backward is still running. */
-static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
-                            double lr, step_totals *tot, nn_error *err)
+/* The gradients of `micro` consecutive global batches (gradient accumulation; 1 normally),
+ * summed over ranks once, after the last micro-batch, in buckets that start while backward
+ * is still running. */
+static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                               float scale, step_sums *out, nn_error *err)
 {
     nn_model *model = t->model;
-    /* Any collective of the step that never completes is reported at this step. */
-    nni_watchdog_arrive(t->comm, epoch, first_batch);
-    const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
     for (int64_t m = 0; m < micro; m++) {
@@ -120,8 +117,9 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
         loss_sum += nn_loss_eval(t->loss, model->output->out, &t->targets_buf.view, rows, scale,
                                  model->output->dout);
         if (t->classification)
-            correct += (double)count_correct(model->output->out, nn_model_output_size(model),
-                                             t->targets_buf.view.labels, rows);
+            correct += (double)nni_trainer_count_correct(model->output->out,
+                                                         nn_model_output_size(model),
+                                                         t->targets_buf.view.labels, rows);
         if (last) {
             begin_grad_sync(t, loss_sum, correct);
             backward_and_sync(t, &pass);
@@ -131,12 +129,31 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     }
     nni_step_scalars summed;
     nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
+    *out = (step_sums){.loss_sum = summed.loss_sum, .correct = summed.correct,
+                       .stop_requested = summed.stop_requested > 0, .rows = step_rows};
+    return st;
+}
+
+/* One optimizer step over `micro` consecutive global batches: the summed gradients (exactly,
+ * with train.reproducible: bitwise), penalties, clipping, the update. */
+static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                            double lr, step_totals *tot, nn_error *err)
+{
+    nn_model *model = t->model;
+    /* Any collective of the step that never completes is reported at this step. */
+    nni_watchdog_arrive(t->comm, epoch, first_batch);
+    const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
+    step_sums summed;
+    nn_status st = t->repro.unit
+                       ? nni_repro_gradients(t, epoch, first_batch, micro, scale, &summed)
+                       : sum_gradients(t, epoch, first_batch, micro, scale, &summed, err);
     if (st)
         return st;
+    const int64_t step_rows = summed.rows;
     /* Every rank sees the same summed request, so all stop after this same step. */
-    if (summed.stop_requested > 0)
+    if (summed.stop_requested)
         t->stop_requested = 1;
-    loss_sum = summed.loss_sum;
+    double loss_sum = summed.loss_sum;
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nni_trainer_numeric_failure(t, epoch, first_batch, err);
@@ -161,6 +178,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
                                int64_t n_rows, double *loss, double *accuracy)
 {
+    if (t->repro.unit)
+        return nni_repro_evaluate(t, ds, rows, n_rows, loss, accuracy);
     int64_t first, count;
     nn_comm_share(t->comm, n_rows, &first, &count);
     double sums[3] = {0, 0, (double)count};
@@ -178,9 +197,9 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
                                 NULL);
         if (t->classification)
-            sums[1] += (double)count_correct(t->model->output->out,
-                                             nn_model_output_size(t->model),
-                                             t->targets_buf.view.labels, chunk);
+            sums[1] += (double)nni_trainer_count_correct(t->model->output->out,
+                                                         nn_model_output_size(t->model),
+                                                         t->targets_buf.view.labels, chunk);
         if (t->test_record)
             nni_test_record_tally(t->test_record, t->comm->rank, t->model->output->out,
                                   nn_model_output_size(t->model), t->targets_buf.view.labels,
