@@ -39,6 +39,8 @@ typedef struct nn_dataset {
     int num_classes;                    /* from the root attribute, or max label + 1 */
     int n_class_names;
     char **class_names;
+    void *mapping;                      /* x and the targets live in this shared mapping of */
+    size_t mapping_bytes;               /* mapping_bytes (data.cache: node): unmapped, not freed */
 } nn_dataset;
 
 /* Ownership: a loaded nn_dataset owns its arrays (x_u8 or x_f32, labels or targets,

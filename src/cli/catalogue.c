@@ -93,6 +93,9 @@ void nni_cli_print_catalogue(FILE *out)
         "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
+        "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
+        "per node in shared memory, read by its ranks in parallel; same results); auto: node "
+        "with global sampling and more than one rank on the node, else memory",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

@@ -13,9 +13,11 @@
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
-                                        "label_noise", "shuffle_pixels", "target", NULL};
+                                        "label_noise", "shuffle_pixels", "target", "cache", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
+/* In the order of the DATA_CACHE_ values, auto last. */
+static const char *const cache_names[] = {"memory", "node", "auto", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
@@ -39,11 +41,34 @@ static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, 
     return NN_OK;
 }
 
-static nn_status load_split(const nn_trainer *t, const char *path, const char *split,
+static nn_status load_split(nn_trainer *t, const char *path, const char *split,
                             int64_t first, int64_t last, nn_dataset *ds, nn_error *err)
 {
+    if (t->data_cache == DATA_CACHE_NODE)
+        return nni_node_cache_load(&t->node_cache, path, split, &t->data_source,
+                                   last < 0 ? 0 : first, last < 0 ? -1 : last - first, ds, err);
     return nn_dataset_load_from(path, split, &t->data_source, last < 0 ? 0 : first,
                                 last < 0 ? -1 : last - first, ds, err);
+}
+
+/* data.cache: `auto` shares one copy per node when the node runs more than one rank of the
+ * group and every rank samples from the whole split (global sampling); a shard is a rank's
+ * own. */
+static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
+{
+    int cache = 0;
+    nn_status st = nn_cfg_read_choice(data, "cache", cache_names, "auto", &cache, err);
+    if (st || (st = nni_node_cache_open(t->comm, &t->node_cache, err)))
+        return st;
+    if (cache == DATA_CACHE_NODE && t->sampling == NNI_SAMPLING_SHARD)
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "node shares whole splits between "
+                           "the ranks of a node, but with sampling: shard each rank holds rows "
+                           "of its own (use memory)");
+    if (cache == 2)
+        cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1
+                    ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
+    t->data_cache = cache;
+    return NN_OK;
 }
 
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err)
@@ -65,6 +90,9 @@ static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err
     if (!st)
         st = nni_data_read_pixel_shuffle(data, &shuffle, err);
     int64_t redrawn = 0;
+    /* A node's shared copy is changed once, by its first rank (nni_node_cache_seal waits). */
+    if (t->data_cache == DATA_CACHE_NODE && !nni_node_cache_leader(&t->node_cache))
+        return st;
     if (!st && noise > 0)
         st = nni_label_noise(&t->train, t->train_rows, t->n_train, noise, t->seed, &redrawn,
                              err);
@@ -103,6 +131,8 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
     t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
+    if ((st = choose_cache(t, data, err)))
+        return st;
     if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0) { /* one row read tells the split's size */
@@ -188,7 +218,15 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                           others[i]->target_width != t->train.target_width))
             return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
                            "shape than /%s", path, others[i]->split, train_split);
-    if ((st = corrupt_splits(t, data, err)))
+    st = corrupt_splits(t, data, err);
+    if (t->data_cache == DATA_CACHE_NODE) { /* only the leader changed the shared copy */
+        int failed = (int)st;
+        nn_comm_max_int(t->comm, &failed);
+        if (failed && !st)
+            st = nn_fail(err, (nn_status)failed, "%s: /%s: the first rank of a node could not "
+                         "prepare the shared copy (its message says why)", path, train_split);
+    }
+    if (st)
         return st;
     /* Targets from the inputs: after the stratified validation split and the label noise,
      * which read labels, and after the pixel shuffle, so that the target is what the model
@@ -198,6 +236,8 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         return st;
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
+    if (t->data_cache == DATA_CACHE_NODE)
+        nni_node_cache_seal(&t->node_cache, splits, 3);
     for (int i = 0; i < 3 && from_input; i++)
         if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
             return st;

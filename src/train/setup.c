@@ -241,6 +241,7 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
+    nni_node_cache_close(&t->node_cache);
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);

@@ -8,6 +8,7 @@
 
 #include "data/augment.h"
 #include "data/batch.h"
+#include "data/node_cache.h"
 #include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/history.h"
@@ -20,6 +21,9 @@
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
 #include "train/step_log.h"
+
+/* data.cache: a copy of every split per rank, or one per node shared by its ranks. */
+enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE };
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -55,6 +59,8 @@ struct nn_trainer {
     nni_sampler sampler;
     nni_sampling sampling;
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
+    int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
+    nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -176,6 +182,8 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 /* printf to rank 0's output and the run log. */
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nni_trainer_print_start(nn_trainer *t);
+/* Collective: each rank's peak resident and proportional memory, printed by rank 0. */
+void nni_trainer_print_memory(nn_trainer *t);
 void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
 /* The share of step time spent waiting for gradient sums (collective). */
 void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);

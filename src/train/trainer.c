@@ -379,6 +379,7 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
             nni_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
                             (long long)t->test.n);
     }
+    nni_trainer_print_memory(t);
     return NN_OK;
 }
 
