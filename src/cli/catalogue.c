@@ -75,7 +75,8 @@ void nni_cli_print_catalogue(FILE *out)
 {
     fprintf(out, "data keys (data:):\n");
     static const char *const data_lines[] = {
-        "path              the HDF5 dataset file (required; nntrain import writes one)",
+        "path              the HDF5 dataset file (required; nntrain import writes one), or a "
+        "list or glob of files of one layout read as their rows concatenated in order",
         "train=train       the split (HDF5 group) to train on",
         "train_rows        [first, last): a range of the training split's rows",
         "val               {split: 0.1} (stratified, fixed by the seed), {rows: [a, b]} of the "

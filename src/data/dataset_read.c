@@ -334,6 +334,8 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
     }
     if ((status = open_member(group, x_name, &x, path, split, err)) != NN_OK ||
         (status = open_member(group, y_name, &y, path, split, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(x, path, split, x_name, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(y, path, split, y_name, err)) != NN_OK ||
         (status = nni_dataset_check_layout(x, y, path, split, &layout, err)) != NN_OK ||
         (status = read_classes(file, path, &ds, err)) != NN_OK)
         goto done;

@@ -60,7 +60,8 @@ static size_t sample_bytes(const nn_dataset *ds)
 }
 
 /* This rank's rows, read on its own, copied to their place in the mapping. */
-static nn_status fill_share(const nni_node_cache *cache, const char *path, const char *split,
+static nn_status fill_share(const nni_node_cache *cache, const nni_file_list *files,
+                            const char *split,
                             const nn_dataset_source *src, int64_t first, const nn_dataset *whole,
                             unsigned char *x, unsigned char *targets, nn_error *err)
 {
@@ -69,8 +70,8 @@ static nn_status fill_share(const nni_node_cache *cache, const char *path, const
     if (share_count == 0)
         return NN_OK;
     nn_dataset share;
-    nn_status st = nn_dataset_load_from(path, split, src, first + share_first, share_count,
-                                        &share, err);
+    nn_status st = nni_file_list_load(files, split, src, first + share_first, share_count,
+                                      &share, err);
     if (st)
         return st;
     const void *share_x = share.x_is_uint8 ? (const void *)share.x_u8 : (const void *)share.x_f32;
@@ -83,7 +84,8 @@ static nn_status fill_share(const nni_node_cache *cache, const char *path, const
     return NN_OK;
 }
 
-nn_status nni_node_cache_load(nni_node_cache *cache, const char *path, const char *split,
+nn_status nni_node_cache_load(nni_node_cache *cache, const nni_file_list *files,
+                              const char *split,
                               const nn_dataset_source *src, int64_t first, int64_t count,
                               nn_dataset *ds, nn_error *err)
 {
@@ -93,7 +95,8 @@ nn_status nni_node_cache_load(nni_node_cache *cache, const char *path, const cha
     /* Zero rows read: the layout, scale, classes and the split's size, checked by every
      * rank. */
     nn_dataset whole;
-    nn_status st = nn_dataset_load_from(path, split, src, first, 0, &whole, err);
+    const char *path = files->name;
+    nn_status st = nni_file_list_load(files, split, src, first, 0, &whole, err);
     if (st)
         return st;
     if (count < 0)
@@ -119,7 +122,7 @@ nn_status nni_node_cache_load(nni_node_cache *cache, const char *path, const cha
                        "shared memory: %s (data.cache: memory holds a copy per rank instead)",
                        path, split, (double)bytes / (1 << 20), why);
     }
-    st = fill_share(cache, path, split, src, first, &whole, base, base + x_room, err);
+    st = fill_share(cache, files, split, src, first, &whole, base, base + x_room, err);
     /* Every rank learns whether all shares were read; the collective also orders the
      * writes above before anyone reads the mapping. */
     int failed = (int)st;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "data/file_list.h"
 #include "nn/data.h"
 #include "nn/error.h"
 #include "nn/parallel.h"
@@ -26,11 +27,12 @@ int nni_node_cache_leader(const nni_node_cache *cache);
 
 /* Collective over the group: loads rows [first, first + count) of a split (count < 0: the
  * whole split, first 0) into one mapping shared by the node's ranks, each rank reading its
- * contiguous share of the rows from the file (every value checked as nn_dataset_load_from
+ * contiguous share of the rows from the files (every value checked as nni_file_list_load
  * does). On return ds looks like a loaded dataset whose x and targets point into the mapping
  * (ds->mapping); nn_dataset_free unmaps it. A failure on any rank fails every rank: the rank
  * that met it with its own message, the others with the status it had. */
-nn_status nni_node_cache_load(nni_node_cache *cache, const char *path, const char *split,
+nn_status nni_node_cache_load(nni_node_cache *cache, const nni_file_list *files,
+                              const char *split,
                               const nn_dataset_source *src, int64_t first, int64_t count,
                               nn_dataset *ds, nn_error *err);
 

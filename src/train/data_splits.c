@@ -41,14 +41,15 @@ static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, 
     return NN_OK;
 }
 
-static nn_status load_split(nn_trainer *t, const char *path, const char *split,
-                            int64_t first, int64_t last, nn_dataset *ds, nn_error *err)
+/* Rows [first, last) of a split of data.path's files (last < 0: all of them). */
+static nn_status load_split(nn_trainer *t, const char *split, int64_t first, int64_t last,
+                            nn_dataset *ds, nn_error *err)
 {
     if (t->data_cache == DATA_CACHE_NODE)
-        return nni_node_cache_load(&t->node_cache, path, split, &t->data_source,
+        return nni_node_cache_load(&t->node_cache, &t->data_files, split, &t->data_source,
                                    last < 0 ? 0 : first, last < 0 ? -1 : last - first, ds, err);
-    return nn_dataset_load_from(path, split, &t->data_source, last < 0 ? 0 : first,
-                                last < 0 ? -1 : last - first, ds, err);
+    return nni_file_list_load(&t->data_files, split, &t->data_source, last < 0 ? 0 : first,
+                              last < 0 ? -1 : last - first, ds, err);
 }
 
 /* data.cache: `auto` shares one copy per node when the node runs more than one rank of the
@@ -117,14 +118,13 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
     nn_status st = nn_cfg_check_keys(data, data_keys, err);
-    const char *path = NULL, *train_split = NULL;
+    const char *train_split = NULL;
     int64_t first, last;
-    if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
+    if (st || (st = nni_file_list_read(data, "path", &t->data_files, err)) ||
         (st = nn_cfg_read_string(data, "train", "train", &train_split, err)) ||
         (st = read_range(data, "train_rows", &first, &last, err)))
         return st;
-    if (!path)
-        return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    const char *path = t->data_files.name; /* for messages */
     if ((st = nni_dataset_source_read(data, &t->data_source, err)))
         return st;
     int sampling = 0;
@@ -137,7 +137,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0) { /* one row read tells the split's size */
             nn_dataset probe;
-            if ((st = load_split(t, path, train_split, 0, 1, &probe, err)))
+            if ((st = load_split(t, train_split, 0, 1, &probe, err)))
                 return st;
             last = probe.rows_in_file;
             nn_dataset_free(&probe);
@@ -151,7 +151,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         first += shard_first;
         last = first + shard_count;
     }
-    if ((st = load_split(t, path, train_split, first, last, &t->train, err)))
+    if ((st = load_split(t, train_split, first, last, &t->train, err)))
         return st;
 
     /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
@@ -174,7 +174,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                 return st;
             t->has_val = t->val_from_train = 1;
         } else if (last > 0) {
-            if ((st = load_split(t, path, train_split, first, last, &t->val, err)))
+            if ((st = load_split(t, train_split, first, last, &t->val, err)))
                 return st;
             t->has_val = 1;
         } else if (!val_name) {
@@ -183,7 +183,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         }
     }
     if (val_name && strcmp(val_name, "none") != 0) {
-        if ((st = load_split(t, path, val_name, 0, -1, &t->val, err)))
+        if ((st = load_split(t, val_name, 0, -1, &t->val, err)))
             return st;
         t->has_val = 1;
     }
@@ -196,12 +196,12 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         t->train_rows = all_rows(t->n_train);
     }
 
-    const char *test_split = nn_dataset_has_split(path, "test") ? "test" : "none";
+    const char *test_split = nni_file_list_has_split(&t->data_files, "test") ? "test" : "none";
     if ((st = nn_cfg_read_string(data, "test", test_split, &test_split, err)) ||
         (st = read_range(data, "test_rows", &first, &last, err)))
         return st;
     if (strcmp(test_split, "none") != 0) {
-        if ((st = load_split(t, path, test_split, first, last, &t->test, err)))
+        if ((st = load_split(t, test_split, first, last, &t->test, err)))
             return st;
         t->has_test = 1;
     }

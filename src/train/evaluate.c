@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/file_list.h"
 #include "data/gather.h"
 #include "data/target_input.h"
 #include "data/source.h"
@@ -32,17 +33,20 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         return st;
     st = nn_cfg_load_string(meta.config_yaml, checkpoint, &l->cfg, err);
     nn_ckpt_meta_free(&meta);
-    const char *path = data_path;
-    if (!st && !path)
-        st = nn_cfg_read_string(nn_cfg_get(l->cfg, "data"), "path", NULL, &path, err);
-    if (!st && !path)
+    nni_file_list files = {0};
+    if (!st && data_path)
+        st = nni_file_list_single(data_path, &files, err);
+    else if (!st && !nn_cfg_get(nn_cfg_get(l->cfg, "data"), "path"))
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
+    else if (!st)
+        st = nni_file_list_read(nn_cfg_get(l->cfg, "data"), "path", &files, err);
     nn_dataset_source source;
     if (!st)
         st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
     if (!st)
-        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
+        st = nni_file_list_load(&files, split, &source, 0, -1, &l->data, err);
+    nni_file_list_free(&files);
     int shuffle = 0;
     int64_t seed = 42;
     if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
@@ -68,7 +72,7 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                            l->data.num_classes, &l->loss, err);
     if (!st) {
         char where[600];
-        snprintf(where, sizeof where, "%s /%s/y", path, split);
+        snprintf(where, sizeof where, "%s /%s/y", l->data.path, split);
         nn_targets targets = {.labels = l->data.labels, .values = l->data.targets,
                               .width = l->data.target_width};
         st = nn_loss_check_targets(l->loss, &targets, l->data.n, where, err);

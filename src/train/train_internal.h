@@ -58,6 +58,7 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nni_file_list data_files;      /* data.path */
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
     int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
     nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
