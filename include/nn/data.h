@@ -71,6 +71,7 @@ nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t firs
 typedef struct nn_dataset_source {
     const char *x, *y; /* dataset names in the split's group; NULL: "x", "y" */
     int channels_last; /* x is N x H x W x C: transposed to N x C x H x W as it is read */
+    int targets_only;  /* x is not read (x_u8 and x_f32 stay NULL): its samples are streamed */
 } nn_dataset_source;
 /* nn_dataset_load_rows from the source's arrays (src NULL: x, y, channels first); count < 0
  * (with first 0) loads the whole split. */

@@ -17,7 +17,7 @@ static const char *const data_keys[] = {"path", "train", "val", "test", "train_r
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 /* In the order of the DATA_CACHE_ values, auto last. */
-static const char *const cache_names[] = {"memory", "node", "auto", NULL};
+static const char *const cache_names[] = {"memory", "node", "none", "auto", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
@@ -65,11 +65,41 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
         return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "node shares whole splits between "
                            "the ranks of a node, but with sampling: shard each rank holds rows "
                            "of its own (use memory)");
-    if (cache == 2)
+    if (cache == 3)
         cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1
                     ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
     t->data_cache = cache;
+    if (cache != DATA_CACHE_NONE)
+        return NN_OK;
+    /* Streaming reads samples as stored; what changes them needs them in memory. */
+    int shuffle = 0, from_input = 0;
+    if ((st = nni_data_read_pixel_shuffle(data, &shuffle, err)) ||
+        (st = nni_data_read_target(data, &from_input, err)))
+        return st;
+    const char *needs = shuffle ? "data.shuffle_pixels" : from_input ? "data.target: input"
+                        : t->data_source.channels_last ? "data.layout: nhwc" : NULL;
+    if (needs)
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "none streams the samples as the "
+                           "file stores them, but %s needs them in memory (memory or node)",
+                           needs);
+    t->data_source.targets_only = 1;
     return NN_OK;
+}
+
+/* data.cache: none: the samples of each split are read batch by batch from the files. */
+static nn_status open_streams(nn_trainer *t, nn_error *err)
+{
+    nn_status st = nni_stream_open(&t->data_files, t->train.split, &t->data_source, &t->train,
+                                   t->capacity, &t->train_stream, err);
+    if (!st && t->has_val && !t->val_from_train)
+        st = nni_stream_open(&t->data_files, t->val.split, &t->data_source, &t->val,
+                             t->capacity, &t->val_stream, err);
+    if (!st && t->has_test)
+        st = nni_stream_open(&t->data_files, t->test.split, &t->data_source, &t->test,
+                             t->capacity, &t->test_stream, err);
+    if (!st && !(t->ahead_rows = malloc((size_t)t->capacity * sizeof *t->ahead_rows)))
+        st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    return st;
 }
 
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err)
@@ -241,5 +271,5 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     for (int i = 0; i < 3 && from_input; i++)
         if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
             return st;
-    return NN_OK;
+    return t->data_cache == DATA_CACHE_NONE ? open_streams(t, err) : NN_OK;
 }

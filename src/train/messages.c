@@ -60,7 +60,15 @@ static void print_data_memory(nn_trainer *t)
         if (splits[i])
             split_mib(splits[i], &own, &shared);
     const int ranks = t->node_cache.node.size;
-    if (t->data_cache == DATA_CACHE_NODE)
+    if (t->data_cache == DATA_CACHE_NONE) {
+        const double row = (double)t->train.sample_size * (t->train.x_is_uint8 ? 1 : 4);
+        const int streams = 1 + (t->val_stream != NULL) + (t->test_stream != NULL);
+        const double buffers = streams * (2 * (double)t->capacity * row +
+                                          (double)NNI_STREAM_CHUNK_CACHE_BYTES) / (1 << 20);
+        nni_trainer_say(t, "data: cache none (samples streamed from the files, the next batch "
+                           "read while a step runs): %.1f MiB of targets and %.1f MiB of "
+                           "buffers and chunk cache per rank\n", own, buffers);
+    } else if (t->data_cache == DATA_CACHE_NODE)
         nni_trainer_say(t, "data: cache node (one copy per node, shared by its %d rank%s, filled "
                            "by all of them): %.1f MiB per node, %.1f MiB per rank\n", ranks,
                         ranks > 1 ? "s" : "", shared, own);

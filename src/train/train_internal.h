@@ -9,6 +9,7 @@
 #include "data/augment.h"
 #include "data/batch.h"
 #include "data/node_cache.h"
+#include "data/stream.h"
 #include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/history.h"
@@ -22,8 +23,9 @@
 #include "train/optim_internal.h"
 #include "train/step_log.h"
 
-/* data.cache: a copy of every split per rank, or one per node shared by its ranks. */
-enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE };
+/* data.cache: a copy of every split per rank, one per node shared by its ranks, or none
+ * (samples streamed from the files batch by batch). */
+enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE, DATA_CACHE_NONE };
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -62,6 +64,8 @@ struct nn_trainer {
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
     int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
     nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
+    nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
+    int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -134,7 +138,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                               int64_t n_rows, double *loss, double *accuracy);
+                               int64_t n_rows, double *loss, double *accuracy, nn_error *err);
 
 /* clip.c: train.clip. */
 nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
