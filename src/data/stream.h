@@ -11,9 +11,6 @@
 #include "nn/data.h"
 #include "nn/error.h"
 
-/* Bytes of HDF5 chunk cache per streamed array: a few chunks of any sensible chunking. */
-#define NNI_STREAM_CHUNK_CACHE_BYTES ((size_t)32 << 20)
-
 typedef struct nni_stream nni_stream;
 
 /* Opens the sample array of `split` in every file for batches of up to `capacity` rows of
@@ -25,7 +22,7 @@ void nni_stream_close(nni_stream *s); /* waits for a read in flight */
 
 /* Rows rows[0..count) of ds (indices into ds, any order, repeats allowed) as float32 into x
  * (count x sample_size), exactly as nni_dataset_gather_x would give them from memory. The
- * rows are read in file order, in one HDF5 read per file. Takes the batch read ahead by
+ * rows are read in file order, one HDF5 read per run of consecutive rows. Takes the batch read ahead by
  * nni_stream_read_ahead when it is these rows. Errors (NN_ERR_DATA) name the file and row. */
 nn_status nni_stream_read(nni_stream *s, const int64_t *rows, int64_t count, float *x,
                           nn_error *err);
@@ -36,5 +33,8 @@ void nni_stream_read_ahead(nni_stream *s, const int64_t *rows, int64_t count);
  * library is not built thread-safe: no other HDF5 call may run while a read is in flight, so
  * the trainer waits before its own file work (checkpoints, logs). */
 void nni_stream_wait(nni_stream *s);
+/* MiB the stream holds: its two staging buffers and the chunk caches (two chunks of each
+ * compressed array, none for chunks stored plain). */
+double nni_stream_buffer_mib(const nni_stream *s);
 
 #endif

@@ -47,7 +47,8 @@ static void split_mib(const nn_dataset *ds, double *own, double *shared)
     const char *base = ds->mapping;
     const char *targets = ds->labels ? (const char *)ds->labels : (const char *)ds->targets;
     const int y_shared = base && targets >= base && targets < base + ds->mapping_bytes;
-    *(base ? shared : own) += x / (1 << 20);
+    if (ds->x_u8 || ds->x_f32) /* not when streamed */
+        *(base ? shared : own) += x / (1 << 20);
     *(y_shared ? shared : own) += y / (1 << 20);
 }
 
@@ -61,10 +62,9 @@ static void print_data_memory(nn_trainer *t)
             split_mib(splits[i], &own, &shared);
     const int ranks = t->node_cache.node.size;
     if (t->data_cache == DATA_CACHE_NONE) {
-        const double row = (double)t->train.sample_size * (t->train.x_is_uint8 ? 1 : 4);
-        const int streams = 1 + (t->val_stream != NULL) + (t->test_stream != NULL);
-        const double buffers = streams * (2 * (double)t->capacity * row +
-                                          (double)NNI_STREAM_CHUNK_CACHE_BYTES) / (1 << 20);
+        double buffers = nni_stream_buffer_mib(t->train_stream);
+        buffers += t->val_stream ? nni_stream_buffer_mib(t->val_stream) : 0;
+        buffers += t->test_stream ? nni_stream_buffer_mib(t->test_stream) : 0;
         nni_trainer_say(t, "data: cache none (samples streamed from the files, the next batch "
                            "read while a step runs): %.1f MiB of targets and %.1f MiB of "
                            "buffers and chunk cache per rank\n", own, buffers);
