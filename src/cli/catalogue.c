@@ -75,7 +75,8 @@ void nni_cli_print_catalogue(FILE *out)
 {
     fprintf(out, "data keys (data:):\n");
     static const char *const data_lines[] = {
-        "path              the HDF5 dataset file (required; nntrain import writes one)",
+        "path              the HDF5 dataset file (required; nntrain import writes one), or a "
+        "list or glob of files of one layout read as their rows concatenated in order",
         "train=train       the split (HDF5 group) to train on",
         "train_rows        [first, last): a range of the training split's rows",
         "val               {split: 0.1} (stratified, fixed by the seed), {rows: [a, b]} of the "
@@ -93,6 +94,9 @@ void nni_cli_print_catalogue(FILE *out)
         "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
+        "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
+        "per node in shared memory, read by its ranks in parallel; same results); auto: node "
+        "with global sampling and more than one rank on the node, else memory",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

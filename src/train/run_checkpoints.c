@@ -23,6 +23,9 @@ static void fingerprint_data(nn_trainer *t)
     hash = nni_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
     hash = nni_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
     hash = nni_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
+    if (t->data_files.n > 1) /* a changed list of files is other data (one file: as before) */
+        for (int i = 0; i < t->data_files.n; i++)
+            hash = nni_hash_bytes(hash, t->data_files.paths[i], strlen(t->data_files.paths[i]) + 1);
     if (t->sampling == NNI_SAMPLING_GLOBAL) {
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)

@@ -256,6 +256,12 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
+    nni_stream_close(t->train_stream);
+    nni_stream_close(t->val_stream);
+    nni_stream_close(t->test_stream);
+    free(t->ahead_rows);
+    nni_node_cache_close(&t->node_cache);
+    nni_file_list_free(&t->data_files);
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);

@@ -8,6 +8,8 @@
 
 #include "data/augment.h"
 #include "data/batch.h"
+#include "data/node_cache.h"
+#include "data/stream.h"
 #include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/history.h"
@@ -21,6 +23,10 @@
 #include "train/optim_internal.h"
 #include "train/step_log.h"
 #include "train/test_record.h"
+
+/* data.cache: a copy of every split per rank, one per node shared by its ranks, or none
+ * (samples streamed from the files batch by batch). */
+enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE, DATA_CACHE_NONE };
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -82,7 +88,12 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nni_file_list data_files;      /* data.path */
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
+    int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
+    nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
+    nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
+    int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -169,7 +180,7 @@ int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                               int64_t n_rows, double *loss, double *accuracy);
+                               int64_t n_rows, double *loss, double *accuracy, nn_error *err);
 
 /* reproducible.c: train.reproducible. parse reads the mode and the unit (before the model
  * is built: it may raise t->capacity); setup checks the model and plans the unit slots. */
@@ -232,6 +243,8 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 /* printf to rank 0's output and the run log. */
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nni_trainer_print_start(nn_trainer *t);
+/* Collective: each rank's peak resident and proportional memory, printed by rank 0. */
+void nni_trainer_print_memory(nn_trainer *t);
 void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
 /* The share of step time spent waiting for gradient sums (collective). */
 void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
