@@ -77,6 +77,19 @@ void nni_schedule_record_result(nni_search_schedule *sch, const nni_trial_report
                           .epochs = rep->epochs, .best_epoch = rep->best_epoch,
                           .metric = rep->metric, .seconds = rep->seconds};
     snprintf(e.reason, sizeof e.reason, "%s", rep->reason);
+    if (rep->status == NN_ERR_OTHER) {
+        /* A write that failed (disk full, file-size limit, read-only directory), memory, MPI:
+         * the machine's trouble, not the trial's. The search stops without recording an end,
+         * so that the same command retries the trial from its checkpoint once the cause is
+         * gone (a trial that keeps failing is given up after search.max_restarts). */
+        if (!sch->failure) {
+            sch->failure = NN_ERR_OTHER;
+            nn_fail(&sch->failure_err, NN_ERR_OTHER, "trial %d: %.900s", rep->trial,
+                    rep->reason);
+        }
+        sch->stopping = 1;
+        return;
+    }
     if (rep->status) {
         e.outcome = OUTCOME_FAILED;
     } else if (rep->interrupted) {

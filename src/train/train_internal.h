@@ -20,6 +20,7 @@
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
 #include "train/step_log.h"
+#include "train/test_record.h"
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -65,6 +66,7 @@ struct nn_trainer {
     nn_optim *opt;
     nn_sched *sched;
     int classification;
+    nni_test_record *test_record; /* set while the final test evaluation runs */
     int64_t global_batch, capacity;
     int epochs, start_epoch;
     double lr_scale;
@@ -87,10 +89,16 @@ struct nn_trainer {
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nni_augment augment; /* training batches only */
+    /* data.label_noise with an epoch window: both sets of training labels, and which one
+     * train.labels holds now (data_splits.c). NULL when the noise has no window. */
+    int32_t *clean_labels, *noisy_labels;
+    int labels_noisy;
+    nni_epoch_window label_noise_epochs;
 
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
-    FILE *metrics_csv, *log_file, *out;
+    int metrics_fd; /* rank 0's metrics.csv, appended a row per epoch; -1 when none */
+    FILE *log_file, *out;
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
@@ -123,6 +131,9 @@ void nni_trainer_teardown(nn_trainer *t);
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+/* data_splits.c: as epoch t->epoch begins, the training labels it uses (noisy inside
+ * data.label_noise's epoch window, clean outside). */
+void nni_trainer_label_noise_epoch(nn_trainer *t);
 
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
@@ -168,7 +179,9 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
 /* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
-void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+/* Appends the epoch's row; a failed write leaves the rows before it and stops the run. */
+nn_status nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record,
+                                    nn_error *err);
 /* metrics.csv rewritten from the history (a resumed run). */
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 
@@ -187,5 +200,15 @@ void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
 void nni_progress_clear(nn_trainer *t);
 /* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
+
+/* The keys each config section accepts, NULL-terminated: the lists its reader checks the
+ * section against, also read by `nntrain train --list-config-keys` (cli/config_keys.c). */
+extern const char *const nni_top_keys[];            /* trainer.c */
+extern const char *const nni_train_keys[];          /* trainer.c: train: */
+extern const char *const nni_data_keys[];           /* data_splits.c: data: */
+extern const char *const nni_data_val_keys[];       /* data_splits.c: data.val: */
+extern const char *const nni_clip_keys[];           /* clip.c: train.clip: */
+extern const char *const nni_early_stopping_keys[]; /* early_stopping.c */
+extern const char *const nni_checkpoint_keys[];     /* run_checkpoints.c: train.checkpoint: */
 
 #endif

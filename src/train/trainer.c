@@ -25,9 +25,9 @@
 #include "nn/sched.h"
 #include "train/train_internal.h"
 
-static const char *const top_keys[] = {"data", "model", "train", "search", "seed", "name",
+const char *const nni_top_keys[] = {"data", "model", "train", "search", "seed", "name",
                                        "runs_dir", NULL};
-static const char *const train_keys[] = {
+const char *const nni_train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
     "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
@@ -103,7 +103,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
-                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
+                        .lengths = nni_batch_steps(&t->targets_buf)};
         step_rows += global_rows;
         int last = m == micro - 1;
         if (rows == 0) {
@@ -172,6 +173,7 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
         }
         nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
         pass.batch = chunk;
+        pass.lengths = nni_batch_steps(&t->targets_buf);
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
                                 NULL);
@@ -179,6 +181,10 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
             sums[1] += (double)count_correct(t->model->output->out,
                                              nn_model_output_size(t->model),
                                              t->targets_buf.view.labels, chunk);
+        if (t->test_record)
+            nni_test_record_tally(t->test_record, t->comm->rank, t->model->output->out,
+                                  nn_model_output_size(t->model), t->targets_buf.view.labels,
+                                  t->batch_rows, chunk);
     }
     nn_comm_sum_doubles(t->comm, sums, 3);
     *loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
@@ -198,6 +204,10 @@ static void begin_epoch(nn_trainer *t)
         t->step = t->start_step;
     }
     nni_sampler_epoch(&t->sampler, t->epoch);
+    /* Regularizers and deficits with an epoch window (config/epoch_window.h); augmentation
+     * and dropout read the epoch from the step itself. */
+    nni_trainer_label_noise_epoch(t);
+    nni_optim_set_epoch(t->opt, t->epoch);
     t->lr = 0;
     t->in_epoch = 1;
 }
@@ -245,7 +255,11 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
     nni_trainer_print_epoch(t, &m);
-    nni_trainer_write_metrics(t, &m);
+    nn_status st = nni_trainer_write_metrics(t, &m, err);
+    if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
+        end_training(t);
+        return st;
+    }
     t->result.epochs_run = m.epoch;
     t->result.final_val_loss = m.val_loss;
     t->result.final_val_accuracy = m.val_accuracy;
@@ -264,7 +278,7 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
             t->stop_requested = 1;
         }
     }
-    nn_status st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
@@ -307,7 +321,8 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         t->step++;
         nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
         if (!st)
-            nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr, t->step_seconds);
+            st = nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr,
+                                    t->step_seconds, err);
         if (st) {
             end_training(t);
             return st;
@@ -327,13 +342,13 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
                           nn_trainer **out, nn_error *err)
 {
     *out = NULL;
-    nn_status st = nn_cfg_check_keys(cfg, top_keys, err);
+    nn_status st = nn_cfg_check_keys(cfg, nni_top_keys, err);
     if (!st) {
         const nn_cfg *train_cfg = nn_cfg_get(cfg, "train");
         if (!train_cfg)
             st = nn_fail(err, NN_ERR_CONFIG, "config: missing 'train' section");
         else
-            st = nn_cfg_check_keys(train_cfg, train_keys, err);
+            st = nn_cfg_check_keys(train_cfg, nni_train_keys, err);
     }
     if (st)
         return st;
@@ -371,7 +386,23 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
     }
     if (t->has_test && !t->opts.skip_test) {
         nn_train_result *r = &t->result;
+        nni_test_record record;
+        int keep = t->classification && t->run_dir[0];
+        nn_status st = keep ? nni_test_record_init(&record, (int)nn_model_output_size(t->model),
+                                                   t->comm->size, err) : NN_OK;
+        if (st)
+            return st;
+        t->test_record = keep ? &record : NULL;
         nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        t->test_record = NULL;
+        if (keep) {
+            st = nni_test_record_write(&record, t->comm, t->run_dir,
+                                       (const char *const *)t->test.class_names,
+                                       t->test.n_class_names, err);
+            nni_test_record_free(&record);
+            if (st)
+                return st;
+        }
         if (t->classification)
             nni_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
                             r->test_accuracy, (long long)t->test.n);
