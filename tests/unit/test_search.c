@@ -923,6 +923,15 @@ static void test_bayes_proposals(void **state)
     all_values(c, vc, sizeof vc);
     assert_string_equal(va, vb);
     assert_string_not_equal(va, vc);
+    /* Another batch size is another search (a resumed one would propose otherwise). */
+    nn_search *d = mixed(2, 5);
+    char ha[512], hb[512], hd[512];
+    nni_journal_header(a, ha, sizeof ha);
+    nni_journal_header(b, hb, sizeof hb);
+    nni_journal_header(d, hd, sizeof hd);
+    assert_string_equal(ha, hb);
+    assert_string_not_equal(ha, hd);
+    nn_search_free(d);
     nn_search_free(a);
     nn_search_free(b);
     nn_search_free(c);
