@@ -374,9 +374,11 @@ static void compute_hashes(nn_search *s)
         snprintf(line, sizeof line, " seed=%llu", (unsigned long long)s->seed);
         h = nni_hash_bytes(h, line, strlen(line));
     }
-    /* The method's own keys as written (bayes's initial and batch change its trials). */
+    /* The keys of a method that decides values from results, as written (bayes's initial
+     * and batch change its trials); the other methods' keys show in the trial count and
+     * the rungs, and leaving them out keeps the journals of earlier versions valid. */
     const nn_cfg *search = nn_cfg_get(s->cfg, "search");
-    for (int k = 0; s->method->keys && s->method->keys[k]; k++) {
+    for (int k = 0; s->method->propose && s->method->keys && s->method->keys[k]; k++) {
         const nn_cfg *node = nn_cfg_get(search, s->method->keys[k]);
         if (!node)
             continue;

@@ -1,8 +1,9 @@
 # search.repeats: a grid of 2 learning rates x 2 seeds on two groups gives 4 distinct runs;
 # each is, metric for metric, the standalone `nntrain train` of its configuration with its
 # seed (seed, seed + 1); configs.csv holds each configuration's mean, sd and 95% interval
-# computed from trials.csv; the leaderboard ranks configurations; a search whose journal
-# lost its last result resumes to the same table; another repeats count is another search.
+# computed from trials.csv; the leaderboard ranks configurations, and so does the search
+# page; a search whose journal lost its last result resumes to the same table; another
+# repeats count is another search.
 source "$(dirname "$0")/../e2e/lib.sh"
 small_config > base.yaml
 { cat base.yaml; cat <<'YAML'
@@ -74,6 +75,12 @@ grep -q "^best: configuration [12], val_accuracy 0\.[0-9]* (mean of 2)" run.txt 
 grep -q "each configuration ran with seeds 11 to 12" run.txt || { cat run.txt; fail "leaderboard: seeds"; }
 "$NNTRAIN" search --status searches/rep > status.txt
 grep -qE "^ +1 +[12] +0\.[0-9]{4} +0\.[0-9]{4} +\[" status.txt || { cat status.txt; fail "--status: configuration rows"; }
+
+# The search page groups the trials by configuration, with the mean's interval.
+"$NNTRAIN" report searches/rep -o rep.html > /dev/null
+grep -q 'id="seeds-table"' rep.html || fail "the search page has no spread-over-seeds table"
+[ "$(grep -oE '<td>2</td><td>0\.[0-9]{4}</td><td>0\.[0-9]{4}</td><td>\[-?[0-9.]+, [0-9.]+\]</td>' rep.html | wc -l)" -eq 2 ] \
+    || fail "the seeds table does not give both configurations' mean, sd and interval"
 
 # Resume: the journal loses the last result; the re-run records it from the checkpoint.
 cp $csv before.csv

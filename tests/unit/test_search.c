@@ -923,9 +923,46 @@ static void test_bayes_proposals(void **state)
     all_values(c, vc, sizeof vc);
     assert_string_equal(va, vb);
     assert_string_not_equal(va, vc);
+    /* Another batch size is another search (a resumed one would propose otherwise). */
+    nn_search *d = mixed(2, 5);
+    char ha[512], hb[512], hd[512];
+    nni_journal_header(a, ha, sizeof ha);
+    nni_journal_header(b, hb, sizeof hb);
+    nni_journal_header(d, hd, sizeof hd);
+    assert_string_equal(ha, hb);
+    assert_string_not_equal(ha, hd);
+    nn_search_free(d);
     nn_search_free(a);
     nn_search_free(b);
     nn_search_free(c);
+}
+
+/* bayes with repeats: a configuration's repeats train the same values, and it is decided
+ * from the means of the configurations before it. */
+static void test_bayes_with_repeats(void **state)
+{
+    (void)state;
+    char yaml[2048];
+    snprintf(yaml, sizeof yaml, BASE "search:\n  method: bayes\n  trials: 6\n  initial: 2\n"
+             "  repeats: 3\n  metric: val_accuracy\n  parameters:\n"
+             "    train.optimizer.lr: {distribution: log_uniform_values, min: 1.0e-5, max: 1}\n");
+    nn_error err = {0};
+    nn_search *s = parse(yaml, &err);
+    assert_non_null(s);
+    assert_int_equal(nn_search_trial_count(s), 18);
+    assert_true(nni_search_trial_decided(s, 6));
+    assert_false(nni_search_trial_decided(s, 7));
+    run_toy(s, log_bump, 1, 0);
+    for (int c = 1; c <= 6; c++) {
+        char first[64], other[64];
+        nni_search_param_text(s, 0, 3 * c - 2, first, sizeof first);
+        for (int j = 1; j < 3; j++) {
+            nni_search_param_text(s, 0, 3 * c - 2 + j, other, sizeof other);
+            assert_string_equal(first, other);
+        }
+        assert_string_not_equal(first, "?");
+    }
+    nn_search_free(s);
 }
 
 /* With batches, the values do not depend on the order in which results come back; a
@@ -1004,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_bayes_beats_random_on_a_toy),
         cmocka_unit_test(test_bayes_proposals),
         cmocka_unit_test(test_bayes_batches_and_replay),
+        cmocka_unit_test(test_bayes_with_repeats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
