@@ -32,7 +32,8 @@ static const cli_verb verbs[] = {
      "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n",
      VERB_MPI},
     {"summary", nni_cmd_summary,
-     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n",
+     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
+     "          [--measure [--batch 1,32]]     (also of a checkpoint or run directory)\n",
      VERB_LOCAL},
     {"eval", nni_cmd_eval,
      "  eval CHECKPOINT [--split test] [--data FILE]\n"
@@ -57,7 +58,9 @@ static const cli_verb verbs[] = {
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-     "             [--targets N] [--index-column NAME] -o OUT.h5\n",
+     "             [--targets N] [--index-column NAME] -o OUT.h5\n"
+     "  import series --csv F --columns C1,C2 [--target C] [--classes] --window W\n"
+     "             --horizon H [--stride S] [--split-at ROW|FRACTION] -o OUT.h5\n",
      VERB_LOCAL},
     {"extract", nni_cmd_extract,
      "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n",
@@ -84,6 +87,10 @@ static const cli_verb verbs[] = {
     {"report", nni_cmd_report,
      "  report PATH... [-o FILE.html]          an HTML page of a run, runs compared, or a search\n"
      "         [--no-eval] [--watch]\n",
+     VERB_LOCAL},
+    {"compare", nni_cmd_compare,
+     "  compare MODEL... [--batch 1,32,256]    parameters, storage, FLOPs, measured latency\n"
+     "         [--threads T] [-o FILE.csv]     of configs, checkpoints or runs side by side\n",
      VERB_LOCAL},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };

@@ -23,6 +23,8 @@ void nn_dataset_free(nn_dataset *ds)
     free(ds->x_f32);
     free(ds->labels);
     free(ds->targets);
+    free(ds->x_lengths);
+    free(ds->y_lengths);
     nni_dataset_free_strings(ds->class_names, ds->n_class_names);
     memset(ds, 0, sizeof *ds);
 }

@@ -51,29 +51,85 @@ nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *e
     return nn_cfg_read_choice(data, "shuffle_pixels", pixel_shuffle_names, "none", mode, err);
 }
 
+/* `label_noise: p` or `label_noise: {p: P, epochs: [a, b]}`: the fraction and its window. */
+static nn_status read_label_noise(const nn_cfg *data, double *p, nni_epoch_window *window,
+                                  nn_error *err)
+{
+    static const char *const keys[] = {"p", "epochs", NULL};
+    const nn_cfg *node = nn_cfg_get(data, "label_noise");
+    *window = nni_epoch_window_always();
+    nn_status st;
+    if (node && nn_cfg_kind_of(node) == NN_CFG_MAP) {
+        if ((st = nn_cfg_check_keys(node, keys, err)) ||
+            (st = nni_epoch_window_read(node, "epochs", *window, window, err)) ||
+            (st = nn_cfg_read_double(node, "p", 0, p, err)))
+            return st;
+        node = nn_cfg_get(node, "p");
+    } else if ((st = nn_cfg_read_double(data, "label_noise", 0, p, err))) {
+        return st;
+    }
+    if (*p < 0 || *p > 1)
+        return nn_cfg_fail(err, node, "must be in [0, 1] (the fraction of training labels "
+                           "drawn at random)");
+    return NN_OK;
+}
+
+static int32_t *copy_labels(const nn_dataset *ds)
+{
+    int32_t *copy = malloc((size_t)(ds->n ? ds->n : 1) * sizeof *copy);
+    if (copy)
+        memcpy(copy, ds->labels, (size_t)ds->n * sizeof *copy);
+    return copy;
+}
+
 /* data.label_noise and data.shuffle_pixels, once the rows of every split are known: only
  * the training rows get noisy labels; every split gets the pixel shuffle, so that a model
- * trained on shuffled pixels is evaluated on the same kind of input. */
+ * trained on shuffled pixels is evaluated on the same kind of input. Noise with an epoch
+ * window keeps both sets of labels, and nni_trainer_label_noise_epoch puts the right one in
+ * place as each epoch begins. */
 static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err)
 {
     double noise = 0;
     int shuffle = 0;
-    nn_status st = nn_cfg_read_double(data, "label_noise", 0, &noise, err);
-    if (!st && (noise < 0 || noise > 1))
-        st = nn_cfg_fail(err, nn_cfg_get(data, "label_noise"), "must be in [0, 1] (the "
-                         "fraction of training labels drawn at random)");
+    nni_epoch_window window;
+    nn_status st = read_label_noise(data, &noise, &window, err);
     if (!st)
         st = nni_data_read_pixel_shuffle(data, &shuffle, err);
     int64_t redrawn = 0;
+    const int windowed = window.first > 0 || window.end != INT64_MAX;
+    if (!st && noise > 0 && windowed) {
+        t->clean_labels = copy_labels(&t->train);
+        if (!t->clean_labels)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
     if (!st && noise > 0)
         st = nni_label_noise(&t->train, t->train_rows, t->n_train, noise, t->seed, &redrawn,
                              err);
+    if (!st && t->clean_labels) {
+        t->noisy_labels = copy_labels(&t->train);
+        t->labels_noisy = 1;
+        t->label_noise_epochs = window;
+        if (!t->noisy_labels)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
     for (int i = 0; i < 3 && !st; i++)
         if (splits[i])
             st = nni_shuffle_pixels(splits[i], (nni_pixel_shuffle)shuffle, t->seed, err);
     return st;
+}
+
+void nni_trainer_label_noise_epoch(nn_trainer *t)
+{
+    if (!t->clean_labels)
+        return;
+    const int noisy = nni_epoch_window_contains(t->label_noise_epochs, t->epoch);
+    if (noisy == t->labels_noisy)
+        return;
+    memcpy(t->train.labels, noisy ? t->noisy_labels : t->clean_labels,
+           (size_t)t->train.n * sizeof *t->train.labels);
+    t->labels_noisy = noisy;
 }
 
 static int64_t *all_rows(int64_t n)

@@ -89,10 +89,16 @@ struct nn_trainer {
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nni_augment augment; /* training batches only */
+    /* data.label_noise with an epoch window: both sets of training labels, and which one
+     * train.labels holds now (data_splits.c). NULL when the noise has no window. */
+    int32_t *clean_labels, *noisy_labels;
+    int labels_noisy;
+    nni_epoch_window label_noise_epochs;
 
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
-    FILE *metrics_csv, *log_file, *out;
+    int metrics_fd; /* rank 0's metrics.csv, appended a row per epoch; -1 when none */
+    FILE *log_file, *out;
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
@@ -125,6 +131,9 @@ void nni_trainer_teardown(nn_trainer *t);
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+/* data_splits.c: as epoch t->epoch begins, the training labels it uses (noisy inside
+ * data.label_noise's epoch window, clean outside). */
+void nni_trainer_label_noise_epoch(nn_trainer *t);
 
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
@@ -170,7 +179,9 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
 /* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
-void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+/* Appends the epoch's row; a failed write leaves the rows before it and stops the run. */
+nn_status nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record,
+                                    nn_error *err);
 /* metrics.csv rewritten from the history (a resumed run). */
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 

@@ -103,7 +103,8 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
-                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
+                        .lengths = nni_batch_steps(&t->targets_buf)};
         step_rows += global_rows;
         int last = m == micro - 1;
         if (rows == 0) {
@@ -172,6 +173,7 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
         }
         nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
         pass.batch = chunk;
+        pass.lengths = nni_batch_steps(&t->targets_buf);
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
                                 NULL);
@@ -202,6 +204,10 @@ static void begin_epoch(nn_trainer *t)
         t->step = t->start_step;
     }
     nni_sampler_epoch(&t->sampler, t->epoch);
+    /* Regularizers and deficits with an epoch window (config/epoch_window.h); augmentation
+     * and dropout read the epoch from the step itself. */
+    nni_trainer_label_noise_epoch(t);
+    nni_optim_set_epoch(t->opt, t->epoch);
     t->lr = 0;
     t->in_epoch = 1;
 }
@@ -249,7 +255,11 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
     nni_trainer_print_epoch(t, &m);
-    nni_trainer_write_metrics(t, &m);
+    nn_status st = nni_trainer_write_metrics(t, &m, err);
+    if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
+        end_training(t);
+        return st;
+    }
     t->result.epochs_run = m.epoch;
     t->result.final_val_loss = m.val_loss;
     t->result.final_val_accuracy = m.val_accuracy;
@@ -268,7 +278,7 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
             t->stop_requested = 1;
         }
     }
-    nn_status st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
+    st = nni_trainer_checkpoint(t, t->epoch, 0, NULL, &m, err);
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
@@ -311,7 +321,8 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         t->step++;
         nni_progress_update(t, t->epoch, t->step, steps, &t->totals, t->epoch_start);
         if (!st)
-            nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr, t->step_seconds);
+            st = nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr,
+                                    t->step_seconds, err);
         if (st) {
             end_training(t);
             return st;
