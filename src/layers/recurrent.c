@@ -319,7 +319,8 @@ void nni_recurrent_torch(const nn_layer *layer, char *buf, int size)
     for (int i = 0; i < 7 && layer->ops->type[i]; i++)
         kind[i] = (char)toupper((unsigned char)layer->ops->type[i]);
     snprintf(buf, (size_t)size, "Recurrent(\"%s\", %lld, %lld, bidirectional=%s, "
-             "return_sequences=%s%s)", kind, (long long)r->features, (long long)r->hidden,
-             r->directions == 2 ? "True" : "False", r->return_sequences ? "True" : "False",
+             "return_sequences=%s, input_steps=%s%s)", kind, (long long)r->features,
+             (long long)r->hidden, r->directions == 2 ? "True" : "False",
+             r->return_sequences ? "True" : "False", r->over_input_steps ? "True" : "False",
              r->nonlinearity ? ", nonlinearity=\"relu\"" : "");
 }

@@ -5,7 +5,7 @@ together hold every layer type and every activation of the catalogue: a zoo of t
 layers and activations, a decoder (transposed convolutions, every upsampling mode, formula
 layers of every formula function), recurrent layers (rnn with both nonlinearities, lstm and
 gru, one- and two-directional, stacked, sequences and final states) and an embedding model
-trained with the ctc loss; the ONNX export of each passes onnx.checker's full check (shape
+trained with the ctc loss on sequences of variable length (x_lengths); the ONNX export of each passes onnx.checker's full check (shape
 and type inference included)."""
 import importlib.util
 import os
@@ -157,9 +157,11 @@ seed: 7
 
 
 def token_file(path, data):
-    """Fashion-MNIST at 7 x 7 in 8 grey levels as id sequences, with labels 1..3 for the ctc
+    """Fashion-MNIST at 7 x 7 in 8 grey levels as id sequences of 20 to 49 valid steps
+    (x_lengths; the padding holds id 5, which must not matter), with labels 1..3 for the ctc
     loss (the class, its rest, one more); the test rows include ids out of range (-1, 8)
     and halves (2.5 reads as 2, 3.5 as 4), which the module must read as nntrain does."""
+    rng = np.random.default_rng(3)
     with h5py.File(data, "r") as f, h5py.File(path, "w") as g:
         for split, rows in (("train", 160), ("test", 300)):
             images = f[split + "/x"][0:rows].astype(np.float32).reshape(rows, 7, 4, 7, 4)
@@ -168,7 +170,12 @@ def token_file(path, data):
             y = np.stack([1 + labels % 3, 1 + (labels // 3) % 3, 1 + (labels + 1) % 3], 1)
             if split == "test":
                 ids[0, :4] = [-1, 8, 2.5, 3.5]
+            lengths = rng.integers(20, 50, rows).astype(np.int32)
+            lengths[1] = 49
+            for n, length in enumerate(lengths):
+                ids[n, length:] = 5
             g[split + "/x"] = ids.astype(np.float32)
+            g[split + "/x_lengths"] = lengths
             g[split + "/y"] = y.astype(np.float32)
 
 
@@ -179,12 +186,15 @@ def load_module(path):
     return module
 
 
-def image_rows(path, rows):
-    """The first rows of a file's test images as the model reads them (scale and offset)."""
+def test_rows(path, rows):
+    """The first rows of a file's test split as the model reads them (scale and offset), and
+    their lengths when the file has x_lengths (else None)."""
     with h5py.File(path, "r") as f:
         x_ds = f["test/x"]
-        return x_ds[0:rows].astype(np.float32) * np.float32(x_ds.attrs.get("scale", 1.0)) + \
+        x = x_ds[0:rows].astype(np.float32) * np.float32(x_ds.attrs.get("scale", 1.0)) + \
             np.float32(x_ds.attrs.get("offset", 0.0))
+        lengths = f["test/x_lengths"][0:rows] if "test/x_lengths" in f else None
+    return torch.from_numpy(x), None if lengths is None else torch.from_numpy(lengths)
 
 
 def main():
@@ -234,8 +244,9 @@ def main():
         subprocess.run([NNTRAIN, "export", ckpt, "--format", "torch", "-o", module_path],
                        check=True, capture_output=True)
         net = load_module(module_path).load()
+        x, lengths = test_rows(test_data, 300)
         with torch.no_grad():
-            theirs = net(torch.from_numpy(image_rows(test_data, 300))).numpy()
+            theirs = (net(x) if lengths is None else net(x, lengths)).numpy()
         with h5py.File(preds, "r") as f:
             ours = f["outputs"][()]
         check.close(f"{name}: PyTorch module vs nntrain predict", ours.reshape(-1),
