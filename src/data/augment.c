@@ -14,8 +14,8 @@
 
 #define NN_PI 3.14159265358979323846
 
-static const char *const augment_keys[] = {"shift", "flip", "rotate", "blur", "noise",
-                                           "epochs", NULL};
+const char *const nni_augment_keys[] = {"shift", "flip", "rotate", "blur", "noise", "epochs",
+                                        NULL};
 static const char *const option_keys[] = {"value", "epochs", NULL};
 /* In the order of NNI_AUG_*. */
 static const char *const option_names[NNI_AUG_OPTIONS] = {"shift", "flip", "rotate", "blur",
@@ -72,7 +72,7 @@ nn_status nni_augment_parse(const nn_cfg *node, nn_shape sample_shape, nni_augme
                                       "10, noise: 0.05}");
     nni_epoch_window block;
     nn_status st;
-    if ((st = nn_cfg_check_keys(node, augment_keys, err)) ||
+    if ((st = nn_cfg_check_keys(node, nni_augment_keys, err)) ||
         (st = nni_epoch_window_read(node, "epochs", nni_epoch_window_always(), &block, err)))
         return st;
     const nn_cfg *at[NNI_AUG_OPTIONS]; /* the map each option's value is read from */

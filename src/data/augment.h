@@ -52,5 +52,7 @@ void nni_augment_batch(const nni_augment *aug, float *x, int64_t rows, const int
 void nni_augment_free(nni_augment *aug);
 /* For --help-catalogue. */
 void nni_augment_list(void (*emit)(const char *line, void *ctx), void *ctx);
+/* The keys train.augment accepts, NULL-terminated. */
+extern const char *const nni_augment_keys[];
 
 #endif
