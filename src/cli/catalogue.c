@@ -90,7 +90,8 @@ void nni_cli_print_catalogue(FILE *out)
         "y=y               the name of the target array in each split's group",
         "layout=nchw       nchw, or nhwc for channels-last image arrays (converted on read)",
         "label_noise=0     fraction of training labels drawn anew at random (0 to 1; "
-        "validation and test stay clean)",
+        "validation and test stay clean); {p: P, epochs: [a, b]}: only in epochs a <= e < b "
+        "(from 0)",
         "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
@@ -127,7 +128,8 @@ void nni_cli_print_catalogue(FILE *out)
                                  "value, ...}; keys with their defaults; weight_decay is L2 "
                                  "added to the gradient, l1 adds l1 sign(w), "
                                  "decay_exempt_bias_and_norm spares biases and normalization "
-                                 "parameters):",
+                                 "parameters, decay_epochs: [a, b] applies both only in "
+                                 "epochs a <= e < b, from 0):",
                             nni_optim_catalogue);
     print_catalogue_section(out, "\nschedules (train.schedule: NAME or {type: NAME, key: value, "
                                  "...}; keys with their defaults; epochs count from 0):",
