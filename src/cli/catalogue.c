@@ -93,6 +93,9 @@ void nni_cli_print_catalogue(FILE *out)
         "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
+        "oversample        {method: smote|random, k: 5, ratio: 1.0}: training rows added to "
+        "every class below ratio x the largest (smote: between a row and one of its k nearest "
+        "in the class)",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/oversample.h"
 #include "data/source.h"
 #include "data/split.h"
 #include "data/target_input.h"
@@ -13,7 +14,8 @@
 
 static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
-                                        "label_noise", "shuffle_pixels", "target", NULL};
+                                        "label_noise", "shuffle_pixels", "target",
+                                        "oversample", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 static const char *const val_keys[] = {"split", "rows", "name", NULL};
@@ -189,6 +191,17 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
             return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
                            "shape than /%s", path, others[i]->split, train_split);
     if ((st = corrupt_splits(t, data, err)))
+        return st;
+    /* More rows for the rare classes: from the training rows alone, after the validation
+     * rows were set aside, identically on every rank (each holds the whole split). */
+    nni_oversample oversample;
+    if ((st = nni_oversample_read(data, &oversample, err)))
+        return st;
+    if (oversample.method != NNI_OVERSAMPLE_NONE && t->sampling == NNI_SAMPLING_SHARD)
+        return nn_cfg_fail(err, nn_cfg_get(data, "oversample"), "needs sampling: global (with "
+                           "shards, each rank would oversample its own rows)");
+    if ((st = nni_oversample_apply(&oversample, &t->train, &t->train_rows, &t->n_train, t->seed,
+                                   &t->oversampled, err)))
         return st;
     /* Targets from the inputs: after the stratified validation split and the label noise,
      * which read labels, and after the pixel shuffle, so that the target is what the model
