@@ -45,6 +45,8 @@ typedef struct nn_dataset {
     int num_classes;                    /* from the root attribute, or max label + 1 */
     int n_class_names;
     char **class_names;
+    void *mapping;                      /* x and the targets live in this shared mapping of */
+    size_t mapping_bytes;               /* mapping_bytes (data.cache: node): unmapped, not freed */
 } nn_dataset;
 
 /* Ownership: a loaded nn_dataset owns its arrays (x_u8 or x_f32, labels or targets,
@@ -75,6 +77,7 @@ nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t firs
 typedef struct nn_dataset_source {
     const char *x, *y; /* dataset names in the split's group; NULL: "x", "y" */
     int channels_last; /* x is N x H x W x C: transposed to N x C x H x W as it is read */
+    int targets_only;  /* x is not read (x_u8 and x_f32 stay NULL): its samples are streamed */
 } nn_dataset_source;
 /* nn_dataset_load_rows from the source's arrays (src NULL: x, y, channels first); count < 0
  * (with first 0) loads the whole split. */

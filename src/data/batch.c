@@ -38,6 +38,12 @@ void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, fl
                     target_buffer *tb)
 {
     nni_dataset_gather_x(ds, rows, count, x);
+    nni_data_fetch_targets(ds, rows, count, tb);
+}
+
+void nni_data_fetch_targets(const nn_dataset *ds, const int64_t *rows, int64_t count,
+                            target_buffer *tb)
+{
     if (tb->labels)
         for (int64_t i = 0; i < count; i++)
             tb->labels[i] = ds->labels[rows[i]];

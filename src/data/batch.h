@@ -38,5 +38,8 @@ void nni_target_buffer_free(target_buffer *tb);
  * sequence lengths when ds has them. */
 void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, float *x,
                     target_buffer *tb);
+/* Only the targets (the samples of a streamed split come from nni_stream_read). */
+void nni_data_fetch_targets(const nn_dataset *ds, const int64_t *rows, int64_t count,
+                            target_buffer *tb);
 
 #endif

@@ -396,6 +396,8 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
     }
     if ((status = open_member(group, x_name, &x, path, split, err)) != NN_OK ||
         (status = open_member(group, y_name, &y, path, split, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(x, path, split, x_name, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(y, path, split, y_name, err)) != NN_OK ||
         (status = nni_dataset_check_layout(x, y, path, split, &layout, err)) != NN_OK ||
         (status = read_classes(file, path, &ds, err)) != NN_OK)
         goto done;
@@ -466,7 +468,7 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
     ds.x_is_uint8 = layout.x_is_uint8;
     size_t elem = layout.x_is_uint8 ? 1 : sizeof(float);
     size_t x_bytes = nni_dataset_checked_bytes((uint64_t)count, sample_size, elem);
-    if (count > 0) {
+    if (count > 0 && !(src && src->targets_only)) {
         void *buf = x_bytes ? malloc(x_bytes) : NULL;
         if (!buf) {
             status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/x: out of memory for %lld x %lld values",

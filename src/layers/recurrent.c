@@ -12,6 +12,7 @@
  * build for the model's largest batch (step-major in processing order, so a step's B rows are
  * one block for the products); the projections and gradients of a call use the shared
  * workspace. */
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -314,4 +315,16 @@ void nni_recurrent_describe(const nn_layer *layer, char *buf, int size)
              r->directions == 2 ? " bidirectional" : "",
              r->return_sequences ? " sequences" : " last",
              r->nonlinearity ? " relu" : "");
+}
+
+void nni_recurrent_torch(const nn_layer *layer, char *buf, int size)
+{
+    const recurrent *r = layer->priv;
+    char kind[8] = {0};
+    for (int i = 0; i < 7 && layer->ops->type[i]; i++)
+        kind[i] = (char)toupper((unsigned char)layer->ops->type[i]);
+    snprintf(buf, (size_t)size, "Recurrent(\"%s\", %lld, %lld, bidirectional=%s, "
+             "return_sequences=%s%s)", kind, (long long)r->features, (long long)r->hidden,
+             r->directions == 2 ? "True" : "False", r->return_sequences ? "True" : "False",
+             r->nonlinearity ? ", nonlinearity=\"relu\"" : "");
 }

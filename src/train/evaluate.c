@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/file_list.h"
 #include "data/gather.h"
 #include "data/target_input.h"
 #include "data/source.h"
@@ -21,8 +22,10 @@ void nn_ckpt_runner_close(nn_ckpt_runner *l)
     nn_cfg_free(l->cfg);
 }
 
-nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
-                              nn_ckpt_runner *l, nn_error *err)
+/* The checkpoint's config and the split as its model sees it (pixels shuffled, the input as
+ * the target when the run said so). */
+static nn_status open_data(const char *checkpoint, const char *split, const char *data_path,
+                           nn_ckpt_runner *l, nn_dataset_source *source, nn_error *err)
 {
     memset(l, 0, sizeof *l);
     l->capacity = 256;
@@ -32,17 +35,19 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         return st;
     st = nn_cfg_load_string(meta.config_yaml, checkpoint, &l->cfg, err);
     nn_ckpt_meta_free(&meta);
-    const char *path = data_path;
-    if (!st && !path)
-        st = nn_cfg_read_string(nn_cfg_get(l->cfg, "data"), "path", NULL, &path, err);
-    if (!st && !path)
+    nni_file_list files = {0};
+    if (!st && data_path)
+        st = nni_file_list_single(data_path, &files, err);
+    else if (!st && !nn_cfg_get(nn_cfg_get(l->cfg, "data"), "path"))
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
-    nn_dataset_source source;
+    else if (!st)
+        st = nni_file_list_read(nn_cfg_get(l->cfg, "data"), "path", &files, err);
     if (!st)
-        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
+        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), source, err);
     if (!st)
-        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
+        st = nni_file_list_load(&files, split, source, 0, -1, &l->data, err);
+    nni_file_list_free(&files);
     int shuffle = 0;
     int64_t seed = 42;
     if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
@@ -54,6 +59,21 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
     if (!st && from_input)
         st = nni_dataset_target_from_input(&l->data, err);
+    return st;
+}
+
+nn_status nn_ckpt_runner_open_data(const char *checkpoint, const char *split,
+                                   const char *data_path, nn_ckpt_runner *l, nn_error *err)
+{
+    nn_dataset_source source;
+    return open_data(checkpoint, split, data_path, l, &source, err);
+}
+
+nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
+                              nn_ckpt_runner *l, nn_error *err)
+{
+    nn_dataset_source source;
+    nn_status st = open_data(checkpoint, split, data_path, l, &source, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
@@ -68,7 +88,7 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                            l->data.num_classes, &l->loss, err);
     if (!st) {
         char where[600];
-        snprintf(where, sizeof where, "%s /%s/y", path, split);
+        snprintf(where, sizeof where, "%s /%s/y", l->data.path, split);
         nn_targets targets = {.labels = l->data.labels, .values = l->data.targets,
                               .width = l->data.target_width};
         st = nn_loss_check_targets(l->loss, &targets, l->data.n, where, err);
