@@ -1,7 +1,8 @@
 # data.oversample end to end: an imbalanced 3-class table (300 : 60 : 30 rows) trained with
 # smote and with random oversampling; the run says how many rows it added (the smaller classes
-# brought up to the largest: 240 + 270), 2 ranks train to the weights of 1 (1e-4), and the
-# config errors are one line, exit 2.
+# brought up to the largest: 240 + 270), 2 ranks train to the weights of 1 (1e-4; smote with
+# a copy of the split per rank, random beside the node's shared copy), and the config errors
+# are one line, exit 2.
 source "$(dirname "$0")/lib.sh"
 /usr/bin/python3 - <<'PY'
 import h5py
@@ -31,6 +32,14 @@ $COMPARE one/last.h5 two/last.h5 --rtol 1e-4 --groups params || fail "2 ranks di
 "$NNTRAIN" train table.yaml --no-progress --run-dir rnd \
     --set 'data.oversample={method: random, ratio: 0.5}' > rnd.txt || fail "random run"
 grep "oversampling: 210 training rows added" rnd.txt > /dev/null || { cat rnd.txt; fail "random count"; }
+# random keeps the node's shared copy (data.cache auto at 2 ranks): the same weights as 1 rank
+$MPIRUN -np 2 "$NNTRAIN" train table.yaml --no-progress --run-dir rnd2 \
+    --set 'data.oversample={method: random, ratio: 0.5}' > rnd2.txt 2>&1 ||
+    { cat rnd2.txt; fail "2-rank random run"; }
+$COMPARE rnd/last.h5 rnd2/last.h5 --rtol 1e-4 --groups params || fail "random: 2 ranks differ"
+expect_exit 2 "$NNTRAIN" train table.yaml --no-progress --run-dir bad0 --set data.cache=node
+grep "node shares one read-only copy, but data.oversample smote appends rows" "$WORK/err.txt" \
+    > /dev/null || { cat "$WORK/err.txt"; fail "smote with a node cache message"; }
 expect_exit 2 "$NNTRAIN" train table.yaml --no-progress --run-dir bad1 \
     --set 'data.oversample={method: smote, ratio: 2}'
 grep "must be in (0, 1\]" "$WORK/err.txt" > /dev/null || { cat "$WORK/err.txt"; fail "ratio message"; }
