@@ -98,6 +98,9 @@ void nni_cli_print_catalogue(FILE *out)
         "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
         "per node in shared memory, read by its ranks in parallel; same results); auto: node "
         "with global sampling and more than one rank on the node, else memory",
+        "oversample        {method: smote|random, k: 5, ratio: 1.0}: training rows added to "
+        "every class below ratio x the largest (smote: between a row and one of its k nearest "
+        "in the class)",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

@@ -19,6 +19,7 @@ typedef enum nni_rng_purpose {
     NNI_RNG_RRELU = 6,    /* index = global sample index */
     NNI_RNG_SEARCH = 7,   /* random search draws: index = trial */
     NNI_RNG_NOISE = 8,    /* anything else keyed per sample */
+    NNI_RNG_OVERSAMPLE = 9, /* data.oversample: epoch = class, index = added row of the class */
 } nni_rng_purpose;
 
 typedef struct nni_rng {

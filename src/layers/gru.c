@@ -22,7 +22,7 @@ static void gru_step_forward(const nni_cell_step *s, int unused)
             const float r = nni_sigmoidf(xp[GATE_R * H + j] + hp[GATE_R * H + j]);
             const float z = nni_sigmoidf(xp[GATE_Z * H + j] + hp[GATE_Z * H + j]);
             const float hp_n = hp[GATE_N * H + j];
-            const float cand = tanhf(xp[GATE_N * H + j] + r * hp_n);
+            const float cand = nni_tanhf(xp[GATE_N * H + j] + r * hp_n);
             saved[GATE_R * H + j] = r;
             saved[GATE_Z * H + j] = z;
             saved[GATE_N * H + j] = cand;

@@ -23,7 +23,7 @@ static void lstm_step_forward(const nni_cell_step *s, int unused)
         for (int64_t j = 0; j < H; j++) {
             const float i = nni_sigmoidf(xp[GATE_I * H + j] + hp[GATE_I * H + j]);
             const float f = nni_sigmoidf(xp[GATE_F * H + j] + hp[GATE_F * H + j]);
-            const float g = tanhf(xp[GATE_G * H + j] + hp[GATE_G * H + j]);
+            const float g = nni_tanhf(xp[GATE_G * H + j] + hp[GATE_G * H + j]);
             const float o = nni_sigmoidf(xp[GATE_O * H + j] + hp[GATE_O * H + j]);
             const float c = (c_prev ? f * c_prev[j] : 0.0f) + i * g;
             saved[GATE_I * H + j] = i;
@@ -31,7 +31,7 @@ static void lstm_step_forward(const nni_cell_step *s, int unused)
             saved[GATE_G * H + j] = g;
             saved[GATE_O * H + j] = o;
             saved[SAVED_C * H + j] = c;
-            h[j] = o * tanhf(c);
+            h[j] = o * nni_tanhf(c);
         }
     }
 }
@@ -49,7 +49,7 @@ static void lstm_step_backward(const nni_cell_step *s, const nni_cell_grad *gr, 
         for (int64_t j = 0; j < H; j++) {
             const float i = saved[GATE_I * H + j], f = saved[GATE_F * H + j];
             const float g = saved[GATE_G * H + j], o = saved[GATE_O * H + j];
-            const float tc = tanhf(saved[SAVED_C * H + j]);
+            const float tc = nni_tanhf(saved[SAVED_C * H + j]);
             const float dc = carry[j] + dh[j] * o * (1.0f - tc * tc);
             const float da[4] = {dc * g * i * (1.0f - i),
                                  (c_prev ? dc * c_prev[j] : 0.0f) * f * (1.0f - f),

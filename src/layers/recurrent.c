@@ -5,9 +5,9 @@
  *   forward   xp = x W_ih^T + b_ih                  one product for all B * T rows
  *             per step: hp = h_prev W_hh^T + b_hh   (B x G), then the cell
  *   backward  per step, last to first: the cell gives dxp, dhp and the direct part of
- *             dh_prev; dh_prev += dhp W_hh, dW_hh += dhp^T h_prev, db_hh += sums of dhp
- *             then for all steps at once: dW_ih += dxp^T x, db_ih += sums of dxp,
- *             dx (+)= dxp W_ih
+ *             dh_prev; dh_prev += dhp W_hh
+ *             then for all steps at once: dW_hh += dhp^T h_prev, db_hh += sums of dhp,
+ *             dW_ih += dxp^T x, db_ih += sums of dxp, dx (+)= dxp W_ih
  * The hidden states and each cell's saved values of every step live in buffers planned at
  * build for the model's largest batch (step-major in processing order, so a step's B rows are
  * one block for the products); the projections and gradients of a call use the shared
@@ -28,8 +28,10 @@ typedef struct recurrent {
     int nonlinearity, return_sequences, directions;
     int over_input_steps; /* its steps are the model input's: padded steps are masked */
     int64_t steps, features, hidden, gate_width, capacity, out_width;
-    float *h_all[2];     /* [T][capacity][H] per direction */
-    float *saved_all[2]; /* [T][capacity][saved_per_unit * H] */
+    /* Per direction, step-major in processing order with the call's batch B as the row
+     * count of a step (room for the capacity): [T][B][H] and [T][B][saved_per_unit * H]. */
+    float *h_all[2];
+    float *saved_all[2];
 } recurrent;
 
 static const char *const nonlinearity_names[] = {"tanh", "relu", NULL};
@@ -88,8 +90,8 @@ nn_status nni_recurrent_build(nn_layer *layer, const nn_cfg *cfg, const nni_cell
             return nn_fail(err, NN_ERR_OTHER, "out of memory for the states of %s layer '%s'",
                            type, layer->name);
     }
-    /* forward: xp + hp; backward: dxp + dhp + dh + dh_next + carry */
-    layer->workspace_floats = rows * r->gate_width + r->capacity * (r->gate_width + 3 * units);
+    /* forward: xp + hp; backward: dxp + dhp of every step + dh + dh_next + carry */
+    layer->workspace_floats = 2 * rows * r->gate_width + r->capacity * 3 * units;
 
     const int64_t G = r->gate_width;
     for (int d = 0; d < r->directions; d++) {
@@ -150,10 +152,10 @@ static nni_cell_step step_at(const recurrent *r, int d, int64_t s, int64_t batch
     nni_cell_step step = {
         .batch = batch, .hidden = H, .xp = xp ? xp + s * r->gate_width : NULL,
         .xp_stride = r->steps * r->gate_width, .hp = hp,
-        .h_prev = s ? r->h_all[d] + (s - 1) * r->capacity * H : NULL,
-        .prev_saved = s && S ? r->saved_all[d] + (s - 1) * r->capacity * S * H : NULL,
-        .saved = S ? r->saved_all[d] + s * r->capacity * S * H : NULL,
-        .h = r->h_all[d] + s * r->capacity * H};
+        .h_prev = s ? r->h_all[d] + (s - 1) * batch * H : NULL,
+        .prev_saved = s && S ? r->saved_all[d] + (s - 1) * batch * S * H : NULL,
+        .saved = S ? r->saved_all[d] + s * batch * S * H : NULL,
+        .h = r->h_all[d] + s * batch * H};
     return step;
 }
 
@@ -230,8 +232,8 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t G = r->gate_width;
     const int32_t *lengths = pass_lengths(r, pass);
     float *dxp = nni_layer_workspace(layer);
-    float *dhp = dxp + r->capacity * T * G;
-    float *dh = dhp + r->capacity * G;
+    float *dhp_all = dxp + r->capacity * T * G; /* [T][B][G] */
+    float *dh = dhp_all + r->capacity * T * G;
     float *dh_next = dh + r->capacity * H;
     float *carry = dh_next + r->capacity * H;
     const float *x = layer->inputs[0]->out;
@@ -249,6 +251,7 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
         for (int64_t s = T - 1; s >= 0; s--) {
             /* The forward's hp is not kept: the cells that need it (gru) saved their part. */
             nni_cell_step step = step_at(r, d, s, B, NULL, NULL);
+            float *dhp = dhp_all + s * B * G;
             for (int64_t n = 0; n < B; n++) {
                 const float *from_out = out_row(r, layer->dout, d, s, n,
                                                 row_length(r, lengths, n));
@@ -267,14 +270,16 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
                 memset(dh_next + n * H, 0, (size_t)H * sizeof *dh_next);
                 memset(carry + n * H, 0, (size_t)H * sizeof *carry);
             }
-            if (step.h_prev) {
+            if (step.h_prev)
                 nni_gemm_nn(B, H, G, dhp, G, 1, w_hh, H, dh_next, H, 1);
-                if (dw_hh)
-                    nni_gemm_nn(G, H, B, dhp, 1, G, step.h_prev, H, dw_hh, H, 1);
-            }
-            if (db_hh)
-                nni_layer_column_sums(dhp, B, G, 0, G, db_hh, 1);
         }
+        /* The recurrent weights' gradients for all steps at once: step s's dhp rows meet
+         * step s - 1's hidden states, both stored step after step, so steps 1 .. T - 1 are
+         * one product over (T - 1) B rows. */
+        if (dw_hh && T > 1)
+            nni_gemm_nn(G, H, (T - 1) * B, dhp_all + B * G, 1, G, r->h_all[d], H, dw_hh, H, 1);
+        if (db_hh)
+            nni_layer_column_sums(dhp_all, T * B, G, 0, G, db_hh, 1);
         if (d)
             reverse_valid_steps(r, dxp, B, lengths);
         if (dw_ih)

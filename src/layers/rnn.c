@@ -14,7 +14,7 @@ static void rnn_step_forward(const nni_cell_step *s, int relu)
         float *h = s->h + n * H;
         for (int64_t j = 0; j < H; j++) {
             const float a = xp[j] + hp[j];
-            h[j] = relu ? (a > 0.0f ? a : 0.0f) : tanhf(a);
+            h[j] = relu ? (a > 0.0f ? a : 0.0f) : nni_tanhf(a);
         }
     }
 }

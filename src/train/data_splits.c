@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/oversample.h"
 #include "data/source.h"
 #include "data/split.h"
 #include "data/target_input.h"
@@ -13,7 +14,8 @@
 
 const char *const nni_data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
-                                        "label_noise", "shuffle_pixels", "target", "cache", NULL};
+                                        "label_noise", "shuffle_pixels", "target", "cache",
+                                        "oversample", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 /* In the order of the DATA_CACHE_ values, auto last. */
@@ -65,8 +67,18 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
         return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "node shares whole splits between "
                            "the ranks of a node, but with sampling: shard each rank holds rows "
                            "of its own (use memory)");
+    /* smote appends synthetic rows to the training split: a rank's own copy in memory */
+    nni_oversample oversample;
+    if ((st = nni_oversample_read(data, &oversample, err)))
+        return st;
+    const int smote = oversample.method == NNI_OVERSAMPLE_SMOTE;
+    if (smote && (cache == DATA_CACHE_NODE || cache == DATA_CACHE_NONE))
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "%s, but data.oversample smote "
+                           "appends rows to the training split in memory (use memory)",
+                           cache == DATA_CACHE_NODE ? "node shares one read-only copy"
+                                                    : "none streams the samples");
     if (cache == 3)
-        cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1
+        cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1 && !smote
                     ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
     t->data_cache = cache;
     if (cache != DATA_CACHE_NONE)
@@ -335,6 +347,22 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                              t->has_test ? &t->test : NULL};
     if (t->data_cache == DATA_CACHE_NODE)
         nni_node_cache_seal(&t->node_cache, splits, 3);
+    /* More rows for the rare classes: from the training rows alone, after the validation
+     * rows were set aside, identically on every rank (each holds the whole split; a node's
+     * shared copy is complete once sealed, and smote has a copy of its own). */
+    nni_oversample oversample;
+    if ((st = nni_oversample_read(data, &oversample, err)))
+        return st;
+    if (oversample.method != NNI_OVERSAMPLE_NONE && t->sampling == NNI_SAMPLING_SHARD)
+        return nn_cfg_fail(err, nn_cfg_get(data, "oversample"), "needs sampling: global (with "
+                           "shards, each rank would oversample its own rows)");
+    if (oversample.method != NNI_OVERSAMPLE_NONE && t->clean_labels)
+        return nn_cfg_fail(err, nn_cfg_get(data, "oversample"), "cannot be combined with "
+                           "label noise over an epoch window (whose labels are restored each "
+                           "epoch from a copy made before the rows were added)");
+    if ((st = nni_oversample_apply(&oversample, &t->train, &t->train_rows, &t->n_train, t->seed,
+                                   &t->oversampled, err)))
+        return st;
     for (int i = 0; i < 3 && from_input; i++)
         if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
             return st;

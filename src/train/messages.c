@@ -117,6 +117,9 @@ void nni_trainer_print_start(nn_trainer *t)
                    t->threads > 1 ? "s" : "", t->layout, (long long)t->global_batch,
                    (long long)t->capacity, (long long)t->sampler.n_total,
                    t->has_val ? ", validation " : "", t->has_val ? "on" : "");
+    if (t->oversampled)
+        nni_trainer_say(t, "oversampling: %lld training rows added to the smaller classes\n",
+                        (long long)t->oversampled);
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
     nni_trainer_say(t, "kernels: %s\n", kernels);

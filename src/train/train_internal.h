@@ -85,6 +85,7 @@ struct nn_trainer {
     nn_dataset train, val, test;
     int has_val, has_test, val_from_train;
     int64_t *train_rows, n_train; /* rows of `train` used for training */
+    int64_t oversampled;          /* of them, added by data.oversample */
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
