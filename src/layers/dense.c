@@ -198,8 +198,9 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
 static void dense_torch(const nn_layer *layer, char *buf, int size)
 {
     const dense *d = layer->priv;
-    snprintf(buf, (size_t)size, "Dense(%lld, %lld, bias=%s)", (long long)d->in,
-             (long long)d->out, d->has_bias ? "True" : "False");
+    snprintf(buf, (size_t)size, "Dense(%lld, %lld, bias=%s%s)", (long long)d->in,
+             (long long)d->out, d->has_bias ? "True" : "False",
+             layer->inputs[0]->out_shape.ndim == 2 ? ", per_step=True" : "");
 }
 
 const nn_layer_ops nni_dense_ops = {

@@ -51,19 +51,61 @@ static void tally(void *opaque, const float *out, int64_t first, int64_t count)
 }
 
 /* The misclassified samples as images, when the samples are images (C x H x W, 1 or 3
- * channels). */
+ * channels): one data URI each, and all of them as one grid (each sample scaled to its own
+ * range, white gaps between them). */
 static void draw_wrong(nn_ckpt_runner *l, nni_evaluation *e)
 {
     const nn_dataset *d = &l->data;
-    if (d->sample_ndim != 3 || (d->sample_shape[0] != 1 && d->sample_shape[0] != 3))
+    if (d->sample_ndim != 3 || (d->sample_shape[0] != 1 && d->sample_shape[0] != 3) ||
+        e->n_wrong_shown == 0)
         return;
+    enum { PER_ROW = 8, GAP = 2 };
+    const int c = (int)d->sample_shape[0], h = (int)d->sample_shape[1], w = (int)d->sample_shape[2];
+    const int cols = e->n_wrong_shown < PER_ROW ? e->n_wrong_shown : PER_ROW;
+    const int rows = (e->n_wrong_shown + PER_ROW - 1) / PER_ROW;
+    const int gw = cols * (w + GAP) - GAP, gh = rows * (h + GAP) - GAP;
     float *pixels = malloc((size_t)d->sample_size * sizeof *pixels);
+    float *grid = malloc((size_t)c * gw * gh * sizeof *grid);
+    for (int64_t i = 0; grid && i < (int64_t)c * gw * gh; i++)
+        grid[i] = 1.0f;
     for (int k = 0; pixels && k < e->n_wrong_shown; k++) {
         nni_dataset_gather_x(d, &e->wrong_row[k], 1, pixels);
-        nni_png_data_uri(&e->wrong_image[k], pixels, (int)d->sample_shape[0],
-                         (int)d->sample_shape[1], (int)d->sample_shape[2]);
+        nni_png_data_uri(&e->wrong_image[k], pixels, c, h, w);
+        float lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < d->sample_size; i++) {
+            lo = fminf(lo, pixels[i]);
+            hi = fmaxf(hi, pixels[i]);
+        }
+        const float range = hi > lo ? hi - lo : 1;
+        const int x0 = (k % PER_ROW) * (w + GAP), y0 = (k / PER_ROW) * (h + GAP);
+        for (int ch = 0; grid && ch < c; ch++)
+            for (int y = 0; y < h; y++)
+                for (int x = 0; x < w; x++)
+                    grid[((int64_t)ch * gh + y0 + y) * gw + x0 + x] =
+                        (pixels[((int64_t)ch * h + y) * w + x] - lo) / range;
     }
+    if (pixels && grid)
+        nni_png_encode(&e->wrong_grid, grid, c, gh, gw);
     free(pixels);
+    free(grid);
+}
+
+void nni_evaluation_draw_samples(const char *checkpoint, nni_evaluation *e)
+{
+    nn_ckpt_runner l;
+    nn_error ignored = {0};
+    if (!e->classification || e->n_wrong_shown == 0 ||
+        nn_ckpt_runner_open_data(checkpoint, e->split, NULL, &l, &ignored))
+        return;
+    int rows_ok = 1;
+    for (int k = 0; k < e->n_wrong_shown; k++)
+        rows_ok &= e->wrong_row[k] >= 0 && e->wrong_row[k] < l.data.n;
+    if (rows_ok) {
+        for (int k = 0; k < e->n_wrong_shown; k++)
+            nni_text_free(&e->wrong_image[k]);
+        draw_wrong(&l, e);
+    }
+    nn_ckpt_runner_close(&l);
 }
 
 nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_evaluation *e,
@@ -157,7 +199,7 @@ int nni_evaluation_recorded(const char *dir, const char *checkpoint, nni_evaluat
     nni_csv_free(&c);
     nni_csv_free(&w);
     nn_ckpt_runner l;
-    if (ok && !nn_ckpt_runner_open(checkpoint, "test", NULL, &l, &ignored)) {
+    if (ok && !nn_ckpt_runner_open_data(checkpoint, "test", NULL, &l, &ignored)) {
         for (int r = 0; r < e->n_wrong_shown; r++)
             ok = ok && e->wrong_row[r] < l.data.n;
         if (ok)
@@ -179,5 +221,6 @@ void nni_evaluation_free(nni_evaluation *e)
     free(e->truth);
     for (int k = 0; k < NNI_EVAL_MAX_SHOWN; k++)
         nni_text_free(&e->wrong_image[k]);
+    nni_text_free(&e->wrong_grid);
     memset(e, 0, sizeof *e);
 }

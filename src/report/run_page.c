@@ -64,6 +64,22 @@ static void curve_plot(nni_page *page, const nni_csv_table *m, const double *epo
     free(val);
 }
 
+/* 1 when every finite value is the same one (a chart of it would be a flat line on an axis
+ * padded around it; a sentence says it better). */
+static int constant_value(const double *v, int n, double *value)
+{
+    int seen = 0;
+    for (int i = 0; v && i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        if (seen && v[i] != *value)
+            return 0;
+        *value = v[i];
+        seen = 1;
+    }
+    return seen;
+}
+
 static void curves_section(nni_page *page, const nni_csv_table *m)
 {
     nni_page_section(page, "curves", "Learning curves (per epoch)");
@@ -75,7 +91,10 @@ static void curves_section(nni_page *page, const nni_csv_table *m)
         curve_plot(page, m, epoch, "loss", "val_loss", "Loss", "loss (mean per sample)", "loss");
         curve_plot(page, m, epoch, "accuracy", "val_accuracy", "Accuracy",
                    "accuracy (fraction correct)", "accuracy");
-        if (any_finite(lr, m->rows)) {
+        double constant = 0;
+        if (constant_value(lr, m->rows, &constant))
+            nni_page_note(page, "The learning rate stayed at %g in every epoch.", constant);
+        else if (any_finite(lr, m->rows)) {
             nni_plot p = {.title = "Learning rate", .x_title = "epoch",
                           .y_title = "learning rate", .x_integer = 1, .n_series = 1};
             p.series[0] = (nni_plot_series){"lr", epoch, lr, m->rows, 0, 0, 2};
@@ -126,8 +145,10 @@ static void steps_section(nni_page *page, const char *dir)
     nni_page_note(page, "%d steps recorded in metrics-steps.csv.", s.rows);
     nni_text_puts(&page->html, "<div class=\"plots\">\n");
     for (size_t k = 0; x && k < sizeof shown / sizeof shown[0]; k++) {
-        double *y = nni_csv_numbers(&s, shown[k].col);
-        if (any_finite(y, s.rows)) {
+        double *y = nni_csv_numbers(&s, shown[k].col), constant = 0;
+        if (strcmp(shown[k].col, "lr") == 0 && constant_value(y, s.rows, &constant))
+            nni_page_note(page, "The learning rate stayed at %g in every step.", constant);
+        else if (any_finite(y, s.rows)) {
             nni_plot p = base;
             char name[64];
             snprintf(name, sizeof name, "step-%s", shown[k].col);
@@ -344,6 +365,11 @@ static void classification_view(nni_page *page, const nni_evaluation *e)
             nni_text_puts(t, "</figcaption></figure>\n");
         }
         nni_text_puts(t, "</div>\n");
+        if (e->wrong_grid.len) {
+            nni_page_attach_png(page, "misclassified", &e->wrong_grid);
+            nni_page_note(page, "The same samples, in this order, 8 a row: misclassified.png "
+                                "beside the page.");
+        }
     }
 }
 
@@ -415,6 +441,8 @@ static void evaluation_section(nni_page *page, const char *dir)
         }
     }
     int cached = recorded || nni_evaluation_cache_load(path, "test", &e);
+    if (cached && !recorded)
+        nni_evaluation_draw_samples(path, &e); /* for the grid beside the page */
     if (!cached && nni_evaluation_run(path, "test", &e, &err)) {
         nni_page_note(page, "The weights of %s could not be evaluated: %s", path, err.msg);
         nni_page_section_end(page);

@@ -80,6 +80,9 @@ static nn_status check_model(const nn_trainer *t, nn_error *err)
                            "dense, conv2d and batchnorm layers with parameters",
                            p->layer->name, p->layer->ops->type);
     }
+    if (t->data_cache == DATA_CACHE_NONE)
+        return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise reads the samples from "
+                       "memory: give data.cache: memory or node, not none (streamed)");
     if (t->sampling == NNI_SAMPLING_SHARD)
         return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise needs global sampling "
                        "(data.sampling: shard gives each rank its own rows)");
@@ -285,7 +288,7 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
                         .unit_rows = r->unit, .unit_slot = slot, .unit_stride = r->stride,
-                        .units_total = units};
+                        .units_total = units, .lengths = nni_batch_steps(&t->targets_buf)};
         nn_model_forward(model, &pass);
         unit_losses(t, rows, scale, slot);
         nn_model_backward(model, &pass);

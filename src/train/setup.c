@@ -87,6 +87,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
 {
     memset(t, 0, sizeof *t);
     t->run_dir_lock = -1;
+    t->metrics_fd = -1;
+    t->step_log.fd = -1;
     t->cfg = cfg;
     t->comm = comm;
     if (opts)
@@ -157,8 +159,12 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         const nn_dataset *d = splits[i];
         char where[600];
         snprintf(where, sizeof where, "%s /%s/y", d ? d->path : "", d ? d->split : "");
+        const int64_t output_steps = nn_model_output_steps(t->model);
         nn_targets targets = {.labels = d ? d->labels : NULL, .values = d ? d->targets : NULL,
-                              .width = d ? d->target_width : 0};
+                              .width = d ? d->target_width : 0,
+                              .lengths = d ? d->y_lengths : NULL,
+                              .steps = d && output_steps ? d->x_lengths : NULL,
+                              .steps_total = output_steps};
         if (d && (st = nn_loss_check_targets(t->loss, &targets, d->n, where, err)))
             return st;
     }
@@ -227,6 +233,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     if ((st = nni_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
         return st;
+    t->targets_buf.output_steps = nn_model_output_steps(t->model);
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
     nn_shape sample_shape = t->train.sample_ndim == 3
@@ -249,6 +256,12 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
+    nni_stream_close(t->train_stream);
+    nni_stream_close(t->val_stream);
+    nni_stream_close(t->test_stream);
+    free(t->ahead_rows);
+    nni_node_cache_close(&t->node_cache);
+    nni_file_list_free(&t->data_files);
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);
@@ -260,6 +273,8 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->sample_ids);
     nni_target_buffer_free(&t->targets_buf);
     nni_augment_free(&t->augment);
+    free(t->clean_labels);
+    free(t->noisy_labels);
     free(t->history);
     free(t->config_yaml);
     nni_early_stopping_free(&t->early);
@@ -267,8 +282,9 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_loss_free(t->loss);
     nn_optim_free(t->opt);
     nn_sched_free(t->sched);
-    if (t->metrics_csv)
-        fclose(t->metrics_csv);
+    if (t->metrics_fd >= 0)
+        close(t->metrics_fd);
+    t->metrics_fd = -1;
     nni_step_log_close(&t->step_log);
     if (t->log_file)
         fclose(t->log_file);

@@ -8,6 +8,8 @@
 
 #include "data/augment.h"
 #include "data/batch.h"
+#include "data/node_cache.h"
+#include "data/stream.h"
 #include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/history.h"
@@ -21,6 +23,10 @@
 #include "train/optim_internal.h"
 #include "train/step_log.h"
 #include "train/test_record.h"
+
+/* data.cache: a copy of every split per rank, one per node shared by its ranks, or none
+ * (samples streamed from the files batch by batch). */
+enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE, DATA_CACHE_NONE };
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -82,7 +88,12 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nni_file_list data_files;      /* data.path */
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
+    int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
+    nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
+    nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
+    int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -117,10 +128,16 @@ struct nn_trainer {
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nni_augment augment; /* training batches only */
+    /* data.label_noise with an epoch window: both sets of training labels, and which one
+     * train.labels holds now (data_splits.c). NULL when the noise has no window. */
+    int32_t *clean_labels, *noisy_labels;
+    int labels_noisy;
+    nni_epoch_window label_noise_epochs;
 
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
-    FILE *metrics_csv, *log_file, *out;
+    int metrics_fd; /* rank 0's metrics.csv, appended a row per epoch; -1 when none */
+    FILE *log_file, *out;
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
@@ -153,6 +170,9 @@ void nni_trainer_teardown(nn_trainer *t);
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+/* data_splits.c: as epoch t->epoch begins, the training labels it uses (noisy inside
+ * data.label_noise's epoch window, clean outside). */
+void nni_trainer_label_noise_epoch(nn_trainer *t);
 
 /* trainer.c: rows of `out` (width scores each) whose largest score is at their label. */
 int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t *labels,
@@ -160,7 +180,7 @@ int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                               int64_t n_rows, double *loss, double *accuracy);
+                               int64_t n_rows, double *loss, double *accuracy, nn_error *err);
 
 /* reproducible.c: train.reproducible. parse reads the mode and the unit (before the model
  * is built: it may raise t->capacity); setup checks the model and plans the unit slots. */
@@ -213,7 +233,9 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err);
 
 /* run_dir.c: the run directory, log.txt, config.yaml and metrics.csv. */
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err);
-void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record);
+/* Appends the epoch's row; a failed write leaves the rows before it and stops the run. */
+nn_status nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record,
+                                    nn_error *err);
 /* metrics.csv rewritten from the history (a resumed run). */
 nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 
@@ -221,6 +243,8 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 /* printf to rank 0's output and the run log. */
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nni_trainer_print_start(nn_trainer *t);
+/* Collective: each rank's peak resident and proportional memory, printed by rank 0. */
+void nni_trainer_print_memory(nn_trainer *t);
 void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
 /* The share of step time spent waiting for gradient sums (collective). */
 void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
@@ -232,5 +256,15 @@ void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
 void nni_progress_clear(nn_trainer *t);
 /* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
+
+/* The keys each config section accepts, NULL-terminated: the lists its reader checks the
+ * section against, also read by `nntrain train --list-config-keys` (cli/config_keys.c). */
+extern const char *const nni_top_keys[];            /* trainer.c */
+extern const char *const nni_train_keys[];          /* trainer.c: train: */
+extern const char *const nni_data_keys[];           /* data_splits.c: data: */
+extern const char *const nni_data_val_keys[];       /* data_splits.c: data.val: */
+extern const char *const nni_clip_keys[];           /* clip.c: train.clip: */
+extern const char *const nni_early_stopping_keys[]; /* early_stopping.c */
+extern const char *const nni_checkpoint_keys[];     /* run_checkpoints.c: train.checkpoint: */
 
 #endif

@@ -52,7 +52,15 @@ PY
 grep -q "^wrote recorded.html$" report.txt || fail "report did not say what it wrote"
 grep -q 'runs/run/last.h5</code> (the final model, after epoch 2), over the run.s <b>test</b> rows' recorded.html ||
     fail "the page does not use the run's own test evaluation"
-$CHECK page recorded.html --sections evaluation,misclassified,per-class-table
+$CHECK page recorded.html --sections evaluation,misclassified,per-class-table --absent lr
+grep -q 'The learning rate stayed at 0.003 in every epoch.' recorded.html ||
+    fail "a constant learning rate should be a sentence, not a flat chart"
+/usr/bin/python3 - <<'PY' || fail "misclassified.png beside the page"
+from PIL import Image
+n = sum(1 for _ in open("runs/run/test-misclassified.csv")) - 1
+im = Image.open("recorded-plots/misclassified.png")
+assert im.size == (min(n, 8) * 30 - 2, (n + 7) // 8 * 30 - 2), (im.size, n)
+PY
 "$NNTRAIN" predict runs/run/last.h5 -o predictions-last.h5 > /dev/null
 $CHECK confusion recorded.html predictions-last.h5 "$data" --rows 500
 # A record older than last.h5 (a later epoch rewrote it) is not used: the best checkpoint is
@@ -171,6 +179,29 @@ $CHECK page ri.html --sections reinit,reinit-0 --reinit runs/ri/reinit.csv
 "$NNTRAIN" report searches/noise -o noise.html > /dev/null
 $CHECK page noise.html --sections label-noise,label-noise-train,label-noise-val \
     --trials searches/noise/trials.csv
+# The output directories of nntrain cka and probe get a study page: the CKA heatmap holds
+# cka.csv's values, the probe chart names the layers in depth order; the table is listed.
+"$NNTRAIN" cka runs/run/best.h5 --rows 0:300 -o study-cka > /dev/null
+"$NNTRAIN" probe runs/run/best.h5 --train-rows 0:1000 --eval-rows 0:300 --epochs 2 \
+    -o study-probe > /dev/null
+"$NNTRAIN" report study-cka -o cka.html > /dev/null
+"$NNTRAIN" report study-probe -o probe.html > /dev/null
+$CHECK page cka.html --sections cka,cka-heatmap,cka-table
+$CHECK page probe.html --sections probe,probe-accuracy,probe-table
+/usr/bin/python3 - <<'PY' || fail "the study pages' numbers"
+import csv, re
+rows = list(csv.reader(open("study-cka/cka.csv")))
+want = sorted(float(v) for r in rows[1:] for v in r[1:])
+svg = re.search(r'<svg[^>]*id="cka-heatmap".*?</svg>', open("cka.html").read(), re.S).group(0)
+got = sorted(float(v) for v in re.findall(r'data-value="([^"]+)"', svg))
+assert len(got) == len(want) and all(abs(g - w) < 1e-5 for g, w in zip(got, want)), (got, want)
+layers = [r[0] for r in csv.reader(open("study-probe/probe.csv"))][1:]
+svg = re.search(r'<svg[^>]*id="probe-accuracy".*?</svg>', open("probe.html").read(), re.S).group(0)
+named = [t for t in re.findall(r'>([^<>]+)</text>', svg) if t in layers]
+assert named == layers, (named, layers)
+PY
+expect_exit 2 "$NNTRAIN" report study-cka runs/run -o mixed.html
+[ ! -e mixed.html ] || fail "a refused report wrote mixed.html"
 
 # Bad input: one line, exit 2 (or 1 for the unwritable output), nothing overwritten.
 cp run.html before.html
@@ -201,6 +232,8 @@ grep -q "<td>$third</td>" watched.html || fail "report --watch did not rewrite t
 
 # In a real browser.
 $CHECK browser run.html "$SHOTS/run.png" --sections $RUN_SECTIONS,steps,confusion,loss
+$CHECK browser cka.html "$SHOTS/cka.png" --sections cka,cka-heatmap
+$CHECK browser probe.html "$SHOTS/probe.png" --sections probe,probe-accuracy
 $CHECK browser search.html "$SHOTS/search.png" --sections leaderboard,parallel,rungs,seeds
 $CHECK browser compare.html "$SHOTS/compare.png" --sections curves,runs
 $CHECK browser reg.html "$SHOTS/regression.png" --sections residuals
