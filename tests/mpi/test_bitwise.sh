@@ -74,7 +74,7 @@ SMALL=(small.yaml --set train.epochs=3 --set train.reproducible=bitwise
        --set 'train.clip={norm: 0.5, value: 0.05}'
        --set 'train.loss=[{type: cross_entropy}, {type: l2_penalty, weight: 1e-4}]')
 train small1 1 "${SMALL[@]}"
-for np in 3 5 6; do
+for np in 3 5 6 8; do
     train small$np $np "${SMALL[@]}" --set train.threads=1
     same small1 small$np "batchnorm/dropout/augment/clip np=$np"
 done
