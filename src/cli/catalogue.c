@@ -95,8 +95,10 @@ void nni_cli_print_catalogue(FILE *out)
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
         "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
-        "per node in shared memory, read by its ranks in parallel; same results); auto: node "
-        "with global sampling and more than one rank on the node, else memory",
+        "per node in shared memory, read by its ranks in parallel) or none (each batch's "
+        "samples read from the files while the previous one trains); same results; auto: node "
+        "with global sampling and more than one rank on the node, else memory, and none when "
+        "that does not fit in the node's memory",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "
