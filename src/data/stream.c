@@ -147,17 +147,20 @@ static void find_plain_rows(stream_file *f, const char *path, int x_is_uint8)
         plain = f->chunk_at[0] != HADDR_UNDEF;
     } else if (plain) {
         hsize_t stored = 0;
-        plain = H5Dget_num_chunks(f->x, H5S_ALL, &stored) >= 0 && (int64_t)stored == chunks;
+        hid_t space = H5Dget_space(f->x); /* HDF5 1.10 takes no H5S_ALL here */
+        plain = space >= 0 && H5Dget_num_chunks(f->x, space, &stored) >= 0 &&
+                (int64_t)stored == chunks;
         for (int64_t c = 0; c < chunks && plain; c++) {
             hsize_t offset[NNI_DATASET_MAX_X_RANK] = {0}, size = 0;
             unsigned mask = 0;
             haddr_t at = HADDR_UNDEF;
-            plain = H5Dget_chunk_info(f->x, H5S_ALL, (hsize_t)c, offset, &mask, &at, &size) >= 0 &&
+            plain = H5Dget_chunk_info(f->x, space, (hsize_t)c, offset, &mask, &at, &size) >= 0 &&
                     at != HADDR_UNDEF && offset[0] % (hsize_t)f->chunk_rows == 0 &&
                     (int64_t)(offset[0] / (hsize_t)f->chunk_rows) < chunks;
             if (plain)
                 f->chunk_at[offset[0] / (hsize_t)f->chunk_rows] = at;
         }
+        nni_h5_close(&space);
     }
     if (plain)
         f->fd = open(path, O_RDONLY | O_CLOEXEC);
