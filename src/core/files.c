@@ -1,4 +1,5 @@
-/* mkdir -p and the atomic whole-file write (see files.h). */
+/* mkdir -p, the atomic whole-file write and the append that leaves whole lines (see
+ * files.h). */
 #include "core/files.h"
 
 #include <errno.h>
@@ -116,7 +117,8 @@ nn_status nni_write_file_atomic(const char *path, const void *data, size_t size,
         return st;
     int fd = open(f.tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
-        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", f.tmp_path, strerror(errno));
+        st = nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s (creating %s)", path,
+                     strerror(errno), f.tmp_path);
         release(&f);
         return st;
     }
@@ -143,4 +145,29 @@ nn_status nni_write_file_atomic(const char *path, const void *data, size_t size,
         return st;
     }
     return nni_atomic_commit(&f, err);
+}
+
+nn_status nni_append_fd(int fd, const char *path, const void *data, size_t size, nn_error *err)
+{
+    const off_t before = lseek(fd, 0, SEEK_END);
+    if (before < 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
+    const char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t n = write(fd, p, left);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            /* A write that stops part way (EFBIG, ENOSPC) leaves part of a line: cut it. */
+            int saved = n < 0 ? errno : ENOSPC;
+            if (ftruncate(fd, before) != 0)
+                return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s; and cannot cut the "
+                               "partial line: %s", path, strerror(saved), strerror(errno));
+            return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(saved));
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return NN_OK;
 }

@@ -5,7 +5,8 @@
  * directory. A reader then finds the old file or the new one, never a part of either, even
  * after a crash or a full disk; the previous good file is only replaced by a complete one.
  * The temporary files in flight are registered so that a signal handler that ends the
- * process at once can remove them (nni_atomic_pending_path). */
+ * process at once can remove them (nni_atomic_pending_path). Files that grow by appends
+ * instead are cut back to their last complete line when an append fails (nni_append_fd). */
 #ifndef NN_CORE_FILES_H
 #define NN_CORE_FILES_H
 
@@ -38,6 +39,13 @@ nn_status nni_write_file_atomic(const char *path, const void *data, size_t size,
 /* The temporary files being written now (i = 0, 1, ... until NULL), for a signal handler:
  * async-signal-safe. */
 const char *nni_atomic_pending_path(int i);
+
+/* Appends `size` bytes at the end of the file open as `fd` (named `path` in the message),
+ * for the files that grow a line at a time (metrics.csv, metrics-steps.csv, a search's
+ * journal). When the write fails (disk full, file-size limit, I/O error) the file is cut
+ * back to the length it had, so it still holds whole lines only, and err says which file
+ * and why. */
+nn_status nni_append_fd(int fd, const char *path, const void *data, size_t size, nn_error *err);
 
 /* fsync of a file or directory by path (directories that cannot be synced are accepted). */
 nn_status nni_sync_path(const char *path, int is_directory, nn_error *err);

@@ -26,10 +26,11 @@ void nn_dataset_free(nn_dataset *ds)
 {
     if (!ds)
         return;
-    /* Arrays in a node's shared mapping go with it; one made later (input targets) is the
-     * rank's own. */
-    void *arrays[4] = {ds->x_u8, ds->x_f32, ds->labels, ds->targets};
-    for (int i = 0; i < 4; i++)
+    /* Arrays in a node's shared mapping go with it; one made later (input targets, labels
+     * that change with the epoch) is the rank's own. */
+    void *arrays[6] = {ds->x_u8, ds->x_f32, ds->labels, ds->targets, ds->x_lengths,
+                       ds->y_lengths};
+    for (int i = 0; i < 6; i++)
         if (!in_mapping(ds, arrays[i]))
             free(arrays[i]);
     if (ds->mapping)

@@ -160,8 +160,8 @@ nn_status nni_dataset_check_split(const char *path, const char *split, const nn_
                        split ? split : "(null)");
     if (!ds || ds->n <= 0)
         return nn_fail(err, NN_ERR_DATA, "%s: /%s: empty split (0 rows)", path, split);
-    if (ds->sample_ndim != 1 && ds->sample_ndim != 3)
-        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1 or 3",
+    if (ds->sample_ndim < 1 || ds->sample_ndim > 3)
+        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1, 2 or 3",
                        path,
                        split, ds->sample_ndim);
     int64_t size = 1;

@@ -9,6 +9,7 @@
 #include "data/node_cache.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -63,7 +64,8 @@ static size_t sample_bytes(const nn_dataset *ds)
 static nn_status fill_share(const nni_node_cache *cache, const nni_file_list *files,
                             const char *split,
                             const nn_dataset_source *src, int64_t first, const nn_dataset *whole,
-                            unsigned char *x, unsigned char *targets, nn_error *err)
+                            unsigned char *x, unsigned char *targets, double *lengths,
+                            nn_error *err)
 {
     int64_t share_first, share_count;
     nn_comm_share(&cache->node, whole->n, &share_first, &share_count);
@@ -80,7 +82,35 @@ static nn_status fill_share(const nni_node_cache *cache, const nni_file_list *fi
            (size_t)share_count * sample_bytes(whole));
     memcpy(targets + (size_t)share_first * target_row_bytes(whole), share_y,
            (size_t)share_count * target_row_bytes(whole));
+    const int32_t *share_lengths[2] = {share.x_lengths, share.y_lengths};
+    for (int k = 0; lengths && k < 2; k++)
+        if (share_lengths[k]) {
+            for (int64_t i = 0; i < share_count; i++)
+                lengths[k * whole->n + share_first + i] = share_lengths[k][i];
+            lengths[2 * whole->n + k] = 1;
+        }
     nn_dataset_free(&share);
+    return NN_OK;
+}
+
+/* Sequence lengths (x_lengths, y_lengths) are small: every rank keeps its own whole copy,
+ * gathered from the shares by one sum (each row has one contributor; two flags say which
+ * arrays the file has). */
+static nn_status gather_lengths(const nni_node_cache *cache, double *lengths, nn_dataset *whole,
+                                nn_error *err)
+{
+    const int64_t n = whole->n;
+    nn_comm_sum_doubles(&cache->node, lengths, 2 * n + 2);
+    int32_t **out[2] = {&whole->x_lengths, &whole->y_lengths};
+    for (int k = 0; k < 2; k++) {
+        if (lengths[2 * n + k] == 0)
+            continue;
+        *out[k] = malloc((size_t)(n ? n : 1) * sizeof **out[k]);
+        if (!*out[k])
+            return nn_fail(err, NN_ERR_OTHER, "out of memory");
+        for (int64_t i = 0; i < n; i++)
+            (*out[k])[i] = (int32_t)lengths[k * n + i];
+    }
     return NN_OK;
 }
 
@@ -122,12 +152,18 @@ nn_status nni_node_cache_load(nni_node_cache *cache, const nni_file_list *files,
                        "shared memory: %s (data.cache: memory holds a copy per rank instead)",
                        path, split, (double)bytes / (1 << 20), why);
     }
-    st = fill_share(cache, files, split, src, first, &whole, base, base + x_room, err);
+    double *lengths = calloc((size_t)(2 * count + 2), sizeof *lengths);
+    st = lengths ? fill_share(cache, files, split, src, first, &whole, base, base + x_room,
+                              lengths, err)
+                 : nn_fail(err, NN_ERR_OTHER, "out of memory");
     /* Every rank learns whether all shares were read; the collective also orders the
      * writes above before anyone reads the mapping. */
     int failed = (int)st;
     nn_comm_max_int(cache->group, &failed);
-    if (failed) {
+    if (!failed)
+        st = gather_lengths(cache, lengths, &whole, err);
+    free(lengths);
+    if (failed || st) {
         munmap(base, bytes);
         nn_dataset_free(&whole);
         return st ? st : nn_fail(err, (nn_status)failed, "%s: /%s: another rank could not read "

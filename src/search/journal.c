@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/files.h"
 #include "search/journal.h"
 #include "search/method.h"
 
@@ -145,21 +146,13 @@ nn_status nni_journal_read(const char *path, char *header, size_t header_size,
     return st;
 }
 
+/* A line appended and synced; a failed write leaves the journal as it was (nni_append_fd). */
 static nn_status write_all(int fd, const char *text, const char *path, nn_error *err)
 {
-    size_t left = strlen(text);
-    while (left > 0) {
-        ssize_t n = write(fd, text, left);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
-        text += n;
-        left -= (size_t)n;
-    }
-    if (fsync(fd) != 0)
+    nn_status st = nni_append_fd(fd, path, text, strlen(text), err);
+    if (!st && fsync(fd) != 0)
         return nn_fail(err, NN_ERR_OTHER, "%s: fsync failed: %s", path, strerror(errno));
-    return NN_OK;
+    return st;
 }
 
 /* Cuts the file after its last newline: a line the job did not finish writing. */

@@ -12,14 +12,14 @@
 #include "data/target_input.h"
 #include "train/train_internal.h"
 
-static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
+const char *const nni_data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
                                         "label_noise", "shuffle_pixels", "target", "cache", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 /* In the order of the DATA_CACHE_ values, auto last. */
 static const char *const cache_names[] = {"memory", "node", "none", "auto", NULL};
-static const char *const val_keys[] = {"split", "rows", "name", NULL};
+const char *const nni_data_val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
 static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
@@ -138,32 +138,99 @@ nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *e
     return nn_cfg_read_choice(data, "shuffle_pixels", pixel_shuffle_names, "none", mode, err);
 }
 
+/* `label_noise: p` or `label_noise: {p: P, epochs: [a, b]}`: the fraction and its window. */
+static nn_status read_label_noise(const nn_cfg *data, double *p, nni_epoch_window *window,
+                                  nn_error *err)
+{
+    static const char *const keys[] = {"p", "epochs", NULL};
+    const nn_cfg *node = nn_cfg_get(data, "label_noise");
+    *window = nni_epoch_window_always();
+    nn_status st;
+    if (node && nn_cfg_kind_of(node) == NN_CFG_MAP) {
+        if ((st = nn_cfg_check_keys(node, keys, err)) ||
+            (st = nni_epoch_window_read(node, "epochs", *window, window, err)) ||
+            (st = nn_cfg_read_double(node, "p", 0, p, err)))
+            return st;
+        node = nn_cfg_get(node, "p");
+    } else if ((st = nn_cfg_read_double(data, "label_noise", 0, p, err))) {
+        return st;
+    }
+    if (*p < 0 || *p > 1)
+        return nn_cfg_fail(err, node, "must be in [0, 1] (the fraction of training labels "
+                           "drawn at random)");
+    return NN_OK;
+}
+
+static int32_t *copy_labels(const nn_dataset *ds)
+{
+    int32_t *copy = malloc((size_t)(ds->n ? ds->n : 1) * sizeof *copy);
+    if (copy)
+        memcpy(copy, ds->labels, (size_t)ds->n * sizeof *copy);
+    return copy;
+}
+
 /* data.label_noise and data.shuffle_pixels, once the rows of every split are known: only
  * the training rows get noisy labels; every split gets the pixel shuffle, so that a model
- * trained on shuffled pixels is evaluated on the same kind of input. */
+ * trained on shuffled pixels is evaluated on the same kind of input. Noise with an epoch
+ * window keeps both sets of labels, and nni_trainer_label_noise_epoch puts the right one in
+ * place as each epoch begins. */
 static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err)
 {
     double noise = 0;
     int shuffle = 0;
-    nn_status st = nn_cfg_read_double(data, "label_noise", 0, &noise, err);
-    if (!st && (noise < 0 || noise > 1))
-        st = nn_cfg_fail(err, nn_cfg_get(data, "label_noise"), "must be in [0, 1] (the "
-                         "fraction of training labels drawn at random)");
+    nni_epoch_window window;
+    nn_status st = read_label_noise(data, &noise, &window, err);
     if (!st)
         st = nni_data_read_pixel_shuffle(data, &shuffle, err);
     int64_t redrawn = 0;
-    /* A node's shared copy is changed once, by its first rank (nni_node_cache_seal waits). */
-    if (t->data_cache == DATA_CACHE_NODE && !nni_node_cache_leader(&t->node_cache))
+    const int windowed = window.first > 0 || window.end != INT64_MAX;
+    if (!st && noise > 0 && windowed) {
+        /* Labels that change with the epoch are this rank's own (a node's shared copy is
+         * read-only and never changes): the clean ones, and the working copy the noise
+         * goes into. */
+        t->clean_labels = copy_labels(&t->train);
+        int32_t *own = copy_labels(&t->train);
+        if (!t->clean_labels || !own) {
+            free(own);
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+        } else {
+            t->train.labels = own;
+        }
+    }
+    /* Otherwise a node's shared copy is changed once, by its first rank
+     * (nni_node_cache_seal waits). */
+    const int follower = t->data_cache == DATA_CACHE_NODE &&
+                         !nni_node_cache_leader(&t->node_cache);
+    if (follower && !windowed)
         return st;
     if (!st && noise > 0)
         st = nni_label_noise(&t->train, t->train_rows, t->n_train, noise, t->seed, &redrawn,
                              err);
+    if (!st && t->clean_labels) {
+        t->noisy_labels = copy_labels(&t->train);
+        t->labels_noisy = 1;
+        t->label_noise_epochs = window;
+        if (!t->noisy_labels)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
     for (int i = 0; i < 3 && !st; i++)
         if (splits[i])
             st = nni_shuffle_pixels(splits[i], (nni_pixel_shuffle)shuffle, t->seed, err);
     return st;
+}
+
+void nni_trainer_label_noise_epoch(nn_trainer *t)
+{
+    if (!t->clean_labels)
+        return;
+    const int noisy = nni_epoch_window_contains(t->label_noise_epochs, t->epoch);
+    if (noisy == t->labels_noisy)
+        return;
+    memcpy(t->train.labels, noisy ? t->noisy_labels : t->clean_labels,
+           (size_t)t->train.n * sizeof *t->train.labels);
+    t->labels_noisy = noisy;
 }
 
 static int64_t *all_rows(int64_t n)
@@ -178,7 +245,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
 {
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
-    nn_status st = nn_cfg_check_keys(data, data_keys, err);
+    nn_status st = nn_cfg_check_keys(data, nni_data_keys, err);
     const char *train_split = NULL;
     int64_t first, last;
     if (st || (st = nni_file_list_read(data, "path", &t->data_files, err)) ||
@@ -220,7 +287,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     const nn_cfg *val = nn_cfg_get(data, "val");
     const char *val_name = val ? nn_cfg_scalar(val) : NULL;
     if (val && !val_name) {
-        if ((st = nn_cfg_check_keys(val, val_keys, err)))
+        if ((st = nn_cfg_check_keys(val, nni_data_val_keys, err)))
             return st;
         double fraction = 0;
         if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||

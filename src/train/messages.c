@@ -120,7 +120,13 @@ void nni_trainer_print_start(nn_trainer *t)
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
     nni_trainer_say(t, "kernels: %s\n", kernels);
-    if (t->comm->size > 1) {
+    if (t->repro.unit)
+        nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
+                           "exactly in 64-bit fixed point through %s\n",
+                        (long long)t->repro.unit,
+                        t->repro.shared ? "node shared memory" : t->comm->size > 1
+                        ? "MPI_Allreduce" : "this rank alone");
+    else if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;
         const int n = nni_grad_sync_bucket_count(t->sync);
@@ -249,7 +255,8 @@ void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
     if (!fractions)
         return;
     if (t->step_seconds > 0)
-        fractions[t->comm->rank] = nni_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
+        fractions[t->comm->rank] = (nni_grad_sync_get_stats(t->sync).wait_seconds +
+                                    t->repro.wait_seconds) / t->step_seconds;
     nn_comm_sum_doubles(t->comm, fractions, n);
     double sum = 0, low = fractions[0], high = fractions[0];
     for (int r = 0; r < n; r++) {

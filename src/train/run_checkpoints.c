@@ -12,7 +12,7 @@
 #include "nn/ckpt.h"
 #include "train/train_internal.h"
 
-static const char *const ckpt_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
+const char *const nni_checkpoint_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
                                         "keep_initial", NULL};
 
 /* What identifies the data: file, split sizes, sample shape and a hash of the labels. */
@@ -50,7 +50,7 @@ nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
     static const char *const modes[] = {"min", "max", NULL};
     const char *monitor = t->early.enabled ? t->early.monitor : t->has_val ? "val_loss" : "loss";
     nn_status st = NN_OK;
-    if (node && ((st = nn_cfg_check_keys(node, ckpt_keys, err)) ||
+    if (node && ((st = nn_cfg_check_keys(node, nni_checkpoint_keys, err)) ||
                  (st = nn_cfg_read_int(node, "every", 1, &every, err)) ||
                  (st = nn_cfg_read_int(node, "keep", 3, &keep, err)) ||
                  (st = nn_cfg_read_int(node, "every_steps", 0, &every_steps, err)) ||

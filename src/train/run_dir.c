@@ -4,6 +4,7 @@
  * accuracy columns for a regression run, rewritten whole when a run resumes). A refused
  * resume leaves every file as it was. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,27 @@ static nn_status write_config_yaml(const char *path, const char *yaml, nn_error 
     return st;
 }
 
+/* Appends one row of metrics.csv (its header when `record` is NULL): formatted in memory,
+ * then written at once, so that a failed write leaves the earlier rows (nni_append_fd). */
+static nn_status append_csv(nn_trainer *t, const nn_epoch_record *record, nn_error *err)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if (record)
+        nni_epoch_record_write_csv(record, f, t->classification);
+    else
+        nni_history_write_csv_header(f, t->classification);
+    nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
+                                  : nni_append_fd(t->metrics_fd, path, text, size, err);
+    free(text);
+    return st;
+}
+
 nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
 {
     /* Rank 0 decides; every rank learns the directory and whether to resume. */
@@ -139,13 +161,13 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     if ((st = write_config_yaml(path, t->config_yaml, err)))
         return st;
     snprintf(path, sizeof path, "%s/metrics.csv", t->run_dir);
-    t->metrics_csv = fopen(path, decision.resume ? "a" : "w");
-    if (!t->metrics_csv)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create run files: %s", t->run_dir,
-                       strerror(errno));
-    if (!decision.resume)
-        nni_history_write_csv_header(t->metrics_csv, t->classification);
-    fflush(t->metrics_csv);
+    /* A resumed run's metrics.csv was rewritten from its checkpoint's history. */
+    t->metrics_fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                               (decision.resume ? 0 : O_TRUNC), 0666);
+    if (t->metrics_fd < 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
+    if (!decision.resume && (st = append_csv(t, NULL, err)))
+        return st;
     return nni_step_log_open(&t->step_log, t->run_dir, decision.resume, t->start_epoch,
                              t->start_step, err);
 }
@@ -170,10 +192,8 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err)
     return st;
 }
 
-void nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record)
+nn_status nni_trainer_write_metrics(nn_trainer *t, const nn_epoch_record *record,
+                                    nn_error *err)
 {
-    if (!t->metrics_csv)
-        return;
-    nni_epoch_record_write_csv(record, t->metrics_csv, t->classification);
-    fflush(t->metrics_csv);
+    return t->metrics_fd >= 0 ? append_csv(t, record, err) : NN_OK;
 }

@@ -4,15 +4,18 @@
 #include "train/step_log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/files.h"
 
 nn_status nni_step_log_parse(const nn_cfg *train_cfg, nni_step_log *log, nn_error *err)
 {
     memset(log, 0, sizeof *log);
+    log->fd = -1;
     nn_status st = nn_cfg_read_int(train_cfg, "log_every_steps", 0, &log->every, err);
     if (!st && log->every < 0)
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "log_every_steps"),
@@ -52,6 +55,24 @@ static nn_status keep_rows_before(const char *path, int epochs_done, int64_t ste
     return st;
 }
 
+/* One row (the header when `row` is NULL), formatted in memory and appended at once. */
+static nn_status append_row(nni_step_log *log, const nni_step_record *row, nn_error *err)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    if (row)
+        nni_step_record_write_csv(row, f);
+    else
+        nni_step_write_csv_header(f);
+    nn_status st = fclose(f) != 0 ? nn_fail(err, NN_ERR_OTHER, "out of memory")
+                                  : nni_append_fd(log->fd, log->path, text, size, err);
+    free(text);
+    return st;
+}
+
 nn_status nni_step_log_open(nni_step_log *log, const char *run_dir, int resume, int epochs_done,
                             int64_t steps_done, nn_error *err)
 {
@@ -62,19 +83,16 @@ nn_status nni_step_log_open(nni_step_log *log, const char *run_dir, int resume, 
     nn_status st = resume ? keep_rows_before(path, epochs_done, steps_done, err) : NN_OK;
     if (st)
         return st;
-    log->csv = fopen(path, "a");
-    if (!log->csv)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
-    fseek(log->csv, 0, SEEK_END);
-    if (ftell(log->csv) == 0)
-        nni_step_write_csv_header(log->csv);
-    fflush(log->csv);
-    return NN_OK;
+    log->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (log->fd < 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot write: %s", path, strerror(errno));
+    snprintf(log->path, sizeof log->path, "%s", path);
+    return lseek(log->fd, 0, SEEK_END) == 0 ? append_row(log, NULL, err) : NN_OK;
 }
 
 static int logged(const nni_step_log *log, int64_t step)
 {
-    return log->csv && step % log->every == 0;
+    return log->fd >= 0 && step % log->every == 0;
 }
 
 void nni_step_log_measure(nni_step_log *log, const nn_model *model, int64_t step,
@@ -91,25 +109,24 @@ void nni_step_log_measure(nni_step_log *log, const nn_model *model, int64_t step
     log->row.grad_norm = sqrt(sq);
 }
 
-void nni_step_log_write(nni_step_log *log, int epoch, int64_t step, double lr,
-                        double step_seconds)
+nn_status nni_step_log_write(nni_step_log *log, int epoch, int64_t step, double lr,
+                             double step_seconds, nn_error *err)
 {
     if (!logged(log, step))
-        return;
+        return NN_OK;
     const double seconds = step_seconds - log->seconds_at_row;
     log->row.epoch = epoch;
     log->row.step = step;
     log->row.lr = lr;
     log->row.samples_per_s = seconds > 0 ? (double)log->samples / seconds : NAN;
-    nni_step_record_write_csv(&log->row, log->csv);
-    fflush(log->csv);
     log->samples = 0;
     log->seconds_at_row = step_seconds;
+    return append_row(log, &log->row, err);
 }
 
 void nni_step_log_close(nni_step_log *log)
 {
-    if (log->csv)
-        fclose(log->csv);
-    log->csv = NULL;
+    if (log->fd >= 0)
+        close(log->fd);
+    log->fd = -1;
 }

@@ -1,6 +1,7 @@
 /* train.log_every_steps: N: every N optimizer steps rank 0 appends one row to the run's
- * metrics-steps.csv (columns in io/step_record.h) and flushes it, so a report or another
- * tool can follow a run while it trains. */
+ * metrics-steps.csv (columns in io/step_record.h) with one write, so a report or another
+ * tool can follow a run while it trains. A failed write leaves the rows before it and stops
+ * the run (core/files.h, nni_append_fd). */
 #ifndef NN_TRAIN_STEP_LOG_H
 #define NN_TRAIN_STEP_LOG_H
 
@@ -13,7 +14,8 @@
 
 typedef struct nni_step_log {
     int64_t every;           /* 0: off */
-    FILE *csv;               /* rank 0 only */
+    int fd;                  /* rank 0's metrics-steps.csv; -1 when not logging */
+    char path[600];
     nni_step_record row;     /* the step being recorded */
     int64_t samples;         /* training samples since the previous row */
     double seconds_at_row;   /* the trainer's summed step time at the previous row */
@@ -33,8 +35,8 @@ void nni_step_log_measure(nni_step_log *log, const nn_model *model, int64_t step
                           double loss_sum, double correct, int64_t samples, int classification);
 
 /* After the step: writes the row when this step is logged. */
-void nni_step_log_write(nni_step_log *log, int epoch, int64_t step, double lr,
-                        double step_seconds);
+nn_status nni_step_log_write(nni_step_log *log, int epoch, int64_t step, double lr,
+                             double step_seconds, nn_error *err);
 
 void nni_step_log_close(nni_step_log *log);
 

@@ -1,6 +1,7 @@
 # Writes that fail for real: a file-size limit put on the running ranks (prlimit; set after
-# MPI has started, whose own shared-memory files must not hit it) and a full file system (a
-# small tmpfs, when this machine lets the test mount one). Each failed write must keep the
+# MPI has started, whose own shared-memory files must not hit it), the run directory made
+# read-only mid-run (chmod) and a full file system (a small tmpfs, when this machine lets the
+# test mount one). Each failed write must keep the
 # previous good file, say which file and why in one line, stop the run with exit 1 on every
 # rank (not hang), leave no temporary file, and `--resume` must then finish the run bit for
 # bit as if nothing had happened. A dataset import that cannot be written leaves nothing.
@@ -59,7 +60,31 @@ for np in 1 2; do
     echo "file-size limit, np=$np: $(grep -m1 'cannot write' err$np.txt); last.h5 kept; resumed exactly"
 done
 
-# 2. A full file system: the run directory on a tmpfs with room for about two checkpoints,
+# 2. The run directory turns read-only mid-run (chmod a-w once epoch 1's checkpoints are
+# written). The job runs without CAP_DAC_OVERRIDE, which would let root write there anyway.
+nocap=(setpriv --inh-caps=-all --bounding-set=-dac_override,-dac_read_search --)
+for np in 1 2; do
+    dir=runs/readonly$np
+    "${nocap[@]}" $MPIRUN -np $np "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir $dir \
+        > ro-out$np.txt 2> ro-err$np.txt &
+    job=$!
+    # best.h5 is the last file epoch 1 writes (after last.h5 and the epoch-001.h5 link).
+    for _ in $(seq 6000); do [ -e $dir/best.h5 ] && break; sleep 0.02; done
+    chmod a-w $dir
+    cp $dir/last.h5 good.h5
+    code=0
+    wait $job || code=$?
+    chmod u+w $dir
+    [ $code -eq 1 ] || { cat ro-out$np.txt ro-err$np.txt; fail "read-only directory, np=$np: exit $code, expected 1"; }
+    grep -q "$dir/last.h5: cannot write: Permission denied" ro-err$np.txt \
+        || { cat ro-err$np.txt; fail "read-only directory, np=$np: the error does not name the file and why"; }
+    cmp -s good.h5 $dir/last.h5 || fail "read-only directory, np=$np: the previous checkpoint was changed"
+    no_leftovers $dir
+    finish_and_compare $dir $np
+    echo "read-only directory mid-run, np=$np: $(grep -m1 'cannot write' ro-err$np.txt); last.h5 kept; resumed exactly"
+done
+
+# 3. A full file system: the run directory on a tmpfs with room for about two checkpoints,
 # and a dataset import that does not fit.
 mkdir disk
 if ! mount -t tmpfs -o size=$(( checkpoint_bytes * 5 / 2 / 1024 ))k tmpfs disk 2> /dev/null; then

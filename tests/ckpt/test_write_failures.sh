@@ -1,0 +1,127 @@
+# Writes that fail in exactly the file named, through an interposed write (tests/tools/
+# fail_writes.c, LD_PRELOAD): metrics.csv, metrics-steps.csv, a checkpoint, the search's
+# journal, trials.csv and a trial's checkpoint, and a report page. Each failure must stop the
+# job with exit 1 and one line naming the file and the reason, leave the previous good file
+# (appended files keep whole lines only, no temporary file is left), and running again
+# (--resume, the same search command, the same report) must end exactly like a job that
+# never failed. tests/ckpt/test_io_failures.sh makes writes fail for real (file-size limit,
+# full and read-only directories).
+source "$(dirname "$0")/../e2e/lib.sh"
+: "${FAIL_WRITES:?FAIL_WRITES must point at libfail_writes.so (run through ctest)}"
+small_config > small.yaml
+settings=(--set train.epochs=3 --set train.log_every_steps=5)
+
+# failing NAME AFTER [ERRNO] command...: runs the command with writes to files whose path
+# contains NAME failing after AFTER write operations on them (fail_writes.c); records the
+# exit code in $code and the output in out.txt and err.txt.
+failing() {
+    local name=$1 after=$2 errno=ENOSPC
+    shift 2
+    case ${1:-} in E*) errno=$1; shift ;; esac
+    code=0
+    env LD_PRELOAD="$FAIL_WRITES" NN_FAIL_PATH="$name" NN_FAIL_AFTER="$after" \
+        NN_FAIL_ERRNO="$errno" timeout 600 "$@" > out.txt 2> err.txt || code=$?
+}
+# one_line_error WHAT PATTERN: exit 1 and stderr exactly one line matching PATTERN.
+one_line_error() {
+    [ "$code" -eq 1 ] || { cat out.txt err.txt; fail "$1: exit $code, expected 1"; }
+    [ "$(wc -l < err.txt)" -eq 1 ] && grep -q -- "$2" err.txt \
+        || { cat err.txt; fail "$1: not one line saying which file and why"; }
+}
+# whole_lines FILE: every line has the header's number of fields and ends with a newline.
+whole_lines() {
+    [ -z "$(tail -c1 "$1")" ] || fail "$1 ends in a partial line"
+    awk -F, 'NR == 1 { n = NF } NF != n { exit 1 }' "$1" || { cat "$1"; fail "$1: a torn row"; }
+}
+no_temporary_files() {
+    ! find "$1" -name '*.tmp' | grep . || fail "a temporary file is left in $1"
+}
+# resume_and_compare DIR: --resume without failures ends like the uninterrupted run.
+resume_and_compare() {
+    "$NNTRAIN" train small.yaml "${settings[@]}" --resume "$1" > /dev/null \
+        || fail "$1: --resume after the failed write"
+    $COMPARE runs/full/last.h5 "$1/last.h5" --exact --groups params,state,optim \
+        || fail "$1: resumed weights differ from the uninterrupted run's"
+    cmp -s <(cut -d, -f1 runs/full/metrics.csv) <(cut -d, -f1 "$1/metrics.csv") \
+        || { cat "$1/metrics.csv"; fail "$1: metrics.csv epochs after resuming"; }
+    cmp -s <(cut -d, -f1,2 runs/full/metrics-steps.csv) <(cut -d, -f1,2 "$1/metrics-steps.csv") \
+        || fail "$1: metrics-steps.csv steps after resuming"
+}
+"$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/full > /dev/null
+
+# 1. metrics.csv: created, its header and epoch 1's row written; epoch 2's row fails.
+failing metrics.csv 3 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/metrics
+one_line_error metrics.csv "^nntrain: runs/metrics/metrics.csv: cannot write: No space left on device$"
+[ "$(cut -d, -f1 runs/metrics/metrics.csv | tr '\n' ' ')" = "epoch 1 " ] \
+    || { cat runs/metrics/metrics.csv; fail "metrics.csv: not the rows before the failure"; }
+"$NNTRAIN" verify runs/metrics/last.h5 | grep -q "ok (epoch 1," || fail "metrics.csv: last.h5 is not epoch 1's"
+no_temporary_files runs/metrics
+echo "metrics.csv: $(cat err.txt); left: header + epoch 1, last.h5 of epoch 1"
+resume_and_compare runs/metrics
+
+# 2. metrics-steps.csv: created, the header and 14 rows written (11 in epoch 1, a row every
+# 5 of its 57 steps); the 15th, in epoch 2, fails (file too large).
+failing metrics-steps.csv 16 EFBIG "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/steps
+one_line_error metrics-steps.csv "^nntrain: runs/steps/metrics-steps.csv: cannot write: File too large$"
+whole_lines runs/steps/metrics-steps.csv
+[ "$(wc -l < runs/steps/metrics-steps.csv)" -eq 15 ] || { cat runs/steps/metrics-steps.csv; fail "metrics-steps.csv: not the 14 rows written before"; }
+no_temporary_files runs/steps
+echo "metrics-steps.csv: $(cat err.txt); left: header + 14 whole rows"
+resume_and_compare runs/steps
+
+# 3. The checkpoint: epoch 1's last.h5 written (created, written); epoch 2's cannot be.
+failing last.h5 2 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/ckpt
+one_line_error last.h5 "^nntrain: runs/ckpt/last.h5: cannot write: No space left on device"
+"$NNTRAIN" verify runs/ckpt/last.h5 | grep -q "ok (epoch 1," || fail "last.h5: not epoch 1's"
+[ "$(cut -d, -f1 runs/ckpt/metrics.csv | tr '\n' ' ')" = "epoch 1 2 " ] || fail "last.h5: metrics.csv"
+no_temporary_files runs/ckpt
+echo "last.h5: $(cat err.txt); left: last.h5 of epoch 1 (metrics.csv has epoch 2, rewritten on resume)"
+resume_and_compare runs/ckpt
+
+# 4. On 2 ranks (rank 0 writes): the job ends with exit 1, no rank is left waiting.
+failing metrics.csv 3 $MPIRUN -np 2 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/np2
+[ "$code" -eq 1 ] || { cat out.txt err.txt; fail "np=2: exit $code, expected 1"; }
+grep -q "^rank 0: runs/np2/metrics.csv: cannot write: No space left on device$" err.txt \
+    || { cat err.txt; fail "np=2: the error does not name the file and why"; }
+[ "$(cut -d, -f1 runs/np2/metrics.csv | tr '\n' ' ')" = "epoch 1 " ] || fail "np=2: metrics.csv"
+echo "np=2, metrics.csv: $(grep cannot err.txt); the job ended"
+
+# 5. A search (grid of 4, np=1): the journal, trials.csv and a trial's checkpoint fail in
+# turn; running the same command again ends with the table of a search that never failed.
+{ cat small.yaml; cat <<'YAML'
+search:
+  method: grid
+  metric: val_accuracy
+  parameters:
+    train.optimizer.lr: [0.001, 0.003]
+    model.init: [glorot_uniform, he_normal]
+YAML
+} > grid.yaml
+SET=(--set train.threads=1 --set train.epochs=2)
+"$NNTRAIN" search grid.yaml "${SET[@]}" --set search.dir=s/ref > /dev/null
+table() { tail -n +2 "$1" | cut -d, -f1-7; } # without wall time and group
+n=0
+for target in journal:4 trials.csv:2 trial-002/last.h5:1; do
+    n=$((n + 1))
+    name=${target%:*} after=${target#*:} dir=s/case$n
+    failing "$name" "$after" "$NNTRAIN" search grid.yaml "${SET[@]}" --set search.dir=$dir
+    one_line_error "search $name" "^nntrain: .*$dir/$name: cannot write: No space left on device"
+    whole_lines $dir/journal
+    [ ! -e $dir/trials.csv ] || whole_lines $dir/trials.csv
+    no_temporary_files $dir
+    echo "search, $name: $(cat err.txt); left: $(grep -c '^end' $dir/journal) ended trials in the journal"
+    "$NNTRAIN" search grid.yaml "${SET[@]}" --set search.dir=$dir > again.txt \
+        || { cat again.txt; fail "search $name: running it again"; }
+    diff <(table s/ref/trials.csv) <(table $dir/trials.csv) || fail "search $name: table differs"
+done
+
+# 6. A report page: the second report of a run cannot be written; the first stays.
+"$NNTRAIN" report runs/full -o page.html > /dev/null
+cp page.html first.html
+failing page.html 0 "$NNTRAIN" report runs/full -o page.html
+one_line_error report "^nntrain: page.html: cannot write: No space left on device$"
+cmp -s first.html page.html || fail "report: the previous page was changed"
+no_temporary_files .
+echo "report: $(cat err.txt); the previous page kept"
+"$NNTRAIN" report runs/full -o page.html > /dev/null || fail "report: again without the failure"
+echo "every injected write failure stopped with one line and left the previous good files"

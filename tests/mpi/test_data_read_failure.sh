@@ -1,0 +1,65 @@
+# A dataset whose chunks cannot be read: a chunk in the middle of the training rows corrupted
+# (deflate stream and checksum broken) and the file cut short. The training data is read into
+# memory before the first step, so this is where a bad chunk shows: the job must stop with a
+# data error (exit 3) naming the file and the array, on 2 ranks as on 1, without hanging and
+# without creating a run directory's checkpoints.
+source "$(dirname "$0")/../e2e/lib.sh"
+data=$(fashion_mnist)
+# 4000 training rows in chunks of 100 rows, compressed and checksummed (fletcher32).
+/usr/bin/python3 - "$data" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as src, h5py.File("chunked.h5", "w") as dst:
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+    for split, rows in (("train", 4000), ("test", 1000)):
+        g = dst.create_group(split)
+        x = src[split + "/x"][:rows]
+        g.create_dataset("x", data=x, chunks=(100,) + x.shape[1:], compression="gzip",
+                         fletcher32=True)
+        g.create_dataset("y", data=src[split + "/y"][:rows])
+PY
+cat > chunked.yaml <<'YAML'
+data: {path: chunked.h5, val: {split: 0.1}}
+model:
+  input: [1, 28, 28]
+  layers:
+    - {name: fc1, type: dense, units: 32, activation: relu}
+    - {name: out, type: dense, units: 10}
+train: {epochs: 1, batch_size: 64, loss: cross_entropy, optimizer: {type: adam, lr: 0.002}}
+seed: 3
+YAML
+"$NNTRAIN" train chunked.yaml --run-dir runs/good > /dev/null || fail "the intact chunked file does not train"
+
+# Chunk 25 of /train/x (rows 2500-2599): bytes in the middle of its compressed stream flipped.
+/usr/bin/python3 - <<'PY'
+import shutil, h5py
+shutil.copy("chunked.h5", "bad-chunk.h5")
+with h5py.File("chunked.h5", "r") as f:
+    info = f["train/x"].id.get_chunk_info(25)
+with open("bad-chunk.h5", "r+b") as f:
+    f.seek(info.byte_offset + info.size // 2)
+    block = bytearray(f.read(64))
+    f.seek(info.byte_offset + info.size // 2)
+    f.write(bytes(b ^ 0x5A for b in block))
+PY
+sed 's/chunked.h5/bad-chunk.h5/' chunked.yaml > bad-chunk.yaml
+# The file cut at the middle of the training images.
+head -c "$(( $(stat -c %s chunked.h5) / 2 ))" chunked.h5 > cut.h5
+sed 's/chunked.h5/cut.h5/' chunked.yaml > cut.yaml
+
+for np in 1 2; do
+    launch=("$NNTRAIN")
+    [ $np -eq 1 ] || launch=($MPIRUN -np $np "$NNTRAIN")
+    for bad in bad-chunk cut; do
+        code=0
+        timeout 300 "${launch[@]}" train $bad.yaml --run-dir runs/$bad$np > out.txt 2> err.txt \
+            || code=$?
+        [ $code -ne 124 ] || fail "$bad, np=$np: the job hung"
+        [ $code -eq 3 ] || { cat out.txt err.txt; fail "$bad, np=$np: exit $code, expected 3"; }
+        grep -q "$bad.h5" err.txt || { cat err.txt; fail "$bad, np=$np: the error does not name the file"; }
+        # (mpirun adds its own note about the exit status)
+        [ "$(grep -c "$bad.h5" err.txt)" -le "$np" ] || { cat err.txt; fail "$bad, np=$np: more than a line per rank"; }
+        ! ls runs/$bad$np/*.h5 2> /dev/null || fail "$bad, np=$np: a checkpoint was written"
+        echo "$bad, np=$np: exit 3: $(grep -m1 "$bad.h5" err.txt)"
+    done
+done
