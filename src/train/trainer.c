@@ -167,6 +167,13 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
     }
     nni_step_scalars summed;
     nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
+    /* The read ahead ends inside the step: checkpoints and logs call HDF5 next. */
+    nni_stream_wait(t->train_stream);
+    if (!st && summed.read_failed > 0)
+        st = read_failed ? read_failed
+                         : nn_fail(err, NN_ERR_DATA, "%s: /%s: another rank could not read "
+                                   "its rows of this batch (its message says why)",
+                                   t->train.path, t->train.split);
     *out = (step_sums){.loss_sum = summed.loss_sum, .correct = summed.correct,
                        .stop_requested = summed.stop_requested > 0, .rows = step_rows};
     return st;
@@ -185,13 +192,6 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     nn_status st = t->repro.unit
                        ? nni_repro_gradients(t, epoch, first_batch, micro, scale, &summed)
                        : sum_gradients(t, epoch, first_batch, micro, scale, &summed, err);
-    /* The read ahead ends inside the step: checkpoints and logs call HDF5 next. */
-    nni_stream_wait(t->train_stream);
-    if (summed.read_failed > 0)
-        return read_failed ? read_failed
-                           : nn_fail(err, NN_ERR_DATA, "%s: /%s: another rank could not read "
-                                     "its rows of this batch (its message says why)",
-                                     t->train.path, t->train.split);
     if (st)
         return st;
     const int64_t step_rows = summed.rows;
