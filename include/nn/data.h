@@ -1,4 +1,5 @@
-/* Datasets: HDF5 files in the layout below, held in memory per split, and the importers that
+/* Datasets: HDF5 files in the layout below, loaded into memory per split (the trainer may
+ * also share one copy per node or stream the samples: data.cache), and the importers that
  * write them (IDX, CSV). How the trainer samples, splits, gathers and augments batches is
  * internal (src/data/sampler.h, split.h, gather.h, augment.h).
  *

@@ -96,8 +96,10 @@ void nni_cli_print_catalogue(FILE *out)
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
         "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
-        "per node in shared memory, read by its ranks in parallel; same results); auto: node "
-        "with global sampling and more than one rank on the node, else memory",
+        "per node in shared memory, read by its ranks in parallel) or none (each batch's "
+        "samples read from the files while the previous one trains); same results; auto: node "
+        "with global sampling and more than one rank on the node, else memory, and none when "
+        "that does not fit in the node's memory",
         "oversample        {method: smote|random, k: 5, ratio: 1.0}: training rows added to "
         "every class below ratio x the largest (smote: between a row and one of its k nearest "
         "in the class)",

@@ -37,3 +37,11 @@ int nni_memory_usage_read(nni_memory_usage *usage)
     return read_kb_lines("/proc/self/status", status_keys, status_fields) &&
            read_kb_lines("/proc/self/smaps_rollup", rollup_keys, rollup_fields);
 }
+
+double nni_memory_available_mib(void)
+{
+    static const char *const keys[] = {"MemAvailable", NULL};
+    double available = -1;
+    double *fields[] = {&available};
+    return read_kb_lines("/proc/meminfo", keys, fields) ? available : -1;
+}

@@ -12,5 +12,8 @@ typedef struct nni_memory_usage {
 
 /* 1 when read, 0 where /proc does not say (the fields are then 0). */
 int nni_memory_usage_read(nni_memory_usage *usage);
+/* MemAvailable of /proc/meminfo: what the node can still give without swapping; negative
+ * where unknown. */
+double nni_memory_available_mib(void);
 
 #endif

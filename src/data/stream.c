@@ -25,6 +25,7 @@ typedef struct stream_file {
     hid_t file, x;
     int64_t start, rows; /* its rows in the concatenation */
     size_t cache_bytes;  /* its chunk cache */
+    char path[512];
     /* Samples stored plain (native type, no filter, chunks of whole rows or contiguous):
      * read with pread at these file offsets, past HDF5's per-read cost. fd < 0 otherwise. */
     int fd;
@@ -146,17 +147,20 @@ static void find_plain_rows(stream_file *f, const char *path, int x_is_uint8)
         plain = f->chunk_at[0] != HADDR_UNDEF;
     } else if (plain) {
         hsize_t stored = 0;
-        plain = H5Dget_num_chunks(f->x, H5S_ALL, &stored) >= 0 && (int64_t)stored == chunks;
+        hid_t space = H5Dget_space(f->x); /* HDF5 1.10 takes no H5S_ALL here */
+        plain = space >= 0 && H5Dget_num_chunks(f->x, space, &stored) >= 0 &&
+                (int64_t)stored == chunks;
         for (int64_t c = 0; c < chunks && plain; c++) {
             hsize_t offset[NNI_DATASET_MAX_X_RANK] = {0}, size = 0;
             unsigned mask = 0;
             haddr_t at = HADDR_UNDEF;
-            plain = H5Dget_chunk_info(f->x, H5S_ALL, (hsize_t)c, offset, &mask, &at, &size) >= 0 &&
+            plain = H5Dget_chunk_info(f->x, space, (hsize_t)c, offset, &mask, &at, &size) >= 0 &&
                     at != HADDR_UNDEF && offset[0] % (hsize_t)f->chunk_rows == 0 &&
                     (int64_t)(offset[0] / (hsize_t)f->chunk_rows) < chunks;
             if (plain)
                 f->chunk_at[offset[0] / (hsize_t)f->chunk_rows] = at;
         }
+        nni_h5_close(&space);
     }
     if (plain)
         f->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -173,6 +177,7 @@ static void find_plain_rows(stream_file *f, const char *path, int x_is_uint8)
 static nn_status open_file(stream_file *f, const char *path, const char *split,
                            const char *x_name, int x_is_uint8, nn_error *err)
 {
+    snprintf(f->path, sizeof f->path, "%s", path);
     nn_status st = nni_dataset_open_for_reading(path, &f->file, err);
     if (st)
         return st;
@@ -332,6 +337,7 @@ static nn_status read_from_file(const nni_stream *s, const stream_file *f, stage
         block[d] = f->dims[d];
     const hid_t type = s->view.x_is_uint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT;
     herr_t rc = file_space < 0 ? -1 : 0;
+    int64_t failed_row = b->unique_rows[k0] - f->start, failed_run = 1;
     for (int64_t k = k0; k < k1 && rc >= 0;) {
         int64_t run = 1;
         while (k + run < k1 && b->unique_rows[k + run] == b->unique_rows[k] + run)
@@ -346,14 +352,16 @@ static nn_status read_from_file(const nni_stream *s, const stream_file *f, stage
         else
             rc = H5Dread(f->x, type, mem_space, file_space, H5P_DEFAULT,
                          b->samples + (size_t)k * s->row_bytes);
+        failed_row = (int64_t)start[0];
+        failed_run = run;
         k += run;
     }
     nn_status st = NN_OK;
     if (rc < 0) {
         nni_h5_detail detail = nni_h5_last_error();
         st = nn_fail(err, NN_ERR_DATA, "%s: /%s/x: reading rows %lld to %lld failed (%s)", path,
-                     s->split, (long long)(b->unique_rows[k0] - f->start),
-                     (long long)(b->unique_rows[k1 - 1] - f->start), detail.text);
+                     s->split, (long long)failed_row, (long long)(failed_row + failed_run - 1),
+                     detail.text);
     }
     nni_h5_close(&mem_space);
     nni_h5_close(&file_space);
@@ -371,11 +379,9 @@ static nn_status read_batch(const nni_stream *s, staged_batch *b, nn_error *err)
         int64_t end = k;
         while (end < b->unique && b->unique_rows[end] < file->start + file->rows)
             end++;
-        char path[512];
-        snprintf(path, sizeof path, "%s", s->view.path);
         if (end > k)
-            st = file->fd >= 0 ? pread_rows(s, file, b, k, end, path, err)
-                               : read_from_file(s, file, b, k, end, path, err);
+            st = file->fd >= 0 ? pread_rows(s, file, b, k, end, file->path, err)
+                               : read_from_file(s, file, b, k, end, file->path, err);
         k = end;
     }
     nni_h5_quiet_end(quiet);

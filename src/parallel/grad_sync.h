@@ -26,6 +26,7 @@ typedef struct nni_step_scalars {
     float loss_sum;       /* per-sample losses of this rank's rows (summed: the group's) */
     float correct;        /* rows classified correctly */
     float stop_requested; /* 1 on a rank asked to stop (summed: > 0 when any rank was) */
+    float read_failed;    /* 1 on a rank that could not read its rows (streamed data) */
 } nni_step_scalars;
 _Static_assert(sizeof(nni_step_scalars) <= NN_GRAD_ROOM * sizeof(float),
                "the step scalars must fit in the room after the gradients");

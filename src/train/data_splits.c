@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/memory_usage.h"
 #include "data/corrupt.h"
 #include "data/oversample.h"
 #include "data/source.h"
@@ -57,12 +58,32 @@ static nn_status load_split(nn_trainer *t, const char *split, int64_t first, int
 /* data.cache: `auto` shares one copy per node when the node runs more than one rank of the
  * group and every rank samples from the whole split (global sampling); a shard is a rank's
  * own. */
-static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
+/* 1 on every rank when the training rows' samples, held as `cache` says, would not fit in
+ * the memory the node has left (every rank agrees: any rank's doubt counts). */
+static int too_big(nn_trainer *t, int cache, double split_mib)
+{
+    const double available = nni_memory_available_mib();
+    const int copies = cache == DATA_CACHE_NODE ? 1 : t->node_cache.node.size;
+    int over = available >= 0 && split_mib * copies > available;
+    nn_comm_max_int(t->comm, &over);
+    return over;
+}
+
+static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, const char *train_split,
+                              int64_t first, int64_t last, nn_error *err)
 {
     int cache = 0;
     nn_status st = nn_cfg_read_choice(data, "cache", cache_names, "auto", &cache, err);
     if (st || (st = nni_node_cache_open(t->comm, &t->node_cache, err)))
         return st;
+    /* The training rows' size from the files' layout (nothing large is read). */
+    nn_dataset probe;
+    if ((st = nni_file_list_load(&t->data_files, train_split, &t->data_source, 0, 0, &probe, err)))
+        return st;
+    const int64_t rows = last < 0 ? probe.rows_in_file - first : last - first;
+    const double split_mib = (double)rows * (double)probe.sample_size *
+                             (probe.x_is_uint8 ? 1 : 4) / (1 << 20);
+    nn_dataset_free(&probe);
     if (cache == DATA_CACHE_NODE && t->sampling == NNI_SAMPLING_SHARD)
         return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "node shares whole splits between "
                            "the ranks of a node, but with sampling: shard each rank holds rows "
@@ -77,9 +98,19 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
                            "appends rows to the training split in memory (use memory)",
                            cache == DATA_CACHE_NODE ? "node shares one read-only copy"
                                                     : "none streams the samples");
-    if (cache == 3)
+    if (cache == 3) {
         cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1 && !smote
                     ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
+        if (too_big(t, cache, split_mib))
+            cache = DATA_CACHE_NONE;
+    } else if (cache != DATA_CACHE_NONE && too_big(t, cache, split_mib)) {
+        const int copies = cache == DATA_CACHE_NODE ? 1 : t->node_cache.node.size;
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "%s: the %.0f MiB of /%s's samples "
+                           "x %d cop%s exceed the %.0f MiB of memory left on the node; use "
+                           "data.cache: none (streaming) or auto", cache_names[cache], split_mib,
+                           train_split, copies, copies > 1 ? "ies" : "y",
+                           nni_memory_available_mib());
+    }
     t->data_cache = cache;
     if (cache != DATA_CACHE_NONE)
         return NN_OK;
@@ -240,7 +271,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
     t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
-    if ((st = choose_cache(t, data, err)))
+    if ((st = choose_cache(t, data, train_split, first, last, err)))
         return st;
     if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */

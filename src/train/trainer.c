@@ -90,11 +90,12 @@ static void read_ahead(nn_trainer *t, int64_t b)
 
 /* The step's loss, accuracy and stop request travel with the gradients' sum
  * (nni_step_scalars). */
-static void begin_grad_sync(nn_trainer *t, double loss_sum, double correct)
+static void begin_grad_sync(nn_trainer *t, double loss_sum, double correct, int read_failed)
 {
     const nni_step_scalars mine = {
         .loss_sum = (float)loss_sum, .correct = (float)correct,
-        .stop_requested = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f};
+        .stop_requested = t->opts.stop_flag && *t->opts.stop_flag ? 1.0f : 0.0f,
+        .read_failed = read_failed ? 1.0f : 0.0f};
     nni_grad_sync_begin(t->sync, &mine);
 }
 
@@ -118,16 +119,21 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
     nn_model *model = t->model;
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
+    /* A rank that cannot read its rows still takes part in the step's sum, saying so, so that
+     * every rank stops at this step with a data error instead of waiting for it. */
+    nn_status read_failed = NN_OK;
     for (int64_t m = 0; m < micro; m++) {
         int64_t global_rows = 0;
         int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
                                         &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
-        nn_status fetched = fetch_rows(t, &t->train, t->batch_rows, rows, err);
-        if (fetched)
-            return fetched;
-        read_ahead(t, first_batch + m + 1);
+        if (!read_failed && (read_failed = fetch_rows(t, &t->train, t->batch_rows, rows, err)))
+            nni_stream_wait(t->train_stream);
+        if (read_failed)
+            rows = 0;
+        else
+            read_ahead(t, first_batch + m + 1);
         nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
@@ -138,10 +144,10 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
         int last = m == micro - 1;
         if (rows == 0) {
             /* More ranks than rows in this batch: contribute nothing. */
-            if (m == 0)
+            if (m == 0 || read_failed)
                 memset(model->grad_data, 0, (size_t)model->n_param_floats * sizeof(float));
             if (last)
-                begin_grad_sync(t, loss_sum, correct);
+                begin_grad_sync(t, loss_sum, correct, read_failed != NN_OK);
             continue;
         }
 
@@ -153,7 +159,7 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
                                                          nn_model_output_size(model),
                                                          t->targets_buf.view.labels, rows);
         if (last) {
-            begin_grad_sync(t, loss_sum, correct);
+            begin_grad_sync(t, loss_sum, correct, 0);
             backward_and_sync(t, &pass);
         } else {
             nn_model_backward(model, &pass);
@@ -161,6 +167,13 @@ static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, in
     }
     nni_step_scalars summed;
     nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
+    /* The read ahead ends inside the step: checkpoints and logs call HDF5 next. */
+    nni_stream_wait(t->train_stream);
+    if (!st && summed.read_failed > 0)
+        st = read_failed ? read_failed
+                         : nn_fail(err, NN_ERR_DATA, "%s: /%s: another rank could not read "
+                                   "its rows of this batch (its message says why)",
+                                   t->train.path, t->train.split);
     *out = (step_sums){.loss_sum = summed.loss_sum, .correct = summed.correct,
                        .stop_requested = summed.stop_requested > 0, .rows = step_rows};
     return st;
@@ -179,8 +192,6 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     nn_status st = t->repro.unit
                        ? nni_repro_gradients(t, epoch, first_batch, micro, scale, &summed)
                        : sum_gradients(t, epoch, first_batch, micro, scale, &summed, err);
-    /* The read ahead ends inside the step: checkpoints and logs call HDF5 next. */
-    nni_stream_wait(t->train_stream);
     if (st)
         return st;
     const int64_t step_rows = summed.rows;
