@@ -8,6 +8,7 @@ packages=(build-essential cmake pkg-config libopenblas-dev libhdf5-dev libopenmp
 if [ "${1:-}" = "--tests" ]; then
     packages+=(python3-torch python3-h5py python3-numpy hdf5-tools clang libomp-dev
               python3-onnx chromium python3-pil)
+    packages+=(python3-vega-datasets) # the Seattle temperatures and cars examples
 fi
 missing=()
 for p in "${packages[@]}"; do

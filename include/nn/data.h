@@ -5,7 +5,10 @@
  * File layout: groups /train, /test, optional /val; each holds `x` (N x F or N x C x H x W,
  * uint8 or float32, chunked along N, attributes `scale` and `offset`: value = raw * scale +
  * offset) and `y` (N integer labels, or N x T float32 targets). Root attributes:
- * `num_classes` (int) and `class_names` (strings). */
+ * `num_classes` (int) and `class_names` (strings). Sequences (x N x T x F, or N x T token
+ * ids) of different lengths are padded to T and may carry `x_lengths` (N integers in
+ * [1, T]: the valid steps of each row); label sequences (y N x S) may carry `y_lengths`
+ * (N integers in [0, S]) beside or instead of the -1 padding. */
 #ifndef NN_DATA_H
 #define NN_DATA_H
 
@@ -25,7 +28,7 @@ typedef struct nn_dataset {
     int64_t n;                          /* samples held (rows [first, first + n) of the file) */
     int64_t first;                      /* first row of the file held here */
     int64_t rows_in_file;               /* rows of the whole split in the file */
-    int sample_ndim;                    /* 1 (features) or 3 (C, H, W) */
+    int sample_ndim;                    /* 1 (features), 3 (C, H, W); 2 (T, F) when writing */
     int64_t sample_shape[NN_MAX_SAMPLE_DIMS];
     int64_t sample_size;                /* product of sample_shape */
     int x_is_uint8;
@@ -36,9 +39,14 @@ typedef struct nn_dataset {
     int32_t *labels;                    /* n, when NN_TARGET_LABELS */
     float *targets;                     /* n x target_width, when NN_TARGET_VALUES */
     int64_t target_width;               /* 1 for labels */
+    int64_t steps;                      /* x's second dimension (T of a sequence) */
+    int32_t *x_lengths;                 /* n valid steps per row, or NULL (all T) */
+    int32_t *y_lengths;                 /* n target lengths per row, or NULL */
     int num_classes;                    /* from the root attribute, or max label + 1 */
     int n_class_names;
     char **class_names;
+    void *mapping;                      /* x and the targets live in this shared mapping of */
+    size_t mapping_bytes;               /* mapping_bytes (data.cache: node): unmapped, not freed */
 } nn_dataset;
 
 /* Ownership: a loaded nn_dataset owns its arrays (x_u8 or x_f32, labels or targets,
@@ -69,6 +77,7 @@ nn_status nn_dataset_load_rows(const char *path, const char *split, int64_t firs
 typedef struct nn_dataset_source {
     const char *x, *y; /* dataset names in the split's group; NULL: "x", "y" */
     int channels_last; /* x is N x H x W x C: transposed to N x C x H x W as it is read */
+    int targets_only;  /* x is not read (x_u8 and x_f32 stay NULL): its samples are streamed */
 } nn_dataset_source;
 /* nn_dataset_load_rows from the source's arrays (src NULL: x, y, channels first); count < 0
  * (with first 0) loads the whole split. */
@@ -92,7 +101,7 @@ void nn_dataset_free(nn_dataset *ds);
  * error: it is never replaced blindly. Commit and abort free the writer, also on failure.
  *
  * add_split writes rows [0, ds->n) of ds (ds->first is ignored): x as uint8 or float32
- * (N x F, or N x C x H x W when sample_ndim is 3) with float32 attributes scale and offset
+ * (N x F, N x T x F when sample_ndim is 2, or N x C x H x W when 3) with float32 attributes scale and offset
  * (scale must be non-zero), y as int32 labels (N) or float32 targets (N x target_width).
  * sample_size may be left 0. Negative labels and NaN/Inf values are refused before anything
  * is written; adding the same split twice to one writer is an error. The writer does not
@@ -157,5 +166,27 @@ typedef struct nn_csv_options {
     const char *index_column; /* header name of a column to drop (NULL: none) */
 } nn_csv_options;
 nn_status nn_import_csv(const nn_csv_options *opts, const char *out_path, nn_error *err);
+
+/* Time series: a CSV file with a header, rows in time order, read as windows of `window`
+ * consecutive rows of the named columns (x: N x window x n_columns float32). Targets: the
+ * next `horizon` values of the target column (y: N x horizon floats; horizon >= 1), or with
+ * target_is_class the class of the row `horizon` rows after the window's last (horizon 0:
+ * the last row's own), its integer ids when all are, else its names sorted (class_names).
+ * Windows start every `stride` rows. split_at: 0 puts every window in "train"; a fraction
+ * in (0, 1) or a row number splits the rows there, "train" holding the windows whose rows
+ * and targets all lie before it and "test" those wholly after it. A column that is not in
+ * the header is NN_ERR_CONFIG; a value that is not a number NN_ERR_DATA naming
+ * file:line:column. */
+typedef struct nn_series_options {
+    const char *csv;
+    const char *const *columns; /* feature columns, by header name */
+    int n_columns;
+    const char *target;         /* NULL: the first feature column */
+    int target_is_class;
+    int64_t window, horizon, stride;
+    double split_at;
+    char delimiter;             /* ',' when 0 */
+} nn_series_options;
+nn_status nn_import_series(const nn_series_options *opts, const char *out_path, nn_error *err);
 
 #endif

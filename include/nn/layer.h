@@ -28,6 +28,14 @@ typedef struct nn_pass {
     uint32_t epoch;
     const int64_t *sample_ids;  /* global sample index of each row, keys per-sample noise */
     void *comm;                 /* group communicator for synchronized statistics (or NULL) */
+    /* Valid steps of each row's input sequence (padded to the model input's T), or NULL:
+     * all T. Recurrent layers over the input's steps skip the padded ones. */
+    const int32_t *lengths;
+    /* train.reproducible: bitwise (0 otherwise): the rows are cut into units of unit_rows
+     * samples (the last may be shorter); a layer's parameter gradient of unit j goes to its
+     * usual place + (unit_slot + j) * unit_stride floats, summed over the unit's rows only,
+     * and batch statistics are combined exactly over units_total units of the group. */
+    int64_t unit_rows, unit_slot, unit_stride, units_total;
 } nn_pass;
 
 /* Parameter flags. */

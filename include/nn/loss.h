@@ -20,6 +20,14 @@ typedef struct nn_targets {
     const int32_t *labels; /* rows, or NULL */
     const float *values;   /* rows x width, or NULL */
     int64_t width;
+    /* Label sequences (ctc): the labels of each row (the data's y_lengths), or NULL: up to
+     * the first -1. */
+    const int32_t *lengths;
+    /* When the model outputs a sequence over the input's steps (steps_total of them) and the
+     * input sequences are padded: the valid steps of each row (the data's x_lengths). The
+     * padded steps' outputs then cost nothing and get no gradient. NULL: every step counts. */
+    const int32_t *steps;
+    int64_t steps_total;
 } nn_targets;
 
 typedef struct nn_loss nn_loss;
@@ -48,8 +56,8 @@ nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, 
 
 /* For a loss that reads label sequences (ctc): decodes one row of model outputs (greedy
  * best path) into labels, which needs room for one label per output value, and returns how
- * many; -1 for the other losses. */
-int64_t nn_loss_decode(const nn_loss *loss, const float *row, int32_t *labels);
+ * many; -1 for the other losses. Only the first `steps` steps are read (<= 0: all). */
+int64_t nn_loss_decode(const nn_loss *loss, const float *row, int64_t steps, int32_t *labels);
 /* Whether nn_loss_decode applies. */
 int nn_loss_decodes(const nn_loss *loss);
 

@@ -76,6 +76,9 @@ void nn_model_free(nn_model *model);
 float *nn_model_input(nn_model *model);
 int64_t nn_model_input_size(const nn_model *model);
 int64_t nn_model_output_size(const nn_model *model);
+/* The steps of the output when it is a sequence over the input's steps (output (T, K) for an
+ * input (T, F) or (T)), so that padded input steps mask output steps; else 0. */
+int64_t nn_model_output_steps(const nn_model *model);
 
 void nn_model_forward(nn_model *model, const nn_pass *pass);
 /* Expects model->output->dout filled by the loss. */

@@ -31,6 +31,9 @@ void nn_parallel_init_single(nn_comm *world);
 /* 1 when a launcher (mpirun, srun) started this process as a rank of a job, 0 when it was
  * started on its own (where MPI_Init makes a singleton). */
 int nn_parallel_launched(void);
+/* This process's rank in the job as the launcher's environment gives it, before MPI starts
+ * (0 when not launched or when the launcher does not say). */
+int nn_parallel_launcher_rank(void);
 /* Ends every rank of the job promptly with the given exit code. */
 void nn_parallel_abort(int code);
 

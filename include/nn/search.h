@@ -1,7 +1,7 @@
 /* Hyperparameter search: the `search:` section of a config.
  *
  *   search:
- *     method: grid              # grid | random | halving
+ *     method: grid              # grid | random | halving | bayes
  *     metric: {name: val_accuracy, goal: maximize}
  *     trials: 20                # random (and halving over random draws): how many
  *     seed: 7                   # random draws (default: the config's seed)
@@ -11,6 +11,9 @@
  *     min_epochs: 1             # halving: first rung
  *     eta: 3                    # halving: the best 1/eta of a rung continue
  *     max_epochs: 9             # halving: last rung (default train.epochs)
+ *     initial: 3                # bayes: random configurations before the surrogate
+ *     batch: 1                  # bayes: configurations decided together
+ *     repeats: 5                # seeds per configuration (seed, seed + 1, ...)
  *     parameters:
  *       train.optimizer.lr: {distribution: log_uniform, min: 1.0e-4, max: 0.1}
  *       model.layers[0].units: {values: [64, 128]}
@@ -19,7 +22,10 @@
  * whole sections (`train.optimizer: {values: [{type: sgd, lr: 0.1}, {type: adam}]}`).
  * Trial k of a search is the same configuration on every rank and in every run: grid trials
  * are the cartesian product in the order written (the last parameter varies fastest), random
- * trials draw parameter p from the counter-based stream (seed, NNI_RNG_SEARCH, 0, k, p).
+ * trials draw parameter p from the counter-based stream (seed, NNI_RNG_SEARCH, 0, k, p);
+ * bayes decides each batch of configurations from the results of the trials before it.
+ * With repeats: r, trial t is repeat (t - 1) % r (seed + that) of configuration
+ * (t - 1) / r + 1, and the leaderboard and configs.csv rank configurations by their mean.
  *
  * The search directory holds `search.yaml` (the config the search started from), `journal`
  * (an append-only record of every trial start and end, each line fsync'ed), `trials.csv`

@@ -88,6 +88,10 @@ typedef struct nn_ckpt_runner {
 /* data_path NULL: the data file named in the checkpoint's config. */
 nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
                               nn_ckpt_runner *runner, nn_error *err);
+/* Only the config and the split (model and loss NULL): for reading samples as the model
+ * sees them. Close it with nn_ckpt_runner_close(). */
+nn_status nn_ckpt_runner_open_data(const char *checkpoint, const char *split,
+                                   const char *data_path, nn_ckpt_runner *runner, nn_error *err);
 /* Forward passes over the whole split; visit() sees each chunk's outputs. */
 void nn_ckpt_runner_run(nn_ckpt_runner *runner,
                         void (*visit)(void *ctx, const float *out, int64_t first, int64_t count),

@@ -75,7 +75,8 @@ void nni_cli_print_catalogue(FILE *out)
 {
     fprintf(out, "data keys (data:):\n");
     static const char *const data_lines[] = {
-        "path              the HDF5 dataset file (required; nntrain import writes one)",
+        "path              the HDF5 dataset file (required; nntrain import writes one), or a "
+        "list or glob of files of one layout read as their rows concatenated in order",
         "train=train       the split (HDF5 group) to train on",
         "train_rows        [first, last): a range of the training split's rows",
         "val               {split: 0.1} (stratified, fixed by the seed), {rows: [a, b]} of the "
@@ -93,6 +94,9 @@ void nni_cli_print_catalogue(FILE *out)
         "shuffle_pixels=none  fixed (one permutation of the features for every sample) or "
         "random (one per sample), in every split",
         "target=y          input: every sample is its own target (autoencoders)",
+        "cache=auto        memory (a copy of every split per rank), node (one read-only copy "
+        "per node in shared memory, read by its ranks in parallel; same results); auto: node "
+        "with global sampling and more than one rank on the node, else memory",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "
@@ -159,15 +163,24 @@ void nni_cli_print_catalogue(FILE *out)
                  "bucket_mb=auto (a quarter of the model, at most 4), allreduce=auto (node shared "
                  "memory when the ranks share a node) or mpi, overlap=true, "
                  "watchdog_seconds=300, resume=never|auto, log_grad_norms=false, "
-                 "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps)\n");
+                 "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps), "
+                 "reproducible=default|bitwise (bitwise: the same bits on any number of ranks "
+                 "and threads), reproducible_unit (samples per unit, default batch_size x "
+                 "accumulate / 8)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "
-        "(min_epochs=1, eta=3, max_epochs=train.epochs; over the grid, or trials: N draws)",
+        "(min_epochs=1, eta=3, max_epochs=train.epochs; over the grid, or trials: N draws), "
+        "bayes (trials: N, initial=max(3, 2 x parameters), batch=1: Gaussian-process "
+        "expected improvement)",
         "metric=val_loss   val_loss or val_accuracy, or {name, goal: maximize|minimize}",
-        "parameters        config key -> {values: [...]} or [...] (categorical), "
+        "parameters        config key -> {values: [...]} or [...] (categorical), {value: x}, "
+        "{min, max} (int_uniform if both are integers, else uniform), "
         "{distribution: uniform|log_uniform|int_uniform, min, max}, "
-        "{distribution: normal, mu, sigma}",
+        "{distribution: normal, mu, sigma}; W&B's log_uniform_values, q_uniform and "
+        "q_log_uniform_values (q=1)",
+        "repeats=1         seeds per configuration (seed, seed + 1, ...): the leaderboard "
+        "ranks by the mean, with sd and a 95% interval",
         "ranks_per_trial=1, coordinator_trains=true, dir=searches/<name>, "
         "max_restarts=3 (times a trial may be running when the job dies)",
     };

@@ -36,6 +36,9 @@ const volatile sig_atomic_t *nni_cli_install_stop_signals(void);
 /* Every name the config accepts, from the catalogues' tables (nntrain train
  * --help-catalogue). */
 void nni_cli_print_catalogue(FILE *out);
+/* Every key --set can give for cfg, "<path>\tset" or "<path>\tdefault" a line
+ * (cli/config_keys.c; nntrain train CONFIG --list-config-keys). */
+void nni_cli_print_config_keys(const nn_cfg *cfg, FILE *out);
 
 /* Command lines of the verbs that parse with nni_cli_parse (src/cli/options.h). */
 extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
@@ -43,6 +46,7 @@ extern const nni_cli_spec nni_eval_spec, nni_predict_spec, nni_reinit_spec,
     nni_report_spec;
 extern const nni_cli_spec nni_extract_spec, nni_cka_spec, nni_probe_spec, nni_pca_spec,
     nni_ensemble_spec;
+extern const nni_cli_spec nni_import_series_spec;
 
 int nni_cmd_train(int argc, char **argv, const nn_comm *world);
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world);
@@ -61,5 +65,6 @@ int nni_cmd_ensemble(int argc, char **argv, const nn_comm *world);
 int nni_cmd_version(int argc, char **argv, const nn_comm *world);
 int nni_cmd_export(int argc, char **argv, const nn_comm *world);
 int nni_cmd_report(int argc, char **argv, const nn_comm *world);
+int nni_cmd_compare(int argc, char **argv, const nn_comm *world);
 
 #endif

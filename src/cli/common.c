@@ -48,7 +48,10 @@ nn_status nni_cli_load_config(const nni_cli_args *args, int world_rank, nn_cfg *
 
 int nni_cli_report(const nn_comm *world, const nn_error *err)
 {
-    if (world && world->size > 1)
+    if (world && world->size > 1 && nni_cli_command_line_failed()) {
+        if (world->rank == 0) /* the same error on every rank: said once */
+            fprintf(stderr, "nntrain: %s\n", err->msg);
+    } else if (world && world->size > 1)
         fprintf(stderr, "rank %d: %s\n", world->rank, err->msg);
     else
         fprintf(stderr, "nntrain: %s\n", err->msg);

@@ -87,6 +87,7 @@ typedef struct predictions {
     int64_t width;
     const nn_loss *loss;
     int32_t *decoded; /* sequence losses: rows of `width` labels, padded with -1 */
+    const int32_t *steps; /* valid output steps of each row (padded sequences), or NULL */
 } predictions;
 
 static void collect(void *opaque, const float *out, int64_t first, int64_t count)
@@ -95,7 +96,8 @@ static void collect(void *opaque, const float *out, int64_t first, int64_t count
     memcpy(p->values + first * p->width, out, (size_t)(count * p->width) * sizeof *out);
     for (int64_t r = 0; p->decoded && r < count; r++) {
         int32_t *row = p->decoded + (first + r) * p->width;
-        int64_t n = nn_loss_decode(p->loss, out + r * p->width, row);
+        int64_t n = nn_loss_decode(p->loss, out + r * p->width,
+                                   p->steps ? p->steps[first + r] : 0, row);
         for (int64_t j = n; j < p->width; j++)
             row[j] = -1;
     }
@@ -168,7 +170,8 @@ int nni_cmd_predict(int argc, char **argv, const nn_comm *world)
         nn_ckpt_runner_close(&l);
         return nni_cli_report(world, &err);
     }
-    predictions p = {.width = nn_model_output_size(l.model)};
+    predictions p = {.width = nn_model_output_size(l.model),
+                     .steps = nn_model_output_steps(l.model) ? l.data.x_lengths : NULL};
     const int classification = l.data.labels && nn_loss_is_classification(l.loss);
     p.values = malloc((size_t)(l.data.n * p.width) * sizeof *p.values);
     p.classes = classification ? malloc((size_t)l.data.n * sizeof *p.classes) : NULL;

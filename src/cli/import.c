@@ -1,4 +1,4 @@
-/* nntrain import idx|csv ...: convert datasets into nntrain's HDF5 layout. Each format's
+/* nntrain import idx|csv|series ...: convert datasets into nntrain's HDF5 layout. Each format's
  * command line is a flag table (cli/options.h): `nntrain import csv --help` lists it. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +31,26 @@ static const nni_cli_flag csv_flags[] = {
     {NULL, 0, NULL, NULL},
 };
 
+static const nni_cli_flag series_flags[] = {
+    {"csv", 0, "F", "the CSV file, a header and one row per time step, oldest first "
+                    "(required)"},
+    {"columns", 0, "C1,C2", "the feature columns of each step, by header name (required)"},
+    {"target", 0, "C", "the column to predict (default: the first of --columns)"},
+    {"classes", 0, NULL, "the target is a class column (names or integer ids): y is the "
+                         "class --horizon rows after the window's last"},
+    {"window", 0, "W", "steps per window (required)"},
+    {"horizon", 0, "H", "values of the target after the window to predict (required)"},
+    {"stride", 0, "S", "rows between window starts (default: 1)"},
+    {"split-at", 0, "ROW|FRACTION", "first test row, or the fraction of rows for training; "
+                                    "no window crosses it (default: no test split)"},
+    {"delimiter", 0, "C", "the field separator (default: ,)"},
+    {"output", 'o', "OUT.h5", "the dataset file to write (required)"},
+    {NULL, 0, NULL, NULL},
+};
+
+const nni_cli_spec nni_import_series_spec = {
+    "import series", NULL, "a time series in a CSV file into windows (N x W x F) and what "
+                           "follows them, split chronologically", 0, 0, series_flags};
 const nni_cli_spec nni_import_idx_spec = {
     "import idx", NULL, "IDX files (MNIST, Fashion-MNIST) into an HDF5 dataset", 0, 0,
     idx_flags};
@@ -120,6 +140,80 @@ static int import_csv(int argc, char **argv, const nn_comm *world)
     return 0;
 }
 
+/* A non-negative whole number flag into *out (absent: unchanged); -1 after filling err. */
+static int count_flag(const nni_cli_args *args, const char *name, int64_t *out, nn_error *err)
+{
+    const char *value = nni_cli_value(args, name);
+    if (!value)
+        return 0;
+    char *end = NULL;
+    long long number = strtoll(value, &end, 10);
+    if (*end || end == value || number < 0 || number > 100000000) {
+        nn_fail(err, NN_ERR_CONFIG, "import series: --%s expects a whole number >= 0, got "
+                "'%s'", name, value);
+        return -1;
+    }
+    *out = number;
+    return 0;
+}
+
+static int import_series(int argc, char **argv, const nn_comm *world)
+{
+    nn_error err = {0};
+    nni_cli_args args;
+    if (nni_cli_parse(argc, argv, &nni_import_series_spec, &args, &err))
+        return nni_cli_report(world, &err);
+    if (args.help)
+        return 0;
+    nn_series_options opts = {.stride = 1, .window = -1, .horizon = -1};
+    opts.csv = nni_cli_value(&args, "csv");
+    opts.target = nni_cli_value(&args, "target");
+    opts.target_is_class = nni_cli_count(&args, "classes") > 0;
+    const char *columns = nni_cli_value(&args, "columns"), *out = nni_cli_value(&args, "output");
+    const char *delimiter = nni_cli_value(&args, "delimiter");
+    const char *split_at = nni_cli_value(&args, "split-at");
+    if (!opts.csv || !columns || !out || !nni_cli_value(&args, "window") ||
+        !nni_cli_value(&args, "horizon"))
+        nn_fail(&err, NN_ERR_CONFIG, "import series: --csv, --columns, --window, --horizon and "
+                "-o are required (see nntrain import series --help)");
+    else if (delimiter && strlen(delimiter) != 1)
+        nn_fail(&err, NN_ERR_CONFIG, "import series: --delimiter expects one character, got "
+                "'%s'", delimiter);
+    if (!err.status && split_at) {
+        char *end = NULL;
+        opts.split_at = strtod(split_at, &end);
+        if (*end || end == split_at || !(opts.split_at > 0))
+            nn_fail(&err, NN_ERR_CONFIG, "import series: --split-at expects a row number or a "
+                    "fraction in (0, 1), got '%s'", split_at);
+    }
+    if (err.status || count_flag(&args, "window", &opts.window, &err) ||
+        count_flag(&args, "horizon", &opts.horizon, &err) ||
+        count_flag(&args, "stride", &opts.stride, &err))
+        return nni_cli_report(world, &err);
+    if (delimiter)
+        opts.delimiter = delimiter[0];
+    /* --columns a,b,c: the names, split in a copy */
+    char *names = strdup(columns);
+    if (!names) {
+        nn_fail(&err, NN_ERR_OTHER, "out of memory");
+        return nni_cli_report(world, &err);
+    }
+    const char *list[256];
+    for (char *save = NULL, *name = strtok_r(names, ",", &save); name && opts.n_columns < 256;
+         name = strtok_r(NULL, ",", &save))
+        list[opts.n_columns++] = name;
+    opts.columns = list;
+    int rc = 0;
+    if (world->rank == 0) {
+        if (nn_import_series(&opts, out, &err))
+            rc = nni_cli_report(world, &err);
+        else
+            printf("wrote %s\n", out);
+    }
+    free(names);
+    return rc;
+}
+
 int nni_cmd_import(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
@@ -127,13 +221,17 @@ int nni_cmd_import(int argc, char **argv, const nn_comm *world)
         return import_idx(argc - 1, argv + 1, world);
     if (argc >= 2 && !strcmp(argv[1], "csv"))
         return import_csv(argc - 1, argv + 1, world);
+    if (argc >= 2 && !strcmp(argv[1], "series"))
+        return import_series(argc - 1, argv + 1, world);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
         nni_cli_print_help(stdout, &nni_import_idx_spec);
         putchar('\n');
         nni_cli_print_help(stdout, &nni_import_csv_spec);
+        putchar('\n');
+        nni_cli_print_help(stdout, &nni_import_series_spec);
         return 0;
     }
-    nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain import idx|csv ... (see nntrain import idx "
-            "--help, nntrain import csv --help)");
+    nn_fail(&err, NN_ERR_CONFIG, "usage: nntrain import idx|csv|series ... (see nntrain import "
+            "idx --help, nntrain import csv --help, nntrain import series --help)");
     return nni_cli_report(world, &err);
 }

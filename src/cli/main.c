@@ -32,7 +32,8 @@ static const cli_verb verbs[] = {
      "  search --status DIR | --predict DIR   leaderboard; surrogate predictions\n",
      VERB_MPI},
     {"summary", nni_cmd_summary,
-     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n",
+     "  summary CONFIG [--set key=value ...]  layers, shapes, parameters, FLOPs, latency\n"
+     "          [--measure [--batch 1,32]]     (also of a checkpoint or run directory)\n",
      VERB_LOCAL},
     {"eval", nni_cmd_eval,
      "  eval CHECKPOINT [--split test] [--data FILE]\n"
@@ -57,7 +58,9 @@ static const cli_verb verbs[] = {
     {"import", nni_cmd_import,
      "  import idx --images F --labels F [--test-images F --test-labels F] -o OUT.h5\n"
      "  import csv --train F [--test F] [--label-column K] [--header|--no-header]\n"
-     "             [--targets N] [--index-column NAME] -o OUT.h5\n",
+     "             [--targets N] [--index-column NAME] -o OUT.h5\n"
+     "  import series --csv F --columns C1,C2 [--target C] [--classes] --window W\n"
+     "             --horizon H [--stride S] [--split-at ROW|FRACTION] -o OUT.h5\n",
      VERB_LOCAL},
     {"extract", nni_cmd_extract,
      "  extract CHECKPOINT --layers L1,L2|all [--split S] [--rows A:B] -o REPS.h5\n",
@@ -85,6 +88,10 @@ static const cli_verb verbs[] = {
      "  report PATH... [-o FILE.html]          an HTML page of a run, runs compared, or a search\n"
      "         [--no-eval] [--watch]\n",
      VERB_LOCAL},
+    {"compare", nni_cmd_compare,
+     "  compare MODEL... [--batch 1,32,256]    parameters, storage, FLOPs, measured latency\n"
+     "         [--threads T] [-o FILE.csv]     of configs, checkpoints or runs side by side\n",
+     VERB_LOCAL},
 };
 enum { N_VERBS = sizeof verbs / sizeof verbs[0] };
 
@@ -98,10 +105,22 @@ static void usage(FILE *out)
                  "            4 numerical failure\n");
 }
 
+/* Under a launcher, what needs no communication (help, usage, the version) is said by rank 0
+ * alone: the other ranks run the same code with their output thrown away, so every rank
+ * ends with the same exit code and the text appears once. */
+static void quiet_unless_first_rank(void)
+{
+    if (nn_parallel_launcher_rank() == 0)
+        return;
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+        return; /* no /dev/null: every rank speaks, as before */
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {
+        quiet_unless_first_rank();
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
@@ -111,6 +130,7 @@ int main(int argc, char **argv)
         if (!strcmp(command, verbs[i].name))
             verb = &verbs[i];
     if (!verb) {
+        quiet_unless_first_rank();
         char names[256] = "";
         size_t used = 0;
         for (int i = 0; i < N_VERBS; i++)
@@ -125,13 +145,18 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     nn_comm world;
     nn_error err = {0};
-    /* Help needs no communication whatever the verb. */
-    int help = 0;
+    /* Help and the version need no communication whatever the verb. */
+    int help = !strcmp(command, "version");
     for (int i = 2; i < argc; i++)
         help |= !strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
                 !strcmp(argv[i], "--list-flags") || !strcmp(argv[i], "--help-catalogue") ||
                 !strcmp(argv[i], "--list-config-keys");
     if ((verb->local || help) && !nn_parallel_launched()) {
+        nn_parallel_init_single(&world);
+        return verb->run(argc - 1, argv + 1, &world);
+    }
+    if (help) { /* under a launcher: without MPI too, said by rank 0 */
+        quiet_unless_first_rank();
         nn_parallel_init_single(&world);
         return verb->run(argc - 1, argv + 1, &world);
     }

@@ -74,7 +74,7 @@ static void list_flags(FILE *out, const nni_cli_spec *spec)
     fprintf(out, "--help\n-h\n");
 }
 
-nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli_args *args,
+static nn_status parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli_args *args,
                         nn_error *err)
 {
     memset(args, 0, sizeof *args);
@@ -161,6 +161,23 @@ nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli
                        spec->verb, args->operands[spec->max_operands], spec->verb,
                        spec->operands ? spec->operands : "");
     return NN_OK;
+}
+
+/* Whether this process's command line failed to parse: every rank of a job has the same
+ * command line and fails alike, so the error is one message, printed by rank 0. */
+static int command_line_failed;
+
+nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli_args *args,
+                        nn_error *err)
+{
+    nn_status st = parse(argc, argv, spec, args, err);
+    command_line_failed = st != NN_OK;
+    return st;
+}
+
+int nni_cli_command_line_failed(void)
+{
+    return command_line_failed;
 }
 
 const char *nni_cli_nth_value(const nni_cli_args *args, const char *name, int n)

@@ -48,6 +48,9 @@ typedef struct nni_cli_args {
  * verb and point to --help. argv is permuted (operands move to the end). */
 nn_status nni_cli_parse(int argc, char **argv, const nni_cli_spec *spec, nni_cli_args *args,
                         nn_error *err);
+/* 1 when the last nni_cli_parse failed: nni_cli_report then prints the error on rank 0 only
+ * (every rank has the same command line). */
+int nni_cli_command_line_failed(void);
 
 /* The value of the last `--name` given (a switch gives ""), or NULL when absent. */
 const char *nni_cli_value(const nni_cli_args *args, const char *name);

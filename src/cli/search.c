@@ -22,7 +22,8 @@ static const nni_cli_flag search_flags[] = {
 
 static const nni_cli_spec search_spec = {
     "search", "CONFIG.yaml | --status DIR | --predict DIR",
-    "hyperparameter search (grid, random, halving) over groups of ranks; resumable", 0, 1,
+    "hyperparameter search (grid, random, halving, bayes) over groups of ranks; resumable",
+    0, 1,
     search_flags};
 
 static const char search_details[] =

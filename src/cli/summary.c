@@ -1,20 +1,18 @@
-/* nntrain summary CONFIG [--set key=value ...]: the model table, the learning rate of the
- * first epochs when train.schedule is given, and the measured forward latency per sample
- * at batch 1 and at the training batch. */
-#include <cblas.h>
-#include <math.h>
+/* nntrain summary CONFIG|CHECKPOINT|RUN_DIR [--set key=value ...] [--measure [--batch
+ * 1,32,256] [--threads T] [--repeats R]]: the model table, the learning rate of the first
+ * epochs when train.schedule is given, the forward latency per sample at batch 1 and at the
+ * training batch, and with --measure a table of the measured latency per batch size
+ * (median of repeats), the parameters, the bytes they take and the FLOPs. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli/cli.h"
-#include "core/clock.h"
-#include "core/rng.h"
+#include "cli/model_cost.h"
+#include "core/threads.h"
 #include "nn/model.h"
 #include "nn/optim.h"
 #include "nn/sched.h"
 
-/* Median-free but stable enough: run for at least 0.2 s after one warm-up call. */
 /* The schedule's lr at the first step of the first epochs. The summary reads no data, so
  * it counts one optimizer step per epoch (what warmup and a formula's `step` see here). */
 static nn_status print_schedule(const nn_cfg *train, nn_model *model, nn_error *err)
@@ -43,75 +41,80 @@ static nn_status print_schedule(const nn_cfg *train, nn_model *model, nn_error *
     return st;
 }
 
-static double forward_seconds_per_sample(nn_model *model, int64_t batch)
+/* The table of --measure: one row per batch size. */
+static void print_measured(nni_cost_model *m, int repeats)
 {
-    nn_pass pass = {.batch = batch, .training = 0};
-    float *x = nn_model_input(model);
-    nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
-    for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)
-        x[i] = nni_rng_uniform(&rng);
-    nn_model_forward(model, &pass);
-    int runs = 0;
-    double start = nni_clock_seconds(), elapsed = 0;
-    do {
-        nn_model_forward(model, &pass);
-        runs++;
-        elapsed = nni_clock_seconds() - start;
-    } while (elapsed < 0.2);
-    return elapsed / runs / (double)batch;
+    const nni_model_size size = nni_model_size_of(m->model);
+    printf("measured: %lld parameters + %lld state = %lld bytes as float32 (%.3f MiB), "
+           "%.3f MFLOP/sample forward\n", (long long)size.params, (long long)size.state,
+           (long long)size.bytes, (double)size.bytes / (1 << 20),
+           (double)size.flops_per_sample / 1e6);
+    printf("forward latency, median of %d repeats, %d thread%s:\n", repeats, nni_threads(),
+           nni_threads() == 1 ? "" : "s");
+    printf("%8s %12s %14s %12s %12s %10s %10s\n", "batch", "ms/batch", "us/sample",
+           "min ms", "max ms", "forwards", "GFLOP/s");
+    for (int i = 0; i < m->n_batches; i++) {
+        nni_latency lat = nni_model_latency(m->model, m->batches[i], repeats, 0.01);
+        printf("%8lld %12.4f %14.3f %12.4f %12.4f %10lld %10.2f\n", (long long)lat.batch,
+               lat.median * 1e3, lat.median * 1e6 / (double)lat.batch, lat.min * 1e3,
+               lat.max * 1e3, (long long)lat.forwards_per_repeat,
+               (double)size.flops_per_sample * (double)lat.batch / lat.median / 1e9);
+    }
 }
 
 static const nni_cli_flag summary_flags[] = {
     NNI_CLI_SET_FLAG,
+    {"measure", 0, NULL, "time the forward pass per --batch size and list parameters, "
+                         "bytes and FLOPs"},
+    NNI_CLI_COST_FLAGS,
     {NULL, 0, NULL, NULL},
 };
 
 static const nni_cli_spec summary_spec = {
-    "summary", "CONFIG.yaml", "the model's layers, shapes, parameters, FLOPs and forward latency",
-    1, 1, summary_flags};
+    "summary", "CONFIG.yaml|CHECKPOINT.h5|RUN_DIR",
+    "the model's layers, shapes, parameters, FLOPs and forward latency", 1, 1, summary_flags};
 
 int nni_cmd_summary(int argc, char **argv, const nn_comm *world)
 {
     nn_error err = {0};
-    nn_cfg *cfg = NULL;
-    const char *path = NULL;
     nni_cli_args args;
+    nni_cost_options options;
     if (nni_cli_parse(argc, argv, &summary_spec, &args, &err))
         return nni_cli_report(world, &err);
     if (args.help)
         return 0;
-    if (nni_cli_load_config(&args, world->rank, &cfg, &path, &err))
-        return nni_cli_report(world, &err);
-    int64_t batch = 32, seed = 42;
-    const nn_cfg *train = nn_cfg_get(cfg, "train");
-    nn_model *model = NULL;
+    const int measure = nni_cli_value(&args, "measure") != NULL;
+    nni_cost_model m = {0};
     nn_status st = NN_OK;
-    if (train)
-        st = nn_cfg_read_int(train, "batch_size", 32, &batch, &err);
+    if (!measure && (nni_cli_value(&args, "batch") || nni_cli_value(&args, "repeats")))
+        st = nn_fail(&err, NN_ERR_CONFIG, "summary: --batch and --repeats go with --measure");
     if (!st)
-        st = nn_cfg_read_int(cfg, "seed", 42, &seed, &err);
-    if (!st && batch < 1)
-        st = nn_fail(&err, NN_ERR_CONFIG, "%s: train.batch_size must be >= 1", path);
+        st = nni_cost_options_read(&args, &options, &err);
     if (!st)
-        st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &model, &err);
+        st = nni_cost_model_open(args.operands[0], &args, &options, &m, &err);
     if (st) {
-        nn_cfg_free(cfg);
+        nni_cost_model_close(&m);
         return nni_cli_report(world, &err);
     }
     if (world->rank == 0) {
-        printf("model from %s\n", path);
-        nn_model_summary(model, stdout);
-        if (train && (st = print_schedule(train, model, &err))) {
-            nn_model_free(model);
-            nn_cfg_free(cfg);
+        printf("model from %s\n", m.name);
+        nn_model_summary(m.model, stdout);
+        const nn_cfg *train = nn_cfg_get(m.cfg, "train");
+        if (train && (st = print_schedule(train, m.model, &err))) {
+            nni_cost_model_close(&m);
             return nni_cli_report(world, &err);
         }
-        double one = forward_seconds_per_sample(model, 1);
-        double many = forward_seconds_per_sample(model, batch);
-        printf("forward latency: %.3f ms/sample at batch 1, %.4f ms/sample at batch %lld "
-               "(%.0f samples/s)\n", one * 1e3, many * 1e3, (long long)batch, 1.0 / many);
+        if (measure) {
+            print_measured(&m, options.repeats);
+        } else {
+            nni_latency one = nni_model_latency(m.model, 1, 5, 0.02);
+            nni_latency many = nni_model_latency(m.model, m.train_batch, 5, 0.02);
+            double per_sample = many.median / (double)m.train_batch;
+            printf("forward latency: %.3f ms/sample at batch 1, %.4f ms/sample at batch %lld "
+                   "(%.0f samples/s; medians of 5 repeats)\n", one.median * 1e3,
+                   per_sample * 1e3, (long long)m.train_batch, 1.0 / per_sample);
+        }
     }
-    nn_model_free(model);
-    nn_cfg_free(cfg);
+    nni_cost_model_close(&m);
     return 0;
 }

@@ -16,8 +16,9 @@ static const nni_cli_flag train_flags[] = {
     {"no-progress", 0, NULL, "never draw the progress bar"},
     {"help-catalogue", 0, NULL, "list every config key and name: layers, activations, "
                                 "losses, optimizers, ..."},
-    {"list-config-keys", 0, NULL, "print the keys CONFIG sets, one a line (for --set and "
-                                  "the shell completion)"},
+    {"list-config-keys", 0, NULL, "print every key --set can give for CONFIG, one a line, "
+                                  "each followed by a tab and 'set' (CONFIG sets it) or "
+                                  "'default' (for the shell completion)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -30,18 +31,6 @@ static const char train_details[] =
     "seed/name; `nntrain train --help-catalogue` lists every key with its default and every\n"
     "layer, activation, loss, optimizer, schedule and initializer. A run writes\n"
     "runs/<name>/ (config.yaml, metrics.csv, log.txt, checkpoints).\n";
-
-/* Every key path of a config's maps ("train.optimizer.lr"), one a line. */
-static void print_keys(const nn_cfg *node)
-{
-    for (int i = 0; nn_cfg_kind_of(node) == NN_CFG_MAP && i < nn_cfg_size(node); i++) {
-        const nn_cfg *child = nn_cfg_at(node, i);
-        if (nn_cfg_kind_of(child) == NN_CFG_MAP)
-            print_keys(child);
-        else
-            printf("%s\n", nn_cfg_path(child));
-    }
-}
 
 int nni_cmd_train(int argc, char **argv, const nn_comm *world)
 {
@@ -72,7 +61,7 @@ int nni_cmd_train(int argc, char **argv, const nn_comm *world)
         return nni_cli_fail_job(world, &err);
     if (nni_cli_count(&args, "list-config-keys")) {
         if (world->rank == 0)
-            print_keys(cfg);
+            nni_cli_print_config_keys(cfg, stdout);
         nn_cfg_free(cfg);
         return 0;
     }

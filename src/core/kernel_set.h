@@ -3,7 +3,7 @@
  * still uses AVX-512 where the CPU has it.
  *
  * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
- * train/adam_kernel.c) are compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to
+ * train/adam_kernel.c, parallel/exact_kernel.c) are compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to
  * its name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2,
  * f_avx512). The functions the layers call (nni_gemm_nn, nni_im2col, ...) go through the
  * selected set's table.
@@ -50,6 +50,12 @@ typedef struct nni_kernel_set {
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);
+    /* parallel/exact_kernel.c: the loops of parallel/exact_sum.h's functions of the same
+     * names. */
+    float (*exact_abs_max)(const float *x, int64_t n);
+    void (*exact_add_fixed)(const float *x, int64_t stride, int64_t slots, int64_t n,
+                            double factor, int64_t *fixed);
+    void (*exact_to_floats)(const int64_t *fixed, int64_t n, double factor, float *x);
 } nni_kernel_set;
 
 /* Chooses the set from NN_KERNELS and the CPU (read again on every call). An unknown name,

@@ -16,9 +16,11 @@ nn_status nni_target_buffer_alloc(target_buffer *tb, const nn_dataset *ds, int64
         tb->labels = malloc((size_t)capacity * sizeof(int32_t));
     else
         tb->values = nni_alloc_floats(capacity * ds->target_width);
+    tb->target_lengths = malloc((size_t)capacity * sizeof(int32_t));
+    tb->steps = malloc((size_t)capacity * sizeof(int32_t));
     tb->view.labels = tb->labels;
     tb->view.values = tb->values;
-    if (!tb->labels && !tb->values)
+    if ((!tb->labels && !tb->values) || !tb->target_lengths || !tb->steps)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     return NN_OK;
 }
@@ -27,6 +29,8 @@ void nni_target_buffer_free(target_buffer *tb)
 {
     free(tb->labels);
     free(tb->values);
+    free(tb->target_lengths);
+    free(tb->steps);
     memset(tb, 0, sizeof *tb);
 }
 
@@ -34,6 +38,12 @@ void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, fl
                     target_buffer *tb)
 {
     nni_dataset_gather_x(ds, rows, count, x);
+    nni_data_fetch_targets(ds, rows, count, tb);
+}
+
+void nni_data_fetch_targets(const nn_dataset *ds, const int64_t *rows, int64_t count,
+                            target_buffer *tb)
+{
     if (tb->labels)
         for (int64_t i = 0; i < count; i++)
             tb->labels[i] = ds->labels[rows[i]];
@@ -41,4 +51,15 @@ void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, fl
         for (int64_t i = 0; i < count; i++)
             memcpy(tb->values + i * ds->target_width, ds->targets + rows[i] * ds->target_width,
                    (size_t)ds->target_width * sizeof(float));
+    tb->view.lengths = NULL;
+    if (ds->y_lengths) {
+        for (int64_t i = 0; i < count; i++)
+            tb->target_lengths[i] = ds->y_lengths[rows[i]];
+        tb->view.lengths = tb->target_lengths;
+    }
+    tb->has_steps = ds->x_lengths != NULL;
+    for (int64_t i = 0; tb->has_steps && i < count; i++)
+        tb->steps[i] = ds->x_lengths[rows[i]];
+    tb->view.steps = tb->has_steps && tb->output_steps ? tb->steps : NULL;
+    tb->view.steps_total = tb->output_steps;
 }

@@ -2,6 +2,7 @@
  * step. Loading is in dataset_read.c, writing in dataset_write.c. */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "data/dataset_internal.h"
 #include "data/gather.h"
@@ -15,14 +16,25 @@ void nni_dataset_free_strings(char **strings, int count)
     free(strings);
 }
 
+static int in_mapping(const nn_dataset *ds, const void *p)
+{
+    const char *base = ds->mapping, *at = p;
+    return base && at >= base && at < base + ds->mapping_bytes;
+}
+
 void nn_dataset_free(nn_dataset *ds)
 {
     if (!ds)
         return;
-    free(ds->x_u8);
-    free(ds->x_f32);
-    free(ds->labels);
-    free(ds->targets);
+    /* Arrays in a node's shared mapping go with it; one made later (input targets, labels
+     * that change with the epoch) is the rank's own. */
+    void *arrays[6] = {ds->x_u8, ds->x_f32, ds->labels, ds->targets, ds->x_lengths,
+                       ds->y_lengths};
+    for (int i = 0; i < 6; i++)
+        if (!in_mapping(ds, arrays[i]))
+            free(arrays[i]);
+    if (ds->mapping)
+        munmap(ds->mapping, ds->mapping_bytes);
     nni_dataset_free_strings(ds->class_names, ds->n_class_names);
     memset(ds, 0, sizeof *ds);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/dataset_internal.h"
 #include "io/hdf5_util.h"
@@ -159,8 +160,8 @@ nn_status nni_dataset_check_split(const char *path, const char *split, const nn_
                        split ? split : "(null)");
     if (!ds || ds->n <= 0)
         return nn_fail(err, NN_ERR_DATA, "%s: /%s: empty split (0 rows)", path, split);
-    if (ds->sample_ndim != 1 && ds->sample_ndim != 3)
-        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1 or 3",
+    if (ds->sample_ndim < 1 || ds->sample_ndim > 3)
+        return nn_fail(err, NN_ERR_OTHER, "%s: /%s: sample_ndim %d, expected 1, 2 or 3",
                        path,
                        split, ds->sample_ndim);
     int64_t size = 1;
@@ -203,4 +204,35 @@ nn_status nni_dataset_check_split(const char *path, const char *split, const nn_
                                         "y", err);
     }
     return NN_OK;
+}
+
+/* HDF5 reads the missing parts of a virtual dataset as its fill value (zeros) without a
+ * word; a source file that cannot be found would train on zeros. The library looks for a
+ * relative source name from the working directory and from the virtual file's directory;
+ * names with printf-like patterns (%b, %%) are left to it. */
+nn_status nni_dataset_check_virtual_sources(hid_t dset, const char *path, const char *split,
+                                            const char *member, nn_error *err)
+{
+    hid_t dcpl = H5Dget_create_plist(dset);
+    if (dcpl < 0)
+        return NN_OK;
+    nn_status st = NN_OK;
+    size_t count = 0;
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL && H5Pget_virtual_count(dcpl, &count) >= 0) {
+        const char *slash = strrchr(path, '/');
+        const int dir_len = slash ? (int)(slash - path) : 0;
+        for (size_t i = 0; i < count && !st; i++) {
+            char source[512], beside[1100];
+            if (H5Pget_virtual_filename(dcpl, i, source, sizeof source) < 0 ||
+                strcmp(source, ".") == 0 || strchr(source, '%'))
+                continue;
+            snprintf(beside, sizeof beside, "%.*s%s%s", dir_len, path, slash ? "/" : "", source);
+            if (access(source, R_OK) != 0 && (source[0] == '/' || access(beside, R_OK) != 0))
+                st = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: a virtual dataset whose source file "
+                             "%s cannot be read (HDF5 would read its rows as zeros)", path,
+                             split, member, source);
+        }
+    }
+    H5Pclose(dcpl);
+    return st;
 }

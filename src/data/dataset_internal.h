@@ -48,6 +48,9 @@ nn_status nni_dataset_check_finite(const float *values, int64_t rows, int64_t wi
 /* Reading: the shapes and types of a split's x and y (NN_ERR_DATA naming the dataset). */
 nn_status nni_dataset_check_layout(hid_t x, hid_t y, const char *path, const char *split,
                                    dataset_split_layout *layout, nn_error *err);
+/* Reading: every source file of a virtual dataset (h5py's VirtualLayout) can be read. */
+nn_status nni_dataset_check_virtual_sources(hid_t dset, const char *path, const char *split,
+                                            const char *member, nn_error *err);
 /* Writing: what the writer is given for a split, before anything is written. */
 nn_status nni_dataset_check_split(const char *path, const char *split, const nn_dataset *ds,
                                   nn_error *err);

@@ -297,6 +297,68 @@ static nn_status channels_first(void *x, size_t elem, int64_t rows, int64_t chan
     return NN_OK;
 }
 
+/* Optional per-row lengths `name` (x_lengths, y_lengths): N integers in [min, max], read
+ * for rows [first, first + count). Absent: *out stays NULL. */
+static nn_status load_lengths(hid_t group, const char *name, const dataset_split_layout *layout,
+                              int64_t first, int64_t count, int64_t min, int64_t max,
+                              const char *what, const char *path, const char *split,
+                              int32_t **out, nn_error *err)
+{
+    *out = NULL;
+    if (H5Lexists(group, name, H5P_DEFAULT) <= 0)
+        return NN_OK;
+    hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    int64_t *raw = NULL;
+    nn_status status = NN_OK;
+    nni_h5_detail detail;
+    if ((dset = H5Dopen2(group, name, H5P_DEFAULT)) < 0 || (space = H5Dget_space(dset)) < 0 ||
+        (type = H5Dget_type(dset)) < 0) {
+        status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: not a dataset", path, split, name);
+        goto done;
+    }
+    hsize_t dims[2] = {0, 0};
+    int rank = H5Sget_simple_extent_ndims(space);
+    if (rank != 1 || H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
+        (int64_t)dims[0] != layout->rows || H5Tget_class(type) != H5T_INTEGER) {
+        status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: expected %lld integers (one per row)",
+                         path, split, name, (long long)layout->rows);
+        goto done;
+    }
+    if (max < min) {
+        status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: %s", path, split, name, what);
+        goto done;
+    }
+    if (count > 0 && (!(raw = malloc((size_t)count * sizeof *raw)) ||
+                      !(*out = malloc((size_t)count * sizeof **out)))) {
+        status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/%s: out of memory", path, split, name);
+        goto done;
+    }
+    if (count > 0 && read_rows(dset, H5T_NATIVE_INT64, 1, dims, first, count, raw, &detail) < 0) {
+        status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: read failed (%s)", path, split, name,
+                         detail.text);
+        goto done;
+    }
+    for (int64_t i = 0; i < count; i++) {
+        if (raw[i] < min || raw[i] > max) {
+            status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s[%lld]: length %lld outside [%lld, "
+                             "%lld] (%s)", path, split, name, (long long)(first + i),
+                             (long long)raw[i], (long long)min, (long long)max, what);
+            goto done;
+        }
+        (*out)[i] = (int32_t)raw[i];
+    }
+done:
+    if (status != NN_OK) {
+        free(*out);
+        *out = NULL;
+    }
+    free(raw);
+    nni_h5_close(&type);
+    nni_h5_close(&space);
+    nni_h5_close(&dset);
+    return status;
+}
+
 static nn_status load_split(const char *path, const char *split, const nn_dataset_source *src,
                             int64_t first, int64_t count, int whole_split, nn_dataset *out,
                             nn_error *err)
@@ -334,6 +396,8 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
     }
     if ((status = open_member(group, x_name, &x, path, split, err)) != NN_OK ||
         (status = open_member(group, y_name, &y, path, split, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(x, path, split, x_name, err)) != NN_OK ||
+        (status = nni_dataset_check_virtual_sources(y, path, split, y_name, err)) != NN_OK ||
         (status = nni_dataset_check_layout(x, y, path, split, &layout, err)) != NN_OK ||
         (status = read_classes(file, path, &ds, err)) != NN_OK)
         goto done;
@@ -404,7 +468,7 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
     ds.x_is_uint8 = layout.x_is_uint8;
     size_t elem = layout.x_is_uint8 ? 1 : sizeof(float);
     size_t x_bytes = nni_dataset_checked_bytes((uint64_t)count, sample_size, elem);
-    if (count > 0) {
+    if (count > 0 && !(src && src->targets_only)) {
         void *buf = x_bytes ? malloc(x_bytes) : NULL;
         if (!buf) {
             status = nn_fail(err, NN_ERR_OTHER, "%s: /%s/x: out of memory for %lld x %lld values",
@@ -454,6 +518,17 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
                                                split, "y", err)))
             goto done;
     }
+
+    ds.steps = layout.x_rank >= 2 ? (int64_t)layout.x_dims[1] : 0;
+    if ((status = load_lengths(group, "x_lengths", &layout, first, count, 1,
+                               layout.x_rank >= 2 ? ds.steps : 0,
+                               "the valid steps of a sequence padded to x's second dimension",
+                               path, split, &ds.x_lengths, err)) ||
+        (status = load_lengths(group, "y_lengths", &layout, first, count, 0,
+                               layout.target_kind == NN_TARGET_VALUES ? ds.target_width : -1,
+                               "the labels of a target sequence padded to y's second dimension",
+                               path, split, &ds.y_lengths, err)))
+        goto done;
 
 done:
     nni_h5_close(&y);

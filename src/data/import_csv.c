@@ -5,6 +5,7 @@
  * a field that is not a number (or forced by the options). Every problem is one line naming
  * file:line:column (1-based column), plus the column's header name when there is one. */
 #include "nn/data.h"
+#include "data/csv_fields.h"
 
 #include <errno.h>
 #include <float.h>
@@ -14,10 +15,7 @@
 #include <string.h>
 #include <sys/types.h>
 
-typedef struct csv_fields {
-    char **items;
-    int count, cap;
-} csv_fields;
+typedef nni_csv_fields csv_fields;
 
 typedef struct csv_layout {
     int columns;      /* fields per row */
@@ -110,6 +108,11 @@ static int split_line(char *line, char delimiter, csv_fields *f)
             return 0;
         p++;
     }
+}
+
+int nni_csv_split_line(char *line, char delimiter, nni_csv_fields *fields)
+{
+    return split_line(line, delimiter, fields);
 }
 
 static int parse_number(const char *s, double *value)

@@ -56,6 +56,14 @@ int64_t nni_sampler_batch(const nni_sampler *s, int64_t b, int64_t *local_rows,
     int64_t rows = s->n_total - start < s->global_batch ? s->n_total - start : s->global_batch;
     int64_t first, count;
     share(rows, s->rank, s->size, &first, &count);
+    if (s->unit > 0 && s->mode == NNI_SAMPLING_GLOBAL) {
+        int64_t units, first_unit, unit_count;
+        nni_sampler_units(s, b, &units, &first_unit, &unit_count);
+        first = first_unit * s->unit;
+        const int64_t end = (first_unit + unit_count) * s->unit;
+        count = (end < rows ? end : rows) - first;
+        count = count > 0 ? count : 0;
+    }
     *global_rows = rows;
     if (s->mode == NNI_SAMPLING_GLOBAL) {
         for (int64_t i = 0; i < count; i++)
@@ -69,4 +77,14 @@ int64_t nni_sampler_batch(const nni_sampler *s, int64_t b, int64_t *local_rows,
             local_rows[i] = s->rows[s->perm[(local_start + i) % s->n_rows]];
     }
     return count;
+}
+
+void nni_sampler_units(const nni_sampler *s, int64_t b, int64_t *units, int64_t *first,
+                       int64_t *count)
+{
+    const int64_t start = b * s->global_batch;
+    const int64_t rows = s->n_total - start < s->global_batch ? s->n_total - start
+                                                              : s->global_batch;
+    *units = (rows + s->unit - 1) / s->unit;
+    share(*units, s->rank, s->size, first, count);
 }

@@ -23,6 +23,8 @@ typedef struct nni_sampler {
     int rank, size;
     uint64_t seed;
     int64_t *perm;           /* n_rows */
+    int64_t unit;            /* > 0 (global mode): ranks take whole units of this many rows
+                              * of each batch (train.reproducible: bitwise) */
 } nni_sampler;
 
 /* n_total: rows over all ranks (== n_rows in global mode). */
@@ -31,9 +33,14 @@ nn_status nni_sampler_init(nni_sampler *s, nni_sampling mode, const int64_t *row
                            uint64_t seed, nn_error *err);
 void nni_sampler_free(nni_sampler *s);
 void nni_sampler_epoch(nni_sampler *s, int epoch);
-/* This rank's rows of global batch b into local_rows (capacity: ceil(B / size)); returns
+/* This rank's rows of global batch b into local_rows (capacity: ceil(B / size), or with
+ * units ceil(ceil(B / unit) / size) units); returns
  * their count; *global_rows = rows of the whole global batch. */
 int64_t nni_sampler_batch(const nni_sampler *s, int64_t b, int64_t *local_rows,
                           int64_t *global_rows);
+/* With s->unit: the units of global batch b (the last may be short), and the first of this
+ * rank's (its share of them, split as evenly as possible). */
+void nni_sampler_units(const nni_sampler *s, int64_t b, int64_t *units, int64_t *first,
+                       int64_t *count);
 
 #endif

@@ -30,8 +30,10 @@ nn_status nni_dataset_target_from_input(nn_dataset *ds, nn_error *err)
         rows[i] = i;
     nni_dataset_gather_x(ds, rows, ds->n, values);
     free(rows);
-    free(ds->labels);
-    free(ds->targets);
+    if (!ds->mapping) { /* arrays in a node's shared mapping stay there */
+        free(ds->labels);
+        free(ds->targets);
+    }
     ds->labels = NULL;
     ds->targets = values;
     ds->target_kind = NN_TARGET_VALUES;

@@ -75,6 +75,13 @@ void nni_formula_run(const nni_formula_program *p, const float *const *arrays,
 /* One value of every output, in double precision, every variable a number (schedules). */
 void nni_formula_run_scalar(const nni_formula_program *p, const double *vars, double *outputs);
 
+/* The parsed formula as one Python expression over torch (torch.c), for `nntrain export`:
+ * variable v written as var_exprs[v], every operation as its row in ops.c says, constants
+ * as Python numbers. Appends to out (its failed flag tells an allocation failure). */
+struct nni_text;
+void nni_formula_write_torch(const nni_formula *f, const char *const *var_exprs,
+                             struct nni_text *out);
+
 /* ---- reading formulas from the config (config.c) -------------------------------------- */
 
 /* Named numbers a formula uses besides its variables (`params: {beta: 1.5}`). */

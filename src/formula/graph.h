@@ -47,6 +47,10 @@ typedef struct formula_op_row {
     formula_kernel kernel;
     formula_scalar scalar;
     formula_rule derivative;
+    /* The same operation in PyTorch, for `nntrain export` (torch.c): a Python expression in
+     * which $0, $1, $2 stand for the arguments' expressions (torch, F and the formula_*
+     * helpers of model/export_torch.c in scope). */
+    const char *torch;
 } formula_op_row;
 
 extern const formula_op_row nni_formula_op_table[OP_COUNT];

@@ -31,6 +31,7 @@
 #include "layers/layer_util.h"
 #include "model/init_internal.h"
 #include "nn/parallel.h"
+#include "parallel/exact_sum.h"
 
 typedef struct batchnorm {
     int64_t channels, spatial; /* spatial = H * W, or 1 for dense input */
@@ -41,6 +42,10 @@ typedef struct batchnorm {
     double count;
     double *sums; /* 2 * channels + 1 reduction buffer */
     float *coef;  /* 4 * channels: per-channel factors of the elementwise passes */
+    /* train.reproducible: bitwise: per-unit sums (capacity x (2 channels + 1)) and the
+     * exact sum's scratch (2 channels + 1 each) */
+    double *unit_sums, *maxes, *factors;
+    int64_t *fixed;
 } batchnorm;
 
 enum { P_WEIGHT, P_BIAS, P_RUNNING_MEAN, P_RUNNING_VAR };
@@ -55,6 +60,10 @@ static void batchnorm_destroy(nn_layer *layer)
         free(b->invstd);
         free(b->sums);
         free(b->coef);
+        free(b->unit_sums);
+        free(b->maxes);
+        free(b->factors);
+        free(b->fixed);
     }
     nni_layer_free_priv(layer);
 }
@@ -95,7 +104,14 @@ static nn_status batchnorm_build(nn_layer *layer, const nn_cfg *cfg, nn_error *e
     b->invstd = calloc((size_t)b->channels, sizeof *b->invstd);
     b->sums = calloc((size_t)(2 * b->channels + 1), sizeof *b->sums);
     b->coef = calloc((size_t)(4 * b->channels), sizeof *b->coef);
-    if (!b->mean || !b->invstd || !b->sums || !b->coef)
+    const int64_t width = 2 * b->channels + 1;
+    const int64_t capacity = layer->model->capacity > 0 ? layer->model->capacity : 1;
+    b->unit_sums = calloc((size_t)(capacity * width), sizeof *b->unit_sums);
+    b->maxes = calloc((size_t)width, sizeof *b->maxes);
+    b->factors = calloc((size_t)width, sizeof *b->factors);
+    b->fixed = calloc((size_t)width, sizeof *b->fixed);
+    if (!b->mean || !b->invstd || !b->sums || !b->coef || !b->unit_sums || !b->maxes ||
+        !b->factors || !b->fixed)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     layer->out_shape = in;
 
@@ -217,6 +233,39 @@ static void normalize(const batchnorm *b, const float *x, float *y, int64_t batc
     }
 }
 
+/* Rows [first, end) of unit j of the pass (train.reproducible: bitwise). */
+static void unit_range(const nn_pass *pass, int64_t j, int64_t *first, int64_t *end)
+{
+    *first = j * pass->unit_rows;
+    *end = *first + pass->unit_rows < pass->batch ? *first + pass->unit_rows : pass->batch;
+}
+
+/* Every unit's sums of its own rows, then their exact sum over the units of the whole
+ * group (with sync), into b->sums: the same bits however the units are spread over ranks.
+ * A sum that is not finite becomes NaN, which the loss then reports. */
+static void combine_units(batchnorm *b, const nn_pass *pass, int64_t units, int width)
+{
+    const nn_comm *comm = sync_comm(b, pass);
+    if (nni_exact_sum_doubles(comm, b->unit_sums, units, width, pass->units_total, b->maxes,
+                              b->factors, b->fixed, b->sums))
+        for (int i = 0; i < width; i++)
+            b->sums[i] = NAN;
+}
+
+static void unit_statistics(batchnorm *b, const nn_pass *pass, const float *x)
+{
+    const int64_t C = b->channels, S = b->spatial, width = 2 * C + 1;
+    const int64_t units = (pass->batch + pass->unit_rows - 1) / pass->unit_rows;
+    for (int64_t j = 0; j < units; j++) {
+        int64_t first, end;
+        unit_range(pass, j, &first, &end);
+        double *sums = b->unit_sums + j * width;
+        channel_sums(b, x + first * C * S, end - first, sums);
+        sums[2 * C] = (double)((end - first) * S);
+    }
+    combine_units(b, pass, units, (int)width);
+}
+
 static void batchnorm_forward(nn_layer *layer, const nn_pass *pass)
 {
     batchnorm *b = layer->priv;
@@ -228,12 +277,16 @@ static void batchnorm_forward(nn_layer *layer, const nn_pass *pass)
     float *running_var = nni_layer_param(layer, P_RUNNING_VAR);
     float *center = b->coef, *scale = b->coef + C, *shift = b->coef + 2 * C;
 
-    if (pass->training) {
+    if (pass->training && pass->unit_rows) {
+        unit_statistics(b, pass, x);
+    } else if (pass->training) {
         channel_sums(b, x, pass->batch, b->sums);
         b->sums[2 * C] = (double)(pass->batch * b->spatial);
         const nn_comm *comm = sync_comm(b, pass);
         if (comm)
             nn_comm_sum_doubles(comm, b->sums, 2 * C + 1);
+    }
+    if (pass->training) {
         const double M = b->sums[2 * C];
         b->count = M;
         /* No rows at all (a rank whose share of a tiny last batch is empty, without sync):
@@ -263,6 +316,89 @@ static void batchnorm_forward(nn_layer *layer, const nn_pass *pass)
     normalize(b, x, layer->out, pass->batch, center, scale, shift);
 }
 
+/* sums[c] = sum of dy, sums[C + c] = sum of dy (x - mean) over the batch's rows of channel
+ * c, each channel in row order. */
+static void gradient_sums(const batchnorm *b, const float *x, const float *dy, int64_t batch,
+                          const double *mean, double *sums)
+{
+    const int64_t C = b->channels, S = b->spatial;
+    double *sum_dy = sums, *sum_dy_xc = sums + C;
+    memset(sums, 0, (size_t)(2 * C) * sizeof *sums);
+    if (S == 1) {
+        for (int64_t n = 0; n < batch; n++) {
+            const float *xr = x + n * C, *dyr = dy + n * C;
+            for (int64_t c = 0; c < C; c++) {
+                sum_dy[c] += dyr[c];
+                sum_dy_xc[c] += (double)dyr[c] * (xr[c] - mean[c]);
+            }
+        }
+        return;
+    }
+    const int threads = spatial_threads(b, batch);
+#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t n = 0; n < batch; n++) {
+            const int64_t at = (n * C + c) * S;
+            sum_dy[c] += nni_layer_sum(dy + at, S);
+            sum_dy_xc[c] += nni_layer_dot_dev(dy + at, x + at, S, (float)mean[c]);
+        }
+}
+
+/* train.reproducible: bitwise: each unit's weight and bias gradients into its slot, and the
+ * exact sums over every unit of the group (with sync) into b->sums for the input gradient. */
+static void unit_gradients(nn_layer *layer, const nn_pass *pass, const float *x,
+                           const float *dy)
+{
+    batchnorm *b = layer->priv;
+    const int64_t C = b->channels, S = b->spatial, width = 2 * C + 1;
+    const int64_t units = (pass->batch + pass->unit_rows - 1) / pass->unit_rows;
+    float *dweight = nni_layer_param_frozen(layer, P_WEIGHT) ? NULL
+                                                             : nni_layer_grad(layer, P_WEIGHT);
+    float *dbias = nni_layer_param_frozen(layer, P_BIAS) ? NULL : nni_layer_grad(layer, P_BIAS);
+    for (int64_t j = 0; j < units; j++) {
+        int64_t first, end;
+        unit_range(pass, j, &first, &end);
+        double *sums = b->unit_sums + j * width;
+        gradient_sums(b, x + first * C * S, dy + first * C * S, end - first, b->mean, sums);
+        sums[2 * C] = 0;
+        const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
+        for (int64_t c = 0; dweight && c < C; c++)
+            dweight[at + c] = (float)(sums[C + c] * b->invstd[c]);
+        for (int64_t c = 0; dbias && c < C; c++)
+            dbias[at + c] = (float)sums[c];
+    }
+    if (layer->inputs[0]->dout)
+        combine_units(b, pass, units, (int)width);
+}
+
+/* The weight and bias gradients of the local batch, and into b->sums the per-channel sums
+ * of dy and dy (x - mean) for the input gradient (over the group with sync). */
+static void batch_gradients(nn_layer *layer, const nn_pass *pass, const float *x,
+                            const float *dy)
+{
+    batchnorm *b = layer->priv;
+    const int64_t C = b->channels;
+    const double *sum_dy = b->sums, *sum_dy_xc = b->sums + C;
+    gradient_sums(b, x, dy, pass->batch, b->mean, b->sums);
+    const int acc = pass->grad_accumulate;
+    if (!nni_layer_param_frozen(layer, P_WEIGHT)) {
+        float *dweight = nni_layer_grad(layer, P_WEIGHT);
+        for (int64_t c = 0; c < C; c++) {
+            float g = (float)(sum_dy_xc[c] * b->invstd[c]);
+            dweight[c] = acc ? dweight[c] + g : g;
+        }
+    }
+    if (!nni_layer_param_frozen(layer, P_BIAS)) {
+        float *dbias = nni_layer_grad(layer, P_BIAS);
+        for (int64_t c = 0; c < C; c++)
+            dbias[c] = acc ? dbias[c] + (float)sum_dy[c] : (float)sum_dy[c];
+    }
+    /* Local sums (the trainer sums parameter gradients); dx needs the group's. */
+    const nn_comm *comm = pass->training ? sync_comm(b, pass) : NULL;
+    if (comm && layer->inputs[0]->dout)
+        nn_comm_sum_doubles(comm, b->sums, 2 * C);
+}
+
 static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
 {
     batchnorm *b = layer->priv;
@@ -279,47 +415,15 @@ static void batchnorm_backward(nn_layer *layer, const nn_pass *pass)
             invstd[c] = 1.0 / sqrt((double)running_var[c] + b->eps);
         }
 
-    /* Local per-channel sums of dy and dy * (x - mean). */
     double *sum_dy = b->sums, *sum_dy_xc = b->sums + C;
-    memset(b->sums, 0, (size_t)(2 * C) * sizeof *b->sums);
     const int threads = spatial_threads(b, batch);
-    if (S == 1) {
-        for (int64_t n = 0; n < batch; n++) {
-            const float *xr = x + n * C, *dyr = dy + n * C;
-            for (int64_t c = 0; c < C; c++) {
-                sum_dy[c] += dyr[c];
-                sum_dy_xc[c] += (double)dyr[c] * (xr[c] - mean[c]);
-            }
-        }
-    } else {
-#pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
-        for (int64_t c = 0; c < C; c++)
-            for (int64_t n = 0; n < batch; n++) {
-                const int64_t at = (n * C + c) * S;
-                sum_dy[c] += nni_layer_sum(dy + at, S);
-                sum_dy_xc[c] += nni_layer_dot_dev(dy + at, x + at, S, (float)mean[c]);
-            }
-    }
-    const int acc = pass->grad_accumulate;
-    if (!nni_layer_param_frozen(layer, P_WEIGHT)) {
-        float *dweight = nni_layer_grad(layer, P_WEIGHT);
-        for (int64_t c = 0; c < C; c++) {
-            float g = (float)(sum_dy_xc[c] * invstd[c]);
-            dweight[c] = acc ? dweight[c] + g : g;
-        }
-    }
-    if (!nni_layer_param_frozen(layer, P_BIAS)) {
-        float *dbias = nni_layer_grad(layer, P_BIAS);
-        for (int64_t c = 0; c < C; c++)
-            dbias[c] = acc ? dbias[c] + (float)sum_dy[c] : (float)sum_dy[c];
-    }
-
+    if (pass->training && pass->unit_rows)
+        unit_gradients(layer, pass, x, dy);
+    else
+        batch_gradients(layer, pass, x, dy);
     float *dx = layer->inputs[0]->dout;
     if (!dx)
         return;
-    const nn_comm *comm = pass->training ? sync_comm(b, pass) : NULL;
-    if (comm)
-        nn_comm_sum_doubles(comm, b->sums, 2 * C);
     /* dx = a dy + k1 (x - mean) + k0 per channel. */
     float *a = b->coef, *k1 = b->coef + C, *k0 = b->coef + 2 * C, *center = b->coef + 3 * C;
     for (int64_t c = 0; c < C; c++) {
@@ -393,4 +497,5 @@ const nn_layer_ops nni_batchnorm_ops = {
     .destroy = batchnorm_destroy,
     .describe = batchnorm_describe,
     .torch_module = batchnorm_torch,
+    .unit_grads = 1,
 };

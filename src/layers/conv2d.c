@@ -233,7 +233,60 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     }
 }
 
-static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
+/* The slot's weight gradient from the (kh, kw, in) column order of im2row into torch's
+ * (in, kh, kw), stored or added at dw; the bias gradient likewise. */
+static void store_slot_grads(const conv2d *c, const conv_slot *slot, float *dw, float *db,
+                             int accumulate)
+{
+    const int64_t C = c->geom.channels, kk = c->geom.kernel_h * c->geom.kernel_w;
+    for (int64_t o = 0; dw && o < c->out_c; o++)
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int64_t k = 0; k < kk; k++) {
+                const float g = slot->dw[o * c->col_rows + k * C + ci];
+                float *dst = dw + o * c->col_rows + ci * kk + k;
+                *dst = accumulate ? *dst + g : g;
+            }
+    for (int64_t o = 0; db && o < c->out_c; o++)
+        db[o] = accumulate ? db[o] + slot->db[o] : slot->db[o];
+}
+
+/* train.reproducible: bitwise: the threads take whole units of pass->unit_rows samples, and
+ * each unit's gradients, summed over its samples in order, go to the unit's slot
+ * (nn/layer.h): the same bits for any thread count and any split of the batch. */
+static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass)
+{
+    const float *w = nni_layer_param(layer, 0);
+    float *dw = nni_layer_param_frozen(layer, 0) ? NULL : nni_layer_grad(layer, 0);
+    float *db = c->has_bias && !nni_layer_param_frozen(layer, 1) ? nni_layer_grad(layer, 1)
+                                                                 : NULL;
+    float *dx_all = layer->inputs[0]->dout;
+    const int dx_accumulate = layer->input_accumulate[0];
+    float *workspace = nni_layer_workspace(layer);
+    const float *x_all = layer->inputs[0]->out;
+    const float *dy_all = layer->dout;
+    const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
+    const int threads = nni_conv_call_threads(c->threads, units);
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < units; j++) {
+            if (dw)
+                memset(slot.dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot.dw);
+            if (db)
+                memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
+            const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
+            for (int64_t n = j * u; n < end; n++)
+                backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+                                dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
+                                dw != NULL, db != NULL);
+            const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
+            store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
+        }
+    }
+}
+
+static void backward_batch(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
     const nni_conv_geom *g = &c->geom;
@@ -284,6 +337,14 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
             db[o] = acc ? db[o] + sum : sum;
         }
     }
+}
+
+static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
+{
+    if (pass->unit_rows)
+        backward_units(layer->priv, layer, pass);
+    else
+        backward_batch(layer, pass);
 }
 
 static int64_t conv2d_flops(const nn_layer *layer)
@@ -342,4 +403,5 @@ const nn_layer_ops nni_conv2d_ops = {
     .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
     .torch_module = conv2d_torch,
+    .unit_grads = 1,
 };

@@ -257,6 +257,20 @@ static void transpose_describe(const nn_layer *layer, char *buf, int size)
              c->has_bias ? "" : " no-bias");
 }
 
+static void transpose_torch(const nn_layer *layer, char *buf, int size)
+{
+    const conv2d_transpose *c = layer->priv;
+    const nni_conv_geom *g = &c->geom;
+    snprintf(buf, (size_t)size, "nn.ConvTranspose2d(%lld, %lld, (%lld, %lld), stride=(%lld, "
+             "%lld), padding=(%lld, %lld), output_padding=(%lld, %lld), dilation=(%lld, %lld), "
+             "bias=%s)", (long long)c->in_c, (long long)c->out_c, (long long)g->kernel_h,
+             (long long)g->kernel_w, (long long)g->stride_h, (long long)g->stride_w,
+             (long long)c->padding[0], (long long)c->padding[1],
+             (long long)c->output_padding[0], (long long)c->output_padding[1],
+             (long long)g->dilation_h, (long long)g->dilation_w,
+             c->has_bias ? "True" : "False");
+}
+
 const nn_layer_ops nni_conv2d_transpose_ops = {
     .type = "conv2d_transpose",
     .keys = transpose_keys,
@@ -271,4 +285,5 @@ const nn_layer_ops nni_conv2d_transpose_ops = {
     .flops = transpose_flops,
     .destroy = nni_layer_free_priv,
     .describe = transpose_describe,
+    .torch_module = transpose_torch,
 };

@@ -117,6 +117,24 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
+/* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
+ * pass->unit_rows samples on its own, into the unit's slot (nn/layer.h). */
+static void unit_grads(const dense *d, const nn_pass *pass, const float *x, const float *dy,
+                       float *dw, float *db, int64_t first, int64_t end)
+{
+    for (int64_t j = 0; j * pass->unit_rows < pass->batch; j++) {
+        const int64_t r0 = j * pass->unit_rows * d->steps;
+        const int64_t r1 = (j + 1) * pass->unit_rows < pass->batch
+                               ? (j + 1) * pass->unit_rows * d->steps : pass->batch * d->steps;
+        const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
+        if (dw && end > first)
+            nni_gemm_nn(end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1, d->out,
+                        x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
+        if (db)
+            nni_layer_column_sums(dy + r0 * d->out, r1 - r0, d->out, first, end, db + at, 0);
+    }
+}
+
 static void dense_backward(nn_layer *layer, const nn_pass *pass)
 {
     const dense *d = layer->priv;
@@ -144,10 +162,12 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
 #pragma omp barrier
         }
         nni_thread_share(d->out, t, threads, &first, &end);
-        if (dw && end > first)
+        if (pass->unit_rows)
+            unit_grads(d, pass, x, dy, dw, db, first, end);
+        else if (dw && end > first)
             nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
                         dw + first * d->in, d->in, pass->grad_accumulate);
-        if (db)
+        if (db && !pass->unit_rows)
             nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
         nni_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
@@ -178,8 +198,9 @@ static void dense_describe(const nn_layer *layer, char *buf, int size)
 static void dense_torch(const nn_layer *layer, char *buf, int size)
 {
     const dense *d = layer->priv;
-    snprintf(buf, (size_t)size, "Dense(%lld, %lld, bias=%s)", (long long)d->in,
-             (long long)d->out, d->has_bias ? "True" : "False");
+    snprintf(buf, (size_t)size, "Dense(%lld, %lld, bias=%s%s)", (long long)d->in,
+             (long long)d->out, d->has_bias ? "True" : "False",
+             layer->inputs[0]->out_shape.ndim == 2 ? ", per_step=True" : "");
 }
 
 const nn_layer_ops nni_dense_ops = {
@@ -196,4 +217,5 @@ const nn_layer_ops nni_dense_ops = {
     .describe = dense_describe,
     .torch_module = dense_torch,
     .fuse_activation = dense_fuse_activation,
+    .unit_grads = 1,
 };

@@ -5,16 +5,21 @@
  * The mask of a sample comes from the stream (seed, NNI_RNG_DROPOUT, epoch, global sample
  * index, layer): the same sample gets the same mask whichever rank runs it, and backward
  * re-draws the forward's mask instead of storing it (one uniform per value: cheaper than
- * a capacity-sized mask buffer written and read back). */
+ * a capacity-sized mask buffer written and read back).
+ *
+ * `epochs: [a, b]` keeps the layer on only in training epochs a <= e < b (counted from 0,
+ * config/epoch_window.h); in the other epochs it is the identity, as in evaluation. */
+#include "config/epoch_window.h"
 #include "core/rng.h"
 #include "layers/layer_util.h"
 
 typedef struct dropout {
     float p;
     int64_t sample_size;
+    nni_epoch_window epochs; /* training epochs in which values are dropped */
 } dropout;
 
-static const char *const dropout_keys[] = {"p", NULL};
+static const char *const dropout_keys[] = {"p", "epochs", NULL};
 
 static nn_status dropout_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
 {
@@ -27,6 +32,8 @@ static nn_status dropout_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err
     layer->priv = d;
     double p = 0.5;
     nn_status st = nn_cfg_read_double(cfg, "p", p, &p, err);
+    if (!st)
+        st = nni_epoch_window_read(cfg, "epochs", nni_epoch_window_always(), &d->epochs, err);
     if (st)
         return st;
     if (!(p >= 0 && p < 1))
@@ -51,7 +58,7 @@ static void dropout_apply(const nn_layer *layer, const nn_pass *pass, const floa
 {
     const dropout *d = layer->priv;
     const int64_t n = d->sample_size;
-    if (!pass->training || d->p == 0.0f) {
+    if (!pass->training || d->p == 0.0f || !nni_epoch_window_contains(d->epochs, pass->epoch)) {
         nni_layer_store(dst, src, pass->batch * n, accumulate);
         return;
     }
@@ -85,7 +92,11 @@ static int64_t dropout_flops(const nn_layer *layer)
 static void dropout_describe(const nn_layer *layer, char *buf, int size)
 {
     const dropout *d = layer->priv;
-    snprintf(buf, (size_t)size, "p=%g", d->p);
+    if (d->epochs.end == INT64_MAX && d->epochs.first == 0)
+        snprintf(buf, (size_t)size, "p=%g", d->p);
+    else
+        snprintf(buf, (size_t)size, "p=%g in epochs [%lld, %lld)", d->p,
+                 (long long)d->epochs.first, (long long)d->epochs.end);
 }
 
 static void dropout_torch(const nn_layer *layer, char *buf, int size)
@@ -97,9 +108,9 @@ static void dropout_torch(const nn_layer *layer, char *buf, int size)
 const nn_layer_ops nni_dropout_ops = {
     .type = "dropout",
     .keys = dropout_keys,
-    .params = "p=0.5",
+    .params = "p=0.5 epochs=[first, end) (default: every epoch)",
     .help = "zero each value with probability p in training, scale the rest by 1/(1-p); "
-            "identity in evaluation",
+            "identity in evaluation and in training epochs outside `epochs` (from 0)",
     .build = dropout_build,
     .forward = dropout_forward,
     .backward = dropout_backward,

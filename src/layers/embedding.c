@@ -105,6 +105,13 @@ static void embedding_describe(const nn_layer *layer, char *buf, int size)
     snprintf(buf, (size_t)size, "%lld ids x %lld", (long long)e->num, (long long)e->dim);
 }
 
+/* model/export_torch.c's Embedding: ids rounded as here, an id out of range gives zeros. */
+static void embedding_torch(const nn_layer *layer, char *buf, int size)
+{
+    const embedding *e = layer->priv;
+    snprintf(buf, (size_t)size, "Embedding(%lld, %lld)", (long long)e->num, (long long)e->dim);
+}
+
 const nn_layer_ops nni_embedding_ops = {
     .type = "embedding",
     .keys = embedding_keys,
@@ -116,4 +123,5 @@ const nn_layer_ops nni_embedding_ops = {
     .backward = embedding_backward,
     .destroy = nni_layer_free_priv,
     .describe = embedding_describe,
+    .torch_module = embedding_torch,
 };

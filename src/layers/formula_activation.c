@@ -18,6 +18,7 @@
  * (activation.c's fusion). */
 #include <string.h>
 
+#include "core/text.h"
 #include "core/threads.h"
 #include "formula/formula.h"
 #include "layers/formula_activation.h"
@@ -354,6 +355,41 @@ static void formula_describe(const nn_layer *layer, char *buf, int size)
     }
 }
 
+/* model/export_torch.c's Formula: the formula as a torch function of x and the parameters
+ * p["name"] (formula/torch.c writes it from the parsed graph), their values, which of them
+ * are learned and whether per channel. */
+static void formula_torch(const nn_layer *layer, char *buf, int size)
+{
+    const formula_activation *a = layer->priv;
+    char names[NNI_FORMULA_MAX_VARS][NNI_FORMULA_NAME_MAX + 8];
+    const char *vars[NNI_FORMULA_MAX_VARS] = {"x"};
+    for (int k = 0; k < a->params.count; k++) {
+        snprintf(names[k], sizeof names[k], "p[\"%s\"]", a->params.names[k]);
+        vars[1 + k] = names[k];
+    }
+    nni_text t = {0};
+    nni_text_puts(&t, "Formula(\"");
+    for (const char *c = nni_formula_text(a->formula); *c; c++) {
+        if (*c == '"' || *c == '\\')
+            nni_text_put(&t, "\\", 1);
+        nni_text_put(&t, c, 1);
+    }
+    nni_text_puts(&t, "\", lambda x, p: ");
+    nni_formula_write_torch(a->formula, vars, &t);
+    nni_text_puts(&t, ", {");
+    for (int k = 0; k < a->params.count; k++)
+        nni_text_printf(&t, "%s\"%s\": %.17g", k ? ", " : "", a->params.names[k],
+                        a->params.values[k]);
+    nni_text_puts(&t, "}, learned=[");
+    for (int k = 0, n = 0; k < a->params.count; k++)
+        if (a->learned[k] >= 0)
+            nni_text_printf(&t, "%s\"%s\"", n++ ? ", " : "", a->params.names[k]);
+    nni_text_printf(&t, "], channels=%lld)", a->per_channel ? (long long)a->channels : 0LL);
+    /* a text that does not fit (or failed) is cut, which the exporter reports */
+    snprintf(buf, (size_t)size, "%s", t.failed || !t.data ? "" : t.data);
+    nni_text_free(&t);
+}
+
 const nn_layer_ops nni_formula_ops = {
     .type = "formula",
     .keys = formula_keys,
@@ -369,4 +405,5 @@ const nn_layer_ops nni_formula_ops = {
     .flops = formula_flops,
     .destroy = formula_destroy,
     .describe = formula_describe,
+    .torch_module = formula_torch,
 };

@@ -79,4 +79,5 @@ const nn_layer_ops nni_gru_ops = {
     .flops = nni_recurrent_flops,
     .destroy = nni_recurrent_destroy,
     .describe = nni_recurrent_describe,
+    .torch_module = nni_recurrent_torch,
 };

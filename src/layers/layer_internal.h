@@ -47,6 +47,9 @@ struct nn_layer_ops {
      * classes of model/export_torch.c, whose parameters and buffers carry the names this layer
      * declared (NULL: the layer cannot be exported). */
     void (*torch_module)(const nn_layer *layer, char *buf, int size);
+    /* 1 when backward honours nn_pass.unit_rows (per-unit parameter gradients, see
+     * nn/layer.h); a layer with trained parameters needs it for train.reproducible: bitwise. */
+    int unit_grads;
 };
 
 /* Declare a parameter at build time. fan_in/fan_out feed the initializer. Returns its slot

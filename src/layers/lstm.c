@@ -85,4 +85,5 @@ const nn_layer_ops nni_lstm_ops = {
     .flops = nni_recurrent_flops,
     .destroy = nni_recurrent_destroy,
     .describe = nni_recurrent_describe,
+    .torch_module = nni_recurrent_torch,
 };

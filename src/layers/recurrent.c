@@ -9,8 +9,10 @@
  *             then for all steps at once: dW_ih += dxp^T x, db_ih += sums of dxp,
  *             dx (+)= dxp W_ih
  * The hidden states and each cell's saved values of every step live in buffers planned at
- * build for the model's largest batch (time-major, so a step's B rows are one block for the
- * products); the projections and gradients of a call use the shared workspace. */
+ * build for the model's largest batch (step-major in processing order, so a step's B rows are
+ * one block for the products); the projections and gradients of a call use the shared
+ * workspace. */
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -24,6 +26,7 @@ enum { SLOT_W_IH, SLOT_W_HH, SLOT_B_IH, SLOT_B_HH, SLOTS_PER_DIRECTION };
 typedef struct recurrent {
     const nni_cell *cell;
     int nonlinearity, return_sequences, directions;
+    int over_input_steps; /* its steps are the model input's: padded steps are masked */
     int64_t steps, features, hidden, gate_width, capacity, out_width;
     float *h_all[2];     /* [T][capacity][H] per direction */
     float *saved_all[2]; /* [T][capacity][saved_per_unit * H] */
@@ -63,6 +66,8 @@ nn_status nni_recurrent_build(nn_layer *layer, const nn_cfg *cfg, const nni_cell
                            "%s layer '%s' needs 'units' >= 1", type, layer->name);
     r->directions = bidirectional ? 2 : 1;
     r->steps = input->out_shape.dim[0];
+    r->over_input_steps = layer->model->input_shape.ndim >= 1 &&
+                          layer->model->input_shape.dim[0] == r->steps;
     r->features = input->out_shape.dim[1];
     r->hidden = units;
     r->gate_width = cell->gates * units;
@@ -108,33 +113,64 @@ nn_status nni_recurrent_build(nn_layer *layer, const nn_cfg *cfg, const nni_cell
     return NN_OK;
 }
 
-/* Step s of direction d runs at time t; its predecessor in processing order is at t -+ 1. */
-static int64_t step_time(const recurrent *r, int d, int64_t s)
+/* Variable lengths (nn_pass.lengths, for a layer over the model input's steps): row n has
+ * len_n valid steps, padded to T. Each direction runs in processing order s = 0 .. T - 1,
+ * row n's step s being its time s (forward) or len_n - 1 - s (reverse: it starts at the last
+ * valid step, as torch's packed sequences), and s >= len_n the padding. The reverse
+ * direction's input projections are put in processing order by reversing each row's valid
+ * steps in place (and its gradients back again), so one product still covers a step's rows.
+ * Padded steps come after every valid step of their row: whatever they compute never reaches
+ * a valid output; their outputs are zero and their gradients are zeroed. */
+static int64_t row_length(const recurrent *r, const int32_t *lengths, int64_t n)
 {
-    return d ? r->steps - 1 - s : s;
+    return lengths ? lengths[n] : r->steps;
 }
 
+/* Reverses the first len_n rows of G floats of every sequence n of rows[n][T][G]. */
+static void reverse_valid_steps(const recurrent *r, float *rows, int64_t batch,
+                                const int32_t *lengths)
+{
+    const int64_t G = r->gate_width, T = r->steps;
+    for (int64_t n = 0; n < batch; n++) {
+        float *seq = rows + n * T * G;
+        for (int64_t a = 0, b = row_length(r, lengths, n) - 1; a < b; a++, b--)
+            for (int64_t g = 0; g < G; g++) {
+                const float keep = seq[a * G + g];
+                seq[a * G + g] = seq[b * G + g];
+                seq[b * G + g] = keep;
+            }
+    }
+}
+
+/* Processing step s of direction d (hidden states and saved values in processing order). */
 static nni_cell_step step_at(const recurrent *r, int d, int64_t s, int64_t batch,
                              const float *xp, const float *hp)
 {
     const int64_t H = r->hidden, S = r->cell->saved_per_unit;
-    const int64_t t = step_time(r, d, s), prev = step_time(r, d, s - 1);
     nni_cell_step step = {
-        .batch = batch, .hidden = H, .xp = xp ? xp + t * r->gate_width : NULL,
+        .batch = batch, .hidden = H, .xp = xp ? xp + s * r->gate_width : NULL,
         .xp_stride = r->steps * r->gate_width, .hp = hp,
-        .h_prev = s ? r->h_all[d] + prev * r->capacity * H : NULL,
-        .prev_saved = s && S ? r->saved_all[d] + prev * r->capacity * S * H : NULL,
-        .saved = S ? r->saved_all[d] + t * r->capacity * S * H : NULL,
-        .h = r->h_all[d] + t * r->capacity * H};
+        .h_prev = s ? r->h_all[d] + (s - 1) * r->capacity * H : NULL,
+        .prev_saved = s && S ? r->saved_all[d] + (s - 1) * r->capacity * S * H : NULL,
+        .saved = S ? r->saved_all[d] + s * r->capacity * S * H : NULL,
+        .h = r->h_all[d] + s * r->capacity * H};
     return step;
 }
 
-/* Where h of step time t, row n, direction d goes in the output (NULL: not an output). */
-static float *out_row(const recurrent *r, float *out, int d, int64_t s, int64_t n)
+/* Where h of processing step s, row n (len valid steps), direction d goes in the output
+ * (NULL: not an output). */
+static float *out_row(const recurrent *r, float *out, int d, int64_t s, int64_t n, int64_t len)
 {
+    if (s >= len)
+        return NULL;
     if (r->return_sequences)
-        return out + (n * r->steps + step_time(r, d, s)) * r->out_width + d * r->hidden;
-    return s == r->steps - 1 ? out + n * r->out_width + d * r->hidden : NULL;
+        return out + (n * r->steps + (d ? len - 1 - s : s)) * r->out_width + d * r->hidden;
+    return s == len - 1 ? out + n * r->out_width + d * r->hidden : NULL;
+}
+
+static const int32_t *pass_lengths(const recurrent *r, const nn_pass *pass)
+{
+    return r->over_input_steps ? pass->lengths : NULL;
 }
 
 void nni_recurrent_forward(nn_layer *layer, const nn_pass *pass)
@@ -142,9 +178,12 @@ void nni_recurrent_forward(nn_layer *layer, const nn_pass *pass)
     const recurrent *r = layer->priv;
     const int64_t B = pass->batch, T = r->steps, F = r->features, H = r->hidden;
     const int64_t G = r->gate_width;
+    const int32_t *lengths = pass_lengths(r, pass);
     float *xp = nni_layer_workspace(layer);
     float *hp = xp + r->capacity * T * G;
     const float *x = layer->inputs[0]->out;
+    if (lengths && r->return_sequences)
+        memset(layer->out, 0, (size_t)(B * T * r->out_width) * sizeof *layer->out);
     for (int d = 0; d < r->directions; d++) {
         const float *w_ih = nni_layer_param(layer, SLOTS_PER_DIRECTION * d + SLOT_W_IH);
         const float *w_hh = nni_layer_param(layer, SLOTS_PER_DIRECTION * d + SLOT_W_HH);
@@ -154,6 +193,8 @@ void nni_recurrent_forward(nn_layer *layer, const nn_pass *pass)
         for (int64_t row = 0; row < B * T; row++)
             for (int64_t g = 0; g < G; g++)
                 xp[row * G + g] += b_ih[g];
+        if (d)
+            reverse_valid_steps(r, xp, B, lengths);
         for (int64_t s = 0; s < T; s++) {
             nni_cell_step step = step_at(r, d, s, B, xp, hp);
             for (int64_t n = 0; n < B; n++)
@@ -162,7 +203,7 @@ void nni_recurrent_forward(nn_layer *layer, const nn_pass *pass)
                 nni_gemm_nt(B, G, H, step.h_prev, H, w_hh, H, hp, G, 1);
             r->cell->forward(&step, r->nonlinearity);
             for (int64_t n = 0; n < B; n++) {
-                float *dst = out_row(r, layer->out, d, s, n);
+                float *dst = out_row(r, layer->out, d, s, n, row_length(r, lengths, n));
                 if (dst)
                     memcpy(dst, step.h + n * H, (size_t)H * sizeof *dst);
             }
@@ -187,6 +228,7 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
     const recurrent *r = layer->priv;
     const int64_t B = pass->batch, T = r->steps, F = r->features, H = r->hidden;
     const int64_t G = r->gate_width;
+    const int32_t *lengths = pass_lengths(r, pass);
     float *dxp = nni_layer_workspace(layer);
     float *dhp = dxp + r->capacity * T * G;
     float *dh = dhp + r->capacity * G;
@@ -208,14 +250,23 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
             /* The forward's hp is not kept: the cells that need it (gru) saved their part. */
             nni_cell_step step = step_at(r, d, s, B, NULL, NULL);
             for (int64_t n = 0; n < B; n++) {
-                const float *from_out = out_row(r, layer->dout, d, s, n);
+                const float *from_out = out_row(r, layer->dout, d, s, n,
+                                                row_length(r, lengths, n));
                 for (int64_t j = 0; j < H; j++)
                     dh[n * H + j] = dh_next[n * H + j] + (from_out ? from_out[j] : 0.0f);
             }
             nni_cell_grad grad = {.dh = dh, .carry = r->cell->has_carry ? carry : NULL,
-                                  .dxp = dxp + step_time(r, d, s) * G, .dxp_stride = T * G,
-                                  .dhp = dhp, .dh_prev = dh_next};
+                                  .dxp = dxp + s * G, .dxp_stride = T * G, .dhp = dhp,
+                                  .dh_prev = dh_next};
             r->cell->backward(&step, &grad, r->nonlinearity);
+            for (int64_t n = 0; lengths && n < B; n++) {
+                if (s < lengths[n])
+                    continue;
+                memset(dxp + (n * T + s) * G, 0, (size_t)G * sizeof *dxp);
+                memset(dhp + n * G, 0, (size_t)G * sizeof *dhp);
+                memset(dh_next + n * H, 0, (size_t)H * sizeof *dh_next);
+                memset(carry + n * H, 0, (size_t)H * sizeof *carry);
+            }
             if (step.h_prev) {
                 nni_gemm_nn(B, H, G, dhp, G, 1, w_hh, H, dh_next, H, 1);
                 if (dw_hh)
@@ -224,6 +275,8 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass)
             if (db_hh)
                 nni_layer_column_sums(dhp, B, G, 0, G, db_hh, 1);
         }
+        if (d)
+            reverse_valid_steps(r, dxp, B, lengths);
         if (dw_ih)
             nni_gemm_nn(G, F, B * T, dxp, 1, G, x, F, dw_ih, F, 1);
         if (db_ih)
@@ -257,4 +310,16 @@ void nni_recurrent_describe(const nn_layer *layer, char *buf, int size)
              r->directions == 2 ? " bidirectional" : "",
              r->return_sequences ? " sequences" : " last",
              r->nonlinearity ? " relu" : "");
+}
+
+void nni_recurrent_torch(const nn_layer *layer, char *buf, int size)
+{
+    const recurrent *r = layer->priv;
+    char kind[8] = {0};
+    for (int i = 0; i < 7 && layer->ops->type[i]; i++)
+        kind[i] = (char)toupper((unsigned char)layer->ops->type[i]);
+    snprintf(buf, (size_t)size, "Recurrent(\"%s\", %lld, %lld, bidirectional=%s, "
+             "return_sequences=%s%s)", kind, (long long)r->features, (long long)r->hidden,
+             r->directions == 2 ? "True" : "False", r->return_sequences ? "True" : "False",
+             r->nonlinearity ? ", nonlinearity=\"relu\"" : "");
 }

@@ -66,6 +66,8 @@ void nni_recurrent_backward(nn_layer *layer, const nn_pass *pass);
 int64_t nni_recurrent_flops(const nn_layer *layer);
 void nni_recurrent_destroy(nn_layer *layer);
 void nni_recurrent_describe(const nn_layer *layer, char *buf, int size);
+/* model/export_torch.c's Recurrent around torch.nn.RNN, LSTM or GRU (the type in capitals). */
+void nni_recurrent_torch(const nn_layer *layer, char *buf, int size);
 
 static inline float nni_sigmoidf(float x)
 {

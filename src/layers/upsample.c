@@ -175,6 +175,16 @@ static void upsample_describe(const nn_layer *layer, char *buf, int size)
              u->align_corners ? " align_corners" : "");
 }
 
+/* model/export_torch.c's Upsample: nearest repeats pixels exactly, bilinear is
+ * F.interpolate's. */
+static void upsample_torch(const nn_layer *layer, char *buf, int size)
+{
+    const upsample *u = layer->priv;
+    snprintf(buf, (size_t)size, "Upsample((%lld, %lld), \"%s\", align_corners=%s)",
+             (long long)u->scale[0], (long long)u->scale[1], mode_names[u->mode],
+             u->align_corners ? "True" : "False");
+}
+
 const nn_layer_ops nni_upsample_ops = {
     .type = "upsample",
     .keys = upsample_keys,
@@ -187,4 +197,5 @@ const nn_layer_ops nni_upsample_ops = {
     .flops = upsample_flops,
     .destroy = upsample_destroy,
     .describe = upsample_describe,
+    .torch_module = upsample_torch,
 };

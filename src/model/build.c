@@ -16,7 +16,7 @@
 #include "model/init_internal.h"
 #include "model/model_internal.h"
 
-static const char *const common_layer_keys[] = {
+const char *const nni_layer_common_keys[] = {
     "name", "type", "inputs", "activation", "trainable", "init", "bias_init", NULL};
 
 static void input_forward(nn_layer *layer, const nn_pass *pass)
@@ -249,7 +249,7 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
         /* Unknown keys are errors: the common keys plus the type's own. */
         const char *allowed[64];
         int n_allowed = 0;
-        for (const char *const *k = common_layer_keys; *k; k++)
+        for (const char *const *k = nni_layer_common_keys; *k; k++)
             allowed[n_allowed++] = *k;
         for (const char *const *k = ops->keys; k && *k && n_allowed < 63; k++)
             allowed[n_allowed++] = *k;
@@ -314,7 +314,7 @@ static nn_status build_layers(nn_model *model, const nn_cfg *layers_cfg, nn_erro
     return st;
 }
 
-static const char *const model_keys[] = {"input", "layers", "init", "train_only_batchnorm",
+const char *const nni_model_keys[] = {"input", "layers", "init", "train_only_batchnorm",
                                          "mlp", "output", NULL};
 
 nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t seed,
@@ -326,7 +326,7 @@ nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t see
     /* The kernel set is checked here, where a bad NN_KERNELS can still be reported. */
     nn_status st = nni_kernels_select(err);
     if (!st)
-        st = nn_cfg_check_keys(model_cfg, model_keys, err);
+        st = nn_cfg_check_keys(model_cfg, nni_model_keys, err);
     if (st)
         return st;
     nn_model *model = calloc(1, sizeof *model);

@@ -4,8 +4,13 @@
  * each the module its layer type writes (torch_module in its ops), and the wiring of the
  * DAG. Parameters keep nntrain's names, which are PyTorch's (weight, bias, running_mean,
  * running_var), so the loader copies /params/<layer>/<name> and /state/<layer>/<name> into
- * `layers.<i>.<name>` and checks that nothing is left over on either side. */
+ * `layers.<i>.<name>` and checks that nothing is left over on either side; a helper whose
+ * torch names differ (Recurrent's weight_ih_l0, Formula's learned.<name>) maps them in its
+ * state_key. */
 #include "model/export_torch.h"
+
+#include <stdlib.h>
+#include <string.h>
 
 #include "model/model_internal.h"
 
@@ -18,10 +23,15 @@ static const char prelude[] =
     "\n"
     "\n"
     "class Dense(nn.Linear):\n"
-    "    \"\"\"nntrain's dense: torch.nn.Linear on the input flattened in NCHW order.\"\"\"\n"
+    "    \"\"\"nntrain's dense: torch.nn.Linear on the input flattened in NCHW order, or on each\n"
+    "    step of a (steps, features) sequence (per_step).\"\"\"\n"
+    "\n"
+    "    def __init__(self, *args, per_step=False, **kwargs):\n"
+    "        super().__init__(*args, **kwargs)\n"
+    "        self.per_step = per_step\n"
     "\n"
     "    def forward(self, x):\n"
-    "        return super().forward(x.flatten(1))\n"
+    "        return super().forward(x if self.per_step else x.flatten(1))\n"
     "\n"
     "\n"
     "class Conv2d(nn.Conv2d):\n"
@@ -99,6 +109,132 @@ static const char prelude[] =
     "    def extra_repr(self):\n"
     "        return self.name\n"
     "\n"
+    "\n"
+    "class Upsample(nn.Module):\n"
+    "    \"\"\"upsample by integer factors: nearest repeats each pixel (exactly, where a float\n"
+    "    scale could round), bilinear is F.interpolate's with the same align_corners.\"\"\"\n"
+    "\n"
+    "    def __init__(self, scale, mode, align_corners=False):\n"
+    "        super().__init__()\n"
+    "        self.scale, self.mode, self.align_corners = scale, mode, align_corners\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        sh, sw = self.scale\n"
+    "        if self.mode == \"nearest\":\n"
+    "            n, c, h, w = x.shape\n"
+    "            y = x[:, :, :, None, :, None].expand(n, c, h, sh, w, sw)\n"
+    "            return y.reshape(n, c, h * sh, w * sw)\n"
+    "        return F.interpolate(x, scale_factor=(float(sh), float(sw)), mode=\"bilinear\",\n"
+    "                             align_corners=self.align_corners)\n"
+    "\n"
+    "\n"
+    "class Recurrent(nn.Module):\n"
+    "    \"\"\"rnn, lstm or gru: torch.nn.RNN, LSTM or GRU of one layer over (N, steps, features).\n"
+    "    Without return_sequences the output is the final hidden state of each direction side by\n"
+    "    side (torch's h_n: the forward one after the last step, the reverse one after the\n"
+    "    first). nntrain's parameter names lack torch's layer suffix: weight_ih is\n"
+    "    rnn.weight_ih_l0, weight_ih_reverse rnn.weight_ih_l0_reverse.\"\"\"\n"
+    "\n"
+    "    def __init__(self, kind, features, units, bidirectional=False, return_sequences=False,\n"
+    "                 **kwargs):\n"
+    "        super().__init__()\n"
+    "        self.rnn = getattr(nn, kind)(features, units, batch_first=True,\n"
+    "                                     bidirectional=bidirectional, **kwargs)\n"
+    "        self.return_sequences = return_sequences\n"
+    "\n"
+    "    @staticmethod\n"
+    "    def state_key(name):\n"
+    "        reverse = name.endswith(\"_reverse\")\n"
+    "        return \"rnn.%s_l0%s\" % (name[:-8] if reverse else name, \"_reverse\" if reverse else \"\")\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        y, h = self.rnn(x)\n"
+    "        if self.return_sequences:\n"
+    "            return y\n"
+    "        h = h[0] if isinstance(h, tuple) else h\n"
+    "        return h.transpose(0, 1).reshape(x.shape[0], -1)\n"
+    "\n"
+    "\n"
+    "class Embedding(nn.Embedding):\n"
+    "    \"\"\"ids stored as floats, read as the nearest integer (ties to even); an id outside\n"
+    "    [0, num) gives a vector of zeros.\"\"\"\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        ids = torch.round(x)\n"
+    "        valid = (ids >= 0) & (ids < self.num_embeddings)\n"
+    "        y = super().forward(torch.where(valid, ids, torch.zeros_like(ids)).long())\n"
+    "        return y * valid.unsqueeze(-1).to(y.dtype)\n"
+    "\n"
+    "\n"
+    "def formula_tensors(*args):\n"
+    "    \"\"\"The arguments of a formula's function, numbers made tensors of the others' type (so\n"
+    "    the ONNX graph has one element type).\"\"\"\n"
+    "    like = next(a for a in args if torch.is_tensor(a))\n"
+    "    return [a if torch.is_tensor(a) else torch.full((), a, dtype=like.dtype) for a in args]\n"
+    "\n"
+    "\n"
+    "def formula_where(c, a, b):\n"
+    "    c, a, b = formula_tensors(c, a, b)\n"
+    "    return torch.where(c != 0, a, b)\n"
+    "\n"
+    "\n"
+    "def formula_pow(a, b):\n"
+    "    return torch.pow(*formula_tensors(a, b))\n"
+    "\n"
+    "\n"
+    "def formula_min(a, b):\n"
+    "    a, b = formula_tensors(a, b)\n"
+    "    return torch.where(a < b, a, b)\n"
+    "\n"
+    "\n"
+    "def formula_max(a, b):\n"
+    "    a, b = formula_tensors(a, b)\n"
+    "    return torch.where(a > b, a, b)\n"
+    "\n"
+    "\n"
+    "def formula_clamp(a, lo, hi):\n"
+    "    a, lo, hi = formula_tensors(a, lo, hi)\n"
+    "    return torch.where(a < lo, lo, torch.where(a > hi, hi, a))\n"
+    "\n"
+    "\n"
+    "def formula_square(a):\n"
+    "    return a * a\n"
+    "\n"
+    "\n"
+    "def formula_sech2(a):\n"
+    "    e = torch.exp(-2 * torch.abs(a))\n"
+    "    return 4 * e / ((1 + e) * (1 + e))\n"
+    "\n"
+    "\n"
+    "class Formula(nn.Module):\n"
+    "    \"\"\"A formula layer: function(x, p), the formula written in torch, where p maps each\n"
+    "    parameter's name to its value. Learned parameters are the module's (learned.<name>:\n"
+    "    one number, or one per channel, dim 1 of x, when channels > 0); the others are\n"
+    "    constants.\"\"\"\n"
+    "\n"
+    "    def __init__(self, text, function, values, learned=(), channels=0):\n"
+    "        super().__init__()\n"
+    "        self.text, self.function, self.channels = text, function, channels\n"
+    "        self.constants = [k for k in values if k not in learned]\n"
+    "        for k in self.constants:\n"
+    "            self.register_buffer(\"constant_\" + k, torch.tensor(float(values[k])),\n"
+    "                                 persistent=False)\n"
+    "        self.learned = nn.ParameterDict({\n"
+    "            k: nn.Parameter(torch.full((channels or 1,), float(values[k]))) for k in learned})\n"
+    "\n"
+    "    @staticmethod\n"
+    "    def state_key(name):\n"
+    "        return \"learned.\" + name\n"
+    "\n"
+    "    def forward(self, x):\n"
+    "        p = {k: getattr(self, \"constant_\" + k) for k in self.constants}\n"
+    "        for k, v in self.learned.items():\n"
+    "            p[k] = v.reshape(-1, *[1] * (x.dim() - 2)) if self.channels else v.reshape(())\n"
+    "        return self.function(x, p)\n"
+    "\n"
+    "    def extra_repr(self):\n"
+    "        return self.text\n"
+    "\n"
     "\n";
 
 static const char model_class[] =
@@ -125,7 +261,10 @@ static const char model_class[] =
     "    state = {}\n"
     "    with h5py.File(path, \"r\") as f:\n"
     "        for index, group, name in PARAMETERS:\n"
-    "            key = \"layers.%d.%s\" % (index - 1, name.rsplit(\"/\", 1)[1])\n"
+    "            layer, short = model.layers[index - 1], name.rsplit(\"/\", 1)[1]\n"
+    "            if hasattr(layer, \"state_key\"):  # a helper whose torch names differ\n"
+    "                short = layer.state_key(short)\n"
+    "            key = \"layers.%d.%s\" % (index - 1, short)\n"
     "            state[key] = torch.from_numpy(f[group + \"/\" + name][()])\n"
     "    missing, unexpected = model.load_state_dict(state, strict=False)\n"
     "    missing = [k for k in missing if not k.endswith(\"num_batches_tracked\")]\n"
@@ -167,15 +306,27 @@ nn_status nni_model_write_torch(const nn_model *model, const char *checkpoint, F
         fprintf(out, "%lld, ", (long long)model->input_shape.dim[d]);
     fprintf(out, ")\nOUTPUT = %d\n\n# (module, indices of its inputs: 0 the model input, i "
                  "the output of LAYERS[i - 1])\nLAYERS = [\n", model->output->id);
-    char module[1024];
+    /* a formula's expression can be long: room for the longest text's (formula.h) */
+    enum { MODULE_MAX = 1 << 16 };
+    char *module = malloc(MODULE_MAX);
+    if (!module)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
     for (int i = 1; i < model->n_layers; i++) {
         const nn_layer *layer = model->layers[i];
-        layer->ops->torch_module(layer, module, sizeof module);
+        module[0] = 0;
+        layer->ops->torch_module(layer, module, MODULE_MAX);
+        size_t length = strlen(module);
+        if (length == 0 || length == MODULE_MAX - 1) {
+            free(module);
+            return nn_fail(err, NN_ERR_OTHER, "layer '%s' (%s): its PyTorch form does not fit "
+                           "in %d characters", layer->name, layer->ops->type, MODULE_MAX);
+        }
         fprintf(out, "    (%s, [", module);
         for (int k = 0; k < layer->n_inputs; k++)
             fprintf(out, "%s%d", k ? ", " : "", layer->inputs[k]->id);
         fprintf(out, "]),  # %d: %s\n", i, layer->name);
     }
+    free(module);
     fprintf(out, "]\n\n# (layer index, checkpoint group, \"<layer>/<parameter>\")\n"
                  "PARAMETERS = [\n");
     for (int k = 0; k < model->n_params; k++) {

@@ -33,5 +33,9 @@ nn_status nni_model_plan(nn_model *model, int input_grad, nn_error *err);
  * new layer list owned by the caller, or NULL when the config has none. */
 nn_status nni_model_expand_shorthands(const nn_cfg *model_cfg, nn_cfg **expanded,
                                       nn_error *err);
+/* The keys model: accepts, and those every layer accepts besides its type's own
+ * (ops->keys), NULL-terminated. */
+extern const char *const nni_model_keys[];
+extern const char *const nni_layer_common_keys[];
 
 #endif

@@ -23,6 +23,13 @@ int64_t nn_model_output_size(const nn_model *model)
     return nn_shape_size(model->output->out_shape);
 }
 
+int64_t nn_model_output_steps(const nn_model *model)
+{
+    const nn_shape in = model->input_shape, out = model->output->out_shape;
+    return (in.ndim == 1 || in.ndim == 2) && out.ndim == 2 && out.dim[0] == in.dim[0]
+               ? out.dim[0] : 0;
+}
+
 void nn_model_forward(nn_model *model, const nn_pass *pass)
 {
     for (int i = 1; i < model->n_layers; i++)

@@ -1,7 +1,8 @@
 # bash completion for nntrain: the commands (and import's subcommands), each command's flags
-# and, after --set or --rank-set, the keys of the config file on the command line. Everything
-# is asked from nntrain itself (`nntrain --help`, `nntrain COMMAND --list-flags`,
-# `nntrain train CONFIG --list-config-keys`), none of which starts MPI.
+# and, after --set or --rank-set, every key the config file on the command line can be given
+# (those it sets and those left at their defaults). Everything is asked from nntrain itself
+# (`nntrain --help`, `nntrain COMMAND --list-flags`, `nntrain train CONFIG
+# --list-config-keys`, whose first column is the key), none of which starts MPI.
 _nntrain_commands() {
     "$1" --help 2>/dev/null | awk '/^commands:/ { on = 1; next } /^$/ { on = 0 }
         on && /^  [a-z]/ { print $1 }' | uniq
@@ -43,7 +44,8 @@ _nntrain() {
         [ "$prev" = --rank-set ] && [[ $cur == *:* ]] && prefix=${cur%%:*}:
         compopt -o nospace 2>/dev/null
         mapfile -t COMPREPLY < <(compgen -P "$prefix" -S = \
-            -W "$("$prog" train "$config" --list-config-keys 2>/dev/null)" -- "${cur#"$prefix"}")
+            -W "$("$prog" train "$config" --list-config-keys 2>/dev/null | cut -f1)" \
+            -- "${cur#"$prefix"}")
         return
     fi
     # A flag that takes a value (its --list-flags line has a placeholder): files.

@@ -31,6 +31,20 @@ int nn_parallel_launched(void)
     return launched_state;
 }
 
+int nn_parallel_launcher_rank(void)
+{
+    static const char *const names[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                        "SLURM_PROCID"};
+    if (!nn_parallel_launched())
+        return 0;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *value = getenv(names[i]);
+        if (value && *value)
+            return atoi(value);
+    }
+    return 0;
+}
+
 void nn_parallel_init_single(nn_comm *world)
 {
     memset(world, 0, sizeof *world);

@@ -23,6 +23,7 @@ typedef struct nni_evaluation {
     int64_t wrong_row[NNI_EVAL_MAX_SHOWN];
     int wrong_true[NNI_EVAL_MAX_SHOWN], wrong_pred[NNI_EVAL_MAX_SHOWN];
     nni_text wrong_image[NNI_EVAL_MAX_SHOWN];
+    nni_text wrong_grid; /* the same samples as one PNG file (8 a row), for beside the page */
     /* regression: the first output against its target, every k-th sample */
     int n_points;
     double *predicted, *truth;
@@ -31,6 +32,12 @@ typedef struct nni_evaluation {
 /* Runs the checkpoint over the split of the data file its config names. */
 nn_status nni_evaluation_run(const char *checkpoint, const char *split, nni_evaluation *e,
                              nn_error *err);
+/* The test evaluation the run recorded when it ended (test-confusion.csv and
+ * test-misclassified.csv in dir, written with the weights of `checkpoint`): 1 when loaded. */
+int nni_evaluation_recorded(const char *dir, const char *checkpoint, nni_evaluation *e);
+/* Draws the misclassified samples (wrong_image, wrong_grid) from the split's data, without
+ * running the model: for an evaluation read back from report-eval.txt. */
+void nni_evaluation_draw_samples(const char *checkpoint, nni_evaluation *e);
 void nni_evaluation_free(nni_evaluation *e);
 
 /* The last evaluation of this checkpoint (same file, size and time) and split, kept in

@@ -96,6 +96,22 @@ void nni_page_plot_end(nni_page *p, const char *name)
     }
 }
 
+void nni_page_attach_png(nni_page *p, const char *name, const nni_text *png)
+{
+    if (!png->data || png->failed || p->n_plots == NNI_PAGE_MAX_PLOTS)
+        return;
+    nni_text copy = {0};
+    nni_text_put(&copy, png->data, png->len);
+    if (copy.failed) {
+        nni_text_free(&copy);
+        return;
+    }
+    p->plot_name[p->n_plots] = strdup(name);
+    p->plot[p->n_plots] = copy;
+    p->plot_is_png[p->n_plots] = 1;
+    p->n_plots++;
+}
+
 void nni_page_end(nni_page *p)
 {
     nni_text_puts(&p->html, "<p class=\"note\">Written by nntrain report. Every figure is "
@@ -139,10 +155,15 @@ nn_status nni_page_write(nni_page *p, const char *path, nn_error *err)
     }
     for (int i = 0; i < p->n_plots; i++) {
         char file[1200];
-        snprintf(file, sizeof file, "%s/%s.svg", dir, p->plot_name[i]);
+        snprintf(file, sizeof file, "%s/%s.%s", dir, p->plot_name[i],
+                 p->plot_is_png[i] ? "png" : "svg");
         nni_text svg = {0};
-        nni_text_puts(&svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        nni_text_puts(&svg, p->plot[i].data);
+        if (p->plot_is_png[i])
+            nni_text_put(&svg, p->plot[i].data, p->plot[i].len);
+        else {
+            nni_text_puts(&svg, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+            nni_text_puts(&svg, p->plot[i].data);
+        }
         st = svg.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
                         : nni_write_file_atomic(file, svg.data, svg.len, err);
         nni_text_free(&svg);
@@ -161,6 +182,7 @@ void nni_page_free(nni_page *p)
     for (int i = 0; i < p->n_plots; i++) {
         free(p->plot_name[i]);
         nni_text_free(&p->plot[i]);
+        p->plot_is_png[i] = 0;
     }
     p->n_plots = 0;
 }

@@ -11,6 +11,9 @@ nn_status nni_report_run_page(nni_page *page, const char *dir, const nn_report_o
 nn_status nni_report_compare_page(nni_page *page, const char *const *dirs, int n,
                                   nn_error *err);
 nn_status nni_report_search_page(nni_page *page, const char *dir, nn_error *err);
+/* study_page.c: the output directory of nntrain cka or probe. */
+int nni_report_is_study(const char *dir);
+nn_status nni_report_study_page(nni_page *page, const char *dir, nn_error *err);
 
 /* The study commands' outputs (study_sections.c): the reinit heatmaps of a run directory,
  * and the curves of a search over data.label_noise (noise_col: that column of trials.csv). */

@@ -48,7 +48,7 @@ static void base64(nni_text *out, const unsigned char *data, size_t n)
     }
 }
 
-int nni_png_data_uri(nni_text *out, const float *chw, int channels, int height, int width)
+int nni_png_encode(nni_text *out, const float *chw, int channels, int height, int width)
 {
     int colour = channels == 3;
     int per_pixel = colour ? 3 : 1;
@@ -91,11 +91,22 @@ int nni_png_data_uri(nni_text *out, const float *chw, int channels, int height, 
         n += chunk(file + n, "IHDR", header, sizeof header);
         n += chunk(file + n, "IDAT", packed, packed_size);
         n += chunk(file + n, "IEND", NULL, 0);
-        nni_text_puts(out, "data:image/png;base64,");
-        base64(out, file, n);
+        nni_text_put(out, (const char *)file, n);
     }
     free(raw);
     free(packed);
     free(file);
+    return ok && !out->failed;
+}
+
+int nni_png_data_uri(nni_text *out, const float *chw, int channels, int height, int width)
+{
+    nni_text png = {0};
+    int ok = nni_png_encode(&png, chw, channels, height, width);
+    if (ok) {
+        nni_text_puts(out, "data:image/png;base64,");
+        base64(out, (const unsigned char *)png.data, png.len);
+    }
+    nni_text_free(&png);
     return ok && !out->failed;
 }

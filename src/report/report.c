@@ -23,13 +23,15 @@ nn_report_kind nn_report_kind_of(const char *dir)
         return NN_REPORT_SEARCH;
     if (has_file(dir, "metrics.csv") || has_file(dir, "config.yaml"))
         return NN_REPORT_RUN;
+    if (nni_report_is_study(dir))
+        return NN_REPORT_STUDY;
     return NN_REPORT_NONE;
 }
 
 nn_status nn_report_write(const char *const *paths, int n_paths, const char *output,
                           const nn_report_options *options, nn_error *err)
 {
-    int searches = 0;
+    int searches = 0, studies = 0;
     for (int i = 0; i < n_paths; i++) {
         struct stat st;
         if (stat(paths[i], &st) != 0 || !S_ISDIR(st.st_mode))
@@ -38,16 +40,21 @@ nn_status nn_report_write(const char *const *paths, int n_paths, const char *out
         nn_report_kind kind = nn_report_kind_of(paths[i]);
         if (kind == NN_REPORT_NONE)
             return nn_fail(err, NN_ERR_CONFIG, "report: %s is neither a run (no metrics.csv or "
-                           "config.yaml) nor a search (no trials.csv)", paths[i]);
+                           "config.yaml), a search (no trials.csv) nor a study output (no "
+                           "cka.csv or probe.csv)", paths[i]);
         searches += kind == NN_REPORT_SEARCH;
+        studies += kind == NN_REPORT_STUDY;
     }
-    if (searches && n_paths > 1)
-        return nn_fail(err, NN_ERR_CONFIG, "report: a search gets a page of its own; give one "
-                       "search directory, or only run directories to compare them");
+    if ((searches || studies) && n_paths > 1)
+        return nn_fail(err, NN_ERR_CONFIG, "report: a %s gets a page of its own; give one such "
+                       "directory, or only run directories to compare them",
+                       searches ? "search" : "study output");
     nni_page page = {0};
     nn_status st;
     if (searches)
         st = nni_report_search_page(&page, paths[0], err);
+    else if (studies)
+        st = nni_report_study_page(&page, paths[0], err);
     else if (n_paths == 1)
         st = nni_report_run_page(&page, paths[0], options, err);
     else

@@ -64,6 +64,22 @@ static void curve_plot(nni_page *page, const nni_csv_table *m, const double *epo
     free(val);
 }
 
+/* 1 when every finite value is the same one (a chart of it would be a flat line on an axis
+ * padded around it; a sentence says it better). */
+static int constant_value(const double *v, int n, double *value)
+{
+    int seen = 0;
+    for (int i = 0; v && i < n; i++) {
+        if (!isfinite(v[i]))
+            continue;
+        if (seen && v[i] != *value)
+            return 0;
+        *value = v[i];
+        seen = 1;
+    }
+    return seen;
+}
+
 static void curves_section(nni_page *page, const nni_csv_table *m)
 {
     nni_page_section(page, "curves", "Learning curves (per epoch)");
@@ -75,7 +91,10 @@ static void curves_section(nni_page *page, const nni_csv_table *m)
         curve_plot(page, m, epoch, "loss", "val_loss", "Loss", "loss (mean per sample)", "loss");
         curve_plot(page, m, epoch, "accuracy", "val_accuracy", "Accuracy",
                    "accuracy (fraction correct)", "accuracy");
-        if (any_finite(lr, m->rows)) {
+        double constant = 0;
+        if (constant_value(lr, m->rows, &constant))
+            nni_page_note(page, "The learning rate stayed at %g in every epoch.", constant);
+        else if (any_finite(lr, m->rows)) {
             nni_plot p = {.title = "Learning rate", .x_title = "epoch",
                           .y_title = "learning rate", .x_integer = 1, .n_series = 1};
             p.series[0] = (nni_plot_series){"lr", epoch, lr, m->rows, 0, 0, 2};
@@ -126,8 +145,10 @@ static void steps_section(nni_page *page, const char *dir)
     nni_page_note(page, "%d steps recorded in metrics-steps.csv.", s.rows);
     nni_text_puts(&page->html, "<div class=\"plots\">\n");
     for (size_t k = 0; x && k < sizeof shown / sizeof shown[0]; k++) {
-        double *y = nni_csv_numbers(&s, shown[k].col);
-        if (any_finite(y, s.rows)) {
+        double *y = nni_csv_numbers(&s, shown[k].col), constant = 0;
+        if (strcmp(shown[k].col, "lr") == 0 && constant_value(y, s.rows, &constant))
+            nni_page_note(page, "The learning rate stayed at %g in every step.", constant);
+        else if (any_finite(y, s.rows)) {
             nni_plot p = base;
             char name[64];
             snprintf(name, sizeof name, "step-%s", shown[k].col);
@@ -344,6 +365,11 @@ static void classification_view(nni_page *page, const nni_evaluation *e)
             nni_text_puts(t, "</figcaption></figure>\n");
         }
         nni_text_puts(t, "</div>\n");
+        if (e->wrong_grid.len) {
+            nni_page_attach_png(page, "misclassified", &e->wrong_grid);
+            nni_page_note(page, "The same samples, in this order, 8 a row: misclassified.png "
+                                "beside the page.");
+        }
     }
 }
 
@@ -395,7 +421,28 @@ static void evaluation_section(nni_page *page, const char *dir)
     if (epoch >= 0)
         nn_ckpt_meta_free(&meta);
     nni_evaluation e;
-    int cached = nni_evaluation_cache_load(path, "test", &e);
+    /* The run's own closing test evaluation (final weights, last.h5), when no later epoch
+     * has rewritten last.h5 since: no forward pass needed. */
+    char last[1100], record[1100];
+    snprintf(last, sizeof last, "%s/last.h5", dir);
+    snprintf(record, sizeof record, "%s/test-confusion.csv", dir);
+    struct stat last_st, record_st;
+    int recorded = stat(last, &last_st) == 0 && stat(record, &record_st) == 0 &&
+                   (record_st.st_mtim.tv_sec > last_st.st_mtim.tv_sec ||
+                    (record_st.st_mtim.tv_sec == last_st.st_mtim.tv_sec &&
+                     record_st.st_mtim.tv_nsec >= last_st.st_mtim.tv_nsec)) &&
+                   nni_evaluation_recorded(dir, last, &e);
+    if (recorded) {
+        snprintf(path, sizeof path, "%s", last);
+        nn_ckpt_meta last_meta;
+        if (!nn_ckpt_read_meta(path, &last_meta, &err)) {
+            epoch = last_meta.epoch;
+            nn_ckpt_meta_free(&last_meta);
+        }
+    }
+    int cached = recorded || nni_evaluation_cache_load(path, "test", &e);
+    if (cached && !recorded)
+        nni_evaluation_draw_samples(path, &e); /* for the grid beside the page */
     if (!cached && nni_evaluation_run(path, "test", &e, &err)) {
         nni_page_note(page, "The weights of %s could not be evaluated: %s", path, err.msg);
         nni_page_section_end(page);
@@ -403,10 +450,16 @@ static void evaluation_section(nni_page *page, const char *dir)
     }
     nni_text_puts(&page->html, "<p id=\"evaluation-source\">Weights: <code>");
     nni_text_escaped(&page->html, path);
-    nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the whole <b>%s</b> split of the "
-                    "run's data file, as nntrain eval and predict see it (%lld samples).</p>\n",
-                    strstr(path, "best.h5") ? "the best checkpoint" : "the last checkpoint; the run "
-                    "kept no best.h5", epoch, e.split, (long long)e.samples);
+    if (recorded)
+        nni_text_printf(&page->html, "</code> (the final model, after epoch %d), over the run's "
+                        "<b>test</b> rows, as the run evaluated them when it ended (%lld "
+                        "samples).</p>\n", epoch, (long long)e.samples);
+    else
+        nni_text_printf(&page->html, "</code> (%s, after epoch %d), over the whole <b>%s</b> "
+                        "split of the run's data file, as nntrain eval and predict see it (%lld "
+                        "samples).</p>\n", strstr(path, "best.h5") ? "the best checkpoint"
+                        : "the last checkpoint; the run kept no best.h5", epoch, e.split,
+                        (long long)e.samples);
     if (!cached)
         nni_evaluation_cache_store(path, &e);
     if (e.classification)

@@ -12,6 +12,7 @@
 #include "nn/search.h"
 #include "report/pages.h"
 #include "report/svg_plot.h"
+#include "search/interval.h"
 
 enum { MAX_PARAMS = 32, BEST_CURVES = 5 };
 
@@ -476,7 +477,9 @@ static void seeds_section(nni_page *page, const search_view *v)
         if (n >= 4 && strcmp(name + n - 4, "seed") == 0)
             seed = p;
     }
-    if (seed < 0)
+    /* search.repeats: the seed is a column after the table, not a parameter */
+    int repeats = seed < 0 && nni_csv_column(&v->t, "seed") > v->status_col;
+    if (seed < 0 && !repeats)
         return;
     /* group the trials by every other parameter's value */
     int rows = v->t.rows, groups = 0;
@@ -508,8 +511,9 @@ static void seeds_section(nni_page *page, const search_view *v)
     if (ok) {
         nni_page_section(page, "seeds", "Spread over seeds");
         nni_page_note(page, "Trials grouped by every parameter but %s: dots are trials, the "
-                            "bar the mean, the whisker one standard deviation.",
-                      v->t.head[v->first_param + seed]);
+                            "bar the mean, the whisker one standard deviation; the interval "
+                            "is the mean's 95%% interval (Student's t).",
+                      repeats ? "the seed (search.repeats)" : v->t.head[v->first_param + seed]);
         nni_spread s = {.title = "Metric over repeated seeds", .y_title = v->metric,
                         .x_title = "the other parameters' values", .groups = groups,
                         .labels = (const char *const *)labels,
@@ -517,26 +521,22 @@ static void seeds_section(nni_page *page, const search_view *v)
         nni_plot_spread(nni_page_plot_begin(page), &s, "seeds");
         nni_page_plot_end(page, "seeds");
         nni_text_puts(&page->html, "<table id=\"seeds-table\"><tr><th class=\"text\">group"
-                                   "</th><th>trials</th><th>mean</th><th>std</th></tr>\n");
+                                   "</th><th>trials</th><th>mean</th><th>std</th>"
+                                   "<th>95% interval</th></tr>\n");
         for (int g = 0; g < groups; g++) {
-            double sum = 0, sq = 0;
-            int n = 0;
-            for (int i = 0; i < counts[g]; i++)
-                if (isfinite(values[g][i])) {
-                    sum += values[g][i];
-                    n++;
-                }
-            double mean = n ? sum / n : NAN;
-            for (int i = 0; i < counts[g]; i++)
-                if (isfinite(values[g][i]))
-                    sq += (values[g][i] - mean) * (values[g][i] - mean);
+            nni_mean_interval m = nni_mean_interval_of(values[g], counts[g]);
             nni_text_puts(&page->html, "<tr><td class=\"text\">");
             nni_text_escaped(&page->html, labels[g]);
-            if (n)
-                nni_text_printf(&page->html, "</td><td>%d</td><td>%.4f</td><td>%.4f</td></tr>\n",
-                                n, mean, n > 1 ? sqrt(sq / (n - 1)) : 0.0);
+            if (m.n > 1)
+                nni_text_printf(&page->html, "</td><td>%d</td><td>%.4f</td><td>%.4f</td>"
+                                "<td>[%.4f, %.4f]</td></tr>\n", m.n, m.mean, m.sd, m.low,
+                                m.high);
+            else if (m.n)
+                nni_text_printf(&page->html, "</td><td>1</td><td>%.4f</td><td>-</td><td>-</td>"
+                                "</tr>\n", m.mean);
             else
-                nni_text_puts(&page->html, "</td><td>0</td><td>-</td><td>-</td></tr>\n");
+                nni_text_puts(&page->html, "</td><td>0</td><td>-</td><td>-</td><td>-</td>"
+                                           "</tr>\n");
         }
         nni_text_puts(&page->html, "</table>\n");
         nni_page_section_end(page);

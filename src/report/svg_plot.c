@@ -28,6 +28,9 @@ typedef struct axis {
     int n_ticks;
     double ticks[MAX_TICKS];
     char labels[MAX_TICKS][24];
+    /* > 0: category names too wide to sit side by side are written slanted, taking this
+     * many pixels below the frame */
+    int slanted_room;
 } axis;
 
 static double axis_pos(const axis *a, double v)
@@ -163,13 +166,17 @@ static void draw_axes(nni_text *out, const axis *x, const axis *y, const char *x
             widest = (int)strlen(x->labels[i]);
     double room = x->n_ticks > 1 ? (right - left) / (x->n_ticks - 1) : right - left;
     int every = 1;
+    if (x->slanted_room)
+        widest = 0;
     while (every * room < widest * CHAR_PX + 8)
         every++;
     for (int i = 0; i < x->n_ticks; i++) {
         double px = axis_pos(x, x->ticks[i]);
         nni_text_printf(out, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                         "stroke=\"#e4e4e4\"/>\n", px, top, px, bottom);
-        if (i % every == 0)
+        if (x->slanted_room)
+            put_text(out, px + 4, bottom + 14, "end", -35, x->labels[i], 23);
+        else if (i % every == 0)
             put_text(out, px, bottom + 17, "middle", 0, x->labels[i], 12);
     }
     for (int i = 0; i < y->n_ticks; i++) {
@@ -181,7 +188,8 @@ static void draw_axes(nni_text *out, const axis *x, const axis *y, const char *x
     nni_text_printf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                     "fill=\"none\" stroke=\"#555555\"/>\n", left, top, right - left, bottom - top);
     if (x_title)
-        put_text(out, (left + right) / 2, bottom + 38, "middle", 0, x_title, 80);
+        put_text(out, (left + right) / 2, bottom + 38 + x->slanted_room, "middle", 0, x_title,
+                 80);
     if (y_title)
         put_text(out, 16, (top + bottom) / 2, "middle", -90, y_title, 48);
 }
@@ -220,14 +228,34 @@ void nni_plot_lines(nni_text *out, const nni_plot *p, const char *id)
     if (empty)
         x_lo = y_lo = 0, x_hi = y_hi = 1;
     int legend = p->n_series > 1;
-    int height = 340, width = 560;
+    int height = 340, width = 560, below = 0;
     if (legend && 56 + 18 * p->n_series > height - 60)
         height = 116 + 18 * p->n_series;
+    /* category names wider than their share of the axis are slanted: room below for them */
+    int name_chars = 0;
+    for (int i = 0; i < p->n_x_names && i < MAX_TICKS; i++)
+        if ((int)strlen(p->x_names[i]) > name_chars)
+            name_chars = (int)strlen(p->x_names[i]) < 23 ? (int)strlen(p->x_names[i]) : 23;
+    int slanted = p->n_x_names > 0 && p->n_x_names * (name_chars * CHAR_PX + 8) > width - 200;
+    if (slanted) {
+        below = (int)(name_chars * CHAR_PX * 0.6) + 8;
+        height += below;
+    }
     svg_open(out, id, width, height, p->title);
-    axis y = {.from = height - 58, .to = 36};
+    axis y = {.from = height - 58 - below, .to = 36};
     axis_fit(&y, y_lo, y_hi, p->log_y, 0, 5);
     axis x = {.from = y_label_room(&y), .to = width - (legend ? 176 : 24)};
-    axis_fit(&x, x_lo, x_hi, p->log_x, p->x_integer, 6);
+    axis_fit(&x, x_lo, x_hi, p->log_x, p->x_integer || p->n_x_names, 6);
+    if (p->n_x_names > 0) { /* one tick per category, named */
+        if (!(x_lo <= 0 && x_hi >= p->n_x_names - 1))
+            axis_fit(&x, 0, p->n_x_names - 1, 0, 1, 6);
+        x.n_ticks = p->n_x_names < MAX_TICKS ? p->n_x_names : MAX_TICKS;
+        for (int i = 0; i < x.n_ticks; i++) {
+            x.ticks[i] = i;
+            snprintf(x.labels[i], sizeof x.labels[0], "%s", p->x_names[i]);
+        }
+        x.slanted_room = slanted ? below : 0;
+    }
     draw_axes(out, &x, &y, p->x_title, p->y_title);
     if (empty)
         put_text(out, (x.from + x.to) / 2, (y.from + y.to) / 2, "middle", 0, "no data recorded",

@@ -23,6 +23,9 @@ typedef struct nni_plot {
     const char *title, *x_title, *y_title;
     int log_x, log_y;
     int x_integer;     /* ticks at whole numbers only (epochs, trials) */
+    /* a categorical x axis: x values 0 .. n_x_names-1 named x_names[i] (layers by depth) */
+    const char *const *x_names;
+    int n_x_names;
     nni_plot_series series[NNI_PLOT_MAX_SERIES];
     int n_series;
     double marks[NNI_PLOT_MAX_MARKS]; /* dashed vertical lines at these x (halving rungs) */

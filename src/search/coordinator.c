@@ -162,6 +162,9 @@ static void run_trial(worker *w, const nni_trial_assignment *a, nni_trial_report
     nn_cfg *cfg = NULL;
     nn_error err = {0};
     double started = nni_clock_seconds();
+    if (a->n_values) /* values rank 0 decided from results */
+        nni_search_proposals_install(w->s, nni_search_config_of(w->s, a->trial),
+                                     a->value_index, a->value_text);
     nn_status st = nni_search_build_config(w->s, a->trial, &cfg, &err);
     if (!st) {
         nn_train_options opts = {

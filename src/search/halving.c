@@ -1,11 +1,12 @@
-/* Successive halving: every trial (the grid's combinations, or search.trials draws) trains
- * to search.min_epochs; the best 1/eta of them by the metric continue to eta times as many
- * epochs, and so on up to search.max_epochs (default train.epochs). A trial continues from
- * its checkpoint, so it ends with the weights of training all its epochs at once.
+/* Successive halving: every configuration (the grid's combinations, or search.trials draws)
+ * trains to search.min_epochs; the best 1/eta of them by the metric continue to eta times as
+ * many epochs, and so on up to search.max_epochs (default train.epochs). A trial continues
+ * from its checkpoint, so it ends with the weights of training all its epochs at once.
  *
  * Promotions are a pure function of the rung results: when every trial of rung k has a
- * result (or failed, or stopped early), the best rung_size[k + 1] of them by the metric
- * (ties: the lower trial number) go on to rung k + 1 and the others are pruned. */
+ * result (or failed, or stopped early), the best rung_size[k + 1] configurations by the
+ * mean metric of their repeats at rung k (ties: the lower number) go on to rung k + 1 with
+ * those repeats, and the others are pruned. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +66,8 @@ static nn_status halving_adjust_config(const nn_search *s, nn_cfg *trial_config,
 }
 
 typedef struct rank_key {
-    int trial;
-    double metric;
+    int config;
+    double metric; /* the mean over the configuration's repeats */
 } rank_key;
 
 static int maximize_order; /* qsort has no context argument in C11 */
@@ -78,33 +79,50 @@ static int compare_keys(const void *pa, const void *pb)
         return -1;
     if (nni_search_better(b->metric, a->metric, maximize_order))
         return 1;
-    return a->trial - b->trial;
+    return a->config - b->config;
+}
+
+/* Whether trial r's result at rung k lets it go on (a trial stopped early there is done). */
+static int continues_from(const nni_trial_record *r, int k)
+{
+    return r->rung == k && r->has_result[k] && !(r->stopped_early && r->stopped_rung == k);
 }
 
 static void halving_promote(nni_trial_table *table)
 {
     const nn_search *s = table->search;
-    const int last = s->n_rungs - 1;
-    rank_key *keys = malloc((size_t)(table->n ? table->n : 1) * sizeof *keys);
+    const int last = s->n_rungs - 1, repeats = s->repeats;
+    rank_key *keys = malloc((size_t)(s->n_configs ? s->n_configs : 1) * sizeof *keys);
     for (int k = 0; k < last && keys; k++) {
         int resolved = 1, n_keys = 0;
-        for (int i = 0; i < table->n && resolved; i++) {
-            nni_trial_record *r = &table->t[i];
-            if (r->rung != k)
-                continue;
-            /* Only what happened at rung k counts: later results do not change the
-             * decision (a resumed search replays to the same promotions). */
-            int stopped_here = r->stopped_early && r->stopped_rung == k;
-            resolved = (r->failed && r->failed_rung == k) || r->has_result[k];
-            if (r->has_result[k] && !stopped_here)
-                keys[n_keys++] = (rank_key){i + 1, r->rung_metric[k]};
+        for (int c = 0; c < s->n_configs && resolved; c++) {
+            double sum = 0;
+            int count = 0;
+            for (int j = 0; j < repeats && resolved; j++) {
+                const nni_trial_record *r = &table->t[c * repeats + j];
+                if (r->rung != k)
+                    continue;
+                /* Only what happened at rung k counts: later results do not change the
+                 * decision (a resumed search replays to the same promotions). */
+                resolved = (r->failed && r->failed_rung == k) || r->has_result[k];
+                if (continues_from(r, k)) {
+                    sum += r->rung_metric[k];
+                    count++;
+                }
+            }
+            if (count)
+                keys[n_keys++] = (rank_key){c + 1, sum / count};
         }
         if (!resolved)
             break;
         maximize_order = s->maximize;
         qsort(keys, (size_t)n_keys, sizeof *keys, compare_keys);
-        for (int j = 0; j < n_keys && j < s->rung_size[k + 1]; j++)
-            table->t[keys[j].trial - 1].rung = k + 1;
+        for (int i = 0; i < n_keys && i < s->rung_size[k + 1]; i++)
+            for (int j = 0; j < repeats; j++) {
+                nni_trial_record *r = &table->t[(keys[i].config - 1) * repeats + j];
+                if (continues_from(r, k))
+                    r->rung = k + 1;
+            }
         table->rung_decided[k] = 1;
     }
     free(keys);
@@ -122,9 +140,10 @@ static void halving_describe_plan(const nn_search *s, FILE *out)
     long long total = 0;
     fprintf(out, "rungs:");
     for (int k = 0; k < s->n_rungs; k++) {
-        fprintf(out, "%s %d trial%s to epoch %d", k ? "," : "", s->rung_size[k],
-                s->rung_size[k] == 1 ? "" : "s", s->rung_epochs[k]);
-        total += (long long)s->rung_size[k] *
+        fprintf(out, "%s %d %s%s to epoch %d", k ? "," : "", s->rung_size[k],
+                s->repeats > 1 ? "configuration" : "trial", s->rung_size[k] == 1 ? "" : "s",
+                s->rung_epochs[k]);
+        total += (long long)s->rung_size[k] * s->repeats *
                  (s->rung_epochs[k] - (k ? s->rung_epochs[k - 1] : 0));
     }
     fprintf(out, " (at most %lld trial-epochs; %lld for every trial to epoch %d)\n", total,

@@ -30,11 +30,17 @@ typedef struct nni_search_method {
      * and the plan show) and the rungs (s->n_rungs, s->rung_epochs, s->rung_size; one rung
      * of every trial when the method has no stages). */
     nn_status (*parse)(nn_search *s, const nn_cfg *section, nn_error *err);
-    /* Parameter p's value in trial t (1-based; also past n_trials, for --predict's draws):
-     * the index of one of its listed values, or -1 with the value written as text. */
-    int (*value)(const nn_search *s, int p, int64_t t, char *text, size_t size);
+    /* Parameter p's value in configuration c (1-based; also past n_configs, for --predict's
+     * draws; every repeat of c trains it): the index of one of its listed values, or -1
+     * with the value written as text, or SEARCH_UNDECIDED while it depends on results to
+     * come. */
+    int (*value)(const nn_search *s, int p, int64_t c, char *text, size_t size);
     /* Settings the method writes into every trial's config (NULL: none). */
     nn_status (*adjust_config)(const nn_search *s, nn_cfg *trial_config, nn_error *err);
+    /* Decides the values that depend on results (s->proposals), once the trials' states
+     * are derived; like promote it sees only the events (NULL: values never depend on
+     * them). */
+    void (*propose)(nni_trial_table *table);
     /* Decides promotions from the results: sets each trial's rung (the highest it reached)
      * and marks the rungs whose decision is made (NULL: every trial stays at rung 0). It
      * sees only the events, so a resumed search makes the same decisions. */
@@ -66,7 +72,15 @@ nn_status nni_search_grid_check_param(const nn_search *s, const nn_cfg *section,
 nn_status nni_search_grid_count(nn_search *s, const nn_cfg *section, nn_error *err);
 int nni_search_grid_value(const nn_search *s, int p, int64_t t, char *text, size_t size);
 nn_status nni_search_random_count(nn_search *s, const nn_cfg *section, nn_error *err);
-int nni_search_random_value(const nn_search *s, int p, int64_t t, char *text, size_t size);
+int nni_search_random_value(const nn_search *s, int p, int64_t c, char *text, size_t size);
+/* One draw of a parameter from a stream: the index of a listed value, or -1 with the
+ * value written as text. */
+struct nni_rng;
+int nni_search_draw(const nni_search_param *sp, struct nni_rng *rng, char *text, size_t size);
+/* A number drawn for a distribution parameter, written as its trial's config will hold it
+ * (integers as integers, q steps applied, inside [min, max]). */
+void nni_search_number_text(const nni_search_param *sp, double value, char *text,
+                            size_t size);
 /* One rung: every trial trains to its own train.epochs. */
 void nni_search_single_rung(nn_search *s);
 

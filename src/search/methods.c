@@ -11,6 +11,7 @@
     row(grid)               \
     row(random)             \
     row(halving)            \
+    row(bayes)              \
     /* end of the table */
 
 #define DECLARE_METHOD(name) extern const nni_search_method nni_search_method_##name;

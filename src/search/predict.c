@@ -143,18 +143,24 @@ static char (*add_candidate(candidates *c, const char *source))[TEXT]
     return c->texts + (size_t)c->n++ * c->n_params;
 }
 
-/* The search's own trials that did not run (or did not finish). */
+/* The search's own configurations that did not run (or did not finish), once decided. */
 static void add_trials_not_run(const nn_search *s, const nni_trial_table *table, candidates *c)
 {
     char source[48];
-    for (int k = 1; k <= table->n; k++) {
-        trial_state st = table->t[k - 1].state;
-        if (st == TRIAL_FINISHED || st == TRIAL_FAILED)
+    for (int k = 1; k <= s->n_configs; k++) {
+        int done = 0;
+        for (int j = 0; j < s->repeats; j++) {
+            trial_state st = table->t[(k - 1) * s->repeats + j].state;
+            done |= st == TRIAL_FINISHED || st == TRIAL_FAILED;
+        }
+        int first = (k - 1) * s->repeats + 1;
+        if (done || !nni_search_trial_decided(s, first))
             continue;
-        snprintf(source, sizeof source, "trial %d (%s)", k, nni_trials_state_name(st));
+        snprintf(source, sizeof source, "%s %d (%s)", s->repeats > 1 ? "configuration" : "trial",
+                 k, nni_trials_state_name(table->t[first - 1].state));
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < s->n_params; p++)
-            nni_search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_config_param_text(s, p, k, texts[p], TEXT);
     }
 }
 
@@ -262,14 +268,14 @@ static void random_candidates(const nn_search *s, const nni_trial_table *table, 
 {
     add_trials_not_run(s, table, c);
     char source[48];
-    int extra = 4 * s->n_trials < 50 ? 50 : 4 * s->n_trials;
+    int extra = 4 * s->n_configs < 50 ? 50 : 4 * s->n_configs;
     if (extra > 1000)
         extra = 1000;
-    for (int k = s->n_trials + 1; k <= s->n_trials + extra; k++) {
+    for (int k = s->n_configs + 1; k <= s->n_configs + extra; k++) {
         snprintf(source, sizeof source, "draw %d", k);
         char (*texts)[TEXT] = add_candidate(c, source);
         for (int p = 0; texts && p < s->n_params; p++)
-            nni_search_param_text(s, p, k, texts[p], TEXT);
+            nni_search_config_param_text(s, p, k, texts[p], TEXT);
     }
 }
 

@@ -1,6 +1,7 @@
-/* Random search: search.trials draws. Trial k draws parameter p from the counter-based
- * stream (seed, NNI_RNG_SEARCH, 0, k, p), so trial k is the same on every rank, in every run
- * and whatever the number of trials (--predict continues the stream past the budget). A
+/* Random search: search.trials draws. Configuration k draws parameter p from the
+ * counter-based stream (seed, NNI_RNG_SEARCH, 0, k, p), so it is the same on every rank, in
+ * every run and whatever the number of trials (--predict continues the stream past the
+ * budget). A
  * drawn number is kept as the text the trial's config holds: the value trained with is
  * exactly the value shown, and `nntrain train --set key=<text>` reproduces a trial. */
 #include <math.h>
@@ -26,29 +27,54 @@ nn_status nni_search_random_count(nn_search *s, const nn_cfg *section, nn_error 
     return NN_OK;
 }
 
-int nni_search_random_value(const nn_search *s, int p, int64_t t, char *text, size_t size)
+void nni_search_number_text(const nni_search_param *sp, double value, char *text, size_t size)
 {
-    const nni_search_param *sp = &s->params[p];
-    nni_rng rng = nni_rng_stream(s->seed, NNI_RNG_SEARCH, 0, (uint64_t)t, (uint32_t)p);
+    if (sp->kind == PARAM_INT_UNIFORM) {
+        double v = floor(value + 0.5);
+        v = v < sp->min ? sp->min : v > sp->max ? sp->max : v;
+        snprintf(text, size, "%lld", (long long)v);
+        return;
+    }
+    if (sp->q > 0) { /* the multiple of q nearest the draw, inside the bounds */
+        double v = sp->q * floor(value / sp->q + 0.5);
+        if (v > sp->max)
+            v -= sp->q;
+        if (v < sp->min)
+            v += sp->q;
+        value = v;
+    }
+    snprintf(text, size, "%.6g", value);
+}
+
+int nni_search_draw(const nni_search_param *sp, nni_rng *rng, char *text, size_t size)
+{
     switch (sp->kind) {
     case PARAM_VALUES:
-        return (int)nni_rng_below(&rng, (uint32_t)sp->n_values);
+        return (int)nni_rng_below(rng, (uint32_t)sp->n_values);
     case PARAM_UNIFORM:
-        snprintf(text, size, "%.6g", sp->min + (sp->max - sp->min) * nni_rng_uniform_double(&rng));
+        nni_search_number_text(sp, sp->min + (sp->max - sp->min) * nni_rng_uniform_double(rng),
+                               text, size);
         break;
     case PARAM_LOG_UNIFORM:
-        snprintf(text, size, "%.6g", exp(log(sp->min) + (log(sp->max) - log(sp->min)) *
-                                                           nni_rng_uniform_double(&rng)));
+        nni_search_number_text(sp, exp(log(sp->min) + (log(sp->max) - log(sp->min)) *
+                                                          nni_rng_uniform_double(rng)),
+                               text, size);
         break;
     case PARAM_INT_UNIFORM:
         snprintf(text, size, "%lld", (long long)sp->min +
-                 (long long)nni_rng_below(&rng, (uint32_t)(sp->max - sp->min + 1)));
+                 (long long)nni_rng_below(rng, (uint32_t)(sp->max - sp->min + 1)));
         break;
     case PARAM_NORMAL:
-        snprintf(text, size, "%.6g", sp->mu + sp->sigma * (double)nni_rng_normal(&rng));
+        snprintf(text, size, "%.6g", sp->mu + sp->sigma * (double)nni_rng_normal(rng));
         break;
     }
     return -1;
+}
+
+int nni_search_random_value(const nn_search *s, int p, int64_t c, char *text, size_t size)
+{
+    nni_rng rng = nni_rng_stream(s->seed, NNI_RNG_SEARCH, 0, (uint64_t)c, (uint32_t)p);
+    return nni_search_draw(&s->params[p], &rng, text, size);
 }
 
 static nn_status random_parse(nn_search *s, const nn_cfg *section, nn_error *err)

@@ -64,7 +64,8 @@ static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_err
     }
     nni_text_puts(&t, ",status,");
     nni_text_puts(&t, s->metric);
-    nni_text_puts(&t, ",best_epoch,epochs,seconds,group,reason\n");
+    nni_text_puts(&t, ",best_epoch,epochs,seconds,group,reason");
+    nni_text_puts(&t, s->repeats > 1 ? ",config,seed\n" : "\n");
     for (int k = 1; k <= table->n; k++) {
         const nni_trial_record *r = &table->t[k - 1];
         char cell[512];
@@ -92,6 +93,11 @@ static nn_status write_csv(const nni_trial_table *table, const char *dir, nn_err
             snprintf(cell, sizeof cell, ",,");
         nni_text_puts(&t, cell);
         put_csv(&t, r->reason);
+        if (s->repeats > 1) {
+            snprintf(cell, sizeof cell, ",%lld,%llu", (long long)nni_search_config_of(s, k),
+                     (unsigned long long)(s->base_seed + (uint64_t)nni_search_repeat_of(s, k)));
+            nni_text_puts(&t, cell);
+        }
         nni_text_put(&t, "\n", 1);
     }
     char path[700];
@@ -123,6 +129,15 @@ static nn_status write_best(const nni_trial_table *table, const char *dir, nn_er
              "%d (run: %s/trial-%03d)\n", best, dir, table->search->metric, metric, best_epoch,
              epochs, dir, best);
     nni_text_puts(&t, line);
+    if (table->search->repeats > 1) {
+        int c = (int)nni_search_config_of(table->search, best);
+        nni_mean_interval m = nni_trials_config_interval(table, c);
+        snprintf(line, sizeof line, "# the best configuration by the mean over its repeats: "
+                 "configuration %d, %s %.6g (sd %.3g, %d of %d repeats); this is its first "
+                 "finished repeat\n", c, table->search->metric, m.mean, m.sd, m.n,
+                 table->search->repeats);
+        nni_text_puts(&t, line);
+    }
     nni_text_puts(&t, yaml);
     free(yaml);
     char path[700];
@@ -133,9 +148,60 @@ static nn_status write_best(const nni_trial_table *table, const char *dir, nn_er
     return st;
 }
 
+/* configs.csv (searches with repeats): one row per configuration in leaderboard order. */
+static nn_status write_configs_csv(const nni_trial_table *table, const char *dir, nn_error *err)
+{
+    const nn_search *s = table->search;
+    int *order = malloc((size_t)(s->n_configs ? s->n_configs : 1) * sizeof *order);
+    if (!order)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    nni_trials_config_ranking(table, order);
+    int best = nni_trials_best_config(table);
+    nni_mean_interval best_m = best ? nni_trials_config_interval(table, best)
+                                    : (nni_mean_interval){0};
+    nni_text t = {0};
+    nni_text_puts(&t, "rank,config");
+    for (int p = 0; p < s->n_params; p++) {
+        nni_text_put(&t, ",", 1);
+        put_csv(&t, s->params[p].path);
+    }
+    nni_text_puts(&t, ",finished,repeats,mean,sd,ci95_low,ci95_high,overlaps_best\n");
+    for (int i = 0; i < s->n_configs; i++) {
+        int c = order[i];
+        nni_mean_interval m = nni_trials_config_interval(table, c);
+        char cell[512], mean[32], sd[32], low[32], high[32];
+        if (m.n)
+            snprintf(cell, sizeof cell, "%d,%d", i + 1, c);
+        else
+            snprintf(cell, sizeof cell, ",%d", c);
+        nni_text_puts(&t, cell);
+        for (int p = 0; p < s->n_params; p++) {
+            nni_search_config_param_text(s, p, c, cell, sizeof cell);
+            nni_text_put(&t, ",", 1);
+            put_csv(&t, cell);
+        }
+        format_metric(mean, sizeof mean, m.mean);
+        format_metric(sd, sizeof sd, m.sd);
+        format_metric(low, sizeof low, m.low);
+        format_metric(high, sizeof high, m.high);
+        snprintf(cell, sizeof cell, ",%d,%d,%s,%s,%s,%s,%d\n", m.n, s->repeats, mean, sd, low,
+                 high, c == best || nni_intervals_overlap(&m, &best_m));
+        nni_text_puts(&t, cell);
+    }
+    free(order);
+    char path[700];
+    snprintf(path, sizeof path, "%s/configs.csv", dir);
+    nn_status st = t.failed ? nn_fail(err, NN_ERR_OTHER, "out of memory")
+                            : nni_write_file_atomic(path, t.data, strlen(t.data), err);
+    nni_text_free(&t);
+    return st;
+}
+
 nn_status nni_report_write_files(const nni_trial_table *table, const char *dir, nn_error *err)
 {
     nn_status st = write_csv(table, dir, err);
+    if (!st && table->search->repeats > 1)
+        st = write_configs_csv(table, dir, err);
     return st ? st : write_best(table, dir, err);
 }
 
@@ -196,6 +262,72 @@ void nni_text_table_free(nni_text_table *g)
 
 /* ---- the leaderboard ------------------------------------------------------------------- */
 
+/* With repeats: one row per configuration, ranked by the mean; "*" marks the configurations
+ * whose 95% interval overlaps the best's (the best included): the data do not separate
+ * them from it. */
+static void config_leaderboard(const nni_trial_table *table, FILE *out, int max_rows)
+{
+    const nn_search *s = table->search;
+    int *order = malloc((size_t)(s->n_configs ? s->n_configs : 1) * sizeof *order);
+    int rows = s->n_configs;
+    if (max_rows > 0 && rows > max_rows)
+        rows = max_rows;
+    nni_text_table g = {0};
+    const int fixed = 8;
+    if (!order || !nni_text_table_alloc(&g, rows + 1, fixed + s->n_params)) {
+        free(order);
+        return;
+    }
+    nni_trials_config_ranking(table, order);
+    int best = nni_trials_best_config(table);
+    nni_mean_interval best_m = best ? nni_trials_config_interval(table, best)
+                                    : (nni_mean_interval){0};
+    char head[64];
+    snprintf(head, sizeof head, "%s mean", s->metric);
+    static const char *const heads[] = {"rank", "config", "", "sd", "95% interval", "",
+                                        "finished", "failed"};
+    for (int c = 0; c < fixed; c++)
+        nni_text_table_set(&g, 0, c, c == 2 ? head : heads[c]);
+    for (int p = 0; p < s->n_params; p++)
+        nni_text_table_set(&g, 0, fixed + p, s->params[p].path);
+    for (int i = 0; i < rows; i++) {
+        int c = order[i], failed = 0;
+        for (int j = 0; j < s->repeats; j++)
+            failed += table->t[(c - 1) * s->repeats + j].state == TRIAL_FAILED;
+        nni_mean_interval m = nni_trials_config_interval(table, c);
+        char cell[512];
+        snprintf(cell, sizeof cell, "%d", i + 1);
+        nni_text_table_set(&g, i + 1, 0, m.n ? cell : "-");
+        snprintf(cell, sizeof cell, "%d", c);
+        nni_text_table_set(&g, i + 1, 1, cell);
+        snprintf(cell, sizeof cell, "%.4f", m.mean);
+        nni_text_table_set(&g, i + 1, 2, m.n ? cell : "-");
+        snprintf(cell, sizeof cell, "%.4f", m.sd);
+        nni_text_table_set(&g, i + 1, 3, m.n > 1 ? cell : "-");
+        snprintf(cell, sizeof cell, "[%.4f, %.4f]", m.low, m.high);
+        nni_text_table_set(&g, i + 1, 4, m.n > 1 ? cell : "-");
+        nni_text_table_set(&g, i + 1, 5,
+                           m.n && (c == best || nni_intervals_overlap(&m, &best_m)) ? "*" : "");
+        snprintf(cell, sizeof cell, "%d/%d", m.n, s->repeats);
+        nni_text_table_set(&g, i + 1, 6, cell);
+        snprintf(cell, sizeof cell, "%d", failed);
+        nni_text_table_set(&g, i + 1, 7, cell);
+        for (int p = 0; p < s->n_params; p++) {
+            nni_search_config_param_text(s, p, c, cell, sizeof cell);
+            nni_text_table_set(&g, i + 1, fixed + p, cell);
+        }
+    }
+    nni_text_table_print(&g, 4, out);
+    nni_text_table_free(&g);
+    free(order);
+    if (rows < s->n_configs)
+        fprintf(out, "... %d more in %s/configs.csv\n", s->n_configs - rows, s->dir);
+    fprintf(out, "(each configuration ran with seeds %llu to %llu; the interval is the mean's, "
+            "from Student's t; * overlaps the best's interval)\n",
+            (unsigned long long)s->base_seed,
+            (unsigned long long)(s->base_seed + (uint64_t)s->repeats - 1));
+}
+
 void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_rows)
 {
     const nn_search *s = table->search;
@@ -215,6 +347,21 @@ void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_row
     }
     fprintf(out, "; metric %s (%s)\n", s->metric, s->maximize ? "maximize" : "minimize");
 
+    if (s->repeats > 1) {
+        config_leaderboard(table, out, max_rows);
+        for (int k = 1; k <= table->n; k++)
+            if (table->t[k - 1].state == TRIAL_FAILED)
+                fprintf(out, "trial %d failed (%s): %s\n", k,
+                        nni_report_failure_kind(table->t[k - 1].status), table->t[k - 1].reason);
+        int c = nni_trials_best_config(table);
+        if (c)
+            fprintf(out, "best: configuration %d, %s %.4f (mean of %d); config: %s/best.yaml, "
+                    "per trial: %s/trials.csv\n", c, s->metric,
+                    nni_trials_config_interval(table, c).mean,
+                    nni_trials_config_interval(table, c).n, s->dir, s->dir);
+        fflush(out);
+        return;
+    }
     int *order = malloc((size_t)(table->n ? table->n : 1) * sizeof *order);
     int rows = table->n;
     if (max_rows > 0 && rows > max_rows)
@@ -300,6 +447,12 @@ nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn
             s->method->name, s->n_params, s->n_params == 1 ? "" : "s", s->n_trials,
             s->n_trials == 1 ? "" : "s", s->metric, s->maximize ? "maximize" : "minimize",
             s->dir);
+    if (s->repeats > 1)
+        fprintf(out, "repeats: %d configurations x %d seeds (%llu to %llu; trial t is repeat "
+                "(t - 1) %% %d of configuration (t - 1) / %d + 1)\n", s->n_configs, s->repeats,
+                (unsigned long long)s->base_seed,
+                (unsigned long long)(s->base_seed + (uint64_t)s->repeats - 1), s->repeats,
+                s->repeats);
     if (s->random_draws)
         fprintf(out, "draws: seed %llu (trial k, parameter p: stream (seed, search, 0, k, p))\n",
                 (unsigned long long)s->seed);
@@ -335,10 +488,19 @@ nn_status nn_search_print_plan(const nn_search *s, int world_size, FILE *out, nn
         }
         nn_cfg *cfg = NULL;
         nn_error why = {0};
-        if (nni_search_build_config(s, k, &cfg, &why))
+        if (!nni_search_trial_decided(s, k))
+            snprintf(cell, sizeof cell, "(chosen from the results before it)");
+        else if (nni_search_build_config(s, k, &cfg, &why))
             snprintf(cell, sizeof cell, "does not fit the config: %.480s", why.msg);
         else
             cell[0] = '\0';
+        if (s->repeats > 1) {
+            char with_seed[sizeof cell];
+            snprintf(with_seed, sizeof with_seed, "seed %llu%s%.480s",
+                     (unsigned long long)(s->base_seed + (uint64_t)nni_search_repeat_of(s, k)),
+                     cell[0] ? "  " : "", cell);
+            memcpy(cell, with_seed, sizeof cell);
+        }
         nn_cfg_free(cfg);
         nni_text_table_set(&g, k, s->n_params + 1, cell);
     }

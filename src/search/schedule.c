@@ -152,6 +152,12 @@ int nni_schedule_choose(nni_search_schedule *sch, int group, nni_trial_assignmen
         *a = (nni_trial_assignment){.kind = ASSIGN_RUN, .trial = trial, .rung = rung,
                                     .stop_after = stop_after,
                                     .resume = nni_trial_has_checkpoint(s, trial)};
+        if (nni_search_decides_values(s)) {
+            a->n_values = s->n_params;
+            for (int p = 0; p < s->n_params; p++)
+                a->value_index[p] = s->method->value(s, p, nni_search_config_of(s, trial),
+                                                     a->value_text[p], SEARCH_VALUE_TEXT);
+        }
         e = (nni_search_event){.kind = EVENT_START, .trial = trial, .rung = rung,
                                .group = group};
         record(sch, &e);
@@ -241,6 +247,9 @@ static void fill_outcome(const nni_search_schedule *sch, nn_search_outcome *out)
     out->best_metric = out->best_trial
                            ? nni_trials_metric(&sch->table, out->best_trial, NULL, NULL)
                            : NAN;
+    if (out->best_trial && sch->s->repeats > 1) /* the best configuration's mean */
+        out->best_metric = nni_trials_config_interval(
+            &sch->table, (int)nni_search_config_of(sch->s, out->best_trial)).mean;
     out->interrupted = sch->stopping && out->pending > 0;
     for (int i = 0; i < sch->table.n && !out->first_failure; i++)
         if (sch->table.t[i].state == TRIAL_FAILED)

@@ -18,6 +18,10 @@ typedef struct nni_trial_assignment {
     int kind, trial, rung;
     int stop_after; /* pause after this many epochs (rungs before the last) */
     int resume;     /* continue from the trial's checkpoint */
+    /* Values rank 0 decided from results (bayes; n_values 0 for other methods). */
+    int n_values;
+    int value_index[SEARCH_MAX_DECIDED];
+    char value_text[SEARCH_MAX_DECIDED][SEARCH_VALUE_TEXT];
 } nni_trial_assignment;
 
 /* What a group tells rank 0 after a trial (a message of the protocol, sent as bytes). */

@@ -101,6 +101,9 @@ void nni_trials_derive(nni_trial_table *table)
         else
             r->state = TRIAL_PENDING;
     }
+    /* Values that depend on results are decided from the states just derived. */
+    if (s->method->propose)
+        s->method->propose(table);
 }
 
 int nni_trials_next(const nni_trial_table *table, int *trial, int *rung)
@@ -149,8 +152,87 @@ double nni_trials_metric(const nni_trial_table *table, int trial, int *best_epoc
     return k >= 0 ? r->rung_metric[k] : NAN;
 }
 
+nni_mean_interval nni_trials_config_interval(const nni_trial_table *table, int config)
+{
+    const nn_search *s = table->search;
+    double values[1000]; /* search.repeats <= 1000 */
+    int n = 0;
+    for (int j = 0; j < s->repeats; j++) {
+        int t = (config - 1) * s->repeats + j + 1;
+        if (t <= table->n && table->t[t - 1].state == TRIAL_FINISHED)
+            values[n++] = nni_trials_metric(table, t, NULL, NULL);
+    }
+    return nni_mean_interval_of(values, n);
+}
+
+int nni_trials_config_resolved(const nni_trial_table *table, int config)
+{
+    const nn_search *s = table->search;
+    for (int j = 0; j < s->repeats; j++) {
+        trial_state st = table->t[(config - 1) * s->repeats + j].state;
+        if (st != TRIAL_FINISHED && st != TRIAL_FAILED)
+            return 0;
+    }
+    return 1;
+}
+
+int nni_trials_best_config(const nni_trial_table *table)
+{
+    int best = 0;
+    double best_mean = NAN;
+    for (int c = 1; c <= table->search->n_configs; c++) {
+        nni_mean_interval m = nni_trials_config_interval(table, c);
+        if (m.n > 0 && (!best || nni_search_better(m.mean, best_mean, table->search->maximize))) {
+            best = c;
+            best_mean = m.mean;
+        }
+    }
+    return best;
+}
+
+static const nni_trial_table *config_ranking_table;
+static double *config_ranking_mean;
+
+static int compare_configs(const void *pa, const void *pb)
+{
+    int a = *(const int *)pa, b = *(const int *)pb;
+    double ma = config_ranking_mean[a - 1], mb = config_ranking_mean[b - 1];
+    int maximize = config_ranking_table->search->maximize;
+    if (nni_search_better(ma, mb, maximize))
+        return -1;
+    if (nni_search_better(mb, ma, maximize))
+        return 1;
+    return a - b;
+}
+
+void nni_trials_config_ranking(const nni_trial_table *table, int *order)
+{
+    const int n = table->search->n_configs;
+    config_ranking_mean = malloc((size_t)(n ? n : 1) * sizeof *config_ranking_mean);
+    for (int c = 1; c <= n; c++) {
+        order[c - 1] = c;
+        if (config_ranking_mean)
+            config_ranking_mean[c - 1] = nni_trials_config_interval(table, c).mean;
+    }
+    if (config_ranking_mean) {
+        config_ranking_table = table;
+        qsort(order, (size_t)n, sizeof *order, compare_configs);
+    }
+    free(config_ranking_mean);
+    config_ranking_mean = NULL;
+    config_ranking_table = NULL;
+}
+
 int nni_trials_best(const nni_trial_table *table)
 {
+    if (table->search->repeats > 1) {
+        int c = nni_trials_best_config(table), r = table->search->repeats;
+        for (int j = 0; c && j < r; j++)
+            if (table->t[(c - 1) * r + j].state == TRIAL_FINISHED)
+                return (c - 1) * r + j + 1;
+        return 0;
+    }
+
     int best = 0;
     double best_metric = NAN;
     for (int i = 0; i < table->n; i++) {

@@ -3,6 +3,7 @@
 #ifndef NNI_SEARCH_TRIALS_H
 #define NNI_SEARCH_TRIALS_H
 
+#include "search/interval.h"
 #include "search/journal.h"
 #include "search/space.h"
 
@@ -58,13 +59,25 @@ int nni_trials_next_pending(const nni_trial_table *table, int *trial, int *rung)
 int nni_trials_any_running(const nni_trial_table *table);
 /* Counts by state. */
 void nni_trials_count(const nni_trial_table *table, int counts[TRIAL_FAILED + 1]);
-/* The best finished trial (0: none) and the latest metric of a trial. */
+/* The best finished trial (0: none; with repeats, the first finished repeat of the best
+ * configuration) and the latest metric of a trial. */
 int nni_trials_best(const nni_trial_table *table);
 double nni_trials_metric(const nni_trial_table *table, int trial, int *best_epoch, int *epochs);
 const char *nni_trials_state_name(trial_state state);
 /* Trial ids ordered for the leaderboard: finished by metric, then the waiting and pruned
  * trials of rungs by rung and metric, then unfinished ones, then failed ones. */
 void nni_trials_ranking(const nni_trial_table *table, int *order);
+
+/* Configurations (trials grouped by their repeats, src/search/space.h). The metric of a
+ * configuration is the mean of its finished trials' metrics, with their spread. */
+nni_mean_interval nni_trials_config_interval(const nni_trial_table *table, int config);
+/* Every repeat of the configuration finished or failed. */
+int nni_trials_config_resolved(const nni_trial_table *table, int config);
+/* The configuration with the best mean (0: none finished). */
+int nni_trials_best_config(const nni_trial_table *table);
+/* Configurations ordered for the leaderboard: those with a finished trial by mean, then
+ * the others by number. */
+void nni_trials_config_ranking(const nni_trial_table *table, int *order);
 
 /* Whether metric a is better than b (a number beats NaN). */
 int nni_search_better(double a, double b, int maximize);

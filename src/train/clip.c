@@ -5,14 +5,14 @@
 
 #include "train/train_internal.h"
 
-static const char *const clip_keys[] = {"norm", "value", NULL};
+const char *const nni_clip_keys[] = {"norm", "value", NULL};
 
 nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err)
 {
     clip->norm = clip->value = 0;
     if (!node)
         return NN_OK;
-    nn_status st = nn_cfg_check_keys(node, clip_keys, err);
+    nn_status st = nn_cfg_check_keys(node, nni_clip_keys, err);
     if (st || (st = nn_cfg_read_double(node, "norm", 0, &clip->norm, err)) ||
         (st = nn_cfg_read_double(node, "value", 0, &clip->value, err)))
         return st;

@@ -18,6 +18,10 @@
  * (more labels plus repeats than steps) has p = 0: with zero_infinity its loss and gradient
  * are 0, otherwise the loss is infinite (the target checks refuse such data up front).
  *
+ * Padded sequences: with the data's x_lengths (nn_targets.steps) a row's alpha and beta run
+ * over its valid steps only (torch's input_lengths), and its padded steps get no gradient;
+ * y_lengths (nn_targets.lengths) are torch's target_lengths, the labels after them ignored.
+ *
  * Decoding (predict, eval's label error rate) is the greedy best path: the highest score of
  * every step, repeats merged, blanks dropped. */
 #include <math.h>
@@ -85,26 +89,34 @@ nn_status nni_ctc_check(loss_term *t, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
-/* Labels of row r before the first padding value. */
+/* Labels of row r: its y_lengths entry, else those before the first padding value. */
 static int64_t target_length(const nn_targets *tg, int64_t r)
 {
+    if (tg->lengths)
+        return tg->lengths[r];
     int64_t len = 0;
     while (len < tg->width && tg->values[r * tg->width + len] >= 0)
         len++;
     return len;
 }
 
+/* The steps of row r the loss reads: its valid steps when the input is padded. */
+static int64_t row_steps(const loss_term *t, const nn_targets *tg, int64_t r)
+{
+    return tg->steps ? tg->steps[r] : ctc_steps(t);
+}
+
 nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_t rows,
                                 const char *where, nn_error *err)
 {
-    const int64_t C = t->settings.classes, T = ctc_steps(t);
+    const int64_t C = t->settings.classes;
     for (int64_t r = 0; r < rows; r++) {
         const float *y = tg->values + r * tg->width;
         const int64_t len = target_length(tg, r);
         int64_t repeats = 0;
         for (int64_t i = 0; i < tg->width; i++) {
             const float v = y[i];
-            if (i >= len && v >= 0)
+            if (i >= len && v >= 0 && !tg->lengths)
                 return nn_fail(err, NN_ERR_DATA, "%s: row %lld: label %g after the padding at "
                                "position %lld (pad only at the end, with -1)", where,
                                (long long)r, v, (long long)len);
@@ -119,11 +131,13 @@ nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_
                                "blank", where, (long long)r, (long long)i, v);
             repeats += i > 0 && y[i - 1] == v;
         }
-        if (len + repeats > T && !t->settings.zero_infinity)
+        const int64_t steps = row_steps(t, tg, r);
+        if (len + repeats > steps && !t->settings.zero_infinity)
             return nn_fail(err, NN_ERR_DATA, "%s: row %lld: %lld labels (%lld repeated) need "
-                           "at least %lld steps but the model outputs %lld (or set "
+                           "at least %lld steps but the model outputs %lld%s (or set "
                            "zero_infinity: true)", where, (long long)r, (long long)len,
-                           (long long)repeats, (long long)(len + repeats), (long long)T);
+                           (long long)repeats, (long long)(len + repeats), (long long)steps,
+                           tg->steps ? " for its x_lengths" : "");
     }
     return NN_OK;
 }
@@ -131,11 +145,12 @@ nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_
 double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, int64_t rows,
                     float scale, float *dout, int accumulate)
 {
-    const int64_t C = t->settings.classes, T = ctc_steps(t), blank = t->settings.blank;
+    const int64_t C = t->settings.classes, T_out = ctc_steps(t), blank = t->settings.blank;
     const ctc_scratch s = scratch_of(t);
     double total = 0;
     for (int64_t r = 0; r < rows; r++) {
-        const float *x = out + r * T * C;
+        const float *x = out + r * T_out * C;
+        const int64_t T = row_steps(t, tg, r); /* padded steps cost nothing */
         for (int64_t step = 0; step < T; step++) {
             const float *xs = x + step * C;
             double max = xs[0], sum = 0;
@@ -179,12 +194,11 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
             total += -log_p * norm;
         if (!dout)
             continue;
-        float *d = dout + r * T * C;
-        if (impossible) {
-            for (int64_t k = 0; k < T * C; k++)
-                d[k] = accumulate ? d[k] : 0.0f;
+        float *d = dout + r * T_out * C;
+        for (int64_t k = (impossible ? 0 : T) * C; k < T_out * C; k++)
+            d[k] = accumulate ? d[k] : 0.0f;
+        if (impossible)
             continue;
-        }
         for (int64_t step = T - 1; step >= 0; step--) {
             double *cur = beta + step * L;
             for (int64_t i = 0; i < L; i++) {
@@ -220,9 +234,10 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
     return total;
 }
 
-int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels)
+int64_t nni_ctc_decode(const loss_term *t, const float *out, int64_t steps, int32_t *labels)
 {
-    const int64_t C = t->settings.classes, T = ctc_steps(t), blank = t->settings.blank;
+    const int64_t C = t->settings.classes, blank = t->settings.blank;
+    const int64_t T = steps > 0 && steps < ctc_steps(t) ? steps : ctc_steps(t);
     int64_t n = 0, previous = -1;
     for (int64_t step = 0; step < T; step++) {
         const float *xs = out + step * C;

@@ -11,12 +11,14 @@
 #include "data/target_input.h"
 #include "train/train_internal.h"
 
-static const char *const data_keys[] = {"path", "train", "val", "test", "train_rows",
+const char *const nni_data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
-                                        "label_noise", "shuffle_pixels", "target", NULL};
+                                        "label_noise", "shuffle_pixels", "target", "cache", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
-static const char *const val_keys[] = {"split", "rows", "name", NULL};
+/* In the order of the DATA_CACHE_ values, auto last. */
+static const char *const cache_names[] = {"memory", "node", "none", "auto", NULL};
+const char *const nni_data_val_keys[] = {"split", "rows", "name", NULL};
 
 /* [first, last) of a split, from a key such as `train_rows: [0, 1000]`. */
 static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, int64_t *last,
@@ -39,11 +41,65 @@ static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, 
     return NN_OK;
 }
 
-static nn_status load_split(const nn_trainer *t, const char *path, const char *split,
-                            int64_t first, int64_t last, nn_dataset *ds, nn_error *err)
+/* Rows [first, last) of a split of data.path's files (last < 0: all of them). */
+static nn_status load_split(nn_trainer *t, const char *split, int64_t first, int64_t last,
+                            nn_dataset *ds, nn_error *err)
 {
-    return nn_dataset_load_from(path, split, &t->data_source, last < 0 ? 0 : first,
-                                last < 0 ? -1 : last - first, ds, err);
+    if (t->data_cache == DATA_CACHE_NODE)
+        return nni_node_cache_load(&t->node_cache, &t->data_files, split, &t->data_source,
+                                   last < 0 ? 0 : first, last < 0 ? -1 : last - first, ds, err);
+    return nni_file_list_load(&t->data_files, split, &t->data_source, last < 0 ? 0 : first,
+                              last < 0 ? -1 : last - first, ds, err);
+}
+
+/* data.cache: `auto` shares one copy per node when the node runs more than one rank of the
+ * group and every rank samples from the whole split (global sampling); a shard is a rank's
+ * own. */
+static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, nn_error *err)
+{
+    int cache = 0;
+    nn_status st = nn_cfg_read_choice(data, "cache", cache_names, "auto", &cache, err);
+    if (st || (st = nni_node_cache_open(t->comm, &t->node_cache, err)))
+        return st;
+    if (cache == DATA_CACHE_NODE && t->sampling == NNI_SAMPLING_SHARD)
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "node shares whole splits between "
+                           "the ranks of a node, but with sampling: shard each rank holds rows "
+                           "of its own (use memory)");
+    if (cache == 3)
+        cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1
+                    ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
+    t->data_cache = cache;
+    if (cache != DATA_CACHE_NONE)
+        return NN_OK;
+    /* Streaming reads samples as stored; what changes them needs them in memory. */
+    int shuffle = 0, from_input = 0;
+    if ((st = nni_data_read_pixel_shuffle(data, &shuffle, err)) ||
+        (st = nni_data_read_target(data, &from_input, err)))
+        return st;
+    const char *needs = shuffle ? "data.shuffle_pixels" : from_input ? "data.target: input"
+                        : t->data_source.channels_last ? "data.layout: nhwc" : NULL;
+    if (needs)
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "none streams the samples as the "
+                           "file stores them, but %s needs them in memory (memory or node)",
+                           needs);
+    t->data_source.targets_only = 1;
+    return NN_OK;
+}
+
+/* data.cache: none: the samples of each split are read batch by batch from the files. */
+static nn_status open_streams(nn_trainer *t, nn_error *err)
+{
+    nn_status st = nni_stream_open(&t->data_files, t->train.split, &t->data_source, &t->train,
+                                   t->capacity, &t->train_stream, err);
+    if (!st && t->has_val && !t->val_from_train)
+        st = nni_stream_open(&t->data_files, t->val.split, &t->data_source, &t->val,
+                             t->capacity, &t->val_stream, err);
+    if (!st && t->has_test)
+        st = nni_stream_open(&t->data_files, t->test.split, &t->data_source, &t->test,
+                             t->capacity, &t->test_stream, err);
+    if (!st && !(t->ahead_rows = malloc((size_t)t->capacity * sizeof *t->ahead_rows)))
+        st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    return st;
 }
 
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err)
@@ -51,29 +107,99 @@ nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *e
     return nn_cfg_read_choice(data, "shuffle_pixels", pixel_shuffle_names, "none", mode, err);
 }
 
+/* `label_noise: p` or `label_noise: {p: P, epochs: [a, b]}`: the fraction and its window. */
+static nn_status read_label_noise(const nn_cfg *data, double *p, nni_epoch_window *window,
+                                  nn_error *err)
+{
+    static const char *const keys[] = {"p", "epochs", NULL};
+    const nn_cfg *node = nn_cfg_get(data, "label_noise");
+    *window = nni_epoch_window_always();
+    nn_status st;
+    if (node && nn_cfg_kind_of(node) == NN_CFG_MAP) {
+        if ((st = nn_cfg_check_keys(node, keys, err)) ||
+            (st = nni_epoch_window_read(node, "epochs", *window, window, err)) ||
+            (st = nn_cfg_read_double(node, "p", 0, p, err)))
+            return st;
+        node = nn_cfg_get(node, "p");
+    } else if ((st = nn_cfg_read_double(data, "label_noise", 0, p, err))) {
+        return st;
+    }
+    if (*p < 0 || *p > 1)
+        return nn_cfg_fail(err, node, "must be in [0, 1] (the fraction of training labels "
+                           "drawn at random)");
+    return NN_OK;
+}
+
+static int32_t *copy_labels(const nn_dataset *ds)
+{
+    int32_t *copy = malloc((size_t)(ds->n ? ds->n : 1) * sizeof *copy);
+    if (copy)
+        memcpy(copy, ds->labels, (size_t)ds->n * sizeof *copy);
+    return copy;
+}
+
 /* data.label_noise and data.shuffle_pixels, once the rows of every split are known: only
  * the training rows get noisy labels; every split gets the pixel shuffle, so that a model
- * trained on shuffled pixels is evaluated on the same kind of input. */
+ * trained on shuffled pixels is evaluated on the same kind of input. Noise with an epoch
+ * window keeps both sets of labels, and nni_trainer_label_noise_epoch puts the right one in
+ * place as each epoch begins. */
 static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err)
 {
     double noise = 0;
     int shuffle = 0;
-    nn_status st = nn_cfg_read_double(data, "label_noise", 0, &noise, err);
-    if (!st && (noise < 0 || noise > 1))
-        st = nn_cfg_fail(err, nn_cfg_get(data, "label_noise"), "must be in [0, 1] (the "
-                         "fraction of training labels drawn at random)");
+    nni_epoch_window window;
+    nn_status st = read_label_noise(data, &noise, &window, err);
     if (!st)
         st = nni_data_read_pixel_shuffle(data, &shuffle, err);
     int64_t redrawn = 0;
+    const int windowed = window.first > 0 || window.end != INT64_MAX;
+    if (!st && noise > 0 && windowed) {
+        /* Labels that change with the epoch are this rank's own (a node's shared copy is
+         * read-only and never changes): the clean ones, and the working copy the noise
+         * goes into. */
+        t->clean_labels = copy_labels(&t->train);
+        int32_t *own = copy_labels(&t->train);
+        if (!t->clean_labels || !own) {
+            free(own);
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+        } else {
+            t->train.labels = own;
+        }
+    }
+    /* Otherwise a node's shared copy is changed once, by its first rank
+     * (nni_node_cache_seal waits). */
+    const int follower = t->data_cache == DATA_CACHE_NODE &&
+                         !nni_node_cache_leader(&t->node_cache);
+    if (follower && !windowed)
+        return st;
     if (!st && noise > 0)
         st = nni_label_noise(&t->train, t->train_rows, t->n_train, noise, t->seed, &redrawn,
                              err);
+    if (!st && t->clean_labels) {
+        t->noisy_labels = copy_labels(&t->train);
+        t->labels_noisy = 1;
+        t->label_noise_epochs = window;
+        if (!t->noisy_labels)
+            st = nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
     for (int i = 0; i < 3 && !st; i++)
         if (splits[i])
             st = nni_shuffle_pixels(splits[i], (nni_pixel_shuffle)shuffle, t->seed, err);
     return st;
+}
+
+void nni_trainer_label_noise_epoch(nn_trainer *t)
+{
+    if (!t->clean_labels)
+        return;
+    const int noisy = nni_epoch_window_contains(t->label_noise_epochs, t->epoch);
+    if (noisy == t->labels_noisy)
+        return;
+    memcpy(t->train.labels, noisy ? t->noisy_labels : t->clean_labels,
+           (size_t)t->train.n * sizeof *t->train.labels);
+    t->labels_noisy = noisy;
 }
 
 static int64_t *all_rows(int64_t n)
@@ -88,26 +214,27 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
 {
     if (!data)
         return nn_fail(err, NN_ERR_CONFIG, "config: missing 'data' section");
-    nn_status st = nn_cfg_check_keys(data, data_keys, err);
-    const char *path = NULL, *train_split = NULL;
+    nn_status st = nn_cfg_check_keys(data, nni_data_keys, err);
+    const char *train_split = NULL;
     int64_t first, last;
-    if (st || (st = nn_cfg_read_string(data, "path", NULL, &path, err)) ||
+    if (st || (st = nni_file_list_read(data, "path", &t->data_files, err)) ||
         (st = nn_cfg_read_string(data, "train", "train", &train_split, err)) ||
         (st = read_range(data, "train_rows", &first, &last, err)))
         return st;
-    if (!path)
-        return nn_cfg_fail(err, data, "missing key 'path' (the HDF5 dataset file)");
+    const char *path = t->data_files.name; /* for messages */
     if ((st = nni_dataset_source_read(data, &t->data_source, err)))
         return st;
     int sampling = 0;
     if ((st = nn_cfg_read_choice(data, "sampling", sampling_names, "global", &sampling, err)))
         return st;
     t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
+    if ((st = choose_cache(t, data, err)))
+        return st;
     if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0) { /* one row read tells the split's size */
             nn_dataset probe;
-            if ((st = load_split(t, path, train_split, 0, 1, &probe, err)))
+            if ((st = load_split(t, train_split, 0, 1, &probe, err)))
                 return st;
             last = probe.rows_in_file;
             nn_dataset_free(&probe);
@@ -121,7 +248,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         first += shard_first;
         last = first + shard_count;
     }
-    if ((st = load_split(t, path, train_split, first, last, &t->train, err)))
+    if ((st = load_split(t, train_split, first, last, &t->train, err)))
         return st;
 
     /* Validation: {split: 0.1} carved from train, {rows: [a, b]} rows of the train split,
@@ -129,7 +256,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     const nn_cfg *val = nn_cfg_get(data, "val");
     const char *val_name = val ? nn_cfg_scalar(val) : NULL;
     if (val && !val_name) {
-        if ((st = nn_cfg_check_keys(val, val_keys, err)))
+        if ((st = nn_cfg_check_keys(val, nni_data_val_keys, err)))
             return st;
         double fraction = 0;
         if ((st = nn_cfg_read_double(val, "split", 0, &fraction, err)) ||
@@ -144,7 +271,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                 return st;
             t->has_val = t->val_from_train = 1;
         } else if (last > 0) {
-            if ((st = load_split(t, path, train_split, first, last, &t->val, err)))
+            if ((st = load_split(t, train_split, first, last, &t->val, err)))
                 return st;
             t->has_val = 1;
         } else if (!val_name) {
@@ -153,7 +280,7 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         }
     }
     if (val_name && strcmp(val_name, "none") != 0) {
-        if ((st = load_split(t, path, val_name, 0, -1, &t->val, err)))
+        if ((st = load_split(t, val_name, 0, -1, &t->val, err)))
             return st;
         t->has_val = 1;
     }
@@ -166,12 +293,12 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         t->train_rows = all_rows(t->n_train);
     }
 
-    const char *test_split = nn_dataset_has_split(path, "test") ? "test" : "none";
+    const char *test_split = nni_file_list_has_split(&t->data_files, "test") ? "test" : "none";
     if ((st = nn_cfg_read_string(data, "test", test_split, &test_split, err)) ||
         (st = read_range(data, "test_rows", &first, &last, err)))
         return st;
     if (strcmp(test_split, "none") != 0) {
-        if ((st = load_split(t, path, test_split, first, last, &t->test, err)))
+        if ((st = load_split(t, test_split, first, last, &t->test, err)))
             return st;
         t->has_test = 1;
     }
@@ -188,7 +315,15 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                           others[i]->target_width != t->train.target_width))
             return nn_fail(err, NN_ERR_DATA, "%s: /%s: samples or targets have a different "
                            "shape than /%s", path, others[i]->split, train_split);
-    if ((st = corrupt_splits(t, data, err)))
+    st = corrupt_splits(t, data, err);
+    if (t->data_cache == DATA_CACHE_NODE) { /* only the leader changed the shared copy */
+        int failed = (int)st;
+        nn_comm_max_int(t->comm, &failed);
+        if (failed && !st)
+            st = nn_fail(err, (nn_status)failed, "%s: /%s: the first rank of a node could not "
+                         "prepare the shared copy (its message says why)", path, train_split);
+    }
+    if (st)
         return st;
     /* Targets from the inputs: after the stratified validation split and the label noise,
      * which read labels, and after the pixel shuffle, so that the target is what the model
@@ -198,8 +333,10 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
         return st;
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
+    if (t->data_cache == DATA_CACHE_NODE)
+        nni_node_cache_seal(&t->node_cache, splits, 3);
     for (int i = 0; i < 3 && from_input; i++)
         if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
             return st;
-    return NN_OK;
+    return t->data_cache == DATA_CACHE_NONE ? open_streams(t, err) : NN_OK;
 }

@@ -7,7 +7,7 @@
 #include "model/model_internal.h"
 #include "train/train_internal.h"
 
-static const char *const early_keys[] = {"monitor", "mode", "patience", "min_delta",
+const char *const nni_early_stopping_keys[] = {"monitor", "mode", "patience", "min_delta",
                                          "restore_best", NULL};
 
 nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_model *model,
@@ -16,7 +16,7 @@ nn_status nni_early_stopping_parse(const nn_cfg *node, int has_val, const nn_mod
     memset(e, 0, sizeof *e);
     if (!node)
         return NN_OK;
-    nn_status st = nn_cfg_check_keys(node, early_keys, err);
+    nn_status st = nn_cfg_check_keys(node, nni_early_stopping_keys, err);
     const char *monitor = "val_loss";
     int64_t patience = 5;
     int mode = -1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "data/corrupt.h"
+#include "data/file_list.h"
 #include "data/gather.h"
 #include "data/target_input.h"
 #include "data/source.h"
@@ -21,8 +22,10 @@ void nn_ckpt_runner_close(nn_ckpt_runner *l)
     nn_cfg_free(l->cfg);
 }
 
-nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
-                              nn_ckpt_runner *l, nn_error *err)
+/* The checkpoint's config and the split as its model sees it (pixels shuffled, the input as
+ * the target when the run said so). */
+static nn_status open_data(const char *checkpoint, const char *split, const char *data_path,
+                           nn_ckpt_runner *l, nn_dataset_source *source, nn_error *err)
 {
     memset(l, 0, sizeof *l);
     l->capacity = 256;
@@ -32,17 +35,19 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         return st;
     st = nn_cfg_load_string(meta.config_yaml, checkpoint, &l->cfg, err);
     nn_ckpt_meta_free(&meta);
-    const char *path = data_path;
-    if (!st && !path)
-        st = nn_cfg_read_string(nn_cfg_get(l->cfg, "data"), "path", NULL, &path, err);
-    if (!st && !path)
+    nni_file_list files = {0};
+    if (!st && data_path)
+        st = nni_file_list_single(data_path, &files, err);
+    else if (!st && !nn_cfg_get(nn_cfg_get(l->cfg, "data"), "path"))
         st = nn_fail(err, NN_ERR_CONFIG, "%s: the config names no data file; give --data",
                      checkpoint);
-    nn_dataset_source source;
+    else if (!st)
+        st = nni_file_list_read(nn_cfg_get(l->cfg, "data"), "path", &files, err);
     if (!st)
-        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), &source, err);
+        st = nni_dataset_source_read(nn_cfg_get(l->cfg, "data"), source, err);
     if (!st)
-        st = nn_dataset_load_from(path, split, &source, 0, -1, &l->data, err);
+        st = nni_file_list_load(&files, split, source, 0, -1, &l->data, err);
+    nni_file_list_free(&files);
     int shuffle = 0;
     int64_t seed = 42;
     if (!st && !(st = nn_cfg_read_int(l->cfg, "seed", 42, &seed, err)))
@@ -54,6 +59,21 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
         st = nni_data_read_target(nn_cfg_get(l->cfg, "data"), &from_input, err);
     if (!st && from_input)
         st = nni_dataset_target_from_input(&l->data, err);
+    return st;
+}
+
+nn_status nn_ckpt_runner_open_data(const char *checkpoint, const char *split,
+                                   const char *data_path, nn_ckpt_runner *l, nn_error *err)
+{
+    nn_dataset_source source;
+    return open_data(checkpoint, split, data_path, l, &source, err);
+}
+
+nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const char *data_path,
+                              nn_ckpt_runner *l, nn_error *err)
+{
+    nn_dataset_source source;
+    nn_status st = open_data(checkpoint, split, data_path, l, &source, err);
     if (!st)
         st = nn_model_build(nn_cfg_get(l->cfg, "model"), l->capacity, 1, 0, &l->model, err);
     if (!st)
@@ -68,7 +88,7 @@ nn_status nn_ckpt_runner_open(const char *checkpoint, const char *split, const c
                            l->data.num_classes, &l->loss, err);
     if (!st) {
         char where[600];
-        snprintf(where, sizeof where, "%s /%s/y", path, split);
+        snprintf(where, sizeof where, "%s /%s/y", l->data.path, split);
         nn_targets targets = {.labels = l->data.labels, .values = l->data.targets,
                               .width = l->data.target_width};
         st = nn_loss_check_targets(l->loss, &targets, l->data.n, where, err);
@@ -89,6 +109,7 @@ void nn_ckpt_runner_run(nn_ckpt_runner *l,
             rows[i] = first + i;
         nni_dataset_gather_x(&l->data, rows, count, nn_model_input(l->model));
         pass.batch = count;
+        pass.lengths = l->data.x_lengths ? l->data.x_lengths + first : NULL;
         nn_model_forward(l->model, &pass);
         visit(ctx, l->model->output->out, first, count);
     }
@@ -104,13 +125,10 @@ typedef struct eval_sums {
     double edits, target_labels;
 } eval_sums;
 
-/* Levenshtein distance between a decoded row and its target labels (padded with -1). */
-static int64_t edit_distance(const int32_t *a, int64_t na, const float *target, int64_t width,
+/* Levenshtein distance between a decoded row and its nb target labels. */
+static int64_t edit_distance(const int32_t *a, int64_t na, const float *target, int64_t nb,
                              int64_t *row)
 {
-    int64_t nb = 0;
-    while (nb < width && target[nb] >= 0)
-        nb++;
     int64_t *prev = row, *cur = row + nb + 1;
     for (int64_t j = 0; j <= nb; j++)
         prev[j] = j;
@@ -132,9 +150,13 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
 {
     eval_sums *s = opaque;
     const nn_dataset *d = &s->l->data;
+    const int64_t output_steps = nn_model_output_steps(s->l->model);
     nn_targets t = {.labels = d->labels ? d->labels + first : NULL,
                     .values = d->targets ? d->targets + first * d->target_width : NULL,
-                    .width = d->target_width};
+                    .width = d->target_width,
+                    .lengths = d->y_lengths ? d->y_lengths + first : NULL,
+                    .steps = d->x_lengths && output_steps ? d->x_lengths + first : NULL,
+                    .steps_total = output_steps};
     s->loss += nn_loss_eval(s->l->loss, out, &t, count, 0, NULL);
     int64_t width = nn_model_output_size(s->l->model);
     for (int64_t r = 0; d->labels && r < count; r++) {
@@ -146,10 +168,16 @@ static void accumulate(void *opaque, const float *out, int64_t first, int64_t co
     }
     for (int64_t r = 0; s->decoded && r < count; r++) {
         const float *target = t.values + r * t.width;
-        int64_t n = nn_loss_decode(s->l->loss, out + r * width, s->decoded);
-        s->edits += (double)edit_distance(s->decoded, n, target, t.width, s->distance);
-        for (int64_t j = 0; j < t.width && target[j] >= 0; j++)
-            s->target_labels++;
+        int64_t labels = 0;
+        if (t.lengths)
+            labels = t.lengths[r];
+        else
+            while (labels < t.width && target[labels] >= 0)
+                labels++;
+        int64_t n = nn_loss_decode(s->l->loss, out + r * width, t.steps ? t.steps[r] : 0,
+                                   s->decoded);
+        s->edits += (double)edit_distance(s->decoded, n, target, labels, s->distance);
+        s->target_labels += (double)labels;
     }
 }
 

@@ -467,22 +467,22 @@ static const loss_kind loss_table[] = {
      .classification = 1,
      .help = "negative log-likelihood of log-probabilities (after log_softmax); int labels or "
              "target distributions; class_weights as for cross_entropy"},
-    {.name = "bce", .check = binary_check, .eval = pointwise_eval, .pointwise = bce_point,
+    {.name = "bce", .masks_steps = MASKS_STEPS_BY_ROW, .check = binary_check, .eval = pointwise_eval, .pointwise = bce_point,
      .classification = 1,
      .help = "binary cross-entropy of probabilities in [0, 1] (after sigmoid), log clamped at "
              "-100; mean over outputs; one output takes labels 0/1"},
-    {.name = "bce_with_logits", .params = bce_with_logits_params, .check = binary_check,
+    {.name = "bce_with_logits", .masks_steps = MASKS_STEPS_BY_ROW, .params = bce_with_logits_params, .check = binary_check,
      .eval = pointwise_eval, .pointwise = bce_logits_point, .classification = 1,
      .help = "binary cross-entropy from logits (stable); pos_weight a number or one per "
              "output; mean over outputs; one output takes labels 0/1"},
-    {.name = "mse", .check = regression_check, .eval = mse_eval,
+    {.name = "mse", .masks_steps = MASKS_STEPS_BY_ROW, .check = regression_check, .eval = mse_eval,
      .help = "mean squared error (mean over outputs)"},
-    {.name = "l1", .check = regression_check, .eval = l1_eval,
+    {.name = "l1", .masks_steps = MASKS_STEPS_BY_ROW, .check = regression_check, .eval = l1_eval,
      .help = "mean absolute error (mean over outputs)"},
-    {.name = "huber", .params = huber_params, .check = regression_check,
+    {.name = "huber", .masks_steps = MASKS_STEPS_BY_ROW, .params = huber_params, .check = regression_check,
      .eval = pointwise_eval, .pointwise = huber_point,
      .help = "0.5 d^2 if |d| < delta else delta (|d| - delta/2); mean over outputs"},
-    {.name = "smooth_l1", .params = smooth_l1_params, .check = regression_check,
+    {.name = "smooth_l1", .masks_steps = MASKS_STEPS_BY_ROW, .params = smooth_l1_params, .check = regression_check,
      .eval = pointwise_eval, .pointwise = smooth_l1_point,
      .help = "0.5 d^2 / beta if |d| < beta else |d| - beta/2 (= huber / beta); mean over "
              "outputs"},
@@ -492,7 +492,7 @@ static const loss_kind loss_table[] = {
      .help = "KL(target || model), model outputs log-probabilities, targets probabilities "
              "(log-probabilities with log_target); sum over outputs, mean over batch (torch "
              "'batchmean')"},
-    {.name = "poisson_nll", .params = poisson_nll_params, .check = regression_check,
+    {.name = "poisson_nll", .masks_steps = MASKS_STEPS_BY_ROW, .params = poisson_nll_params, .check = regression_check,
      .eval = pointwise_eval, .pointwise = poisson_point,
      .help = "log_input: exp(x) - y x, else x - y log(x + eps); full adds Stirling's term; "
              "mean over outputs"},
@@ -501,7 +501,7 @@ static const loss_kind loss_table[] = {
      .help = "model outputs 2T values for T float targets: T means then T variances; "
              "0.5 (log v + (mu - y)^2 / v), v = max(var, eps); full adds 0.5 log(2 pi); mean "
              "over outputs"},
-    {.name = "ctc", .params = ctc_params, .check = nni_ctc_check, .eval = nni_ctc_eval,
+    {.name = "ctc", .masks_steps = MASKS_STEPS_ITSELF, .params = ctc_params, .check = nni_ctc_check, .eval = nni_ctc_eval,
      .check_targets = nni_ctc_check_targets, .decode = nni_ctc_decode,
      .help = "connectionist temporal classification as torch CTCLoss (reduction mean) on "
              "(steps, classes) scores, log-softmax per step inside; targets N x S label ids "
@@ -623,6 +623,25 @@ void nn_loss_free(nn_loss *loss)
     free(loss);
 }
 
+/* A per-step term on a padded sequence output: each row evaluated on its valid steps'
+ * outputs alone (the term's mean over them), the padded steps' gradient zero. */
+static double masked_eval(const loss_term *t, const float *out, const nn_targets *tg,
+                          int64_t rows, float scale, float *dout, int accumulate)
+{
+    const int64_t width = t->out_size, per_step = width / tg->steps_total;
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        loss_term valid = *t;
+        valid.out_size = tg->steps[r] * per_step;
+        nn_targets row = {.values = tg->values + r * tg->width, .width = tg->width};
+        float *d = dout ? dout + r * width : NULL;
+        total += t->kind->eval(&valid, out + r * width, &row, 1, scale, d, accumulate);
+        for (int64_t c = valid.out_size; d && !accumulate && c < width; c++)
+            d[c] = 0.0f;
+    }
+    return total;
+}
+
 double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *targets, int64_t rows,
                     float grad_scale, float *dout)
 {
@@ -632,8 +651,10 @@ double nn_loss_eval(nn_loss *loss, const float *output, const nn_targets *target
         const loss_term *t = &loss->terms[i];
         if (!t->kind->eval)
             continue;
-        total += t->weight * t->kind->eval(t, output, targets, rows,
-                                           (float)(grad_scale * t->weight), dout, written);
+        const int masked = targets->steps && t->kind->masks_steps == MASKS_STEPS_BY_ROW;
+        total += t->weight * (masked ? masked_eval : t->kind->eval)(
+                                 t, output, targets, rows, (float)(grad_scale * t->weight), dout,
+                                 written);
         written = 1;
     }
     return total;
@@ -655,6 +676,14 @@ nn_status nn_loss_check_targets(const nn_loss *loss, const nn_targets *targets, 
 {
     for (int i = 0; i < loss->n_terms; i++) {
         const loss_term *t = &loss->terms[i];
+        if (targets->steps && t->kind->eval && !t->kind->masks_steps)
+            return nn_fail(err, NN_ERR_CONFIG, "%s: loss %s cannot skip the padded steps of "
+                           "sequences with x_lengths (per-step losses that can: mse, l1, huber, "
+                           "smooth_l1, bce, bce_with_logits, poisson_nll, ctc)", where,
+                           t->kind->name);
+        if (targets->steps && t->kind->masks_steps == MASKS_STEPS_BY_ROW && !targets->values)
+            return nn_fail(err, NN_ERR_CONFIG, "%s: loss %s on a sequence output needs float "
+                           "targets of every step (N x T x K)", where, t->kind->name);
         nn_status st = t->kind->check_targets ? t->kind->check_targets(t, targets, rows, where,
                                                                         err) : NN_OK;
         if (st)
@@ -671,11 +700,11 @@ int nn_loss_decodes(const nn_loss *loss)
     return 0;
 }
 
-int64_t nn_loss_decode(const nn_loss *loss, const float *row, int32_t *labels)
+int64_t nn_loss_decode(const nn_loss *loss, const float *row, int64_t steps, int32_t *labels)
 {
     for (int i = 0; i < loss->n_terms; i++)
         if (loss->terms[i].kind->decode)
-            return loss->terms[i].kind->decode(&loss->terms[i], row, labels);
+            return loss->terms[i].kind->decode(&loss->terms[i], row, steps, labels);
     return -1;
 }
 

@@ -26,6 +26,8 @@ typedef struct loss_settings {
     int zero_infinity;     /* ctc: impossible targets cost 0 instead of infinity */
 } loss_settings;
 
+enum { MASKS_STEPS_BY_ROW = 1, MASKS_STEPS_ITSELF = 2 };
+
 typedef struct loss_kind {
     const char *name;
     const nni_param *params; /* its keys besides type and weight (NULL: none) */
@@ -46,9 +48,14 @@ typedef struct loss_kind {
     /* Checks a dataset's targets once, before training (NULL: any finite targets). */
     nn_status (*check_targets)(const loss_term *term, const nn_targets *targets, int64_t rows,
                                const char *where, nn_error *err);
-    /* Sequence losses: decodes one row of outputs into labels (room for one per output
-     * value); returns how many (NULL: the loss does not read sequences). */
-    int64_t (*decode)(const loss_term *term, const float *out, int32_t *labels);
+    /* Sequence losses: decodes the first `steps` steps (<= 0: all) of one row of outputs
+     * into labels (room for one per output value); returns how many (NULL: the loss does
+     * not read sequences). */
+    int64_t (*decode)(const loss_term *term, const float *out, int64_t steps, int32_t *labels);
+    /* Whether the term can skip the padded steps of a sequence output (nn_targets.steps):
+     * MASKS_STEPS_BY_ROW, the loss of a row is its eval over the valid steps' outputs (the
+     * mean over them); MASKS_STEPS_ITSELF, eval reads nn_targets.steps (ctc); 0: it cannot. */
+    int masks_steps;
     int classification;   /* accuracy makes sense even for float targets */
     const char *help;     /* what it computes, for --help-catalogue */
 } loss_kind;
@@ -85,7 +92,7 @@ double nni_ctc_eval(const loss_term *t, const float *out, const nn_targets *tg, 
                     float scale, float *dout, int accumulate);
 nn_status nni_ctc_check_targets(const loss_term *t, const nn_targets *tg, int64_t rows,
                                 const char *where, nn_error *err);
-int64_t nni_ctc_decode(const loss_term *t, const float *out, int32_t *labels);
+int64_t nni_ctc_decode(const loss_term *t, const float *out, int64_t steps, int32_t *labels);
 /* The target of output c of row r: the value, or the label's one-hot entry (the label
  * itself for a single output). */
 float nni_loss_target_at(const loss_term *t, const nn_targets *tg, int64_t r, int64_t c);

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/kernel_set.h"
+#include "core/memory_usage.h"
 #include "train/train_internal.h"
 
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
@@ -37,6 +38,76 @@ void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
     }
 }
 
+/* MiB of a split's samples and targets: in this rank's own memory, and in its node's
+ * shared copy. */
+static void split_mib(const nn_dataset *ds, double *own, double *shared)
+{
+    const double x = (double)ds->n * (double)ds->sample_size * (ds->x_is_uint8 ? 1 : 4);
+    const double y = (double)ds->n * (double)ds->target_width * 4;
+    const char *base = ds->mapping;
+    const char *targets = ds->labels ? (const char *)ds->labels : (const char *)ds->targets;
+    const int y_shared = base && targets >= base && targets < base + ds->mapping_bytes;
+    if (ds->x_u8 || ds->x_f32) /* not when streamed */
+        *(base ? shared : own) += x / (1 << 20);
+    *(y_shared ? shared : own) += y / (1 << 20);
+}
+
+static void print_data_memory(nn_trainer *t)
+{
+    double own = 0, shared = 0;
+    const nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
+                                   t->has_test ? &t->test : NULL};
+    for (int i = 0; i < 3; i++)
+        if (splits[i])
+            split_mib(splits[i], &own, &shared);
+    const int ranks = t->node_cache.node.size;
+    if (t->data_cache == DATA_CACHE_NONE) {
+        double buffers = nni_stream_buffer_mib(t->train_stream);
+        buffers += t->val_stream ? nni_stream_buffer_mib(t->val_stream) : 0;
+        buffers += t->test_stream ? nni_stream_buffer_mib(t->test_stream) : 0;
+        nni_trainer_say(t, "data: cache none (samples streamed from the files, the next batch "
+                           "read while a step runs): %.1f MiB of targets and %.1f MiB of "
+                           "buffers and chunk cache per rank\n", own, buffers);
+    } else if (t->data_cache == DATA_CACHE_NODE)
+        nni_trainer_say(t, "data: cache node (one copy per node, shared by its %d rank%s, filled "
+                           "by all of them): %.1f MiB per node, %.1f MiB per rank\n", ranks,
+                        ranks > 1 ? "s" : "", shared, own);
+    else
+        nni_trainer_say(t, "data: cache memory (a copy per rank): %.1f MiB per rank, %.1f MiB "
+                           "per node of %d rank%s\n", own, own * ranks, ranks, ranks > 1 ? "s" : "");
+}
+
+void nni_trainer_print_memory(nn_trainer *t)
+{
+    enum { LISTED = 16 }; /* ranks listed one by one; the sums cover every rank */
+    nni_memory_usage mine;
+    int known = nni_memory_usage_read(&mine);
+    nn_comm_max_int(t->comm, &known); /* every rank takes part in the sum below */
+    double all[2 * LISTED + 2] = {0};
+    const int r = t->comm->rank;
+    if (r < LISTED) {
+        all[2 * r] = mine.peak_resident_mib;
+        all[2 * r + 1] = mine.proportional_mib;
+    }
+    all[2 * LISTED] = mine.peak_resident_mib;
+    all[2 * LISTED + 1] = mine.proportional_mib;
+    nn_comm_sum_doubles(t->comm, all, 2 * LISTED + 2);
+    if (!known)
+        return;
+    char peak[256] = "", proportional[256] = "";
+    size_t used_peak = 0, used_prop = 0;
+    const int listed = t->comm->size < LISTED ? t->comm->size : LISTED;
+    for (int k = 0; k < listed; k++) {
+        used_peak += (size_t)snprintf(peak + used_peak, sizeof peak - used_peak, " %.1f",
+                                      all[2 * k]);
+        used_prop += (size_t)snprintf(proportional + used_prop, sizeof proportional - used_prop,
+                                      " %.1f", all[2 * k + 1]);
+    }
+    nni_trainer_say(t, "memory per rank (MiB): peak resident%s%s; proportional set%s%s (sum "
+                       "%.1f)\n", peak, listed < t->comm->size ? " ..." : "", proportional,
+                    listed < t->comm->size ? " ..." : "", all[2 * LISTED + 1]);
+}
+
 void nni_trainer_print_start(nn_trainer *t)
 {
     char shape[64];
@@ -49,7 +120,13 @@ void nni_trainer_print_start(nn_trainer *t)
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
     nni_trainer_say(t, "kernels: %s\n", kernels);
-    if (t->comm->size > 1) {
+    if (t->repro.unit)
+        nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
+                           "exactly in 64-bit fixed point through %s\n",
+                        (long long)t->repro.unit,
+                        t->repro.shared ? "node shared memory" : t->comm->size > 1
+                        ? "MPI_Allreduce" : "this rank alone");
+    else if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;
         const int n = nni_grad_sync_bucket_count(t->sync);
@@ -66,6 +143,7 @@ void nni_trainer_print_start(nn_trainer *t)
         nni_grad_sync_describe_update(t->sync, update, sizeof update);
         nni_trainer_say(t, "optimizer update: %s\n", update);
     }
+    print_data_memory(t);
     nni_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                     nn_shape_format(t->model->input_shape, shape, sizeof shape),
                     (long long)nn_model_count_params(t->model),
@@ -177,7 +255,8 @@ void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result)
     if (!fractions)
         return;
     if (t->step_seconds > 0)
-        fractions[t->comm->rank] = nni_grad_sync_get_stats(t->sync).wait_seconds / t->step_seconds;
+        fractions[t->comm->rank] = (nni_grad_sync_get_stats(t->sync).wait_seconds +
+                                    t->repro.wait_seconds) / t->step_seconds;
     nn_comm_sum_doubles(t->comm, fractions, n);
     double sum = 0, low = fractions[0], high = fractions[0];
     for (int r = 0; r < n; r++) {

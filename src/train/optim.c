@@ -4,7 +4,8 @@
  * here and in PyTorch from the same start agree to float rounding.
  *
  * Common options: weight_decay (L2 added to the gradient; decoupled for adamw), l1,
- * decay_exempt_bias_and_norm (biases and normalization parameters get neither). */
+ * decay_exempt_bias_and_norm (biases and normalization parameters get neither),
+ * decay_epochs: [a, b] (both penalties only in epochs a <= e < b, config/epoch_window.h). */
 #include "train/optim_internal.h"
 
 #include <math.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "config/catalogue.h"
+#include "config/epoch_window.h"
 #include "core/kernel_set.h"
 #include "core/threads.h"
 #include "model/model_internal.h"
@@ -53,6 +55,8 @@ struct nn_optim {
     const optim_kind *kind;
     optim_hyper hyper;
     int64_t steps;
+    nni_epoch_window decay_epochs; /* when weight_decay and l1 act */
+    int decay_on;                  /* in the current epoch (nni_optim_set_epoch) */
     int64_t n_floats;
     int n_used;   /* leading slots this configuration needs (e.g. no max_exp_avg_sq without
                    * amsgrad): only those are allocated and checkpointed */
@@ -355,10 +359,14 @@ nn_status nn_optim_build(const nn_cfg *cfg, const nn_model *model, nn_optim **ou
     if (!opt)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     opt->kind = kind;
-    static const char *const common_keys[] = {"type", NULL};
+    static const char *const common_keys[] = {"type", "decay_epochs", NULL};
     nn_status st = map ? nni_params_check_keys(map, common_keys, kind->params, NULL, err) : NN_OK;
     if (!st)
         st = read_hyper(map, kind, opt, err);
+    opt->decay_on = 1;
+    if (!st)
+        st = nni_epoch_window_read(map, "decay_epochs", nni_epoch_window_always(),
+                                   &opt->decay_epochs, err);
     opt->n_floats = model->n_param_floats;
     opt->n_used = slots_used(opt);
     if (!st && opt->n_used > 0 && !allocate_slots(opt))
@@ -407,8 +415,8 @@ void nni_optim_step_range(nn_optim *opt, nn_model *model, double lr, int64_t fir
             if (part_end == part_first)
                 continue;
             const int64_t at = from + part_first;
-            int exempt = opt->hyper.exempt_bias_and_norm &&
-                         (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM));
+            int exempt = !opt->decay_on || (opt->hyper.exempt_bias_and_norm &&
+                                             (p->flags & (NN_PARAM_NO_DECAY | NN_PARAM_NORM)));
             optim_view view = {
                 .w = model->param_data + at,
                 .g = model->grad_data + at,
@@ -456,6 +464,11 @@ const char *nn_optim_name(const nn_optim *opt)
 int64_t nn_optim_steps(const nn_optim *opt)
 {
     return opt->steps;
+}
+
+void nni_optim_set_epoch(nn_optim *opt, int epoch)
+{
+    opt->decay_on = nni_epoch_window_contains(opt->decay_epochs, epoch);
 }
 
 void nni_optim_set_steps(nn_optim *opt, int64_t steps)

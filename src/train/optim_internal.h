@@ -35,6 +35,9 @@ int nni_optim_whole_tensors(const nn_optim *opt);
  * on; NULL goes back to the optimizer's own buffers, copying the values into them. */
 void nni_optim_use_slots(nn_optim *opt, float *const *memory);
 
+/* The epoch (from 0) the next steps belong to: weight_decay and l1 act only inside
+ * `decay_epochs` (every epoch when it is not given). */
+void nni_optim_set_epoch(nn_optim *opt, int epoch);
 void nni_optim_set_steps(nn_optim *opt, int64_t steps);
 int nni_optim_slot_count(const nn_optim *opt);
 const char *nni_optim_slot_name(const nn_optim *opt, int k);

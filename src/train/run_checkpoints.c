@@ -12,7 +12,7 @@
 #include "nn/ckpt.h"
 #include "train/train_internal.h"
 
-static const char *const ckpt_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
+const char *const nni_checkpoint_keys[] = {"every", "keep", "every_steps", "best", "monitor", "mode",
                                         "keep_initial", NULL};
 
 /* What identifies the data: file, split sizes, sample shape and a hash of the labels. */
@@ -23,6 +23,9 @@ static void fingerprint_data(nn_trainer *t)
     hash = nni_hash_bytes(hash, &d->rows_in_file, sizeof d->rows_in_file);
     hash = nni_hash_bytes(hash, &d->sample_size, sizeof d->sample_size);
     hash = nni_hash_bytes(hash, &t->sampler.n_total, sizeof t->sampler.n_total);
+    if (t->data_files.n > 1) /* a changed list of files is other data (one file: as before) */
+        for (int i = 0; i < t->data_files.n; i++)
+            hash = nni_hash_bytes(hash, t->data_files.paths[i], strlen(t->data_files.paths[i]) + 1);
     if (t->sampling == NNI_SAMPLING_GLOBAL) {
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)
@@ -47,7 +50,7 @@ nn_status nni_trainer_setup_checkpoints(nn_trainer *t, nn_error *err)
     static const char *const modes[] = {"min", "max", NULL};
     const char *monitor = t->early.enabled ? t->early.monitor : t->has_val ? "val_loss" : "loss";
     nn_status st = NN_OK;
-    if (node && ((st = nn_cfg_check_keys(node, ckpt_keys, err)) ||
+    if (node && ((st = nn_cfg_check_keys(node, nni_checkpoint_keys, err)) ||
                  (st = nn_cfg_read_int(node, "every", 1, &every, err)) ||
                  (st = nn_cfg_read_int(node, "keep", 3, &keep, err)) ||
                  (st = nn_cfg_read_int(node, "every_steps", 0, &every_steps, err)) ||

@@ -125,6 +125,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     t->global_batch = batch;
     t->capacity = (batch + comm->size - 1) / comm->size;
     t->lr_scale = scaling == 1 ? (double)batch / (double)reference : 1.0;
+    if ((st = nni_repro_parse(t, train_cfg, err)))
+        return st;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
     nni_set_threads(t->threads);
     describe_layout(t, t->layout, sizeof t->layout);
@@ -157,8 +159,12 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         const nn_dataset *d = splits[i];
         char where[600];
         snprintf(where, sizeof where, "%s /%s/y", d ? d->path : "", d ? d->split : "");
+        const int64_t output_steps = nn_model_output_steps(t->model);
         nn_targets targets = {.labels = d ? d->labels : NULL, .values = d ? d->targets : NULL,
-                              .width = d ? d->target_width : 0};
+                              .width = d ? d->target_width : 0,
+                              .lengths = d ? d->y_lengths : NULL,
+                              .steps = d && output_steps ? d->x_lengths : NULL,
+                              .steps_total = output_steps};
         if (d && (st = nn_loss_check_targets(t->loss, &targets, d->n, where, err)))
             return st;
     }
@@ -204,6 +210,10 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if (!(watchdog > 0))
         return nn_cfg_fail(err, nn_cfg_get(train_cfg, "watchdog_seconds"), "must be > 0");
     t->overlap = overlap;
+    /* The exact sums have their own shared memory (or MPI_Allreduce) */
+    t->repro.transport = transport;
+    if (t->repro.unit)
+        transport = NN_GRAD_TRANSPORT_MPI;
     if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                    (nni_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
@@ -215,12 +225,15 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     /* Backward writes where the sums are made (the node's shared mapping, or its own). */
     nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
+    if ((st = nni_repro_setup(t, err)))
+        return st;
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     if (!t->batch_rows || !t->sample_ids)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     if ((st = nni_target_buffer_alloc(&t->targets_buf, &t->train, t->capacity, err)))
         return st;
+    t->targets_buf.output_steps = nn_model_output_steps(t->model);
     /* Augmentation sees samples as the data file shapes them (images stay images even for a
      * model that takes them flat). */
     nn_shape sample_shape = t->train.sample_ndim == 3
@@ -243,9 +256,16 @@ void nni_trainer_teardown(nn_trainer *t)
     nn_dataset_free(&t->train);
     nn_dataset_free(&t->val);
     nn_dataset_free(&t->test);
+    nni_stream_close(t->train_stream);
+    nni_stream_close(t->val_stream);
+    nni_stream_close(t->test_stream);
+    free(t->ahead_rows);
+    nni_node_cache_close(&t->node_cache);
+    nni_file_list_free(&t->data_files);
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);
+    nni_repro_free(t);
     if (t->model)
         nni_model_use_grads(t->model, NULL);
     nni_grad_sync_free(t->sync);
@@ -253,6 +273,8 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->sample_ids);
     nni_target_buffer_free(&t->targets_buf);
     nni_augment_free(&t->augment);
+    free(t->clean_labels);
+    free(t->noisy_labels);
     free(t->history);
     free(t->config_yaml);
     nni_early_stopping_free(&t->early);

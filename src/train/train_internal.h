@@ -8,6 +8,8 @@
 
 #include "data/augment.h"
 #include "data/batch.h"
+#include "data/node_cache.h"
+#include "data/stream.h"
 #include "data/sampler.h"
 #include "nn/data.h"
 #include "nn/history.h"
@@ -20,6 +22,11 @@
 #include "parallel/watchdog.h"
 #include "train/optim_internal.h"
 #include "train/step_log.h"
+#include "train/test_record.h"
+
+/* data.cache: a copy of every split per rank, one per node shared by its ranks, or none
+ * (samples streamed from the files batch by batch). */
+enum { DATA_CACHE_MEMORY, DATA_CACHE_NODE, DATA_CACHE_NONE };
 
 typedef struct step_totals {
     double loss_sum, correct;
@@ -41,6 +48,33 @@ typedef struct clip_options {
     double value; /* 0: off */
 } clip_options;
 
+/* train.reproducible: bitwise (reproducible.c); unit 0 in the default mode. */
+typedef struct reproducible {
+    int64_t unit;          /* samples per unit */
+    int64_t slots;         /* units per step on this rank at most */
+    int64_t stride;        /* floats per unit slot */
+    float *partials;       /* slots x stride: each unit's gradients; slot 0 gets the sums */
+    int64_t *fixed;        /* n_param_floats + 3: the fixed-point sums and step scalars */
+    int n_groups;          /* trained tensors, each with its own scale */
+    int *group_param;      /* their parameter indices */
+    double *maxes, *factors; /* per tensor, and one for the loss */
+    double *unit_loss;     /* slots */
+    int64_t *unit_correct; /* slots */
+    double *eval_parts;    /* evaluation: loss and correct count of each of this rank's blocks */
+    double wait_seconds;   /* in the fixed-point sum over the ranks */
+    int transport;         /* train.allreduce (nni_grad_transport) */
+    struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
+    char why[128];         /* why not shared memory */
+    int mutate;            /* test hook NN_TEST_MUTATE_SUM_ORDER (reproducible.c) */
+} reproducible;
+
+/* The step's sums over the group. */
+typedef struct step_sums {
+    double loss_sum, correct;
+    int stop_requested;
+    int64_t rows;
+} step_sums;
+
 struct nn_trainer {
     const nn_cfg *cfg;
     const nn_comm *comm;
@@ -54,10 +88,16 @@ struct nn_trainer {
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
     nni_sampling sampling;
+    nni_file_list data_files;      /* data.path */
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
+    int data_cache;                /* data.cache as resolved: DATA_CACHE_MEMORY or _NODE */
+    nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
+    nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
+    int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
+    reproducible repro;          /* train.reproducible */
     double step_seconds;         /* time inside train_step, summed */
 
     nn_model *model;
@@ -65,6 +105,7 @@ struct nn_trainer {
     nn_optim *opt;
     nn_sched *sched;
     int classification;
+    nni_test_record *test_record; /* set while the final test evaluation runs */
     int64_t global_batch, capacity;
     int epochs, start_epoch;
     double lr_scale;
@@ -87,6 +128,11 @@ struct nn_trainer {
     int64_t *batch_rows, *sample_ids;
     target_buffer targets_buf;
     nni_augment augment; /* training batches only */
+    /* data.label_noise with an epoch window: both sets of training labels, and which one
+     * train.labels holds now (data_splits.c). NULL when the noise has no window. */
+    int32_t *clean_labels, *noisy_labels;
+    int labels_noisy;
+    nni_epoch_window label_noise_epochs;
 
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
@@ -124,11 +170,29 @@ void nni_trainer_teardown(nn_trainer *t);
 nn_status nni_data_read_pixel_shuffle(const nn_cfg *data, int *mode, nn_error *err);
 /* data_splits.c: `data:` into t->train, t->val, t->test and the rows used of them. */
 nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *err);
+/* data_splits.c: as epoch t->epoch begins, the training labels it uses (noisy inside
+ * data.label_noise's epoch window, clean outside). */
+void nni_trainer_label_noise_epoch(nn_trainer *t);
 
+/* trainer.c: rows of `out` (width scores each) whose largest score is at their label. */
+int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t *labels,
+                                  int64_t rows);
 /* trainer.c: mean loss and accuracy (NaN unless classification) of rows of ds (NULL: every
  * row), split over the group. */
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                               int64_t n_rows, double *loss, double *accuracy);
+                               int64_t n_rows, double *loss, double *accuracy, nn_error *err);
+
+/* reproducible.c: train.reproducible. parse reads the mode and the unit (before the model
+ * is built: it may raise t->capacity); setup checks the model and plans the unit slots. */
+nn_status nni_repro_parse(nn_trainer *t, const nn_cfg *train_cfg, nn_error *err);
+nn_status nni_repro_setup(nn_trainer *t, nn_error *err);
+void nni_repro_free(nn_trainer *t);
+/* The gradients of `micro` global batches from first_batch, summed exactly over the group
+ * into the model's gradients; the loss sum is NaN when anything was not finite. */
+nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                              float scale, step_sums *out);
+nn_status nni_repro_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                             int64_t n_rows, double *loss, double *accuracy);
 
 /* clip.c: train.clip. */
 nn_status nni_clip_parse(const nn_cfg *node, clip_options *clip, nn_error *err);
@@ -179,6 +243,8 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 /* printf to rank 0's output and the run log. */
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void nni_trainer_print_start(nn_trainer *t);
+/* Collective: each rank's peak resident and proportional memory, printed by rank 0. */
+void nni_trainer_print_memory(nn_trainer *t);
 void nni_trainer_print_epoch(nn_trainer *t, const nn_epoch_record *m);
 /* The share of step time spent waiting for gradient sums (collective). */
 void nni_trainer_report_allreduce_wait(nn_trainer *t, nn_train_result *result);
@@ -190,5 +256,15 @@ void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
 void nni_progress_clear(nn_trainer *t);
 /* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
+
+/* The keys each config section accepts, NULL-terminated: the lists its reader checks the
+ * section against, also read by `nntrain train --list-config-keys` (cli/config_keys.c). */
+extern const char *const nni_top_keys[];            /* trainer.c */
+extern const char *const nni_train_keys[];          /* trainer.c: train: */
+extern const char *const nni_data_keys[];           /* data_splits.c: data: */
+extern const char *const nni_data_val_keys[];       /* data_splits.c: data.val: */
+extern const char *const nni_clip_keys[];           /* clip.c: train.clip: */
+extern const char *const nni_early_stopping_keys[]; /* early_stopping.c */
+extern const char *const nni_checkpoint_keys[];     /* run_checkpoints.c: train.checkpoint: */
 
 #endif

@@ -25,18 +25,18 @@
 #include "nn/sched.h"
 #include "train/train_internal.h"
 
-static const char *const top_keys[] = {"data", "model", "train", "search", "seed", "name",
+const char *const nni_top_keys[] = {"data", "model", "train", "search", "seed", "name",
                                        "runs_dir", NULL};
-static const char *const train_keys[] = {
+const char *const nni_train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
     "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
-    "log_every_steps", NULL};
+    "log_every_steps", "reproducible", "reproducible_unit", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 
-static int64_t count_correct(const float *out, int64_t width, const int32_t *labels,
-                             int64_t rows)
+int64_t nni_trainer_count_correct(const float *out, int64_t width, const int32_t *labels,
+                                  int64_t rows)
 {
     int64_t correct = 0;
     for (int64_t r = 0; r < rows; r++) {
@@ -57,6 +57,35 @@ static int64_t rows_in_batches(const nn_trainer *t, int64_t first, int64_t count
     if (end > t->sampler.n_total)
         end = t->sampler.n_total;
     return end - first * t->global_batch;
+}
+
+/* The samples of rows of ds into the model input and their targets into the target buffer:
+ * gathered from memory, or read from the files when the split is streamed. */
+static nn_status fetch_rows(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                            int64_t count, nn_error *err)
+{
+    nni_stream *stream = ds == &t->train ? t->train_stream
+                         : ds == &t->val ? t->val_stream
+                         : ds == &t->test ? t->test_stream : NULL;
+    if (!stream) {
+        nni_data_fetch(ds, rows, count, nn_model_input(t->model), &t->targets_buf);
+        return NN_OK;
+    }
+    nn_status st = nni_stream_read(stream, rows, count, nn_model_input(t->model), err);
+    if (!st)
+        nni_data_fetch_targets(ds, rows, count, &t->targets_buf);
+    return st;
+}
+
+/* Streaming: global batch b's rows are read on a thread of their own while this step
+ * computes (only within the epoch: the next epoch's order is drawn when it begins). */
+static void read_ahead(nn_trainer *t, int64_t b)
+{
+    if (!t->train_stream || b >= t->sampler.batches)
+        return;
+    int64_t global_rows = 0;
+    int64_t rows = nni_sampler_batch(&t->sampler, b, t->ahead_rows, &global_rows);
+    nni_stream_read_ahead(t->train_stream, t->ahead_rows, rows);
 }
 
 /* The step's loss, accuracy and stop request travel with the gradients' sum
@@ -80,16 +109,13 @@ static void backward_and_sync(nn_trainer *t, const nn_pass *pass)
     }
 }
 
-/* One optimizer step over `micro` consecutive global batches (gradient accumulation; 1
- * normally). Gradients are summed over ranks once, after the last micro-batch, in buckets
- * that start while backward is still running. */
-static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
-                            double lr, step_totals *tot, nn_error *err)
+/* The gradients of `micro` consecutive global batches (gradient accumulation; 1 normally),
+ * summed over ranks once, after the last micro-batch, in buckets that start while backward
+ * is still running. */
+static nn_status sum_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                               float scale, step_sums *out, nn_error *err)
 {
     nn_model *model = t->model;
-    /* Any collective of the step that never completes is reported at this step. */
-    nni_watchdog_arrive(t->comm, epoch, first_batch);
-    const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
     double loss_sum = 0, correct = 0;
     int64_t step_rows = 0;
     for (int64_t m = 0; m < micro; m++) {
@@ -98,12 +124,16 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
                                         &global_rows);
         for (int64_t i = 0; i < rows; i++)
             t->sample_ids[i] = t->train.first + t->batch_rows[i];
-        nni_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nn_status fetched = fetch_rows(t, &t->train, t->batch_rows, rows, err);
+        if (fetched)
+            return fetched;
+        read_ahead(t, first_batch + m + 1);
         nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
                          (uint32_t)epoch);
         nn_pass pass = {.batch = rows, .training = 1, .grad_accumulate = m > 0, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
-                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL};
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
+                        .lengths = nni_batch_steps(&t->targets_buf)};
         step_rows += global_rows;
         int last = m == micro - 1;
         if (rows == 0) {
@@ -119,8 +149,9 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
         loss_sum += nn_loss_eval(t->loss, model->output->out, &t->targets_buf.view, rows, scale,
                                  model->output->dout);
         if (t->classification)
-            correct += (double)count_correct(model->output->out, nn_model_output_size(model),
-                                             t->targets_buf.view.labels, rows);
+            correct += (double)nni_trainer_count_correct(model->output->out,
+                                                         nn_model_output_size(model),
+                                                         t->targets_buf.view.labels, rows);
         if (last) {
             begin_grad_sync(t, loss_sum, correct);
             backward_and_sync(t, &pass);
@@ -130,12 +161,33 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
     }
     nni_step_scalars summed;
     nn_status st = nni_grad_sync_finish(t->sync, &summed, err);
+    *out = (step_sums){.loss_sum = summed.loss_sum, .correct = summed.correct,
+                       .stop_requested = summed.stop_requested > 0, .rows = step_rows};
+    return st;
+}
+
+/* One optimizer step over `micro` consecutive global batches: the summed gradients (exactly,
+ * with train.reproducible: bitwise), penalties, clipping, the update. */
+static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                            double lr, step_totals *tot, nn_error *err)
+{
+    nn_model *model = t->model;
+    /* Any collective of the step that never completes is reported at this step. */
+    nni_watchdog_arrive(t->comm, epoch, first_batch);
+    const float scale = 1.0f / (float)rows_in_batches(t, first_batch, micro);
+    step_sums summed;
+    nn_status st = t->repro.unit
+                       ? nni_repro_gradients(t, epoch, first_batch, micro, scale, &summed)
+                       : sum_gradients(t, epoch, first_batch, micro, scale, &summed, err);
+    /* The read ahead ends inside the step: checkpoints and logs call HDF5 next. */
+    nni_stream_wait(t->train_stream);
     if (st)
         return st;
+    const int64_t step_rows = summed.rows;
     /* Every rank sees the same summed request, so all stop after this same step. */
-    if (summed.stop_requested > 0)
+    if (summed.stop_requested)
         t->stop_requested = 1;
-    loss_sum = summed.loss_sum;
+    double loss_sum = summed.loss_sum;
     loss_sum += (double)step_rows * nn_loss_add_penalties(t->loss, model);
     if (!isfinite(loss_sum))
         return nni_trainer_numeric_failure(t, epoch, first_batch, err);
@@ -158,11 +210,15 @@ static nn_status train_step(nn_trainer *t, int epoch, int64_t first_batch, int64
 /* ---- evaluation ---------------------------------------------------------------------- */
 
 nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
-                               int64_t n_rows, double *loss, double *accuracy)
+                               int64_t n_rows, double *loss, double *accuracy, nn_error *err)
 {
+    if (t->repro.unit)
+        return nni_repro_evaluate(t, ds, rows, n_rows, loss, accuracy);
     int64_t first, count;
     nn_comm_share(t->comm, n_rows, &first, &count);
-    double sums[3] = {0, 0, (double)count};
+    /* sums[3]: ranks that could not read their rows (streaming), so that all stop alike */
+    double sums[4] = {0, 0, (double)count, 0};
+    nn_status st = NN_OK;
     nn_pass pass = {.training = 0, .seed = t->seed, .comm = (void *)t->comm};
     for (int64_t done = 0; done < count; done += t->capacity) {
         int64_t chunk = count - done < t->capacity ? count - done : t->capacity;
@@ -170,17 +226,28 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
             t->batch_rows[i] = rows ? rows[first + done + i] : first + done + i;
             t->sample_ids[i] = ds->first + t->batch_rows[i];
         }
-        nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(t->model), &t->targets_buf);
+        if ((st = fetch_rows(t, ds, t->batch_rows, chunk, err))) {
+            sums[3] = 1;
+            break;
+        }
         pass.batch = chunk;
+        pass.lengths = nni_batch_steps(&t->targets_buf);
         nn_model_forward(t->model, &pass);
         sums[0] += nn_loss_eval(t->loss, t->model->output->out, &t->targets_buf.view, chunk, 0,
                                 NULL);
         if (t->classification)
-            sums[1] += (double)count_correct(t->model->output->out,
-                                             nn_model_output_size(t->model),
-                                             t->targets_buf.view.labels, chunk);
+            sums[1] += (double)nni_trainer_count_correct(t->model->output->out,
+                                                         nn_model_output_size(t->model),
+                                                         t->targets_buf.view.labels, chunk);
+        if (t->test_record)
+            nni_test_record_tally(t->test_record, t->comm->rank, t->model->output->out,
+                                  nn_model_output_size(t->model), t->targets_buf.view.labels,
+                                  t->batch_rows, chunk);
     }
-    nn_comm_sum_doubles(t->comm, sums, 3);
+    nn_comm_sum_doubles(t->comm, sums, 4);
+    if (sums[3] > 0)
+        return st ? st : nn_fail(err, NN_ERR_DATA, "%s: /%s: another rank could not read its "
+                                 "rows (its message says why)", ds->path, ds->split);
     *loss = sums[2] > 0 ? sums[0] / sums[2] : NAN;
     *accuracy = t->classification && sums[2] > 0 ? sums[1] / sums[2] : NAN;
     return NN_OK;
@@ -198,6 +265,10 @@ static void begin_epoch(nn_trainer *t)
         t->step = t->start_step;
     }
     nni_sampler_epoch(&t->sampler, t->epoch);
+    /* Regularizers and deficits with an epoch window (config/epoch_window.h); augmentation
+     * and dropout read the epoch from the step itself. */
+    nni_trainer_label_noise_epoch(t);
+    nni_optim_set_epoch(t->opt, t->epoch);
     t->lr = 0;
     t->in_epoch = 1;
 }
@@ -238,14 +309,18 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
                                                        : NAN,
                          .val_loss = NAN, .val_accuracy = NAN};
     nni_trainer_average_state(t);
-    if (t->has_val)
-        nni_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows, t->n_val,
-                             &m.val_loss, &m.val_accuracy);
+    nn_status st;
+    if (t->has_val &&
+        (st = nni_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
+                                   t->n_val, &m.val_loss, &m.val_accuracy, err))) {
+        end_training(t);
+        return st;
+    }
     m.seconds = nni_clock_seconds() - t->epoch_start;
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
     nni_trainer_print_epoch(t, &m);
-    nn_status st = nni_trainer_write_metrics(t, &m, err);
+    st = nni_trainer_write_metrics(t, &m, err);
     if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
         end_training(t);
         return st;
@@ -332,13 +407,13 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
                           nn_trainer **out, nn_error *err)
 {
     *out = NULL;
-    nn_status st = nn_cfg_check_keys(cfg, top_keys, err);
+    nn_status st = nn_cfg_check_keys(cfg, nni_top_keys, err);
     if (!st) {
         const nn_cfg *train_cfg = nn_cfg_get(cfg, "train");
         if (!train_cfg)
             st = nn_fail(err, NN_ERR_CONFIG, "config: missing 'train' section");
         else
-            st = nn_cfg_check_keys(train_cfg, train_keys, err);
+            st = nn_cfg_check_keys(train_cfg, nni_train_keys, err);
     }
     if (st)
         return st;
@@ -376,7 +451,24 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
     }
     if (t->has_test && !t->opts.skip_test) {
         nn_train_result *r = &t->result;
-        nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss, &r->test_accuracy);
+        nni_test_record record;
+        int keep = t->classification && t->run_dir[0];
+        nn_status st = keep ? nni_test_record_init(&record, (int)nn_model_output_size(t->model),
+                                                   t->comm->size, err) : NN_OK;
+        if (st)
+            return st;
+        t->test_record = keep ? &record : NULL;
+        st = nni_trainer_evaluate(t, &t->test, NULL, t->test.n, &r->test_loss,
+                                  &r->test_accuracy, err);
+        t->test_record = NULL;
+        if (keep && !st)
+            st = nni_test_record_write(&record, t->comm, t->run_dir,
+                                       (const char *const *)t->test.class_names,
+                                       t->test.n_class_names, err);
+        if (keep)
+            nni_test_record_free(&record);
+        if (st)
+            return st;
         if (t->classification)
             nni_trainer_say(t, "test: loss %.4f  accuracy %.4f  (%lld samples)\n", r->test_loss,
                             r->test_accuracy, (long long)t->test.n);
@@ -384,6 +476,7 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
             nni_trainer_say(t, "test: loss %.4f  (%lld samples)\n", r->test_loss,
                             (long long)t->test.n);
     }
+    nni_trainer_print_memory(t);
     return NN_OK;
 }
 

@@ -3,7 +3,9 @@
 # the HDF5 split, global sampling) on Fashion-MNIST at np=1 x 2 threads, np=1 x 1 thread and
 # np=2 x 1 thread, with the allreduce overlapped with backward and not, and with the
 # gradients summed through the node's shared memory (the default) and by MPI_Iallreduce; PyTorch
-# DistributedDataParallel (gloo) at np=2 x 1 thread on the same model and global batch.
+# DistributedDataParallel (gloo) at np=2 x 1 thread on the same model and global batch; and
+# train.reproducible: bitwise at np=1 (core 0) and np=2 x 1 thread beside the default mode,
+# "X% slower" meaning the default's samples/s over bitwise's, minus 1, round by round.
 #     cmake --build build --target bench-dp
 # Models: the MLP (784-256-128-64-10, global batch 256) and, when launch/configs/cnn.yaml
 # exists, the small CNN (global batch as in its config).
@@ -50,11 +52,12 @@ wait_of() { sed -n 's/^allreduce wait: \([0-9.]*\)%.*/\1/p' "$1"; }
 # median of the numbers on standard input
 median() { sort -n | awk '{a[NR]=$1} END {print (NR ? (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2) : 0)}'; }
 
-run() { # name np threads cpus overlap config rows [allreduce]
+run() { # name np threads cpus overlap config rows [allreduce [reproducible]]
     local name=$1 np=$2 threads=$3 cpus=$4 overlap=$5 cfg=$6 rows=$7 allreduce=${8:-auto}
+    local reproducible=${9:-default}
     taskset -c "$cpus" mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
         "$NNTRAIN" train "$cfg" --set train.threads="$threads" --set train.overlap="$overlap" \
-        --set train.allreduce="$allreduce" \
+        --set train.allreduce="$allreduce" --set train.reproducible="$reproducible" \
         --set train.epochs="$EPOCHS" --set data.train_rows="[0, $rows]" --set data.test=none \
         --set train.checkpoint.every=0 --set train.checkpoint.best=false --no-progress \
         --run-dir "runs/$name" > "$name.txt" 2>&1 || { cat "$name.txt"; exit 1; }
@@ -110,6 +113,8 @@ measure_model() { # label config rows ddp-kind global-batch
         run_pair "$label-pair" "$cfg" "$rows"
         run "$label-np2t1-nooverlap" 2 1 0,1 false "$cfg" "$rows"
         run "$label-np2t1-mpi" 2 1 0,1 true "$cfg" "$rows" mpi
+        run "$label-np1t1c0-bitwise" 1 1 0 true "$cfg" "$rows" auto bitwise
+        run "$label-np2t1-bitwise" 2 1 0,1 true "$cfg" "$rows" auto bitwise
         taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
             sed -n 's/^samples\/s //p' >> "$label-ddp.rates"
     done
@@ -156,6 +161,21 @@ report_model() { # label
               awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
     printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, allreduce wait %s%%\n' \
         "$label" "np=2 x 1 thread, MPI_Iallreduce" "$r21mpi" "$eff_mpi" "$w_mpi"
+    # train.reproducible: bitwise beside the default, each round's own ratio, then the median.
+    local bw1 bw2
+    bw1=$(median < "$label-np1t1c0-bitwise.rates"); bw2=$(median < "$label-np2t1-bitwise.rates")
+    printf '%-5s %-30s %10.0f   %.0f%% slower than the default mode (rounds: %s)\n' \
+        "$label" "np=1 x 1 thread, core 0, bitwise" "$bw1" \
+        "$(paste "$label-np1t1c0.rates" "$label-np1t1c0-bitwise.rates" |
+           awk '{printf "%.1f\n", 100 * ($1 / $2 - 1)}' | median)" \
+        "$(paste "$label-np1t1c0.rates" "$label-np1t1c0-bitwise.rates" |
+           awk '{printf "%s%.0f%%", (NR > 1 ? ", " : ""), 100 * ($1 / $2 - 1)}')"
+    printf '%-5s %-30s %10.0f   %.0f%% slower than the default mode (rounds: %s)\n' \
+        "$label" "np=2 x 1 thread, bitwise" "$bw2" \
+        "$(paste "$label-np2t1.rates" "$label-np2t1-bitwise.rates" |
+           awk '{printf "%.1f\n", 100 * ($1 / $2 - 1)}' | median)" \
+        "$(paste "$label-np2t1.rates" "$label-np2t1-bitwise.rates" |
+           awk '{printf "%s%.0f%%", (NR > 1 ? ", " : ""), 100 * ($1 / $2 - 1)}')"
     # DDP runs in every round too: the ratio is each round's own, then the median.
     local ratio ratios
     ratio=$(paste "$label-np2t1.rates" "$label-ddp.rates" |

@@ -1,8 +1,9 @@
 # Every command of `nntrain --help` (commands added later included) answers --help with exit
 # 0 and names in it every flag of its parser's table (the hidden --list-flags prints the
 # table); --version and `nntrain version` give the project version; --help-catalogue names
-# every data: key the trainer accepts; the bash completion loads and completes commands,
-# flags and config keys.
+# every data: key the trainer accepts; --list-config-keys lists every settable key, set or
+# default; the bash completion loads and completes commands, flags and every settable
+# config key.
 source "$(dirname "$0")/lib.sh"
 
 # "train", "import idx", ...: the first word of each command line of `nntrain --help`, with
@@ -65,8 +66,30 @@ for key in $data_keys; do
 done
 "$NNTRAIN" train --help | grep -- "--help-catalogue" > /dev/null || fail "train --help: no pointer"
 
+# --list-config-keys: every key --set can give, the ones the file sets marked "set", the
+# others "default": the optimizer's own keys (from its catalogue row), the layers' keys, the
+# sections' keys; none below a section written as a name.
+cat > c.yaml <<'YAML'
+data: {path: d.h5}
+model:
+  input: [4]
+  layers:
+    - {name: h, type: dense, units: 3}
+    - {name: r, type: lstm, units: 2}
+train: {epochs: 2, loss: cross_entropy, optimizer: {type: adam, lr: 0.1}}
+YAML
+"$NNTRAIN" train c.yaml --list-config-keys > keys.txt
+for line in "train.optimizer.lr	set" "train.optimizer.beta2	default" "train.epochs	set" \
+            "train.batch_size	default" "model.layers[0].units	set" "model.layers[0].bias	default" \
+            "model.layers[1].bidirectional	default" "train.early_stopping.patience	default" \
+            "data.path	set" "data.layout	default" "data.val.split	default" \
+            "train.loss	set" "seed	default"; do
+    grep -xF "$line" keys.txt > /dev/null || fail "--list-config-keys lacks '$line': $(cat keys.txt)"
+done
+grep "^train.loss\." keys.txt > /dev/null && fail "--list-config-keys offers keys below 'loss: cross_entropy'"
+[ "$(cut -f1 keys.txt | sort | uniq -d)" = "" ] || fail "--list-config-keys repeats keys"
+
 # Bash completion: loads, completes commands, a command's flags and --set's keys.
-printf 'data: {path: d.h5}\ntrain: {epochs: 2, optimizer: {lr: 0.1}}\n' > c.yaml
 complete_words() { # words...: the completions of the last word
     bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _nntrain
              printf "%s\n" "${COMPREPLY[@]}"' _ "$NN_SOURCE_DIR/src/package/nntrain.bash" "$@"
@@ -75,6 +98,8 @@ bash -c 'source "$1" && complete -p nntrain' _ "$NN_SOURCE_DIR/src/package/nntra
     > /dev/null || fail "the completion script does not load"
 complete_words "$NNTRAIN" ver | grep -x version > /dev/null || fail "completion: commands"
 complete_words "$NNTRAIN" train c.yaml --res | grep -x -- --resume > /dev/null || fail "completion: flags"
-complete_words "$NNTRAIN" train c.yaml --set train.optimizer. | grep -x "train.optimizer.lr=" > /dev/null ||
-    fail "completion: --set keys: $(complete_words "$NNTRAIN" train c.yaml --set train.)"
+complete_words "$NNTRAIN" train c.yaml --set train.optimizer. > words.txt
+for word in train.optimizer.lr= train.optimizer.beta1= train.optimizer.amsgrad=; do
+    grep -xF "$word" words.txt > /dev/null || fail "completion: --set lacks $word: $(cat words.txt)"
+done
 echo "help: ok"

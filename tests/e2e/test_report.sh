@@ -31,8 +31,42 @@ awk 'BEGIN { print "epoch,step,loss,accuracy,lr,grad_norm,samples_per_s"
                         0.1 + 0.8 * t / (t + 10), 0.003 * 0.98 ^ t, 30 * exp(-t / 12) + 0.5,
                         4000 + 10 * s }
            }' > runs/run/metrics-steps.csv
+# The run's closing test evaluation is kept (test-confusion.csv, test-misclassified.csv): its
+# counts sum to the split, its diagonal is the accuracy the run printed, and the page draws
+# it for last.h5 without running the model; it equals `nntrain predict` on last.h5.
+/usr/bin/python3 - runs/run train.txt <<'PY' || fail "test-confusion.csv"
+import csv, re, sys
+rows = list(csv.reader(open(sys.argv[1] + "/test-confusion.csv")))
+counts = [[int(v) for v in r[1:]] for r in rows[1:]]
+assert len(counts) == 10 and all(len(r) == 10 for r in counts), rows[0]
+total = sum(map(sum, counts))
+assert total == 500, total
+printed = float(re.search(r"test: loss \S+  accuracy (\S+)", open(sys.argv[2]).read()).group(1))
+diag = sum(counts[i][i] for i in range(10)) / total
+assert abs(diag - printed) < 6e-5, (diag, printed)
+wrong = list(csv.reader(open(sys.argv[1] + "/test-misclassified.csv")))[1:]
+assert 0 < len(wrong) <= 24 and all(r[1] != r[2] for r in wrong), wrong
+assert [int(r[0]) for r in wrong] == sorted(int(r[0]) for r in wrong)
+PY
+"$NNTRAIN" report runs/run -o recorded.html > report.txt
+grep -q "^wrote recorded.html$" report.txt || fail "report did not say what it wrote"
+grep -q 'runs/run/last.h5</code> (the final model, after epoch 2), over the run.s <b>test</b> rows' recorded.html ||
+    fail "the page does not use the run's own test evaluation"
+$CHECK page recorded.html --sections evaluation,misclassified,per-class-table --absent lr
+grep -q 'The learning rate stayed at 0.003 in every epoch.' recorded.html ||
+    fail "a constant learning rate should be a sentence, not a flat chart"
+/usr/bin/python3 - <<'PY' || fail "misclassified.png beside the page"
+from PIL import Image
+n = sum(1 for _ in open("runs/run/test-misclassified.csv")) - 1
+im = Image.open("recorded-plots/misclassified.png")
+assert im.size == (min(n, 8) * 30 - 2, (n + 7) // 8 * 30 - 2), (im.size, n)
+PY
+"$NNTRAIN" predict runs/run/last.h5 -o predictions-last.h5 > /dev/null
+$CHECK confusion recorded.html predictions-last.h5 "$data" --rows 500
+# A record older than last.h5 (a later epoch rewrote it) is not used: the best checkpoint is
+# evaluated instead.
+touch runs/run/last.h5
 "$NNTRAIN" report runs/run -o run.html > report.txt
-grep -q "^wrote run.html$" report.txt || fail "report did not say what it wrote"
 $CHECK page run.html --sections $RUN_SECTIONS,steps,misclassified,per-class-table \
     --metrics runs/run/metrics.csv --steps runs/run/metrics-steps.csv
 grep -q 'runs/run/best.h5' run.html || fail "the page does not name the weights of the confusion matrix"
@@ -145,6 +179,29 @@ $CHECK page ri.html --sections reinit,reinit-0 --reinit runs/ri/reinit.csv
 "$NNTRAIN" report searches/noise -o noise.html > /dev/null
 $CHECK page noise.html --sections label-noise,label-noise-train,label-noise-val \
     --trials searches/noise/trials.csv
+# The output directories of nntrain cka and probe get a study page: the CKA heatmap holds
+# cka.csv's values, the probe chart names the layers in depth order; the table is listed.
+"$NNTRAIN" cka runs/run/best.h5 --rows 0:300 -o study-cka > /dev/null
+"$NNTRAIN" probe runs/run/best.h5 --train-rows 0:1000 --eval-rows 0:300 --epochs 2 \
+    -o study-probe > /dev/null
+"$NNTRAIN" report study-cka -o cka.html > /dev/null
+"$NNTRAIN" report study-probe -o probe.html > /dev/null
+$CHECK page cka.html --sections cka,cka-heatmap,cka-table
+$CHECK page probe.html --sections probe,probe-accuracy,probe-table
+/usr/bin/python3 - <<'PY' || fail "the study pages' numbers"
+import csv, re
+rows = list(csv.reader(open("study-cka/cka.csv")))
+want = sorted(float(v) for r in rows[1:] for v in r[1:])
+svg = re.search(r'<svg[^>]*id="cka-heatmap".*?</svg>', open("cka.html").read(), re.S).group(0)
+got = sorted(float(v) for v in re.findall(r'data-value="([^"]+)"', svg))
+assert len(got) == len(want) and all(abs(g - w) < 1e-5 for g, w in zip(got, want)), (got, want)
+layers = [r[0] for r in csv.reader(open("study-probe/probe.csv"))][1:]
+svg = re.search(r'<svg[^>]*id="probe-accuracy".*?</svg>', open("probe.html").read(), re.S).group(0)
+named = [t for t in re.findall(r'>([^<>]+)</text>', svg) if t in layers]
+assert named == layers, (named, layers)
+PY
+expect_exit 2 "$NNTRAIN" report study-cka runs/run -o mixed.html
+[ ! -e mixed.html ] || fail "a refused report wrote mixed.html"
 
 # Bad input: one line, exit 2 (or 1 for the unwritable output), nothing overwritten.
 cp run.html before.html
@@ -175,6 +232,8 @@ grep -q "<td>$third</td>" watched.html || fail "report --watch did not rewrite t
 
 # In a real browser.
 $CHECK browser run.html "$SHOTS/run.png" --sections $RUN_SECTIONS,steps,confusion,loss
+$CHECK browser cka.html "$SHOTS/cka.png" --sections cka,cka-heatmap
+$CHECK browser probe.html "$SHOTS/probe.png" --sections probe,probe-accuracy
 $CHECK browser search.html "$SHOTS/search.png" --sections leaderboard,parallel,rungs,seeds
 $CHECK browser compare.html "$SHOTS/compare.png" --sections curves,runs
 $CHECK browser reg.html "$SHOTS/regression.png" --sections residuals

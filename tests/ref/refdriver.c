@@ -5,7 +5,8 @@
  *
  * SPEC.yaml holds `model:`, `loss:`, `optimizer:` (optional `steps:`, `training:`).
  * IN.h5: /x (N x ...), /y (N int labels or N x T floats), /params/<layer>/<param> for every
- * parameter (PyTorch layouts), optional /state/<layer>/<name>.
+ * parameter (PyTorch layouts), optional /state/<layer>/<name>, optional /x_lengths and
+ * /y_lengths (N valid steps of padded sequences, N target lengths).
  * OUT.h5: /output (forward of x), /loss (mean over N), /dinput, /grad/<layer>/<param>
  * (gradients of the mean loss), then after `steps` optimizer steps on the same batch:
  * /after/<layer>/<param>, /after_state/<layer>/<name>. */
@@ -130,7 +131,24 @@ int main(int argc, char **argv)
             y_labels[i] = (int32_t)y[i];
     }
     int64_t width = labels ? 1 : (int64_t)dims_y[1];
-    nn_targets targets = {.labels = y_labels, .values = labels ? NULL : y, .width = width};
+    int64_t n_len, n_ylen;
+    int nd_len;
+    hsize_t dims_len[8];
+    float *x_len = read_floats(in, "/x_lengths", &n_len, &nd_len, dims_len);
+    float *y_len = read_floats(in, "/y_lengths", &n_ylen, &nd_len, dims_len);
+    int32_t *x_lengths = x_len ? malloc((size_t)rows * sizeof *x_lengths) : NULL;
+    int32_t *y_lengths = y_len ? malloc((size_t)rows * sizeof *y_lengths) : NULL;
+    for (int64_t i = 0; i < rows; i++) {
+        if (x_lengths)
+            x_lengths[i] = (int32_t)x_len[i];
+        if (y_lengths)
+            y_lengths[i] = (int32_t)y_len[i];
+    }
+    const int64_t output_steps = nn_model_output_steps(model);
+    nn_targets targets = {.labels = y_labels, .values = labels ? NULL : y, .width = width,
+                          .lengths = y_lengths,
+                          .steps = output_steps ? x_lengths : NULL,
+                          .steps_total = output_steps};
     nn_loss *loss = NULL;
     nn_optim *opt = NULL;
     if (nn_loss_build(nn_cfg_get(spec, "loss"), nn_model_output_size(model), labels, width,
@@ -141,7 +159,8 @@ int main(int argc, char **argv)
     int64_t *ids = malloc((size_t)rows * sizeof *ids);
     for (int64_t i = 0; i < rows; i++)
         ids[i] = i;
-    nn_pass pass = {.batch = rows, .training = (int)training, .seed = 1, .sample_ids = ids};
+    nn_pass pass = {.batch = rows, .training = (int)training, .seed = 1, .sample_ids = ids,
+                    .lengths = x_lengths};
     hid_t out = H5Fcreate(argv[3], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     int64_t out_size = nn_model_output_size(model);
     for (int64_t step = 0; step <= steps; step++) {
@@ -169,6 +188,10 @@ int main(int argc, char **argv)
     free(x);
     free(y);
     free(y_labels);
+    free(x_len);
+    free(y_len);
+    free(x_lengths);
+    free(y_lengths);
     nn_optim_free(opt);
     nn_loss_free(loss);
     nn_model_free(model);

@@ -15,8 +15,9 @@ torch.set_num_threads(1)
 torch.manual_seed(0)
 
 
-def run_driver(spec_yaml, x, y, params, state=None):
-    """params/state: dict name ('layer/param') -> numpy array in PyTorch layout."""
+def run_driver(spec_yaml, x, y, params, state=None, x_lengths=None, y_lengths=None):
+    """params/state: dict name ('layer/param') -> numpy array in PyTorch layout; x_lengths,
+    y_lengths: optional per-row sequence lengths (the dataset arrays of the same names)."""
     driver = os.environ.get("REFDRIVER")
     if not driver:
         sys.exit("REFDRIVER is not set (run through ctest)")
@@ -29,6 +30,10 @@ def run_driver(spec_yaml, x, y, params, state=None):
     with h5py.File(in_path, "w") as f:
         f["x"] = np.asarray(x, dtype=np.float32)
         f["y"] = np.asarray(y)
+        if x_lengths is not None:
+            f["x_lengths"] = np.asarray(x_lengths, dtype=np.int32)
+        if y_lengths is not None:
+            f["y_lengths"] = np.asarray(y_lengths, dtype=np.int32)
         for name, value in params.items():
             f["params/" + name] = np.asarray(value, dtype=np.float32)
         for name, value in (state or {}).items():

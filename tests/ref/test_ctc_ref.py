@@ -4,11 +4,17 @@ dimension), and from a bidirectional lstm followed by that dense layer, normaliz
 log_softmax and fed to CTCLoss with targets padded (nntrain: -1) and their lengths. Random
 labels with repeats, empty targets, targets as long as the steps allow, blank indices 0 and
 last, and zero_infinity with targets the steps cannot emit. Compares the scores, the loss,
-the input gradient and every parameter gradient within 1e-4 relative."""
+the input gradient and every parameter gradient within 1e-4 relative.
+
+Padded cases: inputs of fewer valid steps than T (x_lengths, torch's input_lengths; the lstm
+on pack_padded_sequence) and target lengths given as y_lengths with labels, not -1, after
+them (torch's target_lengths), so neither padding may be read."""
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from reflib import Checker, run_driver
 
@@ -44,24 +50,38 @@ class Head(nn.Module):
                      if lstm_units else None)
         self.dense = nn.Linear(2 * lstm_units if lstm_units else FEATURES, classes)
 
-    def forward(self, x):
-        if self.lstm is not None:
+    def forward(self, x, steps=None):
+        if self.lstm is not None and steps is not None:
+            packed = pack_padded_sequence(x, torch.tensor(steps), batch_first=True,
+                                          enforce_sorted=False)
+            x, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=T)
+        elif self.lstm is not None:
             x, _ = self.lstm(x)
         return self.dense(x)
 
 
-def case(check, label, classes, blank, width, kinds, zero_infinity=False, lstm_units=0, seed=0):
+def case(check, label, classes, blank, width, kinds, zero_infinity=False, lstm_units=0, seed=0,
+         padded=False):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     head = Head(classes, lstm_units)
     x = rng.standard_normal((N, T, FEATURES)).astype(np.float32)
     y, lengths = make_targets(rng, classes, blank, width, kinds)
+    steps = None
+    if padded:  # each row as few steps as its labels and repeats need, or more
+        steps = []
+        for r, length in enumerate(lengths):
+            need = length + sum(a == b for a, b in zip(y[r, :length], y[r, 1:length]))
+            steps.append(int(rng.integers(max(min(need, T), 1), T + 1)))
+            x[r, steps[-1]:] = 3.0
+            y[r, length:] = [c for c in range(classes) if c != blank][0]
     xt = torch.tensor(x, requires_grad=True)
-    scores = head(xt)
+    scores = head(xt, steps)
     log_probs = F.log_softmax(scores, dim=2).transpose(0, 1)
     targets = torch.tensor(np.where(y < 0, blank, y).astype(np.int64))
+    input_lengths = torch.tensor(steps) if padded else torch.full((N,), T, dtype=torch.long)
     loss = nn.CTCLoss(blank=blank, reduction="mean", zero_infinity=zero_infinity)(
-        log_probs, targets, torch.full((N,), T, dtype=torch.long), torch.tensor(lengths))
+        log_probs, targets, input_lengths, torch.tensor(lengths))
     loss.backward()
     if not (torch.isfinite(loss) and torch.isfinite(xt.grad).all()):
         check.failures.append(f"{label}: torch's loss or gradient is not finite (bad case)")
@@ -82,8 +102,13 @@ def case(check, label, classes, blank, width, kinds, zero_infinity=False, lstm_u
             + "\n    - ".join(layers)
             + f"\nloss: {{type: ctc, classes: {classes}, blank: {blank}, zero_infinity: "
             f"{'true' if zero_infinity else 'false'}}}\ntraining: 1\n")
-    ours = run_driver(spec, x, y, params)
-    check.close(f"{label}: scores", ours["output"], scores.detach().numpy())
+    ours = run_driver(spec, x, y, params, x_lengths=steps,
+                      y_lengths=lengths if padded else None)
+    scores = scores.detach().numpy()
+    if padded:  # the padded steps' scores are whatever the layers make of the padding
+        valid = np.arange(T)[None, :] < np.array(steps)[:, None]
+        scores = np.where(valid[:, :, None], scores, ours["output"].reshape(scores.shape))
+    check.close(f"{label}: scores", ours["output"], scores)
     check.close(f"{label}: loss", ours["loss"], loss.item())
     check.close(f"{label}: dinput", ours["dinput"], xt.grad.numpy())
     for name, grad in grads.items():
@@ -103,6 +128,12 @@ def main():
          ["impossible", "random", "impossible", "empty", "repeats", "random"],
          zero_infinity=True, seed=5)
     case(check, "ctc after a bidirectional lstm", 6, 0, 4, mixed, lstm_units=5, seed=6)
+    case(check, "ctc padded inputs and y_lengths", 5, 0, 4, mixed, seed=7, padded=True)
+    case(check, "ctc padded, zero_infinity", 5, 0, 6,
+         ["impossible", "random", "impossible", "empty", "repeats", "random"],
+         zero_infinity=True, seed=8, padded=True)
+    case(check, "ctc padded after a bidirectional lstm", 6, 0, 4, mixed, lstm_units=5, seed=9,
+         padded=True)
     check.finish()
 
 

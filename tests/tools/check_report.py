@@ -4,7 +4,7 @@
                   [--trials CSV] [--reinit CSV]
       the page is well-formed (a strict XML parser reads it), refers to nothing outside
       itself, has an element for every section, and its tables equal the CSV files.
-  check_report.py confusion PAGE.html PREDICTIONS.h5 DATA.h5
+  check_report.py confusion PAGE.html PREDICTIONS.h5 DATA.h5 [--rows N]
       the confusion matrix sums to the test split's size and equals the one computed from
       `nntrain predict`'s classes and the split's labels.
   check_report.py browser PAGE.html SHOT.png --sections a,b
@@ -149,6 +149,8 @@ def cmd_confusion(a):
         predicted = f["classes"][:]
     with h5py.File(a.data, "r") as f:
         truth = f["test/y"][:]
+    if a.rows:
+        predicted, truth = predicted[: a.rows], truth[: a.rows]
     want = np.zeros((k, k), dtype=np.int64)
     np.add.at(want, (truth, predicted), 1)
     if got.sum() != len(truth):
@@ -206,6 +208,7 @@ def main():
     c.add_argument("page")
     c.add_argument("predictions")
     c.add_argument("data")
+    c.add_argument("--rows", type=int, help="only the split's first ROWS rows (a run's test_rows)")
     b = sub.add_parser("browser")
     b.add_argument("page")
     b.add_argument("shot")

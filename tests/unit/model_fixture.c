@@ -64,6 +64,12 @@ int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol,
 int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
                          double rtol, const float *input)
 {
+    return fixture_gradcheck_lengths(model, batch, training, atol, rtol, input, NULL);
+}
+
+int fixture_gradcheck_lengths(nn_model *model, int64_t batch, int training, double atol,
+                              double rtol, const float *input, const int32_t *lengths)
+{
     int64_t in_n = batch * nn_model_input_size(model);
     int64_t out_n = batch * nn_model_output_size(model);
     float *r = malloc((size_t)out_n * sizeof *r);
@@ -77,7 +83,7 @@ int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double at
     nn_test_fill(r, out_n, 12, -1.0f, 1.0f);
     objective_ctx ctx = {.model = model, .weights = r,
                          .pass = {.batch = batch, .training = training, .seed = 5,
-                                  .sample_ids = ids}};
+                                  .sample_ids = ids, .lengths = lengths}};
     objective(&ctx);
     memcpy(model->output->dout, r, (size_t)out_n * sizeof *r);
     nn_model_backward(model, &ctx.pass);

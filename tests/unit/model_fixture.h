@@ -26,6 +26,10 @@ int fixture_gradcheck(nn_model *model, int64_t batch, int training, double atol,
 int fixture_gradcheck_at(nn_model *model, int64_t batch, int training, double atol,
                          double rtol, const float *input);
 
+/* The same on padded sequences: the pass carries `lengths` (valid steps per row). */
+int fixture_gradcheck_lengths(nn_model *model, int64_t batch, int training, double atol,
+                              double rtol, const float *input, const int32_t *lengths);
+
 /* Builds a model (seed 1) and a loss from YAML text, then takes `steps` plain SGD steps (lr
  * 0.05) on one fixed random batch: inputs in [-2, 2), float targets, one-hot rows of
  * random classes when one_hot, else values in [-1, 1). Returns a malloc'ed copy of every

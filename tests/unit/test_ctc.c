@@ -211,17 +211,17 @@ static void test_ctc_greedy_decoding(void **state)
     /* best per step: 1 1 0 1 2 2 0  ->  1 1 2 */
     const float x[21] = {0, 5, 1, 0, 3, 2, 4, 0, 1, 0, 2, 1, 0, 1, 3, 1, 0, 2, 9, 8, 7};
     int32_t labels[21];
-    assert_int_equal(nn_loss_decode(loss, x, labels), 3);
+    assert_int_equal(nn_loss_decode(loss, x, 0, labels), 3);
     assert_int_equal(labels[0], 1);
     assert_int_equal(labels[1], 1);
     assert_int_equal(labels[2], 2);
     const float blanks[21] = {1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0};
-    assert_int_equal(nn_loss_decode(loss, blanks, labels), 0);
+    assert_int_equal(nn_loss_decode(loss, blanks, 0, labels), 0);
     assert_true(nn_loss_decodes(loss));
     nn_loss_free(loss);
     /* blank 2: class 0 is a label */
     loss = make_loss("{type: ctc, classes: 3, blank: 2}", 7 * 3, 4, &err);
-    assert_int_equal(nn_loss_decode(loss, x, labels), 4); /* 1 0 1 ; then 2 2 blank, 0 */
+    assert_int_equal(nn_loss_decode(loss, x, 0, labels), 4); /* 1 0 1 ; then 2 2 blank, 0 */
     assert_int_equal(labels[0], 1);
     assert_int_equal(labels[1], 0);
     assert_int_equal(labels[2], 1);
@@ -230,7 +230,7 @@ static void test_ctc_greedy_decoding(void **state)
     /* other losses do not decode */
     loss = make_loss("mse", 4, 4, &err);
     assert_false(nn_loss_decodes(loss));
-    assert_int_equal(nn_loss_decode(loss, x, labels), -1);
+    assert_int_equal(nn_loss_decode(loss, x, 0, labels), -1);
     nn_loss_free(loss);
 }
 

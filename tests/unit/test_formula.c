@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "formula/graph.h"
 
 #define PI 3.14159265358979323846
@@ -260,6 +261,48 @@ static void test_every_function_has_a_case(void **state)
     }
 }
 
+/* ---- the formula in PyTorch (torch.c) ------------------------------------------------ */
+
+/* Every operation has a PyTorch template that names only its own arguments; a formula is
+ * written from its parsed graph with the caller's variable names, constants as float
+ * literals (the shortest digits that read back, negative ones in parentheses). The values
+ * of these expressions are checked against nntrain's in tests/ref/test_export_torch.py. */
+static void test_torch_expressions(void **state)
+{
+    (void)state;
+    for (int op = OP_ADD; op < OP_COUNT; op++) {
+        const char *t = nni_formula_op_table[op].torch;
+        if (!t)
+            fail_msg("operation %d has no PyTorch template", op);
+        for (const char *c = strchr(t, '$'); c; c = strchr(c + 1, '$'))
+            if (c[1] < '0' || c[1] - '0' >= nni_formula_op_table[op].arity)
+                fail_msg("operation %d: template '%s' names a missing argument", op, t);
+    }
+    static const char *const torch_vars[] = {"x", "p[\"beta\"]"};
+    static const char *const x_and_beta[] = {"x", "beta", NULL};
+    static const struct {
+        const char *formula, *torch;
+    } cases[] = {
+        {"x * sigmoid(beta * x)", "(x * torch.sigmoid((x * p[\"beta\"])))"},
+        {"max(x, 0) + 0.1 * x / -4", "(formula_max(x, 0.0) + ((x * 0.1) / (-4.0)))"},
+        {"where(x > beta, exp(-x^2), log1p(abs(x)))",
+         "formula_where((x > p[\"beta\"]).float(), torch.exp((-formula_square(x))), "
+         "torch.log1p(torch.abs(x)))"},
+        {"clamp(x, -1, 2) + pow(2, tanh(x)) + 1e-30",
+         "((formula_clamp(x, (-1.0), 2.0) + formula_pow(2.0, torch.tanh(x))) + 1e-30)"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        nni_formula *f = parse(cases[k].formula, x_and_beta);
+        nni_text text = {0};
+        nni_formula_write_torch(f, torch_vars, &text);
+        assert_false(text.failed);
+        if (strcmp(text.data, cases[k].torch) != 0)
+            fail_msg("%s: wrote %s, expected %s", cases[k].formula, text.data, cases[k].torch);
+        nni_text_free(&text);
+        nni_formula_free(f);
+    }
+}
+
 /* ---- two variables: the rules of the second argument ------------------------------- */
 
 static void test_two_variables(void **state)
@@ -429,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_values_and_derivatives),
         cmocka_unit_test(test_derivatives_against_differences),
         cmocka_unit_test(test_every_function_has_a_case),
+        cmocka_unit_test(test_torch_expressions),
         cmocka_unit_test(test_two_variables),
         cmocka_unit_test(test_program_chunks_and_stores),
         cmocka_unit_test(test_shared_subexpressions),

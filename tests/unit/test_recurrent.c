@@ -2,7 +2,9 @@
  * the input and every parameter through time, one- and bidirectional, with and without
  * return_sequences, stacked and followed by dense layers (per step on sequences); the lstm's forward against a step
  * by step evaluation of its equations; output shapes, parameter names and config errors;
- * the embedding layer's gradients (at integer ids) and values. */
+ * the embedding layer's gradients (at integer ids) and values; padded sequences (lengths):
+ * gradient checks, padded steps that change nothing, and the final state of a row equal to
+ * that of its valid steps run alone. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -184,6 +186,64 @@ static void test_embedding(void **state)
                                      "num: 3, dim: 2}]}", "needs a (steps) input of ids"));
 }
 
+/* Padded sequences: finite differences with lengths (the input gradient of padded steps must
+ * come out 0 like their numerical one), for every cell, both directions, sequences or the
+ * final state, stacked. */
+static void test_recurrent_lengths_gradients(void **state)
+{
+    (void)state;
+    const int32_t lengths[3] = {5, 2, 1};
+    for (size_t c = 0; c < sizeof cells / sizeof cells[0]; c++)
+        for (int bi = 0; bi <= 1; bi++)
+            for (int seq = 0; seq <= 1; seq++) {
+                char yaml[512];
+                snprintf(yaml, sizeof yaml, "{input: [5, 3], layers: [{type: %s, units: 3, "
+                         "bidirectional: %s, return_sequences: true}, {type: %s, units: 4, "
+                         "bidirectional: %s, return_sequences: %s}]}", cells[c],
+                         bi ? "true" : "false", cells[c], bi ? "true" : "false",
+                         seq ? "true" : "false");
+                nn_model *model = fixture_model(yaml, 3, 4);
+                assert_non_null(model);
+                if (!fixture_gradcheck_lengths(model, 3, 1, 1e-3, 1e-2, NULL, lengths))
+                    fail_msg("gradient check with lengths failed for: %s", yaml);
+                nn_model_free(model);
+            }
+}
+
+/* A row padded from 2 to 6 steps gives the final state (both directions) and the valid
+ * outputs of the row run alone as a 2-step sequence; its padded outputs are 0. */
+static void test_lengths_match_short_sequence(void **state)
+{
+    (void)state;
+    const char *padded_yaml = "{input: [6, 3], layers: [{name: l, type: lstm, units: 4, "
+                              "bidirectional: true, return_sequences: %s}]}";
+    const char *short_yaml = "{input: [2, 3], layers: [{name: l, type: lstm, units: 4, "
+                             "bidirectional: true, return_sequences: %s}]}";
+    for (int seq = 0; seq <= 1; seq++) {
+        char yaml[256];
+        snprintf(yaml, sizeof yaml, padded_yaml, seq ? "true" : "false");
+        nn_model *padded = fixture_model(yaml, 1, 9);
+        snprintf(yaml, sizeof yaml, short_yaml, seq ? "true" : "false");
+        nn_model *alone = fixture_model(yaml, 1, 9);
+        assert_true(padded && alone);
+        memcpy(alone->param_data, padded->param_data,
+               (size_t)padded->n_param_floats * sizeof(float));
+        float *x = nn_model_input(padded);
+        nn_test_fill(x, 18, 4, -1.0f, 1.0f);
+        memcpy(nn_model_input(alone), x, 6 * sizeof(float));
+        const int32_t length = 2;
+        nn_pass pass = {.batch = 1, .lengths = &length}, plain = {.batch = 1};
+        nn_model_forward(padded, &pass);
+        nn_model_forward(alone, &plain);
+        const int64_t valid = seq ? 2 * 8 : 8, total = seq ? 6 * 8 : 8;
+        for (int64_t i = 0; i < total; i++)
+            assert_float_equal(padded->output->out[i], i < valid ? alone->output->out[i] : 0.0f,
+                               1e-6);
+        nn_model_free(padded);
+        nn_model_free(alone);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -192,6 +252,8 @@ int main(void)
         cmocka_unit_test(test_lstm_forward_matches_equations),
         cmocka_unit_test(test_shapes_and_errors),
         cmocka_unit_test(test_embedding),
+        cmocka_unit_test(test_recurrent_lengths_gradients),
+        cmocka_unit_test(test_lengths_match_short_sequence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,60 @@
+/* The loops of the exact sums (parallel/exact_sum.h) over a tensor: its largest magnitude,
+ * its values into 64-bit fixed point, and back. Compiled once per kernel set
+ * (core/kernel_set.h) so that they vectorize to the CPU's width in a portable build; the
+ * conversions are plain double arithmetic (exact products by powers of two and the
+ * 1.5 x 2^52 rounding addition), so every set gives the same bits. */
+#include <math.h>
+#include <string.h>
+
+#include "core/kernel_set.h"
+#include "parallel/exact_sum.h"
+
+float NNI_KERNEL(nni_exact_abs_max)(const float *x, int64_t n)
+{
+    /* On the bits of |x|, which order as the magnitudes do; NaN and infinity are the
+     * largest. An integer max vectorizes; a float one would not, without fast math. */
+    int32_t top = 0;
+    for (int64_t i = 0; i < n; i++) {
+        int32_t bits;
+        memcpy(&bits, x + i, sizeof bits);
+        bits &= 0x7fffffff;
+        top = bits > top ? bits : top;
+    }
+    if (top >= 0x7f800000)
+        return INFINITY;
+    float value;
+    memcpy(&value, &top, sizeof value);
+    return value;
+}
+
+/* Elements per block: the block's sums stay in registers (8 AVX-512 vectors) while every
+ * slot is added to them, and are stored once. */
+#define SUM_BLOCK 64
+
+void NNI_KERNEL(nni_exact_add_fixed)(const float *restrict x, int64_t stride, int64_t slots,
+                                     int64_t n, double factor, int64_t *restrict fixed)
+{
+    int64_t i0 = 0;
+    for (; i0 + SUM_BLOCK <= n; i0 += SUM_BLOCK) {
+        int64_t sum[SUM_BLOCK] = {0};
+        for (int64_t j = 0; j < slots; j++) {
+            const float *xj = x + j * stride + i0;
+            for (int i = 0; i < SUM_BLOCK; i++)
+                sum[i] += nni_exact_fixed(xj[i], factor);
+        }
+        memcpy(fixed + i0, sum, sizeof sum);
+    }
+    for (int64_t i = i0; i < n; i++) {
+        int64_t sum = 0;
+        for (int64_t j = 0; j < slots; j++)
+            sum += nni_exact_fixed(x[j * stride + i], factor);
+        fixed[i] = sum;
+    }
+}
+
+void NNI_KERNEL(nni_exact_to_floats)(const int64_t *restrict fixed, int64_t n, double factor,
+                                     float *restrict x)
+{
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)nni_exact_value(fixed[i], factor);
+}

@@ -1,0 +1,358 @@
+/* train.reproducible: bitwise. The weights, optimizer state, metrics and checkpoints after
+ * any number of steps are the same bits for any number of ranks and threads.
+ *
+ * Every global batch is cut into units of `unit` consecutive samples (the last may be
+ * shorter); the unit depends on the config only (batch_size x accumulate / 8 unless
+ * train.reproducible_unit says otherwise), never on the number of ranks, and each rank
+ * takes whole units (nni_sampler_units). The forward of a sample does not depend on which
+ * other samples share its batch (every product sums its terms in the same order however
+ * many rows it has, core/gemm.c), so what is left is the reductions over samples:
+ *   - each layer writes the parameter gradients of each unit, summed over that unit's
+ *     samples in order, into the unit's own slot (nn_pass.unit_rows, layers with
+ *     .unit_grads);
+ *   - the loss and the correct count are taken per unit;
+ *   - the slots, the loss and the count are then summed exactly (parallel/exact_sum.h):
+ *     fixed point with a per-tensor scale agreed by an MPI MAX, integer sums, one rounding
+ *     back. Integer addition does not care in which order MPI or the threads add.
+ * Synced batchnorm combines its per-unit statistics the same way; validation and test
+ * metrics sum per block of `unit` rows. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "parallel/exact_shared.h"
+#include "parallel/exact_sum.h"
+#include "train/train_internal.h"
+
+/* Units per global batch when train.reproducible_unit is not given: up to 8 ranks each
+ * get one with the batch spread over all of them. */
+#define DEFAULT_UNITS_PER_BATCH 8
+
+static const char *const modes[] = {"default", "bitwise", NULL};
+
+nn_status nni_repro_parse(nn_trainer *t, const nn_cfg *train_cfg, nn_error *err)
+{
+    int mode = 0;
+    int64_t unit = 0;
+    nn_status st = nn_cfg_read_choice(train_cfg, "reproducible", modes, "default", &mode, err);
+    if (!st)
+        st = nn_cfg_read_int(train_cfg, "reproducible_unit", 0, &unit, err);
+    if (st)
+        return st;
+    if (nn_cfg_get(train_cfg, "reproducible_unit") && !mode)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "reproducible_unit"),
+                           "only has a meaning with train.reproducible: bitwise");
+    if (!mode)
+        return NN_OK;
+    if (nn_cfg_get(train_cfg, "reproducible_unit") && unit < 1)
+        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "reproducible_unit"), "must be >= 1");
+    if (unit < 1) {
+        const int64_t step_batch = t->global_batch * t->accumulate;
+        unit = (step_batch + DEFAULT_UNITS_PER_BATCH - 1) / DEFAULT_UNITS_PER_BATCH;
+    }
+    if (unit > t->global_batch)
+        unit = t->global_batch;
+    t->repro.unit = unit;
+    /* A rank's rows are whole units: at most ceil(units / size) of them per batch. */
+    const int64_t units = (t->global_batch + unit - 1) / unit;
+    const int64_t mine = (units + t->comm->size - 1) / t->comm->size;
+    if (mine * unit > t->capacity)
+        t->capacity = mine * unit;
+    t->repro.slots = t->accumulate * mine;
+    return NN_OK;
+}
+
+/* Why the model cannot train bitwise (NULL: it can). */
+static nn_status check_model(const nn_trainer *t, nn_error *err)
+{
+    const nn_model *model = t->model;
+    if (model->unsynced_state)
+        return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise needs every batchnorm "
+                       "layer to have sync: true (statistics over each rank's share of the "
+                       "batch change with the number of ranks)");
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if (!(p->flags & NN_PARAM_STATE) && !p->layer->ops->unit_grads)
+            return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise: layer '%s' "
+                           "(type %s) has no per-unit gradients yet; bitwise training supports "
+                           "dense, conv2d and batchnorm layers with parameters",
+                           p->layer->name, p->layer->ops->type);
+    }
+    if (t->data_cache == DATA_CACHE_NONE)
+        return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise reads the samples from "
+                       "memory: give data.cache: memory or node, not none (streamed)");
+    if (t->sampling == NNI_SAMPLING_SHARD)
+        return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise needs global sampling "
+                       "(data.sampling: shard gives each rank its own rows)");
+    return NN_OK;
+}
+
+/* A tensor whose gradients are summed: trained and not frozen (layers write no gradients
+ * for frozen ones). */
+static int summed_param(const nn_param *p)
+{
+    return !(p->flags & NN_PARAM_STATE) && !p->frozen;
+}
+
+nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
+{
+    reproducible *r = &t->repro;
+    if (!r->unit)
+        return NN_OK;
+    nn_status st = check_model(t, err);
+    if (st)
+        return st;
+    nn_model *model = t->model;
+    t->sampler.unit = r->unit;
+    /* Slots 64-byte aligned; slot 0 is where the summed gradients end up. */
+    r->stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
+    for (int k = 0; k < model->n_params; k++)
+        r->n_groups += summed_param(&model->params[k]);
+    r->partials = aligned_alloc(64, (size_t)(r->slots * r->stride) * sizeof(float));
+    r->fixed = malloc((size_t)(model->n_param_floats + 3) * sizeof *r->fixed);
+    r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
+    r->factors = malloc((size_t)(r->n_groups + 1) * sizeof *r->factors);
+    r->group_param = malloc((size_t)(r->n_groups + 1) * sizeof *r->group_param);
+    r->unit_loss = malloc((size_t)r->slots * sizeof *r->unit_loss);
+    r->unit_correct = malloc((size_t)r->slots * sizeof *r->unit_correct);
+    /* Evaluation's blocks: this rank's share of the largest split. */
+    int64_t largest = t->n_val > t->test.n ? t->n_val : t->test.n;
+    largest = largest > t->n_train ? largest : t->n_train;
+    const int64_t blocks = (largest + r->unit - 1) / r->unit;
+    r->eval_parts = malloc((size_t)(2 * ((blocks + t->comm->size - 1) / t->comm->size + 1)) *
+                           sizeof *r->eval_parts);
+    if (!r->partials || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
+        !r->unit_loss || !r->unit_correct || !r->eval_parts)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    memset(r->partials, 0, (size_t)(r->slots * r->stride) * sizeof(float));
+    for (int k = 0, g = 0; k < model->n_params; k++)
+        if (summed_param(&model->params[k]))
+            r->group_param[g++] = k;
+    nni_model_use_grads(model, r->partials);
+    if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
+        st = nni_exact_shared_create(t->comm, model->n_param_floats + 3, r->n_groups + 1,
+                                     &r->shared, r->why, sizeof r->why, err);
+        if (st)
+            return st;
+    } else {
+        snprintf(r->why, sizeof r->why, "%s", t->comm->size > 1 ? "train.allreduce: mpi"
+                                                                 : "one rank");
+    }
+    /* Test hook: the last rank adds two of its units in float before the exact sum, the
+     * one change of summation order the reproducibility tests must catch. */
+    const char *mutate = getenv("NN_TEST_MUTATE_SUM_ORDER");
+    r->mutate = mutate && *mutate && strcmp(mutate, "0") != 0 && t->comm->size > 1 &&
+                t->comm->rank == t->comm->size - 1;
+    return NN_OK;
+}
+
+void nni_repro_free(nn_trainer *t)
+{
+    reproducible *r = &t->repro;
+    if (t->model && r->partials)
+        nni_model_use_grads(t->model, NULL);
+    free(r->partials);
+    free(r->fixed);
+    free(r->maxes);
+    free(r->factors);
+    free(r->group_param);
+    free(r->unit_loss);
+    free(r->unit_correct);
+    free(r->eval_parts);
+    nni_exact_shared_free(r->shared);
+    memset(r, 0, sizeof *r);
+}
+
+/* The loss (and correct count) of each unit of the rows in the model's output, from
+ * slot `slot` on; writes d(loss)/d(output) x scale. */
+static void unit_losses(nn_trainer *t, int64_t rows, float scale, int64_t slot)
+{
+    reproducible *r = &t->repro;
+    nn_model *model = t->model;
+    const int64_t width = nn_model_output_size(model);
+    const nn_targets *all = &t->targets_buf.view;
+    for (int64_t first = 0; first < rows; first += r->unit, slot++) {
+        const int64_t n = rows - first < r->unit ? rows - first : r->unit;
+        const nn_targets view = {
+            .labels = all->labels ? all->labels + first : NULL,
+            .values = all->values ? all->values + first * all->width : NULL,
+            .width = all->width};
+        r->unit_loss[slot] = nn_loss_eval(t->loss, model->output->out + first * width, &view,
+                                          n, scale, model->output->dout + first * width);
+        r->unit_correct[slot] =
+            t->classification
+                ? nni_trainer_count_correct(model->output->out + first * width, width,
+                                            view.labels, n) : 0;
+    }
+}
+
+/* Largest |value| of each tensor over the used slots (infinity for a non-finite one), and
+ * of the units' losses. */
+static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
+{
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        float top = 0;
+        for (int64_t j = 0; j < used; j++) {
+            const float m = nni_exact_abs_max(r->partials + j * r->stride + p->offset, p->size);
+            top = m > top ? m : top;
+        }
+        r->maxes[g] = top;
+    }
+    double top = 0;
+    for (int64_t j = 0; j < used; j++) {
+        const double a = fabs(r->unit_loss[j]);
+        top = a > top || a != a ? a : top;
+    }
+    r->maxes[r->n_groups] = top;
+}
+
+/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
+ * Returns 1 when some gradient or loss is not finite (on every rank alike). */
+static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    const nn_model *model = t->model;
+    if (r->mutate && used >= 2) {
+        for (int64_t i = 0; i < model->n_param_floats; i++) {
+            r->partials[i] += r->partials[r->stride + i];
+            r->partials[r->stride + i] = 0;
+        }
+    }
+    local_maxes(r, model, used);
+    const double start = nni_clock_seconds();
+    int bad;
+    if (r->shared) {
+        nni_exact_local_max_ready(r->maxes, r->n_groups + 1);
+        nni_exact_shared_max(r->shared, r->maxes);
+        bad = nni_exact_factors(r->maxes, r->n_groups + 1, terms, r->factors);
+    } else {
+        bad = nni_exact_scales(t->comm, r->maxes, r->n_groups + 1, terms, r->factors);
+    }
+    r->wait_seconds += nni_clock_seconds() - start;
+    if (bad)
+        return 1;
+    int64_t *fixed = r->shared ? nni_exact_shared_buffer(r->shared) : r->fixed;
+    const int64_t n = model->n_param_floats;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        const double factor = r->factors[g];
+        nni_exact_add_fixed(r->partials + p->offset, r->stride, used, p->size, factor,
+                            fixed + p->offset);
+    }
+    int64_t loss = 0, correct = 0;
+    for (int64_t j = 0; j < used; j++) {
+        loss += nni_exact_fixed(r->unit_loss[j], r->factors[r->n_groups]);
+        correct += r->unit_correct[j];
+    }
+    fixed[n] = loss;
+    fixed[n + 1] = correct;
+    fixed[n + 2] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
+    const double sum_start = nni_clock_seconds();
+    if (r->shared)
+        fixed = (int64_t *)nni_exact_shared_sum(r->shared);
+    else
+        nni_exact_sum(t->comm, fixed, n + 3);
+    r->wait_seconds += nni_clock_seconds() - sum_start;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        nni_exact_to_floats(fixed + p->offset, p->size, r->factors[g], r->partials + p->offset);
+    }
+    out->loss_sum = nni_exact_value(fixed[n], r->factors[r->n_groups]);
+    out->correct = (double)fixed[n + 1];
+    out->stop_requested = fixed[n + 2] > 0;
+    return 0;
+}
+
+nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
+                              float scale, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    nn_model *model = t->model;
+    int64_t slot = 0, terms = 0;
+    out->rows = 0;
+    for (int64_t m = 0; m < micro; m++) {
+        int64_t global_rows = 0, units = 0, first_unit = 0, my_units = 0;
+        const int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
+                                               &global_rows);
+        nni_sampler_units(&t->sampler, first_batch + m, &units, &first_unit, &my_units);
+        for (int64_t i = 0; i < rows; i++)
+            t->sample_ids[i] = t->train.first + t->batch_rows[i];
+        nni_data_fetch(&t->train, t->batch_rows, rows, nn_model_input(model), &t->targets_buf);
+        nni_augment_batch(&t->augment, nn_model_input(model), rows, t->sample_ids, t->seed,
+                          (uint32_t)epoch);
+        /* A rank without rows still runs the pass: synced statistics wait for it. */
+        nn_pass pass = {.batch = rows, .training = 1, .seed = t->seed,
+                        .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
+                        .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
+                        .unit_rows = r->unit, .unit_slot = slot, .unit_stride = r->stride,
+                        .units_total = units, .lengths = nni_batch_steps(&t->targets_buf)};
+        nn_model_forward(model, &pass);
+        unit_losses(t, rows, scale, slot);
+        nn_model_backward(model, &pass);
+        slot += (rows + r->unit - 1) / r->unit;
+        terms += units;
+        out->rows += global_rows;
+    }
+    if (sum_units(t, slot, terms, out)) {
+        out->loss_sum = NAN;
+        out->stop_requested = 0;
+    }
+    return NN_OK;
+}
+
+/* Mean loss and accuracy over rows of ds: blocks of `unit` rows (whole blocks to each
+ * rank), each block's sums taken alone, then summed exactly. */
+nn_status nni_repro_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_t *rows,
+                             int64_t n_rows, double *loss, double *accuracy)
+{
+    reproducible *r = &t->repro;
+    nn_model *model = t->model;
+    const int64_t unit = r->unit, blocks = (n_rows + unit - 1) / unit;
+    int64_t first_block, my_blocks;
+    nn_comm_share(t->comm, blocks, &first_block, &my_blocks);
+    const int64_t first = first_block * unit;
+    int64_t end = (first_block + my_blocks) * unit;
+    end = end < n_rows ? end : n_rows;
+    const int64_t per_chunk = t->capacity / unit * unit;
+    const int64_t width = nn_model_output_size(model);
+    nn_pass pass = {.training = 0, .seed = t->seed, .comm = (void *)t->comm};
+    /* Rows: blocks; columns: loss, correct. */
+    double *parts = r->eval_parts;
+    int64_t block = 0;
+    for (int64_t done = first; done < end; done += per_chunk) {
+        const int64_t chunk = end - done < per_chunk ? end - done : per_chunk;
+        for (int64_t i = 0; i < chunk; i++) {
+            t->batch_rows[i] = rows ? rows[done + i] : done + i;
+            t->sample_ids[i] = ds->first + t->batch_rows[i];
+        }
+        nni_data_fetch(ds, t->batch_rows, chunk, nn_model_input(model), &t->targets_buf);
+        pass.batch = chunk;
+        nn_model_forward(model, &pass);
+        const nn_targets *all = &t->targets_buf.view;
+        if (t->test_record) /* integer counts: summed over ranks exactly */
+            nni_test_record_tally(t->test_record, t->comm->rank, model->output->out, width,
+                                  all->labels, t->batch_rows, chunk);
+        for (int64_t b = 0; b < chunk; b += unit, block++) {
+            const int64_t n = chunk - b < unit ? chunk - b : unit;
+            const nn_targets view = {
+                .labels = all->labels ? all->labels + b : NULL,
+                .values = all->values ? all->values + b * all->width : NULL,
+                .width = all->width};
+            const float *scores = model->output->out + b * width;
+            parts[2 * block] = nn_loss_eval(t->loss, scores, &view, n, 0, NULL);
+            parts[2 * block + 1] =
+                t->classification
+                    ? (double)nni_trainer_count_correct(scores, width, view.labels, n) : 0;
+        }
+    }
+    double maxes[2], factors[2], sums[2];
+    int64_t fixed[2];
+    const int bad = nni_exact_sum_doubles(t->comm, parts, block, 2, blocks, maxes, factors,
+                                          fixed, sums);
+    *loss = bad || n_rows == 0 ? NAN : sums[0] / (double)n_rows;
+    *accuracy = t->classification && n_rows > 0 ? sums[1] / (double)n_rows : NAN;
+    return NN_OK;
+}
