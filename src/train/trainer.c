@@ -285,11 +285,14 @@ static void begin_epoch(nn_trainer *t)
 }
 
 /* No step is left: how long training took, and how much of it the gradient sums added. */
-static void end_training(nn_trainer *t)
+/* `failed`: the run ends on an error, which may be this rank's alone (a write on rank 0, a
+ * streamed read): no collective then, as the other ranks may be inside a step's sum; the
+ * error ends the job (nni_cli_fail_job). */
+static void end_training(nn_trainer *t, int failed)
 {
     t->done = 1;
     t->result.train_seconds = nni_clock_seconds() - t->run_start;
-    if (t->comm->size > 1)
+    if (t->comm->size > 1 && !failed)
         nni_trainer_report_allreduce_wait(t, &t->result);
 }
 
@@ -324,7 +327,7 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     if (t->has_val &&
         (st = nni_trainer_evaluate(t, t->val_from_train ? &t->train : &t->val, t->val_rows,
                                    t->n_val, &m.val_loss, &m.val_accuracy, err))) {
-        end_training(t);
+        end_training(t, 1);
         return st;
     }
     m.seconds = nni_clock_seconds() - t->epoch_start;
@@ -333,7 +336,7 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     nni_trainer_print_epoch(t, &m);
     st = nni_trainer_write_metrics(t, &m, err);
     if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
-        end_training(t);
+        end_training(t, 1);
         return st;
     }
     t->result.epochs_run = m.epoch;
@@ -358,20 +361,20 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     t->epoch++;
     t->in_epoch = 0;
     if (st || t->epoch >= t->epochs) {
-        end_training(t);
+        end_training(t, st != NN_OK);
         return st;
     }
     if (!t->stop_requested && t->opts.stop_after_epochs > 0 &&
         t->epoch >= t->opts.stop_after_epochs) {
         t->result.paused = 1;
-        end_training(t);
+        end_training(t, 0);
     } else if (signalled) {
         t->result.stopped_by_signal = 1;
         nni_trainer_say(t, "stopping after epoch %d: checkpoint %s/last.h5 written\n", t->epoch,
                         t->run_dir);
-        end_training(t);
+        end_training(t, 0);
     } else if (t->stop_requested) { /* early stopping */
-        end_training(t);
+        end_training(t, 0);
     }
     return NN_OK;
 }
@@ -387,7 +390,7 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
         const int64_t micro = batches - first < t->accumulate ? batches - first : t->accumulate;
         t->lr = nn_sched_lr(t->sched, t->epoch, t->step) * t->lr_scale;
         if (!isfinite(t->lr) || t->lr < 0) { /* a formula schedule can get there */
-            end_training(t);
+            end_training(t, 1);
             return nn_fail(err, NN_ERR_NUMERIC, "train.schedule: the learning rate at epoch "
                            "%d, step %lld is %g", t->epoch + 1, (long long)t->step + 1, t->lr);
         }
@@ -400,7 +403,7 @@ nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
             st = nni_step_log_write(&t->step_log, t->epoch + 1, t->step, t->lr,
                                     t->step_seconds, err);
         if (st) {
-            end_training(t);
+            end_training(t, 1);
             return st;
         }
         if (t->step < steps)
@@ -442,7 +445,7 @@ nn_status nn_trainer_open(const nn_cfg *cfg, const nn_comm *comm, const nn_train
     t->epoch = t->start_epoch;
     t->run_start = nni_clock_seconds();
     if (t->epoch >= t->epochs)
-        end_training(t);
+        end_training(t, 0);
     *out = t;
     return NN_OK;
 }

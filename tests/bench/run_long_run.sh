@@ -53,8 +53,8 @@ long_run() {
                 if (e >= 1 && rss[e] > worst) worst = rss[e]
                 if (e >= 1 && fds[e] > worstfd) worstfd = fds[e]
             }
-            printf "%s: after epoch 1: rss %.1f MiB, peak later %.1f MiB (%+.1f%%); fds %d, most later %d\n",
-                   name, base / 1024, worst / 1024, 100 * (worst - base) / base, basefd, worstfd
+            printf "%s: after epoch 1: rss %.1f MiB, peak later %.1f MiB (%+.1f%%), at the last epoch %.1f MiB; fds %d, most later %d, at the last epoch %d\n",
+                   name, base / 1024, worst / 1024, 100 * (worst - base) / base, rss[last] / 1024, basefd, worstfd, fds[last]
             if (worst > base * 1.05 + 8192 || worstfd > basefd) exit 1
         }' "$name.tsv" || { echo "$name: memory or descriptors grew"; status=1; }
     if ls "runs/$name" | grep -q '\.tmp$'; then

@@ -33,18 +33,20 @@ while [ "$kills" -lt "$iterations" ]; do
     started=$((started + 1))
     [ "$started" -le $(( iterations * 5 )) ] || fail "only $kills of $started runs were killed"
     i=$started
+    resumed=$(grep -c '^resuming' runs/killed/log.txt || true)
     "${launch[@]}" train small.yaml "${settings[@]}" --resume runs/killed > run$i.txt 2>&1 &
     pid=$!
     victim=$pid
-    if [ "$ranks" -gt 1 ]; then
-        # A rank (one of mpirun's children), never mpirun itself, whose ranks would live on.
-        for _ in $(seq 100); do
-            [ "$(pgrep -P $pid | wc -l)" -ge "$ranks" ] && break
-            sleep 0.1
-        done
-    fi
+    # The kill comes at a random moment after the run has resumed (its line in log.txt),
+    # so that it lands in training, not in the start-up.
+    for _ in $(seq 1200); do
+        [ "$(grep -c '^resuming' runs/killed/log.txt || true)" -gt "$resumed" ] && break
+        kill -0 $pid 2> /dev/null || break
+        sleep 0.05
+    done
     sleep "0.$(( RANDOM % 6 + 1 ))$(( RANDOM % 10 ))"
     if [ "$ranks" -gt 1 ]; then
+        # A rank (one of mpirun's children), never mpirun itself, whose ranks would live on.
         victim=$(pgrep -P $pid | sed -n "$(( RANDOM % ranks + 1 ))p" || true)
     fi
     [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null || true

@@ -1,8 +1,8 @@
 # A dataset whose chunks cannot be read: a chunk in the middle of the training rows corrupted
-# (deflate stream and checksum broken) and the file cut short. The training data is read into
-# memory before the first step, so this is where a bad chunk shows: the job must stop with a
-# data error (exit 3) naming the file and the array, on 2 ranks as on 1, without hanging and
-# without creating a run directory's checkpoints.
+# (deflate stream and checksum broken) and the file cut short. Read into memory before the
+# first step (data.cache memory or node) or streamed batch by batch (data.cache: none, where
+# the bad chunk is met mid-epoch), the job must stop with a data error (exit 3) naming the
+# file and the array, on 2 ranks as on 1, without hanging and without writing a checkpoint.
 source "$(dirname "$0")/../e2e/lib.sh"
 data=$(fashion_mnist)
 # 4000 training rows in chunks of 100 rows, compressed and checksummed (fletcher32).
@@ -43,6 +43,9 @@ with open("bad-chunk.h5", "r+b") as f:
     f.write(bytes(b ^ 0x5A for b in block))
 PY
 sed 's/chunked.h5/bad-chunk.h5/' chunked.yaml > bad-chunk.yaml
+# The same file streamed (data.cache: none): the bad chunk is met mid-epoch, by the rank
+# whose batch holds one of its rows (the read-ahead thread reads it).
+sed 's/chunked.h5/bad-chunk.h5, cache: none/' chunked.yaml > streamed.yaml
 # The file cut at the middle of the training images.
 head -c "$(( $(stat -c %s chunked.h5) / 2 ))" chunked.h5 > cut.h5
 sed 's/chunked.h5/cut.h5/' chunked.yaml > cut.yaml
@@ -50,16 +53,18 @@ sed 's/chunked.h5/cut.h5/' chunked.yaml > cut.yaml
 for np in 1 2; do
     launch=("$NNTRAIN")
     [ $np -eq 1 ] || launch=($MPIRUN -np $np "$NNTRAIN")
-    for bad in bad-chunk cut; do
+    for bad in bad-chunk streamed cut; do
         code=0
         timeout 300 "${launch[@]}" train $bad.yaml --run-dir runs/$bad$np > out.txt 2> err.txt \
             || code=$?
         [ $code -ne 124 ] || fail "$bad, np=$np: the job hung"
         [ $code -eq 3 ] || { cat out.txt err.txt; fail "$bad, np=$np: exit $code, expected 3"; }
-        grep -q "$bad.h5" err.txt || { cat err.txt; fail "$bad, np=$np: the error does not name the file"; }
+        file=$bad.h5
+        [ $bad != streamed ] || file=bad-chunk.h5
+        grep -q "$file: /train/x: \|$file: cannot open" err.txt || { cat err.txt; fail "$bad, np=$np: the error does not name the file and array"; }
         # (mpirun adds its own note about the exit status)
-        [ "$(grep -c "$bad.h5" err.txt)" -le "$np" ] || { cat err.txt; fail "$bad, np=$np: more than a line per rank"; }
+        [ "$(grep -c "$file" err.txt)" -le "$np" ] || { cat err.txt; fail "$bad, np=$np: more than a line per rank"; }
         ! ls runs/$bad$np/*.h5 2> /dev/null || fail "$bad, np=$np: a checkpoint was written"
-        echo "$bad, np=$np: exit 3: $(grep -m1 "$bad.h5" err.txt)"
+        echo "$bad, np=$np: exit 3: $(grep -m1 "$file" err.txt)"
     done
 done

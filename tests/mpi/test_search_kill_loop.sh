@@ -39,11 +39,18 @@ while [ "$kills" -lt "$iterations" ]; do
     sleep "$(( RANDOM % 3 )).$(( RANDOM % 10 ))"
     victim=$(pgrep -P $job | sed -n "$(( RANDOM % 2 + 1 ))p" || true)
     [ -n "$victim" ] && kill -9 "$victim" 2>/dev/null || true
+    # The job must end once a rank is gone (the other one stops too), not hang.
+    for _ in $(seq 1200); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
+    if kill -0 $job 2> /dev/null; then
+        ps -o pid,stat,etime,args --ppid $job || true
+        kill -9 $job $(pgrep -P $job) 2> /dev/null || true
+        fail "search $started: the job was still running 120 s after a rank was killed"
+    fi
     code=0
     wait $job 2>/dev/null || code=$?
     for f in s/killed/trial-*/*.h5; do
         [ -e "$f" ] || continue
-        "$NNTRAIN" verify "$f" > /dev/null || fail "search $started: $f does not validate"
+        "$NNTRAIN" verify "$f" > verify.txt 2>&1 || { cat verify.txt; fail "search $started: $f does not validate"; }
     done
     [ ! -e s/killed/journal ] || [ -z "$(tail -c1 s/killed/journal)" ] \
         || echo "search $started: the kill tore the journal's last line (cut when it resumes)"
