@@ -18,7 +18,7 @@ typedef enum nn_report_kind {
     NN_REPORT_NONE,   /* neither */
     NN_REPORT_RUN,    /* metrics.csv or config.yaml: a training run */
     NN_REPORT_SEARCH, /* trials.csv: a hyperparameter search */
-    NN_REPORT_STUDY,  /* cka.csv or probe.csv: the output of nntrain cka or probe */
+    NN_REPORT_STUDY,  /* cka.csv, probe.csv or a CSV of nntrain compare: a study output */
 } nn_report_kind;
 
 nn_report_kind nn_report_kind_of(const char *dir);

@@ -41,7 +41,7 @@ nn_status nn_report_write(const char *const *paths, int n_paths, const char *out
         if (kind == NN_REPORT_NONE)
             return nn_fail(err, NN_ERR_CONFIG, "report: %s is neither a run (no metrics.csv or "
                            "config.yaml), a search (no trials.csv) nor a study output (no "
-                           "cka.csv or probe.csv)", paths[i]);
+                           "cka.csv, probe.csv or nntrain compare CSV)", paths[i]);
         searches += kind == NN_REPORT_SEARCH;
         studies += kind == NN_REPORT_STUDY;
     }

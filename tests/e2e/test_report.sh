@@ -200,6 +200,23 @@ svg = re.search(r'<svg[^>]*id="probe-accuracy".*?</svg>', open("probe.html").rea
 named = [t for t in re.findall(r'>([^<>]+)</text>', svg) if t in layers]
 assert named == layers, (named, layers)
 PY
+# nntrain compare's CSV in a directory: latency per sample against the batch size per model,
+# and its table as written.
+mkdir study-compare
+"$NNTRAIN" compare run.yaml noval.yaml --batch 1,16 --repeats 3 --threads 1 \
+    -o study-compare/compare.csv > /dev/null
+"$NNTRAIN" report study-compare -o compare-models.html > /dev/null
+$CHECK page compare-models.html --sections compare,compare-latency,compare-table
+/usr/bin/python3 - <<'PY' || fail "the compare page's table"
+import csv, re
+want = list(csv.reader(open("study-compare/compare.csv")))[1:]
+html = open("compare-models.html").read()
+table = re.search(r'<table id="compare-table">.*?</table>', html, re.S).group(0)
+got = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+assert got == want, (got, want)
+svg = re.search(r'<svg[^>]*id="compare-latency".*?</svg>', html, re.S).group(0)
+assert ">run.yaml</text>" in svg and ">noval.yaml</text>" in svg, "legend"
+PY
 expect_exit 2 "$NNTRAIN" report study-cka runs/run -o mixed.html
 [ ! -e mixed.html ] || fail "a refused report wrote mixed.html"
 
