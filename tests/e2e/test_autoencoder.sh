@@ -28,6 +28,13 @@ cat out.txt
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "val_loss") v = i }
          NR == 2 { first = $v } NR == 4 { last = $v } END { exit !(v && last < first - 0.02) }' \
     ae/metrics.csv || fail "val_loss did not fall: $(cat ae/metrics.csv | xargs)"
+# Rank invariance, as for the other families: 2 and 4 ranks train the same weights (1e-4).
+for np in 2 4; do
+    mpirun --allow-run-as-root --oversubscribe -np $np "$NNTRAIN" train ae.yaml --no-progress \
+        --run-dir ae-np$np > out-np$np.txt 2>&1 || { cat out-np$np.txt; fail "np=$np training"; }
+    $COMPARE ae/last.h5 ae-np$np/last.h5 --rtol 1e-4 --groups params ||
+        fail "np=$np weights differ from np=1"
+done
 "$NNTRAIN" predict ae/last.h5 --split test -o recon.h5 > /dev/null
 "$NNTRAIN" eval ae/last.h5 --split test > eval.txt
 cat eval.txt
