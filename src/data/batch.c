@@ -41,6 +41,15 @@ void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, fl
     nni_data_fetch_targets(ds, rows, count, tb);
 }
 
+void nni_data_targets_from_input(const float *x, int64_t count, target_buffer *tb)
+{
+    memcpy(tb->values, x, (size_t)(count * tb->view.width) * sizeof *x);
+    tb->view.lengths = NULL;
+    tb->has_steps = 0;
+    tb->view.steps = NULL;
+    tb->view.steps_total = tb->output_steps;
+}
+
 void nni_data_fetch_targets(const nn_dataset *ds, const int64_t *rows, int64_t count,
                             target_buffer *tb)
 {

@@ -42,4 +42,8 @@ void nni_data_fetch(const nn_dataset *ds, const int64_t *rows, int64_t count, fl
 void nni_data_fetch_targets(const nn_dataset *ds, const int64_t *rows, int64_t count,
                             target_buffer *tb);
 
+/* data.target: input on a streamed split: the targets are the samples just read into x
+ * (count x tb's width), copied before augmentation changes x. */
+void nni_data_targets_from_input(const float *x, int64_t count, target_buffer *tb);
+
 #endif

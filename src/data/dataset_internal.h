@@ -55,6 +55,13 @@ nn_status nni_dataset_check_virtual_sources(hid_t dset, const char *path, const 
 nn_status nni_dataset_check_split(const char *path, const char *split, const nn_dataset *ds,
                                   nn_error *err);
 
+/* ---- loading (dataset_read.c) */
+
+/* One sample stored H x W x C (data.layout: nhwc) rearranged to C x H x W in place, elem
+ * bytes a value; scratch holds a sample. */
+void nni_dataset_row_channels_first(void *row, size_t elem, int64_t channels, int64_t pixels,
+                                    void *scratch);
+
 /* ---- the loaded dataset (dataset.c) */
 
 void nni_dataset_free_strings(char **strings, int count);

@@ -278,6 +278,17 @@ done:
 
 /* Samples read as N x H x W x C, rearranged in place to N x C x H x W (through one sample of
  * scratch). */
+void nni_dataset_row_channels_first(void *row, size_t elem, int64_t channels, int64_t pixels,
+                                    void *scratch)
+{
+    unsigned char *s = row;
+    memcpy(scratch, s, (size_t)(channels * pixels) * elem);
+    for (int64_t p = 0; p < pixels; p++)
+        for (int64_t c = 0; c < channels; c++)
+            memcpy(s + (size_t)(c * pixels + p) * elem,
+                   (unsigned char *)scratch + (size_t)(p * channels + c) * elem, elem);
+}
+
 static nn_status channels_first(void *x, size_t elem, int64_t rows, int64_t channels,
                                 int64_t pixels, const char *path, nn_error *err)
 {
@@ -285,14 +296,9 @@ static nn_status channels_first(void *x, size_t elem, int64_t rows, int64_t chan
     unsigned char *scratch = malloc(sample ? sample : 1);
     if (!scratch)
         return nn_fail(err, NN_ERR_OTHER, "%s: out of memory", path);
-    for (int64_t r = 0; r < rows; r++) {
-        unsigned char *s = (unsigned char *)x + (size_t)r * sample;
-        memcpy(scratch, s, sample);
-        for (int64_t p = 0; p < pixels; p++)
-            for (int64_t c = 0; c < channels; c++)
-                memcpy(s + (size_t)(c * pixels + p) * elem, scratch + (size_t)(p * channels + c) * elem,
-                       elem);
-    }
+    for (int64_t r = 0; r < rows; r++)
+        nni_dataset_row_channels_first((unsigned char *)x + (size_t)r * sample, elem, channels,
+                                       pixels, scratch);
     free(scratch);
     return NN_OK;
 }

@@ -5,6 +5,10 @@
  * puts them back in batch order and applies scale and offset with the same code as the
  * in-memory path (nni_dataset_gather_x), so the values are bit-identical.
  *
+ * Samples stored channels-last (data.layout: nhwc) and shuffled pixels (data.shuffle_pixels)
+ * are rearranged row by row as they arrive, with the functions loading uses, so a streamed row
+ * holds the bytes the in-memory copy would.
+ *
  * Read-ahead: one thread per batch read ahead, into the second staging buffer, joined by
  * the next read (or by nni_stream_wait). Only that thread calls HDF5 while it runs. */
 #include "data/stream.h"
@@ -17,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "data/corrupt.h"
 #include "data/dataset_internal.h"
 #include "data/gather.h"
 #include "io/hdf5_util.h"
@@ -43,6 +48,8 @@ typedef struct staged_batch {
     int64_t *batch_rows;    /* the rows asked for (indices into the dataset), in batch order */
     int64_t *slot;          /* batch row i's sample is samples[slot[i]] */
     int64_t count, unique;
+    nni_pixel_shuffler pixels; /* data.shuffle_pixels, with its own scratch */
+    unsigned char *row_scratch; /* a sample, for the channels-last rearrangement */
     nn_status status;
     nn_error err;
 } staged_batch;
@@ -58,6 +65,7 @@ struct nni_stream {
     int thread_running;
     pthread_t thread;
     int64_t *order;      /* scratch for sorting: batch positions */
+    int64_t nhwc_channels, nhwc_pixels; /* data.layout: nhwc: C and H x W; 0 otherwise */
     char split[64];
 };
 
@@ -78,6 +86,8 @@ static void free_stage(staged_batch *b)
     free(b->unique_rows);
     free(b->batch_rows);
     free(b->slot);
+    free(b->row_scratch);
+    nni_pixel_shuffler_free(&b->pixels);
 }
 
 void nni_stream_close(nni_stream *s)
@@ -244,7 +254,8 @@ static int alloc_stage(staged_batch *b, int64_t capacity, size_t row_bytes)
     b->unique_rows = malloc(rows * sizeof *b->unique_rows);
     b->batch_rows = malloc(rows * sizeof *b->batch_rows);
     b->slot = malloc(rows * sizeof *b->slot);
-    return b->samples && b->unique_rows && b->batch_rows && b->slot;
+    b->row_scratch = malloc(row_bytes ? row_bytes : 1);
+    return b->samples && b->unique_rows && b->batch_rows && b->slot && b->row_scratch;
 }
 
 nn_status nni_stream_open(const nni_file_list *files, const char *split,
@@ -286,6 +297,10 @@ nn_status nni_stream_open(const nni_file_list *files, const char *split,
         start += s->files[i].rows;
     }
     nni_h5_quiet_end(quiet);
+    if (!st && src && src->channels_last && s->files[0].rank == 4) {
+        s->nhwc_channels = ds->sample_shape[0];
+        s->nhwc_pixels = ds->sample_shape[1] * ds->sample_shape[2];
+    }
     if (!st && start != ds->rows_in_file)
         st = nn_fail(err, NN_ERR_DATA, "%s: /%s: %lld rows now, %lld when loaded (the file "
                      "changed)", files->name, split, (long long)start,
@@ -385,6 +400,14 @@ static nn_status read_batch(const nni_stream *s, staged_batch *b, nn_error *err)
         k = end;
     }
     nni_h5_quiet_end(quiet);
+    const size_t elem = s->view.x_is_uint8 ? 1 : sizeof(float);
+    for (int64_t u = 0; u < b->unique && !st; u++) {
+        unsigned char *row = b->samples + (size_t)u * s->row_bytes;
+        if (s->nhwc_channels)
+            nni_dataset_row_channels_first(row, elem, s->nhwc_channels, s->nhwc_pixels,
+                                           b->row_scratch);
+        nni_pixel_shuffler_apply(&b->pixels, row, s->view.x_is_uint8, b->unique_rows[u]);
+    }
     for (int64_t u = 0; u < b->unique && !st && !s->view.x_is_uint8; u++)
         st = nni_dataset_check_finite((const float *)(b->samples + (size_t)u * s->row_bytes), 1,
                                       s->view.sample_size, b->unique_rows[u], s->view.path,
@@ -446,6 +469,17 @@ nn_status nni_stream_read(nni_stream *s, const int64_t *rows, int64_t count, flo
     s->view.x_f32 = s->view.x_is_uint8 ? NULL : (float *)b->samples;
     nni_dataset_gather_x(&s->view, b->slot, count, x);
     return NN_OK;
+}
+
+nn_status nni_stream_shuffle_pixels(nni_stream *s, int mode, uint64_t seed, nn_error *err)
+{
+    nn_status st = NN_OK;
+    for (int i = 0; i < 2 && !st; i++) {
+        nni_pixel_shuffler_free(&s->stage[i].pixels);
+        st = nni_pixel_shuffler_init(&s->stage[i].pixels, (nni_pixel_shuffle)mode, seed,
+                                     s->split, s->view.sample_size, err);
+    }
+    return st;
 }
 
 double nni_stream_buffer_mib(const nni_stream *s)

@@ -33,6 +33,9 @@ void nni_stream_read_ahead(nni_stream *s, const int64_t *rows, int64_t count);
  * library is not built thread-safe: no other HDF5 call may run while a read is in flight, so
  * the trainer waits before its own file work (checkpoints, logs). */
 void nni_stream_wait(nni_stream *s);
+/* data.shuffle_pixels (an nni_pixel_shuffle mode) applied to every row read, keyed by seed
+ * and the row's place in the file as when the split is held in memory. */
+nn_status nni_stream_shuffle_pixels(nni_stream *s, int mode, uint64_t seed, nn_error *err);
 /* MiB the stream holds: its two staging buffers and the chunk caches (two chunks of each
  * compressed array, none for chunks stored plain). */
 double nni_stream_buffer_mib(const nni_stream *s);

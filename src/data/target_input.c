@@ -15,6 +15,18 @@ nn_status nni_data_read_target(const nn_cfg *data, int *from_input, nn_error *er
     return data ? nn_cfg_read_choice(data, "target", target_names, "y", from_input, err) : NN_OK;
 }
 
+void nni_dataset_target_from_streamed_input(nn_dataset *ds)
+{
+    if (!ds->mapping) {
+        free(ds->labels);
+        free(ds->targets);
+    }
+    ds->labels = NULL;
+    ds->targets = NULL;
+    ds->target_kind = NN_TARGET_VALUES;
+    ds->target_width = ds->sample_size;
+}
+
 nn_status nni_dataset_target_from_input(nn_dataset *ds, nn_error *err)
 {
     const int64_t width = ds->sample_size;

@@ -15,4 +15,9 @@ nn_status nni_data_read_target(const nn_cfg *data, int *from_input, nn_error *er
  * values); the labels are dropped. */
 nn_status nni_dataset_target_from_input(nn_dataset *ds, nn_error *err);
 
+/* The same for a streamed split (data.cache: none), whose samples are not in memory: ds
+ * takes float targets of sample_size values a row but holds none (labels and targets freed);
+ * each batch's targets are copied from its samples as they are read (nni_data_targets_from_input). */
+void nni_dataset_target_from_streamed_input(nn_dataset *ds);
+
 #endif

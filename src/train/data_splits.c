@@ -112,34 +112,32 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, const char *tra
                            nni_memory_available_mib());
     }
     t->data_cache = cache;
-    if (cache != DATA_CACHE_NONE)
-        return NN_OK;
-    /* Streaming reads samples as stored; what changes them needs them in memory. */
-    int shuffle = 0, from_input = 0;
-    if ((st = nni_data_read_pixel_shuffle(data, &shuffle, err)) ||
-        (st = nni_data_read_target(data, &from_input, err)))
-        return st;
-    const char *needs = shuffle ? "data.shuffle_pixels" : from_input ? "data.target: input"
-                        : t->data_source.channels_last ? "data.layout: nhwc" : NULL;
-    if (needs)
-        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "none streams the samples as the "
-                           "file stores them, but %s needs them in memory (memory or node)",
-                           needs);
-    t->data_source.targets_only = 1;
+    /* Streaming: the samples stay in the files (the stream rearranges channels-last rows and
+     * shuffles pixels as each row arrives). */
+    t->data_source.targets_only = cache == DATA_CACHE_NONE;
     return NN_OK;
 }
 
-/* data.cache: none: the samples of each split are read batch by batch from the files. */
-static nn_status open_streams(nn_trainer *t, nn_error *err)
+/* data.cache: none: the samples of each split are read batch by batch from the files, with
+ * data.shuffle_pixels applied as they arrive. */
+static nn_status open_stream(nn_trainer *t, const nn_dataset *ds, int pixels,
+                             nni_stream **out, nn_error *err)
 {
-    nn_status st = nni_stream_open(&t->data_files, t->train.split, &t->data_source, &t->train,
-                                   t->capacity, &t->train_stream, err);
+    nn_status st = nni_stream_open(&t->data_files, ds->split, &t->data_source, ds, t->capacity,
+                                   out, err);
+    return st ? st : nni_stream_shuffle_pixels(*out, pixels, t->seed, err);
+}
+
+static nn_status open_streams(nn_trainer *t, const nn_cfg *data, nn_error *err)
+{
+    int pixels = 0;
+    nn_status st = nni_data_read_pixel_shuffle(data, &pixels, err);
+    if (!st)
+        st = open_stream(t, &t->train, pixels, &t->train_stream, err);
     if (!st && t->has_val && !t->val_from_train)
-        st = nni_stream_open(&t->data_files, t->val.split, &t->data_source, &t->val,
-                             t->capacity, &t->val_stream, err);
+        st = open_stream(t, &t->val, pixels, &t->val_stream, err);
     if (!st && t->has_test)
-        st = nni_stream_open(&t->data_files, t->test.split, &t->data_source, &t->test,
-                             t->capacity, &t->test_stream, err);
+        st = open_stream(t, &t->test, pixels, &t->test_stream, err);
     if (!st && !(t->ahead_rows = malloc((size_t)t->capacity * sizeof *t->ahead_rows)))
         st = nn_fail(err, NN_ERR_OTHER, "out of memory");
     return st;
@@ -227,7 +225,7 @@ static nn_status corrupt_splits(nn_trainer *t, const nn_cfg *data, nn_error *err
     }
     nn_dataset *splits[3] = {&t->train, t->has_val && !t->val_from_train ? &t->val : NULL,
                              t->has_test ? &t->test : NULL};
-    for (int i = 0; i < 3 && !st; i++)
+    for (int i = 0; i < 3 && !st && t->data_cache != DATA_CACHE_NONE; i++) /* else streamed */
         if (splits[i])
             st = nni_shuffle_pixels(splits[i], (nni_pixel_shuffle)shuffle, t->seed, err);
     return st;
@@ -394,8 +392,12 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     if ((st = nni_oversample_apply(&oversample, &t->train, &t->train_rows, &t->n_train, t->seed,
                                    &t->oversampled, err)))
         return st;
-    for (int i = 0; i < 3 && from_input; i++)
-        if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
+    t->streamed_target_input = from_input && t->data_cache == DATA_CACHE_NONE;
+    for (int i = 0; i < 3 && from_input; i++) {
+        if (splits[i] && t->streamed_target_input)
+            nni_dataset_target_from_streamed_input(splits[i]);
+        else if (splits[i] && (st = nni_dataset_target_from_input(splits[i], err)))
             return st;
-    return t->data_cache == DATA_CACHE_NONE ? open_streams(t, err) : NN_OK;
+    }
+    return t->data_cache == DATA_CACHE_NONE ? open_streams(t, data, err) : NN_OK;
 }

@@ -43,7 +43,8 @@ void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
 static void split_mib(const nn_dataset *ds, double *own, double *shared)
 {
     const double x = (double)ds->n * (double)ds->sample_size * (ds->x_is_uint8 ? 1 : 4);
-    const double y = (double)ds->n * (double)ds->target_width * 4;
+    const double y = ds->labels || ds->targets ? (double)ds->n * (double)ds->target_width * 4
+                                               : 0; /* streamed samples as targets */
     const char *base = ds->mapping;
     const char *targets = ds->labels ? (const char *)ds->labels : (const char *)ds->targets;
     const int y_shared = base && targets >= base && targets < base + ds->mapping_bytes;

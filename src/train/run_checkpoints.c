@@ -30,7 +30,7 @@ static void fingerprint_data(nn_trainer *t)
         /* Every rank holds the same rows; in shard mode sizes alone identify the data. */
         if (d->labels)
             hash = nni_hash_bytes(hash, d->labels, (size_t)d->n * sizeof *d->labels);
-        else
+        else if (d->targets) /* none when streamed samples are the targets (sizes only) */
             hash = nni_hash_bytes(hash, d->targets,
                                   (size_t)(d->n * d->target_width) * sizeof *d->targets);
     }

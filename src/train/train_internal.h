@@ -95,6 +95,7 @@ struct nn_trainer {
     nni_node_cache node_cache;     /* the ranks of this node, for data.cache: node */
     nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
     int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
+    int streamed_target_input;     /* data.target: input, streamed: targets copied from x */
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */

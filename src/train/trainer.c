@@ -72,7 +72,9 @@ static nn_status fetch_rows(nn_trainer *t, const nn_dataset *ds, const int64_t *
         return NN_OK;
     }
     nn_status st = nni_stream_read(stream, rows, count, nn_model_input(t->model), err);
-    if (!st)
+    if (!st && t->streamed_target_input)
+        nni_data_targets_from_input(nn_model_input(t->model), count, &t->targets_buf);
+    else if (!st)
         nni_data_fetch_targets(ds, rows, count, &t->targets_buf);
     return st;
 }
