@@ -13,7 +13,8 @@ typedef struct nni_memory_usage {
 /* 1 when read, 0 where /proc does not say (the fields are then 0). */
 int nni_memory_usage_read(nni_memory_usage *usage);
 /* MemAvailable of /proc/meminfo: what the node can still give without swapping; negative
- * where unknown. */
+ * where unknown. NN_TEST_MEMORY_AVAILABLE_MIB (tests) can only lower it, to try the checks
+ * against a node's memory without filling it. */
 double nni_memory_available_mib(void);
 
 #endif

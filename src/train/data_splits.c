@@ -101,15 +101,21 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, const char *tra
     if (cache == 3) {
         cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1 && !smote
                     ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
-        if (too_big(t, cache, split_mib))
+        const int copies = cache == DATA_CACHE_NODE ? 1 : t->node_cache.node.size;
+        if (!smote && too_big(t, cache, split_mib)) {
+            nni_trainer_say(t, "data: cache auto: /%s's samples need %.1f MiB x %d cop%s but "
+                            "the node has %.1f MiB of memory left: streamed instead\n",
+                            train_split, split_mib, copies, copies > 1 ? "ies" : "y",
+                            nni_memory_available_mib());
             cache = DATA_CACHE_NONE;
+        }
     } else if (cache != DATA_CACHE_NONE && too_big(t, cache, split_mib)) {
         const int copies = cache == DATA_CACHE_NODE ? 1 : t->node_cache.node.size;
-        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "%s: the %.0f MiB of /%s's samples "
-                           "x %d cop%s exceed the %.0f MiB of memory left on the node; use "
-                           "data.cache: none (streaming) or auto", cache_names[cache], split_mib,
-                           train_split, copies, copies > 1 ? "ies" : "y",
-                           nni_memory_available_mib());
+        return nn_cfg_fail(err, nn_cfg_get(data, "cache"), "%s: /%s's samples need %.1f MiB "
+                           "x %d cop%s = %.1f MiB but the node has %.1f MiB of memory left; use "
+                           "data.cache: none (streaming) or auto", cache_names[cache],
+                           train_split, split_mib, copies, copies > 1 ? "ies" : "y",
+                           split_mib * copies, nni_memory_available_mib());
     }
     t->data_cache = cache;
     /* Streaming: the samples stay in the files (the stream rearranges channels-last rows and
