@@ -3,6 +3,8 @@
 # first step (data.cache memory or node) or streamed batch by batch (data.cache: none, where
 # the bad chunk is met mid-epoch), the job must stop with a data error (exit 3) naming the
 # file and the array, on 2 ranks as on 1, without hanging and without writing a checkpoint.
+# Then a streamed file that goes away mid-epoch at 2 ranks: exit 3 on every rank, the last
+# checkpoint intact, resume refused while the file is away and bit-identical once it is back.
 source "$(dirname "$0")/../e2e/lib.sh"
 data=$(fashion_mnist)
 # 4000 training rows in chunks of 100 rows, compressed and checksummed (fletcher32).
@@ -68,3 +70,55 @@ for np in 1 2; do
         echo "$bad, np=$np: exit 3: $(grep -m1 "$file" err.txt)"
     done
 done
+
+# Streamed, the file goes away mid-epoch, at 2 ranks: from the checkpoint of step 3 on every
+# read of it fails with ESTALE (fail_reads.c: a file deleted on a network file system), so
+# the step after the read ahead meets it. Every rank stops with a data error naming the file
+# (exit 3), the checkpoint stays whole (`nntrain verify`); a resume while the file is renamed
+# away is refused the same way, touching nothing; once it is back the resumed run ends with
+# the bits of a run never interrupted.
+FAIL_READS="$NN_BINARY_DIR/tests/libfail_reads.so"
+[ -f "$FAIL_READS" ] || fail "no $FAIL_READS (build the fail_reads target)"
+/usr/bin/python3 - <<'PY'
+import h5py
+with h5py.File("chunked.h5", "r") as src, h5py.File("plain.h5", "w") as dst:
+    for k, v in src.attrs.items():
+        dst.attrs[k] = v
+    for split in ("train", "test"):
+        x = src[split + "/x"][:]
+        dst.create_dataset(split + "/x", data=x, chunks=(100,) + x.shape[1:])
+        dst[split + "/y"] = src[split + "/y"][:]
+PY
+sed -e 's/chunked.h5/plain.h5, cache: none/' -e 's/epochs: 1,/epochs: 2, checkpoint: {every_steps: 3},/' \
+    chunked.yaml > plain.yaml
+$MPIRUN -np 2 "$NNTRAIN" train plain.yaml --run-dir runs/whole > /dev/null
+code=0
+NN_FAIL_READ_PATH=plain.h5 NN_FAIL_READ_WHEN=runs/gone/last.h5 LD_PRELOAD="$FAIL_READS" \
+    timeout 300 $MPIRUN -np 2 -x NN_FAIL_READ_PATH -x NN_FAIL_READ_WHEN -x LD_PRELOAD \
+    "$NNTRAIN" train plain.yaml --run-dir runs/gone > out.txt 2> err.txt || code=$?
+[ $code -ne 124 ] || fail "vanished file: the job hung"
+[ $code -eq 3 ] || { cat out.txt err.txt; fail "vanished file: exit $code, expected 3"; }
+grep "plain.h5: /train/x: reading rows [0-9]* to [0-9]* failed (Stale file handle)" err.txt > /dev/null \
+    || { cat err.txt; fail "vanished file: the failed read is not named"; }
+for r in 0 1; do
+    [ "$(grep -c "^rank $r: .*plain.h5" err.txt)" -eq 1 ] || { cat err.txt; fail "vanished file: rank $r does not say it in one line"; }
+done
+echo "vanished file, np=2: exit 3:"; grep "plain.h5" err.txt
+"$NNTRAIN" verify runs/gone/last.h5 > /dev/null || fail "vanished file: the last checkpoint does not verify"
+/usr/bin/python3 - <<'PY' || fail "vanished file: the last checkpoint is not the step-3 one"
+import h5py
+with h5py.File("runs/gone/last.h5", "r") as f:
+    epoch, step = int(f["meta"].attrs["epoch"]), int(f["meta"].attrs["step"])
+    assert (epoch, step) == (0, 3), (epoch, step)  # the first epoch, its step 3
+PY
+sum=$(md5sum < runs/gone/last.h5)
+mv plain.h5 away.h5
+code=0
+timeout 300 $MPIRUN -np 2 "$NNTRAIN" train plain.yaml --resume runs/gone > out.txt 2> err.txt || code=$?
+[ $code -eq 3 ] || { cat out.txt err.txt; fail "resume without the file: exit $code, expected 3"; }
+grep "plain.h5" err.txt > /dev/null || { cat err.txt; fail "resume without the file: the file is not named"; }
+[ "$(md5sum < runs/gone/last.h5)" = "$sum" ] || fail "resume without the file: last.h5 changed"
+echo "resume without the file: exit 3: $(grep -m1 plain.h5 err.txt)"
+mv away.h5 plain.h5
+$MPIRUN -np 2 "$NNTRAIN" train plain.yaml --resume runs/gone > /dev/null
+$COMPARE runs/whole/last.h5 runs/gone/last.h5 --exact || fail "resumed after the file came back: not the uninterrupted bits"
