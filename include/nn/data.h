@@ -79,6 +79,10 @@ typedef struct nn_dataset_source {
     const char *x, *y; /* dataset names in the split's group; NULL: "x", "y" */
     int channels_last; /* x is N x H x W x C: transposed to N x C x H x W as it is read */
     int targets_only;  /* x is not read (x_u8 and x_f32 stay NULL): its samples are streamed */
+    /* Called (when set) as x is read, in pieces of about 16 MiB: rows_read of the rows of
+     * this read, row_bytes each; for a progress line while a large split loads. */
+    void (*progress)(void *ctx, int64_t rows_read, int64_t rows, size_t row_bytes);
+    void *progress_ctx;
 } nn_dataset_source;
 /* nn_dataset_load_rows from the source's arrays (src NULL: x, y, channels first); count < 0
  * (with first 0) loads the whole split. */

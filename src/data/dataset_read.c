@@ -173,6 +173,25 @@ static herr_t read_rows(hid_t dset, hid_t mem_type, int rank, const hsize_t *dim
     return rc;
 }
 
+/* read_rows in pieces of about 16 MiB, telling src's progress after each. */
+static herr_t read_rows_told(hid_t dset, hid_t mem_type, int rank, const hsize_t *dims,
+                             int64_t first, int64_t count, void *buf, size_t row_bytes,
+                             const nn_dataset_source *src, nni_h5_detail *detail)
+{
+    if (!src || !src->progress)
+        return read_rows(dset, mem_type, rank, dims, first, count, buf, detail);
+    const int64_t piece = row_bytes ? (int64_t)((16u << 20) / row_bytes) + 1 : count;
+    for (int64_t done = 0; done < count;) {
+        const int64_t rows = count - done < piece ? count - done : piece;
+        if (read_rows(dset, mem_type, rank, dims, first + done, rows,
+                      (unsigned char *)buf + (size_t)done * row_bytes, detail) < 0)
+            return -1;
+        done += rows;
+        src->progress(src->progress_ctx, done, count, row_bytes);
+    }
+    return 0;
+}
+
 static nn_status open_member(hid_t group, const char *name, hid_t *dset, const char *path,
                              const char *split, nn_error *err)
 {
@@ -485,8 +504,9 @@ static nn_status load_split(const char *path, const char *split, const nn_datase
             ds.x_u8 = buf;
         else
             ds.x_f32 = buf;
-        if (read_rows(x, layout.x_is_uint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT, layout.x_rank,
-                      layout.x_dims, first, count, buf, &detail) < 0) {
+        if (read_rows_told(x, layout.x_is_uint8 ? H5T_NATIVE_UINT8 : H5T_NATIVE_FLOAT,
+                           layout.x_rank, layout.x_dims, first, count, buf,
+                           (size_t)sample_size * elem, src, &detail) < 0) {
             status = nn_fail(err, NN_ERR_DATA, "%s: /%s/%s: read failed (%s)", path, split,
                              x_name, detail.text);
             goto done;

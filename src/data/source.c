@@ -12,6 +12,8 @@ nn_status nni_dataset_source_read(const nn_cfg *data, nn_dataset_source *src, nn
     src->x = src->y = NULL;
     src->channels_last = 0;
     src->targets_only = 0;
+    src->progress = NULL;
+    src->progress_ctx = NULL;
     nn_status st;
     if ((st = nn_cfg_read_string(data, "x", "x", &src->x, err)) ||
         (st = nn_cfg_read_string(data, "y", "y", &src->y, err)) ||

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/memory_usage.h"
 #include "data/corrupt.h"
 #include "data/oversample.h"
@@ -48,6 +49,8 @@ static nn_status read_range(const nn_cfg *map, const char *key, int64_t *first, 
 static nn_status load_split(nn_trainer *t, const char *split, int64_t first, int64_t last,
                             nn_dataset *ds, nn_error *err)
 {
+    t->loading_split = split;
+    t->loading_start = nni_clock_seconds();
     if (t->data_cache == DATA_CACHE_NODE)
         return nni_node_cache_load(&t->node_cache, &t->data_files, split, &t->data_source,
                                    last < 0 ? 0 : first, last < 0 ? -1 : last - first, ds, err);
@@ -277,6 +280,12 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
     t->sampling = sampling == 1 ? NNI_SAMPLING_SHARD : NNI_SAMPLING_GLOBAL;
     if ((st = choose_cache(t, data, train_split, first, last, err)))
         return st;
+    /* A progress line on the terminal while the samples load (rank 0's own reads). */
+    if (t->is_root && !t->opts.quiet && t->data_cache != DATA_CACHE_NONE &&
+        (t->opts.progress < 0 ? nni_is_terminal(t->out) : t->opts.progress)) {
+        t->data_source.progress = nni_trainer_load_progress;
+        t->data_source.progress_ctx = t;
+    }
     if (t->sampling == NNI_SAMPLING_SHARD) {
         /* Each rank reads only its contiguous part of the training rows. */
         if (last < 0) { /* one row read tells the split's size */

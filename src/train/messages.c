@@ -304,6 +304,27 @@ int nni_is_terminal(FILE *f)
     return launcher_on_terminal();
 }
 
+void nni_trainer_load_progress(void *ctx, int64_t rows_read, int64_t rows, size_t row_bytes)
+{
+    nn_trainer *t = ctx;
+    const double now = nni_clock_seconds();
+    if (rows_read < rows && now - t->last_progress < 0.1)
+        return;
+    t->last_progress = now;
+    const char *whose = t->data_cache == DATA_CACHE_NODE ? " (this rank's share of the node "
+                                                          "copy)" : "";
+    fprintf(t->out, "\r\033[Kdata: loading /%s%s: %lld of %lld rows, %.1f of %.1f MiB (%.0f%%), "
+            "%.1f s", t->loading_split, whose, (long long)rows_read, (long long)rows,
+            (double)rows_read * (double)row_bytes / (1 << 20),
+            (double)rows * (double)row_bytes / (1 << 20),
+            rows ? 100.0 * (double)rows_read / (double)rows : 100.0, now - t->loading_start);
+    if (rows_read == rows) {
+        fputc('\n', t->out);
+        t->last_progress = 0; /* the finished line stays */
+    }
+    fflush(t->out);
+}
+
 void nni_progress_clear(nn_trainer *t)
 {
     if (t->progress && t->last_progress > 0) {

@@ -96,6 +96,8 @@ struct nn_trainer {
     nni_stream *train_stream, *val_stream, *test_stream; /* data.cache: none */
     int64_t *ahead_rows;           /* the next batch's rows, read ahead while a step runs */
     int streamed_target_input;     /* data.target: input, streamed: targets copied from x */
+    const char *loading_split;     /* the split being loaded, for the progress line */
+    double loading_start;
     nni_grad_sync *sync;
     int64_t accumulate;          /* micro-batches per optimizer step */
     int overlap;                 /* allreduce overlapped with backward */
@@ -256,6 +258,9 @@ nn_status nni_trainer_numeric_failure(nn_trainer *t, int epoch, int64_t batch, n
 void nni_progress_update(nn_trainer *t, int epoch, int64_t done, int64_t total,
                          const step_totals *tot, double epoch_start);
 void nni_progress_clear(nn_trainer *t);
+/* nn_dataset_source.progress while a split loads (ctx: the trainer): one line on rank 0's
+ * terminal, redrawn at most every 0.1 s, left standing once the split is read. */
+void nni_trainer_load_progress(void *ctx, int64_t rows_read, int64_t rows, size_t row_bytes);
 /* Whether f ends on a terminal someone watches (under a launcher: the launcher's). */
 int nni_is_terminal(FILE *f);
 
