@@ -25,6 +25,7 @@ nn_status nni_sampler_init(nni_sampler *s, nni_sampling mode, const int64_t *row
     s->rank = rank;
     s->size = size;
     s->seed = seed;
+    s->chunks = NULL;
     s->perm = malloc((size_t)(n_rows ? n_rows : 1) * sizeof *s->perm);
     if (!s->perm)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
@@ -42,6 +43,10 @@ void nni_sampler_free(nni_sampler *s)
 
 void nni_sampler_epoch(nni_sampler *s, int epoch)
 {
+    if (s->chunks && s->mode == NNI_SAMPLING_GLOBAL) {
+        nni_chunk_shuffle_epoch(s->chunks, s->seed, epoch, s->perm);
+        return;
+    }
     /* Shards shuffle independently: each rank's stream gets its own seed. */
     uint64_t seed = s->mode == NNI_SAMPLING_SHARD
                         ? s->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(s->rank + 1))

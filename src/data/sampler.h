@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "data/chunk_shuffle.h"
 #include "nn/error.h"
 
 /* Batch sampling. `global`: every rank draws the same permutation of the whole training set
@@ -25,6 +26,7 @@ typedef struct nni_sampler {
     int64_t *perm;           /* n_rows */
     int64_t unit;            /* > 0 (global mode): ranks take whole units of this many rows
                               * of each batch (train.reproducible: bitwise) */
+    nni_chunk_shuffle *chunks; /* data.shuffle: chunks (global mode), else NULL: rows */
 } nni_sampler;
 
 /* n_total: rows over all ranks (== n_rows in global mode). */

@@ -17,7 +17,8 @@
 const char *const nni_data_keys[] = {"path", "train", "val", "test", "train_rows",
                                         "test_rows", "sampling", "x", "y", "layout",
                                         "label_noise", "shuffle_pixels", "target", "cache",
-                                        "oversample", NULL};
+                                        "oversample", "shuffle", "shuffle_chunk_rows",
+                                        "shuffle_window", NULL};
 static const char *const sampling_names[] = {"global", "shard", NULL};
 static const char *const pixel_shuffle_names[] = {"none", "fixed", "random", NULL};
 /* In the order of the DATA_CACHE_ values, auto last. */
@@ -406,6 +407,18 @@ nn_status nni_trainer_setup_data(nn_trainer *t, const nn_cfg *data, nn_error *er
                            "epoch from a copy made before the rows were added)");
     if ((st = nni_oversample_apply(&oversample, &t->train, &t->train_rows, &t->n_train, t->seed,
                                    &t->oversampled, err)))
+        return st;
+    /* data.shuffle: chunks, over the training rows as they are now final. */
+    if ((st = nni_chunk_shuffle_read(data, &t->data_files, train_split, &t->data_source,
+                                     &t->chunk_shuffle, err)))
+        return st;
+    if (t->chunk_shuffle.enabled && t->sampling == NNI_SAMPLING_SHARD)
+        return nn_cfg_fail(err, nn_cfg_get(data, "shuffle"), "chunks orders the chunks of the "
+                           "whole training split, but with sampling: shard each rank shuffles "
+                           "its own rows (use sampling: global)");
+    if (t->chunk_shuffle.enabled &&
+        (st = nni_chunk_shuffle_plan(&t->chunk_shuffle, t->train_rows, t->n_train,
+                                     t->train.first, err)))
         return st;
     t->streamed_target_input = from_input && t->data_cache == DATA_CACHE_NONE;
     for (int i = 0; i < 3 && from_input; i++) {

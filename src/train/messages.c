@@ -148,6 +148,10 @@ void nni_trainer_print_start(nn_trainer *t)
         nni_trainer_say(t, "optimizer update: %s\n", update);
     }
     print_data_memory(t);
+    if (t->chunk_shuffle.enabled)
+        nni_trainer_say(t, "data: shuffle chunks of %lld rows, in windows of %lld chunks (%lld "
+                        "chunks of training rows)\n", (long long)t->chunk_shuffle.chunk_rows,
+                        (long long)t->chunk_shuffle.window, (long long)t->chunk_shuffle.n_groups);
     nni_trainer_say(t, "model: input %s, %lld parameters (%lld trainable), %s, run %s\n",
                     nn_shape_format(t->model->input_shape, shape, sizeof shape),
                     (long long)nn_model_count_params(t->model),

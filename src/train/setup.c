@@ -192,6 +192,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nni_sampler_init(&t->sampler, t->sampling, t->train_rows, t->n_train, n_total,
                               t->global_batch, comm->rank, comm->size, t->seed, err)))
         return st;
+    t->sampler.chunks = t->chunk_shuffle.enabled ? &t->chunk_shuffle : NULL;
     double bucket_mb = 0, watchdog = 300; /* bucket_mb 0: sized from the model */
     int overlap = 1;
     const nn_cfg *bucket_cfg = nn_cfg_get(train_cfg, "bucket_mb");
@@ -265,6 +266,7 @@ void nni_trainer_teardown(nn_trainer *t)
     free(t->train_rows);
     free(t->val_rows);
     nni_sampler_free(&t->sampler);
+    nni_chunk_shuffle_free(&t->chunk_shuffle);
     nni_repro_free(t);
     if (t->model)
         nni_model_use_grads(t->model, NULL);

@@ -88,6 +88,7 @@ struct nn_trainer {
     int64_t oversampled;          /* of them, added by data.oversample */
     int64_t *val_rows, n_val;     /* rows of `val` (or of `train` when carved from it) */
     nni_sampler sampler;
+    nni_chunk_shuffle chunk_shuffle; /* data.shuffle: chunks */
     nni_sampling sampling;
     nni_file_list data_files;      /* data.path */
     nn_dataset_source data_source; /* data.x, data.y, data.layout */
