@@ -103,6 +103,12 @@ void nni_cli_print_catalogue(FILE *out)
         "oversample        {method: smote|random, k: 5, ratio: 1.0}: training rows added to "
         "every class below ratio x the largest (smote: between a row and one of its k nearest "
         "in the class)",
+        "shuffle=rows      rows (a random order of all training rows each epoch) or chunks "
+        "(chunks of shuffle_chunk_rows file rows in a random order, rows mixed within windows "
+        "of shuffle_window chunks: for streamed files that cannot be read row by row at speed)",
+        "shuffle_chunk_rows  rows per chunk for shuffle: chunks (default: the file's HDF5 chunk "
+        "rows of x)",
+        "shuffle_window=4  chunks whose rows shuffle: chunks mixes",
     };
     print_lines(out, data_lines, sizeof data_lines / sizeof data_lines[0]);
     fprintf(out, "\nseed=42, name (of the run; default: the config file's name), "

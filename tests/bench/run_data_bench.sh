@@ -3,7 +3,10 @@
 # small CNN on Fashion-MNIST stored in chunks of 256 rows, 2 ranks on one node, one epoch
 # each, from a warm page cache and from a cold one (the file dropped from the page cache
 # with posix_fadvise(DONTNEED) first); with the seconds before the first step (loading) and
-# the proportional memory summed over the ranks (the node's total).
+# the proportional memory summed over the ranks (the node's total). `none-chunks` streams with
+# data.shuffle: chunks (the file's chunks of 256 rows in a random order, rows mixed within
+# windows of 4 chunks) instead of the row shuffle. BENCH_DATA_CACHES and BENCH_DATA_PAGES
+# (space-separated) run a part of the table.
 set -euo pipefail
 : "${NNTRAIN:?}" "${NN_SOURCE_DIR:?}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -48,19 +51,21 @@ fd = os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd)
 os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' fm-chunked.h5
 }
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-4s %-7s %-5s %10s %8s %12s\n' model cache page samples/s load_s node_MiB
+printf '%-4s %-11s %-5s %10s %8s %12s\n' model cache page samples/s load_s node_MiB
 for model in mlp cnn; do
-    for cache in memory node none; do
-        for page in warm cold; do
+    for cache in ${BENCH_DATA_CACHES:-memory node none none-chunks}; do
+        for page in ${BENCH_DATA_PAGES:-warm cold}; do
             [ $page = cold ] && drop_cache || cat fm-chunked.h5 > /dev/null
             start=$(date +%s.%N)
-            $MPIRUN -np 2 "$NNTRAIN" train $model.yaml --set data.cache=$cache --no-progress \
+            flags=(--set data.cache=$cache)
+            [ $cache != none-chunks ] || flags=(--set data.cache=none --set data.shuffle=chunks)
+            $MPIRUN -np 2 "$NNTRAIN" train $model.yaml "${flags[@]}" --no-progress \
                 --run-dir runs/$model-$cache-$page > out.txt
             total=$(echo "$(date +%s.%N) - $start" | bc)
             rate=$(sed -n 's/^epoch 1\/1 .* \([0-9]*\) samples\/s  \([0-9.]*\)s$/\1/p' out.txt)
             epoch=$(sed -n 's/^epoch 1\/1 .* samples\/s  \([0-9.]*\)s$/\1/p' out.txt)
             memory=$(sed -n 's/^memory per rank (MiB): .*(sum \([0-9.]*\))$/\1/p' out.txt)
-            printf '%-4s %-7s %-5s %10s %8.1f %12s\n' $model $cache $page "$rate" \
+            printf '%-4s %-11s %-5s %10s %8.1f %12s\n' $model $cache $page "$rate" \
                 "$(echo "$total - $epoch" | bc)" "$memory"
         done
     done
