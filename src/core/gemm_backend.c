@@ -34,9 +34,9 @@ static void nntrain_conv_flat_product(const nni_conv_geom *g, int64_t M, const f
 }
 
 static const nni_gemm_backend backends[] = {
-    {.name = "nntrain", .gemm_nn = nntrain_gemm_nn, .gemm_nt = nntrain_gemm_nt,
+    {.name = "nntrain", .cut_invariant = 1, .gemm_nn = nntrain_gemm_nn, .gemm_nt = nntrain_gemm_nt,
      .conv_flat_product = nntrain_conv_flat_product},
-    {.name = "openblas", .gemm_nn = nni_openblas_gemm_nn, .gemm_nt = nni_openblas_gemm_nt,
+    {.name = "openblas", .cut_invariant = 0, .gemm_nn = nni_openblas_gemm_nn, .gemm_nt = nni_openblas_gemm_nt,
      .conv_flat_product = nni_openblas_conv_product},
 };
 
@@ -79,6 +79,13 @@ const nni_gemm_backend *nni_gemm_backend_current(void)
         return backend;
     nni_gemm_backend_choose(NNI_GEMM_AUTO);
     return atomic_load(&current);
+}
+
+int nni_gemm_pieces(int threads)
+{
+    if (nni_gemm_backend_current()->cut_invariant || threads > NNI_GEMM_FIXED_PIECES)
+        return threads;
+    return NNI_GEMM_FIXED_PIECES;
 }
 
 void nni_gemm_backend_describe(char *buf, size_t size)

@@ -18,6 +18,11 @@
 
 typedef struct nni_gemm_backend {
     const char *name; /* the value train.gemm takes */
+    /* 1: a product cut into row or column ranges gives the whole product's bits (nntrain's
+     * kernels sum every element in order, core/gemm.c); 0: the bits depend on the cut
+     * (OpenBLAS's kernels sum an element differently by its place in their tiles and by the
+     * product's size). */
+    int cut_invariant;
     void (*gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                     int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
                     int accumulate);
@@ -39,6 +44,13 @@ void nni_gemm_backend_choose(int choice);
 
 /* The backend in use. */
 const nni_gemm_backend *nni_gemm_backend_current(void);
+
+/* The pieces a layer cuts a product over rows or output units into for `threads` threads,
+ * each piece one call and each thread whole pieces: one piece per thread when the backend is
+ * cut invariant; else NNI_GEMM_FIXED_PIECES (or `threads` beyond that), so that the same
+ * calls run whatever the thread count and the results do not depend on it. */
+enum { NNI_GEMM_FIXED_PIECES = 8 };
+int nni_gemm_pieces(int threads);
 
 /* "nntrain (avx512 kernels; train.gemm: auto)" or "openblas (Haswell kernels, one thread
  * per call; train.gemm: openblas)", for the start-up line and the benchmarks. */

@@ -2,7 +2,8 @@
 # CPU with a tuned kernel set (the same bits as train.gemm=nntrain) and OpenBLAS on one
 # without; an MLP and a small CNN trained 10 steps with OpenBLAS's products end within 1e-5
 # (relative to each tensor's largest weight) of nntrain's; OpenBLAS's MLP weights do not
-# depend on the thread count; a bad value is one line and exit 2.
+# depend on the thread count; a bad value, and OpenBLAS with train.reproducible: bitwise, are
+# one line and exit 2.
 #
 # Why 1e-5 is sound: the two backends compute the same products in other orders, so every
 # gradient differs by float rounding, about 1e-7 relative. Plain SGD (lr 0.05) moves a weight
@@ -88,5 +89,13 @@ expect_exit 2 "$NNTRAIN" train mlp.yaml --no-progress --run-dir bad --set train.
 [ "$(wc -l < err.txt)" -eq 1 ] || { cat err.txt; fail "more than one error line"; }
 grep -q "train.gemm" err.txt && grep -q "auto, nntrain, openblas" err.txt ||
     { cat err.txt; fail "message for an unknown backend"; }
+[ ! -e bad ] || fail "a refused run left its run directory"
+
+# Bitwise mode needs products whose bits do not depend on the rows beside a sample: refused.
+expect_exit 2 "$NNTRAIN" train mlp.yaml --no-progress --run-dir bad --set train.gemm=openblas \
+    --set train.reproducible=bitwise
+[ "$(wc -l < err.txt)" -eq 1 ] || { cat err.txt; fail "more than one error line"; }
+grep -q "train.reproducible: bitwise needs nntrain's products (train.gemm: nntrain)" err.txt ||
+    { cat err.txt; fail "message for bitwise with OpenBLAS"; }
 [ ! -e bad ] || fail "a refused run left its run directory"
 echo "ok"
