@@ -1,17 +1,17 @@
 /* nntrain's products through OpenBLAS (see gemm_openblas.h): the strided operands of
  * nni_gemm_nn mapped onto cblas_sgemm's transposes, and the convolution's lowered matrix
- * built in blocks for it.
+ * built for it (nntrain's own flat product never builds it).
  *
  * Every layer calls the products with A or B contiguous along one index; a layout that is
  * neither (no caller has one) still gives the right answer, one cblas_sgemv per row. */
 #include "core/gemm_openblas.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* The lowered matrix's block: CONV_KB rows x CONV_NB columns, 128 KiB of stack. Large enough
- * that OpenBLAS's packing of w and of the block (per call) stays a few percent of the
- * multiply-adds, small enough for any thread's stack. */
+/* When the whole lowered matrix cannot be had: blocks of CONV_KB rows x CONV_NB columns,
+ * 128 KiB of stack. */
 #define CONV_KB 128
 #define CONV_NB 256
 
@@ -99,8 +99,40 @@ static void lower_block(const nni_conv_geom *g, const float *restrict x, int64_t
     }
 }
 
+/* The calling thread's lowered matrix of at least `floats`, or NULL when it cannot grow. Kept
+ * for the thread's life and grown only by a larger layer, so that steps after the first
+ * allocate nothing, as OpenBLAS does with its own packing buffers. */
+static float *thread_lowered(int64_t floats)
+{
+    static _Thread_local float *lowered;
+    static _Thread_local int64_t capacity;
+    if (floats > capacity) {
+        float *grown = realloc(lowered, (size_t)floats * sizeof *grown);
+        if (!grown)
+            return NULL;
+        lowered = grown;
+        capacity = floats;
+    }
+    return lowered;
+}
+
 void nni_openblas_conv_product(const nni_conv_geom *g, int64_t M, const float *w,
                                const float *x, float *y, int accumulate)
+{
+    const int64_t K = nni_conv_geom_col_rows(g), P = g->out_h * g->out_w;
+    /* The whole lowered matrix and one product: OpenBLAS runs twice as fast on that as on
+     * blocks (it packs w again for every call); blocks only when memory is short. */
+    float *col = thread_lowered(K * P);
+    if (!col) {
+        nni_openblas_conv_product_blocked(g, M, w, x, y, accumulate);
+        return;
+    }
+    nni_im2col(g, x, col);
+    nni_openblas_gemm_nn(M, P, K, w, K, 1, col, P, y, P, accumulate);
+}
+
+void nni_openblas_conv_product_blocked(const nni_conv_geom *g, int64_t M, const float *w,
+                                       const float *x, float *y, int accumulate)
 {
     const int64_t K = nni_conv_geom_col_rows(g), P = g->out_h * g->out_w;
     float block[CONV_KB * CONV_NB];

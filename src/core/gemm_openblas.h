@@ -17,9 +17,14 @@ void nni_openblas_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64
 void nni_openblas_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                           const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
-/* y (+)= w im2col(x) for one image and group: the lowered matrix is built a block of rows and
- * columns at a time on the stack (never whole), each block one cblas_sgemm. Any geometry. */
+/* y (+)= w im2col(x) for one image and group: nni_im2col into a buffer of the calling thread
+ * (grown on its first call, kept), then one cblas_sgemm; where that buffer cannot grow, a
+ * block of rows and columns at a time on the stack. Any geometry. */
 void nni_openblas_conv_product(const nni_conv_geom *g, int64_t M, const float *w,
                                const float *x, float *y, int accumulate);
+
+/* The same a block at a time (what nni_openblas_conv_product falls back to; for the tests). */
+void nni_openblas_conv_product_blocked(const nni_conv_geom *g, int64_t M, const float *w,
+                                       const float *x, float *y, int accumulate);
 
 #endif

@@ -18,6 +18,8 @@
 
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
+#include "core/gemm_openblas.h"
+#include "core/im2col.h"
 #include "core/kernel_set.h"
 #include "core/rng.h"
 #include "core/threads.h"
@@ -195,6 +197,60 @@ static void test_overwrite_ignores_nan(void **state)
     nni_gemm_backend_choose(NNI_GEMM_AUTO);
 }
 
+/* The convolution product through OpenBLAS, whole and a block at a time (its fallback), against
+ * nni_im2col and nntrain's product: geometries with several blocks of rows (K > 128) and of
+ * columns (P > 256), strides, dilation and padding. */
+static void test_conv_products_agree(void **state)
+{
+    (void)state;
+    static const nni_conv_geom geoms[] = {
+        /* channels, in_h, in_w, out_h, out_w, kh, kw, sh, sw, dh, dw, pad_top, pad_left */
+        {20, 20, 21, 20, 21, 3, 3, 1, 1, 1, 1, 1, 1},  /* same: K 180, P 420 */
+        {3, 9, 11, 5, 6, 3, 3, 2, 2, 1, 1, 1, 1},
+        {7, 17, 16, 13, 16, 5, 3, 1, 1, 1, 2, 0, 2},
+        {64, 14, 14, 14, 14, 5, 5, 1, 1, 1, 1, 2, 2},  /* K 1600 */
+        {1, 28, 28, 28, 28, 3, 3, 1, 1, 1, 1, 1, 1},
+    };
+    const int64_t M = 19;
+    for (size_t i = 0; i < sizeof geoms / sizeof *geoms; i++) {
+        const nni_conv_geom *g = &geoms[i];
+        const int64_t K = nni_conv_geom_col_rows(g), P = g->out_h * g->out_w;
+        float *w = random_floats(M * K, 10), *x = random_floats(g->channels * g->in_h * g->in_w,
+                                                                11);
+        float *col = random_floats(K * P, 12), *mag = malloc((size_t)(M * P) * sizeof *mag);
+        assert_non_null(mag);
+        nni_im2col(g, x, col);
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t p = 0; p < P; p++) {
+                double sum = 1.0; /* the accumulated start below is 1 */
+                for (int64_t k = 0; k < K; k++)
+                    sum += fabs((double)w[m * K + k] * col[k * P + p]);
+                mag[m * P + p] = (float)sum;
+            }
+        for (int accumulate = 0; accumulate <= 1; accumulate++) {
+            float *want = random_floats(M * P, 13), *whole = random_floats(M * P, 13);
+            float *blocked = random_floats(M * P, 13);
+            for (int64_t e = 0; accumulate && e < M * P; e++)
+                want[e] = whole[e] = blocked[e] = 1.0f;
+            nni_kernels()->gemm_nn(M, P, K, w, K, 1, col, P, want, P, accumulate);
+            nni_openblas_conv_product(g, M, w, x, whole, accumulate);
+            nni_openblas_conv_product_blocked(g, M, w, x, blocked, accumulate);
+            char what[96];
+            snprintf(what, sizeof what, "convolution %zu (K %lld, P %lld), accumulate %d", i,
+                     (long long)K, (long long)P, accumulate);
+            assert_agree(whole, want, mag, M, P, P, what);
+            assert_agree(blocked, want, mag, M, P, P, what);
+            free(want);
+            free(whole);
+            free(blocked);
+        }
+        free(w);
+        free(x);
+        free(col);
+        free(mag);
+    }
+}
+
 /* ---- layers: forward, input gradient, weight gradient ------------------------------------ */
 
 typedef struct pass_result {
@@ -343,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_auto_follows_the_cpu),
         cmocka_unit_test(test_dense_products_agree),
         cmocka_unit_test(test_overwrite_ignores_nan),
+        cmocka_unit_test(test_conv_products_agree),
         cmocka_unit_test(test_dense_layers_agree),
         cmocka_unit_test(test_conv_layers_agree),
         cmocka_unit_test(test_openblas_dense_thread_count_invariant),
