@@ -2,8 +2,8 @@
 # CPU with a tuned kernel set (the same bits as train.gemm=nntrain) and OpenBLAS on one
 # without; an MLP and a small CNN trained 10 steps with OpenBLAS's products end within 1e-5
 # (relative to each tensor's largest weight) of nntrain's; OpenBLAS's MLP weights do not
-# depend on the thread count; a bad value, and OpenBLAS with train.reproducible: bitwise, are
-# one line and exit 2.
+# depend on the thread count and agree within 1e-5 on 2 ranks; a bad value, and OpenBLAS
+# with train.reproducible: bitwise, are one line and exit 2.
 #
 # Why 1e-5 is sound: the two backends compute the same products in other orders, so every
 # gradient differs by float rounding, about 1e-7 relative. Plain SGD (lr 0.05) moves a weight
@@ -85,6 +85,15 @@ train mlp.yaml mlp-openblas-2 openblas --set train.threads=2
 grep -q '^nntrain: 1 rank x 2 threads' mlp-openblas-2.txt || fail "not 2 threads"
 $COMPARE mlp-openblas/last.h5 mlp-openblas-2/last.h5 --exact ||
     fail "OpenBLAS MLP weights depend on the thread count"
+
+# Two ranks sum the gradients in another order than one (as with nntrain's products, the
+# default mode is rank invariant up to that order): the same weights within 1e-5.
+$MPIRUN -np 2 "$NNTRAIN" train mlp.yaml --no-progress --run-dir mlp-openblas-np2 \
+    --set train.gemm=openblas --set train.threads=1 > mlp-openblas-np2.txt ||
+    { cat mlp-openblas-np2.txt; fail "training on 2 ranks"; }
+grep -q '^nntrain: 2 ranks' mlp-openblas-np2.txt || fail "not 2 ranks"
+$COMPARE mlp-openblas/last.h5 mlp-openblas-np2/last.h5 --rtol 1e-5 ||
+    fail "OpenBLAS MLP weights on 2 ranks differ from 1 rank's by more than 1e-5"
 
 # The resolved config keeps the choice.
 grep -q 'gemm: openblas' mlp-openblas/config.yaml || { cat mlp-openblas/config.yaml; fail "config.yaml"; }
