@@ -15,7 +15,8 @@
 # Fashion-MNIST images two pixels of a window can differ by a rounding only, and then the two
 # backends may pick different maxima and send the gradient to different pixels (seen with
 # OpenBLAS's Cooperlake kernels: conv1's weights 1e-5 apart after 10 steps); the CNN here
-# pools by averages, which has no such switch. Measured here: 2e-7 (MLP), 3e-7 (CNN).
+# pools by averages, which has no such switch. Measured here: 2e-7 for the MLP and the CNN, and
+# for the MLP on 2 ranks.
 source "$(dirname "$0")/lib.sh"
 data=$(fashion_mnist)
 cat > mlp.yaml <<YAML
