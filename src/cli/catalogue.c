@@ -179,7 +179,9 @@ void nni_cli_print_catalogue(FILE *out)
                  "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps), "
                  "reproducible=default|bitwise (bitwise: the same bits on any number of ranks "
                  "and threads), reproducible_unit (samples per unit, default batch_size x "
-                 "accumulate / 8)\n");
+                 "accumulate / 8), gemm=auto|nntrain|openblas (the matrix products: nntrain's "
+                 "kernels, or OpenBLAS's cblas_sgemm one thread per call; auto: nntrain's where "
+                 "the CPU has tuned ones, x86 AVX2 or AVX-512, else OpenBLAS)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "

@@ -1,5 +1,6 @@
 /* The kernel-set table, the choice between its rows, and the functions the layers call,
- * which forward to the chosen row (see kernel_set.h).
+ * which forward to the chosen row (see kernel_set.h); the products go through the chosen
+ * backend (core/gemm_backend.h), whose `nntrain` row is the kernel set's.
  *
  * The choice is kept in an atomic pointer: the first use may come from several OpenMP
  * threads at once, and every one of them computes the same answer. */
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_backend.h"
 
 /* One set's copies of the kernels (compiled from NN_KERNEL_SOURCES, see CMakeLists.txt). */
 #define DECLARE_KERNELS(set)                                                                   \
@@ -158,19 +160,19 @@ void nni_kernels_describe(char *buf, size_t size)
 void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                  const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
-    nni_kernels()->gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
+    nni_gemm_backend_current()->gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
 }
 
 void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                  int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
-    nni_kernels()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    nni_gemm_backend_current()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
 }
 
 void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                            float *y, int accumulate)
 {
-    nni_kernels()->conv_flat_product(g, M, w, x, y, accumulate);
+    nni_gemm_backend_current()->conv_flat_product(g, M, w, x, y, accumulate);
 }
 
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col)

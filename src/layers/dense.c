@@ -7,11 +7,14 @@
  * Gradients: dW = dy^T x, db = column sums of dy, dx = dy W. The GEMM for dx is skipped
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
- * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why not
- * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
- * units; each thread runs the single-threaded product on its share (core/threads.h says
- * why). Each output element sums its terms in the same order however the product is cut,
- * so the thread count does not change the results.
+ * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why
+ * nntrain's own by default. Threads: the forward and dx split the batch rows, dW and db split
+ * the output units; each thread runs the single-threaded product on its share (core/threads.h
+ * says why). Each output element sums its terms in the same order however nntrain's product
+ * is cut, so the thread count does not change the results. OpenBLAS's products
+ * (train.gemm: openblas) round by the cut, so there the rows and units are cut into a fixed
+ * number of pieces (nni_gemm_pieces) and each thread takes whole pieces: the same calls for
+ * any thread count up to that number.
  *
  * An elementwise activation that is the layer's only consumer (`activation: relu`) runs
  * inside the layer: the forward applies it to each thread's share of y as soon as the share
@@ -22,6 +25,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_backend.h"
 #include "core/threads.h"
 #include "layers/activation.h"
 #include "layers/layer_util.h"
@@ -93,27 +97,34 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     const float *w = nni_layer_param(layer, 0);
     const float *b = d->has_bias ? nni_layer_param(layer, 1) : NULL;
     float *y = layer->out;
-    const int threads = dense_threads(d, n);
-    const int by_units = threads > 1 && d->out > n;
+    const int threads = dense_threads(d, n), pieces = nni_gemm_pieces(threads);
+    const int by_units = pieces > 1 && d->out > n;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
-        int64_t rows = 0, rows_end = n, units = 0, units_end = d->out;
-        if (by_units)
-            nni_thread_share(d->out, omp_get_thread_num(), threads, &units, &units_end);
-        else
-            nni_thread_share(n, omp_get_thread_num(), threads, &rows, &rows_end);
-        /* Start y from the bias and let the product add x W^T on top. */
-        for (int64_t r = rows; b && r < rows_end; r++)
-            memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
-        if (rows_end > rows && units_end > units)
-            nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
-                        w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
-        if (d->activation && !by_units)
-            nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
-                                 rows * d->out, (rows_end - rows) * d->out);
-        for (int64_t r = 0; d->activation && by_units && r < n; r++)
-            nni_activation_apply(d->activation, y + r * d->out + units,
-                                 d->activation->out + r * d->out + units, units_end - units);
+        int64_t piece, pieces_end;
+        nni_thread_share(pieces, omp_get_thread_num(), threads, &piece, &pieces_end);
+        for (; piece < pieces_end; piece++) {
+            int64_t rows = 0, rows_end = n, units = 0, units_end = d->out;
+            if (by_units)
+                nni_thread_share(d->out, (int)piece, pieces, &units, &units_end);
+            else
+                nni_thread_share(n, (int)piece, pieces, &rows, &rows_end);
+            /* Start y from the bias and let the product add x W^T on top. */
+            for (int64_t r = rows; b && r < rows_end; r++)
+                memcpy(y + r * d->out + units, b + units,
+                       (size_t)(units_end - units) * sizeof *y);
+            if (rows_end > rows && units_end > units)
+                nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
+                            w + units * d->in, d->in, y + rows * d->out + units, d->out,
+                            b != NULL);
+            if (d->activation && !by_units)
+                nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
+                                     rows * d->out, (rows_end - rows) * d->out);
+            for (int64_t r = 0; d->activation && by_units && r < n; r++)
+                nni_activation_apply(d->activation, y + r * d->out + units,
+                                     d->activation->out + r * d->out + units,
+                                     units_end - units);
+        }
     }
 }
 
@@ -145,11 +156,11 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     float *dw = nni_layer_param_frozen(layer, 0) ? NULL : nni_layer_grad(layer, 0);
     float *db = d->has_bias && !nni_layer_param_frozen(layer, 1) ? nni_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
-    const int threads = dense_threads(d, n);
+    const int threads = dense_threads(d, n), pieces = nni_gemm_pieces(threads);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const int t = omp_get_thread_num();
-        int64_t first, end;
+        int64_t first, end, piece, pieces_end;
         if (d->activation) {
             /* dy = f'(y before, y after) * (the activation's output gradient), on the rows
              * the next layer's dx wrote on this thread; every row is needed below. */
@@ -161,18 +172,23 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
                                           0);
 #pragma omp barrier
         }
-        nni_thread_share(d->out, t, threads, &first, &end);
-        if (pass->unit_rows)
-            unit_grads(d, pass, x, dy, dw, db, first, end);
-        else if (dw && end > first)
-            nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
-                        dw + first * d->in, d->in, pass->grad_accumulate);
-        if (db && !pass->unit_rows)
-            nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
-        nni_thread_share(n, t, threads, &first, &end);
-        if (dx && end > first)
-            nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
-                        dx + first * d->in, d->in, layer->input_accumulate[0]);
+        nni_thread_share(pieces, t, threads, &piece, &pieces_end);
+        for (int64_t p = piece; p < pieces_end; p++) {
+            nni_thread_share(d->out, (int)p, pieces, &first, &end);
+            if (pass->unit_rows)
+                unit_grads(d, pass, x, dy, dw, db, first, end);
+            else if (dw && end > first)
+                nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
+                            dw + first * d->in, d->in, pass->grad_accumulate);
+            if (db && !pass->unit_rows)
+                nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
+        }
+        for (int64_t p = piece; p < pieces_end; p++) {
+            nni_thread_share(n, (int)p, pieces, &first, &end);
+            if (dx && end > first)
+                nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w,
+                            d->in, dx + first * d->in, d->in, layer->input_accumulate[0]);
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/gemm_backend.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
 #include "train/train_internal.h"
@@ -124,6 +125,9 @@ void nni_trainer_print_start(nn_trainer *t)
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
     nni_trainer_say(t, "kernels: %s\n", kernels);
+    char gemm[160];
+    nni_gemm_backend_describe(gemm, sizeof gemm);
+    nni_trainer_say(t, "gemm: %s\n", gemm);
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
                            "exactly in 64-bit fixed point through %s\n",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/dir_lock.h"
+#include "core/gemm_backend.h"
 #include "core/threads.h"
 #include "core/rng.h"
 #include "data/source.h"
@@ -129,6 +130,16 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
         return st;
     t->threads = choose_threads(t, threads > 0 ? threads : t->opts.threads);
     nni_set_threads(t->threads);
+    int gemm = NNI_GEMM_AUTO;
+    if ((st = nn_cfg_read_choice(train_cfg, "gemm", nni_gemm_choices, "auto", &gemm, err)))
+        return st;
+    nni_gemm_backend_choose(gemm);
+    /* Bitwise mode needs a sample's products to give the same bits whatever rows share its
+     * call (each rank holds other rows); OpenBLAS's round by the product's size and cut. */
+    if (t->repro.unit && !nni_gemm_backend_current()->cut_invariant)
+        return nn_fail(err, NN_ERR_CONFIG, "train.reproducible: bitwise needs nntrain's "
+                       "products (train.gemm: nntrain): OpenBLAS's results change with the "
+                       "rows each rank holds, so they would differ between rank counts");
     describe_layout(t, t->layout, sizeof t->layout);
 
     if ((st = nni_trainer_setup_data(t, nn_cfg_get(cfg, "data"), err)))

@@ -2,7 +2,10 @@
  * tests/bench/run_mlp_bench.sh (bench_mlp_torch.py is the PyTorch side).
  *
  *   bench_mlp [--config FILE] [--threads T] [--steps N] [--repeats R] [--warmup W]
- *             [--no-data] [--no-gemm] [--gemm-detail]
+ *             [--no-data] [--no-gemm] [--gemm-detail] [--gemm auto|nntrain|openblas]
+ *
+ * --gemm picks the backend of the products as train.gemm does (core/gemm_backend.h): the
+ * step's and the split GEMM-only ceiling's below.
  *
  * Builds the model, loss and optimizer from the config's `model:` and `train:` sections (an
  * inline copy of the example when no file is given) and times exactly the trainer's step on
@@ -37,6 +40,7 @@
 
 #include "core/clock.h"
 #include "core/gemm.h"
+#include "core/gemm_backend.h"
 #include "layers/layer_internal.h"
 #include "nn/config.h"
 #include "nn/data.h"
@@ -288,7 +292,8 @@ static double time_gemms_openblas(const gemm_call *calls, int count, int threads
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_mlp [--config FILE] [--threads T] [--steps N] "
-                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail]\n");
+                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail] "
+                    "[--gemm auto|nntrain|openblas]\n");
     return 2;
 }
 
@@ -296,7 +301,7 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     int threads = 1, steps = 200, repeats = 7, warmup = 50, with_data = 1, with_gemm = 1;
-    int gemm_detail = 0;
+    int gemm_detail = 0, backend = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--no-data"))
@@ -317,7 +322,14 @@ int main(int argc, char **argv)
             repeats = atoi(argv[++i]);
         else if (!strcmp(a, "--warmup"))
             warmup = atoi(argv[++i]);
-        else
+        else if (!strcmp(a, "--gemm")) {
+            const char *name = argv[++i];
+            for (int c = 0; nni_gemm_choices[c]; c++)
+                if (!strcmp(name, nni_gemm_choices[c]))
+                    backend = c;
+            if (backend < 0)
+                return usage();
+        } else
             return usage();
     }
     if (threads < 1 || steps < 1 || repeats < 1 || repeats > MAX_REPEATS || warmup < 0)
@@ -326,6 +338,10 @@ int main(int argc, char **argv)
     double process_t0 = t0_text ? atof(t0_text) : wall_now();
 
     nni_set_threads(threads);
+    nni_gemm_backend_choose(backend < 0 ? NNI_GEMM_AUTO : backend);
+    char gemm_text[160];
+    nni_gemm_backend_describe(gemm_text, sizeof gemm_text);
+    printf("gemm: %s\n", gemm_text);
     nn_error err = {0};
     nn_cfg *cfg = NULL;
     nn_status st = config_path ? nn_cfg_load_file(config_path, &cfg, &err)

@@ -7,7 +7,9 @@
  * step, and that as a share of the FMA peak it measures first (one thread, CPU time, so
  * that other load on the machine lowers both alike). Not a test (no assertions on time).
  *
- *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] */
+ *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
+ *              [--gemm auto|nntrain|openblas]
+ * --gemm picks the products' backend (default: the config's train.gemm, else auto). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include <time.h>
 
 #include "core/gemm.h"
+#include "core/gemm_backend.h"
 #include "core/kernel_set.h"
 #include "core/rng.h"
 #include "core/threads.h"
@@ -97,12 +100,13 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
-                        "[--batch B]\n");
+                        "[--batch B] [--gemm auto|nntrain|openblas]\n");
         return 2;
     }
     int threads = 1;
     double seconds = 3;
     int64_t batch = 0;
+    const char *gemm = NULL;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -110,6 +114,8 @@ int main(int argc, char **argv)
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch"))
             batch = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--gemm"))
+            gemm = argv[i + 1];
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -119,6 +125,20 @@ int main(int argc, char **argv)
         return 1;
     }
     const nn_cfg *train = nn_cfg_get(cfg, "train");
+    int backend = NNI_GEMM_AUTO;
+    char assignment[64];
+    snprintf(assignment, sizeof assignment, "train.gemm=%s", gemm ? gemm : "");
+    if (gemm && nn_cfg_set(cfg, assignment, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
+    }
+    if (nn_cfg_read_choice(nn_cfg_get(cfg, "train"), "gemm", nni_gemm_choices, "auto",
+                           &backend, &err)) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 2;
+    }
+    train = nn_cfg_get(cfg, "train");
+    nni_gemm_backend_choose(backend);
     if (!batch)
         nn_cfg_read_int(train, "batch_size", 32, &batch, &err);
     nn_model *model = NULL;
@@ -211,6 +231,9 @@ int main(int argc, char **argv)
     nni_kernels_describe(kernels, sizeof kernels);
     printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s\n", argv[1],
            (long long)batch, threads, nni_gemm_core(), kernels);
+    char gemm_text[160];
+    nni_gemm_backend_describe(gemm_text, sizeof gemm_text);
+    printf("gemm: %s\n", gemm_text);
     const char *isa = "";
     const double peak = measured_peak(&isa);
     printf("FMA peak %.1f GFLOP/s per core (%s, measured now, CPU time); GF/s and %%pk below: "

@@ -2,7 +2,11 @@
 # CNN training speed: nntrain (bench_step: forward, loss, backward, Adam on one batch of 32)
 # against PyTorch (oneDNN convolutions) in the same run, pinned to 1 core and then 2, for the
 # residual+inception network and the small CNN of launch/configs. Prints samples/s, the ratio
-# and peak RSS; bench_step's per-layer table shows where nntrain's time goes.
+# and peak RSS; bench_step's per-layer table shows where nntrain's time goes. nntrain also runs
+# with OpenBLAS's products (train.gemm: openblas, bench_step --gemm openblas) twice: with the
+# environment as it is ("OpenBLAS") and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for
+# that command only ("OB own": the kernels OpenBLAS picks for this CPU itself); the kernels
+# each ran are named below the table.
 #     cmake --build build --target bench-cnn
 set -euo pipefail
 : "${BENCH_STEP:?BENCH_STEP must point at the bench_step program}"
@@ -21,18 +25,26 @@ echo "CNN benchmark, batch 32, Adam (load $(cut -d' ' -f1-3 /proc/loadavg))"
 # PyTorch runs at its best setting (threads = cores, OPENBLAS_NUM_THREADS, passive OpenMP
 # waits) and once more with glibc told to keep freed memory (+malloc): torch allocates its
 # activations anew every step and the page faults of returned memory cost this VM dearly.
-printf '%-7s %-6s %12s %12s %12s %8s %8s %10s %10s\n' model cores "nntrain s/s" "torch s/s" \
-    "+malloc s/s" ratio "ratio+m" "ours MiB" "torch MiB"
+printf '%-7s %-6s %12s %12s %12s %8s %8s %10s %10s %12s %12s\n' model cores "nntrain s/s" \
+    "torch s/s" "+malloc s/s" ratio "ratio+m" "ours MiB" "torch MiB" "OpenBLAS s/s" "OB own s/s"
 for model in resnet cnn; do
     cfg=$SOURCE_DIR/launch/configs/$([ $model = resnet ] && echo resnet-inception || echo cnn).yaml
     for cores in 1 2; do
         cpus=$([ "$cores" = 1 ] && echo 0 || echo 0,1)
-        ours=() theirs=() theirs_m=()
+        ours=() theirs=() theirs_m=() blas=() blas_own=()
         for _ in $(seq "$ROUNDS"); do
             taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
                 --seconds "$SECONDS_PER_RUN" > "$WORK/ours.txt"
             ours+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' "$WORK/ours.txt")")
             our_rss=$(sed -n 's/^peak RSS \([0-9.]*\) MiB/\1/p' "$WORK/ours.txt")
+            taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
+                --seconds "$SECONDS_PER_RUN" --gemm openblas > "$WORK/blas.txt"
+            blas+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' "$WORK/blas.txt")")
+            env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c "$cpus" "$BENCH_STEP" "$cfg" \
+                --threads "$cores" --batch 32 --seconds "$SECONDS_PER_RUN" --gemm openblas \
+                > "$WORK/blas_own.txt"
+            blas_own+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' \
+                "$WORK/blas_own.txt")")
             OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
                 taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
                 "$SECONDS_PER_RUN" > "$WORK/theirs.txt"
@@ -47,12 +59,22 @@ for model in resnet cnn; do
         o=$(printf '%s\n' "${ours[@]}" | median)
         t=$(printf '%s\n' "${theirs[@]}" | median)
         tm=$(printf '%s\n' "${theirs_m[@]}" | median)
-        printf '%-7s %-6s %12.0f %12.0f %12.0f %7.2fx %7.2fx %10s %10s\n' $model "$cores" "$o" \
-            "$t" "$tm" "$(awk -v a="$o" -v b="$t" 'BEGIN {print a / b}')" \
-            "$(awk -v a="$o" -v b="$tm" 'BEGIN {print a / b}')" "$our_rss" "$their_rss"
-        if [ "$model" = resnet ] && [ "$cores" = 1 ]; then cp "$WORK/ours.txt" "$WORK/profile.txt"; fi
+        ob=$(printf '%s\n' "${blas[@]}" | median)
+        obo=$(printf '%s\n' "${blas_own[@]}" | median)
+        printf '%-7s %-6s %12.0f %12.0f %12.0f %7.2fx %7.2fx %10s %10s %12.0f %12.0f\n' $model \
+            "$cores" "$o" "$t" "$tm" "$(awk -v a="$o" -v b="$t" 'BEGIN {print a / b}')" \
+            "$(awk -v a="$o" -v b="$tm" 'BEGIN {print a / b}')" "$our_rss" "$their_rss" "$ob" "$obo"
+        if [ "$model" = resnet ] && [ "$cores" = 1 ]; then
+            cp "$WORK/ours.txt" "$WORK/profile.txt"
+            cp "$WORK/blas.txt" "$WORK/profile_blas.txt"
+        fi
     done
 done
+echo "OpenBLAS: $(sed -n 's/^gemm: //p' "$WORK/blas.txt"); OB own: $(sed -n 's/^gemm: //p' \
+    "$WORK/blas_own.txt")"
 echo
 echo "where nntrain's time goes (residual+inception, 1 core):"
 cat "$WORK/profile.txt"
+echo
+echo "the same with OpenBLAS's products (environment as it is):"
+cat "$WORK/profile_blas.txt"

@@ -6,6 +6,10 @@
 #
 # Compared, for 1 core and 2 cores:
 #   nntrain          bench_mlp --threads T (the trainer's step on one synthetic batch)
+#   nntrain+OpenBLAS the same with OpenBLAS's products (bench_mlp --gemm openblas, as
+#                    train.gemm: openblas), with the environment as it is, and "+OB own" with
+#                    OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for that command only (the
+#                    kernels OpenBLAS picks for this CPU itself); both named below the table
 #   PyTorch default  as a user runs it: no settings at all
 #   PyTorch best     torch.set_num_threads(T), OPENBLAS_NUM_THREADS=T, OMP_WAIT_POLICY=PASSIVE
 #                    (Debian's torch calls OpenBLAS, whose threads otherwise fight torch's own)
@@ -19,8 +23,8 @@
 # faster), peak RSS, time to first step, the wall time of a real short `nntrain train` run
 # (process start to exit) and the start-up line: start to exit of commands that start no MPI.
 #
-# OPENBLAS_CORETYPE and friends are left as the environment has them: both sides load the same
-# OpenBLAS and must use the same kernel.
+# OPENBLAS_CORETYPE and friends are left as the environment has them (but for "+OB own"): both
+# sides load the same OpenBLAS and must use the same kernel.
 #
 # Every configuration runs BENCH_ROUNDS times (interleaved, so a busy spell on the shared
 # machine hits all of them alike); the table shows medians over rounds of each process's
@@ -58,6 +62,7 @@ run() {
         exit 1
     fi
     grep '^RESULT ' "$log" | cut -d' ' -f2- >>"$WORK/$name"
+    grep '^gemm: ' "$log" | cut -d' ' -f2- >"$WORK/$name.gemm" || true
 }
 
 # A tiny dataset in the layout nntrain reads (uint8 images, scale 1/255), for the real run.
@@ -120,6 +125,11 @@ for round in $(seq "$ROUNDS"); do
     for cores in 1 2; do
         cpus=$([ "$cores" = 1 ] && echo 0 || echo 0,1)
         run "nntrain.$cores" taskset -c "$cpus" "$BENCH_MLP" --threads "$cores" "${bench_args[@]}"
+        run "nntrain_openblas.$cores" taskset -c "$cpus" "$BENCH_MLP" --threads "$cores" \
+            "${bench_args[@]}" --gemm openblas --no-gemm --no-data
+        run "nntrain_openblas_own.$cores" env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE \
+            taskset -c "$cpus" "$BENCH_MLP" --threads "$cores" "${bench_args[@]}" \
+            --gemm openblas --no-gemm --no-data
         run "torch_default.$cores" taskset -c "$cpus" "$PYTHON" "$HERE/bench_mlp_torch.py" \
             "${bench_args[@]}"
         run "torch_best.$cores" env OPENBLAS_NUM_THREADS="$cores" OMP_WAIT_POLICY=PASSIVE \
@@ -173,7 +183,9 @@ for cores in (1, 2):
     tuned = med(f"torch_malloc.{cores}", "samples_per_s")
     gemm_ratio = med(f"nntrain.{cores}", "gemm_ratio")
     nn_step = med(f"nntrain.{cores}", "step_ms")
-    for name, label in (("nntrain", "nntrain"), ("torch_default", "PyTorch default"),
+    for name, label in (("nntrain", "nntrain"), ("nntrain_openblas", "nntrain+OpenBLAS"),
+                        ("nntrain_openblas_own", "nntrain+OB own"),
+                        ("torch_default", "PyTorch default"),
                         ("torch_best", "PyTorch best"), ("torch_malloc", "PyTorch +malloc")):
         key = f"{name}.{cores}"
         rate = med(key, "samples_per_s")
@@ -191,6 +203,8 @@ print("fastest: the best repeat (least disturbed by other work on the machine)."
 print("per CPU-s: samples per second of CPU time of all the process's threads; on 1 core it")
 print("  leaves out the time other work held the core (spinning BLAS threads count).")
 print("/default, /best, /+malloc: samples/s over PyTorch's in that setting, same cores.")
+for name, label in (("nntrain_openblas", "nntrain+OpenBLAS"), ("nntrain_openblas_own", "+OB own")):
+    print(f"{label}: gemm: {open(f'{work}/{name}.1.gemm').read().strip()}")
 print("/GEMM: step time over the GEMM-only time of the same step in nntrain (the ceiling:")
 print("  the faster of the GEMMs split as the layers split them, and unsplit with OpenBLAS")
 print("  threading each call), taken within each repeat (the machine's capacity drifts)")
