@@ -173,7 +173,8 @@ void nni_cli_print_catalogue(FILE *out)
                  "log_every_steps=0 (N: a row of runs/NAME/metrics-steps.csv every N steps), "
                  "reproducible=default|bitwise (bitwise: the same bits on any number of ranks "
                  "and threads), reproducible_unit (samples per unit, default batch_size x "
-                 "accumulate / 8)\n");
+                 "accumulate / 8), precision=fp32|bf16 (bf16: dense and conv2d products in "
+                 "bfloat16 with float sums, AVX512_BF16)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "

@@ -8,7 +8,7 @@
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
  * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why not
- * OpenBLAS. Threads: the forward and dx split the batch rows, dW and db split the output
+ * OpenBLAS; with train.precision: bf16 the three go through core/gemm_bf16.h instead. Threads: the forward and dx split the batch rows, dW and db split the output
  * units; each thread runs the single-threaded product on its share (core/threads.h says
  * why). Each output element sums its terms in the same order however the product is cut,
  * so the thread count does not change the results.
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/threads.h"
 #include "layers/activation.h"
 #include "layers/layer_util.h"
@@ -106,8 +107,9 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
         for (int64_t r = rows; b && r < rows_end; r++)
             memcpy(y + r * d->out + units, b + units, (size_t)(units_end - units) * sizeof *y);
         if (rows_end > rows && units_end > units)
-            nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
-                        w + units * d->in, d->in, y + rows * d->out + units, d->out, b != NULL);
+            nni_product_nt(layer->model->bf16, rows_end - rows, units_end - units, d->in,
+                           x + rows * d->in, d->in, w + units * d->in, d->in,
+                           y + rows * d->out + units, d->out, b != NULL);
         if (d->activation && !by_units)
             nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
                                  rows * d->out, (rows_end - rows) * d->out);
@@ -165,14 +167,15 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
         if (pass->unit_rows)
             unit_grads(d, pass, x, dy, dw, db, first, end);
         else if (dw && end > first)
-            nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
-                        dw + first * d->in, d->in, pass->grad_accumulate);
+            nni_product_nn(layer->model->bf16, end - first, d->in, n, dy + first, 1, d->out,
+                           x, d->in, dw + first * d->in, d->in, pass->grad_accumulate);
         if (db && !pass->unit_rows)
             nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
         nni_thread_share(n, t, threads, &first, &end);
         if (dx && end > first)
-            nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w, d->in,
-                        dx + first * d->in, d->in, layer->input_accumulate[0]);
+            nni_product_nn(layer->model->bf16, end - first, d->in, d->out,
+                           dy + first * d->out, d->out, 1, w, d->in, dx + first * d->in, d->in,
+                           layer->input_accumulate[0]);
     }
 }
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
 #include "train/train_internal.h"
@@ -123,6 +124,9 @@ void nni_trainer_print_start(nn_trainer *t)
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
     nni_trainer_say(t, "kernels: %s\n", kernels);
+    if (t->model->bf16)
+        nni_trainer_say(t, "precision: bf16 products, float sums and weights; %s\n",
+                        nni_bf16_describe());
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
                            "exactly in 64-bit fixed point through %s\n",

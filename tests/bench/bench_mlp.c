@@ -2,7 +2,7 @@
  * tests/bench/run_mlp_bench.sh (bench_mlp_torch.py is the PyTorch side).
  *
  *   bench_mlp [--config FILE] [--threads T] [--steps N] [--repeats R] [--warmup W]
- *             [--no-data] [--no-gemm] [--gemm-detail]
+ *             [--no-data] [--no-gemm] [--gemm-detail] [--bf16]
  *
  * Builds the model, loss and optimizer from the config's `model:` and `train:` sections (an
  * inline copy of the example when no file is given) and times exactly the trainer's step on
@@ -23,6 +23,8 @@
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
  *  - time to first step, from BENCH_T0 (wall-clock seconds, set by the caller just before
  *    starting this process) to the end of the first step.
+ *
+ * --bf16 runs the dense products in bf16 (train.precision: bf16, nn_model_use_bf16).
  *
  * The last line is machine-readable: "RESULT key=value ...". */
 #define _GNU_SOURCE
@@ -288,7 +290,8 @@ static double time_gemms_openblas(const gemm_call *calls, int count, int threads
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_mlp [--config FILE] [--threads T] [--steps N] "
-                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail]\n");
+                    "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail] "
+                    "[--bf16]\n");
     return 2;
 }
 
@@ -296,10 +299,12 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     int threads = 1, steps = 200, repeats = 7, warmup = 50, with_data = 1, with_gemm = 1;
-    int gemm_detail = 0;
+    int gemm_detail = 0, bf16 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--no-data"))
+        if (!strcmp(a, "--bf16"))
+            bf16 = 1;
+        else if (!strcmp(a, "--no-data"))
             with_data = 0;
         else if (!strcmp(a, "--no-gemm"))
             with_gemm = 0;
@@ -339,6 +344,8 @@ int main(int argc, char **argv)
         st = nn_cfg_read_int(cfg, "seed", 42, &seed, &err);
     if (!st)
         st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &b.model, &err);
+    if (!st && bf16)
+        st = nn_model_use_bf16(b.model, threads, &err);
     if (!st)
         st = nn_loss_build(nn_cfg_get(train, "loss"), nn_model_output_size(b.model), 1, 1,
                            NUM_CLASSES, &b.loss, &err);

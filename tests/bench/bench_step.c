@@ -7,7 +7,7 @@
  * step, and that as a share of the FMA peak it measures first (one thread, CPU time, so
  * that other load on the machine lowers both alike). Not a test (no assertions on time).
  *
- *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] */
+ *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B] [--precision bf16] */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,12 +97,13 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
-                        "[--batch B]\n");
+                        "[--batch B] [--precision bf16]\n");
         return 2;
     }
     int threads = 1;
     double seconds = 3;
     int64_t batch = 0;
+    int bf16 = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -110,6 +111,8 @@ int main(int argc, char **argv)
             seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch"))
             batch = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--precision"))
+            bf16 = !strcmp(argv[i + 1], "bf16");
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -127,7 +130,8 @@ int main(int argc, char **argv)
     if (nn_model_build(nn_cfg_get(cfg, "model"), batch, 1, 0, &model, &err) ||
         nn_loss_build(nn_cfg_get(train, "loss"), nn_model_output_size(model), 1, 1,
                       (int)nn_model_output_size(model), &loss, &err) ||
-        nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, &err)) {
+        nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, &err) ||
+        (bf16 && nn_model_use_bf16(model, threads, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -209,8 +213,9 @@ int main(int argc, char **argv)
     const int timed = steps - 2;
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s\n", argv[1],
-           (long long)batch, threads, nni_gemm_core(), kernels);
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s\n", argv[1],
+           (long long)batch, threads, nni_gemm_core(), kernels,
+           bf16 ? ", bf16 products" : "");
     const char *isa = "";
     const double peak = measured_peak(&isa);
     printf("FMA peak %.1f GFLOP/s per core (%s, measured now, CPU time); GF/s and %%pk below: "
