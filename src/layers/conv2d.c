@@ -282,7 +282,7 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
             for (int64_t n = j * u; n < end; n++)
                 backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                dw != NULL, db != NULL, 0);
+                                dw != NULL, db != NULL, layer->model->bf16);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }

@@ -122,7 +122,7 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
 /* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
  * pass->unit_rows samples on its own, into the unit's slot (nn/layer.h). */
 static void unit_grads(const dense *d, const nn_pass *pass, const float *x, const float *dy,
-                       float *dw, float *db, int64_t first, int64_t end)
+                       float *dw, float *db, int64_t first, int64_t end, int bf16)
 {
     for (int64_t j = 0; j * pass->unit_rows < pass->batch; j++) {
         const int64_t r0 = j * pass->unit_rows * d->steps;
@@ -130,8 +130,8 @@ static void unit_grads(const dense *d, const nn_pass *pass, const float *x, cons
                                ? (j + 1) * pass->unit_rows * d->steps : pass->batch * d->steps;
         const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
         if (dw && end > first)
-            nni_gemm_nn(end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1, d->out,
-                        x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
+            nni_product_nn(bf16, end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1,
+                           d->out, x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
         if (db)
             nni_layer_column_sums(dy + r0 * d->out, r1 - r0, d->out, first, end, db + at, 0);
     }
@@ -165,7 +165,7 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
         }
         nni_thread_share(d->out, t, threads, &first, &end);
         if (pass->unit_rows)
-            unit_grads(d, pass, x, dy, dw, db, first, end);
+            unit_grads(d, pass, x, dy, dw, db, first, end, layer->model->bf16);
         else if (dw && end > first)
             nni_product_nn(layer->model->bf16, end - first, d->in, n, dy + first, 1, d->out,
                            x, d->in, dw + first * d->in, d->in, pass->grad_accumulate);

@@ -7,10 +7,11 @@
  * the products pack them, which reads each weight once per product and allocates nothing.
  *
  * Each product sums its terms in a fixed order, so a run is deterministic and its results
- * do not depend on the thread count any more than in fp32. train.reproducible: bitwise is
- * refused: its per-unit gradients run the float products. */
-#include <string.h>
-
+ * depend on the thread and rank counts no more than in fp32: not at all for dense layers
+ * and threads; through the float sums over ranks (and, for conv2d, over threads) of the
+ * gradients, whose last-bit differences bf16's coarser rounding of the weights then
+ * amplifies from step to step. train.reproducible: bitwise removes those too: the per-unit
+ * gradients run the same bf16 products, and the exact sums do not care about the order. */
 #include "train/train_internal.h"
 
 static const char *const precisions[] = {"fp32", "bf16", NULL};
@@ -21,9 +22,5 @@ nn_status nni_precision_setup(nn_trainer *t, const nn_cfg *train_cfg, nn_error *
     nn_status st = nn_cfg_read_choice(train_cfg, "precision", precisions, "fp32", &bf16, err);
     if (st || !bf16)
         return st;
-    if (t->repro.unit)
-        return nn_cfg_fail(err, nn_cfg_get(train_cfg, "precision"), "bf16 cannot be combined "
-                           "with train.reproducible: bitwise (its exact per-unit sums run the "
-                           "fp32 products); use one or the other");
     return nn_model_use_bf16(t->model, t->threads, err);
 }
