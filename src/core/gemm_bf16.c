@@ -271,61 +271,92 @@ BF16_TARGET static void pack_b_rows(const float *B, int64_t b_rs, int64_t cols, 
     }
 }
 
-/* pack_b_plain for columns of B contiguous in k (b_rs == 1, B^T's rows): each column's 32
- * consecutive K values become 16 pair words, written down the panel. */
+/* 16 x 16 words transposed in registers: r[j] element i becomes r[i] element j. */
+BF16_TARGET static void transpose16(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* Then r[4g + q]'s 128-bit lane L holds column 4L + q of rows 4g .. 4g + 3. */
+    for (int g = 0; g < 16; g += 4) {
+        r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    for (int q = 0; q < 4; q++) {
+        const __m512i u0 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i u1 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512i u2 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i u3 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(3, 2, 3, 2));
+        t[q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(2, 0, 2, 0));
+        t[4 + q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(3, 1, 3, 1));
+        t[8 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(2, 0, 2, 0));
+        t[12 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* The 16 pair words of K values k .. k + 31 of a line of `left` (<= 0: none) valid values
+ * from `src` on (zero beyond). */
+BF16_TARGET static __m512i line_words(const float *src, int64_t left)
+{
+    const __mmask16 m0 = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    const __mmask16 m1 = left >= 32 ? 0xffff
+                         : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
+                                        _mm512_maskz_loadu_ps(m0, src));
+}
+
+/* pack_b_plain for columns of B contiguous in k (b_rs == 1, B^T's rows): 16 columns' 32
+ * consecutive K values become 16 x 16 pair words, transposed into the panel. */
 BF16_TARGET static void pack_b_cols(const float *B, int64_t b_cs, int64_t cols, int64_t k0,
                                     int64_t pairs, int64_t K, uint32_t *out)
 {
     for (int64_t j = 0; j * NR < cols; j++) {
         uint32_t *panel = out + j * NR * pairs;
-        for (int c = 0; c < NR; c++) {
-            const int64_t n = j * NR + c;
-            const float *col = B + (n < cols ? n : 0) * b_cs;
+        for (int h = 0; h < NR; h += 16)
             for (int64_t p = 0; p < pairs; p += 16) {
                 const int64_t k = k0 + 2 * p;
-                const int64_t left_k = n < cols ? K - k : 0;
-                const __mmask16 m0 = left_k >= 16 ? 0xffff
-                                     : left_k <= 0 ? 0 : (__mmask16)((1u << left_k) - 1);
-                const __mmask16 m1 = left_k >= 32 ? 0xffff
-                                     : left_k <= 16 ? 0 : (__mmask16)((1u << (left_k - 16)) - 1);
-                const __m512 x0 = _mm512_maskz_loadu_ps(m0, col + k);
-                const __m512 x1 = _mm512_maskz_loadu_ps(m1, col + k + 16);
-                /* Pairs p .. p + 15: the even K of x0, x1 with the odd ones. */
-                const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
-                uint32_t tmp[16];
-                _mm512_storeu_si512(tmp, words);
+                __m512i r[16];
+                for (int c = 0; c < 16; c++) {
+                    const int64_t n = j * NR + h + c;
+                    r[c] = line_words(B + (n < cols ? n : 0) * b_cs + k, n < cols ? K - k : 0);
+                }
+                transpose16(r);
                 const int64_t count = pairs - p < 16 ? pairs - p : 16;
                 for (int64_t i = 0; i < count; i++)
-                    panel[(p + i) * NR + c] = tmp[i];
+                    _mm512_store_si512(panel + (p + i) * NR + h, r[i]);
             }
-        }
     }
 }
 
-/* pack_a for rows of A contiguous in k (a_cs == 1): each row's 32 consecutive K values
- * become 16 pair words, written down its panel. */
+/* pack_a for rows of A contiguous in k (a_cs == 1): 16 rows (two panels) at a time, as
+ * pack_b_cols. */
 BF16_TARGET static void pack_a_rows(const float *A, int64_t a_rs, int64_t rows, int64_t k0,
                                     int64_t pairs, int64_t K, uint32_t *out)
 {
-    for (int64_t i = 0; i * MR < rows; i++) {
-        uint32_t *panel = out + i * MR * pairs;
-        for (int r = 0; r < MR; r++) {
-            const int64_t m = i * MR + r;
-            for (int64_t p = 0; p < pairs; p += 16) {
-                const int64_t k = k0 + 2 * p;
-                const int64_t left_k = m < rows ? K - k : 0;
-                const __mmask16 m0 = left_k >= 16 ? 0xffff
-                                     : left_k <= 0 ? 0 : (__mmask16)((1u << left_k) - 1);
-                const __mmask16 m1 = left_k >= 32 ? 0xffff
-                                     : left_k <= 16 ? 0 : (__mmask16)((1u << (left_k - 16)) - 1);
-                const float *src = A + (m < rows ? m : 0) * a_rs + k;
-                const __m512i words = (__m512i)_mm512_cvtne2ps_pbh(
-                    _mm512_maskz_loadu_ps(m1, src + 16), _mm512_maskz_loadu_ps(m0, src));
-                uint32_t tmp[16];
-                _mm512_storeu_si512(tmp, words);
-                const int64_t count = pairs - p < 16 ? pairs - p : 16;
-                for (int64_t j = 0; j < count; j++)
-                    panel[(p + j) * MR + r] = tmp[j];
+    for (int64_t i = 0; i * MR < rows; i += 2) {
+        uint32_t *first = out + i * MR * pairs;
+        uint32_t *second = rows > (i + 1) * MR ? first + MR * pairs : NULL;
+        for (int64_t p = 0; p < pairs; p += 16) {
+            const int64_t k = k0 + 2 * p;
+            __m512i r[16];
+            for (int c = 0; c < 16; c++) {
+                const int64_t m = i * MR + c;
+                r[c] = line_words(A + (m < rows ? m : 0) * a_rs + k, m < rows ? K - k : 0);
+            }
+            transpose16(r);
+            const int64_t count = pairs - p < 16 ? pairs - p : 16;
+            for (int64_t q = 0; q < count; q++) {
+                _mm256_storeu_si256((__m256i *)(first + (p + q) * MR),
+                                    _mm512_castsi512_si256(r[q]));
+                if (second)
+                    _mm256_storeu_si256((__m256i *)(second + (p + q) * MR),
+                                        _mm512_extracti64x4_epi64(r[q], 1));
             }
         }
     }
