@@ -211,7 +211,8 @@ BF16_TARGET static void tile_native(int64_t pairs, const uint32_t *a, const uint
                                     float *C, int64_t ldc, int rows, int cols, int load_c)
 {
     const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
-    const __mmask16 m1 = cols >= 32 ? 0xffff : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xffff
+                         : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
     __m512 acc[MR][2];
 #pragma GCC unroll 8
     for (int r = 0; r < MR; r++) {

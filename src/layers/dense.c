@@ -8,8 +8,9 @@
  * when the input needs no gradient (the first layer), the largest saving of an MLP step.
  *
  * The products are nni_gemm_nt (forward) and nni_gemm_nn (dW, dx): core/gemm.c says why not
- * OpenBLAS; with train.precision: bf16 the three go through core/gemm_bf16.h instead. Threads: the forward and dx split the batch rows, dW and db split the output
- * units; each thread runs the single-threaded product on its share (core/threads.h says
+ * OpenBLAS; with train.precision: bf16 the three go through core/gemm_bf16.h instead.
+ * Threads: the forward and dx split the batch rows, dW and db split the output units; each
+ * thread runs the single-threaded product on its share (core/threads.h says
  * why). Each output element sums its terms in the same order however the product is cut,
  * so the thread count does not change the results.
  *
