@@ -58,6 +58,7 @@ struct nn_model {
     int unsynced_state;         /* state computed per rank (batchnorm without sync) */
     nn_init default_init;       /* model.init */
     int train_only_norm;        /* model.train_only_batchnorm */
+    int bf16;                   /* train.precision: bf16: dense and conv2d products in bf16 */
     nn_cfg **owned_cfgs;        /* config nodes made during the build (implicit layers) */
     int n_owned_cfgs;
 };
@@ -71,6 +72,10 @@ enum {
 nn_status nn_model_build(const nn_cfg *model_cfg, int64_t capacity, uint64_t seed,
                          unsigned flags, nn_model **out, nn_error *err);
 void nn_model_free(nn_model *model);
+/* Runs the products of the dense and conv2d layers in bf16 with float sums from now on
+ * (train.precision: bf16), for up to `threads` threads. A configuration error when the CPU
+ * lacks AVX512_BF16 (unless NN_BF16=emulated chooses the slow emulated path). */
+nn_status nn_model_use_bf16(nn_model *model, int threads, nn_error *err);
 
 /* Input rows go to nn_model_input(model); the output is model->output->out. */
 float *nn_model_input(nn_model *model);

@@ -181,7 +181,8 @@ void nni_cli_print_catalogue(FILE *out)
                  "and threads), reproducible_unit (samples per unit, default batch_size x "
                  "accumulate / 8), gemm=auto|nntrain|openblas (the matrix products: nntrain's "
                  "kernels, or OpenBLAS's cblas_sgemm one thread per call; auto: nntrain's where "
-                 "the CPU has tuned ones, x86 AVX2 or AVX-512, else OpenBLAS)\n");
+                 "the CPU has tuned ones, x86 AVX2 or AVX-512, else OpenBLAS), precision=fp32|bf16 (bf16: dense and conv2d products in "
+                 "bfloat16 with float sums, AVX512_BF16)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "

@@ -16,6 +16,8 @@
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
  * shape nni_gemm_nn is built for (src/core/gemm.c); only the flat forward packs (in L1).
+ * With train.precision: bf16 the three go through core/gemm_bf16.h (the forward always
+ * through im2col).
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
@@ -32,6 +34,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/im2col.h"
 #include "core/threads.h"
 #include "layers/conv_util.h"
@@ -171,7 +174,7 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
-                if (!c->direct && nni_conv_geom_flat(&c->geom)) {
+                if (!c->direct && nni_conv_geom_flat(&c->geom) && !layer->model->bf16) {
                     nni_conv_flat_product(&c->geom, c->group_out,
                                           w + grp * c->group_out * c->col_rows, col,
                                           y + grp * out_group, bias != NULL);
@@ -181,9 +184,9 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                     nni_im2col(&c->geom, col, slot.col);
                     col = slot.col;
                 }
-                nni_gemm_nn(c->group_out, c->pixels, c->col_rows,
-                            w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
-                            y + grp * out_group, c->pixels, bias != NULL);
+                nni_product_nn(layer->model->bf16, c->group_out, c->pixels, c->col_rows,
+                               w + grp * c->group_out * c->col_rows, c->col_rows, 1, col,
+                               c->pixels, y + grp * out_group, c->pixels, bias != NULL);
             }
         }
     }
@@ -193,7 +196,7 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
                             const float *x, const float *dy, float *dx, int dx_accumulate,
-                            int weight_grad, int bias_grad)
+                            int weight_grad, int bias_grad, int bf16)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -214,19 +217,19 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
                 nni_im2row(&c->geom, slot->xt, slot->rows);
                 rows = slot->rows;
             }
-            nni_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
-                        c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            nni_product_nn(bf16, c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
+                           c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
             const float *wg = w + grp * wg_size;
             float *dxg = dx + grp * in_group;
             if (c->direct) {
-                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                            c->pixels, dxg, c->pixels, dx_accumulate);
+                nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
+                               dyg, c->pixels, dxg, c->pixels, dx_accumulate);
             } else {
-                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                            c->pixels, slot->dcol, c->pixels, 0);
+                nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
+                               dyg, c->pixels, slot->dcol, c->pixels, 0);
                 nni_col2im(&c->geom, slot->dcol, dxg);
             }
         }
@@ -279,7 +282,7 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
             for (int64_t n = j * u; n < end; n++)
                 backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                dw != NULL, db != NULL);
+                                dw != NULL, db != NULL, layer->model->bf16);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }
@@ -310,7 +313,7 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
         for (int64_t n = 0; n < pass->batch; n++)
             backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
                             dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                            weight_grad, bias_grad);
+                            weight_grad, bias_grad, layer->model->bf16);
     }
     /* Sum the threads' partials in thread order; the weight gradient changes from the
      * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */

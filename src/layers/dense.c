@@ -14,7 +14,8 @@
  * is cut, so the thread count does not change the results. OpenBLAS's products
  * (train.gemm: openblas) round by the cut, so there the rows and units are cut into a fixed
  * number of pieces (nni_gemm_pieces) and each thread takes whole pieces: the same calls for
- * any thread count up to that number.
+ * any thread count up to that number. With train.precision: bf16 the three go through
+ * core/gemm_bf16.h instead (nntrain's kernels only).
  *
  * An elementwise activation that is the layer's only consumer (`activation: relu`) runs
  * inside the layer: the forward applies it to each thread's share of y as soon as the share
@@ -26,6 +27,7 @@
 
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
+#include "core/gemm_bf16.h"
 #include "core/threads.h"
 #include "layers/activation.h"
 #include "layers/layer_util.h"
@@ -114,9 +116,9 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
                 memcpy(y + r * d->out + units, b + units,
                        (size_t)(units_end - units) * sizeof *y);
             if (rows_end > rows && units_end > units)
-                nni_gemm_nt(rows_end - rows, units_end - units, d->in, x + rows * d->in, d->in,
-                            w + units * d->in, d->in, y + rows * d->out + units, d->out,
-                            b != NULL);
+                nni_product_nt(layer->model->bf16, rows_end - rows, units_end - units, d->in,
+                               x + rows * d->in, d->in, w + units * d->in, d->in,
+                               y + rows * d->out + units, d->out, b != NULL);
             if (d->activation && !by_units)
                 nni_activation_apply(d->activation, y + rows * d->out, d->activation->out +
                                      rows * d->out, (rows_end - rows) * d->out);
@@ -131,7 +133,7 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
 /* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
  * pass->unit_rows samples on its own, into the unit's slot (nn/layer.h). */
 static void unit_grads(const dense *d, const nn_pass *pass, const float *x, const float *dy,
-                       float *dw, float *db, int64_t first, int64_t end)
+                       float *dw, float *db, int64_t first, int64_t end, int bf16)
 {
     for (int64_t j = 0; j * pass->unit_rows < pass->batch; j++) {
         const int64_t r0 = j * pass->unit_rows * d->steps;
@@ -139,8 +141,8 @@ static void unit_grads(const dense *d, const nn_pass *pass, const float *x, cons
                                ? (j + 1) * pass->unit_rows * d->steps : pass->batch * d->steps;
         const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
         if (dw && end > first)
-            nni_gemm_nn(end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1, d->out,
-                        x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
+            nni_product_nn(bf16, end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1,
+                           d->out, x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
         if (db)
             nni_layer_column_sums(dy + r0 * d->out, r1 - r0, d->out, first, end, db + at, 0);
     }
@@ -176,18 +178,20 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
         for (int64_t p = piece; p < pieces_end; p++) {
             nni_thread_share(d->out, (int)p, pieces, &first, &end);
             if (pass->unit_rows)
-                unit_grads(d, pass, x, dy, dw, db, first, end);
+                unit_grads(d, pass, x, dy, dw, db, first, end, layer->model->bf16);
             else if (dw && end > first)
-                nni_gemm_nn(end - first, d->in, n, dy + first, 1, d->out, x, d->in,
-                            dw + first * d->in, d->in, pass->grad_accumulate);
+                nni_product_nn(layer->model->bf16, end - first, d->in, n, dy + first, 1,
+                               d->out, x, d->in, dw + first * d->in, d->in,
+                               pass->grad_accumulate);
             if (db && !pass->unit_rows)
                 nni_layer_column_sums(dy, n, d->out, first, end, db, pass->grad_accumulate);
         }
         for (int64_t p = piece; p < pieces_end; p++) {
             nni_thread_share(n, (int)p, pieces, &first, &end);
             if (dx && end > first)
-                nni_gemm_nn(end - first, d->in, d->out, dy + first * d->out, d->out, 1, w,
-                            d->in, dx + first * d->in, d->in, layer->input_accumulate[0]);
+                nni_product_nn(layer->model->bf16, end - first, d->in, d->out,
+                               dy + first * d->out, d->out, 1, w, d->in, dx + first * d->in,
+                               d->in, layer->input_accumulate[0]);
         }
     }
 }

@@ -15,6 +15,7 @@
 
 #include "core/clock.h"
 #include "core/gemm_backend.h"
+#include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
 #include "train/train_internal.h"
@@ -128,6 +129,9 @@ void nni_trainer_print_start(nn_trainer *t)
     char gemm[160];
     nni_gemm_backend_describe(gemm, sizeof gemm);
     nni_trainer_say(t, "gemm: %s\n", gemm);
+    if (t->model->bf16)
+        nni_trainer_say(t, "precision: bf16 products, float sums and weights; %s\n",
+                        nni_bf16_describe());
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
                            "exactly in 64-bit fixed point through %s\n",

@@ -147,6 +147,8 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
         return st;
+    if ((st = nni_precision_setup(t, train_cfg, err)))
+        return st;
     if ((st = nni_dataset_check_input(&t->train, t->model->input_shape, &t->data_source,
                                       nn_cfg_get(nn_cfg_get(cfg, "model"), "input"), err)))
         return st;

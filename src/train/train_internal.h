@@ -192,6 +192,9 @@ nn_status nni_trainer_evaluate(nn_trainer *t, const nn_dataset *ds, const int64_
 nn_status nni_repro_parse(nn_trainer *t, const nn_cfg *train_cfg, nn_error *err);
 nn_status nni_repro_setup(nn_trainer *t, nn_error *err);
 void nni_repro_free(nn_trainer *t);
+
+/* precision.c: train.precision (fp32 or bf16); after the model is built. */
+nn_status nni_precision_setup(nn_trainer *t, const nn_cfg *train_cfg, nn_error *err);
 /* The gradients of `micro` global batches from first_batch, summed exactly over the group
  * into the model's gradients; the loss sum is NaN when anything was not finite. */
 nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,

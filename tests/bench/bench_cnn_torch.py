@@ -2,7 +2,8 @@
 launch/configs, batch 32, Adam, synthetic Fashion-MNIST-shaped data; training steps timed
 like bench_step (warm-up, then steps for a fixed time).
 
-usage: bench_cnn_torch.py resnet|cnn THREADS SECONDS
+usage: bench_cnn_torch.py resnet|cnn THREADS SECONDS [bf16]
+(bf16: forward and loss under torch.autocast('cpu', dtype=torch.bfloat16))
 Prints: samples/s <value>, peak_rss_mib <value>"""
 import resource
 import sys
@@ -45,6 +46,7 @@ def small_cnn():
 
 def main():
     kind, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    bf16 = len(sys.argv) > 4 and sys.argv[4] == "bf16"
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = ResInception() if kind == "resnet" else small_cnn()
@@ -54,7 +56,9 @@ def main():
 
     def step():
         opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = F.cross_entropy(model(x), y)
+        loss.backward()
         opt.step()
 
     for _ in range(3):

@@ -3,6 +3,7 @@
  *
  *   bench_mlp [--config FILE] [--threads T] [--steps N] [--repeats R] [--warmup W]
  *             [--no-data] [--no-gemm] [--gemm-detail] [--gemm auto|nntrain|openblas]
+ *             [--bf16]
  *
  * --gemm picks the backend of the products as train.gemm does (core/gemm_backend.h): the
  * step's and the split GEMM-only ceiling's below.
@@ -26,6 +27,8 @@
  *  - peak RSS (getrusage) after the step benchmark, before the dataset exists;
  *  - time to first step, from BENCH_T0 (wall-clock seconds, set by the caller just before
  *    starting this process) to the end of the first step.
+ *
+ * --bf16 runs the dense products in bf16 (train.precision: bf16, nn_model_use_bf16).
  *
  * The last line is machine-readable: "RESULT key=value ...". */
 #define _GNU_SOURCE
@@ -293,7 +296,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bench_mlp [--config FILE] [--threads T] [--steps N] "
                     "[--repeats R] [--warmup W] [--no-data] [--no-gemm] [--gemm-detail] "
-                    "[--gemm auto|nntrain|openblas]\n");
+                    "[--gemm auto|nntrain|openblas] [--bf16]\n");
     return 2;
 }
 
@@ -301,10 +304,12 @@ int main(int argc, char **argv)
 {
     const char *config_path = NULL;
     int threads = 1, steps = 200, repeats = 7, warmup = 50, with_data = 1, with_gemm = 1;
-    int gemm_detail = 0, backend = -1;
+    int gemm_detail = 0, backend = -1, bf16 = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--no-data"))
+        if (!strcmp(a, "--bf16"))
+            bf16 = 1;
+        else if (!strcmp(a, "--no-data"))
             with_data = 0;
         else if (!strcmp(a, "--no-gemm"))
             with_gemm = 0;
@@ -355,6 +360,8 @@ int main(int argc, char **argv)
         st = nn_cfg_read_int(cfg, "seed", 42, &seed, &err);
     if (!st)
         st = nn_model_build(nn_cfg_get(cfg, "model"), batch, (uint64_t)seed, 0, &b.model, &err);
+    if (!st && bf16)
+        st = nn_model_use_bf16(b.model, threads, &err);
     if (!st)
         st = nn_loss_build(nn_cfg_get(train, "loss"), nn_model_output_size(b.model), 1, 1,
                            NUM_CLASSES, &b.loss, &err);

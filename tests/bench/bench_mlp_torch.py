@@ -1,12 +1,15 @@
 """PyTorch side of the MLP training-step benchmark (run by tests/bench/run_mlp_bench.sh).
 
-    bench_mlp_torch.py [--threads T] [--steps N] [--repeats R] [--warmup W]
+    bench_mlp_torch.py [--threads T] [--steps N] [--repeats R] [--warmup W] [--bf16]
 
 The same model, loss, optimizer and batch as bench_mlp.c: 784-256-128-64-10 with relu,
 cross-entropy, Adam lr 0.001, batch 128, one synthetic batch (uint8-like values scaled to
 [0, 1], uniform labels). A step is what a user writes: zero_grad, forward, loss, backward,
 step. Each repeat times N steps; samples/s is the median over repeats (also per second of
 CPU time of the process, which a busy shared machine disturbs less).
+
+--bf16 runs forward and loss under torch.autocast('cpu', dtype=torch.bfloat16) (the
+products in bf16, the weights and optimizer in float32).
 
 --threads T calls torch.set_num_threads(T); without it torch keeps its defaults. Thread
 environment variables (OPENBLAS_NUM_THREADS, OMP_WAIT_POLICY) are the caller's business: they
@@ -35,6 +38,7 @@ def main():
     ap.add_argument("--steps", type=int, default=200)
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--bf16", action="store_true")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -58,7 +62,8 @@ def main():
 
     def step():
         opt.zero_grad()
-        loss = loss_fn(model(x), y)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            loss = loss_fn(model(x), y)
         loss.backward()
         opt.step()
         return loss

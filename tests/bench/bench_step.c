@@ -8,7 +8,7 @@
  * that other load on the machine lowers both alike). Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
- *              [--gemm auto|nntrain|openblas]
+ *              [--gemm auto|nntrain|openblas] [--precision bf16]
  * --gemm picks the products' backend (default: the config's train.gemm, else auto). */
 #include <cblas.h>
 #include <stdio.h>
@@ -100,13 +100,14 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
-                        "[--batch B] [--gemm auto|nntrain|openblas]\n");
+                        "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16]\n");
         return 2;
     }
     int threads = 1;
     double seconds = 3;
     int64_t batch = 0;
     const char *gemm = NULL;
+    int bf16 = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -116,6 +117,8 @@ int main(int argc, char **argv)
             batch = atoll(argv[i + 1]);
         else if (!strcmp(argv[i], "--gemm"))
             gemm = argv[i + 1];
+        else if (!strcmp(argv[i], "--precision"))
+            bf16 = !strcmp(argv[i + 1], "bf16");
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -147,7 +150,8 @@ int main(int argc, char **argv)
     if (nn_model_build(nn_cfg_get(cfg, "model"), batch, 1, 0, &model, &err) ||
         nn_loss_build(nn_cfg_get(train, "loss"), nn_model_output_size(model), 1, 1,
                       (int)nn_model_output_size(model), &loss, &err) ||
-        nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, &err)) {
+        nn_optim_build(nn_cfg_get(train, "optimizer"), model, &opt, &err) ||
+        (bf16 && nn_model_use_bf16(model, threads, &err))) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -229,8 +233,9 @@ int main(int argc, char **argv)
     const int timed = steps - 2;
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s\n", argv[1],
-           (long long)batch, threads, nni_gemm_core(), kernels);
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s\n", argv[1],
+           (long long)batch, threads, nni_gemm_core(), kernels,
+           bf16 ? ", bf16 products" : "");
     char gemm_text[160];
     nni_gemm_backend_describe(gemm_text, sizeof gemm_text);
     printf("gemm: %s\n", gemm_text);

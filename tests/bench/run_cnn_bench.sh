@@ -73,6 +73,43 @@ done
 echo "OpenBLAS: $(sed -n 's/^gemm: //p' "$WORK/blas.txt"); OB own: $(sed -n 's/^gemm: //p' \
     "$WORK/blas_own.txt")"
 echo
+echo "bf16 (train.precision: bf16) against nntrain fp32 and PyTorch bf16 autocast (best setting,"
+echo "and with the malloc tuning):"
+printf '%-7s %-6s %12s %12s %12s %12s %8s %8s %8s\n' model cores "fp32 s/s" "bf16 s/s" \
+    "torch bf16" "+malloc" "/fp32" "/torch" "/+malloc"
+for model in resnet cnn; do
+    cfg=$SOURCE_DIR/launch/configs/$([ $model = resnet ] && echo resnet-inception || echo cnn).yaml
+    for cores in 1 2; do
+        cpus=$([ "$cores" = 1 ] && echo 0 || echo 0,1)
+        fp32=() bf16=() theirs=() theirs_m=()
+        for _ in $(seq "$ROUNDS"); do
+            for precision in fp32 bf16; do
+                taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
+                    --seconds "$SECONDS_PER_RUN" --precision $precision > "$WORK/ours.txt"
+                rate=$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' "$WORK/ours.txt")
+                if [ $precision = fp32 ]; then fp32+=("$rate"); else bf16+=("$rate"); fi
+            done
+            OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
+                taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
+                "$SECONDS_PER_RUN" bf16 > "$WORK/theirs.txt"
+            theirs+=("$(sed -n 's/^samples\/s //p' "$WORK/theirs.txt")")
+            MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=1073741824 \
+                OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
+                taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
+                "$SECONDS_PER_RUN" bf16 > "$WORK/theirs_m.txt"
+            theirs_m+=("$(sed -n 's/^samples\/s //p' "$WORK/theirs_m.txt")")
+        done
+        f=$(printf '%s\n' "${fp32[@]}" | median)
+        b=$(printf '%s\n' "${bf16[@]}" | median)
+        t=$(printf '%s\n' "${theirs[@]}" | median)
+        tm=$(printf '%s\n' "${theirs_m[@]}" | median)
+        printf '%-7s %-6s %12.0f %12.0f %12.0f %12.0f %7.2fx %7.2fx %7.2fx\n' $model "$cores" \
+            "$f" "$b" "$t" "$tm" "$(awk -v a="$b" -v c="$f" 'BEGIN {print a / c}')" \
+            "$(awk -v a="$b" -v c="$t" 'BEGIN {print a / c}')" \
+            "$(awk -v a="$b" -v c="$tm" 'BEGIN {print a / c}')"
+    done
+done
+echo
 echo "where nntrain's time goes (residual+inception, 1 core):"
 cat "$WORK/profile.txt"
 echo

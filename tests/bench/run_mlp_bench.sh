@@ -139,6 +139,16 @@ for round in $(seq "$ROUNDS"); do
             MALLOC_TRIM_THRESHOLD_=1073741824 MALLOC_MMAP_THRESHOLD_=1073741824 \
             taskset -c "$cpus" "$PYTHON" "$HERE/bench_mlp_torch.py" --threads "$cores" \
             "${bench_args[@]}"
+        # bf16 (train.precision: bf16) against PyTorch's bf16 autocast, best setting.
+        run "nntrain_bf16.$cores" taskset -c "$cpus" "$BENCH_MLP" --threads "$cores" --bf16 \
+            --no-gemm --no-data "${bench_args[@]}"
+        run "torch_bf16.$cores" env OPENBLAS_NUM_THREADS="$cores" OMP_WAIT_POLICY=PASSIVE \
+            taskset -c "$cpus" "$PYTHON" "$HERE/bench_mlp_torch.py" --threads "$cores" --bf16 \
+            "${bench_args[@]}"
+        run "torch_bf16_malloc.$cores" env OPENBLAS_NUM_THREADS="$cores" \
+            OMP_WAIT_POLICY=PASSIVE MALLOC_TRIM_THRESHOLD_=1073741824 \
+            MALLOC_MMAP_THRESHOLD_=1073741824 taskset -c "$cpus" "$PYTHON" \
+            "$HERE/bench_mlp_torch.py" --threads "$cores" --bf16 "${bench_args[@]}"
     done
     real_run "$round"
 done
@@ -218,6 +228,17 @@ for cores in (1, 2):
           f"step ms: {parts}")
     print(f"nntrain {cores} core(s) with the batch gathered from an in-memory uint8 dataset: "
           f"{med(key, 'data_samples_per_s'):.0f} samples/s")
+print()
+print("bf16 (train.precision: bf16; PyTorch: torch.autocast('cpu', dtype=torch.bfloat16), "
+      "best setting and +malloc):")
+for cores in (1, 2):
+    fp32 = med(f"nntrain.{cores}", "samples_per_s")
+    ours = med(f"nntrain_bf16.{cores}", "samples_per_s")
+    theirs = med(f"torch_bf16.{cores}", "samples_per_s")
+    tuned = med(f"torch_bf16_malloc.{cores}", "samples_per_s")
+    print(f"{cores:>5} core(s): nntrain bf16 {ours:.0f} samples/s ({ours / fp32:.2f}x nntrain "
+          f"fp32 {fp32:.0f}), PyTorch bf16 autocast {theirs:.0f} ({ours / theirs:.2f}x), "
+          f"+malloc {tuned:.0f} ({ours / tuned:.2f}x)")
 print(f"PyTorch: import torch alone {med('torch_default.1', 'import_s'):.3f} s "
       f"(time to first step includes it)")
 print(f"nntrain train, real binary, 1 core, tiny dataset, 1 epoch of 8 batches + validation "

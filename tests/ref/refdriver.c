@@ -3,7 +3,8 @@
  *
  *   refdriver SPEC.yaml IN.h5 OUT.h5
  *
- * SPEC.yaml holds `model:`, `loss:`, `optimizer:` (optional `steps:`, `training:`).
+ * SPEC.yaml holds `model:`, `loss:`, `optimizer:` (optional `steps:`, `training:`,
+ * `precision: bf16`).
  * IN.h5: /x (N x ...), /y (N int labels or N x T floats), /params/<layer>/<param> for every
  * parameter (PyTorch layouts), optional /state/<layer>/<name>, optional /x_lengths and
  * /y_lengths (N valid steps of padded sequences, N target lengths).
@@ -99,6 +100,10 @@ int main(int argc, char **argv)
 
     nn_model *model = NULL;
     if (nn_model_build(nn_cfg_get(spec, "model"), rows, 1, NN_MODEL_INPUT_GRAD, &model, &err))
+        return fail(err.msg);
+    const nn_cfg *precision = nn_cfg_get(spec, "precision");
+    if (precision && nn_cfg_scalar(precision) && !strcmp(nn_cfg_scalar(precision), "bf16") &&
+        nn_model_use_bf16(model, 1, &err))
         return fail(err.msg);
     for (int k = 0; k < model->n_params; k++) {
         nn_param *p = &model->params[k];

@@ -1,0 +1,483 @@
+/* bf16 products with float accumulation (see gemm_bf16.h for the arithmetic).
+ *
+ * Blocking: K in blocks of KC (even, so a pair never straddles two blocks), M in blocks of
+ * MC rows, N in blocks of NC columns. Per K block and M block, A's block is packed once into
+ * panels of MR = 8 rows (the layers' A has at most MC rows, but for the input gradient of a
+ * convolution), each K pair of a row one 32-bit word (the even k in the low half, as
+ * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns. The
+ * K blocks run in ascending order and C holds the float sums between them, so every element
+ * of C adds its pairs in the same order whatever the blocking or the caller's split.
+ *
+ * The native path converts with vcvtne2ps2bf16 and multiplies with vdpbf16ps (functions
+ * compiled for AVX512_BF16 by target attributes, chosen at run time); the emulated path does
+ * the same arithmetic in plain C on the same panels. tests/unit/test_gemm_bf16.c checks that
+ * both give the same bits. */
+#include "core/gemm_bf16.h"
+
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/gemm.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define BF16_X86 1
+#include <immintrin.h>
+#endif
+
+enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 192 };
+
+typedef struct bf16_panels {
+    uint32_t *a; /* MC x KC/2 pairs */
+    uint32_t *b; /* KC/2 pairs x NC */
+} bf16_panels;
+
+static bf16_panels *panels;
+static int n_panels;
+static int use_native = -1; /* -1: not chosen yet */
+
+uint16_t nni_bf16_from_float(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0)
+        return (uint16_t)((u >> 16) & 0x8000u);
+    if ((u & 0x7fffffffu) > 0x7f800000u)
+        return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+float nni_bf16_to_float(uint16_t h)
+{
+    const uint32_t u = (uint32_t)h << 16;
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+/* One pair word: bf16(lo) in the low half, bf16(hi) in the high half. */
+static uint32_t pair(float lo, float hi)
+{
+    return (uint32_t)nni_bf16_from_float(lo) | (uint32_t)nni_bf16_from_float(hi) << 16;
+}
+
+int nni_bf16_native_supported(void)
+{
+#ifdef BF16_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512bf16");
+#else
+    return 0;
+#endif
+}
+
+nn_status nni_bf16_select(nn_error *err)
+{
+    const char *wanted = getenv("NN_BF16");
+    if (wanted && !strcmp(wanted, "emulated")) {
+        use_native = 0;
+        return NN_OK;
+    }
+    if (wanted && *wanted && strcmp(wanted, "auto") && strcmp(wanted, "native"))
+        return nn_fail(err, NN_ERR_CONFIG, "NN_BF16=%s: unknown bf16 path (valid: auto, "
+                       "native, emulated)", wanted);
+    if (!nni_bf16_native_supported())
+        return nn_fail(err, NN_ERR_CONFIG, "train.precision: bf16 needs the AVX512_BF16 "
+                       "instructions (vdpbf16ps), which this CPU lacks; NN_BF16=emulated runs "
+                       "the same arithmetic in plain C, many times slower");
+    use_native = 1;
+    return NN_OK;
+}
+
+const char *nni_bf16_describe(void)
+{
+    if (use_native < 0)
+        return "not chosen";
+    return use_native ? "native (AVX512_BF16 vdpbf16ps)"
+                      : "emulated (plain C, slow; NN_BF16=emulated)";
+}
+
+nn_status nni_gemm_bf16_plan(int threads, nn_error *err)
+{
+    if (use_native < 0) {
+        nn_status st = nni_bf16_select(err);
+        if (st)
+            return st;
+    }
+    if (threads <= n_panels)
+        return NN_OK;
+    bf16_panels *grown = realloc(panels, (size_t)threads * sizeof *grown);
+    if (!grown)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory for the bf16 packing panels");
+    panels = grown;
+    for (; n_panels < threads; n_panels++) {
+        bf16_panels *p = &panels[n_panels];
+        p->a = aligned_alloc(64, (size_t)MC * (KC / 2) * sizeof *p->a);
+        p->b = aligned_alloc(64, (size_t)(KC / 2) * NC * sizeof *p->b);
+        if (!p->a || !p->b) {
+            free(p->a);
+            free(p->b);
+            return nn_fail(err, NN_ERR_OTHER, "out of memory for the bf16 packing panels");
+        }
+    }
+    return NN_OK;
+}
+
+/* ---- packing ---- */
+
+/* Rows [0, rows) of A's block (K from k0, `pairs` pairs, K values beyond K read as zero) into
+ * panels of MR rows: panel i holds pair p of its row r at [i][p][r]; rows past `rows` are
+ * zero. */
+static void pack_a_plain(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, int64_t k0,
+                         int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t i = 0; i * MR < rows; i++) {
+        uint32_t *panel = out + i * MR * pairs;
+        for (int r = 0; r < MR; r++) {
+            const int64_t m = i * MR + r;
+            const float *row = A + m * a_rs;
+            for (int64_t p = 0; p < pairs; p++) {
+                const int64_t k = k0 + 2 * p;
+                panel[p * MR + r] = m >= rows ? 0
+                                    : pair(row[k * a_cs], k + 1 < K ? row[(k + 1) * a_cs] : 0.0f);
+            }
+        }
+    }
+}
+
+/* Columns [0, cols) of B's block likewise into panels of NR columns: [j][p][c]. */
+static void pack_b_plain(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int64_t k0,
+                         int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t j = 0; j * NR < cols; j++) {
+        uint32_t *panel = out + j * NR * pairs;
+        for (int64_t p = 0; p < pairs; p++) {
+            const int64_t k = k0 + 2 * p;
+            const float *r0 = B + k * b_rs, *r1 = B + (k + 1) * b_rs;
+            for (int c = 0; c < NR; c++) {
+                const int64_t n = j * NR + c;
+                panel[p * NR + c] = n >= cols ? 0
+                                    : pair(r0[n * b_cs], k + 1 < K ? r1[n * b_cs] : 0.0f);
+            }
+        }
+    }
+}
+
+/* ---- the emulated arithmetic of vdpbf16ps ---- */
+
+static float flush_denormal(float x)
+{
+    return fabsf(x) < 1.17549435e-38f ? copysignf(0.0f, x) : x;
+}
+
+static float low_half(uint32_t w)
+{
+    return nni_bf16_to_float((uint16_t)(w & 0xffffu));
+}
+
+static float high_half(uint32_t w)
+{
+    return nni_bf16_to_float((uint16_t)(w >> 16));
+}
+
+/* C tile (rows x cols of one MR x NR panel pair) (+)= the panels' product over `pairs`.
+ * Each product is added unrounded (fmaf): the product of two bf16 numbers is exact in float
+ * unless it underflows, and then the instruction still rounds the exact sum once, which
+ * decides the sign of a result that flushes to zero. */
+static void tile_emulated(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
+                          int64_t ldc, int rows, int cols, int load_c)
+{
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            float sum = load_c ? flush_denormal(C[r * ldc + c]) : 0.0f;
+            for (int64_t p = 0; p < pairs; p++) {
+                const uint32_t wa = a[p * MR + r], wb = b[p * NR + c];
+                sum = flush_denormal(fmaf(high_half(wa), high_half(wb), sum));
+                sum = flush_denormal(fmaf(low_half(wa), low_half(wb), sum));
+            }
+            C[r * ldc + c] = sum;
+        }
+}
+
+/* ---- the native kernels ---- */
+
+#ifdef BF16_X86
+#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
+BF16_TARGET static void tile_native(int64_t pairs, const uint32_t *a, const uint32_t *b,
+                                    float *C, int64_t ldc, int rows, int cols, int load_c)
+{
+    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    const __mmask16 m1 = cols >= 32 ? 0xffff
+                         : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
+    __m512 acc[MR][2];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++) {
+        acc[r][0] = _mm512_setzero_ps();
+        acc[r][1] = _mm512_setzero_ps();
+        if (load_c && r < rows) {
+            acc[r][0] = _mm512_maskz_loadu_ps(m0, C + r * ldc);
+            acc[r][1] = _mm512_maskz_loadu_ps(m1, C + r * ldc + 16);
+        }
+    }
+    for (int64_t p = 0; p < pairs; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * NR);
+        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + p * NR + 16);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++) {
+            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[p * MR + r]);
+            acc[r][0] = _mm512_dpbf16_ps(acc[r][0], av, b0);
+            acc[r][1] = _mm512_dpbf16_ps(acc[r][1], av, b1);
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < rows) {
+            _mm512_mask_storeu_ps(C + r * ldc, m0, acc[r][0]);
+            _mm512_mask_storeu_ps(C + r * ldc + 16, m1, acc[r][1]);
+        }
+}
+
+/* 16 floats into bf16 pair words with the 16 floats of the next K: lo[i] | hi[i] << 16. */
+BF16_TARGET static __m512i pair_words(__m512 lo, __m512 hi)
+{
+    const __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); /* lo's 16, then hi's 16 */
+    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
+                                                25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
+                                                18, 2, 17, 1, 16, 0);
+    return _mm512_permutexvar_epi16(interleave, halves);
+}
+
+/* pack_b_plain for rows of B contiguous in n (b_cs == 1). */
+BF16_TARGET static void pack_b_rows(const float *B, int64_t b_rs, int64_t cols, int64_t k0,
+                                    int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t j = 0; j * NR < cols; j++) {
+        uint32_t *panel = out + j * NR * pairs;
+        for (int h = 0; h < 2; h++) {
+            const int64_t n = j * NR + h * 16;
+            const int64_t left = cols - n;
+            const __mmask16 m = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+            for (int64_t p = 0; p < pairs; p++) {
+                const int64_t k = k0 + 2 * p;
+                const __m512 lo = _mm512_maskz_loadu_ps(m, B + k * b_rs + n);
+                const __m512 hi = k + 1 < K ? _mm512_maskz_loadu_ps(m, B + (k + 1) * b_rs + n)
+                                            : _mm512_setzero_ps();
+                _mm512_store_si512(panel + p * NR + h * 16, pair_words(lo, hi));
+            }
+        }
+    }
+}
+
+/* 16 x 16 words transposed in registers: r[j] element i becomes r[i] element j. */
+BF16_TARGET static void transpose16(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    /* Then r[4g + q]'s 128-bit lane L holds column 4L + q of rows 4g .. 4g + 3. */
+    for (int g = 0; g < 16; g += 4) {
+        r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    for (int q = 0; q < 4; q++) {
+        const __m512i u0 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i u1 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(3, 2, 3, 2));
+        const __m512i u2 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(1, 0, 1, 0));
+        const __m512i u3 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(3, 2, 3, 2));
+        t[q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(2, 0, 2, 0));
+        t[4 + q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(3, 1, 3, 1));
+        t[8 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(2, 0, 2, 0));
+        t[12 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+
+/* The 16 pair words of K values k .. k + 31 of a line of `left` (<= 0: none) valid values
+ * from `src` on (zero beyond). */
+BF16_TARGET static __m512i line_words(const float *src, int64_t left)
+{
+    const __mmask16 m0 = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    const __mmask16 m1 = left >= 32 ? 0xffff
+                         : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
+    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
+                                        _mm512_maskz_loadu_ps(m0, src));
+}
+
+/* pack_b_plain for columns of B contiguous in k (b_rs == 1, B^T's rows): 16 columns' 32
+ * consecutive K values become 16 x 16 pair words, transposed into the panel. */
+BF16_TARGET static void pack_b_cols(const float *B, int64_t b_cs, int64_t cols, int64_t k0,
+                                    int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t j = 0; j * NR < cols; j++) {
+        uint32_t *panel = out + j * NR * pairs;
+        for (int h = 0; h < NR; h += 16)
+            for (int64_t p = 0; p < pairs; p += 16) {
+                const int64_t k = k0 + 2 * p;
+                __m512i r[16];
+                for (int c = 0; c < 16; c++) {
+                    const int64_t n = j * NR + h + c;
+                    r[c] = line_words(B + (n < cols ? n : 0) * b_cs + k, n < cols ? K - k : 0);
+                }
+                transpose16(r);
+                const int64_t count = pairs - p < 16 ? pairs - p : 16;
+                for (int64_t i = 0; i < count; i++)
+                    _mm512_store_si512(panel + (p + i) * NR + h, r[i]);
+            }
+    }
+}
+
+/* pack_a for rows of A contiguous in k (a_cs == 1): 16 rows (two panels) at a time, as
+ * pack_b_cols. */
+BF16_TARGET static void pack_a_rows(const float *A, int64_t a_rs, int64_t rows, int64_t k0,
+                                    int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t i = 0; i * MR < rows; i += 2) {
+        uint32_t *first = out + i * MR * pairs;
+        uint32_t *second = rows > (i + 1) * MR ? first + MR * pairs : NULL;
+        for (int64_t p = 0; p < pairs; p += 16) {
+            const int64_t k = k0 + 2 * p;
+            __m512i r[16];
+            for (int c = 0; c < 16; c++) {
+                const int64_t m = i * MR + c;
+                r[c] = line_words(A + (m < rows ? m : 0) * a_rs + k, m < rows ? K - k : 0);
+            }
+            transpose16(r);
+            const int64_t count = pairs - p < 16 ? pairs - p : 16;
+            for (int64_t q = 0; q < count; q++) {
+                _mm256_storeu_si256((__m256i *)(first + (p + q) * MR),
+                                    _mm512_castsi512_si256(r[q]));
+                if (second)
+                    _mm256_storeu_si256((__m256i *)(second + (p + q) * MR),
+                                        _mm512_extracti64x4_epi64(r[q], 1));
+            }
+        }
+    }
+}
+
+/* pack_a for columns of A contiguous in m (a_rs == 1, A^T's rows): 16 rows of K values k and
+ * k + 1 become the pair words of two panels. */
+BF16_TARGET static void pack_a_cols(const float *A, int64_t a_cs, int64_t rows, int64_t k0,
+                                    int64_t pairs, int64_t K, uint32_t *out)
+{
+    for (int64_t i = 0; i * MR < rows; i += 2) {
+        const int64_t left = rows - i * MR;
+        const __mmask16 m = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
+        uint32_t *first = out + i * MR * pairs;
+        uint32_t *second = left > MR ? first + MR * pairs : NULL;
+        for (int64_t p = 0; p < pairs; p++) {
+            const int64_t k = k0 + 2 * p;
+            const __m512 lo = _mm512_maskz_loadu_ps(m, A + i * MR + k * a_cs);
+            const __m512 hi = k + 1 < K ? _mm512_maskz_loadu_ps(m, A + i * MR + (k + 1) * a_cs)
+                                        : _mm512_setzero_ps();
+            const __m512i words = pair_words(lo, hi);
+            _mm256_storeu_si256((__m256i *)(first + p * MR), _mm512_castsi512_si256(words));
+            if (second)
+                _mm256_storeu_si256((__m256i *)(second + p * MR),
+                                    _mm512_extracti64x4_epi64(words, 1));
+        }
+    }
+}
+#endif
+
+static void pack_a(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, int64_t k0,
+                   int64_t pairs, int64_t K, uint32_t *out)
+{
+#ifdef BF16_X86
+    if (use_native == 1 && a_cs == 1) {
+        pack_a_rows(A, a_rs, rows, k0, pairs, K, out);
+        return;
+    }
+    if (use_native == 1 && a_rs == 1) {
+        pack_a_cols(A, a_cs, rows, k0, pairs, K, out);
+        return;
+    }
+#endif
+    pack_a_plain(A, a_rs, a_cs, rows, k0, pairs, K, out);
+}
+
+static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int64_t k0,
+                   int64_t pairs, int64_t K, uint32_t *out)
+{
+#ifdef BF16_X86
+    if (use_native == 1 && b_cs == 1) {
+        pack_b_rows(B, b_rs, cols, k0, pairs, K, out);
+        return;
+    }
+    if (use_native == 1 && b_rs == 1) {
+        pack_b_cols(B, b_cs, cols, k0, pairs, K, out);
+        return;
+    }
+#endif
+    pack_b_plain(B, b_rs, b_cs, cols, k0, pairs, K, out);
+}
+
+typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
+                        int64_t ldc, int rows, int cols, int load_c);
+
+void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate)
+{
+    if (M <= 0 || N <= 0)
+        return;
+    if (K <= 0) {
+        for (int64_t m = 0; m < M && !accumulate; m++)
+            memset(C + m * ldc, 0, (size_t)N * sizeof *C);
+        return;
+    }
+    const bf16_panels *pp = &panels[omp_get_thread_num()];
+    tile_fn tile = tile_emulated;
+#ifdef BF16_X86
+    if (use_native == 1)
+        tile = tile_native;
+#endif
+    for (int64_t k0 = 0; k0 < K; k0 += KC) {
+        const int64_t kc = K - k0 < KC ? K - k0 : KC;
+        const int64_t pairs = (kc + 1) / 2;
+        const int load_c = accumulate || k0 > 0;
+        for (int64_t m0 = 0; m0 < M; m0 += MC) {
+            const int64_t mc = M - m0 < MC ? M - m0 : MC;
+            pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
+            for (int64_t n0 = 0; n0 < N; n0 += NC) {
+                const int64_t nc = N - n0 < NC ? N - n0 : NC;
+                pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
+                for (int64_t j = 0; j * NR < nc; j++)
+                    for (int64_t i = 0; i * MR < mc; i++) {
+                        const int64_t rows = mc - i * MR < MR ? mc - i * MR : MR;
+                        const int64_t cols = nc - j * NR < NR ? nc - j * NR : NR;
+                        tile(pairs, pp->a + i * MR * pairs, pp->b + j * NR * pairs,
+                             C + (m0 + i * MR) * ldc + n0 + j * NR, ldc, (int)rows, (int)cols,
+                             load_c);
+                    }
+            }
+        }
+    }
+}
+
+void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                    int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                    int accumulate)
+{
+    if (bf16)
+        nni_gemm_bf16(M, N, K, A, a_rs, a_cs, B, ldb, 1, C, ldc, accumulate);
+    else
+        nni_gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
+}
+
+void nni_product_nt(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
+{
+    if (bf16)
+        nni_gemm_bf16(M, N, K, A, lda, 1, B, 1, ldb, C, ldc, accumulate);
+    else
+        nni_gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}

@@ -1,0 +1,61 @@
+/* Matrix products in bfloat16 with float accumulation, for train.precision: bf16.
+ *
+ * Both factors are rounded to bf16 (round to nearest even, denormals to zero, as the
+ * instruction vcvtne2ps2bf16 does) while they are packed into panels, and the product sums
+ * pairs of terms into float accumulators as AVX512_BF16's vdpbf16ps does:
+ *   c = ftz(c + a[2p+1] b[2p+1]);  c = ftz(c + a[2p] b[2p])    for p = 0, 1, ... in order,
+ * each addition of the exact product rounded once to nearest even, denormal results flushed
+ * to zero (tests/unit/test_gemm_bf16.c checks this against the instruction, sign of zero
+ * included). An odd K is padded with a zero pair. Every element of
+ * C sums its terms in this order however the product is cut into row or column ranges, so,
+ * as with core/gemm.h, the thread count does not change the results.
+ *
+ * Two paths give the same bits: the native one (vdpbf16ps, CPUs with AVX512_BF16) and an
+ * emulated one in plain C, many times slower, for CPUs without the instructions and for the
+ * test that checks the two agree. The path is chosen by nni_bf16_select from the environment
+ * variable NN_BF16=native|emulated (empty or `auto`: native, an error when the CPU lacks it).
+ *
+ * The packing panels are per thread, allocated once by nni_gemm_bf16_plan before the first
+ * product (at the trainer's setup), never inside a step. */
+#ifndef NN_CORE_GEMM_BF16_H
+#define NN_CORE_GEMM_BF16_H
+
+#include <stdint.h>
+
+#include "nn/error.h"
+
+/* Whether this CPU runs vdpbf16ps (AVX512_BF16 with AVX-512 F, and the OS saving the
+ * registers). */
+int nni_bf16_native_supported(void);
+
+/* Chooses the path from NN_BF16 and the CPU; a configuration error names what is missing. */
+nn_status nni_bf16_select(nn_error *err);
+
+/* "native (AVX512_BF16 vdpbf16ps)" or "emulated (plain C, slow; NN_BF16=emulated)". */
+const char *nni_bf16_describe(void);
+
+/* Packing panels for products run from `threads` OpenMP threads at once (thread numbers
+ * 0 .. threads - 1); keeps the larger of the plans made so far. */
+nn_status nni_gemm_bf16_plan(int threads, nn_error *err);
+
+/* C[m][n] (+)= sum_k bf16(A(m, k)) * bf16(B(k, n)) summed as above, for m < M, n < N, where
+ * A(m, k) = A[m * a_rs + k * a_cs], B(k, n) = B[k * b_rs + n * b_cs], C[m][n] =
+ * C[m * ldc + n]. accumulate = 0 overwrites C. Runs on the calling thread with the panels of
+ * its OpenMP thread number (planned by nni_gemm_bf16_plan). */
+void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate);
+
+/* The layers' products in the model's precision: nni_gemm_nn / nni_gemm_nt (core/gemm.h),
+ * or with bf16 set the same product through nni_gemm_bf16. */
+void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                    int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                    int accumulate);
+void nni_product_nt(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+                    const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+
+/* x rounded to bf16 (nearest even, denormals to zero, NaN kept quiet), as its 16 bits. */
+uint16_t nni_bf16_from_float(float x);
+float nni_bf16_to_float(uint16_t h);
+
+#endif
