@@ -13,23 +13,18 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "parallel/parallel_internal.h"
+#include "parallel/node_group.h"
 #include "parallel/shm.h"
 
 nn_status nni_node_cache_open(const nn_comm *group, nni_node_cache *cache, nn_error *err)
 {
     memset(cache, 0, sizeof *cache);
     cache->group = group;
-    MPI_Comm node;
-    if (MPI_Comm_split_type(nni_comm_mpi(group), MPI_COMM_TYPE_SHARED, group->rank,
-                            MPI_INFO_NULL, &node) != MPI_SUCCESS)
-        return nn_fail(err, NN_ERR_OTHER, "cannot find the ranks of this node "
-                       "(MPI_Comm_split_type failed)");
-    nni_comm_set_mpi(&cache->node, node);
-    MPI_Comm_rank(node, &cache->node.rank);
-    MPI_Comm_size(node, &cache->node.size);
-    cache->node.world_rank = group->world_rank;
-    cache->node.world_size = group->world_size;
+    /* The nodes of the gradient sums, simulated ones (NN_TEST_RANKS_PER_NODE) included:
+     * a test of several nodes on one machine then also holds one copy per simulated node. */
+    nn_status st = nni_node_split(group, &cache->node, err);
+    if (st)
+        return st;
     cache->open = 1;
     double leaders = cache->node.rank == 0;
     nn_comm_sum_doubles(group, &leaders, 1);

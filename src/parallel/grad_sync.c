@@ -1,5 +1,8 @@
 /* Bucketed, overlapped gradient allreduce (see grad_sync.h): through the node's
- * shared memory when the group's ranks share a node (shared_sum.c), else MPI_Iallreduce. */
+ * shared memory when the group's ranks share a node (shared_sum.c); when they are on several
+ * nodes, through each node's shared memory and then MPI_Iallreduce among one leader per node
+ * (node_group.h); else (train.allreduce: mpi, or no shared memory) one MPI_Iallreduce over
+ * every rank. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 #include "core/clock.h"
 #include "grad_sync.h"
 #include "model/model_internal.h"
+#include "node_group.h"
 #include "watchdog.h"
 #include "shared_sum.h"
 #include "shared_update.h"
@@ -38,6 +42,7 @@ struct nni_grad_sync {
     int64_t ready_from;   /* gradients at offsets >= ready_from are final */
     int64_t *layer_start; /* lowest gradient offset of each layer (or -1) */
     nni_shared_sum *shared; /* NULL: MPI_Iallreduce */
+    nni_node_group nodes;   /* open when the group spans nodes: `shared` is then this node's */
     nni_shared_update *update; /* NULL: every rank updates every parameter */
     char update_why[128]; /* why the update is not shared, with node shared memory */
     char transport[160];
@@ -96,13 +101,40 @@ static int plan_buckets(const int64_t *starts, int n_starts, int64_t total, int6
     return count;
 }
 
-/* Shared memory when asked for (auto) and the ranks share a node; backward then writes the
- * gradients into this rank's buffer in the mapping. */
+/* The sums of a group on several nodes: within each node through its shared memory, then
+ * between the nodes among their leaders. Every rank gets the same answer: when one node
+ * cannot have the shared memory, the whole group sums with MPI_Iallreduce. */
+static nn_status sum_between_nodes(nni_grad_sync *sync, int64_t total, const int64_t *bounds,
+                                   char *why, size_t why_size, nn_error *err)
+{
+    nn_status st = nni_shared_sum_create(&sync->nodes.node, &sync->nodes.leaders, total,
+                                         sync->n_buckets, bounds, &sync->shared, why, why_size,
+                                         err);
+    int failed = st != NN_OK || !sync->shared;
+    nn_comm_max_int(sync->comm, &failed);
+    if (!failed)
+        return NN_OK;
+    if (sync->shared) /* this node has it, another has not */
+        snprintf(why, why_size, "shared memory unavailable on another node");
+    nni_shared_sum_free(sync->shared);
+    sync->shared = NULL;
+    nni_node_group_close(&sync->nodes);
+    return st;
+}
+
+/* Shared memory when asked for (auto): over the group when its ranks share a node, else
+ * within each node and then between the nodes. Backward then writes the gradients into this
+ * rank's buffer in the mapping. */
 static nn_status choose_transport(nni_grad_sync *sync, int64_t total, nni_grad_transport transport,
                                   nn_error *err)
 {
     char why[128] = "train.allreduce: mpi";
     if (transport == NN_GRAD_TRANSPORT_AUTO) {
+        nn_status st = nni_node_group_open(sync->comm, &sync->nodes, err);
+        if (st)
+            return st;
+        if (sync->nodes.nodes == 1)
+            nni_node_group_close(&sync->nodes);
         int64_t *bounds = malloc((size_t)sync->n_buckets * 2 * sizeof *bounds);
         if (!bounds)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
@@ -110,8 +142,11 @@ static nn_status choose_transport(nni_grad_sync *sync, int64_t total, nni_grad_t
             bounds[2 * b] = sync->buckets[b].start;
             bounds[2 * b + 1] = sync->buckets[b].end;
         }
-        nn_status st = nni_shared_sum_create(sync->comm, total, sync->n_buckets, bounds,
-                                             &sync->shared, why, sizeof why, err);
+        if (sync->nodes.open)
+            st = sum_between_nodes(sync, total, bounds, why, sizeof why, err);
+        else
+            st = nni_shared_sum_create(sync->comm, NULL, total, sync->n_buckets, bounds,
+                                       &sync->shared, why, sizeof why, err);
         free(bounds);
         if (st)
             return st;
@@ -121,7 +156,16 @@ static nn_status choose_transport(nni_grad_sync *sync, int64_t total, nni_grad_t
         return NN_OK;
     }
     sync->grads = nni_shared_sum_buffer(sync->shared);
-    snprintf(sync->transport, sizeof sync->transport, "node shared memory");
+    int simulated = 0;
+    nn_error ignored;
+    nni_node_simulated_ranks(&simulated, &ignored); /* checked by nni_node_group_open */
+    if (sync->nodes.open)
+        snprintf(sync->transport, sizeof sync->transport,
+                 "node shared memory within each of %d nodes%s, then MPI_Iallreduce among "
+                 "the nodes' first ranks", sync->nodes.nodes,
+                 simulated ? " (simulated: NN_TEST_RANKS_PER_NODE)" : "");
+    else
+        snprintf(sync->transport, sizeof sync->transport, "node shared memory");
     return NN_OK;
 }
 
@@ -204,36 +248,51 @@ static int64_t *tensor_starts(const nn_model *model, int *n_cuts)
     return cuts;
 }
 
+/* The ranks that share the optimizer update: the group, or on several nodes this node's. */
+static const nn_comm *update_group(const nni_grad_sync *sync)
+{
+    return sync->nodes.open ? &sync->nodes.node : sync->comm;
+}
+
 nn_status nni_grad_sync_share_update(nni_grad_sync *sync, int slots, float *const *slot_data,
                                      int whole_tensors, nn_error *err)
 {
     snprintf(sync->update_why, sizeof sync->update_why, "not asked for");
     if (!sync->shared)
         return NN_OK;
+    /* On several nodes each node splits the update among its own ranks: the mapping is the
+     * node's, and every node computes the same updated parameters from the same sums. */
+    const nn_comm *comm = update_group(sync);
+    if (comm->size == 1) {
+        snprintf(sync->update_why, sizeof sync->update_why, "one rank on this node");
+        return NN_OK;
+    }
     const nn_model *model = sync->model;
     const int64_t floats = model->n_param_floats;
     int n_cuts = 0;
     int64_t *cuts = whole_tensors ? tensor_starts(model, &n_cuts) : NULL;
     if (whole_tensors && !cuts)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    nn_status st = nni_shared_update_create(sync->comm, floats, slots, cuts, n_cuts,
+    nn_status st = nni_shared_update_create(comm, floats, slots, cuts, n_cuts,
                                             &sync->update, sync->update_why,
                                             sizeof sync->update_why, err);
     free(cuts);
     if (st || !sync->update)
         return st;
     /* The ranks hold the same values: rank 0 copies them in, then all use them. */
-    if (sync->comm->rank == 0)
+    if (comm->rank == 0)
         for (int k = 0; k < slots; k++)
             memcpy(nni_shared_update_slot(sync->update, k), slot_data[k],
                    (size_t)floats * sizeof(float));
-    nn_comm_barrier(sync->comm);
+    nn_comm_barrier(comm);
     return NN_OK;
 }
 
 nn_status nni_grad_sync_sum_own_range_only(nni_grad_sync *sync, nn_error *err)
 {
-    if (!sync->update)
+    /* On several nodes the leader sums every gradient between the nodes, so every rank of
+     * the node keeps every sum. */
+    if (!sync->update || sync->nodes.open)
         return NN_OK;
     const int64_t *starts = nni_shared_update_starts(sync->update);
     nn_status st = nni_shared_sum_own_ranges(sync->shared, starts, starts[sync->comm->size],
@@ -258,9 +317,11 @@ void nni_grad_sync_gather(nni_grad_sync *sync)
 
 void nni_grad_sync_describe_update(const nni_grad_sync *sync, char *text, size_t size)
 {
+    const int ranks = update_group(sync)->size;
     if (sync->update)
-        snprintf(text, size, "split over the %d ranks through node shared memory (each "
-                 "updates its 1/%d of the parameters)", sync->comm->size, sync->comm->size);
+        snprintf(text, size, "split over the %d ranks%s through node shared memory (each "
+                 "updates its 1/%d of the parameters)", ranks,
+                 sync->nodes.open ? " of each node" : "", ranks);
     else
         snprintf(text, size, "every rank updates every parameter (%s)",
                  sync->shared ? sync->update_why : "the gradients are not in shared memory");
@@ -294,6 +355,7 @@ void nni_grad_sync_free(nni_grad_sync *sync)
         return;
     nni_shared_update_free(sync->update);
     nni_shared_sum_free(sync->shared);
+    nni_node_group_close(&sync->nodes);
     free(sync->buckets);
     free(sync->requests);
     free(sync->layer_start);
@@ -337,6 +399,10 @@ void nni_grad_sync_layer_done(nni_grad_sync *sync, const nn_layer *layer)
     if (start >= 0 && start < sync->ready_from)
         sync->ready_from = start;
     start_ready_buckets(sync);
+    /* Between nodes: the node's sums and the leader's MPI_Iallreduce move on as the other
+     * ranks of the node catch up, not only when this rank publishes. */
+    if (sync->shared && sync->nodes.open)
+        nni_shared_sum_progress(sync->shared);
     /* Open MPI progresses nonblocking collectives only inside MPI calls: poke it. */
     if (!sync->shared && sync->next > 0) {
         int flag;

@@ -15,7 +15,15 @@
  * step" means "final for this step". A rank writes its buffer for the next step only after
  * every rank's `summed` has reached this step (waited for here, or, with owned ranges, by
  * the caller's wait in the shared update, which every rank reaches after its sums), and no
- * rank touches another's buffer after setting its own `summed`. */
+ * rank touches another's buffer after setting its own `summed`.
+ *
+ * When the group spans nodes (`leaders`), each rank also marks reduced[b] once its slice of
+ * bucket b is in every buffer of the node. The node's first rank (its leader) then sums the
+ * bucket over the nodes in place in its own buffer, MPI_Iallreduce among the leaders, and
+ * marks spread[b] when the result is there; every other rank of the node copies the bucket
+ * from the leader's buffer into its own before it sets `summed`. The leader starts each
+ * bucket as soon as the node has it, during backward, so the sums between nodes overlap with
+ * the rest of backward as the flat MPI_Iallreduce does. */
 #include "shared_sum.h"
 
 #include <stdlib.h>
@@ -24,6 +32,7 @@
 
 #include "core/threads.h"
 #include "shm.h"
+#include "watchdog.h"
 
 /* Floats summed per block: the partial sums stay in L1 while each buffer is read. */
 #define SUM_BLOCK 1024
@@ -47,20 +56,31 @@ struct nni_shared_sum {
     uint64_t step;
     int published;       /* buckets this rank published this step */
     int next_to_sum;     /* buckets before it have had this rank's slice summed */
+    const nn_comm *leaders; /* NULL: the group is this node; else the leaders' group (read on
+                             * the leader only) */
+    MPI_Request *requests;  /* the leader's: bucket b's sum between the nodes */
+    int next_to_send;       /* the leader: buckets before it have been started between nodes */
+    int next_to_spread;     /* the leader: buckets before it are summed over the nodes */
 };
 
-/* Flags of a rank: published[0 .. n_buckets), then summed, then gathered. */
+/* Flags of a rank: published[0 .. n_buckets), then summed, then gathered, then (between
+ * nodes) reduced[0 .. n_buckets) and spread[0 .. n_buckets). */
 #define FLAG_SUMMED(sum) ((sum)->n_buckets)
 #define FLAG_GATHERED(sum) ((sum)->n_buckets + 1)
+#define FLAG_REDUCED(sum, b) ((sum)->n_buckets + 2 + (b))
+#define FLAG_SPREAD(sum, b) (2 * (sum)->n_buckets + 2 + (b))
+/* The node's rank that sums between the nodes. */
+#define LEADER 0
 
 static size_t flag_block_bytes(int n_buckets)
 {
-    return nni_shm_round_up((size_t)(n_buckets + 2) * sizeof(nni_shm_flag), NN_SHM_CACHE_LINE);
+    return nni_shm_round_up((size_t)(3 * n_buckets + 2) * sizeof(nni_shm_flag),
+                            NN_SHM_CACHE_LINE);
 }
 
-nn_status nni_shared_sum_create(const nn_comm *comm, int64_t floats, int n_buckets,
-                                const int64_t *bounds, nni_shared_sum **out, char *why,
-                                size_t why_size, nn_error *err)
+nn_status nni_shared_sum_create(const nn_comm *comm, const nn_comm *leaders, int64_t floats,
+                                int n_buckets, const int64_t *bounds, nni_shared_sum **out,
+                                char *why, size_t why_size, nn_error *err)
 {
     *out = NULL;
     nni_shared_sum *sum = calloc(1, sizeof *sum);
@@ -68,12 +88,16 @@ nn_status nni_shared_sum_create(const nn_comm *comm, int64_t floats, int n_bucke
         sum->bounds = malloc((size_t)n_buckets * 2 * sizeof *sum->bounds);
         sum->flags = calloc((size_t)comm->size, sizeof *sum->flags);
         sum->buffers = calloc((size_t)comm->size, sizeof *sum->buffers);
+        sum->requests = malloc((size_t)n_buckets * sizeof *sum->requests);
     }
-    if (!sum || !sum->bounds || !sum->flags || !sum->buffers) {
+    if (!sum || !sum->bounds || !sum->flags || !sum->buffers || !sum->requests) {
         nni_shared_sum_free(sum);
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
+    for (int b = 0; b < n_buckets; b++)
+        sum->requests[b] = MPI_REQUEST_NULL;
     sum->comm = comm;
+    sum->leaders = leaders;
     sum->n_buckets = n_buckets;
     sum->floats = floats;
     memcpy(sum->bounds, bounds, (size_t)n_buckets * 2 * sizeof *bounds);
@@ -106,6 +130,7 @@ void nni_shared_sum_free(nni_shared_sum *sum)
     free(sum->common);
     free(sum->flags);
     free(sum->buffers);
+    free(sum->requests);
     free(sum);
 }
 
@@ -119,6 +144,8 @@ void nni_shared_sum_begin(nni_shared_sum *sum)
     sum->step++;
     sum->published = 0;
     sum->next_to_sum = 0;
+    sum->next_to_send = 0;
+    sum->next_to_spread = 0;
 }
 
 /* Where rank r's gradients are read from: its buffer, or this rank's private memory. */
@@ -161,7 +188,12 @@ static void sum_my_slice(const nni_shared_sum *sum, int b)
     const int rank = sum->comm->rank, size = sum->comm->size;
     if (!sum->owned) {
         const int64_t length = end - start;
-        sum_range(sum, start + length * rank / size, start + length * (rank + 1) / size, NULL);
+        if (size > 1) /* alone on its node, the buffer holds the node's sum already */
+            sum_range(sum, start + length * rank / size, start + length * (rank + 1) / size,
+                      NULL);
+        if (sum->leaders)
+            atomic_store_explicit(&sum->flags[rank][FLAG_REDUCED(sum, b)], sum->step,
+                                  memory_order_release);
         return;
     }
     int64_t first = start > sum->owned[rank] ? start : sum->owned[rank];
@@ -176,6 +208,9 @@ static void sum_my_slice(const nni_shared_sum *sum, int b)
 nn_status nni_shared_sum_own_ranges(nni_shared_sum *sum, const int64_t *starts,
                                     int64_t common_from, float *grads, nn_error *err)
 {
+    if (sum->leaders)
+        return nn_fail(err, NN_ERR_OTHER, "the gradient sums of a group on several nodes "
+                       "cannot sum owned ranges only");
     const int size = sum->comm->size;
     sum->owned = malloc((size_t)(size + 1) * sizeof *sum->owned);
     sum->common = malloc((size_t)(sum->floats - common_from + 1) * sizeof *sum->common);
@@ -216,13 +251,82 @@ static void publish_bucket(nni_shared_sum *sum, int b)
     atomic_store_explicit(&sum->flags[rank][b], sum->step, memory_order_release);
 }
 
+/* ---- Between nodes ---------------------------------------------------------------------- */
+
+/* The leader: bucket b's node sum, in its buffer, summed over the nodes in place. */
+static void between_nodes_start(nni_shared_sum *sum, int b)
+{
+    const int64_t start = sum->bounds[2 * b], end = sum->bounds[2 * b + 1];
+    MPI_Iallreduce(MPI_IN_PLACE, sum->buffers[LEADER] + start, (int)(end - start), MPI_FLOAT,
+                   MPI_SUM, nni_comm_mpi(sum->leaders), &sum->requests[b]);
+}
+
+static void mark_spread(nni_shared_sum *sum, int b)
+{
+    atomic_store_explicit(&sum->flags[LEADER][FLAG_SPREAD(sum, b)], sum->step,
+                          memory_order_release);
+}
+
+/* The leader, without waiting: starts every bucket the whole node has summed (in bucket
+ * order, the same on every node, as MPI's collectives on one group must be) and marks the
+ * buckets whose sums over the nodes have arrived. Testing a request also lets Open MPI
+ * progress the others, which it does only inside MPI calls. */
+static void between_nodes_advance(nni_shared_sum *sum)
+{
+    while (sum->next_to_send < sum->n_buckets &&
+           nni_shm_all_arrived(sum->comm, sum->flags, FLAG_REDUCED(sum, sum->next_to_send),
+                               sum->step))
+        between_nodes_start(sum, sum->next_to_send++);
+    while (sum->next_to_spread < sum->next_to_send) {
+        int done = 0;
+        MPI_Test(&sum->requests[sum->next_to_spread], &done, MPI_STATUS_IGNORE);
+        if (!done)
+            break;
+        mark_spread(sum, sum->next_to_spread++);
+    }
+}
+
+/* After this rank's slices: the leader sums what is left between the nodes; the others take
+ * every bucket's result from the leader's buffer. */
+static void between_nodes_finish(nni_shared_sum *sum)
+{
+    const int rank = sum->comm->rank;
+    if (rank == LEADER) {
+        for (; sum->next_to_send < sum->n_buckets; sum->next_to_send++) {
+            nni_shm_wait_all(sum->comm, sum->flags, FLAG_REDUCED(sum, sum->next_to_send),
+                             sum->step, "gradient allreduce");
+            between_nodes_start(sum, sum->next_to_send);
+        }
+        for (; sum->next_to_spread < sum->n_buckets; sum->next_to_spread++) {
+            nni_comm_wait(sum->leaders, 1, &sum->requests[sum->next_to_spread],
+                          "gradient allreduce between nodes");
+            mark_spread(sum, sum->next_to_spread);
+        }
+        return;
+    }
+    for (int b = 0; b < sum->n_buckets; b++) {
+        const int64_t start = sum->bounds[2 * b], end = sum->bounds[2 * b + 1];
+        nni_shm_wait_rank(sum->comm, sum->flags, LEADER, FLAG_SPREAD(sum, b), sum->step,
+                          "gradient allreduce between nodes");
+        memcpy(sum->buffers[rank] + start, sum->buffers[LEADER] + start,
+               (size_t)(end - start) * sizeof(float));
+    }
+}
+
 void nni_shared_sum_publish(nni_shared_sum *sum, int b)
 {
     publish_bucket(sum, b);
     sum->published = b + 1;
+    nni_shared_sum_progress(sum);
+}
+
+void nni_shared_sum_progress(nni_shared_sum *sum)
+{
     while (sum->next_to_sum < sum->published &&
            nni_shm_all_arrived(sum->comm, sum->flags, sum->next_to_sum, sum->step))
         sum_my_slice(sum, sum->next_to_sum++);
+    if (sum->leaders && sum->comm->rank == LEADER)
+        between_nodes_advance(sum);
 }
 
 void nni_shared_sum_finish(nni_shared_sum *sum)
@@ -236,6 +340,8 @@ void nni_shared_sum_finish(nni_shared_sum *sum)
                          "gradient allreduce");
         sum_my_slice(sum, sum->next_to_sum);
     }
+    if (sum->leaders)
+        between_nodes_finish(sum);
     atomic_store_explicit(&sum->flags[rank][FLAG_SUMMED(sum)], sum->step, memory_order_release);
     /* With owned ranges no rank writes another's buffer, and this rank's gradients are its
      * own: the caller's wait before the next step's backward (the shared update's) keeps

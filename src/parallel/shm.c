@@ -16,6 +16,7 @@
 #include <immintrin.h>
 #endif
 
+#include "node_group.h"
 #include "watchdog.h"
 
 /* Rank 0 creates the object and maps it; the others open the name rank 0 sends. Returns 0
@@ -58,14 +59,20 @@ static int map_object(const nn_comm *comm, size_t bytes, char *name, size_t name
 
 void *nni_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
 {
-    MPI_Comm node;
-    int node_size = 0;
-    MPI_Comm_split_type(nni_comm_mpi(comm), MPI_COMM_TYPE_SHARED, comm->rank, MPI_INFO_NULL, &node);
-    MPI_Comm_size(node, &node_size);
-    MPI_Comm_free(&node);
+    nn_comm node;
+    nn_error err;
+    if (nni_node_split(comm, &node, &err)) {
+        snprintf(why, why_size, "%s", err.msg);
+        return NULL;
+    }
+    const int node_size = node.size;
+    nn_comm_free(&node);
     /* Every rank sees the same answer: its node holds the whole group or it does not. */
     if (node_size != comm->size) {
-        snprintf(why, why_size, "the ranks are on more than one node");
+        int simulated = 0;
+        nni_node_simulated_ranks(&simulated, &err);
+        snprintf(why, why_size, "the ranks are on more than one node%s",
+                 simulated ? " (simulated: NN_TEST_RANKS_PER_NODE)" : "");
         return NULL;
     }
     /* Rank 0 sends the name, or an empty one when it could not make the object (it says
@@ -125,11 +132,10 @@ void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
 #endif
 }
 
-/* The first rank whose flag has not reached the step, or -1 when all have. */
-static int first_behind(const nn_comm *comm, nni_shm_flag *const *flags, int index,
-                        uint64_t step)
+/* The first rank of [from, to) whose flag has not reached the step, or -1 when all have. */
+static int first_behind(nni_shm_flag *const *flags, int from, int to, int index, uint64_t step)
 {
-    for (int r = 0; r < comm->size; r++)
+    for (int r = from; r < to; r++)
         if (atomic_load_explicit(&flags[r][index], memory_order_acquire) != step)
             return r;
     return -1;
@@ -138,17 +144,18 @@ static int first_behind(const nn_comm *comm, nni_shm_flag *const *flags, int ind
 int nni_shm_all_arrived(const nn_comm *comm, nni_shm_flag *const *flags, int index,
                         uint64_t step)
 {
-    return first_behind(comm, flags, index, step) < 0;
+    return first_behind(flags, 0, comm->size, index, step) < 0;
 }
 
-void nni_shm_wait_all(const nn_comm *comm, nni_shm_flag *const *flags, int index, uint64_t step,
-                      const char *what)
+/* Waits for the flags of ranks [from, to). */
+static void wait_ranks(const nn_comm *comm, nni_shm_flag *const *flags, int from, int to,
+                       int index, uint64_t step, const char *what)
 {
-    if (first_behind(comm, flags, index, step) < 0)
+    if (first_behind(flags, from, to, index, step) < 0)
         return;
     double start = nni_clock_seconds();
     for (long spins = 1;; spins++) {
-        if (first_behind(comm, flags, index, step) < 0)
+        if (first_behind(flags, from, to, index, step) < 0)
             return;
         if (spins < 256)
             continue;
@@ -157,10 +164,22 @@ void nni_shm_wait_all(const nn_comm *comm, nni_shm_flag *const *flags, int index
             continue;
         char missing[512] = "";
         size_t used = 0;
-        for (int r = 0; r < comm->size && used < sizeof missing - 16; r++)
+        for (int r = from; r < to && used < sizeof missing - 16; r++)
             if (atomic_load_explicit(&flags[r][index], memory_order_acquire) != step)
                 used += (size_t)snprintf(missing + used, sizeof missing - used, "%s%d",
                                          used ? ", " : "", r);
         nni_watchdog_give_up(comm, what, missing);
     }
+}
+
+void nni_shm_wait_all(const nn_comm *comm, nni_shm_flag *const *flags, int index, uint64_t step,
+                      const char *what)
+{
+    wait_ranks(comm, flags, 0, comm->size, index, step, what);
+}
+
+void nni_shm_wait_rank(const nn_comm *comm, nni_shm_flag *const *flags, int rank, int index,
+                       uint64_t step, const char *what)
+{
+    wait_ranks(comm, flags, rank, rank + 1, index, step, what);
 }

@@ -27,6 +27,9 @@ void *nni_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
  * aborts the job, saying `what` they were waiting for. */
 void nni_shm_wait_all(const nn_comm *comm, nni_shm_flag *const *flags, int index, uint64_t step,
                       const char *what);
+/* The same for one rank's flag only. */
+void nni_shm_wait_rank(const nn_comm *comm, nni_shm_flag *const *flags, int rank, int index,
+                       uint64_t step, const char *what);
 /* 1 when every rank's flags[r][index] has reached step (without waiting). */
 int nni_shm_all_arrived(const nn_comm *comm, nni_shm_flag *const *flags, int index,
                         uint64_t step);

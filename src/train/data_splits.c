@@ -103,7 +103,11 @@ static nn_status choose_cache(nn_trainer *t, const nn_cfg *data, const char *tra
                            cache == DATA_CACHE_NODE ? "node shares one read-only copy"
                                                     : "none streams the samples");
     if (cache == 3) {
-        cache = t->sampling == NNI_SAMPLING_GLOBAL && t->node_cache.node.size > 1 && !smote
+        /* Every rank chooses alike (loading a node copy is collective over the group): a
+         * node with one rank of a group whose other nodes hold several shares it too. */
+        int most_on_a_node = t->node_cache.node.size;
+        nn_comm_max_int(t->comm, &most_on_a_node);
+        cache = t->sampling == NNI_SAMPLING_GLOBAL && most_on_a_node > 1 && !smote
                     ? DATA_CACHE_NODE : DATA_CACHE_MEMORY;
         const int copies = cache == DATA_CACHE_NODE ? 1 : t->node_cache.node.size;
         if (!smote && too_big(t, cache, split_mib)) {

@@ -6,6 +6,10 @@
 # DistributedDataParallel (gloo) at np=2 x 1 thread on the same model and global batch; and
 # train.reproducible: bitwise at np=1 (core 0) and np=2 x 1 thread beside the default mode,
 # "X% slower" meaning the default's samples/s over bitwise's, minus 1, round by round.
+# The sums of a job on several nodes, on nodes simulated on this machine with the test-only
+# NN_TEST_RANKS_PER_NODE: np=2 as 2 nodes x 1 rank beside np=2 on one node (shared memory)
+# and with MPI_Iallreduce, and np=4 x 1 thread (4 ranks on the 2 cores: oversubscribed) as
+# 2 nodes x 2 ranks beside np=4 on one node and with MPI_Iallreduce; ratios round by round.
 #     cmake --build build --target bench-dp
 # Models: the MLP (784-256-128-64-10, global batch 256) and, when launch/configs/cnn.yaml
 # exists, the small CNN (global batch as in its config).
@@ -52,10 +56,13 @@ wait_of() { sed -n 's/^allreduce wait: \([0-9.]*\)%.*/\1/p' "$1"; }
 # median of the numbers on standard input
 median() { sort -n | awk '{a[NR]=$1} END {print (NR ? (NR % 2 ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2) : 0)}'; }
 
-run() { # name np threads cpus overlap config rows [allreduce [reproducible]]
+run() { # name np threads cpus overlap config rows [allreduce [reproducible [ranks-per-node]]]
     local name=$1 np=$2 threads=$3 cpus=$4 overlap=$5 cfg=$6 rows=$7 allreduce=${8:-auto}
-    local reproducible=${9:-default}
-    taskset -c "$cpus" mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np" \
+    local reproducible=${9:-default} per_node=${10:-}
+    local simulate=(env)
+    [ -z "$per_node" ] || simulate=(env NN_TEST_RANKS_PER_NODE="$per_node")
+    "${simulate[@]}" taskset -c "$cpus" mpirun --allow-run-as-root --oversubscribe --bind-to none \
+        ${per_node:+-x NN_TEST_RANKS_PER_NODE} -np "$np" \
         "$NNTRAIN" train "$cfg" --set train.threads="$threads" --set train.overlap="$overlap" \
         --set train.allreduce="$allreduce" --set train.reproducible="$reproducible" \
         --set train.epochs="$EPOCHS" --set data.train_rows="[0, $rows]" --set data.test=none \
@@ -115,6 +122,10 @@ measure_model() { # label config rows ddp-kind global-batch
         run "$label-np2t1-mpi" 2 1 0,1 true "$cfg" "$rows" mpi
         run "$label-np1t1c0-bitwise" 1 1 0 true "$cfg" "$rows" auto bitwise
         run "$label-np2t1-bitwise" 2 1 0,1 true "$cfg" "$rows" auto bitwise
+        run "$label-np2t1-2x1" 2 1 0,1 true "$cfg" "$rows" auto default 1
+        run "$label-np4t1" 4 1 0,1 true "$cfg" "$rows"
+        run "$label-np4t1-mpi" 4 1 0,1 true "$cfg" "$rows" mpi
+        run "$label-np4t1-2x2" 4 1 0,1 true "$cfg" "$rows" auto default 2
         taskset -c 0,1 "$PYTHON" "$HERE/bench_ddp.py" "$kind" "$batch" 2 "${BENCH_DDP_STEPS:-60}" |
             sed -n 's/^samples\/s //p' >> "$label-ddp.rates"
     done
@@ -176,6 +187,19 @@ report_model() { # label
            awk '{printf "%.1f\n", 100 * ($1 / $2 - 1)}' | median)" \
         "$(paste "$label-np2t1.rates" "$label-np2t1-bitwise.rates" |
            awk '{printf "%s%.0f%%", (NR > 1 ? ", " : ""), 100 * ($1 / $2 - 1)}')"
+    # Simulated nodes beside the flat layouts, each round's own ratio, then the median.
+    local layout base name title mpi
+    for layout in "np2t1-2x1:np=2 x 1, 2 nodes x 1 (sim.):np2t1:np2t1-mpi" \
+                  "np4t1:np=4 x 1, one node (oversub.):np4t1:np4t1-mpi" \
+                  "np4t1-mpi:np=4 x 1, MPI_Iallreduce:np4t1:np4t1-mpi" \
+                  "np4t1-2x2:np=4 x 1, 2 nodes x 2 (sim.):np4t1:np4t1-mpi"; do
+        IFS=: read -r name title base mpi <<< "$layout"
+        printf '%-5s %-30s %10.0f   %.2fx one node (shared memory), %.2fx MPI_Iallreduce; allreduce wait %s%%\n' \
+            "$label" "$title" "$(median < "$label-$name.rates")" \
+            "$(paste "$label-$name.rates" "$label-$base.rates" | awk '{printf "%.3f\n", $1 / $2}' | median)" \
+            "$(paste "$label-$name.rates" "$label-$mpi.rates" | awk '{printf "%.3f\n", $1 / $2}' | median)" \
+            "$(median < "$label-$name.waits")"
+    done
     # DDP runs in every round too: the ratio is each round's own, then the median.
     local ratio ratios
     ratio=$(paste "$label-np2t1.rates" "$label-ddp.rates" |

@@ -5,11 +5,15 @@
  * owned ranges, a rank's private gradients hold the totals in its range and its own values
  * elsewhere, the common part's totals come back separately, writing the private gradients
  * right after the sum (as penalty terms do) changes no other rank's sums, and after
- * gathering the private gradients hold every total. Run under mpirun with any number of
- * ranks. Exit status 0 when all hold. */
+ * gathering the private gradients hold every total. With NN_TEST_RANKS_PER_NODE (nodes
+ * simulated on one machine) the group spans nodes: each node sums in its shared memory and
+ * the nodes' first ranks between the nodes (MPI_Iallreduce); every rank of every node must
+ * then hold the group's totals, and owned ranges are refused. Run under mpirun with any
+ * number of ranks. Exit status 0 when all hold. */
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "parallel/node_group.h"
 #include "parallel/shared_sum.h"
 #include "nn/parallel.h"
 
@@ -47,9 +51,47 @@ static void run_step(nni_shared_sum *sum, float *grads, int rank, int step)
     for (int64_t i = 0; i < FLOATS; i++)
         grads[i] = value(rank, step, i);
     nni_shared_sum_begin(sum);
-    for (int b = 0; b < 3; b++)
+    for (int b = 0; b < 3; b++) {
         nni_shared_sum_publish(sum, b);
+        nni_shared_sum_progress(sum);
+    }
     nni_shared_sum_finish(sum);
+}
+
+/* The group on several nodes: every rank's buffer must hold the group's totals. */
+static int between_nodes(const nn_comm *comm)
+{
+    nn_error err = {0};
+    nni_node_group nodes;
+    if (nni_node_group_open(comm, &nodes, &err)) {
+        fprintf(stderr, "sharedsum: %s\n", err.msg);
+        return 2;
+    }
+    char why[128] = "";
+    nni_shared_sum *sum = NULL;
+    if (nni_shared_sum_create(&nodes.node, &nodes.leaders, FLOATS, 3, BOUNDS, &sum, why,
+                              sizeof why, &err) || !sum) {
+        fprintf(stderr, "sharedsum: no shared sum on the node: %s%s\n", err.msg, why);
+        return 2;
+    }
+    float *buffer = nni_shared_sum_buffer(sum);
+    for (int step = 0; step < STEPS; step++) {
+        run_step(sum, buffer, comm->rank, step);
+        for (int64_t i = 0; i < FLOATS; i++)
+            expect(buffer[i] == total(comm->size, step, i), "sum over nodes", comm->rank, i,
+                   buffer[i], total(comm->size, step, i));
+    }
+    int64_t starts[2] = {0, COMMON_FROM};
+    static float grads[FLOATS];
+    expect(nni_shared_sum_own_ranges(sum, starts, COMMON_FROM, grads, &err) != NN_OK,
+           "owned ranges accepted over nodes", comm->rank, 0, 0, 0);
+    nn_comm_max_int(comm, &failures);
+    if (comm->rank == 0)
+        printf("sharedsum: %d ranks on %d nodes: %s\n", comm->size, nodes.nodes,
+               failures ? "FAILED" : "sums agree");
+    nni_shared_sum_free(sum);
+    nni_node_group_close(&nodes);
+    return failures ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -61,9 +103,19 @@ int main(int argc, char **argv)
         return 2;
     }
     const int rank = comm.rank, size = comm.size;
+    int simulated = 0;
+    if (nni_node_simulated_ranks(&simulated, &err)) {
+        fprintf(stderr, "sharedsum: %s\n", err.msg);
+        return 2;
+    }
+    if (simulated && simulated < size) {
+        const int status = between_nodes(&comm);
+        nn_parallel_finalize();
+        return status;
+    }
     char why[128] = "";
     nni_shared_sum *sum = NULL;
-    if (nni_shared_sum_create(&comm, FLOATS, 3, BOUNDS, &sum, why, sizeof why, &err) || !sum) {
+    if (nni_shared_sum_create(&comm, NULL, FLOATS, 3, BOUNDS, &sum, why, sizeof why, &err) || !sum) {
         fprintf(stderr, "sharedsum: no shared sum: %s%s\n", err.msg, why);
         return 2;
     }
