@@ -111,7 +111,7 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     for (int k = 0; k < model->n_params; k++)
         r->n_groups += summed_param(&model->params[k]);
     r->partials = aligned_alloc(64, (size_t)(r->slots * r->stride) * sizeof(float));
-    r->fixed = malloc((size_t)(model->n_param_floats + 3) * sizeof *r->fixed);
+    r->fixed = malloc((size_t)(2 * model->n_param_floats + 8) * sizeof *r->fixed);
     r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
     r->factors = malloc((size_t)(r->n_groups + 1) * sizeof *r->factors);
     r->group_param = malloc((size_t)(r->n_groups + 1) * sizeof *r->group_param);
@@ -132,7 +132,7 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
             r->group_param[g++] = k;
     nni_model_use_grads(model, r->partials);
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
-        st = nni_exact_shared_create(t->comm, model->n_param_floats + 3, r->n_groups + 1,
+        st = nni_exact_shared_create(t->comm, 2 * model->n_param_floats + 8, r->n_groups + 1,
                                      &r->shared, r->why, sizeof r->why, err);
         if (st)
             return st;
@@ -209,22 +209,77 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
     r->maxes[r->n_groups] = top;
 }
 
-/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
- * Returns 1 when some gradient or loss is not finite (on every rank alike). */
-static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+/* Values exchanged after the wide sums (2 per gradient): the loss's two parts, the correct
+ * count, the stop request and the count of ranks with a value out of the wide range. */
+enum { WIDE_LOSS_HI, WIDE_LOSS_LO, WIDE_CORRECT, WIDE_STOP, WIDE_OUT_OF_RANGE, WIDE_SCALARS };
+
+/* The slots' sums in the wide fixed point, which needs no scale: one exchange. Returns 0 when
+ * some value was out of its range on some rank (the same on every rank): nothing is written,
+ * and the caller sums with shared scales instead. */
+static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
 {
     reproducible *r = &t->repro;
     const nn_model *model = t->model;
-    if (r->mutate && used >= 2) {
-        for (int64_t i = 0; i < model->n_param_floats; i++) {
-            r->partials[i] += r->partials[r->stride + i];
-            r->partials[r->stride + i] = 0;
-        }
+    const int64_t n = model->n_param_floats;
+    const double bound = nni_exact_wide_bound(terms);
+    int64_t *hi = r->shared ? nni_exact_shared_begin(r->shared) : r->fixed;
+    int64_t *lo = hi + n, *scalars = hi + 2 * n;
+    int out_of_range = 0;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        const float top = nni_exact_add_wide(r->partials + p->offset, r->stride, used, p->size,
+                                             hi + p->offset, lo + p->offset);
+        out_of_range |= !(top < bound);
     }
+    uint64_t loss_hi = 0, loss_lo = 0;
+    int64_t correct = 0;
+    for (int64_t j = 0; j < used; j++) {
+        uint64_t h, l;
+        out_of_range |= !(fabs(r->unit_loss[j]) < bound);
+        nni_exact_wide(r->unit_loss[j], &h, &l);
+        loss_hi += h;
+        loss_lo += l;
+        correct += r->unit_correct[j];
+    }
+    scalars[WIDE_LOSS_HI] = (int64_t)loss_hi;
+    scalars[WIDE_LOSS_LO] = (int64_t)loss_lo;
+    scalars[WIDE_CORRECT] = correct;
+    scalars[WIDE_STOP] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
+    scalars[WIDE_OUT_OF_RANGE] = out_of_range;
+    const double start = nni_clock_seconds();
+    if (r->shared)
+        hi = (int64_t *)nni_exact_shared_sum(r->shared);
+    else
+        nni_exact_sum(t->comm, hi, 2 * n + WIDE_SCALARS);
+    r->wait_seconds += nni_clock_seconds() - start;
+    lo = hi + n;
+    scalars = hi + 2 * n;
+    if (scalars[WIDE_OUT_OF_RANGE] > 0)
+        return 0;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        nni_exact_wide_to_floats(hi + p->offset, lo + p->offset, p->size,
+                                 r->partials + p->offset);
+    }
+    out->loss_sum = nni_exact_wide_value(scalars[WIDE_LOSS_HI], scalars[WIDE_LOSS_LO]);
+    out->correct = (double)scalars[WIDE_CORRECT];
+    out->stop_requested = scalars[WIDE_STOP] > 0;
+    return 1;
+}
+
+/* The slots' sums with a scale per tensor agreed first (a MAX over the ranks): for values
+ * out of the wide range. Returns 1 when some gradient or loss is not finite (on every rank
+ * alike). */
+static int sum_units_scaled(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    const nn_model *model = t->model;
     local_maxes(r, model, used);
     const double start = nni_clock_seconds();
+    int64_t *fixed = r->fixed;
     int bad;
     if (r->shared) {
+        fixed = nni_exact_shared_begin(r->shared);
         nni_exact_local_max_ready(r->maxes, r->n_groups + 1);
         nni_exact_shared_max(r->shared, r->maxes);
         bad = nni_exact_factors(r->maxes, r->n_groups + 1, terms, r->factors);
@@ -234,7 +289,6 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     r->wait_seconds += nni_clock_seconds() - start;
     if (bad)
         return 1;
-    int64_t *fixed = r->shared ? nni_exact_shared_buffer(r->shared) : r->fixed;
     const int64_t n = model->n_param_floats;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
@@ -264,6 +318,23 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     out->correct = (double)fixed[n + 1];
     out->stop_requested = fixed[n + 2] > 0;
     return 0;
+}
+
+/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
+ * Returns 1 when some gradient or loss is not finite (on every rank alike). */
+static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    if (r->mutate && used >= 2) {
+        for (int64_t i = 0; i < t->model->n_param_floats; i++) {
+            r->partials[i] += r->partials[r->stride + i];
+            r->partials[r->stride + i] = 0;
+        }
+    }
+    if (sum_units_wide(t, used, terms, out))
+        return 0;
+    r->scaled_steps++;
+    return sum_units_scaled(t, used, terms, out);
 }
 
 nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
