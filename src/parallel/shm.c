@@ -125,6 +125,39 @@ void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
 #endif
 }
 
+void nni_shm_stream_copy_int64(int64_t *dst, const int64_t *src, int64_t n)
+{
+#if defined(__AVX512F__)
+    enum { VEC = 8, ALIGN = 64 };
+#elif defined(__AVX__)
+    enum { VEC = 4, ALIGN = 32 };
+#elif defined(__SSE2__)
+    enum { VEC = 2, ALIGN = 16 };
+#else
+    enum { VEC = 1, ALIGN = 8 };
+#endif
+    int64_t i = 0;
+    while (i < n && (uintptr_t)(dst + i) % ALIGN != 0) {
+        dst[i] = src[i];
+        i++;
+    }
+#if defined(__AVX512F__)
+    for (; i + VEC <= n; i += VEC)
+        _mm512_stream_si512((void *)(dst + i), _mm512_loadu_si512(src + i));
+#elif defined(__AVX__)
+    for (; i + VEC <= n; i += VEC)
+        _mm256_stream_si256((__m256i *)(dst + i), _mm256_loadu_si256((const __m256i *)(src + i)));
+#elif defined(__SSE2__)
+    for (; i + VEC <= n; i += VEC)
+        _mm_stream_si128((__m128i *)(dst + i), _mm_loadu_si128((const __m128i *)(src + i)));
+#endif
+    for (; i < n; i++)
+        dst[i] = src[i];
+#if defined(__SSE__)
+    _mm_sfence();
+#endif
+}
+
 /* The first rank whose flag has not reached the step, or -1 when all have. */
 static int first_behind(const nn_comm *comm, nni_shm_flag *const *flags, int index,
                         uint64_t step)

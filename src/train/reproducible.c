@@ -24,11 +24,15 @@
 #include "core/clock.h"
 #include "parallel/exact_shared.h"
 #include "parallel/exact_sum.h"
+#include "parallel/shm.h"
 #include "train/train_internal.h"
 
 /* Units per global batch when train.reproducible_unit is not given: up to 8 ranks each
  * get one with the batch spread over all of them. */
 #define DEFAULT_UNITS_PER_BATCH 8
+/* Elements of the wide sums taken at a time into private scratch (its hi and lo parts stay
+ * in L1) before they go on. */
+#define WIDE_CHUNK 1024
 
 static const char *const modes[] = {"default", "bitwise", NULL};
 
@@ -96,6 +100,12 @@ static int summed_param(const nn_param *p)
     return !(p->flags & NN_PARAM_STATE) && !p->frozen;
 }
 
+/* The gradients of this rank's unit j of the step (slot 0 holds the sums). */
+static float *unit_slot(const reproducible *r, int64_t j)
+{
+    return r->partials + (j + 1) * r->stride;
+}
+
 nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
 {
     reproducible *r = &t->repro;
@@ -106,15 +116,18 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         return st;
     nn_model *model = t->model;
     t->sampler.unit = r->unit;
-    /* Slots 64-byte aligned; slot 0 is where the summed gradients end up. */
+    /* Slots 64-byte aligned; slot 0 is where the summed gradients end up, the units' are
+     * 1, 2, ... (kept for the scaled sums when the wide ones cannot take them). */
     r->stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
     for (int k = 0; k < model->n_params; k++)
         r->n_groups += summed_param(&model->params[k]);
-    r->partials = aligned_alloc(64, (size_t)(r->slots * r->stride) * sizeof(float));
+    r->partials = aligned_alloc(64, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
     r->fixed = malloc((size_t)(2 * model->n_param_floats + 8) * sizeof *r->fixed);
     r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
     r->factors = malloc((size_t)(r->n_groups + 1) * sizeof *r->factors);
     r->group_param = malloc((size_t)(r->n_groups + 1) * sizeof *r->group_param);
+    r->chunk = aligned_alloc(64, 2 * WIDE_CHUNK * sizeof *r->chunk);
+    r->single_rank = t->comm->size == 1;
     r->unit_loss = malloc((size_t)r->slots * sizeof *r->unit_loss);
     r->unit_correct = malloc((size_t)r->slots * sizeof *r->unit_correct);
     /* Evaluation's blocks: this rank's share of the largest split. */
@@ -123,10 +136,10 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     const int64_t blocks = (largest + r->unit - 1) / r->unit;
     r->eval_parts = malloc((size_t)(2 * ((blocks + t->comm->size - 1) / t->comm->size + 1)) *
                            sizeof *r->eval_parts);
-    if (!r->partials || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
+    if (!r->partials || !r->chunk || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
         !r->unit_loss || !r->unit_correct || !r->eval_parts)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    memset(r->partials, 0, (size_t)(r->slots * r->stride) * sizeof(float));
+    memset(r->partials, 0, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
     for (int k = 0, g = 0; k < model->n_params; k++)
         if (summed_param(&model->params[k]))
             r->group_param[g++] = k;
@@ -155,6 +168,7 @@ void nni_repro_free(nn_trainer *t)
         nni_model_use_grads(t->model, NULL);
     free(r->partials);
     free(r->fixed);
+    free(r->chunk);
     free(r->maxes);
     free(r->factors);
     free(r->group_param);
@@ -196,7 +210,7 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
         const nn_param *p = &model->params[r->group_param[g]];
         float top = 0;
         for (int64_t j = 0; j < used; j++) {
-            const float m = nni_exact_abs_max(r->partials + j * r->stride + p->offset, p->size);
+            const float m = nni_exact_abs_max(unit_slot(r, j) + p->offset, p->size);
             top = m > top ? m : top;
         }
         r->maxes[g] = top;
@@ -213,6 +227,39 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
  * count, the stop request and the count of ranks with a value out of the wide range. */
 enum { WIDE_LOSS_HI, WIDE_LOSS_LO, WIDE_CORRECT, WIDE_STOP, WIDE_OUT_OF_RANGE, WIDE_SCALARS };
 
+/* The wide sums of tensor p over the used slots into hi and lo (at p's offset); returns the
+ * largest |value|. With one rank they go straight back to floats in slot 0; into node shared
+ * memory they are streamed, since the lines were read by the other ranks' cores the step
+ * before, and ordinary stores would wait on those cores line by line. */
+static float add_wide(reproducible *r, const nn_param *p, int64_t used, int64_t *hi, int64_t *lo)
+{
+    if (r->single_rank) {
+        float top = 0;
+        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+            const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used,
+                                               len, r->chunk, r->chunk + WIDE_CHUNK);
+            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
+                                     r->partials + p->offset + c);
+            top = m > top || m != m ? m : top;
+        }
+        return top;
+    }
+    if (!r->shared)
+        return nni_exact_add_wide(unit_slot(r, 0) + p->offset, r->stride, used, p->size,
+                                  hi + p->offset, lo + p->offset);
+    float top = 0;
+    for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+        const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+        const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used, len,
+                                           r->chunk, r->chunk + WIDE_CHUNK);
+        nni_shm_stream_copy_int64(hi + p->offset + c, r->chunk, len);
+        nni_shm_stream_copy_int64(lo + p->offset + c, r->chunk + WIDE_CHUNK, len);
+        top = m > top || m != m ? m : top;
+    }
+    return top;
+}
+
 /* The slots' sums in the wide fixed point, which needs no scale: one exchange. Returns 0 when
  * some value was out of its range on some rank (the same on every rank): nothing is written,
  * and the caller sums with shared scales instead. */
@@ -225,12 +272,8 @@ static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums 
     int64_t *hi = r->shared ? nni_exact_shared_begin(r->shared) : r->fixed;
     int64_t *lo = hi + n, *scalars = hi + 2 * n;
     int out_of_range = 0;
-    for (int g = 0; g < r->n_groups; g++) {
-        const nn_param *p = &model->params[r->group_param[g]];
-        const float top = nni_exact_add_wide(r->partials + p->offset, r->stride, used, p->size,
-                                             hi + p->offset, lo + p->offset);
-        out_of_range |= !(top < bound);
-    }
+    for (int g = 0; g < r->n_groups; g++)
+        out_of_range |= !(add_wide(r, &model->params[r->group_param[g]], used, hi, lo) < bound);
     uint64_t loss_hi = 0, loss_lo = 0;
     int64_t correct = 0;
     for (int64_t j = 0; j < used; j++) {
@@ -256,7 +299,7 @@ static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums 
     scalars = hi + 2 * n;
     if (scalars[WIDE_OUT_OF_RANGE] > 0)
         return 0;
-    for (int g = 0; g < r->n_groups; g++) {
+    for (int g = 0; g < r->n_groups && !r->single_rank; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         nni_exact_wide_to_floats(hi + p->offset, lo + p->offset, p->size,
                                  r->partials + p->offset);
@@ -293,7 +336,7 @@ static int sum_units_scaled(nn_trainer *t, int64_t used, int64_t terms, step_sum
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         const double factor = r->factors[g];
-        nni_exact_add_fixed(r->partials + p->offset, r->stride, used, p->size, factor,
+        nni_exact_add_fixed(unit_slot(r, 0) + p->offset, r->stride, used, p->size, factor,
                             fixed + p->offset);
     }
     int64_t loss = 0, correct = 0;
@@ -327,8 +370,8 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     reproducible *r = &t->repro;
     if (r->mutate && used >= 2) {
         for (int64_t i = 0; i < t->model->n_param_floats; i++) {
-            r->partials[i] += r->partials[r->stride + i];
-            r->partials[r->stride + i] = 0;
+            unit_slot(r, 0)[i] += unit_slot(r, 1)[i];
+            unit_slot(r, 1)[i] = 0;
         }
     }
     if (sum_units_wide(t, used, terms, out))
@@ -358,7 +401,7 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
         nn_pass pass = {.batch = rows, .training = 1, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
-                        .unit_rows = r->unit, .unit_slot = slot, .unit_stride = r->stride,
+                        .unit_rows = r->unit, .unit_slot = slot + 1, .unit_stride = r->stride,
                         .units_total = units, .lengths = nni_batch_steps(&t->targets_buf)};
         nn_model_forward(model, &pass);
         unit_losses(t, rows, scale, slot);

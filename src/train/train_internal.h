@@ -55,6 +55,8 @@ typedef struct reproducible {
     int64_t stride;        /* floats per unit slot */
     float *partials;       /* slots x stride: each unit's gradients; slot 0 gets the sums */
     int64_t *fixed;        /* 2 x n_param_floats + 8: the fixed-point sums and step scalars */
+    int64_t *chunk;        /* scratch of the wide sums (reproducible.c) */
+    int single_rank;       /* one rank: the wide sums go straight back to floats */
     int64_t scaled_steps;  /* steps whose values were out of the wide range (exact_sum.h) */
     int n_groups;          /* trained tensors, each with its own scale */
     int *group_param;      /* their parameter indices */
