@@ -67,7 +67,9 @@ void NNI_KERNEL(nni_exact_to_floats)(const int64_t *restrict fixed, int64_t n, d
 float NNI_KERNEL(nni_exact_add_wide)(const float *restrict x, int64_t stride, int64_t slots,
                                      int64_t n, int64_t *restrict hi, int64_t *restrict lo)
 {
-    int32_t top = 0;
+    /* The largest magnitude per lane, on the bits (as in nni_exact_abs_max), reduced once at
+     * the end: a reduction per block and slot would cost as much as the sums. */
+    int32_t tops[WIDE_BLOCK] = {0};
     int64_t i0 = 0;
     for (; i0 + WIDE_BLOCK <= n; i0 += WIDE_BLOCK) {
         uint64_t sum_hi[WIDE_BLOCK] = {0}, sum_lo[WIDE_BLOCK] = {0};
@@ -77,7 +79,7 @@ float NNI_KERNEL(nni_exact_add_wide)(const float *restrict x, int64_t stride, in
                 int32_t bits;
                 memcpy(&bits, xj + i, sizeof bits);
                 bits &= 0x7fffffff;
-                top = bits > top ? bits : top;
+                tops[i] = bits > tops[i] ? bits : tops[i];
                 uint64_t h, l;
                 nni_exact_wide(xj[i], &h, &l);
                 sum_hi[i] += h;
@@ -93,7 +95,7 @@ float NNI_KERNEL(nni_exact_add_wide)(const float *restrict x, int64_t stride, in
             int32_t bits;
             memcpy(&bits, x + j * stride + i, sizeof bits);
             bits &= 0x7fffffff;
-            top = bits > top ? bits : top;
+            tops[0] = bits > tops[0] ? bits : tops[0];
             uint64_t h, l;
             nni_exact_wide(x[j * stride + i], &h, &l);
             sum_hi += h;
@@ -102,6 +104,9 @@ float NNI_KERNEL(nni_exact_add_wide)(const float *restrict x, int64_t stride, in
         hi[i] = (int64_t)sum_hi;
         lo[i] = (int64_t)sum_lo;
     }
+    int32_t top = 0;
+    for (int i = 0; i < WIDE_BLOCK; i++)
+        top = tops[i] > top ? tops[i] : top;
     if (top >= 0x7f800000)
         return INFINITY;
     float value;
