@@ -119,3 +119,16 @@ const int64_t *nni_exact_shared_sum(nni_exact_shared *s)
     nni_shm_wait_all(s->comm, s->flags, FLAG_SUMMED, s->step, "exact sum");
     return s->total;
 }
+
+const int64_t *const *nni_exact_shared_gather(nni_exact_shared *s)
+{
+    atomic_store_explicit(&s->flags[s->comm->rank][FLAG_VALUES], s->step, memory_order_release);
+    nni_shm_wait_all(s->comm, s->flags, FLAG_VALUES, s->step, "exact sum");
+    return (const int64_t *const *)s->values;
+}
+
+void nni_exact_shared_done(nni_exact_shared *s)
+{
+    /* The next nni_exact_shared_begin of every rank waits for this. */
+    atomic_store_explicit(&s->flags[s->comm->rank][FLAG_SUMMED], s->step, memory_order_release);
+}

@@ -30,4 +30,10 @@ void nni_exact_shared_max(nni_exact_shared *shared, double *maxes);
  * publishes its next values). */
 const int64_t *nni_exact_shared_sum(nni_exact_shared *shared);
 
+/* Collective, instead of nni_exact_shared_sum: publishes this rank's buffer and returns every
+ * rank's (buffers[r], n values each) once all are published, for the caller to add up
+ * itself: one meeting instead of two. Call nni_exact_shared_done after the last read. */
+const int64_t *const *nni_exact_shared_gather(nni_exact_shared *shared);
+void nni_exact_shared_done(nni_exact_shared *shared);
+
 #endif

@@ -260,6 +260,61 @@ static float add_wide(reproducible *r, const nn_param *p, int64_t used, int64_t 
     return top;
 }
 
+static void wide_scalars(const int64_t *scalars, step_sums *out)
+{
+    out->loss_sum = nni_exact_wide_value(scalars[WIDE_LOSS_HI], scalars[WIDE_LOSS_LO]);
+    out->correct = (double)scalars[WIDE_CORRECT];
+    out->stop_requested = scalars[WIDE_STOP] > 0;
+}
+
+/* The ranks' wide sums through node shared memory, each rank adding every rank's buffer
+ * itself (one meeting; integer sums, so the order of the ranks does not matter) and going
+ * straight to floats chunk by chunk. Returns 0 when a value was out of range. */
+static int gather_wide(nn_trainer *t, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    const nn_model *model = t->model;
+    const int64_t n = model->n_param_floats;
+    const int size = t->comm->size;
+    const double start = nni_clock_seconds();
+    const int64_t *const *buffers = nni_exact_shared_gather(r->shared);
+    r->wait_seconds += nni_clock_seconds() - start;
+    int64_t scalars[WIDE_SCALARS];
+    for (int k = 0; k < WIDE_SCALARS; k++) {
+        uint64_t sum = 0;
+        for (int q = 0; q < size; q++)
+            sum += (uint64_t)buffers[q][2 * n + k];
+        scalars[k] = (int64_t)sum;
+    }
+    if (scalars[WIDE_OUT_OF_RANGE] > 0) {
+        nni_exact_shared_done(r->shared);
+        return 0;
+    }
+    uint64_t *restrict sum_hi = (uint64_t *)r->chunk, *restrict sum_lo = sum_hi + WIDE_CHUNK;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+            const int64_t at = p->offset + c;
+            memcpy(sum_hi, buffers[0] + at, (size_t)len * sizeof *sum_hi);
+            memcpy(sum_lo, buffers[0] + n + at, (size_t)len * sizeof *sum_lo);
+            for (int q = 1; q < size; q++) {
+                const uint64_t *restrict hi = (const uint64_t *)buffers[q] + at;
+                const uint64_t *restrict lo = (const uint64_t *)buffers[q] + n + at;
+                for (int64_t i = 0; i < len; i++) {
+                    sum_hi[i] += hi[i];
+                    sum_lo[i] += lo[i];
+                }
+            }
+            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
+                                     r->partials + at);
+        }
+    }
+    nni_exact_shared_done(r->shared);
+    wide_scalars(scalars, out);
+    return 1;
+}
+
 /* The slots' sums in the wide fixed point, which needs no scale: one exchange. Returns 0 when
  * some value was out of its range on some rank (the same on every rank): nothing is written,
  * and the caller sums with shared scales instead. */
@@ -289,14 +344,11 @@ static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums 
     scalars[WIDE_CORRECT] = correct;
     scalars[WIDE_STOP] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
     scalars[WIDE_OUT_OF_RANGE] = out_of_range;
-    const double start = nni_clock_seconds();
     if (r->shared)
-        hi = (int64_t *)nni_exact_shared_sum(r->shared);
-    else
-        nni_exact_sum(t->comm, hi, 2 * n + WIDE_SCALARS);
+        return gather_wide(t, out);
+    const double start = nni_clock_seconds();
+    nni_exact_sum(t->comm, hi, 2 * n + WIDE_SCALARS);
     r->wait_seconds += nni_clock_seconds() - start;
-    lo = hi + n;
-    scalars = hi + 2 * n;
     if (scalars[WIDE_OUT_OF_RANGE] > 0)
         return 0;
     for (int g = 0; g < r->n_groups && !r->single_rank; g++) {
@@ -304,9 +356,7 @@ static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums 
         nni_exact_wide_to_floats(hi + p->offset, lo + p->offset, p->size,
                                  r->partials + p->offset);
     }
-    out->loss_sum = nni_exact_wide_value(scalars[WIDE_LOSS_HI], scalars[WIDE_LOSS_LO]);
-    out->correct = (double)scalars[WIDE_CORRECT];
-    out->stop_requested = scalars[WIDE_STOP] > 0;
+    wide_scalars(scalars, out);
     return 1;
 }
 
