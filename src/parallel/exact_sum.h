@@ -8,7 +8,8 @@
  * |term| of the group over every rank (an MPI MAX, which is exact and order-free), with
  * room for `terms` terms of that size below 2^51: every term is kept to about
  * 2^-(51 - log2 terms) of the group's largest (2^-48 for 8 terms), far below a float's
- * precision (2^-24) for every term that matters beside it. */
+ * precision (2^-24) for every term that matters beside it. The wide fixed point below needs
+ * no agreed scale (a fixed grid, two integers per value) but has a bounded range. */
 #ifndef NN_PARALLEL_EXACT_SUM_H
 #define NN_PARALLEL_EXACT_SUM_H
 

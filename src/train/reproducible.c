@@ -12,7 +12,9 @@
  *     .unit_grads);
  *   - the loss and the correct count are taken per unit;
  *   - the slots, the loss and the count are then summed exactly (parallel/exact_sum.h):
- *     fixed point with a per-tensor scale agreed by an MPI MAX, integer sums, one rounding
+ *     in the wide fixed point (two 64-bit integers per value on a fixed grid, no scale to
+ *     agree on: one exchange per step), or, in a step where some unit's value is beyond
+ *     its range, with a per-tensor scale agreed by a MAX first; integer sums, one rounding
  *     back. Integer addition does not care in which order MPI or the threads add.
  * Synced batchnorm combines its per-unit statistics the same way; validation and test
  * metrics sum per block of `unit` rows. */
