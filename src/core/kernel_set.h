@@ -56,6 +56,9 @@ typedef struct nni_kernel_set {
     void (*exact_add_fixed)(const float *x, int64_t stride, int64_t slots, int64_t n,
                             double factor, int64_t *fixed);
     void (*exact_to_floats)(const int64_t *fixed, int64_t n, double factor, float *x);
+    float (*exact_add_wide)(const float *x, int64_t stride, int64_t slots, int64_t n,
+                            int64_t *hi, int64_t *lo);
+    void (*exact_wide_to_floats)(const int64_t *hi, const int64_t *lo, int64_t n, float *x);
 } nni_kernel_set;
 
 /* Chooses the set from NN_KERNELS and the CPU (read again on every call). An unknown name,

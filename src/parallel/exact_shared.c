@@ -82,24 +82,24 @@ void nni_exact_shared_free(nni_exact_shared *s)
     free(s);
 }
 
-void nni_exact_shared_max(nni_exact_shared *s, double *maxes)
+int64_t *nni_exact_shared_begin(nni_exact_shared *s)
 {
-    const int rank = s->comm->rank, size = s->comm->size;
     s->step++;
     /* Every rank has finished reading this rank's buffers of the last operation. */
     if (s->step > 1)
         nni_shm_wait_all(s->comm, s->flags, FLAG_SUMMED, s->step - 1, "exact sum");
+    return s->values[s->comm->rank];
+}
+
+void nni_exact_shared_max(nni_exact_shared *s, double *maxes)
+{
+    const int rank = s->comm->rank, size = s->comm->size;
     memcpy(s->maxes[rank], maxes, (size_t)s->n_max * sizeof *maxes);
     atomic_store_explicit(&s->flags[rank][FLAG_MAXES], s->step, memory_order_release);
     nni_shm_wait_all(s->comm, s->flags, FLAG_MAXES, s->step, "exact sum");
     for (int r = 0; r < size; r++)
         for (int g = 0; g < s->n_max; g++)
             maxes[g] = s->maxes[r][g] > maxes[g] ? s->maxes[r][g] : maxes[g];
-}
-
-int64_t *nni_exact_shared_buffer(const nni_exact_shared *s)
-{
-    return s->values[s->comm->rank];
 }
 
 const int64_t *nni_exact_shared_sum(nni_exact_shared *s)
@@ -109,13 +109,26 @@ const int64_t *nni_exact_shared_sum(nni_exact_shared *s)
     nni_shm_wait_all(s->comm, s->flags, FLAG_VALUES, s->step, "exact sum");
     const int64_t first = s->n * rank / size, end = s->n * (rank + 1) / size;
     memcpy(s->total + first, s->values[0] + first, (size_t)(end - first) * sizeof *s->total);
-    for (int r = 1; r < size; r++) {
-        const int64_t *restrict v = s->values[r];
-        int64_t *restrict t = s->total;
+    for (int r = 1; r < size; r++) { /* unsigned: values out of range wrap */
+        const uint64_t *restrict v = (const uint64_t *)s->values[r];
+        uint64_t *restrict t = (uint64_t *)s->total;
         for (int64_t i = first; i < end; i++)
             t[i] += v[i];
     }
     atomic_store_explicit(&s->flags[rank][FLAG_SUMMED], s->step, memory_order_release);
     nni_shm_wait_all(s->comm, s->flags, FLAG_SUMMED, s->step, "exact sum");
     return s->total;
+}
+
+const int64_t *const *nni_exact_shared_gather(nni_exact_shared *s)
+{
+    atomic_store_explicit(&s->flags[s->comm->rank][FLAG_VALUES], s->step, memory_order_release);
+    nni_shm_wait_all(s->comm, s->flags, FLAG_VALUES, s->step, "exact sum");
+    return (const int64_t *const *)s->values;
+}
+
+void nni_exact_shared_done(nni_exact_shared *s)
+{
+    /* The next nni_exact_shared_begin of every rank waits for this. */
+    atomic_store_explicit(&s->flags[s->comm->rank][FLAG_SUMMED], s->step, memory_order_release);
 }

@@ -84,6 +84,27 @@ int nni_exact_sum_doubles(const nn_comm *comm, const double *parts, int64_t n_un
     return 0;
 }
 
+double nni_exact_wide_bound(int64_t terms)
+{
+    /* |value| < 2^21 keeps hi below 2^51 (the conversion's range); `terms` of them sum below
+     * 2^62 when |value| < 2^(32 - headroom); the lo parts (|lo| <= 2^49) need headroom <= 13. */
+    const int headroom = headroom_bits(terms);
+    if (headroom > 13)
+        return 0;
+    return ldexp(1.0, headroom < 11 ? 21 : 32 - headroom);
+}
+
+float nni_exact_add_wide(const float *x, int64_t stride, int64_t slots, int64_t n, int64_t *hi,
+                         int64_t *lo)
+{
+    return nni_kernels()->exact_add_wide(x, stride, slots, n, hi, lo);
+}
+
+void nni_exact_wide_to_floats(const int64_t *hi, const int64_t *lo, int64_t n, float *x)
+{
+    nni_kernels()->exact_wide_to_floats(hi, lo, n, x);
+}
+
 float nni_exact_abs_max(const float *x, int64_t n)
 {
     return nni_kernels()->exact_abs_max(x, n);

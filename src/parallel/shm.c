@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#if defined(__SSE__)
+#if defined(__SSE2__)
 #include <immintrin.h>
 #endif
 
@@ -99,37 +99,51 @@ void *nni_shm_map(const nn_comm *comm, size_t bytes, char *why, size_t why_size)
     return base;
 }
 
-void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
+/* Copies with non-temporal stores: the destination is read by other ranks, not by this
+ * one, so it need not displace this core's cache. Whole aligned vectors are streamed, the
+ * unaligned head and the tail copied plainly; bytes are copied as they are (no arithmetic). */
+static void stream_copy_bytes(void *dst, const void *src, size_t bytes)
 {
 #if defined(__AVX512F__)
-    enum { VEC = 16, ALIGN = 64 };
+    enum { ALIGN = 64 };
 #elif defined(__AVX__)
-    enum { VEC = 8, ALIGN = 32 };
-#elif defined(__SSE__)
-    enum { VEC = 4, ALIGN = 16 }; /* every x86-64 CPU: a portable build streams too */
+    enum { ALIGN = 32 };
+#elif defined(__SSE2__)
+    enum { ALIGN = 16 }; /* every x86-64 CPU: a portable build streams too */
 #else
-    enum { VEC = 1, ALIGN = 4 };
+    enum { ALIGN = 1 };
 #endif
-    int64_t i = 0;
-    while (i < n && (uintptr_t)(dst + i) % ALIGN != 0) { /* up to the first aligned store */
-        dst[i] = src[i];
-        i++;
-    }
+    char *d = dst;
+    const char *s = src;
+    size_t head = (ALIGN - (uintptr_t)d % ALIGN) % ALIGN;
+    if (head > bytes)
+        head = bytes;
+    memcpy(d, s, head); /* up to the first aligned store */
+    size_t i = head;
 #if defined(__AVX512F__)
-    for (; i + VEC <= n; i += VEC)
-        _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+    for (; i + ALIGN <= bytes; i += ALIGN)
+        _mm512_stream_si512((void *)(d + i), _mm512_loadu_si512(s + i));
 #elif defined(__AVX__)
-    for (; i + VEC <= n; i += VEC)
-        _mm256_stream_ps(dst + i, _mm256_loadu_ps(src + i));
-#elif defined(__SSE__)
-    for (; i + VEC <= n; i += VEC)
-        _mm_stream_ps(dst + i, _mm_loadu_ps(src + i));
+    for (; i + ALIGN <= bytes; i += ALIGN)
+        _mm256_stream_si256((__m256i *)(d + i), _mm256_loadu_si256((const __m256i *)(s + i)));
+#elif defined(__SSE2__)
+    for (; i + ALIGN <= bytes; i += ALIGN)
+        _mm_stream_si128((__m128i *)(d + i), _mm_loadu_si128((const __m128i *)(s + i)));
 #endif
-    for (; i < n; i++)
-        dst[i] = src[i];
-#if defined(__SSE__)
+    memcpy(d + i, s + i, bytes - i);
+#if defined(__SSE2__)
     _mm_sfence();
 #endif
+}
+
+void nni_shm_stream_copy(float *dst, const float *src, int64_t n)
+{
+    stream_copy_bytes(dst, src, (size_t)n * sizeof *dst);
+}
+
+void nni_shm_stream_copy_int64(int64_t *dst, const int64_t *src, int64_t n)
+{
+    stream_copy_bytes(dst, src, (size_t)n * sizeof *dst);
 }
 
 /* The first rank of [from, to) whose flag has not reached the step, or -1 when all have. */

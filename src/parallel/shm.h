@@ -40,6 +40,8 @@ int nni_shm_all_arrived(const nn_comm *comm, nni_shm_flag *const *flags, int ind
  * (writing lines another core holds costs a round trip per line). Returns after a store
  * fence, so a release store after it publishes the data. */
 void nni_shm_stream_copy(float *dst, const float *src, int64_t n);
+/* The same for n 64-bit integers. */
+void nni_shm_stream_copy_int64(int64_t *dst, const int64_t *src, int64_t n);
 
 static inline size_t nni_shm_round_up(size_t n, size_t to)
 {

@@ -12,7 +12,9 @@
  *     .unit_grads);
  *   - the loss and the correct count are taken per unit;
  *   - the slots, the loss and the count are then summed exactly (parallel/exact_sum.h):
- *     fixed point with a per-tensor scale agreed by an MPI MAX, integer sums, one rounding
+ *     in the wide fixed point (two 64-bit integers per value on a fixed grid, no scale to
+ *     agree on: one exchange per step), or, in a step where some unit's value is beyond
+ *     its range, with a per-tensor scale agreed by a MAX first; integer sums, one rounding
  *     back. Integer addition does not care in which order MPI or the threads add.
  * Synced batchnorm combines its per-unit statistics the same way; validation and test
  * metrics sum per block of `unit` rows. */
@@ -24,11 +26,15 @@
 #include "core/clock.h"
 #include "parallel/exact_shared.h"
 #include "parallel/exact_sum.h"
+#include "parallel/shm.h"
 #include "train/train_internal.h"
 
 /* Units per global batch when train.reproducible_unit is not given: up to 8 ranks each
  * get one with the batch spread over all of them. */
 #define DEFAULT_UNITS_PER_BATCH 8
+/* Elements of the wide sums taken at a time into private scratch (its hi and lo parts stay
+ * in L1) before they go on. */
+#define WIDE_CHUNK 1024
 
 static const char *const modes[] = {"default", "bitwise", NULL};
 
@@ -96,6 +102,12 @@ static int summed_param(const nn_param *p)
     return !(p->flags & NN_PARAM_STATE) && !p->frozen;
 }
 
+/* The gradients of this rank's unit j of the step (slot 0 holds the sums). */
+static float *unit_slot(const reproducible *r, int64_t j)
+{
+    return r->partials + (j + 1) * r->stride;
+}
+
 nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
 {
     reproducible *r = &t->repro;
@@ -106,15 +118,18 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         return st;
     nn_model *model = t->model;
     t->sampler.unit = r->unit;
-    /* Slots 64-byte aligned; slot 0 is where the summed gradients end up. */
+    /* Slots 64-byte aligned; slot 0 is where the summed gradients end up, the units' are
+     * 1, 2, ... (kept for the scaled sums when the wide ones cannot take them). */
     r->stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
     for (int k = 0; k < model->n_params; k++)
         r->n_groups += summed_param(&model->params[k]);
-    r->partials = aligned_alloc(64, (size_t)(r->slots * r->stride) * sizeof(float));
-    r->fixed = malloc((size_t)(model->n_param_floats + 3) * sizeof *r->fixed);
+    r->partials = aligned_alloc(64, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
+    r->fixed = malloc((size_t)(2 * model->n_param_floats + 8) * sizeof *r->fixed);
     r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
     r->factors = malloc((size_t)(r->n_groups + 1) * sizeof *r->factors);
     r->group_param = malloc((size_t)(r->n_groups + 1) * sizeof *r->group_param);
+    r->chunk = aligned_alloc(64, 2 * WIDE_CHUNK * sizeof *r->chunk);
+    r->single_rank = t->comm->size == 1;
     r->unit_loss = malloc((size_t)r->slots * sizeof *r->unit_loss);
     r->unit_correct = malloc((size_t)r->slots * sizeof *r->unit_correct);
     /* Evaluation's blocks: this rank's share of the largest split. */
@@ -123,16 +138,16 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     const int64_t blocks = (largest + r->unit - 1) / r->unit;
     r->eval_parts = malloc((size_t)(2 * ((blocks + t->comm->size - 1) / t->comm->size + 1)) *
                            sizeof *r->eval_parts);
-    if (!r->partials || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
+    if (!r->partials || !r->chunk || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
         !r->unit_loss || !r->unit_correct || !r->eval_parts)
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
-    memset(r->partials, 0, (size_t)(r->slots * r->stride) * sizeof(float));
+    memset(r->partials, 0, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
     for (int k = 0, g = 0; k < model->n_params; k++)
         if (summed_param(&model->params[k]))
             r->group_param[g++] = k;
     nni_model_use_grads(model, r->partials);
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
-        st = nni_exact_shared_create(t->comm, model->n_param_floats + 3, r->n_groups + 1,
+        st = nni_exact_shared_create(t->comm, 2 * model->n_param_floats + 8, r->n_groups + 1,
                                      &r->shared, r->why, sizeof r->why, err);
         if (st)
             return st;
@@ -155,6 +170,7 @@ void nni_repro_free(nn_trainer *t)
         nni_model_use_grads(t->model, NULL);
     free(r->partials);
     free(r->fixed);
+    free(r->chunk);
     free(r->maxes);
     free(r->factors);
     free(r->group_param);
@@ -196,7 +212,7 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
         const nn_param *p = &model->params[r->group_param[g]];
         float top = 0;
         for (int64_t j = 0; j < used; j++) {
-            const float m = nni_exact_abs_max(r->partials + j * r->stride + p->offset, p->size);
+            const float m = nni_exact_abs_max(unit_slot(r, j) + p->offset, p->size);
             top = m > top ? m : top;
         }
         r->maxes[g] = top;
@@ -209,22 +225,156 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
     r->maxes[r->n_groups] = top;
 }
 
-/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
- * Returns 1 when some gradient or loss is not finite (on every rank alike). */
-static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+/* Values exchanged after the wide sums (2 per gradient): the loss's two parts, the correct
+ * count, the stop request and the count of ranks with a value out of the wide range. */
+enum { WIDE_LOSS_HI, WIDE_LOSS_LO, WIDE_CORRECT, WIDE_STOP, WIDE_OUT_OF_RANGE, WIDE_SCALARS };
+
+/* The wide sums of tensor p over the used slots into hi and lo (at p's offset); returns the
+ * largest |value|. With one rank they go straight back to floats in slot 0; into node shared
+ * memory they are streamed, since the lines were read by the other ranks' cores the step
+ * before, and ordinary stores would wait on those cores line by line. */
+static float add_wide(reproducible *r, const nn_param *p, int64_t used, int64_t *hi, int64_t *lo)
+{
+    if (r->single_rank) {
+        float top = 0;
+        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+            const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used,
+                                               len, r->chunk, r->chunk + WIDE_CHUNK);
+            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
+                                     r->partials + p->offset + c);
+            top = m > top || m != m ? m : top;
+        }
+        return top;
+    }
+    if (!r->shared)
+        return nni_exact_add_wide(unit_slot(r, 0) + p->offset, r->stride, used, p->size,
+                                  hi + p->offset, lo + p->offset);
+    float top = 0;
+    for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+        const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+        const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used, len,
+                                           r->chunk, r->chunk + WIDE_CHUNK);
+        nni_shm_stream_copy_int64(hi + p->offset + c, r->chunk, len);
+        nni_shm_stream_copy_int64(lo + p->offset + c, r->chunk + WIDE_CHUNK, len);
+        top = m > top || m != m ? m : top;
+    }
+    return top;
+}
+
+static void wide_scalars(const int64_t *scalars, step_sums *out)
+{
+    out->loss_sum = nni_exact_wide_value(scalars[WIDE_LOSS_HI], scalars[WIDE_LOSS_LO]);
+    out->correct = (double)scalars[WIDE_CORRECT];
+    out->stop_requested = scalars[WIDE_STOP] > 0;
+}
+
+/* The ranks' wide sums through node shared memory, each rank adding every rank's buffer
+ * itself (one meeting; integer sums, so the order of the ranks does not matter) and going
+ * straight to floats chunk by chunk. Returns 0 when a value was out of range. */
+static int gather_wide(nn_trainer *t, step_sums *out)
 {
     reproducible *r = &t->repro;
     const nn_model *model = t->model;
-    if (r->mutate && used >= 2) {
-        for (int64_t i = 0; i < model->n_param_floats; i++) {
-            r->partials[i] += r->partials[r->stride + i];
-            r->partials[r->stride + i] = 0;
+    const int64_t n = model->n_param_floats;
+    const int size = t->comm->size;
+    const double start = nni_clock_seconds();
+    const int64_t *const *buffers = nni_exact_shared_gather(r->shared);
+    r->wait_seconds += nni_clock_seconds() - start;
+    int64_t scalars[WIDE_SCALARS];
+    for (int k = 0; k < WIDE_SCALARS; k++) {
+        uint64_t sum = 0;
+        for (int q = 0; q < size; q++)
+            sum += (uint64_t)buffers[q][2 * n + k];
+        scalars[k] = (int64_t)sum;
+    }
+    if (scalars[WIDE_OUT_OF_RANGE] > 0) {
+        nni_exact_shared_done(r->shared);
+        return 0;
+    }
+    uint64_t *restrict sum_hi = (uint64_t *)r->chunk, *restrict sum_lo = sum_hi + WIDE_CHUNK;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
+            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
+            const int64_t at = p->offset + c;
+            memcpy(sum_hi, buffers[0] + at, (size_t)len * sizeof *sum_hi);
+            memcpy(sum_lo, buffers[0] + n + at, (size_t)len * sizeof *sum_lo);
+            for (int q = 1; q < size; q++) {
+                const uint64_t *restrict hi = (const uint64_t *)buffers[q] + at;
+                const uint64_t *restrict lo = (const uint64_t *)buffers[q] + n + at;
+                for (int64_t i = 0; i < len; i++) {
+                    sum_hi[i] += hi[i];
+                    sum_lo[i] += lo[i];
+                }
+            }
+            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
+                                     r->partials + at);
         }
     }
+    nni_exact_shared_done(r->shared);
+    wide_scalars(scalars, out);
+    return 1;
+}
+
+/* The slots' sums in the wide fixed point, which needs no scale: one exchange. Returns 0 when
+ * some value was out of its range on some rank (the same on every rank): nothing is written,
+ * and the caller sums with shared scales instead. */
+static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    const nn_model *model = t->model;
+    const int64_t n = model->n_param_floats;
+    const double bound = nni_exact_wide_bound(terms);
+    int64_t *hi = r->shared ? nni_exact_shared_begin(r->shared) : r->fixed;
+    int64_t *lo = hi + n, *scalars = hi + 2 * n;
+    int out_of_range = 0;
+    for (int g = 0; g < r->n_groups; g++)
+        out_of_range |= !(add_wide(r, &model->params[r->group_param[g]], used, hi, lo) < bound);
+    uint64_t loss_hi = 0, loss_lo = 0;
+    int64_t correct = 0;
+    for (int64_t j = 0; j < used; j++) {
+        uint64_t h, l;
+        out_of_range |= !(fabs(r->unit_loss[j]) < bound);
+        nni_exact_wide(r->unit_loss[j], &h, &l);
+        loss_hi += h;
+        loss_lo += l;
+        correct += r->unit_correct[j];
+    }
+    scalars[WIDE_LOSS_HI] = (int64_t)loss_hi;
+    scalars[WIDE_LOSS_LO] = (int64_t)loss_lo;
+    scalars[WIDE_CORRECT] = correct;
+    scalars[WIDE_STOP] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
+    scalars[WIDE_OUT_OF_RANGE] = out_of_range;
+    if (r->shared)
+        return gather_wide(t, out);
+    const double start = nni_clock_seconds();
+    nni_exact_sum(t->comm, hi, 2 * n + WIDE_SCALARS);
+    r->wait_seconds += nni_clock_seconds() - start;
+    if (scalars[WIDE_OUT_OF_RANGE] > 0)
+        return 0;
+    for (int g = 0; g < r->n_groups && !r->single_rank; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        nni_exact_wide_to_floats(hi + p->offset, lo + p->offset, p->size,
+                                 r->partials + p->offset);
+    }
+    wide_scalars(scalars, out);
+    return 1;
+}
+
+/* The slots' sums with a scale per tensor agreed first (a MAX over the ranks): for values
+ * out of the wide range. Returns 1 when some gradient or loss is not finite (on every rank
+ * alike). */
+static int sum_units_scaled(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    const nn_model *model = t->model;
     local_maxes(r, model, used);
     const double start = nni_clock_seconds();
+    int64_t *fixed = r->fixed;
     int bad;
     if (r->shared) {
+        fixed = nni_exact_shared_begin(r->shared);
         nni_exact_local_max_ready(r->maxes, r->n_groups + 1);
         nni_exact_shared_max(r->shared, r->maxes);
         bad = nni_exact_factors(r->maxes, r->n_groups + 1, terms, r->factors);
@@ -234,12 +384,11 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     r->wait_seconds += nni_clock_seconds() - start;
     if (bad)
         return 1;
-    int64_t *fixed = r->shared ? nni_exact_shared_buffer(r->shared) : r->fixed;
     const int64_t n = model->n_param_floats;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         const double factor = r->factors[g];
-        nni_exact_add_fixed(r->partials + p->offset, r->stride, used, p->size, factor,
+        nni_exact_add_fixed(unit_slot(r, 0) + p->offset, r->stride, used, p->size, factor,
                             fixed + p->offset);
     }
     int64_t loss = 0, correct = 0;
@@ -266,6 +415,23 @@ static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
     return 0;
 }
 
+/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
+ * Returns 1 when some gradient or loss is not finite (on every rank alike). */
+static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    if (r->mutate && used >= 2) {
+        for (int64_t i = 0; i < t->model->n_param_floats; i++) {
+            unit_slot(r, 0)[i] += unit_slot(r, 1)[i];
+            unit_slot(r, 1)[i] = 0;
+        }
+    }
+    if (sum_units_wide(t, used, terms, out))
+        return 0;
+    r->scaled_steps++;
+    return sum_units_scaled(t, used, terms, out);
+}
+
 nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
                               float scale, step_sums *out)
 {
@@ -287,7 +453,7 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
         nn_pass pass = {.batch = rows, .training = 1, .seed = t->seed,
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
-                        .unit_rows = r->unit, .unit_slot = slot, .unit_stride = r->stride,
+                        .unit_rows = r->unit, .unit_slot = slot + 1, .unit_stride = r->stride,
                         .units_total = units, .lengths = nni_batch_steps(&t->targets_buf)};
         nn_model_forward(model, &pass);
         unit_losses(t, rows, scale, slot);

@@ -54,7 +54,10 @@ typedef struct reproducible {
     int64_t slots;         /* units per step on this rank at most */
     int64_t stride;        /* floats per unit slot */
     float *partials;       /* slots x stride: each unit's gradients; slot 0 gets the sums */
-    int64_t *fixed;        /* n_param_floats + 3: the fixed-point sums and step scalars */
+    int64_t *fixed;        /* 2 x n_param_floats + 8: the fixed-point sums and step scalars */
+    int64_t *chunk;        /* scratch of the wide sums (reproducible.c) */
+    int single_rank;       /* one rank: the wide sums go straight back to floats */
+    int64_t scaled_steps;  /* steps whose values were out of the wide range (exact_sum.h) */
     int n_groups;          /* trained tensors, each with its own scale */
     int *group_param;      /* their parameter indices */
     double *maxes, *factors; /* per tensor, and one for the loss */

@@ -25,6 +25,8 @@
 # printed before and after, and at the start of every round next to that round's scaling.
 # So is how much one MLP step of one rank's share varies in wall time while both cores work
 # (bench_step on each core at once): a synchronous step waits for the slower rank.
+# BENCH_BITWISE_ONLY=1 runs only the four configurations of the bitwise comparison (default
+# and bitwise at np=1 on core 0 and at np=2), interleaved, for more rounds in the same time.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain program}"
 : "${BENCH_MLP:?BENCH_MLP must point at the bench_mlp program}"
@@ -35,6 +37,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 ROWS=${BENCH_ROWS:-60000}
 EPOCHS=${BENCH_EPOCHS:-3}
 ROUNDS=${BENCH_ROUNDS:-5}
+BITWISE_ONLY=${BENCH_BITWISE_ONLY:-0}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/nntrain-dp.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
@@ -113,6 +116,13 @@ measure_model() { # label config rows ddp-kind global-batch
     for round in $(seq "$ROUNDS"); do
         echo "$label round $round/$ROUNDS (load average $(cut -d' ' -f1 /proc/loadavg))" >&2
         capacity "$BENCH_MLP" | sed 's/^parallel capacity: \([0-9.]*\) cores.*/\1/' >> "$label.capacity"
+        if [ "$BITWISE_ONLY" = 1 ]; then
+            run "$label-np1t1c0" 1 1 0 true "$cfg" "$rows"
+            run "$label-np1t1c0-bitwise" 1 1 0 true "$cfg" "$rows" auto bitwise
+            run "$label-np2t1" 2 1 0,1 true "$cfg" "$rows"
+            run "$label-np2t1-bitwise" 2 1 0,1 true "$cfg" "$rows" auto bitwise
+            continue
+        fi
         run "$label-np1t2" 1 2 0,1 true "$cfg" "$rows"
         run "$label-np1t1c0" 1 1 0 true "$cfg" "$rows"
         run "$label-np1t1c1" 1 1 1 true "$cfg" "$rows"
@@ -133,6 +143,12 @@ measure_model() { # label config rows ddp-kind global-batch
 
 report_model() { # label
     local label=$1
+    if [ "$BITWISE_ONLY" = 1 ]; then
+        printf '%-5s %-30s %10.0f\n' "$label" "np=1 x 1 thread, core 0" "$(median < "$label-np1t1c0.rates")"
+        printf '%-5s %-30s %10.0f\n' "$label" "np=2 x 1 thread" "$(median < "$label-np2t1.rates")"
+        report_bitwise "$label"
+        return
+    fi
     local ddp r12 c0 c1 r21 r21off r21mpi w_on w_off w_mpi
     ddp=$(median < "$label-ddp.rates")
     r12=$(median < "$label-np1t2.rates"); c0=$(median < "$label-np1t1c0.rates")
@@ -172,7 +188,14 @@ report_model() { # label
               awk '{printf "%.1f\n", 100 * $1 / (2 * $2)}' | median)
     printf '%-5s %-30s %10.0f   scaling efficiency %.0f%% of 2 x core 0, allreduce wait %s%%\n' \
         "$label" "np=2 x 1 thread, MPI_Iallreduce" "$r21mpi" "$eff_mpi" "$w_mpi"
-    # train.reproducible: bitwise beside the default, each round's own ratio, then the median.
+    report_bitwise "$label"
+    report_layouts "$label"
+    report_ddp "$label"
+}
+
+# train.reproducible: bitwise beside the default, each round's own ratio, then the median.
+report_bitwise() { # label
+    local label=$1
     local bw1 bw2
     bw1=$(median < "$label-np1t1c0-bitwise.rates"); bw2=$(median < "$label-np2t1-bitwise.rates")
     printf '%-5s %-30s %10.0f   %.0f%% slower than the default mode (rounds: %s)\n' \
@@ -187,7 +210,11 @@ report_model() { # label
            awk '{printf "%.1f\n", 100 * ($1 / $2 - 1)}' | median)" \
         "$(paste "$label-np2t1.rates" "$label-np2t1-bitwise.rates" |
            awk '{printf "%s%.0f%%", (NR > 1 ? ", " : ""), 100 * ($1 / $2 - 1)}')"
-    # Simulated nodes beside the flat layouts, each round's own ratio, then the median.
+}
+
+# Simulated nodes beside the flat layouts, each round's own ratio, then the median.
+report_layouts() { # label
+    local label=$1
     local layout base name title mpi
     for layout in "np2t1-2x1:np=2 x 1, 2 nodes x 1 (sim.):np2t1:np2t1-mpi" \
                   "np4t1:np=4 x 1, one node (oversub.):np4t1:np4t1-mpi" \
@@ -200,8 +227,13 @@ report_model() { # label
             "$(paste "$label-$name.rates" "$label-$mpi.rates" | awk '{printf "%.3f\n", $1 / $2}' | median)" \
             "$(median < "$label-$name.waits")"
     done
-    # DDP runs in every round too: the ratio is each round's own, then the median.
-    local ratio ratios
+}
+
+# DDP runs in every round too: the ratio is each round's own, then the median.
+report_ddp() { # label
+    local label=$1
+    local ddp ratio ratios
+    ddp=$(median < "$label-ddp.rates")
     ratio=$(paste "$label-np2t1.rates" "$label-ddp.rates" |
             awk '{printf "%.2f\n", $1 / $2}' | median)
     ratios=$(paste "$label-np2t1.rates" "$label-ddp.rates" |

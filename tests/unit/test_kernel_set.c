@@ -283,7 +283,7 @@ static void test_every_set_adam_same_bits(void **state)
     free(g);
 }
 
-/* The exact sums' loops (parallel/exact_kernel.c): the same bits on every set, a tail left
+/* The exact sums' loops (parallel/exact_kernel.c), scaled and wide: the same bits on every set, a tail left
  * after every vector width, a NaN found wherever it is. */
 static void test_every_set_exact_sum_same_bits(void **state)
 {
@@ -306,10 +306,25 @@ static void test_every_set_exact_sum_same_bits(void **state)
         sets[s].exact_to_floats(got, N, factor, got_x);
         assert_memory_equal(ref_x, got_x, sizeof got_x);
     }
+    /* The wide sums: three slots (x, x again, x shifted), sums and floats the same bits. */
+    static int64_t ref_hi[N], ref_lo[N], got_hi[N], got_lo[N];
+    const float ref_top = last->exact_add_wide(x, 1, 3, N - 2, ref_hi, ref_lo);
+    last->exact_wide_to_floats(ref_hi, ref_lo, N - 2, ref_x);
+    for (int s = 0; s < count - 1; s++) {
+        if (!sets[s].supported())
+            continue;
+        assert_true(sets[s].exact_add_wide(x, 1, 3, N - 2, got_hi, got_lo) == ref_top);
+        assert_memory_equal(ref_hi, got_hi, (N - 2) * sizeof *got_hi);
+        assert_memory_equal(ref_lo, got_lo, (N - 2) * sizeof *got_lo);
+        sets[s].exact_wide_to_floats(got_hi, got_lo, N - 2, got_x);
+        assert_memory_equal(ref_x, got_x, (N - 2) * sizeof *got_x);
+    }
     x[N - 1] = NAN;
     for (int s = 0; s < count; s++)
-        if (sets[s].supported())
+        if (sets[s].supported()) {
             assert_true(isinf(sets[s].exact_abs_max(x, N)));
+            assert_true(isinf(sets[s].exact_add_wide(x, 0, 1, N, got_hi, got_lo)));
+        }
     free(x);
 }
 
