@@ -43,7 +43,11 @@ typedef struct conv2d {
     nni_conv_padding padding;
     int has_bias;
     int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
+    int dx_flat;             /* input gradient as a flat convolution of dy (dx_geom) */
+    nni_conv_geom dx_geom;   /* of one group: dy in, dx out, the kernel turned around */
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
+    int64_t dx_channels;     /* input channels per block of the input gradient */
+    int64_t dw_out_rows;     /* output rows per block of the weight gradient */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
 } conv2d;
@@ -63,6 +67,17 @@ static int64_t round16(int64_t n)
     return (n + 15) & ~(int64_t)15;
 }
 
+static int64_t kk_of(const conv2d *c)
+{
+    return c->geom.kernel_h * c->geom.kernel_w;
+}
+
+/* The lowered input gradient's block (none when dx comes straight from dy). */
+static int64_t dcol_floats(const conv2d *c)
+{
+    return c->direct || c->dx_flat ? 0 : round16(c->dx_channels * kk_of(c) * c->pixels);
+}
+
 static conv_slot slot_at(const conv2d *c, float *workspace, int t)
 {
     float *base = workspace + t * c->slot_floats;
@@ -72,9 +87,51 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.rows = base;
     s.xt = s.rows + lowered;
     s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
-    s.dw = s.dcol + lowered;
+    s.dw = s.dcol + dcol_floats(c);
     s.db = s.dw + round16(c->out_c * c->col_rows);
     return s;
+}
+
+/* The input gradient of a stride-1 convolution with rows as wide as its input is itself
+ * such a convolution: dx[c] = sum over o of dy[o] correlated with W[o][c] turned by 180
+ * degrees, padded by (k - 1) d - p. It then runs as the forward does (nni_conv_flat_product,
+ * straight from dy) instead of a product into the lowered gradient and col2im's scattered
+ * adds; each element of dx sums its terms in another order than col2im's, so the bits
+ * differ from that path (not the thread count's invariance: each sample is one call). */
+static void plan_input_grad(conv2d *c)
+{
+    const nni_conv_geom *g = &c->geom;
+    c->dx_flat = !c->direct && nni_conv_geom_flat(g);
+    if (!c->dx_flat)
+        return;
+    nni_conv_geom *t = &c->dx_geom;
+    *t = *g;
+    t->channels = c->group_out;
+    t->in_h = g->out_h;
+    t->in_w = g->out_w;
+    t->out_h = g->in_h;
+    t->out_w = g->in_w;
+    t->pad_top = (g->kernel_h - 1) * g->dilation_h - g->pad_top;
+    t->pad_left = (g->kernel_w - 1) * g->dilation_w - g->pad_left;
+}
+
+/* The weights of the input gradient's convolution, for every group:
+ * turned[grp][c][o][kh - 1 - ki][kw - 1 - kj] = w[grp][o][c][ki][kj]. */
+static void turn_weights(const conv2d *c, const float *w, float *turned)
+{
+    const int64_t C = c->geom.channels, O = c->group_out, kh = c->geom.kernel_h,
+                  kw = c->geom.kernel_w, kk = kh * kw, size = O * c->col_rows;
+    for (int64_t grp = 0; grp < c->groups; grp++)
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t k = 0; k < kk; k++)
+                    turned[grp * size + (ci * O + o) * kk + kk - 1 - k] =
+                        w[grp * size + (o * C + ci) * kk + k];
+}
+
+static float *turned_weights(const conv2d *c, float *workspace)
+{
+    return workspace + c->threads * c->slot_floats;
 }
 
 static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
@@ -132,10 +189,21 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                 c->padding.left == 0 && c->padding.right == 0;
     layer->out_shape = nn_shape_3d(c->out_c, g->out_h, g->out_w);
     c->threads = nni_threads();
+    /* Blocks of the lowered matrices sized to stay in L2 between the copy that writes them and
+     * the product that reads them (or the other way round). */
+    const int64_t block_floats = 64 * 1024, kk = g->kernel_h * g->kernel_w;
+    c->dx_channels = block_floats / (kk * c->pixels);
+    c->dx_channels = c->dx_channels < 1 ? 1 : c->dx_channels > g->channels ? g->channels
+                                                                           : c->dx_channels;
+    c->dw_out_rows = block_floats / (c->col_rows * g->out_w);
+    c->dw_out_rows = c->dw_out_rows < 1 ? 1 : c->dw_out_rows > g->out_h ? g->out_h
+                                                                        : c->dw_out_rows;
     const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
-    c->slot_floats = 2 * lowered + round16(c->in_pixels * g->channels) +
+    plan_input_grad(c);
+    c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c);
-    layer->workspace_floats = c->threads * c->slot_floats;
+    layer->workspace_floats = c->threads * c->slot_floats +
+                              (c->dx_flat ? c->out_c * c->col_rows : 0);
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
@@ -189,11 +257,46 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
+/* dw += dy rows for one group, the rows (im2row of the channels-last x in slot->xt) made a
+ * block of output rows at a time: a block stays in L2 from im2row to the product, where the
+ * whole lowered matrix (1.8 MB for 64 channels 3x3 at 28x28) went out to L3 and back. Each
+ * element of dw still sums its pixels in order, one FMA each: the same bits. */
+static void weight_grad_blocked(const conv2d *c, const conv_slot *slot, const float *dyg,
+                                float *dw)
+{
+    nni_conv_geom part = c->geom;
+    const int64_t out_w = c->geom.out_w;
+    for (int64_t oy = 0; oy < c->geom.out_h; oy += c->dw_out_rows) {
+        part.out_h = c->geom.out_h - oy < c->dw_out_rows ? c->geom.out_h - oy : c->dw_out_rows;
+        part.pad_top = c->geom.pad_top - oy * c->geom.stride_h;
+        nni_im2row(&part, slot->xt, slot->rows);
+        nni_gemm_nn(c->group_out, c->col_rows, part.out_h * out_w, dyg + oy * out_w, c->pixels,
+                    1, slot->rows, c->col_rows, dw, c->col_rows, 1);
+    }
+}
+
+/* dx += col2im(W^T dy) for one group, a block of whole input channels at a time: the block's
+ * rows of the lowered gradient stay in L2 between the product that writes them and col2im
+ * that reads them. Every element of dx still receives its terms in row order: the same bits. */
+static void input_grad_blocked(const conv2d *c, const float *wg, const float *dyg, float *dcol,
+                               float *dxg)
+{
+    nni_conv_geom part = c->geom;
+    const int64_t kk = kk_of(c);
+    for (int64_t c0 = 0; c0 < c->geom.channels; c0 += c->dx_channels) {
+        part.channels = c->geom.channels - c0 < c->dx_channels ? c->geom.channels - c0
+                                                               : c->dx_channels;
+        nni_gemm_nn(part.channels * kk, c->pixels, c->group_out, wg + c0 * kk, 1, c->col_rows,
+                    dyg, c->pixels, dcol, c->pixels, 0);
+        nni_col2im(&part, dcol, dxg + c0 * c->in_pixels);
+    }
+}
+
 /* The per-sample work of backward: weight-gradient partial sums into the slot, input
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
-                            const float *x, const float *dy, float *dx, int dx_accumulate,
-                            int weight_grad, int bias_grad)
+                            const float *turned, const float *x, const float *dy, float *dx,
+                            int dx_accumulate, int weight_grad, int bias_grad)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -201,7 +304,7 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     if (bias_grad)
         for (int64_t o = 0; o < c->out_c; o++)
             slot->db[o] += nni_layer_sum(dy + o * c->pixels, c->pixels);
-    if (dx && !c->direct && !dx_accumulate)
+    if (dx && !c->direct && !c->dx_flat && !dx_accumulate)
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
@@ -209,13 +312,11 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
-            const float *rows = slot->xt;
-            if (!c->direct) {
-                nni_im2row(&c->geom, slot->xt, slot->rows);
-                rows = slot->rows;
-            }
-            nni_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
-                        c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            if (c->direct)
+                nni_gemm_nn(c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, slot->xt,
+                            c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            else
+                weight_grad_blocked(c, slot, dyg, slot->dw + grp * wg_size);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
@@ -224,10 +325,11 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             if (c->direct) {
                 nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
                             c->pixels, dxg, c->pixels, dx_accumulate);
+            } else if (c->dx_flat) {
+                nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
+                                      dyg, dxg, dx_accumulate);
             } else {
-                nni_gemm_nn(c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows, dyg,
-                            c->pixels, slot->dcol, c->pixels, 0);
-                nni_col2im(&c->geom, slot->dcol, dxg);
+                input_grad_blocked(c, wg, dyg, slot->dcol, dxg);
             }
         }
     }
@@ -262,6 +364,9 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
+    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
+    if (turned)
+        turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
     const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
@@ -277,7 +382,8 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
                 memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
             for (int64_t n = j * u; n < end; n++)
-                backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+                backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                                dy_all + n * c->out_size,
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                                 dw != NULL, db != NULL);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
@@ -296,6 +402,9 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
+    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
+    if (turned)
+        turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
     const float *dy_all = layer->dout;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
@@ -308,7 +417,8 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
             memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < pass->batch; n++)
-            backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+            backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                            dy_all + n * c->out_size,
                             dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                             weight_grad, bias_grad);
     }
