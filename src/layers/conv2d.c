@@ -13,14 +13,24 @@
  *             dW += dy rows                   (summed over the samples, reordered to torch's
  *                                              layout once per batch)
  *             db += row sums of dy
- *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
+ *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1; a
+ *                                              stride-1 `same` convolution's dx is the
+ *                                              flat convolution of dy with the kernel
+ *                                              turned around, plan_input_grad)
+ * The lowered matrices of backward are made and used a block at a time, in L2.
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nni_gemm_nn is built for (src/core/gemm.c); only the flat forward packs (in L1).
+ * shape nni_gemm_nn is built for (src/core/gemm.c); the flat product reads the image itself.
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
  * count.
+ *
+ * An elementwise activation that is the layer's only consumer (`activation: relu`) runs
+ * inside the layer, as in dense.c: the forward applies it to each sample's output right after
+ * the products, and the backward turns the activation's output gradient into dy sample by
+ * sample before the products read it, while the sample is in cache (the same arithmetic as
+ * the separate pass, so the same bits).
  *
  * Padding `same` follows TensorFlow/Keras and torch: out = ceil(in / stride), the total
  * padding split with the odd pixel at the bottom/right (for stride 1 and even kernels too).
@@ -34,6 +44,7 @@
 #include "core/gemm.h"
 #include "core/im2col.h"
 #include "core/threads.h"
+#include "layers/activation.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
 
@@ -48,6 +59,7 @@ typedef struct conv2d {
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
     int64_t dx_channels;     /* input channels per block of the input gradient */
     int64_t dw_out_rows;     /* output rows per block of the weight gradient */
+    const nn_layer *activation; /* fused (fuse_activation), or NULL */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
 } conv2d;
@@ -253,6 +265,9 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                             w + grp * c->group_out * c->col_rows, c->col_rows, 1, col, c->pixels,
                             y + grp * out_group, c->pixels, bias != NULL);
             }
+            if (c->activation)
+                nni_activation_apply(c->activation, y, c->activation->out + n * c->out_size,
+                                     c->out_size);
         }
     }
 }
@@ -335,6 +350,18 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     }
 }
 
+/* dy of sample n: with a fused activation, first made from the activation's output gradient
+ * (dy = f'(y before, y after) times it), while the sample's values are in cache. */
+static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
+{
+    const int64_t at = n * c->out_size;
+    if (c->activation)
+        nni_activation_apply_backward(c->activation, layer->out + at, c->activation->out + at,
+                                      c->activation->dout + at, layer->dout + at, c->out_size,
+                                      0);
+    return layer->dout + at;
+}
+
 /* The slot's weight gradient from the (kh, kw, in) column order of im2row into torch's
  * (in, kh, kw), stored or added at dw; the bias gradient likewise. */
 static void store_slot_grads(const conv2d *c, const conv_slot *slot, float *dw, float *db,
@@ -368,7 +395,6 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
     if (turned)
         turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
-    const float *dy_all = layer->dout;
     const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
     const int threads = nni_conv_call_threads(c->threads, units);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -383,7 +409,7 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
             for (int64_t n = j * u; n < end; n++)
                 backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
-                                dy_all + n * c->out_size,
+                                sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                                 dw != NULL, db != NULL);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
@@ -406,7 +432,6 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
     if (turned)
         turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
-    const float *dy_all = layer->dout;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -418,7 +443,7 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < pass->batch; n++)
             backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
-                            dy_all + n * c->out_size,
+                            sample_dy(c, layer, n),
                             dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                             weight_grad, bias_grad);
     }
@@ -455,6 +480,13 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
         backward_units(layer->priv, layer, pass);
     else
         backward_batch(layer, pass);
+}
+
+static int conv2d_fuse_activation(nn_layer *layer, nn_layer *activation)
+{
+    conv2d *c = layer->priv;
+    c->activation = activation;
+    return 1;
 }
 
 static int64_t conv2d_flops(const nn_layer *layer)
@@ -510,6 +542,7 @@ const nn_layer_ops nni_conv2d_ops = {
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .flops = conv2d_flops,
+    .fuse_activation = conv2d_fuse_activation,
     .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
     .torch_module = conv2d_torch,

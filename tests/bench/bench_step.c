@@ -217,6 +217,8 @@ int main(int argc, char **argv)
         }
         const double step_start = wall();
         for (int i = 1; i < n; i++) {
+            if (model->layers[i]->fused) /* run by the layer before it (fuse_activation) */
+                continue;
             double t = now();
             model->layers[i]->ops->forward(model->layers[i], &pass);
             t = now() - t;
@@ -228,7 +230,7 @@ int main(int argc, char **argv)
                      model->output->dout);
         loss_time += now() - t;
         for (int i = n - 1; i > 0; i--)
-            if (model->layers[i]->dout) {
+            if (model->layers[i]->dout && !model->layers[i]->fused) {
                 t = now();
                 model->layers[i]->ops->backward(model->layers[i], &pass);
                 t = now() - t;
@@ -270,6 +272,8 @@ int main(int argc, char **argv)
            "fwd%pk", "bwd%pk");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;
     for (int i = 1; i < n; i++) {
+        if (model->layers[i]->fused)
+            continue;
         double bm = model->layers[i]->dout ? bwd_min[i] : 0;
         printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f", model->layers[i]->name,
                model->layers[i]->ops->type, 1e3 * fwd[i] / timed, 1e3 * bwd[i] / timed,
