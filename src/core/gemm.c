@@ -284,30 +284,32 @@ static void conv_flat_packed(const nni_conv_geom *g, int64_t M, const float *w, 
 #define FLAT_MC 96     /* W rows packed at a time: 96 x KC floats, 96 KiB on the stack */
 #define FLAT_MAX_KK 64 /* kernels up to 8 x 8 take this path; larger ones pack panels */
 
+/* Written as tile() is (vector arithmetic that the build contracts to FMAs, or not, alike in
+ * both), so that the two give the same bits under any compiler and optimization level. */
 static inline __attribute__((always_inline)) void flat_tile(
     const int mr, const int nv, int64_t kc, const float *restrict ap,
     const float *const *restrict rows, const uint32_t *restrict masks, float *restrict c,
     int64_t ldc, int accumulate)
 {
-    __m512 acc[MR][NV];
+    vfloat acc[MR][NV];
     for (int m = 0; m < mr; m++)
         for (int v = 0; v < nv; v++)
-            acc[m][v] = accumulate ? _mm512_loadu_ps(c + m * ldc + v * VEC) : _mm512_setzero_ps();
+            acc[m][v] = accumulate ? load(c + m * ldc + v * VEC) : (vfloat){0};
     for (int64_t k = 0; k < kc; k++) {
         const float *row = rows[k];
         const uint32_t mk = masks[k];
-        __m512 bv[NV];
+        vfloat bv[NV];
         for (int v = 0; v < nv; v++)
-            bv[v] = _mm512_maskz_loadu_ps((__mmask16)(mk >> (16 * v)), row + v * VEC);
+            bv[v] = (vfloat)_mm512_maskz_loadu_ps((__mmask16)(mk >> (16 * v)), row + v * VEC);
         for (int m = 0; m < mr; m++) {
-            const __m512 s = _mm512_set1_ps(ap[k * mr + m]);
+            const float s = ap[k * mr + m];
             for (int v = 0; v < nv; v++)
-                acc[m][v] = _mm512_fmadd_ps(bv[v], s, acc[m][v]);
+                acc[m][v] += bv[v] * s;
         }
     }
     for (int m = 0; m < mr; m++)
         for (int v = 0; v < nv; v++)
-            _mm512_storeu_ps(c + m * ldc + v * VEC, acc[m][v]);
+            store(c + m * ldc + v * VEC, acc[m][v]);
 }
 
 #define FLAT_CASE(n)                                                                           \
