@@ -1,6 +1,6 @@
-/* Elementwise activations run by another layer: a dense layer whose only consumer is one
- * applies it on its own thread shares, right after computing them (nn_layer_ops
- * fuse_activation), instead of the model running a separate pass. */
+/* Elementwise activations run by another layer: a dense, conv2d or add layer whose only
+ * consumer is one applies it to its own thread shares or samples, right after computing them
+ * (nn_layer_ops fuse_activation), instead of the model running a separate pass. */
 #ifndef NN_LAYERS_ACTIVATION_H
 #define NN_LAYERS_ACTIVATION_H
 

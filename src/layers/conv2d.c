@@ -13,16 +13,26 @@
  *             dW += dy rows                   (summed over the samples, reordered to torch's
  *                                              layout once per batch)
  *             db += row sums of dy
- *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1)
+ *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1; a
+ *                                              stride-1 `same` convolution's dx is the
+ *                                              flat convolution of dy with the kernel
+ *                                              turned around, plan_input_grad)
+ * The lowered matrices of backward are made and used a block at a time, in L2.
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
- * shape nni_gemm_nn is built for (src/core/gemm.c); only the flat forward packs (in L1).
- * With train.precision: bf16 the three go through core/gemm_bf16.h (the forward always
- * through im2col).
+ * shape nni_gemm_nn is built for (src/core/gemm.c); the flat product reads the image itself.
+ * With train.precision: bf16 the products go through core/gemm_bf16.h (the forward
+ * through im2col), except the flat input gradient, which stays a float convolution of dy.
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
  * count.
+ *
+ * An elementwise activation that is the layer's only consumer (`activation: relu`) runs
+ * inside the layer, as in dense.c: the forward applies it to each sample's output right after
+ * the products, and the backward turns the activation's output gradient into dy sample by
+ * sample before the products read it, while the sample is in cache (the same arithmetic as
+ * the separate pass, so the same bits).
  *
  * Padding `same` follows TensorFlow/Keras and torch: out = ceil(in / stride), the total
  * padding split with the odd pixel at the bottom/right (for stride 1 and even kernels too).
@@ -37,6 +47,7 @@
 #include "core/gemm_bf16.h"
 #include "core/im2col.h"
 #include "core/threads.h"
+#include "layers/activation.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
 
@@ -46,7 +57,12 @@ typedef struct conv2d {
     nni_conv_padding padding;
     int has_bias;
     int direct;              /* 1x1, stride 1, no padding: GEMM on x without im2col */
+    int dx_flat;             /* input gradient as a flat convolution of dy (dx_geom) */
+    nni_conv_geom dx_geom;   /* of one group: dy in, dx out, the kernel turned around */
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
+    int64_t dx_channels;     /* input channels per block of the input gradient */
+    int64_t dw_out_rows;     /* output rows per block of the weight gradient */
+    const nn_layer *activation; /* fused (fuse_activation), or NULL */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
 } conv2d;
@@ -66,6 +82,17 @@ static int64_t round16(int64_t n)
     return (n + 15) & ~(int64_t)15;
 }
 
+static int64_t kk_of(const conv2d *c)
+{
+    return c->geom.kernel_h * c->geom.kernel_w;
+}
+
+/* The lowered input gradient's block (none when dx comes straight from dy). */
+static int64_t dcol_floats(const conv2d *c)
+{
+    return c->direct || c->dx_flat ? 0 : round16(c->dx_channels * kk_of(c) * c->pixels);
+}
+
 static conv_slot slot_at(const conv2d *c, float *workspace, int t)
 {
     float *base = workspace + t * c->slot_floats;
@@ -75,9 +102,51 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.rows = base;
     s.xt = s.rows + lowered;
     s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
-    s.dw = s.dcol + lowered;
+    s.dw = s.dcol + dcol_floats(c);
     s.db = s.dw + round16(c->out_c * c->col_rows);
     return s;
+}
+
+/* The input gradient of a stride-1 convolution with rows as wide as its input is itself
+ * such a convolution: dx[c] = sum over o of dy[o] correlated with W[o][c] turned by 180
+ * degrees, padded by (k - 1) d - p. It then runs as the forward does (nni_conv_flat_product,
+ * straight from dy) instead of a product into the lowered gradient and col2im's scattered
+ * adds; each element of dx sums its terms in another order than col2im's, so the bits
+ * differ from that path (not the thread count's invariance: each sample is one call). */
+static void plan_input_grad(conv2d *c)
+{
+    const nni_conv_geom *g = &c->geom;
+    c->dx_flat = !c->direct && nni_conv_geom_flat(g);
+    if (!c->dx_flat)
+        return;
+    nni_conv_geom *t = &c->dx_geom;
+    *t = *g;
+    t->channels = c->group_out;
+    t->in_h = g->out_h;
+    t->in_w = g->out_w;
+    t->out_h = g->in_h;
+    t->out_w = g->in_w;
+    t->pad_top = (g->kernel_h - 1) * g->dilation_h - g->pad_top;
+    t->pad_left = (g->kernel_w - 1) * g->dilation_w - g->pad_left;
+}
+
+/* The weights of the input gradient's convolution, for every group:
+ * turned[grp][c][o][kh - 1 - ki][kw - 1 - kj] = w[grp][o][c][ki][kj]. */
+static void turn_weights(const conv2d *c, const float *w, float *turned)
+{
+    const int64_t C = c->geom.channels, O = c->group_out, kh = c->geom.kernel_h,
+                  kw = c->geom.kernel_w, kk = kh * kw, size = O * c->col_rows;
+    for (int64_t grp = 0; grp < c->groups; grp++)
+        for (int64_t o = 0; o < O; o++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t k = 0; k < kk; k++)
+                    turned[grp * size + (ci * O + o) * kk + kk - 1 - k] =
+                        w[grp * size + (o * C + ci) * kk + k];
+}
+
+static float *turned_weights(const conv2d *c, float *workspace)
+{
+    return workspace + c->threads * c->slot_floats;
 }
 
 static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
@@ -135,10 +204,25 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
                 c->padding.left == 0 && c->padding.right == 0;
     layer->out_shape = nn_shape_3d(c->out_c, g->out_h, g->out_w);
     c->threads = nni_threads();
+    /* Blocks of the lowered matrices sized to stay in L2 between the copy that writes them and
+     * the product that reads them (or the other way round). */
+    const int64_t block_floats = 64 * 1024, kk = g->kernel_h * g->kernel_w;
+    c->dx_channels = block_floats / (kk * c->pixels);
+    c->dx_channels = c->dx_channels < 1 ? 1 : c->dx_channels > g->channels ? g->channels
+                                                                           : c->dx_channels;
+    /* The weight gradient's product restarts its C tiles at every block: at least 256
+     * pixels a block (the product's own k block), or a 5x5 layer at 14x14 ran 2 rows (28
+     * pixels) a call and lost 5-10%. */
+    const int64_t min_rows = (256 + g->out_w - 1) / g->out_w;
+    c->dw_out_rows = block_floats / (c->col_rows * g->out_w);
+    c->dw_out_rows = c->dw_out_rows < min_rows ? min_rows : c->dw_out_rows;
+    c->dw_out_rows = c->dw_out_rows > g->out_h ? g->out_h : c->dw_out_rows;
     const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
-    c->slot_floats = 2 * lowered + round16(c->in_pixels * g->channels) +
+    plan_input_grad(c);
+    c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c);
-    layer->workspace_floats = c->threads * c->slot_floats;
+    layer->workspace_floats = c->threads * c->slot_floats +
+                              (c->dx_flat ? c->out_c * c->col_rows : 0);
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
@@ -188,15 +272,53 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                                w + grp * c->group_out * c->col_rows, c->col_rows, 1, col,
                                c->pixels, y + grp * out_group, c->pixels, bias != NULL);
             }
+            if (c->activation)
+                nni_activation_apply(c->activation, y, c->activation->out + n * c->out_size,
+                                     c->out_size);
         }
+    }
+}
+
+/* dw += dy rows for one group, the rows (im2row of the channels-last x in slot->xt) made a
+ * block of output rows at a time: a block stays in L2 from im2row to the product, where the
+ * whole lowered matrix (1.8 MB for 64 channels 3x3 at 28x28) went out to L3 and back. Each
+ * element of dw still sums its pixels in order, one FMA each: the same bits. */
+static void weight_grad_blocked(const conv2d *c, const conv_slot *slot, const float *dyg,
+                                float *dw, int bf16)
+{
+    nni_conv_geom part = c->geom;
+    const int64_t out_w = c->geom.out_w;
+    for (int64_t oy = 0; oy < c->geom.out_h; oy += c->dw_out_rows) {
+        part.out_h = c->geom.out_h - oy < c->dw_out_rows ? c->geom.out_h - oy : c->dw_out_rows;
+        part.pad_top = c->geom.pad_top - oy * c->geom.stride_h;
+        nni_im2row(&part, slot->xt, slot->rows);
+        nni_product_nn(bf16, c->group_out, c->col_rows, part.out_h * out_w, dyg + oy * out_w,
+                       c->pixels, 1, slot->rows, c->col_rows, dw, c->col_rows, 1);
+    }
+}
+
+/* dx += col2im(W^T dy) for one group, a block of whole input channels at a time: the block's
+ * rows of the lowered gradient stay in L2 between the product that writes them and col2im
+ * that reads them. Every element of dx still receives its terms in row order: the same bits. */
+static void input_grad_blocked(const conv2d *c, const float *wg, const float *dyg, float *dcol,
+                               float *dxg, int bf16)
+{
+    nni_conv_geom part = c->geom;
+    const int64_t kk = kk_of(c);
+    for (int64_t c0 = 0; c0 < c->geom.channels; c0 += c->dx_channels) {
+        part.channels = c->geom.channels - c0 < c->dx_channels ? c->geom.channels - c0
+                                                               : c->dx_channels;
+        nni_product_nn(bf16, part.channels * kk, c->pixels, c->group_out, wg + c0 * kk, 1,
+                       c->col_rows, dyg, c->pixels, dcol, c->pixels, 0);
+        nni_col2im(&part, dcol, dxg + c0 * c->in_pixels);
     }
 }
 
 /* The per-sample work of backward: weight-gradient partial sums into the slot, input
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
-                            const float *x, const float *dy, float *dx, int dx_accumulate,
-                            int weight_grad, int bias_grad, int bf16)
+                            const float *turned, const float *x, const float *dy, float *dx,
+                            int dx_accumulate, int weight_grad, int bias_grad, int bf16)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -204,7 +326,7 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
     if (bias_grad)
         for (int64_t o = 0; o < c->out_c; o++)
             slot->db[o] += nni_layer_sum(dy + o * c->pixels, c->pixels);
-    if (dx && !c->direct && !dx_accumulate)
+    if (dx && !c->direct && !c->dx_flat && !dx_accumulate)
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
@@ -212,13 +334,11 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
-            const float *rows = slot->xt;
-            if (!c->direct) {
-                nni_im2row(&c->geom, slot->xt, slot->rows);
-                rows = slot->rows;
-            }
-            nni_product_nn(bf16, c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1, rows,
-                           c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            if (c->direct)
+                nni_product_nn(bf16, c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1,
+                               slot->xt, c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            else
+                weight_grad_blocked(c, slot, dyg, slot->dw + grp * wg_size, bf16);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
@@ -227,13 +347,26 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             if (c->direct) {
                 nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
                                dyg, c->pixels, dxg, c->pixels, dx_accumulate);
+            } else if (c->dx_flat) {
+                nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
+                                      dyg, dxg, dx_accumulate);
             } else {
-                nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
-                               dyg, c->pixels, slot->dcol, c->pixels, 0);
-                nni_col2im(&c->geom, slot->dcol, dxg);
+                input_grad_blocked(c, wg, dyg, slot->dcol, dxg, bf16);
             }
         }
     }
+}
+
+/* dy of sample n: with a fused activation, first made from the activation's output gradient
+ * (dy = f'(y before, y after) times it), while the sample's values are in cache. */
+static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
+{
+    const int64_t at = n * c->out_size;
+    if (c->activation)
+        nni_activation_apply_backward(c->activation, layer->out + at, c->activation->out + at,
+                                      c->activation->dout + at, layer->dout + at, c->out_size,
+                                      0);
+    return layer->dout + at;
 }
 
 /* The slot's weight gradient from the (kh, kw, in) column order of im2row into torch's
@@ -265,8 +398,10 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
+    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
+    if (turned)
+        turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
-    const float *dy_all = layer->dout;
     const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
     const int threads = nni_conv_call_threads(c->threads, units);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -280,7 +415,8 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
                 memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
             for (int64_t n = j * u; n < end; n++)
-                backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+                backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                                sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                                 dw != NULL, db != NULL, layer->model->bf16);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
@@ -299,8 +435,10 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
+    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
+    if (turned)
+        turn_weights(c, w, turned);
     const float *x_all = layer->inputs[0]->out;
-    const float *dy_all = layer->dout;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -311,7 +449,8 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
             memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < pass->batch; n++)
-            backward_sample(c, &slot, w, x_all + n * c->in_size, dy_all + n * c->out_size,
+            backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                            sample_dy(c, layer, n),
                             dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                             weight_grad, bias_grad, layer->model->bf16);
     }
@@ -348,6 +487,13 @@ static void conv2d_backward(nn_layer *layer, const nn_pass *pass)
         backward_units(layer->priv, layer, pass);
     else
         backward_batch(layer, pass);
+}
+
+static int conv2d_fuse_activation(nn_layer *layer, nn_layer *activation)
+{
+    conv2d *c = layer->priv;
+    c->activation = activation;
+    return 1;
 }
 
 static int64_t conv2d_flops(const nn_layer *layer)
@@ -403,6 +549,7 @@ const nn_layer_ops nni_conv2d_ops = {
     .forward = conv2d_forward,
     .backward = conv2d_backward,
     .flops = conv2d_flops,
+    .fuse_activation = conv2d_fuse_activation,
     .destroy = nni_layer_free_priv,
     .describe = conv2d_describe,
     .torch_module = conv2d_torch,

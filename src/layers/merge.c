@@ -2,9 +2,18 @@
  *
  * add: y = sum of inputs, all of the same shape; each input's gradient is dy.
  * concat: inputs of equal spatial size (or flat vectors) stacked along the channel axis
- * (axis 1 of NCHW); each input's gradient is its slice of dy. */
+ * (axis 1 of NCHW); each input's gradient is its slice of dy.
+ *
+ * An elementwise activation that is add's only consumer (`activation: relu` on a residual
+ * sum) runs inside it, sample by sample while the sum is in cache: the forward applies it
+ * right after summing, the backward makes dy from the activation's output gradient right
+ * before handing it to the inputs. The arithmetic is that of the separate pass: same bits.
+ * It saves the activation's own passes' thread-team meetings; on one core of the residual
+ * net the time of add and relu together stayed the same (memory traffic is what they cost,
+ * and the pre-activation sum is still written for the derivative). */
 #include <string.h>
 
+#include "layers/activation.h"
 #include "layers/layer_util.h"
 
 static const char *const no_keys[] = {NULL};
@@ -26,20 +35,32 @@ static nn_status add_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     return NN_OK;
 }
 
+/* The activation fused into an add layer (add_fuse_activation), or NULL. add has no other
+ * private state: priv points at the activation layer, which the model owns. */
+static const nn_layer *add_activation(const nn_layer *layer)
+{
+    return layer->priv;
+}
+
 /* add and concat split large batches over threads by samples (nni_layer_elementwise_threads). */
 static void add_forward(nn_layer *layer, const nn_pass *pass)
 {
     const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
     const int threads = nni_layer_elementwise_threads(batch * size, batch);
+    const nn_layer *act = add_activation(layer);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
-        const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
-        float *y = layer->out;
-        memcpy(y + first, layer->inputs[0]->out + first, (size_t)(n - first) * sizeof *y);
-        for (int i = 1; i < layer->n_inputs; i++) {
-            const float *x = layer->inputs[i]->out;
-            for (int64_t k = first; k < n; k++)
-                y[k] += x[k];
+        for (int64_t r = batch * t / threads; r < batch * (t + 1) / threads; r++) {
+            const int64_t first = r * size, n = first + size;
+            float *y = layer->out;
+            memcpy(y + first, layer->inputs[0]->out + first, (size_t)size * sizeof *y);
+            for (int i = 1; i < layer->n_inputs; i++) {
+                const float *x = layer->inputs[i]->out;
+                for (int64_t k = first; k < n; k++)
+                    y[k] += x[k];
+            }
+            if (act)
+                nni_activation_apply(act, y + first, act->out + first, size);
         }
     }
 }
@@ -48,14 +69,26 @@ static void add_backward(nn_layer *layer, const nn_pass *pass)
 {
     const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
     const int threads = nni_layer_elementwise_threads(batch * size, batch);
+    const nn_layer *act = add_activation(layer);
 #pragma omp parallel for num_threads(threads) if (threads > 1) schedule(static)
     for (int t = 0; t < threads; t++) {
-        const int64_t first = batch * t / threads * size, n = batch * (t + 1) / threads * size;
-        for (int i = 0; i < layer->n_inputs; i++)
-            if (layer->inputs[i]->dout)
-                nni_layer_store(layer->inputs[i]->dout + first, layer->dout + first, n - first,
-                                layer->input_accumulate[i]);
+        for (int64_t r = batch * t / threads; r < batch * (t + 1) / threads; r++) {
+            const int64_t first = r * size;
+            if (act)
+                nni_activation_apply_backward(act, layer->out + first, act->out + first,
+                                              act->dout + first, layer->dout + first, size, 0);
+            for (int i = 0; i < layer->n_inputs; i++)
+                if (layer->inputs[i]->dout)
+                    nni_layer_store(layer->inputs[i]->dout + first, layer->dout + first, size,
+                                    layer->input_accumulate[i]);
+        }
     }
+}
+
+static int add_fuse_activation(nn_layer *layer, nn_layer *activation)
+{
+    layer->priv = activation;
+    return 1;
 }
 
 static int64_t add_flops(const nn_layer *layer)
@@ -78,6 +111,7 @@ const nn_layer_ops nni_add_ops = {
     .forward = add_forward,
     .backward = add_backward,
     .flops = add_flops,
+    .fuse_activation = add_fuse_activation,
     .torch_module = add_torch,
 };
 

@@ -266,9 +266,18 @@ static void pool2x2_forward(const pool *p, const float *restrict x, float *restr
     }
 }
 
-/* dx must hold zeros (or the gradient to add to) on entry. */
-static void pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y,
-                             const float *restrict dy, float *restrict dx)
+/* *d += v, or with `store` *d = 0 + v: the bits of adding to a zeroed element, -0 included. */
+static inline void put(float *d, float v, int store)
+{
+    *d = (store ? 0.0f : *d) + v;
+}
+
+/* dx must hold zeros (or the gradient to add to) on entry, unless `store`: then the windows
+ * must tile the plane (even height and width) and each element is written once, without a
+ * pass that zeroes dx first. store is a constant at each call (always inlined). */
+static inline __attribute__((always_inline)) void
+pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y,
+                 const float *restrict dy, float *restrict dx, int store)
 {
     const nni_conv_geom *g = &p->geom;
     const int64_t ow = g->out_w, w = g->in_w;
@@ -283,18 +292,18 @@ static void pool2x2_backward(const pool *p, const float *restrict x, const float
                 const int32_t b = (a == 0) & (r0[2 * ox + 1] == m);
                 const int32_t c = ((a | b) == 0) & (r1[2 * ox] == m);
                 const int32_t e = (a | b | c) == 0;
-                d0[2 * ox] += keep(grad, a);
-                d0[2 * ox + 1] += keep(grad, b);
-                d1[2 * ox] += keep(grad, c);
-                d1[2 * ox + 1] += keep(grad, e);
+                put(d0 + 2 * ox, keep(grad, a), store);
+                put(d0 + 2 * ox + 1, keep(grad, b), store);
+                put(d1 + 2 * ox, keep(grad, c), store);
+                put(d1 + 2 * ox + 1, keep(grad, e), store);
             }
         else
             for (int64_t ox = 0; ox < ow; ox++) {
                 const float grad = dyr[ox] / 4.0f;
-                d0[2 * ox] += grad;
-                d0[2 * ox + 1] += grad;
-                d1[2 * ox] += grad;
-                d1[2 * ox + 1] += grad;
+                put(d0 + 2 * ox, grad, store);
+                put(d0 + 2 * ox + 1, grad, store);
+                put(d1 + 2 * ox, grad, store);
+                put(d1 + 2 * ox + 1, grad, store);
             }
     }
 }
@@ -532,18 +541,25 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
             float *dx = dx_all + k * p->in_plane;
             /* Scatter into the padded buffer, or straight into dx when nothing is padded. */
             float *target = p->padded ? buf.dx : dx;
-            if (p->padded || !accumulate)
+            const int nan = p->kind == POOL_MAX && has_nan(y, p->out_plane);
+            /* 2x2 windows that tile the plane write each element of dx once. */
+            const int store = kind == LOOP_2X2 && !nan && !accumulate &&
+                              p->geom.in_h == 2 * p->geom.out_h &&
+                              p->geom.in_w == 2 * p->geom.out_w;
+            if ((p->padded || !accumulate) && !store)
                 memset(target, 0, (size_t)(p->padded_h * p->padded_w) * sizeof *target);
             const float *src = p->kind == POOL_MAX && kind != LOOP_2X2
                                    ? source_plane(p, x, buf.src, fill)
                                    : x;
             /* A NaN in a window makes its maximum NaN: planes without NaN outputs have
              * none in their inputs' windows either. */
-            if (p->kind == POOL_MAX && has_nan(y, p->out_plane))
+            if (nan)
                 general_backward(p, p->geom.stride_w, 1, source_plane(p, x, buf.src, fill), y,
                                  dy, target, &buf);
+            else if (kind == LOOP_2X2 && store)
+                pool2x2_backward(p, x, y, dy, target, 1);
             else if (kind == LOOP_2X2)
-                pool2x2_backward(p, x, y, dy, target);
+                pool2x2_backward(p, x, y, dy, target, 0);
             else if (kind == LOOP_STRIDE1)
                 stride1_backward(p, src, y, dy, target, &buf);
             else if (p->geom.stride_w == 2)

@@ -5,7 +5,10 @@
  * convolution and dense layers it prints the GFLOP/s of their products (multiply-adds of
  * the forward; weight and input gradients in backward) per CPU-second of their fastest
  * step, and that as a share of the FMA peak it measures first (one thread, CPU time, so
- * that other load on the machine lowers both alike). Not a test (no assertions on time).
+ * that other load on the machine lowers both alike). For each convolution it then times the
+ * two halves of backward on their own (input gradient with the parameters frozen, weight and
+ * bias gradients without the input's) and prints the three products' GFLOP/s and share of
+ * the peak. Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
  *              [--gemm auto|nntrain|openblas] [--precision bf16]
@@ -87,6 +90,53 @@ static void print_step_spread(double *step_times, int n)
            "slower of two independent steps is %.1f%% above the mean\n", n, 1e3 * step_times[0],
            1e3 * step_times[n / 2], 1e3 * step_times[n * 9 / 10], 1e3 * step_times[n * 99 / 100],
            100 * (slower_of_two - mean) / mean);
+}
+
+/* The least CPU time of `repeats` backward calls of one layer. */
+static double least_backward(nn_layer *layer, const nn_pass *pass, int repeats)
+{
+    double best = 1e30;
+    for (int r = 0; r < repeats; r++) {
+        double t = now();
+        layer->ops->backward(layer, pass);
+        t = now() - t;
+        best = t < best ? t : best;
+    }
+    return best;
+}
+
+/* Forward, input-gradient and weight-gradient products of every convolution with both
+ * gradients, each timed alone: the input gradient with the parameters frozen, the weight
+ * gradient (with the bias's, a row sum) with the input's gradient switched off. */
+static void print_conv_products(nn_model *model, const nn_pass *pass, const double *fwd_min,
+                                double peak)
+{
+    printf("%-22s %9s %6s %9s %6s %9s %6s  (convolutions: GF/s per CPU-second, %% of peak)\n",
+           "conv layer", "fwd GF/s", "%pk", "dx GF/s", "%pk", "dW GF/s", "%pk");
+    for (int i = 1; i < model->n_layers; i++) {
+        nn_layer *layer = model->layers[i];
+        if (strcmp(layer->ops->type, "conv2d") || !layer->dout || !layer->inputs[0]->dout)
+            continue;
+        double flops, unused;
+        product_flops(layer, pass->batch, &flops, &unused);
+        int frozen[8] = {0};
+        const int np = layer->n_params < 8 ? layer->n_params : 8;
+        for (int k = 0; k < np; k++) {
+            frozen[k] = model->params[layer->param_ids[k]].frozen;
+            model->params[layer->param_ids[k]].frozen = 1;
+        }
+        const double t_dx = least_backward(layer, pass, 5);
+        for (int k = 0; k < np; k++)
+            model->params[layer->param_ids[k]].frozen = frozen[k];
+        float *dx = layer->inputs[0]->dout;
+        layer->inputs[0]->dout = NULL;
+        const double t_dw = least_backward(layer, pass, 5);
+        layer->inputs[0]->dout = dx;
+        const double gf = flops / fwd_min[i] / 1e9, gx = flops / t_dx / 1e9,
+                     gw = flops / t_dw / 1e9;
+        printf("%-22s %9.1f %5.0f%% %9.1f %5.0f%% %9.1f %5.0f%%\n", layer->name, gf,
+               100 * gf / peak, gx, 100 * gx / peak, gw, 100 * gw / peak);
+    }
 }
 
 static double wall(void)
@@ -191,6 +241,8 @@ int main(int argc, char **argv)
         }
         const double step_start = wall();
         for (int i = 1; i < n; i++) {
+            if (model->layers[i]->fused) /* run by the layer before it (fuse_activation) */
+                continue;
             double t = now();
             model->layers[i]->ops->forward(model->layers[i], &pass);
             t = now() - t;
@@ -202,7 +254,7 @@ int main(int argc, char **argv)
                      model->output->dout);
         loss_time += now() - t;
         for (int i = n - 1; i > 0; i--)
-            if (model->layers[i]->dout) {
+            if (model->layers[i]->dout && !model->layers[i]->fused) {
                 t = now();
                 model->layers[i]->ops->backward(model->layers[i], &pass);
                 t = now() - t;
@@ -248,6 +300,8 @@ int main(int argc, char **argv)
            "fwd%pk", "bwd%pk");
     double total_f = 0, total_b = 0, min_f = 0, min_b = 0;
     for (int i = 1; i < n; i++) {
+        if (model->layers[i]->fused)
+            continue;
         double bm = model->layers[i]->dout ? bwd_min[i] : 0;
         printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f", model->layers[i]->name,
                model->layers[i]->ops->type, 1e3 * fwd[i] / timed, 1e3 * bwd[i] / timed,
@@ -266,6 +320,7 @@ int main(int argc, char **argv)
     }
     printf("%-22s %-14s %10.3f %10.3f %10.3f %10.3f\n", "total", "", 1e3 * total_f / timed,
            1e3 * total_b / timed, 1e3 * min_f, 1e3 * min_b);
+    print_conv_products(model, &pass, fwd_min, peak);
     printf("loss %.3f ms, optimizer %.3f ms per step\n", 1e3 * loss_time / timed,
            1e3 * optim_time / timed);
     printf("CPU %.1f ms per step (%.0f samples per CPU-second); wall %.1f ms per step, %.0f "

@@ -90,6 +90,58 @@ static void test_conv_stacks(void **state)
                 "{type: dense, units: 3}]}", 2);
 }
 
+/* An activation fused into the convolution (its only consumer) computes what the separate
+ * pass did, bit for bit: the fused model's output is relu of the plain convolution's, and its
+ * gradients are the plain convolution's for the output gradient relu lets through. Flat (3x3
+ * same), strided and 1x1 geometries. */
+static void test_conv_fused_relu_same_bits(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {"kernel: 3, padding: same", "kernel: 3, stride: 2",
+                                        "kernel: 1"};
+    const int64_t batch = 3;
+    for (size_t t = 0; t < sizeof specs / sizeof *specs; t++) {
+        char fused_yaml[256], plain_yaml[256];
+        snprintf(fused_yaml, sizeof fused_yaml, "{input: [3, 6, 7], layers: [{name: c, type: "
+                 "conv2d, filters: 4, %s, activation: relu}]}", specs[t]);
+        snprintf(plain_yaml, sizeof plain_yaml, "{input: [3, 6, 7], layers: [{name: c, type: "
+                 "conv2d, filters: 4, %s}]}", specs[t]);
+        nn_model *fused = fixture_model(fused_yaml, batch, 4);
+        nn_model *plain = fixture_model(plain_yaml, batch, 4);
+        assert_non_null(fused);
+        assert_non_null(plain);
+        assert_int_equal(fused->output->fused, 1);
+        const int64_t in = batch * nn_model_input_size(plain);
+        const int64_t out = batch * nn_model_output_size(plain);
+        nn_test_fill(nn_model_input(plain), in, 21, -1.0f, 1.0f);
+        memcpy(nn_model_input(fused), nn_model_input(plain), (size_t)in * sizeof(float));
+        nn_pass pass = {.batch = batch, .training = 1};
+        nn_model_forward(fused, &pass);
+        nn_model_forward(plain, &pass);
+        nn_test_fill(fused->output->dout, out, 22, -1.0f, 1.0f);
+        for (int64_t i = 0; i < out; i++) {
+            const float y = plain->output->out[i];
+            assert_true(fused->output->out[i] == (y > 0.0f ? y : 0.0f));
+            plain->output->dout[i] = y > 0.0f ? fused->output->dout[i] : 0.0f;
+        }
+        nn_model_backward(fused, &pass);
+        nn_model_backward(plain, &pass);
+        for (int k = 0; k < plain->n_params; k++) {
+            const nn_param *p = &plain->params[k];
+            const float *want = nn_model_param_grad(plain, p);
+            const float *got = nn_model_param_grad(fused, &fused->params[k]);
+            for (int64_t i = 0; i < p->size; i++)
+                if (!(got[i] == want[i]))
+                    fail_msg("%s: %s gradient [%lld] %g, unfused %g", specs[t], p->name,
+                             (long long)i, got[i], want[i]);
+        }
+        for (int64_t i = 0; i < in; i++)
+            assert_true(fused->layers[0]->dout[i] == plain->layers[0]->dout[i]);
+        nn_model_free(fused);
+        nn_model_free(plain);
+    }
+}
+
 /* ---- forward against the definition ------------------------------------------------ */
 
 typedef struct direct_case {
@@ -274,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_conv_geometries),
         cmocka_unit_test(test_conv_groups),
         cmocka_unit_test(test_conv_stacks),
+        cmocka_unit_test(test_conv_fused_relu_same_bits),
         cmocka_unit_test(test_conv_forward_matches_direct),
         cmocka_unit_test(test_conv_shapes_and_flops),
         cmocka_unit_test(test_conv_config_errors),

@@ -1,5 +1,6 @@
 /* Finite-difference gradient checks of dense, every elementwise activation, softmax and
- * log_softmax, and of the DAG plumbing (a layer feeding two consumers, frozen layers). */
+ * log_softmax, and of the DAG plumbing (a layer feeding two consumers, frozen layers, an
+ * activation fused into add). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,6 +76,55 @@ static void test_fan_out_accumulates(void **state)
                 3, 1, 1e-3, 1e-2);
 }
 
+/* An activation fused into add (its only consumer, a residual sum's relu) computes what the
+ * separate pass did, bit for bit: the output is relu of the plain sum, the gradients those of
+ * the plain sum for the output gradient relu lets through. A fused tanh passes the gradient
+ * check. */
+static void test_add_fused_activation(void **state)
+{
+    (void)state;
+    const int64_t batch = 3;
+    nn_model *fused = fixture_model("{input: [6], layers: [{name: a, type: dense, units: 5},"
+                                    " {name: b, type: dense, units: 5, inputs: [input]},"
+                                    " {name: s, type: add, inputs: [a, b], activation: relu}]}",
+                                    batch, 2);
+    nn_model *plain = fixture_model("{input: [6], layers: [{name: a, type: dense, units: 5},"
+                                    " {name: b, type: dense, units: 5, inputs: [input]},"
+                                    " {name: s, type: add, inputs: [a, b]}]}", batch, 2);
+    assert_non_null(fused);
+    assert_non_null(plain);
+    assert_int_equal(fused->output->fused, 1);
+    const int64_t in = batch * nn_model_input_size(plain);
+    const int64_t out = batch * nn_model_output_size(plain);
+    for (int64_t i = 0; i < in; i++)
+        nn_model_input(plain)[i] = nn_model_input(fused)[i] = (float)((i * 7) % 11) / 5 - 1;
+    nn_pass pass = {.batch = batch, .training = 1};
+    nn_model_forward(fused, &pass);
+    nn_model_forward(plain, &pass);
+    for (int64_t i = 0; i < out; i++) {
+        const float y = plain->output->out[i];
+        assert_true(fused->output->out[i] == (y > 0.0f ? y : 0.0f));
+        fused->output->dout[i] = (float)((i * 5) % 7) / 3 - 1;
+        plain->output->dout[i] = y > 0.0f ? fused->output->dout[i] : 0.0f;
+    }
+    nn_model_backward(fused, &pass);
+    nn_model_backward(plain, &pass);
+    for (int k = 0; k < plain->n_params; k++) {
+        const float *want = nn_model_param_grad(plain, &plain->params[k]);
+        const float *got = nn_model_param_grad(fused, &fused->params[k]);
+        for (int64_t i = 0; i < plain->params[k].size; i++)
+            assert_true(got[i] == want[i]);
+    }
+    for (int64_t i = 0; i < in; i++)
+        assert_true(fused->layers[0]->dout[i] == plain->layers[0]->dout[i]);
+    nn_model_free(fused);
+    nn_model_free(plain);
+    check_model("{input: [4], layers: [{name: h, type: dense, units: 5},"
+                " {name: a, type: dense, units: 5, inputs: [h]},"
+                " {name: c, type: add, inputs: [a, h], activation: tanh},"
+                " {type: dense, units: 2}]}", 3, 1, 1e-3, 1e-2);
+}
+
 static void test_frozen_layer_gets_no_update(void **state)
 {
     (void)state;
@@ -130,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_activations),
         cmocka_unit_test(test_activation_as_layer),
         cmocka_unit_test(test_fan_out_accumulates),
+        cmocka_unit_test(test_add_fused_activation),
         cmocka_unit_test(test_frozen_layer_gets_no_update),
         cmocka_unit_test(test_config_errors_name_layers),
         cmocka_unit_test(test_mlp_shorthand),
