@@ -8,7 +8,9 @@
 #     NN_LONG_RUNS=cnn NN_LONG_NP=2 bash tests/bench/run_long_run.sh    (the CNN on 2 ranks)
 #     NN_LONG_MLP_EPOCHS=10 NN_LONG_ROWS=6000 bash tests/bench/run_long_run.sh   (a shorter run)
 # NN_LONG_RUNS picks the runs (default "mlp cnn"), NN_LONG_NP the ranks (default 1, more run
-# under mpirun), NN_LONG_ROWS the training rows (default all). The data is the repository's
+# under mpirun), NN_LONG_ROWS the training rows (default all), NN_LONG_THREADS train.threads
+# (default the config's), NN_LONG_OUT a directory that keeps each run's samples (NAME.tsv:
+# seconds, epochs done, rank, RSS KiB, fds) and output. The data is the repository's
 # datasets/fashion-mnist.h5 when it is there, imported from the IDX files otherwise.
 set -euo pipefail
 : "${NNTRAIN:?NNTRAIN must point at the nntrain binary}"
@@ -27,8 +29,9 @@ if [ ! -f "$data" ]; then
         --test-labels $src/t10k-labels-idx1-ubyte.gz -o fashion.h5 > /dev/null
     data=$WORK/fashion.h5
 fi
-rows=()
-[ -z "${NN_LONG_ROWS:-}" ] || rows=(--set "data.train_rows=[0, $NN_LONG_ROWS]")
+settings=()
+[ -z "${NN_LONG_ROWS:-}" ] || settings=(--set "data.train_rows=[0, $NN_LONG_ROWS]")
+[ -z "${NN_LONG_THREADS:-}" ] || settings+=(--set "train.threads=$NN_LONG_THREADS")
 np=${NN_LONG_NP:-1}
 launch=()
 [ "$np" -eq 1 ] || launch=(mpirun --allow-run-as-root --oversubscribe --bind-to none -np "$np")
@@ -38,8 +41,13 @@ status=0
 # rank into NAME.tsv.
 long_run() {
     local name=$1 config=$2 epochs=$3
+    if [ -n "${NN_LONG_OUT:-}" ]; then
+        mkdir -p "$NN_LONG_OUT"
+        ln -sf "$NN_LONG_OUT/$name.tsv" "$name.tsv"
+        ln -sf "$NN_LONG_OUT/$name.out" "$name.out"
+    fi
     TMPDIR=$WORK/tmp "${launch[@]}" "$NNTRAIN" train "$config" --set data.path="$data" \
-        "${rows[@]}" --set train.epochs="$epochs" --set train.checkpoint.every=1 \
+        "${settings[@]}" --set train.epochs="$epochs" --set train.checkpoint.every=1 \
         --run-dir "runs/$name" > "$name.out" 2>&1 &
     local job=$! start=$SECONDS
     : > "$name.tsv"
