@@ -53,7 +53,8 @@ long_run() {
     : > "$name.tsv"
     while kill -0 $job 2> /dev/null; do
         local pids rank=0 rss fds done_epochs=0
-        # The ranks: the job itself, or mpirun's children.
+        # The ranks: the job itself, or mpirun's children in process-id order (rank 0, the
+        # one writing the run's files, first: it holds the most descriptors).
         if [ "$np" -eq 1 ]; then pids=$job; else pids=$(pgrep -P $job || true); fi
         [ -f "runs/$name/metrics.csv" ] && done_epochs=$(( $(wc -l < "runs/$name/metrics.csv") - 1 ))
         for pid in $pids; do
