@@ -262,34 +262,52 @@ void nni_text_table_free(nni_text_table *g)
 
 /* ---- the leaderboard ------------------------------------------------------------------- */
 
+/* Both leaderboards (by trial, by configuration) have these fixed columns, the metric's in
+ * column LEADERBOARD_METRIC, then one per searched parameter. */
+enum { LEADERBOARD_FIXED = 8, LEADERBOARD_METRIC = 2 };
+
+/* The common start of a leaderboard of n entries: *order for them, and a table of a header
+ * row (`heads`, the metric's column titled `metric_head`, then the parameters' paths) and
+ * the first *rows entries (all, or max_rows when positive and fewer). 0 when out of memory,
+ * with nothing left to free. */
+static int leaderboard_begin(const nn_search *s, int n, int max_rows,
+                             const char *const heads[LEADERBOARD_FIXED], const char *metric_head,
+                             int **order, int *rows, nni_text_table *g)
+{
+    *order = malloc((size_t)(n ? n : 1) * sizeof **order);
+    *rows = max_rows > 0 && n > max_rows ? max_rows : n;
+    memset(g, 0, sizeof *g);
+    if (!*order || !nni_text_table_alloc(g, *rows + 1, LEADERBOARD_FIXED + s->n_params)) {
+        free(*order);
+        return 0;
+    }
+    for (int c = 0; c < LEADERBOARD_FIXED; c++)
+        nni_text_table_set(g, 0, c, c == LEADERBOARD_METRIC ? metric_head : heads[c]);
+    for (int p = 0; p < s->n_params; p++)
+        nni_text_table_set(g, 0, LEADERBOARD_FIXED + p, s->params[p].path);
+    return 1;
+}
+
 /* With repeats: one row per configuration, ranked by the mean; "*" marks the configurations
  * whose 95% interval overlaps the best's (the best included): the data do not separate
  * them from it. */
 static void config_leaderboard(const nni_trial_table *table, FILE *out, int max_rows)
 {
     const nn_search *s = table->search;
-    int *order = malloc((size_t)(s->n_configs ? s->n_configs : 1) * sizeof *order);
-    int rows = s->n_configs;
-    if (max_rows > 0 && rows > max_rows)
-        rows = max_rows;
-    nni_text_table g = {0};
-    const int fixed = 8;
-    if (!order || !nni_text_table_alloc(&g, rows + 1, fixed + s->n_params)) {
-        free(order);
+    static const char *const heads[LEADERBOARD_FIXED] = {"rank", "config", "", "sd",
+                                                         "95% interval", "", "finished",
+                                                         "failed"};
+    const int fixed = LEADERBOARD_FIXED;
+    char head[64];
+    snprintf(head, sizeof head, "%s mean", s->metric);
+    int *order, rows;
+    nni_text_table g;
+    if (!leaderboard_begin(s, s->n_configs, max_rows, heads, head, &order, &rows, &g))
         return;
-    }
     nni_trials_config_ranking(table, order);
     int best = nni_trials_best_config(table);
     nni_mean_interval best_m = best ? nni_trials_config_interval(table, best)
                                     : (nni_mean_interval){0};
-    char head[64];
-    snprintf(head, sizeof head, "%s mean", s->metric);
-    static const char *const heads[] = {"rank", "config", "", "sd", "95% interval", "",
-                                        "finished", "failed"};
-    for (int c = 0; c < fixed; c++)
-        nni_text_table_set(&g, 0, c, c == 2 ? head : heads[c]);
-    for (int p = 0; p < s->n_params; p++)
-        nni_text_table_set(&g, 0, fixed + p, s->params[p].path);
     for (int i = 0; i < rows; i++) {
         int c = order[i], failed = 0;
         for (int j = 0; j < s->repeats; j++)
@@ -362,23 +380,15 @@ void nni_report_leaderboard(const nni_trial_table *table, FILE *out, int max_row
         fflush(out);
         return;
     }
-    int *order = malloc((size_t)(table->n ? table->n : 1) * sizeof *order);
-    int rows = table->n;
-    if (max_rows > 0 && rows > max_rows)
-        rows = max_rows;
-    nni_text_table g = {0};
-    const int fixed = 8;
-    if (!order || !nni_text_table_alloc(&g, rows + 1, fixed + s->n_params)) {
-        free(order);
+    static const char *const heads[LEADERBOARD_FIXED] = {"rank", "trial", "", "best_epoch",
+                                                         "epochs", "seconds", "group",
+                                                         "status"};
+    const int fixed = LEADERBOARD_FIXED;
+    int *order, rows;
+    nni_text_table g;
+    if (!leaderboard_begin(s, table->n, max_rows, heads, s->metric, &order, &rows, &g))
         return;
-    }
     nni_trials_ranking(table, order);
-    static const char *const heads[] = {"rank", "trial", "", "best_epoch", "epochs", "seconds",
-                                        "group", "status"};
-    for (int c = 0; c < fixed; c++)
-        nni_text_table_set(&g, 0, c, c == 2 ? s->metric : heads[c]);
-    for (int p = 0; p < s->n_params; p++)
-        nni_text_table_set(&g, 0, fixed + p, s->params[p].path);
     for (int i = 0; i < rows; i++) {
         int k = order[i];
         const nni_trial_record *r = &table->t[k - 1];

@@ -14,11 +14,40 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/files.h"
 #include "core/gemm_backend.h"
 #include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
 #include "train/train_internal.h"
+
+/* One message appended to log.txt as it was printed, written at once so that a failed
+ * write leaves whole lines (nni_append_fd). The first failure closes the log and is kept
+ * for nni_trainer_log_status: the run goes on to the next point where it can stop. */
+static void append_log(nn_trainer *t, const char *fmt, va_list ap)
+{
+    char line[1024], *text = line;
+    va_list copy;
+    va_copy(copy, ap);
+    int len = vsnprintf(line, sizeof line, fmt, copy);
+    va_end(copy);
+    if (len < 0)
+        return;
+    if ((size_t)len >= sizeof line) {
+        text = malloc((size_t)len + 1);
+        if (!text) {
+            nn_fail(&t->log_failure, NN_ERR_OTHER, "out of memory");
+            return;
+        }
+        vsnprintf(text, (size_t)len + 1, fmt, ap);
+    }
+    if (nni_append_fd(t->log_fd, t->log_path, text, (size_t)len, &t->log_failure)) {
+        close(t->log_fd);
+        t->log_fd = -1;
+    }
+    if (text != line)
+        free(text);
+}
 
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
 {
@@ -32,12 +61,17 @@ void nni_trainer_say(nn_trainer *t, const char *fmt, ...)
         va_end(ap);
         fflush(t->out);
     }
-    if (t->log_file) {
+    if (t->log_fd >= 0 && !t->log_failure.status) {
         va_start(ap, fmt);
-        vfprintf(t->log_file, fmt, ap);
+        append_log(t, fmt, ap);
         va_end(ap);
-        fflush(t->log_file);
     }
+}
+
+nn_status nni_trainer_log_status(const nn_trainer *t, nn_error *err)
+{
+    return t->log_failure.status ? nn_fail(err, t->log_failure.status, "%s", t->log_failure.msg)
+                                 : NN_OK;
 }
 
 /* MiB of a split's samples and targets: in this rank's own memory, and in its node's

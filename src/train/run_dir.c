@@ -151,10 +151,12 @@ nn_status nni_trainer_prepare_run_dir(nn_trainer *t, nn_error *err)
     if (!t->is_root)
         return NN_OK;
     /* Files are touched only once resuming has succeeded: a refused resume changes nothing. */
-    snprintf(path, sizeof path, "%s/log.txt", t->run_dir);
-    t->log_file = fopen(path, decision.resume ? "a" : "w");
-    if (!t->log_file)
-        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", path, strerror(errno));
+    snprintf(t->log_path, sizeof t->log_path, "%s/log.txt", t->run_dir);
+    t->log_fd = open(t->log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                                  (decision.resume ? 0 : O_TRUNC), 0666);
+    if (t->log_fd < 0)
+        return nn_fail(err, NN_ERR_OTHER, "%s: cannot create: %s", t->log_path,
+                       strerror(errno));
     if (t->resume_note[0])
         nni_trainer_say(t, "%s\n", t->resume_note);
     snprintf(path, sizeof path, "%s/config.yaml", t->run_dir);

@@ -89,6 +89,7 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     memset(t, 0, sizeof *t);
     t->run_dir_lock = -1;
     t->metrics_fd = -1;
+    t->log_fd = -1;
     t->step_log.fd = -1;
     t->cfg = cfg;
     t->comm = comm;
@@ -301,8 +302,8 @@ void nni_trainer_teardown(nn_trainer *t)
         close(t->metrics_fd);
     t->metrics_fd = -1;
     nni_step_log_close(&t->step_log);
-    if (t->log_file)
-        fclose(t->log_file);
+    if (t->log_fd >= 0)
+        close(t->log_fd);
     nni_dir_unlock(&t->run_dir_lock);
     memset(t, 0, sizeof *t);
 }

@@ -145,7 +145,13 @@ struct nn_trainer {
     char run_dir[512];
     int run_dir_lock; /* rank 0's lock on run_dir (core/dir_lock.h), -1 when none */
     int metrics_fd; /* rank 0's metrics.csv, appended a row per epoch; -1 when none */
-    FILE *log_file, *out;
+    /* rank 0's log.txt, appended a line at a time; -1 when none. The first failed write
+     * closes it and is kept in log_failure, which stops the run at the next check
+     * (nni_trainer_log_status) like any other failed write. */
+    int log_fd;
+    char log_path[600];
+    nn_error log_failure;
+    FILE *out;
     int progress; /* draw a progress bar */
     double last_progress;
     int threads;
@@ -253,6 +259,9 @@ nn_status nni_trainer_rewrite_metrics(nn_trainer *t, nn_error *err);
 /* messages.c: what rank 0 prints (and logs). */
 /* printf to rank 0's output and the run log. */
 void nni_trainer_say(nn_trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The first failed write of log.txt since the run began (its file and reason in err), or
+ * NN_OK: checked where the run can stop with the files before it whole. */
+nn_status nni_trainer_log_status(const nn_trainer *t, nn_error *err);
 void nni_trainer_print_start(nn_trainer *t);
 /* Collective: each rank's peak resident and proportional memory, printed by rank 0. */
 void nni_trainer_print_memory(nn_trainer *t);

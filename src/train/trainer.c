@@ -340,7 +340,9 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
     m.samples_per_second = (double)tot->samples / m.seconds;
     const int signalled = t->stop_requested;
     nni_trainer_print_epoch(t, &m);
-    st = nni_trainer_write_metrics(t, &m, err);
+    st = nni_trainer_log_status(t, err);
+    if (!st)
+        st = nni_trainer_write_metrics(t, &m, err);
     if (st) { /* the run stops; the last checkpoint's epoch is where --resume continues */
         end_training(t, 1);
         return st;
@@ -387,6 +389,13 @@ static nn_status end_epoch(nn_trainer *t, nn_error *err)
 
 nn_status nn_trainer_step(nn_trainer *t, nn_error *err)
 {
+    /* A failed log.txt write (start-up lines, a message inside the epoch) stops the run
+     * before the next step: the checkpoints on disk are all older than the failure. */
+    nn_status logged = nni_trainer_log_status(t, err);
+    if (logged) {
+        end_training(t, 1);
+        return logged;
+    }
     if (!t->in_epoch)
         begin_epoch(t);
     const int64_t batches = t->sampler.batches;
@@ -460,8 +469,9 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
 {
     if (!t->done)
         return nn_fail(err, NN_ERR_OTHER, "nn_trainer_finish: the run has steps left");
-    if (t->result.stopped_by_signal || t->result.paused)
-        return NN_OK;
+    nn_status logged = nni_trainer_log_status(t, err);
+    if (logged || t->result.stopped_by_signal || t->result.paused)
+        return logged;
     if (nni_early_stopping_restore(&t->early, t->model)) {
         nni_trainer_say(t, "restored the weights of epoch %d (best %s %.4f)\n",
                         t->early.best_epoch, t->early.monitor, t->early.best);
@@ -497,7 +507,7 @@ nn_status nn_trainer_finish(nn_trainer *t, nn_error *err)
                             (long long)t->test.n);
     }
     nni_trainer_print_memory(t);
-    return NN_OK;
+    return nni_trainer_log_status(t, err);
 }
 
 void nn_trainer_close(nn_trainer *t, nn_train_result *result)

@@ -1,10 +1,11 @@
 # Writes that fail in exactly the file named, through an interposed write (tests/tools/
-# fail_writes.c, LD_PRELOAD): metrics.csv, metrics-steps.csv, a checkpoint, the search's
-# journal, trials.csv and a trial's checkpoint, and a report page. Each failure must stop the
-# job with exit 1 and one line naming the file and the reason, leave the previous good file
-# (appended files keep whole lines only, no temporary file is left), and running again
-# (--resume, the same search command, the same report) must end exactly like a job that
-# never failed. tests/ckpt/test_io_failures.sh makes writes fail for real (file-size limit,
+# fail_writes.c, LD_PRELOAD): metrics.csv, metrics-steps.csv, log.txt, a checkpoint, the
+# test record, the search's journal, trials.csv and a trial's checkpoint, and a report page.
+# Each failure must stop the job with exit 1 and one line naming the file and the reason,
+# leave the previous good file (appended files keep whole lines only, no temporary file is
+# left), and running again (--resume, the same search command, the same report) must end
+# exactly like a job that never failed; the test record, written after the last checkpoint,
+# leaves the final weights on disk already. tests/ckpt/test_io_failures.sh makes writes fail for real (file-size limit,
 # full and read-only directories).
 source "$(dirname "$0")/../e2e/lib.sh"
 : "${FAIL_WRITES:?FAIL_WRITES must point at libfail_writes.so (run through ctest)}"
@@ -124,4 +125,59 @@ cmp -s first.html page.html || fail "report: the previous page was changed"
 no_temporary_files .
 echo "report: $(cat err.txt); the previous page kept"
 "$NNTRAIN" report runs/full -o page.html > /dev/null || fail "report: again without the failure"
+
+# 7. log.txt: epoch 2's line fails (EIO) once the start-up lines and epoch 1's are written
+# (the first operation creates the file). The run stops before epoch 2's metrics row and
+# checkpoint; log.txt keeps whole lines.
+before_epoch2=$(grep -n '^epoch 2/3 ' runs/full/log.txt | cut -d: -f1)
+failing log.txt "$before_epoch2" EIO "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/log
+one_line_error log.txt "^nntrain: runs/log/log.txt: cannot write: Input/output error$"
+whole_lines runs/log/metrics.csv
+[ -z "$(tail -c1 runs/log/log.txt)" ] || fail "log.txt ends in a partial line"
+cmp -s <(head -n $((before_epoch2 - 1)) runs/full/log.txt | cut -c1-40) <(cut -c1-40 runs/log/log.txt) \
+    || { cat runs/log/log.txt; fail "log.txt: not the lines before the failure"; }
+[ "$(cut -d, -f1 runs/log/metrics.csv | tr '\n' ' ')" = "epoch 1 " ] || fail "log.txt: metrics.csv"
+"$NNTRAIN" verify runs/log/last.h5 | grep -q "ok (epoch 1," || fail "log.txt: last.h5 is not epoch 1's"
+no_temporary_files runs/log
+echo "log.txt, epoch 2's line: $(cat err.txt); left: $((before_epoch2 - 1)) whole lines, metrics.csv and last.h5 of epoch 1"
+resume_and_compare runs/log
+grep -q '^resuming' runs/log/log.txt || fail "log.txt: the resumed run does not log"
+
+# 8. log.txt fails among the start-up lines: the run stops before its first step, with no
+# checkpoint; the same command again trains from the start.
+failing log.txt 2 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/logstart
+one_line_error "log.txt at start-up" "^nntrain: runs/logstart/log.txt: cannot write: No space left on device$"
+[ "$(wc -l < runs/logstart/log.txt)" -eq 1 ] || { cat runs/logstart/log.txt; fail "log.txt at start-up: not the first line alone"; }
+[ "$(wc -l < runs/logstart/metrics.csv)" -eq 1 ] && ! ls runs/logstart/*.h5 2> /dev/null \
+    || fail "log.txt at start-up: the run trained after the failure"
+echo "log.txt, a start-up line: $(cat err.txt); left: the first line, metrics.csv's header, no checkpoint"
+
+# 9. log.txt on 2 ranks (rank 0 writes it): epoch 2's line fails; the job ends with exit 1
+# and --resume on 2 ranks ends bit for bit like the uninterrupted 2-rank run.
+$MPIRUN -np 2 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/full2 > /dev/null
+before_epoch2=$(grep -n '^epoch 2/3 ' runs/full2/log.txt | cut -d: -f1)
+failing log.txt "$before_epoch2" $MPIRUN -np 2 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/log2
+[ "$code" -eq 1 ] || { cat out.txt err.txt; fail "log.txt, np=2: exit $code, expected 1"; }
+grep -q "^rank 0: runs/log2/log.txt: cannot write: No space left on device$" err.txt \
+    || { cat err.txt; fail "log.txt, np=2: the error does not name the file and why"; }
+[ "$(cut -d, -f1 runs/log2/metrics.csv | tr '\n' ' ')" = "epoch 1 " ] || fail "log.txt, np=2: metrics.csv"
+no_temporary_files runs/log2
+$MPIRUN -np 2 "$NNTRAIN" train small.yaml "${settings[@]}" --resume runs/log2 > /dev/null \
+    || fail "log.txt, np=2: --resume after the failed write"
+$COMPARE runs/full2/last.h5 runs/log2/last.h5 --exact --groups params,state,optim \
+    || fail "log.txt, np=2: resumed weights differ from the uninterrupted run's"
+echo "np=2, log.txt: $(grep cannot err.txt); the job ended; resumed exactly"
+
+# 10. The test record (test-confusion.csv) at the end of the run: every epoch and checkpoint
+# is written, so last.h5 holds the uninterrupted run's final weights (a --resume finds the
+# run finished); no part of the record is left.
+failing test-confusion.csv 0 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/record
+one_line_error test-confusion.csv "^nntrain: runs/record/test-confusion.csv: cannot write: No space left on device"
+[ ! -e runs/record/test-confusion.csv ] || fail "test-confusion.csv: written after the failure"
+no_temporary_files runs/record
+$COMPARE runs/full/last.h5 runs/record/last.h5 --exact --groups params,state,optim \
+    || fail "test-confusion.csv: last.h5 is not the uninterrupted run's"
+cmp -s <(cut -d, -f1-6 runs/full/metrics.csv) <(cut -d, -f1-6 runs/record/metrics.csv) \
+    || fail "test-confusion.csv: metrics.csv differs from the uninterrupted run's"
+echo "test-confusion.csv: $(cat err.txt); left: every epoch's checkpoint and row, no record"
 echo "every injected write failure stopped with one line and left the previous good files"
