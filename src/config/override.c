@@ -144,6 +144,33 @@ static char *trimmed(const char *begin, const char *end)
     return nni_cfg_strndup(begin, (size_t)(end - begin));
 }
 
+/* 1 when s is well-formed UTF-8 as YAML reads it: no stray or missing continuation bytes, no
+ * overlong forms, no surrogates, nothing above U+10FFFF. A key is taken as written (the value
+ * goes through the YAML parser, which checks this itself); a key YAML would refuse could be
+ * set here but not read back from the run's config.yaml. */
+static int utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        const unsigned lead = *p;
+        int width = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3
+                                    : (lead & 0xF8) == 0xF0 ? 4 : 0;
+        if (!width)
+            return 0;
+        unsigned long value = width == 1 ? lead : lead & (0x7Fu >> width);
+        for (int i = 1; i < width; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return 0;
+            value = value << 6 | (p[i] & 0x3Fu);
+        }
+        static const unsigned long least[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (value < least[width] || (value >= 0xD800 && value <= 0xDFFF) || value > 0x10FFFF)
+            return 0;
+        p += width;
+    }
+    return 1;
+}
+
 nn_status nn_cfg_set(nn_cfg *root, const char *assignment, nn_error *err)
 {
     if (!root || root->kind != NN_CFG_MAP)
@@ -160,6 +187,8 @@ nn_status nn_cfg_set(nn_cfg *root, const char *assignment, nn_error *err)
         st = nni_cfg_oom(err);
     } else if (!path[0]) {
         st = nni_cfg_fail_at(err, label, "", "missing the key before '='");
+    } else if (!utf8_valid(path)) {
+        st = nni_cfg_fail_at(err, label, "", "the key is not valid UTF-8 text");
     } else {
         st = nni_cfg_parse(eq + 1, strlen(eq + 1), origin, origin, path, 1, &value, err);
         if (!st)

@@ -15,23 +15,23 @@
 #define CONV_KB 128
 #define CONV_NB 256
 
-static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
+/* Products with nothing to multiply, which BLAS may reject (a zero dimension): an empty C, or
+ * K = 0, where C is cleared unless accumulating. Returns 1 when it handled the call. */
+static int empty_product(int64_t M, int64_t N, int64_t K, float *C, int64_t ldc, int accumulate)
 {
-    for (int64_t m = 0; m < M; m++)
+    if (M > 0 && N > 0 && K > 0)
+        return 0;
+    for (int64_t m = 0; M > 0 && N > 0 && !accumulate && m < M; m++)
         memset(C + m * ldc, 0, (size_t)N * sizeof *C);
+    return 1;
 }
 
 void nni_openblas_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                           int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
                           int accumulate)
 {
-    if (M <= 0 || N <= 0)
+    if (empty_product(M, N, K, C, ldc, accumulate))
         return;
-    if (K <= 0) {
-        if (!accumulate)
-            zero_rows(M, N, C, ldc);
-        return;
-    }
     const float beta = accumulate ? 1.0f : 0.0f;
     /* A's rows contiguous (row-major A, lda = a_rs) or its columns (A stored transposed,
      * lda = a_cs). A single row or column fits either; BLAS then wants lda >= its width. */
@@ -56,13 +56,8 @@ void nni_openblas_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64
 void nni_openblas_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                           const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
-    if (M <= 0 || N <= 0)
+    if (empty_product(M, N, K, C, ldc, accumulate))
         return;
-    if (K <= 0) {
-        if (!accumulate)
-            zero_rows(M, N, C, ldc);
-        return;
-    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, A,
                 (int)(M == 1 ? K : lda), B, (int)(N == 1 ? K : ldb), accumulate ? 1.0f : 0.0f,
                 C, (int)ldc);
