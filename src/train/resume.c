@@ -72,6 +72,18 @@ static void describe_changes(nn_trainer *t, const nn_cfg *old_node, const nn_cfg
             describe_changes(t, nn_cfg_at(old_node, i), NULL, out, size, used);
 }
 
+/* 1 when the run writes a test record at its end (test_record.h) and the record is not in
+ * the run directory: a run whose every epoch is done but whose record failed to write (a
+ * full disk at the very end) resumes to write it, running the test and nothing else. */
+static int test_record_missing(const nn_trainer *t)
+{
+    if (!t->has_test || t->opts.skip_test || !t->classification)
+        return 0;
+    char path[700];
+    snprintf(path, sizeof path, "%s/test-confusion.csv", t->run_dir);
+    return access(path, F_OK) != 0;
+}
+
 nn_status nni_trainer_resume(nn_trainer *t, nn_error *err)
 {
     char path[700];
@@ -92,7 +104,8 @@ nn_status nni_trainer_resume(nn_trainer *t, nn_error *err)
         st = nn_fail(err, NN_ERR_CONFIG, "resume: seed %llu differs from the checkpoint's %llu "
                      "(the data order would change)", (unsigned long long)t->seed,
                      (unsigned long long)meta.seed);
-    } else if (meta.epoch > t->epochs || (meta.epoch == t->epochs && meta.step == 0)) {
+    } else if (meta.epoch > t->epochs ||
+               (meta.epoch == t->epochs && meta.step == 0 && !test_record_missing(t))) {
         st = nn_fail(err, NN_ERR_CONFIG, "resume: %s has already finished %d epochs; raise "
                      "train.epochs to train longer", path, meta.epoch);
     }

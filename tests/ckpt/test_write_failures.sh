@@ -5,7 +5,8 @@
 # leave the previous good file (appended files keep whole lines only, no temporary file is
 # left), and running again (--resume, the same search command, the same report) must end
 # exactly like a job that never failed; the test record, written after the last checkpoint,
-# leaves the final weights on disk already. tests/ckpt/test_io_failures.sh makes writes fail for real (file-size limit,
+# leaves the final weights on disk already,
+# and --resume runs only the test to write it. tests/ckpt/test_io_failures.sh makes writes fail for real (file-size limit,
 # full and read-only directories).
 source "$(dirname "$0")/../e2e/lib.sh"
 : "${FAIL_WRITES:?FAIL_WRITES must point at libfail_writes.so (run through ctest)}"
@@ -169,8 +170,8 @@ $COMPARE runs/full2/last.h5 runs/log2/last.h5 --exact --groups params,state,opti
 echo "np=2, log.txt: $(grep cannot err.txt); the job ended; resumed exactly"
 
 # 10. The test record (test-confusion.csv) at the end of the run: every epoch and checkpoint
-# is written, so last.h5 holds the uninterrupted run's final weights (a --resume finds the
-# run finished); no part of the record is left.
+# is written, so last.h5 holds the uninterrupted run's final weights; no part of the record
+# is left, and --resume writes it.
 failing test-confusion.csv 0 "$NNTRAIN" train small.yaml "${settings[@]}" --run-dir runs/record
 one_line_error test-confusion.csv "^nntrain: runs/record/test-confusion.csv: cannot write: No space left on device"
 [ ! -e runs/record/test-confusion.csv ] || fail "test-confusion.csv: written after the failure"
@@ -180,4 +181,15 @@ $COMPARE runs/full/last.h5 runs/record/last.h5 --exact --groups params,state,opt
 cmp -s <(cut -d, -f1-6 runs/full/metrics.csv) <(cut -d, -f1-6 runs/record/metrics.csv) \
     || fail "test-confusion.csv: metrics.csv differs from the uninterrupted run's"
 echo "test-confusion.csv: $(cat err.txt); left: every epoch's checkpoint and row, no record"
+# --resume then runs the test alone and writes the record; a second --resume finds it finished.
+"$NNTRAIN" train small.yaml "${settings[@]}" --resume runs/record > resume.txt 2>&1 \
+    || { cat resume.txt; fail "test-confusion.csv: --resume did not write the record"; }
+grep '^epoch' resume.txt >/dev/null && fail "test-confusion.csv: --resume trained again"
+cmp -s runs/full/test-confusion.csv runs/record/test-confusion.csv \
+    || fail "test-confusion.csv: the resumed record differs from the uninterrupted run's"
+$COMPARE runs/full/last.h5 runs/record/last.h5 --exact --groups params,state,optim \
+    || fail "test-confusion.csv: --resume changed the final weights"
+expect_exit 2 "$NNTRAIN" train small.yaml "${settings[@]}" --resume runs/record
+grep "has already finished" "$WORK/err.txt" >/dev/null || fail "test-confusion.csv: second --resume"
+echo "test-confusion.csv: --resume ran the test alone and wrote the uninterrupted run's record"
 echo "every injected write failure stopped with one line and left the previous good files"
