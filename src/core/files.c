@@ -64,6 +64,12 @@ nn_status nni_atomic_begin(nni_atomic_file *f, const char *path, nn_error *err)
     if (snprintf(f->path, sizeof f->path, "%s", path) >= (int)sizeof f->path ||
         snprintf(f->tmp_path, sizeof f->tmp_path, "%s.tmp", path) >= (int)sizeof f->tmp_path)
         return nn_fail(err, NN_ERR_OTHER, "%s: path too long", path);
+    /* The rename at commit replaces whatever has the name: a device (-o /dev/null run as
+     * root), a FIFO or a socket would be replaced by a regular file. */
+    struct stat target;
+    if (stat(path, &target) == 0 && !S_ISREG(target.st_mode))
+        return nn_fail(err, NN_ERR_OTHER, "%s: exists and is not a regular file (outputs are "
+                       "written to a temporary file and renamed over the name)", path);
     for (int k = 0; k < PENDING_SLOTS; k++)
         if (!pending_active[k]) {
             memcpy(pending_paths[k], f->tmp_path, sizeof f->tmp_path);
