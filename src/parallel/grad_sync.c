@@ -45,6 +45,7 @@ struct nni_grad_sync {
     nni_node_group nodes;   /* open when the group spans nodes: `shared` is then this node's */
     nni_shared_update *update; /* NULL: every rank updates every parameter */
     char update_why[128]; /* why the update is not shared, with node shared memory */
+    int node_memory;      /* the update may be shared though the sums go through MPI */
     char transport[160];
     nni_grad_sync_stats stats;
 };
@@ -255,10 +256,11 @@ static const nn_comm *update_group(const nni_grad_sync *sync)
 }
 
 nn_status nni_grad_sync_share_update(nni_grad_sync *sync, int slots, float *const *slot_data,
-                                     int whole_tensors, nn_error *err)
+                                     int whole_tensors, int node_memory, nn_error *err)
 {
     snprintf(sync->update_why, sizeof sync->update_why, "not asked for");
-    if (!sync->shared)
+    sync->node_memory = node_memory;
+    if (!sync->shared && !node_memory)
         return NN_OK;
     /* On several nodes each node splits the update among its own ranks: the mapping is the
      * node's, and every node computes the same updated parameters from the same sums. */
@@ -292,7 +294,7 @@ nn_status nni_grad_sync_sum_own_range_only(nni_grad_sync *sync, nn_error *err)
 {
     /* On several nodes the leader sums every gradient between the nodes, so every rank of
      * the node keeps every sum. */
-    if (!sync->update || sync->nodes.open)
+    if (!sync->update || !sync->shared || sync->nodes.open)
         return NN_OK;
     const int64_t *starts = nni_shared_update_starts(sync->update);
     nn_status st = nni_shared_sum_own_ranges(sync->shared, starts, starts[sync->comm->size],
@@ -324,7 +326,8 @@ void nni_grad_sync_describe_update(const nni_grad_sync *sync, char *text, size_t
                  sync->nodes.open ? " of each node" : "", ranks);
     else
         snprintf(text, size, "every rank updates every parameter (%s)",
-                 sync->shared ? sync->update_why : "the gradients are not in shared memory");
+                 sync->shared || sync->node_memory ? sync->update_why
+                                                   : "the gradients are not in shared memory");
 }
 
 float *nni_grad_sync_update_slot(const nni_grad_sync *sync, int k)

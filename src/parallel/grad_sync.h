@@ -80,9 +80,11 @@ nni_grad_sync_stats nni_grad_sync_get_stats(const nni_grad_sync *sync);
  * each 1/size of it, and the ranks exchange their updated ranges. The slots in the mapping
  * start as slot_data[k] (the same on every rank); `whole_tensors`: ranges hold whole tensors
  * (updates that read tensor norms). The optimizer is to use nni_grad_sync_update_slot(k) for
- * its slots. Without node shared memory nothing changes and the range is every parameter. */
+ * its slots. Without node shared memory nothing changes and the range is every parameter.
+ * `node_memory`: the caller knows the group's ranks share a node's memory though the sums
+ * go through MPI (train.reproducible: bitwise makes its own exact sums there). */
 nn_status nni_grad_sync_share_update(nni_grad_sync *sync, int slots, float *const *slot_data,
-                                     int whole_tensors, nn_error *err);
+                                     int whole_tensors, int node_memory, nn_error *err);
 /* Collective, after nni_grad_sync_share_update, for a caller that reads the summed gradients
  * only in its own update range (no clipping, no gradient norms): with a shared update, each
  * rank then sums only its range, and nothing but the step scalars after the gradients is

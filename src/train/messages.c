@@ -185,6 +185,8 @@ void nni_trainer_print_start(nn_trainer *t)
         nni_trainer_say(t, "gradient allreduce: %s, %d bucket%s (%s MiB, output end first), "
                            "overlap %s\n", nni_grad_sync_transport(t->sync), n, n > 1 ? "s" : "",
                        sizes, t->overlap ? "on" : "off");
+    }
+    if (t->comm->size > 1) {
         char update[256];
         nni_grad_sync_describe_update(t->sync, update, sizeof update);
         nni_trainer_say(t, "optimizer update: %s\n", update);

@@ -146,6 +146,8 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         if (summed_param(&model->params[k]))
             r->group_param[g++] = k;
     nni_model_use_grads(model, r->partials);
+    r->own_first = 0;
+    r->own_end = model->n_param_floats;
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
         st = nni_exact_shared_create(t->comm, 2 * model->n_param_floats + 8, r->n_groups + 1,
                                      &r->shared, r->why, sizeof r->why, err);
@@ -295,12 +297,20 @@ static int gather_wide(nn_trainer *t, step_sums *out)
     uint64_t *restrict sum_hi = (uint64_t *)r->chunk, *restrict sum_lo = sum_hi + WIDE_CHUNK;
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
-        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
-            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
-            const int64_t at = p->offset + c;
-            memcpy(sum_hi, buffers[0] + at, (size_t)len * sizeof *sum_hi);
-            memcpy(sum_lo, buffers[0] + n + at, (size_t)len * sizeof *sum_lo);
-            for (int q = 1; q < size; q++) {
+        /* Only the sums this rank reads: its range of the shared update. */
+        const int64_t first = p->offset > r->own_first ? p->offset : r->own_first;
+        const int64_t end = p->offset + p->size < r->own_end ? p->offset + p->size : r->own_end;
+        for (int64_t at = first; at < end; at += WIDE_CHUNK) {
+            const int64_t len = end - at < WIDE_CHUNK ? end - at : WIDE_CHUNK;
+            const uint64_t *restrict hi0 = (const uint64_t *)buffers[0] + at;
+            const uint64_t *restrict lo0 = (const uint64_t *)buffers[0] + n + at;
+            const uint64_t *restrict hi1 = (const uint64_t *)buffers[1] + at;
+            const uint64_t *restrict lo1 = (const uint64_t *)buffers[1] + n + at;
+            for (int64_t i = 0; i < len; i++) { /* shared memory: two ranks at least */
+                sum_hi[i] = hi0[i] + hi1[i];
+                sum_lo[i] = lo0[i] + lo1[i];
+            }
+            for (int q = 2; q < size; q++) {
                 const uint64_t *restrict hi = (const uint64_t *)buffers[q] + at;
                 const uint64_t *restrict lo = (const uint64_t *)buffers[q] + n + at;
                 for (int64_t i = 0; i < len; i++) {

@@ -74,7 +74,8 @@ static nn_status share_optimizer_update(nn_trainer *t, nn_error *err)
     for (int k = 0; k < slots; k++)
         values[k] = nni_optim_slot(t->opt, k);
     nn_status st = nni_grad_sync_share_update(t->sync, slots, values,
-                                              nni_optim_whole_tensors(t->opt), err);
+                                              nni_optim_whole_tensors(t->opt),
+                                              t->repro.shared != NULL, err);
     if (st || slots == 0 || !nni_grad_sync_update_slot(t->sync, 0))
         return st; /* nothing to place: no slots, or the update is not shared */
     for (int k = 0; k < slots; k++)
@@ -232,16 +233,20 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nni_grad_sync_create(comm, t->model, (int64_t)(bucket_mb * (1 << 20)), overlap,
                                    (nni_grad_transport)transport, watchdog, &t->sync, err)))
         return st;
-    if ((st = share_optimizer_update(t, err)))
+    /* Bitwise mode's exact sums map the node's memory first: the update can share it. */
+    if ((st = nni_repro_setup(t, err)) || (st = share_optimizer_update(t, err)))
         return st;
     /* Clipping and the gradient-norm logs read every summed gradient on every rank. */
-    if (!nni_clip_enabled(&t->clip) && !t->log_grad_norms && !t->step_log.every &&
-        (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
+    const int own_range_only = !nni_clip_enabled(&t->clip) && !t->log_grad_norms &&
+                               !t->step_log.every;
+    if (own_range_only && (st = nni_grad_sync_sum_own_range_only(t->sync, err)))
         return st;
-    /* Backward writes where the sums are made (the node's shared mapping, or its own). */
-    nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
-    if ((st = nni_repro_setup(t, err)))
-        return st;
+    /* Backward writes where the sums are made (the node's shared mapping, or its own; the
+     * units' slots in bitwise mode). */
+    if (!t->repro.unit)
+        nni_model_use_grads(t->model, nni_grad_sync_gradients(t->sync));
+    else if (own_range_only)
+        nni_grad_sync_update_begin(t->sync, &t->repro.own_first, &t->repro.own_end);
     t->batch_rows = malloc((size_t)t->capacity * sizeof *t->batch_rows);
     t->sample_ids = malloc((size_t)t->capacity * sizeof *t->sample_ids);
     if (!t->batch_rows || !t->sample_ids)

@@ -69,6 +69,9 @@ typedef struct reproducible {
     struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
     char why[128];         /* why not shared memory */
     int mutate;            /* test hook NN_TEST_MUTATE_SUM_ORDER (reproducible.c) */
+    /* The summed gradients this rank reads (its range of a shared optimizer update; all of
+     * them when clipping or gradient logs read every one): [own_first, own_end). */
+    int64_t own_first, own_end;
 } reproducible;
 
 /* The step's sums over the group. */
