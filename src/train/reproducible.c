@@ -231,12 +231,23 @@ static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
  * count, the stop request and the count of ranks with a value out of the wide range. */
 enum { WIDE_LOSS_HI, WIDE_LOSS_LO, WIDE_CORRECT, WIDE_STOP, WIDE_OUT_OF_RANGE, WIDE_SCALARS };
 
+/* Whether this rank's own range of the wide sums stays in its private memory: when the
+ * ranks split the update, no other rank reads it. */
+static int own_range_private(const reproducible *r, const nn_model *model)
+{
+    return r->shared && !(r->own_first == 0 && r->own_end == model->n_param_floats);
+}
+
 /* The wide sums of tensor p over the used slots into hi and lo (at p's offset); returns the
  * largest |value|. With one rank they go straight back to floats in slot 0; into node shared
  * memory they are streamed, since the lines were read by the other ranks' cores the step
- * before, and ordinary stores would wait on those cores line by line. */
-static float add_wide(reproducible *r, const nn_param *p, int64_t used, int64_t *hi, int64_t *lo)
+ * before, and ordinary stores would wait on those cores line by line. This rank's own range,
+ * when no other rank reads it, goes to its private buffer instead (r->fixed), where it stays
+ * in cache for the gather. */
+static float add_wide(reproducible *r, const nn_model *model, const nn_param *p, int64_t used,
+                      int64_t *hi, int64_t *lo)
 {
+    const int64_t n = model->n_param_floats;
     if (r->single_rank) {
         float top = 0;
         for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
@@ -252,14 +263,27 @@ static float add_wide(reproducible *r, const nn_param *p, int64_t used, int64_t 
     if (!r->shared)
         return nni_exact_add_wide(unit_slot(r, 0) + p->offset, r->stride, used, p->size,
                                   hi + p->offset, lo + p->offset);
+    const int private_own = own_range_private(r, model);
     float top = 0;
-    for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
-        const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
-        const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used, len,
-                                           r->chunk, r->chunk + WIDE_CHUNK);
-        nni_shm_stream_copy_int64(hi + p->offset + c, r->chunk, len);
-        nni_shm_stream_copy_int64(lo + p->offset + c, r->chunk + WIDE_CHUNK, len);
+    for (int64_t at = p->offset, end = p->offset + p->size; at < end;) {
+        int64_t len = end - at < WIDE_CHUNK ? end - at : WIDE_CHUNK;
+        const int own = private_own && at >= r->own_first && at < r->own_end;
+        if (private_own && !own && at < r->own_first && at + len > r->own_first)
+            len = r->own_first - at; /* chunks do not straddle the own range's ends */
+        if (own && at + len > r->own_end)
+            len = r->own_end - at;
+        float m;
+        if (own) {
+            m = nni_exact_add_wide(unit_slot(r, 0) + at, r->stride, used, len, r->fixed + at,
+                                   r->fixed + n + at);
+        } else {
+            m = nni_exact_add_wide(unit_slot(r, 0) + at, r->stride, used, len, r->chunk,
+                                   r->chunk + WIDE_CHUNK);
+            nni_shm_stream_copy_int64(hi + at, r->chunk, len);
+            nni_shm_stream_copy_int64(lo + at, r->chunk + WIDE_CHUNK, len);
+        }
         top = m > top || m != m ? m : top;
+        at += len;
     }
     return top;
 }
@@ -295,6 +319,10 @@ static int gather_wide(nn_trainer *t, step_sums *out)
         return 0;
     }
     uint64_t *restrict sum_hi = (uint64_t *)r->chunk, *restrict sum_lo = sum_hi + WIDE_CHUNK;
+    /* This rank's own sums first (from its private buffer, see add_wide), then the others'
+     * in rank order: integer sums, any order gives the same bits. */
+    const int rank = t->comm->rank, first_other = rank == 0;
+    const int64_t *mine = own_range_private(r, model) ? r->fixed : buffers[rank];
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
         /* Only the sums this rank reads: its range of the shared update. */
@@ -302,15 +330,17 @@ static int gather_wide(nn_trainer *t, step_sums *out)
         const int64_t end = p->offset + p->size < r->own_end ? p->offset + p->size : r->own_end;
         for (int64_t at = first; at < end; at += WIDE_CHUNK) {
             const int64_t len = end - at < WIDE_CHUNK ? end - at : WIDE_CHUNK;
-            const uint64_t *restrict hi0 = (const uint64_t *)buffers[0] + at;
-            const uint64_t *restrict lo0 = (const uint64_t *)buffers[0] + n + at;
-            const uint64_t *restrict hi1 = (const uint64_t *)buffers[1] + at;
-            const uint64_t *restrict lo1 = (const uint64_t *)buffers[1] + n + at;
+            const uint64_t *restrict hi0 = (const uint64_t *)mine + at;
+            const uint64_t *restrict lo0 = (const uint64_t *)mine + n + at;
+            const uint64_t *restrict hi1 = (const uint64_t *)buffers[first_other] + at;
+            const uint64_t *restrict lo1 = (const uint64_t *)buffers[first_other] + n + at;
             for (int64_t i = 0; i < len; i++) { /* shared memory: two ranks at least */
                 sum_hi[i] = hi0[i] + hi1[i];
                 sum_lo[i] = lo0[i] + lo1[i];
             }
-            for (int q = 2; q < size; q++) {
+            for (int q = first_other + 1; q < size; q++) {
+                if (q == rank)
+                    continue;
                 const uint64_t *restrict hi = (const uint64_t *)buffers[q] + at;
                 const uint64_t *restrict lo = (const uint64_t *)buffers[q] + n + at;
                 for (int64_t i = 0; i < len; i++) {
@@ -340,7 +370,8 @@ static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums 
     int64_t *lo = hi + n, *scalars = hi + 2 * n;
     int out_of_range = 0;
     for (int g = 0; g < r->n_groups; g++)
-        out_of_range |= !(add_wide(r, &model->params[r->group_param[g]], used, hi, lo) < bound);
+        out_of_range |= !(add_wide(r, model, &model->params[r->group_param[g]], used, hi, lo) <
+                           bound);
     uint64_t loss_hi = 0, loss_lo = 0;
     int64_t correct = 0;
     for (int64_t j = 0; j < used; j++) {
