@@ -168,10 +168,10 @@ void nni_trainer_print_start(nn_trainer *t)
                         nni_bf16_describe());
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
-                           "exactly in 128-bit fixed point through %s\n",
+                           "in one fixed tree order over the units through %s\n",
                         (long long)t->repro.unit,
                         t->repro.shared ? "node shared memory" : t->comm->size > 1
-                        ? "MPI_Allreduce" : "this rank alone");
+                        ? "MPI (Alltoallv)" : "this rank alone");
     else if (t->comm->size > 1) {
         char sizes[256] = "";
         size_t used = 0;

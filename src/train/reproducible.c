@@ -25,6 +25,7 @@
 
 #include "core/clock.h"
 #include "parallel/exact_shared.h"
+#include "parallel/unit_tree.h"
 #include "parallel/exact_sum.h"
 #include "parallel/shm.h"
 #include "train/train_internal.h"
@@ -32,9 +33,8 @@
 /* Units per global batch when train.reproducible_unit is not given: up to 8 ranks each
  * get one with the batch spread over all of them. */
 #define DEFAULT_UNITS_PER_BATCH 8
-/* Elements of the wide sums taken at a time into private scratch (its hi and lo parts stay
- * in L1) before they go on. */
-#define WIDE_CHUNK 1024
+/* Elements of the tree's sums taken at a time: the nodes waiting stay in L1. */
+#define TREE_CHUNK 1024
 
 static const char *const modes[] = {"default", "bitwise", NULL};
 
@@ -95,6 +95,40 @@ static nn_status check_model(const nn_trainer *t, nn_error *err)
     return NN_OK;
 }
 
+/* The words of a rank's header (node shared memory, or MPI_Allgather), then its nodes'
+ * first units and levels, then its units' ids and losses; the nodes' values follow. */
+enum { HEAD_NODES, HEAD_UNITS, HEAD_CORRECT, HEAD_STOP, HEAD_FIXED };
+
+/* One node of the step's sum: whose values, and where (base + a parameter's offset). */
+typedef struct tree_item {
+    nni_tree_node node;
+    const float *base;
+} tree_item;
+
+static int compare_items(const void *a, const void *b)
+{
+    const int64_t x = ((const tree_item *)a)->node.first, y = ((const tree_item *)b)->node.first;
+    return (x > y) - (x < y);
+}
+
+static int compare_losses(const void *a, const void *b)
+{
+    const double *x = a, *y = b; /* (unit id, loss) pairs */
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* The largest cover (unit_tree.h) of one rank's units in a step: at most 2 x bits + 1 nodes
+ * for a run of units, one run per micro-batch. */
+static int max_cover(const nn_trainer *t)
+{
+    const int64_t units = (t->global_batch + t->repro.unit - 1) / t->repro.unit;
+    const int64_t run = (units + t->comm->size - 1) / t->comm->size;
+    int bits = 0;
+    while (((int64_t)1 << bits) <= run)
+        bits++;
+    return (int)(t->accumulate * (2 * bits + 1));
+}
+
 /* A tensor whose gradients are summed: trained and not frozen (layers write no gradients
  * for frozen ones). */
 static int summed_param(const nn_param *p)
@@ -119,27 +153,30 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     nn_model *model = t->model;
     t->sampler.unit = r->unit;
     /* Slots 64-byte aligned; slot 0 is where the summed gradients end up, the units' are
-     * 1, 2, ... (kept for the scaled sums when the wide ones cannot take them). */
+     * 1, 2, ... */
     r->stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
     for (int k = 0; k < model->n_params; k++)
         r->n_groups += summed_param(&model->params[k]);
+    r->max_nodes = max_cover(t);
     r->partials = aligned_alloc(64, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
-    r->fixed = malloc((size_t)(2 * model->n_param_floats + 8) * sizeof *r->fixed);
-    r->maxes = malloc((size_t)(r->n_groups + 1) * sizeof *r->maxes);
-    r->factors = malloc((size_t)(r->n_groups + 1) * sizeof *r->factors);
     r->group_param = malloc((size_t)(r->n_groups + 1) * sizeof *r->group_param);
-    r->chunk = aligned_alloc(64, 2 * WIDE_CHUNK * sizeof *r->chunk);
-    r->single_rank = t->comm->size == 1;
+    r->unit_id = malloc((size_t)r->slots * sizeof *r->unit_id);
     r->unit_loss = malloc((size_t)r->slots * sizeof *r->unit_loss);
     r->unit_correct = malloc((size_t)r->slots * sizeof *r->unit_correct);
+    const int64_t max_items = (int64_t)t->comm->size * r->max_nodes + r->slots;
+    r->items = malloc((size_t)max_items * sizeof *r->items);
+    r->losses = malloc((size_t)(2 * t->comm->size * r->slots + 2) * sizeof *r->losses);
+    r->head_words = (HEAD_FIXED + 2 * r->max_nodes + 2 * r->slots + 7) / 8 * 8;
     /* Evaluation's blocks: this rank's share of the largest split. */
     int64_t largest = t->n_val > t->test.n ? t->n_val : t->test.n;
     largest = largest > t->n_train ? largest : t->n_train;
     const int64_t blocks = (largest + r->unit - 1) / r->unit;
     r->eval_parts = malloc((size_t)(2 * ((blocks + t->comm->size - 1) / t->comm->size + 1)) *
                            sizeof *r->eval_parts);
-    if (!r->partials || !r->chunk || !r->fixed || !r->maxes || !r->factors || !r->group_param ||
-        !r->unit_loss || !r->unit_correct || !r->eval_parts)
+    if (!r->partials || !r->group_param || !r->unit_id || !r->unit_loss || !r->unit_correct ||
+        !r->items || !r->losses || !r->eval_parts ||
+        !nni_tree_sum_alloc(&r->tree, r->max_nodes + 66, TREE_CHUNK) ||
+        !nni_tree_sum_alloc(&r->cover, r->max_nodes + 2, 0))
         return nn_fail(err, NN_ERR_OTHER, "out of memory");
     memset(r->partials, 0, (size_t)((r->slots + 1) * r->stride) * sizeof(float));
     for (int k = 0, g = 0; k < model->n_params; k++)
@@ -149,16 +186,28 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     r->own_first = 0;
     r->own_end = model->n_param_floats;
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
-        st = nni_exact_shared_create(t->comm, 2 * model->n_param_floats + 8, r->n_groups + 1,
-                                     &r->shared, r->why, sizeof r->why, err);
+        const int64_t words = r->head_words + (r->max_nodes * r->stride + 1) / 2;
+        st = nni_exact_shared_create(t->comm, words, 1, &r->shared, r->why, sizeof r->why, err);
         if (st)
             return st;
     } else {
         snprintf(r->why, sizeof r->why, "%s", t->comm->size > 1 ? "train.allreduce: mpi"
                                                                  : "one rank");
     }
-    /* Test hook: the last rank adds two of its units in float before the exact sum, the
-     * one change of summation order the reproducibility tests must catch. */
+    if (t->comm->size > 1 && !r->shared) { /* MPI: the nodes, sent and received by slices */
+        const int64_t slice = (model->n_param_floats + t->comm->size - 1) / t->comm->size + 1;
+        r->nodes = aligned_alloc(64, (size_t)(r->max_nodes * r->stride) * sizeof(float));
+        r->send = malloc((size_t)(r->max_nodes * (model->n_param_floats + t->comm->size)) *
+                         sizeof *r->send);
+        r->recv = malloc((size_t)(t->comm->size * r->max_nodes * slice) * sizeof *r->recv);
+        r->heads = malloc((size_t)(t->comm->size * r->head_words) * sizeof *r->heads);
+        r->my_head = malloc((size_t)r->head_words * sizeof *r->my_head);
+        r->counts = malloc((size_t)(4 * t->comm->size) * sizeof *r->counts);
+        if (!r->nodes || !r->send || !r->recv || !r->heads || !r->my_head || !r->counts)
+            return nn_fail(err, NN_ERR_OTHER, "out of memory");
+    }
+    /* Test hook: the last rank adds up its units from the last to the first, the one
+     * change of summation order the reproducibility tests must catch. */
     const char *mutate = getenv("NN_TEST_MUTATE_SUM_ORDER");
     r->mutate = mutate && *mutate && strcmp(mutate, "0") != 0 && t->comm->size > 1 &&
                 t->comm->rank == t->comm->size - 1;
@@ -171,14 +220,21 @@ void nni_repro_free(nn_trainer *t)
     if (t->model && r->partials)
         nni_model_use_grads(t->model, NULL);
     free(r->partials);
-    free(r->fixed);
-    free(r->chunk);
-    free(r->maxes);
-    free(r->factors);
     free(r->group_param);
+    free(r->unit_id);
     free(r->unit_loss);
     free(r->unit_correct);
+    free(r->items);
+    free(r->losses);
     free(r->eval_parts);
+    free(r->nodes);
+    free(r->send);
+    free(r->recv);
+    free(r->heads);
+    free(r->my_head);
+    free(r->counts);
+    nni_tree_sum_free(&r->tree);
+    nni_tree_sum_free(&r->cover);
     nni_exact_shared_free(r->shared);
     memset(r, 0, sizeof *r);
 }
@@ -206,271 +262,238 @@ static void unit_losses(nn_trainer *t, int64_t rows, float scale, int64_t slot)
     }
 }
 
-/* Largest |value| of each tensor over the used slots (infinity for a non-finite one), and
- * of the units' losses. */
-static void local_maxes(reproducible *r, const nn_model *model, int64_t used)
+/* The cover of this rank's units (ids in order) into the header. Returns the node count. */
+static int cover_units(reproducible *r, int64_t used, int64_t *head)
+{
+    nni_tree_sum_start(&r->cover);
+    for (int64_t j = 0; j < used; j++)
+        nni_tree_sum_push(&r->cover, (nni_tree_node){.first = r->unit_id[j]}, NULL);
+    for (int k = 0; k < r->cover.depth; k++) {
+        head[HEAD_FIXED + 2 * k] = r->cover.node[k].first;
+        head[HEAD_FIXED + 2 * k + 1] = r->cover.node[k].level;
+    }
+    return r->cover.depth;
+}
+
+/* The header of this rank's step: its cover, scalars, and units' losses. */
+static void write_head(nn_trainer *t, int64_t used, int64_t *head)
+{
+    reproducible *r = &t->repro;
+    head[HEAD_NODES] = cover_units(r, used, head);
+    head[HEAD_UNITS] = used;
+    int64_t correct = 0;
+    int64_t *units = head + HEAD_FIXED + 2 * r->max_nodes;
+    for (int64_t j = 0; j < used; j++) {
+        correct += r->unit_correct[j];
+        units[2 * j] = r->unit_id[j];
+        memcpy(&units[2 * j + 1], &r->unit_loss[j], sizeof(double));
+    }
+    head[HEAD_CORRECT] = correct;
+    head[HEAD_STOP] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
+}
+
+/* The step's scalars from every rank's header: the loss summed in unit order. */
+static void read_heads(nn_trainer *t, const int64_t *const *heads, step_sums *out)
+{
+    reproducible *r = &t->repro;
+    int64_t n = 0, correct = 0, stop = 0;
+    for (int q = 0; q < t->comm->size; q++) {
+        const int64_t *units = heads[q] + HEAD_FIXED + 2 * r->max_nodes;
+        for (int64_t j = 0; j < heads[q][HEAD_UNITS]; j++, n++) {
+            r->losses[2 * n] = (double)units[2 * j];
+            memcpy(&r->losses[2 * n + 1], &units[2 * j + 1], sizeof(double));
+        }
+        correct += heads[q][HEAD_CORRECT];
+        stop += heads[q][HEAD_STOP];
+    }
+    qsort(r->losses, (size_t)n, 2 * sizeof(double), compare_losses);
+    double loss = 0;
+    for (int64_t j = 0; j < n; j++)
+        loss += r->losses[2 * j + 1];
+    out->loss_sum = loss;
+    out->correct = (double)correct;
+    out->stop_requested = stop > 0;
+}
+
+/* The nodes of the whole sum in unit order: this rank's own units (from their slots) and
+ * every other rank's cover, whose values start at bases[q] (node k at + k x stride). */
+static int64_t gather_items(reproducible *r, int rank, int size, int64_t used,
+                            const int64_t *const *heads, const float *const *bases,
+                            int64_t stride)
+{
+    int64_t n = 0;
+    for (int64_t j = 0; j < used; j++)
+        r->items[n++] = (tree_item){.node = {.first = r->unit_id[j]}, .base = unit_slot(r, j)};
+    for (int q = 0; q < size; q++)
+        for (int64_t k = 0; q != rank && k < heads[q][HEAD_NODES]; k++)
+            r->items[n++] = (tree_item){
+                .node = {.first = heads[q][HEAD_FIXED + 2 * k],
+                         .level = (int)heads[q][HEAD_FIXED + 2 * k + 1]},
+                .base = bases[q] + k * stride};
+    qsort(r->items, (size_t)n, sizeof *r->items, compare_items);
+    return n;
+}
+
+/* The summed gradients of [first, end) (every summed tensor's part of it) into slot 0, from
+ * the items in unit order. */
+static void sum_range(reproducible *r, const nn_model *model, int64_t n_items, int64_t first,
+                      int64_t end)
 {
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
-        float top = 0;
-        for (int64_t j = 0; j < used; j++) {
-            const float m = nni_exact_abs_max(unit_slot(r, j) + p->offset, p->size);
-            top = m > top ? m : top;
+        const int64_t from = p->offset > first ? p->offset : first;
+        const int64_t to = p->offset + p->size < end ? p->offset + p->size : end;
+        for (int64_t at = from; at < to; at += TREE_CHUNK) {
+            r->tree.len = to - at < TREE_CHUNK ? to - at : TREE_CHUNK;
+            nni_tree_sum_start(&r->tree);
+            for (int64_t i = 0; i < n_items; i++)
+                nni_tree_sum_push(&r->tree, r->items[i].node, r->items[i].base + at);
+            nni_tree_sum_finish(&r->tree, r->partials + at);
         }
-        r->maxes[g] = top;
     }
-    double top = 0;
-    for (int64_t j = 0; j < used; j++) {
-        const double a = fabs(r->unit_loss[j]);
-        top = a > top || a != a ? a : top;
-    }
-    r->maxes[r->n_groups] = top;
 }
 
-/* Values exchanged after the wide sums (2 per gradient): the loss's two parts, the correct
- * count, the stop request and the count of ranks with a value out of the wide range. */
-enum { WIDE_LOSS_HI, WIDE_LOSS_LO, WIDE_CORRECT, WIDE_STOP, WIDE_OUT_OF_RANGE, WIDE_SCALARS };
-
-/* Whether this rank's own range of the wide sums stays in its private memory: when the
- * ranks split the update, no other rank reads it. */
-static int own_range_private(const reproducible *r, const nn_model *model)
+/* This rank's cover of [first, end) of every summed tensor, node k written by put(k). */
+static void cover_range(reproducible *r, const nn_model *model, int64_t used, int64_t first,
+                        int64_t end, float *const *dest, int streamed)
 {
-    return r->shared && !(r->own_first == 0 && r->own_end == model->n_param_floats);
-}
-
-/* The wide sums of tensor p over the used slots into hi and lo (at p's offset); returns the
- * largest |value|. With one rank they go straight back to floats in slot 0; into node shared
- * memory they are streamed, since the lines were read by the other ranks' cores the step
- * before, and ordinary stores would wait on those cores line by line. This rank's own range,
- * when no other rank reads it, goes to its private buffer instead (r->fixed), where it stays
- * in cache for the gather. */
-static float add_wide(reproducible *r, const nn_model *model, const nn_param *p, int64_t used,
-                      int64_t *hi, int64_t *lo)
-{
-    const int64_t n = model->n_param_floats;
-    if (r->single_rank) {
-        float top = 0;
-        for (int64_t c = 0; c < p->size; c += WIDE_CHUNK) {
-            const int64_t len = p->size - c < WIDE_CHUNK ? p->size - c : WIDE_CHUNK;
-            const float m = nni_exact_add_wide(unit_slot(r, 0) + p->offset + c, r->stride, used,
-                                               len, r->chunk, r->chunk + WIDE_CHUNK);
-            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
-                                     r->partials + p->offset + c);
-            top = m > top || m != m ? m : top;
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        const int64_t from = p->offset > first ? p->offset : first;
+        const int64_t to = p->offset + p->size < end ? p->offset + p->size : end;
+        for (int64_t at = from; at < to; at += TREE_CHUNK) {
+            const int64_t len = to - at < TREE_CHUNK ? to - at : TREE_CHUNK;
+            r->tree.len = len;
+            nni_tree_sum_start(&r->tree);
+            for (int64_t j = 0; j < used; j++)
+                nni_tree_sum_push(&r->tree, (nni_tree_node){.first = r->unit_id[j]},
+                                  unit_slot(r, j) + at);
+            for (int k = 0; k < r->tree.depth; k++) {
+                if (streamed)
+                    nni_shm_stream_copy(dest[0] + k * r->stride + at, r->tree.value[k], len);
+                else
+                    memcpy(dest[0] + k * r->stride + at, r->tree.value[k],
+                           (size_t)len * sizeof(float));
+            }
         }
-        return top;
     }
-    if (!r->shared)
-        return nni_exact_add_wide(unit_slot(r, 0) + p->offset, r->stride, used, p->size,
-                                  hi + p->offset, lo + p->offset);
-    const int private_own = own_range_private(r, model);
-    float top = 0;
-    for (int64_t at = p->offset, end = p->offset + p->size; at < end;) {
-        int64_t len = end - at < WIDE_CHUNK ? end - at : WIDE_CHUNK;
-        const int own = private_own && at >= r->own_first && at < r->own_end;
-        if (private_own && !own && at < r->own_first && at + len > r->own_first)
-            len = r->own_first - at; /* chunks do not straddle the own range's ends */
-        if (own && at + len > r->own_end)
-            len = r->own_end - at;
-        float m;
-        if (own) {
-            m = nni_exact_add_wide(unit_slot(r, 0) + at, r->stride, used, len, r->fixed + at,
-                                   r->fixed + n + at);
-        } else {
-            m = nni_exact_add_wide(unit_slot(r, 0) + at, r->stride, used, len, r->chunk,
-                                   r->chunk + WIDE_CHUNK);
-            nni_shm_stream_copy_int64(hi + at, r->chunk, len);
-            nni_shm_stream_copy_int64(lo + at, r->chunk + WIDE_CHUNK, len);
-        }
-        top = m > top || m != m ? m : top;
-        at += len;
-    }
-    return top;
 }
 
-static void wide_scalars(const int64_t *scalars, step_sums *out)
-{
-    out->loss_sum = nni_exact_wide_value(scalars[WIDE_LOSS_HI], scalars[WIDE_LOSS_LO]);
-    out->correct = (double)scalars[WIDE_CORRECT];
-    out->stop_requested = scalars[WIDE_STOP] > 0;
-}
-
-/* The ranks' wide sums through node shared memory, each rank adding every rank's buffer
- * itself (one meeting; integer sums, so the order of the ranks does not matter) and going
- * straight to floats chunk by chunk. Returns 0 when a value was out of range. */
-static int gather_wide(nn_trainer *t, step_sums *out)
+/* Through node shared memory: each rank writes its cover of the ranges the others sum
+ * (every range but its own when the update is split), then sums its own range from its
+ * units and every other rank's cover. One meeting per step. */
+static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
 {
     reproducible *r = &t->repro;
     const nn_model *model = t->model;
     const int64_t n = model->n_param_floats;
-    const int size = t->comm->size;
+    const int rank = t->comm->rank, size = t->comm->size;
+    int64_t *head = nni_exact_shared_begin(r->shared);
+    write_head(t, used, head);
+    float *mine = (float *)(head + r->head_words);
+    const int split = !(r->own_first == 0 && r->own_end == n);
+    if (split) {
+        cover_range(r, model, used, 0, r->own_first, &mine, 1);
+        cover_range(r, model, used, r->own_end, n, &mine, 1);
+    } else {
+        cover_range(r, model, used, 0, n, &mine, 1);
+    }
     const double start = nni_clock_seconds();
     const int64_t *const *buffers = nni_exact_shared_gather(r->shared);
     r->wait_seconds += nni_clock_seconds() - start;
-    int64_t scalars[WIDE_SCALARS];
-    for (int k = 0; k < WIDE_SCALARS; k++) {
-        uint64_t sum = 0;
-        for (int q = 0; q < size; q++)
-            sum += (uint64_t)buffers[q][2 * n + k];
-        scalars[k] = (int64_t)sum;
-    }
-    if (scalars[WIDE_OUT_OF_RANGE] > 0) {
-        nni_exact_shared_done(r->shared);
-        return 0;
-    }
-    uint64_t *restrict sum_hi = (uint64_t *)r->chunk, *restrict sum_lo = sum_hi + WIDE_CHUNK;
-    /* This rank's own sums first (from its private buffer, see add_wide), then the others'
-     * in rank order: integer sums, any order gives the same bits. */
-    const int rank = t->comm->rank, first_other = rank == 0;
-    const int64_t *mine = own_range_private(r, model) ? r->fixed : buffers[rank];
-    for (int g = 0; g < r->n_groups; g++) {
-        const nn_param *p = &model->params[r->group_param[g]];
-        /* Only the sums this rank reads: its range of the shared update. */
-        const int64_t first = p->offset > r->own_first ? p->offset : r->own_first;
-        const int64_t end = p->offset + p->size < r->own_end ? p->offset + p->size : r->own_end;
-        for (int64_t at = first; at < end; at += WIDE_CHUNK) {
-            const int64_t len = end - at < WIDE_CHUNK ? end - at : WIDE_CHUNK;
-            const uint64_t *restrict hi0 = (const uint64_t *)mine + at;
-            const uint64_t *restrict lo0 = (const uint64_t *)mine + n + at;
-            const uint64_t *restrict hi1 = (const uint64_t *)buffers[first_other] + at;
-            const uint64_t *restrict lo1 = (const uint64_t *)buffers[first_other] + n + at;
-            for (int64_t i = 0; i < len; i++) { /* shared memory: two ranks at least */
-                sum_hi[i] = hi0[i] + hi1[i];
-                sum_lo[i] = lo0[i] + lo1[i];
-            }
-            for (int q = first_other + 1; q < size; q++) {
-                if (q == rank)
-                    continue;
-                const uint64_t *restrict hi = (const uint64_t *)buffers[q] + at;
-                const uint64_t *restrict lo = (const uint64_t *)buffers[q] + n + at;
-                for (int64_t i = 0; i < len; i++) {
-                    sum_hi[i] += hi[i];
-                    sum_lo[i] += lo[i];
-                }
-            }
-            nni_exact_wide_to_floats(r->chunk, r->chunk + WIDE_CHUNK, len,
-                                     r->partials + at);
-        }
-    }
+    const float *bases[size];
+    for (int q = 0; q < size; q++)
+        bases[q] = (const float *)(buffers[q] + r->head_words);
+    const int64_t items = gather_items(r, rank, size, used, buffers, bases, r->stride);
+    sum_range(r, model, items, r->own_first, r->own_end);
+    read_heads(t, buffers, out);
     nni_exact_shared_done(r->shared);
-    wide_scalars(scalars, out);
-    return 1;
 }
 
-/* The slots' sums in the wide fixed point, which needs no scale: one exchange. Returns 0 when
- * some value was out of its range on some rank (the same on every rank): nothing is written,
- * and the caller sums with shared scales instead. */
-static int sum_units_wide(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+/* With MPI: the headers to every rank; each rank's cover, slice q of it to rank q; each sums
+ * its slice of the parameters; the slices to every rank. */
+static void sum_mpi(nn_trainer *t, int64_t used, step_sums *out)
 {
     reproducible *r = &t->repro;
     const nn_model *model = t->model;
     const int64_t n = model->n_param_floats;
-    const double bound = nni_exact_wide_bound(terms);
-    int64_t *hi = r->shared ? nni_exact_shared_begin(r->shared) : r->fixed;
-    int64_t *lo = hi + n, *scalars = hi + 2 * n;
-    int out_of_range = 0;
-    for (int g = 0; g < r->n_groups; g++)
-        out_of_range |= !(add_wide(r, model, &model->params[r->group_param[g]], used, hi, lo) <
-                           bound);
-    uint64_t loss_hi = 0, loss_lo = 0;
-    int64_t correct = 0;
-    for (int64_t j = 0; j < used; j++) {
-        uint64_t h, l;
-        out_of_range |= !(fabs(r->unit_loss[j]) < bound);
-        nni_exact_wide(r->unit_loss[j], &h, &l);
-        loss_hi += h;
-        loss_lo += l;
-        correct += r->unit_correct[j];
-    }
-    scalars[WIDE_LOSS_HI] = (int64_t)loss_hi;
-    scalars[WIDE_LOSS_LO] = (int64_t)loss_lo;
-    scalars[WIDE_CORRECT] = correct;
-    scalars[WIDE_STOP] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
-    scalars[WIDE_OUT_OF_RANGE] = out_of_range;
-    if (r->shared)
-        return gather_wide(t, out);
+    const int rank = t->comm->rank, size = t->comm->size;
+    MPI_Comm comm = nni_comm_mpi(t->comm);
+    write_head(t, used, r->my_head);
+    const int nodes = (int)r->my_head[HEAD_NODES];
+    cover_range(r, model, used, 0, n, &r->nodes, 0);
     const double start = nni_clock_seconds();
-    nni_exact_sum(t->comm, hi, 2 * n + WIDE_SCALARS);
+    MPI_Allgather(r->my_head, (int)r->head_words, MPI_INT64_T, r->heads, (int)r->head_words,
+                  MPI_INT64_T, comm);
     r->wait_seconds += nni_clock_seconds() - start;
-    if (scalars[WIDE_OUT_OF_RANGE] > 0)
-        return 0;
-    for (int g = 0; g < r->n_groups && !r->single_rank; g++) {
-        const nn_param *p = &model->params[r->group_param[g]];
-        nni_exact_wide_to_floats(hi + p->offset, lo + p->offset, p->size,
-                                 r->partials + p->offset);
+    const int64_t *heads[size];
+    for (int q = 0; q < size; q++)
+        heads[q] = r->heads + q * r->head_words;
+    /* Rank q sums [slice(q), slice(q + 1)). */
+    int *send_counts = r->counts, *send_displs = send_counts + size;
+    int *recv_counts = send_displs + size, *recv_displs = recv_counts + size;
+#define SLICE(q) (n * (q) / size)
+    int64_t at = 0;
+    for (int q = 0; q < size; q++) {
+        const int64_t len = SLICE(q + 1) - SLICE(q);
+        send_displs[q] = (int)at;
+        send_counts[q] = (int)(nodes * len);
+        for (int k = 0; k < nodes; k++, at += len)
+            memcpy(r->send + at, r->nodes + k * r->stride + SLICE(q), (size_t)len * sizeof(float));
     }
-    wide_scalars(scalars, out);
-    return 1;
+    const int64_t mine = SLICE(rank + 1) - SLICE(rank);
+    at = 0;
+    const float *bases[size];
+    for (int q = 0; q < size; q++) {
+        recv_displs[q] = (int)at;
+        recv_counts[q] = (int)(heads[q][HEAD_NODES] * mine);
+        bases[q] = r->recv + at - SLICE(rank); /* node k of q at + k x mine */
+        at += q == rank ? 0 : heads[q][HEAD_NODES] * mine;
+        if (q == rank)
+            recv_counts[q] = 0;
+    }
+    send_counts[rank] = 0;
+    const double exchange = nni_clock_seconds();
+    MPI_Alltoallv(r->send, send_counts, send_displs, MPI_FLOAT, r->recv, recv_counts,
+                  recv_displs, MPI_FLOAT, comm);
+    r->wait_seconds += nni_clock_seconds() - exchange;
+    const int64_t items = gather_items(r, rank, size, used, heads, bases, mine);
+    sum_range(r, model, items, SLICE(rank), SLICE(rank + 1));
+    for (int q = 0; q < size; q++) {
+        recv_counts[q] = (int)(SLICE(q + 1) - SLICE(q));
+        recv_displs[q] = (int)SLICE(q);
+    }
+#undef SLICE
+    const double gather = nni_clock_seconds();
+    MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_FLOAT, r->partials, recv_counts, recv_displs, MPI_FLOAT,
+                   comm);
+    r->wait_seconds += nni_clock_seconds() - gather;
+    read_heads(t, heads, out);
 }
 
-/* The slots' sums with a scale per tensor agreed first (a MAX over the ranks): for values
- * out of the wide range. Returns 1 when some gradient or loss is not finite (on every rank
- * alike). */
-static int sum_units_scaled(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
+/* The units' gradients summed in the tree's order (parallel/unit_tree.h) into slot 0 (the
+ * model's gradients), and the step's scalars. */
+static void sum_units(nn_trainer *t, int64_t used, step_sums *out)
 {
     reproducible *r = &t->repro;
-    const nn_model *model = t->model;
-    local_maxes(r, model, used);
-    const double start = nni_clock_seconds();
-    int64_t *fixed = r->fixed;
-    int bad;
+    if (r->mutate && used >= 3) /* last to first: u0 + (u1 + (u2 + ...)) */
+        for (int64_t j = used - 2; j >= 0; j--)
+            for (int64_t i = 0; i < t->model->n_param_floats; i++) {
+                unit_slot(r, j)[i] += unit_slot(r, j + 1)[i];
+                unit_slot(r, j + 1)[i] = 0;
+            }
     if (r->shared) {
-        fixed = nni_exact_shared_begin(r->shared);
-        nni_exact_local_max_ready(r->maxes, r->n_groups + 1);
-        nni_exact_shared_max(r->shared, r->maxes);
-        bad = nni_exact_factors(r->maxes, r->n_groups + 1, terms, r->factors);
+        sum_shared(t, used, out);
+    } else if (t->comm->size > 1) {
+        sum_mpi(t, used, out);
     } else {
-        bad = nni_exact_scales(t->comm, r->maxes, r->n_groups + 1, terms, r->factors);
+        int64_t head[HEAD_FIXED + 2 * r->max_nodes + 2 * r->slots];
+        write_head(t, used, head);
+        const int64_t *heads[1] = {head};
+        const int64_t items = gather_items(r, 0, 1, used, heads, NULL, 0);
+        sum_range(r, t->model, items, 0, t->model->n_param_floats);
+        read_heads(t, heads, out);
     }
-    r->wait_seconds += nni_clock_seconds() - start;
-    if (bad)
-        return 1;
-    const int64_t n = model->n_param_floats;
-    for (int g = 0; g < r->n_groups; g++) {
-        const nn_param *p = &model->params[r->group_param[g]];
-        const double factor = r->factors[g];
-        nni_exact_add_fixed(unit_slot(r, 0) + p->offset, r->stride, used, p->size, factor,
-                            fixed + p->offset);
-    }
-    int64_t loss = 0, correct = 0;
-    for (int64_t j = 0; j < used; j++) {
-        loss += nni_exact_fixed(r->unit_loss[j], r->factors[r->n_groups]);
-        correct += r->unit_correct[j];
-    }
-    fixed[n] = loss;
-    fixed[n + 1] = correct;
-    fixed[n + 2] = t->opts.stop_flag && *t->opts.stop_flag ? 1 : 0;
-    const double sum_start = nni_clock_seconds();
-    if (r->shared)
-        fixed = (int64_t *)nni_exact_shared_sum(r->shared);
-    else
-        nni_exact_sum(t->comm, fixed, n + 3);
-    r->wait_seconds += nni_clock_seconds() - sum_start;
-    for (int g = 0; g < r->n_groups; g++) {
-        const nn_param *p = &model->params[r->group_param[g]];
-        nni_exact_to_floats(fixed + p->offset, p->size, r->factors[g], r->partials + p->offset);
-    }
-    out->loss_sum = nni_exact_value(fixed[n], r->factors[r->n_groups]);
-    out->correct = (double)fixed[n + 1];
-    out->stop_requested = fixed[n + 2] > 0;
-    return 0;
-}
-
-/* The slots' exact sums into slot 0 (the model's gradients), and the step's scalars.
- * Returns 1 when some gradient or loss is not finite (on every rank alike). */
-static int sum_units(nn_trainer *t, int64_t used, int64_t terms, step_sums *out)
-{
-    reproducible *r = &t->repro;
-    if (r->mutate && used >= 2) {
-        for (int64_t i = 0; i < t->model->n_param_floats; i++) {
-            unit_slot(r, 0)[i] += unit_slot(r, 1)[i];
-            unit_slot(r, 1)[i] = 0;
-        }
-    }
-    if (sum_units_wide(t, used, terms, out))
-        return 0;
-    r->scaled_steps++;
-    return sum_units_scaled(t, used, terms, out);
 }
 
 nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int64_t micro,
@@ -499,14 +522,13 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
         nn_model_forward(model, &pass);
         unit_losses(t, rows, scale, slot);
         nn_model_backward(model, &pass);
-        slot += (rows + r->unit - 1) / r->unit;
+        /* The step's units are numbered in order over its micro-batches. */
+        for (int64_t j = 0; j < (rows + r->unit - 1) / r->unit; j++)
+            r->unit_id[slot++] = terms + first_unit + j;
         terms += units;
         out->rows += global_rows;
     }
-    if (sum_units(t, slot, terms, out)) {
-        out->loss_sum = NAN;
-        out->stop_requested = 0;
-    }
+    sum_units(t, slot, out);
     return NN_OK;
 }
 

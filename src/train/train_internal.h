@@ -15,6 +15,7 @@
 #include "nn/history.h"
 #include "nn/loss.h"
 #include "nn/model.h"
+#include "parallel/unit_tree.h"
 #include "nn/parallel.h"
 #include "nn/sched.h"
 #include "nn/trainer.h"
@@ -54,17 +55,22 @@ typedef struct reproducible {
     int64_t slots;         /* units per step on this rank at most */
     int64_t stride;        /* floats per unit slot */
     float *partials;       /* slots x stride: each unit's gradients; slot 0 gets the sums */
-    int64_t *fixed;        /* 2 x n_param_floats + 8: the fixed-point sums and step scalars */
-    int64_t *chunk;        /* scratch of the wide sums (reproducible.c) */
-    int single_rank;       /* one rank: the wide sums go straight back to floats */
-    int64_t scaled_steps;  /* steps whose values were out of the wide range (exact_sum.h) */
-    int n_groups;          /* trained tensors, each with its own scale */
+    int64_t *unit_id;      /* slots: each slot's unit, numbered over the step */
+    int max_nodes;         /* of a rank's cover of its units (parallel/unit_tree.h) */
+    nni_tree_sum tree;     /* the sums in the tree's order, a chunk at a time */
+    nni_tree_sum cover;    /* this rank's cover: nodes only */
+    struct tree_item *items; /* the step's nodes in unit order (reproducible.c) */
+    double *losses;        /* (unit, loss) pairs of the step over the group */
+    int64_t head_words;    /* a rank's header: its cover, scalars, units' losses */
+    float *nodes, *send, *recv;   /* MPI: this rank's cover, sent and received by slices */
+    int64_t *heads, *my_head;     /* MPI: every rank's header, and this rank's */
+    int *counts;                  /* MPI: counts and displacements of the exchange */
+    int n_groups;          /* trained tensors */
     int *group_param;      /* their parameter indices */
-    double *maxes, *factors; /* per tensor, and one for the loss */
     double *unit_loss;     /* slots */
     int64_t *unit_correct; /* slots */
     double *eval_parts;    /* evaluation: loss and correct count of each of this rank's blocks */
-    double wait_seconds;   /* in the fixed-point sum over the ranks */
+    double wait_seconds;   /* in the sums over the ranks */
     int transport;         /* train.allreduce (nni_grad_transport) */
     struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
     char why[128];         /* why not shared memory */

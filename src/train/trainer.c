@@ -296,10 +296,6 @@ static void end_training(nn_trainer *t, int failed)
     t->result.train_seconds = nni_clock_seconds() - t->run_start;
     if (t->comm->size > 1 && !failed)
         nni_trainer_report_allreduce_wait(t, &t->result);
-    if (t->repro.scaled_steps && !failed)
-        nni_trainer_say(t, "reproducible: %lld steps had a unit's value beyond the wide fixed "
-                        "point's range, summed with a scale per tensor agreed first\n",
-                        (long long)t->repro.scaled_steps);
 }
 
 /* After a step inside an epoch: a checkpoint every train.checkpoint.every_steps steps, and
