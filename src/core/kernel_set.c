@@ -31,23 +31,12 @@
     void nni_conv_flat_product_##set(const nni_conv_geom *g, int64_t M, const float *w,       \
                                      const float *x, float *y, int accumulate);                \
     void nni_adam_plain_##set(const nni_adam_coefs *c, int64_t n, float *w, float *m1,         \
-                              float *m2, const float *grad);                                   \
-    float nni_exact_abs_max_##set(const float *x, int64_t n);                                  \
-    void nni_exact_add_fixed_##set(const float *x, int64_t stride, int64_t slots, int64_t n,   \
-                                   double factor, int64_t *fixed);                             \
-    void nni_exact_to_floats_##set(const int64_t *fixed, int64_t n, double factor, float *x);  \
-    float nni_exact_add_wide_##set(const float *x, int64_t stride, int64_t slots, int64_t n,   \
-                                   int64_t *hi, int64_t *lo);                                  \
-    void nni_exact_wide_to_floats_##set(const int64_t *hi, const int64_t *lo, int64_t n,       \
-                                        float *x);
+                              float *m2, const float *grad);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
-    .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set,     \
-    .exact_abs_max = nni_exact_abs_max_##set, .exact_add_fixed = nni_exact_add_fixed_##set,   \
-    .exact_to_floats = nni_exact_to_floats_##set, .exact_add_wide = nni_exact_add_wide_##set, \
-    .exact_wide_to_floats = nni_exact_wide_to_floats_##set
+    .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)

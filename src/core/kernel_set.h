@@ -50,15 +50,6 @@ typedef struct nni_kernel_set {
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);
-    /* parallel/exact_kernel.c: the loops of parallel/exact_sum.h's functions of the same
-     * names. */
-    float (*exact_abs_max)(const float *x, int64_t n);
-    void (*exact_add_fixed)(const float *x, int64_t stride, int64_t slots, int64_t n,
-                            double factor, int64_t *fixed);
-    void (*exact_to_floats)(const int64_t *fixed, int64_t n, double factor, float *x);
-    float (*exact_add_wide)(const float *x, int64_t stride, int64_t slots, int64_t n,
-                            int64_t *hi, int64_t *lo);
-    void (*exact_wide_to_floats)(const int64_t *hi, const int64_t *lo, int64_t n, float *x);
 } nni_kernel_set;
 
 /* Chooses the set from NN_KERNELS and the CPU (read again on every call). An unknown name,

@@ -1,7 +1,6 @@
 /* Fixed-point sums with a scale agreed over the group (see exact_sum.h). */
 #include "exact_sum.h"
 
-#include "core/kernel_set.h"
 #include "parallel_internal.h"
 #include "watchdog.h"
 
@@ -14,14 +13,14 @@ static int headroom_bits(int64_t terms)
     return bits;
 }
 
-void nni_exact_local_max_ready(double *maxes, int n)
+static void local_max_ready(double *maxes, int n)
 {
     for (int g = 0; g < n; g++) /* MPI's MAX need not keep a NaN; it keeps infinity */
         if (maxes[g] != maxes[g])
             maxes[g] = INFINITY;
 }
 
-int nni_exact_factors(const double *maxes, int n, int64_t terms, double *factors)
+static int factors_of(const double *maxes, int n, int64_t terms, double *factors)
 {
     const int top = 51 - headroom_bits(terms);
     int bad = 0;
@@ -40,14 +39,14 @@ int nni_exact_factors(const double *maxes, int n, int64_t terms, double *factors
 
 int nni_exact_scales(const nn_comm *comm, double *maxes, int n, int64_t terms, double *factors)
 {
-    nni_exact_local_max_ready(maxes, n);
+    local_max_ready(maxes, n);
     if (comm && comm->size > 1) {
         MPI_Request request;
         MPI_Iallreduce(MPI_IN_PLACE, maxes, n, MPI_DOUBLE, MPI_MAX, nni_comm_mpi(comm),
                        &request);
         nni_comm_wait(comm, 1, &request, "allreduce");
     }
-    return nni_exact_factors(maxes, n, terms, factors);
+    return factors_of(maxes, n, terms, factors);
 }
 
 void nni_exact_sum(const nn_comm *comm, int64_t *values, int64_t n)
@@ -82,41 +81,4 @@ int nni_exact_sum_doubles(const nn_comm *comm, const double *parts, int64_t n_un
     for (int i = 0; i < width; i++)
         out[i] = nni_exact_value(fixed[i], factors[i]);
     return 0;
-}
-
-double nni_exact_wide_bound(int64_t terms)
-{
-    /* |value| < 2^21 keeps hi below 2^51 (the conversion's range); `terms` of them sum below
-     * 2^62 when |value| < 2^(32 - headroom); the lo parts (|lo| <= 2^49) need headroom <= 13. */
-    const int headroom = headroom_bits(terms);
-    if (headroom > 13)
-        return 0;
-    return ldexp(1.0, headroom < 11 ? 21 : 32 - headroom);
-}
-
-float nni_exact_add_wide(const float *x, int64_t stride, int64_t slots, int64_t n, int64_t *hi,
-                         int64_t *lo)
-{
-    return nni_kernels()->exact_add_wide(x, stride, slots, n, hi, lo);
-}
-
-void nni_exact_wide_to_floats(const int64_t *hi, const int64_t *lo, int64_t n, float *x)
-{
-    nni_kernels()->exact_wide_to_floats(hi, lo, n, x);
-}
-
-float nni_exact_abs_max(const float *x, int64_t n)
-{
-    return nni_kernels()->exact_abs_max(x, n);
-}
-
-void nni_exact_add_fixed(const float *x, int64_t stride, int64_t slots, int64_t n,
-                         double factor, int64_t *fixed)
-{
-    nni_kernels()->exact_add_fixed(x, stride, slots, n, factor, fixed);
-}
-
-void nni_exact_to_floats(const int64_t *fixed, int64_t n, double factor, float *x)
-{
-    nni_kernels()->exact_to_floats(fixed, n, factor, x);
 }

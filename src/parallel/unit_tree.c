@@ -23,21 +23,6 @@ void nni_tree_sum_free(nni_tree_sum *sum)
     memset(sum, 0, sizeof *sum);
 }
 
-int nni_tree_cover_size(int64_t first, int64_t end)
-{
-    int count = 0;
-    while (first < end) {
-        int level = 0;
-        /* the largest node from `first`: aligned to its size and inside [first, end) */
-        while (level < 62 && first % ((int64_t)2 << level) == 0 &&
-               first + ((int64_t)2 << level) <= end)
-            level++;
-        first += (int64_t)1 << level;
-        count++;
-    }
-    return count;
-}
-
 void nni_tree_sum_start(nni_tree_sum *sum)
 {
     sum->depth = 0;

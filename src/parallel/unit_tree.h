@@ -35,9 +35,6 @@ typedef struct nni_tree_sum {
 int nni_tree_sum_alloc(nni_tree_sum *sum, int capacity, int64_t len);
 void nni_tree_sum_free(nni_tree_sum *sum);
 
-/* Nodes in the cover of units [first, end). */
-int nni_tree_cover_size(int64_t first, int64_t end);
-
 void nni_tree_sum_start(nni_tree_sum *sum);
 /* The next node in unit order, and its len values (read until the sum is finished or the
  * node is added to a sibling). */

@@ -24,7 +24,7 @@
 #include <string.h>
 
 #include "core/clock.h"
-#include "parallel/exact_shared.h"
+#include "parallel/rank_buffers.h"
 #include "parallel/unit_tree.h"
 #include "parallel/exact_sum.h"
 #include "parallel/shm.h"
@@ -187,7 +187,7 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
     r->own_end = model->n_param_floats;
     if (t->comm->size > 1 && r->transport == NN_GRAD_TRANSPORT_AUTO) {
         const int64_t words = r->head_words + (r->max_nodes * r->stride + 1) / 2;
-        st = nni_exact_shared_create(t->comm, words, 1, &r->shared, r->why, sizeof r->why, err);
+        st = nni_rank_buffers_create(t->comm, words, &r->shared, r->why, sizeof r->why, err);
         if (st)
             return st;
     } else {
@@ -235,7 +235,7 @@ void nni_repro_free(nn_trainer *t)
     free(r->counts);
     nni_tree_sum_free(&r->tree);
     nni_tree_sum_free(&r->cover);
-    nni_exact_shared_free(r->shared);
+    nni_rank_buffers_free(r->shared);
     memset(r, 0, sizeof *r);
 }
 
@@ -388,7 +388,7 @@ static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
     const nn_model *model = t->model;
     const int64_t n = model->n_param_floats;
     const int rank = t->comm->rank, size = t->comm->size;
-    int64_t *head = nni_exact_shared_begin(r->shared);
+    int64_t *head = nni_rank_buffers_begin(r->shared);
     write_head(t, used, head);
     float *mine = (float *)(head + r->head_words);
     const int split = !(r->own_first == 0 && r->own_end == n);
@@ -399,7 +399,7 @@ static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
         cover_range(r, model, used, 0, n, &mine, 1);
     }
     const double start = nni_clock_seconds();
-    const int64_t *const *buffers = nni_exact_shared_gather(r->shared);
+    const int64_t *const *buffers = nni_rank_buffers_gather(r->shared);
     r->wait_seconds += nni_clock_seconds() - start;
     const float *bases[size];
     for (int q = 0; q < size; q++)
@@ -407,7 +407,7 @@ static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
     const int64_t items = gather_items(r, rank, size, used, buffers, bases, r->stride);
     sum_range(r, model, items, r->own_first, r->own_end);
     read_heads(t, buffers, out);
-    nni_exact_shared_done(r->shared);
+    nni_rank_buffers_done(r->shared);
 }
 
 /* With MPI: the headers to every rank; each rank's cover, slice q of it to rank q; each sums

@@ -72,7 +72,7 @@ typedef struct reproducible {
     double *eval_parts;    /* evaluation: loss and correct count of each of this rank's blocks */
     double wait_seconds;   /* in the sums over the ranks */
     int transport;         /* train.allreduce (nni_grad_transport) */
-    struct nni_exact_shared *shared; /* the sums through node shared memory, or NULL: MPI */
+    struct nni_rank_buffers *shared; /* the sums through node shared memory, or NULL: MPI */
     char why[128];         /* why not shared memory */
     int mutate;            /* test hook NN_TEST_MUTATE_SUM_ORDER (reproducible.c) */
     /* The summed gradients this rank reads (its range of a shared optimizer update; all of

@@ -283,51 +283,6 @@ static void test_every_set_adam_same_bits(void **state)
     free(g);
 }
 
-/* The exact sums' loops (parallel/exact_kernel.c), scaled and wide: the same bits on every set, a tail left
- * after every vector width, a NaN found wherever it is. */
-static void test_every_set_exact_sum_same_bits(void **state)
-{
-    (void)state;
-    enum { N = 1000 + 13 };
-    int count = 0;
-    const nni_kernel_set *sets = nni_kernel_sets(&count);
-    float *x = random_floats(N, 12), got_x[N], ref_x[N];
-    int64_t got[N], ref[N];
-    const double factor = 0x1p40;
-    const nni_kernel_set *last = &sets[count - 1];
-    last->exact_add_fixed(x, 0, 2, N, factor, ref);
-    last->exact_to_floats(ref, N, factor, ref_x);
-    for (int s = 0; s < count - 1; s++) {
-        if (!sets[s].supported())
-            continue;
-        assert_true(sets[s].exact_abs_max(x, N) == last->exact_abs_max(x, N));
-        sets[s].exact_add_fixed(x, 0, 2, N, factor, got);
-        assert_memory_equal(ref, got, sizeof got);
-        sets[s].exact_to_floats(got, N, factor, got_x);
-        assert_memory_equal(ref_x, got_x, sizeof got_x);
-    }
-    /* The wide sums: three slots (x, x again, x shifted), sums and floats the same bits. */
-    static int64_t ref_hi[N], ref_lo[N], got_hi[N], got_lo[N];
-    const float ref_top = last->exact_add_wide(x, 1, 3, N - 2, ref_hi, ref_lo);
-    last->exact_wide_to_floats(ref_hi, ref_lo, N - 2, ref_x);
-    for (int s = 0; s < count - 1; s++) {
-        if (!sets[s].supported())
-            continue;
-        assert_true(sets[s].exact_add_wide(x, 1, 3, N - 2, got_hi, got_lo) == ref_top);
-        assert_memory_equal(ref_hi, got_hi, (N - 2) * sizeof *got_hi);
-        assert_memory_equal(ref_lo, got_lo, (N - 2) * sizeof *got_lo);
-        sets[s].exact_wide_to_floats(got_hi, got_lo, N - 2, got_x);
-        assert_memory_equal(ref_x, got_x, (N - 2) * sizeof *got_x);
-    }
-    x[N - 1] = NAN;
-    for (int s = 0; s < count; s++)
-        if (sets[s].supported()) {
-            assert_true(isinf(sets[s].exact_abs_max(x, N)));
-            assert_true(isinf(sets[s].exact_add_wide(x, 0, 1, N, got_hi, got_lo)));
-        }
-    free(x);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,7 +292,6 @@ int main(void)
         cmocka_unit_test(test_every_set_lowering_same_bits),
         cmocka_unit_test(test_every_set_conv_flat_same_bits),
         cmocka_unit_test(test_every_set_adam_same_bits),
-        cmocka_unit_test(test_every_set_exact_sum_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,8 +5,9 @@
  *    output units, and convolutions), at 1 and 2 threads;
  *  - backward with nn_pass.unit_rows writes each unit's parameter gradients into its slot,
  *    the bits of a plain backward over that unit's rows alone, at 1 and 2 threads;
- *  - the exact sums (parallel/exact_sum.h) give the same bits for any split of the terms
- *    into units and any order, and agree with a double sum to float precision. */
+ *  - the exact sums of batchnorm's statistics and the metrics (parallel/exact_sum.h) give
+ *    the same bits for any split of the terms into units and any order, and agree with a
+ *    double sum to float precision (the gradients' tree: test_unit_tree.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -160,7 +161,7 @@ static void test_exact_sum_any_split(void **state)
         for (int i = 0; i < UNITS * WIDTH; i++)
             global_max[i % WIDTH] = fmax(global_max[i % WIDTH], fabs(parts[i]));
         memcpy(maxes, global_max, sizeof maxes);
-        assert_int_equal(nni_exact_factors(maxes, WIDTH, UNITS, factors), 0);
+        assert_int_equal(nni_exact_scales(NULL, maxes, WIDTH, UNITS, factors), 0);
         /* Each "rank" adds its units last to first. */
         for (int r = 0, at = 0; r < 4; at += splits[s][r], r++)
             for (int j = at + splits[s][r] - 1; j >= at; j--)
@@ -183,92 +184,6 @@ static void test_exact_sum_any_split(void **state)
                                            fixed, out), 1);
 }
 
-/* The float loops: the largest magnitude (infinity when one is not finite), and values into
- * fixed point and back through the float path match the scalar helpers. */
-static void test_exact_float_loops(void **state)
-{
-    (void)state;
-    enum { N = 1003 };
-    float x[N], back[N];
-    int64_t fixed[N];
-    nn_test_fill(x, N, 41, -3.0f, 3.0f);
-    x[500] = -7.5f;
-    assert_true(nni_exact_abs_max(x, N) == 7.5f);
-    double maxes[1] = {7.5}, factors[1];
-    nni_exact_factors(maxes, 1, 2, factors);
-    nni_exact_add_fixed(x, 0, 2, N, factors[0], fixed); /* two slots: x twice */
-    for (int i = 0; i < N; i++)
-        assert_true(fixed[i] == 2 * nni_exact_fixed(x[i], factors[0]));
-    nni_exact_to_floats(fixed, N, factors[0], back);
-    for (int i = 0; i < N; i++)
-        assert_true(back[i] == 2 * x[i]); /* exact: floats carry 24 bits, the fixed point 50 */
-    x[3] = NAN;
-    assert_true(isinf(nni_exact_abs_max(x, N)));
-}
-
-/* The wide fixed point (no shared scale): 24 units of 6 columns whose magnitudes go from
- * 1e-12 to 1e4, split over "ranks" in three ways with each part's units in reverse order:
- * the same bits, the double sum's value (floats from 2^-57 up convert exactly); a value below
- * the grid rounds to it; the kernel loop matches the scalar helper and reports the largest
- * magnitude (infinity for a NaN), against which nni_exact_wide_bound decides. */
-static void test_exact_wide_any_split(void **state)
-{
-    (void)state;
-    enum { UNITS = 24, WIDTH = 6 };
-    float parts[UNITS * WIDTH];
-    nn_test_fill(parts, UNITS * WIDTH, 53, -1.0f, 1.0f);
-    for (int i = 0; i < UNITS * WIDTH; i++)
-        parts[i] *= (float)pow(100.0, i % WIDTH - 4);
-    double reference[WIDTH] = {0}, first[WIDTH], out[WIDTH];
-    for (int i = 0; i < UNITS * WIDTH; i++)
-        reference[i % WIDTH] += parts[i];
-    const int splits[3][4] = {{24, 0, 0, 0}, {7, 5, 12, 0}, {1, 1, 1, 21}};
-    for (int s = 0; s < 3; s++) {
-        uint64_t hi[WIDTH] = {0}, lo[WIDTH] = {0};
-        for (int r = 0, at = 0; r < 4; at += splits[s][r], r++)
-            for (int j = at + splits[s][r] - 1; j >= at; j--)
-                for (int c = 0; c < WIDTH; c++) {
-                    uint64_t h, l;
-                    nni_exact_wide(parts[j * WIDTH + c], &h, &l);
-                    hi[c] += h;
-                    lo[c] += l;
-                }
-        for (int c = 0; c < WIDTH; c++)
-            out[c] = nni_exact_wide_value((int64_t)hi[c], (int64_t)lo[c]);
-        if (s == 0)
-            memcpy(first, out, sizeof first);
-        assert_memory_equal(first, out, sizeof out);
-        for (int c = 0; c < WIDTH; c++)
-            assert_true(fabs(out[c] - reference[c]) <= 1e-13 * fabs(reference[c]));
-    }
-    uint64_t h, l;
-    nni_exact_wide(0x1p-82, &h, &l); /* a quarter of the grid: rounds to 0 */
-    assert_true(h == 0 && l == 0);
-    nni_exact_wide(-0x1p-80, &h, &l);
-    assert_true(nni_exact_wide_value((int64_t)h, (int64_t)l) == -0x1p-80);
-    nni_exact_wide(-1.5e6, &h, &l); /* a negative hi */
-    assert_true(nni_exact_wide_value((int64_t)h, (int64_t)l) == -1.5e6);
-
-    enum { N = 1003 };
-    float x[N], back[N];
-    int64_t wide_hi[N], wide_lo[N];
-    nn_test_fill(x, N, 43, -3.0f, 3.0f);
-    x[700] = -9.5f;
-    assert_true(nni_exact_add_wide(x, 0, 2, N, wide_hi, wide_lo) == 9.5f); /* x twice */
-    for (int i = 0; i < N; i++) {
-        nni_exact_wide(x[i], &h, &l);
-        assert_true(wide_hi[i] == (int64_t)(2 * h) && wide_lo[i] == (int64_t)(2 * l));
-    }
-    nni_exact_wide_to_floats(wide_hi, wide_lo, N, back);
-    for (int i = 0; i < N; i++)
-        assert_true(back[i] == 2 * x[i]);
-    assert_true(nni_exact_wide_bound(8) == 0x1p21);
-    assert_true(nni_exact_wide_bound(4096) == 0x1p20);
-    assert_true(nni_exact_wide_bound(100000) == 0);
-    x[5] = NAN;
-    assert_true(isinf(nni_exact_add_wide(x, 0, 1, N, wide_hi, wide_lo)));
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,8 +192,6 @@ int main(void)
         cmocka_unit_test(test_unit_slots_mlp),
         cmocka_unit_test(test_unit_slots_cnn),
         cmocka_unit_test(test_exact_sum_any_split),
-        cmocka_unit_test(test_exact_float_loops),
-        cmocka_unit_test(test_exact_wide_any_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
