@@ -194,16 +194,19 @@ nn_status nni_repro_setup(nn_trainer *t, nn_error *err)
         snprintf(r->why, sizeof r->why, "%s", t->comm->size > 1 ? "train.allreduce: mpi"
                                                                  : "one rank");
     }
+    r->nodes = aligned_alloc(64, (size_t)(r->max_nodes * r->stride) * sizeof(float));
+    r->fused = calloc((size_t)model->n_params, sizeof *r->fused);
+    if (!r->nodes || !r->fused)
+        return nn_fail(err, NN_ERR_OTHER, "out of memory");
     if (t->comm->size > 1 && !r->shared) { /* MPI: the nodes, sent and received by slices */
         const int64_t slice = (model->n_param_floats + t->comm->size - 1) / t->comm->size + 1;
-        r->nodes = aligned_alloc(64, (size_t)(r->max_nodes * r->stride) * sizeof(float));
         r->send = malloc((size_t)(r->max_nodes * (model->n_param_floats + t->comm->size)) *
                          sizeof *r->send);
         r->recv = malloc((size_t)(t->comm->size * r->max_nodes * slice) * sizeof *r->recv);
         r->heads = malloc((size_t)(t->comm->size * r->head_words) * sizeof *r->heads);
         r->my_head = malloc((size_t)r->head_words * sizeof *r->my_head);
         r->counts = malloc((size_t)(4 * t->comm->size) * sizeof *r->counts);
-        if (!r->nodes || !r->send || !r->recv || !r->heads || !r->my_head || !r->counts)
+        if (!r->send || !r->recv || !r->heads || !r->my_head || !r->counts)
             return nn_fail(err, NN_ERR_OTHER, "out of memory");
     }
     /* Test hook: the last rank adds up its units from the last to the first, the one
@@ -228,6 +231,7 @@ void nni_repro_free(nn_trainer *t)
     free(r->losses);
     free(r->eval_parts);
     free(r->nodes);
+    free(r->fused);
     free(r->send);
     free(r->recv);
     free(r->heads);
@@ -315,21 +319,18 @@ static void read_heads(nn_trainer *t, const int64_t *const *heads, step_sums *ou
     out->stop_requested = stop > 0;
 }
 
-/* The nodes of the whole sum in unit order: this rank's own units (from their slots) and
- * every other rank's cover, whose values start at bases[q] (node k at + k x stride). */
-static int64_t gather_items(reproducible *r, int rank, int size, int64_t used,
-                            const int64_t *const *heads, const float *const *bases,
-                            int64_t stride)
+/* The nodes of the whole sum in unit order: every rank's cover, whose values start at
+ * bases[q] (node k at + k x stride); this rank's own in r->nodes. */
+static int64_t gather_items(reproducible *r, int rank, int size, const int64_t *const *heads,
+                            const float *const *bases, int64_t stride)
 {
     int64_t n = 0;
-    for (int64_t j = 0; j < used; j++)
-        r->items[n++] = (tree_item){.node = {.first = r->unit_id[j]}, .base = unit_slot(r, j)};
     for (int q = 0; q < size; q++)
-        for (int64_t k = 0; q != rank && k < heads[q][HEAD_NODES]; k++)
+        for (int64_t k = 0; k < heads[q][HEAD_NODES]; k++)
             r->items[n++] = (tree_item){
                 .node = {.first = heads[q][HEAD_FIXED + 2 * k],
                          .level = (int)heads[q][HEAD_FIXED + 2 * k + 1]},
-                .base = bases[q] + k * stride};
+                .base = q == rank ? r->nodes + k * r->stride : bases[q] + k * stride};
     qsort(r->items, (size_t)n, sizeof *r->items, compare_items);
     return n;
 }
@@ -353,29 +354,41 @@ static void sum_range(reproducible *r, const nn_model *model, int64_t n_items, i
     }
 }
 
-/* This rank's cover of [first, end) of every summed tensor, node k written by put(k). */
-static void cover_range(reproducible *r, const nn_model *model, int64_t used, int64_t first,
-                        int64_t end, float *const *dest, int streamed)
+/* This rank's cover of its units from their slots into r->nodes, for every summed tensor
+ * whose layer did not write its cover itself (nn_pass.unit_nodes). */
+static void cover_slots(reproducible *r, const nn_model *model, int64_t used)
 {
     for (int g = 0; g < r->n_groups; g++) {
         const nn_param *p = &model->params[r->group_param[g]];
-        const int64_t from = p->offset > first ? p->offset : first;
-        const int64_t to = p->offset + p->size < end ? p->offset + p->size : end;
-        for (int64_t at = from; at < to; at += TREE_CHUNK) {
-            const int64_t len = to - at < TREE_CHUNK ? to - at : TREE_CHUNK;
+        if (r->fused[r->group_param[g]])
+            continue;
+        for (int64_t at = p->offset; at < p->offset + p->size; at += TREE_CHUNK) {
+            const int64_t len = p->offset + p->size - at < TREE_CHUNK
+                                    ? p->offset + p->size - at : TREE_CHUNK;
             r->tree.len = len;
             nni_tree_sum_start(&r->tree);
             for (int64_t j = 0; j < used; j++)
                 nni_tree_sum_push(&r->tree, (nni_tree_node){.first = r->unit_id[j]},
                                   unit_slot(r, j) + at);
-            for (int k = 0; k < r->tree.depth; k++) {
-                if (streamed)
-                    nni_shm_stream_copy(dest[0] + k * r->stride + at, r->tree.value[k], len);
-                else
-                    memcpy(dest[0] + k * r->stride + at, r->tree.value[k],
-                           (size_t)len * sizeof(float));
-            }
+            for (int k = 0; k < r->tree.depth; k++)
+                memcpy(r->nodes + k * r->stride + at, r->tree.value[k],
+                       (size_t)len * sizeof(float));
         }
+    }
+}
+
+/* This rank's cover nodes over [first, end) of every summed tensor into dest (node k at
+ * + k x stride), streamed: the other ranks' cores read those lines the step before. */
+static void publish_nodes(reproducible *r, const nn_model *model, int nodes, int64_t first,
+                          int64_t end, float *dest)
+{
+    for (int g = 0; g < r->n_groups; g++) {
+        const nn_param *p = &model->params[r->group_param[g]];
+        const int64_t from = p->offset > first ? p->offset : first;
+        const int64_t to = p->offset + p->size < end ? p->offset + p->size : end;
+        for (int k = 0; k < nodes && to > from; k++)
+            nni_shm_stream_copy(dest + k * r->stride + from, r->nodes + k * r->stride + from,
+                                to - from);
     }
 }
 
@@ -390,13 +403,15 @@ static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
     const int rank = t->comm->rank, size = t->comm->size;
     int64_t *head = nni_rank_buffers_begin(r->shared);
     write_head(t, used, head);
+    cover_slots(r, model, used);
     float *mine = (float *)(head + r->head_words);
-    const int split = !(r->own_first == 0 && r->own_end == n);
-    if (split) {
-        cover_range(r, model, used, 0, r->own_first, &mine, 1);
-        cover_range(r, model, used, r->own_end, n, &mine, 1);
+    const int nodes = (int)head[HEAD_NODES];
+    /* The others read only their own ranges when the update is split. */
+    if (!(r->own_first == 0 && r->own_end == n)) {
+        publish_nodes(r, model, nodes, 0, r->own_first, mine);
+        publish_nodes(r, model, nodes, r->own_end, n, mine);
     } else {
-        cover_range(r, model, used, 0, n, &mine, 1);
+        publish_nodes(r, model, nodes, 0, n, mine);
     }
     const double start = nni_clock_seconds();
     const int64_t *const *buffers = nni_rank_buffers_gather(r->shared);
@@ -404,7 +419,7 @@ static void sum_shared(nn_trainer *t, int64_t used, step_sums *out)
     const float *bases[size];
     for (int q = 0; q < size; q++)
         bases[q] = (const float *)(buffers[q] + r->head_words);
-    const int64_t items = gather_items(r, rank, size, used, buffers, bases, r->stride);
+    const int64_t items = gather_items(r, rank, size, buffers, bases, r->stride);
     sum_range(r, model, items, r->own_first, r->own_end);
     read_heads(t, buffers, out);
     nni_rank_buffers_done(r->shared);
@@ -421,7 +436,7 @@ static void sum_mpi(nn_trainer *t, int64_t used, step_sums *out)
     MPI_Comm comm = nni_comm_mpi(t->comm);
     write_head(t, used, r->my_head);
     const int nodes = (int)r->my_head[HEAD_NODES];
-    cover_range(r, model, used, 0, n, &r->nodes, 0);
+    cover_slots(r, model, used);
     const double start = nni_clock_seconds();
     MPI_Allgather(r->my_head, (int)r->head_words, MPI_INT64_T, r->heads, (int)r->head_words,
                   MPI_INT64_T, comm);
@@ -457,7 +472,7 @@ static void sum_mpi(nn_trainer *t, int64_t used, step_sums *out)
     MPI_Alltoallv(r->send, send_counts, send_displs, MPI_FLOAT, r->recv, recv_counts,
                   recv_displs, MPI_FLOAT, comm);
     r->wait_seconds += nni_clock_seconds() - exchange;
-    const int64_t items = gather_items(r, rank, size, used, heads, bases, mine);
+    const int64_t items = gather_items(r, rank, size, heads, bases, mine);
     sum_range(r, model, items, SLICE(rank), SLICE(rank + 1));
     for (int q = 0; q < size; q++) {
         recv_counts[q] = (int)(SLICE(q + 1) - SLICE(q));
@@ -489,8 +504,9 @@ static void sum_units(nn_trainer *t, int64_t used, step_sums *out)
     } else {
         int64_t head[HEAD_FIXED + 2 * r->max_nodes + 2 * r->slots];
         write_head(t, used, head);
+        cover_slots(r, t->model, used);
         const int64_t *heads[1] = {head};
-        const int64_t items = gather_items(r, 0, 1, used, heads, NULL, 0);
+        const int64_t items = gather_items(r, 0, 1, heads, NULL, 0);
         sum_range(r, t->model, items, 0, t->model->n_param_floats);
         read_heads(t, heads, out);
     }

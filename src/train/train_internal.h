@@ -62,7 +62,9 @@ typedef struct reproducible {
     struct tree_item *items; /* the step's nodes in unit order (reproducible.c) */
     double *losses;        /* (unit, loss) pairs of the step over the group */
     int64_t head_words;    /* a rank's header: its cover, scalars, units' losses */
-    float *nodes, *send, *recv;   /* MPI: this rank's cover, sent and received by slices */
+    float *nodes;          /* max_nodes x stride: this rank's cover of its units */
+    uint8_t *fused;        /* per parameter: its layer wrote its cover into `nodes` itself */
+    float *send, *recv;    /* MPI: the covers sent and received by slices */
     int64_t *heads, *my_head;     /* MPI: every rank's header, and this rank's */
     int *counts;                  /* MPI: counts and displacements of the exchange */
     int n_groups;          /* trained tensors */
