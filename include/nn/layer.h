@@ -36,6 +36,13 @@ typedef struct nn_pass {
      * usual place + (unit_slot + j) * unit_stride floats, summed over the unit's rows only,
      * and batch statistics are combined exactly over units_total units of the group. */
     int64_t unit_rows, unit_slot, unit_stride, units_total;
+    /* Optional, with unit_rows: a layer may instead add up its weight gradients over this
+     * pass's units itself, in the unit tree's order (src/parallel/unit_tree.h; unit_ids[j]
+     * is unit j's number there), writing the nodes of their cover to unit_nodes + the usual
+     * offset + k * unit_stride, and setting unit_fused[its parameter's index]. */
+    float *unit_nodes;
+    const int64_t *unit_ids;
+    uint8_t *unit_fused;
 } nn_pass;
 
 /* Parameter flags. */

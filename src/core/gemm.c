@@ -32,6 +32,7 @@
 
 #include "core/im2col.h"
 #include "core/kernel_set.h"
+#include "parallel/unit_tree.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -538,6 +539,63 @@ void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, in
             pack_transposed(panel, B + j * ldb + k0, ldb, n, kc);
             panel_product(M, n, kc, A + k0, lda, 1, panel, NR, C + j, ldc,
                           accumulate || k0 > 0);
+        }
+    }
+}
+
+/* Each tile of C goes through every unit: the unit's product from zero into the tree's
+ * scratch where it would wait (parallel/unit_tree.h), then pushed, so that only the nodes
+ * of the cover leave the tile. */
+void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit_k,
+                                   const int64_t *unit_ids, const float *A, int64_t a_rs,
+                                   int64_t a_cs, const float *B, int64_t ldb, float *nodes,
+                                   int64_t node_stride, int64_t ldc)
+{
+    const int64_t units = (K + unit_k - 1) / unit_k;
+    int bits = 0;
+    while (((int64_t)1 << bits) <= units)
+        bits++;
+    const int capacity = 2 * bits + 2; /* a run of units waits on at most 2 per level */
+    float scratch[capacity * MR * NR], b_tail[KC * NR];
+    nni_tree_node node[capacity];
+    const float *value[capacity];
+    /* A tile narrower than NR leaves the rest of its rows as they were: never uninitialized. */
+    memset(scratch, 0, sizeof scratch);
+    nni_tree_sum tree = {.capacity = capacity, .node = node, .value = value,
+                         .scratch = scratch};
+    const int64_t tiles = (M + MR - 1) / MR;
+    for (int64_t j = 0; j < N; j += NR) {
+        const int64_t n = N - j < NR ? N - j : NR;
+        const int nv = (int)((n + VEC - 1) / VEC);
+        for (int64_t t = 0; t < tiles; t++) {
+            const int64_t i = M * t / tiles;
+            const int mr = (int)(M * (t + 1) / tiles - i);
+            tree.len = mr * NR;
+            nni_tree_sum_start(&tree);
+            for (int64_t u = 0; u < units; u++) {
+                float *out = tree.scratch + tree.depth * tree.len;
+                const int64_t first = u * unit_k, end = first + unit_k < K ? first + unit_k : K;
+                for (int64_t k0 = first; k0 < end; k0 += KC) {
+                    const int64_t kc = end - k0 < KC ? end - k0 : KC;
+                    const float *b = B + k0 * ldb + j;
+                    int64_t b_ld = ldb;
+                    if (n < NR) { /* zero-padded, as nni_gemm_nn's right edge */
+                        for (int64_t k = 0; k < kc; k++) {
+                            memcpy(b_tail + k * NR, b + k * ldb, (size_t)n * sizeof *b_tail);
+                            memset(b_tail + k * NR + n, 0, (size_t)(NR - n) * sizeof *b_tail);
+                        }
+                        b = b_tail;
+                        b_ld = NR;
+                    }
+                    tile_rows(mr, nv, kc, A + i * a_rs + k0 * a_cs, a_rs, a_cs, b, b_ld, out, NR,
+                              k0 > first);
+                }
+                nni_tree_sum_push(&tree, (nni_tree_node){.first = unit_ids[u]}, out);
+            }
+            for (int k = 0; k < tree.depth; k++)
+                for (int m = 0; m < mr; m++)
+                    memcpy(nodes + k * node_stride + (i + m) * ldc + j, tree.value[k] + m * NR,
+                           (size_t)n * sizeof *nodes);
         }
     }
 }

@@ -19,6 +19,16 @@
 void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                  const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
+/* train.reproducible: bitwise: the products over consecutive units of k, unit u being
+ * k in [u x unit_k, min((u + 1) x unit_k, K)), each summed as nni_gemm_nn would (from zero,
+ * k in order) and added up in the unit tree's order (parallel/unit_tree.h, the units being
+ * unit_ids[u] there) without writing any unit's product out: the nodes of their cover go
+ * to nodes + k x node_stride (row-major, row stride ldc). The bits of nni_gemm_nn per unit
+ * followed by nni_tree_sum_push of each, in every kernel set that has nni_gemm_nn's. */
+void nni_gemm_nn_units(int64_t M, int64_t N, int64_t K, int64_t unit_k, const int64_t *unit_ids,
+                       const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,
+                       float *nodes, int64_t node_stride, int64_t ldc);
+
 /* C[m][n] (+)= sum_k A[m * lda + k] * B[n * ldb + k]: A B^T with both read along rows
  * (x W^T for W[out][in]). accumulate as in nni_gemm_nn. */
 void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,

@@ -31,12 +31,17 @@
     void nni_conv_flat_product_##set(const nni_conv_geom *g, int64_t M, const float *w,       \
                                      const float *x, float *y, int accumulate);                \
     void nni_adam_plain_##set(const nni_adam_coefs *c, int64_t n, float *w, float *m1,         \
-                              float *m2, const float *grad);
+                              float *m2, const float *grad);                                   \
+    void nni_gemm_nn_units_##set(int64_t M, int64_t N, int64_t K, int64_t unit_k,              \
+                                 const int64_t *unit_ids, const float *A, int64_t a_rs,        \
+                                 int64_t a_cs, const float *B, int64_t ldb, float *nodes,      \
+                                 int64_t node_stride, int64_t ldc);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
-    .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set
+    .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set,     \
+    .gemm_nn_units = nni_gemm_nn_units_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)
@@ -155,6 +160,14 @@ void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, 
                  const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
     nni_gemm_backend_current()->gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
+}
+
+void nni_gemm_nn_units(int64_t M, int64_t N, int64_t K, int64_t unit_k, const int64_t *unit_ids,
+                       const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,
+                       float *nodes, int64_t node_stride, int64_t ldc)
+{
+    nni_kernels()->gemm_nn_units(M, N, K, unit_k, unit_ids, A, a_rs, a_cs, B, ldb, nodes,
+                                 node_stride, ldc);
 }
 
 void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,

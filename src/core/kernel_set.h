@@ -40,6 +40,10 @@ typedef struct nni_kernel_set {
                     int accumulate);
     void (*gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+    void (*gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit_k,
+                          const int64_t *unit_ids, const float *A, int64_t a_rs, int64_t a_cs,
+                          const float *B, int64_t ldb, float *nodes, int64_t node_stride,
+                          int64_t ldc);
     void (*im2col)(const nni_conv_geom *g, const float *x, float *col);
     void (*col2im)(const nni_conv_geom *g, float *col, float *x);
     void (*im2row)(const nni_conv_geom *g, const float *xt, float *rows);

@@ -130,17 +130,32 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
-/* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
- * pass->unit_rows samples on its own, into the unit's slot (nn/layer.h). */
-static void unit_grads(const dense *d, const nn_pass *pass, const float *x, const float *dy,
-                       float *dw, float *db, int64_t first, int64_t end, int bf16)
+/* train.reproducible: bitwise: whether dW goes straight to the nodes of the units' tree
+ * (nn/layer.h; float products only). */
+static int unit_tree(const nn_pass *pass, int bf16)
 {
+    return pass->unit_nodes && !bf16;
+}
+
+/* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
+ * pass->unit_rows samples on its own, into the unit's slot (nn/layer.h); dW, when the pass
+ * asks, as the nodes of the units' tree instead. */
+static void unit_grads(const nn_layer *layer, const nn_pass *pass, const float *x,
+                       const float *dy, float *dw, float *db, int64_t first, int64_t end)
+{
+    const dense *d = layer->priv;
+    const int bf16 = layer->model->bf16;
+    if (dw && end > first && unit_tree(pass, bf16))
+        nni_gemm_nn_units(end - first, d->in, pass->batch * d->steps, pass->unit_rows * d->steps,
+                          pass->unit_ids, dy + first, 1, d->out, x, d->in,
+                          pass->unit_nodes + (dw - layer->model->grad_data) + first * d->in,
+                          pass->unit_stride, d->in);
     for (int64_t j = 0; j * pass->unit_rows < pass->batch; j++) {
         const int64_t r0 = j * pass->unit_rows * d->steps;
         const int64_t r1 = (j + 1) * pass->unit_rows < pass->batch
                                ? (j + 1) * pass->unit_rows * d->steps : pass->batch * d->steps;
         const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
-        if (dw && end > first)
+        if (dw && end > first && !unit_tree(pass, bf16))
             nni_product_nn(bf16, end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1,
                            d->out, x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
         if (db)
@@ -159,6 +174,8 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
     float *db = d->has_bias && !nni_layer_param_frozen(layer, 1) ? nni_layer_grad(layer, 1) : NULL;
     float *dx = layer->inputs[0]->dout;
     const int threads = dense_threads(d, n), pieces = nni_gemm_pieces(threads);
+    if (dw && pass->unit_rows && unit_tree(pass, layer->model->bf16))
+        pass->unit_fused[layer->param_ids[0]] = 1;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const int t = omp_get_thread_num();
@@ -178,7 +195,7 @@ static void dense_backward(nn_layer *layer, const nn_pass *pass)
         for (int64_t p = piece; p < pieces_end; p++) {
             nni_thread_share(d->out, (int)p, pieces, &first, &end);
             if (pass->unit_rows)
-                unit_grads(d, pass, x, dy, dw, db, first, end, layer->model->bf16);
+                unit_grads(layer, pass, x, dy, dw, db, first, end);
             else if (dw && end > first)
                 nni_product_nn(layer->model->bf16, end - first, d->in, n, dy + first, 1,
                                d->out, x, d->in, dw + first * d->in, d->in,

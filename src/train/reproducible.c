@@ -519,6 +519,10 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
     nn_model *model = t->model;
     int64_t slot = 0, terms = 0;
     out->rows = 0;
+    /* Dense layers add up their weight gradients over the units themselves (no slots) when
+     * the step's units are this pass's: one micro-batch (and no test mutation of slots). */
+    const int layers_sum = micro == 1 && !r->mutate;
+    memset(r->fused, 0, (size_t)model->n_params * sizeof *r->fused);
     for (int64_t m = 0; m < micro; m++) {
         int64_t global_rows = 0, units = 0, first_unit = 0, my_units = 0;
         const int64_t rows = nni_sampler_batch(&t->sampler, first_batch + m, t->batch_rows,
@@ -534,13 +538,16 @@ nn_status nni_repro_gradients(nn_trainer *t, int epoch, int64_t first_batch, int
                         .epoch = (uint32_t)epoch, .sample_ids = t->sample_ids,
                         .comm = t->comm->size > 1 ? (void *)t->comm : NULL,
                         .unit_rows = r->unit, .unit_slot = slot + 1, .unit_stride = r->stride,
-                        .units_total = units, .lengths = nni_batch_steps(&t->targets_buf)};
+                        .units_total = units, .lengths = nni_batch_steps(&t->targets_buf),
+                        .unit_nodes = layers_sum ? r->nodes : NULL, .unit_ids = r->unit_id + slot,
+                        .unit_fused = r->fused};
+        /* The step's units are numbered in order over its micro-batches. */
+        for (int64_t j = 0; j < (rows + r->unit - 1) / r->unit; j++)
+            r->unit_id[slot + j] = terms + first_unit + j;
         nn_model_forward(model, &pass);
         unit_losses(t, rows, scale, slot);
         nn_model_backward(model, &pass);
-        /* The step's units are numbered in order over its micro-batches. */
-        for (int64_t j = 0; j < (rows + r->unit - 1) / r->unit; j++)
-            r->unit_id[slot++] = terms + first_unit + j;
+        slot += (rows + r->unit - 1) / r->unit;
         terms += units;
         out->rows += global_rows;
     }
