@@ -6,7 +6,11 @@
  *    order, finish to the same bits as every unit pushed alone, also with runs that hold
  *    several separate stretches (micro-batches);
  *  - the order matters: a plain running sum gives other bits for the same values (so the
- *    tests above could fail), and cover sizes are as small as stated. */
+ *    tests above could fail), and cover sizes are as small as stated;
+ *  - nni_gemm_nn_units (a dense layer's weight gradient summed over units inside the product)
+ *    gives the bits of nni_gemm_nn per unit pushed into the tree, in every kernel set, at the
+ *    right edge of the tiles, with units longer than the product's k block, and for a run of
+ *    units that starts inside the tree. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kernel_set.h"
 #include "gradcheck.h"
 #include "parallel/unit_tree.h"
 
@@ -177,12 +182,67 @@ static void test_order_matters_and_covers_are_small(void **state)
     assert_int_equal(cover_size(5, 5), 0);
 }
 
+/* One shape: M x N, K rows in units of unit_k, the units numbered from first_id. */
+static void check_units_product(const nni_kernel_set *set, int64_t M, int64_t N, int64_t K,
+                                int64_t unit_k, int64_t first_id)
+{
+    const int64_t units = (K + unit_k - 1) / unit_k, a_rs = 1, a_cs = M + 3, ldb = N + 5;
+    float *A = malloc((size_t)(K * a_cs) * sizeof *A), *B = malloc((size_t)(K * ldb) * sizeof *B);
+    nn_test_fill(A, K * a_cs, 11, -1.0f, 1.0f);
+    nn_test_fill(B, K * ldb, 12, -1.0f, 1.0f);
+    int64_t ids[64];
+    for (int64_t u = 0; u < units; u++)
+        ids[u] = first_id + u;
+    /* the reference: each unit's product alone, then the tree over the whole matrix */
+    float *products = malloc((size_t)(units * M * N) * sizeof *products);
+    for (int64_t u = 0; u < units; u++) {
+        const int64_t k0 = u * unit_k, kc = K - k0 < unit_k ? K - k0 : unit_k;
+        set->gemm_nn(M, N, kc, A + k0 * a_cs, a_rs, a_cs, B + k0 * ldb, ldb,
+                     products + u * M * N, N, 0);
+    }
+    nni_tree_sum tree;
+    assert_true(nni_tree_sum_alloc(&tree, 66, M * N));
+    nni_tree_sum_start(&tree);
+    for (int64_t u = 0; u < units; u++)
+        nni_tree_sum_push(&tree, (nni_tree_node){.first = ids[u]}, products + u * M * N);
+    const int64_t stride = M * N + 7;
+    float *nodes = calloc((size_t)(tree.depth * stride), sizeof *nodes);
+    set->gemm_nn_units(M, N, K, unit_k, ids, A, a_rs, a_cs, B, ldb, nodes, stride, N);
+    for (int k = 0; k < tree.depth; k++)
+        if (memcmp(nodes + k * stride, tree.value[k], (size_t)(M * N) * sizeof *nodes) != 0)
+            fail_msg("%s: %lld x %lld, K %lld in units of %lld from %lld: node %d differs",
+                     set->name, (long long)M, (long long)N, (long long)K, (long long)unit_k,
+                     (long long)first_id, k);
+    assert_true(tree.depth >= 1);
+    nni_tree_sum_free(&tree);
+    free(nodes);
+    free(products);
+    free(A);
+    free(B);
+}
+
+static void test_units_product_same_bits(void **state)
+{
+    (void)state;
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int s = 0; s < count; s++) {
+        if (!sets[s].supported())
+            continue;
+        check_units_product(&sets[s], 13, 45, 100, 7, 0);   /* 15 units, a right edge */
+        check_units_product(&sets[s], 64, 784, 128, 32, 4); /* the MLP's fc1 on rank 1 of 2 */
+        check_units_product(&sets[s], 5, 9, 37, 4, 3);      /* a run from unit 3 */
+        check_units_product(&sets[s], 12, 32, 700, 300, 1); /* units beyond one k block */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stack_is_the_definition),
         cmocka_unit_test(test_any_split_same_bits),
         cmocka_unit_test(test_order_matters_and_covers_are_small),
+        cmocka_unit_test(test_units_product_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
