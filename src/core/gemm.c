@@ -563,13 +563,15 @@ void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit
     memset(scratch, 0, sizeof scratch);
     nni_tree_sum tree = {.capacity = capacity, .node = node, .value = value,
                          .scratch = scratch};
+    /* Rows outer, so that the nodes are written along their rows (a few store streams,
+     * which the prefetcher follows; B's panels come again from L2 for each row tile). */
     const int64_t tiles = (M + MR - 1) / MR;
-    for (int64_t j = 0; j < N; j += NR) {
-        const int64_t n = N - j < NR ? N - j : NR;
-        const int nv = (int)((n + VEC - 1) / VEC);
-        for (int64_t t = 0; t < tiles; t++) {
-            const int64_t i = M * t / tiles;
-            const int mr = (int)(M * (t + 1) / tiles - i);
+    for (int64_t t = 0; t < tiles; t++) {
+        const int64_t i = M * t / tiles;
+        const int mr = (int)(M * (t + 1) / tiles - i);
+        for (int64_t j = 0; j < N; j += NR) {
+            const int64_t n = N - j < NR ? N - j : NR;
+            const int nv = (int)((n + VEC - 1) / VEC);
             tree.len = mr * NR;
             nni_tree_sum_start(&tree);
             for (int64_t u = 0; u < units; u++) {
