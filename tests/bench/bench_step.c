@@ -11,8 +11,12 @@
  * the peak. Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
- *              [--gemm auto|nntrain|openblas] [--precision bf16]
- * --gemm picks the products' backend (default: the config's train.gemm, else auto). */
+ *              [--gemm auto|nntrain|openblas] [--precision bf16] [--unit U]
+ * --gemm picks the products' backend (default: the config's train.gemm, else auto).
+ * --unit U runs backward as train.reproducible: bitwise does, each unit of U samples writing
+ * its parameter gradients into its own slot (nn_pass.unit_rows), so that the layers' share
+ * of that mode's cost shows beside the default's (the slots' exact sum is not timed; the
+ * optimizer reads zeros). */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +31,7 @@
 #include "core/threads.h"
 #include "fma_peak.h"
 #include "layers/layer_internal.h"
+#include "model/model_internal.h"
 #include "nn/config.h"
 #include "nn/loss.h"
 #include "nn/model.h"
@@ -150,7 +155,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
-                        "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16]\n");
+                        "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16] "
+                        "[--unit U]\n");
         return 2;
     }
     int threads = 1;
@@ -158,6 +164,7 @@ int main(int argc, char **argv)
     int64_t batch = 0;
     const char *gemm = NULL;
     int bf16 = 0;
+    int64_t unit = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -169,6 +176,8 @@ int main(int argc, char **argv)
             gemm = argv[i + 1];
         else if (!strcmp(argv[i], "--precision"))
             bf16 = !strcmp(argv[i + 1], "bf16");
+        else if (!strcmp(argv[i], "--unit"))
+            unit = atoll(argv[i + 1]);
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -217,6 +226,23 @@ int main(int argc, char **argv)
     }
     nn_targets targets = {.labels = labels, .width = 1};
     nn_pass pass = {.batch = batch, .training = 1, .seed = 1, .sample_ids = ids};
+    float *unit_slots = NULL;
+    if (unit > 0) {
+        /* Slot 0 as the trainer's sum, then one slot per unit (train/reproducible.c). */
+        const int64_t units = (batch + unit - 1) / unit;
+        const int64_t stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
+        unit_slots = aligned_alloc(64, (size_t)((units + 1) * stride) * sizeof *unit_slots);
+        if (!unit_slots) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
+        memset(unit_slots, 0, (size_t)((units + 1) * stride) * sizeof *unit_slots);
+        nni_model_use_grads(model, unit_slots);
+        pass.unit_rows = unit;
+        pass.unit_slot = 1;
+        pass.unit_stride = stride;
+        pass.units_total = units;
+    }
     const int n = model->n_layers;
     double *fwd = calloc((size_t)n, sizeof *fwd), *bwd = calloc((size_t)n, sizeof *bwd);
     double *fwd_min = malloc((size_t)n * sizeof *fwd_min);
@@ -285,9 +311,12 @@ int main(int argc, char **argv)
     const int timed = steps - 2;
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s\n", argv[1],
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s", argv[1],
            (long long)batch, threads, nni_gemm_core(), kernels,
            bf16 ? ", bf16 products" : "");
+    if (unit > 0)
+        printf(", per-unit gradients of %lld samples", (long long)unit);
+    printf("\n");
     char gemm_text[160];
     nni_gemm_backend_describe(gemm_text, sizeof gemm_text);
     printf("gemm: %s\n", gemm_text);
@@ -342,7 +371,10 @@ int main(int argc, char **argv)
     free(ids);
     nn_optim_free(opt);
     nn_loss_free(loss);
+    if (unit_slots)
+        nni_model_use_grads(model, NULL);
     nn_model_free(model);
+    free(unit_slots);
     nn_cfg_free(cfg);
     return 0;
 }
