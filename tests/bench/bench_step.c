@@ -15,8 +15,9 @@
  * --gemm picks the products' backend (default: the config's train.gemm, else auto).
  * --unit U runs backward as train.reproducible: bitwise does, each unit of U samples writing
  * its parameter gradients into its own slot (nn_pass.unit_rows), so that the layers' share
- * of that mode's cost shows beside the default's (the slots' exact sum is not timed; the
- * optimizer reads zeros). */
+ * of that mode's cost shows beside the default's, and then sums the slots exactly into the
+ * gradients as one rank does (train/reproducible.c), timed on its own line: a layer that
+ * writes its slots faster but leaves them colder for the sum shows there. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 #include "layers/layer_internal.h"
 #include "model/model_internal.h"
 #include "nn/config.h"
+#include "parallel/exact_sum.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -144,6 +146,24 @@ static void print_conv_products(nn_model *model, const nn_pass *pass, const doub
     }
 }
 
+/* The units' slots summed in the wide fixed point into slot 0, a chunk of each tensor at a
+ * time, as train/reproducible.c does on one rank. */
+static void sum_unit_slots(const nn_model *model, float *slots, int64_t stride, int64_t units)
+{
+    enum { CHUNK = 1024 };
+    static int64_t hi[CHUNK], lo[CHUNK];
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if (p->flags & NN_PARAM_STATE)
+            continue;
+        for (int64_t c = 0; c < p->size; c += CHUNK) {
+            const int64_t len = p->size - c < CHUNK ? p->size - c : CHUNK;
+            nni_exact_add_wide(slots + stride + p->offset + c, stride, units, len, hi, lo);
+            nni_exact_wide_to_floats(hi, lo, len, slots + p->offset + c);
+        }
+    }
+}
+
 static double wall(void)
 {
     struct timespec ts;
@@ -249,7 +269,7 @@ int main(int argc, char **argv)
     double *bwd_min = malloc((size_t)n * sizeof *bwd_min);
     for (int i = 0; i < n; i++)
         fwd_min[i] = bwd_min[i] = 1e30;
-    double loss_time = 0, optim_time = 0, step_min = 1e30;
+    double loss_time = 0, optim_time = 0, sum_time = 0, sum_min = 1e30, step_min = 1e30;
     int steps = 0, step_capacity = 1024;
     double start = 0, start_wall = 0;
     double *step_times = malloc((size_t)step_capacity * sizeof *step_times);
@@ -263,7 +283,7 @@ int main(int argc, char **argv)
             start_wall = wall();
             memset(fwd, 0, (size_t)n * sizeof *fwd);
             memset(bwd, 0, (size_t)n * sizeof *bwd);
-            loss_time = optim_time = 0;
+            loss_time = optim_time = sum_time = 0;
         }
         const double step_start = wall();
         for (int i = 1; i < n; i++) {
@@ -287,6 +307,13 @@ int main(int argc, char **argv)
                 bwd[i] += t;
                 bwd_min[i] = t < bwd_min[i] ? t : bwd_min[i];
             }
+        if (unit_slots) {
+            t = now();
+            sum_unit_slots(model, unit_slots, pass.unit_stride, pass.units_total);
+            t = now() - t;
+            sum_time += t;
+            sum_min = t < sum_min ? t : sum_min;
+        }
         t = now();
         nn_optim_step(opt, model, nn_optim_base_lr(opt));
         optim_time += now() - t;
@@ -352,6 +379,10 @@ int main(int argc, char **argv)
     print_conv_products(model, &pass, fwd_min, peak);
     printf("loss %.3f ms, optimizer %.3f ms per step\n", 1e3 * loss_time / timed,
            1e3 * optim_time / timed);
+    if (unit_slots)
+        printf("exact sum of the units' slots %.3f ms per step, least %.3f ms; backward and "
+               "sum least %.3f ms\n", 1e3 * sum_time / timed, 1e3 * sum_min,
+               1e3 * (min_b + sum_min));
     printf("CPU %.1f ms per step (%.0f samples per CPU-second); wall %.1f ms per step, %.0f "
            "samples/s (train step)\n", 1e3 * elapsed / timed,
            (double)timed * (double)batch / elapsed, 1e3 * elapsed_wall / timed,
