@@ -131,13 +131,13 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
 }
 
 /* Rows of a unit's dW per product call (float products): one tile of rows of the AVX-512
- * product, two of the AVX2 one (MR, core/gemm.c). A unit's dW is a product of few terms (its rows) written to a slot
- * that is cold (written once a step, read back by the exact sum), so its cost is the
- * writing. One call over all rows writes each panel of 32 columns down every row of dW:
- * as many store streams as rows (128 for the CNN's fc1), more than the hardware prefetcher
- * follows, and every store waits on its line. A call per 12 rows runs 12 streams, each
- * along its rows. Each element still sums its terms in order: the same bits. (Packed bf16
- * products stay one call: they pack the unit's rows once per call.) */
+ * product, two of the AVX2 one (MR, core/gemm.c). A unit's dW is a product of few terms
+ * (its rows) written to a slot that is cold (written once a step, read back by the exact
+ * sum), so its cost is the writing. One call over all rows writes each panel of 32 columns
+ * down every row of dW: as many store streams as rows (128 for the CNN's fc1), more than
+ * the hardware prefetcher follows, and every store waits on its line. A call per 12 rows
+ * runs 12 streams, each along its rows. Each element still sums its terms in order: the
+ * same bits. (Packed bf16 products stay one call: they pack the unit's rows per call.) */
 #define UNIT_DW_ROWS 12
 
 /* train.reproducible: bitwise: dW and db of output units [first, end) for each unit of
