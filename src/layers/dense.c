@@ -130,6 +130,16 @@ static void dense_forward(nn_layer *layer, const nn_pass *pass)
     }
 }
 
+/* Rows of a unit's dW per product call (float products, slots): one tile of rows of the
+ * AVX-512 product, two of the AVX2 one (MR, core/gemm.c). A unit's dW is a product of few
+ * terms (its rows) written to a slot that is cold (written once a step, read back by the
+ * unit tree's sums), so its cost is the writing. One call over all rows writes each panel
+ * of 32 columns down every row of dW: as many store streams as rows (128 for the CNN's fc1),
+ * more than the hardware prefetcher follows, and every store waits on its line. A call per
+ * 12 rows runs 12 streams, each along its rows. Each element still sums its terms in order:
+ * the same bits. (Packed bf16 products stay one call: they pack the unit's rows per call.) */
+#define UNIT_DW_ROWS 12
+
 /* train.reproducible: bitwise: whether dW goes straight to the nodes of the units' tree
  * (nn/layer.h; float products only). */
 static int unit_tree(const nn_pass *pass, int bf16)
@@ -145,19 +155,24 @@ static void unit_grads(const nn_layer *layer, const nn_pass *pass, const float *
 {
     const dense *d = layer->priv;
     const int bf16 = layer->model->bf16;
-    if (dw && end > first && unit_tree(pass, bf16))
+    const int64_t rows_per_call = bf16 ? end - first : UNIT_DW_ROWS;
+    if (dw && end > first && unit_tree(pass, bf16)) {
         nni_gemm_nn_units(end - first, d->in, pass->batch * d->steps, pass->unit_rows * d->steps,
                           pass->unit_ids, dy + first, 1, d->out, x, d->in,
                           pass->unit_nodes + (dw - layer->model->grad_data) + first * d->in,
                           pass->unit_stride, d->in);
+        dw = NULL; /* done */
+    }
     for (int64_t j = 0; j * pass->unit_rows < pass->batch; j++) {
         const int64_t r0 = j * pass->unit_rows * d->steps;
         const int64_t r1 = (j + 1) * pass->unit_rows < pass->batch
                                ? (j + 1) * pass->unit_rows * d->steps : pass->batch * d->steps;
         const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
-        if (dw && end > first && !unit_tree(pass, bf16))
-            nni_product_nn(bf16, end - first, d->in, r1 - r0, dy + r0 * d->out + first, 1,
-                           d->out, x + r0 * d->in, d->in, dw + at + first * d->in, d->in, 0);
+        for (int64_t o = first; dw && o < end; o += rows_per_call) {
+            const int64_t rows = end - o < rows_per_call ? end - o : rows_per_call;
+            nni_product_nn(bf16, rows, d->in, r1 - r0, dy + r0 * d->out + o, 1, d->out,
+                           x + r0 * d->in, d->in, dw + at + o * d->in, d->in, 0);
+        }
         if (db)
             nni_layer_column_sums(dy + r0 * d->out, r1 - r0, d->out, first, end, db + at, 0);
     }

@@ -11,8 +11,14 @@
  * the peak. Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
- *              [--gemm auto|nntrain|openblas] [--precision bf16]
- * --gemm picks the products' backend (default: the config's train.gemm, else auto). */
+ *              [--gemm auto|nntrain|openblas] [--precision bf16] [--unit U]
+ * --gemm picks the products' backend (default: the config's train.gemm, else auto).
+ * --unit U runs backward as train.reproducible: bitwise does, each unit of U samples writing
+ * its parameter gradients into its own slot (nn_pass.unit_rows), or for dense layers the
+ * nodes of the units' tree (nn_pass.unit_nodes), so that the layers' share of that mode's
+ * cost shows beside the default's, and then finishes the tree into the gradients as one
+ * rank does (train/reproducible.c), timed on its own line: a layer that writes its slots
+ * faster but leaves them colder for the sum shows there. */
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +33,9 @@
 #include "core/threads.h"
 #include "fma_peak.h"
 #include "layers/layer_internal.h"
+#include "model/model_internal.h"
 #include "nn/config.h"
+#include "parallel/unit_tree.h"
 #include "nn/loss.h"
 #include "nn/model.h"
 #include "nn/optim.h"
@@ -139,6 +147,36 @@ static void print_conv_products(nn_model *model, const nn_pass *pass, const doub
     }
 }
 
+/* The units' gradients summed in the unit tree's order into slot 0, a chunk of each tensor
+ * at a time, as train/reproducible.c does on one rank: from the slots, or from the nodes
+ * (cover) a layer wrote itself. */
+static void sum_units(const nn_model *model, const nn_pass *pass, float *slots,
+                      nni_tree_sum *cover, nni_tree_sum *tree)
+{
+    const int64_t stride = pass->unit_stride;
+    nni_tree_sum_start(cover);
+    for (int64_t j = 0; j < pass->units_total; j++)
+        nni_tree_sum_push(cover, (nni_tree_node){.first = j}, NULL);
+    for (int k = 0; k < model->n_params; k++) {
+        const nn_param *p = &model->params[k];
+        if (p->flags & NN_PARAM_STATE)
+            continue;
+        for (int64_t c = 0; c < p->size; c += 1024) {
+            const int64_t at = p->offset + c, len = p->size - c < 1024 ? p->size - c : 1024;
+            tree->len = len;
+            nni_tree_sum_start(tree);
+            if (pass->unit_fused[k])
+                for (int n = 0; n < cover->depth; n++)
+                    nni_tree_sum_push(tree, cover->node[n], pass->unit_nodes + n * stride + at);
+            else
+                for (int64_t j = 0; j < pass->units_total; j++)
+                    nni_tree_sum_push(tree, (nni_tree_node){.first = j},
+                                      slots + (j + 1) * stride + at);
+            nni_tree_sum_finish(tree, slots + at);
+        }
+    }
+}
+
 static double wall(void)
 {
     struct timespec ts;
@@ -150,7 +188,8 @@ int main(int argc, char **argv)
 {
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
-                        "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16]\n");
+                        "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16] "
+                        "[--unit U]\n");
         return 2;
     }
     int threads = 1;
@@ -158,6 +197,7 @@ int main(int argc, char **argv)
     int64_t batch = 0;
     const char *gemm = NULL;
     int bf16 = 0;
+    int64_t unit = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -169,6 +209,8 @@ int main(int argc, char **argv)
             gemm = argv[i + 1];
         else if (!strcmp(argv[i], "--precision"))
             bf16 = !strcmp(argv[i + 1], "bf16");
+        else if (!strcmp(argv[i], "--unit"))
+            unit = atoll(argv[i + 1]);
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -217,13 +259,44 @@ int main(int argc, char **argv)
     }
     nn_targets targets = {.labels = labels, .width = 1};
     nn_pass pass = {.batch = batch, .training = 1, .seed = 1, .sample_ids = ids};
+    float *unit_slots = NULL;
+    int64_t *unit_ids = NULL;
+    nni_tree_sum tree = {0}, cover = {0};
+    if (unit > 0) {
+        /* Slot 0 as the trainer's sum, then one slot per unit (train/reproducible.c). */
+        const int64_t units = (batch + unit - 1) / unit;
+        const int64_t stride = (model->n_param_floats + NN_GRAD_ROOM + 15) / 16 * 16;
+        unit_slots = aligned_alloc(64, (size_t)((units + 1) * stride) * sizeof *unit_slots);
+        if (!unit_slots) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
+        memset(unit_slots, 0, (size_t)((units + 1) * stride) * sizeof *unit_slots);
+        nni_model_use_grads(model, unit_slots);
+        pass.unit_rows = unit;
+        pass.unit_slot = 1;
+        pass.unit_stride = stride;
+        pass.units_total = units;
+        /* One rank's units: their cover is the top of the tree, 64 nodes at most. */
+        unit_ids = malloc((size_t)units * sizeof *unit_ids);
+        pass.unit_nodes = aligned_alloc(64, (size_t)(64 * stride) * sizeof *pass.unit_nodes);
+        pass.unit_fused = calloc((size_t)model->n_params, sizeof *pass.unit_fused);
+        if (!unit_ids || !pass.unit_nodes || !pass.unit_fused ||
+            !nni_tree_sum_alloc(&tree, 66, 1024) || !nni_tree_sum_alloc(&cover, 66, 0)) {
+            fprintf(stderr, "out of memory\n");
+            return 1;
+        }
+        for (int64_t j = 0; j < units; j++)
+            unit_ids[j] = j;
+        pass.unit_ids = unit_ids;
+    }
     const int n = model->n_layers;
     double *fwd = calloc((size_t)n, sizeof *fwd), *bwd = calloc((size_t)n, sizeof *bwd);
     double *fwd_min = malloc((size_t)n * sizeof *fwd_min);
     double *bwd_min = malloc((size_t)n * sizeof *bwd_min);
     for (int i = 0; i < n; i++)
         fwd_min[i] = bwd_min[i] = 1e30;
-    double loss_time = 0, optim_time = 0, step_min = 1e30;
+    double loss_time = 0, optim_time = 0, sum_time = 0, sum_min = 1e30, step_min = 1e30;
     int steps = 0, step_capacity = 1024;
     double start = 0, start_wall = 0;
     double *step_times = malloc((size_t)step_capacity * sizeof *step_times);
@@ -237,7 +310,7 @@ int main(int argc, char **argv)
             start_wall = wall();
             memset(fwd, 0, (size_t)n * sizeof *fwd);
             memset(bwd, 0, (size_t)n * sizeof *bwd);
-            loss_time = optim_time = 0;
+            loss_time = optim_time = sum_time = 0;
         }
         const double step_start = wall();
         for (int i = 1; i < n; i++) {
@@ -261,6 +334,13 @@ int main(int argc, char **argv)
                 bwd[i] += t;
                 bwd_min[i] = t < bwd_min[i] ? t : bwd_min[i];
             }
+        if (unit_slots) {
+            t = now();
+            sum_units(model, &pass, unit_slots, &cover, &tree);
+            t = now() - t;
+            sum_time += t;
+            sum_min = t < sum_min ? t : sum_min;
+        }
         t = now();
         nn_optim_step(opt, model, nn_optim_base_lr(opt));
         optim_time += now() - t;
@@ -285,9 +365,12 @@ int main(int argc, char **argv)
     const int timed = steps - 2;
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
-    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s\n", argv[1],
+    printf("%s: batch %lld, %d BLAS thread(s), OpenBLAS core %s, kernels %s%s", argv[1],
            (long long)batch, threads, nni_gemm_core(), kernels,
            bf16 ? ", bf16 products" : "");
+    if (unit > 0)
+        printf(", per-unit gradients of %lld samples", (long long)unit);
+    printf("\n");
     char gemm_text[160];
     nni_gemm_backend_describe(gemm_text, sizeof gemm_text);
     printf("gemm: %s\n", gemm_text);
@@ -323,6 +406,10 @@ int main(int argc, char **argv)
     print_conv_products(model, &pass, fwd_min, peak);
     printf("loss %.3f ms, optimizer %.3f ms per step\n", 1e3 * loss_time / timed,
            1e3 * optim_time / timed);
+    if (unit_slots)
+        printf("tree sum of the units' gradients %.3f ms per step, least %.3f ms; backward and "
+               "sum least %.3f ms\n", 1e3 * sum_time / timed, 1e3 * sum_min,
+               1e3 * (min_b + sum_min));
     printf("CPU %.1f ms per step (%.0f samples per CPU-second); wall %.1f ms per step, %.0f "
            "samples/s (train step)\n", 1e3 * elapsed / timed,
            (double)timed * (double)batch / elapsed, 1e3 * elapsed_wall / timed,
@@ -342,7 +429,15 @@ int main(int argc, char **argv)
     free(ids);
     nn_optim_free(opt);
     nn_loss_free(loss);
+    if (unit_slots)
+        nni_model_use_grads(model, NULL);
     nn_model_free(model);
+    free(unit_slots);
+    free(unit_ids);
+    free(pass.unit_nodes);
+    free(pass.unit_fused);
+    nni_tree_sum_free(&tree);
+    nni_tree_sum_free(&cover);
     nn_cfg_free(cfg);
     return 0;
 }

@@ -4,7 +4,9 @@
  *    are the last 43 (dense layers whose products hit the tile edges, split by rows or by
  *    output units, and convolutions), at 1 and 2 threads;
  *  - backward with nn_pass.unit_rows writes each unit's parameter gradients into its slot,
- *    the bits of a plain backward over that unit's rows alone, at 1 and 2 threads;
+ *    the bits of a plain backward over that unit's rows alone, at 1 and 2 threads (dense
+ *    layers write a unit's weight gradient a block of rows at a time: widths that end in a
+ *    part block, and a dense layer on a sequence, whose units are several rows each);
  *  - the exact sums of batchnorm's statistics and the metrics (parallel/exact_sum.h) give
  *    the same bits for any split of the terms into units and any order, and agree with a
  *    double sum to float precision (the gradients' tree: test_unit_tree.c). */
@@ -33,6 +35,13 @@ static const char cnn[] =
     " padding: same, activation: relu}, {name: c2, type: conv2d, filters: 5, kernel: 2,"
     " stride: 2}, {name: c3, type: conv2d, filters: 4, kernel: 1},"
     " {name: out, type: dense, units: 7}]}";
+
+/* A dense layer on a sequence (5 steps of 40 features: each sample is 5 rows of its
+ * products) with 131 units, 10 blocks of 12 rows and a part block, then one on its
+ * flattened output. */
+static const char dense_rows[] =
+    "{input: [5, 40], layers: [{name: seq, type: dense, units: 131, activation: relu},"
+    " {name: out, type: dense, units: 3}]}";
 
 static void assert_bits(const float *a, const float *b, int64_t n, const char *what)
 {
@@ -100,6 +109,8 @@ static void check_unit_slots(const char *yaml, int64_t batch, int64_t unit, int 
     float *slots = calloc((size_t)(units * stride), sizeof *slots);
     nn_test_fill(input, batch * in, 23, -2.0f, 2.0f);
     nn_test_fill(dout, batch * out, 29, -1.0f, 1.0f);
+    /* Stale values, as the slots hold after a step: every slot is written, not added to. */
+    nn_test_fill(slots, units * stride, 37, -5.0f, 5.0f);
     nni_model_use_grads(model, slots);
     memcpy(nn_model_input(model), input, (size_t)(batch * in) * sizeof *input);
     nn_pass pass = {.batch = batch, .training = 1, .seed = 3, .unit_rows = unit,
@@ -117,7 +128,11 @@ static void check_unit_slots(const char *yaml, int64_t batch, int64_t unit, int 
         nni_set_threads(1); /* the plain conv sums its samples in order on one thread */
         nn_model_backward(model, &plain);
         nni_set_threads(threads);
-        assert_bits(model->grad_data, slots + j * stride, n, "unit gradient");
+        for (int k = 0; k < model->n_params; k++) /* each tensor, not the padding after it */
+            if (!(model->params[k].flags & NN_PARAM_STATE))
+                assert_bits(model->grad_data + model->params[k].offset,
+                            slots + j * stride + model->params[k].offset,
+                            model->params[k].size, model->params[k].name);
     }
     free(input);
     free(dout);
@@ -137,6 +152,13 @@ static void test_unit_slots_cnn(void **state)
     (void)state;
     check_unit_slots(cnn, 21, 4, 1);
     check_unit_slots(cnn, 21, 4, 2);
+}
+
+static void test_unit_slots_dense_rows(void **state)
+{
+    (void)state;
+    check_unit_slots(dense_rows, 19, 4, 1);
+    check_unit_slots(dense_rows, 19, 4, 2);
 }
 
 /* The exact sum of 24 units of 5 columns split over "ranks" in three ways, with the units
@@ -191,6 +213,7 @@ int main(void)
         cmocka_unit_test(test_forward_cnn),
         cmocka_unit_test(test_unit_slots_mlp),
         cmocka_unit_test(test_unit_slots_cnn),
+        cmocka_unit_test(test_unit_slots_dense_rows),
         cmocka_unit_test(test_exact_sum_any_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
