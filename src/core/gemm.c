@@ -543,6 +543,13 @@ void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, in
     }
 }
 
+/* The tree's additions on tiles (whole vectors: a tile row is NR floats). */
+static void tile_add(const float *a, const float *b, int64_t len, float *out)
+{
+    for (int64_t i = 0; i < len; i += VEC)
+        store(out + i, load(a + i) + load(b + i));
+}
+
 /* Each tile of C goes through every unit: the unit's product from zero into the tree's
  * scratch where it would wait (parallel/unit_tree.h), then pushed, so that only the nodes
  * of the cover leave the tile. */
@@ -562,7 +569,7 @@ void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit
     /* A tile narrower than NR leaves the rest of its rows as they were: never uninitialized. */
     memset(scratch, 0, sizeof scratch);
     nni_tree_sum tree = {.capacity = capacity, .node = node, .value = value,
-                         .scratch = scratch};
+                         .scratch = scratch, .add = tile_add};
     /* Rows outer, so that the nodes are written along their rows (a few store streams,
      * which the prefetcher follows; B's panels come again from L2 for each row tile). */
     const int64_t tiles = (M + MR - 1) / MR;

@@ -4,9 +4,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void add(const float *a, const float *b, int64_t len, float *out)
+{
+    for (int64_t i = 0; i < len; i++)
+        out[i] = a[i] + b[i];
+}
+
 int nni_tree_sum_alloc(nni_tree_sum *sum, int capacity, int64_t len)
 {
     memset(sum, 0, sizeof *sum);
+    sum->add = add;
     sum->capacity = capacity;
     sum->len = len;
     sum->node = malloc((size_t)capacity * sizeof *sum->node);
@@ -38,13 +45,6 @@ static int siblings(const nni_tree_sum *sum)
            right.first == left.first + ((int64_t)1 << left.level);
 }
 
-static void add(const float *restrict a, const float *restrict b, int64_t len,
-                float *restrict out)
-{
-    for (int64_t i = 0; i < len; i++)
-        out[i] = a[i] + b[i];
-}
-
 void nni_tree_sum_push(nni_tree_sum *sum, nni_tree_node node, const float *value)
 {
     sum->node[sum->depth] = node;
@@ -52,16 +52,9 @@ void nni_tree_sum_push(nni_tree_sum *sum, nni_tree_node node, const float *value
     sum->depth++;
     while (siblings(sum)) {
         const int at = sum->depth - 2;
-        /* Into the left child's place in the scratch; a (restrict) copy when the left child
-         * already is that place. */
+        /* Into the left child's place in the scratch (where it may be already). */
         float *out = sum->scratch + (int64_t)at * sum->len;
-        if (sum->value[at] == out) {
-            const float *right = sum->value[at + 1];
-            for (int64_t i = 0; i < sum->len; i++)
-                out[i] += right[i];
-        } else {
-            add(sum->value[at], sum->value[at + 1], sum->len, out);
-        }
+        sum->add(sum->value[at], sum->value[at + 1], sum->len, out);
         sum->value[at] = out;
         sum->node[at].level++;
         sum->depth--;
@@ -76,9 +69,6 @@ void nni_tree_sum_finish(nni_tree_sum *sum, float *out)
     }
     if (sum->value[0] != out)
         memmove(out, sum->value[0], (size_t)sum->len * sizeof *out);
-    for (int k = 1; k < sum->depth; k++) {
-        const float *next = sum->value[k];
-        for (int64_t i = 0; i < sum->len; i++)
-            out[i] += next[i];
-    }
+    for (int k = 1; k < sum->depth; k++)
+        sum->add(out, sum->value[k], sum->len, out);
 }

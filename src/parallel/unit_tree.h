@@ -28,6 +28,9 @@ typedef struct nni_tree_sum {
     const float **value; /* len floats each */
     float *scratch;      /* capacity x len: the sums made */
     int64_t len;
+    /* out[i] = a[i] + b[i] for i < len (out may be a): elementwise, so any vector width
+     * gives the same bits; a product kernel sets its own. */
+    void (*add)(const float *a, const float *b, int64_t len, float *out);
 } nni_tree_sum;
 
 /* Room for `capacity` waiting nodes of len values: the cover of the units pushed so far,
