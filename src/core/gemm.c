@@ -32,6 +32,7 @@
 
 #include "core/im2col.h"
 #include "core/kernel_set.h"
+#include "core/transpose16.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -543,33 +544,6 @@ void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const 
 }
 #endif
 
-#if defined(__AVX512F__)
-/* r[i] = row i of a 16 x 16 block becomes r[i] = column i: pairs of rows interleaved, then
- * pairs of pairs, then 128-bit lanes across four and eight rows. */
-static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int h = 0; h < 2; h++)
-        for (int i = 0; i < 4; i++) {
-            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
-            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
-        }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
-    }
-}
-#endif
 
 /* panel[k][v] = b[v][k] for v < n (zero for n <= v < NR), k < kc: n rows of B turned into
  * a k-major panel. The layer's whole weight matrix passes through here on every forward,
@@ -586,7 +560,7 @@ static void pack_transposed(float *restrict panel, const float *restrict b, int6
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = _mm512_loadu_ps(b + (v0 + i) * ldb + k);
-            transpose16(r);
+            nni_transpose16(r);
             for (int i = 0; i < 16; i++)
                 _mm512_storeu_ps(panel + (k + i) * NR + v0, r[i]);
         }
