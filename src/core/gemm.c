@@ -4,7 +4,9 @@
  * of B's row k times MR broadcast elements of A's column k. MR x NR/VEC accumulators fill
  * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
  * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
- * at the right edge work on a zero-padded copy of B's last columns and a private C tile.
+ * at the right edge read and write B and C in place through masks (AVX-512, when the
+ * product also has full panels), or else work on a zero-padded copy of B's last columns and
+ * a private C tile (panel_product).
  * This file is compiled once per kernel set (core/kernel_set.h): VEC and MR follow the
  * set's vector width. It is compiled with floating-point contraction (-ffp-contract=fast, see
  * CMakeLists.txt), so the multiply-adds become FMAs where the set has them.
