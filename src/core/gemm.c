@@ -4,7 +4,9 @@
  * of B's row k times MR broadcast elements of A's column k. MR x NR/VEC accumulators fill
  * most of the vector registers (24 of 32 with AVX-512, 12 of 16 with AVX2). k runs in blocks
  * of KC so the KC x NR panel of B stays in L1 while it serves every tile row of A. Tiles
- * at the right edge work on a zero-padded copy of B's last columns and a private C tile.
+ * at the right edge read and write B and C in place through masks (AVX-512, when the
+ * product also has full panels), or else work on a zero-padded copy of B's last columns and
+ * a private C tile (panel_product).
  * This file is compiled once per kernel set (core/kernel_set.h): VEC and MR follow the
  * set's vector width. It is compiled with floating-point contraction (-ffp-contract=fast, see
  * CMakeLists.txt), so the multiply-adds become FMAs where the set has them.
@@ -32,6 +34,7 @@
 
 #include "core/im2col.h"
 #include "core/kernel_set.h"
+#include "core/transpose16.h"
 #include "parallel/unit_tree.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -65,9 +68,44 @@ static inline void store(float *p, vfloat v)
     memcpy(p, &v, sizeof v);
 }
 
-/* One mr x (nv * VEC) tile of C over kc values of k. mr and nv are constants at every call
- * site, so the accumulators are registers. */
-static inline __attribute__((always_inline)) void tile(const int mr, const int nv, int64_t kc,
+/* Lanes of the last vector of a tile: all of them, or (AVX-512, at the right edge) the
+ * first n % VEC. A masked load reads nothing beyond them and gives zeros there; a masked
+ * store writes only them. */
+#if defined(__AVX512F__)
+#define MASKED_EDGES 1
+typedef __mmask16 lanes_t;
+#define ALL_LANES ((lanes_t)0xffff)
+static inline vfloat load_lanes(const float *p, lanes_t lanes)
+{
+    return (vfloat)_mm512_maskz_loadu_ps(lanes, p);
+}
+static inline void store_lanes(float *p, vfloat v, lanes_t lanes)
+{
+    _mm512_mask_storeu_ps(p, lanes, (__m512)v);
+}
+#else
+#define MASKED_EDGES 0
+typedef unsigned lanes_t;
+#define ALL_LANES 0u
+static inline vfloat load_lanes(const float *p, lanes_t lanes)
+{
+    (void)lanes;
+    return load(p);
+}
+static inline void store_lanes(float *p, vfloat v, lanes_t lanes)
+{
+    (void)lanes;
+    store(p, v);
+}
+#endif
+
+/* One mr x (nv * VEC) tile of C over kc values of k. mr, nv and edge are constants at every
+ * call site, so the accumulators are registers. edge (AVX-512 only): the tile's last vector
+ * covers only `last` lanes of B and C, read and written through masks straight in the
+ * operands; its other lanes sum zeros and are never stored. Every lane that is stored gets
+ * the arithmetic of a full tile: the same bits. */
+static inline __attribute__((always_inline)) void tile(const int mr, const int nv, int edge,
+                                                       lanes_t last, int64_t kc,
                                                        const float *restrict a, int64_t a_rs,
                                                        int64_t a_cs, const float *restrict b,
                                                        int64_t ldb, float *restrict c,
@@ -75,12 +113,17 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 {
     vfloat acc[MR][NV];
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < nv; v++)
-            acc[m][v] = accumulate ? load(c + m * ldc + v * VEC) : (vfloat){0};
+        for (int v = 0; v < nv; v++) {
+            const float *cv = c + m * ldc + v * VEC;
+            acc[m][v] = !accumulate             ? (vfloat){0}
+                        : edge && v == nv - 1 ? load_lanes(cv, last)
+                                              : load(cv);
+        }
     for (int64_t k = 0; k < kc; k++) {
         vfloat bv[NV];
         for (int v = 0; v < nv; v++)
-            bv[v] = load(b + k * ldb + v * VEC);
+            bv[v] = edge && v == nv - 1 ? load_lanes(b + k * ldb + v * VEC, last)
+                                        : load(b + k * ldb + v * VEC);
         for (int m = 0; m < mr; m++) {
             const float s = a[m * a_rs + k * a_cs];
             for (int v = 0; v < nv; v++)
@@ -88,22 +131,32 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
         }
     }
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < nv; v++)
-            store(c + m * ldc + v * VEC, acc[m][v]);
+        for (int v = 0; v < nv; v++) {
+            if (edge && v == nv - 1)
+                store_lanes(c + m * ldc + v * VEC, acc[m][v], last);
+            else
+                store(c + m * ldc + v * VEC, acc[m][v]);
+        }
 }
 
 _Static_assert(NV == 2, "tile_rows picks between one vector and NV");
 
 #define TILE_CASE(n)                                                                           \
     case n:                                                                                    \
-        if (nv == 1)                                                                           \
-            tile(n, 1, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                         \
+        if (last != ALL_LANES)                                                                 \
+            if (nv == 1)                                                                       \
+                tile(n, 1, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);           \
+            else                                                                               \
+                tile(n, NV, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);          \
+        else if (nv == 1)                                                                      \
+            tile(n, 1, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);               \
         else                                                                                   \
-            tile(n, NV, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);                        \
+            tile(n, NV, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);              \
         break;
 
-static void tile_rows(int mr, int nv, int64_t kc, const float *a, int64_t a_rs, int64_t a_cs,
-                      const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate)
+static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
+                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
+                      int accumulate)
 {
     switch (mr) {
         TILE_CASE(1)
@@ -128,27 +181,46 @@ static void tile_rows(int mr, int nv, int64_t kc, const float *a, int64_t a_rs, 
 }
 
 /* C[:, j..j+n) (+)= A B_panel over one k block, where the panel holds NR columns with row
- * stride ldb. n < NR (the right edge) goes through a private tile of C, as few vectors wide
- * as cover n (a 14-pixel-wide image's 196 columns end in 4: one vector, not two); the
- * panel's columns from n on must then be zeros (they only feed that private tile).
+ * stride ldb. n < NR (the right edge) runs tiles as few vectors wide as cover n (a
+ * 14-pixel-wide image's 196 columns end in 4: one vector, not two). `masked` (AVX-512 only):
+ * their last vector is masked (tile()), reading B and C in place; otherwise they go through a
+ * private tile of C, and the panel's columns from n on must then be zeros (they only feed
+ * that private tile). The masked tiles made a product of 16 x 196 x 64 10-15% faster, but a
+ * product narrower than one panel (the weight gradient of a layer with one input channel:
+ * N = 1 or 9, K = 784) ran at half its speed with them: callers mask only the right edge of
+ * a product that has full panels too (and nni_gemm_nn only for few rows).
  * The M rows are cut into tiles as equal as can be, each at most MR: 64 rows run as six
  * tiles of 10 or 11 rows rather than five of 12 and one of 4, whose 8 accumulators would
  * leave the FMA units waiting on latency. Neither choice changes a result: every element
  * sums its k terms in order whatever tile it falls in. */
 static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int64_t a_rs,
                           int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                          int acc)
+                          int acc, int masked)
 {
     const int64_t tiles = (M + MR - 1) / MR;
     if (n == NR) {
         for (int64_t t = 0; t < tiles; t++) {
             const int64_t i = M * t / tiles;
-            tile_rows((int)(M * (t + 1) / tiles - i), NV, kc, a + i * a_rs, a_rs, a_cs, b, ldb,
-                      c + i * ldc, ldc, acc);
+            tile_rows((int)(M * (t + 1) / tiles - i), NV, ALL_LANES, kc, a + i * a_rs, a_rs,
+                      a_cs, b, ldb, c + i * ldc, ldc, acc);
         }
         return;
     }
     const int nv = (int)((n + VEC - 1) / VEC);
+#if defined(__AVX512F__)
+    if (masked) {
+        const int64_t rest = n - (nv - 1) * VEC;
+        const lanes_t last = rest == VEC ? ALL_LANES : (lanes_t)((1u << rest) - 1);
+        for (int64_t t = 0; t < tiles; t++) {
+            const int64_t i = M * t / tiles;
+            tile_rows((int)(M * (t + 1) / tiles - i), nv, last, kc, a + i * a_rs, a_rs, a_cs,
+                      b, ldb, c + i * ldc, ldc, acc);
+        }
+        return;
+    }
+#else
+    (void)masked;
+#endif
     float c_tail[MR * NR];
     memset(c_tail, 0, sizeof c_tail);
     for (int64_t t = 0; t < tiles; t++) {
@@ -158,7 +230,7 @@ static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int6
         if (acc)
             for (int m = 0; m < mr; m++)
                 memcpy(c_tail + m * NR, ci + m * ldc, (size_t)n * sizeof *c);
-        tile_rows(mr, nv, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc);
+        tile_rows(mr, nv, ALL_LANES, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc);
         for (int m = 0; m < mr; m++)
             memcpy(ci + m * ldc, c_tail + m * NR, (size_t)n * sizeof *c);
     }
@@ -186,14 +258,22 @@ void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, in
         const int acc = accumulate || k0 > 0;
         const float *a_k = A + k0 * a_cs, *b_k = B + k0 * ldb;
         for (int64_t j = 0; j < n_full; j += NR)
-            panel_product(M, NR, kc, a_k, a_rs, a_cs, b_k + j, ldb, C + j, ldc, acc);
+            panel_product(M, NR, kc, a_k, a_rs, a_cs, b_k + j, ldb, C + j, ldc, acc, 0);
         if (!n_tail)
             continue;
+        /* The last columns read in place when few tiles share them (16 x 196 x 64: 10%
+         * faster); with more (64 rows: six tiles) the masked tiles measured no faster than
+         * a packed copy of aligned rows, which they all then share. */
+        if (MASKED_EDGES && n_full && M <= 2 * MR) {
+            panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_k + n_full, ldb, C + n_full, ldc,
+                          acc, 1);
+            continue;
+        }
         for (int64_t k = 0; k < kc; k++) {
             memcpy(b_tail + k * NR, b_k + k * ldb + n_full, (size_t)n_tail * sizeof *b_tail);
             memset(b_tail + k * NR + n_tail, 0, (size_t)(NR - n_tail) * sizeof *b_tail);
         }
-        panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_tail, NR, C + n_full, ldc, acc);
+        panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_tail, NR, C + n_full, ldc, acc, 0);
     }
 }
 
@@ -264,7 +344,8 @@ static void conv_flat_packed(const nni_conv_geom *g, int64_t M, const float *w, 
                     }
                 }
             }
-            panel_product(M, n, kc, w + k0, K, 1, panel, NR, y + j, P, accumulate || k0 > 0);
+            panel_product(M, n, kc, w + k0, K, 1, panel, NR, y + j, P, accumulate || k0 > 0,
+                          MASKED_EDGES && P >= NR);
         }
     }
 }
@@ -286,16 +367,22 @@ static void conv_flat_packed(const nni_conv_geom *g, int64_t M, const float *w, 
 #define FLAT_MAX_KK 64 /* kernels up to 8 x 8 take this path; larger ones pack panels */
 
 /* Written as tile() is (vector arithmetic that the build contracts to FMAs, or not, alike in
- * both), so that the two give the same bits under any compiler and optimization level. */
+ * both), so that the two give the same bits under any compiler and optimization level.
+ * edge: the last vector of C is read and written through the mask `last`, in place (as in
+ * tile()). */
 static inline __attribute__((always_inline)) void flat_tile(
-    const int mr, const int nv, int64_t kc, const float *restrict ap,
+    const int mr, const int nv, int edge, lanes_t last, int64_t kc, const float *restrict ap,
     const float *const *restrict rows, const uint32_t *restrict masks, float *restrict c,
     int64_t ldc, int accumulate)
 {
     vfloat acc[MR][NV];
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < nv; v++)
-            acc[m][v] = accumulate ? load(c + m * ldc + v * VEC) : (vfloat){0};
+        for (int v = 0; v < nv; v++) {
+            const float *cv = c + m * ldc + v * VEC;
+            acc[m][v] = !accumulate             ? (vfloat){0}
+                        : edge && v == nv - 1 ? load_lanes(cv, last)
+                                              : load(cv);
+        }
     for (int64_t k = 0; k < kc; k++) {
         const float *row = rows[k];
         const uint32_t mk = masks[k];
@@ -309,19 +396,28 @@ static inline __attribute__((always_inline)) void flat_tile(
         }
     }
     for (int m = 0; m < mr; m++)
-        for (int v = 0; v < nv; v++)
-            store(c + m * ldc + v * VEC, acc[m][v]);
+        for (int v = 0; v < nv; v++) {
+            if (edge && v == nv - 1)
+                store_lanes(c + m * ldc + v * VEC, acc[m][v], last);
+            else
+                store(c + m * ldc + v * VEC, acc[m][v]);
+        }
 }
 
 #define FLAT_CASE(n)                                                                           \
     case n:                                                                                    \
-        if (nv == 1)                                                                           \
-            flat_tile(n, 1, kc, ap, rows, masks, c, ldc, accumulate);                          \
+        if (last != ALL_LANES)                                                                 \
+            if (nv == 1)                                                                       \
+                flat_tile(n, 1, 1, last, kc, ap, rows, masks, c, ldc, accumulate);            \
+            else                                                                               \
+                flat_tile(n, NV, 1, last, kc, ap, rows, masks, c, ldc, accumulate);           \
+        else if (nv == 1)                                                                      \
+            flat_tile(n, 1, 0, last, kc, ap, rows, masks, c, ldc, accumulate);                \
         else                                                                                   \
-            flat_tile(n, NV, kc, ap, rows, masks, c, ldc, accumulate);                         \
+            flat_tile(n, NV, 0, last, kc, ap, rows, masks, c, ldc, accumulate);               \
         break;
 
-static void flat_tile_rows(int mr, int nv, int64_t kc, const float *ap,
+static void flat_tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *ap,
                            const float *const *rows, const uint32_t *masks, float *c,
                            int64_t ldc, int accumulate)
 {
@@ -412,7 +508,6 @@ void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const 
     uint8_t tap[KC];
     uint32_t mask[FLAT_MAX_KK], masks[KC]; /* lanes read, per tap and per row of the block */
     const float *rows[KC];                  /* where each row of the block starts */
-    float c_tail[MR * NR];
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         const int64_t kc = K - k0 < KC ? K - k0 : KC;
         for (int64_t r = 0; r < kc; r++) {
@@ -433,22 +528,15 @@ void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const 
                     rows[r] = x + j + off[r];
                     masks[r] = mask[tap[r]];
                 }
+                /* the right edge's tiles write the last vector of C through a mask */
+                const int64_t rest = n - (nv - 1) * VEC;
+                const lanes_t last = rest == VEC ? ALL_LANES : (lanes_t)((1u << rest) - 1);
                 float *yj = y + m0 * P + j;
                 for (int64_t t = 0; t < tiles; t++) {
                     const int64_t i = mc * t / tiles;
                     const int mr = (int)(mc * (t + 1) / tiles - i);
-                    if (n == NR) {
-                        flat_tile_rows(mr, NV, kc, packed + i * kc, rows, masks, yj + i * P, P,
-                                       acc);
-                        continue;
-                    }
-                    float *ci = yj + i * P;
-                    if (acc)
-                        for (int m = 0; m < mr; m++)
-                            memcpy(c_tail + m * NR, ci + m * P, (size_t)n * sizeof *c_tail);
-                    flat_tile_rows(mr, nv, kc, packed + i * kc, rows, masks, c_tail, NR, acc);
-                    for (int m = 0; m < mr; m++)
-                        memcpy(ci + m * P, c_tail + m * NR, (size_t)n * sizeof *c_tail);
+                    flat_tile_rows(mr, nv, last, kc, packed + i * kc, rows, masks, yj + i * P,
+                                   P, acc);
                 }
             }
         }
@@ -462,33 +550,6 @@ void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const 
 }
 #endif
 
-#if defined(__AVX512F__)
-/* r[i] = row i of a 16 x 16 block becomes r[i] = column i: pairs of rows interleaved, then
- * pairs of pairs, then 128-bit lanes across four and eight rows. */
-static inline void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[4 * i + 0] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 1] = _mm512_shuffle_ps(t[4 * i + 0], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
-        r[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
-        r[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    for (int h = 0; h < 2; h++)
-        for (int i = 0; i < 4; i++) {
-            t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
-            t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
-        }
-    for (int i = 0; i < 8; i++) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
-        r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
-    }
-}
-#endif
 
 /* panel[k][v] = b[v][k] for v < n (zero for n <= v < NR), k < kc: n rows of B turned into
  * a k-major panel. The layer's whole weight matrix passes through here on every forward,
@@ -505,7 +566,7 @@ static void pack_transposed(float *restrict panel, const float *restrict b, int6
             __m512 r[16];
             for (int i = 0; i < 16; i++)
                 r[i] = _mm512_loadu_ps(b + (v0 + i) * ldb + k);
-            transpose16(r);
+            nni_transpose16(r);
             for (int i = 0; i < 16; i++)
                 _mm512_storeu_ps(panel + (k + i) * NR + v0, r[i]);
         }
@@ -538,7 +599,7 @@ void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, in
             const int64_t kc = K - k0 < KC ? K - k0 : KC;
             pack_transposed(panel, B + j * ldb + k0, ldb, n, kc);
             panel_product(M, n, kc, A + k0, lda, 1, panel, NR, C + j, ldc,
-                          accumulate || k0 > 0);
+                          accumulate || k0 > 0, MASKED_EDGES && N >= NR);
         }
     }
 }
@@ -588,7 +649,11 @@ void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit
                     const int64_t kc = end - k0 < KC ? end - k0 : KC;
                     const float *b = B + k0 * ldb + j;
                     int64_t b_ld = ldb;
-                    if (n < NR) { /* zero-padded, as nni_gemm_nn's right edge */
+                    lanes_t last = ALL_LANES;
+                    if (n < NR && MASKED_EDGES) { /* B read in place through a mask */
+                        const int64_t rest = n - (nv - 1) * VEC;
+                        last = rest == VEC ? ALL_LANES : (lanes_t)((1u << rest) - 1);
+                    } else if (n < NR) { /* zero-padded, as nni_gemm_nn's right edge */
                         for (int64_t k = 0; k < kc; k++) {
                             memcpy(b_tail + k * NR, b + k * ldb, (size_t)n * sizeof *b_tail);
                             memset(b_tail + k * NR + n, 0, (size_t)(NR - n) * sizeof *b_tail);
@@ -596,8 +661,8 @@ void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit
                         b = b_tail;
                         b_ld = NR;
                     }
-                    tile_rows(mr, nv, kc, A + i * a_rs + k0 * a_cs, a_rs, a_cs, b, b_ld, out, NR,
-                              k0 > first);
+                    tile_rows(mr, nv, last, kc, A + i * a_rs + k0 * a_cs, a_rs, a_cs, b, b_ld,
+                              out, NR, k0 > first);
                 }
                 nni_tree_sum_push(&tree, (nni_tree_node){.first = unit_ids[u]}, out);
             }

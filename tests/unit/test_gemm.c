@@ -141,12 +141,46 @@ static void test_cut_products_same_bits(void **state)
     free(parts);
 }
 
+/* The right edge of a product that also has full panels runs in place (AVX-512: masked
+ * loads and stores of B and C); a product narrower than a panel packs its columns and goes
+ * through a private tile. Columns [0, 32) and [32, N) computed apart (the second piece is
+ * then narrower than a panel) give the whole product's bits, with and without accumulate,
+ * and nothing beyond N is written: 1x1 convolutions on 14 x 14 images (N = 196 ends in 4
+ * columns) and small M. */
+static void test_edge_in_place_same_bits(void **state)
+{
+    (void)state;
+    static const dims edge_shapes[] = {{16, 196, 64}, {64, 45, 32}, {5, 33, 300}, {11, 63, 7}};
+    for (size_t s = 0; s < sizeof edge_shapes / sizeof *edge_shapes; s++) {
+        const dims d = edge_shapes[s];
+        const int64_t ldc = d.n + 5;
+        float *a = random_floats(d.m * d.k, 20), *b = random_floats(d.k * d.n, 21);
+        for (int accumulate = 0; accumulate <= 1; accumulate++) {
+            float *whole = random_floats(d.m * ldc, 22), *parts = random_floats(d.m * ldc, 22);
+            nni_gemm_nn(d.m, d.n, d.k, a, d.k, 1, b, d.n, whole, ldc, accumulate);
+            nni_gemm_nn(d.m, 32, d.k, a, d.k, 1, b, d.n, parts, ldc, accumulate);
+            nni_gemm_nn(d.m, d.n - 32, d.k, a, d.k, 1, b + 32, d.n, parts + 32, ldc, accumulate);
+            assert_memory_equal(whole, parts, sizeof(float) * (size_t)(d.m * ldc));
+            float *untouched = random_floats(d.m * ldc, 22);
+            for (int64_t i = 0; i < d.m; i++)
+                for (int64_t j = d.n; j < ldc; j++)
+                    assert_true(whole[i * ldc + j] == untouched[i * ldc + j]);
+            free(untouched);
+            free(whole);
+            free(parts);
+        }
+        free(a);
+        free(b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_nt_matches_float64),
         cmocka_unit_test(test_nn_matches_float64),
         cmocka_unit_test(test_cut_products_same_bits),
+        cmocka_unit_test(test_edge_in_place_same_bits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -283,6 +283,34 @@ static void test_every_set_adam_same_bits(void **state)
     free(g);
 }
 
+/* Every set's blocked transpose against the element-by-element definition, with leading
+ * dimensions wider than the block: whole 16 x 16 tiles (in registers with AVX-512), their
+ * right and bottom edges, and a 1x1 convolution's input (64 channels x 196 pixels). */
+static void test_every_set_transpose(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][2] = {{64, 196}, {37, 45}, {16, 16}, {5, 3}, {17, 33}};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int64_t rows = shapes[i][0], cols = shapes[i][1], lds = cols + 3, ldd = rows + 2;
+        float *src = random_floats(rows * lds, 15);
+        for (int s = 0; s < count; s++) {
+            if (!sets[s].supported())
+                continue;
+            float *dst = random_floats(cols * ldd, 16), *fill = random_floats(cols * ldd, 16);
+            sets[s].transpose(src, rows, cols, lds, dst, ldd);
+            for (int64_t c = 0; c < cols; c++)
+                for (int64_t r = 0; r < ldd; r++)
+                    assert_true(dst[c * ldd + r] ==
+                                (r < rows ? src[r * lds + c] : fill[c * ldd + r]));
+            free(dst);
+            free(fill);
+        }
+        free(src);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_forcing_and_bad_names),
         cmocka_unit_test(test_every_set_products),
         cmocka_unit_test(test_every_set_lowering_same_bits),
+        cmocka_unit_test(test_every_set_transpose),
         cmocka_unit_test(test_every_set_conv_flat_same_bits),
         cmocka_unit_test(test_every_set_adam_same_bits),
     };
