@@ -9,15 +9,18 @@
  * many rows it has, core/gemm.c), so what is left is the reductions over samples:
  *   - each layer writes the parameter gradients of each unit, summed over that unit's
  *     samples in order, into the unit's own slot (nn_pass.unit_rows, layers with
- *     .unit_grads);
+ *     .unit_grads), or adds them up over this rank's units itself in the unit tree's order
+ *     and writes only the nodes of their cover (nn_pass.unit_nodes: dense layers, inside
+ *     the product);
  *   - the loss and the correct count are taken per unit;
- *   - the slots, the loss and the count are then summed exactly (parallel/exact_sum.h):
- *     in the wide fixed point (two 64-bit integers per value on a fixed grid, no scale to
- *     agree on: one exchange per step), or, in a step where some unit's value is beyond
- *     its range, with a per-tensor scale agreed by a MAX first; integer sums, one rounding
- *     back. Integer addition does not care in which order MPI or the threads add.
- * Synced batchnorm combines its per-unit statistics the same way; validation and test
- * metrics sum per block of `unit` rows. */
+ *   - the units' gradients are added in one fixed order, the unit tree
+ *     (parallel/unit_tree.h): each rank adds up the whole nodes among its units, the ranks
+ *     exchange those nodes (node shared memory, or MPI by slices), and each finishes the
+ *     tree for its range of the parameters; every rank count makes the same nodes and adds
+ *     them in the same order. The loss is summed in unit order.
+ * Synced batchnorm combines its per-unit statistics in exact fixed point
+ * (parallel/exact_sum.h); validation and test metrics sum per block of `unit` rows, the
+ * same way. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
