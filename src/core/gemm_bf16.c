@@ -420,12 +420,79 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
     pack_b_plain(B, b_rs, b_cs, cols, k0, pairs, K, out);
 }
 
+/* ---- B packed whole (nni_bf16_pack_b, nni_bf16_pack_rows) ----
+ * K block kb starts at word kb * KC/2 * padded_n (every block before the last is full);
+ * within it column panel j at j * NR * pairs, the panels pack_b writes for all N columns. */
+
+static int64_t padded_n(int64_t N)
+{
+    return (N + NR - 1) / NR * NR;
+}
+
+static int64_t block_pairs(int64_t K, int64_t k0)
+{
+    return ((K - k0 < KC ? K - k0 : KC) + 1) / 2;
+}
+
+int64_t nni_bf16_packed_words(int64_t K, int64_t N)
+{
+    return (K + 1) / 2 * padded_n(N);
+}
+
+void nni_bf16_pack_b(int64_t K, int64_t N, const float *B, int64_t b_rs, int64_t b_cs,
+                     uint32_t *packed)
+{
+    for (int64_t k0 = 0; k0 < K; k0 += KC)
+        pack_b(B, b_rs, b_cs, N, k0, block_pairs(K, k0), K, packed + k0 / 2 * padded_n(N));
+}
+
+/* The words of one K pair (row lo, row hi or zeros when hi is NULL) for columns [0,
+ * padded_n(N)): column n at panel0 + (n / NR) * panel_stride + n % NR. */
+static void pack_pair_line_plain(const float *lo, const float *hi, int64_t N, uint32_t *panel0,
+                                 int64_t panel_stride)
+{
+    for (int64_t n = 0; n < padded_n(N); n++)
+        panel0[n / NR * panel_stride + n % NR] = n >= N ? 0 : pair(lo[n], hi ? hi[n] : 0.0f);
+}
+
+#ifdef BF16_X86
+BF16_TARGET static void pack_pair_line_native(const float *lo, const float *hi, int64_t N,
+                                              uint32_t *panel0, int64_t panel_stride)
+{
+    for (int64_t n = 0; n < padded_n(N); n += 16) {
+        const int64_t left = N - n;
+        const __mmask16 m = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        const __m512 l = _mm512_maskz_loadu_ps(m, lo + n);
+        const __m512 h = hi ? _mm512_maskz_loadu_ps(m, hi + n) : _mm512_setzero_ps();
+        _mm512_storeu_si512(panel0 + n / NR * panel_stride + n % NR, pair_words(l, h));
+    }
+}
+#endif
+
+void nni_bf16_pack_rows(int64_t K, int64_t N, const float *rows, int64_t ld, int64_t r0,
+                        int64_t r1, uint32_t *packed)
+{
+    for (int64_t k = r0; k < r1; k += 2) {
+        const int64_t k0 = k / KC * KC, pairs = block_pairs(K, k0);
+        uint32_t *panel0 = packed + k0 / 2 * padded_n(N) + (k - k0) / 2 * NR;
+        const float *lo = rows + (k - r0) * ld, *hi = k + 1 < K ? lo + ld : NULL;
+#ifdef BF16_X86
+        if (use_native == 1) {
+            pack_pair_line_native(lo, hi, N, panel0, NR * pairs);
+            continue;
+        }
+#endif
+        pack_pair_line_plain(lo, hi, N, panel0, NR * pairs);
+    }
+}
+
 typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                         int64_t ldc, int rows, int cols, int load_c);
 
-void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
-                   int64_t ldc, int accumulate)
+/* The product with B packed whole (Bp) or packed a block at a time from B. */
+static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
+                    const uint32_t *Bp, float *C, int64_t ldc, int accumulate)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -449,18 +516,34 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
             pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
-                pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
+                const uint32_t *bpan = Bp ? Bp + k0 / 2 * padded_n(N) + n0 * pairs : pp->b;
+                if (!Bp)
+                    pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
                 for (int64_t j = 0; j * NR < nc; j++)
                     for (int64_t i = 0; i * MR < mc; i++) {
                         const int64_t rows = mc - i * MR < MR ? mc - i * MR : MR;
                         const int64_t cols = nc - j * NR < NR ? nc - j * NR : NR;
-                        tile(pairs, pp->a + i * MR * pairs, pp->b + j * NR * pairs,
+                        tile(pairs, pp->a + i * MR * pairs, bpan + j * NR * pairs,
                              C + (m0 + i * MR) * ldc + n0 + j * NR, ldc, (int)rows, (int)cols,
                              load_c);
                     }
             }
         }
     }
+}
+
+void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate)
+{
+    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, C, ldc, accumulate);
+}
+
+void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                          int64_t a_cs, const uint32_t *packed, float *C, int64_t ldc,
+                          int accumulate)
+{
+    product(M, N, K, A, a_rs, a_cs, NULL, 0, 0, packed, C, ldc, accumulate);
 }
 
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

@@ -4,7 +4,10 @@
  * row or column range a caller computes; the native path (vdpbf16ps) and the emulated one
  * agreeing bit for bit, on every packing route (rows of B contiguous, columns contiguous,
  * neither), odd K, edge tiles, accumulation, and tiny values that the instructions flush
- * to zero; and NN_BF16 choosing the path. */
+ * to zero, with the emulated path also checked against the stated arithmetic written out
+ * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
+ * out); B packed whole once (nni_gemm_bf16_packed) giving the bits of packing it per product;
+ * and NN_BF16 choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -166,25 +169,134 @@ static const product_case cases[] = {
     {24, 48, 64, 0, 0, 1, 1},  {24, 48, 65, 1, 1, 0, 1},  {9, 17, 3, 0, 2, 1, 1},
 };
 
+/* The arithmetic gemm_bf16.h states, element by element in plain C: for each pair in
+ * order, the high terms' product added (rounded once, fmaf), then the low terms'; denormal
+ * sums flushed to zero with their sign; an odd K's last pair has a zero high term. */
+static float flushed(float x)
+{
+    return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x;
+}
+
+static float rounded(float x)
+{
+    return nni_bf16_to_float(nni_bf16_from_float(x));
+}
+
+static void reference_case(const product_case *pc, float *C)
+{
+    const int64_t M = pc->M, N = pc->N, K = pc->K;
+    float *A = random_floats(M * K, 3, pc->wide), *B = random_floats(2 * K * N, 4, pc->wide);
+    float *start = random_floats(M * N, 5, pc->wide);
+    const int64_t a_rs = pc->a_transposed ? 1 : K, a_cs = pc->a_transposed ? M : 1;
+    const int64_t b_rs = pc->b_layout == 0 ? N : pc->b_layout == 1 ? 1 : 2 * N;
+    const int64_t b_cs = pc->b_layout == 0 ? 1 : pc->b_layout == 1 ? K : 2;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            float sum = pc->accumulate ? flushed(start[m * N + n]) : 0.0f;
+            for (int64_t k = 0; k < K; k += 2) {
+                const float a_hi = k + 1 < K ? rounded(A[m * a_rs + (k + 1) * a_cs]) : 0.0f;
+                const float b_hi = k + 1 < K ? rounded(B[(k + 1) * b_rs + n * b_cs]) : 0.0f;
+                sum = flushed(fmaf(a_hi, b_hi, sum));
+                sum = flushed(fmaf(rounded(A[m * a_rs + k * a_cs]),
+                                   rounded(B[k * b_rs + n * b_cs]), sum));
+            }
+            C[m * N + n] = sum;
+        }
+    free(A);
+    free(B);
+    free(start);
+}
+
+static void assert_same_bits(const float *got, const float *want, int64_t n, const char *what,
+                             size_t case_index)
+{
+    for (int64_t j = 0; j < n; j++)
+        if (bits(got[j]) != bits(want[j]))
+            fail_msg("case %zu element %lld: %s %a, expected %a", case_index, (long long)j,
+                     what, (double)got[j], (double)want[j]);
+}
+
+/* The emulated path against the stated arithmetic on every CPU; the native path against the
+ * emulated one where the CPU has the instructions (elsewhere that comparison alone is left
+ * out). */
 static void test_native_equals_emulated(void **state)
 {
     (void)state;
-    if (!nni_bf16_native_supported())
-        skip();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const product_case *pc = &cases[i];
-        float *native = malloc((size_t)(pc->M * pc->N) * sizeof *native);
+        float *want = malloc((size_t)(pc->M * pc->N) * sizeof *want);
         float *emulated = malloc((size_t)(pc->M * pc->N) * sizeof *emulated);
-        select_path("native");
-        run_case(pc, native);
+        reference_case(pc, want);
         select_path("emulated");
         run_case(pc, emulated);
-        for (int64_t j = 0; j < pc->M * pc->N; j++)
-            if (bits(native[j]) != bits(emulated[j]))
-                fail_msg("case %zu element %lld: native %a, emulated %a", i, (long long)j,
-                         (double)native[j], (double)emulated[j]);
-        free(native);
+        assert_same_bits(emulated, want, pc->M * pc->N, "emulated", i);
+        if (nni_bf16_native_supported()) {
+            float *native = malloc((size_t)(pc->M * pc->N) * sizeof *native);
+            select_path("native");
+            run_case(pc, native);
+            assert_same_bits(native, emulated, pc->M * pc->N, "native", i);
+            free(native);
+        }
+        free(want);
         free(emulated);
+    }
+}
+
+/* B packed whole (nni_bf16_pack_b with each layout, or nni_bf16_pack_rows in chunks of
+ * `chunk` rows) gives nni_gemm_bf16's bits, on both paths; K and N past one block. */
+static void check_packed(int64_t M, int64_t N, int64_t K, int b_layout, int64_t chunk)
+{
+    float *A = random_floats(M * K, 8, 1), *B = random_floats(2 * K * N, 9, 1);
+    float *start = random_floats(M * N, 10, 0);
+    float *want = malloc((size_t)(M * N) * sizeof *want);
+    float *got = malloc((size_t)(M * N) * sizeof *got);
+    const size_t packed_bytes = ((size_t)nni_bf16_packed_words(K, N) * sizeof(uint32_t) + 63) &
+                                ~(size_t)63;
+    uint32_t *packed = aligned_alloc(64, packed_bytes);
+    assert_non_null(packed);
+    const int64_t b_rs = b_layout == 0 ? N : b_layout == 1 ? 1 : 2 * N;
+    const int64_t b_cs = b_layout == 0 ? 1 : b_layout == 1 ? K : 2;
+    memcpy(want, start, (size_t)(M * N) * sizeof *want);
+    nni_gemm_bf16(M, N, K, A, K, 1, B, b_rs, b_cs, want, N, 1);
+    memset(packed, 0xa5, packed_bytes);
+    if (chunk) {
+        for (int64_t r0 = 0; r0 < K; r0 += chunk)
+            nni_bf16_pack_rows(K, N, B + r0 * N, N, r0, r0 + chunk < K ? r0 + chunk : K,
+                               packed);
+    } else {
+        nni_bf16_pack_b(K, N, B, b_rs, b_cs, packed);
+    }
+    memcpy(got, start, (size_t)(M * N) * sizeof *got);
+    nni_gemm_bf16_packed(M, N, K, A, K, 1, packed, got, N, 1);
+    for (int64_t j = 0; j < M * N; j++)
+        if (bits(got[j]) != bits(want[j]))
+            fail_msg("%lldx%lldx%lld layout %d chunk %lld element %lld: packed %a, unpacked %a",
+                     (long long)M, (long long)N, (long long)K, b_layout, (long long)chunk,
+                     (long long)j, (double)got[j], (double)want[j]);
+    free(A);
+    free(B);
+    free(start);
+    free(want);
+    free(got);
+    free(packed);
+}
+
+static void test_packed_equals_unpacked(void **state)
+{
+    (void)state;
+    const char *paths[] = {"emulated", "native"};
+    for (int p = 0; p < 2; p++) {
+        if (p == 1 && !nni_bf16_native_supported())
+            continue;
+        select_path(paths[p]);
+        for (int layout = 0; layout < 3; layout++) {
+            check_packed(13, 300, 301, layout, 0);
+            check_packed(40, 37, 600, layout, 0);
+        }
+        check_packed(13, 300, 301, 0, 18);
+        check_packed(40, 37, 600, 0, 2);
+        check_packed(9, 520, 65, 0, 50);
+        check_packed(8, 31, 1, 0, 0);
     }
 }
 
@@ -238,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_against_references),
         cmocka_unit_test(test_native_equals_emulated),
+        cmocka_unit_test(test_packed_equals_unpacked),
         cmocka_unit_test(test_ranges_give_the_same_bits),
         cmocka_unit_test(test_path_choice),
     };
