@@ -420,7 +420,7 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
     pack_b_plain(B, b_rs, b_cs, cols, k0, pairs, K, out);
 }
 
-/* ---- B packed whole (nni_bf16_pack_b, nni_bf16_pack_rows) ----
+/* ---- B packed whole (nni_bf16_pack_b) ----
  * K block kb starts at word kb * KC/2 * padded_n (every block before the last is full);
  * within it column panel j at j * NR * pairs, the panels pack_b writes for all N columns. */
 
@@ -446,53 +446,125 @@ void nni_bf16_pack_b(int64_t K, int64_t N, const float *B, int64_t b_rs, int64_t
         pack_b(B, b_rs, b_cs, N, k0, block_pairs(K, k0), K, packed + k0 / 2 * padded_n(N));
 }
 
-/* The words of one K pair (row lo, row hi or zeros when hi is NULL) for columns [0,
- * padded_n(N)): column n at panel0 + (n / NR) * panel_stride + n % NR. */
-static void pack_pair_line_plain(const float *lo, const float *hi, int64_t N, uint32_t *panel0,
-                                 int64_t panel_stride)
+/* ---- B as the lowered matrix of a flat convolution (nni_bf16_flat_conv_pack) ----
+ * Row k = (c, ki, kj) of im2col at pixel n reads x[c][n + (ki d_h - pad_top) W + kj d_w -
+ * pad_left] when the tap falls inside the image, else 0 (stride 1, out_w == in_w == W). */
+
+typedef struct flat_tap {
+    int64_t offset;     /* from x to the value at pixel 0 (may lie outside x) */
+    int64_t dy, dx;     /* ki d_h - pad_top, kj d_w - pad_left */
+} flat_tap;
+
+static flat_tap tap_of(const nni_conv_geom *g, int64_t k)
 {
-    for (int64_t n = 0; n < padded_n(N); n++)
-        panel0[n / NR * panel_stride + n % NR] = n >= N ? 0 : pair(lo[n], hi ? hi[n] : 0.0f);
+    const int64_t kk = g->kernel_h * g->kernel_w, r = k % kk;
+    flat_tap t;
+    t.dy = r / g->kernel_w * g->dilation_h - g->pad_top;
+    t.dx = r % g->kernel_w * g->dilation_w - g->pad_left;
+    t.offset = k / kk * g->in_h * g->in_w + t.dy * g->in_w + t.dx;
+    return t;
 }
 
-#ifdef BF16_X86
-BF16_TARGET static void pack_pair_line_native(const float *lo, const float *hi, int64_t N,
-                                              uint32_t *panel0, int64_t panel_stride)
+static float tap_value(const nni_conv_geom *g, const float *x, flat_tap t, int64_t n)
 {
-    for (int64_t n = 0; n < padded_n(N); n += 16) {
-        const int64_t left = N - n;
-        const __mmask16 m = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-        const __m512 l = _mm512_maskz_loadu_ps(m, lo + n);
-        const __m512 h = hi ? _mm512_maskz_loadu_ps(m, hi + n) : _mm512_setzero_ps();
-        _mm512_storeu_si512(panel0 + n / NR * panel_stride + n % NR, pair_words(l, h));
+    const int64_t iy = n / g->out_w + t.dy, ix = n % g->out_w + t.dx;
+    return iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w ? 0.0f : x[t.offset + n];
+}
+
+static void flat_conv_pack_plain(const nni_conv_geom *g, const float *x, int64_t k0,
+                                 int64_t pairs, int64_t n0, int64_t cols, uint32_t *out)
+{
+    const int64_t K = nni_conv_geom_col_rows(g);
+    for (int64_t p = 0; p < pairs; p++) {
+        const int64_t k = k0 + 2 * p;
+        const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
+        for (int64_t c = 0; c < (cols + NR - 1) / NR * NR; c++)
+            out[c / NR * NR * pairs + p * NR + c % NR] =
+                c >= cols ? 0
+                          : pair(tap_value(g, x, lo, n0 + c),
+                                 k + 1 < K ? tap_value(g, x, hi, n0 + c) : 0.0f);
     }
 }
-#endif
 
-void nni_bf16_pack_rows(int64_t K, int64_t N, const float *rows, int64_t ld, int64_t r0,
-                        int64_t r1, uint32_t *packed)
-{
-    for (int64_t k = r0; k < r1; k += 2) {
-        const int64_t k0 = k / KC * KC, pairs = block_pairs(K, k0);
-        uint32_t *panel0 = packed + k0 / 2 * padded_n(N) + (k - k0) / 2 * NR;
-        const float *lo = rows + (k - r0) * ld, *hi = k + 1 < K ? lo + ld : NULL;
 #ifdef BF16_X86
-        if (use_native == 1) {
-            pack_pair_line_native(lo, hi, N, panel0, NR * pairs);
-            continue;
+/* 16 pixels of a tap: the lanes in `live` whose tap falls inside the image (oy, ox: the
+ * lanes' output row and column), loaded; the rest zero. The address of a lane that is not
+ * loaded may lie outside x, so it is formed as an integer. */
+BF16_TARGET static __m512 tap_lanes(const nni_conv_geom *g, const float *x, flat_tap t,
+                                    int64_t n, __mmask16 live, __m512i oy, __m512i ox)
+{
+    /* 0 <= i < n as one unsigned comparison: a negative i wraps above n. */
+    const __m512i iy = _mm512_add_epi32(oy, _mm512_set1_epi32((int)t.dy));
+    const __m512i ix = _mm512_add_epi32(ox, _mm512_set1_epi32((int)t.dx));
+    const __mmask16 m = _mm512_mask_cmplt_epu32_mask(
+        _mm512_mask_cmplt_epu32_mask(live, iy, _mm512_set1_epi32((int)g->in_h)), ix,
+        _mm512_set1_epi32((int)g->in_w));
+    const uintptr_t at = (uintptr_t)x + (uintptr_t)((t.offset + n) * (int64_t)sizeof *x);
+    return _mm512_maskz_loadu_ps(m, (const void *)at);
+}
+
+BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const float *x,
+                                              int64_t k0, int64_t pairs, int64_t n0,
+                                              int64_t cols, uint32_t *out)
+{
+    const int64_t K = nni_conv_geom_col_rows(g), W = g->out_w;
+    const int segments = (int)((cols + NR - 1) / NR * NR / 16); /* at most NC / 16 */
+    __m512i oy[NC / 16], ox[NC / 16];
+    __mmask16 live[NC / 16];
+    for (int s = 0; s < segments; s++) {
+        /* The lanes' output rows and columns (W may be narrower than 16). */
+        const int64_t n = n0 + s * 16, left = n0 + cols - n;
+        live[s] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        int32_t row[16], col[16];
+        for (int i = 0; i < 16; i++) {
+            row[i] = (int32_t)((n + i) / W);
+            col[i] = (int32_t)((n + i) % W);
         }
-#endif
-        pack_pair_line_plain(lo, hi, N, panel0, NR * pairs);
+        oy[s] = _mm512_loadu_si512(row);
+        ox[s] = _mm512_loadu_si512(col);
     }
+    for (int64_t p = 0; p < pairs; p++) {
+        const int64_t k = k0 + 2 * p;
+        const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
+        for (int s = 0; s < segments; s++) {
+            const int64_t n = n0 + s * 16;
+            const __m512 l = tap_lanes(g, x, lo, n, live[s], oy[s], ox[s]);
+            const __m512 h = k + 1 < K ? tap_lanes(g, x, hi, n, live[s], oy[s], ox[s])
+                                       : _mm512_setzero_ps();
+            _mm512_store_si512(out + s / 2 * NR * pairs + p * NR + s % 2 * 16,
+                               pair_words(l, h));
+        }
+    }
+}
+#endif
+
+static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
+                           int64_t cols, uint32_t *out)
+{
+    const nni_bf16_flat_conv *fc = ctx;
+#ifdef BF16_X86
+    if (use_native == 1) {
+        flat_conv_pack_native(fc->geom, fc->x, k0, pairs, n0, cols, out);
+        return;
+    }
+#endif
+    flat_conv_pack_plain(fc->geom, fc->x, k0, pairs, n0, cols, out);
 }
 
 typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                         int64_t ldc, int rows, int cols, int load_c);
 
-/* The product with B packed whole (Bp) or packed a block at a time from B. */
+/* A block of B made by its owner: the panels pack_b would write for K pairs from k0 and
+ * columns [n0, n0 + cols). */
+typedef void (*source_fn)(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
+                          int64_t cols, uint32_t *out);
+
+/* The product with B packed whole (Bp), made a block at a time by `source`, or packed a
+ * block at a time from B. */
 static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                     int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
-                    const uint32_t *Bp, float *C, int64_t ldc, int accumulate)
+                    const uint32_t *Bp, source_fn source, const void *ctx, float *C,
+                    int64_t ldc, int accumulate)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -517,7 +589,9 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
                 const uint32_t *bpan = Bp ? Bp + k0 / 2 * padded_n(N) + n0 * pairs : pp->b;
-                if (!Bp)
+                if (source)
+                    source(ctx, k0, pairs, n0, nc, pp->b);
+                else if (!Bp)
                     pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
                 for (int64_t j = 0; j * NR < nc; j++)
                     for (int64_t i = 0; i * MR < mc; i++) {
@@ -536,14 +610,23 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate)
 {
-    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, C, ldc, accumulate);
+    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, NULL, NULL, C, ldc, accumulate);
 }
 
 void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                           int64_t a_cs, const uint32_t *packed, float *C, int64_t ldc,
                           int accumulate)
 {
-    product(M, N, K, A, a_rs, a_cs, NULL, 0, 0, packed, C, ldc, accumulate);
+    product(M, N, K, A, a_rs, a_cs, NULL, 0, 0, packed, NULL, NULL, C, ldc, accumulate);
+}
+
+void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
+                             const nni_bf16_flat_conv *conv, float *C, int accumulate)
+{
+    const nni_conv_geom *g = conv->geom;
+    const int64_t pixels = g->out_h * g->out_w;
+    product(M, pixels, nni_conv_geom_col_rows(g), A, lda, 1, NULL, 0, 0, NULL, flat_conv_pack,
+            conv, C, pixels, accumulate);
 }
 
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

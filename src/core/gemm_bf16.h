@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "core/im2col.h"
 #include "nn/error.h"
 
 /* Whether this CPU runs vdpbf16ps (AVX512_BF16 with AVX-512 F, and the OS saving the
@@ -46,22 +47,30 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate);
 
-/* B (K x N) packed whole, once, for products that read it more than once or that lower it
- * straight into bf16 (conv2d's im2col): the panels nni_gemm_bf16 packs a block at a time,
+/* B (K x N) packed whole, once, for products that read it more than once: the panels nni_gemm_bf16 packs a block at a time,
  * for all K and N, so nni_gemm_bf16_packed gives nni_gemm_bf16's bits. The packing takes
  * nni_bf16_packed_words(K, N) 32-bit words (each a pair of bf16 along K), 64-byte aligned. */
 int64_t nni_bf16_packed_words(int64_t K, int64_t N);
 /* All of B, B(k, n) = B[k * b_rs + n * b_cs]. */
 void nni_bf16_pack_b(int64_t K, int64_t N, const float *B, int64_t b_rs, int64_t b_cs,
                      uint32_t *packed);
-/* Rows [r0, r1) of B only, row r at rows + (r - r0) * ld (N contiguous values): r0 even and
- * r1 even or K, so no pair is split between two calls. */
-void nni_bf16_pack_rows(int64_t K, int64_t N, const float *rows, int64_t ld, int64_t r0,
-                        int64_t r1, uint32_t *packed);
 /* nni_gemm_bf16 with B given packed. */
 void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                           int64_t a_cs, const uint32_t *packed, float *C, int64_t ldc,
                           int accumulate);
+
+/* The forward product of a flat convolution (nni_conv_geom_flat: stride 1, output rows as
+ * wide as the input's) with its lowered matrix made straight from the image x: C (M x
+ * out_h out_w, rows contiguous) (+)= A (M x col_rows, row stride lda) times im2col(x), each
+ * block of bf16 pairs written from x as the product needs it, without im2col's float matrix
+ * (and its trip through memory) or a second packing pass. The same bits as nni_im2col
+ * followed by nni_gemm_bf16. */
+typedef struct nni_bf16_flat_conv {
+    const nni_conv_geom *geom;
+    const float *x;
+} nni_bf16_flat_conv;
+void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
+                             const nni_bf16_flat_conv *conv, float *C, int accumulate);
 
 /* The layers' products in the model's precision: nni_gemm_nn / nni_gemm_nt (core/gemm.h),
  * or with bf16 set the same product through nni_gemm_bf16. */

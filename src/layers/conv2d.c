@@ -20,9 +20,10 @@
  * The lowered matrices of backward are made and used a block at a time, in L2.
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
  * shape nni_gemm_nn is built for (src/core/gemm.c); the flat product reads the image itself.
- * With train.precision: bf16 the products go through core/gemm_bf16.h; the forward lowers x
- * straight into bf16 pairs (lower_packed), and a flat input gradient is the product of the
- * turned weights with dy lowered likewise (dx_geom).
+ * With train.precision: bf16 the products go through core/gemm_bf16.h; a flat forward
+ * lowers x straight into the product's bf16 panels (nni_gemm_bf16_flat_conv), others through
+ * im2col, and a flat input gradient is the same product of the turned weights with dy
+ * (dx_geom) in place of the float convolution.
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
@@ -100,53 +101,10 @@ static int64_t dx_col_rows(const conv2d *c)
     return nni_conv_geom_col_rows(&c->dx_geom);
 }
 
-/* Rows of the float lowering that lower_packed makes at a time: whole channels, an even
- * number of rows so that no bf16 pair straddles two of them. */
-static int64_t packed_chunk_channels(const nni_conv_geom *g)
-{
-    return g->kernel_h * g->kernel_w % 2 ? 2 : 1;
-}
-
-/* Space for lower_packed of an image with geometry g: the packed words, then a chunk. */
-static int64_t packed_floats(const nni_conv_geom *g)
-{
-    const int64_t pixels = g->out_h * g->out_w;
-    return round16(nni_bf16_packed_words(nni_conv_geom_col_rows(g), pixels)) +
-           round16(packed_chunk_channels(g) * g->kernel_h * g->kernel_w * pixels);
-}
-
-/* im2col of x straight into bf16 pairs (train.precision: bf16): a chunk of channels at a
- * time is lowered in float into the end of `space` (it stays in cache) and packed into the
- * whole B operand of nni_gemm_bf16_packed at the start of `space`, skipping the float
- * lowered matrix's trip through memory and the product's own packing. The same words as
- * packing im2col's matrix, so the same bits as nni_gemm_bf16 on it. */
-static const uint32_t *lower_packed(const nni_conv_geom *g, const float *x, float *space)
-{
-    const int64_t kk = g->kernel_h * g->kernel_w, pixels = g->out_h * g->out_w;
-    const int64_t K = nni_conv_geom_col_rows(g), per = packed_chunk_channels(g);
-    uint32_t *packed = (uint32_t *)space;
-    float *chunk = space + round16(nni_bf16_packed_words(K, pixels));
-    nni_conv_geom part = *g;
-    for (int64_t c0 = 0; c0 < g->channels; c0 += per) {
-        part.channels = g->channels - c0 < per ? g->channels - c0 : per;
-        nni_im2col(&part, x + c0 * g->in_h * g->in_w, chunk);
-        nni_bf16_pack_rows(K, pixels, chunk, pixels, c0 * kk, (c0 + part.channels) * kk,
-                           packed);
-    }
-    return packed;
-}
-
-/* The lowered matrix of forward and the weight gradient, or in bf16 the packed lowering of
- * x (forward) or of dy (a flat input gradient), which use the same space. */
+/* The lowered matrix of forward and the weight gradient. */
 static int64_t lowered_floats(const conv2d *c)
 {
-    if (c->direct)
-        return 0;
-    int64_t most = round16(c->col_rows * c->pixels);
-    const int64_t x_packed = packed_floats(&c->geom);
-    most = x_packed > most ? x_packed : most;
-    const int64_t dy_packed = c->dx_flat ? packed_floats(&c->dx_geom) : 0;
-    return dy_packed > most ? dy_packed : most;
+    return c->direct ? 0 : round16(c->col_rows * c->pixels);
 }
 
 static conv_slot slot_at(const conv2d *c, float *workspace, int t)
@@ -313,11 +271,11 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
-                if (!c->direct && layer->model->bf16) {
-                    nni_gemm_bf16_packed(c->group_out, c->pixels, c->col_rows,
-                                         w + grp * c->group_out * c->col_rows, c->col_rows, 1,
-                                         lower_packed(&c->geom, col, slot.col),
-                                         y + grp * out_group, c->pixels, bias != NULL);
+                if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
+                    const nni_bf16_flat_conv lowered = {&c->geom, col};
+                    nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
+                                            c->col_rows, &lowered, y + grp * out_group,
+                                            bias != NULL);
                     continue;
                 }
                 if (!c->direct && nni_conv_geom_flat(&c->geom)) {
@@ -410,12 +368,9 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
                 nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
                                dyg, c->pixels, dxg, c->pixels, dx_accumulate);
             } else if (c->dx_flat && bf16) {
-                /* dy lowered for the turned convolution into slot->col (the weight gradient
-                 * is done with it), then one bf16 product like the forward's. */
-                nni_gemm_bf16_packed(c->geom.channels, c->in_pixels, dx_col_rows(c),
-                                     turned + grp * wg_size, dx_col_rows(c), 1,
-                                     lower_packed(&c->dx_geom, dyg, slot->col), dxg,
-                                     c->in_pixels, dx_accumulate);
+                const nni_bf16_flat_conv lowered = {&c->dx_geom, dyg};
+                nni_gemm_bf16_flat_conv(c->geom.channels, turned + grp * wg_size,
+                                        dx_col_rows(c), &lowered, dxg, dx_accumulate);
             } else if (c->dx_flat) {
                 nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
                                       dyg, dxg, dx_accumulate);

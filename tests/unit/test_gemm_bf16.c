@@ -6,8 +6,9 @@
  * neither), odd K, edge tiles, accumulation, and tiny values that the instructions flush
  * to zero, with the emulated path also checked against the stated arithmetic written out
  * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
- * out); B packed whole once (nni_gemm_bf16_packed) giving the bits of packing it per product;
- * and NN_BF16 choosing the path. */
+ * out); B packed whole once (nni_gemm_bf16_packed) and a flat convolution's lowered matrix
+ * made straight from the image (nni_gemm_bf16_flat_conv) giving the bits of packing per
+ * product; and NN_BF16 choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +21,7 @@
 
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
+#include "core/im2col.h"
 #include "core/rng.h"
 
 static uint32_t bits(float x)
@@ -242,9 +244,8 @@ static void test_native_equals_emulated(void **state)
     }
 }
 
-/* B packed whole (nni_bf16_pack_b with each layout, or nni_bf16_pack_rows in chunks of
- * `chunk` rows) gives nni_gemm_bf16's bits, on both paths; K and N past one block. */
-static void check_packed(int64_t M, int64_t N, int64_t K, int b_layout, int64_t chunk)
+/* B packed whole by nni_bf16_pack_b (each layout) gives nni_gemm_bf16's bits. */
+static void check_packed(int64_t M, int64_t N, int64_t K, int b_layout)
 {
     float *A = random_floats(M * K, 8, 1), *B = random_floats(2 * K * N, 9, 1);
     float *start = random_floats(M * N, 10, 0);
@@ -259,26 +260,62 @@ static void check_packed(int64_t M, int64_t N, int64_t K, int b_layout, int64_t 
     memcpy(want, start, (size_t)(M * N) * sizeof *want);
     nni_gemm_bf16(M, N, K, A, K, 1, B, b_rs, b_cs, want, N, 1);
     memset(packed, 0xa5, packed_bytes);
-    if (chunk) {
-        for (int64_t r0 = 0; r0 < K; r0 += chunk)
-            nni_bf16_pack_rows(K, N, B + r0 * N, N, r0, r0 + chunk < K ? r0 + chunk : K,
-                               packed);
-    } else {
-        nni_bf16_pack_b(K, N, B, b_rs, b_cs, packed);
-    }
+    nni_bf16_pack_b(K, N, B, b_rs, b_cs, packed);
     memcpy(got, start, (size_t)(M * N) * sizeof *got);
     nni_gemm_bf16_packed(M, N, K, A, K, 1, packed, got, N, 1);
     for (int64_t j = 0; j < M * N; j++)
         if (bits(got[j]) != bits(want[j]))
-            fail_msg("%lldx%lldx%lld layout %d chunk %lld element %lld: packed %a, unpacked %a",
-                     (long long)M, (long long)N, (long long)K, b_layout, (long long)chunk,
-                     (long long)j, (double)got[j], (double)want[j]);
+            fail_msg("%lldx%lldx%lld layout %d element %lld: packed %a, unpacked %a",
+                     (long long)M, (long long)N, (long long)K, b_layout, (long long)j,
+                     (double)got[j], (double)want[j]);
     free(A);
     free(B);
     free(start);
     free(want);
     free(got);
     free(packed);
+}
+
+/* A flat convolution's product made straight from the image (nni_gemm_bf16_flat_conv)
+ * against nni_im2col then nni_gemm_bf16, bit for bit. */
+static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
+{
+    assert_true(nni_conv_geom_flat(&g));
+    const int64_t K = nni_conv_geom_col_rows(&g), P = g.out_h * g.out_w;
+    float *x = random_floats(g.channels * g.in_h * g.in_w, 11, 1);
+    float *A = random_floats(M * K, 12, 0), *start = random_floats(M * P, 13, 0);
+    float *col = malloc((size_t)(K * P) * sizeof *col);
+    float *want = malloc((size_t)(M * P) * sizeof *want);
+    float *got = malloc((size_t)(M * P) * sizeof *got);
+    nni_im2col(&g, x, col);
+    memcpy(want, start, (size_t)(M * P) * sizeof *want);
+    nni_gemm_bf16(M, P, K, A, K, 1, col, P, 1, want, P, accumulate);
+    memcpy(got, start, (size_t)(M * P) * sizeof *got);
+    const nni_bf16_flat_conv conv = {&g, x};
+    nni_gemm_bf16_flat_conv(M, A, K, &conv, got, accumulate);
+    for (int64_t j = 0; j < M * P; j++)
+        if (bits(got[j]) != bits(want[j]))
+            fail_msg("%lld channels %lldx%lld, kernel %lldx%lld: element %lld: from the image "
+                     "%a, from im2col %a", (long long)g.channels, (long long)g.in_h,
+                     (long long)g.in_w, (long long)g.kernel_h, (long long)g.kernel_w,
+                     (long long)j, (double)got[j], (double)want[j]);
+    free(x);
+    free(A);
+    free(start);
+    free(col);
+    free(want);
+    free(got);
+}
+
+static nni_conv_geom flat_geom(int64_t channels, int64_t h, int64_t w, int64_t out_h,
+                               int64_t kh, int64_t kw, int64_t dilation, int64_t pad_top,
+                               int64_t pad_left)
+{
+    nni_conv_geom g = {.channels = channels, .in_h = h, .in_w = w, .out_h = out_h, .out_w = w,
+                       .kernel_h = kh, .kernel_w = kw, .stride_h = 1, .stride_w = 1,
+                       .dilation_h = dilation, .dilation_w = dilation, .pad_top = pad_top,
+                       .pad_left = pad_left};
+    return g;
 }
 
 static void test_packed_equals_unpacked(void **state)
@@ -290,17 +327,22 @@ static void test_packed_equals_unpacked(void **state)
             continue;
         select_path(paths[p]);
         for (int layout = 0; layout < 3; layout++) {
-            check_packed(13, 300, 301, layout, 0);
-            check_packed(40, 37, 600, layout, 0);
+            check_packed(13, 300, 301, layout);
+            check_packed(40, 37, 600, layout);
         }
-        check_packed(13, 300, 301, 0, 18);
-        check_packed(40, 37, 600, 0, 2);
-        check_packed(9, 520, 65, 0, 50);
-        check_packed(8, 31, 1, 0, 0);
+        check_packed(8, 31, 1, 0);
+        /* 3x3 same on 17x17 (289 pixels: two column blocks; 279 rows: two K blocks), an
+         * even kernel, dilation, images narrower than 16 pixels, an odd K, more rows than
+         * one row block (200 > 192), padding on top only (out_h > in_h). */
+        check_flat_conv(9, flat_geom(31, 17, 17, 17, 3, 3, 1, 1, 1), 1);
+        check_flat_conv(5, flat_geom(3, 7, 6, 7, 2, 3, 1, 0, 1), 0);
+        check_flat_conv(6, flat_geom(4, 8, 8, 8, 3, 3, 2, 2, 2), 1);
+        check_flat_conv(3, flat_geom(5, 6, 5, 6, 5, 5, 1, 2, 2), 0);
+        check_flat_conv(200, flat_geom(3, 9, 9, 9, 3, 3, 1, 1, 1), 1);
+        check_flat_conv(4, flat_geom(2, 5, 7, 7, 3, 1, 1, 2, 0), 0);
     }
 }
 
-/* Rows [m0, m1) x columns [n0, n1) computed alone give the bits of the whole product. */
 static void test_ranges_give_the_same_bits(void **state)
 {
     (void)state;
