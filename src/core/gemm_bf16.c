@@ -551,87 +551,6 @@ static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n
     flat_conv_pack_plain(fc->geom, fc->x, k0, pairs, n0, cols, out);
 }
 
-/* ---- B as im2row of a channels-last image (nni_gemm_bf16_im2row) ----
- * Row k is output pixel k's receptive field: column n = tap * C + c reads
- * xt[iy][ix][c] for the tap's (iy, ix), 0 in the padding (core/im2col.h, nni_im2row). */
-
-/* The offset into xt of pixel k's tap (ki, kj), or -1 in the padding. */
-static int64_t row_tap_offset(const nni_conv_geom *g, int64_t k, int64_t ki, int64_t kj)
-{
-    const int64_t iy = k / g->out_w * g->stride_h - g->pad_top + ki * g->dilation_h;
-    const int64_t ix = k % g->out_w * g->stride_w - g->pad_left + kj * g->dilation_w;
-    return iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w ? -1
-                                                               : (iy * g->in_w + ix) * g->channels;
-}
-
-static float row_value(const nni_conv_geom *g, const float *xt, int64_t k, int64_t n)
-{
-    const int64_t C = g->channels, tap = n / C;
-    const int64_t at = row_tap_offset(g, k, tap / g->kernel_w, tap % g->kernel_w);
-    return at < 0 ? 0.0f : xt[at + n % C];
-}
-
-static void im2row_pack_plain(const nni_conv_geom *g, const float *xt, int64_t k0,
-                              int64_t pairs, int64_t n0, int64_t cols, uint32_t *out)
-{
-    const int64_t K = g->out_h * g->out_w;
-    for (int64_t p = 0; p < pairs; p++) {
-        const int64_t k = k0 + 2 * p;
-        for (int64_t c = 0; c < (cols + NR - 1) / NR * NR; c++)
-            out[c / NR * NR * pairs + p * NR + c % NR] =
-                c >= cols ? 0
-                          : pair(row_value(g, xt, k, n0 + c),
-                                 k + 1 < K ? row_value(g, xt, k + 1, n0 + c) : 0.0f);
-    }
-}
-
-#ifdef BF16_X86
-/* For channels a multiple of 16: every 16 columns are 16 channels of one tap, one load. */
-BF16_TARGET static void im2row_pack_native(const nni_conv_geom *g, const float *xt, int64_t k0,
-                                           int64_t pairs, int64_t n0, int64_t cols,
-                                           uint32_t *out)
-{
-    const int64_t K = g->out_h * g->out_w, C = g->channels;
-    const int segments = (int)((cols + NR - 1) / NR * NR / 16); /* at most NC / 16 */
-    int64_t ki[NC / 16], kj[NC / 16], channel[NC / 16];
-    for (int s = 0; s < segments; s++) {
-        const int64_t n = n0 + s * 16, tap = n / C;
-        ki[s] = tap / g->kernel_w;
-        kj[s] = tap % g->kernel_w;
-        channel[s] = n % C;
-    }
-    for (int64_t p = 0; p < pairs; p++) {
-        const int64_t k = k0 + 2 * p;
-        for (int s = 0; s < segments; s++) {
-            __m512 lo = _mm512_setzero_ps(), hi = _mm512_setzero_ps();
-            if (s * 16 < cols) {
-                const int64_t a = row_tap_offset(g, k, ki[s], kj[s]);
-                const int64_t b = k + 1 < K ? row_tap_offset(g, k + 1, ki[s], kj[s]) : -1;
-                if (a >= 0)
-                    lo = _mm512_loadu_ps(xt + a + channel[s]);
-                if (b >= 0)
-                    hi = _mm512_loadu_ps(xt + b + channel[s]);
-            }
-            _mm512_store_si512(out + s / 2 * NR * pairs + p * NR + s % 2 * 16,
-                               pair_words(lo, hi));
-        }
-    }
-}
-#endif
-
-static void im2row_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n0, int64_t cols,
-                        uint32_t *out)
-{
-    const nni_bf16_im2row *r = ctx;
-#ifdef BF16_X86
-    if (use_native == 1 && r->geom->channels % 16 == 0) {
-        im2row_pack_native(r->geom, r->xt, k0, pairs, n0, cols, out);
-        return;
-    }
-#endif
-    im2row_pack_plain(r->geom, r->xt, k0, pairs, n0, cols, out);
-}
-
 typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                         int64_t ldc, int rows, int cols, int load_c);
 
@@ -699,14 +618,6 @@ void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64
                           int accumulate)
 {
     product(M, N, K, A, a_rs, a_cs, NULL, 0, 0, packed, NULL, NULL, C, ldc, accumulate);
-}
-
-void nni_gemm_bf16_im2row(int64_t M, const float *A, int64_t lda, const nni_bf16_im2row *rows,
-                          float *C, int64_t ldc, int accumulate)
-{
-    const nni_conv_geom *g = rows->geom;
-    product(M, nni_conv_geom_col_rows(g), g->out_h * g->out_w, A, lda, 1, NULL, 0, 0, NULL,
-            im2row_pack, rows, C, ldc, accumulate);
 }
 
 void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,

@@ -72,18 +72,6 @@ typedef struct nni_bf16_flat_conv {
 void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
                              const nni_bf16_flat_conv *conv, float *C, int accumulate);
 
-/* The weight-gradient product of a convolution with its lowered matrix made straight from
- * the channels-last image xt: C (M x col_rows, row stride ldc) (+)= A (M x out_h out_w,
- * row stride lda) times nni_im2row(geom, xt), each block of bf16 pairs written from xt as the
- * product needs it. The same bits as nni_im2row followed by nni_gemm_bf16; fast for channels
- * a multiple of 16 (16 columns are then one tap's 16 channels), plain C otherwise. */
-typedef struct nni_bf16_im2row {
-    const nni_conv_geom *geom;
-    const float *xt;
-} nni_bf16_im2row;
-void nni_gemm_bf16_im2row(int64_t M, const float *A, int64_t lda, const nni_bf16_im2row *rows,
-                          float *C, int64_t ldc, int accumulate);
-
 /* The layers' products in the model's precision: nni_gemm_nn / nni_gemm_nt (core/gemm.h),
  * or with bf16 set the same product through nni_gemm_bf16. */
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

@@ -311,13 +311,6 @@ static void weight_grad_blocked(const conv2d *c, const conv_slot *slot, const fl
     for (int64_t oy = 0; oy < c->geom.out_h; oy += c->dw_out_rows) {
         part.out_h = c->geom.out_h - oy < c->dw_out_rows ? c->geom.out_h - oy : c->dw_out_rows;
         part.pad_top = c->geom.pad_top - oy * c->geom.stride_h;
-        if (bf16 && c->geom.channels % 16 == 0) {
-            /* The same product with the rows made straight from xt into its bf16 panels. */
-            const nni_bf16_im2row rows = {&part, slot->xt};
-            nni_gemm_bf16_im2row(c->group_out, dyg + oy * out_w, c->pixels, &rows, dw,
-                                 c->col_rows, 1);
-            continue;
-        }
         nni_im2row(&part, slot->xt, slot->rows);
         nni_product_nn(bf16, c->group_out, c->col_rows, part.out_h * out_w, dyg + oy * out_w,
                        c->pixels, 1, slot->rows, c->col_rows, dw, c->col_rows, 1);

@@ -7,9 +7,8 @@
  * to zero, with the emulated path also checked against the stated arithmetic written out
  * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
  * out); B packed whole once (nni_gemm_bf16_packed) and a flat convolution's lowered matrix
- * made straight from the image (nni_gemm_bf16_flat_conv), and a weight gradient's rows
- * made straight from the channels-last image (nni_gemm_bf16_im2row) giving the bits of
- * packing per product; and NN_BF16 choosing the path. */
+ * made straight from the image (nni_gemm_bf16_flat_conv) giving the bits of packing per
+ * product; and NN_BF16 choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,48 +307,6 @@ static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
     free(got);
 }
 
-/* A weight-gradient product with the rows made straight from the channels-last image
- * (nni_gemm_bf16_im2row) against nni_im2row then nni_gemm_bf16, bit for bit. */
-static void check_im2row(int64_t M, nni_conv_geom g)
-{
-    const int64_t N = nni_conv_geom_col_rows(&g), K = g.out_h * g.out_w;
-    float *xt = random_floats(g.in_h * g.in_w * g.channels, 14, 1);
-    float *A = random_floats(M * K, 15, 0), *start = random_floats(M * N, 16, 0);
-    float *rows = malloc((size_t)(K * N) * sizeof *rows);
-    float *want = malloc((size_t)(M * N) * sizeof *want);
-    float *got = malloc((size_t)(M * N) * sizeof *got);
-    nni_im2row(&g, xt, rows);
-    memcpy(want, start, (size_t)(M * N) * sizeof *want);
-    nni_gemm_bf16(M, N, K, A, K, 1, rows, N, 1, want, N, 1);
-    memcpy(got, start, (size_t)(M * N) * sizeof *got);
-    const nni_bf16_im2row source = {&g, xt};
-    nni_gemm_bf16_im2row(M, A, K, &source, got, N, 1);
-    for (int64_t j = 0; j < M * N; j++)
-        if (bits(got[j]) != bits(want[j]))
-            fail_msg("im2row of %lld channels %lldx%lld, kernel %lldx%lld, stride %lld: element "
-                     "%lld: from the image %a, from im2row %a", (long long)g.channels,
-                     (long long)g.in_h, (long long)g.in_w, (long long)g.kernel_h,
-                     (long long)g.kernel_w, (long long)g.stride_h, (long long)j,
-                     (double)got[j], (double)want[j]);
-    free(xt);
-    free(A);
-    free(start);
-    free(rows);
-    free(want);
-    free(got);
-}
-
-static nni_conv_geom strided_geom(int64_t channels, int64_t h, int64_t w, int64_t k,
-                                  int64_t stride, int64_t pad)
-{
-    nni_conv_geom g = {.channels = channels, .in_h = h, .in_w = w,
-                       .out_h = (h + 2 * pad - k) / stride + 1,
-                       .out_w = (w + 2 * pad - k) / stride + 1, .kernel_h = k, .kernel_w = k,
-                       .stride_h = stride, .stride_w = stride, .dilation_h = 1,
-                       .dilation_w = 1, .pad_top = pad, .pad_left = pad};
-    return g;
-}
-
 static nni_conv_geom flat_geom(int64_t channels, int64_t h, int64_t w, int64_t out_h,
                                int64_t kh, int64_t kw, int64_t dilation, int64_t pad_top,
                                int64_t pad_left)
@@ -383,13 +340,6 @@ static void test_packed_equals_unpacked(void **state)
         check_flat_conv(3, flat_geom(5, 6, 5, 6, 5, 5, 1, 2, 2), 0);
         check_flat_conv(200, flat_geom(3, 9, 9, 9, 3, 3, 1, 1, 1), 1);
         check_flat_conv(4, flat_geom(2, 5, 7, 7, 3, 1, 1, 2, 0), 0);
-        /* 32 channels 3x3 (288 columns: two column blocks) on 17x17 (289 pixels: two K
-         * blocks, an odd K), stride 2, dilation, and channels not a multiple of 16. */
-        check_im2row(9, flat_geom(32, 17, 17, 17, 3, 3, 1, 1, 1));
-        check_im2row(16, strided_geom(16, 9, 8, 3, 2, 1));
-        check_im2row(5, flat_geom(16, 6, 6, 6, 3, 3, 2, 2, 2));
-        check_im2row(7, strided_geom(3, 7, 7, 3, 1, 0));
-        check_im2row(200, flat_geom(16, 4, 5, 4, 1, 1, 1, 0, 0));
     }
 }
 
