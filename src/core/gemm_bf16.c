@@ -2,9 +2,10 @@
  *
  * Blocking: K in blocks of KC (even, so a pair never straddles two blocks), M in blocks of
  * MC rows, N in blocks of NC columns. Per K block and M block, A's block is packed once into
- * panels of MR = 8 rows (the layers' A has at most MC rows, but for the input gradient of a
- * convolution), each K pair of a row one 32-bit word (the even k in the low half, as
- * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns. The
+ * panels of MR = 8 rows (MC = 256: a dense layer's weight gradient for 256 units packs its
+ * B once, not twice), each K pair of a row one 32-bit word (the even k in the low half, as
+ * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns (or
+ * B's owner writes them: a flat convolution's, straight from the image). The
  * K blocks run in ascending order and C holds the float sums between them, so every element
  * of C adds its pairs in the same order whatever the blocking or the caller's split.
  *
@@ -26,7 +27,7 @@
 #include <immintrin.h>
 #endif
 
-enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 192 };
+enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 256 };
 
 typedef struct bf16_panels {
     uint32_t *a; /* MC x KC/2 pairs */
@@ -420,32 +421,6 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
     pack_b_plain(B, b_rs, b_cs, cols, k0, pairs, K, out);
 }
 
-/* ---- B packed whole (nni_bf16_pack_b) ----
- * K block kb starts at word kb * KC/2 * padded_n (every block before the last is full);
- * within it column panel j at j * NR * pairs, the panels pack_b writes for all N columns. */
-
-static int64_t padded_n(int64_t N)
-{
-    return (N + NR - 1) / NR * NR;
-}
-
-static int64_t block_pairs(int64_t K, int64_t k0)
-{
-    return ((K - k0 < KC ? K - k0 : KC) + 1) / 2;
-}
-
-int64_t nni_bf16_packed_words(int64_t K, int64_t N)
-{
-    return (K + 1) / 2 * padded_n(N);
-}
-
-void nni_bf16_pack_b(int64_t K, int64_t N, const float *B, int64_t b_rs, int64_t b_cs,
-                     uint32_t *packed)
-{
-    for (int64_t k0 = 0; k0 < K; k0 += KC)
-        pack_b(B, b_rs, b_cs, N, k0, block_pairs(K, k0), K, packed + k0 / 2 * padded_n(N));
-}
-
 /* ---- B as the lowered matrix of a flat convolution (nni_bf16_flat_conv_pack) ----
  * Row k = (c, ki, kj) of im2col at pixel n reads x[c][n + (ki d_h - pad_top) W + kj d_w -
  * pad_left] when the tap falls inside the image, else 0 (stride 1, out_w == in_w == W). */
@@ -559,12 +534,11 @@ typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, flo
 typedef void (*source_fn)(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
                           int64_t cols, uint32_t *out);
 
-/* The product with B packed whole (Bp), made a block at a time by `source`, or packed a
- * block at a time from B. */
+/* The product with B made a block at a time by `source`, or packed a block at a time from
+ * B. */
 static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                     int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
-                    const uint32_t *Bp, source_fn source, const void *ctx, float *C,
-                    int64_t ldc, int accumulate)
+                    source_fn source, const void *ctx, float *C, int64_t ldc, int accumulate)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -588,16 +562,15 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
             pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
-                const uint32_t *bpan = Bp ? Bp + k0 / 2 * padded_n(N) + n0 * pairs : pp->b;
                 if (source)
                     source(ctx, k0, pairs, n0, nc, pp->b);
-                else if (!Bp)
+                else
                     pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
                 for (int64_t j = 0; j * NR < nc; j++)
                     for (int64_t i = 0; i * MR < mc; i++) {
                         const int64_t rows = mc - i * MR < MR ? mc - i * MR : MR;
                         const int64_t cols = nc - j * NR < NR ? nc - j * NR : NR;
-                        tile(pairs, pp->a + i * MR * pairs, bpan + j * NR * pairs,
+                        tile(pairs, pp->a + i * MR * pairs, pp->b + j * NR * pairs,
                              C + (m0 + i * MR) * ldc + n0 + j * NR, ldc, (int)rows, (int)cols,
                              load_c);
                     }
@@ -610,14 +583,7 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate)
 {
-    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, NULL, NULL, C, ldc, accumulate);
-}
-
-void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                          int64_t a_cs, const uint32_t *packed, float *C, int64_t ldc,
-                          int accumulate)
-{
-    product(M, N, K, A, a_rs, a_cs, NULL, 0, 0, packed, NULL, NULL, C, ldc, accumulate);
+    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, NULL, C, ldc, accumulate);
 }
 
 void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
@@ -625,8 +591,8 @@ void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
 {
     const nni_conv_geom *g = conv->geom;
     const int64_t pixels = g->out_h * g->out_w;
-    product(M, pixels, nni_conv_geom_col_rows(g), A, lda, 1, NULL, 0, 0, NULL, flat_conv_pack,
-            conv, C, pixels, accumulate);
+    product(M, pixels, nni_conv_geom_col_rows(g), A, lda, 1, NULL, 0, 0, flat_conv_pack, conv,
+            C, pixels, accumulate);
 }
 
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

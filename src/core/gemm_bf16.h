@@ -47,18 +47,6 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate);
 
-/* B (K x N) packed whole, once, for products that read it more than once: the panels nni_gemm_bf16 packs a block at a time,
- * for all K and N, so nni_gemm_bf16_packed gives nni_gemm_bf16's bits. The packing takes
- * nni_bf16_packed_words(K, N) 32-bit words (each a pair of bf16 along K), 64-byte aligned. */
-int64_t nni_bf16_packed_words(int64_t K, int64_t N);
-/* All of B, B(k, n) = B[k * b_rs + n * b_cs]. */
-void nni_bf16_pack_b(int64_t K, int64_t N, const float *B, int64_t b_rs, int64_t b_cs,
-                     uint32_t *packed);
-/* nni_gemm_bf16 with B given packed. */
-void nni_gemm_bf16_packed(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                          int64_t a_cs, const uint32_t *packed, float *C, int64_t ldc,
-                          int accumulate);
-
 /* The forward product of a flat convolution (nni_conv_geom_flat: stride 1, output rows as
  * wide as the input's) with its lowered matrix made straight from the image x: C (M x
  * out_h out_w, rows contiguous) (+)= A (M x col_rows, row stride lda) times im2col(x), each

@@ -6,9 +6,9 @@
  * neither), odd K, edge tiles, accumulation, and tiny values that the instructions flush
  * to zero, with the emulated path also checked against the stated arithmetic written out
  * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
- * out); B packed whole once (nni_gemm_bf16_packed) and a flat convolution's lowered matrix
- * made straight from the image (nni_gemm_bf16_flat_conv) giving the bits of packing per
- * product; and NN_BF16 choosing the path. */
+ * out); a flat convolution's lowered matrix made straight from the image
+ * (nni_gemm_bf16_flat_conv) giving the bits of im2col and nni_gemm_bf16; and NN_BF16
+ * choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -244,38 +244,6 @@ static void test_native_equals_emulated(void **state)
     }
 }
 
-/* B packed whole by nni_bf16_pack_b (each layout) gives nni_gemm_bf16's bits. */
-static void check_packed(int64_t M, int64_t N, int64_t K, int b_layout)
-{
-    float *A = random_floats(M * K, 8, 1), *B = random_floats(2 * K * N, 9, 1);
-    float *start = random_floats(M * N, 10, 0);
-    float *want = malloc((size_t)(M * N) * sizeof *want);
-    float *got = malloc((size_t)(M * N) * sizeof *got);
-    const size_t packed_bytes = ((size_t)nni_bf16_packed_words(K, N) * sizeof(uint32_t) + 63) &
-                                ~(size_t)63;
-    uint32_t *packed = aligned_alloc(64, packed_bytes);
-    assert_non_null(packed);
-    const int64_t b_rs = b_layout == 0 ? N : b_layout == 1 ? 1 : 2 * N;
-    const int64_t b_cs = b_layout == 0 ? 1 : b_layout == 1 ? K : 2;
-    memcpy(want, start, (size_t)(M * N) * sizeof *want);
-    nni_gemm_bf16(M, N, K, A, K, 1, B, b_rs, b_cs, want, N, 1);
-    memset(packed, 0xa5, packed_bytes);
-    nni_bf16_pack_b(K, N, B, b_rs, b_cs, packed);
-    memcpy(got, start, (size_t)(M * N) * sizeof *got);
-    nni_gemm_bf16_packed(M, N, K, A, K, 1, packed, got, N, 1);
-    for (int64_t j = 0; j < M * N; j++)
-        if (bits(got[j]) != bits(want[j]))
-            fail_msg("%lldx%lldx%lld layout %d element %lld: packed %a, unpacked %a",
-                     (long long)M, (long long)N, (long long)K, b_layout, (long long)j,
-                     (double)got[j], (double)want[j]);
-    free(A);
-    free(B);
-    free(start);
-    free(want);
-    free(got);
-    free(packed);
-}
-
 /* A flat convolution's product made straight from the image (nni_gemm_bf16_flat_conv)
  * against nni_im2col then nni_gemm_bf16, bit for bit. */
 static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
@@ -318,7 +286,7 @@ static nni_conv_geom flat_geom(int64_t channels, int64_t h, int64_t w, int64_t o
     return g;
 }
 
-static void test_packed_equals_unpacked(void **state)
+static void test_flat_conv_equals_im2col(void **state)
 {
     (void)state;
     const char *paths[] = {"emulated", "native"};
@@ -326,11 +294,6 @@ static void test_packed_equals_unpacked(void **state)
         if (p == 1 && !nni_bf16_native_supported())
             continue;
         select_path(paths[p]);
-        for (int layout = 0; layout < 3; layout++) {
-            check_packed(13, 300, 301, layout);
-            check_packed(40, 37, 600, layout);
-        }
-        check_packed(8, 31, 1, 0);
         /* 3x3 same on 17x17 (289 pixels: two column blocks; 279 rows: two K blocks), an
          * even kernel, dilation, images narrower than 16 pixels, an odd K, more rows than
          * one row block (200 > 192), padding on top only (out_h > in_h). */
@@ -392,7 +355,7 @@ int main(void)
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_against_references),
         cmocka_unit_test(test_native_equals_emulated),
-        cmocka_unit_test(test_packed_equals_unpacked),
+        cmocka_unit_test(test_flat_conv_equals_im2col),
         cmocka_unit_test(test_ranges_give_the_same_bits),
         cmocka_unit_test(test_path_choice),
     };
