@@ -456,12 +456,14 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
 typedef struct flat_tap {
     int64_t offset;     /* from x to the value at pixel 0 (may lie outside x) */
     int64_t dy, dx;     /* ki d_h - pad_top, kj d_w - pad_left */
+    int64_t tap;        /* ki kw + kj */
 } flat_tap;
 
 static flat_tap tap_of(const nni_conv_geom *g, int64_t k)
 {
     const int64_t kk = g->kernel_h * g->kernel_w, r = k % kk;
     flat_tap t;
+    t.tap = r;
     t.dy = r / g->kernel_w * g->dilation_h - g->pad_top;
     t.dx = r % g->kernel_w * g->dilation_w - g->pad_left;
     t.offset = k / kk * g->in_h * g->in_w + t.dy * g->in_w + t.dx;
@@ -493,15 +495,19 @@ static void flat_conv_pack_plain(const nni_conv_geom *g, const float *x, int64_t
 /* 16 pixels of a tap: the lanes in `live` whose tap falls inside the image (oy, ox: the
  * lanes' output row and column), loaded; the rest zero. The address of a lane that is not
  * loaded may lie outside x, so it is formed as an integer. */
-BF16_TARGET static __m512 tap_lanes(const nni_conv_geom *g, const float *x, flat_tap t,
-                                    int64_t n, __mmask16 live, __m512i oy, __m512i ox)
+BF16_TARGET static __mmask16 tap_mask(const nni_conv_geom *g, flat_tap t, __mmask16 live,
+                                     __m512i oy, __m512i ox)
 {
     /* 0 <= i < n as one unsigned comparison: a negative i wraps above n. */
     const __m512i iy = _mm512_add_epi32(oy, _mm512_set1_epi32((int)t.dy));
     const __m512i ix = _mm512_add_epi32(ox, _mm512_set1_epi32((int)t.dx));
-    const __mmask16 m = _mm512_mask_cmplt_epu32_mask(
+    return _mm512_mask_cmplt_epu32_mask(
         _mm512_mask_cmplt_epu32_mask(live, iy, _mm512_set1_epi32((int)g->in_h)), ix,
         _mm512_set1_epi32((int)g->in_w));
+}
+
+BF16_TARGET static __m512 tap_lanes(const float *x, flat_tap t, int64_t n, __mmask16 m)
+{
     const uintptr_t at = (uintptr_t)x + (uintptr_t)((t.offset + n) * (int64_t)sizeof *x);
     return _mm512_maskz_loadu_ps(m, (const void *)at);
 }
@@ -526,14 +532,24 @@ BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const floa
         oy[s] = _mm512_loadu_si512(row);
         ox[s] = _mm512_loadu_si512(col);
     }
+    /* The lanes each tap reads, once per block when the kernel is small enough. */
+    enum { TABLE_TAPS = 64 };
+    const int64_t kk = g->kernel_h * g->kernel_w;
+    __mmask16 table[TABLE_TAPS][NC / 16];
+    for (int64_t r = 0; kk <= TABLE_TAPS && r < kk; r++)
+        for (int s = 0; s < segments; s++)
+            table[r][s] = tap_mask(g, tap_of(g, r), live[s], oy[s], ox[s]);
     for (int64_t p = 0; p < pairs; p++) {
         const int64_t k = k0 + 2 * p;
         const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
         for (int s = 0; s < segments; s++) {
             const int64_t n = n0 + s * 16;
-            const __m512 l = tap_lanes(g, x, lo, n, live[s], oy[s], ox[s]);
-            const __m512 h = k + 1 < K ? tap_lanes(g, x, hi, n, live[s], oy[s], ox[s])
-                                       : _mm512_setzero_ps();
+            const __mmask16 ml = kk <= TABLE_TAPS ? table[lo.tap][s]
+                                                  : tap_mask(g, lo, live[s], oy[s], ox[s]);
+            const __mmask16 mh = kk <= TABLE_TAPS ? table[hi.tap][s]
+                                                  : tap_mask(g, hi, live[s], oy[s], ox[s]);
+            const __m512 l = tap_lanes(x, lo, n, ml);
+            const __m512 h = k + 1 < K ? tap_lanes(x, hi, n, mh) : _mm512_setzero_ps();
             _mm512_store_si512(out + s / 2 * NR * pairs + p * NR + s % 2 * 16,
                                pair_words(l, h));
         }

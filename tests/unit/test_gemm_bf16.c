@@ -296,13 +296,15 @@ static void test_flat_conv_equals_im2col(void **state)
         select_path(paths[p]);
         /* 3x3 same on 17x17 (289 pixels: two column blocks; 279 rows: two K blocks), an
          * even kernel, dilation, images narrower than 16 pixels, an odd K, more rows than
-         * one row block (200 > 192), padding on top only (out_h > in_h). */
+         * one row block (300 > 256), padding on top only (out_h > in_h), a kernel of more
+         * taps than the packing's table of lane masks. */
         check_flat_conv(9, flat_geom(31, 17, 17, 17, 3, 3, 1, 1, 1), 1);
         check_flat_conv(5, flat_geom(3, 7, 6, 7, 2, 3, 1, 0, 1), 0);
         check_flat_conv(6, flat_geom(4, 8, 8, 8, 3, 3, 2, 2, 2), 1);
         check_flat_conv(3, flat_geom(5, 6, 5, 6, 5, 5, 1, 2, 2), 0);
-        check_flat_conv(200, flat_geom(3, 9, 9, 9, 3, 3, 1, 1, 1), 1);
+        check_flat_conv(300, flat_geom(3, 9, 9, 9, 3, 3, 1, 1, 1), 1);
         check_flat_conv(4, flat_geom(2, 5, 7, 7, 3, 1, 1, 2, 0), 0);
+        check_flat_conv(3, flat_geom(2, 10, 11, 10, 9, 9, 1, 4, 4), 1); /* 81 taps */
     }
 }
 
