@@ -101,16 +101,10 @@ static int64_t dx_col_rows(const conv2d *c)
     return nni_conv_geom_col_rows(&c->dx_geom);
 }
 
-/* The lowered matrix of forward and the weight gradient. */
-static int64_t lowered_floats(const conv2d *c)
-{
-    return c->direct ? 0 : round16(c->col_rows * c->pixels);
-}
-
 static conv_slot slot_at(const conv2d *c, float *workspace, int t)
 {
     float *base = workspace + t * c->slot_floats;
-    const int64_t lowered = lowered_floats(c);
+    const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
     conv_slot s;
     s.col = base;
     s.rows = base;
@@ -231,8 +225,9 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     c->dw_out_rows = block_floats / (c->col_rows * g->out_w);
     c->dw_out_rows = c->dw_out_rows < min_rows ? min_rows : c->dw_out_rows;
     c->dw_out_rows = c->dw_out_rows > g->out_h ? g->out_h : c->dw_out_rows;
+    const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
     plan_input_grad(c);
-    c->slot_floats = lowered_floats(c) + dcol_floats(c) + round16(c->in_pixels * g->channels) +
+    c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c);
     layer->workspace_floats = c->threads * c->slot_floats +
                               (c->dx_flat ? c->out_c * c->col_rows : 0);
