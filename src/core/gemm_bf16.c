@@ -2,9 +2,10 @@
  *
  * Blocking: K in blocks of KC (even, so a pair never straddles two blocks), M in blocks of
  * MC rows, N in blocks of NC columns. Per K block and M block, A's block is packed once into
- * panels of MR = 8 rows (the layers' A has at most MC rows, but for the input gradient of a
- * convolution), each K pair of a row one 32-bit word (the even k in the low half, as
- * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns. The
+ * panels of MR = 8 rows (MC = 256: a dense layer's weight gradient for 256 units packs its
+ * B once, not twice), each K pair of a row one 32-bit word (the even k in the low half, as
+ * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns (or
+ * B's owner writes them: a flat convolution's, straight from the image). The
  * K blocks run in ascending order and C holds the float sums between them, so every element
  * of C adds its pairs in the same order whatever the blocking or the caller's split.
  *
@@ -26,7 +27,7 @@
 #include <immintrin.h>
 #endif
 
-enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 192 };
+enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 256 };
 
 typedef struct bf16_panels {
     uint32_t *a; /* MC x KC/2 pairs */
@@ -207,9 +208,37 @@ static void tile_emulated(int64_t pairs, const uint32_t *a, const uint32_t *b, f
 #ifdef BF16_X86
 #define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
+/* A tile of at most 16 columns (the last panel of a row 196 pixels wide holds 4): one
+ * accumulator per row, half the instructions of the full tile. */
+BF16_TARGET static void tile_native_half(int64_t pairs, const uint32_t *a, const uint32_t *b,
+                                         float *C, int64_t ldc, int rows, int cols, int load_c)
+{
+    const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+    __m512 acc[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        acc[r] = load_c && r < rows ? _mm512_maskz_loadu_ps(m0, C + r * ldc)
+                                    : _mm512_setzero_ps();
+    for (int64_t p = 0; p < pairs; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b + p * NR);
+#pragma GCC unroll 8
+        for (int r = 0; r < MR; r++)
+            acc[r] = _mm512_dpbf16_ps(acc[r], (__m512bh)_mm512_set1_epi32((int)a[p * MR + r]),
+                                      b0);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; r++)
+        if (r < rows)
+            _mm512_mask_storeu_ps(C + r * ldc, m0, acc[r]);
+}
+
 BF16_TARGET static void tile_native(int64_t pairs, const uint32_t *a, const uint32_t *b,
                                     float *C, int64_t ldc, int rows, int cols, int load_c)
 {
+    if (cols <= 16) {
+        tile_native_half(pairs, a, b, C, ldc, rows, cols, load_c);
+        return;
+    }
     const __mmask16 m0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
     const __mmask16 m1 = cols >= 32 ? 0xffff
                          : cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1);
@@ -420,12 +449,140 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
     pack_b_plain(B, b_rs, b_cs, cols, k0, pairs, K, out);
 }
 
+/* ---- B as the lowered matrix of a flat convolution (nni_bf16_flat_conv_pack) ----
+ * Row k = (c, ki, kj) of im2col at pixel n reads x[c][n + (ki d_h - pad_top) W + kj d_w -
+ * pad_left] when the tap falls inside the image, else 0 (stride 1, out_w == in_w == W). */
+
+typedef struct flat_tap {
+    int64_t offset;     /* from x to the value at pixel 0 (may lie outside x) */
+    int64_t dy, dx;     /* ki d_h - pad_top, kj d_w - pad_left */
+    int64_t tap;        /* ki kw + kj */
+} flat_tap;
+
+static flat_tap tap_of(const nni_conv_geom *g, int64_t k)
+{
+    const int64_t kk = g->kernel_h * g->kernel_w, r = k % kk;
+    flat_tap t;
+    t.tap = r;
+    t.dy = r / g->kernel_w * g->dilation_h - g->pad_top;
+    t.dx = r % g->kernel_w * g->dilation_w - g->pad_left;
+    t.offset = k / kk * g->in_h * g->in_w + t.dy * g->in_w + t.dx;
+    return t;
+}
+
+static float tap_value(const nni_conv_geom *g, const float *x, flat_tap t, int64_t n)
+{
+    const int64_t iy = n / g->out_w + t.dy, ix = n % g->out_w + t.dx;
+    return iy < 0 || iy >= g->in_h || ix < 0 || ix >= g->in_w ? 0.0f : x[t.offset + n];
+}
+
+static void flat_conv_pack_plain(const nni_conv_geom *g, const float *x, int64_t k0,
+                                 int64_t pairs, int64_t n0, int64_t cols, uint32_t *out)
+{
+    const int64_t K = nni_conv_geom_col_rows(g);
+    for (int64_t p = 0; p < pairs; p++) {
+        const int64_t k = k0 + 2 * p;
+        const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
+        for (int64_t c = 0; c < (cols + NR - 1) / NR * NR; c++)
+            out[c / NR * NR * pairs + p * NR + c % NR] =
+                c >= cols ? 0
+                          : pair(tap_value(g, x, lo, n0 + c),
+                                 k + 1 < K ? tap_value(g, x, hi, n0 + c) : 0.0f);
+    }
+}
+
+#ifdef BF16_X86
+/* 16 pixels of a tap: the lanes in `live` whose tap falls inside the image (oy, ox: the
+ * lanes' output row and column), loaded; the rest zero. The address of a lane that is not
+ * loaded may lie outside x, so it is formed as an integer. */
+BF16_TARGET static __mmask16 tap_mask(const nni_conv_geom *g, flat_tap t, __mmask16 live,
+                                     __m512i oy, __m512i ox)
+{
+    /* 0 <= i < n as one unsigned comparison: a negative i wraps above n. */
+    const __m512i iy = _mm512_add_epi32(oy, _mm512_set1_epi32((int)t.dy));
+    const __m512i ix = _mm512_add_epi32(ox, _mm512_set1_epi32((int)t.dx));
+    return _mm512_mask_cmplt_epu32_mask(
+        _mm512_mask_cmplt_epu32_mask(live, iy, _mm512_set1_epi32((int)g->in_h)), ix,
+        _mm512_set1_epi32((int)g->in_w));
+}
+
+BF16_TARGET static __m512 tap_lanes(const float *x, flat_tap t, int64_t n, __mmask16 m)
+{
+    const uintptr_t at = (uintptr_t)x + (uintptr_t)((t.offset + n) * (int64_t)sizeof *x);
+    return _mm512_maskz_loadu_ps(m, (const void *)at);
+}
+
+BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const float *x,
+                                              int64_t k0, int64_t pairs, int64_t n0,
+                                              int64_t cols, uint32_t *out)
+{
+    const int64_t K = nni_conv_geom_col_rows(g), W = g->out_w;
+    const int segments = (int)((cols + NR - 1) / NR * NR / 16); /* at most NC / 16 */
+    __m512i oy[NC / 16], ox[NC / 16];
+    __mmask16 live[NC / 16];
+    for (int s = 0; s < segments; s++) {
+        /* The lanes' output rows and columns (W may be narrower than 16). */
+        const int64_t n = n0 + s * 16, left = n0 + cols - n;
+        live[s] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+        int32_t row[16], col[16];
+        for (int i = 0; i < 16; i++) {
+            row[i] = (int32_t)((n + i) / W);
+            col[i] = (int32_t)((n + i) % W);
+        }
+        oy[s] = _mm512_loadu_si512(row);
+        ox[s] = _mm512_loadu_si512(col);
+    }
+    /* The lanes each tap reads, once per block when the kernel is small enough. */
+    enum { TABLE_TAPS = 64 };
+    const int64_t kk = g->kernel_h * g->kernel_w;
+    __mmask16 table[TABLE_TAPS][NC / 16];
+    for (int64_t r = 0; kk <= TABLE_TAPS && r < kk; r++)
+        for (int s = 0; s < segments; s++)
+            table[r][s] = tap_mask(g, tap_of(g, r), live[s], oy[s], ox[s]);
+    for (int64_t p = 0; p < pairs; p++) {
+        const int64_t k = k0 + 2 * p;
+        const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
+        for (int s = 0; s < segments; s++) {
+            const int64_t n = n0 + s * 16;
+            const __mmask16 ml = kk <= TABLE_TAPS ? table[lo.tap][s]
+                                                  : tap_mask(g, lo, live[s], oy[s], ox[s]);
+            const __mmask16 mh = kk <= TABLE_TAPS ? table[hi.tap][s]
+                                                  : tap_mask(g, hi, live[s], oy[s], ox[s]);
+            const __m512 l = tap_lanes(x, lo, n, ml);
+            const __m512 h = k + 1 < K ? tap_lanes(x, hi, n, mh) : _mm512_setzero_ps();
+            _mm512_store_si512(out + s / 2 * NR * pairs + p * NR + s % 2 * 16,
+                               pair_words(l, h));
+        }
+    }
+}
+#endif
+
+static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
+                           int64_t cols, uint32_t *out)
+{
+    const nni_bf16_flat_conv *fc = ctx;
+#ifdef BF16_X86
+    if (use_native == 1) {
+        flat_conv_pack_native(fc->geom, fc->x, k0, pairs, n0, cols, out);
+        return;
+    }
+#endif
+    flat_conv_pack_plain(fc->geom, fc->x, k0, pairs, n0, cols, out);
+}
+
 typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                         int64_t ldc, int rows, int cols, int load_c);
 
-void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
-                   int64_t ldc, int accumulate)
+/* A block of B made by its owner: the panels pack_b would write for K pairs from k0 and
+ * columns [n0, n0 + cols). */
+typedef void (*source_fn)(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
+                          int64_t cols, uint32_t *out);
+
+/* The product with B made a block at a time by `source`, or packed a block at a time from
+ * B. */
+static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
+                    source_fn source, const void *ctx, float *C, int64_t ldc, int accumulate)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -449,7 +606,10 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
             pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
-                pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
+                if (source)
+                    source(ctx, k0, pairs, n0, nc, pp->b);
+                else
+                    pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
                 for (int64_t j = 0; j * NR < nc; j++)
                     for (int64_t i = 0; i * MR < mc; i++) {
                         const int64_t rows = mc - i * MR < MR ? mc - i * MR : MR;
@@ -461,6 +621,22 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
             }
         }
     }
+}
+
+void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                   int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
+                   int64_t ldc, int accumulate)
+{
+    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, NULL, C, ldc, accumulate);
+}
+
+void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
+                             const nni_bf16_flat_conv *conv, float *C, int accumulate)
+{
+    const nni_conv_geom *g = conv->geom;
+    const int64_t pixels = g->out_h * g->out_w;
+    product(M, pixels, nni_conv_geom_col_rows(g), A, lda, 1, NULL, 0, 0, flat_conv_pack, conv,
+            C, pixels, accumulate);
 }
 
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

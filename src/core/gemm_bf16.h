@@ -22,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "core/im2col.h"
 #include "nn/error.h"
 
 /* Whether this CPU runs vdpbf16ps (AVX512_BF16 with AVX-512 F, and the OS saving the
@@ -45,6 +46,19 @@ nn_status nni_gemm_bf16_plan(int threads, nn_error *err);
 void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate);
+
+/* The forward product of a flat convolution (nni_conv_geom_flat: stride 1, output rows as
+ * wide as the input's) with its lowered matrix made straight from the image x: C (M x
+ * out_h out_w, rows contiguous) (+)= A (M x col_rows, row stride lda) times im2col(x), each
+ * block of bf16 pairs written from x as the product needs it, without im2col's float matrix
+ * (and its trip through memory) or a second packing pass. The same bits as nni_im2col
+ * followed by nni_gemm_bf16. */
+typedef struct nni_bf16_flat_conv {
+    const nni_conv_geom *geom;
+    const float *x;
+} nni_bf16_flat_conv;
+void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
+                             const nni_bf16_flat_conv *conv, float *C, int accumulate);
 
 /* The layers' products in the model's precision: nni_gemm_nn / nni_gemm_nt (core/gemm.h),
  * or with bf16 set the same product through nni_gemm_bf16. */

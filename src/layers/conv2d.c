@@ -20,8 +20,10 @@
  * The lowered matrices of backward are made and used a block at a time, in L2.
  * All three products have the small operand (W or dy) as A and a long contiguous B, the
  * shape nni_gemm_nn is built for (src/core/gemm.c); the flat product reads the image itself.
- * With train.precision: bf16 the products go through core/gemm_bf16.h (the forward
- * through im2col), except the flat input gradient, which stays a float convolution of dy.
+ * With train.precision: bf16 the products go through core/gemm_bf16.h; a flat forward
+ * lowers x straight into the product's bf16 panels (nni_gemm_bf16_flat_conv), others through
+ * im2col, and a flat input gradient is the same product of the turned weights with dy
+ * (dx_geom) in place of the float convolution.
  *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
@@ -91,6 +93,12 @@ static int64_t kk_of(const conv2d *c)
 static int64_t dcol_floats(const conv2d *c)
 {
     return c->direct || c->dx_flat ? 0 : round16(c->dx_channels * kk_of(c) * c->pixels);
+}
+
+/* Rows of dy lowered for the flat input gradient's convolution (dx_geom). */
+static int64_t dx_col_rows(const conv2d *c)
+{
+    return nni_conv_geom_col_rows(&c->dx_geom);
 }
 
 static conv_slot slot_at(const conv2d *c, float *workspace, int t)
@@ -258,7 +266,14 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
-                if (!c->direct && nni_conv_geom_flat(&c->geom) && !layer->model->bf16) {
+                if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
+                    const nni_bf16_flat_conv lowered = {&c->geom, col};
+                    nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
+                                            c->col_rows, &lowered, y + grp * out_group,
+                                            bias != NULL);
+                    continue;
+                }
+                if (!c->direct && nni_conv_geom_flat(&c->geom)) {
                     nni_conv_flat_product(&c->geom, c->group_out,
                                           w + grp * c->group_out * c->col_rows, col,
                                           y + grp * out_group, bias != NULL);
@@ -347,6 +362,10 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             if (c->direct) {
                 nni_product_nn(bf16, c->col_rows, c->pixels, c->group_out, wg, 1, c->col_rows,
                                dyg, c->pixels, dxg, c->pixels, dx_accumulate);
+            } else if (c->dx_flat && bf16) {
+                const nni_bf16_flat_conv lowered = {&c->dx_geom, dyg};
+                nni_gemm_bf16_flat_conv(c->geom.channels, turned + grp * wg_size,
+                                        dx_col_rows(c), &lowered, dxg, dx_accumulate);
             } else if (c->dx_flat) {
                 nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
                                       dyg, dxg, dx_accumulate);

@@ -4,7 +4,11 @@
  * row or column range a caller computes; the native path (vdpbf16ps) and the emulated one
  * agreeing bit for bit, on every packing route (rows of B contiguous, columns contiguous,
  * neither), odd K, edge tiles, accumulation, and tiny values that the instructions flush
- * to zero; and NN_BF16 choosing the path. */
+ * to zero, with the emulated path also checked against the stated arithmetic written out
+ * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
+ * out); a flat convolution's lowered matrix made straight from the image
+ * (nni_gemm_bf16_flat_conv) giving the bits of im2col and nni_gemm_bf16; and NN_BF16
+ * choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +21,7 @@
 
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
+#include "core/im2col.h"
 #include "core/rng.h"
 
 static uint32_t bits(float x)
@@ -166,29 +171,143 @@ static const product_case cases[] = {
     {24, 48, 64, 0, 0, 1, 1},  {24, 48, 65, 1, 1, 0, 1},  {9, 17, 3, 0, 2, 1, 1},
 };
 
+/* The arithmetic gemm_bf16.h states, element by element in plain C: for each pair in
+ * order, the high terms' product added (rounded once, fmaf), then the low terms'; denormal
+ * sums flushed to zero with their sign; an odd K's last pair has a zero high term. */
+static float flushed(float x)
+{
+    return fabsf(x) < FLT_MIN ? copysignf(0.0f, x) : x;
+}
+
+static float rounded(float x)
+{
+    return nni_bf16_to_float(nni_bf16_from_float(x));
+}
+
+static void reference_case(const product_case *pc, float *C)
+{
+    const int64_t M = pc->M, N = pc->N, K = pc->K;
+    float *A = random_floats(M * K, 3, pc->wide), *B = random_floats(2 * K * N, 4, pc->wide);
+    float *start = random_floats(M * N, 5, pc->wide);
+    const int64_t a_rs = pc->a_transposed ? 1 : K, a_cs = pc->a_transposed ? M : 1;
+    const int64_t b_rs = pc->b_layout == 0 ? N : pc->b_layout == 1 ? 1 : 2 * N;
+    const int64_t b_cs = pc->b_layout == 0 ? 1 : pc->b_layout == 1 ? K : 2;
+    for (int64_t m = 0; m < M; m++)
+        for (int64_t n = 0; n < N; n++) {
+            float sum = pc->accumulate ? flushed(start[m * N + n]) : 0.0f;
+            for (int64_t k = 0; k < K; k += 2) {
+                const float a_hi = k + 1 < K ? rounded(A[m * a_rs + (k + 1) * a_cs]) : 0.0f;
+                const float b_hi = k + 1 < K ? rounded(B[(k + 1) * b_rs + n * b_cs]) : 0.0f;
+                sum = flushed(fmaf(a_hi, b_hi, sum));
+                sum = flushed(fmaf(rounded(A[m * a_rs + k * a_cs]),
+                                   rounded(B[k * b_rs + n * b_cs]), sum));
+            }
+            C[m * N + n] = sum;
+        }
+    free(A);
+    free(B);
+    free(start);
+}
+
+static void assert_same_bits(const float *got, const float *want, int64_t n, const char *what,
+                             size_t case_index)
+{
+    for (int64_t j = 0; j < n; j++)
+        if (bits(got[j]) != bits(want[j]))
+            fail_msg("case %zu element %lld: %s %a, expected %a", case_index, (long long)j,
+                     what, (double)got[j], (double)want[j]);
+}
+
+/* The emulated path against the stated arithmetic on every CPU; the native path against the
+ * emulated one where the CPU has the instructions (elsewhere that comparison alone is left
+ * out). */
 static void test_native_equals_emulated(void **state)
 {
     (void)state;
-    if (!nni_bf16_native_supported())
-        skip();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const product_case *pc = &cases[i];
-        float *native = malloc((size_t)(pc->M * pc->N) * sizeof *native);
+        float *want = malloc((size_t)(pc->M * pc->N) * sizeof *want);
         float *emulated = malloc((size_t)(pc->M * pc->N) * sizeof *emulated);
-        select_path("native");
-        run_case(pc, native);
+        reference_case(pc, want);
         select_path("emulated");
         run_case(pc, emulated);
-        for (int64_t j = 0; j < pc->M * pc->N; j++)
-            if (bits(native[j]) != bits(emulated[j]))
-                fail_msg("case %zu element %lld: native %a, emulated %a", i, (long long)j,
-                         (double)native[j], (double)emulated[j]);
-        free(native);
+        assert_same_bits(emulated, want, pc->M * pc->N, "emulated", i);
+        if (nni_bf16_native_supported()) {
+            float *native = malloc((size_t)(pc->M * pc->N) * sizeof *native);
+            select_path("native");
+            run_case(pc, native);
+            assert_same_bits(native, emulated, pc->M * pc->N, "native", i);
+            free(native);
+        }
+        free(want);
         free(emulated);
     }
 }
 
-/* Rows [m0, m1) x columns [n0, n1) computed alone give the bits of the whole product. */
+/* A flat convolution's product made straight from the image (nni_gemm_bf16_flat_conv)
+ * against nni_im2col then nni_gemm_bf16, bit for bit. */
+static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
+{
+    assert_true(nni_conv_geom_flat(&g));
+    const int64_t K = nni_conv_geom_col_rows(&g), P = g.out_h * g.out_w;
+    float *x = random_floats(g.channels * g.in_h * g.in_w, 11, 1);
+    float *A = random_floats(M * K, 12, 0), *start = random_floats(M * P, 13, 0);
+    float *col = malloc((size_t)(K * P) * sizeof *col);
+    float *want = malloc((size_t)(M * P) * sizeof *want);
+    float *got = malloc((size_t)(M * P) * sizeof *got);
+    nni_im2col(&g, x, col);
+    memcpy(want, start, (size_t)(M * P) * sizeof *want);
+    nni_gemm_bf16(M, P, K, A, K, 1, col, P, 1, want, P, accumulate);
+    memcpy(got, start, (size_t)(M * P) * sizeof *got);
+    const nni_bf16_flat_conv conv = {&g, x};
+    nni_gemm_bf16_flat_conv(M, A, K, &conv, got, accumulate);
+    for (int64_t j = 0; j < M * P; j++)
+        if (bits(got[j]) != bits(want[j]))
+            fail_msg("%lld channels %lldx%lld, kernel %lldx%lld: element %lld: from the image "
+                     "%a, from im2col %a", (long long)g.channels, (long long)g.in_h,
+                     (long long)g.in_w, (long long)g.kernel_h, (long long)g.kernel_w,
+                     (long long)j, (double)got[j], (double)want[j]);
+    free(x);
+    free(A);
+    free(start);
+    free(col);
+    free(want);
+    free(got);
+}
+
+static nni_conv_geom flat_geom(int64_t channels, int64_t h, int64_t w, int64_t out_h,
+                               int64_t kh, int64_t kw, int64_t dilation, int64_t pad_top,
+                               int64_t pad_left)
+{
+    nni_conv_geom g = {.channels = channels, .in_h = h, .in_w = w, .out_h = out_h, .out_w = w,
+                       .kernel_h = kh, .kernel_w = kw, .stride_h = 1, .stride_w = 1,
+                       .dilation_h = dilation, .dilation_w = dilation, .pad_top = pad_top,
+                       .pad_left = pad_left};
+    return g;
+}
+
+static void test_flat_conv_equals_im2col(void **state)
+{
+    (void)state;
+    const char *paths[] = {"emulated", "native"};
+    for (int p = 0; p < 2; p++) {
+        if (p == 1 && !nni_bf16_native_supported())
+            continue;
+        select_path(paths[p]);
+        /* 3x3 same on 17x17 (289 pixels: two column blocks; 279 rows: two K blocks), an
+         * even kernel, dilation, images narrower than 16 pixels, an odd K, more rows than
+         * one row block (300 > 256), padding on top only (out_h > in_h), a kernel of more
+         * taps than the packing's table of lane masks. */
+        check_flat_conv(9, flat_geom(31, 17, 17, 17, 3, 3, 1, 1, 1), 1);
+        check_flat_conv(5, flat_geom(3, 7, 6, 7, 2, 3, 1, 0, 1), 0);
+        check_flat_conv(6, flat_geom(4, 8, 8, 8, 3, 3, 2, 2, 2), 1);
+        check_flat_conv(3, flat_geom(5, 6, 5, 6, 5, 5, 1, 2, 2), 0);
+        check_flat_conv(300, flat_geom(3, 9, 9, 9, 3, 3, 1, 1, 1), 1);
+        check_flat_conv(4, flat_geom(2, 5, 7, 7, 3, 1, 1, 2, 0), 0);
+        check_flat_conv(3, flat_geom(2, 10, 11, 10, 9, 9, 1, 4, 4), 1); /* 81 taps */
+    }
+}
+
 static void test_ranges_give_the_same_bits(void **state)
 {
     (void)state;
@@ -238,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_against_references),
         cmocka_unit_test(test_native_equals_emulated),
+        cmocka_unit_test(test_flat_conv_equals_im2col),
         cmocka_unit_test(test_ranges_give_the_same_bits),
         cmocka_unit_test(test_path_choice),
     };
