@@ -457,7 +457,8 @@ static void sum_mpi(nn_trainer *t, int64_t used, step_sums *out)
         send_displs[q] = (int)at;
         send_counts[q] = (int)(nodes * len);
         for (int k = 0; k < nodes; k++, at += len)
-            memcpy(r->send + at, r->nodes + k * r->stride + SLICE(q), (size_t)len * sizeof(float));
+            memcpy(r->send + at, r->nodes + k * r->stride + SLICE(q),
+                   (size_t)len * sizeof(float));
     }
     const int64_t mine = SLICE(rank + 1) - SLICE(rank);
     at = 0;
