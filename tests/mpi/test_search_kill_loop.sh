@@ -25,7 +25,7 @@ $MPIRUN -np 2 "$NNTRAIN" search halving.yaml "${SET[@]}" --set search.dir=s/ref 
 table() { tail -n +2 "$1" | cut -d, -f1-7; } # without wall time and group
 
 RANDOM=4242
-kills=0 started=0 rounds=0
+kills=0 started=0 rounds=0 launcher_hangs=0
 while [ "$kills" -lt "$iterations" ]; do
     started=$((started + 1))
     [ "$started" -le $(( iterations * 5 )) ] || fail "only $kills of $started searches were killed"
@@ -42,9 +42,18 @@ while [ "$kills" -lt "$iterations" ]; do
     # The job must end once a rank is gone (the other one stops too), not hang.
     for _ in $(seq 1200); do kill -0 $job 2> /dev/null || break; sleep 0.1; done
     if kill -0 $job 2> /dev/null; then
-        ps -o pid,stat,etime,args --ppid $job || true
-        kill -9 $job $(pgrep -P $job) 2> /dev/null || true
-        fail "search $started: the job was still running 120 s after a rank was killed"
+        # A rank still alive (not a zombie) is nntrain's hang. mpirun alone, its surviving
+        # rank gone and only the killed one left unreaped, is Open MPI's launcher (seen in
+        # one kill of this loop on a loaded machine): said, and the job ended by hand.
+        alive=$(ps -o stat= --ppid $job | grep -vc '^ *Z' || true)
+        if [ "$alive" -gt 0 ]; then
+            ps -o pid,stat,etime,args --ppid $job || true
+            kill -9 $job $(pgrep -P $job) 2> /dev/null || true
+            fail "search $started: a rank was still running 120 s after the other was killed"
+        fi
+        echo "search $started: every rank ended, but mpirun did not reap the killed one in 120 s"
+        kill -9 $job 2> /dev/null || true
+        launcher_hangs=$((launcher_hangs + 1))
     fi
     code=0
     wait $job 2>/dev/null || code=$?
@@ -72,4 +81,5 @@ diff <(table s/ref/trials.csv) <(table s/killed/trials.csv) \
     || fail "the last round's trials.csv differs from the uninterrupted search's"
 rounds=$((rounds + 1))
 echo "$kills kills of a rank in $started searches at np=2 (halving); $rounds searches finished" \
-     "through the kills, each with the uninterrupted search's trials.csv"
+     "through the kills, each with the uninterrupted search's trials.csv; mpirun left a killed" \
+     "rank unreaped after $launcher_hangs of them"
