@@ -59,6 +59,7 @@ struct nn_model {
     nn_init default_init;       /* model.init */
     int train_only_norm;        /* model.train_only_batchnorm */
     int bf16;                   /* train.precision: bf16: dense and conv2d products in bf16 */
+    int direct_conv;            /* train.winograd: false: 3x3 convolutions without Winograd */
     nn_cfg **owned_cfgs;        /* config nodes made during the build (implicit layers) */
     int n_owned_cfgs;
 };

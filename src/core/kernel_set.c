@@ -14,6 +14,7 @@
 
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
+#include "core/winograd.h"
 
 /* One set's copies of the kernels (compiled from NN_KERNEL_SOURCES, see CMakeLists.txt). */
 #define DECLARE_KERNELS(set)                                                                   \
@@ -35,13 +36,18 @@
     void nni_gemm_nn_units_##set(int64_t M, int64_t N, int64_t K, int64_t unit_k,              \
                                  const int64_t *unit_ids, const float *A, int64_t a_rs,        \
                                  int64_t a_cs, const float *B, int64_t ldb, float *nodes,      \
-                                 int64_t node_stride, int64_t ldc);
+                                 int64_t node_stride, int64_t ldc);                            \
+    void nni_winograd_conv_##set(const nni_conv_geom *g, int64_t M, const float *u,            \
+                                 const float *x, float *y, int accumulate, float *scratch);    \
+    void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, const float *x,     \
+                                        const float *dy, float *du, float *scratch);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
     .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set,     \
-    .gemm_nn_units = nni_gemm_nn_units_##set
+    .gemm_nn_units = nni_gemm_nn_units_##set, .winograd_conv = nni_winograd_conv_##set,   \
+    .winograd_weight_grad = nni_winograd_weight_grad_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)
@@ -180,6 +186,18 @@ void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, co
                            float *y, int accumulate)
 {
     nni_gemm_backend_current()->conv_flat_product(g, M, w, x, y, accumulate);
+}
+
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *x,
+                       float *y, int accumulate, float *scratch)
+{
+    nni_kernels()->winograd_conv(g, M, u, x, y, accumulate, scratch);
+}
+
+void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, const float *x,
+                              const float *dy, float *du, float *scratch)
+{
+    nni_kernels()->winograd_weight_grad(g, M, x, dy, du, scratch);
 }
 
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col)

@@ -1,10 +1,10 @@
-/* Kernel sets: the hot loops (matrix products, image lowering, Adam's update) built once per instruction
- * set and chosen at run time, so one binary runs on every x86-64 machine of a cluster and
- * still uses AVX-512 where the CPU has it.
+/* Kernel sets: the hot loops (matrix products, image lowering, Adam's update) built once per
+ * instruction set and chosen at run time, so one binary runs on every x86-64 machine of a
+ * cluster and still uses AVX-512 where the CPU has it.
  *
  * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
- * train/adam_kernel.c, parallel/exact_kernel.c) are compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to
- * its name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2,
+ * core/winograd.c, train/adam_kernel.c) are compiled once per set with that set's
+ * instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2,
  * f_avx512). The functions the layers call (nni_gemm_nn, nni_im2col, ...) go through the
  * selected set's table.
  *
@@ -51,6 +51,10 @@ typedef struct nni_kernel_set {
                       int64_t ldd);
     void (*conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                               float *y, int accumulate);
+    void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, const float *x,
+                          float *y, int accumulate, float *scratch);
+    void (*winograd_weight_grad)(const nni_conv_geom *g, int64_t M, const float *x,
+                                 const float *dy, float *du, float *scratch);
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);

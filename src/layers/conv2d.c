@@ -49,6 +49,7 @@
 #include "core/gemm_bf16.h"
 #include "core/im2col.h"
 #include "core/threads.h"
+#include "core/winograd.h"
 #include "layers/activation.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
@@ -64,6 +65,8 @@ typedef struct conv2d {
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
     int64_t dx_channels;     /* input channels per block of the input gradient */
     int64_t dw_out_rows;     /* output rows per block of the weight gradient */
+    int winograd;            /* forward (and a flat input gradient) by F(2x2, 3x3), fp32 */
+    int64_t winograd_floats; /* scratch per thread for it */
     const nn_layer *activation; /* fused (fuse_activation), or NULL */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
@@ -77,6 +80,8 @@ typedef struct conv_slot {
     float *dcol;     /* K x P */
     float *dw;       /* out x K, (kh, kw, in) column order */
     float *db;       /* out */
+    float *winograd; /* nni_winograd_conv's scratch */
+    float *du;       /* the Winograd weight gradient's sums: 16 x out x in / groups */
 } conv_slot;
 
 static int64_t round16(int64_t n)
@@ -112,6 +117,8 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
     s.dw = s.dcol + dcol_floats(c);
     s.db = s.dw + round16(c->out_c * c->col_rows);
+    s.winograd = s.db + round16(c->out_c);
+    s.du = s.winograd + round16(c->winograd_floats);
     return s;
 }
 
@@ -155,6 +162,29 @@ static void turn_weights(const conv2d *c, const float *w, float *turned)
 static float *turned_weights(const conv2d *c, float *workspace)
 {
     return workspace + c->threads * c->slot_floats;
+}
+
+/* The Winograd-transformed weights of every group: the forward's, or in backward those of the
+ * turned weights (16 x out x in floats either way). */
+static float *winograd_weights(const conv2d *c, float *workspace)
+{
+    return turned_weights(c, workspace) + (c->dx_flat ? c->out_c * c->col_rows : 0);
+}
+
+/* Whether the forward runs as F(2x2, 3x3): fp32, a 3x3 stride-1 kernel, and enough channels
+ * on both sides for its 16 products to be worth their transforms (a 1-channel input layer
+ * runs faster direct). */
+static int use_winograd(const conv2d *c, const nn_layer *layer)
+{
+    return c->winograd && !layer->model->bf16 && !layer->model->direct_conv;
+}
+
+static void transform_weights(const conv2d *c, const nni_conv_geom *g, int64_t M,
+                              const float *w, float *u)
+{
+    const int64_t size = M * g->channels * 9;
+    for (int64_t grp = 0; grp < c->groups; grp++)
+        nni_winograd_weights(g, M, w + grp * size, u + grp * 16 * M * g->channels);
 }
 
 static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
@@ -227,10 +257,21 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     c->dw_out_rows = c->dw_out_rows > g->out_h ? g->out_h : c->dw_out_rows;
     const int64_t lowered = c->direct ? 0 : round16(c->col_rows * c->pixels);
     plan_input_grad(c);
+    c->winograd = nni_winograd_fits(g) && g->channels >= 8 && c->group_out >= 8;
+    if (c->winograd) {
+        c->winograd_floats = nni_winograd_scratch(g, c->group_out);
+        if (c->dx_flat) {
+            const int64_t dx = nni_winograd_scratch(&c->dx_geom, g->channels);
+            c->winograd_floats = dx > c->winograd_floats ? dx : c->winograd_floats;
+        }
+    }
     c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
-                     round16(c->out_c * c->col_rows) + round16(c->out_c);
+                     round16(c->out_c * c->col_rows) + round16(c->out_c) +
+                     round16(c->winograd_floats) +
+                     (c->winograd ? round16(16 * c->out_c * g->channels) : 0);
     layer->workspace_floats = c->threads * c->slot_floats +
-                              (c->dx_flat ? c->out_c * c->col_rows : 0);
+                              (c->dx_flat ? c->out_c * c->col_rows : 0) +
+                              (c->winograd ? 16 * c->out_c * g->channels : 0);
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
@@ -253,6 +294,9 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
+    float *u = use_winograd(c, layer) ? winograd_weights(c, workspace) : NULL;
+    if (u)
+        transform_weights(c, &c->geom, c->group_out, w, u);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
@@ -266,6 +310,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
+                if (u) {
+                    nni_winograd_conv(&c->geom, c->group_out,
+                                      u + grp * 16 * c->group_out * c->geom.channels, col,
+                                      y + grp * out_group, bias != NULL, slot.winograd);
+                    continue;
+                }
                 if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
                     const nni_bf16_flat_conv lowered = {&c->geom, col};
                     nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
@@ -332,8 +382,9 @@ static void input_grad_blocked(const conv2d *c, const float *wg, const float *dy
 /* The per-sample work of backward: weight-gradient partial sums into the slot, input
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
-                            const float *turned, const float *x, const float *dy, float *dx,
-                            int dx_accumulate, int weight_grad, int bias_grad, int bf16)
+                            const float *turned, const float *dx_u, const float *x,
+                            const float *dy, float *dx, int dx_accumulate, int weight_grad,
+                            int bias_grad, int bf16, int winograd)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -345,7 +396,11 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
-        if (weight_grad) {
+        if (weight_grad && winograd) {
+            nni_winograd_weight_grad(&c->geom, c->group_out, x + grp * in_group, dyg,
+                                     slot->du + grp * 16 * c->group_out * c->geom.channels,
+                                     slot->winograd);
+        } else if (weight_grad) {
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
@@ -366,6 +421,10 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
                 const nni_bf16_flat_conv lowered = {&c->dx_geom, dyg};
                 nni_gemm_bf16_flat_conv(c->geom.channels, turned + grp * wg_size,
                                         dx_col_rows(c), &lowered, dxg, dx_accumulate);
+            } else if (dx_u) {
+                nni_winograd_conv(&c->dx_geom, c->geom.channels,
+                                  dx_u + grp * 16 * c->geom.channels * c->group_out, dyg, dxg,
+                                  dx_accumulate, slot->winograd);
             } else if (c->dx_flat) {
                 nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
                                       dyg, dxg, dx_accumulate);
@@ -374,6 +433,23 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
             }
         }
     }
+}
+
+/* The weights a flat input gradient reads (NULL otherwise): turned around, and with Winograd
+ * also transformed, into *dx_u. */
+static float *input_grad_weights(const conv2d *c, const nn_layer *layer, int dx_wanted,
+                                 float **dx_u)
+{
+    if (!dx_wanted || !c->dx_flat)
+        return NULL;
+    float *workspace = nni_layer_workspace(layer);
+    float *turned = turned_weights(c, workspace);
+    turn_weights(c, nni_layer_param(layer, 0), turned);
+    if (use_winograd(c, layer)) {
+        *dx_u = winograd_weights(c, workspace);
+        transform_weights(c, &c->dx_geom, c->geom.channels, turned, *dx_u);
+    }
+    return turned;
 }
 
 /* dy of sample n: with a fused activation, first made from the activation's output gradient
@@ -386,6 +462,27 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
                                       c->activation->dout + at, layer->dout + at, c->out_size,
                                       0);
     return layer->dout + at;
+}
+
+/* A thread's (or unit's) weight-gradient sums from zero: with Winograd, the transformed sums
+ * (finish_weight_grad turns them into the slot's dw). */
+static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
+{
+    if (winograd)
+        memset(slot->du, 0, (size_t)(16 * c->out_c * c->geom.channels) * sizeof *slot->du);
+    else
+        memset(slot->dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot->dw);
+}
+
+/* slot->dw (im2row's (kh, kw, in) column order) from the transformed sums of each group. */
+static void finish_weight_grad(const conv2d *c, const conv_slot *slot)
+{
+    const int64_t C = c->geom.channels;
+    for (int64_t grp = 0; grp < c->groups; grp++)
+        nni_winograd_weight_grad_finish(&c->geom, c->group_out,
+                                        slot->du + grp * 16 * c->group_out * C,
+                                        slot->dw + grp * c->group_out * c->col_rows,
+                                        c->col_rows, C, 1);
 }
 
 /* The slot's weight gradient from the (kh, kw, in) column order of im2row into torch's
@@ -417,9 +514,9 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
-    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
-    if (turned)
-        turn_weights(c, w, turned);
+    float *dx_u = NULL;
+    float *turned = input_grad_weights(c, layer, dx_all != NULL, &dx_u);
+    const int wino = use_winograd(c, layer);
     const float *x_all = layer->inputs[0]->out;
     const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
     const int threads = nni_conv_call_threads(c->threads, units);
@@ -429,15 +526,17 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
 #pragma omp for schedule(static)
         for (int64_t j = 0; j < units; j++) {
             if (dw)
-                memset(slot.dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot.dw);
+                start_weight_grad(c, &slot, wino);
             if (db)
                 memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
             for (int64_t n = j * u; n < end; n++)
-                backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                backward_sample(c, &slot, w, turned, dx_u, x_all + n * c->in_size,
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                dw != NULL, db != NULL, layer->model->bf16);
+                                dw != NULL, db != NULL, layer->model->bf16, wino);
+            if (dw && wino)
+                finish_weight_grad(c, &slot);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }
@@ -454,24 +553,26 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
     float *dx_all = layer->inputs[0]->dout;
     const int dx_accumulate = layer->input_accumulate[0];
     float *workspace = nni_layer_workspace(layer);
-    float *turned = dx_all && c->dx_flat ? turned_weights(c, workspace) : NULL;
-    if (turned)
-        turn_weights(c, w, turned);
+    float *dx_u = NULL;
+    float *turned = input_grad_weights(c, layer, dx_all != NULL, &dx_u);
+    const int wino = use_winograd(c, layer);
     const float *x_all = layer->inputs[0]->out;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
         if (weight_grad)
-            memset(slot.dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot.dw);
+            start_weight_grad(c, &slot, wino);
         if (bias_grad)
             memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
 #pragma omp for schedule(static)
         for (int64_t n = 0; n < pass->batch; n++)
-            backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+            backward_sample(c, &slot, w, turned, dx_u, x_all + n * c->in_size,
                             sample_dy(c, layer, n),
                             dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                            weight_grad, bias_grad, layer->model->bf16);
+                            weight_grad, bias_grad, layer->model->bf16, wino);
+        if (weight_grad && wino)
+            finish_weight_grad(c, &slot);
     }
     /* Sum the threads' partials in thread order; the weight gradient changes from the
      * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */

@@ -149,6 +149,10 @@ nn_status nni_trainer_setup(nn_trainer *t, const nn_cfg *cfg, const nn_comm *com
     if ((st = nn_model_build(nn_cfg_get(cfg, "model"), t->capacity, t->seed, 0, &t->model,
                               err)))
         return st;
+    int winograd = 1;
+    if ((st = nn_cfg_read_bool(train_cfg, "winograd", 1, &winograd, err)))
+        return st;
+    t->model->direct_conv = !winograd;
     if ((st = nni_precision_setup(t, train_cfg, err)))
         return st;
     if ((st = nni_dataset_check_input(&t->train, t->model->input_shape, &t->data_source,

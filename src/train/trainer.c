@@ -31,7 +31,8 @@ const char *const nni_train_keys[] = {
     "epochs", "batch_size", "loss", "optimizer", "schedule", "early_stopping", "checkpoint",
     "clip", "accumulate", "lr_scaling", "lr_reference_batch", "augment", "threads", "bucket_mb",
     "allreduce", "overlap", "watchdog_seconds", "resume", "log_grad_norms",
-    "log_every_steps", "reproducible", "reproducible_unit", "gemm", "precision", NULL};
+    "log_every_steps", "reproducible", "reproducible_unit", "gemm", "precision",
+    "winograd", NULL};
 
 /* ---- one training step ------------------------------------------------------------- */
 

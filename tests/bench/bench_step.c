@@ -12,7 +12,9 @@
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
  *              [--gemm auto|nntrain|openblas] [--precision bf16] [--unit U]
- * --gemm picks the products' backend (default: the config's train.gemm, else auto).
+ *              [--winograd true|false]
+ * --gemm picks the products' backend (default: the config's train.gemm, else auto);
+ * --winograd false times the 3x3 convolutions' direct products (train.winograd).
  * --unit U runs backward as train.reproducible: bitwise does, each unit of U samples writing
  * its parameter gradients into its own slot (nn_pass.unit_rows), or for dense layers the
  * nodes of the units' tree (nn_pass.unit_nodes), so that the layers' share of that mode's
@@ -189,7 +191,7 @@ int main(int argc, char **argv)
     if (argc < 2) {
         fprintf(stderr, "usage: bench_step CONFIG.yaml [--threads N] [--seconds S] "
                         "[--batch B] [--gemm auto|nntrain|openblas] [--precision bf16] "
-                        "[--unit U]\n");
+                        "[--unit U] [--winograd true|false]\n");
         return 2;
     }
     int threads = 1;
@@ -198,6 +200,7 @@ int main(int argc, char **argv)
     const char *gemm = NULL;
     int bf16 = 0;
     int64_t unit = 0;
+    int winograd = 1;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--threads"))
             threads = atoi(argv[i + 1]);
@@ -211,6 +214,8 @@ int main(int argc, char **argv)
             bf16 = !strcmp(argv[i + 1], "bf16");
         else if (!strcmp(argv[i], "--unit"))
             unit = atoll(argv[i + 1]);
+        else if (!strcmp(argv[i], "--winograd"))
+            winograd = strcmp(argv[i + 1], "false") != 0;
     }
     nni_set_threads(threads);
     nn_error err = {0};
@@ -247,6 +252,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    int config_winograd = 1;
+    nn_cfg_read_bool(train, "winograd", 1, &config_winograd, &err);
+    model->direct_conv = !(winograd && config_winograd);
     nni_rng rng = nni_rng_stream(1, NNI_RNG_NOISE, 0, 0, 0);
     float *x = nn_model_input(model);
     for (int64_t i = 0; i < batch * nn_model_input_size(model); i++)

@@ -1,5 +1,6 @@
 """The CNN layers one by one against PyTorch with the same weights: conv2d (strides,
-padding same/valid/explicit, even and non-square kernels, dilation, groups, no bias),
+padding same/valid/explicit, even and non-square kernels, dilation, groups, no bias; 3x3
+with 8 channels or more by Winograd's F(2x2, 3x3)),
 maxpool and avgpool (padding, overlapping windows; avgpool with torch's default
 count_include_pad=True, which nntrain follows, and with count_include_pad=False),
 global_avgpool (AdaptiveAvgPool2d(1)), flatten, and batchnorm over dense and spatial inputs
@@ -106,6 +107,19 @@ def conv_cases(check):
               (5, 7, 7), 4, 1, stride=2, bias=False)
     conv_case(check, "conv 1 -> 64 channels 3x3 same", "filters: 64, kernel: 3, padding: same",
               (1, 12, 12), 64, 3, padding="same")
+    # 8 channels or more on both sides: Winograd's F(2x2, 3x3) (src/core/winograd.h), with odd
+    # sizes, explicit padding, groups, and a 28-wide image (the residual net's shape)
+    conv_case(check, "conv 3x3 same Winograd", "filters: 16, kernel: 3, padding: same",
+              (8, 9, 11), 16, 3, padding="same")
+    conv_case(check, "conv 3x3 valid Winograd", "filters: 12, kernel: 3", (10, 8, 7), 12, 3)
+    conv_case(check, "conv 3x3 explicit Winograd", "filters: 8, kernel: 3, padding: [0, 2, 1, 0]",
+              (8, 7, 6), 8, 3, pad=(1, 0, 0, 2))
+    conv_case(check, "conv 3x3 groups Winograd", "filters: 16, kernel: 3, groups: 2, padding: 1",
+              (16, 6, 7), 16, 3, groups=2, padding=1)
+    conv_case(check, "conv 3x3 28x28 Winograd", "filters: 32, kernel: 3, padding: same",
+              (32, 28, 28), 32, 3, padding="same")
+    conv_case(check, "conv 3x3 40 wide Winograd", "filters: 8, kernel: 3, padding: same",
+              (8, 5, 40), 8, 3, padding="same")
 
 
 def pool_case(check, label, spec, in_shape, module):

@@ -36,6 +36,12 @@ static const char cnn[] =
     " stride: 2}, {name: c3, type: conv2d, filters: 4, kernel: 1},"
     " {name: out, type: dense, units: 7}]}";
 
+/* 3x3 convolutions with 8 channels or more run as F(2x2, 3x3) (core/winograd.h). */
+static const char cnn_winograd[] =
+    "{input: [8, 9, 10], layers: [{name: c1, type: conv2d, filters: 8, kernel: 3,"
+    " padding: same, activation: relu}, {name: c2, type: conv2d, filters: 8, kernel: 3},"
+    " {name: out, type: dense, units: 5}]}";
+
 /* A dense layer on a sequence (5 steps of 40 features: each sample is 5 rows of its
  * products) with 131 units, 10 blocks of 12 rows and a part block, then one on its
  * flattened output. */
@@ -152,6 +158,8 @@ static void test_unit_slots_cnn(void **state)
     (void)state;
     check_unit_slots(cnn, 21, 4, 1);
     check_unit_slots(cnn, 21, 4, 2);
+    check_unit_slots(cnn_winograd, 13, 4, 1);
+    check_unit_slots(cnn_winograd, 13, 4, 2);
 }
 
 static void test_unit_slots_dense_rows(void **state)

@@ -1,0 +1,123 @@
+/* The F(2x2, 3x3) convolution (core/winograd.h) against the direct products of the same layer
+ * (model->direct_conv): output, input gradient and weight and bias gradients, over paddings,
+ * odd sizes, images wider than one vector's tile row, groups, two consumers of one input,
+ * and a fused activation; and a finite-difference check of a Winograd layer (the per-unit
+ * sums of train.reproducible: bitwise are checked in test_unit_grads.c). Under NN_KERNELS=generic (the generic-kernels
+ * copy of this test) the transforms are the scalar loops. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "model_fixture.h"
+
+/* The largest |got - want| over n values, relative to the largest |want| (at least 1). */
+static double relative_gap(const float *got, const float *want, int64_t n)
+{
+    double gap = 0, scale = 1;
+    for (int64_t i = 0; i < n; i++) {
+        gap = fabs((double)got[i] - want[i]) > gap ? fabs((double)got[i] - want[i]) : gap;
+        scale = fabs((double)want[i]) > scale ? fabs((double)want[i]) : scale;
+    }
+    return gap / scale;
+}
+
+/* Runs forward and backward of the model in yaml with Winograd and with the direct products
+ * on the same input, output gradient and weights; every output and gradient must agree to
+ * 2e-5 of its scale, and at least one layer must have taken the Winograd path (the outputs
+ * differ in some bit). */
+static void compare_paths(const char *yaml, int64_t batch)
+{
+    nn_model *fast = fixture_model(yaml, batch, 7);
+    nn_model *direct = fixture_model(yaml, batch, 7);
+    assert_non_null(fast);
+    assert_non_null(direct);
+    direct->direct_conv = 1;
+    const int64_t in = batch * nn_model_input_size(fast);
+    const int64_t out = batch * nn_model_output_size(fast);
+    nn_test_fill(nn_model_input(fast), in, 31, -1.0f, 1.0f);
+    memcpy(nn_model_input(direct), nn_model_input(fast), (size_t)in * sizeof(float));
+    nn_pass pass = {.batch = batch, .training = 1};
+    nn_model_forward(fast, &pass);
+    nn_model_forward(direct, &pass);
+    double gap = relative_gap(fast->output->out, direct->output->out, out);
+    if (gap > 2e-5)
+        fail_msg("%s: output differs by %g of its scale", yaml, gap);
+    int differ = memcmp(fast->output->out, direct->output->out, (size_t)out * sizeof(float));
+    nn_test_fill(fast->output->dout, out, 32, -1.0f, 1.0f);
+    memcpy(direct->output->dout, fast->output->dout, (size_t)out * sizeof(float));
+    nn_model_backward(fast, &pass);
+    nn_model_backward(direct, &pass);
+    for (int k = 0; k < fast->n_params; k++) {
+        const nn_param *p = &fast->params[k];
+        gap = relative_gap(nn_model_param_grad(fast, p),
+                           nn_model_param_grad(direct, &direct->params[k]), p->size);
+        if (gap > 2e-5)
+            fail_msg("%s: %s gradient differs by %g of its scale", yaml, p->name, gap);
+    }
+    gap = relative_gap(fast->layers[0]->dout, direct->layers[0]->dout, in);
+    if (gap > 2e-5)
+        fail_msg("%s: input gradient differs by %g of its scale", yaml, gap);
+    assert_true(differ);
+    nn_model_free(fast);
+    nn_model_free(direct);
+}
+
+static void test_winograd_geometries(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "{input: [8, 7, 9], layers: [{type: conv2d, filters: 8, kernel: 3, padding: same}]}",
+        "{input: [9, 12, 12], layers: [{type: conv2d, filters: 10, kernel: 3}]}",
+        "{input: [8, 6, 5], layers: [{type: conv2d, filters: 12, kernel: 3, "
+        "padding: [0, 2, 1, 0]}]}",
+        "{input: [8, 5, 6], layers: [{type: conv2d, filters: 8, kernel: 3, padding: 2}]}",
+        /* wider than a vector's tile row: the scalar transforms in every kernel set */
+        "{input: [8, 5, 41], layers: [{type: conv2d, filters: 9, kernel: 3, padding: same}]}",
+        "{input: [8, 4, 32], layers: [{type: conv2d, filters: 8, kernel: 3, padding: same}]}",
+        "{input: [16, 6, 6], layers: [{type: conv2d, filters: 16, kernel: 3, groups: 2, "
+        "padding: same, bias: false}]}",
+        "{input: [8, 28, 28], layers: [{type: conv2d, filters: 16, kernel: 3, padding: same, "
+        "activation: relu}]}",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
+        compare_paths(specs[i], 3);
+}
+
+/* Two Winograd convolutions read one input: the second adds its input gradient. */
+static void test_winograd_accumulated_input_grad(void **state)
+{
+    (void)state;
+    compare_paths("{input: [8, 9, 10], layers: ["
+                  "{name: a, type: conv2d, filters: 8, kernel: 3, padding: same},"
+                  "{name: b, type: conv2d, filters: 8, kernel: 3, padding: same, "
+                  "inputs: [input]},"
+                  "{type: add, inputs: [a, b]},"
+                  "{type: conv2d, filters: 8, kernel: 3, padding: same}]}", 4);
+}
+
+static void test_winograd_gradcheck(void **state)
+{
+    (void)state;
+    nn_model *model = fixture_model("{input: [8, 5, 6], layers: [{type: conv2d, filters: 8, "
+                                    "kernel: 3, padding: same}]}", 2, 3);
+    assert_non_null(model);
+    assert_true(fixture_gradcheck(model, 2, 1, 1e-3, 1e-2));
+    nn_model_free(model);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_winograd_geometries),
+        cmocka_unit_test(test_winograd_accumulated_input_grad),
+        cmocka_unit_test(test_winograd_gradcheck),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
