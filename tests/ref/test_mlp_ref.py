@@ -63,9 +63,9 @@ def main():
             opt.zero_grad()
             nn.functional.cross_entropy(seq(torch.tensor(x)), yt).backward()
             opt.step()
-        # Adam: see Checker.close on elements with near-zero gradients (1 in 10^4 allowed,
-        # each off by at most one step's lr).
-        loose = dict(outliers=1e-4, outlier_bound=0.001) if "adam" in optimizer else {}
+        # Adam: see Checker.close on elements with near-zero gradients (5 in 10^4 allowed,
+        # each off by at most one step's lr; a Zen 4 EPYC has 4 of fc2's 32768).
+        loose = dict(outliers=5e-4, outlier_bound=0.001) if "adam" in optimizer else {}
         for name, module in layers.items():
             check.close(f"{optimizer} after {steps}: {name}.weight",
                         ours[f"after/{name}/weight"], module.weight.detach().numpy(), **loose)

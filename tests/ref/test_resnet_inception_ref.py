@@ -1,7 +1,8 @@
 """The residual + inception network of launch/configs/resnet-inception.yaml (its model
 section, read from the file) against PyTorch with the same weights: forward output, loss,
 input gradient and every parameter gradient within 1e-4 relative, then the weights after 5
-Adam steps on the same batch, as close to PyTorch's float64 run as PyTorch's float32 run is.
+Adam steps on the same batch, as close to PyTorch's float64 run as PyTorch's float32 run is
+(or within the fixed allowance below).
 A second network puts batchnorm in both a dense and a convolutional stack and checks weights
 and running statistics after 5 Adam steps."""
 import copy
@@ -24,9 +25,15 @@ LR = 0.001
 # carries float rounding into a visible share of lr, and a max-pool window whose two
 # largest inputs differ by a rounding routes its gradient either way. Measured against a
 # float64 run: torch's float32 weights are off by up to 3.3 lr (inc_5x5), on up to 3% of a
-# tensor's elements, and ours by as much on different elements (where our products round
-# differently), so the weights after the steps are compared with the float64 run, not with
-# torch's float32 one.
+# tensor's elements, on a Zen 5 EPYC, but by no more than 0.005 lr on a Zen 4 one; ours are
+# off by up to 3.3 lr on either (on different elements: our products round differently), so
+# the weights after the steps are compared with the float64 run, not with torch's float32
+# one, and beside "no worse than torch" a fixed allowance holds: Adam moves an element by
+# about lr a step at most, so two runs that round such an element differently end at most
+# 2 x STEPS lr apart, and few elements do (at most 4% of a tensor). A wrong gradient or
+# update moves most elements.
+FLOOR_WORST = 2 * STEPS
+FLOOR_SHARE = 0.04
 
 
 class ResnetInception(nn.Module):
@@ -156,7 +163,8 @@ def check_network(check, label, net, spec_model, x, y, with_state=False):
         for pname, p in module.named_parameters(recurse=False):
             check.no_worse(f"{label}: after {STEPS} adam steps: {name}.{pname}",
                            ours[f"after/{name}/{pname}"], p.detach().numpy(),
-                           exact[f"{name}/{pname}"], unit=LR)
+                           exact[f"{name}/{pname}"], unit=LR, floor_worst=FLOOR_WORST,
+                           floor_share=FLOOR_SHARE)
         if isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             for buf in ("running_mean", "running_var"):
                 check.close(f"{label}: after {STEPS} steps: {name}.{buf}",
