@@ -38,9 +38,11 @@
                                  int64_t a_cs, const float *B, int64_t ldb, float *nodes,      \
                                  int64_t node_stride, int64_t ldc);                            \
     void nni_winograd_conv_##set(const nni_conv_geom *g, int64_t M, const float *u,            \
-                                 const float *x, float *y, int accumulate, float *scratch);    \
-    void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, const float *x,     \
-                                        const float *dy, float *du, float *scratch);
+                                 int64_t samples, const float *x, int64_t x_stride, float *y,  \
+                                 int64_t y_stride, int accumulate, float *scratch);            \
+    void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, int64_t samples,    \
+                                        const float *x, int64_t x_stride, const float *dy,     \
+                                        int64_t dy_stride, float *du, float *scratch);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
@@ -188,16 +190,20 @@ void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, co
     nni_gemm_backend_current()->conv_flat_product(g, M, w, x, y, accumulate);
 }
 
-void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *x,
-                       float *y, int accumulate, float *scratch)
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
+                       const float *x, int64_t x_stride, float *y, int64_t y_stride,
+                       int accumulate, float *scratch)
 {
-    nni_kernels()->winograd_conv(g, M, u, x, y, accumulate, scratch);
+    nni_kernels()->winograd_conv(g, M, u, samples, x, x_stride, y, y_stride, accumulate,
+                                 scratch);
 }
 
-void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, const float *x,
-                              const float *dy, float *du, float *scratch)
+void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples,
+                              const float *x, int64_t x_stride, const float *dy,
+                              int64_t dy_stride, float *du, float *scratch)
 {
-    nni_kernels()->winograd_weight_grad(g, M, x, dy, du, scratch);
+    nni_kernels()->winograd_weight_grad(g, M, samples, x, x_stride, dy, dy_stride, du,
+                                        scratch);
 }
 
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col)

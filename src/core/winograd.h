@@ -1,18 +1,20 @@
-/* Winograd's minimal filtering F(2x2, 3x3) for stride-1, undilated 3x3 convolutions (Lavin
- * and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
+/* Winograd's minimal filtering F(2x2, 3x3) and F(2x2, 5x5) for stride-1, undilated square
+ * convolutions (Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks", 2016).
  *
- * Each 2x2 block of outputs (a tile) comes from the 4x4 patch of input under it:
+ * Each 2x2 block of outputs (a tile) of an r x r kernel comes from the t x t patch of input
+ * under it (t = r + 1):
  *   y_tile = A^T [ sum over c of (G w[o][c] G^T) .* (B^T x_patch[c] B) ] A
- * so the sum over channels is 16 independent products U[xi] (out x C) times V[xi] (C x tiles),
- * one per element xi of the 4x4 transformed patch: 16 multiply-adds per tile and channel
- * pair where the direct convolution does 4 x 9 = 36, 2.25 times fewer. The transforms add
- * and subtract (B, A) or halve (G) only; they run a block of tile rows at a time, so that
- * V and the products' output stay in L2 (nni_winograd_block_rows).
+ * so the sum over channels is t x t independent products U[xi] (out x C) times V[xi]
+ * (C x tiles), one per element xi of the transformed patch: t^2 multiply-adds per tile and
+ * channel pair where the direct convolution does 4 r^2, 2.25 times fewer for 3x3 (16 for
+ * 36) and 2.8 times fewer for 5x5 (36 for 100). The transforms are fixed combinations with
+ * small coefficients (core/winograd_matrices.h); they run a block of tile rows at a time so
+ * that V and the products' output stay in cache (nni_winograd_block_rows).
  *
  * The rounding differs from the direct sum's (the input is combined before it is multiplied):
- * the results agree with the direct convolution to about 1e-6 relative to the size of the
- * terms, as a different order of summation would; each output depends only on its own sample,
- * so a run is as reproducible as with the direct products (for any thread or rank count). */
+ * the results agree with the direct convolution to about 1e-6 (3x3) and 1e-5 (5x5) relative
+ * to the size of the terms; each output depends only on its own sample, so a run is as
+ * reproducible as with the direct products (for any thread or rank count). */
 #ifndef NN_CORE_WINOGRAD_H
 #define NN_CORE_WINOGRAD_H
 
@@ -20,11 +22,18 @@
 
 #include "core/im2col.h"
 
-/* The geometries this computes: a 3x3 kernel at stride 1 without dilation (any padding). */
+/* The geometries this computes: a 3x3 or 5x5 kernel at stride 1 without dilation (any
+ * padding). */
 static inline int nni_winograd_fits(const nni_conv_geom *g)
 {
-    return g->kernel_h == 3 && g->kernel_w == 3 && g->stride_h == 1 && g->stride_w == 1 &&
-           g->dilation_h == 1 && g->dilation_w == 1;
+    return g->kernel_h == g->kernel_w && (g->kernel_h == 3 || g->kernel_h == 5) &&
+           g->stride_h == 1 && g->stride_w == 1 && g->dilation_h == 1 && g->dilation_w == 1;
+}
+
+/* Elements of a transformed patch: (r + 1)^2, 16 or 36. */
+static inline int64_t nni_winograd_points(const nni_conv_geom *g)
+{
+    return (g->kernel_h + 1) * (g->kernel_h + 1);
 }
 
 /* Tiles across and down the output. */
@@ -38,12 +47,12 @@ static inline int64_t nni_winograd_tiles_h(const nni_conv_geom *g)
     return (g->out_h + 1) / 2;
 }
 
-/* Tile rows per block for M outputs: V (16 x channels x tiles) and the products (16 x M x
- * tiles) together about 512 KiB, half of a 1 MiB L2. */
+/* Tile rows per block for M outputs: V (points x channels x tiles) and the products
+ * (points x M x tiles) together about 2 MiB, a whole 28 x 28 image of 64 channels at 3x3. */
 static inline int64_t nni_winograd_block_rows(const nni_conv_geom *g, int64_t M)
 {
     const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
-    const int64_t budget = 32768 / (g->channels + M); /* tiles a block */
+    const int64_t budget = 524288 / (nni_winograd_points(g) * (g->channels + M));
     int64_t rows = budget / tiles_w;
     rows = rows < 1 ? 1 : rows > tiles_h ? tiles_h : rows;
     return rows;
@@ -56,25 +65,33 @@ static inline int64_t nni_winograd_block_ld(const nni_conv_geom *g, int64_t M)
 }
 
 /* The transformed weights of M outputs: u[xi][m][c] = (G w[m][c] G^T)[xi] for w in torch's
- * layout w[m][c][3][3], c < g->channels; 16 x M x channels floats. */
+ * layout w[m][c][r][r], c < g->channels; points x M x channels floats. */
 void nni_winograd_weights(const nni_conv_geom *g, int64_t M, const float *w, float *u);
 
-/* Floats of scratch nni_winograd_conv needs for M outputs (per calling thread). */
+/* Floats of scratch nni_winograd_conv and nni_winograd_weight_grad need for M outputs (per
+ * calling thread). */
 int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M);
 
 /* y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights transformed
- * into u, for m < M; accumulate = 0 overwrites y. scratch: nni_winograd_scratch floats. */
-void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *x,
-                       float *y, int accumulate, float *scratch);
+ * into u, for m < M, for each of `samples` images (sample n's x at x + n x_stride, its y at
+ * y + n y_stride); accumulate = 0 overwrites y. scratch: nni_winograd_scratch floats. The
+ * products take tiles of consecutive samples together; each output's value is the same
+ * whichever samples share a call. */
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
+                       const float *x, int64_t x_stride, float *y, int64_t y_stride,
+                       int accumulate, float *scratch);
 
-/* The weight gradient's transformed sums of one sample: du[xi][m][c] += sum over tiles of
- * (A dy_tile A^T)[xi] * (B^T x_patch[c] B)[xi], for x and the output gradient dy (M x out_h x
- * out_w) of the convolution nni_winograd_conv computes; du is 16 x M x channels floats. */
-void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, const float *x,
-                              const float *dy, float *du, float *scratch);
+/* The weight gradient's transformed sums: du[xi][m][c] += sum over the tiles of the samples
+ * of (A dy_tile A^T)[xi] * (B^T x_patch[c] B)[xi], for inputs x and output gradients dy
+ * (M x out_h x out_w each, strides as in nni_winograd_conv) of the convolution
+ * nni_winograd_conv computes; du is points x M x channels floats. The sums' order depends
+ * on the samples given together (a fixed range of them gives fixed bits). */
+void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples,
+                              const float *x, int64_t x_stride, const float *dy,
+                              int64_t dy_stride, float *du, float *scratch);
 
 /* The weight gradient from the sums du: dw = G^T du G, element (m, c, ki, kj) written at
- * dw[m * m_stride + (ki * 3 + kj) * k_stride + c * c_stride]. */
+ * dw[m * m_stride + (ki * r + kj) * k_stride + c * c_stride]. */
 void nni_winograd_weight_grad_finish(const nni_conv_geom *g, int64_t M, const float *du,
                                      float *dw, int64_t m_stride, int64_t k_stride,
                                      int64_t c_stride);

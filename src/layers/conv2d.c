@@ -65,8 +65,9 @@ typedef struct conv2d {
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
     int64_t dx_channels;     /* input channels per block of the input gradient */
     int64_t dw_out_rows;     /* output rows per block of the weight gradient */
-    int winograd;            /* forward (and a flat input gradient) by F(2x2, 3x3), fp32 */
+    int winograd;            /* products by Winograd's F(2x2, 3x3) or F(2x2, 5x5), fp32 */
     int64_t winograd_floats; /* scratch per thread for it */
+    int64_t points;          /* elements of its transformed patch (16 or 36) */
     const nn_layer *activation; /* fused (fuse_activation), or NULL */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
@@ -81,7 +82,7 @@ typedef struct conv_slot {
     float *dw;       /* out x K, (kh, kw, in) column order */
     float *db;       /* out */
     float *winograd; /* nni_winograd_conv's scratch */
-    float *du;       /* the Winograd weight gradient's sums: 16 x out x in / groups */
+    float *du;       /* the Winograd weight gradient's sums: points x out x in / groups */
 } conv_slot;
 
 static int64_t round16(int64_t n)
@@ -165,15 +166,15 @@ static float *turned_weights(const conv2d *c, float *workspace)
 }
 
 /* The Winograd-transformed weights of every group: the forward's, or in backward those of the
- * turned weights (16 x out x in floats either way). */
+ * turned weights (points x out x in floats either way). */
 static float *winograd_weights(const conv2d *c, float *workspace)
 {
     return turned_weights(c, workspace) + (c->dx_flat ? c->out_c * c->col_rows : 0);
 }
 
-/* Whether the forward runs as F(2x2, 3x3): fp32, a 3x3 stride-1 kernel, and enough channels
- * on both sides for its 16 products to be worth their transforms (a 1-channel input layer
- * runs faster direct). */
+/* Whether the products run as Winograd's (core/winograd.h): fp32, a 3x3 or 5x5 stride-1
+ * kernel, and enough channels on both sides for its products to be worth their transforms
+ * (a 1-channel input layer runs faster direct). */
 static int use_winograd(const conv2d *c, const nn_layer *layer)
 {
     return c->winograd && !layer->model->bf16 && !layer->model->direct_conv;
@@ -184,7 +185,7 @@ static void transform_weights(const conv2d *c, const nni_conv_geom *g, int64_t M
 {
     const int64_t size = M * g->channels * 9;
     for (int64_t grp = 0; grp < c->groups; grp++)
-        nni_winograd_weights(g, M, w + grp * size, u + grp * 16 * M * g->channels);
+        nni_winograd_weights(g, M, w + grp * size, u + grp * nni_winograd_points(g) * M * g->channels);
 }
 
 static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
@@ -259,6 +260,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     plan_input_grad(c);
     c->winograd = nni_winograd_fits(g) && g->channels >= 8 && c->group_out >= 8;
     if (c->winograd) {
+        c->points = nni_winograd_points(g);
         c->winograd_floats = nni_winograd_scratch(g, c->group_out);
         if (c->dx_flat) {
             const int64_t dx = nni_winograd_scratch(&c->dx_geom, g->channels);
@@ -268,10 +270,10 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
     c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c) +
                      round16(c->winograd_floats) +
-                     (c->winograd ? round16(16 * c->out_c * g->channels) : 0);
+                     (c->winograd ? round16(c->points * c->out_c * g->channels) : 0);
     layer->workspace_floats = c->threads * c->slot_floats +
                               (c->dx_flat ? c->out_c * c->col_rows : 0) +
-                              (c->winograd ? 16 * c->out_c * g->channels : 0);
+                              (c->winograd ? c->points * c->out_c * g->channels : 0);
 
     const int64_t receptive = g->kernel_h * g->kernel_w;
     int64_t wdims[4] = {c->out_c, g->channels, g->kernel_h, g->kernel_w};
@@ -281,6 +283,43 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
         nni_layer_add_param(layer, "bias", 1, &c->out_c, g->channels * receptive,
                             c->out_c * receptive, &layer->bias_init, NN_PARAM_NO_DECAY);
     return NN_OK;
+}
+
+/* The first and one-past-last of the samples thread `t` of `threads` takes: consecutive runs,
+ * as a static split of the per-sample loop gives. */
+static int64_t run_start(int64_t batch, int t, int threads)
+{
+    return batch * t / threads;
+}
+
+/* The forward with Winograd's products: each thread transforms its run of samples together,
+ * so that the products see the tiles of several samples at once. */
+static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pass,
+                             const float *u, int threads)
+{
+    const float *bias = c->has_bias ? nni_layer_param(layer, 1) : NULL;
+    float *workspace = nni_layer_workspace(layer);
+    const float *x_all = layer->inputs[0]->out;
+    float *y_all = layer->out;
+    const int64_t C = c->geom.channels;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const conv_slot slot = slot_at(c, workspace, t);
+        const int64_t lo = run_start(pass->batch, t, nt), hi = run_start(pass->batch, t + 1, nt);
+        for (int64_t n = lo; bias && n < hi; n++)
+            for (int64_t o = 0; o < c->out_c; o++)
+                for (int64_t p = 0; p < c->pixels; p++)
+                    y_all[n * c->out_size + o * c->pixels + p] = bias[o];
+        for (int64_t grp = 0; grp < c->groups; grp++)
+            nni_winograd_conv(&c->geom, c->group_out, u + grp * c->points * c->group_out * C,
+                              hi - lo, x_all + lo * c->in_size + grp * C * c->in_pixels,
+                              c->in_size, y_all + lo * c->out_size + grp * c->group_out * c->pixels,
+                              c->out_size, bias != NULL, slot.winograd);
+        for (int64_t n = lo; c->activation && n < hi; n++)
+            nni_activation_apply(c->activation, y_all + n * c->out_size,
+                                 c->activation->out + n * c->out_size, c->out_size);
+    }
 }
 
 static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
@@ -294,9 +333,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
-    float *u = use_winograd(c, layer) ? winograd_weights(c, workspace) : NULL;
-    if (u)
+    if (use_winograd(c, layer)) {
+        float *u = winograd_weights(c, workspace);
         transform_weights(c, &c->geom, c->group_out, w, u);
+        forward_winograd(c, layer, pass, u, threads);
+        return;
+    }
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
@@ -310,12 +352,6 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                         y[o * c->pixels + p] = bias[o];
             for (int64_t grp = 0; grp < c->groups; grp++) {
                 const float *col = x + grp * in_group;
-                if (u) {
-                    nni_winograd_conv(&c->geom, c->group_out,
-                                      u + grp * 16 * c->group_out * c->geom.channels, col,
-                                      y + grp * out_group, bias != NULL, slot.winograd);
-                    continue;
-                }
                 if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
                     const nni_bf16_flat_conv lowered = {&c->geom, col};
                     nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
@@ -382,9 +418,8 @@ static void input_grad_blocked(const conv2d *c, const float *wg, const float *dy
 /* The per-sample work of backward: weight-gradient partial sums into the slot, input
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
-                            const float *turned, const float *dx_u, const float *x,
-                            const float *dy, float *dx, int dx_accumulate, int weight_grad,
-                            int bias_grad, int bf16, int winograd)
+                            const float *turned, const float *x, const float *dy, float *dx,
+                            int dx_accumulate, int weight_grad, int bias_grad, int bf16)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -396,11 +431,7 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
-        if (weight_grad && winograd) {
-            nni_winograd_weight_grad(&c->geom, c->group_out, x + grp * in_group, dyg,
-                                     slot->du + grp * 16 * c->group_out * c->geom.channels,
-                                     slot->winograd);
-        } else if (weight_grad) {
+        if (weight_grad) {
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
@@ -421,10 +452,6 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
                 const nni_bf16_flat_conv lowered = {&c->dx_geom, dyg};
                 nni_gemm_bf16_flat_conv(c->geom.channels, turned + grp * wg_size,
                                         dx_col_rows(c), &lowered, dxg, dx_accumulate);
-            } else if (dx_u) {
-                nni_winograd_conv(&c->dx_geom, c->geom.channels,
-                                  dx_u + grp * 16 * c->geom.channels * c->group_out, dyg, dxg,
-                                  dx_accumulate, slot->winograd);
             } else if (c->dx_flat) {
                 nni_conv_flat_product(&c->dx_geom, c->geom.channels, turned + grp * wg_size,
                                       dyg, dxg, dx_accumulate);
@@ -469,7 +496,7 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
 static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
 {
     if (winograd)
-        memset(slot->du, 0, (size_t)(16 * c->out_c * c->geom.channels) * sizeof *slot->du);
+        memset(slot->du, 0, (size_t)(c->points * c->out_c * c->geom.channels) * sizeof *slot->du);
     else
         memset(slot->dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot->dw);
 }
@@ -480,7 +507,7 @@ static void finish_weight_grad(const conv2d *c, const conv_slot *slot)
     const int64_t C = c->geom.channels;
     for (int64_t grp = 0; grp < c->groups; grp++)
         nni_winograd_weight_grad_finish(&c->geom, c->group_out,
-                                        slot->du + grp * 16 * c->group_out * C,
+                                        slot->du + grp * c->points * c->group_out * C,
                                         slot->dw + grp * c->group_out * c->col_rows,
                                         c->col_rows, C, 1);
 }
@@ -500,6 +527,45 @@ static void store_slot_grads(const conv2d *c, const conv_slot *slot, float *dw, 
             }
     for (int64_t o = 0; db && o < c->out_c; o++)
         db[o] = accumulate ? db[o] + slot->db[o] : slot->db[o];
+}
+
+/* Backward of samples lo .. hi - 1 with Winograd's products into the slot: dy made sample by
+ * sample, then the weight-gradient sums (finished into slot->dw) and the input gradient of
+ * the whole run together. A layer whose input gradient is not a flat convolution (no
+ * padding `same`) makes it per sample as without Winograd. */
+static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_slot *slot,
+                                  const float *turned, const float *dx_u, int64_t lo,
+                                  int64_t hi, int weight_grad, int bias_grad)
+{
+    const float *x_all = layer->inputs[0]->out;
+    float *dx_all = layer->inputs[0]->dout;
+    const int dx_accumulate = layer->input_accumulate[0];
+    const int64_t C = c->geom.channels, in_group = C * c->in_pixels;
+    const int64_t out_group = c->group_out * c->pixels;
+    for (int64_t n = lo; n < hi; n++) {
+        const float *dy = sample_dy(c, layer, n);
+        for (int64_t o = 0; bias_grad && o < c->out_c; o++)
+            slot->db[o] += nni_layer_sum(dy + o * c->pixels, c->pixels);
+    }
+    const float *dy = layer->dout + lo * c->out_size;
+    for (int64_t grp = 0; grp < c->groups; grp++) {
+        const int64_t u_at = grp * c->points * c->group_out * C;
+        if (weight_grad)
+            nni_winograd_weight_grad(&c->geom, c->group_out, hi - lo,
+                                     x_all + lo * c->in_size + grp * in_group, c->in_size,
+                                     dy + grp * out_group, c->out_size, slot->du + u_at,
+                                     slot->winograd);
+        if (dx_all && dx_u)
+            nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, hi - lo, dy + grp * out_group,
+                              c->out_size, dx_all + lo * c->in_size + grp * in_group,
+                              c->in_size, dx_accumulate, slot->winograd);
+    }
+    for (int64_t n = lo; dx_all && !dx_u && n < hi; n++)
+        backward_sample(c, slot, nni_layer_param(layer, 0), turned, x_all + n * c->in_size,
+                        layer->dout + n * c->out_size, dx_all + n * c->in_size, dx_accumulate,
+                        0, 0, 0);
+    if (weight_grad)
+        finish_weight_grad(c, slot);
 }
 
 /* train.reproducible: bitwise: the threads take whole units of pass->unit_rows samples, and
@@ -530,13 +596,14 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
             if (db)
                 memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
-            for (int64_t n = j * u; n < end; n++)
-                backward_sample(c, &slot, w, turned, dx_u, x_all + n * c->in_size,
+            if (wino)
+                backward_run_winograd(c, layer, &slot, turned, dx_u, j * u, end, dw != NULL,
+                                      db != NULL);
+            for (int64_t n = j * u; !wino && n < end; n++)
+                backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                dw != NULL, db != NULL, layer->model->bf16, wino);
-            if (dw && wino)
-                finish_weight_grad(c, &slot);
+                                dw != NULL, db != NULL, layer->model->bf16);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }
@@ -565,14 +632,18 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
             start_weight_grad(c, &slot, wino);
         if (bias_grad)
             memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
+        if (wino) {
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            backward_run_winograd(c, layer, &slot, turned, dx_u, run_start(pass->batch, t, nt),
+                                  run_start(pass->batch, t + 1, nt), weight_grad, bias_grad);
+        } else {
 #pragma omp for schedule(static)
-        for (int64_t n = 0; n < pass->batch; n++)
-            backward_sample(c, &slot, w, turned, dx_u, x_all + n * c->in_size,
-                            sample_dy(c, layer, n),
-                            dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                            weight_grad, bias_grad, layer->model->bf16, wino);
-        if (weight_grad && wino)
-            finish_weight_grad(c, &slot);
+            for (int64_t n = 0; n < pass->batch; n++)
+                backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
+                                sample_dy(c, layer, n),
+                                dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
+                                weight_grad, bias_grad, layer->model->bf16);
+        }
     }
     /* Sum the threads' partials in thread order; the weight gradient changes from the
      * (kh, kw, in) column order of im2row to torch's (in, kh, kw). */

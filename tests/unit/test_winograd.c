@@ -1,4 +1,4 @@
-/* The F(2x2, 3x3) convolution (core/winograd.h) against the direct products of the same layer
+/* The F(2x2, 3x3) and F(2x2, 5x5) convolutions (core/winograd.h) against the direct products of the same layer
  * (model->direct_conv): output, input gradient and weight and bias gradients, over paddings,
  * odd sizes, images wider than one vector's tile row, groups, two consumers of one input,
  * and a fused activation; and a finite-difference check of a Winograd layer (the per-unit
@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/threads.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
 
@@ -85,31 +86,53 @@ static void test_winograd_geometries(void **state)
         "padding: same, bias: false}]}",
         "{input: [8, 28, 28], layers: [{type: conv2d, filters: 16, kernel: 3, padding: same, "
         "activation: relu}]}",
+        /* F(2x2, 5x5) */
+        "{input: [8, 7, 9], layers: [{type: conv2d, filters: 8, kernel: 5, padding: same}]}",
+        "{input: [9, 11, 10], layers: [{type: conv2d, filters: 10, kernel: 5}]}",
+        "{input: [8, 14, 14], layers: [{type: conv2d, filters: 16, kernel: 5, padding: same, "
+        "activation: relu}]}",
+        "{input: [8, 6, 45], layers: [{type: conv2d, filters: 8, kernel: 5, padding: same}]}",
+        "{input: [8, 6, 7], layers: [{type: conv2d, filters: 8, kernel: 5, "
+        "padding: [1, 3, 0, 2]}]}",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         compare_paths(specs[i], 3);
 }
 
-/* Two Winograd convolutions read one input: the second adds its input gradient. */
+/* Two Winograd convolutions read one input: the second adds its input gradient; on one
+ * thread and on two (each transforms its run of samples together). */
 static void test_winograd_accumulated_input_grad(void **state)
 {
     (void)state;
-    compare_paths("{input: [8, 9, 10], layers: ["
-                  "{name: a, type: conv2d, filters: 8, kernel: 3, padding: same},"
-                  "{name: b, type: conv2d, filters: 8, kernel: 3, padding: same, "
-                  "inputs: [input]},"
-                  "{type: add, inputs: [a, b]},"
-                  "{type: conv2d, filters: 8, kernel: 3, padding: same}]}", 4);
+    for (int threads = 1; threads <= 2; threads++) {
+        nni_set_threads(threads);
+        compare_paths("{input: [8, 9, 10], layers: ["
+                      "{name: a, type: conv2d, filters: 8, kernel: 3, padding: same},"
+                      "{name: b, type: conv2d, filters: 8, kernel: 3, padding: same, "
+                      "inputs: [input]},"
+                      "{type: add, inputs: [a, b]},"
+                      "{type: conv2d, filters: 8, kernel: 5, padding: same}]}", 5);
+    }
+    nni_set_threads(1);
 }
 
+/* Central differences of the Winograd forward itself. F(2x2, 5x5) rounds each output to about
+ * 1.5e-6 of its scale (3x3: 2e-7, the direct sum: 1e-7), which the differences of a float
+ * loss over 480 outputs turn into about 0.01 of noise: its tolerances are wider, still far
+ * below what a wrong transform gives (the gradients differ by their own size). */
 static void test_winograd_gradcheck(void **state)
 {
     (void)state;
-    nn_model *model = fixture_model("{input: [8, 5, 6], layers: [{type: conv2d, filters: 8, "
-                                    "kernel: 3, padding: same}]}", 2, 3);
-    assert_non_null(model);
-    assert_true(fixture_gradcheck(model, 2, 1, 1e-3, 1e-2));
-    nn_model_free(model);
+    for (int kernel = 3; kernel <= 5; kernel += 2) {
+        const double atol = kernel == 3 ? 1e-3 : 2e-2, rtol = kernel == 3 ? 1e-2 : 5e-2;
+        char yaml[128];
+        snprintf(yaml, sizeof yaml, "{input: [8, 5, 6], layers: [{type: conv2d, filters: 8, "
+                 "kernel: %d, padding: same}]}", kernel);
+        nn_model *model = fixture_model(yaml, 2, 3);
+        assert_non_null(model);
+        assert_true(fixture_gradcheck(model, 2, 1, atol, rtol));
+        nn_model_free(model);
+    }
 }
 
 int main(void)
