@@ -189,7 +189,9 @@ INLINE void load_split(const chunk *ch, const float *row, __m512 *even, __m512 *
     *odd = _mm512_maskz_permutex2var_ps(ch->odd_in, lo, ch->odd, hi);
 }
 
-/* combine on vectors; the coefficients are constants once inlined and unrolled. */
+/* combine on vectors; the coefficients are constants once inlined and unrolled (terms with
+ * other coefficients than 0, 1 and -1 are fused multiply-adds here: the bits differ from
+ * the other kernel sets' in the 5x5 transforms). */
 INLINE __m512 vcombine(const float *coef, int stride, const __m512 *x, int n)
 {
     __m512 sum = _mm512_setzero_ps();
@@ -204,7 +206,7 @@ INLINE __m512 vcombine(const float *coef, int stride, const __m512 *x, int n)
         else if (c == -1.0f)
             sum = _mm512_sub_ps(sum, x[q]);
         else
-            sum = started ? _mm512_add_ps(sum, _mm512_mul_ps(_mm512_set1_ps(c), x[q]))
+            sum = started ? _mm512_fmadd_ps(_mm512_set1_ps(c), x[q], sum)
                           : _mm512_mul_ps(_mm512_set1_ps(c), x[q]);
         started = 1;
     }
