@@ -39,10 +39,11 @@
                                  int64_t node_stride, int64_t ldc);                            \
     void nni_winograd_conv_##set(const nni_conv_geom *g, int64_t M, const float *u,            \
                                  int64_t samples, const float *x, int64_t x_stride, float *y,  \
-                                 int64_t y_stride, int accumulate, float *scratch);            \
+                                 int64_t y_stride, int accumulate, int bf16, float *scratch);  \
     void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, int64_t samples,    \
                                         const float *x, int64_t x_stride, const float *dy,     \
-                                        int64_t dy_stride, float *du, float *scratch);
+                                        int64_t dy_stride, float *du, int bf16,                \
+                                        float *scratch);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
@@ -192,17 +193,17 @@ void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, co
 
 void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
                        const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                       int accumulate, float *scratch)
+                       int accumulate, int bf16, float *scratch)
 {
-    nni_kernels()->winograd_conv(g, M, u, samples, x, x_stride, y, y_stride, accumulate,
+    nni_kernels()->winograd_conv(g, M, u, samples, x, x_stride, y, y_stride, accumulate, bf16,
                                  scratch);
 }
 
 void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples,
                               const float *x, int64_t x_stride, const float *dy,
-                              int64_t dy_stride, float *du, float *scratch)
+                              int64_t dy_stride, float *du, int bf16, float *scratch)
 {
-    nni_kernels()->winograd_weight_grad(g, M, samples, x, x_stride, dy, dy_stride, du,
+    nni_kernels()->winograd_weight_grad(g, M, samples, x, x_stride, dy, dy_stride, du, bf16,
                                         scratch);
 }
 

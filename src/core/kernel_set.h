@@ -53,10 +53,10 @@ typedef struct nni_kernel_set {
                               float *y, int accumulate);
     void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
                           const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                          int accumulate, float *scratch);
+                          int accumulate, int bf16, float *scratch);
     void (*winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int64_t samples,
                                  const float *x, int64_t x_stride, const float *dy,
-                                 int64_t dy_stride, float *du, float *scratch);
+                                 int64_t dy_stride, float *du, int bf16, float *scratch);
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/winograd_matrices.h"
 #if defined(__AVX512F__)
@@ -396,7 +397,7 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
 
 void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u,
                                    int64_t samples, const float *x, int64_t x_stride, float *y,
-                                   int64_t y_stride, int accumulate, float *scratch)
+                                   int64_t y_stride, int accumulate, int bf16, float *scratch)
 {
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
     const int64_t tile_rows = samples * nni_winograd_tiles_h(g);
@@ -407,15 +408,16 @@ void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const floa
         const int64_t rows = tile_rows - first < block ? tile_rows - first : block;
         transform_input(g, x, x_stride, first, rows, v, ld);
         for (int64_t xi = 0; xi < points; xi++)
-            nni_gemm_nn(M, rows * tiles_w, C, u + xi * M * C, C, 1, v + xi * C * ld, ld,
-                        m + xi * M * ld, ld, 0);
+            nni_product_nn(bf16, M, rows * tiles_w, C, u + xi * M * C, C, 1, v + xi * C * ld,
+                           ld, m + xi * M * ld, ld, 0);
         transform_output(g, M, m, ld, first, rows, y, y_stride, accumulate);
     }
 }
 
 void NNI_KERNEL(nni_winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int64_t samples,
                                           const float *x, int64_t x_stride, const float *dy,
-                                          int64_t dy_stride, float *du, float *scratch)
+                                          int64_t dy_stride, float *du, int bf16,
+                                          float *scratch)
 {
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
     const int64_t tile_rows = samples * nni_winograd_tiles_h(g);
@@ -427,7 +429,7 @@ void NNI_KERNEL(nni_winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int
         transform_input(g, x, x_stride, first, rows, v, ld);
         transform_grad(g, M, dy, dy_stride, first, rows, d, ld);
         for (int64_t xi = 0; xi < points; xi++)
-            nni_gemm_nt(M, C, rows * tiles_w, d + xi * M * ld, ld, v + xi * C * ld, ld,
-                        du + xi * M * C, C, 1);
+            nni_product_nt(bf16, M, C, rows * tiles_w, d + xi * M * ld, ld, v + xi * C * ld,
+                           ld, du + xi * M * C, C, 1);
     }
 }

@@ -72,14 +72,17 @@ void nni_winograd_weights(const nni_conv_geom *g, int64_t M, const float *w, flo
  * calling thread). */
 int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M);
 
-/* y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights transformed
+/* bf16 (train.precision: bf16): the products between the transforms in bf16 with float sums
+ * (core/gemm_bf16.h); the transforms stay in float.
+ *
+ * y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights transformed
  * into u, for m < M, for each of `samples` images (sample n's x at x + n x_stride, its y at
  * y + n y_stride); accumulate = 0 overwrites y. scratch: nni_winograd_scratch floats. The
  * products take tiles of consecutive samples together; each output's value is the same
  * whichever samples share a call. */
 void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
                        const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                       int accumulate, float *scratch);
+                       int accumulate, int bf16, float *scratch);
 
 /* The weight gradient's transformed sums: du[xi][m][c] += sum over the tiles of the samples
  * of (A dy_tile A^T)[xi] * (B^T x_patch[c] B)[xi], for inputs x and output gradients dy
@@ -88,7 +91,7 @@ void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_
  * on the samples given together (a fixed range of them gives fixed bits). */
 void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples,
                               const float *x, int64_t x_stride, const float *dy,
-                              int64_t dy_stride, float *du, float *scratch);
+                              int64_t dy_stride, float *du, int bf16, float *scratch);
 
 /* The weight gradient from the sums du: dw = G^T du G, element (m, c, ki, kj) written at
  * dw[m * m_stride + (ki * r + kj) * k_stride + c * c_stride]. */

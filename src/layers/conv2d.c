@@ -65,7 +65,7 @@ typedef struct conv2d {
     int64_t in_size, out_size, pixels, col_rows, group_out, in_pixels;
     int64_t dx_channels;     /* input channels per block of the input gradient */
     int64_t dw_out_rows;     /* output rows per block of the weight gradient */
-    int winograd;            /* products by Winograd's F(2x2, 3x3) or F(2x2, 5x5), fp32 */
+    int winograd;            /* products by Winograd's F(2x2, 3x3) or F(2x2, 5x5) */
     int64_t winograd_floats; /* scratch per thread for it */
     int64_t points;          /* elements of its transformed patch (16 or 36) */
     const nn_layer *activation; /* fused (fuse_activation), or NULL */
@@ -172,12 +172,16 @@ static float *winograd_weights(const conv2d *c, float *workspace)
     return turned_weights(c, workspace) + (c->dx_flat ? c->out_c * c->col_rows : 0);
 }
 
-/* Whether the products run as Winograd's (core/winograd.h): fp32, a 3x3 or 5x5 stride-1
- * kernel, and enough channels on both sides for its products to be worth their transforms
- * (a 1-channel input layer runs faster direct). */
+/* Whether the products run as Winograd's (core/winograd.h): a 3x3 or 5x5 stride-1 kernel,
+ * and enough channels on both sides for its products to be worth their transforms (a
+ * 1-channel input layer runs faster direct). With train.precision: bf16 only for images 28
+ * or more wide: the bf16 product packs both operands at every call, which the short
+ * products of a 14 x 14 image's blocks do not repay (the residual+inception net's 14 x 14
+ * layers ran 15-20% slower that way, its 28 x 28 one 20% faster). */
 static int use_winograd(const conv2d *c, const nn_layer *layer)
 {
-    return c->winograd && !layer->model->bf16 && !layer->model->direct_conv;
+    return c->winograd && !layer->model->direct_conv &&
+           (!layer->model->bf16 || c->geom.out_w >= 28);
 }
 
 static void transform_weights(const conv2d *c, const nni_conv_geom *g, int64_t M,
@@ -315,7 +319,7 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
             nni_winograd_conv(&c->geom, c->group_out, u + grp * c->points * c->group_out * C,
                               hi - lo, x_all + lo * c->in_size + grp * C * c->in_pixels,
                               c->in_size, y_all + lo * c->out_size + grp * c->group_out * c->pixels,
-                              c->out_size, bias != NULL, slot.winograd);
+                              c->out_size, bias != NULL, layer->model->bf16, slot.winograd);
         for (int64_t n = lo; c->activation && n < hi; n++)
             nni_activation_apply(c->activation, y_all + n * c->out_size,
                                  c->activation->out + n * c->out_size, c->out_size);
@@ -554,11 +558,11 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
             nni_winograd_weight_grad(&c->geom, c->group_out, hi - lo,
                                      x_all + lo * c->in_size + grp * in_group, c->in_size,
                                      dy + grp * out_group, c->out_size, slot->du + u_at,
-                                     slot->winograd);
+                                     layer->model->bf16, slot->winograd);
         if (dx_all && dx_u)
             nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, hi - lo, dy + grp * out_group,
                               c->out_size, dx_all + lo * c->in_size + grp * in_group,
-                              c->in_size, dx_accumulate, slot->winograd);
+                              c->in_size, dx_accumulate, layer->model->bf16, slot->winograd);
     }
     for (int64_t n = lo; dx_all && !dx_u && n < hi; n++)
         backward_sample(c, slot, nni_layer_param(layer, 0), turned, x_all + n * c->in_size,

@@ -171,6 +171,7 @@ static void test_conv_bf16(void **state)
                  (long long)c->in_c, (long long)c->in_h, (long long)c->in_w, c->spec);
         nn_model *model = fixture_model(yaml, BATCH, 6);
         assert_non_null(model);
+        model->direct_conv = 1; /* Winograd's bf16 products: test_winograd.c */
         nn_param *b = nn_model_find_param(model, "conv2d1/bias");
         assert_non_null(b);
         nn_test_fill(nn_model_param_data(model, b), b->size, 7, -1.0f, 1.0f);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/gemm_bf16.h"
 #include "core/threads.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
@@ -116,6 +117,48 @@ static void test_winograd_accumulated_input_grad(void **state)
     nni_set_threads(1);
 }
 
+/* train.precision: bf16 runs Winograd's products in bf16 (on images 28 or more wide): within
+ * bf16's rounding of the float direct convolution, and not the float Winograd's bits. The
+ * emulated bf16 path, which every CPU has and which gives the native path's bits
+ * (test_conv_bf16.c). */
+static void test_winograd_bf16(void **state)
+{
+    (void)state;
+    const char *yaml = "{input: [16, 28, 28], layers: [{type: conv2d, filters: 16, kernel: 3, "
+                       "padding: same}]}";
+    const int64_t batch = 2;
+    nn_model *half = fixture_model(yaml, batch, 7), *full = fixture_model(yaml, batch, 7);
+    assert_non_null(half);
+    assert_non_null(full);
+    full->direct_conv = 1;
+    setenv("NN_BF16", "emulated", 1);
+    nn_error err = {0};
+    if (nn_model_use_bf16(half, 1, &err))
+        fail_msg("bf16: %s", err.msg);
+    const int64_t in = batch * nn_model_input_size(half);
+    const int64_t out = batch * nn_model_output_size(half);
+    nn_test_fill(nn_model_input(half), in, 41, -1.0f, 1.0f);
+    memcpy(nn_model_input(full), nn_model_input(half), (size_t)in * sizeof(float));
+    nn_pass pass = {.batch = batch, .training = 1};
+    nn_model_forward(half, &pass);
+    nn_model_forward(full, &pass);
+    const double fwd = relative_gap(half->output->out, full->output->out, out);
+    nn_test_fill(half->output->dout, out, 42, -1.0f, 1.0f);
+    memcpy(full->output->dout, half->output->dout, (size_t)out * sizeof(float));
+    nn_model_backward(half, &pass);
+    nn_model_backward(full, &pass);
+    const nn_param *w = &half->params[0];
+    const double dw = relative_gap(nn_model_param_grad(half, w),
+                                   nn_model_param_grad(full, &full->params[0]), w->size);
+    const double dx = relative_gap(half->layers[0]->dout, full->layers[0]->dout, in);
+    if (!(fwd > 1e-5 && fwd < 2e-2 && dw < 2e-2 && dx > 1e-5 && dx < 2e-2))
+        fail_msg("bf16 Winograd against float direct: output %g, weight gradient %g, input "
+                 "gradient %g of their scales", fwd, dw, dx);
+    unsetenv("NN_BF16");
+    nn_model_free(half);
+    nn_model_free(full);
+}
+
 /* Central differences of the Winograd forward itself. F(2x2, 5x5) rounds each output to about
  * 1.5e-6 of its scale (3x3: 2e-7, the direct sum: 1e-7), which the differences of a float
  * loss over 480 outputs turn into about 0.01 of noise: its tolerances are wider, still far
@@ -140,6 +183,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd_geometries),
         cmocka_unit_test(test_winograd_accumulated_input_grad),
+        cmocka_unit_test(test_winograd_bf16),
         cmocka_unit_test(test_winograd_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
