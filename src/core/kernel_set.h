@@ -4,9 +4,9 @@
  *
  * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
  * core/winograd.c, train/adam_kernel.c) are compiled once per set with that set's
- * instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2,
- * f_avx512). The functions the layers call (nni_gemm_nn, nni_im2col, ...) go through the
- * selected set's table.
+ * instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives each copy
+ * of f its own symbol (f_generic, f_avx2, f_avx512). The functions the layers call
+ * (nni_gemm_nn, nni_im2col, ...) go through the selected set's table.
  *
  * The set is chosen from the CPU (the widest it supports), or forced with the environment
  * variable NN_KERNELS=generic|avx2|avx512 (`auto` or empty: from the CPU). Forcing a set the
@@ -51,9 +51,9 @@ typedef struct nni_kernel_set {
                       int64_t ldd);
     void (*conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                               float *y, int accumulate);
-    void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
-                          const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                          int accumulate, int bf16, float *scratch);
+    void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, const float *bias,
+                          int64_t samples, const float *x, int64_t x_stride, float *y,
+                          int64_t y_stride, int accumulate, int bf16, float *scratch);
     void (*winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int64_t samples,
                                  const float *x, int64_t x_stride, const float *dy,
                                  int64_t dy_stride, float *du, int bf16, float *scratch);

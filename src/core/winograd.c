@@ -70,7 +70,7 @@ static void input_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx,
 /* y (+)= A^T m A for the block's tiles, every output, one tile at a time. */
 static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx, int64_t M,
                          const float *m, int64_t ld, int64_t first, int64_t rows, float *y_all,
-                         int64_t y_stride, int accumulate)
+                         int64_t y_stride, const float *bias, int accumulate)
 {
     const int t = mx->t;
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
@@ -92,7 +92,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                     for (int q = 0; q < 2 && 2 * j + q < g->out_w; q++) {
                         float *dst = y + mo * plane + (2 * i + r) * g->out_w + 2 * j + q;
                         const float value = combine(mx->at[q], 1, p[r], t);
-                        *dst = accumulate ? *dst + value : value;
+                        *dst = accumulate ? *dst + value : bias ? value + bias[mo] : value;
                     }
             }
 }
@@ -264,7 +264,7 @@ INLINE void input_vectors(const nni_conv_geom *g, const nni_winograd_matrices *m
 INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                            const chunk *chunks, int n_chunks, int64_t M, const float *m,
                            int64_t ld, int64_t first, int64_t rows, float *y_all,
-                           int64_t y_stride, int accumulate)
+                           int64_t y_stride, const float *bias, int accumulate)
 {
     const int t = mx->t;
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
@@ -300,6 +300,9 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
                     if (accumulate) {
                         lo = _mm512_add_ps(_mm512_maskz_loadu_ps(ch->low, dst), lo);
                         hi = _mm512_add_ps(_mm512_maskz_loadu_ps(ch->high, dst_hi), hi);
+                    } else if (bias) {
+                        lo = _mm512_add_ps(lo, _mm512_set1_ps(bias[mo]));
+                        hi = _mm512_add_ps(hi, _mm512_set1_ps(bias[mo]));
                     }
                     _mm512_mask_storeu_ps(dst, ch->low, lo);
                     _mm512_mask_storeu_ps(dst_hi, ch->high, hi);
@@ -362,7 +365,7 @@ static void transform_input(const nni_conv_geom *g, const float *x, int64_t stri
 
 static void transform_output(const nni_conv_geom *g, int64_t M, const float *m, int64_t ld,
                              int64_t first, int64_t rows, float *y, int64_t stride,
-                             int accumulate)
+                             const float *bias, int accumulate)
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
 #if defined(__AVX512F__)
@@ -370,12 +373,12 @@ static void transform_output(const nni_conv_geom *g, int64_t M, const float *m, 
     const int n = plan_chunks(nni_winograd_tiles_w(g), mx->t, g->out_w, 0, chunks);
     if (n && mx->t == 4)
         return output_vectors(g, &nni_winograd_f2_3, chunks, n, M, m, ld, first, rows, y,
-                              stride, accumulate);
+                              stride, bias, accumulate);
     if (n)
         return output_vectors(g, &nni_winograd_f2_5, chunks, n, M, m, ld, first, rows, y,
-                              stride, accumulate);
+                              stride, bias, accumulate);
 #endif
-    output_tiles(g, mx, M, m, ld, first, rows, y, stride, accumulate);
+    output_tiles(g, mx, M, m, ld, first, rows, y, stride, bias, accumulate);
 }
 
 static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, int64_t stride,
@@ -396,8 +399,9 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
 }
 
 void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u,
-                                   int64_t samples, const float *x, int64_t x_stride, float *y,
-                                   int64_t y_stride, int accumulate, int bf16, float *scratch)
+                                   const float *bias, int64_t samples, const float *x,
+                                   int64_t x_stride, float *y, int64_t y_stride, int accumulate,
+                                   int bf16, float *scratch)
 {
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
     const int64_t tile_rows = samples * nni_winograd_tiles_h(g);
@@ -410,7 +414,7 @@ void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const floa
         for (int64_t xi = 0; xi < points; xi++)
             nni_product_nn(bf16, M, rows * tiles_w, C, u + xi * M * C, C, 1, v + xi * C * ld,
                            ld, m + xi * M * ld, ld, 0);
-        transform_output(g, M, m, ld, first, rows, y, y_stride, accumulate);
+        transform_output(g, M, m, ld, first, rows, y, y_stride, bias, accumulate);
     }
 }
 

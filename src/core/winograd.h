@@ -77,12 +77,13 @@ int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M);
  *
  * y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights transformed
  * into u, for m < M, for each of `samples` images (sample n's x at x + n x_stride, its y at
- * y + n y_stride); accumulate = 0 overwrites y. scratch: nni_winograd_scratch floats. The
+ * y + n y_stride); accumulate = 0 overwrites y with it, plus bias[m] unless bias is NULL.
+ * scratch: nni_winograd_scratch floats. The
  * products take tiles of consecutive samples together; each output's value is the same
  * whichever samples share a call. */
-void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
-                       const float *x, int64_t x_stride, float *y, int64_t y_stride,
-                       int accumulate, int bf16, float *scratch);
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *bias,
+                       int64_t samples, const float *x, int64_t x_stride, float *y,
+                       int64_t y_stride, int accumulate, int bf16, float *scratch);
 
 /* The weight gradient's transformed sums: du[xi][m][c] += sum over the tiles of the samples
  * of (A dy_tile A^T)[xi] * (B^T x_patch[c] B)[xi], for inputs x and output gradients dy

@@ -187,9 +187,10 @@ static int use_winograd(const conv2d *c, const nn_layer *layer)
 static void transform_weights(const conv2d *c, const nni_conv_geom *g, int64_t M,
                               const float *w, float *u)
 {
-    const int64_t size = M * g->channels * 9;
+    const int64_t size = M * g->channels * g->kernel_h * g->kernel_w;
+    const int64_t transformed = nni_winograd_points(g) * M * g->channels;
     for (int64_t grp = 0; grp < c->groups; grp++)
-        nni_winograd_weights(g, M, w + grp * size, u + grp * nni_winograd_points(g) * M * g->channels);
+        nni_winograd_weights(g, M, w + grp * size, u + grp * transformed);
 }
 
 static const char *const conv2d_keys[] = {"filters", "kernel", "stride", "padding",
@@ -311,15 +312,14 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
         const conv_slot slot = slot_at(c, workspace, t);
         const int64_t lo = run_start(pass->batch, t, nt), hi = run_start(pass->batch, t + 1, nt);
-        for (int64_t n = lo; bias && n < hi; n++)
-            for (int64_t o = 0; o < c->out_c; o++)
-                for (int64_t p = 0; p < c->pixels; p++)
-                    y_all[n * c->out_size + o * c->pixels + p] = bias[o];
-        for (int64_t grp = 0; grp < c->groups; grp++)
-            nni_winograd_conv(&c->geom, c->group_out, u + grp * c->points * c->group_out * C,
-                              hi - lo, x_all + lo * c->in_size + grp * C * c->in_pixels,
-                              c->in_size, y_all + lo * c->out_size + grp * c->group_out * c->pixels,
-                              c->out_size, bias != NULL, layer->model->bf16, slot.winograd);
+        for (int64_t grp = 0; grp < c->groups; grp++) {
+            const int64_t first_out = grp * c->group_out;
+            nni_winograd_conv(&c->geom, c->group_out, u + first_out * c->points * C,
+                              bias ? bias + first_out : NULL, hi - lo,
+                              x_all + lo * c->in_size + grp * C * c->in_pixels, c->in_size,
+                              y_all + lo * c->out_size + first_out * c->pixels, c->out_size, 0,
+                              layer->model->bf16, slot.winograd);
+        }
         for (int64_t n = lo; c->activation && n < hi; n++)
             nni_activation_apply(c->activation, y_all + n * c->out_size,
                                  c->activation->out + n * c->out_size, c->out_size);
@@ -560,7 +560,7 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
                                      dy + grp * out_group, c->out_size, slot->du + u_at,
                                      layer->model->bf16, slot->winograd);
         if (dx_all && dx_u)
-            nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, hi - lo, dy + grp * out_group,
+            nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, NULL, hi - lo, dy + grp * out_group,
                               c->out_size, dx_all + lo * c->in_size + grp * in_group,
                               c->in_size, dx_accumulate, layer->model->bf16, slot->winograd);
     }

@@ -6,7 +6,8 @@
 # with OpenBLAS's products (train.gemm: openblas, bench_step --gemm openblas) twice: with the
 # environment as it is ("OpenBLAS") and with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for
 # that command only ("OB own": the kernels OpenBLAS picks for this CPU itself); the kernels
-# each ran are named below the table.
+# each ran are named below the table. "direct" is nntrain with its 3x3 and 5x5 convolutions as
+# direct products instead of Winograd's (train.winograd: false, bench_step --winograd false).
 #     cmake --build build --target bench-cnn
 set -euo pipefail
 : "${BENCH_STEP:?BENCH_STEP must point at the bench_step program}"
@@ -25,13 +26,14 @@ echo "CNN benchmark, batch 32, Adam (load $(cut -d' ' -f1-3 /proc/loadavg))"
 # PyTorch runs at its best setting (threads = cores, OPENBLAS_NUM_THREADS, passive OpenMP
 # waits) and once more with glibc told to keep freed memory (+malloc): torch allocates its
 # activations anew every step and the page faults of returned memory cost this VM dearly.
-printf '%-7s %-6s %12s %12s %12s %8s %8s %10s %10s %12s %12s\n' model cores "nntrain s/s" \
-    "torch s/s" "+malloc s/s" ratio "ratio+m" "ours MiB" "torch MiB" "OpenBLAS s/s" "OB own s/s"
+printf '%-7s %-6s %12s %12s %12s %8s %8s %10s %10s %12s %12s %12s\n' model cores \
+    "nntrain s/s" "torch s/s" "+malloc s/s" ratio "ratio+m" "ours MiB" "torch MiB" \
+    "OpenBLAS s/s" "OB own s/s" "direct s/s"
 for model in resnet cnn; do
     cfg=$SOURCE_DIR/launch/configs/$([ $model = resnet ] && echo resnet-inception || echo cnn).yaml
     for cores in 1 2; do
         cpus=$([ "$cores" = 1 ] && echo 0 || echo 0,1)
-        ours=() theirs=() theirs_m=() blas=() blas_own=()
+        ours=() theirs=() theirs_m=() blas=() blas_own=() direct=()
         for _ in $(seq "$ROUNDS"); do
             taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
                 --seconds "$SECONDS_PER_RUN" > "$WORK/ours.txt"
@@ -45,6 +47,10 @@ for model in resnet cnn; do
                 > "$WORK/blas_own.txt"
             blas_own+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' \
                 "$WORK/blas_own.txt")")
+            taskset -c "$cpus" "$BENCH_STEP" "$cfg" --threads "$cores" --batch 32 \
+                --seconds "$SECONDS_PER_RUN" --winograd false > "$WORK/direct.txt"
+            direct+=("$(sed -n 's/.* \([0-9]*\) samples\/s (train step).*/\1/p' \
+                "$WORK/direct.txt")")
             OPENBLAS_NUM_THREADS=$cores OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS=$cores \
                 taskset -c "$cpus" "$PYTHON" "$HERE/bench_cnn_torch.py" $model "$cores" \
                 "$SECONDS_PER_RUN" > "$WORK/theirs.txt"
@@ -61,12 +67,15 @@ for model in resnet cnn; do
         tm=$(printf '%s\n' "${theirs_m[@]}" | median)
         ob=$(printf '%s\n' "${blas[@]}" | median)
         obo=$(printf '%s\n' "${blas_own[@]}" | median)
-        printf '%-7s %-6s %12.0f %12.0f %12.0f %7.2fx %7.2fx %10s %10s %12.0f %12.0f\n' $model \
-            "$cores" "$o" "$t" "$tm" "$(awk -v a="$o" -v b="$t" 'BEGIN {print a / b}')" \
-            "$(awk -v a="$o" -v b="$tm" 'BEGIN {print a / b}')" "$our_rss" "$their_rss" "$ob" "$obo"
+        di=$(printf '%s\n' "${direct[@]}" | median)
+        printf '%-7s %-6s %12.0f %12.0f %12.0f %7.2fx %7.2fx %10s %10s %12.0f %12.0f %12.0f\n' \
+            $model "$cores" "$o" "$t" "$tm" "$(awk -v a="$o" -v b="$t" 'BEGIN {print a / b}')" \
+            "$(awk -v a="$o" -v b="$tm" 'BEGIN {print a / b}')" "$our_rss" "$their_rss" "$ob" \
+            "$obo" "$di"
         if [ "$model" = resnet ] && [ "$cores" = 1 ]; then
             cp "$WORK/ours.txt" "$WORK/profile.txt"
             cp "$WORK/blas.txt" "$WORK/profile_blas.txt"
+            cp "$WORK/direct.txt" "$WORK/profile_direct.txt"
         fi
     done
 done
@@ -115,3 +124,6 @@ cat "$WORK/profile.txt"
 echo
 echo "the same with OpenBLAS's products (environment as it is):"
 cat "$WORK/profile_blas.txt"
+echo
+echo "the same with direct products for the 3x3 and 5x5 convolutions (train.winograd: false):"
+cat "$WORK/profile_direct.txt"

@@ -1,9 +1,10 @@
-/* The F(2x2, 3x3) and F(2x2, 5x5) convolutions (core/winograd.h) against the direct products of the same layer
- * (model->direct_conv): output, input gradient and weight and bias gradients, over paddings,
- * odd sizes, images wider than one vector's tile row, groups, two consumers of one input,
- * and a fused activation; and a finite-difference check of a Winograd layer (the per-unit
- * sums of train.reproducible: bitwise are checked in test_unit_grads.c). Under NN_KERNELS=generic (the generic-kernels
- * copy of this test) the transforms are the scalar loops. */
+/* The F(2x2, 3x3) and F(2x2, 5x5) convolutions (core/winograd.h) against the direct products
+ * of the same layer (model->direct_conv): output, input gradient and weight and bias
+ * gradients, over paddings, odd sizes, images wider than one vector's tile row, groups, two
+ * consumers of one input, a fused activation, and the bf16 products; and a finite-difference
+ * check of a Winograd layer (the per-unit sums of train.reproducible: bitwise are checked in
+ * test_unit_grads.c). Under NN_KERNELS=generic (the generic-kernels copy of this test) the
+ * transforms are the scalar loops. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -95,6 +96,8 @@ static void test_winograd_geometries(void **state)
         "{input: [8, 6, 45], layers: [{type: conv2d, filters: 8, kernel: 5, padding: same}]}",
         "{input: [8, 6, 7], layers: [{type: conv2d, filters: 8, kernel: 5, "
         "padding: [1, 3, 0, 2]}]}",
+        "{input: [16, 7, 6], layers: [{type: conv2d, filters: 24, kernel: 5, groups: 2, "
+        "padding: same}]}",
     };
     for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
         compare_paths(specs[i], 3);
