@@ -343,6 +343,195 @@ INLINE void grad_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx
             }
         }
 }
+
+/* Narrow images (rows of up to 16 floats, 8 tiles): two tile rows share a vector, tile j of
+ * the first in lane j and of the second in lane tiles_w + j, which is also where the block's
+ * layout keeps them (a block's tiles run on from one tile row to the next), so a transformed
+ * pair is one store per element. The patch's columns come straight from the two image rows
+ * by one two-source permute each, so all lanes but the last 16 - 2 tiles_w do work, where the
+ * chunks above would leave more than half of them idle at 14 x 14. The arithmetic of each
+ * tile is the same as there. */
+static int fits_pairs(const nni_conv_geom *g, int t)
+{
+    const int64_t tiles_w = nni_winograd_tiles_w(g);
+    return 2 * tiles_w <= 16 && g->in_w <= 16 && g->out_w <= 16 && g->pad_left >= 0 &&
+           2 * tiles_w + t - 3 - g->pad_left <= 15;
+}
+
+/* Lane pick of column 2j + shift - pad of a pair's rows (first row in register a, second in
+ * b), and the lanes that fall inside a row of `width`. */
+static __m512i pair_index(int64_t tiles_w, int64_t shift, int64_t width, __mmask16 *inside)
+{
+    __m512i index = _mm512_setzero_si512();
+    *inside = 0;
+    for (int64_t lane = 0; lane < 2 * tiles_w; lane++) {
+        const int64_t second = lane >= tiles_w, j = lane - second * tiles_w;
+        const int64_t col = 2 * j + shift;
+        if (col < 0 || col >= width)
+            continue;
+        index = _mm512_mask_set1_epi32(index, (__mmask16)(1u << lane),
+                                       (int)(col + 16 * second));
+        *inside |= (__mmask16)(1u << lane);
+    }
+    return index;
+}
+
+/* Image row 2 i + down of tile row `tile_row` (row i of its sample), or NULL where the image
+ * has no such row or the block no such tile row. */
+INLINE const float *pair_row(const float *base, int64_t stride, int64_t plane_offset,
+                             int64_t tile_row, int64_t tiles_h, int64_t last, int64_t down,
+                             int64_t height, int64_t width)
+{
+    if (tile_row > last)
+        return NULL;
+    const int64_t y = 2 * (tile_row % tiles_h) + down;
+    if (y < 0 || y >= height)
+        return NULL;
+    return base + tile_row / tiles_h * stride + plane_offset + y * width;
+}
+
+INLINE __m512 load_row(const float *row, __mmask16 width)
+{
+    return row ? _mm512_maskz_loadu_ps(width, row) : _mm512_setzero_ps();
+}
+
+INLINE void input_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx,
+                        const float *x, int64_t x_stride, int64_t first, int64_t rows,
+                        float *v, int64_t ld)
+{
+    const int t = mx->t;
+    const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
+    const int64_t tiles_h = nni_winograd_tiles_h(g), W = g->in_w, last = first + rows - 1;
+    __m512i index[6];
+    __mmask16 inside[6];
+    for (int q = 0; q < t; q++)
+        index[q] = pair_index(tiles_w, q - g->pad_left, W, &inside[q]);
+    const __mmask16 width = (__mmask16)((1u << W) - 1);
+    for (int64_t c = 0; c < C; c++)
+        for (int64_t row = first; row <= last; row += 2) {
+            const int64_t half = row + 1 > last ? tiles_w : 2 * tiles_w;
+            const __mmask16 lanes = (__mmask16)((1u << half) - 1);
+            __m512 r[6][6]; /* d B: row k of the patch, transformed along its columns */
+#pragma GCC unroll 6
+            for (int k = 0; k < t; k++) {
+                const int64_t down = k - g->pad_top;
+                const __m512 a = load_row(pair_row(x, x_stride, c * g->in_h * W, row, tiles_h,
+                                                   last, down, g->in_h, W), width);
+                const __m512 b = load_row(pair_row(x, x_stride, c * g->in_h * W, row + 1,
+                                                   tiles_h, last, down, g->in_h, W), width);
+                __m512 col[6];
+#pragma GCC unroll 6
+                for (int q = 0; q < t; q++)
+                    col[q] = _mm512_maskz_permutex2var_ps(inside[q], a, index[q], b);
+#pragma GCC unroll 6
+                for (int l = 0; l < t; l++)
+                    r[k][l] = vcombine(mx->bt[l], 1, col, t);
+            }
+            float *at = v + c * ld + (row - first) * tiles_w;
+#pragma GCC unroll 6
+            for (int l = 0; l < t; l++) {
+                __m512 down[6];
+#pragma GCC unroll 6
+                for (int k = 0; k < t; k++)
+                    down[k] = r[k][l];
+#pragma GCC unroll 6
+                for (int k = 0; k < t; k++) /* B^T ... */
+                    _mm512_mask_storeu_ps(at + (k * t + l) * C * ld, lanes,
+                                          vcombine(mx->bt[k], 1, down, t));
+            }
+        }
+}
+
+INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, int64_t M,
+                         const float *m, int64_t ld, int64_t first, int64_t rows, float *y,
+                         int64_t y_stride, const float *bias, int accumulate)
+{
+    const int t = mx->t;
+    const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
+    const int64_t W = g->out_w, plane = g->out_h * W, last = first + rows - 1;
+    __m512i spread[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int second = 0; second < 2; second++)
+        for (int64_t j = 0; j < tiles_w; j++) {
+            const int64_t lane = second * tiles_w + j;
+            spread[second] = _mm512_mask_set1_epi32(spread[second],
+                                                    (__mmask16)(1u << (2 * j)), (int)lane);
+            spread[second] = _mm512_mask_set1_epi32(
+                spread[second], (__mmask16)(1u << (2 * j + 1)), (int)(16 + lane));
+        }
+    const __mmask16 width = (__mmask16)((1u << W) - 1);
+    for (int64_t mo = 0; mo < M; mo++)
+        for (int64_t row = first; row <= last; row += 2) {
+            const int64_t half = row + 1 > last ? tiles_w : 2 * tiles_w;
+            const __mmask16 lanes = (__mmask16)((1u << half) - 1);
+            const float *mt = m + mo * ld + (row - first) * tiles_w;
+            __m512 p[2][6];
+#pragma GCC unroll 6
+            for (int l = 0; l < t; l++) {
+                __m512 col[6];
+#pragma GCC unroll 6
+                for (int k = 0; k < t; k++)
+                    col[k] = _mm512_maskz_loadu_ps(lanes, mt + (k * t + l) * M * ld);
+                p[0][l] = vcombine(mx->at[0], 1, col, t);
+                p[1][l] = vcombine(mx->at[1], 1, col, t);
+            }
+            for (int r = 0; r < 2; r++) {
+                const __m512 a = vcombine(mx->at[0], 1, p[r], t);
+                const __m512 b = vcombine(mx->at[1], 1, p[r], t);
+                for (int second = 0; second < 2 && row + second <= last; second++) {
+                    const int64_t tile_row = row + second, i = tile_row % tiles_h;
+                    if (2 * i + r >= g->out_h)
+                        continue;
+                    float *dst = y + tile_row / tiles_h * y_stride + mo * plane +
+                                 (2 * i + r) * W;
+                    __m512 out = _mm512_permutex2var_ps(a, spread[second], b);
+                    if (accumulate)
+                        out = _mm512_add_ps(_mm512_maskz_loadu_ps(width, dst), out);
+                    else if (bias)
+                        out = _mm512_add_ps(out, _mm512_set1_ps(bias[mo]));
+                    _mm512_mask_storeu_ps(dst, width, out);
+                }
+            }
+        }
+}
+
+INLINE void grad_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, int64_t M,
+                       const float *dy, int64_t dy_stride, int64_t first, int64_t rows,
+                       float *d, int64_t ld)
+{
+    const int t = mx->t;
+    const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
+    const int64_t W = g->out_w, plane = g->out_h * W, last = first + rows - 1;
+    __mmask16 even_in, odd_in;
+    const __m512i even = pair_index(tiles_w, 0, W, &even_in);
+    const __m512i odd = pair_index(tiles_w, 1, W, &odd_in);
+    const __mmask16 width = (__mmask16)((1u << W) - 1);
+    for (int64_t mo = 0; mo < M; mo++)
+        for (int64_t row = first; row <= last; row += 2) {
+            const int64_t half = row + 1 > last ? tiles_w : 2 * tiles_w;
+            const __mmask16 lanes = (__mmask16)((1u << half) - 1);
+            __m512 e[2], o[2], s[6][2];
+            for (int r = 0; r < 2; r++) {
+                const __m512 a = load_row(pair_row(dy, dy_stride, mo * plane, row, tiles_h,
+                                                   last, r, g->out_h, W), width);
+                const __m512 b = load_row(pair_row(dy, dy_stride, mo * plane, row + 1,
+                                                   tiles_h, last, r, g->out_h, W), width);
+                e[r] = _mm512_maskz_permutex2var_ps(even_in, a, even, b);
+                o[r] = _mm512_maskz_permutex2var_ps(odd_in, a, odd, b);
+            }
+#pragma GCC unroll 6
+            for (int k = 0; k < t; k++) { /* A dy */
+                s[k][0] = vcombine(&mx->at[0][k], 6, e, 2);
+                s[k][1] = vcombine(&mx->at[0][k], 6, o, 2);
+            }
+            float *at = d + mo * ld + (row - first) * tiles_w;
+#pragma GCC unroll 6
+            for (int k = 0; k < t; k++)
+#pragma GCC unroll 6
+                for (int l = 0; l < t; l++) /* ... A^T */
+                    _mm512_mask_storeu_ps(at + (k * t + l) * M * ld, lanes,
+                                          vcombine(&mx->at[0][l], 6, s[k], 2));
+        }
+}
 #endif
 
 /* The transforms, on vectors where they can be (each instantiated per kernel size so that
@@ -353,6 +542,10 @@ static void transform_input(const nni_conv_geom *g, const float *x, int64_t stri
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
 #if defined(__AVX512F__)
+    if (fits_pairs(g, mx->t) && mx->t == 4)
+        return input_pairs(g, &nni_winograd_f2_3, x, stride, first, rows, v, ld);
+    if (fits_pairs(g, mx->t))
+        return input_pairs(g, &nni_winograd_f2_5, x, stride, first, rows, v, ld);
     chunk chunks[MAX_CHUNKS];
     const int n = plan_chunks(nni_winograd_tiles_w(g), mx->t, g->in_w, g->pad_left, chunks);
     if (n && mx->t == 4)
@@ -369,6 +562,12 @@ static void transform_output(const nni_conv_geom *g, int64_t M, const float *m, 
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
 #if defined(__AVX512F__)
+    if (fits_pairs(g, mx->t) && mx->t == 4)
+        return output_pairs(g, &nni_winograd_f2_3, M, m, ld, first, rows, y, stride, bias,
+                            accumulate);
+    if (fits_pairs(g, mx->t))
+        return output_pairs(g, &nni_winograd_f2_5, M, m, ld, first, rows, y, stride, bias,
+                            accumulate);
     chunk chunks[MAX_CHUNKS];
     const int n = plan_chunks(nni_winograd_tiles_w(g), mx->t, g->out_w, 0, chunks);
     if (n && mx->t == 4)
@@ -386,6 +585,10 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
 #if defined(__AVX512F__)
+    if (fits_pairs(g, mx->t) && mx->t == 4)
+        return grad_pairs(g, &nni_winograd_f2_3, M, dy, stride, first, rows, d, ld);
+    if (fits_pairs(g, mx->t))
+        return grad_pairs(g, &nni_winograd_f2_5, M, dy, stride, first, rows, d, ld);
     chunk chunks[MAX_CHUNKS];
     const int n = plan_chunks(nni_winograd_tiles_w(g), mx->t, g->out_w, 0, chunks);
     if (n && mx->t == 4)
