@@ -52,10 +52,13 @@ static void add_forward(nn_layer *layer, const nn_pass *pass)
     for (int t = 0; t < threads; t++) {
         for (int64_t r = batch * t / threads; r < batch * (t + 1) / threads; r++) {
             const int64_t first = r * size, n = first + size;
-            float *y = layer->out;
-            memcpy(y + first, layer->inputs[0]->out + first, (size_t)size * sizeof *y);
-            for (int i = 1; i < layer->n_inputs; i++) {
-                const float *x = layer->inputs[i]->out;
+            float *restrict y = layer->out;
+            const float *restrict x0 = layer->inputs[0]->out;
+            const float *restrict x1 = layer->inputs[1]->out;
+            for (int64_t k = first; k < n; k++) /* the first two in one pass */
+                y[k] = x0[k] + x1[k];
+            for (int i = 2; i < layer->n_inputs; i++) {
+                const float *restrict x = layer->inputs[i]->out;
                 for (int64_t k = first; k < n; k++)
                     y[k] += x[k];
             }
