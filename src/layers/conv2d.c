@@ -711,7 +711,9 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
         used += snprintf(extra + used, sizeof extra - (size_t)used, " groups=%lld",
                          (long long)c->groups);
     if (!c->has_bias)
-        snprintf(extra + used, sizeof extra - (size_t)used, " no-bias");
+        used += snprintf(extra + used, sizeof extra - (size_t)used, " no-bias");
+    if (use_winograd(c, layer))
+        snprintf(extra + used, sizeof extra - (size_t)used, " winograd");
     snprintf(buf, (size_t)size, "%lld %lldx%lld /%lldx%lld pad=%s%s", (long long)c->out_c,
              (long long)g->kernel_h, (long long)g->kernel_w, (long long)g->stride_h,
              (long long)g->stride_w, pad, extra);
@@ -750,3 +752,8 @@ const nn_layer_ops nni_conv2d_ops = {
     .torch_module = conv2d_torch,
     .unit_grads = 1,
 };
+
+int nni_conv2d_winograd(const nn_layer *layer)
+{
+    return layer->ops == &nni_conv2d_ops && use_winograd(layer->priv, layer);
+}

@@ -27,6 +27,10 @@ nn_status nni_conv_read_pair(const nn_layer *layer, const nn_cfg *cfg, const cha
 nn_status nni_conv_read_padding(const nn_layer *layer, const nn_cfg *cfg, nni_conv_geom *g,
                                 nni_conv_padding *pad, nn_error *err);
 
+/* Whether layer is a conv2d whose products run as Winograd's (core/winograd.h,
+ * train.winograd), for the start-up lines. */
+int nni_conv2d_winograd(const nn_layer *layer);
+
 /* Threads for one call over `batch` samples: as many as are set (nni_threads), planned for
  * at build (`planned`, whose workspace slots exist) and useful. */
 int nni_conv_call_threads(int planned, int64_t batch);

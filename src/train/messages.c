@@ -19,6 +19,7 @@
 #include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
+#include "layers/conv_util.h"
 #include "train/train_internal.h"
 
 /* One message appended to log.txt as it was printed, written at once so that a failed
@@ -163,6 +164,12 @@ void nni_trainer_print_start(nn_trainer *t)
     char gemm[160];
     nni_gemm_backend_describe(gemm, sizeof gemm);
     nni_trainer_say(t, "gemm: %s\n", gemm);
+    int winograd = 0;
+    for (int i = 0; i < t->model->n_layers; i++)
+        winograd += nni_conv2d_winograd(t->model->layers[i]);
+    if (winograd)
+        nni_trainer_say(t, "convolutions: %d by Winograd's F(2x2, 3x3) / F(2x2, 5x5) "
+                           "(train.winograd: false for direct products)\n", winograd);
     if (t->model->bf16)
         nni_trainer_say(t, "precision: bf16 products, float sums and weights; %s\n",
                         nni_bf16_describe());
