@@ -601,23 +601,38 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
     grad_tiles(g, mx, M, dy, stride, first, rows, d, ld);
 }
 
+/* The blocks both entry points walk: tile rows of all the samples, `block` at a time, with
+ * V (points x channels x ld) and the products' side (points x M x ld) in the scratch. */
+typedef struct blocking {
+    int64_t tiles_w, tile_rows, block, ld, points;
+    float *v, *other;
+} blocking;
+
+static blocking blocking_of(const nni_conv_geom *g, int64_t M, int64_t samples,
+                            float *scratch)
+{
+    blocking b = {.tiles_w = nni_winograd_tiles_w(g),
+                  .tile_rows = samples * nni_winograd_tiles_h(g),
+                  .block = nni_winograd_block_rows(g, M), .ld = nni_winograd_block_ld(g, M),
+                  .points = nni_winograd_points(g), .v = scratch};
+    b.other = scratch + b.points * g->channels * b.ld;
+    return b;
+}
+
 void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u,
                                    const float *bias, int64_t samples, const float *x,
                                    int64_t x_stride, float *y, int64_t y_stride, int accumulate,
                                    int bf16, float *scratch)
 {
-    const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
-    const int64_t tile_rows = samples * nni_winograd_tiles_h(g);
-    const int64_t block = nni_winograd_block_rows(g, M), ld = nni_winograd_block_ld(g, M);
-    const int64_t points = nni_winograd_points(g);
-    float *v = scratch, *m = v + points * C * ld;
-    for (int64_t first = 0; first < tile_rows; first += block) {
-        const int64_t rows = tile_rows - first < block ? tile_rows - first : block;
-        transform_input(g, x, x_stride, first, rows, v, ld);
-        for (int64_t xi = 0; xi < points; xi++)
-            nni_product_nn(bf16, M, rows * tiles_w, C, u + xi * M * C, C, 1, v + xi * C * ld,
-                           ld, m + xi * M * ld, ld, 0);
-        transform_output(g, M, m, ld, first, rows, y, y_stride, bias, accumulate);
+    const int64_t C = g->channels;
+    const blocking b = blocking_of(g, M, samples, scratch);
+    for (int64_t first = 0; first < b.tile_rows; first += b.block) {
+        const int64_t rows = b.tile_rows - first < b.block ? b.tile_rows - first : b.block;
+        transform_input(g, x, x_stride, first, rows, b.v, b.ld);
+        for (int64_t xi = 0; xi < b.points; xi++)
+            nni_product_nn(bf16, M, rows * b.tiles_w, C, u + xi * M * C, C, 1,
+                           b.v + xi * C * b.ld, b.ld, b.other + xi * M * b.ld, b.ld, 0);
+        transform_output(g, M, b.other, b.ld, first, rows, y, y_stride, bias, accumulate);
     }
 }
 
@@ -626,17 +641,14 @@ void NNI_KERNEL(nni_winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int
                                           int64_t dy_stride, float *du, int bf16,
                                           float *scratch)
 {
-    const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
-    const int64_t tile_rows = samples * nni_winograd_tiles_h(g);
-    const int64_t block = nni_winograd_block_rows(g, M), ld = nni_winograd_block_ld(g, M);
-    const int64_t points = nni_winograd_points(g);
-    float *v = scratch, *d = v + points * C * ld;
-    for (int64_t first = 0; first < tile_rows; first += block) {
-        const int64_t rows = tile_rows - first < block ? tile_rows - first : block;
-        transform_input(g, x, x_stride, first, rows, v, ld);
-        transform_grad(g, M, dy, dy_stride, first, rows, d, ld);
-        for (int64_t xi = 0; xi < points; xi++)
-            nni_product_nt(bf16, M, C, rows * tiles_w, d + xi * M * ld, ld, v + xi * C * ld,
-                           ld, du + xi * M * C, C, 1);
+    const int64_t C = g->channels;
+    const blocking b = blocking_of(g, M, samples, scratch);
+    for (int64_t first = 0; first < b.tile_rows; first += b.block) {
+        const int64_t rows = b.tile_rows - first < b.block ? b.tile_rows - first : b.block;
+        transform_input(g, x, x_stride, first, rows, b.v, b.ld);
+        transform_grad(g, M, dy, dy_stride, first, rows, b.other, b.ld);
+        for (int64_t xi = 0; xi < b.points; xi++)
+            nni_product_nt(bf16, M, C, rows * b.tiles_w, b.other + xi * M * b.ld, b.ld,
+                           b.v + xi * C * b.ld, b.ld, du + xi * M * C, C, 1);
     }
 }
