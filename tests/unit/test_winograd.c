@@ -42,7 +42,7 @@ typedef struct path_gaps {
 /* Runs forward and backward of the model in yaml with Winograd (its products in bf16 when
  * bf16 is set, on the emulated path that every CPU has and that gives the native path's bits,
  * test_conv_bf16.c) and with the float direct products, from the same input, output gradient
- * and weights. */
+ * and random parameters. */
 static path_gaps run_paths(const char *yaml, int64_t batch, int bf16)
 {
     nn_model *fast = fixture_model(yaml, batch, 7);
@@ -50,6 +50,12 @@ static path_gaps run_paths(const char *yaml, int64_t batch, int bf16)
     assert_non_null(fast);
     assert_non_null(direct);
     direct->direct_conv = 1;
+    for (int k = 0; k < fast->n_params; k++) { /* biases too (they start at zero) */
+        nn_param *p = &fast->params[k];
+        nn_test_fill(nn_model_param_data(fast, p), p->size, 50 + (uint64_t)k, -0.5f, 0.5f);
+        memcpy(nn_model_param_data(direct, &direct->params[k]), nn_model_param_data(fast, p),
+               (size_t)p->size * sizeof(float));
+    }
     if (bf16) {
         setenv("NN_BF16", "emulated", 1);
         nn_error err = {0};
