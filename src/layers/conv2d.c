@@ -500,7 +500,8 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
 static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
 {
     if (winograd)
-        memset(slot->du, 0, (size_t)(c->points * c->out_c * c->geom.channels) * sizeof *slot->du);
+        memset(slot->du, 0,
+               (size_t)(c->points * c->out_c * c->geom.channels) * sizeof *slot->du);
     else
         memset(slot->dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot->dw);
 }
@@ -567,7 +568,7 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
     for (int64_t n = lo; dx_all && !dx_u && n < hi; n++)
         backward_sample(c, slot, nni_layer_param(layer, 0), turned, x_all + n * c->in_size,
                         layer->dout + n * c->out_size, dx_all + n * c->in_size, dx_accumulate,
-                        0, 0, 0);
+                        0, 0, layer->model->bf16);
     if (weight_grad)
         finish_weight_grad(c, slot);
 }
