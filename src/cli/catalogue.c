@@ -183,8 +183,9 @@ void nni_cli_print_catalogue(FILE *out)
                  "kernels, or OpenBLAS's cblas_sgemm one thread per call; auto: nntrain's where "
                  "the CPU has tuned ones, x86 AVX2 or AVX-512, else OpenBLAS), "
                  "precision=fp32|bf16 (bf16: dense and conv2d products in bfloat16 with float "
-                 "sums, AVX512_BF16), winograd=true (3x3 stride-1 convolutions by Winograd's "
-                 "F(2x2, 3x3), 2.25x fewer multiplies; false: direct products)\n");
+                 "sums, AVX512_BF16), winograd=true (3x3 and 5x5 stride-1 convolutions with 8 "
+                 "or more channels by Winograd's F(2x2, 3x3) / F(2x2, 5x5), 2.25x / 2.8x fewer "
+                 "multiplies; false: direct products)\n");
     fprintf(out, "\nsearch (the search: section; nntrain search --help):\n");
     static const char *const search_lines[] = {
         "method=grid       grid (every combination), random (trials: N, seed), halving "
