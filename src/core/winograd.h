@@ -14,7 +14,7 @@
  * The rounding differs from the direct sum's (the input is combined before it is multiplied):
  * the results agree with the direct convolution to about 1e-6 (3x3) and 1e-5 (5x5) relative
  * to the size of the terms; each output depends only on its own sample, so a run is as
- * reproducible as with the direct products (for any thread or rank count). */
+ * reproducible as with the direct products. */
 #ifndef NN_CORE_WINOGRAD_H
 #define NN_CORE_WINOGRAD_H
 
