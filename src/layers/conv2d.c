@@ -25,6 +25,10 @@
  * im2col, and a flat input gradient is the same product of the turned weights with dy
  * (dx_geom) in place of the float convolution.
  *
+ * A 3x3 or 5x5 stride-1 layer with 8 or more channels on both sides runs all three products
+ * as Winograd's instead (core/winograd.h; use_winograd, forward_winograd,
+ * backward_run_winograd): each thread transforms its run of samples together.
+ *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
