@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/conv_shifted.h"
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/winograd.h"
@@ -44,14 +45,24 @@
     void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, int64_t samples,    \
                                         const float *x, int64_t x_stride, const float *dy,     \
                                         int64_t dy_stride, float *du, int bf16,                \
-                                        float *scratch);
+                                        float *scratch);                                   \
+    void nni_conv_shifted_forward_##set(const nni_conv_geom *g, int64_t M, const float *w,     \
+                                        const float *bias, const float *x, float *y,           \
+                                        float *scratch);                                       \
+    void nni_conv_shifted_weight_grad_##set(const nni_conv_geom *g, int64_t M, const float *x, \
+                                            const float *dy, float *lanes, float *scratch);    \
+    void nni_conv_shifted_weight_grad_finish_##set(const nni_conv_geom *g, int64_t M,          \
+                                                   const float *lanes, float *dw, int64_t ldw);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
     .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set,     \
     .gemm_nn_units = nni_gemm_nn_units_##set, .winograd_conv = nni_winograd_conv_##set,   \
-    .winograd_weight_grad = nni_winograd_weight_grad_##set
+    .winograd_weight_grad = nni_winograd_weight_grad_##set,                                  \
+    .conv_shifted_forward = nni_conv_shifted_forward_##set,                                  \
+    .conv_shifted_weight_grad = nni_conv_shifted_weight_grad_##set,                          \
+    .conv_shifted_weight_grad_finish = nni_conv_shifted_weight_grad_finish_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)
@@ -206,6 +217,24 @@ void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples
 {
     nni_kernels()->winograd_weight_grad(g, M, samples, x, x_stride, dy, dy_stride, du, bf16,
                                         scratch);
+}
+
+void nni_conv_shifted_forward(const nni_conv_geom *g, int64_t M, const float *w,
+                              const float *bias, const float *x, float *y, float *scratch)
+{
+    nni_kernels()->conv_shifted_forward(g, M, w, bias, x, y, scratch);
+}
+
+void nni_conv_shifted_weight_grad(const nni_conv_geom *g, int64_t M, const float *x,
+                                  const float *dy, float *lanes, float *scratch)
+{
+    nni_kernels()->conv_shifted_weight_grad(g, M, x, dy, lanes, scratch);
+}
+
+void nni_conv_shifted_weight_grad_finish(const nni_conv_geom *g, int64_t M,
+                                         const float *lanes, float *dw, int64_t ldw)
+{
+    nni_kernels()->conv_shifted_weight_grad_finish(g, M, lanes, dw, ldw);
 }
 
 void nni_im2col(const nni_conv_geom *g, const float *x, float *col)

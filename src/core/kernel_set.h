@@ -3,9 +3,9 @@
  * cluster and still uses AVX-512 where the CPU has it.
  *
  * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
- * core/winograd.c, train/adam_kernel.c) are compiled once per set with that set's
- * instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives each copy
- * of f its own symbol (f_generic, f_avx2, f_avx512). The functions the layers call
+ * core/winograd.c, core/conv_shifted.c, train/adam_kernel.c) are compiled once per set with
+ * that set's instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives
+ * each copy of f its own symbol (f_generic, f_avx2, f_avx512). The functions the layers call
  * (nni_gemm_nn, nni_im2col, ...) go through the selected set's table.
  *
  * The set is chosen from the CPU (the widest it supports), or forced with the environment
@@ -57,6 +57,13 @@ typedef struct nni_kernel_set {
     void (*winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int64_t samples,
                                  const float *x, int64_t x_stride, const float *dy,
                                  int64_t dy_stride, float *du, int bf16, float *scratch);
+    /* core/conv_shifted.c */
+    void (*conv_shifted_forward)(const nni_conv_geom *g, int64_t M, const float *w,
+                                 const float *bias, const float *x, float *y, float *scratch);
+    void (*conv_shifted_weight_grad)(const nni_conv_geom *g, int64_t M, const float *x,
+                                     const float *dy, float *lanes, float *scratch);
+    void (*conv_shifted_weight_grad_finish)(const nni_conv_geom *g, int64_t M,
+                                            const float *lanes, float *dw, int64_t ldw);
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);

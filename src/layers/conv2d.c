@@ -29,6 +29,13 @@
  * as Winograd's instead (core/winograd.h; use_winograd, forward_winograd,
  * backward_run_winograd): each thread transforms its run of samples together.
  *
+ * A stride-1 undilated layer of one group reading 1 to 4 channels (a network's first layer)
+ * makes its output and weight gradient as sums of shifted planes of the padded input instead
+ * (core/conv_shifted.h, c->shifted), in float whatever the precision: its products over
+ * im2col would be 9 to 100 terms long. The output has the products' bits; the weight gradient
+ * is summed lane by lane (slot->lanes) and across the lanes when the thread's run or the
+ * unit ends (finish_weight_grad). Its input gradient, when wanted, stays as below.
+ *
  * Threads: samples are split over nni_threads() threads (OpenMP), each with its own slice of
  * the model workspace for its lowered matrices and its own weight-gradient partial sums,
  * added up in a fixed order after the loop, so a run is deterministic for a given thread
@@ -49,6 +56,7 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/conv_shifted.h"
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
 #include "core/im2col.h"
@@ -72,6 +80,9 @@ typedef struct conv2d {
     int winograd;            /* products by Winograd's F(2x2, 3x3) or F(2x2, 5x5) */
     int64_t winograd_floats; /* scratch per thread for it */
     int64_t points;          /* elements of its transformed patch (16 or 36) */
+    int shifted;             /* few input channels: sums of shifted planes (conv_shifted.h) */
+    int64_t padded_floats;   /* their zero-padded input, per thread */
+    int64_t lane_floats;     /* their weight gradient's lane sums, per thread */
     const nn_layer *activation; /* fused (fuse_activation), or NULL */
     int threads;             /* workspace slots planned at build */
     int64_t slot_floats;     /* workspace per thread */
@@ -87,6 +98,8 @@ typedef struct conv_slot {
     float *db;       /* out */
     float *winograd; /* nni_winograd_conv's scratch */
     float *du;       /* the Winograd weight gradient's sums: points x out x in / groups */
+    float *padded;   /* nni_conv_shifted_*'s zero-padded input */
+    float *lanes;    /* nni_conv_shifted_weight_grad's lane sums */
 } conv_slot;
 
 static int64_t round16(int64_t n)
@@ -124,6 +137,8 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.db = s.dw + round16(c->out_c * c->col_rows);
     s.winograd = s.db + round16(c->out_c);
     s.du = s.winograd + round16(c->winograd_floats);
+    s.padded = s.du + (c->winograd ? round16(c->points * c->out_c * c->geom.channels) : 0);
+    s.lanes = s.padded + round16(c->padded_floats);
     return s;
 }
 
@@ -276,10 +291,16 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
             c->winograd_floats = dx > c->winograd_floats ? dx : c->winograd_floats;
         }
     }
+    c->shifted = c->groups == 1 && nni_conv_shifted_fits(g);
+    if (c->shifted) {
+        c->padded_floats = nni_conv_shifted_scratch(g);
+        c->lane_floats = nni_conv_shifted_lane_floats(g, c->out_c);
+    }
     c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c) +
                      round16(c->winograd_floats) +
-                     (c->winograd ? round16(c->points * c->out_c * g->channels) : 0);
+                     (c->winograd ? round16(c->points * c->out_c * g->channels) : 0) +
+                     round16(c->padded_floats) + round16(c->lane_floats);
     layer->workspace_floats = c->threads * c->slot_floats +
                               (c->dx_flat ? c->out_c * c->col_rows : 0) +
                               (c->winograd ? c->points * c->out_c * g->channels : 0);
@@ -330,6 +351,42 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
     }
 }
 
+/* One sample's outputs through the products over im2col (or x itself, or the flat product's
+ * panels): the bias first, then each group's product added. */
+static void forward_products(const conv2d *c, const nn_layer *layer, const conv_slot *slot,
+                             const float *w, const float *bias, const float *x, float *y)
+{
+    const int64_t in_group = c->geom.channels * c->in_pixels;
+    const int64_t out_group = c->group_out * c->pixels;
+    if (bias)
+        for (int64_t o = 0; o < c->out_c; o++)
+            for (int64_t p = 0; p < c->pixels; p++)
+                y[o * c->pixels + p] = bias[o];
+    for (int64_t grp = 0; grp < c->groups; grp++) {
+        const float *col = x + grp * in_group;
+        if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
+            const nni_bf16_flat_conv lowered = {&c->geom, col};
+            nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
+                                    c->col_rows, &lowered, y + grp * out_group,
+                                    bias != NULL);
+            continue;
+        }
+        if (!c->direct && nni_conv_geom_flat(&c->geom)) {
+            nni_conv_flat_product(&c->geom, c->group_out,
+                                  w + grp * c->group_out * c->col_rows, col,
+                                  y + grp * out_group, bias != NULL);
+            continue;
+        }
+        if (!c->direct) {
+            nni_im2col(&c->geom, col, slot->col);
+            col = slot->col;
+        }
+        nni_product_nn(layer->model->bf16, c->group_out, c->pixels, c->col_rows,
+                       w + grp * c->group_out * c->col_rows, c->col_rows, 1, col,
+                       c->pixels, y + grp * out_group, c->pixels, bias != NULL);
+    }
+}
+
 static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
 {
     const conv2d *c = layer->priv;
@@ -338,8 +395,6 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
     float *workspace = nni_layer_workspace(layer);
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out;
-    const int64_t in_group = c->geom.channels * c->in_pixels;
-    const int64_t out_group = c->group_out * c->pixels;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
     if (use_winograd(c, layer)) {
         float *u = winograd_weights(c, workspace);
@@ -354,33 +409,10 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
         for (int64_t n = 0; n < pass->batch; n++) {
             const float *x = x_all + n * c->in_size;
             float *y = y_all + n * c->out_size;
-            if (bias)
-                for (int64_t o = 0; o < c->out_c; o++)
-                    for (int64_t p = 0; p < c->pixels; p++)
-                        y[o * c->pixels + p] = bias[o];
-            for (int64_t grp = 0; grp < c->groups; grp++) {
-                const float *col = x + grp * in_group;
-                if (!c->direct && nni_conv_geom_flat(&c->geom) && layer->model->bf16) {
-                    const nni_bf16_flat_conv lowered = {&c->geom, col};
-                    nni_gemm_bf16_flat_conv(c->group_out, w + grp * c->group_out * c->col_rows,
-                                            c->col_rows, &lowered, y + grp * out_group,
-                                            bias != NULL);
-                    continue;
-                }
-                if (!c->direct && nni_conv_geom_flat(&c->geom)) {
-                    nni_conv_flat_product(&c->geom, c->group_out,
-                                          w + grp * c->group_out * c->col_rows, col,
-                                          y + grp * out_group, bias != NULL);
-                    continue;
-                }
-                if (!c->direct) {
-                    nni_im2col(&c->geom, col, slot.col);
-                    col = slot.col;
-                }
-                nni_product_nn(layer->model->bf16, c->group_out, c->pixels, c->col_rows,
-                               w + grp * c->group_out * c->col_rows, c->col_rows, 1, col,
-                               c->pixels, y + grp * out_group, c->pixels, bias != NULL);
-            }
+            if (c->shifted)
+                nni_conv_shifted_forward(&c->geom, c->out_c, w, bias, x, y, slot.padded);
+            else
+                forward_products(c, layer, &slot, w, bias, x, y);
             if (c->activation)
                 nni_activation_apply(c->activation, y, c->activation->out + n * c->out_size,
                                      c->out_size);
@@ -439,7 +471,10 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         memset(dx, 0, (size_t)c->in_size * sizeof *dx);
     for (int64_t grp = 0; grp < c->groups; grp++) {
         const float *dyg = dy + grp * out_group;
-        if (weight_grad) {
+        if (weight_grad && c->shifted) {
+            nni_conv_shifted_weight_grad(&c->geom, c->out_c, x, dyg, slot->lanes,
+                                         slot->padded);
+        } else if (weight_grad) {
             /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
@@ -499,22 +534,28 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
     return layer->dout + at;
 }
 
-/* A thread's (or unit's) weight-gradient sums from zero: with Winograd, the transformed sums
- * (finish_weight_grad turns them into the slot's dw). */
+/* A thread's (or unit's) weight-gradient sums from zero: with Winograd, the transformed sums,
+ * with shifted planes their lane sums (finish_weight_grad turns either into the slot's dw). */
 static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
 {
     if (winograd)
         memset(slot->du, 0,
                (size_t)(c->points * c->out_c * c->geom.channels) * sizeof *slot->du);
+    else if (c->shifted)
+        memset(slot->lanes, 0, (size_t)c->lane_floats * sizeof *slot->lanes);
     else
         memset(slot->dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot->dw);
 }
 
-/* slot->dw (im2row's (kh, kw, in) column order) from the transformed sums of each group. */
-static void finish_weight_grad(const conv2d *c, const conv_slot *slot)
+/* slot->dw (im2row's (kh, kw, in) column order) from the transformed sums of each group, or
+ * from the shifted planes' lane sums; the products over im2row sum into it directly. */
+static void finish_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
 {
     const int64_t C = c->geom.channels;
-    for (int64_t grp = 0; grp < c->groups; grp++)
+    if (!winograd && c->shifted)
+        nni_conv_shifted_weight_grad_finish(&c->geom, c->out_c, slot->lanes, slot->dw,
+                                            c->col_rows);
+    for (int64_t grp = 0; winograd && grp < c->groups; grp++)
         nni_winograd_weight_grad_finish(&c->geom, c->group_out,
                                         slot->du + grp * c->points * c->group_out * C,
                                         slot->dw + grp * c->group_out * c->col_rows,
@@ -574,7 +615,7 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
                         layer->dout + n * c->out_size, dx_all + n * c->in_size, dx_accumulate,
                         0, 0, layer->model->bf16);
     if (weight_grad)
-        finish_weight_grad(c, slot);
+        finish_weight_grad(c, slot, 1);
 }
 
 /* train.reproducible: bitwise: the threads take whole units of pass->unit_rows samples, and
@@ -613,6 +654,8 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                                 dw != NULL, db != NULL, layer->model->bf16);
+            if (dw && !wino)
+                finish_weight_grad(c, &slot, 0);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }
@@ -652,6 +695,8 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
                                 weight_grad, bias_grad, layer->model->bf16);
+            if (weight_grad)
+                finish_weight_grad(c, &slot, 0);
         }
     }
     /* Sum the threads' partials in thread order; the weight gradient changes from the
@@ -719,6 +764,8 @@ static void conv2d_describe(const nn_layer *layer, char *buf, int size)
         used += snprintf(extra + used, sizeof extra - (size_t)used, " no-bias");
     if (use_winograd(c, layer))
         snprintf(extra + used, sizeof extra - (size_t)used, " winograd");
+    else if (c->shifted)
+        snprintf(extra + used, sizeof extra - (size_t)used, " shifted");
     snprintf(buf, (size_t)size, "%lld %lldx%lld /%lldx%lld pad=%s%s", (long long)c->out_c,
              (long long)g->kernel_h, (long long)g->kernel_w, (long long)g->stride_h,
              (long long)g->stride_w, pad, extra);
