@@ -11,8 +11,7 @@
  *                                              nni_conv_flat_product)
  *   backward  rows = im2row(x channels-last)  (P x K, columns in (kh, kw, in) order)
  *             dW += dy rows                   (summed over the samples, reordered to torch's
- *                                              layout once per batch; for 1x1, dy x^T with
- *                                              x read as the transposed operand)
+ *                                              layout once per batch)
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1; a
  *                                              stride-1 `same` convolution's dx is the
@@ -119,12 +118,6 @@ static int64_t dcol_floats(const conv2d *c)
     return c->direct || c->dx_flat ? 0 : round16(c->dx_channels * kk_of(c) * c->pixels);
 }
 
-/* x channels-last, for im2row (a 1x1 convolution's product reads x itself). */
-static int64_t xt_floats(const conv2d *c)
-{
-    return c->direct ? 0 : round16(c->in_pixels * c->geom.channels);
-}
-
 /* Rows of dy lowered for the flat input gradient's convolution (dx_geom). */
 static int64_t dx_col_rows(const conv2d *c)
 {
@@ -139,7 +132,7 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.col = base;
     s.rows = base;
     s.xt = s.rows + lowered;
-    s.dcol = s.xt + xt_floats(c);
+    s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
     s.dw = s.dcol + dcol_floats(c);
     s.db = s.dw + round16(c->out_c * c->col_rows);
     s.winograd = s.db + round16(c->out_c);
@@ -303,7 +296,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
         c->padded_floats = nni_conv_shifted_scratch(g);
         c->lane_floats = nni_conv_shifted_lane_floats(g, c->out_c);
     }
-    c->slot_floats = lowered + dcol_floats(c) + xt_floats(c) +
+    c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c) +
                      round16(c->winograd_floats) +
                      (c->winograd ? round16(c->points * c->out_c * g->channels) : 0) +
@@ -481,16 +474,15 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         if (weight_grad && c->shifted) {
             nni_conv_shifted_weight_grad(&c->geom, c->out_c, x, dyg, slot->lanes,
                                          slot->padded);
-        } else if (weight_grad && c->direct) {
-            /* dy x^T, x's rows read as the product's transposed B. */
-            nni_product_nt(bf16, c->group_out, c->col_rows, c->pixels, dyg, c->pixels,
-                           x + grp * in_group, c->in_pixels, slot->dw + grp * wg_size,
-                           c->col_rows, 1);
         } else if (weight_grad) {
-            /* x channels-last, then its receptive fields as rows. */
+            /* x channels-last, then its receptive fields as rows (x^T itself for 1x1). */
             nni_transpose(x + grp * in_group, c->geom.channels, c->in_pixels, c->in_pixels,
                           slot->xt, c->geom.channels);
-            weight_grad_blocked(c, slot, dyg, slot->dw + grp * wg_size, bf16);
+            if (c->direct)
+                nni_product_nn(bf16, c->group_out, c->col_rows, c->pixels, dyg, c->pixels, 1,
+                               slot->xt, c->col_rows, slot->dw + grp * wg_size, c->col_rows, 1);
+            else
+                weight_grad_blocked(c, slot, dyg, slot->dw + grp * wg_size, bf16);
         }
         if (dx) {
             /* W^T: element (k, o) of group grp at w[o * K + k]. */
