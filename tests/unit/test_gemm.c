@@ -37,10 +37,12 @@ typedef struct dims {
 } dims;
 
 /* Tile edges (M not a multiple of the row tile, N of the column tile), K beyond one k
- * block (256), K = 1, and the dense layers' shapes. */
+ * block (256; 128 for the AVX-512 wide tiles, whose last panel of 33 to 64 columns is
+ * masked), K = 1, and the dense layers' shapes. */
 static const dims shapes[] = {
-    {1, 1, 1},   {5, 7, 3},     {13, 33, 17},  {24, 16, 256}, {7, 50, 600},
-    {16, 10, 176}, {32, 64, 513}, {128, 256, 20}, {3, 100, 1},
+    {1, 1, 1},     {5, 7, 3},     {13, 33, 17},   {24, 16, 256}, {7, 50, 600},
+    {16, 10, 176}, {32, 64, 513}, {128, 256, 20}, {3, 100, 1},   {64, 252, 64},
+    {13, 100, 300}, {6, 90, 129},
 };
 
 static void test_nt_matches_float64(void **state)
@@ -146,11 +148,15 @@ static void test_cut_products_same_bits(void **state)
  * through a private tile. Columns [0, 32) and [32, N) computed apart (the second piece is
  * then narrower than a panel) give the whole product's bits, with and without accumulate,
  * and nothing beyond N is written: 1x1 convolutions on 14 x 14 images (N = 196 ends in 4
- * columns) and small M. */
+ * columns), small M, and with AVX-512 the wide tiles (6 x 64) against the 12 x 32 ones:
+ * Winograd's 252 tiles (a masked last wide panel of 60), 100 columns over three of their
+ * k blocks. */
 static void test_edge_in_place_same_bits(void **state)
 {
     (void)state;
-    static const dims edge_shapes[] = {{16, 196, 64}, {64, 45, 32}, {5, 33, 300}, {11, 63, 7}};
+    static const dims edge_shapes[] = {{16, 196, 64}, {64, 45, 32}, {5, 33, 300}, {11, 63, 7},
+                                       {64, 252, 64}, {13, 100, 300}, {7, 128, 129},
+                                       {6, 97, 5}};
     for (size_t s = 0; s < sizeof edge_shapes / sizeof *edge_shapes; s++) {
         const dims d = edge_shapes[s];
         const int64_t ldc = d.n + 5;
