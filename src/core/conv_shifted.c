@@ -75,6 +75,18 @@ INLINE void store_first(float *p, vfloat v, int n)
 #endif
 }
 
+/* relu(v) as the relu activation computes it (v > 0 ? v : 0: +0 for -0 and NaN): the lanes
+ * where v > 0 kept, the others cleared. */
+INLINE vfloat relu_of(vfloat v)
+{
+    typedef int vint __attribute__((vector_size(VEC * sizeof(int))));
+    vint bits;
+    memcpy(&bits, &v, sizeof bits);
+    bits &= (vint)(v > (vfloat){0});
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
 /* The padded planes' width: an output row and its kernel's overhang. */
 static int64_t padded_cols(const nni_conv_geom *g)
 {
@@ -134,12 +146,14 @@ static int64_t term_offsets(const nni_conv_geom *g, int64_t *off)
 }
 
 /* outs outputs (rows of w from its first, K terms each) of `chunks` chunks: each chunk's
- * outputs start from the bias and add the terms in order, one FMA each. outs and chunks are
- * constants at every call; the accumulators are named variables, which GCC keeps in
- * registers (an array of them it kept in memory), and the unused ones are dead code. */
-INLINE void forward_block(const int outs, const int chunks, int64_t K, const int64_t *off,
-                          const float *w, const float *bias, const float *const *src,
-                          float *const *dst, const int *lanes, int64_t plane)
+ * outputs start from the bias and add the terms in order, one FMA each; with `relu`, their
+ * relu goes to relu_dst as well. outs, chunks and relu are constants at every call; the
+ * accumulators are named variables, which GCC keeps in registers (an array of them it kept
+ * in memory), and the unused ones are dead code. */
+INLINE void forward_block(const int outs, const int chunks, const int relu, int64_t K,
+                          const int64_t *off, const float *w, const float *bias,
+                          const float *const *src, float *const *dst, float *const *relu_dst,
+                          const int *lanes, int64_t plane)
 {
     const float *x0 = src[0], *x1 = chunks > 1 ? src[1] : src[0];
 #define ACC_INIT(o) vfloat acc##o##0, acc##o##1;                                              \
@@ -154,8 +168,12 @@ INLINE void forward_block(const int outs, const int chunks, int64_t K, const int
 #define ACC_STORE(o)                                                                           \
     if (outs > o) {                                                                            \
         store_first(dst[0] + o * plane, acc##o##0, lanes[0]);                                  \
+        if (relu)                                                                              \
+            store_first(relu_dst[0] + o * plane, relu_of(acc##o##0), lanes[0]);                \
         if (chunks > 1)                                                                        \
             store_first(dst[1] + o * plane, acc##o##1, lanes[1]);                              \
+        if (chunks > 1 && relu)                                                                \
+            store_first(relu_dst[1] + o * plane, relu_of(acc##o##1), lanes[1]);                \
     }
     _Static_assert(OUTS == 6 && CHUNKS == 2, "forward_block's accumulators");
     ACC_INIT(0); ACC_INIT(1); ACC_INIT(2); ACC_INIT(3); ACC_INIT(4); ACC_INIT(5);
@@ -172,15 +190,20 @@ INLINE void forward_block(const int outs, const int chunks, int64_t K, const int
 
 #define FORWARD_CASE(n)                                                                        \
     case n:                                                                                    \
-        if (chunks == 2)                                                                       \
-            forward_block(n, 2, K, off, w, bias, src, dst, lanes, plane);                      \
+        if (chunks == 2 && relu_dst)                                                           \
+            forward_block(n, 2, 1, K, off, w, bias, src, dst, relu_dst, lanes, plane);         \
+        else if (chunks == 2)                                                                  \
+            forward_block(n, 2, 0, K, off, w, bias, src, dst, dst, lanes, plane);              \
+        else if (relu_dst)                                                                     \
+            forward_block(n, 1, 1, K, off, w, bias, src, dst, relu_dst, lanes, plane);         \
         else                                                                                   \
-            forward_block(n, 1, K, off, w, bias, src, dst, lanes, plane);                      \
+            forward_block(n, 1, 0, K, off, w, bias, src, dst, dst, lanes, plane);              \
         break;
 
 static void forward_outputs(int outs, int chunks, int64_t K, const int64_t *off,
                             const float *w, const float *bias, const float *const *src,
-                            float *const *dst, const int *lanes, int64_t plane)
+                            float *const *dst, float *const *relu_dst, const int *lanes,
+                            int64_t plane)
 {
     _Static_assert(OUTS == 6 && CHUNKS == 2, "forward_outputs' cases");
     switch (outs) {
@@ -197,7 +220,7 @@ static void forward_outputs(int outs, int chunks, int64_t K, const int64_t *off,
 
 void NNI_KERNEL(nni_conv_shifted_forward)(const nni_conv_geom *g, int64_t M, const float *w,
                                           const float *bias, const float *x, float *y,
-                                          float *scratch)
+                                          float *relu, float *scratch)
 {
     int64_t off[NNI_CONV_SHIFTED_MAX_TERMS];
     const int64_t K = term_offsets(g, off), plane = g->out_h * g->out_w;
@@ -215,16 +238,18 @@ void NNI_KERNEL(nni_conv_shifted_forward)(const nni_conv_geom *g, int64_t M, con
         for (int64_t i = 0; i < chunks; i += CHUNKS) {
             const int n = chunks - i < CHUNKS ? (int)(chunks - i) : CHUNKS;
             const float *src[CHUNKS];
-            float *dst[CHUNKS];
+            float *dst[CHUNKS], *relu_dst[CHUNKS];
             int lanes[CHUNKS];
             for (int ch = 0; ch < n; ch++) {
                 const int64_t oy = (i + ch) / per_row, ox = (i + ch) % per_row * VEC;
+                const int64_t at = o0 * plane + oy * r.width + ox;
                 src[ch] = scratch + oy * r.stride + ox;
-                dst[ch] = y + o0 * plane + oy * r.width + ox;
+                dst[ch] = y + at;
+                relu_dst[ch] = relu ? relu + at : NULL;
                 lanes[ch] = r.width - ox < VEC ? (int)(r.width - ox) : VEC;
             }
             forward_outputs((int)(o1 - o0), n, K, off, w + o0 * K, bias ? bias + o0 : NULL,
-                            src, dst, lanes, plane);
+                            src, dst, relu ? relu_dst : NULL, lanes, plane);
         }
     }
 }

@@ -48,7 +48,7 @@
                                         float *scratch);                                   \
     void nni_conv_shifted_forward_##set(const nni_conv_geom *g, int64_t M, const float *w,     \
                                         const float *bias, const float *x, float *y,           \
-                                        float *scratch);                                       \
+                                        float *relu, float *scratch);                          \
     void nni_conv_shifted_weight_grad_##set(const nni_conv_geom *g, int64_t M, const float *x, \
                                             const float *dy, float *lanes, float *scratch);    \
     void nni_conv_shifted_weight_grad_finish_##set(const nni_conv_geom *g, int64_t M,          \
@@ -220,9 +220,10 @@ void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples
 }
 
 void nni_conv_shifted_forward(const nni_conv_geom *g, int64_t M, const float *w,
-                              const float *bias, const float *x, float *y, float *scratch)
+                              const float *bias, const float *x, float *y, float *relu,
+                              float *scratch)
 {
-    nni_kernels()->conv_shifted_forward(g, M, w, bias, x, y, scratch);
+    nni_kernels()->conv_shifted_forward(g, M, w, bias, x, y, relu, scratch);
 }
 
 void nni_conv_shifted_weight_grad(const nni_conv_geom *g, int64_t M, const float *x,

@@ -59,7 +59,8 @@ typedef struct nni_kernel_set {
                                  int64_t dy_stride, float *du, int bf16, float *scratch);
     /* core/conv_shifted.c */
     void (*conv_shifted_forward)(const nni_conv_geom *g, int64_t M, const float *w,
-                                 const float *bias, const float *x, float *y, float *scratch);
+                                 const float *bias, const float *x, float *y, float *relu,
+                                 float *scratch);
     void (*conv_shifted_weight_grad)(const nni_conv_geom *g, int64_t M, const float *x,
                                      const float *dy, float *lanes, float *scratch);
     void (*conv_shifted_weight_grad_finish)(const nni_conv_geom *g, int64_t M,

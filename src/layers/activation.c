@@ -328,6 +328,12 @@ int nni_activation_fusable(const nn_layer *layer)
     return a->entry->forward != bipolar_relu_forward; /* alternates by position */
 }
 
+int nni_activation_is_relu(const nn_layer *layer)
+{
+    return layer->ops == &nni_activation_ops &&
+           ((const activation *)layer->priv)->entry->forward == relu_forward;
+}
+
 void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n)
 {
     if (layer->ops == &nni_formula_ops) {

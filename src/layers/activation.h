@@ -16,6 +16,10 @@ const char *nni_activation_name(int i);
  * sample), so any contiguous piece of a batch can be computed on its own. */
 int nni_activation_fusable(const nn_layer *layer);
 
+/* Whether it is the plain relu (x > 0 ? x : 0), which some kernels write as they store x
+ * (nni_conv_shifted_forward's relu): a fused relu without a pass of its own. */
+int nni_activation_is_relu(const nn_layer *layer);
+
 /* y = f(x) and dx (+)= f'(x, y) dy over n values, as the layer's own forward and backward. */
 void nni_activation_apply(const nn_layer *layer, const float *x, float *y, int64_t n);
 void nni_activation_apply_backward(const nn_layer *layer, const float *x, const float *y,

@@ -405,6 +405,9 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
         forward_winograd(c, layer, pass, u, threads);
         return;
     }
+    /* A fused relu the shifted planes write as they store y; any other activation is a pass
+     * over the sample's y while it is in cache. */
+    const int store_relu = c->activation && c->shifted && nni_activation_is_relu(c->activation);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
@@ -412,13 +415,14 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
         for (int64_t n = 0; n < pass->batch; n++) {
             const float *x = x_all + n * c->in_size;
             float *y = y_all + n * c->out_size;
+            float *act = c->activation ? c->activation->out + n * c->out_size : NULL;
             if (c->shifted)
-                nni_conv_shifted_forward(&c->geom, c->out_c, w, bias, x, y, slot.padded);
+                nni_conv_shifted_forward(&c->geom, c->out_c, w, bias, x, y,
+                                         store_relu ? act : NULL, slot.padded);
             else
                 forward_products(c, layer, &slot, w, bias, x, y);
-            if (c->activation)
-                nni_activation_apply(c->activation, y, c->activation->out + n * c->out_size,
-                                     c->out_size);
+            if (c->activation && !store_relu)
+                nni_activation_apply(c->activation, y, act, c->out_size);
         }
     }
 }

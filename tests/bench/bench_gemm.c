@@ -133,7 +133,7 @@ static double first_layer_rate(const first_layer *f, int grad, int shifted, cons
             const float *xn = x + n * in_size, *dyn = dy + n * out_size;
             float *yn = y + n * out_size;
             if (!grad && shifted) {
-                nni_conv_shifted_forward(&g, f->filters, w, bias, xn, yn, scratch);
+                nni_conv_shifted_forward(&g, f->filters, w, bias, xn, yn, NULL, scratch);
             } else if (grad && shifted) {
                 nni_conv_shifted_weight_grad(&g, f->filters, xn, dyn, lanes, scratch);
             } else if (grad) {

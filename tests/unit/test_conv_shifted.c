@@ -2,8 +2,8 @@
  * conv2d layer: the output equals im2col followed by nni_gemm_nn from the bias bit for bit;
  * the weight and bias gradients (lane sums) and the input gradient (still the products over
  * im2col) agree with float64 sums within float accumulation error; in a bf16 model the layer
- * keeps these float products, bit for bit; and central differences check a layer with a
- * fused activation. Shapes: 1x1 to 5x5 and uneven kernels (one column: the plane as one
+ * keeps these float products, bit for bit; a fused relu, stored with the output, has relu's
+ * bits; and central differences check a layer with a fused activation. Shapes: 1x1 to 5x5 and uneven kernels (one column: the plane as one
  * row), padding same, valid and explicit, rows narrower than a vector, of exactly one and
  * ending in a part vector (5, 14, 16, 17, 28 and 33 pixels), outputs in blocks of 6 and a
  * part block (1, 7, 13, 64), at 1 and 2 threads.
@@ -191,6 +191,37 @@ static void test_shifted_in_bf16_model(void **state)
     nn_model_free(model);
 }
 
+/* A fused relu, written as each vector of the output is stored: relu's bits (x > 0 ? x : 0,
+ * so +0 for -0 and for NaN) at every output of every geometry, with a NaN among the inputs. */
+static void test_shifted_relu(void **state)
+{
+    (void)state;
+    for (size_t t = 0; t < sizeof cases / sizeof cases[0]; t++) {
+        shifted_case c = cases[t];
+        char spec[128];
+        snprintf(spec, sizeof spec, "%s, activation: relu", cases[t].spec);
+        c.spec = spec;
+        nni_set_threads(1 + (int)(t % 2));
+        nn_model *model = case_model(&c);
+        nn_model_input(model)[t * 7 % nn_model_input_size(model)] = NAN;
+        nn_pass pass = {.batch = BATCH, .training = 1};
+        nn_model_forward(model, &pass);
+        const float *pre = model->layers[1]->out, *got = model->output->out;
+        assert_ptr_not_equal(pre, got);
+        int nans = 0;
+        for (int64_t i = 0; i < BATCH * nn_model_output_size(model); i++) {
+            const float want = pre[i] > 0.0f ? pre[i] : 0.0f;
+            nans += isnan(pre[i]);
+            if (memcmp(&got[i], &want, sizeof want))
+                fail_msg("%s: relu output %lld is %a for %a", spec, (long long)i,
+                         (double)got[i], (double)pre[i]);
+        }
+        assert_true(nans > 0);
+        nn_model_free(model);
+    }
+    nni_set_threads(1);
+}
+
 /* Central differences through the layer with a fused activation (tanh: smooth, where relu's
  * kinks would meet the differences' steps), 1 and 3 channels. */
 static void test_shifted_gradcheck(void **state)
@@ -214,6 +245,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shifted_geometries),
         cmocka_unit_test(test_shifted_in_bf16_model),
+        cmocka_unit_test(test_shifted_relu),
         cmocka_unit_test(test_shifted_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
