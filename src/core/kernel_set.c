@@ -39,9 +39,8 @@
                                  int64_t a_cs, const float *B, int64_t ldb, float *nodes,      \
                                  int64_t node_stride, int64_t ldc);                            \
     void nni_winograd_conv_##set(const nni_conv_geom *g, int64_t M, const float *u,            \
-                                 const float *bias, int64_t samples, const float *x,           \
-                                 int64_t x_stride, float *y, int64_t y_stride, int accumulate, \
-                                 int bf16, float *scratch);                                    \
+                                 int64_t samples, const float *x, int64_t x_stride,            \
+                                 const nni_winograd_out *out, int bf16, float *scratch);       \
     void nni_winograd_weight_grad_##set(const nni_conv_geom *g, int64_t M, int64_t samples,    \
                                         const float *x, int64_t x_stride, const float *dy,     \
                                         int64_t dy_stride, float *du, int bf16,                \
@@ -203,12 +202,11 @@ void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, co
     nni_gemm_backend_current()->conv_flat_product(g, M, w, x, y, accumulate);
 }
 
-void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *bias,
-                       int64_t samples, const float *x, int64_t x_stride, float *y,
-                       int64_t y_stride, int accumulate, int bf16, float *scratch)
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
+                       const float *x, int64_t x_stride, const nni_winograd_out *out, int bf16,
+                       float *scratch)
 {
-    nni_kernels()->winograd_conv(g, M, u, bias, samples, x, x_stride, y, y_stride, accumulate,
-                                 bf16, scratch);
+    nni_kernels()->winograd_conv(g, M, u, samples, x, x_stride, out, bf16, scratch);
 }
 
 void nni_winograd_weight_grad(const nni_conv_geom *g, int64_t M, int64_t samples,

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/im2col.h"
+#include "core/winograd.h"
 #include "nn/error.h"
 
 #define NNI_KERNEL_CAT_(name, set) name##_##set
@@ -51,9 +52,9 @@ typedef struct nni_kernel_set {
                       int64_t ldd);
     void (*conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                               float *y, int accumulate);
-    void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, const float *bias,
-                          int64_t samples, const float *x, int64_t x_stride, float *y,
-                          int64_t y_stride, int accumulate, int bf16, float *scratch);
+    void (*winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
+                          const float *x, int64_t x_stride, const nni_winograd_out *out,
+                          int bf16, float *scratch);
     void (*winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int64_t samples,
                                  const float *x, int64_t x_stride, const float *dy,
                                  int64_t dy_stride, float *du, int bf16, float *scratch);

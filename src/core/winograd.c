@@ -23,6 +23,12 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* relu as the relu activation computes it: v > 0 ? v : 0 (+0 for -0 and NaN). */
+INLINE float relu_of(float v)
+{
+    return v > 0.0f ? v : 0.0f;
+}
+
 /* sum over q < n of coef[q * stride] * x[q], zero terms skipped. */
 INLINE float combine(const float *coef, int stride, const float *x, int n)
 {
@@ -69,8 +75,8 @@ static void input_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx,
 
 /* y (+)= A^T m A for the block's tiles, every output, one tile at a time. */
 static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx, int64_t M,
-                         const float *m, int64_t ld, int64_t first, int64_t rows, float *y_all,
-                         int64_t y_stride, const float *bias, int accumulate)
+                         const float *m, int64_t ld, int64_t first, int64_t rows,
+                         const nni_winograd_out *out)
 {
     const int t = mx->t;
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
@@ -78,8 +84,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
     for (int64_t mo = 0; mo < M; mo++)
         for (int64_t row = first; row < first + rows; row++)
             for (int64_t j = 0; j < tiles_w; j++) {
-                const int64_t i = row % tiles_h;
-                float *y = y_all + row / tiles_h * y_stride;
+                const int64_t i = row % tiles_h, sample = row / tiles_h * out->stride;
                 const float *mt = m + mo * ld + (row - first) * tiles_w + j;
                 float col[6], p[2][6];
                 for (int l = 0; l < t; l++) {
@@ -90,9 +95,14 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 }
                 for (int r = 0; r < 2 && 2 * i + r < g->out_h; r++)
                     for (int q = 0; q < 2 && 2 * j + q < g->out_w; q++) {
-                        float *dst = y + mo * plane + (2 * i + r) * g->out_w + 2 * j + q;
+                        const int64_t at = sample + mo * plane + (2 * i + r) * g->out_w +
+                                           2 * j + q;
                         const float value = combine(mx->at[q], 1, p[r], t);
-                        *dst = accumulate ? *dst + value : bias ? value + bias[mo] : value;
+                        float *dst = out->y + at;
+                        *dst = out->accumulate ? *dst + value
+                               : out->bias     ? value + out->bias[mo] : value;
+                        if (out->relu)
+                            out->relu[at] = relu_of(*dst);
                     }
             }
 }
@@ -190,6 +200,22 @@ INLINE void load_split(const chunk *ch, const float *row, __m512 *even, __m512 *
     *odd = _mm512_maskz_permutex2var_ps(ch->odd_in, lo, ch->odd, hi);
 }
 
+/* The finished outputs of a row under `lanes` at offset `at` of out->y (and their relu at
+ * out->relu): added to what is there, or to the bias. */
+INLINE void store_outputs(const nni_winograd_out *out, int64_t at, int64_t mo, __mmask16 lanes,
+                          __m512 v)
+{
+    if (out->accumulate)
+        v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out->y + at), v);
+    else if (out->bias)
+        v = _mm512_add_ps(v, _mm512_set1_ps(out->bias[mo]));
+    _mm512_mask_storeu_ps(out->y + at, lanes, v);
+    if (out->relu)
+        _mm512_mask_storeu_ps(out->relu + at, lanes,
+                              _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(),
+                                                                     _CMP_GT_OQ), v));
+}
+
 /* combine on vectors; the coefficients are constants once inlined and unrolled (terms with
  * other coefficients than 0, 1 and -1 are fused multiply-adds here: the bits differ from
  * the other kernel sets' in the 5x5 transforms). */
@@ -263,8 +289,7 @@ INLINE void input_vectors(const nni_conv_geom *g, const nni_winograd_matrices *m
 
 INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                            const chunk *chunks, int n_chunks, int64_t M, const float *m,
-                           int64_t ld, int64_t first, int64_t rows, float *y_all,
-                           int64_t y_stride, const float *bias, int accumulate)
+                           int64_t ld, int64_t first, int64_t rows, const nni_winograd_out *out)
 {
     const int t = mx->t;
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
@@ -275,8 +300,7 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
     const int64_t tiles_h = nni_winograd_tiles_h(g);
     for (int64_t mo = 0; mo < M; mo++)
         for (int64_t row = first; row < first + rows; row++) {
-            const int64_t i = row % tiles_h;
-            float *y = y_all + row / tiles_h * y_stride;
+            const int64_t i = row % tiles_h, sample = row / tiles_h * out->stride;
             for (int h = 0; h < n_chunks; h++) {
                 const chunk *ch = &chunks[h];
                 const float *mt = m + mo * ld + (row - first) * tiles_w + ch->first_tile;
@@ -293,19 +317,10 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
                 for (int r = 0; r < 2 && 2 * i + r < g->out_h; r++) { /* ... A */
                     const __m512 a = vcombine(mx->at[0], 1, p[r], t);
                     const __m512 b = vcombine(mx->at[1], 1, p[r], t);
-                    __m512 lo = _mm512_permutex2var_ps(a, lo_idx, b);
-                    __m512 hi = _mm512_permutex2var_ps(a, hi_idx, b);
-                    float *dst = y + mo * plane + (2 * i + r) * g->out_w + ch->base;
-                    float *dst_hi = ch->high ? dst + 16 : dst;
-                    if (accumulate) {
-                        lo = _mm512_add_ps(_mm512_maskz_loadu_ps(ch->low, dst), lo);
-                        hi = _mm512_add_ps(_mm512_maskz_loadu_ps(ch->high, dst_hi), hi);
-                    } else if (bias) {
-                        lo = _mm512_add_ps(lo, _mm512_set1_ps(bias[mo]));
-                        hi = _mm512_add_ps(hi, _mm512_set1_ps(bias[mo]));
-                    }
-                    _mm512_mask_storeu_ps(dst, ch->low, lo);
-                    _mm512_mask_storeu_ps(dst_hi, ch->high, hi);
+                    const int64_t at = sample + mo * plane + (2 * i + r) * g->out_w + ch->base;
+                    store_outputs(out, at, mo, ch->low, _mm512_permutex2var_ps(a, lo_idx, b));
+                    store_outputs(out, ch->high ? at + 16 : at, mo, ch->high,
+                                  _mm512_permutex2var_ps(a, hi_idx, b));
                 }
             }
         }
@@ -443,8 +458,8 @@ INLINE void input_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx,
 }
 
 INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, int64_t M,
-                         const float *m, int64_t ld, int64_t first, int64_t rows, float *y,
-                         int64_t y_stride, const float *bias, int accumulate)
+                         const float *m, int64_t ld, int64_t first, int64_t rows,
+                         const nni_winograd_out *out)
 {
     const int t = mx->t;
     const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
@@ -481,14 +496,10 @@ INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx
                     const int64_t tile_row = row + second, i = tile_row % tiles_h;
                     if (2 * i + r >= g->out_h)
                         continue;
-                    float *dst = y + tile_row / tiles_h * y_stride + mo * plane +
-                                 (2 * i + r) * W;
-                    __m512 out = _mm512_permutex2var_ps(a, spread[second], b);
-                    if (accumulate)
-                        out = _mm512_add_ps(_mm512_maskz_loadu_ps(width, dst), out);
-                    else if (bias)
-                        out = _mm512_add_ps(out, _mm512_set1_ps(bias[mo]));
-                    _mm512_mask_storeu_ps(dst, width, out);
+                    const int64_t at = tile_row / tiles_h * out->stride + mo * plane +
+                                       (2 * i + r) * W;
+                    store_outputs(out, at, mo, width,
+                                  _mm512_permutex2var_ps(a, spread[second], b));
                 }
             }
         }
@@ -557,27 +568,22 @@ static void transform_input(const nni_conv_geom *g, const float *x, int64_t stri
 }
 
 static void transform_output(const nni_conv_geom *g, int64_t M, const float *m, int64_t ld,
-                             int64_t first, int64_t rows, float *y, int64_t stride,
-                             const float *bias, int accumulate)
+                             int64_t first, int64_t rows, const nni_winograd_out *out)
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
 #if defined(__AVX512F__)
     if (fits_pairs(g, mx->t) && mx->t == 4)
-        return output_pairs(g, &nni_winograd_f2_3, M, m, ld, first, rows, y, stride, bias,
-                            accumulate);
+        return output_pairs(g, &nni_winograd_f2_3, M, m, ld, first, rows, out);
     if (fits_pairs(g, mx->t))
-        return output_pairs(g, &nni_winograd_f2_5, M, m, ld, first, rows, y, stride, bias,
-                            accumulate);
+        return output_pairs(g, &nni_winograd_f2_5, M, m, ld, first, rows, out);
     chunk chunks[MAX_CHUNKS];
     const int n = plan_chunks(nni_winograd_tiles_w(g), mx->t, g->out_w, 0, chunks);
     if (n && mx->t == 4)
-        return output_vectors(g, &nni_winograd_f2_3, chunks, n, M, m, ld, first, rows, y,
-                              stride, bias, accumulate);
+        return output_vectors(g, &nni_winograd_f2_3, chunks, n, M, m, ld, first, rows, out);
     if (n)
-        return output_vectors(g, &nni_winograd_f2_5, chunks, n, M, m, ld, first, rows, y,
-                              stride, bias, accumulate);
+        return output_vectors(g, &nni_winograd_f2_5, chunks, n, M, m, ld, first, rows, out);
 #endif
-    output_tiles(g, mx, M, m, ld, first, rows, y, stride, bias, accumulate);
+    output_tiles(g, mx, M, m, ld, first, rows, out);
 }
 
 static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, int64_t stride,
@@ -620,9 +626,8 @@ static blocking blocking_of(const nni_conv_geom *g, int64_t M, int64_t samples,
 }
 
 void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const float *u,
-                                   const float *bias, int64_t samples, const float *x,
-                                   int64_t x_stride, float *y, int64_t y_stride, int accumulate,
-                                   int bf16, float *scratch)
+                                   int64_t samples, const float *x, int64_t x_stride,
+                                   const nni_winograd_out *out, int bf16, float *scratch)
 {
     const int64_t C = g->channels;
     const blocking b = blocking_of(g, M, samples, scratch);
@@ -632,7 +637,7 @@ void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const floa
         for (int64_t xi = 0; xi < b.points; xi++)
             nni_product_nn(bf16, M, rows * b.tiles_w, C, u + xi * M * C, C, 1,
                            b.v + xi * C * b.ld, b.ld, b.other + xi * M * b.ld, b.ld, 0);
-        transform_output(g, M, b.other, b.ld, first, rows, y, y_stride, bias, accumulate);
+        transform_output(g, M, b.other, b.ld, first, rows, out);
     }
 }
 

@@ -72,18 +72,29 @@ void nni_winograd_weights(const nni_conv_geom *g, int64_t M, const float *w, flo
  * calling thread). */
 int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M);
 
+/* Where nni_winograd_conv's outputs go: sample n's at y + n stride (M x out_h x out_w);
+ * accumulate = 0 overwrites them, plus bias[m] unless bias is NULL; relu (NULL: none; not
+ * with accumulate) receives relu(y) too, in the same layout, with the relu activation's bits,
+ * as each vector of y is stored: a fused relu without a pass of its own over y. */
+typedef struct nni_winograd_out {
+    float *y;
+    int64_t stride;
+    const float *bias;
+    float *relu;
+    int accumulate;
+} nni_winograd_out;
+
 /* bf16 (train.precision: bf16): the products between the transforms in bf16 with float sums
  * (core/gemm_bf16.h); the transforms stay in float.
  *
- * y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights transformed
- * into u, for m < M, for each of `samples` images (sample n's x at x + n x_stride, its y at
- * y + n y_stride); accumulate = 0 overwrites y with it, plus bias[m] unless bias is NULL.
- * scratch: nni_winograd_scratch floats. The
- * products take tiles of consecutive samples together; each output's value is the same
- * whichever samples share a call. */
-void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, const float *bias,
-                       int64_t samples, const float *x, int64_t x_stride, float *y,
-                       int64_t y_stride, int accumulate, int bf16, float *scratch);
+ * out's y[m] (+)= the convolution of x (g->channels x in_h x in_w) with the weights
+ * transformed into u, for m < M, for each of `samples` images (sample n's x at
+ * x + n x_stride). scratch: nni_winograd_scratch floats. The products take tiles of
+ * consecutive samples together; each output's value is the same whichever samples share a
+ * call. */
+void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,
+                       const float *x, int64_t x_stride, const nni_winograd_out *out, int bf16,
+                       float *scratch);
 
 /* The weight gradient's transformed sums: du[xi][m][c] += sum over the tiles of the samples
  * of (A dy_tile A^T)[xi] * (B^T x_patch[c] B)[xi], for inputs x and output gradients dy

@@ -335,6 +335,7 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out;
     const int64_t C = c->geom.channels;
+    const int store_relu = c->activation && nni_activation_is_relu(c->activation);
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -342,13 +343,15 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
         const int64_t lo = run_start(pass->batch, t, nt), hi = run_start(pass->batch, t + 1, nt);
         for (int64_t grp = 0; grp < c->groups; grp++) {
             const int64_t first_out = grp * c->group_out;
-            nni_winograd_conv(&c->geom, c->group_out, u + first_out * c->points * C,
-                              bias ? bias + first_out : NULL, hi - lo,
+            const int64_t at = lo * c->out_size + first_out * c->pixels;
+            const nni_winograd_out out = {.y = y_all + at, .stride = c->out_size,
+                                          .bias = bias ? bias + first_out : NULL,
+                                          .relu = store_relu ? c->activation->out + at : NULL};
+            nni_winograd_conv(&c->geom, c->group_out, u + first_out * c->points * C, hi - lo,
                               x_all + lo * c->in_size + grp * C * c->in_pixels, c->in_size,
-                              y_all + lo * c->out_size + first_out * c->pixels, c->out_size, 0,
-                              layer->model->bf16, slot.winograd);
+                              &out, layer->model->bf16, slot.winograd);
         }
-        for (int64_t n = lo; c->activation && n < hi; n++)
+        for (int64_t n = lo; c->activation && !store_relu && n < hi; n++)
             nni_activation_apply(c->activation, y_all + n * c->out_size,
                                  c->activation->out + n * c->out_size, c->out_size);
     }
@@ -612,10 +615,12 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
                                      x_all + lo * c->in_size + grp * in_group, c->in_size,
                                      dy + grp * out_group, c->out_size, slot->du + u_at,
                                      layer->model->bf16, slot->winograd);
-        if (dx_all && dx_u)
-            nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, NULL, hi - lo, dy + grp * out_group,
-                              c->out_size, dx_all + lo * c->in_size + grp * in_group,
-                              c->in_size, dx_accumulate, layer->model->bf16, slot->winograd);
+        if (dx_all && dx_u) {
+            const nni_winograd_out out = {.y = dx_all + lo * c->in_size + grp * in_group,
+                                          .stride = c->in_size, .accumulate = dx_accumulate};
+            nni_winograd_conv(&c->dx_geom, C, dx_u + u_at, hi - lo, dy + grp * out_group,
+                              c->out_size, &out, layer->model->bf16, slot->winograd);
+        }
     }
     for (int64_t n = lo; dx_all && !dx_u && n < hi; n++)
         backward_sample(c, slot, nni_layer_param(layer, 0), turned, x_all + n * c->in_size,

@@ -1,7 +1,8 @@
 /* The F(2x2, 3x3) and F(2x2, 5x5) convolutions (core/winograd.h) against the direct products
  * of the same layer (model->direct_conv): output, input gradient and weight and bias
  * gradients, over paddings, odd sizes, images wider than one vector's tile row, groups, two
- * consumers of one input, a fused activation, and the bf16 products; and a finite-difference
+ * consumers of one input, a fused activation (a relu stored with the output: relu's bits), and
+ * the bf16 products; and a finite-difference
  * check of a Winograd layer (the per-unit sums of train.reproducible: bitwise are checked in
  * test_unit_grads.c). Under NN_KERNELS=generic (the generic-kernels copy of this test) the
  * transforms are the scalar loops. */
@@ -135,6 +136,46 @@ static void test_winograd_geometries(void **state)
         compare_paths(specs[i], 3);
 }
 
+/* A fused relu, written by the output transform as it stores each vector of the output:
+ * relu's bits (x > 0 ? x : 0, so +0 for -0 and for NaN) at every output, with a NaN among
+ * the inputs, rows of tiles per vector, two tile rows a vector, groups, 1 and 2 threads. */
+static void test_winograd_relu(void **state)
+{
+    (void)state;
+    static const char *const specs[] = {
+        "{input: [8, 28, 28], layers: [{type: conv2d, filters: 16, kernel: 3, padding: same, "
+        "activation: relu}]}",
+        "{input: [8, 14, 14], layers: [{type: conv2d, filters: 9, kernel: 5, padding: same, "
+        "activation: relu}]}",
+        "{input: [8, 5, 41], layers: [{type: conv2d, filters: 8, kernel: 5, activation: relu}]}",
+        "{input: [16, 7, 6], layers: [{type: conv2d, filters: 16, kernel: 3, groups: 2, "
+        "padding: same, activation: relu}]}",
+    };
+    for (size_t i = 0; i < sizeof specs / sizeof *specs; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            nni_set_threads(threads);
+            nn_model *model = fixture_model(specs[i], 3, 9);
+            assert_non_null(model);
+            assert_true(nni_conv2d_winograd(model->layers[1]));
+            nn_model_input(model)[i * 11 + 5] = NAN;
+            nn_pass pass = {.batch = 3, .training = 1};
+            nn_model_forward(model, &pass);
+            const float *pre = model->layers[1]->out, *got = model->output->out;
+            assert_ptr_not_equal(pre, got);
+            int nans = 0;
+            for (int64_t k = 0; k < 3 * nn_model_output_size(model); k++) {
+                const float want = pre[k] > 0.0f ? pre[k] : 0.0f;
+                nans += isnan(pre[k]);
+                if (memcmp(&got[k], &want, sizeof want))
+                    fail_msg("%s: relu output %lld is %a for %a", specs[i], (long long)k,
+                             (double)got[k], (double)pre[k]);
+            }
+            assert_true(nans > 0);
+            nn_model_free(model);
+        }
+    nni_set_threads(1);
+}
+
 /* Two Winograd convolutions read one input: the second adds its input gradient; on one
  * thread and on two (each transforms its run of samples together). */
 static void test_winograd_accumulated_input_grad(void **state)
@@ -209,6 +250,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_winograd_geometries),
         cmocka_unit_test(test_winograd_accumulated_input_grad),
+        cmocka_unit_test(test_winograd_relu),
         cmocka_unit_test(test_winograd_bf16),
         cmocka_unit_test(test_winograd_gradcheck),
     };
