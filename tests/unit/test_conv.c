@@ -93,19 +93,21 @@ static void test_conv_stacks(void **state)
 /* An activation fused into the convolution (its only consumer) computes what the separate
  * pass did, bit for bit: the fused model's output is relu of the plain convolution's, and its
  * gradients are the plain convolution's for the output gradient relu lets through. Flat (3x3
- * same), strided and 1x1 geometries. */
+ * same), strided and 1x1 geometries, on 3 channels (sums of shifted planes, which store the
+ * relu with the outputs, but for the strided one) and 8 (the products, and a pass). */
 static void test_conv_fused_relu_same_bits(void **state)
 {
     (void)state;
     static const char *const specs[] = {"kernel: 3, padding: same", "kernel: 3, stride: 2",
                                         "kernel: 1"};
     const int64_t batch = 3;
-    for (size_t t = 0; t < sizeof specs / sizeof *specs; t++) {
+    for (size_t t = 0; t < 2 * sizeof specs / sizeof *specs; t++) {
+        const int channels = t % 2 ? 8 : 3;
         char fused_yaml[256], plain_yaml[256];
-        snprintf(fused_yaml, sizeof fused_yaml, "{input: [3, 6, 7], layers: [{name: c, type: "
-                 "conv2d, filters: 4, %s, activation: relu}]}", specs[t]);
-        snprintf(plain_yaml, sizeof plain_yaml, "{input: [3, 6, 7], layers: [{name: c, type: "
-                 "conv2d, filters: 4, %s}]}", specs[t]);
+        snprintf(fused_yaml, sizeof fused_yaml, "{input: [%d, 6, 7], layers: [{name: c, type: "
+                 "conv2d, filters: 4, %s, activation: relu}]}", channels, specs[t / 2]);
+        snprintf(plain_yaml, sizeof plain_yaml, "{input: [%d, 6, 7], layers: [{name: c, type: "
+                 "conv2d, filters: 4, %s}]}", channels, specs[t / 2]);
         nn_model *fused = fixture_model(fused_yaml, batch, 4);
         nn_model *plain = fixture_model(plain_yaml, batch, 4);
         assert_non_null(fused);
@@ -132,7 +134,7 @@ static void test_conv_fused_relu_same_bits(void **state)
             const float *got = nn_model_param_grad(fused, &fused->params[k]);
             for (int64_t i = 0; i < p->size; i++)
                 if (!(got[i] == want[i]))
-                    fail_msg("%s: %s gradient [%lld] %g, unfused %g", specs[t], p->name,
+                    fail_msg("%s: %s gradient [%lld] %g, unfused %g", fused_yaml, p->name,
                              (long long)i, got[i], want[i]);
         }
         for (int64_t i = 0; i < in; i++)

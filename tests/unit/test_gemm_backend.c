@@ -349,6 +349,8 @@ static void test_conv_layers_agree(void **state)
         "kernel: 2, stride: [2, 3], padding: same",
         "kernel: 3, dilation: [2, 1], padding: same",
         "kernel: 1",                                   /* direct: x itself as the matrix */
+        "kernel: 1, activation: relu",                 /* a fused activation */
+        "kernel: 3, activation: relu",
         "kernel: 1, stride: 2",
         "kernel: 5, padding: 2",
         "kernel: 3, padding: same, groups: 2",
