@@ -193,17 +193,16 @@ static float *winograd_weights(const conv2d *c, float *workspace)
 
 /* Whether the products run as Winograd's (core/winograd.h): a 3x3 or 5x5 stride-1 kernel,
  * and enough channels on both sides for its products to be worth their transforms (a
- * 1-channel input layer runs faster direct). With train.precision: bf16 only 3x3 kernels on
- * images 28 or more wide:
- * - F(2x2, 5x5)'s transforms turn bf16's rounding into errors of 4-10% of the outputs' and
- *   gradients' scales, ten times the 3x3 ones (tests/unit/test_winograd.c);
- * - the bf16 product packs both operands at every call, which the short products of a
- *   14 x 14 image's blocks barely repay: in alternating runs the residual+inception net's
- *   64 -> 64 layer ran 10% faster that way, the small CNN's 32 -> 64 one 2% slower. */
+ * 1-channel input layer runs faster direct). With train.precision: bf16 only 3x3 kernels:
+ * F(2x2, 5x5)'s transforms turn bf16's rounding into errors of 4-10% of the outputs' and
+ * gradients' scales, ten times the 3x3 ones (tests/unit/test_winograd.c). (bf16 once kept
+ * 14 x 14 images on the direct products too, when a block of Winograd's products held one
+ * image's 49 tiles; with blocks across samples the residual+inception net's inc_3x3 runs
+ * 23% faster forward and 20% backward this way, the small CNN's conv2 18%, bench_step.) */
 static int use_winograd(const conv2d *c, const nn_layer *layer)
 {
     return c->winograd && !layer->model->direct_conv &&
-           (!layer->model->bf16 || (c->geom.kernel_h == 3 && c->geom.out_w >= 28));
+           (!layer->model->bf16 || c->geom.kernel_h == 3);
 }
 
 static void transform_weights(const conv2d *c, const nni_conv_geom *g, int64_t M,
