@@ -66,9 +66,11 @@ static inline int64_t nni_winograd_block_ld(const nni_conv_geom *g, int64_t M)
     return (nni_winograd_block_rows(g, M) * nni_winograd_tiles_w(g) + 15) & ~(int64_t)15;
 }
 
-/* The transformed weights of M outputs: u[xi][m][c] = (G w[m][c] G^T)[xi] for w in torch's
- * layout w[m][c][r][r], c < g->channels; points x M x channels floats. */
-void nni_winograd_weights(const nni_conv_geom *g, int64_t M, const float *w, float *u);
+/* The transformed weights of outputs m0 .. m1 - 1 of M: u[xi][m][c] = (G w[m][c] G^T)[xi]
+ * for w in torch's layout w[m][c][r][r], c < g->channels; u is points x M x channels floats,
+ * of which each range writes its own rows (threads can share the outputs). */
+void nni_winograd_weights(const nni_conv_geom *g, int64_t M, int64_t m0, int64_t m1,
+                          const float *w, float *u);
 
 /* Floats of scratch nni_winograd_conv and nni_winograd_weight_grad need for M outputs (per
  * calling thread). */

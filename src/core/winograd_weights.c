@@ -22,12 +22,13 @@ static void combine_channels(float *restrict out, const float *coef, int coef_st
     }
 }
 
-void nni_winograd_weights(const nni_conv_geom *g, int64_t M, const float *w, float *u)
+void nni_winograd_weights(const nni_conv_geom *g, int64_t M, int64_t m0, int64_t m1,
+                          const float *w, float *u)
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
     const int r = mx->r, t = mx->t, rr = r * r;
     const int64_t C = g->channels;
-    for (int64_t mo = 0; mo < M; mo++)
+    for (int64_t mo = m0; mo < m1; mo++)
         for (int64_t c0 = 0; c0 < C; c0 += CHANNEL_BLOCK) {
             const int64_t n = C - c0 < CHANNEL_BLOCK ? C - c0 : CHANNEL_BLOCK;
             float k[25][CHANNEL_BLOCK], gk[6][5][CHANNEL_BLOCK];
