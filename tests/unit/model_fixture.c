@@ -2,6 +2,7 @@
 #include "model_fixture.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,31 @@ int fixture_config_error(const char *model_yaml, const char *expect)
                 err.msg, expect);
     nn_model_free(model);
     return ok;
+}
+
+int fixture_fused_relu_bits(nn_model *model, int64_t batch, int64_t nan_at, const char *what)
+{
+    nn_model_input(model)[nan_at] = NAN;
+    nn_pass pass = {.batch = batch, .training = 1};
+    nn_model_forward(model, &pass);
+    const float *pre = model->layers[1]->out, *got = model->output->out;
+    if (pre == got) {
+        printf("%s: the relu is not a layer of its own\n", what);
+        return 0;
+    }
+    int nans = 0;
+    for (int64_t i = 0; i < batch * nn_model_output_size(model); i++) {
+        const float want = pre[i] > 0.0f ? pre[i] : 0.0f;
+        nans += isnan(pre[i]);
+        if (memcmp(&got[i], &want, sizeof want)) {
+            printf("%s: relu output %lld is %a for %a\n", what, (long long)i, (double)got[i],
+                   (double)pre[i]);
+            return 0;
+        }
+    }
+    if (!nans)
+        printf("%s: the NaN reached no output\n", what);
+    return nans > 0;
 }
 
 int fixture_mentions(const char *text, const char *word)

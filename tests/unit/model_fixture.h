@@ -41,6 +41,12 @@ float *fixture_train_steps(const char *model_yaml, const char *loss_yaml, int64_
  * when it does; otherwise prints what happened and returns 0. */
 int fixture_config_error(const char *model_yaml, const char *expect);
 
+/* A model whose layer 1 carries a fused relu: runs its forward with input value nan_at set
+ * to NaN and returns 1 when the output is relu of layer 1's output bit for bit (x > 0 ? x :
+ * 0, so +0 for -0 and NaN) and the NaN reached some of it; otherwise prints the first wrong
+ * value, prefixed by `what`, and returns 0. */
+int fixture_fused_relu_bits(nn_model *model, int64_t batch, int64_t nan_at, const char *what);
+
 /* Whether `word` stands in text as a word of its own: "l1" is in "{type: l1}" but not in
  * "l1_penalty" (for tests that find catalogue names in config specs or help text). */
 int fixture_mentions(const char *text, const char *word);
