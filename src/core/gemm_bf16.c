@@ -93,6 +93,11 @@ nn_status nni_bf16_select(nn_error *err)
     return NN_OK;
 }
 
+int nni_bf16_native_chosen(void)
+{
+    return use_native == 1;
+}
+
 const char *nni_bf16_describe(void)
 {
     if (use_native < 0)

@@ -32,6 +32,9 @@ int nni_bf16_native_supported(void);
 /* Chooses the path from NN_BF16 and the CPU; a configuration error names what is missing. */
 nn_status nni_bf16_select(nn_error *err);
 
+/* Whether the native path was chosen (the emulated one, or none yet: 0). */
+int nni_bf16_native_chosen(void);
+
 /* "native (AVX512_BF16 vdpbf16ps)" or "emulated (plain C, slow; NN_BF16=emulated)". */
 const char *nni_bf16_describe(void);
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/bf16_rate.h"
 #include "core/clock.h"
 #include "core/files.h"
 #include "core/gemm_backend.h"
@@ -173,6 +174,10 @@ void nni_trainer_print_start(nn_trainer *t)
     if (t->model->bf16)
         nni_trainer_say(t, "precision: bf16 products, float sums and weights; %s\n",
                         nni_bf16_describe());
+    char note[256];
+    if (t->model->bf16 && nni_bf16_native_chosen() &&
+        nni_bf16_rate_note(nni_bf16_rate_measure(), note, sizeof note))
+        nni_trainer_say(t, "%s\n", note);
     if (t->repro.unit)
         nni_trainer_say(t, "reproducible: bitwise, units of %lld samples, gradients summed "
                            "in one fixed tree order over the units through %s\n",

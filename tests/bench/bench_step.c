@@ -28,6 +28,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "core/bf16_rate.h"
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/kernel_set.h"
@@ -386,6 +387,11 @@ int main(int argc, char **argv)
     const double peak = measured_peak(&isa);
     printf("FMA peak %.1f GFLOP/s per core (%s, measured now, CPU time); GF/s and %%pk below: "
            "products of the fastest step per CPU-second, and their share of it\n", peak, isa);
+    const nni_bf16_rate rate = nni_bf16_rate_measure();
+    if (bf16 && rate.bf16_gflops > 0)
+        printf("bf16 peak %.1f GFLOP/s per core (vdpbf16ps, measured now; float FMAs %.1f in the "
+               "same loop: %.2fx)\n", rate.bf16_gflops, rate.fma_gflops,
+               rate.bf16_gflops / rate.fma_gflops);
     printf("%-22s %-14s %10s %10s %10s %10s %8s %8s %6s %6s  (CPU time of all threads)\n",
            "layer", "type", "fwd ms", "bwd ms", "fwd min", "bwd min", "fwd GF/s", "bwd GF/s",
            "fwd%pk", "bwd%pk");
