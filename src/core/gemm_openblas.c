@@ -7,6 +7,7 @@
 #include "core/gemm_openblas.h"
 
 #include <cblas.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,4 +141,27 @@ void nni_openblas_conv_product_blocked(const nni_conv_geom *g, int64_t M, const 
                                  accumulate || k0 > 0);
         }
     }
+}
+
+int nni_openblas_core_note(const char *core, const char *cpu_set, char *buf, size_t size)
+{
+    /* OpenBLAS's x86 cores without AVX2 (its fallback for a CPU it does not know is
+     * Prescott). */
+    static const char *const narrow[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                         "Sandybridge", "Atom", "Barcelona", "Opteron",
+                                         "Opteron_SSE3", "Bobcat", "Bulldozer", "Piledriver",
+                                         "Steamroller", "Katmai", "Coppermine", "Northwood",
+                                         "Banias"};
+    const char *wider = !strcmp(cpu_set, "avx512") ? "SkylakeX (AVX-512)"
+                        : !strcmp(cpu_set, "avx2") ? "Haswell (AVX2)" : NULL;
+    int old = 0;
+    for (size_t i = 0; i < sizeof narrow / sizeof narrow[0]; i++)
+        old |= !strcmp(core, narrow[i]);
+    if (!old || !wider)
+        return 0;
+    snprintf(buf, size, "note: OpenBLAS runs its %s kernels on this CPU, without the %s "
+             "vectors it has (an OpenBLAS that does not know a CPU falls back to Prescott's); "
+             "OPENBLAS_CORETYPE=%s in the environment picks faster ones", core,
+             !strcmp(cpu_set, "avx512") ? "AVX-512" : "AVX2", wider);
+    return 1;
 }

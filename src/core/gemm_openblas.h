@@ -6,6 +6,7 @@
 #ifndef NN_CORE_GEMM_OPENBLAS_H
 #define NN_CORE_GEMM_OPENBLAS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/im2col.h"
@@ -26,5 +27,12 @@ void nni_openblas_conv_product(const nni_conv_geom *g, int64_t M, const float *w
 /* The same a block at a time (what nni_openblas_conv_product falls back to; for the tests). */
 void nni_openblas_conv_product_blocked(const nni_conv_geom *g, int64_t M, const float *w,
                                        const float *x, float *y, int accumulate);
+
+/* A one-line note (no newline) into buf when OpenBLAS's kernels (`core`, as
+ * openblas_get_corename names them) use narrower vectors than the CPU has (`cpu_set`, the
+ * widest of nntrain's kernel sets it runs: "avx512", "avx2" or "generic"), naming the
+ * OPENBLAS_CORETYPE that picks wider ones; returns whether it wrote one. An OpenBLAS older
+ * than the CPU does not know it and falls back to its Prescott (SSE3) kernels. */
+int nni_openblas_core_note(const char *core, const char *cpu_set, char *buf, size_t size);
 
 #endif

@@ -118,6 +118,11 @@ static const nni_kernel_set *widest_supported(void)
     return &kernel_sets[N_SETS - 1];
 }
 
+const char *nni_kernels_widest(void)
+{
+    return widest_supported()->name;
+}
+
 /* "avx512, avx2, generic": the names of the rows (only those this CPU supports when
  * supported_only is set). */
 static void list_names(char *buf, size_t size, int supported_only)

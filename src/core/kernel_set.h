@@ -83,6 +83,9 @@ const nni_kernel_set *nni_kernels(void);
 /* Every set compiled into this build, widest first; *count receives their number. */
 const nni_kernel_set *nni_kernel_sets(int *count);
 
+/* The name of the widest set this CPU runs (whatever NN_KERNELS chose). */
+const char *nni_kernels_widest(void);
+
 /* "avx512 (AVX-512 F/CD/BW/DQ/VL, FMA; from the CPU)" or "... forced by NN_KERNELS", for
  * the start-up line and the benchmarks. */
 void nni_kernels_describe(char *buf, size_t size);

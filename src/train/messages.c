@@ -16,8 +16,10 @@
 #include "core/bf16_rate.h"
 #include "core/clock.h"
 #include "core/files.h"
+#include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/gemm_bf16.h"
+#include "core/gemm_openblas.h"
 #include "core/kernel_set.h"
 #include "core/memory_usage.h"
 #include "layers/conv_util.h"
@@ -165,6 +167,10 @@ void nni_trainer_print_start(nn_trainer *t)
     char gemm[160];
     nni_gemm_backend_describe(gemm, sizeof gemm);
     nni_trainer_say(t, "gemm: %s\n", gemm);
+    char note[320];
+    if (nni_gemm_backend_current()->gemm_nn == nni_openblas_gemm_nn &&
+        nni_openblas_core_note(nni_gemm_core(), nni_kernels_widest(), note, sizeof note))
+        nni_trainer_say(t, "%s\n", note);
     int winograd = 0;
     for (int i = 0; i < t->model->n_layers; i++)
         winograd += nni_conv2d_winograd(t->model->layers[i]);
@@ -174,7 +180,6 @@ void nni_trainer_print_start(nn_trainer *t)
     if (t->model->bf16)
         nni_trainer_say(t, "precision: bf16 products, float sums and weights; %s\n",
                         nni_bf16_describe());
-    char note[256];
     if (t->model->bf16 && nni_bf16_native_chosen() &&
         nni_bf16_rate_note(nni_bf16_rate_measure(), note, sizeof note))
         nni_trainer_say(t, "%s\n", note);

@@ -410,6 +410,32 @@ static void test_openblas_dense_thread_count_invariant(void **state)
     nni_gemm_backend_choose(NNI_GEMM_AUTO);
 }
 
+/* The start-up note on OpenBLAS's kernels: written for a pre-AVX2 core on a CPU with wider
+ * vectors (naming the core type that uses them), not for OpenBLAS's AVX2/AVX-512 cores nor
+ * on a CPU with nothing wider; and the widest set is one of the CPU's. */
+static void test_openblas_core_note(void **state)
+{
+    (void)state;
+    char note[320] = "";
+    assert_int_equal(nni_openblas_core_note("Prescott", "avx512", note, sizeof note), 1);
+    assert_non_null(strstr(note, "its Prescott kernels"));
+    assert_non_null(strstr(note, "OPENBLAS_CORETYPE=SkylakeX"));
+    assert_int_equal(nni_openblas_core_note("Nehalem", "avx2", note, sizeof note), 1);
+    assert_non_null(strstr(note, "OPENBLAS_CORETYPE=Haswell"));
+    assert_int_equal(nni_openblas_core_note("Prescott", "generic", note, sizeof note), 0);
+    assert_int_equal(nni_openblas_core_note("SkylakeX", "avx512", note, sizeof note), 0);
+    assert_int_equal(nni_openblas_core_note("Haswell", "avx512", note, sizeof note), 0);
+    assert_int_equal(nni_openblas_core_note("Zen", "avx2", note, sizeof note), 0);
+    int count = 0, found = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int i = 0; i < count; i++)
+        if (sets[i].supported() && !found) {
+            assert_string_equal(nni_kernels_widest(), sets[i].name);
+            found = 1;
+        }
+    assert_true(found);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +446,7 @@ int main(void)
         cmocka_unit_test(test_dense_layers_agree),
         cmocka_unit_test(test_conv_layers_agree),
         cmocka_unit_test(test_openblas_dense_thread_count_invariant),
+        cmocka_unit_test(test_openblas_core_note),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
