@@ -79,7 +79,7 @@ static void test_fan_out_accumulates(void **state)
 /* An activation fused into add (its only consumer, a residual sum's relu) computes what the
  * separate pass did, bit for bit: the output is relu of the plain sum, the gradients those of
  * the plain sum for the output gradient relu lets through. A fused tanh passes the gradient
- * check. */
+ * check, and so does a fused relu whose inputs' gradients other layers have begun. */
 static void test_add_fused_activation(void **state)
 {
     (void)state;
@@ -123,6 +123,22 @@ static void test_add_fused_activation(void **state)
                 " {name: a, type: dense, units: 5, inputs: [h]},"
                 " {name: c, type: add, inputs: [a, h], activation: tanh},"
                 " {type: dense, units: 2}]}", 3, 1, 1e-3, 1e-2);
+    /* The fused gradient goes to the first input that takes it whole: here h's gradient is
+     * already begun by d (later in the net, so earlier in backward), and a takes it... */
+    check_model("{input: [4], layers: [{name: h, type: dense, units: 5},"
+                " {name: a, type: dense, units: 5, inputs: [h]},"
+                " {name: s, type: add, inputs: [h, a], activation: relu},"
+                " {name: d, type: dense, units: 5, inputs: [h]},"
+                " {name: e, type: add, inputs: [s, d]}, {type: dense, units: 2}]}",
+                3, 1, 1e-3, 1e-2);
+    /* ... and when every input's gradient is begun elsewhere, to the add's own. */
+    check_model("{input: [4], layers: [{name: h, type: dense, units: 5},"
+                " {name: g, type: dense, units: 5, inputs: [input]},"
+                " {name: s, type: add, inputs: [h, g], activation: relu},"
+                " {name: d, type: dense, units: 5, inputs: [h]},"
+                " {name: f, type: dense, units: 5, inputs: [g]},"
+                " {name: e, type: add, inputs: [s, d, f]}, {type: dense, units: 2}]}",
+                3, 1, 1e-3, 1e-2);
 }
 
 static void test_frozen_layer_gets_no_update(void **state)
