@@ -355,7 +355,7 @@ static void test_path_choice(void **state)
 /* The start-up note: written when bf16's rate is under 1.2x float's (an Intel core without
  * AMX runs vdpbf16ps at half the FMAs' flops), not where it pays (Zen 4: about 2x) nor
  * without a measurement; the measurement itself, where the instructions exist, gives two
- * positive rates within a factor of 4 of each other. */
+ * positive rates within a factor of 4 of each other (whatever the build's optimization). */
 static void test_rate_note(void **state)
 {
     (void)state;
@@ -373,7 +373,9 @@ static void test_rate_note(void **state)
         assert_true(rate.fma_gflops == 0.0 && rate.bf16_gflops == 0.0);
         return;
     }
-    assert_true(rate.fma_gflops > 1.0 && rate.bf16_gflops > 1.0);
+    /* positive and finite (0.46 and 0.92 GFLOP/s in the unoptimized sanitizer build) */
+    assert_true(rate.fma_gflops > 0.0 && rate.bf16_gflops > 0.0);
+    assert_true(isfinite(rate.fma_gflops) && isfinite(rate.bf16_gflops));
     assert_true(rate.bf16_gflops < 4 * rate.fma_gflops && rate.fma_gflops < 4 * rate.bf16_gflops);
     const nni_bf16_rate again = nni_bf16_rate_measure(); /* kept, not measured again */
     assert_true(again.fma_gflops == rate.fma_gflops && again.bf16_gflops == rate.bf16_gflops);
