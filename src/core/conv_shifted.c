@@ -146,8 +146,9 @@ static int64_t term_offsets(const nni_conv_geom *g, int64_t *off)
 }
 
 /* outs outputs (rows of w from its first, K terms each) of `chunks` chunks: each chunk's
- * outputs start from the bias and add the terms in order, one FMA each; with `relu`, their
- * relu goes to relu_dst as well. outs, chunks and relu are constants at every call; the
+ * outputs start from the bias and add the terms in order, one FMA each; with `relu` 1, their
+ * relu goes to relu_dst as well, with 2 there alone. outs, chunks and relu are constants at
+ * every call; the
  * accumulators are named variables, which GCC keeps in registers (an array of them it kept
  * in memory), and the unused ones are dead code. */
 INLINE void forward_block(const int outs, const int chunks, const int relu, int64_t K,
@@ -167,10 +168,11 @@ INLINE void forward_block(const int outs, const int chunks, const int relu, int6
     }
 #define ACC_STORE(o)                                                                           \
     if (outs > o) {                                                                            \
-        store_first(dst[0] + o * plane, acc##o##0, lanes[0]);                                  \
+        if (relu != 2)                                                                         \
+            store_first(dst[0] + o * plane, acc##o##0, lanes[0]);                              \
         if (relu)                                                                              \
             store_first(relu_dst[0] + o * plane, relu_of(acc##o##0), lanes[0]);                \
-        if (chunks > 1)                                                                        \
+        if (chunks > 1 && relu != 2)                                                           \
             store_first(dst[1] + o * plane, acc##o##1, lanes[1]);                              \
         if (chunks > 1 && relu)                                                                \
             store_first(relu_dst[1] + o * plane, relu_of(acc##o##1), lanes[1]);                \
@@ -190,10 +192,14 @@ INLINE void forward_block(const int outs, const int chunks, const int relu, int6
 
 #define FORWARD_CASE(n)                                                                        \
     case n:                                                                                    \
-        if (chunks == 2 && relu_dst)                                                           \
+        if (chunks == 2 && relu_dst && !dst)                                                   \
+            forward_block(n, 2, 2, K, off, w, bias, src, relu_dst, relu_dst, lanes, plane);    \
+        else if (chunks == 2 && relu_dst)                                                      \
             forward_block(n, 2, 1, K, off, w, bias, src, dst, relu_dst, lanes, plane);         \
         else if (chunks == 2)                                                                  \
             forward_block(n, 2, 0, K, off, w, bias, src, dst, dst, lanes, plane);              \
+        else if (relu_dst && !dst)                                                             \
+            forward_block(n, 1, 2, K, off, w, bias, src, relu_dst, relu_dst, lanes, plane);    \
         else if (relu_dst)                                                                     \
             forward_block(n, 1, 1, K, off, w, bias, src, dst, relu_dst, lanes, plane);         \
         else                                                                                   \
@@ -244,12 +250,12 @@ void NNI_KERNEL(nni_conv_shifted_forward)(const nni_conv_geom *g, int64_t M, con
                 const int64_t oy = (i + ch) / per_row, ox = (i + ch) % per_row * VEC;
                 const int64_t at = o0 * plane + oy * r.width + ox;
                 src[ch] = scratch + oy * r.stride + ox;
-                dst[ch] = y + at;
+                dst[ch] = y ? y + at : NULL;
                 relu_dst[ch] = relu ? relu + at : NULL;
                 lanes[ch] = r.width - ox < VEC ? (int)(r.width - ox) : VEC;
             }
             forward_outputs((int)(o1 - o0), n, K, off, w + o0 * K, bias ? bias + o0 : NULL,
-                            src, dst, relu ? relu_dst : NULL, lanes, plane);
+                            src, y ? dst : NULL, relu ? relu_dst : NULL, lanes, plane);
         }
     }
 }

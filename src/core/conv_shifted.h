@@ -56,7 +56,7 @@ static inline int64_t nni_conv_shifted_lane_floats(const nni_conv_geom *g, int64
 /* y (M x out_h x out_w) = the convolution of one sample's x (channels x in_h x in_w) with w
  * (M x channels x kh x kw, torch's layout), plus bias[o] (NULL: none). relu (NULL: none)
  * receives relu(y) as well, with the relu activation's bits, as each vector of y is stored:
- * a fused relu without a pass of its own over y. */
+ * a fused relu without a pass of its own over y. y NULL (with relu): relu(y) alone. */
 void nni_conv_shifted_forward(const nni_conv_geom *g, int64_t M, const float *w,
                               const float *bias, const float *x, float *y, float *relu,
                               float *scratch);

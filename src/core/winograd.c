@@ -98,11 +98,12 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                         const int64_t at = sample + mo * plane + (2 * i + r) * g->out_w +
                                            2 * j + q;
                         const float value = combine(mx->at[q], 1, p[r], t);
-                        float *dst = out->y + at;
-                        *dst = out->accumulate ? *dst + value
-                               : out->bias     ? value + out->bias[mo] : value;
+                        const float sum = out->accumulate ? out->y[at] + value
+                                          : out->bias     ? value + out->bias[mo] : value;
+                        if (!out->relu || !out->relu_only)
+                            out->y[at] = sum;
                         if (out->relu)
-                            out->relu[at] = relu_of(*dst);
+                            out->relu[at] = relu_of(sum);
                     }
             }
 }
@@ -201,7 +202,7 @@ INLINE void load_split(const chunk *ch, const float *row, __m512 *even, __m512 *
 }
 
 /* The finished outputs of a row under `lanes` at offset `at` of out->y (and their relu at
- * out->relu): added to what is there, or to the bias. */
+ * out->relu, or that alone with relu_only): added to what is there, or to the bias. */
 INLINE void store_outputs(const nni_winograd_out *out, int64_t at, int64_t mo, __mmask16 lanes,
                           __m512 v)
 {
@@ -209,7 +210,8 @@ INLINE void store_outputs(const nni_winograd_out *out, int64_t at, int64_t mo, _
         v = _mm512_add_ps(_mm512_maskz_loadu_ps(lanes, out->y + at), v);
     else if (out->bias)
         v = _mm512_add_ps(v, _mm512_set1_ps(out->bias[mo]));
-    _mm512_mask_storeu_ps(out->y + at, lanes, v);
+    if (!out->relu || !out->relu_only)
+        _mm512_mask_storeu_ps(out->y + at, lanes, v);
     if (out->relu)
         _mm512_mask_storeu_ps(out->relu + at, lanes,
                               _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(),

@@ -79,13 +79,14 @@ int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M);
 /* Where nni_winograd_conv's outputs go: sample n's at y + n stride (M x out_h x out_w);
  * accumulate = 0 overwrites them, plus bias[m] unless bias is NULL; relu (NULL: none; not
  * with accumulate) receives relu(y) too, in the same layout, with the relu activation's bits,
- * as each vector of y is stored: a fused relu without a pass of its own over y. */
+ * as each vector of y is stored: a fused relu without a pass of its own over y; with
+ * relu_only, instead of y (a training pass, where nothing reads y). */
 typedef struct nni_winograd_out {
     float *y;
     int64_t stride;
     const float *bias;
     float *relu;
-    int accumulate;
+    int accumulate, relu_only;
 } nni_winograd_out;
 
 /* bf16 (train.precision: bf16): the products between the transforms in bf16 with float sums

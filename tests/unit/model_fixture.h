@@ -43,8 +43,9 @@ int fixture_config_error(const char *model_yaml, const char *expect);
 
 /* A model whose layer 1 carries a fused relu: runs its forward with input value nan_at set
  * to NaN and returns 1 when the output is relu of layer 1's output bit for bit (x > 0 ? x :
- * 0, so +0 for -0 and NaN) and the NaN reached some of it; otherwise prints the first wrong
- * value, prefixed by `what`, and returns 0. */
+ * 0, so +0 for -0 and NaN), the NaN reached some of it, and a training pass (which need not
+ * store layer 1's output) gives the same outputs; otherwise prints the first wrong value,
+ * prefixed by `what`, and returns 0. */
 int fixture_fused_relu_bits(nn_model *model, int64_t batch, int64_t nan_at, const char *what);
 
 /* Whether `word` stands in text as a word of its own: "l1" is in "{type: l1}" but not in
