@@ -17,39 +17,34 @@
 #define DECLARE(i) __m512 acc##i = _mm512_set1_ps((float)(i));
 #define SUM(i) sum = _mm512_add_ps(sum, acc##i);
 
+/* The seconds of ROUNDS steps of the twelve chains (STEP(i) advances chain i), their sum
+ * kept so that the loop is not optimized away. */
+#define TIMED_CHAINS(STEP)                                                                     \
+    TWELVE(DECLARE)                                                                            \
+    const double start = nni_clock_seconds();                                                  \
+    for (int r = 0; r < ROUNDS; r++) {                                                         \
+        TWELVE(STEP)                                                                           \
+    }                                                                                          \
+    const double seconds = nni_clock_seconds() - start;                                        \
+    __m512 sum = _mm512_setzero_ps();                                                          \
+    TWELVE(SUM)                                                                                \
+    volatile float sink = _mm512_reduce_add_ps(sum);                                           \
+    (void)sink;                                                                                \
+    return seconds;
+
 __attribute__((target("avx512f"))) static double fma_seconds(float scale)
 {
     const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(scale);
-    TWELVE(DECLARE)
-    const double start = nni_clock_seconds();
 #define FMA(i) acc##i = _mm512_fmadd_ps(acc##i, a, b);
-    for (int r = 0; r < ROUNDS; r++) {
-        TWELVE(FMA)
-    }
-    const double seconds = nni_clock_seconds() - start;
-    __m512 sum = _mm512_setzero_ps();
-    TWELVE(SUM)
-    volatile float sink = _mm512_reduce_add_ps(sum);
-    (void)sink;
-    return seconds;
+    TIMED_CHAINS(FMA)
 }
 
 BF16_TARGET static double bf16_seconds(float scale)
 {
     const __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.5f), _mm512_set1_ps(0.25f));
     const __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(scale), _mm512_set1_ps(scale));
-    TWELVE(DECLARE)
-    const double start = nni_clock_seconds();
 #define DOT(i) acc##i = _mm512_dpbf16_ps(acc##i, a, b);
-    for (int r = 0; r < ROUNDS; r++) {
-        TWELVE(DOT)
-    }
-    const double seconds = nni_clock_seconds() - start;
-    __m512 sum = _mm512_setzero_ps();
-    TWELVE(SUM)
-    volatile float sink = _mm512_reduce_add_ps(sum);
-    (void)sink;
-    return seconds;
+    TIMED_CHAINS(DOT)
 }
 #endif
 
