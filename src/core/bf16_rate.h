@@ -3,9 +3,10 @@
  * vectors on 12 independent accumulators, measured once on the calling core.
  *
  * AVX512_BF16 does not promise a speed: AMD's Zen 4 runs vdpbf16ps at the rate of its float
- * FMAs, twice the multiply-adds, but Intel's Sapphire Rapids cores (without their AMX
- * units) run it at half that rate, the same multiply-adds as float, so bf16 there trains
- * slower than fp32 (the packing and rounding cost the rest). The trainer says so at start. */
+ * FMAs, twice the multiply-adds, but an Intel Xeon of the Emerald Rapids generation (its AMX
+ * units not exposed to the virtual machine) runs it at half that rate, the same
+ * multiply-adds as float, so bf16 there trains slower than fp32 (the packing and rounding
+ * cost the rest). The trainer says so at start. */
 #ifndef NN_CORE_BF16_RATE_H
 #define NN_CORE_BF16_RATE_H
 

@@ -148,9 +148,8 @@ static int64_t term_offsets(const nni_conv_geom *g, int64_t *off)
 /* outs outputs (rows of w from its first, K terms each) of `chunks` chunks: each chunk's
  * outputs start from the bias and add the terms in order, one FMA each; with `relu` 1, their
  * relu goes to relu_dst as well, with 2 there alone. outs, chunks and relu are constants at
- * every call; the
- * accumulators are named variables, which GCC keeps in registers (an array of them it kept
- * in memory), and the unused ones are dead code. */
+ * every call; the accumulators are named variables, which GCC keeps in registers (an array
+ * of them it kept in memory), and the unused ones are dead code. */
 INLINE void forward_block(const int outs, const int chunks, const int relu, int64_t K,
                           const int64_t *off, const float *w, const float *bias,
                           const float *const *src, float *const *dst, float *const *relu_dst,

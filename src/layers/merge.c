@@ -67,7 +67,7 @@ static void add_relu_only(const nn_layer *layer, int64_t first, int64_t n, float
  * A fused relu in a training pass gets the sums and the add's own output is not written:
  * nothing reads it there (the relu's derivative is read from relu's output, add_backward),
  * and the store cost as much as the rest (the residual+inception net's res_add, 6.4 MB a
- * step: forward 1.82-1.96 ms with it, 0.97-1.04 without, bench_step, 1 core). */
+ * step: forward 2.05-2.15 ms with it, 1.25-1.27 without, bench_step, 1 core). */
 static void add_forward(nn_layer *layer, const nn_pass *pass)
 {
     const int64_t size = nni_layer_out_size(layer), batch = pass->batch;
