@@ -118,6 +118,9 @@ for model in resnet cnn; do
             "$(awk -v a="$b" -v c="$tm" 'BEGIN {print a / c}')"
     done
 done
+# What bounds bf16 / fp32 on this CPU: vdpbf16ps against float FMAs, from the last bf16 run
+# (half the FMAs' flops on an Emerald Rapids Xeon without AMX, where bf16 runs slower).
+sed -n '/^bf16 peak/p' "$WORK/ours.txt"
 echo
 echo "where nntrain's time goes (residual+inception, 1 core):"
 cat "$WORK/profile.txt"
