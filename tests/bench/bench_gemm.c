@@ -5,7 +5,8 @@
  * (src/core/conv_shifted.c) against the products they replace (the forward's flat product,
  * or for 1x1 nni_gemm_nn on x, from the bias; the weight gradient im2col and dy col^T by
  * nni_gemm_nt), 32 samples whose outputs fill 6.4 MB, so the output's memory traffic counts
- * as in a training step. Not a test: it prints GFLOP/s.
+ * as in a training step. Not a test: it prints GFLOP/s. On CPUs with AVX512_BF16 a column
+ * gives nni_gemm_bf16's rate on the same products (train.precision: bf16).
  *
  *   bench_gemm [--seconds S]     (OpenBLAS runs with whatever OPENBLAS_CORETYPE says) */
 #include <cblas.h>
@@ -17,6 +18,7 @@
 
 #include "core/conv_shifted.h"
 #include "core/gemm.h"
+#include "core/gemm_bf16.h"
 #include "core/im2col.h"
 #include "core/rng.h"
 
@@ -63,6 +65,8 @@ static const shape shapes[] = {
     {"mlp fc2 dx       dy W", 128, 256, 128, 0, 0},
 };
 
+enum { OPENBLAS, NNTRAIN, NNTRAIN_BF16 };
+
 static double rate(int ours, const shape *s, const float *a, const float *b, float *c,
                    double seconds)
 {
@@ -75,7 +79,10 @@ static double rate(int ours, const shape *s, const float *a, const float *b, flo
     enum { GROUP = 16 };
     do {
         for (int g = 0; g < GROUP; g++) {
-            if (ours && s->b_trans)
+            if (ours == NNTRAIN_BF16)
+                nni_gemm_bf16(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1,
+                              b, s->b_trans ? 1 : ldb, s->b_trans ? ldb : 1, c, s->n, 0);
+            else if (ours && s->b_trans)
                 nni_gemm_nt(s->m, s->n, s->k, a, lda, b, ldb, c, s->n, 0);
             else if (ours)
                 nni_gemm_nn(s->m, s->n, s->k, a, s->a_trans ? 1 : lda, s->a_trans ? lda : 1, b,
@@ -218,9 +225,12 @@ int main(int argc, char **argv)
     if (argc == 3 && !strcmp(argv[1], "--seconds"))
         seconds = atof(argv[2]);
     openblas_set_num_threads(1);
+    nn_error err;
+    const int bf16 = nni_bf16_native_supported() && !nni_bf16_select(&err) &&
+                     !nni_gemm_bf16_plan(1, &err);
     printf("OpenBLAS core %s, 1 thread; GFLOP/s (CPU time)\n", nni_gemm_core());
-    printf("%-28s %5s %5s %5s %10s %10s %10s\n", "product", "M", "N", "K", "nntrain",
-           "openblas", "max diff");
+    printf("%-28s %5s %5s %5s %10s %10s %10s %10s\n", "product", "M", "N", "K", "nntrain",
+           "openblas", "max diff", bf16 ? "bf16" : "");
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const shape *s = &shapes[i];
         float *a = malloc((size_t)s->m * s->k * sizeof *a);
@@ -232,12 +242,16 @@ int main(int argc, char **argv)
             a[j] = nni_rng_uniform(&rng) - 0.5f;
         for (int64_t j = 0; j < (int64_t)s->k * s->n; j++)
             b[j] = nni_rng_uniform(&rng) - 0.5f;
-        double ours = rate(1, s, a, b, c1, seconds), theirs = rate(0, s, a, b, c2, seconds);
+        double ours = rate(NNTRAIN, s, a, b, c1, seconds);
+        double theirs = rate(OPENBLAS, s, a, b, c2, seconds);
         double diff = 0;
         for (int64_t j = 0; j < (int64_t)s->m * s->n; j++)
             diff = fmax(diff, fabs(c1[j] - c2[j]));
-        printf("%-28s %5d %5d %5d %10.1f %10.1f %10.2g\n", s->name, s->m, s->n, s->k, ours,
+        printf("%-28s %5d %5d %5d %10.1f %10.1f %10.2g", s->name, s->m, s->n, s->k, ours,
                theirs, diff);
+        if (bf16)
+            printf(" %10.1f", rate(NNTRAIN_BF16, s, a, b, c1, seconds));
+        printf("\n");
         free(a);
         free(b);
         free(c1);
