@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/product_time.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define BF16_X86 1
@@ -596,6 +597,7 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
             memset(C + m * ldc, 0, (size_t)N * sizeof *C);
         return;
     }
+    const int64_t begin = nni_product_time_begin();
     const bf16_panels *pp = &panels[omp_get_thread_num()];
     tile_fn tile = tile_emulated;
 #ifdef BF16_X86
@@ -626,6 +628,7 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
             }
         }
     }
+    nni_product_time_end(begin);
 }
 
 void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

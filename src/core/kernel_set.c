@@ -15,6 +15,7 @@
 #include "core/conv_shifted.h"
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
+#include "core/product_time.h"
 #include "core/winograd.h"
 
 /* One set's copies of the kernels (compiled from NN_KERNEL_SOURCES, see CMakeLists.txt). */
@@ -184,27 +185,35 @@ void nni_kernels_describe(char *buf, size_t size)
 void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                  const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
+    const int64_t begin = nni_product_time_begin();
     nni_gemm_backend_current()->gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
+    nni_product_time_end(begin);
 }
 
 void nni_gemm_nn_units(int64_t M, int64_t N, int64_t K, int64_t unit_k, const int64_t *unit_ids,
                        const float *A, int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,
                        float *nodes, int64_t node_stride, int64_t ldc)
 {
+    const int64_t begin = nni_product_time_begin();
     nni_kernels()->gemm_nn_units(M, N, K, unit_k, unit_ids, A, a_rs, a_cs, B, ldb, nodes,
                                  node_stride, ldc);
+    nni_product_time_end(begin);
 }
 
 void nni_gemm_nt(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B,
                  int64_t ldb, float *C, int64_t ldc, int accumulate)
 {
+    const int64_t begin = nni_product_time_begin();
     nni_gemm_backend_current()->gemm_nt(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    nni_product_time_end(begin);
 }
 
 void nni_conv_flat_product(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                            float *y, int accumulate)
 {
+    const int64_t begin = nni_product_time_begin();
     nni_gemm_backend_current()->conv_flat_product(g, M, w, x, y, accumulate);
+    nni_product_time_end(begin);
 }
 
 void nni_winograd_conv(const nni_conv_geom *g, int64_t M, const float *u, int64_t samples,

@@ -8,7 +8,9 @@
  * that other load on the machine lowers both alike). For each convolution it then times the
  * two halves of backward on their own (input gradient with the parameters frozen, weight and
  * bias gradients without the input's) and prints the three products' GFLOP/s and share of
- * the peak. Not a test (no assertions on time).
+ * the peak. It also sums the time inside all the matrix products (core/product_time.h): the
+ * part of the step that faster or bf16 products can shorten, and so the most they can gain.
+ * Not a test (no assertions on time).
  *
  *   bench_step CONFIG.yaml [--threads N] [--seconds S] [--batch B]
  *              [--gemm auto|nntrain|openblas] [--precision bf16] [--unit U]
@@ -32,6 +34,7 @@
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/kernel_set.h"
+#include "core/product_time.h"
 #include "core/rng.h"
 #include "core/threads.h"
 #include "fma_peak.h"
@@ -320,6 +323,7 @@ int main(int argc, char **argv)
             memset(fwd, 0, (size_t)n * sizeof *fwd);
             memset(bwd, 0, (size_t)n * sizeof *bwd);
             loss_time = optim_time = sum_time = 0;
+            nni_product_time_enable(1);
         }
         const double step_start = wall();
         for (int i = 1; i < n; i++) {
@@ -371,6 +375,8 @@ int main(int argc, char **argv)
             break;
     }
     const double elapsed = now() - start, elapsed_wall = wall() - start_wall;
+    const double product_seconds = nni_product_time_seconds();
+    nni_product_time_enable(0);
     const int timed = steps - 2;
     char kernels[128];
     nni_kernels_describe(kernels, sizeof kernels);
@@ -388,7 +394,7 @@ int main(int argc, char **argv)
     printf("FMA peak %.1f GFLOP/s per core (%s, measured now, CPU time); GF/s and %%pk below: "
            "products of the fastest step per CPU-second, and their share of it\n", peak, isa);
     const nni_bf16_rate rate = nni_bf16_rate_measure();
-    if (bf16 && rate.bf16_gflops > 0)
+    if (rate.bf16_gflops > 0)
         printf("bf16 peak %.1f GFLOP/s per core (vdpbf16ps, measured now; float FMAs %.1f in the "
                "same loop: %.2fx)\n", rate.bf16_gflops, rate.fma_gflops,
                rate.bf16_gflops / rate.fma_gflops);
@@ -420,6 +426,19 @@ int main(int argc, char **argv)
     print_conv_products(model, &pass, fwd_min, peak);
     printf("loss %.3f ms, optimizer %.3f ms per step\n", 1e3 * loss_time / timed,
            1e3 * optim_time / timed);
+    /* Amdahl's bound: what is left of the step when its products take no time. */
+    const double share = product_seconds / elapsed;
+    printf("products %.1f ms per step (%.0f%% of the CPU time; Winograd's between its "
+           "transforms included): faster products, bf16 ones among them, can make this step "
+           "at most %.2fx faster\n", 1e3 * product_seconds / timed, 100 * share,
+           share < 1 ? 1 / (1 - share) : 0.0);
+    /* bf16 (train.precision: bf16) runs the products alone in bf16: as efficient as the
+     * float ones, at vdpbf16ps's rate, the step gains this much. */
+    if (!bf16 && rate.bf16_gflops > 0 && rate.fma_gflops > 0) {
+        const double ratio = rate.bf16_gflops / rate.fma_gflops;
+        printf("bf16 products as efficient as these, at the %.2fx rate of vdpbf16ps measured "
+               "above: this step %.2fx faster\n", ratio, 1 / (1 - share + share / ratio));
+    }
     if (unit_slots)
         printf("tree sum of the units' gradients %.3f ms per step, least %.3f ms; backward and "
                "sum least %.3f ms\n", 1e3 * sum_time / timed, 1e3 * sum_min,

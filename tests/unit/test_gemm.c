@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/gemm.h"
+#include "core/product_time.h"
 #include "core/rng.h"
 
 static float *random_floats(int64_t n, uint64_t key)
@@ -180,6 +181,33 @@ static void test_edge_in_place_same_bits(void **state)
     }
 }
 
+/* The products' timing (core/product_time.h, for bench_step): nothing is counted while it
+ * is off, products are while it is on, and turning it on starts the sum from zero. */
+static void test_product_time(void **state)
+{
+    (void)state;
+    enum { M = 64, N = 196, K = 64 };
+    float *a = random_floats(M * K, 1), *b = random_floats(K * N, 2);
+    float *c = malloc(M * N * sizeof *c);
+    assert_non_null(c);
+    nni_product_time_enable(0);
+    nni_gemm_nn(M, N, K, a, K, 1, b, N, c, N, 0);
+    nni_product_time_enable(1);
+    assert_true(nni_product_time_seconds() == 0.0);
+    for (int i = 0; i < 20; i++) {
+        nni_gemm_nn(M, N, K, a, K, 1, b, N, c, N, 0);
+        nni_gemm_nt(M, N, K, a, K, b, K, c, N, 0);
+    }
+    const double counted = nni_product_time_seconds();
+    assert_true(counted > 0.0 && counted < 60.0);
+    nni_product_time_enable(0);
+    nni_gemm_nn(M, N, K, a, K, 1, b, N, c, N, 0);
+    assert_true(nni_product_time_seconds() == 0.0);
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_nn_matches_float64),
         cmocka_unit_test(test_cut_products_same_bits),
         cmocka_unit_test(test_edge_in_place_same_bits),
+        cmocka_unit_test(test_product_time),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
