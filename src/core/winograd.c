@@ -68,7 +68,7 @@ static void input_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                     for (int q = 0; q < t; q++)
                         col[q] = b[k][q];
                     for (int l = 0; l < t; l++) /* ... B */
-                        at[(k * t + l) * C * ld] = combine(mx->bt[l], 1, col, t);
+                        at[(k * t + l) * nni_winograd_point_floats(C, ld)] = combine(mx->bt[l], 1, col, t);
                 }
             }
 }
@@ -89,7 +89,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 float col[6], p[2][6];
                 for (int l = 0; l < t; l++) {
                     for (int k = 0; k < t; k++)
-                        col[k] = mt[(k * t + l) * M * ld];
+                        col[k] = mt[(k * t + l) * nni_winograd_point_floats(M, ld)];
                     for (int r = 0; r < 2; r++)
                         p[r][l] = combine(mx->at[r], 1, col, t);
                 }
@@ -134,7 +134,7 @@ static void grad_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
                 float *at = d + mo * ld + (row - first) * tiles_w + j;
                 for (int k = 0; k < t; k++)
                     for (int l = 0; l < t; l++) /* ... A^T */
-                        at[(k * t + l) * M * ld] = combine(&mx->at[0][l], 6, s[k], 2);
+                        at[(k * t + l) * nni_winograd_point_floats(M, ld)] = combine(&mx->at[0][l], 6, s[k], 2);
             }
 }
 
@@ -282,7 +282,7 @@ INLINE void input_vectors(const nni_conv_geom *g, const nni_winograd_matrices *m
                                                                                    : te[k]);
 #pragma GCC unroll 6
                     for (int l = 0; l < t; l++) /* ... B */
-                        _mm512_mask_storeu_ps(at + (k * t + l) * C * ld, ch->tiles,
+                        _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(C, ld), ch->tiles,
                                               vcombine(mx->bt[l], 1, col, t));
                 }
             }
@@ -312,7 +312,7 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
                     __m512 col[6];
 #pragma GCC unroll 6
                     for (int k = 0; k < t; k++)
-                        col[k] = _mm512_maskz_loadu_ps(ch->tiles, mt + (k * t + l) * M * ld);
+                        col[k] = _mm512_maskz_loadu_ps(ch->tiles, mt + (k * t + l) * nni_winograd_point_floats(M, ld));
                     p[0][l] = vcombine(mx->at[0], 1, col, t);
                     p[1][l] = vcombine(mx->at[1], 1, col, t);
                 }
@@ -355,7 +355,7 @@ INLINE void grad_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 for (int k = 0; k < t; k++)
 #pragma GCC unroll 6
                     for (int l = 0; l < t; l++) /* ... A^T */
-                        _mm512_mask_storeu_ps(at + (k * t + l) * M * ld, ch->tiles,
+                        _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(M, ld), ch->tiles,
                                               vcombine(&mx->at[0][l], 6, s[k], 2));
             }
         }
@@ -453,7 +453,7 @@ INLINE void input_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                     down[k] = r[k][l];
 #pragma GCC unroll 6
                 for (int k = 0; k < t; k++) /* B^T ... */
-                    _mm512_mask_storeu_ps(at + (k * t + l) * C * ld, lanes,
+                    _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(C, ld), lanes,
                                           vcombine(mx->bt[k], 1, down, t));
             }
         }
@@ -487,7 +487,7 @@ INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 __m512 col[6];
 #pragma GCC unroll 6
                 for (int k = 0; k < t; k++)
-                    col[k] = _mm512_maskz_loadu_ps(lanes, mt + (k * t + l) * M * ld);
+                    col[k] = _mm512_maskz_loadu_ps(lanes, mt + (k * t + l) * nni_winograd_point_floats(M, ld));
                 p[0][l] = vcombine(mx->at[0], 1, col, t);
                 p[1][l] = vcombine(mx->at[1], 1, col, t);
             }
@@ -541,7 +541,7 @@ INLINE void grad_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
             for (int k = 0; k < t; k++)
 #pragma GCC unroll 6
                 for (int l = 0; l < t; l++) /* ... A^T */
-                    _mm512_mask_storeu_ps(at + (k * t + l) * M * ld, lanes,
+                    _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(M, ld), lanes,
                                           vcombine(&mx->at[0][l], 6, s[k], 2));
         }
 }
@@ -623,7 +623,7 @@ static blocking blocking_of(const nni_conv_geom *g, int64_t M, int64_t samples,
                   .tile_rows = samples * nni_winograd_tiles_h(g),
                   .block = nni_winograd_block_rows(g, M), .ld = nni_winograd_block_ld(g, M),
                   .points = nni_winograd_points(g), .v = scratch};
-    b.other = scratch + b.points * g->channels * b.ld;
+    b.other = scratch + b.points * nni_winograd_point_floats(g->channels, b.ld);
     return b;
 }
 
@@ -638,7 +638,7 @@ void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const floa
         transform_input(g, x, x_stride, first, rows, b.v, b.ld);
         for (int64_t xi = 0; xi < b.points; xi++)
             nni_product_nn(bf16, M, rows * b.tiles_w, C, u + xi * M * C, C, 1,
-                           b.v + xi * C * b.ld, b.ld, b.other + xi * M * b.ld, b.ld, 0);
+                           b.v + xi * nni_winograd_point_floats(C, b.ld), b.ld, b.other + xi * nni_winograd_point_floats(M, b.ld), b.ld, 0);
         transform_output(g, M, b.other, b.ld, first, rows, out);
     }
 }
@@ -655,7 +655,7 @@ void NNI_KERNEL(nni_winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int
         transform_input(g, x, x_stride, first, rows, b.v, b.ld);
         transform_grad(g, M, dy, dy_stride, first, rows, b.other, b.ld);
         for (int64_t xi = 0; xi < b.points; xi++)
-            nni_product_nt(bf16, M, C, rows * b.tiles_w, b.other + xi * M * b.ld, b.ld,
-                           b.v + xi * C * b.ld, b.ld, du + xi * M * C, C, 1);
+            nni_product_nt(bf16, M, C, rows * b.tiles_w, b.other + xi * nni_winograd_point_floats(M, b.ld), b.ld,
+                           b.v + xi * nni_winograd_point_floats(C, b.ld), b.ld, du + xi * M * C, C, 1);
     }
 }

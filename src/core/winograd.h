@@ -66,6 +66,16 @@ static inline int64_t nni_winograd_block_ld(const nni_conv_geom *g, int64_t M)
     return (nni_winograd_block_rows(g, M) * nni_winograd_tiles_w(g) + 15) & ~(int64_t)15;
 }
 
+/* Floats from one element of a transformed patch to the next in a block's V (rows =
+ * channels) or products (rows = outputs): the rows, and a cache line more. Without it the
+ * t^2 elements sit a multiple of 4 KiB apart (64 rows of 256 floats: 64 KiB), so the
+ * transforms' t^2 streams of loads or stores all fall in the same set of the L1 cache,
+ * more than its ways. */
+static inline int64_t nni_winograd_point_floats(int64_t rows, int64_t ld)
+{
+    return rows * ld + 16;
+}
+
 /* The transformed weights of outputs m0 .. m1 - 1 of M: u[xi][m][c] = (G w[m][c] G^T)[xi]
  * for w in torch's layout w[m][c][r][r], c < g->channels; u is points x M x channels floats,
  * of which each range writes its own rows (threads can share the outputs). */

@@ -73,5 +73,6 @@ void nni_winograd_weight_grad_finish(const nni_conv_geom *g, int64_t M, const fl
 int64_t nni_winograd_scratch(const nni_conv_geom *g, int64_t M)
 {
     const int64_t ld = nni_winograd_block_ld(g, M);
-    return nni_winograd_points(g) * (g->channels + M) * ld + 16;
+    return nni_winograd_points(g) * (nni_winograd_point_floats(g->channels, ld) +
+                                     nni_winograd_point_floats(M, ld)) + 16;
 }
