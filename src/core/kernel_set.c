@@ -52,7 +52,12 @@
     void nni_conv_shifted_weight_grad_##set(const nni_conv_geom *g, int64_t M, const float *x, \
                                             const float *dy, float *lanes, float *scratch);    \
     void nni_conv_shifted_weight_grad_finish_##set(const nni_conv_geom *g, int64_t M,          \
-                                                   const float *lanes, float *dw, int64_t ldw);
+                                                   const float *lanes, float *dw, int64_t ldw); \
+    void nni_pool_stride1_forward_##set(const nni_pool_plane *p, const float *src, float *y,   \
+                                        float *rows, float *grid);                             \
+    void nni_pool_stride1_backward_##set(const nni_pool_plane *p, const float *src,            \
+                                         const float *y, const float *dy, float *dx,           \
+                                         float *grad, float *max, int32_t *found);
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
@@ -62,7 +67,9 @@
     .winograd_weight_grad = nni_winograd_weight_grad_##set,                                  \
     .conv_shifted_forward = nni_conv_shifted_forward_##set,                                  \
     .conv_shifted_weight_grad = nni_conv_shifted_weight_grad_##set,                          \
-    .conv_shifted_weight_grad_finish = nni_conv_shifted_weight_grad_finish_##set
+    .conv_shifted_weight_grad_finish = nni_conv_shifted_weight_grad_finish_##set,            \
+    .pool_stride1_forward = nni_pool_stride1_forward_##set,                                  \
+    .pool_stride1_backward = nni_pool_stride1_backward_##set
 
 DECLARE_KERNELS(generic)
 #if defined(NN_KERNEL_SETS_X86)

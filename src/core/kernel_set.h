@@ -1,12 +1,13 @@
-/* Kernel sets: the hot loops (matrix products, image lowering, Adam's update) built once per
- * instruction set and chosen at run time, so one binary runs on every x86-64 machine of a
- * cluster and still uses AVX-512 where the CPU has it.
+/* Kernel sets: the hot loops (matrix products, image lowering, Adam's update, stride-1
+ * pooling) built once per instruction set and chosen at run time, so one binary runs on
+ * every x86-64 machine of a cluster and still uses AVX-512 where the CPU has it.
  *
  * The sources listed as NN_KERNEL_SOURCES in CMakeLists.txt (core/gemm.c, core/im2col.c,
- * core/winograd.c, core/conv_shifted.c, train/adam_kernel.c) are compiled once per set with
- * that set's instruction flags and NNI_KERNEL_SET defined to its name; NNI_KERNEL(f) gives
- * each copy of f its own symbol (f_generic, f_avx2, f_avx512). The functions the layers call
- * (nni_gemm_nn, nni_im2col, ...) go through the selected set's table.
+ * core/winograd.c, core/conv_shifted.c, train/adam_kernel.c, layers/pool_stride1.c) are
+ * compiled once per set with that set's instruction flags and NNI_KERNEL_SET defined to its
+ * name; NNI_KERNEL(f) gives each copy of f its own symbol (f_generic, f_avx2, f_avx512). The
+ * functions the layers call (nni_gemm_nn, nni_im2col, ...) go through the selected set's
+ * table.
  *
  * The set is chosen from the CPU (the widest it supports), or forced with the environment
  * variable NN_KERNELS=generic|avx2|avx512 (`auto` or empty: from the CPU). Forcing a set the
@@ -31,6 +32,15 @@
 typedef struct nni_adam_coefs {
     float beta1, beta2, one_minus_beta1, one_minus_beta2, eps, step_size, bias2_sqrt;
 } nni_adam_coefs;
+
+/* One plane of a stride-1 pooling as its kernels see it (layers/pool_stride1.c): the window,
+ * the output plane, the row pitch of the (padded) input plane the windows read, and for
+ * average pooling the divisors, row_count[oy] * col_count[ox]. */
+typedef struct nni_pool_plane {
+    int64_t kernel_h, kernel_w, out_h, out_w, pitch;
+    int max; /* max pooling, else average */
+    const float *row_count, *col_count;
+} nni_pool_plane;
 
 typedef struct nni_kernel_set {
     const char *name;  /* the value NN_KERNELS takes */
@@ -69,6 +79,13 @@ typedef struct nni_kernel_set {
     /* train/adam_kernel.c: w, m1, m2 updated from grad over n parameters (distinct buffers). */
     void (*adam_plain)(const nni_adam_coefs *c, int64_t n, float *w, float *m1, float *m2,
                        const float *grad);
+    /* layers/pool_stride1.c: y of one plane from its padded input (rows, grid: scratch), and
+     * the gradient routed back into the padded dx (grad, max, found: scratch). */
+    void (*pool_stride1_forward)(const nni_pool_plane *p, const float *src, float *y,
+                                 float *rows, float *grid);
+    void (*pool_stride1_backward)(const nni_pool_plane *p, const float *src, const float *y,
+                                  const float *dy, float *dx, float *grad, float *max,
+                                  int32_t *found);
 } nni_kernel_set;
 
 /* Chooses the set from NN_KERNELS and the CPU (read again on every call). An unknown name,

@@ -23,9 +23,11 @@
 #include <omp.h>
 #include <string.h>
 
+#include "core/kernel_set.h"
 #include "core/threads.h"
 #include "layers/conv_util.h"
 #include "layers/layer_util.h"
+#include "layers/pool_select.h"
 
 enum { POOL_MAX, POOL_AVG };
 
@@ -153,10 +155,9 @@ static nn_status avgpool_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err
  *  - 2x2 windows with stride 2 and nothing padded (the usual downsampling): one pass over
  *    output pixels reading the four inputs, which vectorizes as pairs of lanes;
  *  - stride 1 (the inception branch's 3x3 'same' pool): the plane is computed on a grid
- *    with the input's row pitch, so output (oy, ox) sits at t = oy * pitch + ox and its window
- *    at t + i * pitch + j, and every loop runs over the whole plane at once (the few
- *    columns past the row end are computed and dropped); the forward is separable (rows,
- *    then columns);
+ *    with the input's row pitch, every loop over the whole plane at once, in
+ *    layers/pool_stride1.c, which is built per kernel set (core/kernel_set.h) so that those
+ *    loops run at the CPU's vector width;
  *  - anything else: per output row, with the column stride a constant when it is 2. */
 
 typedef struct plane_buffers {
@@ -189,14 +190,6 @@ static void store_interior(const pool *p, const float *buf, float *dx, int accum
                         g->in_w, accumulate);
 }
 
-/* The fast loops use the plain maximum, a single vector instruction. torch's maximum lets
- * a NaN win and stay; planes holding a NaN (rare: a diverged model) are redone by the
- * general loop with `careful` set, which follows that rule exactly. */
-static inline float max_plain(float m, float v)
-{
-    return v > m ? v : m;
-}
-
 static inline float max_nan(float m, float v)
 {
     return ((v > m) | (v != v)) ? v : m;
@@ -206,18 +199,6 @@ static inline float max_nan(float m, float v)
 static inline int32_t is_max(float v, float m, const int careful)
 {
     return careful ? (v == m) | (v != v) : v == m;
-}
-
-/* v where on is 1, +0 where it is 0, as a bit mask: compilers keep this branch-free even in
- * the scalar remainder of a vectorized loop, where `on ? v : 0` becomes an unpredictable
- * jump. */
-static inline float keep(float v, int32_t on)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, sizeof bits);
-    bits &= -(uint32_t)on;
-    memcpy(&v, &bits, sizeof v);
-    return v;
 }
 
 static int has_nan(const float *restrict x, int64_t n)
@@ -258,8 +239,8 @@ static void pool2x2_forward(const pool *p, const float *restrict x, float *restr
         float *restrict yr = y + oy * ow;
         if (p->kind == POOL_MAX)
             for (int64_t ox = 0; ox < ow; ox++)
-                yr[ox] = max_plain(max_plain(r0[2 * ox], r0[2 * ox + 1]),
-                                   max_plain(r1[2 * ox], r1[2 * ox + 1]));
+                yr[ox] = nni_pool_max_plain(nni_pool_max_plain(r0[2 * ox], r0[2 * ox + 1]),
+                                   nni_pool_max_plain(r1[2 * ox], r1[2 * ox + 1]));
         else
             for (int64_t ox = 0; ox < ow; ox++)
                 yr[ox] = (r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / 4.0f;
@@ -292,10 +273,10 @@ pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y
                 const int32_t b = (a == 0) & (r0[2 * ox + 1] == m);
                 const int32_t c = ((a | b) == 0) & (r1[2 * ox] == m);
                 const int32_t e = (a | b | c) == 0;
-                put(d0 + 2 * ox, keep(grad, a), store);
-                put(d0 + 2 * ox + 1, keep(grad, b), store);
-                put(d1 + 2 * ox, keep(grad, c), store);
-                put(d1 + 2 * ox + 1, keep(grad, e), store);
+                put(d0 + 2 * ox, nni_pool_keep(grad, a), store);
+                put(d0 + 2 * ox + 1, nni_pool_keep(grad, b), store);
+                put(d1 + 2 * ox, nni_pool_keep(grad, c), store);
+                put(d1 + 2 * ox + 1, nni_pool_keep(grad, e), store);
             }
         else
             for (int64_t ox = 0; ox < ow; ox++) {
@@ -308,100 +289,14 @@ pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y
     }
 }
 
-/* Stride 1 on the pitch grid: T = (out_h - 1) * pitch + out_w grid cells. */
-static int64_t grid_cells(const pool *p)
+/* The stride-1 kernels' view of the layer (layers/pool_stride1.c). */
+static nni_pool_plane stride1_plane(const pool *p)
 {
-    return (p->geom.out_h - 1) * p->padded_w + p->geom.out_w;
-}
-
-static void stride1_forward(const pool *p, const float *restrict src, float *restrict y,
-                            const plane_buffers *buf)
-{
-    const nni_conv_geom *g = &p->geom;
-    const int64_t pw = p->padded_w, cells = grid_cells(p);
-    const int64_t row_cells = cells + (g->kernel_h - 1) * pw;
-    const int is_max_pool = p->kind == POOL_MAX;
-    float *restrict rows = buf->tmp, *restrict grid = buf->grid;
-    /* along rows: rows[u] = reduce over j of src[u + j] */
-    for (int64_t u = 0; u < row_cells; u++)
-        rows[u] = src[u];
-    for (int64_t j = 1; j < g->kernel_w; j++) {
-        const float *restrict r = src + j;
-        if (is_max_pool)
-            for (int64_t u = 0; u < row_cells; u++)
-                rows[u] = max_plain(rows[u], r[u]);
-        else
-            for (int64_t u = 0; u < row_cells; u++)
-                rows[u] += r[u];
-    }
-    /* along columns: grid[t] = reduce over i of rows[t + i * pw] */
-    for (int64_t t = 0; t < cells; t++)
-        grid[t] = rows[t];
-    for (int64_t i = 1; i < g->kernel_h; i++) {
-        const float *restrict r = rows + i * pw;
-        if (is_max_pool)
-            for (int64_t t = 0; t < cells; t++)
-                grid[t] = max_plain(grid[t], r[t]);
-        else
-            for (int64_t t = 0; t < cells; t++)
-                grid[t] += r[t];
-    }
-    for (int64_t oy = 0; oy < g->out_h; oy++) {
-        float *restrict yr = y + oy * g->out_w;
-        const float *restrict gr = grid + oy * pw;
-        if (is_max_pool)
-            memcpy(yr, gr, (size_t)g->out_w * sizeof *yr);
-        else
-            for (int64_t ox = 0; ox < g->out_w; ox++)
-                yr[ox] = gr[ox] / (p->row_count[oy] * p->col_count[ox]);
-    }
-}
-
-/* dx: the padded gradient plane (pitch padded_w), zero or holding what to add to. */
-static void stride1_backward(const pool *p, const float *restrict src, const float *restrict y,
-                             const float *restrict dy, float *restrict dx,
-                             const plane_buffers *buf)
-{
-    const nni_conv_geom *g = &p->geom;
-    const int64_t pw = p->padded_w, cells = grid_cells(p);
-    float *restrict grad = buf->tmp, *restrict max = buf->grid;
-    int32_t *restrict found = buf->found;
-    /* Spread y and dy (divided, for the average) over the grid; the cells past the row
-     * ends carry no gradient and count as already routed. */
-    for (int64_t t = 0; t < cells; t++) {
-        grad[t] = 0.0f;
-        found[t] = 1;
-    }
-    for (int64_t oy = 0; oy < g->out_h; oy++) {
-        const int64_t t0 = oy * pw, o0 = oy * g->out_w;
-        if (p->kind == POOL_MAX) {
-            for (int64_t ox = 0; ox < g->out_w; ox++) {
-                grad[t0 + ox] = dy[o0 + ox];
-                max[t0 + ox] = y[o0 + ox];
-                found[t0 + ox] = 0;
-            }
-        } else {
-            const float rows = p->row_count[oy];
-            for (int64_t ox = 0; ox < g->out_w; ox++)
-                grad[t0 + ox] = dy[o0 + ox] / (rows * p->col_count[ox]);
-        }
-    }
-    for (int64_t i = 0; i < g->kernel_h; i++)
-        for (int64_t j = 0; j < g->kernel_w; j++) {
-            const int64_t at = i * pw + j;
-            float *restrict d = dx + at;
-            if (p->kind == POOL_MAX) {
-                const float *restrict r = src + at;
-                for (int64_t t = 0; t < cells; t++) {
-                    const int32_t hit = (found[t] == 0) & (r[t] == max[t]);
-                    d[t] += keep(grad[t], hit);
-                    found[t] |= hit;
-                }
-            } else {
-                for (int64_t t = 0; t < cells; t++)
-                    d[t] += grad[t];
-            }
-        }
+    const nni_pool_plane plane = {.kernel_h = p->geom.kernel_h, .kernel_w = p->geom.kernel_w,
+                                  .out_h = p->geom.out_h, .out_w = p->geom.out_w,
+                                  .pitch = p->padded_w, .max = p->kind == POOL_MAX,
+                                  .row_count = p->row_count, .col_count = p->col_count};
+    return plane;
 }
 
 /* Any stride, per output row. */
@@ -425,7 +320,7 @@ static inline __attribute__((always_inline)) void general_forward(const pool *p,
                         yr[ox] = max_nan(yr[ox], r[ox * sw]);
                 else if (p->kind == POOL_MAX)
                     for (int64_t ox = 0; ox < ow; ox++)
-                        yr[ox] = max_plain(yr[ox], r[ox * sw]);
+                        yr[ox] = nni_pool_max_plain(yr[ox], r[ox * sw]);
                 else
                     for (int64_t ox = 0; ox < ow; ox++)
                         yr[ox] += r[ox * sw];
@@ -461,7 +356,7 @@ static inline __attribute__((always_inline)) void general_backward(
                     for (int64_t ox = 0; ox < ow; ox++) {
                         const int32_t hit =
                             (found[ox] == 0) & is_max(r[ox * sw], yr[ox], careful);
-                        d[ox * sw] += keep(share[ox], hit);
+                        d[ox * sw] += nni_pool_keep(share[ox], hit);
                         found[ox] |= hit;
                     }
                 } else {
@@ -495,6 +390,7 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out, *workspace = nni_layer_workspace(layer);
     const int kind = loop_kind(p);
+    const nni_pool_plane plane = stride1_plane(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     const int threads = pool_call_threads(p, planes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -509,7 +405,8 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
             else if (kind == LOOP_2X2)
                 pool2x2_forward(p, x, y);
             else if (kind == LOOP_STRIDE1)
-                stride1_forward(p, source_plane(p, x, buf.src, fill), y, &buf);
+                nni_kernels()->pool_stride1_forward(&plane, source_plane(p, x, buf.src, fill),
+                                                    y, buf.tmp, buf.grid);
             else if (p->geom.stride_w == 2)
                 general_forward(p, 2, 0, source_plane(p, x, buf.src, fill), y);
             else
@@ -527,6 +424,7 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t planes = pass->batch * p->geom.channels;
     const int accumulate = layer->input_accumulate[0];
     const int kind = loop_kind(p);
+    const nni_pool_plane plane = stride1_plane(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     float *workspace = nni_layer_workspace(layer);
     const int threads = pool_call_threads(p, planes);
@@ -561,7 +459,8 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
             else if (kind == LOOP_2X2)
                 pool2x2_backward(p, x, y, dy, target, 0);
             else if (kind == LOOP_STRIDE1)
-                stride1_backward(p, src, y, dy, target, &buf);
+                nni_kernels()->pool_stride1_backward(&plane, src, y, dy, target, buf.tmp,
+                                                     buf.grid, buf.found);
             else if (p->geom.stride_w == 2)
                 general_backward(p, 2, 0, src, y, dy, target, &buf);
             else

@@ -1,7 +1,7 @@
 /* Kernel sets (core/kernel_set.h): NN_KERNELS forces a set and a bad value is an error that
  * says what is valid; every set this CPU can run computes the products within float
- * rounding of a float64 loop, and lowers images and updates Adam's moments to the same bits
- * as the generic set.
+ * rounding of a float64 loop, lowers images and updates Adam's moments to the same bits
+ * as the generic set, and pools stride-1 planes to a plain loop's bits.
  *
  * Run twice by ctest: as unit.test_kernel_set with the CPU's choice, and under the
  * generic-kernels label with NN_KERNELS=generic, where the first test checks that the
@@ -311,6 +311,80 @@ static void test_every_set_transpose(void **state)
     }
 }
 
+/* Stride-1 pooling (layers/pool_stride1.c) on every set against a plain loop over the
+ * windows: max pooling with many ties (values from five levels), so the first maximum of a
+ * window in row-major order must win, and average pooling; a padded 16 x 16 plane (14 x 14,
+ * 3x3 'same') and a 9 x 11 one with a 2x3 window. The gradients are multiples of 1/8 and the
+ * averages' divisors powers of two, so every sum is exact in any order, and all sets give the
+ * same bits. */
+static void test_every_set_pool_stride1(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][4] = {{16, 16, 3, 3}, {9, 11, 2, 3}}; /* h, w, kh, kw */
+    static const float counts[] = {2.0f, 4.0f, 1.0f, 2.0f, 4.0f, 2.0f, 1.0f, 4.0f, 2.0f,
+                                   1.0f, 2.0f, 4.0f, 1.0f, 2.0f, 4.0f, 2.0f};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++)
+        for (int max = 0; max < 2; max++) {
+            const int64_t h = shapes[i][0], w = shapes[i][1], kh = shapes[i][2];
+            const int64_t kw = shapes[i][3], oh = h - kh + 1, ow = w - kw + 1;
+            const nni_pool_plane plane = {.kernel_h = kh, .kernel_w = kw, .out_h = oh,
+                                          .out_w = ow, .pitch = w, .max = max,
+                                          .row_count = counts, .col_count = counts};
+            float *src = random_floats(h * w, 20 + i), *dy = random_floats(oh * ow, 22 + i);
+            for (int64_t k = 0; k < h * w; k++)
+                src[k] = floorf(src[k] * 5.0f);
+            for (int64_t k = 0; k < oh * ow; k++)
+                dy[k] = floorf(dy[k] * 16.0f) / 8.0f;
+            float *want_y = calloc((size_t)(oh * ow), sizeof *want_y);
+            float *want_dx = calloc((size_t)(h * w), sizeof *want_dx);
+            assert_true(want_y && want_dx);
+            for (int64_t oy = 0; oy < oh; oy++)
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    float best = -INFINITY, sum = 0.0f;
+                    int64_t first = -1;
+                    for (int64_t a = 0; a < kh; a++)
+                        for (int64_t b = 0; b < kw; b++) {
+                            const int64_t at = (oy + a) * w + ox + b;
+                            sum += src[at];
+                            if (src[at] > best) {
+                                best = src[at];
+                                first = at;
+                            }
+                        }
+                    const float divisor = counts[oy] * counts[ox];
+                    want_y[oy * ow + ox] = max ? best : sum / divisor;
+                    for (int64_t a = 0; !max && a < kh; a++)
+                        for (int64_t b = 0; b < kw; b++)
+                            want_dx[(oy + a) * w + ox + b] += dy[oy * ow + ox] / divisor;
+                    if (max)
+                        want_dx[first] += dy[oy * ow + ox];
+                }
+            for (int s = 0; s < count; s++) {
+                if (!sets[s].supported())
+                    continue;
+                float *y = calloc((size_t)(oh * ow), sizeof *y);
+                float *dx = calloc((size_t)(h * w), sizeof *dx);
+                float *scratch = calloc((size_t)(4 * h * w), sizeof *scratch);
+                assert_true(y && dx && scratch);
+                sets[s].pool_stride1_forward(&plane, src, y, scratch, scratch + h * w);
+                assert_memory_equal(y, want_y, sizeof *y * (size_t)(oh * ow));
+                sets[s].pool_stride1_backward(&plane, src, y, dy, dx, scratch,
+                                              scratch + h * w,
+                                              (int32_t *)(scratch + 2 * h * w));
+                assert_memory_equal(dx, want_dx, sizeof *dx * (size_t)(h * w));
+                free(y);
+                free(dx);
+                free(scratch);
+            }
+            free(src);
+            free(dy);
+            free(want_y);
+            free(want_dx);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_every_set_transpose),
         cmocka_unit_test(test_every_set_conv_flat_same_bits),
         cmocka_unit_test(test_every_set_adam_same_bits),
+        cmocka_unit_test(test_every_set_pool_stride1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
