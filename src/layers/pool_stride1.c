@@ -20,6 +20,23 @@ static int64_t grid_cells(const nni_pool_plane *g)
     return (g->out_h - 1) * g->pitch + g->out_w;
 }
 
+/* out[u] = the maximum (or sum) over k < taps of in[u + k step], u < n, in k's order. */
+static void reduce_shifted(float *restrict out, const float *restrict in, int64_t n,
+                           int64_t taps, int64_t step, int max)
+{
+    for (int64_t u = 0; u < n; u++)
+        out[u] = in[u];
+    for (int64_t k = 1; k < taps; k++) {
+        const float *restrict r = in + k * step;
+        if (max)
+            for (int64_t u = 0; u < n; u++)
+                out[u] = nni_pool_max_plain(out[u], r[u]);
+        else
+            for (int64_t u = 0; u < n; u++)
+                out[u] += r[u];
+    }
+}
+
 /* y from the padded plane src (rows, grid: scratch of a padded plane each). */
 void NNI_KERNEL(nni_pool_stride1_forward)(const nni_pool_plane *g, const float *restrict src,
                                           float *restrict y, float *restrict rows,
@@ -28,30 +45,8 @@ void NNI_KERNEL(nni_pool_stride1_forward)(const nni_pool_plane *g, const float *
     const int64_t pw = g->pitch, cells = grid_cells(g);
     const int64_t row_cells = cells + (g->kernel_h - 1) * pw;
     const int is_max_pool = g->max;
-    /* along rows: rows[u] = reduce over j of src[u + j] */
-    for (int64_t u = 0; u < row_cells; u++)
-        rows[u] = src[u];
-    for (int64_t j = 1; j < g->kernel_w; j++) {
-        const float *restrict r = src + j;
-        if (is_max_pool)
-            for (int64_t u = 0; u < row_cells; u++)
-                rows[u] = nni_pool_max_plain(rows[u], r[u]);
-        else
-            for (int64_t u = 0; u < row_cells; u++)
-                rows[u] += r[u];
-    }
-    /* along columns: grid[t] = reduce over i of rows[t + i * pw] */
-    for (int64_t t = 0; t < cells; t++)
-        grid[t] = rows[t];
-    for (int64_t i = 1; i < g->kernel_h; i++) {
-        const float *restrict r = rows + i * pw;
-        if (is_max_pool)
-            for (int64_t t = 0; t < cells; t++)
-                grid[t] = nni_pool_max_plain(grid[t], r[t]);
-        else
-            for (int64_t t = 0; t < cells; t++)
-                grid[t] += r[t];
-    }
+    reduce_shifted(rows, src, row_cells, g->kernel_w, 1, is_max_pool);  /* along rows */
+    reduce_shifted(grid, rows, cells, g->kernel_h, pw, is_max_pool);    /* along columns */
     for (int64_t oy = 0; oy < g->out_h; oy++) {
         float *restrict yr = y + oy * g->out_w;
         const float *restrict gr = grid + oy * pw;
