@@ -47,6 +47,7 @@ static void input_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx,
 {
     const int t = mx->t;
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
+    const int64_t point = nni_winograd_point_floats(C, ld);
     const int64_t tiles_h = nni_winograd_tiles_h(g);
     for (int64_t c = 0; c < C; c++)
         for (int64_t row = first; row < first + rows; row++)
@@ -68,7 +69,7 @@ static void input_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                     for (int q = 0; q < t; q++)
                         col[q] = b[k][q];
                     for (int l = 0; l < t; l++) /* ... B */
-                        at[(k * t + l) * nni_winograd_point_floats(C, ld)] = combine(mx->bt[l], 1, col, t);
+                        at[(k * t + l) * point] = combine(mx->bt[l], 1, col, t);
                 }
             }
 }
@@ -79,6 +80,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                          const nni_winograd_out *out)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
     const int64_t tiles_h = nni_winograd_tiles_h(g);
     for (int64_t mo = 0; mo < M; mo++)
@@ -89,7 +91,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 float col[6], p[2][6];
                 for (int l = 0; l < t; l++) {
                     for (int k = 0; k < t; k++)
-                        col[k] = mt[(k * t + l) * nni_winograd_point_floats(M, ld)];
+                        col[k] = mt[(k * t + l) * point];
                     for (int r = 0; r < 2; r++)
                         p[r][l] = combine(mx->at[r], 1, col, t);
                 }
@@ -116,6 +118,7 @@ static void grad_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
                        float *d, int64_t ld)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), W = g->out_w, plane = g->out_h * W;
     const int64_t tiles_h = nni_winograd_tiles_h(g);
     for (int64_t mo = 0; mo < M; mo++)
@@ -134,7 +137,7 @@ static void grad_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
                 float *at = d + mo * ld + (row - first) * tiles_w + j;
                 for (int k = 0; k < t; k++)
                     for (int l = 0; l < t; l++) /* ... A^T */
-                        at[(k * t + l) * nni_winograd_point_floats(M, ld)] = combine(&mx->at[0][l], 6, s[k], 2);
+                        at[(k * t + l) * point] = combine(&mx->at[0][l], 6, s[k], 2);
             }
 }
 
@@ -248,6 +251,7 @@ INLINE void input_vectors(const nni_conv_geom *g, const nni_winograd_matrices *m
 {
     const int t = mx->t;
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g), W = g->in_w;
+    const int64_t point = nni_winograd_point_floats(C, ld);
     const __m512i shift[3] = {
         _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
         _mm512_setr_epi32(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 15),
@@ -282,7 +286,7 @@ INLINE void input_vectors(const nni_conv_geom *g, const nni_winograd_matrices *m
                                                                                    : te[k]);
 #pragma GCC unroll 6
                     for (int l = 0; l < t; l++) /* ... B */
-                        _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(C, ld), ch->tiles,
+                        _mm512_mask_storeu_ps(at + (k * t + l) * point, ch->tiles,
                                               vcombine(mx->bt[l], 1, col, t));
                 }
             }
@@ -294,6 +298,7 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
                            int64_t ld, int64_t first, int64_t rows, const nni_winograd_out *out)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), plane = g->out_h * g->out_w;
     const __m512i lo_idx = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22,
                                              7, 23);
@@ -312,7 +317,7 @@ INLINE void output_vectors(const nni_conv_geom *g, const nni_winograd_matrices *
                     __m512 col[6];
 #pragma GCC unroll 6
                     for (int k = 0; k < t; k++)
-                        col[k] = _mm512_maskz_loadu_ps(ch->tiles, mt + (k * t + l) * nni_winograd_point_floats(M, ld));
+                        col[k] = _mm512_maskz_loadu_ps(ch->tiles, mt + (k * t + l) * point);
                     p[0][l] = vcombine(mx->at[0], 1, col, t);
                     p[1][l] = vcombine(mx->at[1], 1, col, t);
                 }
@@ -333,6 +338,7 @@ INLINE void grad_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx
                          int64_t dy_stride, int64_t first, int64_t rows, float *d, int64_t ld)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), W = g->out_w, plane = g->out_h * W;
     const int64_t tiles_h = nni_winograd_tiles_h(g);
     for (int64_t mo = 0; mo < M; mo++)
@@ -355,7 +361,7 @@ INLINE void grad_vectors(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 for (int k = 0; k < t; k++)
 #pragma GCC unroll 6
                     for (int l = 0; l < t; l++) /* ... A^T */
-                        _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(M, ld), ch->tiles,
+                        _mm512_mask_storeu_ps(at + (k * t + l) * point, ch->tiles,
                                               vcombine(&mx->at[0][l], 6, s[k], 2));
             }
         }
@@ -418,6 +424,7 @@ INLINE void input_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx,
 {
     const int t = mx->t;
     const int64_t C = g->channels, tiles_w = nni_winograd_tiles_w(g);
+    const int64_t point = nni_winograd_point_floats(C, ld);
     const int64_t tiles_h = nni_winograd_tiles_h(g), W = g->in_w, last = first + rows - 1;
     __m512i index[6];
     __mmask16 inside[6];
@@ -453,7 +460,7 @@ INLINE void input_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx,
                     down[k] = r[k][l];
 #pragma GCC unroll 6
                 for (int k = 0; k < t; k++) /* B^T ... */
-                    _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(C, ld), lanes,
+                    _mm512_mask_storeu_ps(at + (k * t + l) * point, lanes,
                                           vcombine(mx->bt[k], 1, down, t));
             }
         }
@@ -464,6 +471,7 @@ INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx
                          const nni_winograd_out *out)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
     const int64_t W = g->out_w, plane = g->out_h * W, last = first + rows - 1;
     __m512i spread[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
@@ -487,7 +495,7 @@ INLINE void output_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx
                 __m512 col[6];
 #pragma GCC unroll 6
                 for (int k = 0; k < t; k++)
-                    col[k] = _mm512_maskz_loadu_ps(lanes, mt + (k * t + l) * nni_winograd_point_floats(M, ld));
+                    col[k] = _mm512_maskz_loadu_ps(lanes, mt + (k * t + l) * point);
                 p[0][l] = vcombine(mx->at[0], 1, col, t);
                 p[1][l] = vcombine(mx->at[1], 1, col, t);
             }
@@ -512,6 +520,7 @@ INLINE void grad_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
                        float *d, int64_t ld)
 {
     const int t = mx->t;
+    const int64_t point = nni_winograd_point_floats(M, ld);
     const int64_t tiles_w = nni_winograd_tiles_w(g), tiles_h = nni_winograd_tiles_h(g);
     const int64_t W = g->out_w, plane = g->out_h * W, last = first + rows - 1;
     __mmask16 even_in, odd_in;
@@ -541,7 +550,7 @@ INLINE void grad_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
             for (int k = 0; k < t; k++)
 #pragma GCC unroll 6
                 for (int l = 0; l < t; l++) /* ... A^T */
-                    _mm512_mask_storeu_ps(at + (k * t + l) * nni_winograd_point_floats(M, ld), lanes,
+                    _mm512_mask_storeu_ps(at + (k * t + l) * point, lanes,
                                           vcombine(&mx->at[0][l], 6, s[k], 2));
         }
 }
@@ -613,6 +622,7 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
  * V (points x channels x ld) and the products' side (points x M x ld) in the scratch. */
 typedef struct blocking {
     int64_t tiles_w, tile_rows, block, ld, points;
+    int64_t v_point, other_point; /* floats between the elements of a patch (core/winograd.h) */
     float *v, *other;
 } blocking;
 
@@ -623,7 +633,9 @@ static blocking blocking_of(const nni_conv_geom *g, int64_t M, int64_t samples,
                   .tile_rows = samples * nni_winograd_tiles_h(g),
                   .block = nni_winograd_block_rows(g, M), .ld = nni_winograd_block_ld(g, M),
                   .points = nni_winograd_points(g), .v = scratch};
-    b.other = scratch + b.points * nni_winograd_point_floats(g->channels, b.ld);
+    b.v_point = nni_winograd_point_floats(g->channels, b.ld);
+    b.other_point = nni_winograd_point_floats(M, b.ld);
+    b.other = scratch + b.points * b.v_point;
     return b;
 }
 
@@ -638,7 +650,7 @@ void NNI_KERNEL(nni_winograd_conv)(const nni_conv_geom *g, int64_t M, const floa
         transform_input(g, x, x_stride, first, rows, b.v, b.ld);
         for (int64_t xi = 0; xi < b.points; xi++)
             nni_product_nn(bf16, M, rows * b.tiles_w, C, u + xi * M * C, C, 1,
-                           b.v + xi * nni_winograd_point_floats(C, b.ld), b.ld, b.other + xi * nni_winograd_point_floats(M, b.ld), b.ld, 0);
+                           b.v + xi * b.v_point, b.ld, b.other + xi * b.other_point, b.ld, 0);
         transform_output(g, M, b.other, b.ld, first, rows, out);
     }
 }
@@ -655,7 +667,7 @@ void NNI_KERNEL(nni_winograd_weight_grad)(const nni_conv_geom *g, int64_t M, int
         transform_input(g, x, x_stride, first, rows, b.v, b.ld);
         transform_grad(g, M, dy, dy_stride, first, rows, b.other, b.ld);
         for (int64_t xi = 0; xi < b.points; xi++)
-            nni_product_nt(bf16, M, C, rows * b.tiles_w, b.other + xi * nni_winograd_point_floats(M, b.ld), b.ld,
-                           b.v + xi * nni_winograd_point_floats(C, b.ld), b.ld, du + xi * M * C, C, 1);
+            nni_product_nt(bf16, M, C, rows * b.tiles_w, b.other + xi * b.other_point, b.ld,
+                           b.v + xi * b.v_point, b.ld, du + xi * M * C, C, 1);
     }
 }

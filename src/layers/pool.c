@@ -240,7 +240,7 @@ static void pool2x2_forward(const pool *p, const float *restrict x, float *restr
         if (p->kind == POOL_MAX)
             for (int64_t ox = 0; ox < ow; ox++)
                 yr[ox] = nni_pool_max_plain(nni_pool_max_plain(r0[2 * ox], r0[2 * ox + 1]),
-                                   nni_pool_max_plain(r1[2 * ox], r1[2 * ox + 1]));
+                                            nni_pool_max_plain(r1[2 * ox], r1[2 * ox + 1]));
         else
             for (int64_t ox = 0; ox < ow; ox++)
                 yr[ox] = (r0[2 * ox] + r0[2 * ox + 1] + r1[2 * ox] + r1[2 * ox + 1]) / 4.0f;
