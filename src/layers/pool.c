@@ -42,6 +42,7 @@ typedef struct pool {
     float *row_count, *col_count;  /* avgpool divisor = row_count[oy] * col_count[ox] */
     int threads;
     int64_t slot_floats;
+    nni_pool_plane stride1;        /* the stride-1 kernels' view (layers/pool_stride1.c) */
 } pool;
 
 static void pool_destroy(nn_layer *layer)
@@ -131,6 +132,10 @@ static nn_status pool_build(nn_layer *layer, const nn_cfg *cfg, int kind, nn_err
     for (int64_t o = 0; o < g->out_w; o++)
         p->col_count[o] = axis_count(p, o, g->stride_w, pad->left, pad->right, g->kernel_w,
                                      g->in_w);
+    p->stride1 = (nni_pool_plane){.kernel_h = g->kernel_h, .kernel_w = g->kernel_w,
+                                  .out_h = g->out_h, .out_w = g->out_w, .pitch = p->padded_w,
+                                  .max = kind == POOL_MAX, .row_count = p->row_count,
+                                  .col_count = p->col_count};
     /* Per thread: padded input and gradient planes, two stride-1 grids and a row (or grid)
      * of flags, each at most a padded plane. */
     p->threads = nni_threads();
@@ -289,16 +294,6 @@ pool2x2_backward(const pool *p, const float *restrict x, const float *restrict y
     }
 }
 
-/* The stride-1 kernels' view of the layer (layers/pool_stride1.c). */
-static nni_pool_plane stride1_plane(const pool *p)
-{
-    const nni_pool_plane plane = {.kernel_h = p->geom.kernel_h, .kernel_w = p->geom.kernel_w,
-                                  .out_h = p->geom.out_h, .out_w = p->geom.out_w,
-                                  .pitch = p->padded_w, .max = p->kind == POOL_MAX,
-                                  .row_count = p->row_count, .col_count = p->col_count};
-    return plane;
-}
-
 /* Any stride, per output row. */
 static inline __attribute__((always_inline)) void general_forward(const pool *p,
                                                                   const int64_t sw,
@@ -390,7 +385,6 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
     const float *x_all = layer->inputs[0]->out;
     float *y_all = layer->out, *workspace = nni_layer_workspace(layer);
     const int kind = loop_kind(p);
-    const nni_pool_plane plane = stride1_plane(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     const int threads = pool_call_threads(p, planes);
 #pragma omp parallel num_threads(threads) if (threads > 1)
@@ -405,8 +399,9 @@ static void pool_forward(nn_layer *layer, const nn_pass *pass)
             else if (kind == LOOP_2X2)
                 pool2x2_forward(p, x, y);
             else if (kind == LOOP_STRIDE1)
-                nni_kernels()->pool_stride1_forward(&plane, source_plane(p, x, buf.src, fill),
-                                                    y, buf.tmp, buf.grid);
+                nni_kernels()->pool_stride1_forward(&p->stride1,
+                                                    source_plane(p, x, buf.src, fill), y,
+                                                    buf.tmp, buf.grid);
             else if (p->geom.stride_w == 2)
                 general_forward(p, 2, 0, source_plane(p, x, buf.src, fill), y);
             else
@@ -424,7 +419,6 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
     const int64_t planes = pass->batch * p->geom.channels;
     const int accumulate = layer->input_accumulate[0];
     const int kind = loop_kind(p);
-    const nni_pool_plane plane = stride1_plane(p);
     const float fill = p->kind == POOL_MAX ? -INFINITY : 0.0f;
     float *workspace = nni_layer_workspace(layer);
     const int threads = pool_call_threads(p, planes);
@@ -459,7 +453,7 @@ static void pool_backward(nn_layer *layer, const nn_pass *pass)
             else if (kind == LOOP_2X2)
                 pool2x2_backward(p, x, y, dy, target, 0);
             else if (kind == LOOP_STRIDE1)
-                nni_kernels()->pool_stride1_backward(&plane, src, y, dy, target, buf.tmp,
+                nni_kernels()->pool_stride1_backward(&p->stride1, src, y, dy, target, buf.tmp,
                                                      buf.grid, buf.found);
             else if (p->geom.stride_w == 2)
                 general_backward(p, 2, 0, src, y, dy, target, &buf);
