@@ -108,23 +108,75 @@ static inline void store_lanes(float *p, vfloat v, lanes_t lanes)
 }
 #endif
 
+/* Where the sums of a product's rows start and where they go besides C
+ * (nni_gemm_nn_bias_relu), its pointers at a tile's first row and column: bias[m] is row
+ * m's starting value when the product does not accumulate (NULL: zero); relu(C) is stored
+ * at relu with C's row stride (NULL: not), and C itself only without relu_only. */
+typedef struct rows_out {
+    const float *bias;
+    float *relu;
+    int relu_only;
+} rows_out;
+
+/* *o moved to row `row` and column `col` of C, in *at; NULL stays NULL. */
+static const rows_out *rows_out_at(const rows_out *o, int64_t row, int64_t col, int64_t ldc,
+                                   rows_out *at)
+{
+    if (!o)
+        return NULL;
+    *at = (rows_out){o->bias ? o->bias + row : NULL, o->relu ? o->relu + row * ldc + col : NULL,
+                     o->relu_only};
+    return at;
+}
+
+/* The part of *o a block of k applies (in *blk): the bias in the first block, relu and
+ * relu_only in the last; NULL when neither. */
+static const rows_out *rows_out_block(const rows_out *o, int first, int last, rows_out *blk)
+{
+    if (!o || (!first && !last))
+        return NULL;
+    *blk = (rows_out){first ? o->bias : NULL, last ? o->relu : NULL, last && o->relu_only};
+    return blk;
+}
+
+static inline vfloat splat(float s)
+{
+    vfloat v;
+    for (int l = 0; l < VEC; l++)
+        v[l] = s;
+    return v;
+}
+
+/* relu as the relu activation computes it: v > 0 ? v : +0 (+0 for -0 and NaN). */
+typedef int32_t vint __attribute__((vector_size(VEC * sizeof(int32_t))));
+static inline vfloat relu(vfloat v)
+{
+    return (vfloat)((vint)v & (vint)(v > (vfloat){0}));
+}
+
 /* One mr x (nv * VEC) tile of C over kc values of k. mr, nv and edge are constants at every
  * call site, so the accumulators are registers. edge (AVX-512 only): the tile's last vector
  * covers only `last` lanes of B and C, read and written through masks straight in the
  * operands; its other lanes sum zeros and are never stored. Every lane that is stored gets
- * the arithmetic of a full tile: the same bits. */
+ * the arithmetic of a full tile: the same bits. with_out (a constant too): out applies, as
+ * rows_out says (a tile without it keeps no more registers than it needs); starting from the
+ * bias in the registers gives the bits of adding the product to C filled with it, without
+ * that pass over C. */
 static inline __attribute__((always_inline)) void tile(const int mr, const int nv, int edge,
                                                        lanes_t last, int64_t kc,
                                                        const float *restrict a, int64_t a_rs,
                                                        int64_t a_cs, const float *restrict b,
                                                        int64_t ldb, float *restrict c,
-                                                       int64_t ldc, int accumulate)
+                                                       int64_t ldc, int accumulate,
+                                                       const int with_out, const rows_out *out)
 {
+    const float *bias = with_out && !accumulate ? out->bias : NULL;
     vfloat acc[MR][WIDE_NV];
     for (int m = 0; m < mr; m++)
         for (int v = 0; v < nv; v++) {
             const float *cv = c + m * ldc + v * VEC;
-            acc[m][v] = !accumulate             ? (vfloat){0}
+            acc[m][v] = bias                    ? splat(bias[m])
+                        : !accumulate           ? (vfloat){0}
                         : edge && v == nv - 1 ? load_lanes(cv, last)
                                               : load(cv);
         }
@@ -139,12 +191,21 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
                 acc[m][v] += bv[v] * s;
         }
     }
+    float *relu_out = with_out ? out->relu : NULL;
+    const int keep_c = !relu_out || !out->relu_only;
     for (int m = 0; m < mr; m++)
         for (int v = 0; v < nv; v++) {
-            if (edge && v == nv - 1)
-                store_lanes(c + m * ldc + v * VEC, acc[m][v], last);
-            else
-                store(c + m * ldc + v * VEC, acc[m][v]);
+            if (edge && v == nv - 1) {
+                if (keep_c)
+                    store_lanes(c + m * ldc + v * VEC, acc[m][v], last);
+                if (relu_out)
+                    store_lanes(relu_out + m * ldc + v * VEC, relu(acc[m][v]), last);
+            } else {
+                if (keep_c)
+                    store(c + m * ldc + v * VEC, acc[m][v]);
+                if (relu_out)
+                    store(relu_out + m * ldc + v * VEC, relu(acc[m][v]));
+            }
         }
 }
 
@@ -154,19 +215,21 @@ _Static_assert(NV == 2, "tile_rows picks between one vector and NV");
     case n:                                                                                    \
         if (last != ALL_LANES)                                                                 \
             if (nv == 1)                                                                       \
-                tile(n, 1, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);           \
+                tile(n, 1, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);   \
             else                                                                               \
-                tile(n, NV, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);          \
+                tile(n, NV, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);  \
         else if (nv == 1)                                                                      \
-            tile(n, 1, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);               \
+            tile(n, 1, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
         else                                                                                   \
-            tile(n, NV, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);              \
+            tile(n, NV, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);      \
         break;
 
-static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
-                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                      int accumulate)
+/* The tiles of mr rows, with out (W = 1) or without (W = 0). */
+static void tile_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
+                            int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
+                            int64_t ldc, int accumulate, const rows_out *out)
 {
+#define W 0
     switch (mr) {
         TILE_CASE(1)
         TILE_CASE(2)
@@ -187,6 +250,45 @@ static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, 
     default:
         break;
     }
+#undef W
+}
+
+static void tile_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
+                          int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
+                          int64_t ldc, int accumulate, const rows_out *out)
+{
+#define W 1
+    switch (mr) {
+        TILE_CASE(1)
+        TILE_CASE(2)
+        TILE_CASE(3)
+        TILE_CASE(4)
+#if MR > 4
+        TILE_CASE(5)
+        TILE_CASE(6)
+#endif
+#if MR > 6
+        TILE_CASE(7)
+        TILE_CASE(8)
+        TILE_CASE(9)
+        TILE_CASE(10)
+        TILE_CASE(11)
+        TILE_CASE(12)
+#endif
+    default:
+        break;
+    }
+#undef W
+}
+
+static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
+                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
+                      int accumulate, const rows_out *out)
+{
+    if (out)
+        tile_rows_out(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, out);
+    else
+        tile_rows_plain(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, NULL);
 }
 
 /* C[:, j..j+n) (+)= A B_panel over one k block, where the panel holds NR columns with row
@@ -201,17 +303,19 @@ static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, 
  * The M rows are cut into tiles as equal as can be, each at most MR: 64 rows run as six
  * tiles of 10 or 11 rows rather than five of 12 and one of 4, whose 8 accumulators would
  * leave the FMA units waiting on latency. Neither choice changes a result: every element
- * sums its k terms in order whatever tile it falls in. */
+ * sums its k terms in order whatever tile it falls in. out: rows_out at the panel's first
+ * column, or NULL. */
 static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int64_t a_rs,
                           int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                          int acc, int masked)
+                          int acc, int masked, const rows_out *out)
 {
     const int64_t tiles = (M + MR - 1) / MR;
+    rows_out at;
     if (n == NR) {
         for (int64_t t = 0; t < tiles; t++) {
             const int64_t i = M * t / tiles;
             tile_rows((int)(M * (t + 1) / tiles - i), NV, ALL_LANES, kc, a + i * a_rs, a_rs,
-                      a_cs, b, ldb, c + i * ldc, ldc, acc);
+                      a_cs, b, ldb, c + i * ldc, ldc, acc, rows_out_at(out, i, 0, ldc, &at));
         }
         return;
     }
@@ -223,13 +327,14 @@ static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int6
         for (int64_t t = 0; t < tiles; t++) {
             const int64_t i = M * t / tiles;
             tile_rows((int)(M * (t + 1) / tiles - i), nv, last, kc, a + i * a_rs, a_rs, a_cs,
-                      b, ldb, c + i * ldc, ldc, acc);
+                      b, ldb, c + i * ldc, ldc, acc, rows_out_at(out, i, 0, ldc, &at));
         }
         return;
     }
 #else
     (void)masked;
 #endif
+    /* The private tile takes the bias; relu follows from the rows copied out. */
     float c_tail[MR * NR];
     memset(c_tail, 0, sizeof c_tail);
     for (int64_t t = 0; t < tiles; t++) {
@@ -239,9 +344,17 @@ static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int6
         if (acc)
             for (int m = 0; m < mr; m++)
                 memcpy(c_tail + m * NR, ci + m * ldc, (size_t)n * sizeof *c);
-        tile_rows(mr, nv, ALL_LANES, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc);
-        for (int m = 0; m < mr; m++)
+        const rows_out *o = rows_out_at(out, i, 0, ldc, &at);
+        rows_out bias_only = {o ? o->bias : NULL, NULL, 0};
+        tile_rows(mr, nv, ALL_LANES, kc, a + i * a_rs, a_rs, a_cs, b, ldb, c_tail, NR, acc,
+                  o ? &bias_only : NULL);
+        for (int m = 0; m < mr; m++) {
             memcpy(ci + m * ldc, c_tail + m * NR, (size_t)n * sizeof *c);
+            for (int64_t q = 0; o && o->relu && q < n; q++) {
+                const float v = c_tail[m * NR + q];
+                o->relu[m * ldc + q] = v > 0.0f ? v : 0.0f;
+            }
+        }
     }
 }
 
@@ -255,18 +368,21 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
 #define WIDE_CASE(n)                                                                           \
     case n:                                                                                    \
         if (nv == 4 && last == ALL_LANES)                                                      \
-            tile(n, 4, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);               \
+            tile(n, 4, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
         else if (nv == 4)                                                                      \
-            tile(n, 4, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);               \
+            tile(n, 4, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
         else                                                                                   \
-            tile(n, 3, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate);               \
+            tile(n, 3, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
         break;
 
-static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
-                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                      int accumulate)
+_Static_assert(WIDE_MR == 6 && WIDE_NV == 4, "wide_rows' cases");
+
+/* The wide tiles of mr rows, with out (W = 1) or without (W = 0). */
+static void wide_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
+                            int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
+                            int64_t ldc, int accumulate, const rows_out *out)
 {
-    _Static_assert(WIDE_MR == 6 && WIDE_NV == 4, "wide_rows' cases");
+#define W 0
     switch (mr) {
         WIDE_CASE(1)
         WIDE_CASE(2)
@@ -277,6 +393,35 @@ static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, 
     default:
         break;
     }
+#undef W
+}
+
+static void wide_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
+                          int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
+                          int64_t ldc, int accumulate, const rows_out *out)
+{
+#define W 1
+    switch (mr) {
+        WIDE_CASE(1)
+        WIDE_CASE(2)
+        WIDE_CASE(3)
+        WIDE_CASE(4)
+        WIDE_CASE(5)
+        WIDE_CASE(6)
+    default:
+        break;
+    }
+#undef W
+}
+
+static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
+                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
+                      int accumulate, const rows_out *out)
+{
+    if (out)
+        wide_rows_out(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, out);
+    else
+        wide_rows_plain(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, NULL);
 }
 
 /* The first columns of C = A B in panels of 64 (the last one 33 to 64 wide, its last vector
@@ -290,13 +435,15 @@ static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, 
  * tiles (tests/unit/test_gemm.c compares the two). */
 static int64_t wide_panels(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
                            int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
-                           int accumulate)
+                           int accumulate, const rows_out *out)
 {
     const int64_t wide = 4 * VEC, cols = N % wide > 2 * VEC ? N : N / wide * wide;
     const int64_t tiles = (M + WIDE_MR - 1) / WIDE_MR;
+    rows_out blk_out, at;
     for (int64_t k0 = 0; k0 < K; k0 += WIDE_KC) {
         const int64_t kc = K - k0 < WIDE_KC ? K - k0 : WIDE_KC;
         const int acc = accumulate || k0 > 0;
+        const rows_out *blk = rows_out_block(out, k0 == 0, k0 + kc == K, &blk_out);
         for (int64_t j = 0; j < cols; j += wide) {
             const int64_t n = cols - j < wide ? cols - j : wide;
             const int nv = (int)((n + VEC - 1) / VEC);
@@ -306,7 +453,7 @@ static int64_t wide_panels(int64_t M, int64_t N, int64_t K, const float *A, int6
                 const int64_t i = M * t / tiles;
                 wide_rows((int)(M * (t + 1) / tiles - i), nv, last, kc,
                           A + i * a_rs + k0 * a_cs, a_rs, a_cs, B + k0 * ldb + j, ldb,
-                          C + i * ldc + j, ldc, acc);
+                          C + i * ldc + j, ldc, acc, rows_out_at(blk, i, j, ldc, &at));
             }
         }
     }
@@ -314,20 +461,28 @@ static int64_t wide_panels(int64_t M, int64_t N, int64_t K, const float *A, int6
 }
 #endif
 
-void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                             int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
-                             int accumulate)
+/* nni_gemm_nn with out (rows_out, or NULL). */
+static void gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
+                    const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate,
+                    const rows_out *out)
 {
     if (K <= 0) {
-        if (!accumulate)
-            zero_rows(M, N, C, ldc);
+        for (int64_t m = 0; m < M && !accumulate; m++)
+            for (int64_t n = 0; n < N; n++)
+                C[m * ldc + n] = out && out->bias ? out->bias[m] : 0.0f;
+        for (int64_t m = 0; m < M && out && out->relu; m++)
+            for (int64_t n = 0; n < N; n++)
+                out->relu[m * ldc + n] = C[m * ldc + n] > 0.0f ? C[m * ldc + n] : 0.0f;
         return;
     }
 #if defined(__AVX512F__)
+    rows_out shifted;
     if (M >= WIDE_MR && N >= 4 * VEC) {
-        const int64_t done = wide_panels(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
+        const int64_t done = wide_panels(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate,
+                                         out);
         B += done;
         C += done;
+        out = rows_out_at(out, 0, done, ldc, &shifted);
         N -= done;
         if (!N)
             return;
@@ -335,12 +490,15 @@ void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, in
 #endif
     const int64_t n_full = N / NR * NR, n_tail = N - n_full;
     float b_tail[KC * NR];
+    rows_out blk_out, at;
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         const int64_t kc = K - k0 < KC ? K - k0 : KC;
         const int acc = accumulate || k0 > 0;
         const float *a_k = A + k0 * a_cs, *b_k = B + k0 * ldb;
+        const rows_out *blk = rows_out_block(out, k0 == 0, k0 + kc == K, &blk_out);
         for (int64_t j = 0; j < n_full; j += NR)
-            panel_product(M, NR, kc, a_k, a_rs, a_cs, b_k + j, ldb, C + j, ldc, acc, 0);
+            panel_product(M, NR, kc, a_k, a_rs, a_cs, b_k + j, ldb, C + j, ldc, acc, 0,
+                          rows_out_at(blk, 0, j, ldc, &at));
         if (!n_tail)
             continue;
         /* The last columns read in place when few tiles share them (16 x 196 x 64: 10%
@@ -348,15 +506,32 @@ void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, in
          * a packed copy of aligned rows, which they all then share. */
         if (MASKED_EDGES && n_full && M <= 2 * MR) {
             panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_k + n_full, ldb, C + n_full, ldc,
-                          acc, 1);
+                          acc, 1, rows_out_at(blk, 0, n_full, ldc, &at));
             continue;
         }
         for (int64_t k = 0; k < kc; k++) {
             memcpy(b_tail + k * NR, b_k + k * ldb + n_full, (size_t)n_tail * sizeof *b_tail);
             memset(b_tail + k * NR + n_tail, 0, (size_t)(NR - n_tail) * sizeof *b_tail);
         }
-        panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_tail, NR, C + n_full, ldc, acc, 0);
+        panel_product(M, n_tail, kc, a_k, a_rs, a_cs, b_tail, NR, C + n_full, ldc, acc, 0,
+                      rows_out_at(blk, 0, n_full, ldc, &at));
     }
+}
+
+void NNI_KERNEL(nni_gemm_nn)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                             int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                             int accumulate)
+{
+    gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate, NULL);
+}
+
+void NNI_KERNEL(nni_gemm_nn_bias_relu)(int64_t M, int64_t N, int64_t K, const float *A,
+                                       int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,
+                                       float *C, int64_t ldc, const float *bias, float *relu,
+                                       int relu_only)
+{
+    const rows_out out = {bias, relu, relu && relu_only};
+    gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, 0, &out);
 }
 
 /* Row r of the lowered matrix (see im2col.h) restricted to the panel's columns j..j+n, for
@@ -427,7 +602,7 @@ static void conv_flat_packed(const nni_conv_geom *g, int64_t M, const float *w, 
                 }
             }
             panel_product(M, n, kc, w + k0, K, 1, panel, NR, y + j, P, accumulate || k0 > 0,
-                          MASKED_EDGES && P >= NR);
+                          MASKED_EDGES && P >= NR, NULL);
         }
     }
 }
@@ -681,7 +856,7 @@ void NNI_KERNEL(nni_gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, in
             const int64_t kc = K - k0 < KC ? K - k0 : KC;
             pack_transposed(panel, B + j * ldb + k0, ldb, n, kc);
             panel_product(M, n, kc, A + k0, lda, 1, panel, NR, C + j, ldc,
-                          accumulate || k0 > 0, MASKED_EDGES && N >= NR);
+                          accumulate || k0 > 0, MASKED_EDGES && N >= NR, NULL);
         }
     }
 }
@@ -744,7 +919,7 @@ void NNI_KERNEL(nni_gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit
                         b_ld = NR;
                     }
                     tile_rows(mr, nv, last, kc, A + i * a_rs + k0 * a_cs, a_rs, a_cs, b, b_ld,
-                              out, NR, k0 > first);
+                              out, NR, k0 > first, NULL);
                 }
                 nni_tree_sum_push(&tree, (nni_tree_node){.first = unit_ids[u]}, out);
             }

@@ -19,6 +19,16 @@
 void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, int64_t a_cs,
                  const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
 
+/* C = bias + A B, row m starting from bias[m] (bias NULL: from zero), and relu(C) stored at
+ * relu (row stride ldc; NULL: not) as the relu activation computes it: a convolution's
+ * forward with its bias and a relu that is its only reader, in one pass over C instead of
+ * three. With relu_only (and relu) C may be left holding anything. The bits of filling C
+ * with the bias, nni_gemm_nn accumulating onto it, then relu; one pass where the backend
+ * has it (nntrain's), those three where not. */
+void nni_gemm_nn_bias_relu(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                           int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                           const float *bias, float *relu, int relu_only);
+
 /* train.reproducible: bitwise: the products over consecutive units of k, unit u being
  * k in [u x unit_k, min((u + 1) x unit_k, K)), each summed as nni_gemm_nn would (from zero,
  * k in order) and added up in the unit tree's order (parallel/unit_tree.h, the units being

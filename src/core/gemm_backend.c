@@ -33,9 +33,19 @@ static void nntrain_conv_flat_product(const nni_conv_geom *g, int64_t M, const f
     nni_kernels()->conv_flat_product(g, M, w, x, y, accumulate);
 }
 
+static void nntrain_gemm_nn_bias_relu(int64_t M, int64_t N, int64_t K, const float *A,
+                                      int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,
+                                      float *C, int64_t ldc, const float *bias, float *relu,
+                                      int relu_only)
+{
+    nni_kernels()->gemm_nn_bias_relu(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, bias, relu,
+                                     relu_only);
+}
+
 static const nni_gemm_backend backends[] = {
     {.name = "nntrain", .cut_invariant = 1, .gemm_nn = nntrain_gemm_nn, .gemm_nt = nntrain_gemm_nt,
-     .conv_flat_product = nntrain_conv_flat_product},
+     .conv_flat_product = nntrain_conv_flat_product,
+     .gemm_nn_bias_relu = nntrain_gemm_nn_bias_relu},
     {.name = "openblas", .cut_invariant = 0, .gemm_nn = nni_openblas_gemm_nn, .gemm_nt = nni_openblas_gemm_nt,
      .conv_flat_product = nni_openblas_conv_product},
 };

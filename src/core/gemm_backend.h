@@ -30,6 +30,11 @@ typedef struct nni_gemm_backend {
                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
     void (*conv_flat_product)(const nni_conv_geom *g, int64_t M, const float *w, const float *x,
                               float *y, int accumulate);
+    /* nni_gemm_nn_bias_relu in one pass over C, or NULL: then the bias, the product and
+     * relu run one after the other (core/kernel_set.c). */
+    void (*gemm_nn_bias_relu)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                              int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                              const float *bias, float *relu, int relu_only);
 } nni_gemm_backend;
 
 /* The values of train.gemm, in the order nni_gemm_backend_choose takes them (NULL-ended,

@@ -26,6 +26,10 @@
     void nni_gemm_nt_##set(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,       \
                            const float *B, int64_t ldb, float *C, int64_t ldc,                 \
                            int accumulate);                                                    \
+    void nni_gemm_nn_bias_relu_##set(int64_t M, int64_t N, int64_t K, const float *A,          \
+                                     int64_t a_rs, int64_t a_cs, const float *B, int64_t ldb,  \
+                                     float *C, int64_t ldc, const float *bias, float *relu,    \
+                                     int relu_only);                                           \
     void nni_im2col_##set(const nni_conv_geom *g, const float *x, float *col);                 \
     void nni_col2im_##set(const nni_conv_geom *g, float *col, float *x);                       \
     void nni_im2row_##set(const nni_conv_geom *g, const float *xt, float *rows);               \
@@ -61,6 +65,7 @@
 
 #define KERNELS(set)                                                                           \
     .gemm_nn = nni_gemm_nn_##set, .gemm_nt = nni_gemm_nt_##set, .im2col = nni_im2col_##set,    \
+    .gemm_nn_bias_relu = nni_gemm_nn_bias_relu_##set,                                        \
     .col2im = nni_col2im_##set, .im2row = nni_im2row_##set, .transpose = nni_transpose_##set,  \
     .conv_flat_product = nni_conv_flat_product_##set, .adam_plain = nni_adam_plain_##set,     \
     .gemm_nn_units = nni_gemm_nn_units_##set, .winograd_conv = nni_winograd_conv_##set,   \
@@ -195,6 +200,27 @@ void nni_gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs, 
     const int64_t begin = nni_product_time_begin();
     nni_gemm_backend_current()->gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, accumulate);
     nni_product_time_end(begin);
+}
+
+void nni_gemm_nn_bias_relu(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                           int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                           const float *bias, float *relu, int relu_only)
+{
+    const nni_gemm_backend *backend = nni_gemm_backend_current();
+    if (backend->gemm_nn_bias_relu) {
+        const int64_t begin = nni_product_time_begin();
+        backend->gemm_nn_bias_relu(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, bias, relu,
+                                   relu_only);
+        nni_product_time_end(begin);
+        return;
+    }
+    for (int64_t m = 0; bias && m < M; m++)
+        for (int64_t n = 0; n < N; n++)
+            C[m * ldc + n] = bias[m];
+    nni_gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, bias != NULL);
+    for (int64_t m = 0; relu && m < M; m++)
+        for (int64_t n = 0; n < N; n++)
+            relu[m * ldc + n] = C[m * ldc + n] > 0.0f ? C[m * ldc + n] : 0.0f;
 }
 
 void nni_gemm_nn_units(int64_t M, int64_t N, int64_t K, int64_t unit_k, const int64_t *unit_ids,

@@ -51,6 +51,9 @@ typedef struct nni_kernel_set {
                     int accumulate);
     void (*gemm_nt)(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
                     const float *B, int64_t ldb, float *C, int64_t ldc, int accumulate);
+    void (*gemm_nn_bias_relu)(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
+                              int64_t a_cs, const float *B, int64_t ldb, float *C, int64_t ldc,
+                              const float *bias, float *relu, int relu_only);
     void (*gemm_nn_units)(int64_t M, int64_t N, int64_t K, int64_t unit_k,
                           const int64_t *unit_ids, const float *A, int64_t a_rs, int64_t a_cs,
                           const float *B, int64_t ldb, float *nodes, int64_t node_stride,

@@ -45,7 +45,10 @@
  * inside the layer, as in dense.c: the forward applies it to each sample's output right after
  * the products, and the backward turns the activation's output gradient into dy sample by
  * sample before the products read it, while the sample is in cache (the same arithmetic as
- * the separate pass, so the same bits).
+ * the separate pass, so the same bits). relu goes further: Winograd's output transform, the
+ * shifted planes and the float products over x or im2col (nni_gemm_nn_bias_relu, which also
+ * starts each output row from its bias) store it as they store y, and in a training pass
+ * instead of y.
  *
  * Padding `same` follows TensorFlow/Keras and torch: out = ceil(in / stride), the total
  * padding split with the odd pixel at the bottom/right (for stride 1 and even kernels too).
@@ -365,14 +368,24 @@ static void forward_winograd(const conv2d *c, nn_layer *layer, const nn_pass *pa
     }
 }
 
+/* Whether forward_products starts from the bias and stores a relu in the product's own pass
+ * (nni_gemm_nn_bias_relu): the float products over x itself or im2col. */
+static int products_fuse_relu(const conv2d *c, const nn_layer *layer)
+{
+    return !c->shifted && !layer->model->bf16 && (c->direct || !nni_conv_geom_flat(&c->geom));
+}
+
 /* One sample's outputs through the products over im2col (or x itself, or the flat product's
- * panels): the bias first, then each group's product added. */
+ * panels): the bias first, then each group's product added; with products_fuse_relu, in one
+ * pass that also stores relu(y) at relu (if not NULL), and y only without relu_only. */
 static void forward_products(const conv2d *c, const nn_layer *layer, const conv_slot *slot,
-                             const float *w, const float *bias, const float *x, float *y)
+                             const float *w, const float *bias, const float *x, float *y,
+                             float *relu, int relu_only)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
-    if (bias)
+    const int one_pass = products_fuse_relu(c, layer);
+    if (bias && !one_pass)
         for (int64_t o = 0; o < c->out_c; o++)
             for (int64_t p = 0; p < c->pixels; p++)
                 y[o * c->pixels + p] = bias[o];
@@ -395,9 +408,16 @@ static void forward_products(const conv2d *c, const nn_layer *layer, const conv_
             nni_im2col(&c->geom, col, slot->col);
             col = slot->col;
         }
-        nni_product_nn(layer->model->bf16, c->group_out, c->pixels, c->col_rows,
-                       w + grp * c->group_out * c->col_rows, c->col_rows, 1, col,
-                       c->pixels, y + grp * out_group, c->pixels, bias != NULL);
+        const float *wg = w + grp * c->group_out * c->col_rows;
+        if (one_pass)
+            nni_gemm_nn_bias_relu(c->group_out, c->pixels, c->col_rows, wg, c->col_rows, 1,
+                                  col, c->pixels, y + grp * out_group, c->pixels,
+                                  bias ? bias + grp * c->group_out : NULL,
+                                  relu ? relu + grp * out_group : NULL, relu_only);
+        else
+            nni_product_nn(layer->model->bf16, c->group_out, c->pixels, c->col_rows, wg,
+                           c->col_rows, 1, col, c->pixels, y + grp * out_group, c->pixels,
+                           bias != NULL);
     }
 }
 
@@ -416,11 +436,12 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
         forward_winograd(c, layer, pass, u, threads);
         return;
     }
-    /* A fused relu the shifted planes write as they store y, and in a training pass instead
-     * of y, which nothing reads there (sample_dy): residual+inception's res_conv1 writes 6.4
-     * MB less a step. Any other activation is a pass over the sample's y while it is in
-     * cache. */
-    const int store_relu = c->activation && c->shifted && nni_activation_is_relu(c->activation);
+    /* A fused relu the shifted planes and the float products write as they store y, and in
+     * a training pass instead of y, which nothing reads there (sample_dy): residual+
+     * inception's res_conv1 writes 6.4 MB less a step. Any other activation is a pass over
+     * the sample's y while it is in cache. */
+    const int store_relu = c->activation && nni_activation_is_relu(c->activation) &&
+                           (c->shifted || products_fuse_relu(c, layer));
     const int keep_y = !store_relu || !pass->training;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -434,7 +455,8 @@ static void conv2d_forward(nn_layer *layer, const nn_pass *pass)
                 nni_conv_shifted_forward(&c->geom, c->out_c, w, bias, x, keep_y ? y : NULL,
                                          store_relu ? act : NULL, slot.padded);
             else
-                forward_products(c, layer, &slot, w, bias, x, y);
+                forward_products(c, layer, &slot, w, bias, x, y, store_relu ? act : NULL,
+                                 !keep_y);
             if (c->activation && !store_relu)
                 nni_activation_apply(c->activation, y, act, c->out_size);
         }

@@ -1,7 +1,8 @@
 /* Kernel sets (core/kernel_set.h): NN_KERNELS forces a set and a bad value is an error that
  * says what is valid; every set this CPU can run computes the products within float
- * rounding of a float64 loop, lowers images and updates Adam's moments to the same bits
- * as the generic set, and pools stride-1 planes to a plain loop's bits.
+ * rounding of a float64 loop, adds the bias and relu in the product's pass with the bits of
+ * separate passes, lowers images and updates Adam's moments to the same bits as the generic
+ * set, and pools stride-1 planes to a plain loop's bits.
  *
  * Run twice by ctest: as unit.test_kernel_set with the CPU's choice, and under the
  * generic-kernels label with NN_KERNELS=generic, where the first test checks that the
@@ -136,6 +137,61 @@ static void test_every_set_products(void **state)
             free(bt);
             free(c);
             free(c_nt);
+        }
+    }
+}
+
+/* nni_gemm_nn_bias_relu's one pass against its three (C filled with the bias, the product
+ * added, relu of the result), bit for bit in every set: with and without a bias, relu, or
+ * C kept beside it; tile edges, K past a block and K = 0. A bias of -0 stays -0 in C and
+ * relu gives +0 for it and for a NaN column. */
+static void test_every_set_bias_relu_same_bits(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][3] = {{1, 1, 1},    {5, 7, 3},     {13, 33, 17},
+                                        {25, 70, 300}, {64, 196, 64}, {16, 196, 64},
+                                        {32, 196, 64}, {7, 20, 0},    {12, 300, 260}};
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int s = 0; s < count; s++) {
+        if (!sets[s].supported())
+            continue;
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+            const int64_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
+            float *a = random_floats(m * k, 6), *b = random_floats(k * n, 7);
+            float *bias = random_floats(m, 8);
+            bias[0] = -0.0f;
+            if (k > 0 && n > 2)
+                b[n / 2] = NAN;
+            float *want = malloc((size_t)(m * n) * sizeof *want);
+            float *want_relu = malloc((size_t)(m * n) * sizeof *want_relu);
+            assert_non_null(want);
+            assert_non_null(want_relu);
+            for (int variant = 0; variant < 6; variant++) {
+                const int with_bias = variant & 1, relu_kind = variant / 2; /* none, relu, only */
+                for (int64_t r = 0; r < m; r++)
+                    for (int64_t j = 0; j < n; j++)
+                        want[r * n + j] = with_bias ? bias[r] : 0.0f;
+                sets[s].gemm_nn(m, n, k, a, k, 1, b, n, want, n, with_bias);
+                for (int64_t e = 0; e < m * n; e++)
+                    want_relu[e] = want[e] > 0.0f ? want[e] : 0.0f;
+                float *c = random_floats(m * n, 9), *relu = random_floats(m * n, 10);
+                sets[s].gemm_nn_bias_relu(m, n, k, a, k, 1, b, n, c, n, with_bias ? bias : NULL,
+                                          relu_kind ? relu : NULL, relu_kind == 2);
+                if (relu_kind != 2 && memcmp(c, want, (size_t)(m * n) * sizeof *c))
+                    fail_msg("%s: C of %lld x %lld x %lld (variant %d) differs", sets[s].name,
+                             (long long)m, (long long)n, (long long)k, variant);
+                if (relu_kind && memcmp(relu, want_relu, (size_t)(m * n) * sizeof *relu))
+                    fail_msg("%s: relu of %lld x %lld x %lld (variant %d) differs",
+                             sets[s].name, (long long)m, (long long)n, (long long)k, variant);
+                free(c);
+                free(relu);
+            }
+            free(a);
+            free(b);
+            free(bias);
+            free(want);
+            free(want_relu);
         }
     }
 }
@@ -391,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_environment_decides_first_use),
         cmocka_unit_test(test_forcing_and_bad_names),
         cmocka_unit_test(test_every_set_products),
+        cmocka_unit_test(test_every_set_bias_relu_same_bits),
         cmocka_unit_test(test_every_set_lowering_same_bits),
         cmocka_unit_test(test_every_set_transpose),
         cmocka_unit_test(test_every_set_conv_flat_same_bits),
