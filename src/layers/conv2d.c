@@ -95,7 +95,7 @@ typedef struct conv2d {
 typedef struct conv_slot {
     float *col;      /* K x P (forward) */
     float *rows;     /* P x K (backward, not for direct convolutions) */
-    float *xt;       /* in_pixels x in/groups: x channels-last */
+    float *xt;       /* in_pixels x in/groups: x channels-last (none for 1x1) */
     float *dcol;     /* K x P */
     float *dw;       /* out x K, (kh, kw, in) column order */
     float *db;       /* out */
@@ -121,6 +121,13 @@ static int64_t dcol_floats(const conv2d *c)
     return c->direct || c->dx_flat ? 0 : round16(c->dx_channels * kk_of(c) * c->pixels);
 }
 
+/* x channels-last, which im2row lowers for the weight gradient (a 1x1 layer's product reads
+ * x itself). */
+static int64_t xt_floats(const conv2d *c)
+{
+    return c->direct ? 0 : round16(c->in_pixels * c->geom.channels);
+}
+
 /* Rows of dy lowered for the flat input gradient's convolution (dx_geom). */
 static int64_t dx_col_rows(const conv2d *c)
 {
@@ -135,7 +142,7 @@ static conv_slot slot_at(const conv2d *c, float *workspace, int t)
     s.col = base;
     s.rows = base;
     s.xt = s.rows + lowered;
-    s.dcol = s.xt + round16(c->in_pixels * c->geom.channels);
+    s.dcol = s.xt + xt_floats(c);
     s.dw = s.dcol + dcol_floats(c);
     s.db = s.dw + round16(c->out_c * c->col_rows);
     s.winograd = s.db + round16(c->out_c);
@@ -309,7 +316,7 @@ static nn_status conv2d_build(nn_layer *layer, const nn_cfg *cfg, nn_error *err)
         c->padded_floats = nni_conv_shifted_scratch(g);
         c->lane_floats = nni_conv_shifted_lane_floats(g, c->out_c);
     }
-    c->slot_floats = lowered + dcol_floats(c) + round16(c->in_pixels * g->channels) +
+    c->slot_floats = lowered + dcol_floats(c) + xt_floats(c) +
                      round16(c->out_c * c->col_rows) + round16(c->out_c) +
                      round16(c->winograd_floats) +
                      (c->winograd ? round16(c->points * c->out_c * g->channels) : 0) +
