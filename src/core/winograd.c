@@ -556,6 +556,30 @@ INLINE void grad_pairs(const nni_conv_geom *g, const nni_winograd_matrices *mx, 
 }
 #endif
 
+/* Prefetches, in address order, the image rows that tile rows first .. first + rows - 1 read
+ * in `planes` planes of h x w floats per sample (stride floats apart): rows 2 i - pad to
+ * 2 i - pad + span - 1 of tile row i. The transforms read a block's rows of one channel after
+ * another, short pieces that the hardware prefetchers did not bring in ahead: on the Zen 5
+ * machine perf put most of transform_input's time on the loads of the image, and prefetching
+ * the block first made the residual+inception step 5-12% faster. */
+static void prefetch_rows(const float *x, int64_t stride, int64_t planes, int64_t h, int64_t w,
+                          int64_t tiles_h, int64_t pad, int64_t span, int64_t first,
+                          int64_t rows)
+{
+    for (int64_t row = first; row < first + rows;) {
+        const int64_t i0 = row % tiles_h, left = first + rows - row;
+        const int64_t i1 = tiles_h - i0 < left ? tiles_h : i0 + left;
+        int64_t y0 = 2 * i0 - pad, y1 = 2 * (i1 - 1) - pad + span;
+        y0 = y0 < 0 ? 0 : y0;
+        y1 = y1 > h ? h : y1;
+        const float *sample = x + row / tiles_h * stride;
+        for (int64_t c = 0; c < planes; c++)
+            for (int64_t q = y0 * w; q < y1 * w; q += 16)
+                __builtin_prefetch(sample + c * h * w + q, 0, 2);
+        row += i1 - i0;
+    }
+}
+
 /* The transforms, on vectors where they can be (each instantiated per kernel size so that
  * the coefficients are constants). Tile row `row` of a block is row % tiles_h of sample
  * row / tiles_h, whose image starts stride floats after the previous sample's. */
@@ -563,6 +587,8 @@ static void transform_input(const nni_conv_geom *g, const float *x, int64_t stri
                             int64_t first, int64_t rows, float *v, int64_t ld)
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
+    prefetch_rows(x, stride, g->channels, g->in_h, g->in_w, nni_winograd_tiles_h(g),
+                  g->pad_top, mx->t, first, rows);
 #if defined(__AVX512F__)
     if (fits_pairs(g, mx->t) && mx->t == 4)
         return input_pairs(g, &nni_winograd_f2_3, x, stride, first, rows, v, ld);
@@ -601,6 +627,8 @@ static void transform_grad(const nni_conv_geom *g, int64_t M, const float *dy, i
                            int64_t first, int64_t rows, float *d, int64_t ld)
 {
     const nni_winograd_matrices *mx = nni_winograd_matrices_of(g);
+    prefetch_rows(dy, stride, M, g->out_h, g->out_w, nni_winograd_tiles_h(g), 0, 2, first,
+                  rows);
 #if defined(__AVX512F__)
     if (fits_pairs(g, mx->t) && mx->t == 4)
         return grad_pairs(g, &nni_winograd_f2_3, M, dy, stride, first, rows, d, ld);
