@@ -211,74 +211,55 @@ static inline __attribute__((always_inline)) void tile(const int mr, const int n
 
 _Static_assert(NV == 2, "tile_rows picks between one vector and NV");
 
-#define TILE_CASE(n)                                                                           \
+#define TILE_CASE(n, w)                                                                        \
     case n:                                                                                    \
         if (last != ALL_LANES)                                                                 \
             if (nv == 1)                                                                       \
-                tile(n, 1, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);   \
+                tile(n, 1, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);   \
             else                                                                               \
-                tile(n, NV, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);  \
+                tile(n, NV, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);  \
         else if (nv == 1)                                                                      \
-            tile(n, 1, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
+            tile(n, 1, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);       \
         else                                                                                   \
-            tile(n, NV, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);      \
+            tile(n, NV, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);      \
         break;
+#define PLAIN_CASE(n) TILE_CASE(n, 0)
+#define OUT_CASE(n) TILE_CASE(n, 1)
 
-/* The tiles of mr rows, with out (W = 1) or without (W = 0). */
+/* One CASE(n) for each tile height n up to MR. */
+#if MR > 6
+#define ROW_CASES(CASE)                                                                        \
+    CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6) CASE(7) CASE(8) CASE(9) CASE(10) CASE(11)  \
+    CASE(12)
+#elif MR > 4
+#define ROW_CASES(CASE) CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
+#else
+#define ROW_CASES(CASE) CASE(1) CASE(2) CASE(3) CASE(4)
+#endif
+
+/* The tiles of mr rows, without out and with it: two copies, so that the plain products'
+ * tiles carry nothing for out (with one copy taking out at run time, the products between
+ * Winograd's transforms ran 35-48% slower in bench_gemm). */
 static void tile_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
                             int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
                             int64_t ldc, int accumulate, const rows_out *out)
 {
-#define W 0
     switch (mr) {
-        TILE_CASE(1)
-        TILE_CASE(2)
-        TILE_CASE(3)
-        TILE_CASE(4)
-#if MR > 4
-        TILE_CASE(5)
-        TILE_CASE(6)
-#endif
-#if MR > 6
-        TILE_CASE(7)
-        TILE_CASE(8)
-        TILE_CASE(9)
-        TILE_CASE(10)
-        TILE_CASE(11)
-        TILE_CASE(12)
-#endif
+        ROW_CASES(PLAIN_CASE)
     default:
         break;
     }
-#undef W
 }
 
 static void tile_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
                           int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
                           int64_t ldc, int accumulate, const rows_out *out)
 {
-#define W 1
     switch (mr) {
-        TILE_CASE(1)
-        TILE_CASE(2)
-        TILE_CASE(3)
-        TILE_CASE(4)
-#if MR > 4
-        TILE_CASE(5)
-        TILE_CASE(6)
-#endif
-#if MR > 6
-        TILE_CASE(7)
-        TILE_CASE(8)
-        TILE_CASE(9)
-        TILE_CASE(10)
-        TILE_CASE(11)
-        TILE_CASE(12)
-#endif
+        ROW_CASES(OUT_CASE)
     default:
         break;
     }
-#undef W
 }
 
 static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
@@ -365,53 +346,42 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
 }
 
 #if defined(__AVX512F__)
-#define WIDE_CASE(n)                                                                           \
+#define WIDE_CASE(n, w)                                                                        \
     case n:                                                                                    \
         if (nv == 4 && last == ALL_LANES)                                                      \
-            tile(n, 4, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
+            tile(n, 4, 0, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);       \
         else if (nv == 4)                                                                      \
-            tile(n, 4, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
+            tile(n, 4, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);       \
         else                                                                                   \
-            tile(n, 3, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, W, out);       \
+            tile(n, 3, 1, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, w, out);       \
         break;
+#define WIDE_PLAIN_CASE(n) WIDE_CASE(n, 0)
+#define WIDE_OUT_CASE(n) WIDE_CASE(n, 1)
+#define WIDE_ROW_CASES(CASE) CASE(1) CASE(2) CASE(3) CASE(4) CASE(5) CASE(6)
 
 _Static_assert(WIDE_MR == 6 && WIDE_NV == 4, "wide_rows' cases");
 
-/* The wide tiles of mr rows, with out (W = 1) or without (W = 0). */
+/* The wide tiles of mr rows, without out and with it (as tile_rows_plain and _out). */
 static void wide_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
                             int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
                             int64_t ldc, int accumulate, const rows_out *out)
 {
-#define W 0
     switch (mr) {
-        WIDE_CASE(1)
-        WIDE_CASE(2)
-        WIDE_CASE(3)
-        WIDE_CASE(4)
-        WIDE_CASE(5)
-        WIDE_CASE(6)
+        WIDE_ROW_CASES(WIDE_PLAIN_CASE)
     default:
         break;
     }
-#undef W
 }
 
 static void wide_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
                           int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
                           int64_t ldc, int accumulate, const rows_out *out)
 {
-#define W 1
     switch (mr) {
-        WIDE_CASE(1)
-        WIDE_CASE(2)
-        WIDE_CASE(3)
-        WIDE_CASE(4)
-        WIDE_CASE(5)
-        WIDE_CASE(6)
+        WIDE_ROW_CASES(WIDE_OUT_CASE)
     default:
         break;
     }
-#undef W
 }
 
 static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
