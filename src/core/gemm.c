@@ -237,40 +237,36 @@ _Static_assert(NV == 2, "tile_rows picks between one vector and NV");
 #define ROW_CASES(CASE) CASE(1) CASE(2) CASE(3) CASE(4)
 #endif
 
-/* The tiles of mr rows, without out and with it: two copies, so that the plain products'
- * tiles carry nothing for out (with one copy taking out at run time, the products between
- * Winograd's transforms ran 35-48% slower in bench_gemm). */
-static void tile_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
-                            int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
-                            int64_t ldc, int accumulate, const rows_out *out)
-{
-    switch (mr) {
-        ROW_CASES(PLAIN_CASE)
-    default:
-        break;
+/* A function running the tiles of mr rows through one CASE per height (CASES). */
+#define ROWS_FUNCTION(name, CASES, CASE)                                                       \
+    static void name(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,   \
+                     int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,         \
+                     int accumulate, const rows_out *out)                                      \
+    {                                                                                          \
+        switch (mr) {                                                                          \
+            CASES(CASE)                                                                        \
+        default:                                                                               \
+            break;                                                                             \
+        }                                                                                      \
     }
-}
 
-static void tile_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
-                          int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
-                          int64_t ldc, int accumulate, const rows_out *out)
-{
-    switch (mr) {
-        ROW_CASES(OUT_CASE)
-    default:
-        break;
+/* name(..., out): the tiles of mr rows, without out (name_plain) or with it (name_out). Two
+ * copies, so that the plain products' tiles carry nothing for out: with one copy taking out
+ * at run time, the products between Winograd's transforms ran 35-48% slower in bench_gemm. */
+#define ROWS_FUNCTIONS(name, CASES, PLAIN, OUT)                                                \
+    ROWS_FUNCTION(name##_plain, CASES, PLAIN)                                                  \
+    ROWS_FUNCTION(name##_out, CASES, OUT)                                                      \
+    static void name(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,   \
+                     int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,         \
+                     int accumulate, const rows_out *out)                                      \
+    {                                                                                          \
+        if (out)                                                                               \
+            name##_out(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, out);      \
+        else                                                                                   \
+            name##_plain(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, NULL);   \
     }
-}
 
-static void tile_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
-                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                      int accumulate, const rows_out *out)
-{
-    if (out)
-        tile_rows_out(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, out);
-    else
-        tile_rows_plain(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, NULL);
-}
+ROWS_FUNCTIONS(tile_rows, ROW_CASES, PLAIN_CASE, OUT_CASE)
 
 /* C[:, j..j+n) (+)= A B_panel over one k block, where the panel holds NR columns with row
  * stride ldb. n < NR (the right edge) runs tiles as few vectors wide as cover n (a
@@ -361,38 +357,8 @@ static void zero_rows(int64_t M, int64_t N, float *C, int64_t ldc)
 
 _Static_assert(WIDE_MR == 6 && WIDE_NV == 4, "wide_rows' cases");
 
-/* The wide tiles of mr rows, without out and with it (as tile_rows_plain and _out). */
-static void wide_rows_plain(int mr, int nv, lanes_t last, int64_t kc, const float *a,
-                            int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
-                            int64_t ldc, int accumulate, const rows_out *out)
-{
-    switch (mr) {
-        WIDE_ROW_CASES(WIDE_PLAIN_CASE)
-    default:
-        break;
-    }
-}
-
-static void wide_rows_out(int mr, int nv, lanes_t last, int64_t kc, const float *a,
-                          int64_t a_rs, int64_t a_cs, const float *b, int64_t ldb, float *c,
-                          int64_t ldc, int accumulate, const rows_out *out)
-{
-    switch (mr) {
-        WIDE_ROW_CASES(WIDE_OUT_CASE)
-    default:
-        break;
-    }
-}
-
-static void wide_rows(int mr, int nv, lanes_t last, int64_t kc, const float *a, int64_t a_rs,
-                      int64_t a_cs, const float *b, int64_t ldb, float *c, int64_t ldc,
-                      int accumulate, const rows_out *out)
-{
-    if (out)
-        wide_rows_out(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, out);
-    else
-        wide_rows_plain(mr, nv, last, kc, a, a_rs, a_cs, b, ldb, c, ldc, accumulate, NULL);
-}
+/* wide_rows, wide_rows_plain, wide_rows_out: as tile_rows's. */
+ROWS_FUNCTIONS(wide_rows, WIDE_ROW_CASES, WIDE_PLAIN_CASE, WIDE_OUT_CASE)
 
 /* The first columns of C = A B in panels of 64 (the last one 33 to 64 wide, its last vector
  * masked) by tiles of at most 6 rows x 4 vectors; returns how many columns it did. With

@@ -43,11 +43,11 @@ static void nntrain_gemm_nn_bias_relu(int64_t M, int64_t N, int64_t K, const flo
 }
 
 static const nni_gemm_backend backends[] = {
-    {.name = "nntrain", .cut_invariant = 1, .gemm_nn = nntrain_gemm_nn, .gemm_nt = nntrain_gemm_nt,
-     .conv_flat_product = nntrain_conv_flat_product,
+    {.name = "nntrain", .cut_invariant = 1, .gemm_nn = nntrain_gemm_nn,
+     .gemm_nt = nntrain_gemm_nt, .conv_flat_product = nntrain_conv_flat_product,
      .gemm_nn_bias_relu = nntrain_gemm_nn_bias_relu},
-    {.name = "openblas", .cut_invariant = 0, .gemm_nn = nni_openblas_gemm_nn, .gemm_nt = nni_openblas_gemm_nt,
-     .conv_flat_product = nni_openblas_conv_product},
+    {.name = "openblas", .cut_invariant = 0, .gemm_nn = nni_openblas_gemm_nn,
+     .gemm_nt = nni_openblas_gemm_nt, .conv_flat_product = nni_openblas_conv_product},
 };
 
 static const nni_gemm_backend *_Atomic current;

@@ -100,45 +100,90 @@ static void assert_close(float got, double want, double magnitude, int64_t k)
         fail_msg("got %.9g, want %.9g (bound %.3g)", (double)got, want, bound);
 }
 
+/* check(set, m, n, k) for every set this CPU runs and every shape {m, n, k}. */
+typedef void shape_check(const nni_kernel_set *set, int64_t m, int64_t n, int64_t k);
+static void every_set_and_shape(const int64_t (*shapes)[3], size_t n_shapes, shape_check *check)
+{
+    int count = 0;
+    const nni_kernel_set *sets = nni_kernel_sets(&count);
+    for (int s = 0; s < count; s++)
+        for (size_t i = 0; sets[s].supported() && i < n_shapes; i++)
+            check(&sets[s], shapes[i][0], shapes[i][1], shapes[i][2]);
+}
+
+static void check_products(const nni_kernel_set *set, int64_t m, int64_t n, int64_t k)
+{
+    float *a = random_floats(m * k, 1), *b = random_floats(k * n, 2);
+    float *bt = random_floats(n * k, 3), *c = random_floats(m * n, 4);
+    float *c_nt = random_floats(m * n, 5);
+    set->gemm_nn(m, n, k, a, k, 1, b, n, c, n, 0);
+    set->gemm_nt(m, n, k, a, k, bt, k, c_nt, n, 0);
+    for (int64_t r = 0; r < m; r++)
+        for (int64_t j = 0; j < n; j++) {
+            double want = 0, mag = 0, want_nt = 0, mag_nt = 0;
+            for (int64_t q = 0; q < k; q++) {
+                const double t = (double)a[r * k + q] * b[q * n + j];
+                const double t_nt = (double)a[r * k + q] * bt[j * k + q];
+                want += t;
+                mag += fabs(t);
+                want_nt += t_nt;
+                mag_nt += fabs(t_nt);
+            }
+            assert_close(c[r * n + j], want, mag, k);
+            assert_close(c_nt[r * n + j], want_nt, mag_nt, k);
+        }
+    free(a);
+    free(b);
+    free(bt);
+    free(c);
+    free(c_nt);
+}
+
 /* Tile edges of every set's tiles (4, 6, 12 rows; 8, 16, 32 columns), K over a block. */
 static void test_every_set_products(void **state)
 {
     (void)state;
     static const int64_t shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {13, 33, 17}, {25, 70, 300},
                                         {64, 196, 576}};
-    int count = 0;
-    const nni_kernel_set *sets = nni_kernel_sets(&count);
-    for (int s = 0; s < count; s++) {
-        if (!sets[s].supported())
-            continue;
-        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-            const int64_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
-            float *a = random_floats(m * k, 1), *b = random_floats(k * n, 2);
-            float *bt = random_floats(n * k, 3), *c = random_floats(m * n, 4);
-            float *c_nt = random_floats(m * n, 5);
-            sets[s].gemm_nn(m, n, k, a, k, 1, b, n, c, n, 0);
-            sets[s].gemm_nt(m, n, k, a, k, bt, k, c_nt, n, 0);
-            for (int64_t r = 0; r < m; r++)
-                for (int64_t j = 0; j < n; j++) {
-                    double want = 0, mag = 0, want_nt = 0, mag_nt = 0;
-                    for (int64_t q = 0; q < k; q++) {
-                        const double t = (double)a[r * k + q] * b[q * n + j];
-                        const double t_nt = (double)a[r * k + q] * bt[j * k + q];
-                        want += t;
-                        mag += fabs(t);
-                        want_nt += t_nt;
-                        mag_nt += fabs(t_nt);
-                    }
-                    assert_close(c[r * n + j], want, mag, k);
-                    assert_close(c_nt[r * n + j], want_nt, mag_nt, k);
-                }
-            free(a);
-            free(b);
-            free(bt);
-            free(c);
-            free(c_nt);
-        }
+    every_set_and_shape(shapes, sizeof shapes / sizeof *shapes, check_products);
+}
+
+static void check_bias_relu(const nni_kernel_set *set, int64_t m, int64_t n, int64_t k)
+{
+    float *a = random_floats(m * k, 6), *b = random_floats(k * n, 7);
+    float *bias = random_floats(m, 8);
+    bias[0] = -0.0f;
+    if (k > 0 && n > 2)
+        b[n / 2] = NAN;
+    float *want = malloc((size_t)(m * n) * sizeof *want);
+    float *want_relu = malloc((size_t)(m * n) * sizeof *want_relu);
+    assert_non_null(want);
+    assert_non_null(want_relu);
+    for (int variant = 0; variant < 6; variant++) {
+        const int with_bias = variant & 1, relu_kind = variant / 2; /* none, relu, relu only */
+        for (int64_t r = 0; r < m; r++)
+            for (int64_t j = 0; j < n; j++)
+                want[r * n + j] = with_bias ? bias[r] : 0.0f;
+        set->gemm_nn(m, n, k, a, k, 1, b, n, want, n, with_bias);
+        for (int64_t e = 0; e < m * n; e++)
+            want_relu[e] = want[e] > 0.0f ? want[e] : 0.0f;
+        float *c = random_floats(m * n, 9), *relu = random_floats(m * n, 10);
+        set->gemm_nn_bias_relu(m, n, k, a, k, 1, b, n, c, n, with_bias ? bias : NULL,
+                               relu_kind ? relu : NULL, relu_kind == 2);
+        if (relu_kind != 2 && memcmp(c, want, (size_t)(m * n) * sizeof *c))
+            fail_msg("%s: C of %lld x %lld x %lld (variant %d) differs", set->name,
+                     (long long)m, (long long)n, (long long)k, variant);
+        if (relu_kind && memcmp(relu, want_relu, (size_t)(m * n) * sizeof *relu))
+            fail_msg("%s: relu of %lld x %lld x %lld (variant %d) differs", set->name,
+                     (long long)m, (long long)n, (long long)k, variant);
+        free(c);
+        free(relu);
     }
+    free(a);
+    free(b);
+    free(bias);
+    free(want);
+    free(want_relu);
 }
 
 /* nni_gemm_nn_bias_relu's one pass against its three (C filled with the bias, the product
@@ -151,49 +196,7 @@ static void test_every_set_bias_relu_same_bits(void **state)
     static const int64_t shapes[][3] = {{1, 1, 1},    {5, 7, 3},     {13, 33, 17},
                                         {25, 70, 300}, {64, 196, 64}, {16, 196, 64},
                                         {32, 196, 64}, {7, 20, 0},    {12, 300, 260}};
-    int count = 0;
-    const nni_kernel_set *sets = nni_kernel_sets(&count);
-    for (int s = 0; s < count; s++) {
-        if (!sets[s].supported())
-            continue;
-        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
-            const int64_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2];
-            float *a = random_floats(m * k, 6), *b = random_floats(k * n, 7);
-            float *bias = random_floats(m, 8);
-            bias[0] = -0.0f;
-            if (k > 0 && n > 2)
-                b[n / 2] = NAN;
-            float *want = malloc((size_t)(m * n) * sizeof *want);
-            float *want_relu = malloc((size_t)(m * n) * sizeof *want_relu);
-            assert_non_null(want);
-            assert_non_null(want_relu);
-            for (int variant = 0; variant < 6; variant++) {
-                const int with_bias = variant & 1, relu_kind = variant / 2; /* none, relu, only */
-                for (int64_t r = 0; r < m; r++)
-                    for (int64_t j = 0; j < n; j++)
-                        want[r * n + j] = with_bias ? bias[r] : 0.0f;
-                sets[s].gemm_nn(m, n, k, a, k, 1, b, n, want, n, with_bias);
-                for (int64_t e = 0; e < m * n; e++)
-                    want_relu[e] = want[e] > 0.0f ? want[e] : 0.0f;
-                float *c = random_floats(m * n, 9), *relu = random_floats(m * n, 10);
-                sets[s].gemm_nn_bias_relu(m, n, k, a, k, 1, b, n, c, n, with_bias ? bias : NULL,
-                                          relu_kind ? relu : NULL, relu_kind == 2);
-                if (relu_kind != 2 && memcmp(c, want, (size_t)(m * n) * sizeof *c))
-                    fail_msg("%s: C of %lld x %lld x %lld (variant %d) differs", sets[s].name,
-                             (long long)m, (long long)n, (long long)k, variant);
-                if (relu_kind && memcmp(relu, want_relu, (size_t)(m * n) * sizeof *relu))
-                    fail_msg("%s: relu of %lld x %lld x %lld (variant %d) differs",
-                             sets[s].name, (long long)m, (long long)n, (long long)k, variant);
-                free(c);
-                free(relu);
-            }
-            free(a);
-            free(b);
-            free(bias);
-            free(want);
-            free(want_relu);
-        }
-    }
+    every_set_and_shape(shapes, sizeof shapes / sizeof *shapes, check_bias_relu);
 }
 
 /* The lowerings only copy and add in a fixed order per element: every set gives the
