@@ -36,6 +36,7 @@
 
 #include "core/im2col.h"
 #include "core/kernel_set.h"
+#include "core/prefetch.h"
 #include "core/transpose16.h"
 #include "parallel/unit_tree.h"
 #if defined(__AVX512F__)
@@ -512,8 +513,7 @@ static void conv_flat_packed(const nni_conv_geom *g, int64_t M, const float *w, 
      * than the hardware prefetchers follow: fetched from memory that way, each piece
      * waited on its own miss (a 28x28 layer ran at 60% of its speed on a cached image).
      * One pass of prefetches in address order brings the image into the caches first. */
-    for (int64_t i = 0; i < g->channels * plane; i += 64 / (int64_t)sizeof *x)
-        __builtin_prefetch(x + i, 0, 2);
+    nni_prefetch_read(x, g->channels * plane);
     /* k blocks outermost, as in nni_gemm_nn: a block of W serves every panel from L1/L2. */
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         const int64_t kc = K - k0 < KC ? K - k0 : KC;
@@ -694,8 +694,7 @@ void NNI_KERNEL(nni_conv_flat_product)(const nni_conv_geom *g, int64_t M, const 
         shift[t] = y_off[t] * width + x_off[t];
     }
     /* See conv_flat_packed: one pass of prefetches in address order first. */
-    for (int64_t i = 0; i < g->channels * plane; i += 64 / (int64_t)sizeof *x)
-        __builtin_prefetch(x + i, 0, 2);
+    nni_prefetch_read(x, g->channels * plane);
     float packed[FLAT_MC * KC];
     int64_t off[KC];
     uint8_t tap[KC];

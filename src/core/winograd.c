@@ -16,6 +16,7 @@
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
+#include "core/prefetch.h"
 #include "core/winograd_matrices.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -574,8 +575,7 @@ static void prefetch_rows(const float *x, int64_t stride, int64_t planes, int64_
         y1 = y1 > h ? h : y1;
         const float *sample = x + row / tiles_h * stride;
         for (int64_t c = 0; c < planes; c++)
-            for (int64_t q = y0 * w; q < y1 * w; q += 16)
-                __builtin_prefetch(sample + c * h * w + q, 0, 2);
+            nni_prefetch_read(sample + c * h * w + y0 * w, (y1 - y0) * w);
         row += i1 - i0;
     }
 }
