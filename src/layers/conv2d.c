@@ -11,7 +11,8 @@
  *                                              nni_conv_flat_product)
  *   backward  rows = im2row(x channels-last)  (P x K, columns in (kh, kw, in) order)
  *             dW += dy rows                   (summed over the samples, reordered to torch's
- *                                              layout once per batch)
+ *                                              layout once per batch; for 1x1, dy x^T by
+ *                                              nni_gemm_nt on x as it is)
  *             db += row sums of dy
  *             dx  = col2im(W^T dy)            (or W^T dy straight into dx for 1x1; a
  *                                              stride-1 `same` convolution's dx is the
