@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/kernel_set.h"
+#include "core/relu.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -75,17 +76,7 @@ INLINE void store_first(float *p, vfloat v, int n)
 #endif
 }
 
-/* relu(v) as the relu activation computes it (v > 0 ? v : 0: +0 for -0 and NaN): the lanes
- * where v > 0 kept, the others cleared. */
-INLINE vfloat relu_of(vfloat v)
-{
-    typedef int vint __attribute__((vector_size(VEC * sizeof(int))));
-    vint bits;
-    memcpy(&bits, &v, sizeof bits);
-    bits &= (vint)(v > (vfloat){0});
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
+NNI_DEFINE_VECTOR_RELU(relu_of, vfloat, VEC)
 
 /* The padded planes' width: an output row and its kernel's overhang. */
 static int64_t padded_cols(const nni_conv_geom *g)

@@ -37,6 +37,7 @@
 #include "core/im2col.h"
 #include "core/kernel_set.h"
 #include "core/prefetch.h"
+#include "core/relu.h"
 #include "core/transpose16.h"
 #include "parallel/unit_tree.h"
 #if defined(__AVX512F__)
@@ -148,12 +149,7 @@ static inline vfloat splat(float s)
     return v;
 }
 
-/* relu as the relu activation computes it: v > 0 ? v : +0 (+0 for -0 and NaN). */
-typedef int32_t vint __attribute__((vector_size(VEC * sizeof(int32_t))));
-static inline vfloat relu(vfloat v)
-{
-    return (vfloat)((vint)v & (vint)(v > (vfloat){0}));
-}
+NNI_DEFINE_VECTOR_RELU(relu, vfloat, VEC)
 
 /* One mr x (nv * VEC) tile of C over kc values of k. mr, nv and edge are constants at every
  * call site, so the accumulators are registers. edge (AVX-512 only): the tile's last vector
@@ -328,10 +324,8 @@ static void panel_product(int64_t M, int64_t n, int64_t kc, const float *a, int6
                   o ? &bias_only : NULL);
         for (int m = 0; m < mr; m++) {
             memcpy(ci + m * ldc, c_tail + m * NR, (size_t)n * sizeof *c);
-            for (int64_t q = 0; o && o->relu && q < n; q++) {
-                const float v = c_tail[m * NR + q];
-                o->relu[m * ldc + q] = v > 0.0f ? v : 0.0f;
-            }
+            for (int64_t q = 0; o && o->relu && q < n; q++)
+                o->relu[m * ldc + q] = nni_relu(c_tail[m * NR + q]);
         }
     }
 }
@@ -409,7 +403,7 @@ static void gemm_nn(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
                 C[m * ldc + n] = out && out->bias ? out->bias[m] : 0.0f;
         for (int64_t m = 0; m < M && out && out->relu; m++)
             for (int64_t n = 0; n < N; n++)
-                out->relu[m * ldc + n] = C[m * ldc + n] > 0.0f ? C[m * ldc + n] : 0.0f;
+                out->relu[m * ldc + n] = nni_relu(C[m * ldc + n]);
         return;
     }
 #if defined(__AVX512F__)

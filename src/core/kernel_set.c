@@ -16,6 +16,7 @@
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/product_time.h"
+#include "core/relu.h"
 #include "core/winograd.h"
 
 /* One set's copies of the kernels (compiled from NN_KERNEL_SOURCES, see CMakeLists.txt). */
@@ -220,7 +221,7 @@ void nni_gemm_nn_bias_relu(int64_t M, int64_t N, int64_t K, const float *A, int6
     nni_gemm_nn(M, N, K, A, a_rs, a_cs, B, ldb, C, ldc, bias != NULL);
     for (int64_t m = 0; relu && m < M; m++)
         for (int64_t n = 0; n < N; n++)
-            relu[m * ldc + n] = C[m * ldc + n] > 0.0f ? C[m * ldc + n] : 0.0f;
+            relu[m * ldc + n] = nni_relu(C[m * ldc + n]);
 }
 
 void nni_gemm_nn_units(int64_t M, int64_t N, int64_t K, int64_t unit_k, const int64_t *unit_ids,

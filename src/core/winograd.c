@@ -17,6 +17,7 @@
 #include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/prefetch.h"
+#include "core/relu.h"
 #include "core/winograd_matrices.h"
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -24,11 +25,6 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* relu as the relu activation computes it: v > 0 ? v : 0 (+0 for -0 and NaN). */
-INLINE float relu_of(float v)
-{
-    return v > 0.0f ? v : 0.0f;
-}
 
 /* sum over q < n of coef[q * stride] * x[q], zero terms skipped. */
 INLINE float combine(const float *coef, int stride, const float *x, int n)
@@ -106,7 +102,7 @@ static void output_tiles(const nni_conv_geom *g, const nni_winograd_matrices *mx
                         if (!out->relu || !out->relu_only)
                             out->y[at] = sum;
                         if (out->relu)
-                            out->relu[at] = relu_of(sum);
+                            out->relu[at] = nni_relu(sum);
                     }
             }
 }
