@@ -20,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bf16_words.h"
 #include "core/gemm.h"
+#include "core/gemm_bf16_amx.h"
 #include "core/product_time.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -37,7 +39,8 @@ typedef struct bf16_panels {
 
 static bf16_panels *panels;
 static int n_panels;
-static int use_native = -1; /* -1: not chosen yet */
+enum bf16_path { PATH_NONE = -1, PATH_EMULATED, PATH_NATIVE, PATH_AMX };
+static enum bf16_path path = PATH_NONE;
 
 uint16_t nni_bf16_from_float(float x)
 {
@@ -80,36 +83,54 @@ nn_status nni_bf16_select(nn_error *err)
 {
     const char *wanted = getenv("NN_BF16");
     if (wanted && !strcmp(wanted, "emulated")) {
-        use_native = 0;
+        path = PATH_EMULATED;
         return NN_OK;
     }
-    if (wanted && *wanted && strcmp(wanted, "auto") && strcmp(wanted, "native"))
+    const int automatic = !wanted || !*wanted || !strcmp(wanted, "auto");
+    if (!automatic && strcmp(wanted, "native") && strcmp(wanted, "amx"))
         return nn_fail(err, NN_ERR_CONFIG, "NN_BF16=%s: unknown bf16 path (valid: auto, "
-                       "native, emulated)", wanted);
+                       "amx, native, emulated)", wanted);
+    if (!automatic && !strcmp(wanted, "amx") && !nni_amx_bf16_supported())
+        return nn_fail(err, NN_ERR_CONFIG, "NN_BF16=amx: this CPU (or its kernel) does not "
+                       "offer AMX-BF16's tiles; NN_BF16=auto picks the fastest path it has");
     if (!nni_bf16_native_supported())
         return nn_fail(err, NN_ERR_CONFIG, "train.precision: bf16 needs the AVX512_BF16 "
                        "instructions (vdpbf16ps), which this CPU lacks; NN_BF16=emulated runs "
                        "the same arithmetic in plain C, many times slower");
-    use_native = 1;
+    if (automatic)
+        path = nni_amx_bf16_supported() ? PATH_AMX : PATH_NATIVE;
+    else
+        path = !strcmp(wanted, "amx") ? PATH_AMX : PATH_NATIVE;
     return NN_OK;
 }
 
 int nni_bf16_native_chosen(void)
 {
-    return use_native == 1;
+    return path == PATH_NATIVE;
+}
+
+int nni_bf16_amx_chosen(void)
+{
+    return path == PATH_AMX;
 }
 
 const char *nni_bf16_describe(void)
 {
-    if (use_native < 0)
+    switch (path) {
+    case PATH_AMX:
+        return "AMX (tdpbf16ps tiles; NN_BF16=native for vdpbf16ps)";
+    case PATH_NATIVE:
+        return "native (AVX512_BF16 vdpbf16ps)";
+    case PATH_EMULATED:
+        return "emulated (plain C, slow; NN_BF16=emulated)";
+    default:
         return "not chosen";
-    return use_native ? "native (AVX512_BF16 vdpbf16ps)"
-                      : "emulated (plain C, slow; NN_BF16=emulated)";
+    }
 }
 
 nn_status nni_gemm_bf16_plan(int threads, nn_error *err)
 {
-    if (use_native < 0) {
+    if (path == PATH_NONE) {
         nn_status st = nni_bf16_select(err);
         if (st)
             return st;
@@ -155,7 +176,9 @@ static void pack_a_plain(const float *A, int64_t a_rs, int64_t a_cs, int64_t row
     }
 }
 
-/* Columns [0, cols) of B's block likewise into panels of NR columns: [j][p][c]. */
+/* Columns [0, cols) of B's block likewise into panels of NR columns: [j][p][c]. Every K
+ * value beyond K reads as zero, whole pairs included, since AMX's panels round their pairs
+ * up to a multiple of 16 (so do all of B's packers and sources). */
 static void pack_b_plain(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int64_t k0,
                          int64_t pairs, int64_t K, uint32_t *out)
 {
@@ -166,7 +189,8 @@ static void pack_b_plain(const float *B, int64_t b_rs, int64_t b_cs, int64_t col
             const float *r0 = B + k * b_rs, *r1 = B + (k + 1) * b_rs;
             for (int c = 0; c < NR; c++) {
                 const int64_t n = j * NR + c;
-                panel[p * NR + c] = n >= cols ? 0
+                panel[p * NR + c] = n >= cols || k >= K
+                                    ? 0
                                     : pair(r0[n * b_cs], k + 1 < K ? r1[n * b_cs] : 0.0f);
             }
         }
@@ -212,7 +236,7 @@ static void tile_emulated(int64_t pairs, const uint32_t *a, const uint32_t *b, f
 /* ---- the native kernels ---- */
 
 #ifdef BF16_X86
-#define BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+#define BF16_TARGET NNI_BF16_TARGET
 
 /* A tile of at most 16 columns (the last panel of a row 196 pixels wide holds 4): one
  * accumulator per row, half the instructions of the full tile. */
@@ -276,16 +300,6 @@ BF16_TARGET static void tile_native(int64_t pairs, const uint32_t *a, const uint
         }
 }
 
-/* 16 floats into bf16 pair words with the 16 floats of the next K: lo[i] | hi[i] << 16. */
-BF16_TARGET static __m512i pair_words(__m512 lo, __m512 hi)
-{
-    const __m512i halves = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); /* lo's 16, then hi's 16 */
-    const __m512i interleave = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10,
-                                                25, 9, 24, 8, 23, 7, 22, 6, 21, 5, 20, 4, 19, 3,
-                                                18, 2, 17, 1, 16, 0);
-    return _mm512_permutexvar_epi16(interleave, halves);
-}
-
 /* pack_b_plain for rows of B contiguous in n (b_cs == 1). */
 BF16_TARGET static void pack_b_rows(const float *B, int64_t b_rs, int64_t cols, int64_t k0,
                                     int64_t pairs, int64_t K, uint32_t *out)
@@ -298,53 +312,14 @@ BF16_TARGET static void pack_b_rows(const float *B, int64_t b_rs, int64_t cols, 
             const __mmask16 m = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
             for (int64_t p = 0; p < pairs; p++) {
                 const int64_t k = k0 + 2 * p;
-                const __m512 lo = _mm512_maskz_loadu_ps(m, B + k * b_rs + n);
+                const __m512 lo = k < K ? _mm512_maskz_loadu_ps(m, B + k * b_rs + n)
+                                        : _mm512_setzero_ps();
                 const __m512 hi = k + 1 < K ? _mm512_maskz_loadu_ps(m, B + (k + 1) * b_rs + n)
                                             : _mm512_setzero_ps();
-                _mm512_store_si512(panel + p * NR + h * 16, pair_words(lo, hi));
+                _mm512_store_si512(panel + p * NR + h * 16, nni_bf16_pair_words(lo, hi));
             }
         }
     }
-}
-
-/* 16 x 16 words transposed in registers: r[j] element i becomes r[i] element j. */
-BF16_TARGET static void transpose16(__m512i r[16])
-{
-    __m512i t[16];
-    for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
-    }
-    /* Then r[4g + q]'s 128-bit lane L holds column 4L + q of rows 4g .. 4g + 3. */
-    for (int g = 0; g < 16; g += 4) {
-        r[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
-        r[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
-        r[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
-        r[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
-    }
-    for (int q = 0; q < 4; q++) {
-        const __m512i u0 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(1, 0, 1, 0));
-        const __m512i u1 = _mm512_shuffle_i32x4(r[q], r[4 + q], _MM_SHUFFLE(3, 2, 3, 2));
-        const __m512i u2 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(1, 0, 1, 0));
-        const __m512i u3 = _mm512_shuffle_i32x4(r[8 + q], r[12 + q], _MM_SHUFFLE(3, 2, 3, 2));
-        t[q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(2, 0, 2, 0));
-        t[4 + q] = _mm512_shuffle_i32x4(u0, u2, _MM_SHUFFLE(3, 1, 3, 1));
-        t[8 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(2, 0, 2, 0));
-        t[12 + q] = _mm512_shuffle_i32x4(u1, u3, _MM_SHUFFLE(3, 1, 3, 1));
-    }
-    for (int i = 0; i < 16; i++)
-        r[i] = t[i];
-}
-
-/* The 16 pair words of K values k .. k + 31 of a line of `left` (<= 0: none) valid values
- * from `src` on (zero beyond). */
-BF16_TARGET static __m512i line_words(const float *src, int64_t left)
-{
-    const __mmask16 m0 = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-    const __mmask16 m1 = left >= 32 ? 0xffff
-                         : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-    return (__m512i)_mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m1, src + 16),
-                                        _mm512_maskz_loadu_ps(m0, src));
 }
 
 /* pack_b_plain for columns of B contiguous in k (b_rs == 1, B^T's rows): 16 columns' 32
@@ -360,9 +335,10 @@ BF16_TARGET static void pack_b_cols(const float *B, int64_t b_cs, int64_t cols, 
                 __m512i r[16];
                 for (int c = 0; c < 16; c++) {
                     const int64_t n = j * NR + h + c;
-                    r[c] = line_words(B + (n < cols ? n : 0) * b_cs + k, n < cols ? K - k : 0);
+                    r[c] = nni_bf16_line_words(B + (n < cols ? n : 0) * b_cs + k,
+                                               n < cols ? K - k : 0);
                 }
-                transpose16(r);
+                nni_bf16_transpose16(r);
                 const int64_t count = pairs - p < 16 ? pairs - p : 16;
                 for (int64_t i = 0; i < count; i++)
                     _mm512_store_si512(panel + (p + i) * NR + h, r[i]);
@@ -383,9 +359,10 @@ BF16_TARGET static void pack_a_rows(const float *A, int64_t a_rs, int64_t rows, 
             __m512i r[16];
             for (int c = 0; c < 16; c++) {
                 const int64_t m = i * MR + c;
-                r[c] = line_words(A + (m < rows ? m : 0) * a_rs + k, m < rows ? K - k : 0);
+                r[c] = nni_bf16_line_words(A + (m < rows ? m : 0) * a_rs + k,
+                                           m < rows ? K - k : 0);
             }
-            transpose16(r);
+            nni_bf16_transpose16(r);
             const int64_t count = pairs - p < 16 ? pairs - p : 16;
             for (int64_t q = 0; q < count; q++) {
                 _mm256_storeu_si256((__m256i *)(first + (p + q) * MR),
@@ -413,7 +390,7 @@ BF16_TARGET static void pack_a_cols(const float *A, int64_t a_cs, int64_t rows, 
             const __m512 lo = _mm512_maskz_loadu_ps(m, A + i * MR + k * a_cs);
             const __m512 hi = k + 1 < K ? _mm512_maskz_loadu_ps(m, A + i * MR + (k + 1) * a_cs)
                                         : _mm512_setzero_ps();
-            const __m512i words = pair_words(lo, hi);
+            const __m512i words = nni_bf16_pair_words(lo, hi);
             _mm256_storeu_si256((__m256i *)(first + p * MR), _mm512_castsi512_si256(words));
             if (second)
                 _mm256_storeu_si256((__m256i *)(second + p * MR),
@@ -427,11 +404,11 @@ static void pack_a(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, int
                    int64_t pairs, int64_t K, uint32_t *out)
 {
 #ifdef BF16_X86
-    if (use_native == 1 && a_cs == 1) {
+    if (path == PATH_NATIVE && a_cs == 1) {
         pack_a_rows(A, a_rs, rows, k0, pairs, K, out);
         return;
     }
-    if (use_native == 1 && a_rs == 1) {
+    if (path == PATH_NATIVE && a_rs == 1) {
         pack_a_cols(A, a_cs, rows, k0, pairs, K, out);
         return;
     }
@@ -443,11 +420,11 @@ static void pack_b(const float *B, int64_t b_rs, int64_t b_cs, int64_t cols, int
                    int64_t pairs, int64_t K, uint32_t *out)
 {
 #ifdef BF16_X86
-    if (use_native == 1 && b_cs == 1) {
+    if (path >= PATH_NATIVE && b_cs == 1) {
         pack_b_rows(B, b_rs, cols, k0, pairs, K, out);
         return;
     }
-    if (use_native == 1 && b_rs == 1) {
+    if (path >= PATH_NATIVE && b_rs == 1) {
         pack_b_cols(B, b_cs, cols, k0, pairs, K, out);
         return;
     }
@@ -491,9 +468,10 @@ static void flat_conv_pack_plain(const nni_conv_geom *g, const float *x, int64_t
         const flat_tap lo = tap_of(g, k), hi = tap_of(g, k + 1);
         for (int64_t c = 0; c < (cols + NR - 1) / NR * NR; c++)
             out[c / NR * NR * pairs + p * NR + c % NR] =
-                c >= cols ? 0
-                          : pair(tap_value(g, x, lo, n0 + c),
-                                 k + 1 < K ? tap_value(g, x, hi, n0 + c) : 0.0f);
+                c >= cols || k >= K
+                    ? 0
+                    : pair(tap_value(g, x, lo, n0 + c),
+                           k + 1 < K ? tap_value(g, x, hi, n0 + c) : 0.0f);
     }
 }
 
@@ -554,10 +532,10 @@ BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const floa
                                                   : tap_mask(g, lo, live[s], oy[s], ox[s]);
             const __mmask16 mh = kk <= TABLE_TAPS ? table[hi.tap][s]
                                                   : tap_mask(g, hi, live[s], oy[s], ox[s]);
-            const __m512 l = tap_lanes(x, lo, n, ml);
+            const __m512 l = k < K ? tap_lanes(x, lo, n, ml) : _mm512_setzero_ps();
             const __m512 h = k + 1 < K ? tap_lanes(x, hi, n, mh) : _mm512_setzero_ps();
             _mm512_store_si512(out + s / 2 * NR * pairs + p * NR + s % 2 * 16,
-                               pair_words(l, h));
+                               nni_bf16_pair_words(l, h));
         }
     }
 }
@@ -568,7 +546,7 @@ static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n
 {
     const nni_bf16_flat_conv *fc = ctx;
 #ifdef BF16_X86
-    if (use_native == 1) {
+    if (path >= PATH_NATIVE) {
         flat_conv_pack_native(fc->geom, fc->x, k0, pairs, n0, cols, out);
         return;
     }
@@ -599,24 +577,39 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
     }
     const int64_t begin = nni_product_time_begin();
     const bf16_panels *pp = &panels[omp_get_thread_num()];
+    const int amx = path == PATH_AMX;
     tile_fn tile = tile_emulated;
 #ifdef BF16_X86
-    if (use_native == 1)
+    if (path == PATH_NATIVE)
         tile = tile_native;
 #endif
+    if (amx)
+        nni_amx_begin();
     for (int64_t k0 = 0; k0 < K; k0 += KC) {
         const int64_t kc = K - k0 < KC ? K - k0 : KC;
-        const int64_t pairs = (kc + 1) / 2;
+        /* AMX's tiles take 16 pairs at a time: KC is a multiple of 32, so only the last
+         * block's pairs are rounded up (with zeros), the same for any range of C. */
+        const int64_t pairs = amx ? ((kc + 1) / 2 + NNI_AMX_PAIRS - 1) / NNI_AMX_PAIRS *
+                                        NNI_AMX_PAIRS
+                                  : (kc + 1) / 2;
         const int load_c = accumulate || k0 > 0;
         for (int64_t m0 = 0; m0 < M; m0 += MC) {
             const int64_t mc = M - m0 < MC ? M - m0 : MC;
-            pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
+            if (amx)
+                nni_amx_pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
+            else
+                pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
                 if (source)
                     source(ctx, k0, pairs, n0, nc, pp->b);
                 else
                     pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
+                if (amx) {
+                    nni_amx_product_block(pairs, pp->a, pp->b, C + m0 * ldc + n0, ldc, mc, nc,
+                                          load_c);
+                    continue;
+                }
                 for (int64_t j = 0; j * NR < nc; j++)
                     for (int64_t i = 0; i * MR < mc; i++) {
                         const int64_t rows = mc - i * MR < MR ? mc - i * MR : MR;
@@ -628,6 +621,8 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
             }
         }
     }
+    if (amx)
+        nni_amx_end();
     nni_product_time_end(begin);
 }
 

@@ -12,8 +12,11 @@
  *
  * Two paths give the same bits: the native one (vdpbf16ps, CPUs with AVX512_BF16) and an
  * emulated one in plain C, many times slower, for CPUs without the instructions and for the
- * test that checks the two agree. The path is chosen by nni_bf16_select from the environment
- * variable NN_BF16=native|emulated (empty or `auto`: native, an error when the CPU lacks it).
+ * test that checks the two agree. A third, AMX's tiles (core/gemm_bf16_amx.h), is many times
+ * faster than vdpbf16ps where the CPU has it, with its own last bits. The path is chosen by
+ * nni_bf16_select from the environment variable NN_BF16=amx|native|emulated (empty or
+ * `auto`: AMX where the CPU and kernel offer it, else native, an error when the CPU lacks
+ * AVX512_BF16).
  *
  * The packing panels are per thread, allocated once by nni_gemm_bf16_plan before the first
  * product (at the trainer's setup), never inside a step. */
@@ -32,10 +35,11 @@ int nni_bf16_native_supported(void);
 /* Chooses the path from NN_BF16 and the CPU; a configuration error names what is missing. */
 nn_status nni_bf16_select(nn_error *err);
 
-/* Whether the native path was chosen (the emulated one, or none yet: 0). */
+/* Whether the native path (vdpbf16ps) was chosen; whether AMX's was (none yet: 0). */
 int nni_bf16_native_chosen(void);
+int nni_bf16_amx_chosen(void);
 
-/* "native (AVX512_BF16 vdpbf16ps)" or "emulated (plain C, slow; NN_BF16=emulated)". */
+/* The chosen path in words, e.g. "native (AVX512_BF16 vdpbf16ps)". */
 const char *nni_bf16_describe(void);
 
 /* Packing panels for products run from `threads` OpenMP threads at once (thread numbers

@@ -4,7 +4,9 @@
 # threads, in fp32 too); 2 ranks agree with 1 within the fp32 rank-invariance tolerance
 # (1e-4, tests/mpi/test_rank_invariance.sh) after 10 steps, and with train.reproducible:
 # bitwise to the bit (MLP on 1 and 2 ranks, CNN on 1 and 2 threads); the emulated path
-# (NN_BF16=emulated) gives the native path's bits; checkpoints stay float32 and bf16 really
+# (NN_BF16=emulated) gives the native path's (vdpbf16ps) bits; where the CPU has AMX-BF16
+# the default is its path, which every run above takes (the bits invariances included), and
+# NN_BF16=amx on a CPU without it exits 2 in one line; checkpoints stay float32 and bf16 really
 # changes the products (the weights differ from fp32's). Bad settings exit 2: an unknown
 # NN_BF16 (one line), an unknown precision, bf16 with train.gemm: openblas.
 source "$(dirname "$0")/lib.sh"
@@ -100,7 +102,7 @@ falls runs/bit-np1
 # The emulated path: the same bits as the native one (on a shorter run; it is slow).
 if grep -w avx512_bf16 /proc/cpuinfo >/dev/null; then
     short=(--set 'data.train_rows=[0, 640]' --set train.epochs=1 --set train.threads=2)
-    "$NNTRAIN" train mlp.yaml "${short[@]}" --run-dir runs/native > native.txt
+    NN_BF16=native "$NNTRAIN" train mlp.yaml "${short[@]}" --run-dir runs/native > native.txt
     NN_BF16=emulated "$NNTRAIN" train mlp.yaml "${short[@]}" --run-dir runs/emulated \
         > emulated.txt
     grep '^precision: bf16 .*emulated (plain C, slow' emulated.txt >/dev/null \
@@ -109,8 +111,8 @@ if grep -w avx512_bf16 /proc/cpuinfo >/dev/null; then
         || fail "emulated and native bf16 differ"
     NN_BF16=emulated "$NNTRAIN" train cnn.yaml --set 'data.train_rows=[0, 96]' \
         --set train.epochs=1 --run-dir runs/cnn-emulated > /dev/null
-    "$NNTRAIN" train cnn.yaml --set 'data.train_rows=[0, 96]' --set train.epochs=1 \
-        --run-dir runs/cnn-native > /dev/null
+    NN_BF16=native "$NNTRAIN" train cnn.yaml --set 'data.train_rows=[0, 96]' \
+        --set train.epochs=1 --run-dir runs/cnn-native > /dev/null
     $COMPARE runs/cnn-native/last.h5 runs/cnn-emulated/last.h5 --exact \
         || fail "CNN: emulated and native bf16 differ"
 else
@@ -131,6 +133,15 @@ cnn_bit=(--set train.reproducible=bitwise --set 'data.train_rows=[0, 256]' --set
 "$NNTRAIN" train cnn.yaml "${cnn_bit[@]}" --set train.threads=2 --run-dir runs/cnn-bit2 > /dev/null
 $COMPARE runs/cnn-bit1/last.h5 runs/cnn-bit2/last.h5 --exact \
     || fail "CNN bf16 bitwise: 1 and 2 threads differ"
+# AMX's tiles by default where the CPU has them (their own last bits: not compared with
+# vdpbf16ps's here; tests/unit/test_gemm_bf16.c bounds the difference).
+if grep -w amx_bf16 /proc/cpuinfo >/dev/null; then
+    grep '^precision: bf16 .*AMX (tdpbf16ps' mlp-t1.txt >/dev/null || fail "AMX not in use"
+else
+    NN_BF16=amx expect_exit 2 "$NNTRAIN" train mlp.yaml
+    grep 'NN_BF16=amx: this CPU' err.txt >/dev/null || fail "missing AMX not named"
+    [ "$(wc -l < err.txt)" -eq 1 ] || fail "more than one line for the missing AMX"
+fi
 NN_BF16=fast expect_exit 2 "$NNTRAIN" train mlp.yaml
 grep 'NN_BF16=fast: unknown bf16 path' err.txt >/dev/null || fail "unknown NN_BF16"
 expect_exit 2 "$NNTRAIN" train mlp.yaml --set train.precision=fp16

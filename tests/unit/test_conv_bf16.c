@@ -3,7 +3,8 @@
  * convolution (stride 1, padding same: the turned weights times dy lowered likewise) matches
  * the float64 sum of the bf16-rounded weights and dy within float accumulation error, a bound
  * the float products miss; the emulated path (NN_BF16=emulated) gives the native path's bits
- * for the output and every gradient. Shapes include a product longer than one K block (more
+ * for the output and every gradient, and AMX's path (where the CPU has it) passes the first
+ * two checks. Shapes include a product longer than one K block (more
  * than 256 rows) and wider than one N block (more than 256 pixels), even and odd kernels,
  * groups, dilation, and a strided (not flat) layer. Stride-1 layers reading 4 or fewer
  * channels have float products in bf16 models too (tests/unit/test_conv_shifted.c): the
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "core/gemm_bf16.h"
+#include "core/gemm_bf16_amx.h"
 #include "core/im2col.h"
 #include "gradcheck.h"
 #include "model_fixture.h"
@@ -193,6 +195,15 @@ static void test_conv_bf16(void **state)
                     fail_msg("%s: value %lld native %a, emulated %a", c->spec, (long long)i,
                              (double)native[i], (double)emulated[i]);
             free(native);
+        }
+        /* AMX's own sums (core/gemm_bf16_amx.h): the same checks, not the same bits. */
+        if (nni_amx_bf16_supported()) {
+            select_path(model, "amx");
+            int64_t amx_count = 0;
+            free(run_pass(model, &amx_count));
+            check_forward(c, model);
+            if (c->flat)
+                check_input_grad(c, model);
         }
         free(emulated);
         nn_model_free(model);

@@ -22,6 +22,7 @@
 #include "core/bf16_rate.h"
 #include "core/gemm.h"
 #include "core/gemm_bf16.h"
+#include "core/gemm_bf16_amx.h"
 #include "core/im2col.h"
 #include "core/rng.h"
 
@@ -56,6 +57,19 @@ static float *random_floats(int64_t n, uint64_t key, int wide)
     }
     return p;
 }
+
+/* Whether the CPU runs a path: the emulated one everywhere. */
+static int path_supported(const char *path)
+{
+    if (!strcmp(path, "amx"))
+        return nni_amx_bf16_supported();
+    if (!strcmp(path, "native"))
+        return nni_bf16_native_supported();
+    return 1;
+}
+
+static const char *const paths[] = {"emulated", "native", "amx"};
+enum { N_PATHS = sizeof paths / sizeof paths[0] };
 
 static void select_path(const char *path)
 {
@@ -127,9 +141,8 @@ static void test_against_references(void **state)
     (void)state;
     static const int64_t shapes[][3] = {{1, 1, 1},   {3, 5, 7},    {8, 32, 2},  {9, 33, 255},
                                         {64, 96, 300}, {17, 300, 513}, {100, 40, 64}};
-    const char *paths[] = {"emulated", "native"};
-    for (int p = 0; p < 2; p++) {
-        if (p == 1 && !nni_bf16_native_supported())
+    for (int p = 0; p < N_PATHS; p++) {
+        if (!path_supported(paths[p]))
             continue;
         select_path(paths[p]);
         for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
@@ -245,6 +258,52 @@ static void test_native_equals_emulated(void **state)
     }
 }
 
+/* AMX's sums against vdpbf16ps's on every packing route, edge, odd K and accumulation:
+ * both add the same exact products of bf16 factors into float sums, so they may differ only
+ * by their roundings, at most K unit roundoffs each of the sum of the terms' magnitudes
+ * (plus the flushing of sums below FLT_MIN to zero). Not bit for bit: AMX rounds its own
+ * way (core/gemm_bf16_amx.h). */
+static void test_amx_close_to_native(void **state)
+{
+    (void)state;
+    if (!nni_amx_bf16_supported())
+        return;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const product_case *pc = &cases[i];
+        const int64_t MN = pc->M * pc->N;
+        float *native = malloc((size_t)MN * sizeof *native);
+        float *amx = malloc((size_t)MN * sizeof *amx);
+        select_path("native");
+        run_case(pc, native);
+        select_path("amx");
+        run_case(pc, amx);
+        float *A = random_floats(pc->M * pc->K, 3, pc->wide);
+        float *B = random_floats(2 * pc->K * pc->N, 4, pc->wide);
+        float *start = random_floats(MN, 5, pc->wide);
+        for (int64_t j = 0; j < MN; j++) {
+            const int64_t m = j / pc->N, n = j % pc->N;
+            const int64_t a_rs = pc->a_transposed ? 1 : pc->K;
+            const int64_t a_cs = pc->a_transposed ? pc->M : 1;
+            const int64_t b_rs = pc->b_layout == 0 ? pc->N : pc->b_layout == 1 ? 1 : 2 * pc->N;
+            const int64_t b_cs = pc->b_layout == 0 ? 1 : pc->b_layout == 1 ? pc->K : 2;
+            double sum = pc->accumulate ? fabs((double)start[j]) : 0.0;
+            for (int64_t k = 0; k < pc->K; k++)
+                sum += fabs((double)rounded(A[m * a_rs + k * a_cs]) *
+                            rounded(B[k * b_rs + n * b_cs]));
+            const double bound = 2.0 * (double)(pc->K + 1) * 0x1p-24 * sum * 1.0001 +
+                                 2.0 * FLT_MIN;
+            if (fabs((double)amx[j] - native[j]) > bound)
+                fail_msg("case %zu element %lld: AMX %a, vdpbf16ps %a, bound %.3g", i,
+                         (long long)j, (double)amx[j], (double)native[j], bound);
+        }
+        free(A);
+        free(B);
+        free(start);
+        free(native);
+        free(amx);
+    }
+}
+
 /* A flat convolution's product made straight from the image (nni_gemm_bf16_flat_conv)
  * against nni_im2col then nni_gemm_bf16, bit for bit. */
 static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
@@ -290,9 +349,8 @@ static nni_conv_geom flat_geom(int64_t channels, int64_t h, int64_t w, int64_t o
 static void test_flat_conv_equals_im2col(void **state)
 {
     (void)state;
-    const char *paths[] = {"emulated", "native"};
-    for (int p = 0; p < 2; p++) {
-        if (p == 1 && !nni_bf16_native_supported())
+    for (int p = 0; p < N_PATHS; p++) {
+        if (!path_supported(paths[p]))
             continue;
         select_path(paths[p]);
         /* 3x3 same on 17x17 (289 pixels: two column blocks; 279 rows: two K blocks), an
@@ -309,22 +367,28 @@ static void test_flat_conv_equals_im2col(void **state)
     }
 }
 
+/* On every path the CPU runs: AMX's panels of 32 rows and 16 pairs, too, must not make an
+ * element's sum depend on where its row or column falls in them. */
 static void test_ranges_give_the_same_bits(void **state)
 {
     (void)state;
-    select_path(nni_bf16_native_supported() ? "native" : "emulated");
-    const int64_t M = 50, N = 90, K = 333;
+    const int64_t M = 70, N = 90, K = 333;
     float *A = random_floats(M * K, 6, 0), *B = random_floats(K * N, 7, 0);
     float *whole = malloc((size_t)(M * N) * sizeof *whole);
     float *parts = malloc((size_t)(M * N) * sizeof *parts);
-    nni_gemm_bf16(M, N, K, A, K, 1, B, N, 1, whole, N, 0);
-    const int64_t cuts_m[] = {0, 7, 31, M}, cuts_n[] = {0, 45, 61, N};
-    for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            nni_gemm_bf16(cuts_m[i + 1] - cuts_m[i], cuts_n[j + 1] - cuts_n[j], K,
-                          A + cuts_m[i] * K, K, 1, B + cuts_n[j], N, 1,
-                          parts + cuts_m[i] * N + cuts_n[j], N, 0);
-    assert_memory_equal(whole, parts, (size_t)(M * N) * sizeof *whole);
+    for (int p = 0; p < N_PATHS; p++) {
+        if (!path_supported(paths[p]))
+            continue;
+        select_path(paths[p]);
+        nni_gemm_bf16(M, N, K, A, K, 1, B, N, 1, whole, N, 0);
+        const int64_t cuts_m[] = {0, 7, 31, M}, cuts_n[] = {0, 45, 61, N};
+        for (int i = 0; i < 3; i++)
+            for (int j = 0; j < 3; j++)
+                nni_gemm_bf16(cuts_m[i + 1] - cuts_m[i], cuts_n[j + 1] - cuts_n[j], K,
+                              A + cuts_m[i] * K, K, 1, B + cuts_n[j], N, 1,
+                              parts + cuts_m[i] * N + cuts_n[j], N, 0);
+        assert_memory_equal(whole, parts, (size_t)(M * N) * sizeof *whole);
+    }
     free(A);
     free(B);
     free(whole);
@@ -337,7 +401,7 @@ static void test_path_choice(void **state)
     nn_error err = {0};
     setenv("NN_BF16", "fast", 1);
     assert_int_equal(nni_bf16_select(&err), NN_ERR_CONFIG);
-    assert_non_null(strstr(err.msg, "valid: auto, native, emulated"));
+    assert_non_null(strstr(err.msg, "valid: auto, amx, native, emulated"));
     setenv("NN_BF16", "emulated", 1);
     assert_int_equal(nni_bf16_select(&err), NN_OK);
     assert_non_null(strstr(nni_bf16_describe(), "slow"));
@@ -349,6 +413,18 @@ static void test_path_choice(void **state)
     } else {
         assert_int_equal(st, NN_ERR_CONFIG);
         assert_non_null(strstr(err.msg, "AVX512_BF16"));
+    }
+    /* AMX when asked for, and by default, where the CPU and kernel offer it. */
+    setenv("NN_BF16", "amx", 1);
+    if (nni_amx_bf16_supported()) {
+        assert_int_equal(nni_bf16_select(&err), NN_OK);
+        assert_true(nni_bf16_amx_chosen());
+        setenv("NN_BF16", "auto", 1);
+        assert_int_equal(nni_bf16_select(&err), NN_OK);
+        assert_non_null(strstr(nni_bf16_describe(), "AMX"));
+    } else {
+        assert_int_equal(nni_bf16_select(&err), NN_ERR_CONFIG);
+        assert_non_null(strstr(err.msg, "AMX-BF16"));
     }
 }
 
@@ -387,6 +463,7 @@ int main(void)
         cmocka_unit_test(test_rounding),
         cmocka_unit_test(test_against_references),
         cmocka_unit_test(test_native_equals_emulated),
+        cmocka_unit_test(test_amx_close_to_native),
         cmocka_unit_test(test_flat_conv_equals_im2col),
         cmocka_unit_test(test_ranges_give_the_same_bits),
         cmocka_unit_test(test_path_choice),
