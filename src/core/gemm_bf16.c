@@ -1,13 +1,14 @@
 /* bf16 products with float accumulation (see gemm_bf16.h for the arithmetic).
  *
- * Blocking: K in blocks of KC (even, so a pair never straddles two blocks), M in blocks of
- * MC rows, N in blocks of NC columns. Per K block and M block, A's block is packed once into
- * panels of MR = 8 rows (MC = 256: a dense layer's weight gradient for 256 units packs its
- * B once, not twice), each K pair of a row one 32-bit word (the even k in the low half, as
- * vdpbf16ps reads it); then each of B's blocks likewise into panels of NR = 32 columns (or
- * B's owner writes them: a flat convolution's, straight from the image). The
- * K blocks run in ascending order and C holds the float sums between them, so every element
- * of C adds its pairs in the same order whatever the blocking or the caller's split.
+ * Blocking: K in blocks of KC (KC_AMX on AMX's path; even, so a pair never straddles two
+ * blocks), M in blocks of MC rows, N in blocks of NC columns. Per K block and M block, A's
+ * block is packed once into panels of MR = 8 rows (MC = 256: a dense layer's weight
+ * gradient for 256 units packs its B once, not twice; AMX's panels: core/gemm_bf16_amx.h),
+ * each K pair of a row one 32-bit word (the even k in the low half, as vdpbf16ps reads it);
+ * then each of B's blocks likewise into panels of NR = 32 columns (or B's owner writes them:
+ * a flat convolution's, straight from the image). The K blocks run in ascending order and C
+ * holds the float sums between them, so every element of C adds its pairs in the same order
+ * whatever the blocking or the caller's split.
  *
  * The native path converts with vcvtne2ps2bf16 and multiplies with vdpbf16ps (functions
  * compiled for AVX512_BF16 by target attributes, chosen at run time); the emulated path does
@@ -32,13 +33,20 @@
 
 enum { MR = 8, NR = 32, KC = 256, NC = 256, MC = 256 };
 
+/* AMX's K blocks: longer, since C's tiles go through memory between blocks and AMX's
+ * multiply-adds are fast enough for those trips to show (the 5x5 layer's forward of the
+ * residual+inception net took 2.9 ms with blocks of 256, 2.4 with 1024). The sums' bits do
+ * not depend on it: each tile step still takes 16 pairs from a multiple of 32 in K. */
+enum { KC_AMX = 1024 };
+
 typedef struct bf16_panels {
-    uint32_t *a; /* MC x KC/2 pairs */
-    uint32_t *b; /* KC/2 pairs x NC */
+    uint32_t *a; /* MC x block_k()/2 pairs */
+    uint32_t *b; /* block_k()/2 pairs x NC */
 } bf16_panels;
 
 static bf16_panels *panels;
 static int n_panels;
+static int64_t panels_k; /* the K block the panels were allocated for */
 enum bf16_path { PATH_NONE = -1, PATH_EMULATED, PATH_NATIVE, PATH_AMX };
 static enum bf16_path path = PATH_NONE;
 
@@ -128,12 +136,26 @@ const char *nni_bf16_describe(void)
     }
 }
 
+/* The chosen path's K block. */
+static int64_t block_k(void)
+{
+    return path == PATH_AMX ? KC_AMX : KC;
+}
+
 nn_status nni_gemm_bf16_plan(int threads, nn_error *err)
 {
     if (path == PATH_NONE) {
         nn_status st = nni_bf16_select(err);
         if (st)
             return st;
+    }
+    if (block_k() > panels_k) { /* a longer K block than the panels hold: all anew */
+        for (int i = 0; i < n_panels; i++) {
+            free(panels[i].a);
+            free(panels[i].b);
+        }
+        n_panels = 0;
+        panels_k = block_k();
     }
     if (threads <= n_panels)
         return NN_OK;
@@ -143,8 +165,8 @@ nn_status nni_gemm_bf16_plan(int threads, nn_error *err)
     panels = grown;
     for (; n_panels < threads; n_panels++) {
         bf16_panels *p = &panels[n_panels];
-        p->a = aligned_alloc(64, (size_t)MC * (KC / 2) * sizeof *p->a);
-        p->b = aligned_alloc(64, (size_t)(KC / 2) * NC * sizeof *p->b);
+        p->a = aligned_alloc(64, (size_t)MC * (size_t)(panels_k / 2) * sizeof *p->a);
+        p->b = aligned_alloc(64, (size_t)(panels_k / 2) * NC * sizeof *p->b);
         if (!p->a || !p->b) {
             free(p->a);
             free(p->b);
@@ -585,9 +607,10 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
 #endif
     if (amx)
         nni_amx_begin();
-    for (int64_t k0 = 0; k0 < K; k0 += KC) {
-        const int64_t kc = K - k0 < KC ? K - k0 : KC;
-        /* AMX's tiles take 16 pairs at a time: KC is a multiple of 32, so only the last
+    const int64_t kc_max = block_k();
+    for (int64_t k0 = 0; k0 < K; k0 += kc_max) {
+        const int64_t kc = K - k0 < kc_max ? K - k0 : kc_max;
+        /* AMX's tiles take 16 pairs at a time: KC_AMX is a multiple of 32, so only the last
          * block's pairs are rounded up (with zeros), the same for any range of C. */
         const int64_t pairs = amx ? ((kc + 1) / 2 + NNI_AMX_PAIRS - 1) / NNI_AMX_PAIRS *
                                         NNI_AMX_PAIRS

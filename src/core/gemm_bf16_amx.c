@@ -181,7 +181,7 @@ void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, 
                 block_32x32(pairs, ap, bp, c, ldc, load_c);
                 continue;
             }
-            memset(edge, 0, sizeof edge);
+            /* The copy's other elements may hold anything: each sum is its own. */
             for (int64_t y = 0; y < r && load_c; y++)
                 memcpy(edge + y * COLS, c + y * ldc, (size_t)n * sizeof *c);
             block_32x32(pairs, ap, bp, edge, COLS, load_c);
