@@ -1,6 +1,7 @@
 /* How fast this CPU's bf16 products can be against its float ones: the multiply-adds per
  * second of vdpbf16ps (two per lane) and of vfmadd231ps (one per lane), each in 512-bit
- * vectors on 12 independent accumulators, measured once on the calling core.
+ * vectors on 12 independent accumulators, and where the CPU has AMX-BF16 those of its tiles'
+ * tdpbf16ps (four independent tiles), measured once on the calling core.
  *
  * AVX512_BF16 does not promise a speed: AMD's Zen 4 runs vdpbf16ps at the rate of its float
  * FMAs, twice the multiply-adds, but an Intel Xeon of the Emerald Rapids generation (its AMX
@@ -13,9 +14,11 @@
 typedef struct nni_bf16_rate {
     double fma_gflops;  /* 2 flops per lane per vfmadd231ps, one core */
     double bf16_gflops; /* 4 flops per lane per vdpbf16ps */
+    double amx_gflops;  /* 16 x 16 x 32 x 2 flops per tdpbf16ps; 0 without AMX-BF16 */
 } nni_bf16_rate;
 
-/* Both rates, measured the first time (about 5 ms) and kept; zeros without AVX512_BF16. */
+/* The rates, measured the first time (about 5 ms, AMX's a few ms more) and kept; zeros
+ * without AVX512_BF16. */
 nni_bf16_rate nni_bf16_rate_measure(void);
 
 /* Writes to buf a one-line note (no newline) when bf16 products are not faster than float

@@ -167,8 +167,23 @@ AMX_TARGET static void block_32x32(int64_t pairs, const uint32_t *a, const uint3
     _tile_stored(3, c + TILE * ld + TILE, stride);
 }
 
-void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
-                           int64_t ldc, int64_t rows, int64_t cols, int load_c)
+/* Rows [0, r) of n <= 32 columns from one 32-wide block to another (row strides in floats):
+ * two masked moves a row, where memcpy's calls cost more than the tiles' work at C's edge. */
+AMX_TARGET static void copy_rows(const float *from, int64_t from_ld, float *to, int64_t to_ld,
+                                 int64_t r, int64_t n)
+{
+    const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    const __mmask16 m1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    for (int64_t y = 0; y < r; y++) {
+        _mm512_mask_storeu_ps(to + y * to_ld, m0, _mm512_maskz_loadu_ps(m0, from + y * from_ld));
+        _mm512_mask_storeu_ps(to + y * to_ld + 16, m1,
+                              _mm512_maskz_loadu_ps(m1, from + y * from_ld + 16));
+    }
+}
+
+AMX_TARGET void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b,
+                                      float *C, int64_t ldc, int64_t rows, int64_t cols,
+                                      int load_c)
 {
     _Alignas(64) float edge[ROWS * COLS];
     for (int64_t j = 0; j < cols; j += COLS)
@@ -182,12 +197,29 @@ void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, 
                 continue;
             }
             /* The copy's other elements may hold anything: each sum is its own. */
-            for (int64_t y = 0; y < r && load_c; y++)
-                memcpy(edge + y * COLS, c + y * ldc, (size_t)n * sizeof *c);
+            if (load_c)
+                copy_rows(c, ldc, edge, COLS, r, n);
             block_32x32(pairs, ap, bp, edge, COLS, load_c);
-            for (int64_t y = 0; y < r; y++)
-                memcpy(c + y * ldc, edge + y * COLS, (size_t)n * sizeof *c);
+            copy_rows(edge, COLS, c, ldc, r, n);
         }
+}
+AMX_TARGET void nni_amx_rate_loop(int64_t rounds)
+{
+    static const uint16_t zeros[TILE * 32]; /* the rate does not depend on the values */
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    _tile_loadd(4, zeros, 64);
+    _tile_loadd(5, zeros, 64);
+    _tile_loadd(6, zeros, 64);
+    _tile_loadd(7, zeros, 64);
+    for (int64_t r = 0; r < rounds; r++) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+    }
 }
 #else
 int nni_amx_bf16_supported(void)
@@ -209,9 +241,29 @@ void nni_amx_pack_a(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, in
     (void)A, (void)a_rs, (void)a_cs, (void)rows, (void)k0, (void)pairs, (void)K, (void)out;
 }
 
-void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
-                           int64_t ldc, int64_t rows, int64_t cols, int load_c)
+/* Rows [0, r) of n <= 32 columns from one 32-wide block to another (row strides in floats):
+ * two masked moves a row, where memcpy's calls cost more than the tiles' work at C's edge. */
+AMX_TARGET static void copy_rows(const float *from, int64_t from_ld, float *to, int64_t to_ld,
+                                 int64_t r, int64_t n)
+{
+    const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
+    const __mmask16 m1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
+    for (int64_t y = 0; y < r; y++) {
+        _mm512_mask_storeu_ps(to + y * to_ld, m0, _mm512_maskz_loadu_ps(m0, from + y * from_ld));
+        _mm512_mask_storeu_ps(to + y * to_ld + 16, m1,
+                              _mm512_maskz_loadu_ps(m1, from + y * from_ld + 16));
+    }
+}
+
+AMX_TARGET void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b,
+                                      float *C, int64_t ldc, int64_t rows, int64_t cols,
+                                      int load_c)
 {
     (void)pairs, (void)a, (void)b, (void)C, (void)ldc, (void)rows, (void)cols, (void)load_c;
+}
+
+void nni_amx_rate_loop(int64_t rounds)
+{
+    (void)rounds;
 }
 #endif

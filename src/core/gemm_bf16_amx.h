@@ -41,4 +41,8 @@ void nni_amx_pack_a(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, in
 void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                            int64_t ldc, int64_t rows, int64_t cols, int load_c);
 
+/* `rounds` rounds of four independent tdpbf16ps on tiles already in the registers (after
+ * nni_amx_begin), for core/bf16_rate.c to time: 4 x 16 x 16 x 32 x 2 flops a round. */
+void nni_amx_rate_loop(int64_t rounds);
+
 #endif

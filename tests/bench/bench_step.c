@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "core/bf16_rate.h"
+#include "core/gemm_bf16.h"
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
 #include "core/kernel_set.h"
@@ -398,6 +399,10 @@ int main(int argc, char **argv)
         printf("bf16 peak %.1f GFLOP/s per core (vdpbf16ps, measured now; float FMAs %.1f in the "
                "same loop: %.2fx)\n", rate.bf16_gflops, rate.fma_gflops,
                rate.bf16_gflops / rate.fma_gflops);
+    if (rate.amx_gflops > 0)
+        printf("AMX peak %.1f GFLOP/s per core (tdpbf16ps, measured now: %.1fx float FMAs)%s\n",
+               rate.amx_gflops, rate.amx_gflops / rate.fma_gflops,
+               bf16 && nni_bf16_amx_chosen() ? "; bf16 products on AMX" : "");
     printf("%-22s %-14s %10s %10s %10s %10s %8s %8s %6s %6s  (CPU time of all threads)\n",
            "layer", "type", "fwd ms", "bwd ms", "fwd min", "bwd min", "fwd GF/s", "bwd GF/s",
            "fwd%pk", "bwd%pk");
@@ -433,11 +438,14 @@ int main(int argc, char **argv)
            "at most %.2fx faster\n", 1e3 * product_seconds / timed, 100 * share,
            share < 1 ? 1 / (1 - share) : 0.0);
     /* bf16 (train.precision: bf16) runs the products alone in bf16: as efficient as the
-     * float ones, at vdpbf16ps's rate, the step gains this much. */
+     * float ones, at the rate of the instruction it would use (AMX's where the CPU has it),
+     * the step gains this much. */
     if (!bf16 && rate.bf16_gflops > 0 && rate.fma_gflops > 0) {
-        const double ratio = rate.bf16_gflops / rate.fma_gflops;
-        printf("bf16 products as efficient as these, at the %.2fx rate of vdpbf16ps measured "
-               "above: this step %.2fx faster\n", ratio, 1 / (1 - share + share / ratio));
+        const int amx = rate.amx_gflops > 0;
+        const double ratio = (amx ? rate.amx_gflops : rate.bf16_gflops) / rate.fma_gflops;
+        printf("bf16 products as efficient as these, at the %.2fx rate of %s measured "
+               "above: this step %.2fx faster\n", ratio, amx ? "tdpbf16ps" : "vdpbf16ps",
+               1 / (1 - share + share / ratio));
     }
     if (unit_slots)
         printf("tree sum of the units' gradients %.3f ms per step, least %.3f ms; backward and "
