@@ -210,11 +210,16 @@ static float *winograd_weights(const conv2d *c, float *workspace)
  * gradients' scales, ten times the 3x3 ones (tests/unit/test_winograd.c). (bf16 once kept
  * 14 x 14 images on the direct products too, when a block of Winograd's products held one
  * image's 49 tiles; with blocks across samples the residual+inception net's inc_3x3 runs
- * 23% faster forward and 20% backward this way, the small CNN's conv2 18%, bench_step.) */
+ * 23% faster forward and 20% backward this way, the small CNN's conv2 18%, bench_step.)
+ * On AMX's tiles (core/gemm_bf16_amx.h) bf16 keeps no layer on Winograd's products: the
+ * direct products outrun the float transforms (bench_step, 1 core of a Xeon with AMX:
+ * res_conv2 forward / backward 4.26 / 9.19 ms by Winograd, 3.02 / 7.04 direct; the
+ * residual+inception net's step 827 -> 943 samples/s, the small CNN's 6894 -> 8097). */
 static int use_winograd(const conv2d *c, const nn_layer *layer)
 {
-    return c->winograd && !layer->model->direct_conv &&
-           (!layer->model->bf16 || c->geom.kernel_h == 3);
+    if (!c->winograd || layer->model->direct_conv)
+        return 0;
+    return !layer->model->bf16 || (c->geom.kernel_h == 3 && !nni_bf16_amx_chosen());
 }
 
 /* The step's transformed weights, each thread a range of the outputs: on one thread, with
