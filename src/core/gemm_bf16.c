@@ -563,6 +563,75 @@ BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const floa
 }
 #endif
 
+/* ---- A as the lowered matrix, for a flat convolution's weight gradient on AMX ----
+ * A(m, k) = im2col(x)[m][k]: the rows are the lowered rows, K runs over the pixels. A row's
+ * 32 pixels from k are one tap's run of x (the lanes outside the image zero), and AMX's A
+ * panels hold a row's pairs in order: the run's bf16 values as they stand, no interleaving
+ * or turning (core/gemm_bf16_amx.h's layout: row m of the block at m * pairs). */
+#ifdef BF16_X86
+BF16_TARGET static void flat_conv_rows_amx(const void *ctx, int64_t k0, int64_t pairs,
+                                           int64_t m0, int64_t rows, uint32_t *out)
+{
+    const nni_bf16_flat_conv *fc = ctx;
+    const nni_conv_geom *g = fc->geom;
+    const int64_t K = g->out_h * g->out_w, W = g->out_w, kk = g->kernel_h * g->kernel_w;
+    const int64_t padded = (rows + NNI_AMX_ROWS - 1) / NNI_AMX_ROWS * NNI_AMX_ROWS;
+    /* The lanes each tap reads in each run of 32 pixels, for the whole block first, so that
+     * each row is then written front to back (its tap found once): by runs across all the
+     * rows, the rows' stores went to as many lines, none in L1, and the pass took longer
+     * than the product. */
+    enum { TABLE_TAPS = 64, RUNS = KC_AMX / 32 };
+    const int64_t runs = (pairs + 15) / 16;
+    __mmask16 table[RUNS][TABLE_TAPS][2];
+    for (int64_t run = 0; kk <= TABLE_TAPS && run < runs; run++)
+        for (int s = 0; s < 2; s++) {
+            const int64_t n = k0 + 32 * run + 16 * s, left = K - n;
+            const __mmask16 live = left >= 16 ? 0xffff : left <= 0 ? 0
+                                   : (__mmask16)((1u << left) - 1);
+            int32_t row[16], col[16];
+            for (int i = 0; i < 16; i++) {
+                row[i] = (int32_t)((n + i) / W);
+                col[i] = (int32_t)((n + i) % W);
+            }
+            const __m512i oy = _mm512_loadu_si512(row), ox = _mm512_loadu_si512(col);
+            for (int64_t r = 0; r < kk; r++)
+                table[run][r][s] = tap_mask(g, tap_of(g, r), live, oy, ox);
+        }
+    for (int64_t m = 0; m < padded; m++) {
+        uint32_t *line = out + m * pairs;
+        if (m >= rows) {
+            for (int64_t p0 = 0; p0 < pairs; p0 += 16)
+                _mm512_store_si512(line + p0, _mm512_setzero_si512());
+            continue;
+        }
+        const flat_tap t = tap_of(g, m0 + m);
+        for (int64_t run = 0; run < runs; run++) {
+            const int64_t k = k0 + 32 * run;
+            __mmask16 l[2];
+            for (int s = 0; s < 2; s++) {
+                if (kk <= TABLE_TAPS) {
+                    l[s] = table[run][t.tap][s];
+                    continue;
+                }
+                /* A kernel of more taps than the table: this run's lanes for this tap. */
+                const int64_t n = k + 16 * s, left = K - n;
+                const __mmask16 live = left >= 16 ? 0xffff : left <= 0 ? 0
+                                       : (__mmask16)((1u << left) - 1);
+                int32_t row[16], col[16];
+                for (int i = 0; i < 16; i++) {
+                    row[i] = (int32_t)((n + i) / W);
+                    col[i] = (int32_t)((n + i) % W);
+                }
+                l[s] = tap_mask(g, t, live, _mm512_loadu_si512(row), _mm512_loadu_si512(col));
+            }
+            _mm512_store_si512(line + 16 * run,
+                               (__m512i)_mm512_cvtne2ps_pbh(tap_lanes(fc->x, t, k + 16, l[1]),
+                                                            tap_lanes(fc->x, t, k, l[0])));
+        }
+    }
+}
+#endif
+
 static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
                            int64_t cols, uint32_t *out)
 {
@@ -579,16 +648,23 @@ static void flat_conv_pack(const void *ctx, int64_t k0, int64_t pairs, int64_t n
 typedef void (*tile_fn)(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
                         int64_t ldc, int rows, int cols, int load_c);
 
-/* A block of B made by its owner: the panels pack_b would write for K pairs from k0 and
- * columns [n0, n0 + cols). */
-typedef void (*source_fn)(const void *ctx, int64_t k0, int64_t pairs, int64_t n0,
-                          int64_t cols, uint32_t *out);
+/* A block of a factor made by its owner: the panels packing would write for K pairs from
+ * k0 and B's columns [first, first + count) (or A's rows, on AMX's path only). */
+typedef void (*source_fn)(const void *ctx, int64_t k0, int64_t pairs, int64_t first,
+                          int64_t count, uint32_t *out);
 
-/* The product with B made a block at a time by `source`, or packed a block at a time from
- * B. */
-static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,
-                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs,
-                    source_fn source, const void *ctx, float *C, int64_t ldc, int accumulate)
+/* One factor of a product: a matrix in memory, element (i, k) of A or (k, i) of B at
+ * p[i * step_i + k * step_k], or a source of its packed blocks. */
+typedef struct factor {
+    const float *p;
+    int64_t step_i, step_k;
+    source_fn source;
+    const void *ctx;
+} factor;
+
+/* The product with each factor packed a block at a time, or made by its source. */
+static void product(int64_t M, int64_t N, int64_t K, const factor *a, const factor *b,
+                    float *C, int64_t ldc, int accumulate)
 {
     if (M <= 0 || N <= 0)
         return;
@@ -618,16 +694,20 @@ static void product(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_r
         const int load_c = accumulate || k0 > 0;
         for (int64_t m0 = 0; m0 < M; m0 += MC) {
             const int64_t mc = M - m0 < MC ? M - m0 : MC;
-            if (amx)
-                nni_amx_pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
+            if (a->source)
+                a->source(a->ctx, k0, pairs, m0, mc, pp->a);
+            else if (amx)
+                nni_amx_pack_a(a->p + m0 * a->step_i, a->step_i, a->step_k, mc, k0, pairs, K,
+                               pp->a);
             else
-                pack_a(A + m0 * a_rs, a_rs, a_cs, mc, k0, pairs, K, pp->a);
+                pack_a(a->p + m0 * a->step_i, a->step_i, a->step_k, mc, k0, pairs, K, pp->a);
             for (int64_t n0 = 0; n0 < N; n0 += NC) {
                 const int64_t nc = N - n0 < NC ? N - n0 : NC;
-                if (source)
-                    source(ctx, k0, pairs, n0, nc, pp->b);
+                if (b->source)
+                    b->source(b->ctx, k0, pairs, n0, nc, pp->b);
                 else
-                    pack_b(B + n0 * b_cs, b_rs, b_cs, nc, k0, pairs, K, pp->b);
+                    pack_b(b->p + n0 * b->step_i, b->step_k, b->step_i, nc, k0, pairs, K,
+                           pp->b);
                 if (amx) {
                     nni_amx_product_block(pairs, pp->a, pp->b, C + m0 * ldc + n0, ldc, mc, nc,
                                           load_c);
@@ -653,7 +733,9 @@ void nni_gemm_bf16(int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs
                    int64_t a_cs, const float *B, int64_t b_rs, int64_t b_cs, float *C,
                    int64_t ldc, int accumulate)
 {
-    product(M, N, K, A, a_rs, a_cs, B, b_rs, b_cs, NULL, NULL, C, ldc, accumulate);
+    const factor a = {.p = A, .step_i = a_rs, .step_k = a_cs};
+    const factor b = {.p = B, .step_i = b_cs, .step_k = b_rs};
+    product(M, N, K, &a, &b, C, ldc, accumulate);
 }
 
 void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
@@ -661,8 +743,27 @@ void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
 {
     const nni_conv_geom *g = conv->geom;
     const int64_t pixels = g->out_h * g->out_w;
-    product(M, pixels, nni_conv_geom_col_rows(g), A, lda, 1, NULL, 0, 0, flat_conv_pack, conv,
-            C, pixels, accumulate);
+    const factor a = {.p = A, .step_i = lda, .step_k = 1};
+    const factor b = {.source = flat_conv_pack, .ctx = conv};
+    product(M, pixels, nni_conv_geom_col_rows(g), &a, &b, C, pixels, accumulate);
+}
+
+int nni_gemm_bf16_flat_conv_weight_grad(int64_t N, const nni_bf16_flat_conv *conv,
+                                         const float *dy, float *C, int64_t ldc)
+{
+#ifdef BF16_X86
+    if (path != PATH_AMX)
+        return 0;
+    const nni_conv_geom *g = conv->geom;
+    const int64_t pixels = g->out_h * g->out_w;
+    const factor a = {.source = flat_conv_rows_amx, .ctx = conv};
+    const factor b = {.p = dy, .step_i = pixels, .step_k = 1};
+    product(nni_conv_geom_col_rows(g), N, pixels, &a, &b, C, ldc, 1);
+    return 1;
+#else
+    (void)N, (void)conv, (void)dy, (void)C, (void)ldc;
+    return 0;
+#endif
 }
 
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

@@ -67,6 +67,14 @@ typedef struct nni_bf16_flat_conv {
 void nni_gemm_bf16_flat_conv(int64_t M, const float *A, int64_t lda,
                              const nni_bf16_flat_conv *conv, float *C, int accumulate);
 
+/* The weight gradient of the same convolution, turned, on AMX's path: C (col_rows x N, row
+ * stride ldc) += im2col(x) (col_rows x out_h out_w) times dy^T (dy: N rows of out_h out_w),
+ * the lowered matrix's rows written from x as the product needs them. Returns 0, doing
+ * nothing, on the other paths (their panels interleave rows, where AMX's take the image's
+ * runs as they stand). The same bits as nni_im2col followed by nni_gemm_bf16. */
+int nni_gemm_bf16_flat_conv_weight_grad(int64_t N, const nni_bf16_flat_conv *conv,
+                                        const float *dy, float *C, int64_t ldc);
+
 /* The layers' products in the model's precision: nni_gemm_nn / nni_gemm_nt (core/gemm.h),
  * or with bf16 set the same product through nni_gemm_bf16. */
 void nni_product_nn(int bf16, int64_t M, int64_t N, int64_t K, const float *A, int64_t a_rs,

@@ -222,6 +222,18 @@ static int use_winograd(const conv2d *c, const nn_layer *layer)
     return !layer->model->bf16 || (c->geom.kernel_h == 3 && !nni_bf16_amx_chosen());
 }
 
+/* Whether the weight gradient runs turned, im2col(x) dy^T with the lowered rows written
+ * from x (nni_gemm_bf16_flat_conv_weight_grad, AMX's path): AMX's A panels take x's runs as
+ * they stand, where dy im2col(x)^T made the lowered matrix in float (im2row) and packed it
+ * again (bench_step, 1 core of a Xeon with AMX: res_conv2's weight gradient ... ms). Its sums
+ * go to the slot's du, planned for Winograd's transformed sums, which these layers then do
+ * not use, and at least as large (points >= kernel taps). */
+static int weight_grad_turned(const conv2d *c, const nn_layer *layer)
+{
+    return layer->model->bf16 && nni_bf16_amx_chosen() && c->winograd &&
+           !use_winograd(c, layer) && nni_conv_geom_flat(&c->geom);
+}
+
 /* The step's transformed weights, each thread a range of the outputs: on one thread, with
  * the other core waiting, they held the residual+inception net's 2-thread step 2-3% longer
  * (bench_step, mean samples/s 638-665 against 666-682 in alternating runs). */
@@ -516,7 +528,8 @@ static void input_grad_blocked(const conv2d *c, const float *wg, const float *dy
  * gradient into dx (NULL: not needed). */
 static void backward_sample(const conv2d *c, const conv_slot *slot, const float *w,
                             const float *turned, const float *x, const float *dy, float *dx,
-                            int dx_accumulate, int weight_grad, int bias_grad, int bf16)
+                            int dx_accumulate, int weight_grad, int bias_grad, int bf16,
+                            int dw_turned)
 {
     const int64_t in_group = c->geom.channels * c->in_pixels;
     const int64_t out_group = c->group_out * c->pixels;
@@ -538,6 +551,11 @@ static void backward_sample(const conv2d *c, const conv_slot *slot, const float 
         if (weight_grad && c->shifted) {
             nni_conv_shifted_weight_grad(&c->geom, c->out_c, x, dyg, slot->lanes,
                                          slot->padded);
+        } else if (weight_grad && dw_turned) {
+            const nni_bf16_flat_conv lowered = {&c->geom, x + grp * in_group};
+            nni_gemm_bf16_flat_conv_weight_grad(c->group_out, &lowered, dyg,
+                                                slot->du + grp * c->col_rows * c->group_out,
+                                                c->group_out);
         } else if (weight_grad && c->direct) {
             /* dy x^T, x read along its rows: the product turns a panel of x at a time in L1,
              * where a transposed copy of all of x cost a quarter of a 1x1 layer's backward
@@ -608,9 +626,12 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
 
 /* A thread's (or unit's) weight-gradient sums from zero: with Winograd, the transformed sums,
  * with shifted planes their lane sums (finish_weight_grad turns either into the slot's dw). */
-static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
+static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd,
+                              int turned)
 {
-    if (winograd)
+    if (turned)
+        memset(slot->du, 0, (size_t)(c->col_rows * c->out_c) * sizeof *slot->du);
+    else if (winograd)
         memset(slot->du, 0,
                (size_t)(c->points * c->out_c * c->geom.channels) * sizeof *slot->du);
     else if (c->shifted)
@@ -621,9 +642,19 @@ static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winogr
 
 /* slot->dw (im2row's (kh, kw, in) column order) from the transformed sums of each group, or
  * from the shifted planes' lane sums; the products over im2row sum into it directly. */
-static void finish_weight_grad(const conv2d *c, const conv_slot *slot, int winograd)
+static void finish_weight_grad(const conv2d *c, const conv_slot *slot, int winograd,
+                               int turned)
 {
-    const int64_t C = c->geom.channels;
+    const int64_t C = c->geom.channels, kk = c->geom.kernel_h * c->geom.kernel_w;
+    for (int64_t grp = 0; turned && grp < c->groups; grp++) {
+        /* du holds the group's (in, kh, kw) x outputs; dw outputs x (kh, kw, in). */
+        const float *sums = slot->du + grp * c->col_rows * c->group_out;
+        float *dw = slot->dw + grp * c->group_out * c->col_rows;
+        for (int64_t o = 0; o < c->group_out; o++)
+            for (int64_t ci = 0; ci < C; ci++)
+                for (int64_t k = 0; k < kk; k++)
+                    dw[o * c->col_rows + k * C + ci] = sums[(ci * kk + k) * c->group_out + o];
+    }
     if (!winograd && c->shifted)
         nni_conv_shifted_weight_grad_finish(&c->geom, c->out_c, slot->lanes, slot->dw,
                                             c->col_rows);
@@ -687,9 +718,9 @@ static void backward_run_winograd(const conv2d *c, nn_layer *layer, const conv_s
     for (int64_t n = lo; dx_all && !dx_u && n < hi; n++)
         backward_sample(c, slot, nni_layer_param(layer, 0), turned, x_all + n * c->in_size,
                         layer->dout + n * c->out_size, dx_all + n * c->in_size, dx_accumulate,
-                        0, 0, layer->model->bf16);
+                        0, 0, layer->model->bf16, 0);
     if (weight_grad)
-        finish_weight_grad(c, slot, 1);
+        finish_weight_grad(c, slot, 1, 0);
 }
 
 /* train.reproducible: bitwise: the threads take whole units of pass->unit_rows samples, and
@@ -708,7 +739,7 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
     const int64_t u = pass->unit_rows, units = (pass->batch + u - 1) / u;
     const int threads = nni_conv_call_threads(c->threads, units);
     float *turned = input_grad_weights(c, layer, dx_all != NULL, threads, &dx_u);
-    const int wino = use_winograd(c, layer);
+    const int wino = use_winograd(c, layer), dw_turned = weight_grad_turned(c, layer);
     const float *x_all = layer->inputs[0]->out;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
@@ -716,7 +747,7 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
 #pragma omp for schedule(static)
         for (int64_t j = 0; j < units; j++) {
             if (dw)
-                start_weight_grad(c, &slot, wino);
+                start_weight_grad(c, &slot, wino, dw_turned);
             if (db)
                 memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
             const int64_t end = (j + 1) * u < pass->batch ? (j + 1) * u : pass->batch;
@@ -727,9 +758,9 @@ static void backward_units(const conv2d *c, nn_layer *layer, const nn_pass *pass
                 backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                dw != NULL, db != NULL, layer->model->bf16);
+                                dw != NULL, db != NULL, layer->model->bf16, dw_turned);
             if (dw && !wino)
-                finish_weight_grad(c, &slot, 0);
+                finish_weight_grad(c, &slot, 0, dw_turned);
             const int64_t at = (pass->unit_slot + j) * pass->unit_stride;
             store_slot_grads(c, &slot, dw ? dw + at : NULL, db ? db + at : NULL, 0);
         }
@@ -749,13 +780,13 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
     float *dx_u = NULL;
     const int threads = nni_conv_call_threads(c->threads, pass->batch);
     float *turned = input_grad_weights(c, layer, dx_all != NULL, threads, &dx_u);
-    const int wino = use_winograd(c, layer);
+    const int wino = use_winograd(c, layer), dw_turned = weight_grad_turned(c, layer);
     const float *x_all = layer->inputs[0]->out;
 #pragma omp parallel num_threads(threads) if (threads > 1)
     {
         const conv_slot slot = slot_at(c, workspace, omp_get_thread_num());
         if (weight_grad)
-            start_weight_grad(c, &slot, wino);
+            start_weight_grad(c, &slot, wino, dw_turned);
         if (bias_grad)
             memset(slot.db, 0, (size_t)c->out_c * sizeof *slot.db);
         if (wino) {
@@ -768,9 +799,9 @@ static void backward_batch(nn_layer *layer, const nn_pass *pass)
                 backward_sample(c, &slot, w, turned, x_all + n * c->in_size,
                                 sample_dy(c, layer, n),
                                 dx_all ? dx_all + n * c->in_size : NULL, dx_accumulate,
-                                weight_grad, bias_grad, layer->model->bf16);
+                                weight_grad, bias_grad, layer->model->bf16, dw_turned);
             if (weight_grad)
-                finish_weight_grad(c, &slot, 0);
+                finish_weight_grad(c, &slot, 0, dw_turned);
         }
     }
     /* Sum the threads' partials in thread order; the weight gradient changes from the

@@ -4,7 +4,8 @@
  * the float64 sum of the bf16-rounded weights and dy within float accumulation error, a bound
  * the float products miss; the emulated path (NN_BF16=emulated) gives the native path's bits
  * for the output and every gradient, and AMX's path (where the CPU has it) passes the first
- * two checks. Shapes include a product longer than one K block (more
+ * two checks; on every path the weight gradient matches the float64 sum of bf16(x) bf16(dy)
+ * within float accumulation error. Shapes include a product longer than one K block (more
  * than 256 rows) and wider than one N block (more than 256 pixels), even and odd kernels,
  * groups, dilation, and a strided (not flat) layer. Stride-1 layers reading 4 or fewer
  * channels have float products in bf16 models too (tests/unit/test_conv_shifted.c): the
@@ -139,6 +140,49 @@ static void check_input_grad(const bf16_case *c, nn_model *model)
                 }
 }
 
+/* The weight gradient against the float64 sum over samples and pixels of bf16(x) bf16(dy),
+ * within float accumulation error, as check_input_grad (AMX's path turns this product
+ * around: im2col(x) dy^T, conv2d.c's weight_grad_turned). */
+static void check_weight_grad(const bf16_case *c, nn_model *model)
+{
+    const nn_shape out = model->output->out_shape;
+    const int64_t oh = out.dim[1], ow = out.dim[2], C = c->in_c / c->groups;
+    const int64_t go = c->out_c / c->groups;
+    const float *x = nn_model_input(model), *dy = model->output->dout;
+    const float *dw = nn_model_param_grad(model, nn_model_find_param(model, "conv2d1/weight"));
+    for (int64_t o = 0; o < c->out_c; o++)
+        for (int64_t ci = 0; ci < C; ci++)
+            for (int64_t ki = 0; ki < c->kh; ki++)
+                for (int64_t kj = 0; kj < c->kw; kj++) {
+                    const int64_t ch = o / go * C + ci;
+                    double exact = 0.0, magnitude = 0.0;
+                    for (int64_t n = 0; n < BATCH; n++)
+                        for (int64_t oy = 0; oy < oh; oy++)
+                            for (int64_t ox = 0; ox < ow; ox++) {
+                                const int64_t iy =
+                                    oy * c->stride - c->pad_top + ki * c->dilation;
+                                const int64_t ix =
+                                    ox * c->stride - c->pad_left + kj * c->dilation;
+                                if (iy < 0 || iy >= c->in_h || ix < 0 || ix >= c->in_w)
+                                    continue;
+                                const double t =
+                                    (double)rounded(x[((n * c->in_c + ch) * c->in_h + iy) *
+                                                      c->in_w + ix]) *
+                                    rounded(dy[((n * c->out_c + o) * oh + oy) * ow + ox]);
+                                exact += t;
+                                magnitude += fabs(t);
+                            }
+                    const double bound = (double)(BATCH * oh * ow + 1) * 0x1p-24 * magnitude *
+                                         1.0001;
+                    const float got = dw[((o * C + ci) * c->kh + ki) * c->kw + kj];
+                    if (fabs(got - exact) > bound)
+                        fail_msg("%s: dw[%lld][%lld][%lld][%lld] %.9g, float64 of the bf16 "
+                                 "factors %.9g, bound %.3g", c->spec, (long long)o,
+                                 (long long)ci, (long long)ki, (long long)kj, (double)got,
+                                 exact, bound);
+                }
+}
+
 /* Output, dx and the parameter gradients of one forward and backward. */
 static float *run_pass(nn_model *model, int64_t *count)
 {
@@ -186,6 +230,7 @@ static void test_conv_bf16(void **state)
         check_forward(c, model);
         if (c->flat)
             check_input_grad(c, model);
+        check_weight_grad(c, model);
         if (nni_bf16_native_supported()) {
             select_path(model, "native");
             float *native = run_pass(model, &native_count);
@@ -204,6 +249,7 @@ static void test_conv_bf16(void **state)
             check_forward(c, model);
             if (c->flat)
                 check_input_grad(c, model);
+            check_weight_grad(c, model);
         }
         free(emulated);
         nn_model_free(model);

@@ -7,8 +7,9 @@
  * to zero, with the emulated path also checked against the stated arithmetic written out
  * element by element (on every CPU: without AVX512_BF16 only the native comparison is left
  * out); a flat convolution's lowered matrix made straight from the image
- * (nni_gemm_bf16_flat_conv) giving the bits of im2col and nni_gemm_bf16; and NN_BF16
- * choosing the path. */
+ * (nni_gemm_bf16_flat_conv, and on AMX's path the weight gradient's) giving the bits of im2col
+ * and nni_gemm_bf16 on every path; AMX's path (where the CPU has it) against vdpbf16ps's
+ * within their roundings, with the same bits for any range; and NN_BF16 choosing the path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -327,6 +328,27 @@ static void check_flat_conv(int64_t M, nni_conv_geom g, int accumulate)
                      "%a, from im2col %a", (long long)g.channels, (long long)g.in_h,
                      (long long)g.in_w, (long long)g.kernel_h, (long long)g.kernel_w,
                      (long long)j, (double)got[j], (double)want[j]);
+    /* The weight gradient turned, on AMX's path: the lowered matrix times dy^T (dy: M rows
+     * of P pixels), against the product over im2col; the other paths decline it. */
+    float *dy = random_floats(M * P, 14, 0), *dw_start = random_floats(K * M, 15, 0);
+    float *dw_want = malloc((size_t)(K * M) * sizeof *dw_want);
+    float *dw_got = malloc((size_t)(K * M) * sizeof *dw_got);
+    memcpy(dw_want, dw_start, (size_t)(K * M) * sizeof *dw_want);
+    nni_gemm_bf16(K, M, P, col, P, 1, dy, 1, P, dw_want, M, 1);
+    memcpy(dw_got, dw_start, (size_t)(K * M) * sizeof *dw_got);
+    const int done = nni_gemm_bf16_flat_conv_weight_grad(M, &conv, dy, dw_got, M);
+    assert_int_equal(done, nni_bf16_amx_chosen());
+    for (int64_t j = 0; done && j < K * M; j++)
+        if (bits(dw_got[j]) != bits(dw_want[j]))
+            fail_msg("%lld channels %lldx%lld, kernel %lldx%lld: weight gradient element %lld: "
+                     "from the image %a, from im2col %a", (long long)g.channels,
+                     (long long)g.in_h, (long long)g.in_w, (long long)g.kernel_h,
+                     (long long)g.kernel_w, (long long)j, (double)dw_got[j],
+                     (double)dw_want[j]);
+    free(dy);
+    free(dw_start);
+    free(dw_want);
+    free(dw_got);
     free(x);
     free(A);
     free(start);
