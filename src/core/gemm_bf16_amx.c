@@ -203,6 +203,7 @@ AMX_TARGET void nni_amx_product_block(int64_t pairs, const uint32_t *a, const ui
             copy_rows(edge, COLS, c, ldc, r, n);
         }
 }
+
 AMX_TARGET void nni_amx_rate_loop(int64_t rounds)
 {
     static const uint16_t zeros[TILE * 32]; /* the rate does not depend on the values */
@@ -241,23 +242,8 @@ void nni_amx_pack_a(const float *A, int64_t a_rs, int64_t a_cs, int64_t rows, in
     (void)A, (void)a_rs, (void)a_cs, (void)rows, (void)k0, (void)pairs, (void)K, (void)out;
 }
 
-/* Rows [0, r) of n <= 32 columns from one 32-wide block to another (row strides in floats):
- * two masked moves a row, where memcpy's calls cost more than the tiles' work at C's edge. */
-AMX_TARGET static void copy_rows(const float *from, int64_t from_ld, float *to, int64_t to_ld,
-                                 int64_t r, int64_t n)
-{
-    const __mmask16 m0 = n >= 16 ? 0xffff : (__mmask16)((1u << n) - 1);
-    const __mmask16 m1 = n >= 32 ? 0xffff : n <= 16 ? 0 : (__mmask16)((1u << (n - 16)) - 1);
-    for (int64_t y = 0; y < r; y++) {
-        _mm512_mask_storeu_ps(to + y * to_ld, m0, _mm512_maskz_loadu_ps(m0, from + y * from_ld));
-        _mm512_mask_storeu_ps(to + y * to_ld + 16, m1,
-                              _mm512_maskz_loadu_ps(m1, from + y * from_ld + 16));
-    }
-}
-
-AMX_TARGET void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b,
-                                      float *C, int64_t ldc, int64_t rows, int64_t cols,
-                                      int load_c)
+void nni_amx_product_block(int64_t pairs, const uint32_t *a, const uint32_t *b, float *C,
+                           int64_t ldc, int64_t rows, int64_t cols, int load_c)
 {
     (void)pairs, (void)a, (void)b, (void)C, (void)ldc, (void)rows, (void)cols, (void)load_c;
 }

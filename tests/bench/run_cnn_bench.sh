@@ -119,8 +119,9 @@ for model in resnet cnn; do
     done
 done
 # What bounds bf16 / fp32 on this CPU: vdpbf16ps against float FMAs, from the last bf16 run
-# (half the FMAs' flops on an Emerald Rapids Xeon without AMX, where bf16 runs slower).
-sed -n '/^bf16 peak/p' "$WORK/ours.txt"
+# (half the FMAs' flops on an Emerald Rapids Xeon without AMX, where bf16 runs slower), and
+# AMX's tiles where the CPU has them (the bf16 runs' path then).
+sed -n '/^bf16 peak/p; /^AMX peak/p' "$WORK/ours.txt"
 echo
 echo "where nntrain's time goes (residual+inception, 1 core):"
 cat "$WORK/profile.txt"
