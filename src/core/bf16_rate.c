@@ -93,9 +93,15 @@ int nni_bf16_rate_note(nni_bf16_rate rate, char *buf, int size)
     if (rate.fma_gflops <= 0 || rate.bf16_gflops <= 0 ||
         rate.bf16_gflops >= 1.2 * rate.fma_gflops)
         return 0;
-    snprintf(buf, (size_t)size, "note: bf16 is slower than fp32 on this CPU: its vdpbf16ps "
-             "measured %.0f GFLOP/s a core against %.0f for float FMAs (%.2fx; about 2x where "
-             "bf16 pays), so train.precision: fp32 trains faster here",
-             rate.bf16_gflops, rate.fma_gflops, rate.bf16_gflops / rate.fma_gflops);
+    if (rate.amx_gflops > 0) /* NN_BF16=native asked for vdpbf16ps on a CPU with AMX */
+        snprintf(buf, (size_t)size, "note: vdpbf16ps measured %.0f GFLOP/s a core against %.0f "
+                 "for float FMAs (%.2fx), slower than fp32 here; this CPU's AMX tiles "
+                 "(%.0f GFLOP/s) are NN_BF16=auto's choice", rate.bf16_gflops, rate.fma_gflops,
+                 rate.bf16_gflops / rate.fma_gflops, rate.amx_gflops);
+    else
+        snprintf(buf, (size_t)size, "note: bf16 is slower than fp32 on this CPU: its vdpbf16ps "
+                 "measured %.0f GFLOP/s a core against %.0f for float FMAs (%.2fx; about 2x "
+                 "where bf16 pays), so train.precision: fp32 trains faster here",
+                 rate.bf16_gflops, rate.fma_gflops, rate.bf16_gflops / rate.fma_gflops);
     return 1;
 }

@@ -21,8 +21,9 @@ typedef struct nni_bf16_rate {
  * without AVX512_BF16. */
 nni_bf16_rate nni_bf16_rate_measure(void);
 
-/* Writes to buf a one-line note (no newline) when bf16 products are not faster than float
- * ones at these rates, and returns whether it did. */
+/* Writes to buf a one-line note (no newline) when vdpbf16ps's products are not faster than
+ * float ones at these rates (naming AMX's tiles where the CPU has them), and returns whether
+ * it did. */
 int nni_bf16_rate_note(nni_bf16_rate rate, char *buf, int size);
 
 #endif

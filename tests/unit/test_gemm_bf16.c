@@ -464,6 +464,9 @@ static void test_rate_note(void **state)
     assert_non_null(strstr(note, "bf16 is slower than fp32"));
     assert_non_null(strstr(note, "89 GFLOP/s a core against 179"));
     assert_non_null(strstr(note, "0.50x"));
+    assert_int_equal(nni_bf16_rate_note((nni_bf16_rate){249.0, 124.5, 3883.0}, note,
+                                         sizeof note), 1);
+    assert_non_null(strstr(note, "AMX tiles (3883 GFLOP/s) are NN_BF16=auto's choice"));
     assert_int_equal(nni_bf16_rate_note((nni_bf16_rate){100.0, 119.0, 0.0}, note,
                                          sizeof note), 1);
     assert_int_equal(nni_bf16_rate_note((nni_bf16_rate){117.0, 233.0, 0.0}, note,
