@@ -518,6 +518,22 @@ BF16_TARGET static __m512 tap_lanes(const float *x, flat_tap t, int64_t n, __mma
     return _mm512_maskz_loadu_ps(m, (const void *)at);
 }
 
+/* The 16 pixels from n: the lanes of those before `end`, and each lane's output row and
+ * column (W pixels a row; W may be narrower than 16). */
+BF16_TARGET static __mmask16 pixel_lanes(int64_t n, int64_t end, int64_t W, __m512i *oy,
+                                         __m512i *ox)
+{
+    int32_t row[16], col[16];
+    for (int i = 0; i < 16; i++) {
+        row[i] = (int32_t)((n + i) / W);
+        col[i] = (int32_t)((n + i) % W);
+    }
+    *oy = _mm512_loadu_si512(row);
+    *ox = _mm512_loadu_si512(col);
+    const int64_t left = end - n;
+    return left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+}
+
 BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const float *x,
                                               int64_t k0, int64_t pairs, int64_t n0,
                                               int64_t cols, uint32_t *out)
@@ -526,18 +542,8 @@ BF16_TARGET static void flat_conv_pack_native(const nni_conv_geom *g, const floa
     const int segments = (int)((cols + NR - 1) / NR * NR / 16); /* at most NC / 16 */
     __m512i oy[NC / 16], ox[NC / 16];
     __mmask16 live[NC / 16];
-    for (int s = 0; s < segments; s++) {
-        /* The lanes' output rows and columns (W may be narrower than 16). */
-        const int64_t n = n0 + s * 16, left = n0 + cols - n;
-        live[s] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-        int32_t row[16], col[16];
-        for (int i = 0; i < 16; i++) {
-            row[i] = (int32_t)((n + i) / W);
-            col[i] = (int32_t)((n + i) % W);
-        }
-        oy[s] = _mm512_loadu_si512(row);
-        ox[s] = _mm512_loadu_si512(col);
-    }
+    for (int s = 0; s < segments; s++)
+        live[s] = pixel_lanes(n0 + s * 16, n0 + cols, W, &oy[s], &ox[s]);
     /* The lanes each tap reads, once per block when the kernel is small enough. */
     enum { TABLE_TAPS = 64 };
     const int64_t kk = g->kernel_h * g->kernel_w;
@@ -585,15 +591,8 @@ BF16_TARGET static void flat_conv_rows_amx(const void *ctx, int64_t k0, int64_t 
     __mmask16 table[RUNS][TABLE_TAPS][2];
     for (int64_t run = 0; kk <= TABLE_TAPS && run < runs; run++)
         for (int s = 0; s < 2; s++) {
-            const int64_t n = k0 + 32 * run + 16 * s, left = K - n;
-            const __mmask16 live = left >= 16 ? 0xffff : left <= 0 ? 0
-                                   : (__mmask16)((1u << left) - 1);
-            int32_t row[16], col[16];
-            for (int i = 0; i < 16; i++) {
-                row[i] = (int32_t)((n + i) / W);
-                col[i] = (int32_t)((n + i) % W);
-            }
-            const __m512i oy = _mm512_loadu_si512(row), ox = _mm512_loadu_si512(col);
+            __m512i oy, ox;
+            const __mmask16 live = pixel_lanes(k0 + 32 * run + 16 * s, K, W, &oy, &ox);
             for (int64_t r = 0; r < kk; r++)
                 table[run][r][s] = tap_mask(g, tap_of(g, r), live, oy, ox);
         }
@@ -614,15 +613,9 @@ BF16_TARGET static void flat_conv_rows_amx(const void *ctx, int64_t k0, int64_t 
                     continue;
                 }
                 /* A kernel of more taps than the table: this run's lanes for this tap. */
-                const int64_t n = k + 16 * s, left = K - n;
-                const __mmask16 live = left >= 16 ? 0xffff : left <= 0 ? 0
-                                       : (__mmask16)((1u << left) - 1);
-                int32_t row[16], col[16];
-                for (int i = 0; i < 16; i++) {
-                    row[i] = (int32_t)((n + i) / W);
-                    col[i] = (int32_t)((n + i) % W);
-                }
-                l[s] = tap_mask(g, t, live, _mm512_loadu_si512(row), _mm512_loadu_si512(col));
+                __m512i oy, ox;
+                const __mmask16 live = pixel_lanes(k + 16 * s, K, W, &oy, &ox);
+                l[s] = tap_mask(g, t, live, oy, ox);
             }
             _mm512_store_si512(line + 16 * run,
                                (__m512i)_mm512_cvtne2ps_pbh(tap_lanes(fc->x, t, k + 16, l[1]),
