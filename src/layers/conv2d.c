@@ -24,7 +24,9 @@
  * With train.precision: bf16 the products go through core/gemm_bf16.h; a flat forward
  * lowers x straight into the product's bf16 panels (nni_gemm_bf16_flat_conv), others through
  * im2col, and a flat input gradient is the same product of the turned weights with dy
- * (dx_geom) in place of the float convolution.
+ * (dx_geom) in place of the float convolution. On AMX's tiles a flat layer's weight gradient
+ * runs turned, dW^T += im2col(x) dy^T with the lowered rows written from x
+ * (weight_grad_turned), and no layer runs Winograd's products.
  *
  * A 3x3 or 5x5 stride-1 layer with 8 or more channels on both sides runs all three products
  * as Winograd's instead (core/winograd.h; use_winograd, forward_winograd,
@@ -627,7 +629,8 @@ static const float *sample_dy(const conv2d *c, const nn_layer *layer, int64_t n)
 }
 
 /* A thread's (or unit's) weight-gradient sums from zero: with Winograd, the transformed sums,
- * with shifted planes their lane sums (finish_weight_grad turns either into the slot's dw). */
+ * with shifted planes their lane sums, turned (weight_grad_turned) the sums with the outputs
+ * last (finish_weight_grad turns any of them into the slot's dw). */
 static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winograd,
                               int turned)
 {
@@ -642,8 +645,9 @@ static void start_weight_grad(const conv2d *c, const conv_slot *slot, int winogr
         memset(slot->dw, 0, (size_t)(c->out_c * c->col_rows) * sizeof *slot->dw);
 }
 
-/* slot->dw (im2row's (kh, kw, in) column order) from the transformed sums of each group, or
- * from the shifted planes' lane sums; the products over im2row sum into it directly. */
+/* slot->dw (im2row's (kh, kw, in) column order) from the turned sums or the transformed sums
+ * of each group, or from the shifted planes' lane sums; the products over im2row sum into it
+ * directly. */
 static void finish_weight_grad(const conv2d *c, const conv_slot *slot, int winograd,
                                int turned)
 {
