@@ -43,7 +43,9 @@ int nni_bf16_amx_chosen(void);
 const char *nni_bf16_describe(void);
 
 /* Packing panels for products run from `threads` OpenMP threads at once (thread numbers
- * 0 .. threads - 1); keeps the larger of the plans made so far. */
+ * 0 .. threads - 1); keeps the larger of the plans made so far (AMX's longer K blocks, once
+ * chosen, make them anew). Call it after nni_bf16_select: the panels' size depends on the
+ * path. */
 nn_status nni_gemm_bf16_plan(int threads, nn_error *err);
 
 /* C[m][n] (+)= sum_k bf16(A(m, k)) * bf16(B(k, n)) summed as above, for m < M, n < N, where
