@@ -31,9 +31,9 @@
 #include <time.h>
 
 #include "core/bf16_rate.h"
-#include "core/gemm_bf16.h"
 #include "core/gemm.h"
 #include "core/gemm_backend.h"
+#include "core/gemm_bf16.h"
 #include "core/kernel_set.h"
 #include "core/product_time.h"
 #include "core/rng.h"
